@@ -1,0 +1,115 @@
+"""The FastAPI application: `create_app(settings)` wires routers, errors, database and clock."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError
+
+from backend.auth.login_limiter import LoginLimiter
+from backend.auth.passwords import Passwords
+from backend.auth.router import router as auth_router
+from backend.clock import Clock, SystemClock
+from backend.db import Database
+from backend.errors import DomainError, NotAuthenticated, RateLimited
+from backend.inventory.router import router as inventory_router
+from backend.limits import BodySizeLimit
+from backend.orders.router import router as orders_router
+from backend.riders.router import router as riders_router
+from backend.runtime import Runtime
+from backend.settings import Settings
+from backend.sim.seed import seed_demo
+from backend_client.models import Health
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """A backend instance; the database is opened (and migrated) when the app starts."""
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        passwords = Passwords(
+            time_cost=settings.argon2_time_cost, memory_cost_kib=settings.argon2_memory_cost_kib
+        )
+        try:
+            if settings.migrate_on_start:
+                await db.migrate()
+            if settings.demo:
+                await seed_demo(db, passwords, now=clock.now())
+            app.state.runtime = Runtime(
+                settings=settings,
+                db=db,
+                clock=clock,
+                passwords=passwords,
+                login_limiter=LoginLimiter(
+                    max_failures=settings.login_max_failures,
+                    window_seconds=settings.login_window_seconds,
+                ),
+            )
+            yield
+        finally:
+            await db.dispose()
+
+    app = FastAPI(
+        title="Freshline",
+        version="0.1.0",
+        summary="Real-time order tracking for fresh-grocery delivery.",
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    _install_error_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+
+    @api.get("/health", response_model=Health, tags=["health"])
+    async def health() -> Health:
+        """Liveness: answers `{"status": "ok"}` without touching anything else."""
+        return Health()
+
+    api.include_router(auth_router)
+    api.include_router(orders_router)
+    api.include_router(riders_router)
+    api.include_router(inventory_router)
+    app.include_router(api)
+
+    # DESIGN.md names /openapi.json at the root; serve it there too.
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_root() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        headers = {}
+        if isinstance(exc, NotAuthenticated):
+            headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(exc, RateLimited):
+            headers["Retry-After"] = str(exc.retry_after)
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A race the service checks did not foresee; the transaction was rolled back whole.
+        log.warning("integrity error on %s %s: %s", request.method, request.url.path, exc.orig)
+        return JSONResponse({"detail": "conflicts with existing data; nothing was changed"}, 409)
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError) -> JSONResponse:
+        log.warning("data error on %s %s: %s", request.method, request.url.path, exc.orig)
+        return JSONResponse({"detail": "a value is out of range; nothing was changed"}, 422)

@@ -1,0 +1,1 @@
+"""Accounts, roles, bearer tokens and the permission table."""

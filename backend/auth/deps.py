@@ -1,0 +1,52 @@
+"""FastAPI dependencies: the runtime, the authenticated caller, and permission checks."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from backend.auth.permissions import Permission, allowed
+from backend.auth.principal import Principal
+from backend.auth.service import principal_for_token
+from backend.errors import Forbidden, NotAuthenticated
+from backend.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def bearer_token(request: Request) -> str:
+    """The token from `Authorization: Bearer ...` (never from the query string)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("send Authorization: Bearer <token>")
+    return token.strip()
+
+
+async def current_principal(request: Request, runtime: RuntimeDep) -> Principal:
+    token = bearer_token(request)
+    async with runtime.db.read() as session:
+        return await principal_for_token(
+            session,
+            token,
+            now=runtime.clock.now(),
+            client_addr=request.client.host if request.client else None,
+        )
+
+
+def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that answers 403 unless the caller's role holds `permission`."""
+
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not allowed(str(principal.role), permission):
+            raise Forbidden(f"role {principal.role} may not {permission}")
+        return principal
+
+    return check

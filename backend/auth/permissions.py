@@ -1,0 +1,51 @@
+"""The permission table: which roles may call which endpoints.
+
+Scope narrows it further (`scope.py`): a merchant acts only in their warehouse, a rider only on
+their own orders and position, a channel only on its own orders. Lifecycle actions are checked
+again per action by `orders/lifecycle.py`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from backend.orders.lifecycle import roles_taking_any_action
+from backend_client.models import Role
+
+R = Role
+
+
+class Permission(StrEnum):
+    ORDERS_READ = "orders:read"
+    ORDERS_CREATE = "orders:create"
+    ORDERS_TRANSITION = "orders:transition"
+    ORDERS_ASSIGN = "orders:assign"
+    RIDERS_READ = "riders:read"
+    RIDERS_STATUS = "riders:status"
+    RIDERS_POSITIONS = "riders:positions"
+    WAREHOUSES_READ = "warehouses:read"
+    STOCK_READ = "stock:read"
+    STOCK_ADJUST = "stock:adjust"
+    USERS_MANAGE = "users:manage"
+
+
+EVERYONE = frozenset(Role)
+DESK = frozenset({R.ADMIN, R.SUPERVISOR, R.DISPATCHER, R.SUPPORT, R.VIEWER})
+
+PERMISSIONS: dict[Permission, frozenset[Role]] = {
+    Permission.ORDERS_READ: EVERYONE,
+    Permission.ORDERS_CREATE: frozenset({R.ADMIN, R.CHANNEL}),
+    Permission.ORDERS_TRANSITION: frozenset(Role(r) for r in roles_taking_any_action()),
+    Permission.ORDERS_ASSIGN: frozenset({R.ADMIN, R.SUPERVISOR, R.DISPATCHER}),
+    Permission.RIDERS_READ: DESK | {R.MERCHANT, R.RIDER},
+    Permission.RIDERS_STATUS: frozenset({R.ADMIN, R.DISPATCHER, R.RIDER}),
+    Permission.RIDERS_POSITIONS: frozenset({R.ADMIN, R.RIDER}),
+    Permission.WAREHOUSES_READ: EVERYONE,
+    Permission.STOCK_READ: DESK | {R.MERCHANT, R.CHANNEL},
+    Permission.STOCK_ADJUST: frozenset({R.ADMIN, R.MERCHANT}),
+    Permission.USERS_MANAGE: frozenset({R.ADMIN}),
+}
+
+
+def allowed(role: str, permission: Permission) -> bool:
+    return role in PERMISSIONS[permission]

@@ -1,0 +1,102 @@
+"""Routes: sign in, who am I, sign out, and account administration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from sqlalchemy import select
+
+from backend.auth.deps import RuntimeDep, bearer_token, current_principal, require
+from backend.auth.models import UserRow
+from backend.auth.permissions import Permission
+from backend.auth.principal import Principal
+from backend.auth.service import (
+    authenticate,
+    create_user,
+    issue_token,
+    revoke_token,
+    user_view,
+)
+from backend.errors import NotAuthenticated
+from backend.idempotency import run_once
+from backend_client.models import Me, Role, TokenResponse, User, UserCreate
+
+router = APIRouter(tags=["auth"])
+
+
+@router.post("/auth/token", response_model=TokenResponse)
+async def sign_in(
+    request: Request,
+    runtime: RuntimeDep,
+    username: Annotated[str, Form(max_length=40)],
+    password: Annotated[str, Form(max_length=200)],
+) -> TokenResponse:
+    """Exchange a username and password (form fields) for an expiring bearer token."""
+    now = runtime.clock.now()
+    address = request.client.host if request.client else "-"
+    runtime.login_limiter.check(username, address, now)
+    try:
+        async with runtime.db.write() as session:
+            user = await authenticate(session, runtime.passwords, username, password)
+            token, expires_at = await issue_token(
+                session, user, now=now, ttl=timedelta(minutes=runtime.settings.token_ttl_minutes)
+            )
+    except NotAuthenticated:
+        runtime.login_limiter.failed(username, address, now)
+        raise
+    runtime.login_limiter.succeeded(username, address)
+    return TokenResponse(access_token=token, role=Role(user.role), expires_at=expires_at)
+
+
+@router.post("/auth/logout", status_code=204)
+async def sign_out(
+    request: Request,
+    runtime: RuntimeDep,
+    _principal: Annotated[Principal, Depends(current_principal)],
+) -> None:
+    """Revoke the token this request carries."""
+    async with runtime.db.write() as session:
+        await revoke_token(session, bearer_token(request), now=runtime.clock.now())
+
+
+@router.get("/auth/me", response_model=Me)
+async def who_am_i(principal: Annotated[Principal, Depends(current_principal)]) -> Me:
+    """The account behind the token, with its role and scope."""
+    return Me(
+        id=principal.user_id or 0,
+        username=principal.username,
+        role=Role(principal.role),
+        warehouse_id=principal.warehouse_id,
+        rider_id=principal.rider_id,
+        channel=principal.channel,
+    )
+
+
+@router.get("/users", response_model=list[User])
+async def list_users(
+    runtime: RuntimeDep,
+    _principal: Annotated[Principal, Depends(require(Permission.USERS_MANAGE))],
+) -> list[User]:
+    """Every account (admins only)."""
+    async with runtime.db.read() as session:
+        users = (await session.scalars(select(UserRow).order_by(UserRow.id))).all()
+    return [user_view(u) for u in users]
+
+
+@router.post("/users", response_model=User, status_code=201)
+async def add_user(
+    body: UserCreate,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.USERS_MANAGE))],
+):
+    """Create an account (admins only)."""
+    now = runtime.clock.now()
+
+    async def act(session):
+        user = await create_user(session, runtime.passwords, body, actor=principal, now=now)
+        return 201, user_view(user)
+
+    return await run_once(request, runtime.db, principal, now, act)

@@ -1,0 +1,117 @@
+"""`Idempotency-Key` for POSTs: a retry with the same key gets the first answer, and acts once.
+
+The stored answer is written in the same transaction as the action it answers, so either both
+are committed or neither. Requests with the same key from the same account are serialised (the
+write lock on SQLite, an advisory lock on PostgreSQL), so a retry racing the original waits for
+it and then replays its answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.auth.principal import Principal
+from backend.db import Base, Database, UTCDateTime
+from backend.errors import Unprocessable
+
+HEADER = "Idempotency-Key"
+_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")
+_IDEMPOTENCY_LOCK_NAMESPACE = 0x46524C03
+
+
+class IdempotencyRow(Base):
+    """The first answer given to a POST carrying an idempotency key."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int]
+    response: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+Action = Callable[[AsyncSession], Awaitable[tuple[int, BaseModel]]]
+
+
+async def run_once(
+    request: Request, db: Database, principal: Principal, now: datetime, action: Action
+) -> JSONResponse:
+    """Run `action` in one write transaction, or replay the answer stored for the request's key."""
+    key = request.headers.get(HEADER)
+    if key is None or principal.user_id is None:
+        async with db.write() as session:
+            status, model = await action(session)
+        return JSONResponse(jsonable_encoder(model), status_code=status)
+    if not _KEY_PATTERN.match(key):
+        raise Unprocessable(f"{HEADER} must be 1 to 200 printable ASCII characters")
+    fingerprint = await _fingerprint(request)
+    async with db.write() as session:
+        if db.is_postgres:
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(:ns, :k)"),
+                {"ns": _IDEMPOTENCY_LOCK_NAMESPACE, "k": _key_hash(principal.user_id, key)},
+            )
+        stored = await session.scalar(
+            select(IdempotencyRow).where(
+                IdempotencyRow.user_id == principal.user_id, IdempotencyRow.key == key
+            )
+        )
+        if stored is not None:
+            if stored.fingerprint != fingerprint:
+                raise Unprocessable(f"{HEADER} {key!r} was already used for a different request")
+            return JSONResponse(
+                stored.response,
+                status_code=stored.status_code,
+                headers={"Idempotent-Replayed": "true"},
+            )
+        status, model = await action(session)
+        body = jsonable_encoder(model)
+        session.add(
+            IdempotencyRow(
+                user_id=principal.user_id,
+                key=key,
+                fingerprint=fingerprint,
+                status_code=status,
+                response=body,
+                created_at=now,
+            )
+        )
+    return JSONResponse(body, status_code=status)
+
+
+async def _fingerprint(request: Request) -> str:
+    raw = await request.body()
+    try:
+        # Key order and spacing do not make a different request.
+        canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = raw
+    digest = hashlib.sha256()
+    digest.update(request.method.encode())
+    digest.update(request.url.path.encode())
+    digest.update(canonical)
+    return digest.hexdigest()
+
+
+def _key_hash(user_id: int, key: str) -> int:
+    # A signed 32-bit value, as pg_advisory_xact_lock(int4, int4) takes.
+    value = zlib.crc32(f"{user_id}:{key}".encode())
+    return value - 2**32 if value >= 2**31 else value

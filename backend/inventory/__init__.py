@@ -1,0 +1,1 @@
+"""Warehouses, the SKU catalogue and stock per warehouse."""

@@ -1,0 +1,90 @@
+"""Routes: warehouses and their stock."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from sqlalchemy import select
+
+from backend.auth.deps import RuntimeDep, require
+from backend.auth.permissions import Permission
+from backend.auth.principal import Principal
+from backend.auth.scope import warehouse_in_scope
+from backend.errors import NotFound
+from backend.idempotency import run_once
+from backend.inventory import service
+from backend.inventory.models import WarehouseRow
+from backend_client.models import StockAdjust, StockLevel, Warehouse
+
+router = APIRouter(tags=["warehouses"])
+
+WarehouseId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")]
+
+
+def _view(row: WarehouseRow) -> Warehouse:
+    return Warehouse(
+        id=row.id, name=row.name, zone=row.zone, address=row.address, lat=row.lat, lng=row.lng
+    )
+
+
+@router.get("/warehouses", response_model=list[Warehouse])
+async def list_warehouses(
+    runtime: RuntimeDep,
+    _principal: Annotated[Principal, Depends(require(Permission.WAREHOUSES_READ))],
+) -> list[Warehouse]:
+    """Every front warehouse with its zone and location."""
+    async with runtime.db.read() as session:
+        rows = (await session.scalars(select(WarehouseRow).order_by(WarehouseRow.id))).all()
+    return [_view(r) for r in rows]
+
+
+@router.get("/warehouses/{warehouse_id}", response_model=Warehouse)
+async def get_warehouse(
+    warehouse_id: WarehouseId,
+    runtime: RuntimeDep,
+    _principal: Annotated[Principal, Depends(require(Permission.WAREHOUSES_READ))],
+) -> Warehouse:
+    async with runtime.db.read() as session:
+        row = await session.get(WarehouseRow, warehouse_id)
+    if row is None:
+        raise NotFound(f"no warehouse {warehouse_id}")
+    return _view(row)
+
+
+@router.get("/warehouses/{warehouse_id}/stock", response_model=list[StockLevel])
+async def get_stock(
+    warehouse_id: WarehouseId,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.STOCK_READ))],
+) -> list[StockLevel]:
+    """Stock of every SKU in a warehouse: on hand, reserved by paid orders, available."""
+    if not warehouse_in_scope(principal, warehouse_id):
+        raise NotFound(f"no warehouse {warehouse_id}")
+    async with runtime.db.read() as session:
+        if await session.get(WarehouseRow, warehouse_id) is None:
+            raise NotFound(f"no warehouse {warehouse_id}")
+        return await service.stock_levels(session, warehouse_id)
+
+
+@router.post("/warehouses/{warehouse_id}/stock/{sku}/adjust", response_model=StockLevel)
+async def adjust_stock(
+    warehouse_id: WarehouseId,
+    sku: WarehouseId,
+    body: StockAdjust,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.STOCK_ADJUST))],
+):
+    """Restock (positive delta) or write off (negative); never below what is reserved."""
+    if not warehouse_in_scope(principal, warehouse_id):
+        raise NotFound(f"no warehouse {warehouse_id}")
+    now = runtime.clock.now()
+
+    async def act(session):
+        level = await service.adjust(
+            session, warehouse_id, sku, body.delta, body.reason, actor=principal, now=now
+        )
+        return 200, level
+
+    return await run_once(request, runtime.db, principal, now, act)

@@ -1,0 +1,1 @@
+"""Orders: the lifecycle state machine, its service and its routes."""

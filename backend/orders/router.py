@@ -1,0 +1,167 @@
+"""Routes: list, search, read, create, transition and assign orders."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from backend.auth.deps import RuntimeDep, require
+from backend.auth.permissions import Permission
+from backend.auth.principal import Principal
+from backend.idempotency import run_once
+from backend.orders import service
+from backend.orders.lifecycle import actions_for
+from backend.orders.views import event_view, order_view
+from backend_client.models import (
+    AssignRequest,
+    Channel,
+    ErrorBody,
+    Event,
+    Order,
+    OrderAction,
+    OrderCreate,
+    OrderPage,
+    OrderState,
+    TransitionRequest,
+)
+
+router = APIRouter(tags=["orders"])
+
+OrderId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Order id.")]
+ERRORS = {
+    404: {"model": ErrorBody, "description": "No such order in your scope."},
+    409: {"model": ErrorBody, "description": "Illegal transition, stale version, or conflict."},
+}
+
+
+@router.get("/orders", response_model=OrderPage)
+async def list_orders(
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.ORDERS_READ))],
+    status: Annotated[list[OrderState] | None, Query(description="Any of these states.")] = None,
+    channel: Channel | None = None,
+    warehouse_id: Annotated[str | None, Query(max_length=40)] = None,
+    zone: Annotated[str | None, Query(max_length=60)] = None,
+    rider_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    late: Annotated[bool, Query(description="Only open orders past their promise.")] = False,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=60, description="Order id, customer name, phone suffix."),
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> OrderPage:
+    """Orders in your scope, most urgent first: open orders by promised time, then final ones."""
+    filters = service.OrderFilters(
+        statuses=tuple(status or ()),
+        channel=channel,
+        warehouse_id=warehouse_id,
+        zone=zone,
+        rider_id=rider_id,
+        late_only=late,
+        query=q,
+        cursor=cursor,
+        limit=limit,
+    )
+    now = runtime.clock.now()
+    async with runtime.db.read() as session:
+        rows, next_cursor = await service.list_orders(session, principal, filters, now=now)
+        return OrderPage(items=[order_view(r, now) for r in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "/orders",
+    response_model=Order,
+    status_code=201,
+    responses={409: {"model": ErrorBody, "description": "Channel order id already used."}},
+)
+async def create_order(
+    body: OrderCreate,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.ORDERS_CREATE))],
+):
+    """Take a new order from a sales channel (state CREATED)."""
+    now = runtime.clock.now()
+    promise = timedelta(minutes=runtime.settings.default_promise_minutes)
+
+    async def act(session):
+        order = await service.create_order(
+            session, body, actor=principal, now=now, default_promise=promise
+        )
+        return 201, order_view(order, now)
+
+    return await run_once(request, runtime.db, principal, now, act)
+
+
+@router.get("/orders/{order_id}", response_model=Order, responses=ERRORS)
+async def get_order(
+    order_id: OrderId,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.ORDERS_READ))],
+) -> Order:
+    now = runtime.clock.now()
+    async with runtime.db.read() as session:
+        return order_view(await service.load_order(session, order_id, principal), now)
+
+
+@router.get("/orders/{order_id}/timeline", response_model=list[Event], responses=ERRORS)
+async def get_timeline(
+    order_id: OrderId,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.ORDERS_READ))],
+) -> list[Event]:
+    """The order's whole story: every event, oldest first."""
+    async with runtime.db.read() as session:
+        rows = await service.order_timeline(session, order_id, principal)
+    return [event_view(r) for r in rows]
+
+
+@router.get("/orders/{order_id}/actions", response_model=list[OrderAction], responses=ERRORS)
+async def get_actions(
+    order_id: OrderId,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.ORDERS_READ))],
+) -> list[OrderAction]:
+    """The lifecycle actions your role may take on this order now."""
+    async with runtime.db.read() as session:
+        order = await service.load_order(session, order_id, principal)
+    return actions_for(OrderState(order.status), str(principal.role))
+
+
+@router.post("/orders/{order_id}/transitions", response_model=Order, responses=ERRORS)
+async def transition_order(
+    order_id: OrderId,
+    body: TransitionRequest,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.ORDERS_TRANSITION))],
+):
+    """Apply a lifecycle action. Send the version you saw; a stale one answers 409."""
+    now = runtime.clock.now()
+
+    async def act(session):
+        order = await service.transition(session, order_id, body, actor=principal, now=now)
+        return 200, order_view(order, now)
+
+    return await run_once(request, runtime.db, principal, now, act)
+
+
+@router.post("/orders/{order_id}/assign", response_model=Order, responses=ERRORS)
+async def assign_order(
+    order_id: OrderId,
+    body: AssignRequest,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.ORDERS_ASSIGN))],
+):
+    """Give the order to a rider (online, with room, cold-chain capable if needed)."""
+    now = runtime.clock.now()
+
+    async def act(session):
+        order = await service.assign_rider(session, order_id, body, actor=principal, now=now)
+        return 200, order_view(order, now)
+
+    return await run_once(request, runtime.db, principal, now, act)

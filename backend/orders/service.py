@@ -1,0 +1,431 @@
+"""Orders: intake, reading with scope, lifecycle transitions and rider assignment.
+
+Every change happens inside the caller's write transaction and appends its event there too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from geopy.distance import geodesic
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.principal import Principal, system_principal
+from backend.auth.scope import order_scope
+from backend.errors import Conflict, Forbidden, NotFound, StaleVersion, Unprocessable
+from backend.inventory import service as stock
+from backend.inventory.models import SkuRow, WarehouseRow
+from backend.orders.cursor import decode_cursor, encode_cursor
+from backend.orders.lifecycle import (
+    ASSIGNABLE_STATES,
+    FINAL_STATES,
+    STAGE_COLUMN,
+    Effect,
+    Guard,
+    Rule,
+    decide,
+)
+from backend.orders.models import CustomerRow, OrderItemRow, OrderRow
+from backend.realtime.models import EventRow
+from backend.realtime.outbox import append_event
+from backend.riders import service as riders
+from backend_client.models import (
+    AssignRequest,
+    Channel,
+    OrderAction,
+    OrderCreate,
+    OrderState,
+    Role,
+    TransitionRequest,
+)
+
+MAX_PROMISE_AHEAD = timedelta(days=7)
+# States in which the order no longer takes a slot of its rider's capacity.
+RIDER_FREE_STATES = frozenset(
+    {
+        OrderState.SIGNED,
+        OrderState.RETURNED,
+        OrderState.CLAIMING,
+        OrderState.CLAIM_SETTLED,
+        OrderState.CANCELLED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilters:
+    """What the order list can be narrowed by."""
+
+    statuses: tuple[OrderState, ...] = ()
+    channel: Channel | None = None
+    warehouse_id: str | None = None
+    zone: str | None = None
+    rider_id: int | None = None
+    late_only: bool = False
+    query: str | None = None
+    cursor: str | None = None
+    limit: int = 100
+
+
+# --- Reading ------------------------------------------------------------------------------------
+
+
+async def load_order(
+    session: AsyncSession, order_id: int, principal: Principal, *, for_update: bool = False
+) -> OrderRow:
+    """The order if the caller may see it, else NotFound (scope never leaks existence)."""
+    query = select(OrderRow).where(OrderRow.id == order_id, order_scope(principal))
+    if for_update:
+        query = query.with_for_update(of=OrderRow)
+    order = await session.scalar(query)
+    if order is None:
+        raise NotFound(f"no order {order_id}")
+    return order
+
+
+async def list_orders(
+    session: AsyncSession, principal: Principal, filters: OrderFilters, *, now: datetime
+) -> tuple[list[OrderRow], str | None]:
+    """Orders in scope, most urgent first (open before final, then by promised time)."""
+    query = select(OrderRow).join(OrderRow.customer).where(order_scope(principal))
+    if filters.statuses:
+        query = query.where(OrderRow.status.in_(filters.statuses))
+    if filters.channel is not None:
+        query = query.where(OrderRow.channel == filters.channel)
+    if filters.warehouse_id is not None:
+        query = query.where(OrderRow.warehouse_id == filters.warehouse_id)
+    if filters.zone is not None:
+        query = query.where(OrderRow.zone == filters.zone)
+    if filters.rider_id is not None:
+        query = query.where(OrderRow.rider_id == filters.rider_id)
+    if filters.late_only:
+        query = query.where(OrderRow.open_rank == 0, OrderRow.promised_at < now)
+    if filters.query:
+        query = query.where(_search(filters.query))
+    if filters.cursor:
+        rank, promised_at, last_id = decode_cursor(filters.cursor)
+        query = query.where(
+            or_(
+                OrderRow.open_rank > rank,
+                and_(OrderRow.open_rank == rank, OrderRow.promised_at > promised_at),
+                and_(
+                    OrderRow.open_rank == rank,
+                    OrderRow.promised_at == promised_at,
+                    OrderRow.id > last_id,
+                ),
+            )
+        )
+    query = query.order_by(OrderRow.open_rank, OrderRow.promised_at, OrderRow.id)
+    rows = list((await session.scalars(query.limit(filters.limit + 1))).unique().all())
+    next_cursor = None
+    if len(rows) > filters.limit:
+        rows = rows[: filters.limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(last.open_rank, last.promised_at, last.id)
+    return rows, next_cursor
+
+
+def _search(text: str):
+    """Order id, channel order id, customer name (substring) or phone (suffix)."""
+    text = text.strip()
+    name = func.lower(CustomerRow.name).contains(text.lower(), autoescape=True)
+    clauses = [name, OrderRow.external_id == text]
+    if text.isdigit():
+        clauses.append(CustomerRow.phone.endswith(text, autoescape=True))
+        if int(text) < 2**31:
+            clauses.append(OrderRow.id == int(text))
+    return or_(*clauses)
+
+
+async def order_timeline(
+    session: AsyncSession, order_id: int, principal: Principal
+) -> list[EventRow]:
+    """Every event of an order, oldest first."""
+    await load_order(session, order_id, principal)
+    rows = await session.scalars(
+        select(EventRow).where(EventRow.order_id == order_id).order_by(EventRow.seq)
+    )
+    return list(rows.all())
+
+
+# --- Intake -------------------------------------------------------------------------------------
+
+
+async def create_order(
+    session: AsyncSession,
+    request: OrderCreate,
+    *,
+    actor: Principal,
+    now: datetime,
+    default_promise: timedelta,
+) -> OrderRow:
+    """A new order in CREATED, priced from the catalogue, served by a warehouse."""
+    channel = _channel_for(request, actor)
+    existing = await session.scalar(
+        select(OrderRow.id).where(
+            OrderRow.channel == channel, OrderRow.external_id == request.external_id
+        )
+    )
+    if existing is not None:
+        raise Conflict(
+            f"{channel} order {request.external_id} already exists as order {existing}",
+            order_id=existing,
+        )
+    promised_at = request.promised_at or now + default_promise
+    if promised_at <= now:
+        raise Unprocessable("promised_at must be in the future")
+    if promised_at > now + MAX_PROMISE_AHEAD:
+        raise Unprocessable("promised_at must be within 7 days")
+
+    wanted = sorted({item.sku for item in request.items})
+    catalogue = {
+        row.sku: row for row in await session.scalars(select(SkuRow).where(SkuRow.sku.in_(wanted)))
+    }
+    unknown = [sku for sku in wanted if sku not in catalogue]
+    if unknown:
+        raise Unprocessable(f"unknown SKU: {', '.join(unknown)}")
+    warehouse = await _serving_warehouse(session, request)
+    customer = await _upsert_customer(session, request)
+
+    items = [
+        OrderItemRow(
+            line=line,
+            sku=item.sku,
+            name=catalogue[item.sku].name,
+            quantity=item.quantity,
+            unit=catalogue[item.sku].unit,
+            weight_g=catalogue[item.sku].weight_g * item.quantity,
+            cold_chain=catalogue[item.sku].cold_chain,
+            unit_price_cents=catalogue[item.sku].price_cents,
+        )
+        for line, item in enumerate(request.items, start=1)
+    ]
+    c = request.customer
+    order = OrderRow(
+        channel=channel,
+        external_id=request.external_id,
+        customer=customer,
+        address=c.address,
+        lat=c.lat,
+        lng=c.lng,
+        zone=warehouse.zone,
+        warehouse_id=warehouse.id,
+        status=OrderState.CREATED,
+        open_rank=0,
+        version=1,
+        stock_state="none",
+        amount_cents=sum(i.unit_price_cents * i.quantity for i in items),
+        weight_g=sum(i.weight_g for i in items),
+        cold_chain=any(i.cold_chain for i in items),
+        note=request.note,
+        promised_at=promised_at,
+        created_at=now,
+        updated_at=now,
+        items=items,
+    )
+    session.add(order)
+    await session.flush()
+    await append_event(
+        session,
+        kind="order.created",
+        actor=actor,
+        at=now,
+        order_id=order.id,
+        warehouse_id=order.warehouse_id,
+        to_state=OrderState.CREATED,
+        payload={"version": order.version, "channel": channel, "external_id": order.external_id},
+    )
+    return order
+
+
+def _channel_for(request: OrderCreate, actor: Principal) -> str:
+    if actor.role == Role.CHANNEL:
+        if request.channel is not None and request.channel != actor.channel:
+            raise Forbidden(f"this account sells for {actor.channel}, not {request.channel}")
+        assert actor.channel is not None
+        return actor.channel
+    if request.channel is None:
+        raise Unprocessable("channel is required when the caller is not a channel account")
+    return request.channel
+
+
+async def _serving_warehouse(session: AsyncSession, request: OrderCreate) -> WarehouseRow:
+    if request.warehouse_id is not None:
+        warehouse = await session.get(WarehouseRow, request.warehouse_id)
+        if warehouse is None:
+            raise Unprocessable(f"no warehouse {request.warehouse_id}")
+        return warehouse
+    warehouses = (await session.scalars(select(WarehouseRow))).all()
+    if not warehouses:
+        raise Conflict("no warehouse is set up to serve orders")
+    target = (request.customer.lat, request.customer.lng)
+    return min(warehouses, key=lambda w: geodesic((w.lat, w.lng), target).meters)
+
+
+async def _upsert_customer(session: AsyncSession, request: OrderCreate) -> CustomerRow:
+    c = request.customer
+    customer = await session.scalar(select(CustomerRow).where(CustomerRow.phone == c.phone))
+    if customer is None:
+        customer = CustomerRow(name=c.name, phone=c.phone, address=c.address, lat=c.lat, lng=c.lng)
+        session.add(customer)
+    else:
+        customer.name, customer.address, customer.lat, customer.lng = (
+            c.name,
+            c.address,
+            c.lat,
+            c.lng,
+        )
+    return customer
+
+
+# --- Changes ------------------------------------------------------------------------------------
+
+
+async def transition(
+    session: AsyncSession,
+    order_id: int,
+    request: TransitionRequest,
+    *,
+    actor: Principal,
+    now: datetime,
+) -> OrderRow:
+    """Apply one lifecycle action, with its guards and effects, or refuse and change nothing."""
+    order = await load_order(session, order_id, actor, for_update=True)
+    await _check_version(session, order, request.version)
+    rule = decide(OrderState(order.status), request.action, str(actor.role))
+    if rule.needs_reason and not request.reason:
+        raise Unprocessable(f"{request.action} needs a reason")
+    if Guard.RIDER_ASSIGNED in rule.guards and order.rider_id is None:
+        raise Conflict(f"order {order.id} has no rider; assign one before {request.action}")
+    short = await _apply_effects(session, order, rule)
+    await _move(session, order, rule, actor=actor, now=now, reason=request.reason)
+    if short:
+        # The stock check at payment: the order is paid but cannot be picked as it is.
+        system = system_principal()
+        follow_up = decide(OrderState.PAID, OrderAction.REPORT_OUT_OF_STOCK, str(system.role))
+        await _move(
+            session, order, follow_up, actor=system, now=now, reason=f"short: {', '.join(short)}"
+        )
+    return order
+
+
+async def assign_rider(
+    session: AsyncSession,
+    order_id: int,
+    request: AssignRequest,
+    *,
+    actor: Principal,
+    now: datetime,
+) -> OrderRow:
+    """Give the order to a rider who is online, has room and (if needed) a cold-chain box."""
+    order = await load_order(session, order_id, actor, for_update=True)
+    await _check_version(session, order, request.version)
+    state = OrderState(order.status)
+    if state not in ASSIGNABLE_STATES:
+        raise Conflict(f"an order in {state} cannot be given to a rider")
+    if order.rider_id == request.rider_id:
+        raise Conflict(f"order {order.id} is already with rider {request.rider_id}")
+    await riders.take_slot(session, request.rider_id, cold_chain=order.cold_chain)
+    previous = order.rider_id
+    if previous is not None:
+        await riders.free_slot(session, previous)
+    order.rider_id = request.rider_id
+    order.version += 1
+    order.updated_at = now
+    await session.flush()
+    await append_event(
+        session,
+        kind="order.assigned",
+        actor=actor,
+        at=now,
+        order_id=order.id,
+        rider_id=request.rider_id,
+        warehouse_id=order.warehouse_id,
+        from_state=state,
+        to_state=state,
+        reason=request.reason,
+        payload={"version": order.version, "from_rider": previous, "to_rider": request.rider_id},
+    )
+    return order
+
+
+async def _check_version(session: AsyncSession, order: OrderRow, version: int) -> None:
+    if version == order.version:
+        return
+    changed_by = await session.scalar(
+        select(EventRow.actor)
+        .where(EventRow.order_id == order.id)
+        .order_by(EventRow.seq.desc())
+        .limit(1)
+    )
+    raise StaleVersion(
+        f"order {order.id} is at version {order.version}, not {version}; "
+        f"last changed by {changed_by}",
+        current_version=order.version,
+        changed_by=changed_by,
+    )
+
+
+async def _apply_effects(session: AsyncSession, order: OrderRow, rule: Rule) -> list[str]:
+    """Carry out the rule's effects; returns the SKUs found short by a reservation at payment."""
+    lines = [(item.sku, item.quantity) for item in order.items]
+    short: list[str] = []
+    for effect in rule.effects:
+        match effect:
+            case Effect.RESERVE_STOCK | Effect.REQUIRE_STOCK:
+                short = await stock.reserve(session, order.warehouse_id, lines)
+                if short and effect == Effect.REQUIRE_STOCK:
+                    raise Conflict(
+                        f"order {order.id} is still short of {', '.join(short)} "
+                        f"in {order.warehouse_id}",
+                        short=short,
+                    )
+                if not short:
+                    order.stock_state = "reserved"
+            case Effect.RELEASE_STOCK if order.stock_state == "reserved":
+                await stock.release(session, order.warehouse_id, lines)
+                order.stock_state = "released"
+            case Effect.CONSUME_STOCK if order.stock_state == "reserved":
+                await stock.consume(session, order.warehouse_id, lines)
+                order.stock_state = "consumed"
+            case Effect.RESTOCK_RETURNED if order.stock_state == "consumed":
+                await stock.restock(session, order.warehouse_id, lines)
+                order.stock_state = "returned"
+            case Effect.RELEASE_RIDER if (
+                order.rider_id is not None and OrderState(order.status) not in RIDER_FREE_STATES
+            ):
+                await riders.free_slot(session, order.rider_id)
+    return short
+
+
+async def _move(
+    session: AsyncSession,
+    order: OrderRow,
+    rule: Rule,
+    *,
+    actor: Principal,
+    now: datetime,
+    reason: str | None,
+) -> None:
+    before = order.status
+    order.status = rule.target
+    order.version += 1
+    order.open_rank = 1 if rule.target in FINAL_STATES else 0
+    order.updated_at = now
+    setattr(order, STAGE_COLUMN[rule.target], now)
+    await session.flush()
+    await append_event(
+        session,
+        kind="order.transition",
+        actor=actor,
+        at=now,
+        order_id=order.id,
+        rider_id=order.rider_id,
+        warehouse_id=order.warehouse_id,
+        from_state=before,
+        to_state=rule.target,
+        reason=reason,
+        payload={"action": rule.action, "version": order.version},
+    )

@@ -1,0 +1,75 @@
+"""Turning order and event rows into the wire models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from backend.orders.models import OrderRow
+from backend.realtime.models import EventRow
+from backend_client.models import Channel, CustomerOut, Event, Order, OrderItem, OrderState
+
+
+def order_view(row: OrderRow, now: datetime) -> Order:
+    return Order(
+        id=row.id,
+        channel=Channel(row.channel),
+        external_id=row.external_id,
+        status=OrderState(row.status),
+        version=row.version,
+        customer=CustomerOut(id=row.customer.id, name=row.customer.name, phone=row.customer.phone),
+        address=row.address,
+        lat=row.lat,
+        lng=row.lng,
+        zone=row.zone,
+        warehouse_id=row.warehouse_id,
+        rider_id=row.rider_id,
+        items=[
+            OrderItem(
+                sku=i.sku,
+                name=i.name,
+                quantity=i.quantity,
+                unit=i.unit,
+                weight_g=i.weight_g,
+                cold_chain=i.cold_chain,
+                unit_price_cents=i.unit_price_cents,
+            )
+            for i in row.items
+        ],
+        weight_g=row.weight_g,
+        cold_chain=row.cold_chain,
+        amount_cents=row.amount_cents,
+        note=row.note,
+        promised_at=row.promised_at,
+        late=row.open_rank == 0 and row.promised_at < now,
+        created_at=row.created_at,
+        paid_at=row.paid_at,
+        picking_at=row.picking_at,
+        out_of_stock_at=row.out_of_stock_at,
+        delivering_at=row.delivering_at,
+        signed_at=row.signed_at,
+        exception_at=row.exception_at,
+        returning_at=row.returning_at,
+        returned_at=row.returned_at,
+        claiming_at=row.claiming_at,
+        claim_settled_at=row.claim_settled_at,
+        cancelled_at=row.cancelled_at,
+        updated_at=row.updated_at,
+    )
+
+
+def event_view(row: EventRow) -> Event:
+    return Event(
+        seq=row.seq,
+        kind=row.kind,
+        order_id=row.order_id,
+        rider_id=row.rider_id,
+        warehouse_id=row.warehouse_id,
+        from_state=row.from_state,
+        to_state=row.to_state,
+        actor=row.actor,
+        role=row.role,
+        client_addr=row.client_addr,
+        at=row.at,
+        reason=row.reason,
+        payload=row.payload,
+    )

@@ -1,0 +1,1 @@
+"""The event log (outbox) and, later, the bus and the WebSocket hub."""

@@ -1,0 +1,1 @@
+"""Riders: shifts, capacity, and their reported positions."""

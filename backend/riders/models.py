@@ -1,0 +1,48 @@
+"""Tables for riders and their position track."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db import Base, BigId, UTCDateTime
+
+
+class RiderRow(Base):
+    """A rider based at a warehouse, with the last fix we trust."""
+
+    __tablename__ = "riders"
+    __table_args__ = (
+        CheckConstraint("active_orders >= 0", name="load_not_negative"),
+        CheckConstraint("active_orders <= capacity", name="load_within_capacity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(30))
+    warehouse_id: Mapped[str] = mapped_column(ForeignKey("warehouses.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="offline")
+    capacity: Mapped[int]
+    active_orders: Mapped[int] = mapped_column(default=0)
+    cold_chain: Mapped[bool]
+    last_lat: Mapped[float | None]
+    last_lng: Mapped[float | None]
+    last_fix_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RiderPositionRow(Base):
+    """One fix of a rider's track; a fix is identified by rider and the phone's timestamp."""
+
+    __tablename__ = "rider_positions"
+    __table_args__ = (UniqueConstraint("rider_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    rider_id: Mapped[int] = mapped_column(ForeignKey("riders.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lat: Mapped[float]
+    lng: Mapped[float]
+    speed_kmh: Mapped[float | None]
+    accuracy_m: Mapped[float | None]
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,92 @@
+"""Routes: riders, their shifts and their position batches."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from backend.auth.deps import RuntimeDep, require
+from backend.auth.permissions import Permission
+from backend.auth.principal import Principal
+from backend.idempotency import run_once
+from backend.riders import service
+from backend_client.models import (
+    ErrorBody,
+    PositionBatch,
+    PositionBatchResult,
+    Rider,
+    RiderStatus,
+    RiderStatusUpdate,
+)
+
+router = APIRouter(tags=["riders"])
+
+RiderId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Rider id.")]
+ERRORS = {404: {"model": ErrorBody, "description": "No such rider in your scope."}}
+
+
+@router.get("/riders", response_model=list[Rider])
+async def list_riders(
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.RIDERS_READ))],
+    status: RiderStatus | None = None,
+    warehouse_id: Annotated[str | None, Query(max_length=40)] = None,
+) -> list[Rider]:
+    """Riders in your scope with load, capacity and last fix."""
+    async with runtime.db.read() as session:
+        rows = await service.list_riders(
+            session, principal, status=status, warehouse_id=warehouse_id
+        )
+    return [service.rider_view(r) for r in rows]
+
+
+@router.get("/riders/{rider_id}", response_model=Rider, responses=ERRORS)
+async def get_rider(
+    rider_id: RiderId,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.RIDERS_READ))],
+) -> Rider:
+    async with runtime.db.read() as session:
+        return service.rider_view(await service.load_rider(session, rider_id, principal))
+
+
+@router.post("/riders/{rider_id}/status", response_model=Rider, responses=ERRORS)
+async def set_rider_status(
+    rider_id: RiderId,
+    body: RiderStatusUpdate,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.RIDERS_STATUS))],
+):
+    """Start or end a shift, or take a break."""
+    now = runtime.clock.now()
+
+    async def act(session):
+        rider = await service.set_status(session, rider_id, body.status, actor=principal, now=now)
+        return 200, service.rider_view(rider)
+
+    return await run_once(request, runtime.db, principal, now, act)
+
+
+@router.post(
+    "/riders/{rider_id}/positions",
+    response_model=PositionBatchResult,
+    responses={**ERRORS, 422: {"model": ErrorBody, "description": "Impossible positions."}},
+)
+async def upload_positions(
+    rider_id: RiderId,
+    body: PositionBatch,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.RIDERS_POSITIONS))],
+):
+    """Upload fixes: any order, duplicates allowed; impossible values refuse the whole batch."""
+    now = runtime.clock.now()
+
+    async def act(session):
+        return 200, await service.record_positions(
+            session, rider_id, body, actor=principal, now=now
+        )
+
+    return await run_once(request, runtime.db, principal, now, act)

@@ -1,0 +1,215 @@
+"""Riders: shifts, load (one slot per carried order), and position batches."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.principal import Principal
+from backend.auth.scope import rider_scope
+from backend.errors import Conflict, NotFound, Unprocessable
+from backend.realtime.outbox import append_event
+from backend.riders.models import RiderPositionRow, RiderRow
+from backend_client.models import (
+    PositionBatch,
+    PositionBatchResult,
+    Rider,
+    RiderStatus,
+    Role,
+)
+
+# Phones' clocks drift; a fix slightly in the future is believed, one far ahead is not.
+MAX_CLOCK_SKEW = timedelta(minutes=2)
+# Offline caches older than this are not worth a track: the order is long settled.
+MAX_FIX_AGE = timedelta(days=2)
+
+
+def rider_view(row: RiderRow) -> Rider:
+    return Rider(
+        id=row.id,
+        name=row.name,
+        phone=row.phone,
+        status=RiderStatus(row.status),
+        warehouse_id=row.warehouse_id,
+        capacity=row.capacity,
+        active_orders=row.active_orders,
+        cold_chain=row.cold_chain,
+        last_lat=row.last_lat,
+        last_lng=row.last_lng,
+        last_fix_at=row.last_fix_at,
+    )
+
+
+async def list_riders(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    status: RiderStatus | None = None,
+    warehouse_id: str | None = None,
+) -> list[RiderRow]:
+    query = select(RiderRow).where(rider_scope(principal)).order_by(RiderRow.id)
+    if status is not None:
+        query = query.where(RiderRow.status == status)
+    if warehouse_id is not None:
+        query = query.where(RiderRow.warehouse_id == warehouse_id)
+    return list((await session.scalars(query)).all())
+
+
+async def load_rider(
+    session: AsyncSession, rider_id: int, principal: Principal, *, for_update: bool = False
+) -> RiderRow:
+    """The rider if the caller may see them, else NotFound (scope never leaks existence)."""
+    query = select(RiderRow).where(RiderRow.id == rider_id, rider_scope(principal))
+    if for_update:
+        query = query.with_for_update()
+    rider = await session.scalar(query)
+    if rider is None:
+        raise NotFound(f"no rider {rider_id}")
+    return rider
+
+
+async def set_status(
+    session: AsyncSession, rider_id: int, status: RiderStatus, *, actor: Principal, now: datetime
+) -> RiderRow:
+    """Start or end a shift, or take a break; a rider cannot go offline while carrying orders."""
+    if actor.role == Role.RIDER and actor.rider_id != rider_id:
+        raise NotFound(f"no rider {rider_id}")
+    rider = await load_rider(session, rider_id, actor, for_update=True)
+    if rider.status == status:
+        return rider
+    if status == RiderStatus.OFFLINE and rider.active_orders:
+        raise Conflict(
+            f"rider {rider_id} still carries {rider.active_orders} order(s); reassign them first",
+            active_orders=rider.active_orders,
+        )
+    before = rider.status
+    rider.status = status
+    await session.flush()
+    await append_event(
+        session,
+        kind="rider.status",
+        actor=actor,
+        at=now,
+        rider_id=rider.id,
+        warehouse_id=rider.warehouse_id,
+        from_state=before,
+        to_state=status,
+    )
+    return rider
+
+
+async def take_slot(session: AsyncSession, rider_id: int, *, cold_chain: bool) -> RiderRow:
+    """Give the rider one more order, atomically, or say why they cannot take it."""
+    conditions = [
+        RiderRow.id == rider_id,
+        RiderRow.status == RiderStatus.ONLINE,
+        RiderRow.active_orders < RiderRow.capacity,
+    ]
+    if cold_chain:
+        conditions.append(RiderRow.cold_chain.is_(True))
+    result = await session.execute(
+        update(RiderRow)
+        .where(*conditions)
+        .values(active_orders=RiderRow.active_orders + 1)
+        .execution_options(synchronize_session=False)
+    )
+    rider = await session.get(RiderRow, rider_id, populate_existing=True)
+    if rider is None:
+        raise Unprocessable(f"no rider {rider_id}")
+    if result.rowcount == 1:
+        return rider
+    if rider.status != RiderStatus.ONLINE:
+        raise Conflict(f"rider {rider_id} is {rider.status}, not online")
+    if rider.active_orders >= rider.capacity:
+        raise Conflict(f"rider {rider_id} is full ({rider.active_orders}/{rider.capacity} orders)")
+    raise Conflict(f"rider {rider_id} has no cold-chain box for a cold-chain order")
+
+
+async def free_slot(session: AsyncSession, rider_id: int) -> None:
+    await session.execute(
+        update(RiderRow)
+        .where(RiderRow.id == rider_id, RiderRow.active_orders > 0)
+        .values(active_orders=RiderRow.active_orders - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def record_positions(
+    session: AsyncSession,
+    rider_id: int,
+    batch: PositionBatch,
+    *,
+    actor: Principal,
+    now: datetime,
+) -> PositionBatchResult:
+    """Keep a batch of fixes: sorted by their own time, duplicates dropped, latest fix cached.
+
+    The whole batch is refused (422, nothing kept) if any fix is impossible. A late upload of
+    an offline cache never moves the rider backwards: the cached fix only moves forward.
+    """
+    if actor.role == Role.RIDER and actor.rider_id != rider_id:
+        raise NotFound(f"no rider {rider_id}")
+    rider = await load_rider(session, rider_id, actor, for_update=True)
+    problems = [
+        f"points[{i}]: {why}"
+        for i, point in enumerate(batch.points)
+        if (why := _impossible(point.at, now))
+    ]
+    if problems:
+        raise Unprocessable("impossible positions: " + "; ".join(problems))
+    by_time = {}
+    for point in sorted(batch.points, key=lambda p: p.at):
+        by_time.setdefault(point.at, point)
+    times = list(by_time)
+    known = set(
+        (
+            await session.scalars(
+                select(RiderPositionRow.at).where(
+                    RiderPositionRow.rider_id == rider_id,
+                    RiderPositionRow.at >= times[0],
+                    RiderPositionRow.at <= times[-1],
+                )
+            )
+        ).all()
+    )
+    fresh = [p for at, p in by_time.items() if at not in known]
+    if fresh:
+        insert = (
+            postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        )
+        await session.execute(
+            insert(RiderPositionRow).on_conflict_do_nothing(),
+            [
+                {
+                    "rider_id": rider_id,
+                    "at": p.at,
+                    "lat": p.lat,
+                    "lng": p.lng,
+                    "speed_kmh": p.speed_kmh,
+                    "accuracy_m": p.accuracy_m,
+                    "received_at": now,
+                }
+                for p in fresh
+            ],
+        )
+        newest = fresh[-1]
+        if rider.last_fix_at is None or newest.at > rider.last_fix_at:
+            rider.last_lat, rider.last_lng, rider.last_fix_at = newest.lat, newest.lng, newest.at
+    return PositionBatchResult(
+        accepted=len(fresh),
+        duplicates=len(batch.points) - len(fresh),
+        last_lat=rider.last_lat,
+        last_lng=rider.last_lng,
+        last_fix_at=rider.last_fix_at,
+    )
+
+
+def _impossible(at: datetime, now: datetime) -> str | None:
+    if at > now + MAX_CLOCK_SKEW:
+        return f"time {at.isoformat()} is in the future"
+    if at < now - MAX_FIX_AGE:
+        return f"time {at.isoformat()} is older than {MAX_FIX_AGE.days} days"
+    return None

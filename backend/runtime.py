@@ -1,0 +1,22 @@
+"""What every request handler needs: settings, database, clock, password hasher, limiter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backend.auth.login_limiter import LoginLimiter
+from backend.auth.passwords import Passwords
+from backend.clock import Clock
+from backend.db import Database
+from backend.settings import Settings
+
+
+@dataclass
+class Runtime:
+    """The live parts of one backend instance, kept on `app.state.runtime`."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    passwords: Passwords
+    login_limiter: LoginLimiter

@@ -1,0 +1,67 @@
+"""Service settings: `FRESHLINE_*` environment variables over an optional TOML file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def default_database_url() -> str:
+    """A SQLite file in the user's data directory."""
+    folder = Path(user_data_dir("freshline", appauthor=False))
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite+aiosqlite:///{folder / 'freshline.db'}"
+
+
+class Settings(BaseSettings):
+    """Everything the backend can be told; see README "Configuration"."""
+
+    model_config = SettingsConfigDict(env_prefix="FRESHLINE_", extra="ignore")
+
+    database_url: str = Field(default_factory=default_database_url)
+    """SQLAlchemy async URL: `sqlite+aiosqlite:///file.db` or `postgresql+asyncpg://...`."""
+    migrate_on_start: bool = True
+    """Upgrade the schema to the newest Alembic revision when the app starts."""
+    demo: bool = False
+    """Create the demo accounts and the demo city on start (idempotent)."""
+    token_ttl_minutes: int = Field(default=12 * 60, ge=1)
+    """How long a bearer token lives."""
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    """Requests with a larger body are refused with 413."""
+    sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+    """How long a SQLite writer waits for the write lock before giving up."""
+    default_promise_minutes: int = Field(default=45, ge=5, le=24 * 60)
+    """Promised delivery time for an order created without one."""
+    login_max_failures: int = Field(default=5, ge=1)
+    """Failed logins per user and address within `login_window_seconds` before 429."""
+    login_window_seconds: int = Field(default=300, ge=1)
+    argon2_time_cost: int = Field(default=2, ge=1)
+    """Argon2 passes; tests lower the costs to stay fast."""
+    argon2_memory_cost_kib: int = Field(default=19 * 1024, ge=8)
+    log_file: str | None = None
+    """Where the service logs; stderr when unset."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Arguments beat the environment, which beats the settings file named by FRESHLINE_CONFIG.
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("FRESHLINE_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)

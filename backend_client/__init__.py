@@ -1,0 +1,1 @@
+"""Typed client for the Freshline backend. Never imports textual or rich."""

@@ -1,0 +1,417 @@
+"""The one wire contract between the backend and its clients (pydantic models).
+
+The backend serves exactly these models; the console and the simulator read them. Times are
+aware UTC datetimes; money is integer cents; weights are grams.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+# --- Enumerations -------------------------------------------------------------------------------
+
+
+class Role(StrEnum):
+    """What an account is allowed to do; see the permission table in README."""
+
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    DISPATCHER = "dispatcher"
+    SUPPORT = "support"
+    VIEWER = "viewer"
+    MERCHANT = "merchant"
+    """Store staff, scoped to one warehouse."""
+    RIDER = "rider"
+    """A rider, scoped to themselves."""
+    CHANNEL = "channel"
+    """A sales channel's service account, scoped to its channel."""
+
+
+class Channel(StrEnum):
+    """Where an order came from."""
+
+    APP = "app"
+    MINI_PROGRAM = "mini_program"
+    MEITUAN = "meituan"
+    ELEME = "eleme"
+    STORE = "store"
+    GROUP_BUY = "group_buy"
+
+
+class OrderState(StrEnum):
+    """Order lifecycle states (DESIGN.md)."""
+
+    CREATED = "CREATED"
+    PAID = "PAID"
+    PICKING = "PICKING"
+    OUT_OF_STOCK = "OUT_OF_STOCK"
+    DELIVERING = "DELIVERING"
+    SIGNED = "SIGNED"
+    EXCEPTION = "EXCEPTION"
+    RETURNING = "RETURNING"
+    RETURNED = "RETURNED"
+    CLAIMING = "CLAIMING"
+    CLAIM_SETTLED = "CLAIM_SETTLED"
+    CANCELLED = "CANCELLED"
+
+
+class OrderAction(StrEnum):
+    """What can be done to an order; the lifecycle table maps each to its transitions."""
+
+    PAY = "pay"
+    START_PICKING = "start_picking"
+    REPORT_OUT_OF_STOCK = "report_out_of_stock"
+    RESTOCK = "restock"
+    DISPATCH = "dispatch"
+    SIGN = "sign"
+    REPORT_EXCEPTION = "report_exception"
+    RESUME = "resume"
+    START_RETURN = "start_return"
+    COMPLETE_RETURN = "complete_return"
+    START_CLAIM = "start_claim"
+    SETTLE_CLAIM = "settle_claim"
+    CANCEL = "cancel"
+
+
+class RiderStatus(StrEnum):
+    """Whether a rider is taking work."""
+
+    OFFLINE = "offline"
+    ONLINE = "online"
+    BREAK = "break"
+
+
+# --- Shared field types -------------------------------------------------------------------------
+
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, examples=[39.9042])]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, examples=[116.4074])]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 -]{4,22}[0-9]$")
+]
+Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")]
+DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Version = Annotated[int, Field(ge=1, le=2**31 - 1, description="The order version you last saw.")]
+
+
+class WireModel(BaseModel):
+    """Base for every wire model: unknown fields are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- Health and auth ----------------------------------------------------------------------------
+
+
+class Health(WireModel):
+    status: Literal["ok"] = "ok"
+
+
+class TokenResponse(WireModel):
+    """Answer of `POST /api/v1/auth/token`."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    role: Role
+    expires_at: datetime
+
+
+class Me(WireModel):
+    """The account behind a token, with its scope."""
+
+    id: int
+    username: str
+    role: Role
+    warehouse_id: str | None = None
+    rider_id: int | None = None
+    channel: Channel | None = None
+
+
+class UserCreate(WireModel):
+    """A new account (admins only)."""
+
+    username: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{1,39}$")]
+    password: Annotated[str, StringConstraints(min_length=8, max_length=200)]
+    role: Role
+    warehouse_id: Code | None = Field(default=None, description="Required for merchants.")
+    rider_id: DbId | None = Field(default=None, description="Required for riders.")
+    channel: Channel | None = Field(default=None, description="Required for channels.")
+
+
+class User(WireModel):
+    id: int
+    username: str
+    role: Role
+    warehouse_id: str | None
+    rider_id: int | None
+    channel: Channel | None
+    active: bool
+
+
+# --- Warehouses and stock -----------------------------------------------------------------------
+
+
+class Warehouse(WireModel):
+    """A front warehouse."""
+
+    id: str
+    name: str
+    zone: str
+    address: str
+    lat: float
+    lng: float
+
+
+class StockLevel(WireModel):
+    """Stock of one SKU in one warehouse. `available` = `on_hand` - `reserved`."""
+
+    warehouse_id: str
+    sku: str
+    name: str
+    category: str
+    unit: str
+    cold_chain: bool
+    price_cents: int
+    on_hand: int
+    reserved: int
+    available: int
+
+
+class StockAdjust(WireModel):
+    """Add (restock) or remove (write-off, count correction) units on hand."""
+
+    delta: Annotated[int, Field(ge=-100_000, le=100_000, examples=[24])]
+    reason: Reason
+
+
+# --- Orders -------------------------------------------------------------------------------------
+
+
+class CustomerIn(WireModel):
+    """The customer as the channel knows them; matched to an existing customer by phone."""
+
+    name: Name
+    phone: Phone
+    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    lat: Latitude
+    lng: Longitude
+
+
+class OrderItemIn(WireModel):
+    sku: Code
+    quantity: Annotated[int, Field(ge=1, le=1000)]
+
+
+class OrderCreate(WireModel):
+    """A new order from a sales channel. Price, weight and cold chain come from the catalogue."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "external_id": "MT-20261122-0001",
+                    "customer": {
+                        "name": "Wang Fang",
+                        "phone": "13800138000",
+                        "address": "Sanlitun Rd 19, Chaoyang",
+                        "lat": 39.9361,
+                        "lng": 116.4551,
+                    },
+                    "items": [{"sku": "VEG-BOKCHOY", "quantity": 2}],
+                    "promised_at": "2026-11-22T11:30:00Z",
+                }
+            ]
+        },
+    )
+
+    external_id: Code = Field(description="The channel's own order id; unique per channel.")
+    channel: Channel | None = Field(
+        default=None, description="Taken from a channel account; admins must give it."
+    )
+    customer: CustomerIn
+    items: Annotated[list[OrderItemIn], Field(min_length=1, max_length=50)]
+    warehouse_id: Code | None = Field(
+        default=None, description="Serving warehouse; the nearest one when omitted."
+    )
+    promised_at: AwareDatetime | None = Field(
+        default=None, description="Promised delivery time; default is now + 45 minutes."
+    )
+    note: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class OrderItem(WireModel):
+    sku: str
+    name: str
+    quantity: int
+    unit: str
+    weight_g: int
+    cold_chain: bool
+    unit_price_cents: int
+
+
+class CustomerOut(WireModel):
+    id: int
+    name: str
+    phone: str
+
+
+class Order(WireModel):
+    """An order as every client sees it."""
+
+    id: int
+    channel: Channel
+    external_id: str
+    status: OrderState
+    version: int
+    customer: CustomerOut
+    address: str
+    lat: float
+    lng: float
+    zone: str
+    warehouse_id: str
+    rider_id: int | None
+    items: list[OrderItem]
+    weight_g: int
+    cold_chain: bool
+    amount_cents: int
+    note: str | None
+    promised_at: datetime
+    late: bool = Field(description="Still open and past its promised time.")
+    created_at: datetime
+    paid_at: datetime | None
+    picking_at: datetime | None
+    out_of_stock_at: datetime | None
+    delivering_at: datetime | None
+    signed_at: datetime | None
+    exception_at: datetime | None
+    returning_at: datetime | None
+    returned_at: datetime | None
+    claiming_at: datetime | None
+    claim_settled_at: datetime | None
+    cancelled_at: datetime | None
+    updated_at: datetime
+
+
+class OrderPage(WireModel):
+    """One page of orders, most urgent first; pass `next_cursor` as `cursor` for the next."""
+
+    items: list[Order]
+    next_cursor: str | None
+
+
+class TransitionRequest(WireModel):
+    """Move an order through its lifecycle."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"action": "start_picking", "version": 2}]},
+    )
+
+    action: OrderAction
+    version: Version
+    reason: Reason | None = Field(
+        default=None, description="Required for cancel, exceptions, returns, claims, shortages."
+    )
+
+
+class AssignRequest(WireModel):
+    """Give an order to a rider (or move it to another one)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"rider_id": 3, "version": 4}]}
+    )
+
+    rider_id: DbId
+    version: Version
+    reason: Reason | None = None
+
+
+class Event(WireModel):
+    """One row of the event log: the audit trail and the source of the live stream."""
+
+    seq: int
+    kind: str
+    order_id: int | None
+    rider_id: int | None
+    warehouse_id: str | None
+    from_state: str | None
+    to_state: str | None
+    actor: str
+    role: str
+    client_addr: str | None
+    at: datetime
+    reason: str | None
+    payload: dict[str, Any]
+
+
+# --- Riders -------------------------------------------------------------------------------------
+
+
+class Rider(WireModel):
+    id: int
+    name: str
+    phone: str
+    status: RiderStatus
+    warehouse_id: str
+    capacity: int
+    active_orders: int
+    cold_chain: bool
+    last_lat: float | None
+    last_lng: float | None
+    last_fix_at: datetime | None
+
+
+class RiderStatusUpdate(WireModel):
+    status: RiderStatus
+
+
+class PositionPoint(WireModel):
+    """One GPS fix as the rider's phone recorded it."""
+
+    lat: Latitude
+    lng: Longitude
+    at: AwareDatetime
+    speed_kmh: Annotated[float, Field(ge=0, le=200, allow_inf_nan=False)] | None = None
+    accuracy_m: Annotated[float, Field(ge=0, le=10_000, allow_inf_nan=False)] | None = None
+
+
+class PositionBatch(WireModel):
+    """Fixes in any order, duplicates allowed (phones upload what they cached offline)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "points": [
+                        {"lat": 39.9361, "lng": 116.4551, "at": "2026-11-22T10:00:15Z"},
+                        {"lat": 39.9358, "lng": 116.4560, "at": "2026-11-22T10:00:00Z"},
+                    ]
+                }
+            ]
+        },
+    )
+
+    points: Annotated[list[PositionPoint], Field(min_length=1, max_length=1000)]
+
+
+class PositionBatchResult(WireModel):
+    accepted: int
+    duplicates: int
+    last_lat: float | None
+    last_lng: float | None
+    last_fix_at: datetime | None
+
+
+class ErrorBody(WireModel):
+    """Every error answer: `detail` says what is wrong; conflicts may add context."""
+
+    model_config = ConfigDict(extra="allow")
+
+    detail: Any

@@ -1,0 +1,1 @@
+"""The Freshline operations console (Textual) and the `freshline` command."""

@@ -1,0 +1,1 @@
+"""Freshline console screens (filled in by the console issues)."""

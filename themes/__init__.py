@@ -1,0 +1,1 @@
+"""Freshline console themes (filled in by the console issues)."""

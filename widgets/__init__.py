@@ -1,0 +1,1 @@
+"""Freshline console widgets (filled in by the console issues)."""

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from backend.auth.login_limiter import LoginLimiter
 from backend.auth.passwords import Passwords
@@ -103,6 +107,16 @@ def _install_error_handlers(app: FastAPI) -> None:
             headers["Retry-After"] = str(exc.retry_after)
         return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI echoes each bad input back; NaN, Infinity or a lone surrogate cannot be
+        # written as JSON, so such inputs are echoed as their ASCII repr instead of a 500.
+        errors = [
+            {**error, "input": _json_safe(error.get("input")), "ctx": _json_safe(error.get("ctx"))}
+            for error in exc.errors()
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
+
     @app.exception_handler(IntegrityError)
     async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
         # A race the service checks did not foresee; the transaction was rolled back whole.
@@ -113,3 +127,24 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def data_error(request: Request, exc: DataError) -> JSONResponse:
         log.warning("data error on %s %s: %s", request.method, request.url.path, exc.orig)
         return JSONResponse({"detail": "a value is out of range; nothing was changed"}, 422)
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database error on %s %s: %s", request.method, request.url.path, exc.orig)
+        return JSONResponse(
+            {"detail": "the database is unavailable; nothing was changed, try again"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
+
+def _json_safe(value: Any) -> Any:
+    """`value` if it encodes as strict UTF-8 JSON, else its ASCII repr."""
+    if value is None:
+        return None
+    try:
+        encoded = jsonable_encoder(value)
+        json.dumps(encoded, allow_nan=False, ensure_ascii=False).encode("utf-8")
+        return encoded
+    except (ValueError, TypeError, UnicodeEncodeError):
+        return ascii(value)

@@ -8,6 +8,7 @@ runs through asyncpg. The same models and migrations serve both.
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -119,6 +120,21 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def lock_key(session: AsyncSession, namespace: int, key: str) -> None:
+    """Serialise transactions working on the same `key` until this one ends.
+
+    On PostgreSQL a transaction-level advisory lock; on SQLite nothing is needed, because a
+    write transaction already holds the database's only write lock.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    value = zlib.crc32(key.encode())
+    signed = value - 2**32 if value >= 2**31 else value  # pg_advisory_xact_lock takes int4
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:ns, :k)"), {"ns": namespace, "k": signed}
+    )
 
 
 def alembic_config() -> Config:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import zlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -20,12 +19,12 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, select, text
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.auth.principal import Principal
-from backend.db import Base, Database, UTCDateTime
+from backend.db import Base, Database, UTCDateTime, lock_key
 from backend.errors import Unprocessable
 
 HEADER = "Idempotency-Key"
@@ -64,11 +63,7 @@ async def run_once(
         raise Unprocessable(f"{HEADER} must be 1 to 200 printable ASCII characters")
     fingerprint = await _fingerprint(request)
     async with db.write() as session:
-        if db.is_postgres:
-            await session.execute(
-                text("SELECT pg_advisory_xact_lock(:ns, :k)"),
-                {"ns": _IDEMPOTENCY_LOCK_NAMESPACE, "k": _key_hash(principal.user_id, key)},
-            )
+        await lock_key(session, _IDEMPOTENCY_LOCK_NAMESPACE, f"{principal.user_id}:{key}")
         stored = await session.scalar(
             select(IdempotencyRow).where(
                 IdempotencyRow.user_id == principal.user_id, IdempotencyRow.key == key
@@ -109,9 +104,3 @@ async def _fingerprint(request: Request) -> str:
     digest.update(request.url.path.encode())
     digest.update(canonical)
     return digest.hexdigest()
-
-
-def _key_hash(user_id: int, key: str) -> int:
-    # A signed 32-bit value, as pg_advisory_xact_lock(int4, int4) takes.
-    value = zlib.crc32(f"{user_id}:{key}".encode())
-    return value - 2**32 if value >= 2**31 else value

@@ -1,4 +1,8 @@
-"""An ASGI guard that refuses request bodies over the configured size with 413."""
+"""An ASGI guard that refuses request bodies over the configured size with 413.
+
+The body is read in full (up to the limit) before the app sees any of it, so an oversized
+request is refused before anything can act on it, whether it declared its length or not.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ Message = dict[str, Any]
 
 
 class BodySizeLimit:
-    """Refuse bodies larger than `max_bytes`: by Content-Length up front, or while streaming."""
+    """Refuse bodies larger than `max_bytes` with 413, and never hand the app part of one."""
 
     def __init__(self, app: Any, max_bytes: int) -> None:
         self.app = app
@@ -31,47 +35,48 @@ class BodySizeLimit:
                 await self._refuse(send, 413, self._message())
                 return
 
-        seen = 0
-        over = False
-        started = False
-
-        async def counted_receive() -> Message:
-            nonlocal seen, over
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    over = True
-                    # Stop feeding the app; what it answers is replaced below.
-                    return {"type": "http.request", "body": b"", "more_body": False}
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            nonlocal started
-            if over:
-                if not started:
-                    started = True
-                    await self._refuse(send, 413, self._message())
+            if message["type"] != "http.request":
+                # The client went away before finishing its request: nothing to answer.
                 return
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(send, 413, self._message())
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
 
-        await self.app(scope, counted_receive, guarded_send)
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
     def _message(self) -> str:
         return f"request body is larger than {self.max_bytes} bytes"
 
     @staticmethod
     async def _refuse(send: Any, status: int, detail: str) -> None:
-        body = json.dumps({"detail": detail}).encode()
+        payload = json.dumps({"detail": detail}).encode()
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
                 "headers": [
                     (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
+                    (b"content-length", str(len(payload)).encode()),
                 ],
             }
         )
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": payload})

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=300, ge=1)
     argon2_time_cost: int = Field(default=2, ge=1)
     """Argon2 passes; tests lower the costs to stay fast."""
-    argon2_memory_cost_kib: int = Field(default=19 * 1024, ge=8)
+    argon2_memory_cost_kib: int = Field(default=19 * 1024, ge=64)
     log_file: str | None = None
     """Where the service logs; stderr when unset."""
 

@@ -10,7 +10,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 # --- Enumerations -------------------------------------------------------------------------------
 
@@ -89,8 +96,23 @@ class RiderStatus(StrEnum):
 
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, examples=[39.9042])]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, examples=[116.4074])]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+# Text fields take no control characters (tab, newline and carriage return aside): a NUL byte
+# cannot be stored by PostgreSQL and nothing else belongs in a name or a reason.
+NO_CONTROL_CHARS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+def text(max_length: int, *, min_length: int = 1) -> StringConstraints:
+    """Constraints for human text: stripped, bounded, no control characters."""
+    return StringConstraints(
+        strip_whitespace=True,
+        min_length=min_length,
+        max_length=max_length,
+        pattern=NO_CONTROL_CHARS,
+    )
+
+
+Name = Annotated[str, text(120)]
+Reason = Annotated[str, text(500)]
 Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 -]{4,22}[0-9]$")
 ]
@@ -103,6 +125,17 @@ class WireModel(BaseModel):
     """Base for every wire model: unknown fields are refused, not ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _valid_unicode(cls, value: Any) -> Any:
+        # JSON can spell a lone surrogate ("\ud800"); it is no character and cannot be stored.
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+        return value
 
 
 # --- Health and auth ----------------------------------------------------------------------------
@@ -197,7 +230,7 @@ class CustomerIn(WireModel):
 
     name: Name
     phone: Phone
-    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    address: Annotated[str, text(300)]
     lat: Latitude
     lng: Longitude
 
@@ -242,7 +275,7 @@ class OrderCreate(WireModel):
     promised_at: AwareDatetime | None = Field(
         default=None, description="Promised delivery time; default is now + 45 minutes."
     )
-    note: Annotated[str, StringConstraints(max_length=500)] | None = None
+    note: Annotated[str, text(500, min_length=0)] | None = None
 
 
 class OrderItem(WireModel):

@@ -21,7 +21,7 @@ from backend.auth.service import (
 )
 from backend.errors import NotAuthenticated
 from backend.idempotency import run_once
-from backend_client.models import Me, Role, TokenResponse, User, UserCreate
+from backend_client.models import NO_CONTROL_CHARS, Me, Role, TokenResponse, User, UserCreate
 
 router = APIRouter(tags=["auth"])
 
@@ -30,7 +30,7 @@ router = APIRouter(tags=["auth"])
 async def sign_in(
     request: Request,
     runtime: RuntimeDep,
-    username: Annotated[str, Form(max_length=40)],
+    username: Annotated[str, Form(max_length=40, pattern=NO_CONTROL_CHARS)],
     password: Annotated[str, Form(max_length=200)],
 ) -> TokenResponse:
     """Exchange a username and password (form fields) for an expiring bearer token."""

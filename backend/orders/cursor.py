@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from backend.errors import Unprocessable
+
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def encode_cursor(open_rank: int, promised_at: datetime, order_id: int) -> str:
@@ -20,8 +23,17 @@ def decode_cursor(cursor: str) -> tuple[int, datetime, int]:
         padded = cursor + "=" * (-len(cursor) % 4)
         rank, promised, order_id = json.loads(base64.urlsafe_b64decode(padded))
         when = datetime.fromisoformat(promised)
-        if not (isinstance(rank, int) and isinstance(order_id, int)) or when.tzinfo is None:
-            raise ValueError
-        return rank, when, order_id
-    except (ValueError, TypeError) as exc:
+        # `type(...) is int` on purpose: JSON true/false would pass isinstance(..., int).
+        valid = (
+            type(rank) is int
+            and rank in (0, 1)
+            and type(order_id) is int
+            and 1 <= order_id < 2**31
+            and when.tzinfo is not None
+            and _EARLIEST <= when <= _LATEST
+        )
+        if not valid:
+            raise ValueError(cursor)
+        return rank, when.astimezone(UTC), order_id
+    except (ValueError, TypeError, OverflowError) as exc:
         raise Unprocessable("invalid cursor; use next_cursor from the previous page") from exc

@@ -15,6 +15,7 @@ from backend.orders import service
 from backend.orders.lifecycle import actions_for
 from backend.orders.views import event_view, order_view
 from backend_client.models import (
+    NO_CONTROL_CHARS,
     AssignRequest,
     Channel,
     ErrorBody,
@@ -42,13 +43,18 @@ async def list_orders(
     principal: Annotated[Principal, Depends(require(Permission.ORDERS_READ))],
     status: Annotated[list[OrderState] | None, Query(description="Any of these states.")] = None,
     channel: Channel | None = None,
-    warehouse_id: Annotated[str | None, Query(max_length=40)] = None,
-    zone: Annotated[str | None, Query(max_length=60)] = None,
+    warehouse_id: Annotated[str | None, Query(max_length=40, pattern=NO_CONTROL_CHARS)] = None,
+    zone: Annotated[str | None, Query(max_length=60, pattern=NO_CONTROL_CHARS)] = None,
     rider_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     late: Annotated[bool, Query(description="Only open orders past their promise.")] = False,
     q: Annotated[
         str | None,
-        Query(min_length=1, max_length=60, description="Order id, customer name, phone suffix."),
+        Query(
+            min_length=1,
+            max_length=60,
+            pattern=NO_CONTROL_CHARS,
+            description="Order id, channel order id, customer name, phone suffix.",
+        ),
     ] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

@@ -10,10 +10,12 @@ from datetime import datetime, timedelta
 
 from geopy.distance import geodesic
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal, system_principal
 from backend.auth.scope import order_scope
+from backend.db import lock_key
 from backend.errors import Conflict, Forbidden, NotFound, StaleVersion, Unprocessable
 from backend.inventory import service as stock
 from backend.inventory.models import SkuRow, WarehouseRow
@@ -42,6 +44,7 @@ from backend_client.models import (
 )
 
 MAX_PROMISE_AHEAD = timedelta(days=7)
+ORDER_INTAKE_LOCK = 0x46524C04
 # States in which the order no longer takes a slot of its rider's capacity.
 RIDER_FREE_STATES = frozenset(
     {
@@ -163,6 +166,8 @@ async def create_order(
 ) -> OrderRow:
     """A new order in CREATED, priced from the catalogue, served by a warehouse."""
     channel = _channel_for(request, actor)
+    # Two deliveries of the same channel order must not race past the check below.
+    await lock_key(session, ORDER_INTAKE_LOCK, f"{channel}:{request.external_id}")
     existing = await session.scalar(
         select(OrderRow.id).where(
             OrderRow.channel == channel, OrderRow.external_id == request.external_id
@@ -265,19 +270,18 @@ async def _serving_warehouse(session: AsyncSession, request: OrderCreate) -> War
 
 
 async def _upsert_customer(session: AsyncSession, request: OrderCreate) -> CustomerRow:
+    """The customer with this phone, created or refreshed in one statement (safe under races)."""
     c = request.customer
-    customer = await session.scalar(select(CustomerRow).where(CustomerRow.phone == c.phone))
-    if customer is None:
-        customer = CustomerRow(name=c.name, phone=c.phone, address=c.address, lat=c.lat, lng=c.lng)
-        session.add(customer)
-    else:
-        customer.name, customer.address, customer.lat, customer.lng = (
-            c.name,
-            c.address,
-            c.lat,
-            c.lng,
-        )
-    return customer
+    values = {"name": c.name, "phone": c.phone, "address": c.address, "lat": c.lat, "lng": c.lng}
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(CustomerRow).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[CustomerRow.phone],
+        set_={k: statement.excluded[k] for k in ("name", "address", "lat", "lng")},
+    ).returning(CustomerRow.id)
+    customer_id = await session.scalar(statement)
+    return await session.get(CustomerRow, customer_id, populate_existing=True)
 
 
 # --- Changes ------------------------------------------------------------------------------------

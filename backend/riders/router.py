@@ -12,6 +12,7 @@ from backend.auth.principal import Principal
 from backend.idempotency import run_once
 from backend.riders import service
 from backend_client.models import (
+    NO_CONTROL_CHARS,
     ErrorBody,
     PositionBatch,
     PositionBatchResult,
@@ -31,7 +32,7 @@ async def list_riders(
     runtime: RuntimeDep,
     principal: Annotated[Principal, Depends(require(Permission.RIDERS_READ))],
     status: RiderStatus | None = None,
-    warehouse_id: Annotated[str | None, Query(max_length=40)] = None,
+    warehouse_id: Annotated[str | None, Query(max_length=40, pattern=NO_CONTROL_CHARS)] = None,
 ) -> list[Rider]:
     """Riders in your scope with load, capacity and last fix."""
     async with runtime.db.read() as session:

@@ -1,0 +1,926 @@
+"""Who may call what: the role x endpoint matrix, row-level scope, authentication, lifecycle roles.
+
+The README's permission, REST and lifecycle tables are copied here by hand and checked against
+the code (and against the README itself), so a change to either side is a deliberate one. The
+database-backed tests each run once per database and loop over their matrix inside, so the
+whole file stays fast.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from backend.app import create_app
+from backend.auth.permissions import PERMISSIONS, Permission
+from backend.orders.lifecycle import RULES
+from tests import support
+from tests.support import Api, customer
+
+API = "/api/v1"
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+# One representative account per role.
+ACCOUNTS: dict[str, str] = {
+    "admin": "admin",
+    "supervisor": "supervisor",
+    "dispatcher": "dispatcher",
+    "support": "support",
+    "viewer": "viewer",
+    "merchant": "merchant-wh-cy",
+    "rider": "rider-1",
+    "channel": "channel-app",
+}
+ROLES = tuple(ACCOUNTS)
+EVERYONE = frozenset(ROLES)
+
+# --- The README tables, copied by hand --------------------------------------------------------
+
+README_PERMISSIONS: dict[str, frozenset[str]] = {
+    "orders:read": EVERYONE,
+    "orders:create": frozenset({"admin", "channel"}),
+    "orders:transition": EVERYONE - {"viewer"},
+    "orders:assign": frozenset({"admin", "supervisor", "dispatcher"}),
+    "riders:read": EVERYONE - {"channel"},
+    "riders:status": frozenset({"admin", "dispatcher", "rider"}),
+    "riders:positions": frozenset({"admin", "rider"}),
+    "warehouses:read": EVERYONE,
+    "stock:read": EVERYONE - {"rider"},
+    "stock:adjust": frozenset({"admin", "merchant"}),
+    "users:manage": frozenset({"admin"}),
+}
+
+PUBLIC = "none"
+ANY_ACCOUNT = "any account"
+
+# (method, path as the app declares it, permission) for every row of the README's REST table.
+ENDPOINTS: tuple[tuple[str, str, str], ...] = (
+    ("GET", "/health", PUBLIC),
+    ("POST", "/auth/token", PUBLIC),
+    ("POST", "/auth/logout", ANY_ACCOUNT),
+    ("GET", "/auth/me", ANY_ACCOUNT),
+    ("GET", "/users", "users:manage"),
+    ("POST", "/users", "users:manage"),
+    ("GET", "/orders", "orders:read"),
+    ("POST", "/orders", "orders:create"),
+    ("GET", "/orders/{order_id}", "orders:read"),
+    ("GET", "/orders/{order_id}/timeline", "orders:read"),
+    ("GET", "/orders/{order_id}/actions", "orders:read"),
+    ("POST", "/orders/{order_id}/transitions", "orders:transition"),
+    ("POST", "/orders/{order_id}/assign", "orders:assign"),
+    ("GET", "/riders", "riders:read"),
+    ("GET", "/riders/{rider_id}", "riders:read"),
+    ("POST", "/riders/{rider_id}/status", "riders:status"),
+    ("POST", "/riders/{rider_id}/positions", "riders:positions"),
+    ("GET", "/warehouses", "warehouses:read"),
+    ("GET", "/warehouses/{warehouse_id}", "warehouses:read"),
+    ("GET", "/warehouses/{warehouse_id}/stock", "stock:read"),
+    ("POST", "/warehouses/{warehouse_id}/stock/{sku}/adjust", "stock:adjust"),
+)
+PROTECTED = tuple(e for e in ENDPOINTS if e[2] != PUBLIC)
+
+# action -> (from states, to state, roles besides admin), as in the README's lifecycle table.
+README_LIFECYCLE: dict[str, tuple[frozenset[str], str, frozenset[str]]] = {
+    "pay": (frozenset({"CREATED"}), "PAID", frozenset({"channel"})),
+    "start_picking": (frozenset({"PAID"}), "PICKING", frozenset({"dispatcher", "merchant"})),
+    "report_out_of_stock": (
+        frozenset({"PAID", "PICKING"}),
+        "OUT_OF_STOCK",
+        frozenset({"dispatcher", "merchant", "system"}),
+    ),
+    "restock": (frozenset({"OUT_OF_STOCK"}), "PICKING", frozenset({"dispatcher", "merchant"})),
+    "dispatch": (
+        frozenset({"PICKING"}),
+        "DELIVERING",
+        frozenset({"dispatcher", "merchant", "rider"}),
+    ),
+    "sign": (frozenset({"DELIVERING"}), "SIGNED", frozenset({"dispatcher", "rider"})),
+    "report_exception": (
+        frozenset({"DELIVERING"}),
+        "EXCEPTION",
+        frozenset({"dispatcher", "rider", "supervisor", "support"}),
+    ),
+    "resume": (frozenset({"EXCEPTION"}), "DELIVERING", frozenset({"dispatcher", "supervisor"})),
+    "start_return": (
+        frozenset({"EXCEPTION"}),
+        "RETURNING",
+        frozenset({"dispatcher", "supervisor", "support"}),
+    ),
+    "complete_return": (
+        frozenset({"RETURNING"}),
+        "RETURNED",
+        frozenset({"merchant", "supervisor", "support"}),
+    ),
+    "start_claim": (frozenset({"EXCEPTION"}), "CLAIMING", frozenset({"supervisor", "support"})),
+    "settle_claim": (
+        frozenset({"CLAIMING"}),
+        "CLAIM_SETTLED",
+        frozenset({"supervisor", "support"}),
+    ),
+    "cancel": (
+        frozenset({"CREATED", "PAID", "OUT_OF_STOCK"}),
+        "CANCELLED",
+        frozenset({"channel", "dispatcher", "supervisor", "support"}),
+    ),
+}
+
+
+def may_act(role: str, action: str) -> bool:
+    return role == "admin" or role in README_LIFECYCLE[action][2]
+
+
+def allowed_actions(state: str, role: str) -> set[str]:
+    return {a for a, (sources, _, _) in README_LIFECYCLE.items() if state in sources} & {
+        a for a in README_LIFECYCLE if may_act(role, a)
+    }
+
+
+# --- Helpers ----------------------------------------------------------------------------------
+
+MISSING_ORDER = 2**31 - 1
+REASON = "permission test"
+_serial = itertools.count(1)
+
+
+async def login(api: Api, username: str) -> dict[str, Any]:
+    """A fresh token (not the cached one of `Api`), as the token endpoint answers it."""
+    response = await api.client.post(
+        f"{API}/auth/token", data={"username": username, "password": f"demo-{username}"}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+# The steps that walk a new order to a state: (account, action); "pay" is the channel's.
+WALKS: dict[str, tuple[tuple[str, str], ...]] = {
+    "CREATED": (),
+    "PAID": (("channel", "pay"),),
+    "PICKING": (("channel", "pay"), ("dispatcher", "start_picking")),
+    "OUT_OF_STOCK": (("channel", "pay"), ("dispatcher", "report_out_of_stock")),
+    "DELIVERING": (
+        ("channel", "pay"),
+        ("dispatcher", "start_picking"),
+        ("dispatcher", "dispatch"),
+    ),
+    "EXCEPTION": (
+        ("channel", "pay"),
+        ("dispatcher", "start_picking"),
+        ("dispatcher", "dispatch"),
+        ("dispatcher", "report_exception"),
+    ),
+    "RETURNING": (
+        ("channel", "pay"),
+        ("dispatcher", "start_picking"),
+        ("dispatcher", "dispatch"),
+        ("dispatcher", "report_exception"),
+        ("dispatcher", "start_return"),
+    ),
+    "CLAIMING": (
+        ("channel", "pay"),
+        ("dispatcher", "start_picking"),
+        ("dispatcher", "dispatch"),
+        ("dispatcher", "report_exception"),
+        ("supervisor", "start_claim"),
+    ),
+}
+
+
+async def order_in(
+    api: Api,
+    state: str,
+    *,
+    rider: int | None = None,
+    channel_user: str = "channel-app",
+    warehouse_id: str = "WH-CY",
+    **fields: Any,
+) -> dict[str, Any]:
+    """A new non-cold-chain order walked to `state`, given to `rider` right after payment."""
+    order = await api.create_order(channel_user=channel_user, warehouse_id=warehouse_id, **fields)
+    for who, action in WALKS[state]:
+        account = channel_user if who == "channel" else who
+        order = await api.act(account, order, action, reason=REASON)
+        if action == "pay" and rider is not None:
+            order = await api.assign(order, rider)
+    assert order["status"] == state, order
+    assert order["rider_id"] == rider, order
+    return order
+
+
+async def admin_view(api: Api, order: dict[str, Any]) -> dict[str, Any]:
+    response = await api.get("admin", f"/orders/{order['id']}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def assert_unchanged(api: Api, order: dict[str, Any], events_before: int) -> None:
+    now = await admin_view(api, order)
+    assert (now["version"], now["status"], now["rider_id"]) == (
+        order["version"],
+        order["status"],
+        order["rider_id"],
+    ), f"order {order['id']} changed: {now}"
+    assert await api.event_count() == events_before, "a refused call wrote an event"
+
+
+def assert_error(response: httpx.Response, status: int, where: str = "") -> dict[str, Any]:
+    assert response.status_code == status, f"{where}: {response.status_code} {response.text}"
+    body = response.json()
+    assert isinstance(body.get("detail"), str) and body["detail"], f"{where}: {response.text}"
+    return body
+
+
+def assert_hidden(
+    response: httpx.Response, twin: httpx.Response, order: dict[str, Any], where: str
+) -> None:
+    """404 exactly like a missing order (`twin`), and nothing of the order in the answer."""
+    body = assert_error(response, 404, where)
+    missing = assert_error(twin, 404, f"{where} (missing twin)")
+    assert set(body) == set(missing), where
+    assert body["detail"].replace(str(order["id"]), "<id>") == missing["detail"].replace(
+        str(MISSING_ORDER), "<id>"
+    ), where
+    for secret in (
+        order["external_id"],
+        order["customer"]["name"],
+        order["customer"]["phone"],
+        order["warehouse_id"],
+        order["address"],
+    ):
+        assert secret not in response.text, f"{where} leaks {secret!r}: {response.text}"
+
+
+async def list_ids(api: Api, username: str, **params: Any) -> list[int]:
+    response = await api.get(username, "/orders", params={"limit": 500, **params})
+    assert response.status_code == 200, f"{username} {params}: {response.text}"
+    page = response.json()
+    assert page["next_cursor"] is None
+    return [o["id"] for o in page["items"]]
+
+
+async def paged_ids(api: Api, username: str) -> list[int]:
+    """Every order the account can list, walking pages of one."""
+    ids: list[int] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 1}
+        if cursor:
+            params["cursor"] = cursor
+        response = await api.get(username, "/orders", params=params)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        ids += [o["id"] for o in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return ids
+        assert len(ids) < 100, "paging does not end"
+
+
+def normalise(path: str) -> str:
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+# --- The tables agree: README copy, README itself, code, routes -------------------------------
+
+
+def test_permission_table_matches_readme_copy_and_code():
+    code = {str(p): frozenset(str(r) for r in roles) for p, roles in PERMISSIONS.items()}
+    assert code == README_PERMISSIONS
+    assert set(README_PERMISSIONS) == {str(p) for p in Permission}
+
+    # The copy above is faithful to README.md itself.
+    lines = README.read_text(encoding="utf-8").splitlines()
+    header = next(line for line in lines if line.startswith("| permission |"))
+    columns = [c.strip() for c in header.strip("|").split("|")][1:]
+    assert columns == list(ROLES)
+    parsed: dict[str, frozenset[str]] = {}
+    for line in lines:
+        match = re.match(r"^\| `([a-z]+:[a-z]+)` \|(.*)\|$", line)
+        if match:
+            cells = [c.strip() for c in match.group(2).split("|")]
+            parsed[match.group(1)] = frozenset(
+                role for role, cell in zip(columns, cells, strict=True) if "✓" in cell
+            )
+    assert parsed == README_PERMISSIONS
+
+
+def test_rest_table_matches_readme_copy_and_routes():
+    # The README's REST table, row by row.
+    documented: set[tuple[str, str, str]] = set()
+    for line in README.read_text(encoding="utf-8").splitlines():
+        if not re.match(r"^\| `(GET|POST) /", line):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        permission_cell = cells[-1]
+        named = re.search(r"`([a-z]+:[a-z]+)`", permission_cell)
+        if named:
+            permission = named.group(1)
+        elif permission_cell.startswith("none"):
+            permission = PUBLIC
+        else:
+            assert permission_cell == ANY_ACCOUNT, line
+            permission = ANY_ACCOUNT
+        for method, path in re.findall(r"`(GET|POST) (/[^`]*)`", cells[0]):
+            documented.add((method, normalise(path), permission))
+    copy = {(m, normalise(p), perm) for m, p, perm in ENDPOINTS}
+    assert documented == copy
+
+    # Every /api/v1 operation the app publishes is in the table, and nothing in it is missing.
+    app = create_app(support.test_settings("sqlite+aiosqlite:///:memory:"))
+    served = {
+        (method.upper(), path.removeprefix(API))
+        for path, operations in app.openapi()["paths"].items()
+        if path.startswith(API + "/")
+        for method in operations
+    }
+    assert served == {(m, p) for m, p, _ in ENDPOINTS}
+
+
+def test_lifecycle_table_matches_readme_copy_and_code():
+    code = {
+        str(rule.action): (
+            frozenset(str(s) for s in rule.sources),
+            str(rule.target),
+            frozenset(rule.roles) - {"admin"},
+        )
+        for rule in RULES
+    }
+    assert code == README_LIFECYCLE
+    assert all("admin" in rule.roles for rule in RULES), "admin always may act"
+
+    parsed = {}
+    for line in README.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^\| `([a-z_]+)` \| ([A-Z_, ]+) \| ([A-Z_]+)[^|]* \|([^|]*)\|", line)
+        if match:
+            action, sources, target, roles = match.groups()
+            parsed[action] = (
+                frozenset(s.strip() for s in sources.split(",")),
+                target,
+                frozenset(r.strip() for r in roles.split(",") if r.strip()),
+            )
+    assert parsed == README_LIFECYCLE
+
+
+# --- 1. The role x endpoint matrix ------------------------------------------------------------
+
+
+@dataclass
+class Call:
+    """One request of the matrix, valid enough to succeed where the role may make it."""
+
+    path: str
+    json: Any = None
+    data: dict[str, str] | None = None
+    token: str | None = None
+    ok: int = 200
+
+
+class Matrix:
+    """Objects every role can reach within its scope, one per role where a call changes things."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+
+    async def prepare(self) -> None:
+        api = self.api
+        await api.rider_online(1)
+        await api.rider_online(2)
+        # WH-CY, channel app, carried by rider 1: inside every scoped account's scope.
+        self.shared = await order_in(api, "PICKING", rider=1)
+        self.transitions: dict[str, tuple[dict[str, Any], str]] = {
+            "admin": (await order_in(api, "CREATED"), "pay"),
+            "supervisor": (await order_in(api, "CREATED"), "cancel"),
+            "dispatcher": (await order_in(api, "PAID"), "start_picking"),
+            "support": (await order_in(api, "CREATED"), "cancel"),
+            "viewer": (await order_in(api, "CREATED"), "cancel"),
+            "merchant": (await order_in(api, "PAID"), "start_picking"),
+            "rider": (await order_in(api, "PICKING", rider=1), "dispatch"),
+            "channel": (await order_in(api, "CREATED"), "pay"),
+        }
+        # Each assigner gets an order of its own; the refused ones share one that must stay put.
+        untouched = await order_in(api, "PAID")
+        self.assignable = {
+            role: await order_in(api, "PAID") if holds(role, "orders:assign") else untouched
+            for role in ROLES
+        }
+
+    async def call(self, method: str, template: str, role: str) -> Call:
+        api = self.api
+        account = ACCOUNTS[role]
+        n = next(_serial)
+        shared = self.shared["id"]
+        match method, template:
+            case "GET", "/health":
+                return Call("/health")
+            case "POST", "/auth/token":
+                return Call(
+                    "/auth/token", data={"username": account, "password": f"demo-{account}"}
+                )
+            case "POST", "/auth/logout":
+                token = (await login(api, account))["access_token"]
+                return Call("/auth/logout", token=token, ok=204)
+            case "GET", "/auth/me":
+                return Call("/auth/me")
+            case "GET", "/users":
+                return Call("/users")
+            case "POST", "/users":
+                body = {
+                    "username": f"made-by-{role}",
+                    "password": "long-password",
+                    "role": "viewer",
+                }
+                return Call("/users", json=body, ok=201)
+            case "GET", "/orders":
+                return Call("/orders")
+            case "POST", "/orders":
+                body: dict[str, Any] = {
+                    "external_id": f"MATRIX-{role}-{n}",
+                    "customer": customer(),
+                    "items": [{"sku": "VEG-BOKCHOY", "quantity": 1}],
+                    "warehouse_id": "WH-CY",
+                }
+                if role != "channel":
+                    body["channel"] = "app"
+                return Call("/orders", json=body, ok=201)
+            case "GET", "/orders/{order_id}":
+                return Call(f"/orders/{shared}")
+            case "GET", "/orders/{order_id}/timeline":
+                return Call(f"/orders/{shared}/timeline")
+            case "GET", "/orders/{order_id}/actions":
+                return Call(f"/orders/{shared}/actions")
+            case "POST", "/orders/{order_id}/transitions":
+                order, action = self.transitions[role]
+                body = {"action": action, "version": order["version"], "reason": REASON}
+                return Call(f"/orders/{order['id']}/transitions", json=body)
+            case "POST", "/orders/{order_id}/assign":
+                order = self.assignable[role]
+                body = {"rider_id": 2, "version": order["version"]}
+                return Call(f"/orders/{order['id']}/assign", json=body)
+            case "GET", "/riders":
+                return Call("/riders")
+            case "GET", "/riders/{rider_id}":
+                return Call("/riders/1")
+            case "POST", "/riders/{rider_id}/status":
+                return Call("/riders/1/status", json={"status": "online"})
+            case "POST", "/riders/{rider_id}/positions":
+                at = api.clock.now() - timedelta(seconds=n)
+                point = {"lat": 39.93, "lng": 116.45, "at": at.isoformat()}
+                return Call("/riders/1/positions", json={"points": [point]})
+            case "GET", "/warehouses":
+                return Call("/warehouses")
+            case "GET", "/warehouses/{warehouse_id}":
+                return Call("/warehouses/WH-CY")
+            case "GET", "/warehouses/{warehouse_id}/stock":
+                return Call("/warehouses/WH-CY/stock")
+            case "POST", "/warehouses/{warehouse_id}/stock/{sku}/adjust":
+                body = {"delta": 1, "reason": REASON}
+                return Call("/warehouses/WH-CY/stock/VEG-TOMATO/adjust", json=body)
+        raise AssertionError(f"no request built for {method} {template}")
+
+
+def holds(role: str, permission: str) -> bool:
+    """What the code's table says (the README copy is checked against it above)."""
+    if permission in (PUBLIC, ANY_ACCOUNT):
+        return True
+    return role in PERMISSIONS[Permission(permission)]
+
+
+async def test_role_endpoint_matrix(api: Api):
+    matrix = Matrix(api)
+    await matrix.prepare()
+    failures: list[str] = []
+    for (method, template, permission), role in itertools.product(ENDPOINTS, ROLES):
+        account = ACCOUNTS[role]
+        call = await matrix.call(method, template, role)
+        token = call.token or await api.token(account)
+        before = await api.event_count() if method == "POST" else 0
+        response = await api.client.request(
+            method, API + call.path, headers=bearer(token), json=call.json, data=call.data
+        )
+        where = f"{role} ({account}) {method} {template} [{permission}]"
+        if holds(role, permission):
+            if response.status_code != call.ok:
+                failures.append(
+                    f"{where}: expected {call.ok}, got {response.status_code} {response.text}"
+                )
+        elif response.status_code != 403:
+            failures.append(f"{where}: expected 403, got {response.status_code} {response.text}")
+        else:
+            assert_error(response, 403, where)
+            if method == "POST" and await api.event_count() != before:
+                failures.append(f"{where}: answered 403 but wrote an event")
+    assert not failures, "\n".join(failures)
+
+    # The successes did what they say, the refusals did nothing.
+    for role, (order, _) in matrix.transitions.items():
+        changed = (await admin_view(api, order))["version"] != order["version"]
+        assert changed == holds(role, "orders:transition"), role
+    for role, order in matrix.assignable.items():
+        rider = (await admin_view(api, order))["rider_id"]
+        assert rider == (2 if holds(role, "orders:assign") else None), role
+    me = {role: (await api.get(account, "/auth/me")).json() for role, account in ACCOUNTS.items()}
+    assert {role: m["role"] for role, m in me.items()} == {r: r for r in ROLES}
+
+
+# --- 2. Scope: ids that belong to someone else ------------------------------------------------
+
+
+async def test_merchant_sees_and_touches_only_its_warehouse(api: Api):
+    merchant = "merchant-wh-cy"
+    hd = await order_in(
+        api, "PAID", warehouse_id="WH-HD", customer=customer(name="Hidden Hu", phone="13911110001")
+    )
+    own = await order_in(api, "PAID")
+    assert (await api.get(merchant, f"/orders/{own['id']}")).status_code == 200
+
+    for suffix in ("", "/timeline", "/actions"):
+        assert_hidden(
+            await api.get(merchant, f"/orders/{hd['id']}{suffix}"),
+            await api.get(merchant, f"/orders/{MISSING_ORDER}{suffix}"),
+            hd,
+            f"merchant GET /orders/{{id}}{suffix}",
+        )
+    events = await api.event_count()
+    for action in ("start_picking", "report_out_of_stock"):
+        body = {"action": action, "version": hd["version"], "reason": REASON}
+        twin = await api.post(merchant, f"/orders/{MISSING_ORDER}/transitions", json=body)
+        response = await api.post(merchant, f"/orders/{hd['id']}/transitions", json=body)
+        assert_hidden(response, twin, hd, f"merchant {action} on another warehouse's order")
+    await assert_unchanged(api, hd, events)
+
+    # Its list and its filters stay inside WH-CY.
+    assert await list_ids(api, merchant) == [own["id"]]
+    assert await list_ids(api, merchant, warehouse_id="WH-HD") == []
+    assert await list_ids(api, merchant, q=str(hd["id"])) == []
+
+    # Stock: another warehouse's answers like a warehouse that does not exist.
+    own_stock = await api.get(merchant, "/warehouses/WH-CY/stock")
+    assert own_stock.status_code == 200
+    assert {s["warehouse_id"] for s in own_stock.json()} == {"WH-CY"}
+    other = assert_error(await api.get(merchant, "/warehouses/WH-HD/stock"), 404, "stock WH-HD")
+    missing = assert_error(await api.get(merchant, "/warehouses/WH-NONE/stock"), 404, "WH-NONE")
+    assert other["detail"].replace("WH-HD", "X") == missing["detail"].replace("WH-NONE", "X")
+    level = await api.stock("WH-HD", "VEG-TOMATO")
+    events = await api.event_count()
+    for delta in (5, -5):
+        response = await api.post(
+            merchant,
+            "/warehouses/WH-HD/stock/VEG-TOMATO/adjust",
+            json={"delta": delta, "reason": REASON},
+        )
+        assert_error(response, 404, f"merchant adjusts WH-HD by {delta}")
+    assert await api.stock("WH-HD", "VEG-TOMATO") == level
+    assert await api.event_count() == events
+
+    # Riders: its own warehouse's only.
+    riders = (await api.get(merchant, "/riders")).json()
+    assert [r["id"] for r in riders] == [1, 2, 3, 4]
+    assert (await api.get(merchant, "/riders", params={"warehouse_id": "WH-HD"})).json() == []
+    assert (await api.get(merchant, "/riders/1")).status_code == 200
+    assert_error(await api.get(merchant, "/riders/9"), 404, "merchant GET another's rider")
+
+    # The 404 was scope, not state: WH-HD's own merchant may act on the same order.
+    await api.act("merchant-wh-hd", hd, "start_picking")
+
+
+async def test_rider_sees_only_own_orders_and_self(api: Api):
+    await api.rider_online(1)
+    await api.rider_online(2)
+    mine = await order_in(api, "PICKING", rider=1)
+    theirs = await order_in(api, "PICKING", rider=2, customer=customer(phone="13911110002"))
+    unassigned = await order_in(api, "PICKING", customer=customer(phone="13911110003"))
+    assert (await api.get("rider-1", f"/orders/{mine['id']}")).status_code == 200
+
+    events = await api.event_count()
+    for order in (theirs, unassigned):
+        for suffix in ("", "/timeline", "/actions"):
+            assert_hidden(
+                await api.get("rider-1", f"/orders/{order['id']}{suffix}"),
+                await api.get("rider-1", f"/orders/{MISSING_ORDER}{suffix}"),
+                order,
+                f"rider-1 GET /orders/{{id}}{suffix} of rider {order['rider_id']}",
+            )
+        body = {"action": "dispatch", "version": order["version"]}
+        assert_hidden(
+            await api.post("rider-1", f"/orders/{order['id']}/transitions", json=body),
+            await api.post("rider-1", f"/orders/{MISSING_ORDER}/transitions", json=body),
+            order,
+            f"rider-1 dispatches the order of rider {order['rider_id']}",
+        )
+        await assert_unchanged(api, order, events)
+
+    assert await list_ids(api, "rider-1") == [mine["id"]]
+    assert await list_ids(api, "rider-1", rider_id=2) == []
+    assert await list_ids(api, "rider-1", q=str(theirs["id"])) == []
+
+    # Rider 2's shift and track are not rider 1's to change.
+    point = {"lat": 39.93, "lng": 116.45, "at": api.clock.now().isoformat()}
+    for path, body in (
+        ("/riders/2/status", {"status": "break"}),
+        ("/riders/2/status", {"status": "online"}),
+        ("/riders/2/positions", {"points": [point]}),
+    ):
+        assert_error(await api.post("rider-1", path, json=body), 404, f"rider-1 POST {path}")
+    rider_2 = (await api.get("admin", "/riders/2")).json()
+    assert (rider_2["status"], rider_2["last_fix_at"]) == ("online", None)
+    assert await api.event_count() == events
+
+    # ... but their own are.
+    own = await api.post("rider-1", "/riders/1/positions", json={"points": [point]})
+    assert own.status_code == 200 and own.json()["accepted"] == 1
+
+    assert [r["id"] for r in (await api.get("rider-1", "/riders")).json()] == [1]
+    assert (await api.get("rider-1", "/riders", params={"warehouse_id": "WH-WJ"})).json() == []
+    assert (await api.get("rider-1", "/riders/1")).status_code == 200
+    assert_error(await api.get("rider-1", "/riders/2"), 404, "rider-1 GET /riders/2")
+
+
+async def test_channel_sees_only_own_channel(api: Api):
+    meituan = await order_in(
+        api,
+        "CREATED",
+        channel_user="channel-meituan",
+        customer=customer(name="Mei Tuan", phone="13911110004"),
+    )
+    own = await order_in(api, "CREATED")
+    assert (await api.get("channel-app", f"/orders/{own['id']}")).status_code == 200
+
+    events = await api.event_count()
+    for suffix in ("", "/timeline", "/actions"):
+        assert_hidden(
+            await api.get("channel-app", f"/orders/{meituan['id']}{suffix}"),
+            await api.get("channel-app", f"/orders/{MISSING_ORDER}{suffix}"),
+            meituan,
+            f"channel-app GET /orders/{{id}}{suffix} of meituan",
+        )
+    for action in ("pay", "cancel"):
+        body = {"action": action, "version": meituan["version"], "reason": REASON}
+        assert_hidden(
+            await api.post("channel-app", f"/orders/{meituan['id']}/transitions", json=body),
+            await api.post("channel-app", f"/orders/{MISSING_ORDER}/transitions", json=body),
+            meituan,
+            f"channel-app {action}s a meituan order",
+        )
+    await assert_unchanged(api, meituan, events)
+
+    assert await list_ids(api, "channel-app") == [own["id"]]
+    assert await list_ids(api, "channel-app", channel="meituan") == []
+    assert await list_ids(api, "channel-app", q=meituan["external_id"]) == []
+
+    # It cannot sell for another channel, not even by probing one of its order ids.
+    all_orders = await list_ids(api, "admin")
+    for external_id in ("APP-SELLS-AS-MEITUAN", meituan["external_id"]):
+        body = {
+            "external_id": external_id,
+            "channel": "meituan",
+            "customer": customer(),
+            "items": [{"sku": "VEG-BOKCHOY", "quantity": 1}],
+        }
+        assert_error(await api.post("channel-app", "/orders", json=body), 403, external_id)
+    assert await list_ids(api, "admin") == all_orders
+    assert await api.event_count() == events
+    # Admins create for any channel, but must name it.
+    body = {
+        "external_id": "ADMIN-NO-CHANNEL",
+        "customer": customer(),
+        "items": [{"sku": "VEG-BOKCHOY", "quantity": 1}],
+    }
+    assert_error(await api.post("admin", "/orders", json=body), 422, "admin without channel")
+    assert await api.event_count() == events
+    made = await api.post("admin", "/orders", json={**body, "channel": "meituan"})
+    assert made.status_code == 201 and made.json()["channel"] == "meituan", made.text
+    # External ids are per channel: reusing meituan's id for an app order is no conflict.
+    again = await api.create_order(external_id=meituan["external_id"], channel="app")
+    assert again["channel"] == "app"
+
+
+async def test_order_list_and_search_never_leave_scope(api: Api):
+    await api.rider_online(1)
+    await api.rider_online(2)
+    people = iter(
+        [
+            ("Alice Anders", "13700000011"),
+            ("Bob Brandt", "13700000022"),
+            ("Carol Chen", "13700000033"),
+            ("Dave Deng", "13700000044"),
+            ("Erin Eng", "13700000055"),
+            ("Frank Fu", "13700000066"),
+        ]
+    )
+
+    def who() -> dict[str, Any]:
+        name, phone = next(people)
+        return customer(name=name, phone=phone)
+
+    orders = [
+        await order_in(api, "CREATED", customer=who()),
+        await order_in(api, "PAID", warehouse_id="WH-HD", customer=who()),
+        await order_in(api, "CREATED", channel_user="channel-meituan", customer=who()),
+        await order_in(
+            api, "PAID", channel_user="channel-meituan", warehouse_id="WH-HD", customer=who()
+        ),
+        await order_in(api, "PICKING", rider=1, customer=who()),
+        await order_in(api, "PAID", rider=2, channel_user="channel-meituan", customer=who()),
+    ]
+    everyone = {o["id"] for o in orders}
+    assert set(await list_ids(api, "admin")) == everyone
+    assert set(await list_ids(api, "viewer")) == everyone
+
+    scopes = {
+        "merchant-wh-cy": lambda o: o["warehouse_id"] == "WH-CY",
+        "merchant-wh-hd": lambda o: o["warehouse_id"] == "WH-HD",
+        "rider-1": lambda o: o["rider_id"] == 1,
+        "rider-2": lambda o: o["rider_id"] == 2,
+        "channel-app": lambda o: o["channel"] == "app",
+        "channel-meituan": lambda o: o["channel"] == "meituan",
+    }
+    for account, in_scope in scopes.items():
+        expected = {o["id"] for o in orders if in_scope(o)}
+        listed = await list_ids(api, account)
+        assert set(listed) == expected, account
+        paged = await paged_ids(api, account)
+        assert sorted(paged) == sorted(expected), f"{account} paging"
+        for q in ("%", "_", "1"):  # wildcards and a digit matching ids and phone suffixes
+            found = set(await list_ids(api, account, q=q))
+            assert found <= expected, f"{account} q={q!r} leaks {found - expected}"
+        for order in orders:
+            c = order["customer"]
+            first_name = c["name"].split()[0].lower()
+            terms = [str(order["id"]), order["external_id"], first_name, c["phone"][-4:]]
+            if in_scope(order):
+                terms = terms[:1]  # search itself works; the leaks are what this test is after
+            for q in terms:
+                found = set(await list_ids(api, account, q=q))
+                assert found <= expected, f"{account} q={q!r} leaks {found - expected}"
+                assert (order["id"] in found) == in_scope(order), f"{account} q={q!r}"
+
+
+# --- 3. Authentication ------------------------------------------------------------------------
+
+
+def simple_call(method: str, template: str, order: dict[str, Any], now: datetime) -> Call:
+    """A request to `template` that would succeed for an admin, for unauthenticated probes."""
+    path = template.format(order_id=order["id"], rider_id=1, warehouse_id="WH-CY", sku="VEG-TOMATO")
+    bodies: dict[str, Any] = {
+        "/users": {"username": "never-made", "password": "long-password", "role": "viewer"},
+        "/orders": {
+            "external_id": "NEVER-MADE",
+            "channel": "app",
+            "customer": customer(),
+            "items": [{"sku": "VEG-BOKCHOY", "quantity": 1}],
+        },
+        "/orders/{order_id}/transitions": {"action": "cancel", "version": 1, "reason": REASON},
+        "/orders/{order_id}/assign": {"rider_id": 1, "version": 1},
+        "/riders/{rider_id}/status": {"status": "break"},
+        "/riders/{rider_id}/positions": {
+            "points": [{"lat": 39.93, "lng": 116.45, "at": now.isoformat()}]
+        },
+        "/warehouses/{warehouse_id}/stock/{sku}/adjust": {"delta": 1, "reason": REASON},
+    }
+    return Call(path, json=bodies.get(template) if method == "POST" else None)
+
+
+async def probe_all(
+    api: Api, order: dict[str, Any], headers: dict[str, str], label: str, **params: str
+) -> list[str]:
+    """Every protected endpoint with these headers; the ones not answering a JSON 401."""
+    wrong: list[str] = []
+    for method, template, _ in PROTECTED:
+        call = simple_call(method, template, order, api.clock.now())
+        response = await api.client.request(
+            method, API + call.path, headers=headers, json=call.json, params=params or None
+        )
+        where = f"{label}: {method} {template}"
+        if response.status_code != 401:
+            wrong.append(f"{where} answered {response.status_code} {response.text}")
+            continue
+        detail = response.json().get("detail")
+        if not isinstance(detail, str) or not detail:
+            wrong.append(f"{where} has no JSON detail: {response.text}")
+        if "bearer" not in response.headers.get("www-authenticate", "").lower():
+            wrong.append(f"{where} has no WWW-Authenticate: Bearer")
+    return wrong
+
+
+async def test_unauthenticated_calls_answer_401_and_change_nothing(api: Api):
+    order = await order_in(api, "CREATED")
+    good = await api.token("admin")
+    events = await api.event_count()
+    variants: Iterable[tuple[str, dict[str, str]]] = (
+        ("no header", {}),
+        ("empty header", {"Authorization": ""}),
+        ("scheme only", {"Authorization": "Bearer"}),
+        ("blank token", {"Authorization": "Bearer    "}),
+        ("unknown token", bearer("not-a-token-we-issued")),
+        ("token of another shape", bearer(good[:-1])),
+        ("valid token, no scheme", {"Authorization": good}),
+        ("valid token, wrong scheme", {"Authorization": f"Token {good}"}),
+        ("basic credentials", {"Authorization": "Basic YWRtaW46ZGVtby1hZG1pbg=="}),
+    )
+    wrong: list[str] = []
+    for label, headers in variants:
+        wrong += await probe_all(api, order, headers, label)
+    # A token is never taken from the query string.
+    wrong += await probe_all(api, order, {}, "token in query", access_token=good, token=good)
+    assert not wrong, "\n".join(wrong)
+    await assert_unchanged(api, order, events)
+
+    # The scheme is case-insensitive; the right token in the right header works.
+    for scheme in ("Bearer", "bearer", "BEARER"):
+        me = await api.client.get(f"{API}/auth/me", headers={"Authorization": f"{scheme} {good}"})
+        assert me.status_code == 200, scheme
+    # The public ones need nothing.
+    assert (await api.client.get(f"{API}/health")).json() == {"status": "ok"}
+    assert (await login(api, "viewer"))["role"] == "viewer"
+
+
+async def test_revoked_and_expired_tokens_answer_401(api: Api):
+    order = await order_in(api, "CREATED")
+    other = (await login(api, "dispatcher"))["access_token"]
+
+    # Logout revokes the token it carries, and only that one.
+    token = (await login(api, "dispatcher"))["access_token"]
+    assert (await api.client.get(f"{API}/auth/me", headers=bearer(token))).status_code == 200
+    assert (await api.client.post(f"{API}/auth/logout", headers=bearer(token))).status_code == 204
+    wrong = await probe_all(api, order, bearer(token), "revoked token")
+    assert not wrong, "\n".join(wrong)
+    assert (await api.client.get(f"{API}/auth/me", headers=bearer(other))).status_code == 200
+
+    # Tokens live 12 hours.
+    issued = await login(api, "admin")
+    expires_at = datetime.fromisoformat(issued["expires_at"])
+    assert expires_at == api.clock.now() + timedelta(hours=12)
+    fresh = bearer(issued["access_token"])
+    api.clock.advance(hours=11, minutes=59)
+    assert (await api.client.get(f"{API}/auth/me", headers=fresh)).status_code == 200
+    api.clock.advance(hours=1, minutes=1)
+    wrong = await probe_all(api, order, fresh, "expired token")
+    wrong += await probe_all(api, order, bearer(other), "expired older token")
+    assert not wrong, "\n".join(wrong)
+    # Signing in again works.
+    again = bearer((await login(api, "admin"))["access_token"])
+    assert (await api.client.get(f"{API}/auth/me", headers=again)).status_code == 200
+
+
+# --- 4. Lifecycle actions per role ------------------------------------------------------------
+
+
+def account_for(role: str, order: dict[str, Any]) -> tuple[str, bool]:
+    """The role's account that could see `order`, and whether it can (riders: only if theirs)."""
+    if role == "rider":
+        rider = order["rider_id"]
+        return (f"rider-{rider}", True) if rider else ("rider-1", False)
+    return ACCOUNTS[role], True
+
+
+async def test_roles_outside_the_lifecycle_table_are_refused(api: Api):
+    await api.rider_online(1)
+    await api.rider_online(2)
+    # One order per non-final state, all in WH-CY for channel app, with a rider once paid.
+    carriers = {"PAID": 1, "PICKING": 1, "RETURNING": 1, "OUT_OF_STOCK": 2}
+    carriers |= {"DELIVERING": 2, "EXCEPTION": 2, "CLAIMING": 2}
+    orders = {
+        state: await order_in(api, state, rider=carriers.get(state))
+        for state in ("CREATED", *carriers)
+    }
+
+    events = await api.event_count()
+    checked: set[str] = set()
+    for action, (sources, _, _) in README_LIFECYCLE.items():
+        for state in sorted(sources):
+            order = orders[state]
+            for role in ROLES:
+                if may_act(role, action):
+                    continue
+                account, visible = account_for(role, order)
+                body = {"action": action, "version": order["version"], "reason": REASON}
+                response = await api.post(account, f"/orders/{order['id']}/transitions", json=body)
+                where = f"{role} ({account}) {action} from {state}"
+                assert_error(response, 403 if visible else 404, where)
+                checked.add(action)
+    assert checked >= {"pay", "start_picking", "dispatch", "sign", "cancel"}
+    assert checked == set(README_LIFECYCLE)
+    # Nothing moved: same versions, states and riders, and not one event more.
+    for order in orders.values():
+        await assert_unchanged(api, order, events)
+
+    # What each role is offered now is exactly what the table allows it.
+    for state, order in orders.items():
+        for role in ROLES:
+            account, visible = account_for(role, order)
+            response = await api.get(account, f"/orders/{order['id']}/actions")
+            if not visible:
+                assert_error(response, 404, f"{account} actions of {state}")
+                continue
+            assert response.status_code == 200, response.text
+            assert set(response.json()) == allowed_actions(state, role), f"{role} in {state}"

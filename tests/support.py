@@ -1,0 +1,134 @@
+"""Shared test helpers: the demo-seeded app behind an httpx client, and shortcuts for orders."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from backend.clock import ManualClock
+from backend.settings import Settings
+
+_external_ids = itertools.count(1)
+
+
+def test_settings(database_url: str, **overrides: Any) -> Settings:
+    """Settings for a test app: demo data, cheap password hashing, the given database."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "demo": True,
+        "argon2_time_cost": 1,
+        "argon2_memory_cost_kib": 64,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+def customer(**overrides: Any) -> dict[str, Any]:
+    return {
+        "name": "Wang Fang",
+        "phone": "13800138000",
+        "address": "Sanlitun Rd 19, Chaoyang",
+        "lat": 39.9361,
+        "lng": 116.4551,
+        **overrides,
+    }
+
+
+class Api:
+    """An httpx client on the real app, with tokens for the demo accounts."""
+
+    def __init__(self, client: httpx.AsyncClient, app: FastAPI, clock: ManualClock) -> None:
+        self.client = client
+        self.app = app
+        self.clock = clock
+        self._tokens: dict[str, str] = {}
+
+    async def token(self, username: str) -> str:
+        if username not in self._tokens:
+            response = await self.client.post(
+                "/api/v1/auth/token",
+                data={"username": username, "password": f"demo-{username}"},
+            )
+            assert response.status_code == 200, response.text
+            self._tokens[username] = response.json()["access_token"]
+        return self._tokens[username]
+
+    async def auth(self, username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {await self.token(username)}"}
+
+    async def get(self, username: str, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.client.get(f"/api/v1{path}", headers=await self.auth(username), **kwargs)
+
+    async def post(
+        self, username: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        merged = {**await self.auth(username), **(headers or {})}
+        return await self.client.post(f"/api/v1{path}", headers=merged, **kwargs)
+
+    async def create_order(
+        self,
+        *,
+        channel_user: str = "channel-app",
+        items: list[dict[str, Any]] | None = None,
+        expect: int = 201,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        body = {
+            "external_id": f"EXT-{next(_external_ids)}",
+            "customer": customer(),
+            "items": items or [{"sku": "VEG-BOKCHOY", "quantity": 2}],
+            **fields,
+        }
+        response = await self.post(channel_user, "/orders", json=body)
+        assert response.status_code == expect, response.text
+        return response.json()
+
+    async def act(
+        self,
+        username: str,
+        order: dict[str, Any],
+        action: str,
+        *,
+        reason: str | None = None,
+        expect: int = 200,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"action": action, "version": order["version"]}
+        if reason:
+            body["reason"] = reason
+        response = await self.post(username, f"/orders/{order['id']}/transitions", json=body)
+        assert response.status_code == expect, response.text
+        return response.json()
+
+    async def assign(
+        self, order: dict[str, Any], rider_id: int, *, expect: int = 200
+    ) -> dict[str, Any]:
+        response = await self.post(
+            "dispatcher",
+            f"/orders/{order['id']}/assign",
+            json={"rider_id": rider_id, "version": order["version"]},
+        )
+        assert response.status_code == expect, response.text
+        return response.json()
+
+    async def rider_online(self, rider_id: int) -> None:
+        response = await self.post(
+            f"rider-{rider_id}", f"/riders/{rider_id}/status", json={"status": "online"}
+        )
+        assert response.status_code == 200, response.text
+
+    async def stock(self, warehouse_id: str, sku: str) -> dict[str, Any]:
+        response = await self.get("admin", f"/warehouses/{warehouse_id}/stock")
+        assert response.status_code == 200, response.text
+        return next(level for level in response.json() if level["sku"] == sku)
+
+    async def event_count(self) -> int:
+        """How many events the log holds (read straight from the database)."""
+        from sqlalchemy import func, select
+
+        from backend.realtime.models import EventRow
+
+        async with self.app.state.runtime.db.read() as session:
+            return await session.scalar(select(func.count()).select_from(EventRow))

@@ -1,0 +1,66 @@
+"""The layering rules of DESIGN.md, checked by importing each layer alone in a fresh interpreter.
+
+- `backend/` never imports `console/`, `screens/`, `widgets/` or `themes/`;
+- `backend_client/` imports none of those, nor textual or rich;
+- `console/store.py` imports no textual.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CONSOLE_SIDE = ("console", "screens", "widgets", "themes")
+
+PROBE = """
+import importlib, json, pkgutil, sys
+targets = json.loads(sys.argv[1])
+for name in targets:
+    module = importlib.import_module(name)
+    if hasattr(module, "__path__"):
+        for info in pkgutil.walk_packages(module.__path__, name + "."):
+            importlib.import_module(info.name)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def imported_by(*targets: str) -> set[str]:
+    """Every module loaded by importing `targets` (packages with all their submodules)."""
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(list(targets))],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return set(json.loads(result.stdout))
+
+
+def offenders(modules: set[str], forbidden: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in forbidden)
+
+
+def test_backend_never_imports_the_console() -> None:
+    assert offenders(imported_by("backend"), CONSOLE_SIDE) == []
+
+
+def test_client_imports_neither_console_nor_textual_nor_rich() -> None:
+    modules = imported_by("backend_client")
+    assert offenders(modules, (*CONSOLE_SIDE, "textual", "rich")) == []
+
+
+def test_console_store_imports_no_textual() -> None:
+    if not (ROOT / "console" / "store.py").exists():
+        pytest.skip("console/store.py arrives with the console issue")
+    assert offenders(imported_by("console.store"), ("textual",)) == []
+
+
+def test_the_probe_sees_what_it_imports() -> None:
+    # Guard against a probe that reports nothing: importing the CLI must show typer.
+    assert "typer" in imported_by("console.cli")

@@ -111,10 +111,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI echoes each bad input back; NaN, Infinity or a lone surrogate cannot be
         # written as JSON, so such inputs are echoed as their ASCII repr instead of a 500.
-        errors = [
-            {**error, "input": _json_safe(error.get("input")), "ctx": _json_safe(error.get("ctx"))}
-            for error in exc.errors()
-        ]
+        errors = []
+        for error in exc.errors():
+            safe = {**error, "input": _json_safe(error.get("input"))}
+            if "ctx" in error:
+                safe["ctx"] = _json_safe(error["ctx"])
+            errors.append(safe)
         return JSONResponse({"detail": errors}, status_code=422)
 
     @app.exception_handler(IntegrityError)

@@ -13,9 +13,9 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -48,6 +48,22 @@ class IdempotencyRow(Base):
 
 
 Action = Callable[[AsyncSession], Awaitable[tuple[int, BaseModel]]]
+
+
+def _document_header(
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias=HEADER,
+            description="Any 1-200 printable ASCII characters, new for each intended action: "
+            "a retry with the same key gets the first answer and does not act again.",
+        ),
+    ] = None,
+) -> None:
+    """Declares the header in OpenAPI; `run_once` reads and checks it."""
+
+
+IDEMPOTENT = [Depends(_document_header)]
 
 
 async def run_once(

@@ -47,42 +47,53 @@ def serve(
         ),
     ] = None,
     demo: Annotated[
-        bool, typer.Option("--demo", help="Create the demo city and accounts (loopback only).")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--demo/--no-demo",
+            help="Create the demo city and accounts (loopback only). "
+            "Default: the `demo` setting (FRESHLINE_DEMO).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the backend; the schema is upgraded on start."""
-    if demo and not is_loopback(host):
-        typer.echo(
-            f"refusing --demo on {host}: demo accounts have known passwords; "
-            "bind a loopback address such as 127.0.0.1",
-            err=True,
-        )
-        raise typer.Exit(2)
     import uvicorn
 
     from backend.app import create_app
     from backend.settings import Settings
 
-    overrides: dict[str, object] = {"demo": demo}
+    overrides: dict[str, object] = {}
+    if demo is not None:
+        overrides["demo"] = demo
     if database_url:
         overrides["database_url"] = database_url
     settings = Settings(**overrides)
+    if settings.demo and not is_loopback(host):
+        typer.echo(
+            f"refusing the demo on {host}: demo accounts have known passwords; "
+            "bind a loopback address such as 127.0.0.1",
+            err=True,
+        )
+        raise typer.Exit(2)
     _configure_logging(settings.log_file)
     uvicorn.run(
         create_app(settings),
         host=host,
         port=port,
         ws_per_message_deflate=False,
+        # Our handler (file or stderr) takes uvicorn's records too; it must not install its own.
+        log_config=None,
         log_level="info",
     )
 
 
 def _configure_logging(log_file: str | None) -> None:
+    """Everything the service logs (uvicorn's records too) goes to `log_file`, else stderr."""
     handler: logging.Handler = (
         logging.FileHandler(log_file) if log_file else logging.StreamHandler()
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
 
 def main() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from backend.auth.permissions import Permission, allowed
 from backend.auth.principal import Principal
@@ -21,6 +22,10 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+# Declares the scheme in OpenAPI (the Authorize button of /docs); errors are ours, not its.
+bearer_scheme = HTTPBearer(auto_error=False, description="The access_token of POST /auth/token.")
+
+
 def bearer_token(request: Request) -> str:
     """The token from `Authorization: Bearer ...` (never from the query string)."""
     header = request.headers.get("authorization", "")
@@ -30,7 +35,11 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-async def current_principal(request: Request, runtime: RuntimeDep) -> Principal:
+async def current_principal(
+    request: Request,
+    runtime: RuntimeDep,
+    _scheme: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
+) -> Principal:
     token = bearer_token(request)
     async with runtime.db.read() as session:
         return await principal_for_token(

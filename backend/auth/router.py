@@ -20,13 +20,27 @@ from backend.auth.service import (
     user_view,
 )
 from backend.errors import NotAuthenticated
-from backend.idempotency import run_once
+from backend.idempotency import IDEMPOTENT, run_once
+from backend.responses import PROTECTED, TOO_LARGE, errors
 from backend_client.models import NO_CONTROL_CHARS, Me, Role, TokenResponse, User, UserCreate
 
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/token", response_model=TokenResponse)
+@router.post(
+    "/auth/token",
+    response_model=TokenResponse,
+    responses={
+        **TOO_LARGE,
+        **errors(
+            {
+                401: "Wrong username or password.",
+                422: "Missing form fields.",
+                429: "Too many failed sign-ins; see Retry-After.",
+            }
+        ),
+    },
+)
 async def sign_in(
     request: Request,
     runtime: RuntimeDep,
@@ -50,7 +64,7 @@ async def sign_in(
     return TokenResponse(access_token=token, role=Role(user.role), expires_at=expires_at)
 
 
-@router.post("/auth/logout", status_code=204)
+@router.post("/auth/logout", status_code=204, responses=PROTECTED)
 async def sign_out(
     request: Request,
     runtime: RuntimeDep,
@@ -61,7 +75,7 @@ async def sign_out(
         await revoke_token(session, bearer_token(request), now=runtime.clock.now())
 
 
-@router.get("/auth/me", response_model=Me)
+@router.get("/auth/me", response_model=Me, responses=PROTECTED)
 async def who_am_i(principal: Annotated[Principal, Depends(current_principal)]) -> Me:
     """The account behind the token, with its role and scope."""
     return Me(
@@ -74,7 +88,7 @@ async def who_am_i(principal: Annotated[Principal, Depends(current_principal)]) 
     )
 
 
-@router.get("/users", response_model=list[User])
+@router.get("/users", response_model=list[User], responses=PROTECTED)
 async def list_users(
     runtime: RuntimeDep,
     _principal: Annotated[Principal, Depends(require(Permission.USERS_MANAGE))],
@@ -85,7 +99,13 @@ async def list_users(
     return [user_view(u) for u in users]
 
 
-@router.post("/users", response_model=User, status_code=201)
+@router.post(
+    "/users",
+    response_model=User,
+    status_code=201,
+    responses={**PROTECTED, **TOO_LARGE, **errors({409: "The username is taken."})},
+    dependencies=IDEMPOTENT,
+)
 async def add_user(
     body: UserCreate,
     request: Request,

@@ -12,12 +12,14 @@ from backend.auth.permissions import Permission
 from backend.auth.principal import Principal
 from backend.auth.scope import warehouse_in_scope
 from backend.errors import NotFound
-from backend.idempotency import run_once
+from backend.idempotency import IDEMPOTENT, run_once
 from backend.inventory import service
 from backend.inventory.models import WarehouseRow
+from backend.responses import PROTECTED, TOO_LARGE, errors
 from backend_client.models import StockAdjust, StockLevel, Warehouse
 
-router = APIRouter(tags=["warehouses"])
+router = APIRouter(tags=["warehouses"], responses=PROTECTED)
+NOT_FOUND = errors({404: "No such warehouse (or SKU) in your scope."})
 
 WarehouseId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")]
 
@@ -39,12 +41,13 @@ async def list_warehouses(
     return [_view(r) for r in rows]
 
 
-@router.get("/warehouses/{warehouse_id}", response_model=Warehouse)
+@router.get("/warehouses/{warehouse_id}", response_model=Warehouse, responses=NOT_FOUND)
 async def get_warehouse(
     warehouse_id: WarehouseId,
     runtime: RuntimeDep,
     _principal: Annotated[Principal, Depends(require(Permission.WAREHOUSES_READ))],
 ) -> Warehouse:
+    """One front warehouse."""
     async with runtime.db.read() as session:
         row = await session.get(WarehouseRow, warehouse_id)
     if row is None:
@@ -52,7 +55,9 @@ async def get_warehouse(
     return _view(row)
 
 
-@router.get("/warehouses/{warehouse_id}/stock", response_model=list[StockLevel])
+@router.get(
+    "/warehouses/{warehouse_id}/stock", response_model=list[StockLevel], responses=NOT_FOUND
+)
 async def get_stock(
     warehouse_id: WarehouseId,
     runtime: RuntimeDep,
@@ -67,7 +72,16 @@ async def get_stock(
         return await service.stock_levels(session, warehouse_id)
 
 
-@router.post("/warehouses/{warehouse_id}/stock/{sku}/adjust", response_model=StockLevel)
+@router.post(
+    "/warehouses/{warehouse_id}/stock/{sku}/adjust",
+    response_model=StockLevel,
+    responses={
+        **NOT_FOUND,
+        **TOO_LARGE,
+        **errors({409: "Would leave less on hand than paid orders have reserved."}),
+    },
+    dependencies=IDEMPOTENT,
+)
 async def adjust_stock(
     warehouse_id: WarehouseId,
     sku: WarehouseId,

@@ -10,15 +10,15 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from backend.auth.deps import RuntimeDep, require
 from backend.auth.permissions import Permission
 from backend.auth.principal import Principal
-from backend.idempotency import run_once
+from backend.idempotency import IDEMPOTENT, run_once
 from backend.orders import service
 from backend.orders.lifecycle import actions_for
 from backend.orders.views import event_view, order_view
+from backend.responses import PROTECTED, TOO_LARGE, errors
 from backend_client.models import (
     NO_CONTROL_CHARS,
     AssignRequest,
     Channel,
-    ErrorBody,
     Event,
     Order,
     OrderAction,
@@ -28,12 +28,14 @@ from backend_client.models import (
     TransitionRequest,
 )
 
-router = APIRouter(tags=["orders"])
+router = APIRouter(tags=["orders"], responses=PROTECTED)
 
 OrderId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Order id.")]
-ERRORS = {
-    404: {"model": ErrorBody, "description": "No such order in your scope."},
-    409: {"model": ErrorBody, "description": "Illegal transition, stale version, or conflict."},
+NOT_FOUND = errors({404: "No such order in your scope."})
+CHANGE = {
+    **NOT_FOUND,
+    **TOO_LARGE,
+    **errors({409: "Illegal transition (names both states) or stale version (with the current)."}),
 }
 
 
@@ -79,9 +81,10 @@ async def list_orders(
 
 @router.post(
     "/orders",
+    dependencies=IDEMPOTENT,
     response_model=Order,
     status_code=201,
-    responses={409: {"model": ErrorBody, "description": "Channel order id already used."}},
+    responses={**TOO_LARGE, **errors({409: "This channel order id was already taken (order_id)."})},
 )
 async def create_order(
     body: OrderCreate,
@@ -102,18 +105,19 @@ async def create_order(
     return await run_once(request, runtime.db, principal, now, act)
 
 
-@router.get("/orders/{order_id}", response_model=Order, responses=ERRORS)
+@router.get("/orders/{order_id}", response_model=Order, responses=NOT_FOUND)
 async def get_order(
     order_id: OrderId,
     runtime: RuntimeDep,
     principal: Annotated[Principal, Depends(require(Permission.ORDERS_READ))],
 ) -> Order:
+    """One order with its items, stage times and lateness."""
     now = runtime.clock.now()
     async with runtime.db.read() as session:
         return order_view(await service.load_order(session, order_id, principal), now)
 
 
-@router.get("/orders/{order_id}/timeline", response_model=list[Event], responses=ERRORS)
+@router.get("/orders/{order_id}/timeline", response_model=list[Event], responses=NOT_FOUND)
 async def get_timeline(
     order_id: OrderId,
     runtime: RuntimeDep,
@@ -125,7 +129,7 @@ async def get_timeline(
     return [event_view(r) for r in rows]
 
 
-@router.get("/orders/{order_id}/actions", response_model=list[OrderAction], responses=ERRORS)
+@router.get("/orders/{order_id}/actions", response_model=list[OrderAction], responses=NOT_FOUND)
 async def get_actions(
     order_id: OrderId,
     runtime: RuntimeDep,
@@ -137,7 +141,12 @@ async def get_actions(
     return actions_for(OrderState(order.status), str(principal.role))
 
 
-@router.post("/orders/{order_id}/transitions", response_model=Order, responses=ERRORS)
+@router.post(
+    "/orders/{order_id}/transitions",
+    response_model=Order,
+    responses=CHANGE,
+    dependencies=IDEMPOTENT,
+)
 async def transition_order(
     order_id: OrderId,
     body: TransitionRequest,
@@ -155,7 +164,15 @@ async def transition_order(
     return await run_once(request, runtime.db, principal, now, act)
 
 
-@router.post("/orders/{order_id}/assign", response_model=Order, responses=ERRORS)
+@router.post(
+    "/orders/{order_id}/assign",
+    response_model=Order,
+    responses={
+        **CHANGE,
+        **errors({409: "Stale version, or the rider is offline, full or has no cold-chain box."}),
+    },
+    dependencies=IDEMPOTENT,
+)
 async def assign_order(
     order_id: OrderId,
     body: AssignRequest,

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from backend.auth.deps import RuntimeDep, require
 from backend.auth.permissions import Permission
 from backend.auth.principal import Principal
-from backend.idempotency import run_once
+from backend.idempotency import IDEMPOTENT, run_once
+from backend.responses import PROTECTED, TOO_LARGE, errors
 from backend.riders import service
 from backend_client.models import (
     NO_CONTROL_CHARS,
-    ErrorBody,
     PositionBatch,
     PositionBatchResult,
     Rider,
@@ -21,10 +21,10 @@ from backend_client.models import (
     RiderStatusUpdate,
 )
 
-router = APIRouter(tags=["riders"])
+router = APIRouter(tags=["riders"], responses=PROTECTED)
 
 RiderId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Rider id.")]
-ERRORS = {404: {"model": ErrorBody, "description": "No such rider in your scope."}}
+NOT_FOUND = errors({404: "No such rider in your scope."})
 
 
 @router.get("/riders", response_model=list[Rider])
@@ -42,17 +42,27 @@ async def list_riders(
     return [service.rider_view(r) for r in rows]
 
 
-@router.get("/riders/{rider_id}", response_model=Rider, responses=ERRORS)
+@router.get("/riders/{rider_id}", response_model=Rider, responses=NOT_FOUND)
 async def get_rider(
     rider_id: RiderId,
     runtime: RuntimeDep,
     principal: Annotated[Principal, Depends(require(Permission.RIDERS_READ))],
 ) -> Rider:
+    """One rider with load, capacity and last fix."""
     async with runtime.db.read() as session:
         return service.rider_view(await service.load_rider(session, rider_id, principal))
 
 
-@router.post("/riders/{rider_id}/status", response_model=Rider, responses=ERRORS)
+@router.post(
+    "/riders/{rider_id}/status",
+    response_model=Rider,
+    responses={
+        **NOT_FOUND,
+        **TOO_LARGE,
+        **errors({409: "Cannot go offline while carrying orders."}),
+    },
+    dependencies=IDEMPOTENT,
+)
 async def set_rider_status(
     rider_id: RiderId,
     body: RiderStatusUpdate,
@@ -73,7 +83,12 @@ async def set_rider_status(
 @router.post(
     "/riders/{rider_id}/positions",
     response_model=PositionBatchResult,
-    responses={**ERRORS, 422: {"model": ErrorBody, "description": "Impossible positions."}},
+    responses={
+        **NOT_FOUND,
+        **TOO_LARGE,
+        **errors({422: "Impossible positions; `detail` names each bad point by index."}),
+    },
+    dependencies=IDEMPOTENT,
 )
 async def upload_positions(
     rider_id: RiderId,

@@ -1,0 +1,560 @@
+"""The `freshline` command for real: the installed script, real uvicorn, real sockets.
+
+Each server runs as a subprocess on a free loopback port with cheap password hashing and its
+log in a temporary file; it is always killed in a `finally`, whatever the test did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from typer.testing import CliRunner
+
+import console.cli
+from tests.conftest import PG_SERVER, require_postgres
+
+FRESHLINE = shutil.which("freshline", path=str(Path(sys.executable).parent)) or shutil.which(
+    "freshline"
+)
+DESK_ACCOUNTS = ["dispatcher", "supervisor", "support", "admin", "viewer"]
+# README "Demo accounts", written out: what `--demo` promises to create.
+DEMO_USERNAMES = {
+    *DESK_ACCOUNTS,
+    *(f"merchant-wh-{w}" for w in ("cy", "wj", "hd", "dc", "xc", "ft")),
+    *(f"rider-{n}" for n in range(1, 25)),
+    *(f"channel-{c}" for c in ("app", "mini-program", "meituan", "eleme", "store", "group-buy")),
+}
+START_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 10.0
+DEFAULT_TOKEN_TTL = timedelta(minutes=720)
+
+
+# --- Running the real command -------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def clean_env(run_dir: Path, **extra: str) -> dict[str, str]:
+    """The inherited environment without any FRESHLINE_* setting, plus fast hashing and a log."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRESHLINE_")}
+    env.update(
+        FRESHLINE_ARGON2_TIME_COST="1",
+        FRESHLINE_ARGON2_MEMORY_COST_KIB="64",
+        FRESHLINE_LOG_FILE=str(run_dir / "freshline.log"),
+        COLUMNS="200",  # typer's rich help must not wrap option names away
+        **extra,
+    )
+    return env
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    run_dir: Path
+
+    @property
+    def log_file(self) -> Path:
+        return self.run_dir / "freshline.log"
+
+    def read(self, name: str) -> str:
+        path = self.run_dir / name
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def output(self) -> str:
+        """Everything the process wrote: stdout, stderr and its log file."""
+        return "\n".join(self.read(n) for n in ("stdout.txt", "stderr.txt", "freshline.log"))
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=10)
+
+
+@contextmanager
+def serving(
+    tmp_path: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    host: str = "127.0.0.1",
+) -> Iterator[Server]:
+    """`freshline serve --port FREE *args`, healthy on entry, killed on exit whatever happened."""
+    assert FRESHLINE is not None, "the freshline console script is not installed (pip install -e .)"
+    run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=tmp_path))
+    port = free_port()
+    command = [FRESHLINE, "serve", "--port", str(port), *args]
+    if "--host" not in args:
+        command += ["--host", host]
+    with (
+        (run_dir / "stdout.txt").open("wb") as stdout,
+        (run_dir / "stderr.txt").open("wb") as stderr,
+    ):
+        process = subprocess.Popen(
+            command,
+            stdout=stdout,
+            stderr=stderr,
+            stdin=subprocess.DEVNULL,
+            env={**clean_env(run_dir), **(env or {})},
+            cwd=run_dir,
+        )
+    server = Server(process, f"http://127.0.0.1:{port}", run_dir)
+    try:
+        wait_healthy(server)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=STOP_TIMEOUT_S)
+
+
+def wait_healthy(server: Server) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    with httpx.Client(base_url=server.base_url, timeout=2) as client:
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                pytest.fail(
+                    f"freshline serve exited with {server.process.returncode} before it was "
+                    f"healthy:\n{server.output()}"
+                )
+            try:
+                response = client.get("/api/v1/health")
+            except httpx.TransportError:
+                time.sleep(0.05)
+                continue
+            assert response.status_code == 200, response.text
+            assert response.json() == {"status": "ok"}
+            return
+    pytest.fail(f"freshline serve was not healthy within {START_TIMEOUT_S} s:\n{server.output()}")
+
+
+def stop_cleanly(server: Server) -> None:
+    """SIGTERM: the server shuts its app down (lifespan and all) and exits within seconds."""
+    server.process.send_signal(signal.SIGTERM)
+    try:
+        code = server.process.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"freshline serve ignored SIGTERM for {STOP_TIMEOUT_S} s:\n{server.output()}")
+    # uvicorn finishes its graceful shutdown, then re-raises the signal it caught, so the
+    # conventional "terminated by SIGTERM" status is as clean as 0.
+    assert code in (0, -signal.SIGTERM), f"exit status {code}:\n{server.output()}"
+    output = server.output()
+    assert "Application shutdown complete" in output, output
+    assert "Traceback" not in output, output
+
+
+def sign_in(client: httpx.Client, username: str, password: str | None = None) -> httpx.Response:
+    return client.post(
+        "/api/v1/auth/token",
+        data={"username": username, "password": password or f"demo-{username}"},
+    )
+
+
+def token(client: httpx.Client, username: str) -> dict[str, Any]:
+    response = sign_in(client, username)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def usernames(client: httpx.Client) -> list[str]:
+    headers = {"Authorization": f"Bearer {token(client, 'admin')['access_token']}"}
+    response = client.get("/api/v1/users", headers=headers)
+    assert response.status_code == 200, response.text
+    return [user["username"] for user in response.json()]
+
+
+def assert_expires_in(answer: dict[str, Any], ttl: timedelta) -> None:
+    expires_at = datetime.fromisoformat(answer["expires_at"].replace("Z", "+00:00"))
+    assert expires_at.tzinfo is not None, answer
+    expected = datetime.now(UTC) + ttl
+    assert abs(expires_at - expected) < timedelta(seconds=60), (answer, expected)
+
+
+def run_command(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    assert FRESHLINE is not None, "the freshline console script is not installed (pip install -e .)"
+    return subprocess.run(
+        [FRESHLINE, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+# --- One demo server shared by the read-only checks ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    tmp_path = tmp_path_factory.mktemp("demo-server")
+    with serving(tmp_path, "--demo", "--database-url", sqlite_url(tmp_path / "f.db")) as server:
+        yield server
+
+
+@pytest.mark.parametrize("username", DESK_ACCOUNTS)
+def test_demo_desk_account_gets_a_bearer_token(demo_server: Server, username: str) -> None:
+    with demo_server.client() as client:
+        answer = token(client, username)
+        assert set(answer) == {"access_token", "token_type", "role", "expires_at"}
+        assert answer["token_type"] == "bearer"
+        assert answer["role"] == username
+        assert isinstance(answer["access_token"], str)
+        assert len(answer["access_token"]) >= 20
+        assert_expires_in(answer, DEFAULT_TOKEN_TTL)
+        me = client.get(
+            "/api/v1/auth/me", headers={"Authorization": f"Bearer {answer['access_token']}"}
+        )
+        assert me.status_code == 200, me.text
+        assert me.json()["username"] == username
+
+
+def test_wrong_password_or_unknown_user_is_401(demo_server: Server) -> None:
+    with demo_server.client() as client:
+        for username, password in [("dispatcher", "demo-admin"), ("nobody", "demo-nobody")]:
+            response = sign_in(client, username, password)
+            assert response.status_code == 401, response.text
+            assert "detail" in response.json()
+            assert response.headers.get("www-authenticate", "").lower().startswith("bearer")
+        assert client.get("/api/v1/orders").status_code == 401
+
+
+def test_demo_creates_every_account_readme_lists(demo_server: Server) -> None:
+    with demo_server.client() as client:
+        assert set(usernames(client)) == DEMO_USERNAMES
+
+
+def test_service_log_goes_to_the_log_file(demo_server: Server) -> None:
+    """README: `log_file` is where the service logs (stderr only when it is unset)."""
+    log = demo_server.read("freshline.log")
+    assert "seeded the demo city" in log, log
+    # uvicorn's own records are the service's log too: with a log file, not on stderr.
+    stderr = demo_server.read("stderr.txt")
+    assert "Application startup complete" in log, f"log file:\n{log}\nstderr:\n{stderr}"
+    assert "Application startup complete" not in stderr, stderr
+
+
+# --- Starting, stopping, restarting -------------------------------------------------------------
+
+
+def test_restart_on_the_same_database_is_idempotent(tmp_path: Path) -> None:
+    database = sqlite_url(tmp_path / "f.db")
+    with serving(tmp_path, "--demo", "--database-url", database) as first:
+        with first.client() as client:
+            before = usernames(client)
+        stop_cleanly(first)
+    assert len(before) == len(DEMO_USERNAMES)
+
+    with serving(tmp_path, "--demo", "--database-url", database) as second:
+        with second.client() as client:
+            after = usernames(client)
+            token(client, "dispatcher")
+        stop_cleanly(second)
+    assert after == before
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::"])
+def test_demo_refuses_a_non_loopback_host(tmp_path: Path, host: str) -> None:
+    database = tmp_path / "f.db"
+    port = free_port()
+    result = run_command(
+        "serve",
+        "--demo",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--database-url",
+        sqlite_url(database),
+        env=clean_env(tmp_path),
+        cwd=tmp_path,
+    )
+    assert result.returncode != 0, result
+    assert "loopback" in result.stderr.lower(), result.stderr
+    assert host in result.stderr, result.stderr
+    # Refused before anything started: no server, no database, nothing listening.
+    assert "Uvicorn running" not in result.stdout + result.stderr
+    assert not database.exists()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_demo_on_localhost_is_allowed(tmp_path: Path) -> None:
+    with serving(
+        tmp_path, "--demo", "--host", "localhost", "--database-url", sqlite_url(tmp_path / "f.db")
+    ) as server:
+        with server.client() as client:
+            assert token(client, "dispatcher")["role"] == "dispatcher"
+        stop_cleanly(server)
+
+
+def test_without_demo_there_are_no_demo_accounts(tmp_path: Path) -> None:
+    database = tmp_path / "f.db"
+    with serving(tmp_path, "--database-url", sqlite_url(database)) as server:
+        with server.client() as client:
+            for username in ("dispatcher", "admin"):
+                assert sign_in(client, username).status_code == 401
+        stop_cleanly(server)
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT count(*) FROM users").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM warehouses").fetchone() == (0,)
+
+
+# --- Configuration ------------------------------------------------------------------------------
+
+
+def write_config(path: Path, **values: object) -> Path:
+    lines = []
+    for key, value in values.items():
+        rendered = f'"{value}"' if isinstance(value, str) else str(value).lower()
+        lines.append(f"{key} = {rendered}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_config_file_is_honoured_and_the_environment_beats_it(tmp_path: Path) -> None:
+    database = tmp_path / "from-config.db"
+    config = write_config(
+        tmp_path / "freshline.toml", database_url=sqlite_url(database), token_ttl_minutes=5
+    )
+    with serving(tmp_path, "--demo", env={"FRESHLINE_CONFIG": str(config)}) as server:
+        with server.client() as client:
+            assert_expires_in(token(client, "dispatcher"), timedelta(minutes=5))
+        stop_cleanly(server)
+    assert database.exists(), "database_url from the config file was not used"
+
+    env = {"FRESHLINE_CONFIG": str(config), "FRESHLINE_TOKEN_TTL_MINUTES": "7"}
+    with serving(tmp_path, "--demo", env=env) as server:
+        with server.client() as client:
+            assert_expires_in(token(client, "dispatcher"), timedelta(minutes=7))
+        stop_cleanly(server)
+
+
+@pytest.fixture
+def no_freshline_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for key in list(os.environ):
+        if key.startswith("FRESHLINE_"):
+            monkeypatch.delenv(key)
+    return monkeypatch
+
+
+def test_settings_read_the_config_file(no_freshline_env: pytest.MonkeyPatch, tmp_path: Path):
+    from backend.settings import Settings
+
+    config = write_config(
+        tmp_path / "freshline.toml",
+        database_url="sqlite+aiosqlite:///from-file.db",
+        token_ttl_minutes=5,
+        max_body_bytes=4096,
+        demo=True,
+        log_file=str(tmp_path / "x.log"),
+    )
+    no_freshline_env.setenv("FRESHLINE_CONFIG", str(config))
+    settings = Settings()
+    assert settings.database_url == "sqlite+aiosqlite:///from-file.db"
+    assert settings.token_ttl_minutes == 5
+    assert settings.max_body_bytes == 4096
+    assert settings.demo is True
+    assert settings.log_file == str(tmp_path / "x.log")
+    assert settings.default_promise_minutes == 45  # untouched keys keep their defaults
+
+
+def test_settings_precedence_arguments_then_environment_then_file(
+    no_freshline_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from backend.settings import Settings
+
+    config = write_config(
+        tmp_path / "freshline.toml",
+        database_url="sqlite+aiosqlite:///from-file.db",
+        token_ttl_minutes=5,
+    )
+    no_freshline_env.setenv("FRESHLINE_CONFIG", str(config))
+    no_freshline_env.setenv("FRESHLINE_TOKEN_TTL_MINUTES", "7")
+    no_freshline_env.setenv("FRESHLINE_DATABASE_URL", "sqlite+aiosqlite:///from-env.db")
+    assert Settings().token_ttl_minutes == 7
+    assert Settings().database_url == "sqlite+aiosqlite:///from-env.db"
+    assert Settings(token_ttl_minutes=9).token_ttl_minutes == 9
+
+
+def test_settings_refuse_a_bad_value_in_the_file(
+    no_freshline_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pydantic import ValidationError
+
+    from backend.settings import Settings
+
+    config = write_config(
+        tmp_path / "freshline.toml", database_url="sqlite+aiosqlite:///x.db", token_ttl_minutes=0
+    )
+    no_freshline_env.setenv("FRESHLINE_CONFIG", str(config))
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+# --- What `serve` hands to uvicorn (in process; uvicorn and the app are stubbed) ----------------
+
+
+@dataclass
+class ServeCall:
+    exit_code: int
+    stderr: str
+    settings: Any = None
+    uvicorn_kwargs: dict[str, Any] | None = None
+
+
+def invoke_serve(monkeypatch: pytest.MonkeyPatch, *args: str) -> ServeCall:
+    """Run `freshline serve *args` in process, capturing the settings and uvicorn's arguments."""
+    import uvicorn
+
+    import backend.app
+
+    call = ServeCall(exit_code=-1, stderr="")
+
+    def fake_create_app(settings: Any = None, **_: Any) -> object:
+        call.settings = settings
+        return object()
+
+    def fake_run(app: object, **kwargs: Any) -> None:
+        call.uvicorn_kwargs = kwargs
+
+    monkeypatch.setattr(backend.app, "create_app", fake_create_app)
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.setattr(console.cli, "_configure_logging", lambda _log_file: None)
+    result = CliRunner().invoke(console.cli.app, ["serve", *args])
+    call.exit_code = result.exit_code
+    call.stderr = result.stderr
+    return call
+
+
+def test_serve_turns_websocket_compression_off(no_freshline_env: pytest.MonkeyPatch) -> None:
+    """STYLE.md: uvicorn compresses WebSocket messages by default (4x memory); serve must not."""
+    call = invoke_serve(
+        no_freshline_env, "--port", "9999", "--database-url", "sqlite+aiosqlite:///x.db"
+    )
+    assert call.exit_code == 0, call.stderr
+    assert call.uvicorn_kwargs is not None
+    assert call.uvicorn_kwargs["ws_per_message_deflate"] is False
+    assert call.uvicorn_kwargs["host"] == "127.0.0.1"
+    assert call.uvicorn_kwargs["port"] == 9999
+    assert call.settings.demo is False
+
+
+def test_serve_database_url_argument_beats_environment_beats_file(
+    no_freshline_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path / "f.toml", database_url="sqlite+aiosqlite:///from-file.db")
+    no_freshline_env.setenv("FRESHLINE_CONFIG", str(config))
+    assert invoke_serve(no_freshline_env).settings.database_url.endswith("from-file.db")
+    no_freshline_env.setenv("FRESHLINE_DATABASE_URL", "sqlite+aiosqlite:///from-env.db")
+    assert invoke_serve(no_freshline_env).settings.database_url.endswith("from-env.db")
+    call = invoke_serve(no_freshline_env, "--database-url", "sqlite+aiosqlite:///from-arg.db")
+    assert call.settings.database_url.endswith("from-arg.db")
+
+
+def test_serve_honours_demo_from_the_environment(no_freshline_env: pytest.MonkeyPatch) -> None:
+    """README lists `demo` / FRESHLINE_DEMO as a setting; `serve` without --demo must read it."""
+    no_freshline_env.setenv("FRESHLINE_DATABASE_URL", "sqlite+aiosqlite:///x.db")
+    no_freshline_env.setenv("FRESHLINE_DEMO", "true")
+    call = invoke_serve(no_freshline_env)
+    assert call.exit_code == 0, call.stderr
+    assert call.settings.demo is True
+
+
+def test_demo_from_the_environment_never_reaches_a_non_loopback_host(
+    no_freshline_env: pytest.MonkeyPatch,
+) -> None:
+    """However demo is switched on, demo accounts are never served on a public address."""
+    no_freshline_env.setenv("FRESHLINE_DATABASE_URL", "sqlite+aiosqlite:///x.db")
+    no_freshline_env.setenv("FRESHLINE_DEMO", "true")
+    call = invoke_serve(no_freshline_env, "--host", "0.0.0.0")
+    refused = call.exit_code != 0 and call.uvicorn_kwargs is None
+    assert refused or call.settings.demo is False, call
+
+
+def test_serve_refuses_a_port_out_of_range(no_freshline_env: pytest.MonkeyPatch) -> None:
+    for port in ("0", "65536"):
+        call = invoke_serve(no_freshline_env, "--port", port)
+        assert call.exit_code == 2
+        assert call.uvicorn_kwargs is None
+
+
+# --- Help -------------------------------------------------------------------------------------
+
+
+def test_help_lists_the_commands_and_options(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    top = run_command("--help", env=env, cwd=tmp_path)
+    assert top.returncode == 0, top.stderr
+    assert "Usage" in top.stdout
+    assert "serve" in top.stdout
+
+    serve = run_command("serve", "--help", env=env, cwd=tmp_path)
+    assert serve.returncode == 0, serve.stderr
+    for option in ("--host", "--port", "--database-url", "--demo"):
+        assert option in serve.stdout, serve.stdout
+
+
+def test_no_arguments_shows_the_usage(tmp_path: Path) -> None:
+    # typer's no_args_is_help prints the help and exits 2 (click's NoArgsIsHelpError).
+    bare = run_command(env=clean_env(tmp_path), cwd=tmp_path)
+    assert bare.returncode in (0, 2), bare
+    shown = bare.stdout + bare.stderr
+    assert "Usage" in shown
+    assert "serve" in shown
+    assert "Traceback" not in shown
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+
+async def _pg_admin(sql: str) -> None:
+    engine = create_async_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(sql))
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+def test_serve_demo_on_postgresql(tmp_path: Path) -> None:
+    require_postgres()
+    name = f"freshline_cli_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        with serving(tmp_path, "--demo", "--database-url", f"{PG_SERVER}/{name}") as server:
+            with server.client() as client:
+                answer = token(client, "dispatcher")
+                assert answer["token_type"] == "bearer"
+                assert answer["role"] == "dispatcher"
+                assert set(usernames(client)) == DEMO_USERNAMES
+            stop_cleanly(server)
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -21,8 +21,13 @@ from backend.clock import Clock, SystemClock
 from backend.db import Database
 from backend.errors import DomainError, NotAuthenticated, RateLimited
 from backend.inventory.router import router as inventory_router
+from backend.inventory.service import warehouse_zones
 from backend.limits import BodySizeLimit
 from backend.orders.router import router as orders_router
+from backend.realtime.bus import bus_for
+from backend.realtime.feed import EventFeed
+from backend.realtime.hub import Hub
+from backend.realtime.router import router as stream_router
 from backend.riders.router import router as riders_router
 from backend.runtime import Runtime
 from backend.settings import Settings
@@ -45,11 +50,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         passwords = Passwords(
             time_cost=settings.argon2_time_cost, memory_cost_kib=settings.argon2_memory_cost_kib
         )
+        feed = EventFeed(
+            db, ring_size=settings.feed_ring_size, poll_seconds=settings.feed_poll_seconds
+        )
+        hub = Hub(feed, replay_limit=settings.stream_replay_limit)
+        bus = bus_for(settings.bus_url)
         try:
             if settings.migrate_on_start:
                 await db.migrate()
             if settings.demo:
                 await seed_demo(db, passwords, now=clock.now())
+            await bus.start(on_seq=feed.wake, on_position=hub.dispatch_position)
+            db.committed.append(bus.announce_seq)
+            await feed.start()
+            hub.zones.update(await warehouse_zones(db))
             app.state.runtime = Runtime(
                 settings=settings,
                 db=db,
@@ -59,9 +73,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                     max_failures=settings.login_max_failures,
                     window_seconds=settings.login_window_seconds,
                 ),
+                feed=feed,
+                hub=hub,
+                bus=bus,
             )
             yield
         finally:
+            hub.close_all("the server is shutting down")
+            await feed.stop()
+            await bus.stop()
             await db.dispose()
 
     app = FastAPI(
@@ -87,6 +107,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     api.include_router(orders_router)
     api.include_router(riders_router)
     api.include_router(inventory_router)
+    api.include_router(stream_router)
     app.include_router(api)
 
     # DESIGN.md names /openapi.json at the root; serve it there too.

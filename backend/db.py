@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +32,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# Where the outbox leaves the highest seq a write session appended.
+COMMITTED_SEQ = "freshline_last_seq"
 
 # A 64-bit key that is ours alone among PostgreSQL advisory locks.
 MIGRATION_LOCK_KEY = 0x46524C01
@@ -83,6 +86,8 @@ class Database:
         if self.dialect == "sqlite":
             _install_sqlite_hooks(self.engine.sync_engine, busy_timeout_ms)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.committed: list[Callable[[int], None]] = []
+        """Told the highest event `seq` of each committed write that appended events."""
 
     @property
     def is_postgres(self) -> bool:
@@ -107,6 +112,11 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+            seq = session.info.get(COMMITTED_SEQ)
+            if seq is not None:
+                # Announced only now that it is committed (DESIGN.md data flow, step 2).
+                for listener in self.committed:
+                    listener(seq)
 
     async def migrate(self) -> None:
         """Upgrade the schema to the newest revision."""

@@ -8,6 +8,9 @@ from backend.auth.login_limiter import LoginLimiter
 from backend.auth.passwords import Passwords
 from backend.clock import Clock
 from backend.db import Database
+from backend.realtime.bus import Bus
+from backend.realtime.feed import EventFeed
+from backend.realtime.hub import Hub
 from backend.settings import Settings
 
 
@@ -20,3 +23,6 @@ class Runtime:
     clock: Clock
     passwords: Passwords
     login_limiter: LoginLimiter
+    feed: EventFeed
+    hub: Hub
+    bus: Bus

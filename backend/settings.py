@@ -47,6 +47,20 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=2, ge=1)
     """Argon2 passes; tests lower the costs to stay fast."""
     argon2_memory_cost_kib: int = Field(default=19 * 1024, ge=64)
+    bus_url: str | None = None
+    """`redis://host:6379/0` to share the stream between backend instances; in-process if unset."""
+    stream_heartbeat_seconds: int = Field(default=15, ge=1, le=300)
+    """Heartbeat period, both ways."""
+    stream_idle_timeout_seconds: float = Field(default=40, gt=0)
+    """A stream client silent this long is dropped (close 4408)."""
+    stream_queue_limit: int = Field(default=20_000, ge=10)
+    """Messages waiting for one stream client before it is cut off as too slow (close 4429)."""
+    stream_replay_limit: int = Field(default=50_000, ge=1)
+    """At most this many missed events are replayed; further behind, reload a snapshot."""
+    feed_ring_size: int = Field(default=20_000, ge=1)
+    """Newest events kept in memory for replay and long polls."""
+    feed_poll_seconds: float = Field(default=1.0, gt=0)
+    """How often the feed reads the log when nothing was announced (commits on other instances)."""
     log_file: str | None = None
     """Where the service logs; stderr when unset."""
 

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
+from backend.db import Database
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.inventory.models import SkuRow, StockRow, WarehouseRow
 from backend.realtime.outbox import append_event
@@ -170,3 +171,10 @@ async def adjust(
     )
     (level,) = await stock_levels(session, warehouse_id, sku=sku)
     return level
+
+
+async def warehouse_zones(db: Database) -> dict[str, str]:
+    """Warehouse id -> zone, for the stream's zone filter."""
+    async with db.read() as session:
+        rows = await session.execute(select(WarehouseRow.id, WarehouseRow.zone))
+        return {warehouse_id: zone for warehouse_id, zone in rows.all()}

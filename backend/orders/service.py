@@ -240,7 +240,12 @@ async def create_order(
         order_id=order.id,
         warehouse_id=order.warehouse_id,
         to_state=OrderState.CREATED,
-        payload={"version": order.version, "channel": channel, "external_id": order.external_id},
+        payload={
+            "version": order.version,
+            "channel": channel,
+            "zone": order.zone,
+            "external_id": order.external_id,
+        },
     )
     return order
 
@@ -350,7 +355,13 @@ async def assign_rider(
         from_state=state,
         to_state=state,
         reason=request.reason,
-        payload={"version": order.version, "from_rider": previous, "to_rider": request.rider_id},
+        payload={
+            "version": order.version,
+            "channel": order.channel,
+            "zone": order.zone,
+            "from_rider": previous,
+            "to_rider": request.rider_id,
+        },
     )
     return order
 
@@ -431,5 +442,10 @@ async def _move(
         from_state=before,
         to_state=rule.target,
         reason=reason,
-        payload={"action": rule.action, "version": order.version},
+        payload={
+            "action": rule.action,
+            "version": order.version,
+            "channel": order.channel,
+            "zone": order.zone,
+        },
     )

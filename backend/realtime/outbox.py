@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
+from backend.db import COMMITTED_SEQ
 from backend.realtime.models import EventRow
 
 EVENT_LOG_LOCK_KEY = 0x46524C02
@@ -67,4 +68,5 @@ async def _next_seq(session: AsyncSession) -> int:
             )
         seq = (await session.scalar(select(func.coalesce(func.max(EventRow.seq), 0)))) + 1
     session.info[_NEXT_SEQ] = seq + 1
+    session.info[COMMITTED_SEQ] = seq
     return seq

@@ -99,10 +99,25 @@ async def upload_positions(
 ):
     """Upload fixes: any order, duplicates allowed; impossible values refuse the whole batch."""
     now = runtime.clock.now()
+    moved: list[dict] = []
 
     async def act(session):
-        return 200, await service.record_positions(
-            session, rider_id, body, actor=principal, now=now
-        )
+        result = await service.record_positions(session, rider_id, body, actor=principal, now=now)
+        if result.moved:
+            rider = await service.load_rider(session, rider_id, principal)
+            moved.append(
+                {
+                    "rider_id": rider_id,
+                    "warehouse_id": rider.warehouse_id,
+                    "lat": result.last_lat,
+                    "lng": result.last_lng,
+                    "at": result.last_fix_at.isoformat(),
+                }
+            )
+        return 200, result
 
-    return await run_once(request, runtime.db, principal, now, act)
+    response = await run_once(request, runtime.db, principal, now, act)
+    # Committed: now the newest fix may go out (latest wins, not in the durable stream).
+    for position in moved:
+        runtime.bus.announce_position(position)
+    return response

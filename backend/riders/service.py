@@ -176,6 +176,7 @@ async def record_positions(
         ).all()
     )
     fresh = [p for at, p in by_time.items() if at not in known]
+    moved = False
     if fresh:
         insert = (
             postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -198,9 +199,11 @@ async def record_positions(
         newest = fresh[-1]
         if rider.last_fix_at is None or newest.at > rider.last_fix_at:
             rider.last_lat, rider.last_lng, rider.last_fix_at = newest.lat, newest.lng, newest.at
+            moved = True
     return PositionBatchResult(
         accepted=len(fresh),
         duplicates=len(batch.points) - len(fresh),
+        moved=moved,
         last_lat=rider.last_lat,
         last_lng=rider.last_lng,
         last_fix_at=rider.last_fix_at,

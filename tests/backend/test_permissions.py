@@ -83,6 +83,7 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("GET", "/warehouses/{warehouse_id}", "warehouses:read"),
     ("GET", "/warehouses/{warehouse_id}/stock", "stock:read"),
     ("POST", "/warehouses/{warehouse_id}/stock/{sku}/adjust", "stock:adjust"),
+    ("GET", "/events", ANY_ACCOUNT),
 )
 PROTECTED = tuple(e for e in ENDPOINTS if e[2] != PUBLIC)
 
@@ -431,6 +432,8 @@ class Matrix:
                 return Call("/auth/logout", token=token, ok=204)
             case "GET", "/auth/me":
                 return Call("/auth/me")
+            case "GET", "/events":
+                return Call("/events?since=0&topics=orders")
             case "GET", "/users":
                 return Call("/users")
             case "POST", "/users":

@@ -1,0 +1,124 @@
+"""The bus between a committed change and every instance's hub.
+
+`LocalBus` (default) serves one instance. `RedisBus` (`FRESHLINE_BUS_URL=redis://...`) lets
+several instances sharing one PostgreSQL serve the same stream: a commit on instance A wakes
+the feeds of B and C, which then read the event log. Rider positions, which are not in the
+log, travel whole. The bus is a hint, never the record: if Redis is down, feeds still poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+SeqListener = Callable[[int], None]
+PositionListener = Callable[[dict[str, Any]], None]
+
+
+class Bus(Protocol):
+    async def start(self, on_seq: SeqListener, on_position: PositionListener) -> None: ...
+    def announce_seq(self, seq: int) -> None: ...
+    def announce_position(self, position: dict[str, Any]) -> None: ...
+    async def stop(self) -> None: ...
+
+
+class LocalBus:
+    """Within one process: announcements go straight to the listeners."""
+
+    async def start(self, on_seq: SeqListener, on_position: PositionListener) -> None:
+        self._on_seq, self._on_position = on_seq, on_position
+
+    def announce_seq(self, seq: int) -> None:
+        self._on_seq(seq)
+
+    def announce_position(self, position: dict[str, Any]) -> None:
+        self._on_position(position)
+
+    async def stop(self) -> None:
+        pass
+
+
+class RedisBus:
+    """Redis pub/sub between instances; each instance also hears itself directly."""
+
+    CHANNEL = "freshline:bus"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.instance = uuid.uuid4().hex
+        self._outgoing: asyncio.Queue[str] = asyncio.Queue(maxsize=10_000)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self, on_seq: SeqListener, on_position: PositionListener) -> None:
+        from redis.asyncio import Redis
+
+        self._on_seq, self._on_position = on_seq, on_position
+        self._redis = Redis.from_url(self.url)
+        await self._redis.ping()  # fail at start-up, loudly, if the URL is wrong
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="bus-listen"),
+            asyncio.create_task(self._publish(), name="bus-publish"),
+        ]
+
+    def announce_seq(self, seq: int) -> None:
+        self._on_seq(seq)
+        self._send({"seq": seq})
+
+    def announce_position(self, position: dict[str, Any]) -> None:
+        self._on_position(position)
+        self._send({"position": position})
+
+    def _send(self, message: dict[str, Any]) -> None:
+        try:
+            self._outgoing.put_nowait(json.dumps({"from": self.instance, **message}))
+        except asyncio.QueueFull:
+            log.warning("bus backlog full; dropping an announcement (feeds still poll)")
+
+    async def _publish(self) -> None:
+        while True:
+            message = await self._outgoing.get()
+            try:
+                await self._redis.publish(self.CHANNEL, message)
+            except Exception:
+                log.exception("could not publish to %s", self.url)
+                await asyncio.sleep(1)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self._redis.pubsub() as pubsub:
+                    await pubsub.subscribe(self.CHANNEL)
+                    async for raw in pubsub.listen():
+                        if raw.get("type") == "message":
+                            self._deliver(json.loads(raw["data"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("bus subscription to %s failed; retrying", self.url)
+                await asyncio.sleep(1)
+
+    def _deliver(self, message: dict[str, Any]) -> None:
+        if message.get("from") == self.instance:
+            return
+        if "seq" in message:
+            self._on_seq(int(message["seq"]))
+        elif "position" in message:
+            self._on_position(message["position"])
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._redis.aclose()
+
+
+def bus_for(url: str | None) -> Bus:
+    return RedisBus(url) if url else LocalBus()

@@ -1,0 +1,131 @@
+"""The event feed: tails the event log in `seq` order and hands each new event to the hub.
+
+The log is the only source of truth. Announcements on the bus only say "there is something
+after seq N"; the feed then reads the log, so events committed through another instance arrive
+in order and a missed announcement costs at most one poll interval, never an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from backend.db import Database
+from backend.orders.views import event_view
+from backend.realtime.models import EventRow
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    """One event, parsed for filtering and serialised once for every subscriber."""
+
+    seq: int
+    event: dict[str, Any]
+    body: str
+    """The event as a JSON object text, starting with `{`."""
+
+
+def feed_item(row: EventRow) -> FeedItem:
+    event = event_view(row).model_dump(mode="json")
+    return FeedItem(row.seq, event, json.dumps(event, separators=(",", ":")))
+
+
+class EventFeed:
+    """Keeps the newest `ring_size` events in memory and follows the log as it grows."""
+
+    def __init__(self, db: Database, *, ring_size: int, poll_seconds: float) -> None:
+        self.db = db
+        self.ring: deque[FeedItem] = deque(maxlen=ring_size)
+        self.last_seq = 0
+        self.poll_seconds = poll_seconds
+        self.listeners: list[Callable[[list[FeedItem]], None]] = []
+        self._wake = asyncio.Event()
+        self._advanced = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        async with self.db.read() as session:
+            self.last_seq = await session.scalar(select(func.coalesce(func.max(EventRow.seq), 0)))
+        self._task = asyncio.create_task(self._follow(), name="event-feed")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def wake(self, seq: int | None = None) -> None:
+        """Something was committed (up to `seq`): read the log now rather than at the next poll."""
+        if seq is None or seq > self.last_seq:
+            self._wake.set()
+
+    @property
+    def ring_first(self) -> int:
+        """The oldest seq held in memory (`last_seq + 1` when none is)."""
+        return self.ring[0].seq if self.ring else self.last_seq + 1
+
+    def held_after(self, seq: int) -> list[FeedItem]:
+        """Events after `seq` from memory; the caller checks `seq + 1 >= ring_first`."""
+        if seq >= self.last_seq:
+            return []
+        skip = max(0, seq + 1 - self.ring_first)
+        return [self.ring[i] for i in range(skip, len(self.ring))]
+
+    async def read(self, after: int, before: int, limit: int) -> list[FeedItem]:
+        """Events with `after < seq < before`, from the database, oldest first."""
+        async with self.db.read() as session:
+            rows = await session.scalars(
+                select(EventRow)
+                .where(EventRow.seq > after, EventRow.seq < before)
+                .order_by(EventRow.seq)
+                .limit(limit)
+            )
+            return [feed_item(row) for row in rows]
+
+    async def wait_beyond(self, seq: int, seconds: float) -> None:
+        """Return once the feed has passed `seq`, or after `seconds`."""
+        async with self._advanced:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._advanced.wait_for(lambda: self.last_seq > seq), seconds
+                )
+
+    async def _follow(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            self._wake.clear()
+            try:
+                await self._catch_up()
+            except Exception:
+                # The database may be restarting; the next poll tries again.
+                log.exception("event feed could not read the log")
+
+    async def _catch_up(self) -> None:
+        while True:
+            items = await self.read(self.last_seq, 2**62, BATCH)
+            if not items:
+                return
+            # No await from here to the end of the batch: ring, last_seq and what the hub has
+            # dispatched change together, so a subscriber attaching between batches sees a
+            # consistent picture (see Hub.attach).
+            self.ring.extend(items)
+            self.last_seq = items[-1].seq
+            for listener in self.listeners:
+                listener(items)
+            async with self._advanced:
+                self._advanced.notify_all()
+            if len(items) < BATCH:
+                return

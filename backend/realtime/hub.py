@@ -1,0 +1,151 @@
+"""The WebSocket hub: one `Connection` per console, fed by the event feed and the bus.
+
+Each connection has a bounded outbox. A console that stops reading fills it and is cut off
+with close code 4429 (it resumes by seq when it returns); nobody else waits for it. Rider
+positions are not queued: each connection keeps only the newest fix per rider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from backend.realtime.feed import EventFeed, FeedItem
+from backend.realtime.visibility import Subscription
+from backend_client.models import Heartbeat, SnapshotRequired
+
+log = logging.getLogger(__name__)
+
+
+class CloseCode:
+    """Close codes of the stream (docs/stream.md)."""
+
+    GOING_AWAY = 1001
+    BAD_MESSAGE = 4400
+    NOT_AUTHENTICATED = 4401
+    FORBIDDEN = 4403
+    IDLE = 4408
+    TOO_SLOW = 4429
+
+
+class Connection:
+    """What one subscriber is owed: queued messages, newest positions, and why it must close."""
+
+    def __init__(self, subscription: Subscription, *, queue_limit: int, since: int) -> None:
+        self.subscription = subscription
+        self.queue_limit = queue_limit
+        self.outbox: deque[str] = deque()
+        self.positions: dict[int, str] = {}
+        self.prev_seq = since
+        self.ready = asyncio.Event()
+        self.failure: tuple[int, str] | None = None
+        self.failed = asyncio.Event()
+
+    def offer_event(self, item: FeedItem, zones: Mapping[str, str]) -> None:
+        if not self.subscription.sees(item.event, zones):
+            return
+        # The body was serialised once for everyone; only prev_seq is this connection's own.
+        self.push(f'{{"type":"event","prev_seq":{self.prev_seq},{item.body[1:]}')
+        self.prev_seq = item.seq
+
+    def offer_position(self, rider_id: int, message: str) -> None:
+        self.positions[rider_id] = message
+        self.ready.set()
+
+    def push(self, message: str) -> None:
+        if self.failure is not None:
+            return
+        if len(self.outbox) >= self.queue_limit:
+            self.fail(
+                CloseCode.TOO_SLOW,
+                f"too slow: {self.queue_limit} messages waiting; reconnect and resume by seq",
+            )
+            return
+        self.outbox.append(message)
+        self.ready.set()
+
+    def fail(self, code: int, reason: str) -> None:
+        if self.failure is None:
+            self.failure = (code, reason)
+            self.failed.set()
+
+    def take(self) -> list[str]:
+        """Everything owed now: queued messages in order, then the newest positions."""
+        messages = list(self.outbox)
+        self.outbox.clear()
+        if self.positions:
+            messages.extend(self.positions.values())
+            self.positions.clear()
+        self.ready.clear()
+        return messages
+
+
+class Hub:
+    """Every open stream connection of this backend instance."""
+
+    def __init__(self, feed: EventFeed, *, replay_limit: int) -> None:
+        self.feed = feed
+        self.replay_limit = replay_limit
+        self.connections: set[Connection] = set()
+        self.zones: dict[str, str] = {}
+        """Warehouse id -> zone, for zone filters on events that carry no zone."""
+        feed.listeners.append(self.dispatch)
+
+    def dispatch(self, items: list[FeedItem]) -> None:
+        for connection in list(self.connections):
+            for item in items:
+                connection.offer_event(item, self.zones)
+
+    def dispatch_position(self, position: dict[str, Any]) -> None:
+        message = json.dumps({"type": "position", **position}, separators=(",", ":"))
+        rider_id, warehouse_id = position["rider_id"], position["warehouse_id"]
+        for connection in list(self.connections):
+            if connection.subscription.sees_position(rider_id, warehouse_id):
+                connection.offer_position(rider_id, message)
+
+    async def attach(self, connection: Connection, since: int | None) -> None:
+        """Replay what `connection` missed after `since`, then make it live, with no gap and
+        no duplicate at the seam; or tell it to reload a snapshot when `since` is too old."""
+        feed = self.feed
+        if since is None or since > feed.last_seq:
+            self._go_live(connection, reason=None if since is None else "ahead of the log")
+            return
+        replayed = 0
+        while since + 1 < feed.ring_first:
+            # Older than memory: read the gap from the database first (this awaits).
+            if feed.ring_first - 1 - since + replayed > self.replay_limit:
+                self._go_live(connection, reason="too far behind to replay")
+                return
+            items = await feed.read(since, feed.ring_first, self.replay_limit)
+            if not items:
+                break
+            for item in items:
+                connection.offer_event(item, self.zones)
+            since = items[-1].seq
+            replayed += len(items)
+        # From memory, without awaiting: nothing can be dispatched in between.
+        for item in feed.held_after(since):
+            connection.offer_event(item, self.zones)
+        self.connections.add(connection)
+
+    def _go_live(self, connection: Connection, *, reason: str | None) -> None:
+        last_seq = self.feed.last_seq
+        if reason is not None:
+            connection.push(SnapshotRequired(last_seq=last_seq, reason=reason).model_dump_json())
+        connection.prev_seq = last_seq
+        self.connections.add(connection)
+
+    def detach(self, connection: Connection) -> None:
+        self.connections.discard(connection)
+
+    def heartbeat(self, connection: Connection, now: datetime) -> None:
+        connection.push(Heartbeat(last_seq=self.feed.last_seq, at=now).model_dump_json())
+
+    def close_all(self, reason: str) -> None:
+        for connection in list(self.connections):
+            connection.fail(CloseCode.GOING_AWAY, reason)

@@ -1,0 +1,225 @@
+"""Routes: the WebSocket stream and its long-poll fallback (protocol in docs/stream.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, WebSocket
+from pydantic import TypeAdapter, ValidationError
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from backend.auth.deps import RuntimeDep, current_principal
+from backend.auth.principal import Principal
+from backend.auth.service import principal_for_token
+from backend.errors import Forbidden, NotAuthenticated
+from backend.realtime.hub import CloseCode, Connection
+from backend.realtime.visibility import Subscription, authorise
+from backend.responses import PROTECTED
+from backend.runtime import Runtime
+from backend_client.models import (
+    NO_CONTROL_CHARS,
+    ClientMessage,
+    Event,
+    EventBatch,
+    Hello,
+    StreamError,
+    Topic,
+    Welcome,
+)
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["stream"])
+
+HELLO_TIMEOUT = 10.0
+LONG_POLL_LIMIT = 1000
+_client_message: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+
+
+class StreamClosed(Exception):
+    """Ends a stream connection with a close code and reason."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+@router.websocket("/stream")
+async def stream(websocket: WebSocket) -> None:
+    """The live stream: authenticate by header, then hello, then events until either side goes."""
+    runtime: Runtime = websocket.app.state.runtime
+    token = _token_of(websocket)
+    try:
+        principal = await _authenticate(runtime, websocket, token)
+    except NotAuthenticated as refusal:
+        # Before accept: the handshake is refused (HTTP 403) and no data ever flows.
+        await websocket.close(code=CloseCode.NOT_AUTHENTICATED, reason=refusal.detail)
+        return
+    await websocket.accept()
+    connection: Connection | None = None
+    try:
+        hello = await _receive_hello(websocket)
+        try:
+            topics = authorise(principal, hello.topics)
+        except Forbidden as refusal:
+            raise StreamClosed(CloseCode.FORBIDDEN, refusal.detail) from None
+        subscription = Subscription(principal, topics, hello.warehouse_id, hello.zone)
+        connection = Connection(
+            subscription,
+            queue_limit=runtime.settings.stream_queue_limit,
+            since=hello.since or 0,
+        )
+        connection.push(
+            Welcome(
+                topics=sorted(topics),
+                last_seq=runtime.feed.last_seq,
+                heartbeat_seconds=runtime.settings.stream_heartbeat_seconds,
+            ).model_dump_json()
+        )
+        await runtime.hub.attach(connection, hello.since)
+        await _serve(runtime, websocket, connection, token)
+    except StreamClosed as closed:
+        await _close(websocket, closed.code, closed.reason)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        if connection is not None:
+            runtime.hub.detach(connection)
+
+
+async def _serve(
+    runtime: Runtime, websocket: WebSocket, connection: Connection, token: str
+) -> None:
+    tasks = [
+        asyncio.create_task(_pump(websocket, connection), name="stream-pump"),
+        asyncio.create_task(_listen(runtime, websocket), name="stream-listen"),
+        asyncio.create_task(_beat(runtime, websocket, connection, token), name="stream-beat"),
+        asyncio.create_task(connection.failed.wait(), name="stream-failed"),
+    ]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    for task in done:
+        if not task.cancelled() and isinstance(
+            task.exception(), StreamClosed | WebSocketDisconnect
+        ):
+            raise task.exception()  # type: ignore[misc]
+    if connection.failure is not None:
+        raise StreamClosed(*connection.failure)
+
+
+async def _pump(websocket: WebSocket, connection: Connection) -> None:
+    """Send what the connection is owed, in order, as fast as the client reads."""
+    while True:
+        await connection.ready.wait()
+        for message in connection.take():
+            await websocket.send_text(message)
+
+
+async def _listen(runtime: Runtime, websocket: WebSocket) -> None:
+    """Read the client's heartbeats; a client silent for the idle timeout is dropped."""
+    idle = runtime.settings.stream_idle_timeout_seconds
+    while True:
+        try:
+            raw = await asyncio.wait_for(websocket.receive_text(), idle)
+        except TimeoutError:
+            raise StreamClosed(CloseCode.IDLE, f"nothing heard for {idle} s") from None
+        _parse(raw)  # anything well-formed counts as a sign of life
+
+
+async def _beat(runtime: Runtime, websocket: WebSocket, connection: Connection, token: str) -> None:
+    """Heartbeats to the client; each one also re-checks the token (expired or revoked: 4401)."""
+    interval = runtime.settings.stream_heartbeat_seconds
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await _authenticate(runtime, websocket, token)
+        except NotAuthenticated as refusal:
+            raise StreamClosed(CloseCode.NOT_AUTHENTICATED, refusal.detail) from None
+        runtime.hub.heartbeat(connection, runtime.clock.now())
+
+
+async def _receive_hello(websocket: WebSocket) -> Hello:
+    try:
+        raw = await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT)
+    except TimeoutError:
+        raise StreamClosed(CloseCode.BAD_MESSAGE, "send hello first") from None
+    message = _parse(raw)
+    if not isinstance(message, Hello):
+        raise StreamClosed(CloseCode.BAD_MESSAGE, "the first message must be hello")
+    return message
+
+
+def _parse(raw: str) -> ClientMessage:
+    try:
+        return _client_message.validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise StreamClosed(CloseCode.BAD_MESSAGE, f"bad message: {where}: {first['msg']}") from None
+
+
+def _token_of(websocket: WebSocket) -> str:
+    scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+async def _authenticate(runtime: Runtime, websocket: WebSocket, token: str) -> Principal:
+    if not token:
+        raise NotAuthenticated("send Authorization: Bearer <token> on the handshake")
+    async with runtime.db.read() as session:
+        return await principal_for_token(
+            session,
+            token,
+            now=runtime.clock.now(),
+            client_addr=websocket.client.host if websocket.client else None,
+        )
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    if websocket.client_state != WebSocketState.CONNECTED:
+        return
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(
+            websocket.send_text(StreamError(code=code, detail=reason).model_dump_json()), 1
+        )
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(websocket.close(code=code, reason=reason[:120]), 2)
+
+
+@router.get("/events", response_model=EventBatch, responses=PROTECTED)
+async def poll_events(
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(current_principal)],
+    since: Annotated[int, Query(ge=0, le=2**62, description="Last seq you applied.")],
+    topics: Annotated[list[Topic], Query(min_length=1, max_length=10)],
+    wait: Annotated[float, Query(ge=0, le=60, description="Seconds to wait for news.")] = 0,
+    warehouse_id: Annotated[str | None, Query(max_length=40, pattern=NO_CONTROL_CHARS)] = None,
+    zone: Annotated[str | None, Query(max_length=60, pattern=NO_CONTROL_CHARS)] = None,
+) -> EventBatch:
+    """Long-poll fallback for networks that block WebSocket: the events after `since` you may
+    see, waiting up to `wait` seconds for the first one. Same scope and topics as the stream."""
+    subscription = Subscription(principal, authorise(principal, topics), warehouse_id, zone)
+    feed = runtime.feed
+    if since > feed.last_seq or feed.ring_first - 1 - since > runtime.settings.stream_replay_limit:
+        return EventBatch(events=[], last_seq=feed.last_seq, snapshot_required=True)
+    deadline = asyncio.get_running_loop().time() + wait
+    while True:
+        if feed.last_seq <= since:
+            await feed.wait_beyond(since, max(0.0, deadline - asyncio.get_running_loop().time()))
+        if since + 1 >= feed.ring_first:
+            items = feed.held_after(since)[:LONG_POLL_LIMIT]
+        else:
+            items = await feed.read(since, 2**62, LONG_POLL_LIMIT)
+        visible = [i.event for i in items if subscription.sees(i.event, runtime.hub.zones)]
+        if items:
+            since = items[-1].seq
+        if visible or asyncio.get_running_loop().time() >= deadline:
+            return EventBatch(events=[Event(**e) for e in visible], last_seq=max(since, 0))

@@ -1,0 +1,98 @@
+"""Who may subscribe to what, and which events and positions each subscriber sees.
+
+The same scope as REST: a rider sees their own orders and fixes, a merchant their warehouse's,
+a channel its own orders; desk roles see everything their topics cover.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from backend.auth.principal import Principal
+from backend.errors import Forbidden
+from backend_client.models import Role, Topic
+
+R = Role
+DESK = frozenset({R.ADMIN, R.SUPERVISOR, R.DISPATCHER, R.SUPPORT, R.VIEWER})
+
+TOPIC_ROLES: dict[Topic, frozenset[Role]] = {
+    Topic.ORDERS: frozenset(Role),
+    Topic.RIDERS: DESK | {R.MERCHANT, R.RIDER},
+    Topic.ALERTS: DESK | {R.MERCHANT},
+    Topic.STOCK: DESK | {R.MERCHANT, R.CHANNEL},
+    Topic.AUDIT: frozenset({R.ADMIN, R.SUPERVISOR}),
+}
+
+_TOPIC_OF_PREFIX = {
+    "order": Topic.ORDERS,
+    "rider": Topic.RIDERS,
+    "alert": Topic.ALERTS,
+    "stock": Topic.STOCK,
+}
+
+
+def topic_of(kind: str) -> Topic:
+    """The topic an event kind belongs to (`order.created` -> orders); anything else is audit."""
+    return _TOPIC_OF_PREFIX.get(kind.partition(".")[0], Topic.AUDIT)
+
+
+def authorise(principal: Principal, topics: list[Topic]) -> frozenset[Topic]:
+    """The topics as granted, or Forbidden naming the first one the role may not have."""
+    for topic in topics:
+        if principal.role not in TOPIC_ROLES[topic]:
+            raise Forbidden(f"role {principal.role} may not subscribe to {topic}")
+    return frozenset(topics)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One subscriber's principal, topics and optional warehouse or zone filter."""
+
+    principal: Principal
+    topics: frozenset[Topic]
+    warehouse_id: str | None = None
+    zone: str | None = None
+
+    def sees(self, event: Mapping[str, Any], zones: Mapping[str, str]) -> bool:
+        """Whether this subscriber receives `event` (a wire Event as a dict)."""
+        if Topic.AUDIT not in self.topics and topic_of(event["kind"]) not in self.topics:
+            return False
+        warehouse = event.get("warehouse_id")
+        if self.warehouse_id is not None and warehouse != self.warehouse_id:
+            return False
+        if self.zone is not None:
+            zone = event["payload"].get("zone") or zones.get(warehouse or "")
+            if zone != self.zone:
+                return False
+        return self._in_scope(event)
+
+    def _in_scope(self, event: Mapping[str, Any]) -> bool:
+        p = self.principal
+        match p.role:
+            case R.MERCHANT:
+                return event.get("warehouse_id") == p.warehouse_id
+            case R.RIDER:
+                payload = event["payload"]
+                return p.rider_id is not None and p.rider_id in (
+                    event.get("rider_id"),
+                    payload.get("from_rider"),
+                )
+            case R.CHANNEL:
+                if topic_of(event["kind"]) == Topic.STOCK:
+                    return True
+                return p.channel is not None and event["payload"].get("channel") == p.channel
+        return True
+
+    def sees_position(self, rider_id: int, warehouse_id: str) -> bool:
+        if Topic.RIDERS not in self.topics:
+            return False
+        if self.warehouse_id is not None and warehouse_id != self.warehouse_id:
+            return False
+        match self.principal.role:
+            case R.RIDER:
+                return rider_id == self.principal.rider_id
+            case R.MERCHANT:
+                return warehouse_id == self.principal.warehouse_id
+        return True

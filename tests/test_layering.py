@@ -17,9 +17,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CONSOLE_SIDE = ("console", "screens", "widgets", "themes")
 
+# Blocked packages raise ImportError, as if not installed: the layer must import without them.
+# (A plain look at sys.modules is not enough: httpx imports rich for its optional CLI whenever
+# rich is installed, and falls back quietly when it is not.)
 PROBE = """
-import importlib, json, pkgutil, sys
-targets = json.loads(sys.argv[1])
+import importlib, importlib.abc, json, pkgutil, sys
+targets, blocked = json.loads(sys.argv[1]), set(json.loads(sys.argv[2]))
+
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in blocked:
+            raise ModuleNotFoundError(f"{name} is blocked for this layer", name=name)
+        return None
+
+sys.meta_path.insert(0, Block())
 for name in targets:
     module = importlib.import_module(name)
     if hasattr(module, "__path__"):
@@ -29,10 +40,11 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def imported_by(*targets: str) -> set[str]:
-    """Every module loaded by importing `targets` (packages with all their submodules)."""
+def imported_by(*targets: str, blocked: tuple[str, ...] = ()) -> set[str]:
+    """Every module loaded by importing `targets` (packages with all their submodules), with
+    `blocked` packages unavailable; fails if the import needs one of them."""
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(list(targets))],
+        [sys.executable, "-c", PROBE, json.dumps(list(targets)), json.dumps(list(blocked))],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -47,20 +59,25 @@ def offenders(modules: set[str], forbidden: tuple[str, ...]) -> list[str]:
 
 
 def test_backend_never_imports_the_console() -> None:
-    assert offenders(imported_by("backend"), CONSOLE_SIDE) == []
+    assert offenders(imported_by("backend", blocked=CONSOLE_SIDE), CONSOLE_SIDE) == []
 
 
 def test_client_imports_neither_console_nor_textual_nor_rich() -> None:
-    modules = imported_by("backend_client")
-    assert offenders(modules, (*CONSOLE_SIDE, "textual", "rich")) == []
+    forbidden = (*CONSOLE_SIDE, "textual", "rich")
+    assert offenders(imported_by("backend_client", blocked=forbidden), forbidden) == []
 
 
 def test_console_store_imports_no_textual() -> None:
     if not (ROOT / "console" / "store.py").exists():
         pytest.skip("console/store.py arrives with the console issue")
-    assert offenders(imported_by("console.store"), ("textual",)) == []
+    assert offenders(imported_by("console.store", blocked=("textual",)), ("textual",)) == []
 
 
 def test_the_probe_sees_what_it_imports() -> None:
     # Guard against a probe that reports nothing: importing the CLI must show typer.
     assert "typer" in imported_by("console.cli")
+
+
+def test_the_probe_fails_a_layer_that_needs_a_blocked_package() -> None:
+    with pytest.raises(subprocess.CalledProcessError):
+        imported_by("console.cli", blocked=("typer",))

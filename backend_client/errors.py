@@ -1,0 +1,106 @@
+"""Exceptions raised by the Freshline client.
+
+FreshlineError
+├── ConnectionFailed        the server could not be reached, or the connection broke
+└── ApiError                the server answered with an error status (.status, .detail, .body)
+    ├── NotAuthenticated    401: no token, or it expired or was revoked: sign in again
+    ├── PermissionDenied    403: your role may not do this
+    ├── NotFound            404: no such object in your scope
+    ├── Conflict            409: illegal transition or stale version (.current_version,
+    │                            .changed_by); an answer, never retried
+    ├── InvalidRequest      413, 422 (and 400): the request itself is wrong
+    ├── RateLimited         429: slow down (.retry_after seconds)
+    └── ServerError         5xx: the server failed; retried where that is safe
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class FreshlineError(Exception):
+    """Anything that went wrong talking to the backend."""
+
+
+class ConnectionFailed(FreshlineError):
+    """The server could not be reached, or the connection broke before an answer."""
+
+
+class ApiError(FreshlineError):
+    """The server answered with an error status."""
+
+    def __init__(self, status: int, detail: Any, body: dict[str, Any] | None = None) -> None:
+        super().__init__(f"{status}: {detail}")
+        self.status = status
+        self.detail = detail
+        self.body = body or {}
+
+
+class NotAuthenticated(ApiError):
+    pass
+
+
+class PermissionDenied(ApiError):
+    pass
+
+
+class NotFound(ApiError):
+    pass
+
+
+class Conflict(ApiError):
+    """An illegal transition or a stale version; `current_version` says which is current."""
+
+    @property
+    def current_version(self) -> int | None:
+        return self.body.get("current_version")
+
+    @property
+    def changed_by(self) -> str | None:
+        return self.body.get("changed_by")
+
+
+class InvalidRequest(ApiError):
+    pass
+
+
+class RateLimited(ApiError):
+    def __init__(
+        self, status: int, detail: Any, body: dict[str, Any] | None, retry_after: float
+    ) -> None:
+        super().__init__(status, detail, body)
+        self.retry_after = retry_after
+
+
+class ServerError(ApiError):
+    pass
+
+
+_BY_STATUS: dict[int, type[ApiError]] = {
+    401: NotAuthenticated,
+    403: PermissionDenied,
+    404: NotFound,
+    409: Conflict,
+    400: InvalidRequest,
+    413: InvalidRequest,
+    422: InvalidRequest,
+}
+
+
+def error_for(status: int, body: Any, retry_after: str | None = None) -> ApiError:
+    """The one place that turns an HTTP error status into an exception."""
+    payload = body if isinstance(body, dict) else {}
+    detail = payload.get("detail", body)
+    if status == 429:
+        return RateLimited(status, detail, payload, parse_retry_after(retry_after) or 1.0)
+    if status >= 500:
+        return ServerError(status, detail, payload)
+    return _BY_STATUS.get(status, ApiError)(status, detail, payload)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a `Retry-After` header (the delta-seconds form), if any."""
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,327 @@
+"""The async REST client: one method per endpoint, typed by the wire models.
+
+Retries only where it is safe: connection failures, 429 and 502/503/504, for GETs and for
+POSTs, which always carry an `Idempotency-Key` (one per call, reused by its retries), so a
+retried POST never acts twice. A 409 is an answer, never retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+
+from backend_client.errors import ApiError, ConnectionFailed, RateLimited, ServerError, error_for
+from backend_client.models import (
+    AssignRequest,
+    Event,
+    EventBatch,
+    Health,
+    Me,
+    Order,
+    OrderAction,
+    OrderCreate,
+    OrderPage,
+    OrderState,
+    PositionBatch,
+    PositionBatchResult,
+    PositionPoint,
+    Rider,
+    RiderStatus,
+    RiderStatusUpdate,
+    StockAdjust,
+    StockLevel,
+    TokenResponse,
+    Topic,
+    TransitionRequest,
+    User,
+    UserCreate,
+    Warehouse,
+)
+from backend_client.retry import Backoff
+
+T = TypeVar("T")
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+
+
+class FreshlineClient:
+    """REST calls to one backend, as one account (set `token`, or call `login`)."""
+
+    def __init__(
+        self,
+        server: str,
+        *,
+        token: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 10.0,
+        retries: int = 3,
+        backoff: Backoff | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.server = server.rstrip("/")
+        self.token = token
+        self.retries = retries
+        self.backoff = backoff or Backoff()
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(
+            base_url=f"{self.server}/api/v1", transport=transport, timeout=timeout
+        )
+
+    async def __aenter__(self) -> FreshlineClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- the request loop ---------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        answer: type[T] | Any,
+        *,
+        json: BaseModel | None = None,
+        data: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        seconds: float | None = None,
+    ) -> T:
+        headers = {}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if method == "POST" and data is None:
+            headers["Idempotency-Key"] = idempotency_key or uuid.uuid4().hex
+        body = json.model_dump(mode="json", exclude_none=True) if json is not None else None
+        extra: dict[str, Any] = {"timeout": seconds} if seconds is not None else {}
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.request(
+                    method, path, json=body, data=data, params=params, headers=headers, **extra
+                )
+            except httpx.TransportError as exc:
+                if attempt >= self.retries:
+                    raise ConnectionFailed(f"{method} {path}: {exc!r}") from exc
+                await self._sleep(self.backoff.delay(attempt))
+                attempt += 1
+                continue
+            if response.status_code < 400:
+                if response.status_code == 204 or answer is None:
+                    return None  # type: ignore[return-value]
+                return TypeAdapter(answer).validate_json(response.content)
+            error = _error_of(response)
+            if attempt >= self.retries or not _retryable(error):
+                raise error
+            wait = error.retry_after if isinstance(error, RateLimited) else 0.0
+            await self._sleep(self.backoff.delay(attempt, at_least=wait))
+            attempt += 1
+
+    # --- auth ---------------------------------------------------------------------------------
+
+    async def health(self) -> Health:
+        return await self._call("GET", "/health", Health)
+
+    async def login(self, username: str, password: str) -> TokenResponse:
+        """Sign in; the client uses the new token from now on."""
+        answer = await self._call(
+            "POST", "/auth/token", TokenResponse, data={"username": username, "password": password}
+        )
+        self.token = answer.access_token
+        return answer
+
+    async def logout(self) -> None:
+        await self._call("POST", "/auth/logout", None)
+        self.token = None
+
+    async def me(self) -> Me:
+        return await self._call("GET", "/auth/me", Me)
+
+    async def users(self) -> list[User]:
+        return await self._call("GET", "/users", list[User])
+
+    async def create_user(self, user: UserCreate, *, idempotency_key: str | None = None) -> User:
+        return await self._call("POST", "/users", User, json=user, idempotency_key=idempotency_key)
+
+    # --- orders -------------------------------------------------------------------------------
+
+    async def orders(
+        self,
+        *,
+        status: list[OrderState] | None = None,
+        channel: str | None = None,
+        warehouse_id: str | None = None,
+        zone: str | None = None,
+        rider_id: int | None = None,
+        late: bool = False,
+        q: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> OrderPage:
+        params = _params(
+            status=[str(s) for s in status or []] or None,
+            channel=channel,
+            warehouse_id=warehouse_id,
+            zone=zone,
+            rider_id=rider_id,
+            late="true" if late else None,
+            q=q,
+            cursor=cursor,
+            limit=limit,
+        )
+        return await self._call("GET", "/orders", OrderPage, params=params)
+
+    async def all_orders(self, **filters: Any) -> AsyncIterator[Order]:
+        """Every order matching `filters`, most urgent first, page by page."""
+        cursor = None
+        while True:
+            page = await self.orders(cursor=cursor, **filters)
+            for order in page.items:
+                yield order
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    async def order(self, order_id: int) -> Order:
+        return await self._call("GET", f"/orders/{order_id}", Order)
+
+    async def timeline(self, order_id: int) -> list[Event]:
+        return await self._call("GET", f"/orders/{order_id}/timeline", list[Event])
+
+    async def actions(self, order_id: int) -> list[OrderAction]:
+        return await self._call("GET", f"/orders/{order_id}/actions", list[OrderAction])
+
+    async def create_order(
+        self, order: OrderCreate, *, idempotency_key: str | None = None
+    ) -> Order:
+        return await self._call(
+            "POST", "/orders", Order, json=order, idempotency_key=idempotency_key
+        )
+
+    async def transition(
+        self,
+        order_id: int,
+        action: OrderAction | str,
+        version: int,
+        *,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Order:
+        request = TransitionRequest(action=OrderAction(action), version=version, reason=reason)
+        return await self._call(
+            "POST",
+            f"/orders/{order_id}/transitions",
+            Order,
+            json=request,
+            idempotency_key=idempotency_key,
+        )
+
+    async def assign(
+        self,
+        order_id: int,
+        rider_id: int,
+        version: int,
+        *,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Order:
+        request = AssignRequest(rider_id=rider_id, version=version, reason=reason)
+        return await self._call(
+            "POST",
+            f"/orders/{order_id}/assign",
+            Order,
+            json=request,
+            idempotency_key=idempotency_key,
+        )
+
+    # --- riders -------------------------------------------------------------------------------
+
+    async def riders(
+        self, *, status: RiderStatus | None = None, warehouse_id: str | None = None
+    ) -> list[Rider]:
+        params = _params(status=status and str(status), warehouse_id=warehouse_id)
+        return await self._call("GET", "/riders", list[Rider], params=params)
+
+    async def rider(self, rider_id: int) -> Rider:
+        return await self._call("GET", f"/riders/{rider_id}", Rider)
+
+    async def set_rider_status(self, rider_id: int, status: RiderStatus | str) -> Rider:
+        request = RiderStatusUpdate(status=RiderStatus(status))
+        return await self._call("POST", f"/riders/{rider_id}/status", Rider, json=request)
+
+    async def upload_positions(
+        self, rider_id: int, points: list[PositionPoint], *, idempotency_key: str | None = None
+    ) -> PositionBatchResult:
+        return await self._call(
+            "POST",
+            f"/riders/{rider_id}/positions",
+            PositionBatchResult,
+            json=PositionBatch(points=points),
+            idempotency_key=idempotency_key,
+        )
+
+    # --- warehouses and stock -----------------------------------------------------------------
+
+    async def warehouses(self) -> list[Warehouse]:
+        return await self._call("GET", "/warehouses", list[Warehouse])
+
+    async def warehouse(self, warehouse_id: str) -> Warehouse:
+        return await self._call("GET", f"/warehouses/{warehouse_id}", Warehouse)
+
+    async def stock(self, warehouse_id: str) -> list[StockLevel]:
+        return await self._call("GET", f"/warehouses/{warehouse_id}/stock", list[StockLevel])
+
+    async def adjust_stock(
+        self, warehouse_id: str, sku: str, delta: int, reason: str
+    ) -> StockLevel:
+        return await self._call(
+            "POST",
+            f"/warehouses/{warehouse_id}/stock/{sku}/adjust",
+            StockLevel,
+            json=StockAdjust(delta=delta, reason=reason),
+        )
+
+    # --- the long-poll fallback ---------------------------------------------------------------
+
+    async def events(
+        self,
+        since: int,
+        topics: list[Topic | str],
+        *,
+        wait: float = 0,
+        warehouse_id: str | None = None,
+        zone: str | None = None,
+    ) -> EventBatch:
+        params = _params(
+            since=since,
+            topics=[str(t) for t in topics],
+            wait=wait,
+            warehouse_id=warehouse_id,
+            zone=zone,
+        )
+        return await self._call("GET", "/events", EventBatch, params=params, seconds=wait + 10)
+
+
+def _params(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _error_of(response: httpx.Response) -> ApiError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.text
+    return error_for(response.status_code, body, response.headers.get("retry-after"))
+
+
+def _retryable(error: ApiError) -> bool:
+    return isinstance(error, RateLimited) or (
+        isinstance(error, ServerError) and error.status in RETRYABLE_STATUSES
+    )

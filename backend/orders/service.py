@@ -336,8 +336,9 @@ async def assign_rider(
         raise Conflict(f"an order in {state} cannot be given to a rider")
     if order.rider_id == request.rider_id:
         raise Conflict(f"order {order.id} is already with rider {request.rider_id}")
-    await riders.take_slot(session, request.rider_id, cold_chain=order.cold_chain)
     previous = order.rider_id
+    await riders.lock_riders(session, {request.rider_id} | ({previous} if previous else set()))
+    await riders.take_slot(session, request.rider_id, cold_chain=order.cold_chain)
     if previous is not None:
         await riders.free_slot(session, previous)
     order.rider_id = request.rider_id

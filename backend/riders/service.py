@@ -101,6 +101,18 @@ async def set_status(
     return rider
 
 
+async def lock_riders(session: AsyncSession, rider_ids: set[int]) -> None:
+    """Lock rider rows in id order, so two transactions moving orders between the same riders
+    in opposite directions queue instead of deadlocking (PostgreSQL; SQLite has one writer)."""
+    if rider_ids:
+        await session.execute(
+            select(RiderRow.id)
+            .where(RiderRow.id.in_(sorted(rider_ids)))
+            .order_by(RiderRow.id)
+            .with_for_update()
+        )
+
+
 async def take_slot(session: AsyncSession, rider_id: int, *, cold_chain: bool) -> RiderRow:
     """Give the rider one more order, atomically, or say why they cannot take it."""
     conditions = [

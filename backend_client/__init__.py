@@ -14,6 +14,7 @@ from backend_client.errors import (
     PermissionDenied,
     RateLimited,
     ServerError,
+    UnexpectedAnswer,
 )
 from backend_client.http import FreshlineClient
 from backend_client.retry import Backoff
@@ -46,4 +47,5 @@ __all__ = [
     "StreamState",
     "StreamStatus",
     "TokenStore",
+    "UnexpectedAnswer",
 ]

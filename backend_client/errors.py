@@ -1,16 +1,17 @@
 """Exceptions raised by the Freshline client.
 
 FreshlineError
-├── ConnectionFailed        the server could not be reached, or the connection broke
-└── ApiError                the server answered with an error status (.status, .detail, .body)
-    ├── NotAuthenticated    401: no token, or it expired or was revoked: sign in again
-    ├── PermissionDenied    403: your role may not do this
-    ├── NotFound            404: no such object in your scope
-    ├── Conflict            409: illegal transition or stale version (.current_version,
-    │                            .changed_by); an answer, never retried
-    ├── InvalidRequest      413, 422 (and 400): the request itself is wrong
-    ├── RateLimited         429: slow down (.retry_after seconds)
-    └── ServerError         5xx: the server failed; retried where that is safe
+├── ConnectionFailed      the server could not be reached, or the connection broke
+├── UnexpectedAnswer      a success answer that does not fit the wire contract
+└── ApiError              the server answered with an error status (.status, .detail, .body)
+    ├── NotAuthenticated  401: no token, or it expired or was revoked: sign in again
+    ├── PermissionDenied  403: your role may not do this
+    ├── NotFound          404: no such object in your scope
+    ├── Conflict          409: illegal transition or stale version (.current_version,
+    │                          .changed_by); an answer, never retried
+    ├── InvalidRequest    413, 422 (and 400): the request itself is wrong
+    ├── RateLimited       429: slow down (.retry_after seconds)
+    └── ServerError       5xx: the server failed; retried where that is safe
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ class FreshlineError(Exception):
 
 class ConnectionFailed(FreshlineError):
     """The server could not be reached, or the connection broke before an answer."""
+
+
+class UnexpectedAnswer(FreshlineError):
+    """The server said yes, but in a shape the client does not know (a version mismatch)."""
 
 
 class ApiError(FreshlineError):
@@ -92,15 +97,25 @@ def error_for(status: int, body: Any, retry_after: str | None = None) -> ApiErro
     payload = body if isinstance(body, dict) else {}
     detail = payload.get("detail", body)
     if status == 429:
-        return RateLimited(status, detail, payload, parse_retry_after(retry_after) or 1.0)
+        wait = parse_retry_after(retry_after)
+        return RateLimited(status, detail, payload, 1.0 if wait is None else wait)
     if status >= 500:
         return ServerError(status, detail, payload)
     return _BY_STATUS.get(status, ApiError)(status, detail, payload)
 
 
+MAX_RETRY_AFTER = 300.0
+
+
 def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a `Retry-After` header (the delta-seconds form), if any."""
+    """Seconds from a `Retry-After` header (delta-seconds form), at most 5 minutes; None if absent
+    or unreadable (dates, NaN, infinity)."""
+    if value is None:
+        return None
     try:
-        return max(0.0, float(value)) if value is not None else None
+        seconds = float(value)
     except ValueError:
         return None
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return None
+    return min(MAX_RETRY_AFTER, max(0.0, seconds))

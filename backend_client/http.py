@@ -13,9 +13,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from backend_client.errors import ApiError, ConnectionFailed, RateLimited, ServerError, error_for
+from backend_client.errors import (
+    ApiError,
+    ConnectionFailed,
+    RateLimited,
+    ServerError,
+    UnexpectedAnswer,
+    error_for,
+)
 from backend_client.models import (
     AssignRequest,
     Event,
@@ -116,7 +123,10 @@ class FreshlineClient:
             if response.status_code < 400:
                 if response.status_code == 204 or answer is None:
                     return None  # type: ignore[return-value]
-                return TypeAdapter(answer).validate_json(response.content)
+                try:
+                    return TypeAdapter(answer).validate_json(response.content)
+                except ValidationError as exc:
+                    raise UnexpectedAnswer(f"{method} {path}: {exc}") from exc
             error = _error_of(response)
             if attempt >= self.retries or not _retryable(error):
                 raise error
@@ -138,8 +148,11 @@ class FreshlineClient:
         return answer
 
     async def logout(self) -> None:
-        await self._call("POST", "/auth/logout", None)
-        self.token = None
+        """Revoke the token; it is forgotten here even if the server had already refused it."""
+        try:
+            await self._call("POST", "/auth/logout", None)
+        finally:
+            self.token = None
 
     async def me(self) -> Me:
         return await self._call("GET", "/auth/me", Me)

@@ -16,5 +16,7 @@ class Backoff:
     def delay(
         self, attempt: int, *, at_least: float = 0.0, rng: random.Random | None = None
     ) -> float:
-        ceiling = min(self.cap, self.base * 2**attempt)
+        # The exponent is bounded first: 2**1024 does not fit a float, and a long outage counts
+        # attempts for as long as it lasts.
+        ceiling = min(self.cap, self.base * 2 ** min(attempt, 62))
         return max(at_least, (rng or random).uniform(0, ceiling))

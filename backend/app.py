@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from backend.auth.login_limiter import LoginLimiter
 from backend.auth.passwords import Passwords
@@ -151,8 +151,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.warning("data error on %s %s: %s", request.method, request.url.path, exc.orig)
         return JSONResponse({"detail": "a value is out of range; nothing was changed"}, 422)
 
-    @app.exception_handler(OperationalError)
-    async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+    @app.exception_handler(DBAPIError)
+    async def database_unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
+        # Connection lost, deadlock retried out, server restarting: nothing was committed.
         log.error("database error on %s %s: %s", request.method, request.url.path, exc.orig)
         return JSONResponse(
             {"detail": "the database is unavailable; nothing was changed, try again"},

@@ -20,6 +20,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,6 +31,8 @@ from backend.errors import Unprocessable
 HEADER = "Idempotency-Key"
 _KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")
 _IDEMPOTENCY_LOCK_NAMESPACE = 0x46524C03
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+TRANSIENT_RETRIES = 2
 
 
 class IdempotencyRow(Base):
@@ -70,6 +73,26 @@ async def run_once(
     request: Request, db: Database, principal: Principal, now: datetime, action: Action
 ) -> JSONResponse:
     """Run `action` in one write transaction, or replay the answer stored for the request's key."""
+    for attempt in range(TRANSIENT_RETRIES + 1):
+        try:
+            return await _run_once(request, db, principal, now, action)
+        except DBAPIError as exc:
+            # Deadlock or serialisation failure: the transaction was rolled back whole, so
+            # running it again is safe; anything else is not ours to retry.
+            if attempt == TRANSIENT_RETRIES or not is_transient(exc):
+                raise
+    raise AssertionError("unreachable")
+
+
+def is_transient(exc: DBAPIError) -> bool:
+    """PostgreSQL's "deadlock detected" or "could not serialize access"."""
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code in TRANSIENT_SQLSTATES
+
+
+async def _run_once(
+    request: Request, db: Database, principal: Principal, now: datetime, action: Action
+) -> JSONResponse:
     key = request.headers.get(HEADER)
     if key is None or principal.user_id is None:
         async with db.write() as session:

@@ -48,10 +48,11 @@ class LocalBus:
 class RedisBus:
     """Redis pub/sub between instances; each instance also hears itself directly."""
 
-    CHANNEL = "freshline:bus"
-
     def __init__(self, url: str) -> None:
         self.url = url
+        # Redis pub/sub ignores the database number, so the channel carries it: deployments
+        # sharing one Redis server on different databases do not hear each other.
+        self.channel = f"freshline:bus:{_database_number(url)}"
         self.instance = uuid.uuid4().hex
         self._outgoing: asyncio.Queue[str] = asyncio.Queue(maxsize=10_000)
         self._tasks: list[asyncio.Task[None]] = []
@@ -85,7 +86,7 @@ class RedisBus:
         while True:
             message = await self._outgoing.get()
             try:
-                await self._redis.publish(self.CHANNEL, message)
+                await self._redis.publish(self.channel, message)
             except Exception:
                 log.exception("could not publish to %s", self.url)
                 await asyncio.sleep(1)
@@ -94,7 +95,7 @@ class RedisBus:
         while True:
             try:
                 async with self._redis.pubsub() as pubsub:
-                    await pubsub.subscribe(self.CHANNEL)
+                    await pubsub.subscribe(self.channel)
                     async for raw in pubsub.listen():
                         if raw.get("type") == "message":
                             self._deliver(json.loads(raw["data"]))
@@ -118,6 +119,12 @@ class RedisBus:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._redis.aclose()
+
+
+def _database_number(url: str) -> int:
+    from redis.connection import parse_url
+
+    return int(parse_url(url).get("db", 0))
 
 
 def bus_for(url: str | None) -> Bus:

@@ -53,6 +53,7 @@ class EventFeed:
         self.listeners: list[Callable[[list[FeedItem]], None]] = []
         self._wake = asyncio.Event()
         self._advanced = asyncio.Condition()
+        self._reading = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -108,10 +109,15 @@ class EventFeed:
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             self._wake.clear()
             try:
-                await self._catch_up()
+                await self.catch_up()
             except Exception:
                 # The database may be restarting; the next poll tries again.
                 log.exception("event feed could not read the log")
+
+    async def catch_up(self) -> None:
+        """Read everything committed so far. One reader at a time: two would dispatch twice."""
+        async with self._reading:
+            await self._catch_up()
 
     async def _catch_up(self) -> None:
         while True:

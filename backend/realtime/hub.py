@@ -112,6 +112,10 @@ class Hub:
         """Replay what `connection` missed after `since`, then make it live, with no gap and
         no duplicate at the seam; or tell it to reload a snapshot when `since` is too old."""
         feed = self.feed
+        if since is not None and since > feed.last_seq:
+            # Perhaps committed through another instance and not yet read here: read the log
+            # before calling the client ahead of it (only a replaced database makes it so).
+            await feed.catch_up()
         if since is None or since > feed.last_seq:
             self._go_live(connection, reason=None if since is None else "ahead of the log")
             return

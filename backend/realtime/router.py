@@ -208,6 +208,8 @@ async def poll_events(
     see, waiting up to `wait` seconds for the first one. Same scope and topics as the stream."""
     subscription = Subscription(principal, authorise(principal, topics), warehouse_id, zone)
     feed = runtime.feed
+    if since > feed.last_seq:
+        await feed.catch_up()  # perhaps committed through another instance, not yet read here
     if since > feed.last_seq or feed.ring_first - 1 - since > runtime.settings.stream_replay_limit:
         return EventBatch(events=[], last_seq=feed.last_seq, snapshot_required=True)
     deadline = asyncio.get_running_loop().time() + wait

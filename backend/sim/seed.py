@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from backend.auth.models import UserRow
 from backend.auth.passwords import Passwords
-from backend.db import Database
+from backend.db import Database, lock_key
 from backend.inventory.models import SkuRow, StockRow, WarehouseRow
 from backend.riders.models import RiderRow
 from backend.sim.city import demo_city
@@ -22,6 +22,7 @@ from backend_client.models import Channel, Role
 
 log = logging.getLogger(__name__)
 
+DEMO_SEED_LOCK = 0x46524C05
 DESK_ACCOUNTS = (Role.DISPATCHER, Role.SUPERVISOR, Role.SUPPORT, Role.ADMIN, Role.VIEWER)
 
 
@@ -62,6 +63,8 @@ async def seed_demo(db: Database, passwords: Passwords, *, now: datetime) -> Non
     """Create whatever of the demo city and accounts is missing."""
     city = demo_city()
     async with db.write() as session:
+        # Instances started together on one PostgreSQL seed one after the other.
+        await lock_key(session, DEMO_SEED_LOCK, "demo")
         if await session.scalar(select(WarehouseRow.id).limit(1)) is None:
             session.add_all(WarehouseRow(**w) for w in city["warehouses"])
             session.add_all(SkuRow(**s) for s in city["skus"])

@@ -1,0 +1,373 @@
+"""Commit-to-client latency of the live stream, measured on a real `freshline serve --demo`.
+
+    .venv/bin/python bench/stream_latency.py [--events N] [--database-url URL]
+
+Starts the server on a free loopback port (a temporary SQLite database unless `--database-url`
+names another, e.g. an empty PostgreSQL database), subscribes a raw WebSocket client as the
+dispatcher to `orders`, then makes N changes one after another through the REST API: each order
+is created, paid, picked, assigned, dispatched and signed. For each change it records
+
+- t_sent: just before the write request went out;
+- t_commit: when the write's HTTP response arrived (the commit happened before the response);
+- t_receive: when the matching event (same order id and `payload.version`) arrived on the stream.
+
+commit->receive can be negative: the event may arrive before the response. send->receive is the
+upper bound a user sees (request, commit, feed, stream). The baseline, measured in the same run
+on the same server, is the round-trip of `GET /api/v1/health`. The design goal:
+commit-to-client p99 <= 50 ms nominal. Not part of pytest; see bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+
+GOAL_P99_MS = 50.0
+START_TIMEOUT_S = 30.0
+# Non-cold-chain SKUs of the demo catalogue, rotated so a long run does not empty the shelves.
+SKUS = [
+    "VEG-BOKCHOY",
+    "VEG-TOMATO",
+    "VEG-CUCUMBER",
+    "VEG-POTATO",
+    "VEG-SPINACH",
+    "VEG-MUSHROOM",
+    "FRU-APPLE",
+    "FRU-BANANA",
+    "FRU-ORANGE",
+    "EGG-DOZEN",
+]
+RIDER = 2  # WH-CY, no cold-chain box needed for the SKUs above
+STEPS = ("create", "pay", "start_picking", "assign", "dispatch", "sign")
+
+
+# --- The server ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def freshline_command() -> str:
+    found = shutil.which("freshline", path=str(Path(sys.executable).parent)) or shutil.which(
+        "freshline"
+    )
+    if found is None:
+        sys.exit("the freshline console script is not installed (pip install -e .)")
+    return found
+
+
+@contextlib.contextmanager
+def serving(database_url: str, run_dir: Path):
+    """`freshline serve --demo` on a free port; yields its base URL; stopped on exit."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRESHLINE_")}
+    env.update(
+        FRESHLINE_ARGON2_TIME_COST="1",
+        FRESHLINE_ARGON2_MEMORY_COST_KIB="64",
+        FRESHLINE_LOG_FILE=str(run_dir / "freshline.log"),
+    )
+    command = [
+        freshline_command(),
+        *("serve", "--demo", "--host", "127.0.0.1", "--port", str(port)),
+        *("--database-url", database_url),
+    ]
+    with (run_dir / "output.txt").open("wb") as output:
+        process = subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(process, base_url, run_dir)
+        yield base_url
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def wait_healthy(process: subprocess.Popen[bytes], base_url: str, run_dir: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    with httpx.Client(base_url=base_url, timeout=2) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
+            try:
+                if client.get("/api/v1/health").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+    output = "\n".join(
+        p.read_text(errors="replace") for p in run_dir.iterdir() if p.suffix in (".txt", ".log")
+    )
+    raise SystemExit(f"freshline serve did not become healthy:\n{output}")
+
+
+# --- Measuring ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    step: str
+    order_id: int
+    version: int
+    sent: float
+    committed: float
+    received: float | None = None
+
+
+class Stream:
+    """A raw stream subscriber that timestamps every event by (order id, version)."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self.url = base_url.replace("http", "ws", 1) + "/api/v1/stream"
+        self.token = token
+        self.arrivals: dict[tuple[int, int], float] = {}
+        self.changed = asyncio.Event()
+
+    async def __aenter__(self) -> Stream:
+        self.socket = await websockets.connect(
+            self.url,
+            additional_headers={"Authorization": f"Bearer {self.token}"},
+            compression=None,
+            max_size=8 * 2**20,
+        )
+        await self.socket.send(json.dumps({"type": "hello", "topics": ["orders"], "since": None}))
+        welcome = json.loads(await asyncio.wait_for(self.socket.recv(), 10))
+        if welcome.get("type") != "welcome":
+            raise SystemExit(f"the stream did not welcome us: {welcome}")
+        self.tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._beat())]
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        for task in self.tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, websockets.ConnectionClosed):
+                await task
+        await self.socket.close()
+
+    async def _read(self) -> None:
+        async for raw in self.socket:
+            now = time.perf_counter()
+            message = json.loads(raw)
+            if message["type"] == "event" and message.get("order_id") is not None:
+                key = (message["order_id"], message["payload"].get("version"))
+                self.arrivals.setdefault(key, now)
+                self.changed.set()
+
+    async def _beat(self) -> None:
+        while True:  # the server drops a client silent for 40 s
+            await asyncio.sleep(10)
+            await self.socket.send('{"type":"heartbeat"}')
+
+    async def wait_all(self, keys: list[tuple[int, int]], seconds: float) -> None:
+        deadline = time.perf_counter() + seconds
+        while any(k not in self.arrivals for k in keys) and time.perf_counter() < deadline:
+            self.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), deadline - time.perf_counter())
+
+
+async def sign_in(http: httpx.AsyncClient, username: str) -> dict[str, str]:
+    response = await http.post(
+        "/api/v1/auth/token", data={"username": username, "password": f"demo-{username}"}
+    )
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def post(http: httpx.AsyncClient, auth: dict[str, str], path: str, body: dict) -> dict:
+    headers = {**auth, "Idempotency-Key": uuid.uuid4().hex}
+    response = await http.post(f"/api/v1{path}", json=body, headers=headers)
+    if response.status_code >= 400:
+        raise SystemExit(f"POST {path} answered {response.status_code}: {response.text}")
+    return response.json()
+
+
+async def health_round_trips(http: httpx.AsyncClient, samples: int) -> list[float]:
+    times = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        response = await http.get("/api/v1/health")
+        times.append(time.perf_counter() - started)
+        response.raise_for_status()
+    return times
+
+
+async def make_changes(
+    http: httpx.AsyncClient, stream: Stream, auth: dict[str, dict[str, str]], events: int
+) -> list[Change]:
+    changes: list[Change] = []
+    order: dict[str, Any] = {}
+    number = 0
+    while len(changes) < events:
+        step = STEPS[len(changes) % len(STEPS)]
+        sent = time.perf_counter()
+        if step == "create":
+            number += 1
+            body = {
+                "external_id": f"BENCH-{uuid.uuid4().hex[:12]}",
+                "customer": {
+                    "name": "Wang Fang",
+                    "phone": "13800138000",
+                    "address": "Sanlitun Rd 19, Chaoyang",
+                    "lat": 39.9361,
+                    "lng": 116.4551,
+                },
+                "items": [{"sku": SKUS[number % len(SKUS)], "quantity": 1}],
+                "warehouse_id": "WH-CY",
+            }
+            order = await post(http, auth["channel"], "/orders", body)
+        elif step == "assign":
+            body = {"rider_id": RIDER, "version": order["version"]}
+            order = await post(http, auth["dispatcher"], f"/orders/{order['id']}/assign", body)
+        else:
+            who = "channel" if step == "pay" else "dispatcher"
+            body = {"action": step, "version": order["version"]}
+            order = await post(http, auth[who], f"/orders/{order['id']}/transitions", body)
+            if step == "pay" and order["status"] != "PAID":
+                raise SystemExit(f"payment left order {order['id']} in {order['status']}")
+        committed = time.perf_counter()
+        changes.append(Change(step, order["id"], order["version"], sent, committed))
+    await stream.wait_all([(c.order_id, c.version) for c in changes], 10)
+    for change in changes:
+        change.received = stream.arrivals.get((change.order_id, change.version))
+    return changes
+
+
+async def measure(base_url: str, events: int, health_samples: int) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        auth = {
+            "channel": await sign_in(http, "channel-app"),
+            "dispatcher": await sign_in(http, "dispatcher"),
+            "rider": await sign_in(http, f"rider-{RIDER}"),
+        }
+        rider = await http.get(f"/api/v1/riders/{RIDER}", headers=auth["dispatcher"])
+        if rider.json()["status"] != "online":
+            await post(http, auth["rider"], f"/riders/{RIDER}/status", {"status": "online"})
+        await health_round_trips(http, 20)  # warm up the connection and the server
+        health = await health_round_trips(http, health_samples)
+        token = auth["dispatcher"]["Authorization"].split()[1]
+        async with Stream(base_url, token) as stream:
+            started = time.perf_counter()
+            changes = await make_changes(http, stream, auth, events)
+            elapsed = time.perf_counter() - started
+        health_after = await health_round_trips(http, health_samples)
+    return {
+        "health": health + health_after,
+        "changes": changes,
+        "elapsed": elapsed,
+    }
+
+
+# --- Reporting ----------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(p / 100 * len(ordered))))
+    return ordered[rank - 1]
+
+
+def row(label: str, seconds: list[float]) -> str:
+    ms = [s * 1000 for s in seconds]
+    cells = [percentile(ms, p) for p in (50, 90, 99)] + [max(ms)]
+    return f"  {label:<22}" + "".join(f"{c:>9.2f}" for c in cells) + f"{len(ms):>7}"
+
+
+def report(database: str, result: dict[str, Any]) -> int:
+    changes: list[Change] = result["changes"]
+    missing = [c for c in changes if c.received is None]
+    arrived = [c for c in changes if c.received is not None]
+    health = result["health"]
+    write = [c.committed - c.sent for c in changes]
+    send_to_receive = [c.received - c.sent for c in arrived]
+    commit_to_receive = [c.received - c.committed for c in arrived]
+    print(f"Freshline stream latency: {database}")
+    print(
+        f"  {len(changes)} changes in {result['elapsed']:.2f} s "
+        f"({len(changes) / result['elapsed']:.0f}/s), one after another; "
+        f"subscriber: dispatcher on `orders`"
+    )
+    print(f"  {'(ms)':<22}" + "".join(f"{h:>9}" for h in ("p50", "p90", "p99", "max")) + "      n")
+    print(row("health round-trip", health))
+    print(row("write round-trip", write))
+    if arrived:
+        print(row("send -> receive", send_to_receive))
+        print(row("commit -> receive", commit_to_receive))
+        early = sum(1 for v in commit_to_receive if v < 0)
+        print(f"  (commit -> receive < 0 for {early} of {len(arrived)}: event before response)")
+        h50, h99 = percentile(health, 50), percentile(health, 99)
+        c50, c99 = percentile(commit_to_receive, 50), percentile(commit_to_receive, 99)
+        s99 = percentile(send_to_receive, 99)
+        verdict = "meets" if c99 * 1000 <= GOAL_P99_MS else "MISSES"
+        print(
+            f"  commit->receive p50 = {c50 * 1000:.2f} ms = {c50 / h50:.1f}x a health round-trip"
+            f" (p50 {h50 * 1000:.2f} ms)"
+        )
+        print(
+            f"  commit->receive p99 = {c99 * 1000:.2f} ms = {c99 / h99:.1f}x a health round-trip"
+            f" (p99 {h99 * 1000:.2f} ms); send->receive p99 = {s99 * 1000:.2f} ms"
+        )
+        print(f"  goal: commit-to-client p99 <= {GOAL_P99_MS:.0f} ms nominal: {verdict}")
+    if missing:
+        print(f"  {len(missing)} event(s) never arrived within 10 s, e.g. {missing[:3]}")
+        return 1
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=300, help="changes to make (default 300)")
+    parser.add_argument(
+        "--database-url",
+        help="database for the server (default: a temporary SQLite file); the demo is seeded",
+    )
+    parser.add_argument(
+        "--health-samples",
+        type=int,
+        default=200,
+        help="health round-trips before and after the changes (default 200 each)",
+    )
+    args = parser.parse_args()
+    if args.events < 1 or args.health_samples < 1:
+        parser.error("--events and --health-samples must be at least 1")
+    with tempfile.TemporaryDirectory(prefix="freshline-bench-") as tmp:
+        run_dir = Path(tmp)
+        database_url = args.database_url or f"sqlite+aiosqlite:///{run_dir / 'bench.db'}"
+        label = database_url.split("://")[0] + (
+            " (temporary file)" if not args.database_url else ""
+        )
+        with serving(database_url, run_dir) as base_url:
+            result = asyncio.run(measure(base_url, args.events, args.health_samples))
+        return report(label, result)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -305,7 +305,7 @@ class FreshlineClient:
 
     async def events(
         self,
-        since: int,
+        since: int | None,
         topics: list[Topic | str],
         *,
         wait: float = 0,

@@ -264,7 +264,7 @@ class StreamConsumer:
         while time.monotonic() < deadline and not self._stopped.is_set():
             try:
                 batch = await self.client.events(
-                    self.last_seq or 0,
+                    self.last_seq,  # None: the server says where now is, nothing is replayed
                     self.topics,
                     wait=min(self.poll_wait, max(0.0, deadline - time.monotonic())),
                     warehouse_id=self.warehouse_id,

@@ -42,15 +42,24 @@ class Connection:
         self.outbox: deque[str] = deque()
         self.positions: dict[int, str] = {}
         self.prev_seq = since
+        self.backlog = 0
+        """Replayed messages at the head of the outbox; bounded by the replay limit instead."""
         self.ready = asyncio.Event()
         self.failure: tuple[int, str] | None = None
         self.failed = asyncio.Event()
 
-    def offer_event(self, item: FeedItem, zones: Mapping[str, str]) -> None:
+    def offer_event(
+        self, item: FeedItem, zones: Mapping[str, str], *, replay: bool = False
+    ) -> None:
         if not self.subscription.sees(item.event, zones):
             return
         # The body was serialised once for everyone; only prev_seq is this connection's own.
-        self.push(f'{{"type":"event","prev_seq":{self.prev_seq},{item.body[1:]}')
+        message = f'{{"type":"event","prev_seq":{self.prev_seq},{item.body[1:]}'
+        if replay:
+            self.outbox.append(message)
+            self.backlog += 1
+        else:
+            self.push(message)
         self.prev_seq = item.seq
 
     def offer_position(self, rider_id: int, message: str) -> None:
@@ -60,7 +69,7 @@ class Connection:
     def push(self, message: str) -> None:
         if self.failure is not None:
             return
-        if len(self.outbox) >= self.queue_limit:
+        if len(self.outbox) - self.backlog >= self.queue_limit:
             self.fail(
                 CloseCode.TOO_SLOW,
                 f"too slow: {self.queue_limit} messages waiting; reconnect and resume by seq",
@@ -78,6 +87,7 @@ class Connection:
         """Everything owed now: queued messages in order, then the newest positions."""
         messages = list(self.outbox)
         self.outbox.clear()
+        self.backlog = 0
         if self.positions:
             messages.extend(self.positions.values())
             self.positions.clear()
@@ -119,22 +129,23 @@ class Hub:
         if since is None or since > feed.last_seq:
             self._go_live(connection, reason=None if since is None else "ahead of the log")
             return
-        replayed = 0
+        if feed.last_seq - since > self.replay_limit:
+            self._go_live(connection, reason="too far behind to replay")
+            return
+        # The replay is bounded by the replay limit, not by the live queue limit: a console
+        # that missed more than one queue's worth must still be able to catch up.
         while since + 1 < feed.ring_first:
             # Older than memory: read the gap from the database first (this awaits).
-            if feed.ring_first - 1 - since + replayed > self.replay_limit:
-                self._go_live(connection, reason="too far behind to replay")
-                return
             items = await feed.read(since, feed.ring_first, self.replay_limit)
             if not items:
                 break
             for item in items:
-                connection.offer_event(item, self.zones)
+                connection.offer_event(item, self.zones, replay=True)
             since = items[-1].seq
-            replayed += len(items)
         # From memory, without awaiting: nothing can be dispatched in between.
         for item in feed.held_after(since):
-            connection.offer_event(item, self.zones)
+            connection.offer_event(item, self.zones, replay=True)
+        connection.ready.set()
         self.connections.add(connection)
 
     def _go_live(self, connection: Connection, *, reason: str | None) -> None:

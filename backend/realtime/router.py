@@ -198,8 +198,11 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
 async def poll_events(
     runtime: RuntimeDep,
     principal: Annotated[Principal, Depends(current_principal)],
-    since: Annotated[int, Query(ge=0, le=2**62, description="Last seq you applied.")],
     topics: Annotated[list[Topic], Query(min_length=1, max_length=10)],
+    since: Annotated[
+        int | None,
+        Query(ge=0, le=2**62, description="Last seq you applied; omit to learn where now is."),
+    ] = None,
     wait: Annotated[float, Query(ge=0, le=60, description="Seconds to wait for news.")] = 0,
     warehouse_id: Annotated[str | None, Query(max_length=40, pattern=NO_CONTROL_CHARS)] = None,
     zone: Annotated[str | None, Query(max_length=60, pattern=NO_CONTROL_CHARS)] = None,
@@ -208,9 +211,12 @@ async def poll_events(
     see, waiting up to `wait` seconds for the first one. Same scope and topics as the stream."""
     subscription = Subscription(principal, authorise(principal, topics), warehouse_id, zone)
     feed = runtime.feed
+    if since is None:
+        # "From now on": where now is, so the next poll asks for what comes after it.
+        return EventBatch(events=[], last_seq=feed.last_seq)
     if since > feed.last_seq:
         await feed.catch_up()  # perhaps committed through another instance, not yet read here
-    if since > feed.last_seq or feed.ring_first - 1 - since > runtime.settings.stream_replay_limit:
+    if since > feed.last_seq or feed.last_seq - since > runtime.settings.stream_replay_limit:
         return EventBatch(events=[], last_seq=feed.last_seq, snapshot_required=True)
     deadline = asyncio.get_running_loop().time() + wait
     while True:

@@ -9,11 +9,18 @@ from backend.errors import RateLimited
 
 
 class LoginLimiter:
-    """At most `max_failures` failed logins per (username, address) in a sliding window."""
+    """At most `max_failures` failed logins per (username, address) in a sliding window.
 
-    def __init__(self, *, max_failures: int, window_seconds: int) -> None:
+    Memory stays bounded however many names are tried: past `max_tracked` pairs, every pair
+    whose window has passed is dropped.
+    """
+
+    def __init__(
+        self, *, max_failures: int, window_seconds: int, max_tracked: int = 10_000
+    ) -> None:
         self.max_failures = max_failures
         self.window = timedelta(seconds=window_seconds)
+        self.max_tracked = max_tracked
         self._failures: dict[tuple[str, str], deque[datetime]] = {}
 
     def check(self, username: str, address: str, now: datetime) -> None:
@@ -24,7 +31,19 @@ class LoginLimiter:
             raise RateLimited("too many failed logins; wait and try again", retry_after=retry_after)
 
     def failed(self, username: str, address: str, now: datetime) -> None:
-        self._failures.setdefault((username, address), deque()).append(now)
+        if len(self._failures) >= self.max_tracked:
+            for key in list(self._failures):
+                self._prune(key, now)
+        failures = self._failures.setdefault((username, address), deque())
+        failures.append(now)
+        # Only the newest `max_failures` matter for the decision; older ones need no memory.
+        while len(failures) > self.max_failures:
+            failures.popleft()
+
+    @property
+    def tracked(self) -> int:
+        """How many (username, address) pairs are remembered."""
+        return len(self._failures)
 
     def succeeded(self, username: str, address: str) -> None:
         self._failures.pop((username, address), None)

@@ -13,6 +13,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -48,6 +49,28 @@ def require_postgres() -> None:
     pytest.skip(message)
 
 
+async def pg_admin(sql: str) -> None:
+    """One statement on the server's `test` database, outside a transaction (CREATE DATABASE)."""
+    engine = create_async_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(sql))
+    finally:
+        await engine.dispose()
+
+
+@contextmanager
+def empty_postgres_database(prefix: str = "freshline_test") -> Iterator[str]:
+    """A new, empty database on the PostgreSQL server; dropped, connections and all, on exit."""
+    require_postgres()
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 async def _migrate(url: str) -> None:
     db = Database(url)
     await db.migrate()
@@ -65,20 +88,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A database of our own on the PostgreSQL server, migrated to head, dropped at the end."""
-    require_postgres()
-    name = f"freshline_test_{uuid.uuid4().hex[:10]}"
-
-    async def admin(sql: str) -> None:
-        engine = create_async_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-        await engine.dispose()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    url = f"{PG_SERVER}/{name}"
-    asyncio.run(_migrate(url))
-    yield url
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with empty_postgres_database() as url:
+        asyncio.run(_migrate(url))
+        yield url
 
 
 async def truncate_all(url: str) -> None:

@@ -2,8 +2,8 @@
 subscribers, demo actors that make changes over REST, and the event log read straight from
 the SQLite file.
 
-Every server is a subprocess with cheap password hashing and its log in a temporary folder;
-`live_server` kills it on exit whatever happened.
+Every server is a `tests.servers.Server`: a subprocess with cheap password hashing and its log
+in a temporary folder; `live_server` kills it on exit whatever happened.
 """
 
 from __future__ import annotations
@@ -11,13 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import shutil
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -26,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 
@@ -38,20 +32,11 @@ from backend_client.models import (
     OrderItemIn,
     PositionPoint,
 )
+from tests.servers import Server
 
-FRESHLINE = shutil.which("freshline", path=str(Path(sys.executable).parent)) or shutil.which(
-    "freshline"
-)
-START_TIMEOUT_S = 20.0
 # Non-cold-chain SKUs stocked in every demo warehouse (120 each): orders rotate through them so
 # payment reserves stock rather than tipping orders into OUT_OF_STOCK.
 SKUS = ("VEG-BOKCHOY", "VEG-TOMATO", "VEG-CUCUMBER")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def make_demo_database(path: Path) -> None:
@@ -69,103 +54,24 @@ async def make_demo_database(path: Path) -> None:
         await db.dispose()
 
 
-class LiveServer:
+class LiveServer(Server):
     """`freshline serve --demo` on one port and one SQLite file; can be killed and restarted."""
 
     def __init__(self, tmp_path: Path, db_path: Path, settings: dict[str, str]) -> None:
-        self.run_dir = Path(tempfile.mkdtemp(prefix="stream-", dir=tmp_path))
+        super().__init__(tmp_path)
         self.db_path = db_path
-        self.port = free_port()
         self.settings = settings
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/api/v1/stream"
-
-    def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FRESHLINE_")}
-        env.update(
-            FRESHLINE_ARGON2_TIME_COST="1",
-            FRESHLINE_ARGON2_MEMORY_COST_KIB="64",
-            FRESHLINE_LOG_FILE=str(self.run_dir / "freshline.log"),
-            **{f"FRESHLINE_{k.upper()}": str(v) for k, v in self.settings.items()},
-        )
-        return env
 
     async def start(self) -> None:
-        self._spawn()
-        await self._wait_healthy()
-
-    def _spawn(self) -> None:
-        assert FRESHLINE is not None, "the freshline console script is not installed"
-        assert self.process is None or self.process.poll() is not None, "already running"
-        self.starts += 1
-        command = [
-            FRESHLINE,
-            "serve",
+        """Start (after `kill`, again on the same port and database file) and wait until it is
+        healthy, letting the event loop run meanwhile."""
+        self.spawn(
             "--demo",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
             "--database-url",
             f"sqlite+aiosqlite:///{self.db_path}",
-        ]
-        with (
-            (self.run_dir / f"stdout-{self.starts}.txt").open("wb") as stdout,
-            (self.run_dir / f"stderr-{self.starts}.txt").open("wb") as stderr,
-        ):
-            self.process = subprocess.Popen(
-                command,
-                stdout=stdout,
-                stderr=stderr,
-                stdin=subprocess.DEVNULL,
-                env=self.env(),
-                cwd=self.run_dir,
-            )
-
-    async def _wait_healthy(self) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + START_TIMEOUT_S
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=2) as client:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise AssertionError(
-                        f"freshline serve exited with {self.process.returncode}:\n{self.output()}"
-                    )
-                try:
-                    response = await client.get("/api/v1/health")
-                except httpx.TransportError:
-                    await asyncio.sleep(0.05)
-                    continue
-                assert response.status_code == 200, response.text
-                return
-        raise AssertionError(
-            f"freshline serve not healthy in {START_TIMEOUT_S} s:\n{self.output()}"
+            env={f"FRESHLINE_{k.upper()}": v for k, v in self.settings.items()},
         )
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, no close frames; the sockets just die."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def output(self) -> str:
-        return (
-            "\n".join(p.read_text(errors="replace") for p in sorted(self.run_dir.glob("*.txt")))
-            + "\n"
-            + (
-                (self.run_dir / "freshline.log").read_text(errors="replace")
-                if (self.run_dir / "freshline.log").exists()
-                else ""
-            )
-        )
+        await asyncio.to_thread(self.wait_healthy)
 
     # --- the event log, read straight from the file --------------------------------------------
 

@@ -9,12 +9,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import inspect
 
 from backend.db import Database, alembic_config
 from backend.models import Base
-from tests.conftest import PG_SERVER, require_postgres
+from tests.conftest import PG_SERVER, pg_admin, require_postgres
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -25,15 +24,11 @@ async def empty_database(request: pytest.FixtureRequest, tmp_path) -> AsyncItera
         return
     require_postgres()
     name = f"freshline_migrate_{uuid.uuid4().hex[:10]}"
-    admin = create_async_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await pg_admin(f'CREATE DATABASE "{name}"')
     try:
         yield f"{PG_SERVER}/{name}"
     finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+        await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _head() -> str:

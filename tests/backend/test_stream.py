@@ -31,6 +31,7 @@ from backend_client import (
     StreamState,
 )
 from backend_client.models import Event, EventMessage, PositionPoint
+from tests.servers import free_port
 from tests.stream_support import (
     Actors,
     Subscriber,
@@ -39,7 +40,6 @@ from tests.stream_support import (
     assert_chained,
     auth,
     connect,
-    free_port,
     live_server,
     make_demo_database,
     order_kinds,

@@ -23,22 +23,17 @@ import contextlib
 import json
 import os
 import random
-import shutil
 import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import websockets
 from sqlalchemy import text
@@ -54,17 +49,13 @@ from backend_client.models import (
     OrderItemIn,
     PositionPoint,
 )
-from tests.conftest import PG_SERVER, require_postgres
+from tests.conftest import empty_postgres_database, require_postgres
+from tests.servers import Server, running, serving
 
 pytestmark = pytest.mark.postgres
 
-FRESHLINE = shutil.which("freshline", path=str(Path(sys.executable).parent)) or shutil.which(
-    "freshline"
-)
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-BUS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/5"
-START_TIMEOUT_S = 20.0
-STOP_TIMEOUT_S = 10.0
+ON_THE_BUS = {"FRESHLINE_BUS_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/5"}
 
 # Bounds. Over Redis a commit reaches another instance's subscriber in milliseconds; the bound is
 # generous so a busy CI machine does not flake. Without the bus the feed polls every 1 s.
@@ -91,101 +82,6 @@ def require_redis() -> None:
     pytest.skip(message)
 
 
-# --- Real servers -------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Server:
-    name: str
-    process: subprocess.Popen[bytes]
-    base_url: str
-    run_dir: Path
-
-    def log(self) -> str:
-        path = self.run_dir / "freshline.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def output(self) -> str:
-        parts = []
-        for name in ("stdout.txt", "stderr.txt", "freshline.log"):
-            path = self.run_dir / name
-            if path.exists():
-                parts.append(f"--- {self.name} {name}\n{path.read_text(errors='replace')}")
-        return "\n".join(parts)
-
-
-@contextmanager
-def running(tmp_path: Path, name: str, *args: str, bus_url: str | None = None) -> Iterator[Server]:
-    """`freshline serve --port FREE *args`, started (not yet healthy), killed on exit."""
-    assert FRESHLINE is not None, "the freshline console script is not installed (pip install -e .)"
-    run_dir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=tmp_path))
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRESHLINE_")}
-    env.update(
-        FRESHLINE_ARGON2_TIME_COST="1",
-        FRESHLINE_ARGON2_MEMORY_COST_KIB="64",
-        FRESHLINE_LOG_FILE=str(run_dir / "freshline.log"),
-    )
-    if bus_url is not None:
-        env["FRESHLINE_BUS_URL"] = bus_url
-    command = [FRESHLINE, "serve", "--host", "127.0.0.1", "--port", str(port), *args]
-    with (
-        (run_dir / "stdout.txt").open("wb") as stdout,
-        (run_dir / "stderr.txt").open("wb") as stderr,
-    ):
-        process = subprocess.Popen(
-            command, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env, cwd=run_dir
-        )
-    try:
-        yield Server(name, process, f"http://127.0.0.1:{port}", run_dir)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT_S)
-
-
-@contextmanager
-def serving(tmp_path: Path, name: str, *args: str, bus_url: str | None = None) -> Iterator[Server]:
-    """`freshline serve --port FREE *args`, healthy on entry, killed on exit whatever happened."""
-    with running(tmp_path, name, *args, bus_url=bus_url) as server:
-        wait_healthy(server)
-        yield server
-
-
-def wait_healthy(server: Server) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    with httpx.Client(base_url=server.base_url, timeout=2) as client:
-        while time.monotonic() < deadline:
-            if server.process.poll() is not None:
-                pytest.fail(
-                    f"instance {server.name} exited with {server.process.returncode} before it "
-                    f"was healthy:\n{server.output()}"
-                )
-            try:
-                response = client.get("/api/v1/health")
-            except httpx.TransportError:
-                time.sleep(0.05)
-                continue
-            assert response.status_code == 200, response.text
-            return
-    pytest.fail(f"instance {server.name} not healthy in {START_TIMEOUT_S} s:\n{server.output()}")
-
-
-async def pg_admin(sql: str) -> None:
-    engine = create_async_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
-
-
 async def pg_scalars(url: str, *queries: str) -> list[Any]:
     engine = create_async_engine(url)
     try:
@@ -209,30 +105,19 @@ class Cluster:
         return "\n".join(s.output() for s in (self.a, self.b, self.c))
 
 
-@contextmanager
-def fresh_database() -> Iterator[str]:
-    """A new, empty PostgreSQL database; dropped (connections and all) on exit."""
-    name = f"freshline_streams_{uuid.uuid4().hex[:10]}"
-    asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{PG_SERVER}/{name}"
-    finally:
-        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     require_postgres()
     require_redis()
     tmp_path = tmp_path_factory.mktemp("instances")
-    with fresh_database() as url, ExitStack() as stack:
+    with empty_postgres_database("freshline_streams") as url, ExitStack() as stack:
         a = stack.enter_context(
-            serving(tmp_path, "A", "--demo", "--database-url", url, bus_url=BUS_URL)
+            serving(tmp_path, "--demo", "--database-url", url, name="A", env=ON_THE_BUS)
         )
         b = stack.enter_context(
-            serving(tmp_path, "B", "--demo", "--database-url", url, bus_url=BUS_URL)
+            serving(tmp_path, "--demo", "--database-url", url, name="B", env=ON_THE_BUS)
         )
-        c = stack.enter_context(serving(tmp_path, "C", "--database-url", url))
+        c = stack.enter_context(serving(tmp_path, "--database-url", url, name="C"))
         yield Cluster(url, a, b, c)
 
 
@@ -298,9 +183,8 @@ class Subscriber:
         self._socket: Any = None
 
     async def __aenter__(self) -> Subscriber:
-        url = self.server.base_url.replace("http", "ws", 1) + "/api/v1/stream"
         self._socket = await websockets.connect(
-            url,
+            self.server.ws_url,
             additional_headers={"Authorization": f"Bearer {self.token}"},
             compression=None,
             open_timeout=5,
@@ -423,9 +307,9 @@ async def test_second_instance_with_demo_seeds_nothing_again(cluster: Cluster) -
     assert stock == len(city["warehouses"]) * len(city["skus"])
     assert riders == len(city["riders"])
     assert events == 0
-    assert "seeded the demo city" in cluster.a.log(), cluster.a.output()
-    assert "seeded the demo city" not in cluster.b.log(), cluster.b.output()
-    assert "demo accounts" not in cluster.b.log(), cluster.b.output()
+    assert "seeded the demo city" in cluster.a.read("freshline.log"), cluster.a.output()
+    assert "seeded the demo city" not in cluster.b.read("freshline.log"), cluster.b.output()
+    assert "demo accounts" not in cluster.b.read("freshline.log"), cluster.b.output()
     # The one account table serves every instance: a token from A works on B and C.
     async with await signed_in(cluster.a, "dispatcher") as client:
         for server in (cluster.b, cluster.c):
@@ -738,13 +622,13 @@ def test_two_instances_started_together_with_demo_both_come_up(tmp_path: Path) -
     """Migrations take an advisory lock so instances may start together; seeding the demo
     (idempotent, "what exists is left alone") must be as safe: both instances come up."""
     require_postgres()
-    with fresh_database() as url, ExitStack() as stack:
+    with empty_postgres_database("freshline_streams") as url, ExitStack() as stack:
         servers = [
-            stack.enter_context(running(tmp_path, name, "--demo", "--database-url", url))
+            stack.enter_context(running(tmp_path, "--demo", "--database-url", url, name=name))
             for name in ("P", "Q")
         ]
         for server in servers:
-            wait_healthy(server)
+            server.wait_healthy()
         users, warehouses = asyncio.run(
             pg_scalars(url, "SELECT count(*) FROM users", "SELECT count(*) FROM warehouses")
         )

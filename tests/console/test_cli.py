@@ -1,22 +1,17 @@
 """The `freshline` command for real: the installed script, real uvicorn, real sockets.
 
 Each server runs as a subprocess on a free loopback port with cheap password hashing and its
-log in a temporary file; it is always killed in a `finally`, whatever the test did.
+log in a temporary file (`tests.servers`); it is always killed in a `finally`, whatever the
+test did.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
-import sys
-import tempfile
-import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,16 +21,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 from typer.testing import CliRunner
 
 import console.cli
-from tests.conftest import PG_SERVER, require_postgres
+from tests.conftest import empty_postgres_database
+from tests.servers import FRESHLINE, Server, clean_env, free_port, running
 
-FRESHLINE = shutil.which("freshline", path=str(Path(sys.executable).parent)) or shutil.which(
-    "freshline"
-)
 DESK_ACCOUNTS = ["dispatcher", "supervisor", "support", "admin", "viewer"]
 # README "Demo accounts", written out: what `--demo` promises to create.
 DEMO_USERNAMES = {
@@ -44,122 +35,29 @@ DEMO_USERNAMES = {
     *(f"rider-{n}" for n in range(1, 25)),
     *(f"channel-{c}" for c in ("app", "mini-program", "meituan", "eleme", "store", "group-buy")),
 }
-START_TIMEOUT_S = 20.0
-STOP_TIMEOUT_S = 10.0
 DEFAULT_TOKEN_TTL = timedelta(minutes=720)
+WIDE_TERMINAL = {"COLUMNS": "200"}  # typer's rich help must not wrap option names away
 
 
 # --- Running the real command -------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
-def clean_env(run_dir: Path, **extra: str) -> dict[str, str]:
-    """The inherited environment without any FRESHLINE_* setting, plus fast hashing and a log."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRESHLINE_")}
-    env.update(
-        FRESHLINE_ARGON2_TIME_COST="1",
-        FRESHLINE_ARGON2_MEMORY_COST_KIB="64",
-        FRESHLINE_LOG_FILE=str(run_dir / "freshline.log"),
-        COLUMNS="200",  # typer's rich help must not wrap option names away
-        **extra,
-    )
-    return env
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    base_url: str
-    run_dir: Path
-
-    @property
-    def log_file(self) -> Path:
-        return self.run_dir / "freshline.log"
-
-    def read(self, name: str) -> str:
-        path = self.run_dir / name
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def output(self) -> str:
-        """Everything the process wrote: stdout, stderr and its log file."""
-        return "\n".join(self.read(n) for n in ("stdout.txt", "stderr.txt", "freshline.log"))
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=10)
-
-
 @contextmanager
-def serving(
-    tmp_path: Path,
-    *args: str,
-    env: dict[str, str] | None = None,
-    host: str = "127.0.0.1",
-) -> Iterator[Server]:
+def serving(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Server]:
     """`freshline serve --port FREE *args`, healthy on entry, killed on exit whatever happened."""
-    assert FRESHLINE is not None, "the freshline console script is not installed (pip install -e .)"
-    run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=tmp_path))
-    port = free_port()
-    command = [FRESHLINE, "serve", "--port", str(port), *args]
-    if "--host" not in args:
-        command += ["--host", host]
-    with (
-        (run_dir / "stdout.txt").open("wb") as stdout,
-        (run_dir / "stderr.txt").open("wb") as stderr,
-    ):
-        process = subprocess.Popen(
-            command,
-            stdout=stdout,
-            stderr=stderr,
-            stdin=subprocess.DEVNULL,
-            env={**clean_env(run_dir), **(env or {})},
-            cwd=run_dir,
-        )
-    server = Server(process, f"http://127.0.0.1:{port}", run_dir)
-    try:
-        wait_healthy(server)
+    with running(tmp_path, *args, env={**WIDE_TERMINAL, **(env or {})}) as server:
+        health = server.wait_healthy()
+        assert health.json() == {"status": "ok"}
         yield server
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT_S)
-
-
-def wait_healthy(server: Server) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    with httpx.Client(base_url=server.base_url, timeout=2) as client:
-        while time.monotonic() < deadline:
-            if server.process.poll() is not None:
-                pytest.fail(
-                    f"freshline serve exited with {server.process.returncode} before it was "
-                    f"healthy:\n{server.output()}"
-                )
-            try:
-                response = client.get("/api/v1/health")
-            except httpx.TransportError:
-                time.sleep(0.05)
-                continue
-            assert response.status_code == 200, response.text
-            assert response.json() == {"status": "ok"}
-            return
-    pytest.fail(f"freshline serve was not healthy within {START_TIMEOUT_S} s:\n{server.output()}")
 
 
 def stop_cleanly(server: Server) -> None:
     """SIGTERM: the server shuts its app down (lifespan and all) and exits within seconds."""
-    server.process.send_signal(signal.SIGTERM)
-    try:
-        code = server.process.wait(timeout=STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"freshline serve ignored SIGTERM for {STOP_TIMEOUT_S} s:\n{server.output()}")
+    code = server.stop()
     # uvicorn finishes its graceful shutdown, then re-raises the signal it caught, so the
     # conventional "terminated by SIGTERM" status is as clean as 0.
     assert code in (0, -signal.SIGTERM), f"exit status {code}:\n{server.output()}"
@@ -292,7 +190,7 @@ def test_demo_refuses_a_non_loopback_host(tmp_path: Path, host: str) -> None:
         str(port),
         "--database-url",
         sqlite_url(database),
-        env=clean_env(tmp_path),
+        env=clean_env(tmp_path, **WIDE_TERMINAL),
         cwd=tmp_path,
     )
     assert result.returncode != 0, result
@@ -509,7 +407,7 @@ def test_serve_refuses_a_port_out_of_range(no_freshline_env: pytest.MonkeyPatch)
 
 
 def test_help_lists_the_commands_and_options(tmp_path: Path) -> None:
-    env = clean_env(tmp_path)
+    env = clean_env(tmp_path, **WIDE_TERMINAL)
     top = run_command("--help", env=env, cwd=tmp_path)
     assert top.returncode == 0, top.stderr
     assert "Usage" in top.stdout
@@ -523,7 +421,7 @@ def test_help_lists_the_commands_and_options(tmp_path: Path) -> None:
 
 def test_no_arguments_shows_the_usage(tmp_path: Path) -> None:
     # typer's no_args_is_help prints the help and exits 2 (click's NoArgsIsHelpError).
-    bare = run_command(env=clean_env(tmp_path), cwd=tmp_path)
+    bare = run_command(env=clean_env(tmp_path, **WIDE_TERMINAL), cwd=tmp_path)
     assert bare.returncode in (0, 2), bare
     shown = bare.stdout + bare.stderr
     assert "Usage" in shown
@@ -534,27 +432,15 @@ def test_no_arguments_shows_the_usage(tmp_path: Path) -> None:
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
 
-async def _pg_admin(sql: str) -> None:
-    engine = create_async_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
-
-
 @pytest.mark.postgres
 def test_serve_demo_on_postgresql(tmp_path: Path) -> None:
-    require_postgres()
-    name = f"freshline_cli_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        with serving(tmp_path, "--demo", "--database-url", f"{PG_SERVER}/{name}") as server:
-            with server.client() as client:
-                answer = token(client, "dispatcher")
-                assert answer["token_type"] == "bearer"
-                assert answer["role"] == "dispatcher"
-                assert set(usernames(client)) == DEMO_USERNAMES
-            stop_cleanly(server)
-    finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with (
+        empty_postgres_database("freshline_cli") as url,
+        serving(tmp_path, "--demo", "--database-url", url) as server,
+    ):
+        with server.client() as client:
+            answer = token(client, "dispatcher")
+            assert answer["token_type"] == "bearer"
+            assert answer["role"] == "dispatcher"
+            assert set(usernames(client)) == DEMO_USERNAMES
+        stop_cleanly(server)

@@ -13,6 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from backend.auth.login_limiter import LoginLimiter
 from backend.auth.passwords import Passwords
@@ -152,9 +153,17 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": "a value is out of range; nothing was changed"}, 422)
 
     @app.exception_handler(DBAPIError)
-    async def database_unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
-        # Connection lost, deadlock retried out, server restarting: nothing was committed.
-        log.error("database error on %s %s: %s", request.method, request.url.path, exc.orig)
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(OSError)
+    async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # Connection refused or lost (asyncpg raises OSError), every pooled connection busy,
+        # deadlock retried out, server restarting: nothing was committed.
+        log.error(
+            "database error on %s %s: %r",
+            request.method,
+            request.url.path,
+            getattr(exc, "orig", exc),
+        )
         return JSONResponse(
             {"detail": "the database is unavailable; nothing was changed, try again"},
             status_code=503,

@@ -100,6 +100,7 @@ class FreshlineClient:
         params: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
         seconds: float | None = None,
+        retry: bool = True,
     ) -> T:
         headers = {}
         if self.token:
@@ -115,7 +116,7 @@ class FreshlineClient:
                     method, path, json=body, data=data, params=params, headers=headers, **extra
                 )
             except httpx.TransportError as exc:
-                if attempt >= self.retries:
+                if attempt >= self.retries or not retry:
                     raise ConnectionFailed(f"{method} {path}: {exc!r}") from exc
                 await self._sleep(self.backoff.delay(attempt))
                 attempt += 1
@@ -128,7 +129,7 @@ class FreshlineClient:
                 except ValidationError as exc:
                     raise UnexpectedAnswer(f"{method} {path}: {exc}") from exc
             error = _error_of(response)
-            if attempt >= self.retries or not _retryable(error):
+            if attempt >= self.retries or not retry or not _retryable(error):
                 raise error
             wait = error.retry_after if isinstance(error, RateLimited) else 0.0
             await self._sleep(self.backoff.delay(attempt, at_least=wait))
@@ -141,8 +142,14 @@ class FreshlineClient:
 
     async def login(self, username: str, password: str) -> TokenResponse:
         """Sign in; the client uses the new token from now on."""
+        # Never retried: a 429 here means "too many attempts", to be shown to the person now,
+        # and every retry would count as one more failed attempt.
         answer = await self._call(
-            "POST", "/auth/token", TokenResponse, data={"username": username, "password": password}
+            "POST",
+            "/auth/token",
+            TokenResponse,
+            data={"username": username, "password": password},
+            retry=False,
         )
         self.token = answer.access_token
         return answer

@@ -114,6 +114,7 @@ class StreamConsumer:
         self._stopped = asyncio.Event()
         self._socket: Any = None
         self._closing: asyncio.Future[None] | None = None
+        self._welcomed = False
 
     @property
     def url(self) -> str:
@@ -136,6 +137,7 @@ class StreamConsumer:
                 StreamState.CONNECTING if failures == 0 else StreamState.RECONNECTING,
                 attempt=failures,
             )
+            self._welcomed = False
             try:
                 await self._session()
                 failures = 0
@@ -143,7 +145,9 @@ class StreamConsumer:
                 self._report(StreamState.OFFLINE, detail=str(refusal))
                 raise
             except (OSError, TimeoutError, websockets.WebSocketException, GapDetected) as exc:
-                failures += 1
+                # A session that got as far as welcome was a success that ended: this is the
+                # first attempt again, not one more failure in a row.
+                failures = 1 if self._welcomed else failures + 1
                 self._report(StreamState.RECONNECTING, attempt=failures, detail=repr(exc))
                 log.info("stream broke (%r); reconnecting, attempt %d", exc, failures)
             if not self._stopped.is_set():
@@ -187,6 +191,7 @@ class StreamConsumer:
                     raise TimeoutError(f"server silent for {self.dead_after} s") from None
                 message = self._parse(raw)
                 if isinstance(message, Welcome):
+                    self._welcomed = True
                     if self.last_seq is None:
                         self.last_seq = message.last_seq
                     beat = beat or asyncio.create_task(

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from backend.app import create_app
 from backend.clock import ManualClock
 from backend.db import Base, Database
-from tests.support import Api, test_settings
+from tests.support import Api, settings_for
 
 PG_SERVER = os.environ.get(
     "FRESHLINE_TEST_PG_SERVER", "postgresql+asyncpg://postgres@127.0.0.1:5432"
@@ -121,7 +121,7 @@ def clock() -> ManualClock:
 @pytest.fixture
 async def api(database_url: str, clock: ManualClock) -> AsyncIterator[Api]:
     """The real app with the demo city, on the parametrised database, behind an httpx client."""
-    app = create_app(test_settings(database_url), clock=clock)
+    app = create_app(settings_for(database_url), clock=clock)
     async with (
         LifespanManager(app) as manager,
         httpx.AsyncClient(

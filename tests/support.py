@@ -14,7 +14,7 @@ from backend.settings import Settings
 _external_ids = itertools.count(1)
 
 
-def test_settings(database_url: str, **overrides: Any) -> Settings:
+def settings_for(database_url: str, **overrides: Any) -> Settings:
     """Settings for a test app: demo data, cheap password hashing, the given database."""
     values: dict[str, Any] = {
         "database_url": database_url,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from datetime import datetime, timedelta
 
 from backend.errors import RateLimited
@@ -11,8 +11,10 @@ from backend.errors import RateLimited
 class LoginLimiter:
     """At most `max_failures` failed logins per (username, address) in a sliding window.
 
-    Memory stays bounded however many names are tried: past `max_tracked` pairs, every pair
-    whose window has passed is dropped.
+    An attempt counts as a failure from the moment it starts (`attempt`), so parallel guesses
+    cannot all pass the check before the first one fails; a success wipes the slate. Memory is
+    a hard cap: past `max_tracked` pairs, the pair that failed longest ago is forgotten, in
+    constant time.
     """
 
     def __init__(
@@ -21,32 +23,31 @@ class LoginLimiter:
         self.max_failures = max_failures
         self.window = timedelta(seconds=window_seconds)
         self.max_tracked = max_tracked
-        self._failures: dict[tuple[str, str], deque[datetime]] = {}
+        self._failures: OrderedDict[tuple[str, str], deque[datetime]] = OrderedDict()
 
-    def check(self, username: str, address: str, now: datetime) -> None:
-        """Raise RateLimited while the pair is over its limit."""
-        failures = self._prune((username, address), now)
+    def attempt(self, username: str, address: str, now: datetime) -> None:
+        """Refuse while the pair is over its limit; otherwise count this attempt as failed
+        until `succeeded` says otherwise."""
+        key = (username, address)
+        failures = self._prune(key, now)
         if len(failures) >= self.max_failures:
             retry_after = int((failures[0] + self.window - now).total_seconds()) + 1
             raise RateLimited("too many failed logins; wait and try again", retry_after=retry_after)
-
-    def failed(self, username: str, address: str, now: datetime) -> None:
-        if len(self._failures) >= self.max_tracked:
-            for key in list(self._failures):
-                self._prune(key, now)
-        failures = self._failures.setdefault((username, address), deque())
+        failures = self._failures.setdefault(key, deque())
+        self._failures.move_to_end(key)
         failures.append(now)
-        # Only the newest `max_failures` matter for the decision; older ones need no memory.
         while len(failures) > self.max_failures:
             failures.popleft()
+        while len(self._failures) > self.max_tracked:
+            self._failures.popitem(last=False)
+
+    def succeeded(self, username: str, address: str) -> None:
+        self._failures.pop((username, address), None)
 
     @property
     def tracked(self) -> int:
         """How many (username, address) pairs are remembered."""
         return len(self._failures)
-
-    def succeeded(self, username: str, address: str) -> None:
-        self._failures.pop((username, address), None)
 
     def _prune(self, key: tuple[str, str], now: datetime) -> deque[datetime]:
         failures = self._failures.get(key)

@@ -19,7 +19,6 @@ from backend.auth.service import (
     revoke_token,
     user_view,
 )
-from backend.errors import NotAuthenticated
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.responses import PROTECTED, TOO_LARGE, errors
 from backend_client.models import NO_CONTROL_CHARS, Me, Role, TokenResponse, User, UserCreate
@@ -50,17 +49,16 @@ async def sign_in(
     """Exchange a username and password (form fields) for an expiring bearer token."""
     now = runtime.clock.now()
     address = request.client.host if request.client else "-"
-    runtime.login_limiter.check(username, address, now)
-    try:
-        async with runtime.db.write() as session:
-            user = await authenticate(session, runtime.passwords, username, password)
-            token, expires_at = await issue_token(
-                session, user, now=now, ttl=timedelta(minutes=runtime.settings.token_ttl_minutes)
-            )
-    except NotAuthenticated:
-        runtime.login_limiter.failed(username, address, now)
-        raise
+    # Counted before the slow check, so parallel guesses cannot all slip under the limit.
+    runtime.login_limiter.attempt(username, address, now)
+    # The password is checked (argon2, deliberately slow) holding no transaction: on SQLite a
+    # write transaction would hold the only write lock for everyone meanwhile.
+    user = await authenticate(runtime.db, runtime.passwords, username, password)
     runtime.login_limiter.succeeded(username, address)
+    async with runtime.db.write() as session:
+        token, expires_at = await issue_token(
+            session, user, now=now, ttl=timedelta(minutes=runtime.settings.token_ttl_minutes)
+        )
     return TokenResponse(access_token=token, role=Role(user.role), expires_at=expires_at)
 
 

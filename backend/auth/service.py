@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.models import TokenRow, UserRow
 from backend.auth.passwords import Passwords
 from backend.auth.principal import Principal
+from backend.db import Database
 from backend.errors import Conflict, NotAuthenticated, Unprocessable
 from backend.inventory.models import WarehouseRow
 from backend.realtime.outbox import append_event
@@ -24,11 +25,14 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def authenticate(
-    session: AsyncSession, passwords: Passwords, username: str, password: str
-) -> UserRow:
-    """The active account with this name and password, or NotAuthenticated."""
-    user = await session.scalar(select(UserRow).where(UserRow.username == username))
+async def authenticate(db: Database, passwords: Passwords, username: str, password: str) -> UserRow:
+    """The active account with this name and password, or NotAuthenticated.
+
+    The slow password check runs after the session is closed: it holds no connection and no
+    transaction, so sign-ins never stall other requests.
+    """
+    async with db.read() as session:
+        user = await session.scalar(select(UserRow).where(UserRow.username == username))
     ok = await passwords.verify(user.password_hash if user else None, password)
     if user is None or not ok or not user.active:
         raise NotAuthenticated("wrong username or password")

@@ -36,6 +36,9 @@ class OrderRow(Base):
     channel: Mapped[str] = mapped_column(String(20), index=True)
     external_id: Mapped[str] = mapped_column(String(40))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    customer_name: Mapped[str] = mapped_column(String(120))
+    """The name as this order's channel gave it; another channel's order never rewrites it."""
+    customer_phone: Mapped[str] = mapped_column(String(30))
     address: Mapped[str] = mapped_column(String(300))
     lat: Mapped[float]
     lng: Mapped[float]
@@ -67,7 +70,7 @@ class OrderRow(Base):
     claim_settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    customer: Mapped[CustomerRow] = relationship(lazy="joined", innerjoin=True)
+    customer: Mapped[CustomerRow] = relationship(lazy="select")
     items: Mapped[list[OrderItemRow]] = relationship(
         lazy="selectin", order_by="OrderItemRow.line", cascade="all, delete-orphan"
     )

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from backend.auth.deps import RuntimeDep, require
 from backend.auth.permissions import Permission
 from backend.auth.principal import Principal
+from backend.auth.redaction import redact_event, sees_staff_details
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.orders import service
 from backend.orders.lifecycle import actions_for
@@ -126,7 +127,10 @@ async def get_timeline(
     """The order's whole story: every event, oldest first."""
     async with runtime.db.read() as session:
         rows = await service.order_timeline(session, order_id, principal)
-    return [event_view(r) for r in rows]
+    events = [event_view(r) for r in rows]
+    if sees_staff_details(principal):
+        return events
+    return [Event(**redact_event(e.model_dump())) for e in events]
 
 
 @router.get("/orders/{order_id}/actions", response_model=list[OrderAction], responses=NOT_FOUND)

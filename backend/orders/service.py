@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal, system_principal
+from backend.auth.redaction import sees_staff_details
 from backend.auth.scope import order_scope
 from backend.db import lock_key
 from backend.errors import Conflict, Forbidden, NotFound, StaleVersion, Unprocessable
@@ -92,7 +93,7 @@ async def list_orders(
     session: AsyncSession, principal: Principal, filters: OrderFilters, *, now: datetime
 ) -> tuple[list[OrderRow], str | None]:
     """Orders in scope, most urgent first (open before final, then by promised time)."""
-    query = select(OrderRow).join(OrderRow.customer).where(order_scope(principal))
+    query = select(OrderRow).where(order_scope(principal))
     if filters.statuses:
         query = query.where(OrderRow.status.in_(filters.statuses))
     if filters.channel is not None:
@@ -121,7 +122,7 @@ async def list_orders(
             )
         )
     query = query.order_by(OrderRow.open_rank, OrderRow.promised_at, OrderRow.id)
-    rows = list((await session.scalars(query.limit(filters.limit + 1))).unique().all())
+    rows = list((await session.scalars(query.limit(filters.limit + 1))).all())
     next_cursor = None
     if len(rows) > filters.limit:
         rows = rows[: filters.limit]
@@ -133,10 +134,11 @@ async def list_orders(
 def _search(text: str):
     """Order id, channel order id, customer name (substring) or phone (suffix)."""
     text = text.strip()
-    name = func.lower(CustomerRow.name).contains(text.lower(), autoescape=True)
+    # The order's own copy of the customer: what this order's channel said, nobody else.
+    name = func.lower(OrderRow.customer_name).contains(text.lower(), autoescape=True)
     clauses = [name, OrderRow.external_id == text]
-    if text.isdigit():
-        clauses.append(CustomerRow.phone.endswith(text, autoescape=True))
+    if text.isascii() and text.isdigit():  # "²".isdigit() is True, int("²") is not
+        clauses.append(OrderRow.customer_phone.endswith(text, autoescape=True))
         if int(text) < 2**31:
             clauses.append(OrderRow.id == int(text))
     return or_(*clauses)
@@ -212,6 +214,8 @@ async def create_order(
         channel=channel,
         external_id=request.external_id,
         customer=customer,
+        customer_name=c.name,
+        customer_phone=c.phone,
         address=c.address,
         lat=c.lat,
         lng=c.lng,
@@ -302,7 +306,7 @@ async def transition(
 ) -> OrderRow:
     """Apply one lifecycle action, with its guards and effects, or refuse and change nothing."""
     order = await load_order(session, order_id, actor, for_update=True)
-    await _check_version(session, order, request.version)
+    await _check_version(session, order, request.version, actor)
     rule = decide(OrderState(order.status), request.action, str(actor.role))
     if rule.needs_reason and not request.reason:
         raise Unprocessable(f"{request.action} needs a reason")
@@ -330,7 +334,7 @@ async def assign_rider(
 ) -> OrderRow:
     """Give the order to a rider who is online, has room and (if needed) a cold-chain box."""
     order = await load_order(session, order_id, actor, for_update=True)
-    await _check_version(session, order, request.version)
+    await _check_version(session, order, request.version, actor)
     state = OrderState(order.status)
     if state not in ASSIGNABLE_STATES:
         raise Conflict(f"an order in {state} cannot be given to a rider")
@@ -367,15 +371,21 @@ async def assign_rider(
     return order
 
 
-async def _check_version(session: AsyncSession, order: OrderRow, version: int) -> None:
+async def _check_version(
+    session: AsyncSession, order: OrderRow, version: int, viewer: Principal
+) -> None:
     if version == order.version:
         return
-    changed_by = await session.scalar(
-        select(EventRow.actor)
-        .where(EventRow.order_id == order.id)
-        .order_by(EventRow.seq.desc())
-        .limit(1)
-    )
+    last = (
+        await session.execute(
+            select(EventRow.actor, EventRow.role)
+            .where(EventRow.order_id == order.id)
+            .order_by(EventRow.seq.desc())
+            .limit(1)
+        )
+    ).first()
+    actor, role = last or (None, None)
+    changed_by = actor if sees_staff_details(viewer) else role
     raise StaleVersion(
         f"order {order.id} is at version {order.version}, not {version}; "
         f"last changed by {changed_by}",

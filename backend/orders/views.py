@@ -16,7 +16,7 @@ def order_view(row: OrderRow, now: datetime) -> Order:
         external_id=row.external_id,
         status=OrderState(row.status),
         version=row.version,
-        customer=CustomerOut(id=row.customer.id, name=row.customer.name, phone=row.customer.phone),
+        customer=CustomerOut(id=row.customer_id, name=row.customer_name, phone=row.customer_phone),
         address=row.address,
         lat=row.lat,
         lng=row.lng,

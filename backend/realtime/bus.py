@@ -56,6 +56,7 @@ class RedisBus:
         self.instance = uuid.uuid4().hex
         self._outgoing: asyncio.Queue[str] = asyncio.Queue(maxsize=10_000)
         self._tasks: list[asyncio.Task[None]] = []
+        self._redis: Any = None
 
     async def start(self, on_seq: SeqListener, on_position: PositionListener) -> None:
         from redis.asyncio import Redis
@@ -118,7 +119,8 @@ class RedisBus:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await self._redis.aclose()
+        if self._redis is not None:  # start may have failed before connecting
+            await self._redis.aclose()
 
 
 def _database_number(url: str) -> int:

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from backend.auth.redaction import redact_event
 from backend.db import Database
 from backend.orders.views import event_view
 from backend.realtime.models import EventRow
@@ -35,11 +36,17 @@ class FeedItem:
     event: dict[str, Any]
     body: str
     """The event as a JSON object text, starting with `{`."""
+    redacted_body: str
+    """The same for merchants, riders and channels (see auth/redaction.py)."""
 
 
 def feed_item(row: EventRow) -> FeedItem:
     event = event_view(row).model_dump(mode="json")
-    return FeedItem(row.seq, event, json.dumps(event, separators=(",", ":")))
+    return FeedItem(row.seq, event, _json(event), _json(redact_event(event)))
+
+
+def _json(value: dict[str, Any]) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 class EventFeed:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from backend.auth.redaction import sees_staff_details
 from backend.realtime.feed import EventFeed, FeedItem
 from backend.realtime.visibility import Subscription
 from backend_client.models import Heartbeat, SnapshotRequired
@@ -26,6 +27,7 @@ class CloseCode:
     """Close codes of the stream (docs/stream.md)."""
 
     GOING_AWAY = 1001
+    INTERNAL_ERROR = 1011
     BAD_MESSAGE = 4400
     NOT_AUTHENTICATED = 4401
     FORBIDDEN = 4403
@@ -42,6 +44,7 @@ class Connection:
         self.outbox: deque[str] = deque()
         self.positions: dict[int, str] = {}
         self.prev_seq = since
+        self.staff_view = sees_staff_details(subscription.principal)
         self.backlog = 0
         """Replayed messages at the head of the outbox; bounded by the replay limit instead."""
         self.ready = asyncio.Event()
@@ -54,7 +57,8 @@ class Connection:
         if not self.subscription.sees(item.event, zones):
             return
         # The body was serialised once for everyone; only prev_seq is this connection's own.
-        message = f'{{"type":"event","prev_seq":{self.prev_seq},{item.body[1:]}'
+        body = item.body if self.staff_view else item.redacted_body
+        message = f'{{"type":"event","prev_seq":{self.prev_seq},{body[1:]}'
         if replay:
             self.outbox.append(message)
             self.backlog += 1
@@ -115,7 +119,7 @@ class Hub:
         message = json.dumps({"type": "position", **position}, separators=(",", ":"))
         rider_id, warehouse_id = position["rider_id"], position["warehouse_id"]
         for connection in list(self.connections):
-            if connection.subscription.sees_position(rider_id, warehouse_id):
+            if connection.subscription.sees_position(rider_id, warehouse_id, self.zones):
                 connection.offer_position(rider_id, message)
 
     async def attach(self, connection: Connection, since: int | None) -> None:

@@ -13,6 +13,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from backend.auth.deps import RuntimeDep, current_principal
 from backend.auth.principal import Principal
+from backend.auth.redaction import redact_event, sees_staff_details
 from backend.auth.service import principal_for_token
 from backend.errors import Forbidden, NotAuthenticated
 from backend.realtime.hub import CloseCode, Connection
@@ -84,6 +85,10 @@ async def stream(websocket: WebSocket) -> None:
         await _close(websocket, closed.code, closed.reason)
     except WebSocketDisconnect:
         pass
+    except Exception:
+        # The database went away mid-replay, or a bug: say so (1011) and let the client resume.
+        log.exception("stream connection failed")
+        await _close(websocket, CloseCode.INTERNAL_ERROR, "server error; reconnect and resume")
     finally:
         if connection is not None:
             runtime.hub.detach(connection)
@@ -106,13 +111,13 @@ async def _serve(
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-    for task in done:
-        if not task.cancelled() and isinstance(
-            task.exception(), StreamClosed | WebSocketDisconnect
-        ):
-            raise task.exception()  # type: ignore[misc]
     if connection.failure is not None:
         raise StreamClosed(*connection.failure)
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            # StreamClosed and disconnects are handled by the caller; anything else is
+            # unexpected, and the caller logs it and closes with 1011.
+            raise task.exception()  # type: ignore[misc]
 
 
 async def _pump(websocket: WebSocket, connection: Connection) -> None:
@@ -128,7 +133,7 @@ async def _listen(runtime: Runtime, websocket: WebSocket) -> None:
     idle = runtime.settings.stream_idle_timeout_seconds
     while True:
         try:
-            raw = await asyncio.wait_for(websocket.receive_text(), idle)
+            raw = await asyncio.wait_for(_receive_text(websocket), idle)
         except TimeoutError:
             raise StreamClosed(CloseCode.IDLE, f"nothing heard for {idle} s") from None
         _parse(raw)  # anything well-formed counts as a sign of life
@@ -148,13 +153,23 @@ async def _beat(runtime: Runtime, websocket: WebSocket, connection: Connection, 
 
 async def _receive_hello(websocket: WebSocket) -> Hello:
     try:
-        raw = await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT)
+        raw = await asyncio.wait_for(_receive_text(websocket), HELLO_TIMEOUT)
     except TimeoutError:
         raise StreamClosed(CloseCode.BAD_MESSAGE, "send hello first") from None
     message = _parse(raw)
     if not isinstance(message, Hello):
         raise StreamClosed(CloseCode.BAD_MESSAGE, "the first message must be hello")
     return message
+
+
+async def _receive_text(websocket: WebSocket) -> str:
+    """The next text frame; a binary frame is a protocol error (4400), not a crash."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    if message.get("text") is None:
+        raise StreamClosed(CloseCode.BAD_MESSAGE, "send JSON text frames, not binary")
+    return message["text"]
 
 
 def _parse(raw: str) -> ClientMessage:
@@ -227,6 +242,8 @@ async def poll_events(
         else:
             items = await feed.read(since, 2**62, LONG_POLL_LIMIT)
         visible = [i.event for i in items if subscription.sees(i.event, runtime.hub.zones)]
+        if not sees_staff_details(principal):
+            visible = [redact_event(e) for e in visible]
         if items:
             since = items[-1].seq
         if visible or asyncio.get_running_loop().time() >= deadline:

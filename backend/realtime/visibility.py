@@ -85,10 +85,12 @@ class Subscription:
                 return p.channel is not None and event["payload"].get("channel") == p.channel
         return True
 
-    def sees_position(self, rider_id: int, warehouse_id: str) -> bool:
+    def sees_position(self, rider_id: int, warehouse_id: str, zones: Mapping[str, str]) -> bool:
         if Topic.RIDERS not in self.topics:
             return False
         if self.warehouse_id is not None and warehouse_id != self.warehouse_id:
+            return False
+        if self.zone is not None and zones.get(warehouse_id) != self.zone:
             return False
         match self.principal.role:
             case R.RIDER:

@@ -102,6 +102,7 @@ async def upload_positions(
     moved: list[dict] = []
 
     async def act(session):
+        moved.clear()  # a transaction retried after a deadlock must not announce twice
         result = await service.record_positions(session, rider_id, body, actor=principal, now=now)
         if result.moved:
             rider = await service.load_rider(session, rider_id, principal)

@@ -52,7 +52,7 @@ README_ROUTES = readme_routes()
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     database = tmp_path_factory.mktemp("openapi") / "never-opened.db"
-    return create_app(support.test_settings(f"sqlite+aiosqlite:///{database}"))
+    return create_app(support.settings_for(f"sqlite+aiosqlite:///{database}"))
 
 
 @pytest.fixture(scope="module")
@@ -403,7 +403,7 @@ async def live(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Api]:
     path = tmp_path / "freshline.db"
     shutil.copy(sqlite_template, path)
     clock = ManualClock()
-    app = create_app(support.test_settings(f"sqlite+aiosqlite:///{path}"), clock=clock)
+    app = create_app(support.settings_for(f"sqlite+aiosqlite:///{path}"), clock=clock)
     async with (
         LifespanManager(app) as manager,
         httpx.AsyncClient(

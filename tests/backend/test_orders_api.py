@@ -266,3 +266,49 @@ async def test_actions_endpoint_tells_what_the_caller_may_do(api: Api) -> None:
     assert as_channel.json() == ["pay", "cancel"]
     as_viewer = await api.get("viewer", f"/orders/{order['id']}/actions")
     assert as_viewer.json() == []
+
+
+async def test_another_channel_cannot_rewrite_or_read_a_customer_through_its_orders(
+    api: Api,
+) -> None:
+    mine = await api.create_order(customer=customer(name="Wang Fang", phone="13800138000"))
+    await api.create_order(
+        channel_user="channel-meituan", customer=customer(name="Mallory", phone="13800138000")
+    )
+    again = (await api.get("channel-app", f"/orders/{mine['id']}")).json()
+    assert again["customer"]["name"] == "Wang Fang"
+    found = await api.get("channel-app", "/orders", params={"q": "Mallory"})
+    assert found.json()["items"] == []
+
+
+async def test_a_search_of_unicode_digits_is_a_plain_search(api: Api) -> None:
+    await api.create_order()
+    for text in ("²", "①", "₂"):
+        response = await api.get("dispatcher", "/orders", params={"q": text})
+        assert response.status_code == 200, response.text
+        assert response.json()["items"] == []
+
+
+async def test_outside_accounts_see_roles_not_staff_names_or_addresses(api: Api) -> None:
+    order = await journey_to_picking(api)
+    await api.rider_online(1)
+    order = await api.assign(order, 1)
+    as_rider = await api.get("rider-1", f"/orders/{order['id']}/timeline")
+    assert [e["actor"] for e in as_rider.json()] == [
+        "channel",
+        "channel",
+        "dispatcher",
+        "dispatcher",
+    ]
+    assert {e["client_addr"] for e in as_rider.json()} == {None}
+    as_desk = await api.get("supervisor", f"/orders/{order['id']}/timeline")
+    assert {e["client_addr"] for e in as_desk.json()} == {"127.0.0.1"}
+
+    await api.create_order()  # the channel's own, to prove the 409 below is about versions
+    stale = await api.post(
+        "channel-app",
+        f"/orders/{order['id']}/transitions",
+        json={"action": "cancel", "version": 1, "reason": "changed mind"},
+    )
+    assert stale.status_code == 409
+    assert stale.json()["changed_by"] == "dispatcher"  # the role, whoever it was

@@ -337,7 +337,7 @@ def test_rest_table_matches_readme_copy_and_routes():
     assert documented == copy
 
     # Every /api/v1 operation the app publishes is in the table, and nothing in it is missing.
-    app = create_app(support.test_settings("sqlite+aiosqlite:///:memory:"))
+    app = create_app(support.settings_for("sqlite+aiosqlite:///:memory:"))
     served = {
         (method.upper(), path.removeprefix(API))
         for path, operations in app.openapi()["paths"].items()

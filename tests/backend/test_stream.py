@@ -716,7 +716,7 @@ async def test_heartbeats_idle_timeout_bad_hello_and_revoked_token(
             code, messages = await closed_with(ws, 6)
             return time.monotonic() - said, code, messages
 
-        async def bad_hello(raw: str) -> tuple[int | None, list[dict[str, Any]]]:
+        async def bad_hello(raw: str | bytes) -> tuple[int | None, list[dict[str, Any]]]:
             ws = await connect(url, token)
             await ws.send(raw)
             return await closed_with(ws)
@@ -782,6 +782,7 @@ async def test_heartbeats_idle_timeout_bad_hello_and_revoked_token(
             unknown_topic,
             no_topics,
             malformed,
+            binary,
             (revoked_after, revoked_code, revoked_messages),
             (consumer_error, consumer_states),
         ) = await asyncio.gather(
@@ -792,6 +793,7 @@ async def test_heartbeats_idle_timeout_bad_hello_and_revoked_token(
             bad_hello(json.dumps({"type": "hello", "topics": ["weather"], "since": None})),
             bad_hello(json.dumps({"type": "hello", "topics": [], "since": None})),
             malformed_later(),
+            bad_hello(json.dumps({"type": "hello", "topics": ["orders"]}).encode()),
             revoked(),
             consumer_revoked(),
         )
@@ -808,7 +810,8 @@ async def test_heartbeats_idle_timeout_bad_hello_and_revoked_token(
         assert 1.5 <= idle_after <= 3.5, idle_after
         assert idle_messages[-1]["type"] == "error" and idle_messages[-1]["code"] == 4408
 
-        for code, messages in (not_json, heartbeat_first, unknown_topic, no_topics, malformed):
+        bad = (not_json, heartbeat_first, unknown_topic, no_topics, malformed, binary)
+        for code, messages in bad:
             assert code == 4400, (code, messages)
             assert [m["type"] for m in messages] == ["error"], messages
             assert messages[0]["code"] == 4400

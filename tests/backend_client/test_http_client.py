@@ -718,7 +718,7 @@ async def test_the_server_url_may_end_with_a_slash() -> None:
 async def test_against_the_real_app(database_url: str) -> None:
     clock = ManualClock()
     sleeps = FakeSleep()
-    app = create_app(support.test_settings(database_url), clock=clock)
+    app = create_app(support.settings_for(database_url), clock=clock)
     async with LifespanManager(app) as manager:
 
         def connect() -> FreshlineClient:
@@ -809,3 +809,13 @@ async def test_logout_forgets_the_token_even_when_the_server_refused_it() -> Non
         with pytest.raises(NotAuthenticated):
             await client.logout()
         assert client.token is None
+
+
+async def test_a_refused_login_is_never_retried() -> None:
+    server = Server(error(429, {"detail": "too many failed logins"}, **{"Retry-After": "60"}))
+    sleep = FakeSleep()
+    async with client_for(server, sleep) as client:
+        with pytest.raises(RateLimited):
+            await client.login("dispatcher", "wrong")
+    assert len(server.requests) == 1
+    assert sleep.delays == []

@@ -33,6 +33,7 @@ from backend_client.models import (
     PositionPoint,
 )
 from tests.servers import Server
+from tests.support import customer
 
 # Non-cold-chain SKUs stocked in every demo warehouse (120 each): orders rotate through them so
 # payment reserves stock rather than tipping orders into OUT_OF_STOCK.
@@ -282,13 +283,7 @@ class Actors:
         self._sku += 1
         request = OrderCreate(
             external_id=f"T-{uuid.uuid4().hex[:12]}",
-            customer=CustomerIn(
-                name="Wang Fang",
-                phone="13800138000",
-                address="Sanlitun Rd 19, Chaoyang",
-                lat=39.9361,
-                lng=116.4551,
-            ),
+            customer=CustomerIn(**customer()),
             items=[OrderItemIn(sku=SKUS[self._sku % len(SKUS)], quantity=1)],
             warehouse_id=warehouse_id,
         )

@@ -915,6 +915,28 @@ class WebSocketBlocked(StreamConsumer):
         return f"ws://127.0.0.1:{self.blocked_port}/api/v1/stream"
 
 
+def blocked_consumer(
+    client: FreshlineClient, *, since: int | None
+) -> tuple[WebSocketBlocked, list[int], list[StreamState]]:
+    """A consumer whose WebSocket can never connect, so it must fall back to long polling;
+    with the seqs it applies and the states it reports."""
+    applied: list[int] = []
+    states: list[StreamState] = []
+    consumer = WebSocketBlocked(
+        client,
+        ["orders"],
+        since=since,
+        on_event=lambda e: applied.append(e.seq),
+        on_status=lambda s: states.append(s.state),
+        backoff=FAST_BACKOFF,
+        poll_after_failures=1,
+        poll_wait=1,
+        retry_websocket_after=30,
+    )
+    consumer.blocked_port = free_port()
+    return consumer, applied, states
+
+
 async def test_consumer_falls_back_to_long_polling_when_websocket_fails(
     tmp_path: Path, template: Path
 ) -> None:
@@ -923,20 +945,7 @@ async def test_consumer_falls_back_to_long_polling_when_websocket_fails(
         await client.login("dispatcher", "demo-dispatcher")
         await actors.paid()
         start = server.last_seq()
-        applied: list[int] = []
-        states: list[StreamState] = []
-        consumer = WebSocketBlocked(
-            client,
-            ["orders"],
-            since=start,
-            on_event=lambda e: applied.append(e.seq),
-            on_status=lambda s: states.append(s.state),
-            backoff=FAST_BACKOFF,
-            poll_after_failures=1,
-            poll_wait=1,
-            retry_websocket_after=30,
-        )
-        consumer.blocked_port = free_port()
+        consumer, applied, states = blocked_consumer(client, since=start)
         running = asyncio.create_task(consumer.run())
         try:
             await eventually(lambda: StreamState.POLLING in states, 5, "polling")
@@ -964,20 +973,7 @@ async def test_polling_consumer_started_from_now_does_not_replay_the_history(
         await client.login("dispatcher", "demo-dispatcher")
         for _ in range(2):
             await actors.paid()
-        applied: list[int] = []
-        states: list[StreamState] = []
-        consumer = WebSocketBlocked(
-            client,
-            ["orders"],
-            since=None,
-            on_event=lambda e: applied.append(e.seq),
-            on_status=lambda s: states.append(s.state),
-            backoff=FAST_BACKOFF,
-            poll_after_failures=1,
-            poll_wait=1,
-            retry_websocket_after=30,
-        )
-        consumer.blocked_port = free_port()
+        consumer, applied, states = blocked_consumer(client, since=None)
         running = asyncio.create_task(consumer.run())
         try:
             await eventually(lambda: StreamState.POLLING in states, 5, "polling")

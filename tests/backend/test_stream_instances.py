@@ -51,6 +51,7 @@ from backend_client.models import (
 )
 from tests.conftest import empty_postgres_database, require_postgres
 from tests.servers import Server, running, serving
+from tests.support import customer
 
 pytestmark = pytest.mark.postgres
 
@@ -133,13 +134,7 @@ async def signed_in(server: Server, username: str) -> FreshlineClient:
 def new_order(tag: str) -> OrderCreate:
     return OrderCreate(
         external_id=f"{tag}-{uuid.uuid4().hex[:12]}",
-        customer=CustomerIn(
-            name="Wang Fang",
-            phone="13800138000",
-            address="Sanlitun Rd 19, Chaoyang",
-            lat=39.9361,
-            lng=116.4551,
-        ),
+        customer=CustomerIn(**customer()),
         items=[OrderItemIn(sku="VEG-BOKCHOY", quantity=1)],
     )
 

@@ -50,6 +50,7 @@ from backend_client.models import (
     Topic,
 )
 from tests import support
+from tests.support import customer
 
 SERVER = "http://freshline.test"
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -183,13 +184,7 @@ def event_json(seq: int, **overrides: Any) -> dict[str, Any]:
 def new_order(external_id: str = "EXT-NEW") -> OrderCreate:
     return OrderCreate(
         external_id=external_id,
-        customer=CustomerIn(
-            name="Wang Fang",
-            phone="13800138000",
-            address="Sanlitun Rd 19, Chaoyang",
-            lat=39.9361,
-            lng=116.4551,
-        ),
+        customer=CustomerIn(**customer()),
         items=[OrderItemIn(sku="VEG-BOKCHOY", quantity=2)],
     )
 

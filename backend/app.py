@@ -18,8 +18,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from backend.auth.login_limiter import LoginLimiter
 from backend.auth.passwords import Passwords
 from backend.auth.router import router as auth_router
-from backend.clock import Clock, SystemClock
+from backend.clock import Clock, ScaledClock, SystemClock
 from backend.db import Database
+from backend.dispatch.router import router as dispatch_router
+from backend.dispatch.sweeper import AutoDispatcher
 from backend.errors import DomainError, NotAuthenticated, RateLimited
 from backend.inventory.router import router as inventory_router
 from backend.inventory.service import warehouse_zones
@@ -43,7 +45,7 @@ API_PREFIX = "/api/v1"
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """A backend instance; the database is opened (and migrated) when the app starts."""
     settings = settings or Settings()
-    clock = clock or SystemClock()
+    clock = clock or clock_for(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         )
         hub = Hub(feed, replay_limit=settings.stream_replay_limit)
         bus = bus_for(settings.bus_url)
+        dispatcher = AutoDispatcher(db, clock, period=settings.auto_dispatch_seconds)
         try:
             if settings.migrate_on_start:
                 await db.migrate()
@@ -65,6 +68,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             db.committed.append(bus.announce_seq)
             await feed.start()
             hub.zones.update(await warehouse_zones(db))
+            if settings.auto_dispatch:
+                dispatcher.start()
             app.state.runtime = Runtime(
                 settings=settings,
                 db=db,
@@ -77,9 +82,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 feed=feed,
                 hub=hub,
                 bus=bus,
+                dispatcher=dispatcher,
             )
             yield
         finally:
+            await dispatcher.stop()
             hub.close_all("the server is shutting down")
             await feed.stop()
             await bus.stop()
@@ -101,13 +108,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @api.get("/health", response_model=Health, tags=["health"])
     async def health() -> Health:
-        """Liveness: answers `{"status": "ok"}` without touching anything else."""
-        return Health()
+        """Liveness, and this instance's clock (simulated in the demo) without touching the
+        database."""
+        return Health(time=clock.now(), clock_speed=getattr(clock, "speed", 1.0))
 
     api.include_router(auth_router)
     api.include_router(orders_router)
     api.include_router(riders_router)
     api.include_router(inventory_router)
+    api.include_router(dispatch_router)
     api.include_router(stream_router)
     app.include_router(api)
 
@@ -117,6 +126,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         return JSONResponse(app.openapi())
 
     return app
+
+
+def clock_for(settings: Settings) -> Clock:
+    """Wall-clock time, or the demo's simulated time when the settings ask for it."""
+    if settings.clock_speed == 1 and settings.clock_start is None:
+        return SystemClock()
+    return ScaledClock(
+        settings.clock_start or SystemClock().now(),
+        speed=settings.clock_speed,
+        epoch=settings.clock_epoch,
+    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -8,6 +8,7 @@ from backend.auth.login_limiter import LoginLimiter
 from backend.auth.passwords import Passwords
 from backend.clock import Clock
 from backend.db import Database
+from backend.dispatch.sweeper import AutoDispatcher
 from backend.realtime.bus import Bus
 from backend.realtime.feed import EventFeed
 from backend.realtime.hub import Hub
@@ -26,3 +27,4 @@ class Runtime:
     feed: EventFeed
     hub: Hub
     bus: Bus
+    dispatcher: AutoDispatcher

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import Field
+from pydantic import AwareDatetime, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -63,6 +63,23 @@ class Settings(BaseSettings):
     """How often the feed reads the log when nothing was announced (commits on other instances)."""
     log_file: str | None = None
     """Where the service logs; stderr when unset."""
+    auto_dispatch: bool = True
+    """The backend assigns riders by itself, in warehouses that allow it; off, dispatchers do."""
+    auto_dispatch_seconds: float = Field(default=5.0, gt=0, le=3600)
+    """How often orders still waiting for a rider are offered to riders again."""
+    clock_speed: float = Field(default=1.0, gt=0, le=1000)
+    """Simulated seconds per real second (the demo only; a real deployment runs at 1)."""
+    clock_start: AwareDatetime | None = None
+    """The simulated time at `clock_epoch` (the demo only)."""
+    clock_epoch: float | None = None
+    """The Unix time at which the simulated clock read `clock_start`; now if unset."""
+
+    @model_validator(mode="after")
+    def _simulated_time_only_in_the_demo(self) -> Settings:
+        simulated = self.clock_speed != 1 or self.clock_start is not None
+        if simulated and not self.demo:
+            raise ValueError("clock_speed and clock_start steer simulated time: demo only")
+        return self
 
     @classmethod
     def settings_customise_sources(

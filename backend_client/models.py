@@ -143,6 +143,10 @@ class WireModel(BaseModel):
 
 class Health(WireModel):
     status: Literal["ok"] = "ok"
+    time: datetime = Field(description="The server's clock; simulated time in the demo.")
+    clock_speed: float = Field(
+        default=1.0, description="Simulated seconds per real second (1 outside the demo)."
+    )
 
 
 class TokenResponse(WireModel):
@@ -198,6 +202,13 @@ class Warehouse(WireModel):
     address: str
     lat: float
     lng: float
+    auto_dispatch: bool = Field(description="Riders are assigned to its orders automatically.")
+
+
+class DispatchSettings(WireModel):
+    """Body of `PUT /api/v1/warehouses/{id}/dispatch`."""
+
+    auto_dispatch: bool
 
 
 class StockLevel(WireModel):
@@ -432,6 +443,50 @@ class PositionBatch(WireModel):
     )
 
     points: Annotated[list[PositionPoint], Field(min_length=1, max_length=1000)]
+
+
+class FleetFix(PositionPoint):
+    """One fix of one rider, as a location gateway relays it."""
+
+    rider_id: DbId
+
+
+class FleetPositions(WireModel):
+    """Body of `POST /api/v1/positions`: many riders' fixes in one request (a location gateway
+    or a load test); the same rules as one rider's batch, per rider."""
+
+    fixes: Annotated[list[FleetFix], Field(min_length=1, max_length=5000)]
+
+
+class FleetPositionsResult(WireModel):
+    accepted: int
+    duplicates: int
+    moved: int = Field(description="Riders whose last fix moved forward.")
+
+
+class RiderIn(WireModel):
+    """A rider joining the fleet."""
+
+    name: Name
+    phone: Phone
+    warehouse_id: Code
+    capacity: Annotated[int, Field(ge=1, le=20, description="Orders carried at once.")]
+    cold_chain: bool = False
+    status: RiderStatus = RiderStatus.OFFLINE
+
+
+class RiderRegistration(WireModel):
+    """Body of `POST /api/v1/riders`: riders to register (a whole crew at once)."""
+
+    riders: Annotated[list[RiderIn], Field(min_length=1, max_length=1000)]
+
+
+class RiderSuggestion(WireModel):
+    """A rider who could take an order, from the ranking auto-dispatch uses."""
+
+    rider: Rider
+    distance_m: float = Field(description="From the rider's last fix to the pick-up warehouse.")
+    eta_minutes: float = Field(description="Pick-up, then drop-off, at a nominal 20 km/h.")
 
 
 class PositionBatchResult(WireModel):

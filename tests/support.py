@@ -15,10 +15,12 @@ _external_ids = itertools.count(1)
 
 
 def settings_for(database_url: str, **overrides: Any) -> Settings:
-    """Settings for a test app: demo data, cheap password hashing, the given database."""
+    """Settings for a test app: demo data, cheap password hashing, the given database, and no
+    auto-dispatch (tests assign riders themselves unless they test auto-dispatch)."""
     values: dict[str, Any] = {
         "database_url": database_url,
         "demo": True,
+        "auto_dispatch": False,
         "argon2_time_cost": 1,
         "argon2_memory_cost_kib": 64,
         **overrides,

@@ -23,6 +23,9 @@ class Permission(StrEnum):
     RIDERS_READ = "riders:read"
     RIDERS_STATUS = "riders:status"
     RIDERS_POSITIONS = "riders:positions"
+    RIDERS_RELAY = "riders:relay"
+    RIDERS_REGISTER = "riders:register"
+    DISPATCH_CONFIGURE = "dispatch:configure"
     WAREHOUSES_READ = "warehouses:read"
     STOCK_READ = "stock:read"
     STOCK_ADJUST = "stock:adjust"
@@ -40,6 +43,10 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.RIDERS_READ: DESK | {R.MERCHANT, R.RIDER},
     Permission.RIDERS_STATUS: frozenset({R.ADMIN, R.DISPATCHER, R.RIDER}),
     Permission.RIDERS_POSITIONS: frozenset({R.ADMIN, R.RIDER}),
+    # A location gateway relaying many phones' fixes runs as an admin account.
+    Permission.RIDERS_RELAY: frozenset({R.ADMIN}),
+    Permission.RIDERS_REGISTER: frozenset({R.ADMIN, R.SUPERVISOR}),
+    Permission.DISPATCH_CONFIGURE: frozenset({R.ADMIN, R.SUPERVISOR, R.DISPATCHER}),
     Permission.WAREHOUSES_READ: EVERYONE,
     Permission.STOCK_READ: DESK | {R.MERCHANT, R.CHANNEL},
     Permission.STOCK_ADJUST: frozenset({R.ADMIN, R.MERCHANT}),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base
@@ -19,6 +19,8 @@ class WarehouseRow(Base):
     address: Mapped[str] = mapped_column(String(300))
     lat: Mapped[float]
     lng: Mapped[float]
+    auto_dispatch: Mapped[bool] = mapped_column(default=True, server_default=true())
+    """The backend gives its picking orders to the best rider by itself."""
 
 
 class SkuRow(Base):

@@ -24,9 +24,15 @@ NOT_FOUND = errors({404: "No such warehouse (or SKU) in your scope."})
 WarehouseId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")]
 
 
-def _view(row: WarehouseRow) -> Warehouse:
+def warehouse_view(row: WarehouseRow) -> Warehouse:
     return Warehouse(
-        id=row.id, name=row.name, zone=row.zone, address=row.address, lat=row.lat, lng=row.lng
+        id=row.id,
+        name=row.name,
+        zone=row.zone,
+        address=row.address,
+        lat=row.lat,
+        lng=row.lng,
+        auto_dispatch=row.auto_dispatch,
     )
 
 
@@ -38,7 +44,7 @@ async def list_warehouses(
     """Every front warehouse with its zone and location."""
     async with runtime.db.read() as session:
         rows = (await session.scalars(select(WarehouseRow).order_by(WarehouseRow.id))).all()
-    return [_view(r) for r in rows]
+    return [warehouse_view(r) for r in rows]
 
 
 @router.get("/warehouses/{warehouse_id}", response_model=Warehouse, responses=NOT_FOUND)
@@ -52,7 +58,7 @@ async def get_warehouse(
         row = await session.get(WarehouseRow, warehouse_id)
     if row is None:
         raise NotFound(f"no warehouse {warehouse_id}")
-    return _view(row)
+    return warehouse_view(row)
 
 
 @router.get(

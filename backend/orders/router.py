@@ -162,7 +162,14 @@ async def transition_order(
     now = runtime.clock.now()
 
     async def act(session):
-        order = await service.transition(session, order_id, body, actor=principal, now=now)
+        order = await service.transition(
+            session,
+            order_id,
+            body,
+            actor=principal,
+            now=now,
+            auto_dispatch=runtime.settings.auto_dispatch,
+        )
         return 200, order_view(order, now)
 
     return await run_once(request, runtime.db, principal, now, act)

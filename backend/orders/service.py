@@ -17,6 +17,7 @@ from backend.auth.principal import Principal, system_principal
 from backend.auth.redaction import sees_staff_details
 from backend.auth.scope import order_scope
 from backend.db import lock_key
+from backend.dispatch.ranking import SHORTLIST, rank_riders
 from backend.errors import Conflict, Forbidden, NotFound, StaleVersion, Unprocessable
 from backend.inventory import service as stock
 from backend.inventory.models import SkuRow, WarehouseRow
@@ -303,6 +304,7 @@ async def transition(
     *,
     actor: Principal,
     now: datetime,
+    auto_dispatch: bool = True,
 ) -> OrderRow:
     """Apply one lifecycle action, with its guards and effects, or refuse and change nothing."""
     order = await load_order(session, order_id, actor, for_update=True)
@@ -321,6 +323,9 @@ async def transition(
         await _move(
             session, order, follow_up, actor=system, now=now, reason=f"short: {', '.join(short)}"
         )
+    elif rule.target == OrderState.PICKING and auto_dispatch:
+        # Picking has begun: the rider can ride to the warehouse while the goods are picked.
+        await auto_assign(session, order, now=now)
     return order
 
 
@@ -340,12 +345,51 @@ async def assign_rider(
         raise Conflict(f"an order in {state} cannot be given to a rider")
     if order.rider_id == request.rider_id:
         raise Conflict(f"order {order.id} is already with rider {request.rider_id}")
+    await _give_to_rider(
+        session, order, request.rider_id, actor=actor, now=now, reason=request.reason
+    )
+    return order
+
+
+async def auto_assign(session: AsyncSession, order: OrderRow, *, now: datetime) -> bool:
+    """Give a picking order with no rider to the best rider, if its warehouse dispatches by
+    itself and anyone can take it; the caller holds the order's row lock."""
+    if order.status != OrderState.PICKING or order.rider_id is not None:
+        return False
+    pickup = await session.get(WarehouseRow, order.warehouse_id)
+    if pickup is None or not pickup.auto_dispatch:
+        return False
+    for candidate in await rank_riders(session, order, pickup, limit=SHORTLIST):
+        reason = (
+            f"auto-dispatch: {candidate.distance_m / 1000:.1f} km from {pickup.id}, "
+            f"carrying {candidate.rider.active_orders}"
+        )
+        try:
+            await _give_to_rider(
+                session, order, candidate.rider.id, actor=system_principal(), now=now, reason=reason
+            )
+        except Conflict:
+            continue  # taken by someone else since the ranking: try the next one
+        return True
+    return False
+
+
+async def _give_to_rider(
+    session: AsyncSession,
+    order: OrderRow,
+    rider_id: int,
+    *,
+    actor: Principal,
+    now: datetime,
+    reason: str | None,
+) -> None:
+    state = OrderState(order.status)
     previous = order.rider_id
-    await riders.lock_riders(session, {request.rider_id} | ({previous} if previous else set()))
-    await riders.take_slot(session, request.rider_id, cold_chain=order.cold_chain)
+    await riders.lock_riders(session, {rider_id} | ({previous} if previous else set()))
+    await riders.take_slot(session, rider_id, cold_chain=order.cold_chain)
     if previous is not None:
         await riders.free_slot(session, previous)
-    order.rider_id = request.rider_id
+    order.rider_id = rider_id
     order.version += 1
     order.updated_at = now
     await session.flush()
@@ -355,20 +399,19 @@ async def assign_rider(
         actor=actor,
         at=now,
         order_id=order.id,
-        rider_id=request.rider_id,
+        rider_id=rider_id,
         warehouse_id=order.warehouse_id,
         from_state=state,
         to_state=state,
-        reason=request.reason,
+        reason=reason,
         payload={
             "version": order.version,
             "channel": order.channel,
             "zone": order.zone,
             "from_rider": previous,
-            "to_rider": request.rider_id,
+            "to_rider": rider_id,
         },
     )
-    return order
 
 
 async def _check_version(

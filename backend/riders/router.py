@@ -14,9 +14,12 @@ from backend.responses import PROTECTED, TOO_LARGE, errors
 from backend.riders import service
 from backend_client.models import (
     NO_CONTROL_CHARS,
+    FleetPositions,
+    FleetPositionsResult,
     PositionBatch,
     PositionBatchResult,
     Rider,
+    RiderRegistration,
     RiderStatus,
     RiderStatusUpdate,
 )
@@ -105,16 +108,7 @@ async def upload_positions(
         moved.clear()  # a transaction retried after a deadlock must not announce twice
         result = await service.record_positions(session, rider_id, body, actor=principal, now=now)
         if result.moved:
-            rider = await service.load_rider(session, rider_id, principal)
-            moved.append(
-                {
-                    "rider_id": rider_id,
-                    "warehouse_id": rider.warehouse_id,
-                    "lat": result.last_lat,
-                    "lng": result.last_lng,
-                    "at": result.last_fix_at.isoformat(),
-                }
-            )
+            moved.append(_position_message(await service.load_rider(session, rider_id, principal)))
         return 200, result
 
     response = await run_once(request, runtime.db, principal, now, act)
@@ -122,3 +116,68 @@ async def upload_positions(
     for position in moved:
         runtime.bus.announce_position(position)
     return response
+
+
+@router.post(
+    "/riders",
+    response_model=list[Rider],
+    status_code=201,
+    responses={**TOO_LARGE, **errors({422: "A warehouse named does not exist."})},
+    dependencies=IDEMPOTENT,
+)
+async def register_riders(
+    body: RiderRegistration,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.RIDERS_REGISTER))],
+):
+    """Register riders (a whole crew at once, all or none); they start offline unless told."""
+    now = runtime.clock.now()
+
+    async def act(session):
+        rows = await service.register_riders(session, body.riders, actor=principal, now=now)
+        return 201, [service.rider_view(r) for r in rows]
+
+    return await run_once(request, runtime.db, principal, now, act)
+
+
+@router.post(
+    "/positions",
+    response_model=FleetPositionsResult,
+    responses={
+        **TOO_LARGE,
+        **errors({422: "Impossible positions or unknown riders; `detail` names each."}),
+    },
+    dependencies=IDEMPOTENT,
+)
+async def upload_fleet_positions(
+    body: FleetPositions,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.RIDERS_RELAY))],
+):
+    """Many riders' fixes in one request, as a location gateway relays them: per rider, the
+    same rules as `/riders/{id}/positions`; anything impossible refuses the whole request."""
+    now = runtime.clock.now()
+    moved: list[dict] = []
+
+    async def act(session):
+        moved.clear()  # a transaction retried after a deadlock must not announce twice
+        result, riders = await service.record_fleet_positions(session, body, now=now)
+        moved.extend(_position_message(r) for r in riders)
+        return 200, result
+
+    response = await run_once(request, runtime.db, principal, now, act)
+    for position in moved:
+        runtime.bus.announce_position(position)
+    return response
+
+
+def _position_message(rider) -> dict:
+    return {
+        "rider_id": rider.id,
+        "warehouse_id": rider.warehouse_id,
+        "lat": rider.last_lat,
+        "lng": rider.last_lng,
+        "at": rider.last_fix_at.isoformat(),
+    }

@@ -11,12 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.principal import Principal
 from backend.auth.scope import rider_scope
 from backend.errors import Conflict, NotFound, Unprocessable
+from backend.inventory.models import WarehouseRow
 from backend.realtime.outbox import append_event
 from backend.riders.models import RiderPositionRow, RiderRow
 from backend_client.models import (
+    FleetFix,
+    FleetPositions,
+    FleetPositionsResult,
     PositionBatch,
     PositionBatchResult,
     Rider,
+    RiderIn,
     RiderStatus,
     Role,
 )
@@ -228,3 +233,107 @@ def _impossible(at: datetime, now: datetime) -> str | None:
     if at < now - MAX_FIX_AGE:
         return f"time {at.isoformat()} is older than {MAX_FIX_AGE.days} days"
     return None
+
+
+async def register_riders(
+    session: AsyncSession, crew: list[RiderIn], *, actor: Principal, now: datetime
+) -> list[RiderRow]:
+    """New riders, all or none: every warehouse named must exist."""
+    named = {r.warehouse_id for r in crew}
+    known = set(
+        (await session.scalars(select(WarehouseRow.id).where(WarehouseRow.id.in_(named)))).all()
+    )
+    unknown = [
+        f"riders[{i}].warehouse_id: no warehouse {r.warehouse_id}"
+        for i, r in enumerate(crew)
+        if r.warehouse_id not in known
+    ]
+    if unknown:
+        raise Unprocessable("; ".join(unknown[:20]))
+    rows = [
+        RiderRow(
+            name=r.name,
+            phone=r.phone,
+            warehouse_id=r.warehouse_id,
+            status=r.status,
+            capacity=r.capacity,
+            active_orders=0,
+            cold_chain=r.cold_chain,
+        )
+        for r in crew
+    ]
+    session.add_all(rows)
+    await session.flush()
+    for row in rows:
+        await append_event(
+            session,
+            kind="rider.registered",
+            actor=actor,
+            at=now,
+            rider_id=row.id,
+            warehouse_id=row.warehouse_id,
+            to_state=row.status,
+            payload={"capacity": row.capacity, "cold_chain": row.cold_chain},
+        )
+    return rows
+
+
+async def record_fleet_positions(
+    session: AsyncSession, fleet: FleetPositions, *, now: datetime
+) -> tuple[FleetPositionsResult, list[RiderRow]]:
+    """Many riders' fixes at once, by the same rules as one rider's batch; the whole request is
+    refused (422, nothing kept) if a fix is impossible or names an unknown rider. Returns the
+    riders whose last fix moved forward, for the stream."""
+    problems = [
+        f"fixes[{i}]: {why}"
+        for i, fix in enumerate(fleet.fixes)
+        if (why := _impossible(fix.at, now))
+    ]
+    newest: dict[int, FleetFix] = {}
+    unique: dict[tuple[int, datetime], FleetFix] = {}
+    for fix in fleet.fixes:
+        unique.setdefault((fix.rider_id, fix.at), fix)
+        if fix.rider_id not in newest or fix.at > newest[fix.rider_id].at:
+            newest[fix.rider_id] = fix
+    # Locked in id order, so two gateways' overlapping batches queue instead of deadlocking.
+    riders = {
+        r.id: r
+        for r in await session.scalars(
+            select(RiderRow)
+            .where(RiderRow.id.in_(sorted(newest)))
+            .order_by(RiderRow.id)
+            .with_for_update()
+        )
+    }
+    problems += [f"no rider {rider_id}" for rider_id in sorted(set(newest) - set(riders))]
+    if problems:
+        raise Unprocessable("impossible positions: " + "; ".join(problems[:20]))
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    kept = (
+        await session.scalars(
+            insert(RiderPositionRow).on_conflict_do_nothing().returning(RiderPositionRow.id),
+            [
+                {
+                    "rider_id": f.rider_id,
+                    "at": f.at,
+                    "lat": f.lat,
+                    "lng": f.lng,
+                    "speed_kmh": f.speed_kmh,
+                    "accuracy_m": f.accuracy_m,
+                    "received_at": now,
+                }
+                for f in unique.values()
+            ],
+        )
+    ).all()
+    moved = []
+    for rider_id, fix in newest.items():
+        rider = riders[rider_id]
+        if rider.last_fix_at is None or fix.at > rider.last_fix_at:
+            rider.last_lat, rider.last_lng, rider.last_fix_at = fix.lat, fix.lng, fix.at
+            moved.append(rider)
+    await session.flush()
+    result = FleetPositionsResult(
+        accepted=len(kept), duplicates=len(fleet.fixes) - len(kept), moved=len(moved)
+    )
+    return result, moved

@@ -51,6 +51,9 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "riders:read": EVERYONE - {"channel"},
     "riders:status": frozenset({"admin", "dispatcher", "rider"}),
     "riders:positions": frozenset({"admin", "rider"}),
+    "riders:relay": frozenset({"admin"}),
+    "riders:register": frozenset({"admin", "supervisor"}),
+    "dispatch:configure": frozenset({"admin", "supervisor", "dispatcher"}),
     "warehouses:read": EVERYONE,
     "stock:read": EVERYONE - {"rider"},
     "stock:adjust": frozenset({"admin", "merchant"}),
@@ -75,14 +78,18 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("GET", "/orders/{order_id}/actions", "orders:read"),
     ("POST", "/orders/{order_id}/transitions", "orders:transition"),
     ("POST", "/orders/{order_id}/assign", "orders:assign"),
+    ("GET", "/orders/{order_id}/rider-suggestions", "orders:assign"),
     ("GET", "/riders", "riders:read"),
     ("GET", "/riders/{rider_id}", "riders:read"),
     ("POST", "/riders/{rider_id}/status", "riders:status"),
+    ("POST", "/riders", "riders:register"),
     ("POST", "/riders/{rider_id}/positions", "riders:positions"),
+    ("POST", "/positions", "riders:relay"),
     ("GET", "/warehouses", "warehouses:read"),
     ("GET", "/warehouses/{warehouse_id}", "warehouses:read"),
     ("GET", "/warehouses/{warehouse_id}/stock", "stock:read"),
     ("POST", "/warehouses/{warehouse_id}/stock/{sku}/adjust", "stock:adjust"),
+    ("PUT", "/warehouses/{warehouse_id}/dispatch", "dispatch:configure"),
     ("GET", "/events", ANY_ACCOUNT),
 )
 PROTECTED = tuple(e for e in ENDPOINTS if e[2] != PUBLIC)
@@ -319,7 +326,7 @@ def test_rest_table_matches_readme_copy_and_routes():
     # The README's REST table, row by row.
     documented: set[tuple[str, str, str]] = set()
     for line in README.read_text(encoding="utf-8").splitlines():
-        if not re.match(r"^\| `(GET|POST) /", line):
+        if not re.match(r"^\| `(GET|POST|PUT) /", line):
             continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         permission_cell = cells[-1]
@@ -331,7 +338,7 @@ def test_rest_table_matches_readme_copy_and_routes():
         else:
             assert permission_cell == ANY_ACCOUNT, line
             permission = ANY_ACCOUNT
-        for method, path in re.findall(r"`(GET|POST) (/[^`]*)`", cells[0]):
+        for method, path in re.findall(r"`(GET|POST|PUT) (/[^`]*)`", cells[0]):
             documented.add((method, normalise(path), permission))
     copy = {(m, normalise(p), perm) for m, p, perm in ENDPOINTS}
     assert documented == copy
@@ -469,8 +476,22 @@ class Matrix:
                 order = self.assignable[role]
                 body = {"rider_id": 2, "version": order["version"]}
                 return Call(f"/orders/{order['id']}/assign", json=body)
+            case "GET", "/orders/{order_id}/rider-suggestions":
+                return Call(f"/orders/{shared}/rider-suggestions")
             case "GET", "/riders":
                 return Call("/riders")
+            case "POST", "/riders":
+                recruit = {
+                    "name": f"Recruit {role}",
+                    "phone": f"1370000{n:04d}",
+                    "warehouse_id": "WH-CY",
+                    "capacity": 3,
+                }
+                return Call("/riders", json={"riders": [recruit]}, ok=201)
+            case "POST", "/positions":
+                at = api.clock.now() - timedelta(seconds=n)
+                fix = {"rider_id": 2, "lat": 39.93, "lng": 116.45, "at": at.isoformat()}
+                return Call("/positions", json={"fixes": [fix]})
             case "GET", "/riders/{rider_id}":
                 return Call("/riders/1")
             case "POST", "/riders/{rider_id}/status":
@@ -488,6 +509,8 @@ class Matrix:
             case "POST", "/warehouses/{warehouse_id}/stock/{sku}/adjust":
                 body = {"delta": 1, "reason": REASON}
                 return Call("/warehouses/WH-CY/stock/VEG-TOMATO/adjust", json=body)
+            case "PUT", "/warehouses/{warehouse_id}/dispatch":
+                return Call("/warehouses/WH-CY/dispatch", json={"auto_dispatch": True})
         raise AssertionError(f"no request built for {method} {template}")
 
 
@@ -843,7 +866,7 @@ async def test_unauthenticated_calls_answer_401_and_change_nothing(api: Api):
         me = await api.client.get(f"{API}/auth/me", headers={"Authorization": f"{scheme} {good}"})
         assert me.status_code == 200, scheme
     # The public ones need nothing.
-    assert (await api.client.get(f"{API}/health")).json() == {"status": "ok"}
+    assert (await api.client.get(f"{API}/health")).json()["status"] == "ok"
     assert (await login(api, "viewer"))["role"] == "viewer"
 
 

@@ -3,7 +3,11 @@
 
 async def test_health_and_token(api):
     response = await api.client.get("/api/v1/health")
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "time": api.clock.now().isoformat().replace("+00:00", "Z"),
+        "clock_speed": 1.0,
+    }
     me = await api.get("dispatcher", "/auth/me")
     assert me.status_code == 200
     assert me.json()["role"] == "dispatcher"

@@ -53,7 +53,7 @@ async def test_a_transient_failure_is_retried_and_acts_once(db: Database) -> Non
         attempts.append(1)
         if len(attempts) == 1:
             raise db_error("40P01")
-        return 200, Health()
+        return 200, Health(time=ManualClock().now())
 
     principal = Principal(user_id=1, username="dispatcher", role="dispatcher")
     response = await run_once(request(), db, principal, ManualClock().now(), action)

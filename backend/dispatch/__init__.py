@@ -1,0 +1,1 @@
+"""Choosing riders for orders: the ranking, auto-dispatch and its periodic sweep."""

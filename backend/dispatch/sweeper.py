@@ -1,0 +1,82 @@
+"""The periodic auto-dispatch sweep: picking orders that found no rider are offered again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from sqlalchemy import select
+
+from backend.auth.principal import system_principal
+from backend.clock import Clock
+from backend.db import Database
+from backend.inventory.models import WarehouseRow
+from backend.orders import service as orders
+from backend.orders.models import OrderRow
+from backend_client.models import OrderState
+
+log = logging.getLogger(__name__)
+
+# Orders looked at per sweep, most urgent first; the rest wait for the next one.
+BATCH = 500
+
+
+class AutoDispatcher:
+    """Assigns riders to waiting orders of auto-dispatch warehouses, every `period` seconds."""
+
+    def __init__(self, db: Database, clock: Clock, *, period: float) -> None:
+        self.db, self.clock, self.period = db, clock, period
+        self._task: asyncio.Task[None] | None = None
+
+    async def sweep(self) -> int:
+        """One pass over the waiting orders; returns how many got a rider."""
+        async with self.db.read() as session:
+            waiting = (
+                await session.execute(
+                    select(OrderRow.id, OrderRow.cold_chain)
+                    .join(WarehouseRow, WarehouseRow.id == OrderRow.warehouse_id)
+                    .where(
+                        OrderRow.status == OrderState.PICKING,
+                        OrderRow.rider_id.is_(None),
+                        WarehouseRow.auto_dispatch.is_(True),
+                    )
+                    .order_by(OrderRow.promised_at, OrderRow.id)
+                    .limit(BATCH)
+                )
+            ).all()
+        assigned = 0
+        # Once nobody can take an ordinary order, nobody can take a cold-chain one either.
+        hopeless: set[bool] = set()
+        for order_id, cold_chain in waiting:
+            if cold_chain in hopeless:
+                continue
+            if await self._offer(order_id):
+                assigned += 1
+            else:
+                hopeless.update({True, cold_chain})
+        return assigned
+
+    async def _offer(self, order_id: int) -> bool:
+        async with self.db.write() as session:
+            order = await orders.load_order(session, order_id, system_principal(), for_update=True)
+            return await orders.auto_assign(session, order, now=self.clock.now())
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="auto-dispatch")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.period)
+            try:
+                if assigned := await self.sweep():
+                    log.info("auto-dispatch gave %d waiting order(s) a rider", assigned)
+            except Exception:  # an outage must not end the sweeping; the next pass retries
+                log.exception("auto-dispatch sweep failed")

@@ -25,8 +25,12 @@ from backend_client.errors import (
 )
 from backend_client.models import (
     AssignRequest,
+    DispatchSettings,
     Event,
     EventBatch,
+    FleetFix,
+    FleetPositions,
+    FleetPositionsResult,
     Health,
     Me,
     Order,
@@ -38,8 +42,11 @@ from backend_client.models import (
     PositionBatchResult,
     PositionPoint,
     Rider,
+    RiderIn,
+    RiderRegistration,
     RiderStatus,
     RiderStatusUpdate,
+    RiderSuggestion,
     StockAdjust,
     StockLevel,
     TokenResponse,
@@ -261,6 +268,14 @@ class FreshlineClient:
             idempotency_key=idempotency_key,
         )
 
+    async def rider_suggestions(self, order_id: int, *, limit: int = 5) -> list[RiderSuggestion]:
+        return await self._call(
+            "GET",
+            f"/orders/{order_id}/rider-suggestions",
+            list[RiderSuggestion],
+            params={"limit": limit},
+        )
+
     # --- riders -------------------------------------------------------------------------------
 
     async def riders(
@@ -287,6 +302,28 @@ class FreshlineClient:
             idempotency_key=idempotency_key,
         )
 
+    async def register_riders(
+        self, riders: list[RiderIn], *, idempotency_key: str | None = None
+    ) -> list[Rider]:
+        return await self._call(
+            "POST",
+            "/riders",
+            list[Rider],
+            json=RiderRegistration(riders=riders),
+            idempotency_key=idempotency_key,
+        )
+
+    async def relay_positions(
+        self, fixes: list[FleetFix], *, idempotency_key: str | None = None
+    ) -> FleetPositionsResult:
+        return await self._call(
+            "POST",
+            "/positions",
+            FleetPositionsResult,
+            json=FleetPositions(fixes=fixes),
+            idempotency_key=idempotency_key,
+        )
+
     # --- warehouses and stock -----------------------------------------------------------------
 
     async def warehouses(self) -> list[Warehouse]:
@@ -306,6 +343,14 @@ class FreshlineClient:
             f"/warehouses/{warehouse_id}/stock/{sku}/adjust",
             StockLevel,
             json=StockAdjust(delta=delta, reason=reason),
+        )
+
+    async def set_auto_dispatch(self, warehouse_id: str, on: bool) -> Warehouse:
+        return await self._call(
+            "PUT",
+            f"/warehouses/{warehouse_id}/dispatch",
+            Warehouse,
+            json=DispatchSettings(auto_dispatch=on),
         )
 
     # --- the long-poll fallback ---------------------------------------------------------------

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
+import os
+import signal
 import socket
+import sys
+import threading
+from datetime import datetime, time
 from typing import Annotated
 
 import typer
@@ -12,14 +18,24 @@ import typer
 app = typer.Typer(
     name="freshline",
     help="Real-time order tracking for fresh-grocery delivery.",
-    no_args_is_help=True,
     add_completion=False,
 )
 
 
-@app.callback()
-def freshline() -> None:
-    """Real-time order tracking for fresh-grocery delivery."""
+@app.callback(invoke_without_command=True)
+def freshline(context: typer.Context) -> None:
+    """Real-time order tracking for fresh-grocery delivery. With no command and no server
+    configured: the demo (a local backend with a simulated city)."""
+    if context.invoked_subcommand is not None:
+        return
+    if os.environ.get("FRESHLINE_SERVER"):
+        typer.echo(
+            "FRESHLINE_SERVER is set, but this build has no console to open against it yet; "
+            "`freshline simulate --server URL` drives it, `freshline demo` runs a local city",
+            err=True,
+        )
+        raise typer.Exit(2)
+    context.invoke(demo)
 
 
 def is_loopback(host: str) -> bool:
@@ -55,6 +71,9 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    exit_with_stdin: Annotated[
+        bool, typer.Option(hidden=True, help="Shut down when stdin closes (a parent died).")
+    ] = False,
 ) -> None:
     """Run the backend; the schema is upgraded on start."""
     import uvicorn
@@ -76,6 +95,8 @@ def serve(
         )
         raise typer.Exit(2)
     _configure_logging(settings.log_file)
+    if exit_with_stdin:
+        _exit_when_stdin_closes()
     uvicorn.run(
         create_app(settings),
         host=host,
@@ -87,13 +108,171 @@ def serve(
     )
 
 
-def _configure_logging(log_file: str | None) -> None:
+def _configure_logging(log_file: str | None, *, level: int = logging.INFO) -> None:
     """Everything the service logs (uvicorn's records too) goes to `log_file`, else stderr."""
     handler: logging.Handler = (
         logging.FileHandler(log_file) if log_file else logging.StreamHandler()
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+def _exit_when_stdin_closes() -> None:
+    """The embedded demo's backend: when the parent's pipe closes, shut down gracefully."""
+
+    def watch() -> None:
+        while sys.stdin.buffer.read(4096):
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+# --- the simulator and the demo -----------------------------------------------------------------
+
+Seed = Annotated[int, typer.Option(help="Same seed, same orders and incidents.")]
+OrdersPerHour = Annotated[
+    float, typer.Option(min=0.1, help="Orders per hour at the peak of the day's curve.")
+]
+Riders = Annotated[
+    int | None,
+    typer.Option(min=1, help="Riders on shift; beyond the city's 24, more are registered."),
+]
+Flat = Annotated[bool, typer.Option(help="Ignore the time of day: the peak rate all day.")]
+Trouble = Annotated[
+    float, typer.Option(min=0, help="Multiply every incident rate (0: a perfect day).")
+]
+Desk = Annotated[
+    bool,
+    typer.Option("--desk/--no-desk", help="Also play support and dispatch answering incidents."),
+]
+Duration = Annotated[float | None, typer.Option(min=0.1, help="Stop after this many real seconds.")]
+
+
+@app.command()
+def simulate(
+    server: Annotated[
+        str, typer.Option(envvar="FRESHLINE_SERVER", help="The backend to drive.")
+    ] = "http://127.0.0.1:8765",
+    seed: Seed = 1,
+    speed: Annotated[
+        float | None,
+        typer.Option(help="Refuse to run unless the backend's clock runs at this speed."),
+    ] = None,
+    duration: Duration = None,
+    riders: Riders = None,
+    orders_per_hour: OrdersPerHour = 120.0,
+    flat: Flat = False,
+    trouble: Trouble = 1.0,
+    desk: Desk = True,
+) -> None:
+    """Drive a backend through its public API as the demo city's channels, stores, riders
+    and desk (its demo accounts must exist: `freshline serve --demo`)."""
+    from backend.sim.runner import SimConfig
+
+    _configure_logging(None, level=logging.WARNING)
+    config = SimConfig(
+        server=server,
+        seed=seed,
+        speed=speed,
+        duration=duration,
+        riders=riders,
+        orders_per_hour=orders_per_hour,
+        flat=flat,
+        trouble=trouble,
+        desk=desk,
+    )
+    raise typer.Exit(asyncio.run(_simulate(config)))
+
+
+@app.command()
+def demo(
+    seed: Seed = 1,
+    speed: Annotated[
+        float, typer.Option(min=0.1, max=1000, help="Simulated seconds per real second.")
+    ] = 1.0,
+    start: Annotated[
+        str, typer.Option(help="Beijing time of day the simulated clock starts at (HH:MM).")
+    ] = "11:30",
+    headless: Annotated[
+        bool,
+        typer.Option(
+            help="No console: a status line every few seconds (for servers and tests). "
+            "This build has no console yet, so the demo always runs headless."
+        ),
+    ] = True,
+    keep: Annotated[bool, typer.Option(help="Keep the demo's database and logs.")] = False,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Backend port (default: a free one).")
+    ] = None,
+    duration: Duration = None,
+    riders: Riders = None,
+    orders_per_hour: OrdersPerHour = 120.0,
+    trouble: Trouble = 1.0,
+) -> None:
+    """A local backend on a free loopback port with a temporary database, and the simulator
+    playing the city against it. Ctrl-C stops everything and removes the data."""
+    from backend.sim.demand import BEIJING
+    from backend.sim.runner import SimConfig
+
+    try:
+        hour, minute = (int(part) for part in start.split(":"))
+        local = datetime.combine(datetime.now(BEIJING).date(), time(hour, minute), BEIJING)
+    except ValueError:
+        raise typer.BadParameter("expected HH:MM, e.g. 11:30", param_hint="--start") from None
+    config = SimConfig(
+        server="",
+        seed=seed,
+        speed=speed,
+        duration=duration,
+        riders=riders,
+        orders_per_hour=orders_per_hour,
+        trouble=trouble,
+    )
+    raise typer.Exit(asyncio.run(_demo(config, start=local, port=port, keep=keep)))
+
+
+async def _demo(config, *, start: datetime, port: int | None, keep: bool) -> int:
+    from dataclasses import replace
+
+    from console.embedded import BackendFailed, EmbeddedBackend
+
+    backend = EmbeddedBackend(speed=config.speed, start=start, port=port, keep=keep)
+    _configure_logging(str(backend.folder / "simulator.log"))
+    try:
+        async with backend:
+            typer.echo(
+                f"Freshline demo: backend on {backend.url} (sign in as dispatcher / "
+                f"demo-dispatcher); simulated clock from {start:%H:%M} Beijing time at "
+                f"{config.speed:g}x. Ctrl-C stops."
+            )
+            code = await _simulate(replace(config, server=backend.url))
+    except BackendFailed as failure:
+        typer.echo(f"the demo backend did not start: {failure}", err=True)
+        return 1
+    if keep:
+        typer.echo(f"kept the demo's data in {backend.folder}")
+    return code
+
+
+async def _simulate(config) -> int:
+    from backend.sim.runner import Simulator, SimulatorError
+    from backend_client import FreshlineError
+
+    simulator = Simulator(config, on_status=typer.echo)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, simulator.stop)
+    try:
+        stats = await simulator.run()
+    except (SimulatorError, FreshlineError) as exc:
+        typer.echo(f"the simulator cannot run: {exc}", err=True)
+        return 1
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    typer.echo(stats.summary())
+    return 0
 
 
 def main() -> None:

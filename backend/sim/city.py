@@ -1,14 +1,63 @@
-"""The demo city (Beijing), shipped as data in `city.json`."""
+"""The demo city (Beijing), shipped as data in `city.json`: warehouses, delivery zones with
+their streets, the fresh-produce catalogue, starting stock, riders and people's names."""
 
 from __future__ import annotations
 
 import json
+import random
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
+LatLng = tuple[float, float]
+
 
 @cache
 def demo_city() -> dict[str, Any]:
-    """Warehouses, catalogue, starting stock and riders of the demo city."""
+    """The raw city data."""
     return json.loads(resources.files(__package__).joinpath("city.json").read_text("utf-8"))
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    """A delivery zone: the polygon a front warehouse serves, and its streets."""
+
+    name: str
+    warehouse_id: str
+    polygon: tuple[LatLng, ...]
+    streets: tuple[str, ...]
+
+    def contains(self, point: LatLng) -> bool:
+        """Ray casting; the polygon is small enough to treat degrees as a plane."""
+        lat, lng = point
+        inside = False
+        ring = self.polygon
+        for (lat1, lng1), (lat2, lng2) in zip(ring, ring[1:] + ring[:1], strict=True):
+            if (lng1 > lng) != (lng2 > lng):
+                crossing = lat1 + (lng - lng1) * (lat2 - lat1) / (lng2 - lng1)
+                if lat < crossing:
+                    inside = not inside
+        return inside
+
+    def random_point(self, rng: random.Random) -> LatLng:
+        """A uniformly drawn point inside the zone."""
+        lats = [p[0] for p in self.polygon]
+        lngs = [p[1] for p in self.polygon]
+        while True:
+            point = (rng.uniform(min(lats), max(lats)), rng.uniform(min(lngs), max(lngs)))
+            if self.contains(point):
+                return round(point[0], 6), round(point[1], 6)
+
+
+@cache
+def demo_zones() -> tuple[Zone, ...]:
+    return tuple(
+        Zone(
+            name=z["name"],
+            warehouse_id=z["warehouse_id"],
+            polygon=tuple((lat, lng) for lat, lng in z["polygon"]),
+            streets=tuple(z["streets"]),
+        )
+        for z in demo_city()["zones"]
+    )

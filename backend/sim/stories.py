@@ -1,0 +1,141 @@
+"""An order's story from the side of the channel, the store and the desk: placed, paid (or
+not), picked (or short), and, when the rider reports trouble, resumed, returned or claimed."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from backend.sim.accounts import channel_account, merchant_account
+from backend.sim.demand import Doorstep, OrderPlan
+from backend.sim.world import Story
+from backend_client.errors import Conflict
+from backend_client.models import CustomerIn, OrderAction, OrderCreate, OrderItemIn, OrderState
+
+if TYPE_CHECKING:
+    from backend.sim.runner import Simulator
+
+A = OrderAction
+S = OrderState
+# Unpaid orders are cancelled by the channel after this long (the payment window).
+PAYMENT_WINDOW_S = 30 * 60
+# A customer told their item is out of stock cancels with this probability.
+CANCELS_WHEN_SHORT = 0.3
+
+
+async def order_story(sim: Simulator, plan: OrderPlan) -> None:
+    """Place one order and see it through the channel's, the store's and the desk's part."""
+    channel = sim.cast[channel_account(plan.channel)]
+    c = plan.customer
+    request = OrderCreate(
+        external_id=plan.external_id,
+        customer=CustomerIn(name=c.name, phone=c.phone, address=c.address, lat=c.lat, lng=c.lng),
+        items=[OrderItemIn(sku=sku, quantity=quantity) for sku, quantity in plan.items],
+        promised_at=plan.at + timedelta(minutes=plan.promise_minutes),
+    )
+    try:
+        order = await channel.call(lambda client: client.create_order(request))
+    except Conflict:
+        return  # placed by an earlier run with the same seed and start
+    story = Story(
+        plan=plan,
+        order_id=order.id,
+        warehouse_id=order.warehouse_id,
+        drop_off=(order.lat, order.lng),
+        promised_at=order.promised_at,
+        version=order.version,
+        status=order.status,
+    )
+    sim.stories[order.id] = story
+    sim.stats.orders += 1
+    rng = random.Random(f"{sim.config.seed}:story:{plan.index}")
+    fate = plan.fate
+
+    if not fate.pays:
+        await sim.sleep(PAYMENT_WINDOW_S)
+        if story.status == S.CREATED:
+            await sim.act(story, channel, A.CANCEL, "payment not received within 30 minutes")
+        return
+    await sim.sleep(fate.pay_after_s)
+    await sim.act(story, channel, A.PAY)
+    if story.status == S.OUT_OF_STOCK and not await _recover_stock(sim, story, rng):
+        return
+    merchant = sim.cast[merchant_account(story.warehouse_id)]
+    await sim.sleep(fate.picking_starts_after_s)
+    if story.status != S.PAID or not await sim.act(story, merchant, A.START_PICKING):
+        return
+    sim.hand_over(story)
+    if fate.short_while_picking:
+        await sim.sleep(rng.uniform(60, 180))
+        sku = plan.items[0][0]
+        reason = f"{sku}: the last units failed the freshness check"
+        if not await sim.act(story, merchant, A.REPORT_OUT_OF_STOCK, reason):
+            return
+        if not await _recover_stock(sim, story, rng):
+            return
+    await sim.sleep(fate.picking_minutes * 60)
+    story.packed.set()
+    if sim.config.desk:
+        await _desk(sim, story, rng)
+
+
+async def _recover_stock(sim: Simulator, story: Story, rng: random.Random) -> bool:
+    """Out of stock: the store gets goods in and picks again, or the customer cancels."""
+    if rng.random() < CANCELS_WHEN_SHORT:
+        await sim.sleep(rng.uniform(120, 600))
+        channel = sim.cast[channel_account(story.plan.channel)]
+        await sim.act(story, channel, A.CANCEL, "customer cancelled: an item was out of stock")
+        return False
+    await sim.sleep(rng.uniform(300, 900))  # the supplier's van
+    merchant = sim.cast[merchant_account(story.warehouse_id)]
+    levels = {
+        s.sku: s for s in await merchant.call(lambda client: client.stock(story.warehouse_id))
+    }
+    for sku, quantity in story.plan.items:
+        if levels[sku].available < quantity:
+            delta = max(20, quantity - levels[sku].available)
+            await merchant.call(
+                lambda client, sku=sku, delta=delta: client.adjust_stock(
+                    story.warehouse_id, sku, delta, "express delivery from the supplier"
+                )
+            )
+    if story.status != S.OUT_OF_STOCK:
+        return False  # someone at a console settled it meanwhile
+    return await sim.act(story, merchant, A.RESTOCK)
+
+
+async def _desk(sim: Simulator, story: Story, rng: random.Random) -> None:
+    """Support and dispatch answering what the rider reports, until the story ends."""
+    while True:
+        report = await story.reports.get()
+        match report:
+            case Doorstep.SIGNED | "closed":
+                return
+            case "accident":
+                await sim.sleep(rng.uniform(300, 600))
+                if await sim.act(
+                    story, sim.cast["dispatcher"], A.RESUME, "rider unhurt, carrying on"
+                ):
+                    story.resumed.set()
+            case Doorstep.REFUSED:
+                await sim.sleep(rng.uniform(120, 300))
+                support = sim.cast["support"]
+                if not await sim.act(
+                    story, support, A.START_RETURN, "customer refused the delivery"
+                ):
+                    return
+                await story.back_at_warehouse.wait()
+                merchant = sim.cast[merchant_account(story.warehouse_id)]
+                await sim.act(story, merchant, A.COMPLETE_RETURN)
+                return
+            case Doorstep.DAMAGED:
+                await sim.sleep(rng.uniform(180, 480))
+                support = sim.cast["support"]
+                if not await sim.act(
+                    story, support, A.START_CLAIM, "goods damaged on arrival, photo attached"
+                ):
+                    return
+                await sim.sleep(rng.uniform(600, 1800))
+                await sim.act(story, support, A.SETTLE_CLAIM)
+                return

@@ -1,0 +1,72 @@
+"""What the simulator knows of the city while it runs: each order's story and each rider."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from backend.sim.accounts import Actor
+from backend.sim.city import LatLng
+from backend.sim.demand import Doorstep, OrderPlan
+from backend.sim.movement import Leg
+from backend_client.models import Order, OrderState, PositionPoint, Rider
+
+
+@dataclass(eq=False)
+class Story:
+    """One order the simulator placed, as far as it knows: its newest version and state, and
+    the hand-offs between the people who move it along."""
+
+    plan: OrderPlan
+    order_id: int
+    warehouse_id: str
+    drop_off: LatLng
+    promised_at: datetime
+    version: int
+    status: OrderState
+    rider_id: int | None = None
+    packed: asyncio.Event = field(default_factory=asyncio.Event)
+    """The goods are picked and wait at the counter."""
+    resumed: asyncio.Event = field(default_factory=asyncio.Event)
+    """The desk let the rider go on after an accident."""
+    back_at_warehouse: asyncio.Event = field(default_factory=asyncio.Event)
+    """Refused goods are back at the warehouse."""
+    reports: asyncio.Queue[Doorstep | str] = field(default_factory=asyncio.Queue)
+    """What the rider tells the desk: an accident, a refusal, damaged goods."""
+
+    def absorb(self, order: Order) -> None:
+        """Take what an answer says, unless we already know a newer version."""
+        if order.version >= self.version:
+            self.version, self.status, self.rider_id = order.version, order.status, order.rider_id
+
+
+@dataclass(eq=False)
+class RiderAgent:
+    """One rider: the account they act with, where they are, what they carry, their phone."""
+
+    rider: Rider
+    actor: Actor
+    own_account: bool
+    home: LatLng
+    leg: Leg
+    speed_kmh: float
+    rng: random.Random
+    next_fix: datetime
+    queue: dict[int, Story] = field(default_factory=dict)
+    """Orders given to this rider and not yet picked up."""
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    buffer: list[PositionPoint] = field(default_factory=list)
+    """Fixes the phone recorded and has not uploaded yet."""
+    offline_until: datetime | None = None
+    """The phone has no signal: it keeps fixes and uploads them together later."""
+    silent_until: datetime | None = None
+    """The phone records nothing at all (GPS lost, app killed)."""
+
+    @property
+    def id(self) -> int:
+        return self.rider.id
+
+    def position(self, at: datetime) -> LatLng:
+        return self.leg.position(at)

@@ -1,0 +1,144 @@
+"""The embedded demo's backend: `freshline serve --demo` in a child process on a free loopback
+port, with a temporary SQLite database and the demo's simulated clock.
+
+Leaving the context stops the child and removes its folder (unless `keep`). The child also
+stops by itself when this process dies, however it dies: it watches its stdin, which is a pipe
+from us, and shuts down when the pipe closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 10.0
+LOG = "backend.log"
+
+
+class BackendFailed(Exception):
+    """The embedded backend did not start; the message ends with its log."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class EmbeddedBackend:
+    """One demo backend, alive inside `async with`."""
+
+    def __init__(
+        self,
+        *,
+        speed: float = 1.0,
+        start: datetime | None = None,
+        port: int | None = None,
+        keep: bool = False,
+    ) -> None:
+        self.speed, self.start, self.keep = speed, start, keep
+        self.port = port or free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="freshline-demo-"))
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._process: asyncio.subprocess.Process | None = None
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite+aiosqlite:///{self.folder / 'freshline.db'}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    async def __aenter__(self) -> EmbeddedBackend:
+        try:
+            await self._spawn()
+            await self._wait_healthy()
+        except BaseException:
+            await self.__aexit__()
+            raise
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._stop()
+        if not self.keep:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    async def _spawn(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FRESHLINE_")}
+        env |= {
+            "FRESHLINE_LOG_FILE": str(self.folder / LOG),
+            "FRESHLINE_CLOCK_SPEED": repr(self.speed),
+            "FRESHLINE_CLOCK_EPOCH": repr(time.time()),
+            # A sign-in lasts twelve real hours whatever the speed.
+            "FRESHLINE_TOKEN_TTL_MINUTES": str(int(12 * 60 * self.speed)),
+        }
+        if self.start is not None:
+            env["FRESHLINE_CLOCK_START"] = self.start.isoformat()
+        # Own session: a Ctrl-C in the terminal reaches us, and we stop the child in order.
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "console.cli",
+            "serve",
+            "--demo",
+            "--port",
+            str(self.port),
+            "--database-url",
+            self.database_url,
+            "--exit-with-stdin",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+
+    async def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        async with httpx.AsyncClient(base_url=self.url, timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                assert self._process is not None
+                if self._process.returncode is not None:
+                    raise BackendFailed(f"the backend exited early:\n{self.log_tail()}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get("/api/v1/health")).status_code == 200:
+                        return
+                await asyncio.sleep(0.1)
+        raise BackendFailed(
+            f"the backend did not answer within {START_TIMEOUT_S:g} s:\n{self.log_tail()}"
+        )
+
+    async def _stop(self) -> None:
+        process = self._process
+        if process is None or process.returncode is not None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = (self.folder / LOG).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])

@@ -161,7 +161,7 @@ def simulate(
     ] = None,
     duration: Duration = None,
     riders: Riders = None,
-    orders_per_hour: OrdersPerHour = 120.0,
+    orders_per_hour: OrdersPerHour = 72.0,
     flat: Flat = False,
     trouble: Trouble = 1.0,
     desk: Desk = True,
@@ -207,7 +207,7 @@ def demo(
     ] = None,
     duration: Duration = None,
     riders: Riders = None,
-    orders_per_hour: OrdersPerHour = 120.0,
+    orders_per_hour: OrdersPerHour = 72.0,
     trouble: Trouble = 1.0,
 ) -> None:
     """A local backend on a free loopback port with a temporary database, and the simulator

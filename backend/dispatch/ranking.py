@@ -25,6 +25,9 @@ NOMINAL_SPEED_KMH = 20.0
 LOAD_PENALTY_M = 1_000.0
 # Minutes at the counter and at the door.
 HANDOVER_MINUTES = 2.0
+# Auto-dispatch does not send a rider across town: farther than this from the pick-up, the
+# order waits for a nearer rider (a dispatcher can still choose anyone from the suggestions).
+AUTO_DISPATCH_REACH_M = 5_000.0
 # Riders taken from the database (by a flat-earth distance) before the exact geodesic ranking.
 SHORTLIST = 50
 

@@ -17,7 +17,7 @@ from backend.auth.principal import Principal, system_principal
 from backend.auth.redaction import sees_staff_details
 from backend.auth.scope import order_scope
 from backend.db import lock_key
-from backend.dispatch.ranking import SHORTLIST, rank_riders
+from backend.dispatch.ranking import AUTO_DISPATCH_REACH_M, SHORTLIST, rank_riders
 from backend.errors import Conflict, Forbidden, NotFound, StaleVersion, Unprocessable
 from backend.inventory import service as stock
 from backend.inventory.models import SkuRow, WarehouseRow
@@ -360,6 +360,8 @@ async def auto_assign(session: AsyncSession, order: OrderRow, *, now: datetime) 
     if pickup is None or not pickup.auto_dispatch:
         return False
     for candidate in await rank_riders(session, order, pickup, limit=SHORTLIST):
+        if candidate.distance_m > AUTO_DISPATCH_REACH_M:
+            continue
         reason = (
             f"auto-dispatch: {candidate.distance_m / 1000:.1f} km from {pickup.id}, "
             f"carrying {candidate.rider.active_orders}"

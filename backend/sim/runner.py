@@ -77,7 +77,7 @@ class SimConfig:
 
     server: str
     seed: int = 1
-    orders_per_hour: float = 120.0
+    orders_per_hour: float = 72.0
     """At the peak of the day's curve (or always, with `flat`)."""
     riders: int | None = None
     """Riders on shift; more than the demo city's are registered (as admin) first."""
@@ -307,7 +307,7 @@ class Simulator:
                 phone=f"137{rng.randrange(10**8):08d}",
                 warehouse_id=warehouse_ids[i % len(warehouse_ids)],
                 capacity=rng.randint(3, 5),
-                cold_chain=rng.random() < 0.5,
+                cold_chain=rng.random() < 0.75,
                 status=RiderStatus.ONLINE,
             )
             for i in range(count)

@@ -10,6 +10,7 @@ box; capacities are 4, 5, 3 and 4.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -436,3 +437,53 @@ async def test_dispatch_switch_refusals_change_nothing(api: Api) -> None:
     assert unchanged.status_code == 200 and unchanged.json()["auto_dispatch"] is True
     assert await api.event_count() == events
     assert (await api.get("viewer", "/warehouses/WH-CY")).json()["auto_dispatch"] is True
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # 150 requests: one is enough
+async def test_load_counts_even_when_more_than_fifty_riders_have_room(api: Api) -> None:
+    """A big fleet: 50 riders at the warehouse carry one order each (worth 1 km), and an empty
+    rider waits 300 m away. The empty rider is the better choice, however many riders there are.
+    """
+    crew = [
+        {"name": f"Crew {n}", "phone": f"137{n:08d}", "warehouse_id": "WH-CY", "capacity": 2}
+        for n in range(50)
+    ]
+    for member in crew:
+        member["status"] = "online"
+    registered = await api.post("supervisor", "/riders", json={"riders": crew})
+    assert registered.status_code == 201, registered.text
+    crew_ids = {r["id"] for r in registered.json()}
+    for _ in crew:
+        assert (await picking(api))["rider_id"] in crew_ids
+    riders = (await api.get("dispatcher", "/riders", params={"warehouse_id": "WH-CY"})).json()
+    assert {r["active_orders"] for r in riders if r["id"] in crew_ids} == {1}
+
+    await place(api, 1, 300)
+    await api.rider_online(1)
+    created = await api.create_order()
+    suggested = (await suggestions(api, created, limit=1))[0]
+    order = await api.act("channel-app", created, "pay")
+    order = await api.act("merchant-wh-cy", order, "start_picking")
+    # (first suggestion, its distance, the rider auto-dispatch chose)
+    assert (suggested["rider"]["id"], round(suggested["distance_m"]), order["rider_id"]) == (
+        1,
+        300,
+        1,
+    )
+
+
+async def test_one_sweep_serves_every_warehouse_a_rider_can_reach(api: Api) -> None:
+    """An order nobody near its own warehouse can take must not hold up orders elsewhere."""
+    fengtai = await api.create_order(
+        customer=customer(lat=39.8585, lng=116.287),
+        promised_at=(api.clock.now() + timedelta(minutes=20)).isoformat(),
+    )
+    assert fengtai["warehouse_id"] == "WH-FT"
+    fengtai = await api.act("channel-app", fengtai, "pay")
+    fengtai = await api.act("dispatcher", fengtai, "start_picking")
+    sanlitun = await picking(api)  # promised later than the Fengtai order
+    assert fengtai["rider_id"] is None and sanlitun["rider_id"] is None  # nobody is online
+
+    await api.rider_online(2)  # at Sanlitun, about 15 km from Fengtai
+    await sweep(api)
+    assert (await current(api, sanlitun))["rider_id"] == 2

@@ -150,8 +150,8 @@ async def test_registration_is_all_or_none_and_names_what_is_wrong(api: Api) -> 
         recruit(warehouse_id="WH-ZZ"),
     ]
     detail = (await register(api, crew, expect=422))["detail"]
-    assert names(detail, "riders", 1) and "WH-NOPE" in detail
-    assert names(detail, "riders", 3) and "WH-ZZ" in detail
+    assert "riders[1].warehouse_id: no warehouse WH-NOPE" in detail
+    assert "riders[3].warehouse_id: no warehouse WH-ZZ" in detail
     assert not names(detail, "riders", 0) and not names(detail, "riders", 2)
 
     bad_riders = {
@@ -222,6 +222,12 @@ async def test_relayed_fixes_move_each_rider_forward_only_and_count_duplicates(a
     result = await relay(api, [fix(4, t[4], 39.60), fix(4, now, 39.61)])
     assert result == {"accepted": 1, "duplicates": 1, "moved": 1}
     assert last_fix(await rider(api, 4)) == (39.61, 116.45, now)
+    own = await api.post(
+        "rider-4",
+        "/riders/4/positions",
+        json={"points": [{"lat": 39.61, "lng": 116.45, "at": now.isoformat()}]},
+    )
+    assert (own.json()["accepted"], own.json()["duplicates"]) == (0, 1)
 
     # Everything again: all duplicates, nobody moves.
     result = await relay(api, [*first, *late])

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -132,11 +134,10 @@ def clock_for(settings: Settings) -> Clock:
     """Wall-clock time, or the demo's simulated time when the settings ask for it."""
     if settings.clock_speed == 1 and settings.clock_start is None:
         return SystemClock()
-    return ScaledClock(
-        settings.clock_start or SystemClock().now(),
-        speed=settings.clock_speed,
-        epoch=settings.clock_epoch,
-    )
+    epoch = settings.clock_epoch if settings.clock_epoch is not None else time.time()
+    # Without a start, simulated time begins at the wall time of the epoch.
+    start = settings.clock_start or datetime.fromtimestamp(epoch, UTC)
+    return ScaledClock(start, speed=settings.clock_speed, epoch=epoch)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

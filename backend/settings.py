@@ -70,15 +70,19 @@ class Settings(BaseSettings):
     clock_speed: float = Field(default=1.0, gt=0, le=1000)
     """Simulated seconds per real second (the demo only; a real deployment runs at 1)."""
     clock_start: AwareDatetime | None = None
-    """The simulated time at `clock_epoch` (the demo only)."""
+    """The simulated time at `clock_epoch` (the demo only); the wall time of the epoch if unset."""
     clock_epoch: float | None = None
     """The Unix time at which the simulated clock read `clock_start`; now if unset."""
 
     @model_validator(mode="after")
     def _simulated_time_only_in_the_demo(self) -> Settings:
-        simulated = self.clock_speed != 1 or self.clock_start is not None
+        simulated = (
+            self.clock_speed != 1 or self.clock_start is not None or self.clock_epoch is not None
+        )
         if simulated and not self.demo:
-            raise ValueError("clock_speed and clock_start steer simulated time: demo only")
+            raise ValueError(
+                "clock_speed, clock_start and clock_epoch steer simulated time: demo only"
+            )
         return self
 
     @classmethod

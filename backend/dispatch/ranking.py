@@ -28,6 +28,8 @@ HANDOVER_MINUTES = 2.0
 # Auto-dispatch does not send a rider across town: farther than this from the pick-up, the
 # order waits for a nearer rider (a dispatcher can still choose anyone from the suggestions).
 AUTO_DISPATCH_REACH_M = 5_000.0
+# Roughly, for the flat-earth shortlist (a degree of latitude).
+METRES_PER_DEGREE = 111_320.0
 # Riders taken from the database (by a flat-earth distance) before the exact geodesic ranking.
 SHORTLIST = 50
 
@@ -62,32 +64,47 @@ async def rank_riders(
     flat = (lat - pickup.lat) * (lat - pickup.lat) + (lng - pickup.lng) * shrink * (
         lng - pickup.lng
     ) * shrink
-    query = (
-        select(RiderRow, lat, lng)
-        .join(base, base.id == RiderRow.warehouse_id)
-        .where(
-            RiderRow.status == RiderStatus.ONLINE,
-            RiderRow.active_orders < RiderRow.capacity,
-        )
-        .order_by(flat, RiderRow.id)
-        .limit(max(SHORTLIST, limit))
+    available = select(RiderRow, lat, lng).join(base, base.id == RiderRow.warehouse_id)
+    available = available.where(
+        RiderRow.status == RiderStatus.ONLINE, RiderRow.active_orders < RiderRow.capacity
     )
     if order.cold_chain:
-        query = query.where(RiderRow.cold_chain.is_(True))
+        available = available.where(RiderRow.cold_chain.is_(True))
     if exclude is not None:
-        query = query.where(RiderRow.id != exclude)
+        available = available.where(RiderRow.id != exclude)
+    size = max(SHORTLIST, limit)
     drop_off_m = geodesic((pickup.lat, pickup.lng), (order.lat, order.lng)).meters
-    candidates = []
-    for rider, rider_lat, rider_lng in (await session.execute(query)).all():
-        distance = geodesic((rider_lat, rider_lng), (pickup.lat, pickup.lng)).meters
-        ride_minutes = (distance + drop_off_m) / (NOMINAL_SPEED_KMH * 1000 / 60)
-        candidates.append(
-            Candidate(
-                rider=rider,
-                distance_m=distance,
-                eta_minutes=ride_minutes + 2 * HANDOVER_MINUTES,
-                score=distance + LOAD_PENALTY_M * rider.active_orders,
-            )
+    found: dict[int, Candidate] = {}
+
+    async def consider(query) -> None:
+        for rider, rider_lat, rider_lng in (await session.execute(query)).all():
+            if rider.id not in found:
+                found[rider.id] = _candidate(rider, (rider_lat, rider_lng), pickup, drop_off_m)
+
+    # The nearest riders first. Someone farther can still win by carrying less, but only from
+    # within the best score so far: the least loaded riders inside that circle come second.
+    await consider(available.order_by(flat, RiderRow.id).limit(size))
+    if found:
+        best = min(c.score for c in found.values())
+        radius = best / METRES_PER_DEGREE * 1.01
+        await consider(
+            available.where(flat < radius * radius)
+            .order_by(RiderRow.active_orders, flat, RiderRow.id)
+            .limit(size)
         )
+    candidates = list(found.values())
     candidates.sort(key=lambda c: (c.score, c.rider.id))
     return candidates[:limit]
+
+
+def _candidate(
+    rider: RiderRow, at: tuple[float, float], pickup: WarehouseRow, drop_off_m: float
+) -> Candidate:
+    distance = geodesic(at, (pickup.lat, pickup.lng)).meters
+    ride_minutes = (distance + drop_off_m) / (NOMINAL_SPEED_KMH * 1000 / 60)
+    return Candidate(
+        rider=rider,
+        distance_m=distance,
+        eta_minutes=ride_minutes + 2 * HANDOVER_MINUTES,
+        score=distance + LOAD_PENALTY_M * rider.active_orders,
+    )

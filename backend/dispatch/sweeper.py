@@ -34,7 +34,7 @@ class AutoDispatcher:
         async with self.db.read() as session:
             waiting = (
                 await session.execute(
-                    select(OrderRow.id, OrderRow.cold_chain)
+                    select(OrderRow.id, OrderRow.warehouse_id, OrderRow.cold_chain)
                     .join(WarehouseRow, WarehouseRow.id == OrderRow.warehouse_id)
                     .where(
                         OrderRow.status == OrderState.PICKING,
@@ -46,15 +46,16 @@ class AutoDispatcher:
                 )
             ).all()
         assigned = 0
-        # Once nobody can take an ordinary order, nobody can take a cold-chain one either.
-        hopeless: set[bool] = set()
-        for order_id, cold_chain in waiting:
-            if cold_chain in hopeless:
+        # Once nobody in reach of a warehouse can take an ordinary order, nobody can take a
+        # cold-chain one there either; other warehouses have other riders in reach.
+        hopeless: set[tuple[str, bool]] = set()
+        for order_id, warehouse_id, cold_chain in waiting:
+            if (warehouse_id, cold_chain) in hopeless:
                 continue
             if await self._offer(order_id):
                 assigned += 1
             else:
-                hopeless.update({True, cold_chain})
+                hopeless.update({(warehouse_id, True), (warehouse_id, cold_chain)})
         return assigned
 
     async def _offer(self, order_id: int) -> bool:

@@ -45,9 +45,13 @@ class Zone:
         lats = [p[0] for p in self.polygon]
         lngs = [p[1] for p in self.polygon]
         while True:
-            point = (rng.uniform(min(lats), max(lats)), rng.uniform(min(lngs), max(lngs)))
+            # Rounded before the check: rounding a point on the border could move it out.
+            point = (
+                round(rng.uniform(min(lats), max(lats)), 6),
+                round(rng.uniform(min(lngs), max(lngs)), 6),
+            )
             if self.contains(point):
-                return round(point[0], 6), round(point[1], 6)
+                return point
 
 
 @cache

@@ -127,7 +127,15 @@ def demand_weight(at: datetime) -> float:
 
 
 class Demand:
-    """The orders of one run, in time order: `next(demand)` is the next order to place."""
+    """The orders of one simulated day from `start` on, in time order: `next(demand)` is the
+    next order to place.
+
+    The plan is anchored at midnight (Beijing time) of `start`'s day, so two runs with the same
+    seed on the same day place the same orders at the same times, whenever each one started:
+    order `n` of the day is always the same order. A `flat` plan (load tests, possibly at
+    thousands of orders a minute) is anchored at the start of the hour instead, so skipping to
+    `start` stays cheap.
+    """
 
     def __init__(
         self,
@@ -143,10 +151,15 @@ class Demand:
             raise ValueError("orders_per_hour must be positive")
         self.seed, self.flat, self.trouble = seed, flat, trouble
         self.orders_per_hour = orders_per_hour
-        self.run = run or start.astimezone(BEIJING).strftime("%y%m%d%H%M")
+        local = start.astimezone(BEIJING)
+        anchor = local.replace(minute=0, second=0, microsecond=0)
+        if not flat:
+            anchor = anchor.replace(hour=0)
+        self.run = run or anchor.strftime("%y%m%d%H" if flat else "%y%m%d")
         self._arrivals = random.Random(f"{seed}:arrivals")
-        self._at = start
+        self._at = anchor
         self._index = 0
+        self._skip_until = start
         city = demo_city()
         self._skus = {
             category: [s["sku"] for s in city["skus"] if s["category"] == category]
@@ -160,6 +173,12 @@ class Demand:
         return self
 
     def __next__(self) -> OrderPlan:
+        while True:
+            self._arrive()
+            if self._at >= self._skip_until:  # earlier orders of the day were before our time
+                return self._plan(self._index, self._at)
+
+    def _arrive(self) -> None:
         # Thinning: candidates at the peak rate, each kept with the curve's weight at its time.
         peak_per_second = self.orders_per_hour / 3600
         while True:
@@ -168,7 +187,6 @@ class Demand:
             if self.flat or kept < demand_weight(self._at):
                 break
         self._index += 1
-        return self._plan(self._index, self._at)
 
     def _plan(self, index: int, at: datetime) -> OrderPlan:
         rng = random.Random(f"{self.seed}:order:{index}")

@@ -14,7 +14,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -172,21 +172,20 @@ class Simulator:
         self._stop.set()
 
     def _spawn(self, work: Coroutine[Any, Any, Any], name: str) -> None:
-        task = asyncio.create_task(self._guard(work, name), name=name)
+        task = asyncio.create_task(work, name=name)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._finished)
 
-    async def _guard(self, work: Awaitable[Any], name: str) -> None:
-        try:
-            await work
-        except asyncio.CancelledError:
-            raise
-        except FreshlineError as exc:
-            self.stats.errors += 1
-            log.warning("%s gave up: %s", name, exc)
-        except Exception:
-            self.stats.errors += 1
-            log.exception("%s failed", name)
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled() or task.exception() is None:
+            return
+        self.stats.errors += 1
+        exc = task.exception()
+        if isinstance(exc, FreshlineError):
+            log.warning("%s gave up: %s", task.get_name(), exc)
+        else:
+            log.error("%s failed", task.get_name(), exc_info=exc)
 
     async def _shutdown(self) -> None:
         if self._stream is not None:

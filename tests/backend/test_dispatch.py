@@ -3,8 +3,8 @@
 The app here runs with auto-dispatch on and its sweep timer set to an hour, so the tests run
 the sweep themselves. Riders are placed due north of the Sanlitun warehouse (WH-CY) at known
 distances with position uploads; a rider without a fix counts as standing at their own
-warehouse. From the demo city: riders 1..4 belong to WH-CY; riders 1 and 3 have a cold-chain
-box; capacities are 4, 5, 3 and 4.
+warehouse. From the demo city: riders 1..4 belong to WH-CY with capacities 4, 5, 3 and 4;
+riders 1 and 3 have a cold-chain box, rider 2 has none.
 """
 
 from __future__ import annotations
@@ -445,11 +445,15 @@ async def test_load_counts_even_when_more_than_fifty_riders_have_room(api: Api) 
     rider waits 300 m away. The empty rider is the better choice, however many riders there are.
     """
     crew = [
-        {"name": f"Crew {n}", "phone": f"137{n:08d}", "warehouse_id": "WH-CY", "capacity": 2}
+        {
+            "name": f"Crew {n}",
+            "phone": f"137{n:08d}",
+            "warehouse_id": "WH-CY",
+            "capacity": 2,
+            "status": "online",
+        }
         for n in range(50)
     ]
-    for member in crew:
-        member["status"] = "online"
     registered = await api.post("supervisor", "/riders", json={"riders": crew})
     assert registered.status_code == 201, registered.text
     crew_ids = {r["id"] for r in registered.json()}
@@ -487,3 +491,18 @@ async def test_one_sweep_serves_every_warehouse_a_rider_can_reach(api: Api) -> N
     await api.rider_online(2)  # at Sanlitun, about 15 km from Fengtai
     await sweep(api)
     assert (await current(api, sanlitun))["rider_id"] == 2
+
+
+async def test_auto_dispatch_does_not_send_a_rider_across_town(api: Api) -> None:
+    await place(api, 4, 5_200)
+    await api.rider_online(4)
+    order = await picking(api)
+    assert order["rider_id"] is None
+    assert await sweep(api) == 0
+    # A dispatcher still sees the rider and may send them.
+    assert [s["rider"]["id"] for s in await suggestions(api, order)] == [4]
+    assert (await api.assign(order, 4))["rider_id"] == 4
+
+    await place(api, 2, 4_800)
+    await api.rider_online(2)
+    assert (await picking(api))["rider_id"] == 2

@@ -13,8 +13,8 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed ## create .venv and install Freshline with its dev tools
 
-run: install ## start the backend with the demo city on http://127.0.0.1:8765
-	$(BIN)/freshline serve --demo
+run: install ## the demo: a local backend and the simulated city (Ctrl-C stops both)
+	$(BIN)/freshline
 
 services: ## start the local PostgreSQL and Redis used by the tests, if they are installed and down
 	@if command -v pg_ctlcluster >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then \

@@ -304,9 +304,10 @@ async def transition(
     *,
     actor: Principal,
     now: datetime,
-    auto_dispatch: bool = True,
+    auto_dispatch: bool = False,
 ) -> OrderRow:
-    """Apply one lifecycle action, with its guards and effects, or refuse and change nothing."""
+    """Apply one lifecycle action, with its guards and effects, or refuse and change nothing.
+    With `auto_dispatch` (the instance's setting), an order entering PICKING gets a rider."""
     order = await load_order(session, order_id, actor, for_update=True)
     await _check_version(session, order, request.version, actor)
     rule = decide(OrderState(order.status), request.action, str(actor.role))

@@ -57,6 +57,9 @@ NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
+# What GET /health answers.
+HEALTHY = {"status": "ok", "time": "2026-11-22T10:00:00Z", "clock_speed": 1.0}
+
 
 # --- helpers ------------------------------------------------------------------------------------
 
@@ -358,7 +361,7 @@ async def test_zero_retries_means_one_attempt() -> None:
 
 @pytest.mark.parametrize("status", [429, 502, 503, 504])
 async def test_retryable_statuses_are_retried_until_success(status: int) -> None:
-    server = Server(error(status), error(status), ok({"status": "ok"}))
+    server = Server(error(status), error(status), ok(HEALTHY))
     sleep = FakeSleep()
     async with client_for(server, sleep, retries=3) as client:
         health = await client.health()
@@ -381,7 +384,7 @@ async def test_retryable_statuses_give_up_after_retries(status: int, kind: type[
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 409, 413, 418, 422, 500, 501])
 async def test_other_errors_are_not_retried(status: int) -> None:
-    server = Server(error(status), ok({"status": "ok"}))
+    server = Server(error(status), ok(HEALTHY))
     sleep = FakeSleep()
     async with client_for(server, sleep, retries=5) as client:
         with pytest.raises(ApiError) as caught:
@@ -403,7 +406,7 @@ async def test_a_conflict_on_a_post_is_an_answer_never_retried() -> None:
 
 
 async def test_retry_after_is_honoured_as_a_minimum_delay() -> None:
-    server = Server(error(429, **{"Retry-After": "7"}), ok({"status": "ok"}))
+    server = Server(error(429, **{"Retry-After": "7"}), ok(HEALTHY))
     sleep = FakeSleep()
     async with client_for(server, sleep, backoff=Backoff(base=0.25, cap=2.0)) as client:
         await client.health()
@@ -566,14 +569,14 @@ async def test_login_sends_form_fields_and_later_calls_carry_the_token() -> None
 
 
 async def test_a_token_given_up_front_is_sent() -> None:
-    server = Server(ok({"status": "ok"}))
+    server = Server(ok(HEALTHY))
     async with client_for(server, token="abc") as client:
         await client.health()
     assert server.requests[0].headers["Authorization"] == "Bearer abc"
 
 
 async def test_logout_revokes_then_clears_the_token() -> None:
-    server = Server(httpx.Response(204), ok({"status": "ok"}))
+    server = Server(httpx.Response(204), ok(HEALTHY))
     async with client_for(server, token="tok-9") as client:
         assert await client.logout() is None
         assert client.token is None
@@ -699,7 +702,7 @@ async def test_a_post_sends_its_model_as_json_without_nulls() -> None:
 
 
 async def test_the_server_url_may_end_with_a_slash() -> None:
-    server = Server(ok({"status": "ok"}))
+    server = Server(ok(HEALTHY))
     async with FreshlineClient(
         SERVER + "/", transport=httpx.MockTransport(server), sleep=FakeSleep()
     ) as client:

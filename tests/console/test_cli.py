@@ -51,7 +51,8 @@ def serving(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> It
     """`freshline serve --port FREE *args`, healthy on entry, killed on exit whatever happened."""
     with running(tmp_path, *args, env={**WIDE_TERMINAL, **(env or {})}) as server:
         health = server.wait_healthy()
-        assert health.json() == {"status": "ok"}
+        assert health.json()["status"] == "ok"
+        assert health.json()["clock_speed"] == 1.0
         yield server
 
 

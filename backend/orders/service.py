@@ -10,13 +10,12 @@ from datetime import datetime, timedelta
 
 from geopy.distance import geodesic
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal, system_principal
 from backend.auth.redaction import sees_staff_details
 from backend.auth.scope import order_scope
-from backend.db import lock_key
+from backend.db import conflict_insert, lock_key
 from backend.dispatch.ranking import AUTO_DISPATCH_REACH_M, SHORTLIST, rank_riders
 from backend.errors import Conflict, Forbidden, NotFound, StaleVersion, Unprocessable
 from backend.inventory import service as stock
@@ -283,9 +282,7 @@ async def _upsert_customer(session: AsyncSession, request: OrderCreate) -> Custo
     """The customer with this phone, created or refreshed in one statement (safe under races)."""
     c = request.customer
     values = {"name": c.name, "phone": c.phone, "address": c.address, "lat": c.lat, "lng": c.lng}
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(CustomerRow).values(**values)
+    statement = conflict_insert(session)(CustomerRow).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=[CustomerRow.phone],
         set_={k: statement.excluded[k] for k in ("name", "address", "lat", "lng")},

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.auth.scope import rider_scope
+from backend.db import conflict_insert
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.inventory.models import WarehouseRow
 from backend.realtime.outbox import append_event
@@ -20,6 +20,7 @@ from backend_client.models import (
     FleetPositionsResult,
     PositionBatch,
     PositionBatchResult,
+    PositionPoint,
     Rider,
     RiderIn,
     RiderStatus,
@@ -195,23 +196,9 @@ async def record_positions(
     fresh = [p for at, p in by_time.items() if at not in known]
     moved = False
     if fresh:
-        insert = (
-            postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        )
         await session.execute(
-            insert(RiderPositionRow).on_conflict_do_nothing(),
-            [
-                {
-                    "rider_id": rider_id,
-                    "at": p.at,
-                    "lat": p.lat,
-                    "lng": p.lng,
-                    "speed_kmh": p.speed_kmh,
-                    "accuracy_m": p.accuracy_m,
-                    "received_at": now,
-                }
-                for p in fresh
-            ],
+            conflict_insert(session)(RiderPositionRow).on_conflict_do_nothing(),
+            [_track_row(rider_id, p, now) for p in fresh],
         )
         newest = fresh[-1]
         if rider.last_fix_at is None or newest.at > rider.last_fix_at:
@@ -225,6 +212,19 @@ async def record_positions(
         last_lng=rider.last_lng,
         last_fix_at=rider.last_fix_at,
     )
+
+
+def _track_row(rider_id: int, point: PositionPoint, now: datetime) -> dict[str, object]:
+    """One fix as a `rider_positions` row."""
+    return {
+        "rider_id": rider_id,
+        "at": point.at,
+        "lat": point.lat,
+        "lng": point.lng,
+        "speed_kmh": point.speed_kmh,
+        "accuracy_m": point.accuracy_m,
+        "received_at": now,
+    }
 
 
 def _impossible(at: datetime, now: datetime) -> str | None:
@@ -308,22 +308,11 @@ async def record_fleet_positions(
     problems += [f"no rider {rider_id}" for rider_id in sorted(set(newest) - set(riders))]
     if problems:
         raise Unprocessable("impossible positions: " + "; ".join(problems[:20]))
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = conflict_insert(session)(RiderPositionRow).on_conflict_do_nothing()
     kept = (
         await session.scalars(
-            insert(RiderPositionRow).on_conflict_do_nothing().returning(RiderPositionRow.id),
-            [
-                {
-                    "rider_id": f.rider_id,
-                    "at": f.at,
-                    "lat": f.lat,
-                    "lng": f.lng,
-                    "speed_kmh": f.speed_kmh,
-                    "accuracy_m": f.accuracy_m,
-                    "received_at": now,
-                }
-                for f in unique.values()
-            ],
+            insert.returning(RiderPositionRow.id),
+            [_track_row(f.rider_id, f, now) for f in unique.values()],
         )
     ).all()
     moved = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -189,6 +190,7 @@ class FreshlineClient:
         rider_id: int | None = None,
         late: bool = False,
         q: str | None = None,
+        updated_since: datetime | None = None,
         cursor: str | None = None,
         limit: int = 100,
     ) -> OrderPage:
@@ -200,6 +202,7 @@ class FreshlineClient:
             rider_id=rider_id,
             late="true" if late else None,
             q=q,
+            updated_since=updated_since and updated_since.isoformat(),
             cursor=cursor,
             limit=limit,
         )

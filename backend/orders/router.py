@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import AwareDatetime
 
 from backend.auth.deps import RuntimeDep, require
 from backend.auth.permissions import Permission
@@ -59,6 +60,10 @@ async def list_orders(
             description="Order id, channel order id, customer name, phone suffix.",
         ),
     ] = None,
+    updated_since: Annotated[
+        AwareDatetime | None,
+        Query(description="Only orders changed at or after this time (e.g. signed lately)."),
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> OrderPage:
@@ -71,6 +76,7 @@ async def list_orders(
         rider_id=rider_id,
         late_only=late,
         query=q,
+        updated_since=updated_since,
         cursor=cursor,
         limit=limit,
     )

@@ -69,6 +69,7 @@ class OrderFilters:
     rider_id: int | None = None
     late_only: bool = False
     query: str | None = None
+    updated_since: datetime | None = None
     cursor: str | None = None
     limit: int = 100
 
@@ -108,6 +109,8 @@ async def list_orders(
         query = query.where(OrderRow.open_rank == 0, OrderRow.promised_at < now)
     if filters.query:
         query = query.where(_search(filters.query))
+    if filters.updated_since is not None:
+        query = query.where(OrderRow.updated_at >= filters.updated_since)
     if filters.cursor:
         rank, promised_at, last_id = decode_cursor(filters.cursor)
         query = query.where(
@@ -249,6 +252,14 @@ async def create_order(
             "channel": channel,
             "zone": order.zone,
             "external_id": order.external_id,
+            # What a console needs to show the new order without asking for it (the board's
+            # line and urgency): later events carry only what changed.
+            "customer": order.customer_name,
+            "phone_tail": order.customer_phone[-4:],
+            "promised_at": order.promised_at.isoformat(),
+            "cold_chain": order.cold_chain,
+            "lat": order.lat,
+            "lng": order.lng,
         },
     )
     return order

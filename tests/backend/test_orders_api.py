@@ -312,3 +312,35 @@ async def test_outside_accounts_see_roles_not_staff_names_or_addresses(api: Api)
     )
     assert stale.status_code == 409
     assert stale.json()["changed_by"] == "dispatcher"  # the role, whoever it was
+
+
+async def test_updated_since_finds_what_changed_lately(api: Api) -> None:
+    """A console loads the signed lane (signed in the last hour) with `updated_since`."""
+    old = await api.create_order()
+    api.clock.advance(minutes=30)
+    mark = api.clock.now()
+    fresh = await api.create_order()
+    old = await api.act("channel-app", old, "cancel", reason="customer changed their mind")
+
+    response = await api.get("dispatcher", "/orders", params={"updated_since": mark.isoformat()})
+    assert response.status_code == 200, response.text
+    assert {o["id"] for o in response.json()["items"]} == {old["id"], fresh["id"]}
+    later = (mark + timedelta(minutes=1)).isoformat()
+    response = await api.get("dispatcher", "/orders", params={"updated_since": later})
+    assert response.json()["items"] == []
+    naive = await api.get("dispatcher", "/orders", params={"updated_since": "2026-11-22T10:00"})
+    assert naive.status_code == 422
+
+
+async def test_created_event_carries_the_board_line(api: Api) -> None:
+    """The console draws a new order from its `order.created` event alone."""
+    order = await api.create_order(
+        customer=customer(name="Zhao Min", phone="13712345678", lat=39.984, lng=116.318)
+    )
+    timeline = (await api.get("dispatcher", f"/orders/{order['id']}/timeline")).json()
+    payload = timeline[0]["payload"]
+    assert payload["customer"] == "Zhao Min" and payload["phone_tail"] == "5678"
+    assert payload["cold_chain"] == order["cold_chain"]
+    assert (payload["lat"], payload["lng"]) == (39.984, 116.318)
+    promised = datetime.fromisoformat(payload["promised_at"])
+    assert promised == datetime.fromisoformat(order["promised_at"].replace("Z", "+00:00"))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx

@@ -23,19 +23,94 @@ app = typer.Typer(
 
 
 @app.callback(invoke_without_command=True)
-def freshline(context: typer.Context) -> None:
-    """Real-time order tracking for fresh-grocery delivery. With no command and no server
-    configured: the demo (a local backend with a simulated city)."""
+def freshline(
+    context: typer.Context,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            help="The backend to watch (also FRESHLINE_SERVER or the settings file). "
+            "None: the demo.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Real-time order tracking for fresh-grocery delivery: the console. With no server
+    configured: the demo (a local backend with a simulated city, and the console on it)."""
     if context.invoked_subcommand is not None:
         return
-    if os.environ.get("FRESHLINE_SERVER"):
-        typer.echo(
-            "FRESHLINE_SERVER is set, but this build has no console to open against it yet; "
-            "`freshline simulate --server URL` drives it, `freshline demo` runs a local city",
-            err=True,
-        )
-        raise typer.Exit(2)
+    from console.config import ConsoleConfig
+
+    config = ConsoleConfig(**({"server": server} if server else {}))
+    if config.server:
+        from console.launch import run_console
+
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            typer.echo(
+                f"the console for {config.server} needs a terminal to draw on "
+                "(for scripts: `freshline simulate`, or the REST API)",
+                err=True,
+            )
+            raise typer.Exit(2)
+
+        asyncio.run(run_console(config.server.rstrip("/"), config))
+        return
     context.invoke(demo)
+
+
+@app.command()
+def login(
+    server: Annotated[str, typer.Option(envvar="FRESHLINE_SERVER", help="The backend.")],
+    user: Annotated[str, typer.Option(help="Your user name.")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, help="Asked for when not given.")
+    ],
+) -> None:
+    """Sign in and keep the token (in the OS keyring, or the opted-in token file)."""
+    from backend_client import FreshlineClient, FreshlineError, KeyringUnavailable, TokenStore
+    from console.config import ConsoleConfig
+
+    async def sign_in() -> str:
+        async with FreshlineClient(server.rstrip("/")) as client:
+            answer = await client.login(user, password)
+            store = TokenStore(token_file=ConsoleConfig().token_path)
+            where = await store.save(client.server, answer.access_token)
+            return f"signed in to {client.server} as {user} ({answer.role}); token kept in {where}"
+
+    try:
+        typer.echo(asyncio.run(sign_in()))
+    except KeyringUnavailable as exc:
+        typer.echo(f"signed in, but the token cannot be kept: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except FreshlineError as exc:
+        typer.echo(f"cannot sign in: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def logout(
+    server: Annotated[str, typer.Option(envvar="FRESHLINE_SERVER", help="The backend.")],
+) -> None:
+    """Revoke the stored token on the server and forget it here."""
+    from backend_client import FreshlineClient, FreshlineError, KeyringUnavailable, TokenStore
+    from console.config import ConsoleConfig
+
+    async def sign_out() -> str:
+        server_url = server.rstrip("/")
+        store = TokenStore(token_file=ConsoleConfig().token_path)
+        try:
+            token = await store.load(server_url)
+        except KeyringUnavailable:
+            token = None
+        if token:
+            async with FreshlineClient(server_url, token=token) as client:
+                try:
+                    await client.logout()
+                except FreshlineError as exc:
+                    logging.getLogger(__name__).info("revoke failed: %r", exc)
+        await store.forget(server_url)
+        return f"signed out of {server_url}" if token else f"no token was kept for {server_url}"
+
+    typer.echo(asyncio.run(sign_out()))
 
 
 def is_loopback(host: str) -> bool:
@@ -165,12 +240,17 @@ def simulate(
     flat: Flat = False,
     trouble: Trouble = 1.0,
     desk: Desk = True,
+    exit_with_stdin: Annotated[
+        bool, typer.Option(hidden=True, help="Stop when stdin closes (a parent died).")
+    ] = False,
 ) -> None:
     """Drive a backend through its public API as the demo city's channels, stores, riders
     and desk (its demo accounts must exist: `freshline serve --demo`)."""
     from backend.sim.runner import SimConfig
 
     _configure_logging(None, level=logging.WARNING)
+    if exit_with_stdin:
+        _exit_when_stdin_closes()
     config = SimConfig(
         server=server,
         seed=seed,
@@ -196,11 +276,8 @@ def demo(
     ] = "11:30",
     headless: Annotated[
         bool,
-        typer.Option(
-            help="No console: a status line every few seconds (for servers and tests). "
-            "This build has no console yet, so the demo always runs headless."
-        ),
-    ] = True,
+        typer.Option(help="No console: a status line every few seconds (servers, scripts)."),
+    ] = False,
     keep: Annotated[bool, typer.Option(help="Keep the demo's database and logs.")] = False,
     port: Annotated[
         int | None, typer.Option(min=1, max=65535, help="Backend port (default: a free one).")
@@ -229,7 +306,35 @@ def demo(
         orders_per_hour=orders_per_hour,
         trouble=trouble,
     )
-    raise typer.Exit(asyncio.run(_demo(config, start=local, port=port, keep=keep)))
+    if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        typer.echo("no terminal to draw on: running headless (--headless)", err=True)
+        headless = True
+    run = _demo if headless else _demo_console
+    raise typer.Exit(asyncio.run(run(config, start=local, port=port, keep=keep)))
+
+
+async def _demo_console(config, *, start: datetime, port: int | None, keep: bool) -> int:
+    from console.config import ConsoleConfig
+    from console.embedded import BackendFailed, EmbeddedBackend
+    from console.launch import run_demo_console
+
+    arguments = [
+        f"--seed={config.seed}",
+        f"--speed={config.speed!r}",
+        f"--orders-per-hour={config.orders_per_hour!r}",
+        f"--trouble={config.trouble!r}",
+    ] + ([f"--riders={config.riders}"] if config.riders else [])
+    backend = EmbeddedBackend(speed=config.speed, start=start, port=port, keep=keep)
+    typer.echo(f"Freshline demo: starting a backend on {backend.url} …")
+    try:
+        async with backend:
+            await run_demo_console(backend, arguments, ConsoleConfig(), duration=config.duration)
+    except BackendFailed as failure:
+        typer.echo(f"the demo backend did not start: {failure}", err=True)
+        return 1
+    if keep:
+        typer.echo(f"kept the demo's data in {backend.folder}")
+    return 0
 
 
 async def _demo(config, *, start: datetime, port: int | None, keep: bool) -> int:

@@ -2,7 +2,9 @@
 
 - `backend/` never imports `console/`, `screens/`, `widgets/` or `themes/`;
 - `backend_client/` imports none of those, nor textual or rich;
-- `console/store.py` imports no textual.
+- `console/store.py` imports no textual;
+- screens and widgets (and the app and its feed) talk to the backend only through
+  `backend_client`.
 """
 
 from __future__ import annotations
@@ -68,8 +70,6 @@ def test_client_imports_neither_console_nor_textual_nor_rich() -> None:
 
 
 def test_console_store_imports_no_textual() -> None:
-    if not (ROOT / "console" / "store.py").exists():
-        pytest.skip("console/store.py arrives with the console issue")
     assert offenders(imported_by("console.store", blocked=("textual",)), ("textual",)) == []
 
 
@@ -81,3 +81,8 @@ def test_the_probe_sees_what_it_imports() -> None:
 def test_the_probe_fails_a_layer_that_needs_a_blocked_package() -> None:
     with pytest.raises(subprocess.CalledProcessError):
         imported_by("console.cli", blocked=("typer",))
+
+
+def test_screens_and_widgets_reach_the_backend_only_through_the_client() -> None:
+    targets = ("console.app", "console.live", "screens", "widgets", "themes")
+    assert offenders(imported_by(*targets, blocked=("backend",)), ("backend",)) == []

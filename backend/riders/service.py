@@ -273,7 +273,7 @@ async def register_riders(
             rider_id=row.id,
             warehouse_id=row.warehouse_id,
             to_state=row.status,
-            payload={"capacity": row.capacity, "cold_chain": row.cold_chain},
+            payload={"name": row.name, "capacity": row.capacity, "cold_chain": row.cold_chain},
         )
     return rows
 

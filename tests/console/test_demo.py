@@ -165,8 +165,13 @@ def test_keep_leaves_the_database_for_a_look_afterwards(tmp_path: Path) -> None:
 
 
 def test_a_configured_server_is_not_silently_replaced_by_the_demo(tmp_path: Path) -> None:
+    """With a server configured, `freshline` is the console for it; without a terminal to draw
+    on it says so and starts nothing (no demo in its place)."""
     env = clean_env(tmp_path, FRESHLINE_SERVER="http://127.0.0.1:9")
-    done = subprocess.run([FRESHLINE], env=env, capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [FRESHLINE], env=env, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL
+    )
     assert done.returncode == 2
-    assert "FRESHLINE_SERVER" in done.stderr
+    assert "http://127.0.0.1:9" in done.stderr and "terminal" in done.stderr
+    assert "demo" not in done.stdout + done.stderr.replace("not the demo", "")
     assert "Traceback" not in done.stderr

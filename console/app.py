@@ -1,0 +1,224 @@
+"""The Freshline console: the App, its global keys, its screens, and the one live feed.
+
+Kept small on purpose: screens live in `screens/`, widgets in `widgets/`, the picture of the city
+in `console/store.py`, the feed in `console/live.py`, the palette in `console/commands.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import tzinfo
+
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import Worker, WorkerState
+
+from backend_client import (
+    FreshlineClient,
+    FreshlineError,
+    KeyringUnavailable,
+    NotAuthenticated,
+    StreamRefused,
+    TokenStore,
+)
+from backend_client.models import Me, Role, TokenResponse
+from backend_client.retry import Backoff
+from backend_client.stream import StreamState, StreamStatus
+from console.commands import FreshlineCommands
+from console.live import LiveFeed
+from console.store import Store
+from screens.board import BoardScreen
+from screens.help import HelpScreen
+from screens.login import LoginScreen
+from themes import APP_CSS, DEFAULT_THEME, DOMAIN_DEFAULTS, THEMES
+
+log = logging.getLogger(__name__)
+
+
+class FreshlineApp(App[None]):
+    """The console. Give it a server and a token, or it asks for them."""
+
+    TITLE = "Freshline"
+    CSS_PATH = APP_CSS
+    MODES = {"board": BoardScreen}
+    COMMANDS = App.COMMANDS | {FreshlineCommands}
+    BINDINGS = [
+        Binding("1", "switch_mode('board')", "Board", tooltip="The swimlanes", id="app.board"),
+        Binding("question_mark", "help", "Keys", tooltip="Every key on this screen", id="app.help"),
+        Binding("ctrl+p", "command_palette", "Palette", id="app.palette"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("ctrl+c,ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit_now"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        server: str = "",
+        token: str | None = None,
+        store: Store | None = None,
+        token_store: TokenStore | None = None,
+        zone: tzinfo | None = None,
+        theme: str = DEFAULT_THEME,
+        refresh_hz: float = 4.0,
+        live: bool = True,
+        me: Me | None = None,
+        stop_after: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.server = server
+        self.client = FreshlineClient(server, token=token) if server else None
+        self.store = store or Store()
+        self.token_store = token_store
+        self.zone = zone
+        self.refresh_hz = refresh_hz
+        self.live = live
+        self.me = me
+        self.feed: LiveFeed | None = None
+        self.stop_after = stop_after
+        for theme_object in THEMES:
+            self.register_theme(theme_object)
+        self.theme = theme if theme in self.available_themes else DEFAULT_THEME
+
+    # --- who is signed in ---------------------------------------------------------------------
+
+    @property
+    def role(self) -> Role | None:
+        return self.me.role if self.me else None
+
+    @property
+    def who(self) -> str:
+        return f"{self.me.username} ({self.me.role})" if self.me else ""
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(DOMAIN_DEFAULTS)
+
+    async def on_mount(self) -> None:
+        await self.switch_mode("board")
+        self.set_interval(1 / self.refresh_hz, self._tick, name="redraw")
+        if self.stop_after is not None:
+            self.set_timer(self.stop_after, self.exit)
+        if not self.live:
+            return
+        if self.client is None or self.client.token is None:
+            self._ask_to_sign_in("")
+        else:
+            self.run_worker(self._resume_session(), group="session", exclusive=True)
+
+    async def _resume_session(self) -> None:
+        assert self.client is not None
+        try:
+            self.me = await self.client.me()
+        except NotAuthenticated:
+            self._ask_to_sign_in("Your session has ended: sign in again.")
+            return
+        except FreshlineError as exc:
+            log.warning("cannot check the session yet: %r", exc)
+        self.start_feed()
+
+    def _ask_to_sign_in(self, why: str) -> None:
+        username = self.me.username if self.me else ""
+        self.push_screen(LoginScreen(self.server, username, why), self._signed_in)
+
+    async def _signed_in(self, result: tuple[FreshlineClient, TokenResponse] | None) -> None:
+        if result is None:
+            return
+        client, answer = result
+        if self.client is not None:
+            await self.client.aclose()
+        self.client, self.server = client, client.server
+        self.me = await client.me()
+        if self.token_store is not None:
+            try:
+                await self.token_store.save(client.server, answer.access_token)
+            except KeyringUnavailable:
+                self.notify("No keyring here: you will sign in again next time.", timeout=8)
+        self.refresh_bindings()
+        self.start_feed()
+
+    # --- the live feed ------------------------------------------------------------------------
+
+    def start_feed(self) -> None:
+        self.run_worker(
+            self._follow(), name="live-feed", group="live-feed", exclusive=True, exit_on_error=False
+        )
+
+    def reload_feed(self) -> None:
+        """ctrl+r: a fresh snapshot (the stream keeps running)."""
+        if self.feed is not None:
+            self.run_worker(self.feed.reload(), group="reload", exclusive=True, exit_on_error=False)
+
+    async def _follow(self) -> None:
+        """Keep the store live; wait and try again after anything but a dead token."""
+        assert self.client is not None
+        if self.me is None:
+            self.me = await self.client.me()
+        backoff = Backoff(base=1.0, cap=15.0)
+        attempt = 0
+        while True:
+            self.feed = LiveFeed(self.client, self.store, self.me)
+            try:
+                await self.feed.run()
+            except NotAuthenticated:
+                self.store.set_connection(StreamStatus(StreamState.OFFLINE, detail="signed out"))
+                self._ask_to_sign_in("Your session has ended: sign in again.")
+                return
+            except StreamRefused as exc:
+                self.notify(f"The server refused the stream: {exc}", severity="error")
+                self.store.set_connection(StreamStatus(StreamState.OFFLINE, detail=str(exc)))
+                return
+            except FreshlineError as exc:
+                attempt += 1
+                log.info("feed could not start (%r); attempt %d", exc, attempt)
+                self.store.set_connection(
+                    StreamStatus(StreamState.RECONNECTING, attempt=attempt, detail=str(exc))
+                )
+            await asyncio.sleep(backoff.delay(attempt))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """One place for worker failures: logged, shown, never a crash."""
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            log.error("worker %s failed: %r", event.worker.name, error, exc_info=error)
+            self.notify(f"{event.worker.name}: {error}", title="Something failed", severity="error")
+
+    # --- drawing ------------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        """The bounded redraw: hand the screen on top what changed since the last tick."""
+        changes = self.store.drain()
+        show = getattr(self.screen, "show_changes", None)
+        if show is not None:
+            show(changes)
+
+    def open_order(self, order_id: int) -> None:
+        from screens.order_detail import OrderDetailScreen
+
+        self.push_screen(OrderDetailScreen(order_id))
+
+    async def action_sign_out(self) -> None:
+        """Revoke the token, forget it here, and ask who is next."""
+        self.workers.cancel_group(self, "live-feed")
+        if self.client is not None:
+            try:
+                await self.client.logout()
+            except FreshlineError as exc:
+                log.info("logout: %r (forgotten here anyway)", exc)
+        if self.token_store is not None:
+            await self.token_store.forget(self.server)
+        self.store.load([], [], None)
+        self.store.set_connection(StreamStatus(StreamState.OFFLINE, detail="signed out"))
+        self._ask_to_sign_in("Signed out.")
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        if self.feed is not None and self.feed.consumer is not None:
+            self.feed.consumer.stop()
+        self.exit()
+
+    async def on_unmount(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()

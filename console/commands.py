@@ -1,0 +1,109 @@
+"""The command palette (ctrl+p): every screen and every action, by name.
+
+Actions the role may not take are listed with the reason, and choosing one says it again.
+Typing an order id offers to open that order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from console.roles import denial
+
+
+@dataclass(frozen=True)
+class Command:
+    title: str
+    help: str
+    action: str
+    """An action of the screen the palette was opened from ("screen.x") or of the app."""
+    screens: tuple[str, ...] = ()
+    """Screen classes it applies to; empty: everywhere."""
+
+
+COMMANDS = (
+    Command("Board", "The swimlanes of every open order (key 1)", "app.switch_mode('board')"),
+    Command(
+        "Search orders", "Filter the board as you type (key /)", "screen.search", ("BoardScreen",)
+    ),
+    Command(
+        "Filter by channel, warehouse, zone",
+        "The filter bar (key f)",
+        "screen.filters",
+        ("BoardScreen",),
+    ),
+    Command(
+        "Late only",
+        "Show only late orders, or all again (key l)",
+        "screen.late_only",
+        ("BoardScreen",),
+    ),
+    Command(
+        "Act on orders",
+        "A lifecycle action on the order or the marked ones (key t)",
+        "screen.act",
+        ("BoardScreen", "OrderDetailScreen"),
+    ),
+    Command("Unmark all", "Clear the marks (key u)", "screen.unmark", ("BoardScreen",)),
+    Command(
+        "Reload",
+        "Fetch a fresh snapshot (ctrl+r)",
+        "screen.reload",
+        ("BoardScreen", "OrderDetailScreen"),
+    ),
+    Command("Keys", "Every key on this screen (key ?)", "app.help"),
+    Command("Sign out", "Forget this console's token and sign in again", "app.sign_out"),
+    Command("Quit", "Leave the console (key q)", "app.quit"),
+)
+
+
+class FreshlineCommands(Provider):
+    """Freshline's own entries in the palette (Textual adds theme and the like)."""
+
+    def _commands(self) -> Iterator[tuple[Command, str | None]]:
+        screen = self.screen
+        role = getattr(self.app, "role", None)
+        for command in COMMANDS:
+            if command.screens and type(screen).__name__ not in command.screens:
+                continue
+            name = command.action.split("(")[0].split(".")[-1]
+            yield command, denial(role, name)
+
+    def _run(self, command: Command, why: str | None) -> None:
+        if why:
+            self.app.notify(why, title=f"{command.title}: not allowed", severity="warning")
+            return
+        self.app.call_later(self.app.run_action, command.action, self.screen)
+
+    def _help(self, command: Command, why: str | None) -> str:
+        return f"{command.help} (not allowed: {why})" if why else command.help
+
+    async def discover(self) -> Hits:
+        for command, why in self._commands():
+            yield DiscoveryHit(
+                command.title, partial(self._run, command, why), help=self._help(command, why)
+            )
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        if query.strip().isdigit():
+            order_id = int(query.strip())
+            yield Hit(
+                100.0,
+                f"Open order {order_id}",
+                partial(self.app.open_order, order_id),  # type: ignore[attr-defined]
+                help="Its detail and timeline",
+            )
+        for command, why in self._commands():
+            score = matcher.match(command.title)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(command.title),
+                    partial(self._run, command, why),
+                    help=self._help(command, why),
+                )

@@ -1,0 +1,62 @@
+"""The console's settings: environment (`FRESHLINE_*`) over the settings file over defaults.
+
+The settings file is TOML, at `FRESHLINE_CONFIG` or `<user config dir>/freshline/config.toml`:
+
+    server = "http://127.0.0.1:8765"
+    theme = "freshline-dark"
+    token_file = false      # true: keep tokens in a 0600 plaintext file when there is no keyring
+    refresh_hz = 4
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_config_dir, user_log_dir
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def config_path() -> Path:
+    explicit = os.environ.get("FRESHLINE_CONFIG")
+    return Path(explicit) if explicit else Path(user_config_dir("freshline")) / "config.toml"
+
+
+class ConsoleConfig(BaseSettings):
+    """What the console can be told (README "Console")."""
+
+    model_config = SettingsConfigDict(env_prefix="FRESHLINE_", extra="ignore")
+
+    server: str | None = None
+    """The backend to watch; none means the embedded demo."""
+    theme: str = "freshline-dark"
+    token_file: bool = False
+    """Opt in to a plaintext token file (mode 0600) where there is no keyring."""
+    refresh_hz: float = Field(default=4.0, ge=0.5, le=30)
+    """How often screens redraw what changed."""
+    console_log: Path = Field(
+        default_factory=lambda: Path(user_log_dir("freshline")) / "console.log"
+    )
+    """The console never prints (it draws on the terminal): it logs here."""
+
+    @property
+    def token_path(self) -> Path | None:
+        return Path(user_config_dir("freshline")) / "tokens.json" if self.token_file else None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_path())
+        return (init_settings, env_settings, toml)

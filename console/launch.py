@@ -1,0 +1,119 @@
+"""Starting the console: against a configured server, or inside the embedded demo.
+
+The console draws on the terminal, so from here on nothing prints: logs go to a file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from backend_client import FreshlineClient, KeyringUnavailable, TokenStore
+from console.config import ConsoleConfig
+from console.embedded import EmbeddedBackend
+
+log = logging.getLogger(__name__)
+
+DEMO_ZONE = ZoneInfo("Asia/Shanghai")
+"""The demo city is Beijing: its console shows Beijing time wherever it runs."""
+
+
+def log_to(path: Path, level: int = logging.INFO) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+async def run_console(server: str, config: ConsoleConfig) -> None:
+    """The console against `server`, with a stored token if there is one, else the login."""
+    from console.app import FreshlineApp
+
+    log_to(config.console_log)
+    tokens = TokenStore(token_file=config.token_path)
+    try:
+        token = await tokens.load(server)
+    except KeyringUnavailable as exc:
+        log.info("%s", exc)
+        token = None
+    app = FreshlineApp(
+        server=server,
+        token=token,
+        token_store=tokens,
+        theme=config.theme,
+        refresh_hz=config.refresh_hz,
+    )
+    await app.run_async()
+
+
+class Simulator:
+    """The demo's simulator in a child process (so the console's loop stays free to draw); it
+    stops when we close its stdin, or when we die."""
+
+    def __init__(self, server: str, folder: Path, arguments: list[str]) -> None:
+        self.server, self.folder, self.arguments = server, folder, arguments
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> Simulator:
+        log_file = (self.folder / "simulator.log").open("ab")
+        with log_file:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "console.cli",
+                "simulate",
+                "--server",
+                self.server,
+                "--exit-with-stdin",
+                *self.arguments,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=log_file,
+                stderr=log_file,
+                start_new_session=True,
+            )
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        process = self.process
+        if process is None or process.returncode is not None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()
+        with contextlib.suppress(ProcessLookupError):
+            process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 10)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+
+
+async def run_demo_console(
+    backend: EmbeddedBackend,
+    simulator_arguments: list[str],
+    config: ConsoleConfig,
+    *,
+    duration: float | None = None,
+) -> None:
+    """The console signed in as the demo dispatcher, with the simulator playing the city."""
+    from console.app import FreshlineApp
+
+    log_to(backend.folder / "console.log")
+    async with FreshlineClient(backend.url) as client:
+        await client.login("dispatcher", "demo-dispatcher")
+        token = client.token
+    async with Simulator(backend.url, backend.folder, simulator_arguments):
+        app = FreshlineApp(
+            server=backend.url,
+            token=token,
+            zone=DEMO_ZONE,
+            theme=config.theme,
+            refresh_hz=config.refresh_hz,
+            stop_after=duration,
+        )
+        await app.run_async()

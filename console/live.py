@@ -1,0 +1,108 @@
+"""The live feed: keeps the store in step with the backend (snapshot, stream, stale orders).
+
+Runs as the app's one `live-feed` worker. It loads a snapshot over REST, then follows the stream
+from the `seq` the snapshot was taken at (events already in the snapshot are dropped by version),
+fetches orders the store marked stale, and re-reads the server's clock now and then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from backend_client import FreshlineClient, FreshlineError, NotFound, StreamConsumer
+from backend_client.models import Me, Order, OrderState, Rider, Role, Topic
+from console.store import BOARD_STATES, Store
+
+log = logging.getLogger(__name__)
+
+RIDER_ROLES = {Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER, Role.SUPPORT, Role.VIEWER}
+"""Roles whose console also follows riders (names and positions)."""
+PAGE = 500
+STALE_BATCH = 50
+CLOCK_EVERY_S = 60.0
+
+
+def topics_for(role: Role) -> list[Topic]:
+    return [Topic.ORDERS, Topic.RIDERS] if role in RIDER_ROLES else [Topic.ORDERS]
+
+
+class LiveFeed:
+    """One account's live picture of one backend, kept in `store` while `run()` runs."""
+
+    def __init__(self, client: FreshlineClient, store: Store, me: Me) -> None:
+        self.client, self.store, self.me = client, store, me
+        self.topics = topics_for(me.role)
+        self.consumer: StreamConsumer | None = None
+
+    async def run(self) -> None:
+        """Follow the backend until cancelled; raises NotAuthenticated when the token dies."""
+        await self.sync_clock()
+        await self.reload()
+        self.consumer = StreamConsumer(
+            self.client,
+            list(self.topics),
+            on_event=self.store.apply,
+            on_position=self.store.move_rider,
+            on_snapshot=self.reload,
+            on_status=self.store.set_connection,
+            since=self.store.last_seq,
+        )
+        chores = asyncio.create_task(self._chores())
+        try:
+            await self.consumer.run()
+        finally:
+            chores.cancel()
+            self.consumer.stop()
+            with contextlib.suppress(asyncio.CancelledError):
+                await chores
+
+    async def sync_clock(self) -> None:
+        health = await self.client.health()
+        self.store.clock.anchor(health.time, health.clock_speed)
+
+    async def reload(self, last_seq: int | None = None) -> None:
+        """Load every order on the board and every rider, as of `last_seq` or later."""
+        if last_seq is None:
+            last_seq = (await self.client.events(None, self.topics)).last_seq
+        orders: list[Order] = [
+            o async for o in self.client.all_orders(status=list(BOARD_STATES), limit=PAGE)
+        ]
+        since = self.store.clock.now() - self.store.signed_window
+        orders += [
+            o
+            async for o in self.client.all_orders(
+                status=[OrderState.SIGNED], updated_since=since, limit=PAGE
+            )
+        ]
+        riders: list[Rider] = await self.client.riders() if Topic.RIDERS in self.topics else []
+        self.store.load(orders, riders, last_seq)
+        log.info("snapshot: %d orders, %d riders, seq %s", len(orders), len(riders), last_seq)
+
+    async def _chores(self) -> None:
+        since_clock = 0.0
+        while True:
+            await asyncio.sleep(0.25)
+            await self.fetch_stale()
+            since_clock += 0.25
+            if since_clock >= CLOCK_EVERY_S:
+                since_clock = 0.0
+                with contextlib.suppress(FreshlineError):
+                    await self.sync_clock()
+
+    async def fetch_stale(self) -> None:
+        """Fetch orders the store could not place from events alone."""
+        wanted = sorted(self.store.stale)[:STALE_BATCH]
+        if not wanted:
+            return
+        answers = await asyncio.gather(
+            *(self.client.order(order_id) for order_id in wanted), return_exceptions=True
+        )
+        for order_id, answer in zip(wanted, answers, strict=True):
+            if isinstance(answer, Order):
+                self.store.put_order(answer)
+            elif isinstance(answer, NotFound):
+                self.store.stale.discard(order_id)  # out of our scope now, or gone
+            else:
+                log.warning("could not fetch order %s: %r", order_id, answer)

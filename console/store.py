@@ -1,0 +1,509 @@
+"""The console's picture of the city: orders in lanes, riders, and how fresh it all is.
+
+Pure Python (no Textual; tests/test_layering.py checks it). The live feed applies snapshots,
+events and positions here at whatever rate they come; screens `drain()` what changed a few
+times a second and redraw only that. Events are applied at most once (by `seq`) and never
+move an order backwards (by its `version`); an order whose history has a hole is marked stale
+for the feed to fetch again.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from geopy.distance import great_circle
+
+from backend_client.models import Event, Order, OrderState, PositionMessage, Rider
+from backend_client.stream import StreamState, StreamStatus
+
+
+class Lane(StrEnum):
+    """The board's swimlanes, in the order they are shown."""
+
+    NEW = "new"
+    PICKING = "picking"
+    SHORT = "out_of_stock"
+    DELIVERING = "delivering"
+    EXCEPTION = "exception"
+    SIGNED = "signed"
+
+    @property
+    def title(self) -> str:
+        return LANE_TITLES[self]
+
+
+LANE_TITLES = {
+    Lane.NEW: "New",
+    Lane.PICKING: "Picking",
+    Lane.SHORT: "Out of stock",
+    Lane.DELIVERING: "Delivering",
+    Lane.EXCEPTION: "Exception",
+    Lane.SIGNED: "Signed (1 h)",
+}
+
+LANE_OF_STATE: dict[str, Lane] = {
+    OrderState.CREATED: Lane.NEW,
+    OrderState.PAID: Lane.NEW,
+    OrderState.PICKING: Lane.PICKING,
+    OrderState.OUT_OF_STOCK: Lane.SHORT,
+    OrderState.DELIVERING: Lane.DELIVERING,
+    OrderState.EXCEPTION: Lane.EXCEPTION,
+    OrderState.RETURNING: Lane.EXCEPTION,
+    OrderState.CLAIMING: Lane.EXCEPTION,
+    OrderState.SIGNED: Lane.SIGNED,
+}
+"""States not listed (returned, claim settled, cancelled) are done and leave the board."""
+
+BOARD_STATES = tuple(OrderState(s) for s in LANE_OF_STATE if s != OrderState.SIGNED)
+"""Open states: a snapshot loads all of them, plus what was signed within the window."""
+
+
+class Urgency(IntEnum):
+    """How much an order needs attention; lower sorts first."""
+
+    LATE = 0
+    WARNING = 1
+    OK = 2
+
+
+WARN_BEFORE = timedelta(minutes=10)
+"""An open order this close to its promise is a warning."""
+SIGNED_WINDOW = timedelta(hours=1)
+RIDER_KMH = 20.0
+"""Nominal speed for the console's ETA estimate (the backend's own ETA replaces it)."""
+HANDOVER = timedelta(minutes=2)
+
+
+class ServerClock:
+    """The backend's time (simulated in the demo), anchored on what it reports and run forward
+    locally at its speed; urgency is judged on this clock, never the console's own."""
+
+    def __init__(self, now: datetime | None = None, speed: float = 1.0) -> None:
+        self.speed = speed
+        self._anchor = now or datetime.now(UTC)
+        self._at = time.monotonic()
+
+    def anchor(self, now: datetime, speed: float | None = None) -> None:
+        self._anchor, self._at = now, time.monotonic()
+        if speed is not None:
+            self.speed = speed
+
+    def now(self) -> datetime:
+        return self._anchor + timedelta(seconds=(time.monotonic() - self._at) * self.speed)
+
+
+class FrozenClock(ServerClock):
+    """A clock that stands still (snapshot tests, benchmarks)."""
+
+    def now(self) -> datetime:
+        return self._anchor
+
+
+@dataclass(slots=True)
+class OrderCard:
+    """What the board needs to know about one order."""
+
+    id: int
+    status: OrderState
+    version: int
+    channel: str
+    zone: str
+    warehouse_id: str
+    customer: str
+    phone_tail: str
+    promised_at: datetime
+    rider_id: int | None
+    cold_chain: bool
+    lat: float
+    lng: float
+    external_id: str = ""
+    signed_at: datetime | None = None
+    key: tuple[float, int] = (0.0, 0)
+    """Its place in its lane (kept so it can be found again without a scan)."""
+
+    @property
+    def lane(self) -> Lane | None:
+        return LANE_OF_STATE.get(self.status)
+
+    @classmethod
+    def of(cls, order: Order) -> OrderCard:
+        return cls(
+            id=order.id,
+            status=order.status,
+            version=order.version,
+            channel=order.channel,
+            zone=order.zone,
+            warehouse_id=order.warehouse_id,
+            customer=order.customer.name,
+            phone_tail=order.customer.phone[-4:],
+            promised_at=_aware(order.promised_at),
+            rider_id=order.rider_id,
+            cold_chain=order.cold_chain,
+            lat=order.lat,
+            lng=order.lng,
+            external_id=order.external_id,
+            signed_at=order.signed_at and _aware(order.signed_at),
+        )
+
+
+@dataclass(slots=True)
+class RiderCard:
+    id: int
+    name: str
+    warehouse_id: str = ""
+    status: str = "offline"
+    cold_chain: bool = False
+    lat: float | None = None
+    lng: float | None = None
+    fix_at: datetime | None = None
+
+    @classmethod
+    def of(cls, rider: Rider) -> RiderCard:
+        return cls(
+            id=rider.id,
+            name=rider.name,
+            warehouse_id=rider.warehouse_id,
+            status=rider.status,
+            cold_chain=rider.cold_chain,
+            lat=rider.last_lat,
+            lng=rider.last_lng,
+            fix_at=rider.last_fix_at and _aware(rider.last_fix_at),
+        )
+
+
+@dataclass
+class Changes:
+    """What changed since the UI last looked."""
+
+    lanes: set[Lane] = field(default_factory=set)
+    orders: set[int] = field(default_factory=set)
+    riders: bool = False
+    reloaded: bool = False
+    connection: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.lanes or self.orders or self.riders or self.reloaded or self.connection)
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    """What the board is narrowed to; empty matches everything."""
+
+    text: str = ""
+    channel: str | None = None
+    warehouse_id: str | None = None
+    zone: str | None = None
+    late_only: bool = False
+
+    @property
+    def active(self) -> bool:
+        return bool(self.text or self.channel or self.warehouse_id or self.zone or self.late_only)
+
+
+class Store:
+    """Orders by lane, riders, the connection state; applies anything, tells what changed."""
+
+    def __init__(
+        self,
+        clock: ServerClock | None = None,
+        *,
+        signed_window: timedelta = SIGNED_WINDOW,
+        warn_before: timedelta = WARN_BEFORE,
+    ) -> None:
+        self.clock = clock or ServerClock()
+        self.signed_window, self.warn_before = signed_window, warn_before
+        self.orders: dict[int, OrderCard] = {}
+        self.riders: dict[int, RiderCard] = {}
+        self.lanes: dict[Lane, list[tuple[float, int]]] = {lane: [] for lane in Lane}
+        self.last_seq: int | None = None
+        self.stale: set[int] = set()
+        """Orders to fetch again: unknown to us, or their history has a hole."""
+        self.connection = StreamStatus(StreamState.CONNECTING)
+        self.last_event_at: float | None = None
+        """`time.monotonic()` of the last event applied (for the badge's "event n s ago")."""
+        self.applied = 0
+        self.duplicates = 0
+        self._changes = Changes()
+
+    # --- loading ------------------------------------------------------------------------------
+
+    def load(self, orders: Iterable[Order], riders: Iterable[Rider], last_seq: int | None) -> None:
+        """Replace everything with a snapshot taken at (or after) `last_seq`."""
+        self.orders.clear()
+        self.lanes = {lane: [] for lane in Lane}
+        self.riders = {r.id: RiderCard.of(r) for r in riders}
+        for order in orders:
+            self._place(OrderCard.of(order))
+        for lane in self.lanes.values():
+            lane.sort()
+        self.last_seq = last_seq
+        self.stale.clear()
+        self.expire_signed()
+        self._changes = Changes(lanes=set(Lane), reloaded=True, riders=True)
+
+    def put_order(self, order: Order) -> None:
+        """An order fetched over REST: taken unless we already hold a newer version."""
+        held = self.orders.get(order.id)
+        self.stale.discard(order.id)
+        if held is not None and held.version > order.version:
+            return
+        self._replace(held, OrderCard.of(order))
+
+    # --- the stream ---------------------------------------------------------------------------
+
+    def apply(self, event: Event) -> bool:
+        """Apply one event; False for a duplicate (seen `seq`) or one that changes nothing."""
+        if self.last_seq is not None and event.seq <= self.last_seq:
+            self.duplicates += 1
+            return False
+        self.last_seq = event.seq
+        self.last_event_at = time.monotonic()
+        self.applied += 1
+        if event.kind.startswith("order.") and event.order_id is not None:
+            return self._apply_order(event)
+        if event.kind.startswith("rider.") and event.rider_id is not None:
+            return self._apply_rider(event)
+        return False
+
+    def _apply_order(self, event: Event) -> bool:
+        assert event.order_id is not None
+        version = event.payload.get("version")
+        held = self.orders.get(event.order_id)
+        if event.kind == "order.created":
+            if held is not None:
+                return False
+            card = _card_from_created(event)
+            if card is None:  # an older backend's event: ask for the order instead
+                self.stale.add(event.order_id)
+                return False
+            self._replace(None, card)
+            return True
+        if held is None:
+            # An order we never saw (created before our snapshot's window, or out of scope
+            # until now): worth fetching only if it is on the board now.
+            if event.to_state in LANE_OF_STATE:
+                self.stale.add(event.order_id)
+            return False
+        if not isinstance(version, int) or version <= held.version:
+            return False
+        if version > held.version + 1:
+            self.stale.add(held.id)  # we missed a change of this order: fetch the truth
+        card = _copy(held)
+        card.version = version
+        if event.kind == "order.transition" and event.to_state:
+            card.status = OrderState(event.to_state)
+            card.rider_id = event.rider_id
+            if card.status == OrderState.SIGNED:
+                card.signed_at = _aware(event.at)
+        elif event.kind == "order.assigned":
+            card.rider_id = event.payload.get("to_rider", event.rider_id)
+        self._replace(held, card)
+        return True
+
+    def _apply_rider(self, event: Event) -> bool:
+        assert event.rider_id is not None
+        rider = self.riders.get(event.rider_id)
+        if event.kind == "rider.registered":
+            name = event.payload.get("name") or f"rider {event.rider_id}"
+            rider = self.riders.setdefault(event.rider_id, RiderCard(event.rider_id, name))
+            rider.warehouse_id = event.warehouse_id or rider.warehouse_id
+            rider.cold_chain = bool(event.payload.get("cold_chain", rider.cold_chain))
+        if rider is None:
+            return False
+        if event.to_state:
+            rider.status = event.to_state
+        self._changes.riders = True
+        return True
+
+    def move_rider(self, position: PositionMessage) -> None:
+        """A rider's newest fix; an older one (a late offline batch) never moves them back."""
+        rider = self.riders.get(position.rider_id)
+        if rider is None:
+            return
+        at = _aware(position.at)
+        if rider.fix_at is not None and at <= rider.fix_at:
+            return
+        rider.lat, rider.lng, rider.fix_at = position.lat, position.lng, at
+        self._changes.riders = True
+
+    def set_connection(self, status: StreamStatus) -> None:
+        if status != self.connection:
+            self.connection = status
+            self._changes.connection = True
+
+    # --- what the UI reads --------------------------------------------------------------------
+
+    def drain(self) -> Changes:
+        """What changed since the last call (and expire the signed lane's old orders)."""
+        self.expire_signed()
+        changes, self._changes = self._changes, Changes()
+        return changes
+
+    def expire_signed(self) -> None:
+        """Orders signed longer ago than the window leave the board."""
+        lane = self.lanes[Lane.SIGNED]
+        cutoff = self.clock.now() - self.signed_window
+        while lane:
+            card = self.orders[lane[-1][1]]
+            if card.signed_at is not None and card.signed_at >= cutoff:
+                break
+            self._remove(card)
+
+    def lane_ids(self, lane: Lane, order_filter: OrderFilter | None = None) -> list[int]:
+        """A lane's order ids, most urgent first (signed: most recent first), filtered."""
+        ids = [order_id for _, order_id in self.lanes[lane]]
+        if order_filter is None or not order_filter.active:
+            return ids
+        now = self.clock.now()
+        return [i for i in ids if self.matches(self.orders[i], order_filter, now)]
+
+    def matches(self, card: OrderCard, order_filter: OrderFilter, now: datetime) -> bool:
+        f = order_filter
+        if f.channel and card.channel != f.channel:
+            return False
+        if f.warehouse_id and card.warehouse_id != f.warehouse_id:
+            return False
+        if f.zone and card.zone != f.zone:
+            return False
+        if f.late_only and self.urgency(card, now) != Urgency.LATE:
+            return False
+        return not f.text or self._matches_text(card, f.text)
+
+    def _matches_text(self, card: OrderCard, text: str) -> bool:
+        needle = text.strip().lower()
+        if needle.isdigit():
+            return str(card.id).startswith(needle) or card.phone_tail.endswith(needle[-4:])
+        rider = self.riders.get(card.rider_id) if card.rider_id else None
+        return (
+            needle in card.customer.lower()
+            or needle in card.external_id.lower()
+            or (rider is not None and needle in rider.name.lower())
+        )
+
+    def urgency(self, card: OrderCard, now: datetime | None = None) -> Urgency:
+        """Late past the promise (signed: signed after it), a warning when close to it or when
+        the estimated arrival is beyond it."""
+        now = now or self.clock.now()
+        if card.status == OrderState.SIGNED:
+            late = card.signed_at is not None and card.signed_at > card.promised_at
+            return Urgency.LATE if late else Urgency.OK
+        if now > card.promised_at:
+            return Urgency.LATE
+        if card.promised_at - now <= self.warn_before:
+            return Urgency.WARNING
+        eta = self.eta(card, now)
+        if eta is not None and eta > card.promised_at:
+            return Urgency.WARNING
+        return Urgency.OK
+
+    def eta(self, card: OrderCard, now: datetime | None = None) -> datetime | None:
+        """Arrival estimate for a delivering order: straight-line distance from the rider's last
+        fix at a nominal speed, plus the handover."""
+        if card.status != OrderState.DELIVERING or card.rider_id is None:
+            return None
+        rider = self.riders.get(card.rider_id)
+        if rider is None or rider.lat is None or rider.lng is None:
+            return None
+        km = great_circle((rider.lat, rider.lng), (card.lat, card.lng)).km
+        return (now or self.clock.now()) + timedelta(hours=km / RIDER_KMH) + HANDOVER
+
+    def lane_counts(self, lane: Lane, ids: list[int] | None = None) -> tuple[int, int]:
+        """(orders, late orders) in a lane, or among `ids` of it."""
+        now = self.clock.now()
+        if lane != Lane.SIGNED:
+            # Open lanes are sorted by promise: the late ones are a prefix.
+            if ids is None:
+                keys = self.lanes[lane]
+                return len(keys), bisect.bisect_left(keys, (now.timestamp(), -1))
+            promises = [self.orders[i].promised_at for i in ids]
+            return len(ids), bisect.bisect_left(promises, now)
+        if ids is None:
+            ids = [order_id for _, order_id in self.lanes[lane]]
+        late = sum(1 for i in ids if self.urgency(self.orders[i], now) == Urgency.LATE)
+        return len(ids), late
+
+    def rider_name(self, rider_id: int | None) -> str:
+        if rider_id is None:
+            return ""
+        rider = self.riders.get(rider_id)
+        return rider.name if rider else f"#{rider_id}"
+
+    def values_of(self, attribute: str) -> list[str]:
+        """Distinct channels, warehouses or zones among the held orders (for the filter bar)."""
+        return sorted({getattr(card, attribute) for card in self.orders.values()})
+
+    # --- keeping the lanes sorted -------------------------------------------------------------
+
+    def _replace(self, held: OrderCard | None, card: OrderCard) -> None:
+        if held is not None:
+            self._remove(held)
+        if card.lane is None:
+            self._changes.orders.add(card.id)
+            return
+        self._place(card, insort=True)
+
+    def _place(self, card: OrderCard, *, insort: bool = False) -> None:
+        lane = card.lane
+        if lane is None:
+            return
+        if lane == Lane.SIGNED:
+            signed = card.signed_at or card.promised_at
+            card.key = (-signed.timestamp(), card.id)
+        else:
+            card.key = (card.promised_at.timestamp(), card.id)
+        self.orders[card.id] = card
+        if insort:
+            bisect.insort(self.lanes[lane], card.key)
+        else:
+            self.lanes[lane].append(card.key)
+        self._changes.lanes.add(lane)
+        self._changes.orders.add(card.id)
+
+    def _remove(self, card: OrderCard) -> None:
+        lane = card.lane
+        self.orders.pop(card.id, None)
+        self._changes.orders.add(card.id)
+        if lane is None:
+            return
+        keys = self.lanes[lane]
+        index = bisect.bisect_left(keys, card.key)
+        if index < len(keys) and keys[index] == card.key:
+            del keys[index]
+            self._changes.lanes.add(lane)
+
+
+def _card_from_created(event: Event) -> OrderCard | None:
+    p: dict[str, Any] = event.payload
+    try:
+        return OrderCard(
+            id=event.order_id or 0,
+            status=OrderState(event.to_state or OrderState.CREATED),
+            version=int(p["version"]),
+            channel=str(p["channel"]),
+            zone=str(p["zone"]),
+            warehouse_id=event.warehouse_id or "",
+            customer=str(p["customer"]),
+            phone_tail=str(p["phone_tail"]),
+            promised_at=_aware(datetime.fromisoformat(p["promised_at"])),
+            rider_id=event.rider_id,
+            cold_chain=bool(p["cold_chain"]),
+            lat=float(p["lat"]),
+            lng=float(p["lng"]),
+            external_id=str(p.get("external_id", "")),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _copy(card: OrderCard) -> OrderCard:
+    return OrderCard(**{name: getattr(card, name) for name in OrderCard.__slots__})
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -1,0 +1,108 @@
+"""Acting on orders from any screen: choose an action the server offers, give a reason when
+one is needed, send each order's transition with its version, and say how it went.
+
+Runs inside a worker (it waits on dialogs). Success shows up through the stream like any other
+change; refusals (403, 409, 422) become notifications, never crashes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+from textual.screen import Screen
+
+from backend_client import (
+    ApiError,
+    Conflict,
+    ConnectionFailed,
+    FreshlineClient,
+    NotFound,
+    PermissionDenied,
+)
+from backend_client.models import OrderAction
+from console.store import Store
+from screens.dialogs import ACTION_WORDS, NEEDS_REASON, ActionPicker, ReasonDialog
+
+AT_ONCE = 8
+
+
+async def act_on_orders(screen: Screen, order_ids: list[int]) -> None:
+    app = screen.app
+    client: FreshlineClient = app.client  # type: ignore[attr-defined]
+    store: Store = app.store  # type: ignore[attr-defined]
+    subject = f"order {order_ids[0]}" if len(order_ids) == 1 else f"{len(order_ids)} orders"
+    try:
+        offered = await _common_actions(client, order_ids)
+    except ConnectionFailed as exc:
+        app.notify(f"Cannot reach the server: {exc}", severity="error")
+        return
+    if not offered:
+        app.notify(f"Nothing your role may do to {subject} now.", severity="warning")
+        return
+    action = await app.push_screen_wait(ActionPicker(offered, subject))
+    if action is None:
+        return
+    reason = None
+    if action in NEEDS_REASON:
+        reason = await app.push_screen_wait(ReasonDialog(f"{ACTION_WORDS[action]}: why?"))
+        if reason is None:
+            return
+    results = await _send(client, store, order_ids, action, reason)
+    _report(app, ACTION_WORDS.get(action, action), subject, results)
+
+
+async def _common_actions(client: FreshlineClient, order_ids: list[int]) -> list[OrderAction]:
+    gate = asyncio.Semaphore(AT_ONCE)
+
+    async def offered(order_id: int) -> set[OrderAction]:
+        async with gate:
+            try:
+                return set(await client.actions(order_id))
+            except (NotFound, PermissionDenied):
+                return set()
+
+    sets = await asyncio.gather(*(offered(i) for i in order_ids))
+    common = set.intersection(*sets) if sets else set()
+    return [a for a in OrderAction if a in common]
+
+
+async def _send(
+    client: FreshlineClient,
+    store: Store,
+    order_ids: list[int],
+    action: OrderAction,
+    reason: str | None,
+) -> list[tuple[int, str, str | None]]:
+    """(order id, outcome, detail) per order; outcome is done, conflict, denied or failed."""
+    gate = asyncio.Semaphore(AT_ONCE)
+
+    async def one(order_id: int) -> tuple[int, str, str | None]:
+        async with gate:
+            try:
+                card = store.orders.get(order_id)
+                version = card.version if card else (await client.order(order_id)).version
+                await client.transition(order_id, action, version, reason=reason)
+                return order_id, "done", None
+            except Conflict as exc:
+                by = f" (changed by {exc.changed_by})" if exc.changed_by else ""
+                return order_id, "conflict", f"{exc.detail}{by}"
+            except PermissionDenied as exc:
+                return order_id, "denied", str(exc.detail)
+            except (ApiError, ConnectionFailed) as exc:
+                return order_id, "failed", str(exc)
+
+    return list(await asyncio.gather(*(one(i) for i in order_ids)))
+
+
+def _report(app, what: str, subject: str, results: list[tuple[int, str, str | None]]) -> None:
+    counts = Counter(outcome for _, outcome, _ in results)
+    if counts["done"] == len(results):
+        app.notify(f"{what}: {subject} done.", title="Sent")
+        return
+    lines = [f"{what}: {counts['done']} of {len(results)} done."]
+    for order_id, outcome, detail in results:
+        if outcome != "done" and len(lines) < 6:
+            lines.append(f"#{order_id} {outcome}: {detail}")
+    severity = "error" if counts["denied"] or counts["failed"] else "warning"
+    app.notify("\n".join(lines), title="Not everything went through", severity=severity)

@@ -1,0 +1,241 @@
+"""The board: one swimlane per stage, the whole city at a glance, late orders first and loud.
+
+Redraws only on the app's bounded tick, and only the lanes that changed (plus a once-a-second
+pass for the clock). Wide terminals show every lane in a grid; narrow ones (under 120x30)
+collapse to the counts strip plus the lane in focus.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container
+from textual.widgets import Footer, Input, Static
+
+from console.store import Changes, Lane, OrderFilter, Store
+from screens.acting import act_on_orders
+from screens.guard import GuardedScreen
+from widgets.filter_bar import FilterBar
+from widgets.lane import LaneView
+from widgets.top_bar import TopBar
+
+COMPACT_WIDTH, COMPACT_HEIGHT = 120, 30
+THREE_COLUMNS_WIDTH = 180
+
+
+class BoardScreen(GuardedScreen):
+    """Every open order by stage; enter opens one, space marks, t acts."""
+
+    DEFAULT_CSS = """
+    BoardScreen #strip { height: 1; padding: 0 1; background: $surface; }
+    BoardScreen #lanes { layout: grid; grid-size: 2 3; grid-gutter: 0 1; height: 1fr; }
+    BoardScreen.-wide #lanes { grid-size: 3 2; }
+    BoardScreen.-compact #lanes { layout: vertical; }
+    BoardScreen.-compact LaneView { display: none; }
+    BoardScreen.-compact LaneView.-current { display: block; }
+    """
+    BINDINGS = [
+        Binding("slash", "search", "Search", tooltip="Filter as you type", id="board.search"),
+        Binding("f", "filters", "Filter", tooltip="Channel, warehouse, zone", id="board.filters"),
+        Binding("l", "late_only", "Late only", tooltip="Show late orders only", id="board.late"),
+        Binding("right", "lane(1)", "Lane", key_display="→", id="board.next_lane"),
+        Binding("left", "lane(-1)", "Lane", key_display="←", id="board.prev_lane"),
+        Binding("t", "act", "Act", tooltip="Act on the order or the marked ones", id="board.act"),
+        Binding("u", "unmark", "Unmark all", show=False, id="board.unmark"),
+        Binding("escape", "back", "Back", show=False, id="board.back"),
+        Binding("ctrl+r", "reload", "Reload", show=False, id="board.reload"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.order_filter = OrderFilter()
+        self.marks: set[int] = set()
+        self.current = Lane.NEW
+        self._filter_changed = True
+        self._ticked = 0.0
+
+    @property
+    def store(self) -> Store:
+        return self.app.store  # type: ignore[attr-defined]
+
+    def compose(self) -> ComposeResult:
+        yield TopBar("board")
+        yield FilterBar()
+        yield Static("", id="strip")
+        with Container(id="lanes"):
+            for lane in Lane:
+                yield LaneView(lane, self.store, self.marks, id=f"lane-{lane.value}")
+        yield Footer()
+
+    def lane_view(self, lane: Lane) -> LaneView:
+        return self.query_one(f"#lane-{lane.value}", LaneView)
+
+    def on_mount(self) -> None:
+        zone = getattr(self.app, "zone", None)
+        for view in self.query(LaneView):
+            view.zone = zone
+        self._set_current(self.current)
+        self.show_changes(Changes(reloaded=True))
+
+    def on_screen_resume(self) -> None:
+        self.show_changes(Changes(reloaded=True))  # whatever happened while we were covered
+
+    def on_resize(self) -> None:
+        compact = self.size.width < COMPACT_WIDTH or self.size.height < COMPACT_HEIGHT
+        self.set_class(compact, "-compact")
+        self.set_class(not compact and self.size.width >= THREE_COLUMNS_WIDTH, "-wide")
+
+    # --- drawing from the store ---------------------------------------------------------------
+
+    def show_changes(self, changes: Changes) -> None:
+        """Redraw what changed (the app calls this on its tick, only for the screen on top)."""
+        store = self.store
+        now = store.clock.now()
+        every = changes.reloaded or self._filter_changed or self.order_filter.late_only
+        dirty = set(Lane) if every else set(changes.lanes)
+        if changes.riders and self.order_filter.text:
+            dirty = set(Lane)  # rider names are searchable
+        self._filter_changed = False
+        for lane in dirty:
+            view = self.lane_view(lane)
+            ids = store.lane_ids(lane, self.order_filter)
+            view.show(ids, now)
+            self._title(view, ids)
+        clock_due = time.monotonic() - self._ticked >= 1.0
+        if clock_due or changes.riders:
+            self._ticked = time.monotonic()
+            for lane in set(Lane) - dirty:
+                view = self.lane_view(lane)
+                view.tick(now)
+                self._title(view, view.ids)
+        if dirty or clock_due:
+            self._draw_strip()
+        if changes.reloaded:
+            self.query_one(FilterBar).offer(
+                store.values_of("channel"),
+                store.values_of("warehouse_id"),
+                store.values_of("zone"),
+            )
+
+    def _title(self, view: LaneView, ids: list[int]) -> None:
+        shown, late = self.store.lane_counts(view.lane, ids)
+        total = len(self.store.lanes[view.lane])
+        count = f"{shown} of {total}" if self.order_filter.active else f"{total}"
+        view.border_title = f"{view.lane.title}  {count}"
+        view.border_subtitle = f"{late} late" if late else ""
+        view.counts = (shown, late)  # type: ignore[attr-defined]
+
+    def _draw_strip(self) -> None:
+        text = Text()
+        for lane in Lane:
+            view = self.lane_view(lane)
+            shown, late = getattr(view, "counts", (len(view.ids), 0))
+            label = f" {lane.title} {shown}" + (f" !!{late}" if late else "") + " "
+            style = "reverse bold" if lane == self.current else ("bold red" if late else "")
+            text.append(label, style=style)
+            text.append("│", style="dim")
+        if self.marks:
+            text.append(f" marked {len(self.marks)} ", style="bold")
+        if self.order_filter.active:
+            text.append(" filtered ", style="italic")
+        self.query_one("#strip", Static).update(text)
+
+    # --- lanes and focus ----------------------------------------------------------------------
+
+    def _set_current(self, lane: Lane) -> None:
+        self.current = lane
+        for view in self.query(LaneView):
+            view.set_class(view.lane == lane, "-current")
+        self.lane_view(lane).focus()
+        self._draw_strip()
+
+    def focus_lane(self) -> None:
+        self.lane_view(self.current).focus()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, LaneView) and event.widget.lane != self.current:
+            self.current = event.widget.lane
+            for view in self.query(LaneView):
+                view.set_class(view.lane == self.current, "-current")
+            self._draw_strip()
+
+    def action_lane(self, step: int) -> None:
+        lanes = list(Lane)
+        self._set_current(lanes[(lanes.index(self.current) + step) % len(lanes)])
+
+    # --- filtering ----------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        bar = self.query_one(FilterBar)
+        bar.add_class("-shown")
+        bar.query_one("#search", Input).focus()
+
+    def action_filters(self) -> None:
+        bar = self.query_one(FilterBar)
+        bar.add_class("-shown")
+        bar.query_one("#channel").focus()
+
+    def action_late_only(self) -> None:
+        self.query_one(FilterBar).toggle_late()
+
+    @on(FilterBar.Changed)
+    def _filter(self, event: FilterBar.Changed) -> None:
+        self.order_filter = event.order_filter
+        self._filter_changed = True
+        self.show_changes(Changes())
+
+    @on(Input.Submitted, "#search")
+    def _search_done(self) -> None:
+        self.focus_lane()
+
+    def action_back(self) -> None:
+        """esc: out of the filter bar first, then clear marks, then clear the filter."""
+        bar = self.query_one(FilterBar)
+        if bar.has_focus_within:
+            if not self.order_filter.active:
+                bar.remove_class("-shown")
+            self.focus_lane()
+        elif self.marks:
+            self.action_unmark()
+        elif self.order_filter.active:
+            bar.clear()
+            bar.remove_class("-shown")
+
+    # --- marks and actions --------------------------------------------------------------------
+
+    @on(LaneView.MarkToggled)
+    def _mark(self, event: LaneView.MarkToggled) -> None:
+        self.marks.symmetric_difference_update({event.order_id})
+        self._draw_strip()
+
+    def action_unmark(self) -> None:
+        self.marks.clear()
+        for view in self.query(LaneView):
+            view.refresh()
+        self._draw_strip()
+
+    @on(LaneView.Opened)
+    def _open(self, event: LaneView.Opened) -> None:
+        from screens.order_detail import OrderDetailScreen
+
+        self.app.push_screen(OrderDetailScreen(event.order_id))
+
+    def action_act(self) -> None:
+        marked = sorted(i for i in self.marks if i in self.store.orders)
+        chosen = marked or ([self.lane_view(self.current).current] if self.current else [])
+        chosen = [i for i in chosen if i is not None]
+        if not chosen:
+            self.notify("No order under the cursor and none marked.", severity="warning")
+            return
+        self._act(chosen)
+
+    @work(group="act", exclusive=True, exit_on_error=False)
+    async def _act(self, order_ids: list[int]) -> None:
+        await act_on_orders(self, order_ids)
+
+    def action_reload(self) -> None:
+        self.app.reload_feed()  # type: ignore[attr-defined]

@@ -1,0 +1,96 @@
+"""Small modal dialogs: pick an order action, give a reason."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList
+from textual.widgets.option_list import Option
+
+from backend_client.models import OrderAction
+
+ACTION_WORDS: dict[str, str] = {
+    OrderAction.PAY: "Mark paid",
+    OrderAction.START_PICKING: "Start picking",
+    OrderAction.REPORT_OUT_OF_STOCK: "Report out of stock",
+    OrderAction.RESTOCK: "Restocked: back to picking",
+    OrderAction.DISPATCH: "Out for delivery",
+    OrderAction.SIGN: "Signed by the customer",
+    OrderAction.REPORT_EXCEPTION: "Report an exception",
+    OrderAction.RESUME: "Resume delivery",
+    OrderAction.START_RETURN: "Start a return (refused)",
+    OrderAction.COMPLETE_RETURN: "Return received",
+    OrderAction.START_CLAIM: "Start a claim (damaged)",
+    OrderAction.SETTLE_CLAIM: "Settle the claim",
+    OrderAction.CANCEL: "Cancel the order",
+}
+NEEDS_REASON = {
+    OrderAction.CANCEL,
+    OrderAction.REPORT_EXCEPTION,
+    OrderAction.REPORT_OUT_OF_STOCK,
+    OrderAction.START_RETURN,
+    OrderAction.START_CLAIM,
+}
+
+
+class Dialog(ModalScreen):
+    DEFAULT_CSS = """
+    Dialog { align: center middle; }
+    Dialog > Vertical {
+        width: 64; max-width: 95%; height: auto; max-height: 90%;
+        border: thick $accent; background: $surface; padding: 0 1;
+    }
+    Dialog Label.title { text-style: bold; margin-bottom: 1; }
+    Dialog Label.hint { color: $text-muted; margin-top: 1; }
+    Dialog OptionList { height: auto; max-height: 16; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ActionPicker(Dialog):
+    """Which lifecycle action to take (only those the server offers for these orders)."""
+
+    def __init__(self, actions: list[OrderAction], subject: str) -> None:
+        super().__init__()
+        self.actions, self.subject = actions, subject
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"Act on {self.subject}", classes="title")
+            yield OptionList(
+                *(Option(ACTION_WORDS.get(a, a), id=str(a)) for a in self.actions),
+                id="actions",
+            )
+            yield Label("enter chooses · esc cancels", classes="hint")
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(OrderAction(event.option.id or ""))
+
+
+class ReasonDialog(Dialog):
+    """A reason, required: an empty one is not accepted."""
+
+    def __init__(self, prompt: str) -> None:
+        super().__init__()
+        self.prompt = prompt
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.prompt, classes="title")
+            yield Input(placeholder="reason (required)", max_length=500, id="reason")
+            yield Label("enter confirms · esc cancels", classes="hint")
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        reason = event.value.strip()
+        if not reason:
+            self.notify("A reason is required.", severity="warning")
+            return
+        self.dismiss(reason)

@@ -1,0 +1,224 @@
+"""One order's whole story: state, promise against ETA, items, customer, rider, and the timeline
+of every event, refreshed when the stream says the order changed."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Footer, Static
+
+from backend_client import ConnectionFailed, FreshlineError, NotFound, PermissionDenied
+from backend_client.models import Event, Order, OrderState
+from console.store import LANE_OF_STATE, Changes, OrderCard, Store, Urgency
+from screens.acting import act_on_orders
+from screens.guard import GuardedScreen
+from widgets.order_row import CHANNEL_SHORT, time_cell
+from widgets.top_bar import TopBar
+
+URGENCY_WORD = {Urgency.LATE: "!! LATE", Urgency.WARNING: "! at risk", Urgency.OK: "on track"}
+
+
+def mask_phone(phone: str) -> str:
+    """138****8000: enough to recognise a customer, not enough to call them from a screen."""
+    digits = phone.replace(" ", "").replace("-", "")
+    if len(digits) <= 7:
+        return "*" * max(0, len(digits) - 2) + digits[-2:]
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+def event_words(event: Event, store: Store) -> str:
+    """What happened, in a dispatcher's words."""
+    if event.kind == "order.assigned":
+        before = event.payload.get("from_rider")
+        after = event.payload.get("to_rider", event.rider_id)
+        if before:
+            return f"rider {store.rider_name(before)} -> {store.rider_name(after)}"
+        return f"rider {store.rider_name(after)} assigned"
+    if event.kind == "order.created":
+        return f"created ({event.payload.get('channel', '')})"
+    if event.from_state and event.to_state and event.from_state != event.to_state:
+        return f"{event.from_state} -> {event.to_state}"
+    return event.kind
+
+
+class OrderDetailScreen(GuardedScreen):
+    DEFAULT_CSS = """
+    OrderDetailScreen #header { padding: 0 1; background: $surface; height: auto; }
+    OrderDetailScreen #middle { height: auto; max-height: 14; }
+    OrderDetailScreen #items { width: 2fr; height: auto; max-height: 14; }
+    OrderDetailScreen #people { width: 1fr; padding: 0 1; height: auto; }
+    OrderDetailScreen #timeline { height: 1fr; border-top: solid $panel-lighten-2; }
+    OrderDetailScreen .late { color: $lane-late; }
+    """
+    BINDINGS = [
+        Binding("escape,backspace", "back", "Back", id="detail.back"),
+        Binding("t", "act", "Act", tooltip="Act on this order", id="detail.act"),
+        Binding("ctrl+r", "reload", "Reload", show=False, id="detail.reload"),
+    ]
+
+    def __init__(self, order_id: int) -> None:
+        super().__init__()
+        self.order_id = order_id
+        self.order: Order | None = None
+        self.events: list[Event] = []
+
+    @property
+    def store(self) -> Store:
+        return self.app.store  # type: ignore[attr-defined]
+
+    @property
+    def zone(self) -> tzinfo | None:
+        return getattr(self.app, "zone", None)
+
+    def compose(self) -> ComposeResult:
+        yield TopBar(f"order {self.order_id}")
+        yield Static(f"Loading order {self.order_id}…", id="header")
+        with Horizontal(id="middle"):
+            yield DataTable(id="items", cursor_type="none", zebra_stripes=True)
+            with VerticalScroll(id="people"):
+                yield Static("", id="people-text")
+        yield DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        items = self.query_one("#items", DataTable)
+        items.add_columns("item", "qty", "weight", "price")
+        timeline = self.query_one("#timeline", DataTable)
+        timeline.add_columns("time", "what", "who", "role", "reason")
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        self.load()
+
+    def show_changes(self, changes: Changes) -> None:
+        if self.order_id in changes.orders or changes.reloaded:
+            self.load()
+        elif self.order is not None:
+            self._draw_header()  # the clock moved: time left, ETA
+
+    @work(group="detail", exclusive=True, exit_on_error=False)
+    async def load(self) -> None:
+        client = self.app.client  # type: ignore[attr-defined]
+        try:
+            order = await client.order(self.order_id)
+            events = await client.timeline(self.order_id)
+        except NotFound:
+            self.query_one("#header", Static).update(f"Order {self.order_id} does not exist.")
+            return
+        except PermissionDenied as exc:
+            self.notify(f"Not allowed: {exc.detail}", severity="error")
+            return
+        except (ConnectionFailed, FreshlineError) as exc:
+            self.notify(f"Could not load order {self.order_id}: {exc}", severity="warning")
+            return
+        self.order, self.events = order, events
+        self._draw()
+
+    # --- drawing ------------------------------------------------------------------------------
+
+    def _draw(self) -> None:
+        self._draw_header()
+        self._draw_items()
+        self._draw_people()
+        self._draw_timeline()
+
+    def _draw_header(self) -> None:
+        order = self.order
+        assert order is not None
+        card = OrderCard.of(order)
+        now = self.store.clock.now()
+        urgency = self.store.urgency(card, now) if card.lane else None
+        held = self.store.orders.get(order.id)
+        eta = self.store.eta(held or card, now)
+        lane = LANE_OF_STATE.get(order.status)
+        text = Text()
+        text.append(f"#{order.id}  ", style="bold")
+        text.append(f"{order.status}", style="bold reverse")
+        text.append(f"  {CHANNEL_SHORT.get(order.channel, order.channel)} {order.external_id}")
+        text.append(f"  ·  {order.warehouse_id} / {order.zone}")
+        if order.cold_chain:
+            text.append("  ·  ❄ cold chain")
+        text.append("\n")
+        text.append(f"promised {order.promised_at.astimezone(self.zone):%H:%M}")
+        if lane is not None:
+            text.append(f" ({time_cell(card, now, self.zone)})")
+        if eta is not None:
+            text.append(f"  ·  ETA ~{eta.astimezone(self.zone):%H:%M} (straight line, 20 km/h)")
+        if urgency is not None:
+            style = {Urgency.LATE: "bold red", Urgency.WARNING: "bold yellow"}.get(urgency, "")
+            text.append(f"  ·  {URGENCY_WORD[urgency]}", style=style)
+        if lane is None:
+            text.append("  ·  done: off the board")
+        text.append(f"\n{order.amount_cents / 100:.2f} yuan · {order.weight_g / 1000:.1f} kg")
+        text.append(f" · version {order.version}")
+        if order.note:
+            text.append(f" · note: {order.note}")
+        self.query_one("#header", Static).update(text)
+
+    def _draw_items(self) -> None:
+        assert self.order is not None
+        table = self.query_one("#items", DataTable)
+        table.clear()
+        for item in self.order.items:
+            name = ("❄ " if item.cold_chain else "  ") + item.name
+            table.add_row(
+                name,
+                f"{item.quantity} {item.unit}",
+                f"{item.weight_g / 1000:.2f} kg",
+                f"{item.unit_price_cents * item.quantity / 100:.2f}",
+            )
+
+    def _draw_people(self) -> None:
+        order = self.order
+        assert order is not None
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold")
+        grid.add_column()
+        grid.add_row("customer", order.customer.name)
+        grid.add_row("phone", mask_phone(order.customer.phone))
+        grid.add_row("address", order.address)
+        rider = self.store.riders.get(order.rider_id) if order.rider_id else None
+        if order.rider_id is None:
+            grid.add_row("rider", "none yet")
+        else:
+            grid.add_row("rider", rider.name if rider else f"#{order.rider_id}")
+            if rider is not None and rider.fix_at is not None:
+                seconds = (self.store.clock.now() - rider.fix_at).total_seconds()
+                grid.add_row("last fix", f"{seconds / 60:.0f} min ago ({rider.status})")
+        self.query_one("#people-text", Static).update(grid)
+
+    def _draw_timeline(self) -> None:
+        table = self.query_one("#timeline", DataTable)
+        table.clear()
+        for event in self.events:
+            table.add_row(
+                f"{event.at.astimezone(self.zone):%H:%M:%S}",
+                event_words(event, self.store),
+                event.actor,
+                event.role,
+                event.reason or "",
+            )
+        if self.events:
+            table.move_cursor(row=len(self.events) - 1)
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_act(self) -> None:
+        if self.order is not None and self.order.status not in (OrderState.CANCELLED,):
+            self._act()
+
+    @work(group="act", exclusive=True, exit_on_error=False)
+    async def _act(self) -> None:
+        await act_on_orders(self, [self.order_id])
+
+    def action_reload(self) -> None:
+        self.load()

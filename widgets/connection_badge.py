@@ -1,0 +1,68 @@
+"""The connection badge: is the picture live, and how old is it. Always on screen."""
+
+from __future__ import annotations
+
+import time
+
+from textual.widgets import Static
+
+from backend_client.stream import StreamState, StreamStatus
+
+MARK = {
+    StreamState.CONNECTING: "◌",
+    StreamState.LIVE: "●",
+    StreamState.RECONNECTING: "◌",
+    StreamState.RESYNCING: "⟳",
+    StreamState.POLLING: "◐",
+    StreamState.OFFLINE: "✕",
+}
+
+
+def age(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f}min"
+    return f"{seconds / 3600:.1f}h"
+
+
+def badge_text(status: StreamStatus, last_event_at: float | None, now: float) -> str:
+    """E.g. "● LIVE · event 3s ago", "◌ RECONNECTING (attempt 2) · picture 42s old"."""
+    label = status.state.value.upper()
+    if status.state == StreamState.RECONNECTING and status.attempt:
+        label += f" (attempt {status.attempt})"
+    text = f"{MARK[status.state]} {label}"
+    if status.state in (StreamState.LIVE, StreamState.POLLING):
+        if last_event_at is not None:
+            text += f" · event {age(now - last_event_at)} ago"
+        return text
+    heard = status.last_message_at or last_event_at
+    if heard is not None:
+        text += f" · picture {age(now - heard)} old"
+    return text
+
+
+class ConnectionBadge(Static):
+    """Reads the app's store twice a second; colour by state, words for everything."""
+
+    DEFAULT_CSS = """
+    ConnectionBadge { width: auto; padding: 0 1; text-style: bold; }
+    ConnectionBadge.-live { background: $badge-live 30%; color: $text; }
+    ConnectionBadge.-trouble { background: $badge-trouble; color: $background; }
+    ConnectionBadge.-offline { background: $badge-offline; color: $background; }
+    """
+
+    def on_mount(self) -> None:
+        self.update_badge()
+        self.set_interval(0.5, self.update_badge)
+
+    def update_badge(self) -> None:
+        store = getattr(self.app, "store", None)
+        if store is None:
+            return
+        status: StreamStatus = store.connection
+        self.update(badge_text(status, store.last_event_at, time.monotonic()))
+        state = status.state
+        self.set_class(state == StreamState.LIVE, "-live")
+        self.set_class(state == StreamState.OFFLINE, "-offline")
+        self.set_class(state not in (StreamState.LIVE, StreamState.OFFLINE), "-trouble")

@@ -1,0 +1,89 @@
+"""The filter bar: a search box (`/`) and narrowing by channel, warehouse, zone, late only."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Checkbox, Input, Select
+
+from console.store import OrderFilter
+
+ANY = Select.NULL
+
+
+class FilterBar(Horizontal):
+    """Tells its screen the filter on every change (as you type)."""
+
+    DEFAULT_CSS = """
+    FilterBar { height: 1; background: $panel; display: none; }
+    FilterBar.-shown { display: block; }
+    FilterBar > Input { width: 2fr; min-width: 20; }
+    FilterBar > Select { width: 1fr; min-width: 12; }
+    FilterBar > Checkbox { width: auto; }
+    """
+
+    class Changed(Message):
+        def __init__(self, order_filter: OrderFilter) -> None:
+            super().__init__()
+            self.order_filter = order_filter
+
+    def compose(self) -> ComposeResult:
+        yield Input(
+            placeholder="/ order id, customer, rider, phone tail",
+            id="search",
+            compact=True,
+        )
+        yield Select[str]([], prompt="any channel", id="channel", compact=True)
+        yield Select[str]([], prompt="any warehouse", id="warehouse", compact=True)
+        yield Select[str]([], prompt="any zone", id="zone", compact=True)
+        yield Checkbox("late only", id="late", compact=True)
+
+    def offer(self, channels: list[str], warehouses: list[str], zones: list[str]) -> None:
+        """The values to choose from (what the board holds); keeps what is selected."""
+        for select_id, values in (
+            ("channel", channels),
+            ("warehouse", warehouses),
+            ("zone", zones),
+        ):
+            select = self.query_one(f"#{select_id}", Select)
+            held = select.value
+            options = sorted(set(values) | ({held} if held != ANY else set()))
+            if options != getattr(select, "_freshline_values", None):
+                select.set_options((value, value) for value in options)
+                select._freshline_values = options  # type: ignore[attr-defined]
+                if held != ANY:
+                    select.value = held
+
+    @property
+    def order_filter(self) -> OrderFilter:
+        def chosen(select_id: str) -> str | None:
+            value = self.query_one(f"#{select_id}", Select).value
+            return None if value == ANY else str(value)
+
+        return OrderFilter(
+            text=self.query_one("#search", Input).value.strip(),
+            channel=chosen("channel"),
+            warehouse_id=chosen("warehouse"),
+            zone=chosen("zone"),
+            late_only=self.query_one("#late", Checkbox).value,
+        )
+
+    def toggle_late(self) -> None:
+        box = self.query_one("#late", Checkbox)
+        box.value = not box.value
+
+    def clear(self) -> None:
+        self.query_one("#search", Input).value = ""
+        for select_id in ("channel", "warehouse", "zone"):
+            self.query_one(f"#{select_id}", Select).clear()
+        self.query_one("#late", Checkbox).value = False
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def _changed(self) -> None:
+        if self.order_filter.active:
+            self.add_class("-shown")
+        self.post_message(self.Changed(self.order_filter))

@@ -115,6 +115,9 @@ class StreamConsumer:
         self._socket: Any = None
         self._closing: asyncio.Future[None] | None = None
         self._welcomed = False
+        self._unreachable = True
+        """Every failure of the current streak was the server not answering at all (refused,
+        reset): once REST answers again, WebSocket is worth trying at once."""
 
     @property
     def url(self) -> str:
@@ -148,6 +151,7 @@ class StreamConsumer:
                 # A session that got as far as welcome was a success that ended: this is the
                 # first attempt again, not one more failure in a row.
                 failures = 1 if self._welcomed else failures + 1
+                self._unreachable = _unreachable(exc) and (failures == 1 or self._unreachable)
                 self._report(StreamState.RECONNECTING, attempt=failures, detail=repr(exc))
                 log.info("stream broke (%r); reconnecting, attempt %d", exc, failures)
             if not self._stopped.is_set():
@@ -264,6 +268,15 @@ class StreamConsumer:
 
     async def _poll(self) -> bool:
         """Poll for a while; True if REST worked (so WebSocket is what is blocked)."""
+        if self._unreachable:
+            # The server itself was down, not the WebSocket blocked: when it answers again,
+            # go straight back to the stream instead of polling for a minute.
+            try:
+                await self.client.health()
+            except FreshlineError as exc:
+                self._report(StreamState.OFFLINE, detail=repr(exc))
+                return False
+            return True
         deadline = time.monotonic() + self.retry_websocket_after
         worked = False
         while time.monotonic() < deadline and not self._stopped.is_set():
@@ -306,6 +319,14 @@ class StreamConsumer:
         )
         if self.on_status is not None:
             self.on_status(self.status)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """The server went away (refused, reset, dropped without a close frame), as opposed to a
+    WebSocket that something in between refuses or a server that stopped answering."""
+    if isinstance(exc, websockets.ConnectionClosed):
+        return exc.rcvd is None
+    return isinstance(exc, OSError) and not isinstance(exc, TimeoutError)
 
 
 async def _call(handler: Handler, *args: Any) -> None:

@@ -187,8 +187,10 @@ class FreshlineApp(App[None]):
     def _tick(self) -> None:
         """The bounded redraw: hand the screen on top what changed since the last tick."""
         changes = self.store.drain()
-        show = getattr(self.screen, "show_changes", None)
-        if show is not None:
+        screen = self.screen
+        show = getattr(screen, "show_changes", None)
+        # A screen being torn down (quitting) has lost its widgets: nothing to draw on.
+        if show is not None and screen.is_mounted and not (screen._closing or screen._pruning):
             show(changes)
 
     def open_order(self, order_id: int) -> None:

@@ -227,6 +227,9 @@ class Store:
         self.connection = StreamStatus(StreamState.CONNECTING)
         self.last_event_at: float | None = None
         """`time.monotonic()` of the last event applied (for the badge's "event n s ago")."""
+        self.fresh_at: float | None = None
+        """`time.monotonic()` when the picture was last known to be current: a snapshot, an
+        event, or the stream saying it is live (welcome, heartbeat)."""
         self.applied = 0
         self.duplicates = 0
         self._changes = Changes()
@@ -238,11 +241,18 @@ class Store:
         self.orders.clear()
         self.lanes = {lane: [] for lane in Lane}
         self.riders = {r.id: RiderCard.of(r) for r in riders}
+        # A snapshot read page by page can hold an order twice (it moved between two reads):
+        # the newest version wins.
+        newest: dict[int, Order] = {}
         for order in orders:
+            if order.id not in newest or order.version > newest[order.id].version:
+                newest[order.id] = order
+        for order in newest.values():
             self._place(OrderCard.of(order))
         for lane in self.lanes.values():
             lane.sort()
         self.last_seq = last_seq
+        self.fresh_at = time.monotonic()
         self.stale.clear()
         self.expire_signed()
         self._changes = Changes(lanes=set(Lane), reloaded=True, riders=True)
@@ -263,7 +273,7 @@ class Store:
             self.duplicates += 1
             return False
         self.last_seq = event.seq
-        self.last_event_at = time.monotonic()
+        self.last_event_at = self.fresh_at = time.monotonic()
         self.applied += 1
         if event.kind.startswith("order.") and event.order_id is not None:
             return self._apply_order(event)
@@ -333,6 +343,8 @@ class Store:
         self._changes.riders = True
 
     def set_connection(self, status: StreamStatus) -> None:
+        if status.state == StreamState.LIVE and self.last_seq is not None:
+            self.fresh_at = time.monotonic()
         if status != self.connection:
             self.connection = status
             self._changes.connection = True
@@ -378,7 +390,12 @@ class Store:
     def _matches_text(self, card: OrderCard, text: str) -> bool:
         needle = text.strip().lower()
         if needle.isdigit():
-            return str(card.id).startswith(needle) or card.phone_tail.endswith(needle[-4:])
+            # Digits: an order id, a phone's last digits, or a channel's numeric order number.
+            return (
+                str(card.id).startswith(needle)
+                or card.phone_tail.endswith(needle[-4:])
+                or card.external_id.startswith(needle)
+            )
         rider = self.riders.get(card.rider_id) if card.rider_id else None
         return (
             needle in card.customer.lower()

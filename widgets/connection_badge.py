@@ -26,7 +26,9 @@ def age(seconds: float) -> str:
     return f"{seconds / 3600:.1f}h"
 
 
-def badge_text(status: StreamStatus, last_event_at: float | None, now: float) -> str:
+def badge_text(
+    status: StreamStatus, last_event_at: float | None, fresh_at: float | None, now: float
+) -> str:
     """E.g. "● LIVE · event 3s ago", "◌ RECONNECTING (attempt 2) · picture 42s old"."""
     label = status.state.value.upper()
     if status.state == StreamState.RECONNECTING and status.attempt:
@@ -36,9 +38,8 @@ def badge_text(status: StreamStatus, last_event_at: float | None, now: float) ->
         if last_event_at is not None:
             text += f" · event {age(now - last_event_at)} ago"
         return text
-    heard = status.last_message_at or last_event_at
-    if heard is not None:
-        text += f" · picture {age(now - heard)} old"
+    if fresh_at is not None:
+        text += f" · picture {age(now - fresh_at)} old"
     return text
 
 
@@ -61,7 +62,7 @@ class ConnectionBadge(Static):
         if store is None:
             return
         status: StreamStatus = store.connection
-        self.update(badge_text(status, store.last_event_at, time.monotonic()))
+        self.update(badge_text(status, store.last_event_at, store.fresh_at, time.monotonic()))
         state = status.state
         self.set_class(state == StreamState.LIVE, "-live")
         self.set_class(state == StreamState.OFFLINE, "-offline")

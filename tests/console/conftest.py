@@ -1,0 +1,43 @@
+"""Console tests: a real backend (`freshline serve --demo` on a loopback port) for the live
+ones, and a store filled by hand with a frozen clock for the snapshots."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from tests.stream_support import Actors, LiveServer, live_server, make_demo_database
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, demo-seeded SQLite file; each backend runs on its own copy."""
+    path = tmp_path_factory.mktemp("console-template") / "f.db"
+    asyncio.run(make_demo_database(path))
+    return path
+
+
+@pytest.fixture
+async def backend(tmp_path: Path, demo_template: Path) -> AsyncIterator[LiveServer]:
+    async with live_server(tmp_path, demo_template) as server:
+        yield server
+
+
+@pytest.fixture
+async def actors(backend: LiveServer) -> AsyncIterator[Actors]:
+    async with Actors(backend.base_url) as team:
+        yield team
+
+
+async def until(pilot, predicate: Callable[[], object], what: str, within: float = 10.0) -> float:
+    """Let the app run until `predicate()` holds; returns how long it took."""
+    start = time.monotonic()
+    while not predicate():
+        if time.monotonic() - start > within:
+            raise AssertionError(f"timed out after {within} s waiting for {what}")
+        await pilot.pause(0.05)
+    return time.monotonic() - start

@@ -37,6 +37,10 @@ class Lane(StrEnum):
     def title(self) -> str:
         return LANE_TITLES[self]
 
+    @property
+    def short(self) -> str:
+        return LANE_SHORT[self]
+
 
 LANE_TITLES = {
     Lane.NEW: "New",
@@ -45,6 +49,15 @@ LANE_TITLES = {
     Lane.DELIVERING: "Delivering",
     Lane.EXCEPTION: "Exception",
     Lane.SIGNED: "Signed (1 h)",
+}
+
+LANE_SHORT = {
+    Lane.NEW: "New",
+    Lane.PICKING: "Pick",
+    Lane.SHORT: "Short",
+    Lane.DELIVERING: "Deliv",
+    Lane.EXCEPTION: "Exc",
+    Lane.SIGNED: "Signed",
 }
 
 LANE_OF_STATE: dict[str, Lane] = {

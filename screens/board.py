@@ -42,8 +42,17 @@ class BoardScreen(GuardedScreen):
         Binding("slash", "search", "Search", tooltip="Filter as you type", id="board.search"),
         Binding("f", "filters", "Filter", tooltip="Channel, warehouse, zone", id="board.filters"),
         Binding("l", "late_only", "Late only", tooltip="Show late orders only", id="board.late"),
-        Binding("right", "lane(1)", "Lane", key_display="→", id="board.next_lane"),
-        Binding("left", "lane(-1)", "Lane", key_display="←", id="board.prev_lane"),
+        Binding(
+            "right", "lane(1)", "Lane", key_display="→", tooltip="Next lane", id="board.next_lane"
+        ),
+        Binding(
+            "left",
+            "lane(-1)",
+            "Lane",
+            key_display="←",
+            tooltip="Previous lane",
+            id="board.prev_lane",
+        ),
         Binding("t", "act", "Act", tooltip="Act on the order or the marked ones", id="board.act"),
         Binding("u", "unmark", "Unmark all", show=False, id="board.unmark"),
         Binding("escape", "back", "Back", show=False, id="board.back"),
@@ -88,6 +97,7 @@ class BoardScreen(GuardedScreen):
         compact = self.size.width < COMPACT_WIDTH or self.size.height < COMPACT_HEIGHT
         self.set_class(compact, "-compact")
         self.set_class(not compact and self.size.width >= THREE_COLUMNS_WIDTH, "-wide")
+        self._draw_strip()
 
     # --- drawing from the store ---------------------------------------------------------------
 
@@ -131,10 +141,12 @@ class BoardScreen(GuardedScreen):
 
     def _draw_strip(self) -> None:
         text = Text()
+        narrow = self.size.width < COMPACT_WIDTH
         for lane in Lane:
             view = self.lane_view(lane)
             shown, late = getattr(view, "counts", (len(view.ids), 0))
-            label = f" {lane.title} {shown}" + (f" !!{late}" if late else "") + " "
+            name = lane.short if narrow else lane.title
+            label = f" {name} {shown}" + (f" !!{late}" if late else "") + " "
             style = "reverse bold" if lane == self.current else ("bold red" if late else "")
             text.append(label, style=style)
             text.append("│", style="dim")

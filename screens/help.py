@@ -37,12 +37,12 @@ class HelpScreen(ModalScreen[None]):
         below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else self.app.screen
         role = getattr(self.app, "role", None)
         table = Table(title="Keys", expand=True, show_edge=False, header_style="bold")
-        table.add_column("key", style="bold", no_wrap=True)
-        table.add_column("does")
+        table.add_column("key", style="bold", no_wrap=True, ratio=1)
+        table.add_column("does", ratio=3)
         seen: set[str] = set()
         for active in below.active_bindings.values():
             binding = active.binding
-            if not binding.description or binding.description in seen:
+            if binding.system or not binding.description or binding.description in seen:
                 continue
             seen.add(binding.description)
             what = binding.tooltip or binding.description

@@ -65,6 +65,15 @@ class LaneView(ScrollView, can_focus=True):
         Binding("space", "mark", "Mark", tooltip="Mark for a bulk action", id="lane.mark"),
     ]
 
+    SCROLLING = frozenset(
+        {"scroll_left", "scroll_right", "page_left", "page_right", "scroll_up", "scroll_down"}
+    )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The lane moves a cursor, not a viewport: its container's scroll keys stay out of
+        # the way (left and right switch lanes on the board).
+        return action not in self.SCROLLING
+
     class Opened(Message):
         """Enter on an order."""
 

@@ -1,0 +1,188 @@
+"""End to end in a real terminal: `freshline demo` (backend, simulator, console) in tmux, read
+back from the screen and checked against what the REST API says."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from backend_client import FreshlineClient
+from backend_client.models import CustomerIn, OrderCreate, OrderItemIn, OrderState
+from tests.servers import FRESHLINE, clean_env, free_port
+
+WIDTH, HEIGHT = 200, 60
+ROW_ID = re.compile(r"^\W{0,3}\s*(\d+)\s")
+
+
+def tmux_or_fail() -> str:
+    found = shutil.which("tmux")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("tmux is needed for the end-to-end console test")
+        pytest.skip("tmux is not installed")
+    return found
+
+
+class Terminal:
+    """One tmux server of our own (its own socket), one session, one window."""
+
+    def __init__(self, tmux: str, tmp_path: Path) -> None:
+        self.tmux, self.socket = tmux, f"freshline-{uuid.uuid4().hex[:8]}"
+        self.env = clean_env(tmp_path, TMPDIR=str(tmp_path), TERM="xterm-256color")
+
+    def run(self, *args: str) -> str:
+        done = subprocess.run(
+            [self.tmux, "-L", self.socket, *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        return done.stdout
+
+    def start(self, command: str) -> None:
+        self.run("new-session", "-d", "-s", "e2e", "-x", str(WIDTH), "-y", str(HEIGHT), command)
+
+    def screen(self) -> list[str]:
+        return self.run("capture-pane", "-p", "-t", "e2e").splitlines()
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", "e2e", *keys)
+
+    def close(self) -> None:
+        subprocess.run([self.tmux, "-L", self.socket, "kill-server"], capture_output=True)
+
+
+@contextmanager
+def demo_in_tmux(tmp_path: Path) -> Iterator[tuple[Terminal, str]]:
+    terminal = Terminal(tmux_or_fail(), tmp_path)
+    port = free_port()
+    terminal.start(f"{FRESHLINE} demo --speed 30 --port {port} --orders-per-hour 600; sleep 60")
+    try:
+        yield terminal, f"http://127.0.0.1:{port}"
+    finally:
+        terminal.close()
+
+
+def lane_rows(screen: list[str], title: str) -> tuple[int, list[int]] | None:
+    """The count in a lane's border title and the order ids in its box, read off the screen."""
+    for top, line in enumerate(screen):
+        start = line.find(f"╭─ {title}  ")
+        if start < 0:
+            continue
+        end = line.find("╮", start)
+        count = int(re.search(rf"{title}  (\d+)", line[start:end]).group(1))  # type: ignore[union-attr]
+        ids = []
+        for row in screen[top + 1 :]:
+            cell = row[start + 1 : end]
+            if row[start : start + 1] == "╰" or not cell:
+                break
+            match = ROW_ID.match(cell)
+            if match:
+                ids.append(int(match.group(1)))
+        return count, ids
+    return None
+
+
+def wait_for(predicate, what: str, within: float):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + within
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within} s waiting for {what}")
+        time.sleep(0.05)
+
+
+async def delivering_ids(client: FreshlineClient) -> set[int]:
+    return {o.id async for o in client.all_orders(status=[OrderState.DELIVERING], limit=500)}
+
+
+def test_the_real_console_shows_what_the_api_says_and_follows_it(tmp_path: Path) -> None:
+    with demo_in_tmux(tmp_path) as (terminal, url):
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(healthy, "the demo's backend", 60)
+        wait_for(lambda: "● LIVE" in "\n".join(terminal.screen()), "the live board", 30)
+        asyncio.run(_check_against_the_api(terminal, url))
+        terminal.keys("q")
+        wait_for(lambda: not healthy(), "the demo to stop with its console", 30)
+
+
+async def _check_against_the_api(terminal: Terminal, url: str) -> None:
+    async with FreshlineClient(url) as dispatcher, FreshlineClient(url) as channel:
+        await dispatcher.login("dispatcher", "demo-dispatcher")
+        await channel.login("channel-app", "demo-channel-app")
+
+        # Orders the API reports as delivering are the ones in the delivering lane.
+        async def agree() -> bool:
+            before = await delivering_ids(dispatcher)
+            shown = lane_rows(terminal.screen(), "Delivering")
+            after = await delivering_ids(dispatcher)
+            if not before or shown is None:
+                return False
+            count, ids = shown
+            steady = before & after
+            return len(before) == count == len(after) and steady <= set(ids) | (before ^ after)
+
+        deadline = time.monotonic() + 90
+        while not await agree():
+            assert time.monotonic() < deadline, f"screen and API disagree:\n{_dump(terminal)}"
+            await asyncio.sleep(0.2)
+
+        # A change made over REST is on screen within a second.
+        external = f"E2E-{uuid.uuid4().hex[:6].upper()}"
+        order = await channel.create_order(
+            OrderCreate(
+                external_id=external,
+                customer=CustomerIn(
+                    name="Tian Yu",
+                    phone="13900001234",
+                    address="Sanlitun Rd 1",
+                    lat=39.936,
+                    lng=116.455,
+                ),
+                items=[OrderItemIn(sku="VEG-TOMATO", quantity=1)],
+            )
+        )
+        terminal.keys("/")
+        terminal.keys("-l", external)
+        terminal.keys("Enter")
+        seen = lane_rows_waiting(terminal, "New", order.id, 5)
+        assert seen
+        paid = await channel.transition(order.id, "pay", order.version)
+        sent = time.monotonic()
+        await dispatcher.transition(order.id, "start_picking", paid.version)
+        lane_rows_waiting(terminal, "Picking", order.id, 5)
+        took = time.monotonic() - sent
+        assert took < 1.0, f"the transition took {took:.2f} s to reach the screen"
+
+
+def lane_rows_waiting(terminal: Terminal, title: str, order_id: int, within: float) -> bool:
+    def shown() -> bool:
+        rows = lane_rows(terminal.screen(), title)
+        return rows is not None and order_id in rows[1]
+
+    return wait_for(shown, f"order {order_id} in {title}:\n{_dump(terminal)}", within)
+
+
+def _dump(terminal: Terminal) -> str:
+    return "\n".join(terminal.screen())

@@ -13,7 +13,7 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed ## create .venv and install Freshline with its dev tools
 
-run: install ## the demo: a local backend and the simulated city (Ctrl-C stops both)
+run: install ## the demo: a local backend, the simulated city, and the console on it (q quits all)
 	$(BIN)/freshline
 
 services: ## start the local PostgreSQL and Redis used by the tests, if they are installed and down

@@ -117,7 +117,8 @@ class StreamConsumer:
         self._welcomed = False
         self._unreachable = True
         """Every failure of the current streak was the server not answering at all (refused,
-        reset): once REST answers again, WebSocket is worth trying at once."""
+        reset): once REST answers again, WebSocket is worth one more try at once."""
+        self._tried_again = False
 
     @property
     def url(self) -> str:
@@ -196,6 +197,7 @@ class StreamConsumer:
                 message = self._parse(raw)
                 if isinstance(message, Welcome):
                     self._welcomed = True
+                    self._tried_again = False
                     if self.last_seq is None:
                         self.last_seq = message.last_seq
                     beat = beat or asyncio.create_task(
@@ -268,9 +270,11 @@ class StreamConsumer:
 
     async def _poll(self) -> bool:
         """Poll for a while; True if REST worked (so WebSocket is what is blocked)."""
-        if self._unreachable:
-            # The server itself was down, not the WebSocket blocked: when it answers again,
-            # go straight back to the stream instead of polling for a minute.
+        if self._unreachable and not self._tried_again:
+            # The server itself seemed down, not the WebSocket blocked: when it answers again,
+            # try the stream once more at once instead of polling for a minute. (If that
+            # fails too while REST works, the WebSocket is what is blocked: poll.)
+            self._tried_again = True
             try:
                 await self.client.health()
             except FreshlineError as exc:

@@ -186,12 +186,13 @@ class FreshlineApp(App[None]):
 
     def _tick(self) -> None:
         """The bounded redraw: hand the screen on top what changed since the last tick."""
-        changes = self.store.drain()
         screen = self.screen
         show = getattr(screen, "show_changes", None)
-        # A screen being torn down (quitting) has lost its widgets: nothing to draw on.
-        if show is not None and screen.is_mounted and not (screen._closing or screen._pruning):
-            show(changes)
+        # Changes wait in the store while nothing can show them (a dialog on top, a screen not
+        # ready yet or being torn down); screens also redraw everything when they come back.
+        tearing_down = screen._closing or screen._pruning
+        if show is not None and getattr(screen, "ready", False) and not tearing_down:
+            show(self.store.drain())
 
     def open_order(self, order_id: int) -> None:
         from screens.order_detail import OrderDetailScreen

@@ -59,6 +59,9 @@ class BoardScreen(GuardedScreen):
         Binding("ctrl+r", "reload", "Reload", show=False, id="board.reload"),
     ]
 
+    ready = False
+    """Mounted and drawn once: the app may hand it changes."""
+
     def __init__(self) -> None:
         super().__init__()
         self.order_filter = OrderFilter()
@@ -89,6 +92,7 @@ class BoardScreen(GuardedScreen):
             view.zone = zone
         self._set_current(self.current)
         self.show_changes(Changes(reloaded=True))
+        self.ready = True
 
     def on_screen_resume(self) -> None:
         self.show_changes(Changes(reloaded=True))  # whatever happened while we were covered

@@ -62,6 +62,9 @@ class OrderDetailScreen(GuardedScreen):
         Binding("ctrl+r", "reload", "Reload", show=False, id="detail.reload"),
     ]
 
+    ready = False
+    """Mounted and drawn once: the app may hand it changes."""
+
     def __init__(self, order_id: int) -> None:
         super().__init__()
         self.order_id = order_id
@@ -92,6 +95,7 @@ class OrderDetailScreen(GuardedScreen):
         timeline = self.query_one("#timeline", DataTable)
         timeline.add_columns("time", "what", "who", "role", "reason")
         self.load()
+        self.ready = True
 
     def on_screen_resume(self) -> None:
         self.load()

@@ -227,10 +227,25 @@ async def test_search_filters_marks_and_late_only(backend: LiveServer, actors: A
         await pilot.press("escape")  # marks go first
         assert board.marks == set()
 
+        await pilot.press("space", "u")  # u unmarks everything
+        assert board.marks == set()
+
         await pilot.press("l")  # nothing is late yet
         await until(pilot, lambda: lane(app, Lane.NEW).ids == [], "late only")
         await pilot.press("l")
         await until(pilot, lambda: len(lane(app, Lane.NEW).ids) == 2, "all again")
+
+        # f: the filter bar's channel list, by keyboard.
+        await pilot.press("f")
+        assert app.focused is not None and app.focused.id == "channel"
+        await pilot.press("enter", "down", "enter")
+        await until(pilot, lambda: board.order_filter.channel == "app", "the channel filter")
+        assert "2 of 2" in str(lane(app, Lane.NEW).border_title)
+
+        # ctrl+r: a fresh snapshot, same picture.
+        before = dict(app.store.orders)
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: app.store.orders.keys() == before.keys(), "the reload")
 
 
 async def test_the_badge_tells_when_the_picture_is_old_and_recovers(
@@ -259,7 +274,7 @@ async def test_the_badge_tells_when_the_picture_is_old_and_recovers(
         await until(pilot, lambda: live(app), f"live again {states}", within=30)
         fresh = await actors.create()
         await until(pilot, lambda: fresh.id in lane(app, Lane.NEW).ids, "a change after restart")
-        assert "LIVE" in text_of(badge)
+        await until(pilot, lambda: "LIVE" in text_of(badge), f"the badge {states}", within=2)
 
 
 async def test_help_palette_number_keys_and_quit(backend: LiveServer, actors: Actors) -> None:

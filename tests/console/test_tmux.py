@@ -163,11 +163,13 @@ async def _check_against_the_api(terminal: Terminal, url: str) -> None:
                 items=[OrderItemIn(sku="VEG-TOMATO", quantity=1)],
             )
         )
+        # Search for it; a key sent while the console is busy drawing is read late, not lost,
+        # but give the search bar time to show what was typed before going on.
         terminal.keys("/")
         terminal.keys("-l", external)
+        wait_for(lambda: external in "\n".join(terminal.screen()), "the search text", 15)
         terminal.keys("Enter")
-        seen = lane_rows_waiting(terminal, "New", order.id, 5)
-        assert seen
+        assert lane_rows_waiting(terminal, "New", order.id, 15)
         paid = await channel.transition(order.id, "pay", order.version)
         sent = time.monotonic()
         await dispatcher.transition(order.id, "start_picking", paid.version)

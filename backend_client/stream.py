@@ -274,12 +274,12 @@ class StreamConsumer:
             # The server itself seemed down, not the WebSocket blocked: when it answers again,
             # try the stream once more at once instead of polling for a minute. (If that
             # fails too while REST works, the WebSocket is what is blocked: poll.)
-            self._tried_again = True
             try:
                 await self.client.health()
             except FreshlineError as exc:
                 self._report(StreamState.OFFLINE, detail=repr(exc))
                 return False
+            self._tried_again = True
             return True
         deadline = time.monotonic() + self.retry_websocket_after
         worked = False

@@ -254,7 +254,7 @@ async def test_the_badge_tells_when_the_picture_is_old_and_recovers(
     order = await actors.create()
     app = console(backend, await actors.token("dispatcher"))
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: live(app) and order.id in app.store.orders, "live")
+        await until(pilot, lambda: live(app) and lane(app, Lane.NEW).ids == [order.id], "live")
         badge = app.screen.query_one(ConnectionBadge)
         states: list[str] = []
         follow = app.store.set_connection

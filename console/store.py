@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -197,11 +197,21 @@ class Changes:
     lanes: set[Lane] = field(default_factory=set)
     orders: set[int] = field(default_factory=set)
     riders: bool = False
+    """A rider moved or changed status (ETAs follow)."""
+    rider_names: bool = False
+    """A rider joined (names are shown and searched)."""
     reloaded: bool = False
     connection: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.lanes or self.orders or self.riders or self.reloaded or self.connection)
+        return bool(
+            self.lanes
+            or self.orders
+            or self.riders
+            or self.rider_names
+            or self.reloaded
+            or self.connection
+        )
 
 
 @dataclass(frozen=True)
@@ -268,7 +278,7 @@ class Store:
         self.fresh_at = time.monotonic()
         self.stale.clear()
         self.expire_signed()
-        self._changes = Changes(lanes=set(Lane), reloaded=True, riders=True)
+        self._changes = Changes(lanes=set(Lane), reloaded=True, riders=True, rider_names=True)
 
     def put_order(self, order: Order) -> None:
         """An order fetched over REST: taken unless we already hold a newer version."""
@@ -317,7 +327,7 @@ class Store:
             return False
         if version > held.version + 1:
             self.stale.add(held.id)  # we missed a change of this order: fetch the truth
-        card = _copy(held)
+        card = replace(held)
         card.version = version
         if event.kind == "order.transition" and event.to_state:
             card.status = OrderState(event.to_state)
@@ -337,6 +347,7 @@ class Store:
             rider = self.riders.setdefault(event.rider_id, RiderCard(event.rider_id, name))
             rider.warehouse_id = event.warehouse_id or rider.warehouse_id
             rider.cold_chain = bool(event.payload.get("cold_chain", rider.cold_chain))
+            self._changes.rider_names = True
         if rider is None:
             return False
         if event.to_state:
@@ -529,10 +540,6 @@ def _card_from_created(event: Event) -> OrderCard | None:
         )
     except (KeyError, TypeError, ValueError):
         return None
-
-
-def _copy(card: OrderCard) -> OrderCard:
-    return OrderCard(**{name: getattr(card, name) for name in OrderCard.__slots__})
 
 
 def _aware(moment: datetime) -> datetime:

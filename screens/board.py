@@ -67,6 +67,8 @@ class BoardScreen(GuardedScreen):
         self.order_filter = OrderFilter()
         self.marks: set[int] = set()
         self.current = Lane.NEW
+        self.views: dict[Lane, LaneView] = {}
+        """The lanes, built once and kept: every redraw reaches them without a DOM query."""
         self._filter_changed = True
         self._ticked = 0.0
 
@@ -78,17 +80,19 @@ class BoardScreen(GuardedScreen):
         yield TopBar("board")
         yield FilterBar()
         yield Static("", id="strip")
+        self.views = {
+            lane: LaneView(lane, self.store, self.marks, id=f"lane-{lane.value}") for lane in Lane
+        }
         with Container(id="lanes"):
-            for lane in Lane:
-                yield LaneView(lane, self.store, self.marks, id=f"lane-{lane.value}")
+            yield from self.views.values()
         yield Footer()
 
     def lane_view(self, lane: Lane) -> LaneView:
-        return self.query_one(f"#lane-{lane.value}", LaneView)
+        return self.views[lane]
 
     def on_mount(self) -> None:
         zone = getattr(self.app, "zone", None)
-        for view in self.query(LaneView):
+        for view in self.views.values():
             view.zone = zone
         self._set_current(self.current)
         self.show_changes(Changes(reloaded=True))
@@ -111,7 +115,7 @@ class BoardScreen(GuardedScreen):
         now = store.clock.now()
         every = changes.reloaded or self._filter_changed or self.order_filter.late_only
         dirty = set(Lane) if every else set(changes.lanes)
-        if changes.riders and self.order_filter.text:
+        if changes.rider_names and self.order_filter.text:
             dirty = set(Lane)  # rider names are searchable
         self._filter_changed = False
         for lane in dirty:
@@ -120,12 +124,16 @@ class BoardScreen(GuardedScreen):
             view.show(ids, now)
             self._title(view, ids)
         clock_due = time.monotonic() - self._ticked >= 1.0
-        if clock_due or changes.riders:
+        if clock_due or changes.rider_names:
             self._ticked = time.monotonic()
             for lane in set(Lane) - dirty:
                 view = self.lane_view(lane)
                 view.tick(now)
                 self._title(view, view.ids)
+        elif changes.riders and Lane.DELIVERING not in dirty:
+            # Riders moving only change what the delivering lane shows (ETAs, and the warnings
+            # they raise): the other lanes wait for the clock's pass.
+            self.lane_view(Lane.DELIVERING).tick(now)
         if dirty or clock_due:
             self._draw_strip()
         if changes.reloaded:
@@ -141,14 +149,14 @@ class BoardScreen(GuardedScreen):
         count = f"{shown} of {total}" if self.order_filter.active else f"{total}"
         view.border_title = f"{view.lane.title}  {count}"
         view.border_subtitle = f"{late} late" if late else ""
-        view.counts = (shown, late)  # type: ignore[attr-defined]
+        view.counts = (shown, late)
 
     def _draw_strip(self) -> None:
         text = Text()
         narrow = self.size.width < COMPACT_WIDTH
         for lane in Lane:
             view = self.lane_view(lane)
-            shown, late = getattr(view, "counts", (len(view.ids), 0))
+            shown, late = view.counts
             name = lane.short if narrow else lane.title
             label = f" {name} {shown}" + (f" !!{late}" if late else "") + " "
             style = "reverse bold" if lane == self.current else ("bold red" if late else "")
@@ -164,7 +172,7 @@ class BoardScreen(GuardedScreen):
 
     def _set_current(self, lane: Lane) -> None:
         self.current = lane
-        for view in self.query(LaneView):
+        for view in self.views.values():
             view.set_class(view.lane == lane, "-current")
         self.lane_view(lane).focus()
         self._draw_strip()
@@ -175,7 +183,7 @@ class BoardScreen(GuardedScreen):
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         if isinstance(event.widget, LaneView) and event.widget.lane != self.current:
             self.current = event.widget.lane
-            for view in self.query(LaneView):
+            for view in self.views.values():
                 view.set_class(view.lane == self.current, "-current")
             self._draw_strip()
 
@@ -230,7 +238,7 @@ class BoardScreen(GuardedScreen):
 
     def action_unmark(self) -> None:
         self.marks.clear()
-        for view in self.query(LaneView):
+        for view in self.views.values():
             view.refresh()
         self._draw_strip()
 

@@ -29,6 +29,11 @@ class FilterBar(Horizontal):
             super().__init__()
             self.order_filter = order_filter
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._offered: dict[str, list[str]] = {}
+        """The values each select offers now (options are rebuilt only when they change)."""
+
     def compose(self) -> ComposeResult:
         yield Input(
             placeholder="/ order id, customer, rider, phone tail",
@@ -50,9 +55,9 @@ class FilterBar(Horizontal):
             select = self.query_one(f"#{select_id}", Select)
             held = select.value
             options = sorted(set(values) | ({held} if held != ANY else set()))
-            if options != getattr(select, "_freshline_values", None):
+            if options != self._offered.get(select_id):
                 select.set_options((value, value) for value in options)
-                select._freshline_values = options  # type: ignore[attr-defined]
+                self._offered[select_id] = options
                 if held != ANY:
                     select.value = held
 

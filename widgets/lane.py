@@ -90,6 +90,8 @@ class LaneView(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.lane, self.store, self.marks = lane, store, marks
         self.ids: list[int] = []
+        self.counts = (0, 0)
+        """(orders shown, late ones), as the board last counted them for the title."""
         self.cursor = 0
         self.cursor_id: int | None = None
         self.zone: tzinfo | None = None

@@ -6,6 +6,7 @@ glyph leads the line and the time column says "late" in words.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
@@ -38,6 +39,7 @@ COLUMNS = (
 LEAD = 4  # glyph, mark, space
 
 
+@functools.cache
 def columns_for(width: int) -> tuple[Column, ...]:
     """As many columns as fit, in priority order, then widen the customer with the rest."""
     chosen: list[Column] = []

@@ -521,7 +521,8 @@ def test_rider_registered_event_adds_a_rider_with_the_payload_name() -> None:
     assert (rider.name, rider.status, rider.warehouse_id) == ("Han Meimei", "offline", WAREHOUSE)
     assert rider.cold_chain is True
     assert store.rider_name(12) == "Han Meimei"
-    assert store.drain().riders
+    changes = store.drain()
+    assert changes.riders and changes.rider_names
 
 
 def test_rider_status_event_updates_the_status() -> None:
@@ -536,7 +537,8 @@ def test_rider_status_event_updates_the_status() -> None:
     )
     assert store.apply(event) is True
     assert store.riders[7].status == "online"
-    assert store.drain().riders
+    changes = store.drain()
+    assert changes.riders and not changes.rider_names
 
 
 def test_rider_status_event_for_an_unknown_rider_is_ignored() -> None:

@@ -69,7 +69,7 @@ class Terminal:
 def demo_in_tmux(tmp_path: Path) -> Iterator[tuple[Terminal, str]]:
     terminal = Terminal(tmux_or_fail(), tmp_path)
     port = free_port()
-    terminal.start(f"{FRESHLINE} demo --speed 30 --port {port} --orders-per-hour 600; sleep 60")
+    terminal.start(f"{FRESHLINE} demo --speed 30 --port {port}; sleep 60")
     try:
         yield terminal, f"http://127.0.0.1:{port}"
     finally:

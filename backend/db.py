@@ -1,12 +1,15 @@
 """Database access: the engine, read and write sessions, shared column types, migrations.
 
 SQLite (the default) runs in WAL mode with a busy timeout; write transactions start with
-`BEGIN IMMEDIATE` so two writers queue for the lock instead of failing on upgrade. PostgreSQL
-runs through asyncpg. The same models and migrations serve both.
+`BEGIN IMMEDIATE` so two writers queue for the lock instead of failing on upgrade, and within
+one process they queue in arrival order on an asyncio lock first. PostgreSQL runs through
+asyncpg. The same models and migrations serve both.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import zlib
 from collections.abc import AsyncIterator, Callable
@@ -87,6 +90,11 @@ class Database:
         if self.dialect == "sqlite":
             _install_sqlite_hooks(self.engine.sync_engine, busy_timeout_ms)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one write lock per file, and its busy handler is not fair: a writer that
+        # polls and sleeps can lose the lock again and again to newcomers (seconds under load).
+        # Writers of this process take turns here, first come first served, and only the
+        # holder sits on a pooled connection; the busy timeout is left for other processes.
+        self._writer = asyncio.Lock() if self.dialect == "sqlite" else None
         self.committed: list[Callable[[int], None]] = []
         """Told the highest event `seq` of each committed write that appended events."""
 
@@ -103,7 +111,7 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session whose work commits as one transaction when the block ends without error."""
-        async with self.sessions() as session:
+        async with self._writer or contextlib.nullcontext(), self.sessions() as session:
             # On SQLite take the write lock up front (BEGIN IMMEDIATE): a deferred transaction
             # that reads and then writes fails with SQLITE_BUSY when another writer got there first.
             await session.connection(execution_options={"freshline_write": True})

@@ -462,8 +462,8 @@ class Store:
             if ids is None:
                 keys = self.lanes[lane]
                 return len(keys), bisect.bisect_left(keys, (now.timestamp(), -1))
-            promises = [self.orders[i].promised_at for i in ids]
-            return len(ids), bisect.bisect_left(promises, now)
+            late = bisect.bisect_left(ids, now, key=lambda i: self.orders[i].promised_at)
+            return len(ids), late
         if ids is None:
             ids = [order_id for _, order_id in self.lanes[lane]]
         late = sum(1 for i in ids if self.urgency(self.orders[i], now) == Urgency.LATE)

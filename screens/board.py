@@ -14,13 +14,14 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Input
 
 from console.store import Changes, Lane, OrderFilter, Store
 from screens.acting import act_on_orders
 from screens.guard import GuardedScreen
 from widgets.filter_bar import FilterBar
 from widgets.lane import LaneView
+from widgets.live_text import LiveText
 from widgets.top_bar import TopBar
 
 COMPACT_WIDTH, COMPACT_HEIGHT = 120, 30
@@ -79,7 +80,7 @@ class BoardScreen(GuardedScreen):
     def compose(self) -> ComposeResult:
         yield TopBar("board")
         yield FilterBar()
-        yield Static("", id="strip")
+        yield LiveText(id="strip")
         self.views = {
             lane: LaneView(lane, self.store, self.marks, id=f"lane-{lane.value}") for lane in Lane
         }
@@ -125,11 +126,13 @@ class BoardScreen(GuardedScreen):
             self._title(view, ids)
         clock_due = time.monotonic() - self._ticked >= 1.0
         if clock_due or changes.rider_names:
+            # Time left and lateness move on for every row on screen, changed or not.
             self._ticked = time.monotonic()
-            for lane in set(Lane) - dirty:
+            for lane in Lane:
                 view = self.lane_view(lane)
                 view.tick(now)
-                self._title(view, view.ids)
+                if lane not in dirty:
+                    self._title(view, view.ids)
         elif changes.riders and Lane.DELIVERING not in dirty:
             # Riders moving only change what the delivering lane shows (ETAs, and the warnings
             # they raise): the other lanes wait for the clock's pass.
@@ -147,8 +150,7 @@ class BoardScreen(GuardedScreen):
         shown, late = self.store.lane_counts(view.lane, ids)
         total = len(self.store.lanes[view.lane])
         count = f"{shown} of {total}" if self.order_filter.active else f"{total}"
-        view.border_title = f"{view.lane.title}  {count}"
-        view.border_subtitle = f"{late} late" if late else ""
+        view.set_header(f"{view.lane.title}  {count}", f"{late} late" if late else "")
         view.counts = (shown, late)
 
     def _draw_strip(self) -> None:
@@ -166,7 +168,7 @@ class BoardScreen(GuardedScreen):
             text.append(f" marked {len(self.marks)} ", style="bold")
         if self.order_filter.active:
             text.append(" filtered ", style="italic")
-        self.query_one("#strip", Static).update(text)
+        self.query_one("#strip", LiveText).show(text)
 
     # --- lanes and focus ----------------------------------------------------------------------
 

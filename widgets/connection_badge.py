@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 
-from textual.widgets import Static
-
 from backend_client.stream import StreamState, StreamStatus
+from widgets.live_text import LiveText
 
 MARK = {
     StreamState.CONNECTING: "◌",
@@ -43,7 +42,7 @@ def badge_text(
     return text
 
 
-class ConnectionBadge(Static):
+class ConnectionBadge(LiveText):
     """Reads the app's store twice a second; colour by state, words for everything."""
 
     DEFAULT_CSS = """
@@ -62,7 +61,7 @@ class ConnectionBadge(Static):
         if store is None:
             return
         status: StreamStatus = store.connection
-        self.update(badge_text(status, store.last_event_at, store.fresh_at, time.monotonic()))
+        self.show(badge_text(status, store.last_event_at, store.fresh_at, time.monotonic()))
         state = status.state
         self.set_class(state == StreamState.LIVE, "-live")
         self.set_class(state == StreamState.OFFLINE, "-offline")

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime, tzinfo
+from typing import Any, Self
 
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -96,6 +97,9 @@ class LaneView(ScrollView, can_focus=True):
         self.cursor_id: int | None = None
         self.zone: tzinfo | None = None
         self._now: datetime | None = None
+        self._drawn: tuple[object, ...] = ()
+        """What the rows on screen were drawn from (see `_window`)."""
+        self._header: tuple[str, str] = ("", "")
 
     # --- what it shows ------------------------------------------------------------------------
 
@@ -108,9 +112,55 @@ class LaneView(ScrollView, can_focus=True):
                 self.cursor = ids.index(self.cursor_id)
         self.cursor = max(0, min(self.cursor, len(ids) - 1))
         self.cursor_id = ids[self.cursor] if ids else None
-        self.virtual_size = Size(self.size.width, len(ids))
+        self._set_rows(len(ids))
         self._keep_cursor_visible()
-        self.refresh()
+        # Most changes to a long lane happen below the rows on screen: nothing to redraw then.
+        if self._window() != self._drawn:
+            self.refresh()
+
+    def set_header(self, title: str, subtitle: str) -> None:
+        """The border's title and subtitle (counts), redrawing the border lines alone: the
+        `border_title` setter redraws every row, and a lane's count changes with most events."""
+        if (title, subtitle) == self._header:
+            return
+        self._header = (title, subtitle)
+        self._border_title = self.render_str(title)
+        self._border_subtitle = self.render_str(subtitle) if subtitle else None
+        offset, width = self.content_offset, self.outer_size.width
+        top = Region(-offset.x, -offset.y, width, 1)
+        bottom = Region(-offset.x, self.outer_size.height - offset.y - 1, width, 1)
+        self.refresh(top, bottom)
+
+    def _window(self) -> tuple[object, ...]:
+        """Everything the rows on screen show: which orders, their cards, cursor and marks."""
+        top, height = self.scroll_offset.y, self.scrollable_content_region.height
+        shown = self.ids[top : top + height]
+        cards = tuple(self.store.orders.get(i) for i in shown)
+        return (top, self.cursor, cards, frozenset(self.marks.intersection(shown)))
+
+    def refresh(self, *regions: Region, **kwargs: Any) -> Self:
+        if not regions:
+            self._drawn = self._window()
+        return super().refresh(*regions, **kwargs)
+
+    def _set_rows(self, rows: int) -> None:
+        """How many rows there are to scroll through. Assigning `virtual_size` lays out the
+        whole screen (tens of ms on a big board), and a lane's count changes with most events;
+        a layout is needed only when the scrollbar comes or goes, so otherwise the new height
+        is set quietly and the scrollbar told."""
+        size = Size(self.size.width, rows)
+        if size == self.virtual_size:
+            return
+        height = self.scrollable_content_region.height
+        scrolls_before, scrolls_after = self.virtual_size.height > height, rows > height
+        if size.width != self.virtual_size.width or scrolls_before != scrolls_after:
+            self.virtual_size = size
+            return
+        self.set_reactive(LaneView.virtual_size, size)
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.window_virtual_size = rows
+            self.vertical_scrollbar.refresh()
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
 
     def tick(self, now: datetime) -> None:
         """Time moved on (time left, urgency): redraw the rows on screen."""
@@ -123,23 +173,32 @@ class LaneView(ScrollView, can_focus=True):
 
     # --- drawing ------------------------------------------------------------------------------
 
+    _base_style: Style | None = None
+    """`rich_style` walks every ancestor's styles; kept until the styles change."""
+
+    def notify_style_update(self) -> None:
+        self._base_style = None
+        super().notify_style_update()
+
     def render_line(self, y: int) -> Strip:
+        if self._base_style is None:
+            self._base_style = self.rich_style
+        base = self._base_style
         index = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
         if not self.ids:
             if y == 0:
                 style = self.get_component_rich_style("lane--empty")
                 return Strip([Segment(" nothing here".ljust(width), style)]).crop(0, width)
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, base)
         if index >= len(self.ids):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, base)
         order_id = self.ids[index]
         card = self.store.orders.get(order_id)
         if card is None:
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, base)
         now = self._now or self.store.clock.now()
         urgency, cells = order_cells(card, self.store, now, columns_for(width), self.zone)
-        base = self.rich_style
         colour = self.get_component_rich_style(URGENCY_CLASS[urgency])
         marked = order_id in self.marks
         segments = [
@@ -193,5 +252,5 @@ class LaneView(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.ids))
+        self.virtual_size = Size(self.size.width, len(self.ids))  # the size changed: lay out
         self._keep_cursor_visible()

@@ -8,6 +8,7 @@ from textual.containers import Horizontal
 from textual.widgets import Static
 
 from widgets.connection_badge import ConnectionBadge
+from widgets.live_text import LiveText
 
 
 class TopBar(Horizontal):
@@ -23,7 +24,7 @@ class TopBar(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Static(self._title_text(), id="title")
-        yield Static("", id="clock")
+        yield LiveText(id="clock")
         yield ConnectionBadge()
 
     def on_mount(self) -> None:
@@ -40,6 +41,6 @@ class TopBar(Horizontal):
         if store is not None:
             clock = store.clock
             speed = f" ({clock.speed:g}x)" if clock.speed != 1 else ""
-            self.query_one("#clock", Static).update(
+            self.query_one("#clock", LiveText).show(
                 f"{clock.now().astimezone(zone):%H:%M:%S}{speed}"
             )

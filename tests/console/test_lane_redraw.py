@@ -1,0 +1,114 @@
+"""A long lane under a stream of changes: the rows on screen and the counts in its border stay
+right whether a change lands on screen or far below it (where the lane skips redrawing)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from backend_client.models import Event, Me, OrderState, Role
+from backend_client.stream import StreamState, StreamStatus
+from console.app import FreshlineApp
+from console.store import FrozenClock, Lane, Store
+from tests.console.test_snapshots import NOW, order, rider
+
+PICKING = 300
+
+
+def moved(store: Store, seq: int, order_id: int, to: OrderState) -> Event:
+    card = store.orders[order_id]
+    return Event(
+        seq=seq,
+        kind="order.transition",
+        order_id=order_id,
+        rider_id=card.rider_id,
+        warehouse_id=card.warehouse_id,
+        from_state=card.status,
+        to_state=to,
+        actor="rider-1",
+        role="rider",
+        client_addr=None,
+        at=NOW,
+        reason=None,
+        payload={"version": card.version + 1},
+    )
+
+
+def long_lane_app() -> FreshlineApp:
+    store = Store(FrozenClock(NOW))
+    # Promises one minute apart: order 1000 leads the lane, 1000 + n is n rows down; the
+    # first two are already late.
+    orders = [order(n, OrderState.PICKING, n - 2, 1) for n in range(PICKING)]
+    store.load(orders, [rider(1)], last_seq=10)
+    store.set_connection(StreamStatus(StreamState.LIVE))
+    return FreshlineApp(store=store, live=False, me=Me(id=1, username="d", role=Role.DISPATCHER))
+
+
+class Painted:
+    """What a lane last painted on each line of the screen: Textual asks a line-API widget
+    for a line only when it repaints it, so this is what the terminal shows."""
+
+    def __init__(self, app: FreshlineApp, *lanes: Lane) -> None:
+        self.lines: dict[tuple[Lane, int], str] = {}
+        for lane in lanes:
+            view = app.screen.lane_view(lane)  # type: ignore[attr-defined]
+            view.render_line = self._spy(lane, view.render_line)
+            view.refresh()
+
+    def _spy(self, lane: Lane, render_line):  # type: ignore[no-untyped-def]
+        def painted(y: int):  # type: ignore[no-untyped-def]
+            strip = render_line(y)
+            self.lines[lane, y] = strip.text
+            return strip
+
+        return painted
+
+    def row(self, lane: Lane, y: int) -> str:
+        return self.lines.get((lane, y), "")
+
+
+async def test_changes_below_the_screen_update_the_counts_and_on_screen_the_rows() -> None:
+    app = long_lane_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.3)
+        screen = Painted(app, Lane.PICKING, Lane.DELIVERING)
+        await pilot.pause(0.3)
+        picking = app.screen.lane_view(Lane.PICKING)  # type: ignore[attr-defined]
+        assert str(picking.border_title) == f"Picking  {PICKING}"
+        assert str(picking.border_subtitle) == "2 late"
+        first_rows = [screen.row(Lane.PICKING, y) for y in range(3)]
+        assert "1000" in first_rows[0] and "1002" in first_rows[2]
+
+        # Far below the screen: the count changes, the rows on screen do not.
+        app.store.apply(moved(app.store, 11, 1250, OrderState.DELIVERING))
+        await pilot.pause(0.3)
+        assert str(picking.border_title) == f"Picking  {PICKING - 1}"
+        assert [screen.row(Lane.PICKING, y) for y in range(3)] == first_rows
+        assert "1250" in screen.row(Lane.DELIVERING, 0)
+
+        # On screen: the late leader leaves, the rows move up and the late count drops.
+        app.store.apply(moved(app.store, 12, 1000, OrderState.DELIVERING))
+        await pilot.pause(0.3)
+        assert str(picking.border_title) == f"Picking  {PICKING - 2}"
+        assert str(picking.border_subtitle) == "1 late"
+        assert "1001" in screen.row(Lane.PICKING, 0)
+        assert "1002" in screen.row(Lane.PICKING, 1)
+
+        # The last late order leaves: the subtitle goes.
+        app.store.apply(moved(app.store, 13, 1001, OrderState.DELIVERING))
+        await pilot.pause(0.3)
+        assert str(picking.border_subtitle) in ("", "None")
+
+
+async def test_time_passing_redraws_rows_whose_order_did_not_change() -> None:
+    app = long_lane_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.3)
+        screen = Painted(app, Lane.PICKING)
+        await pilot.pause(0.3)
+        assert "late" not in screen.row(Lane.PICKING, 2)
+        # Three minutes on: order 1002 (promised for now) is late, with no event at all.
+        app.store.clock.anchor(NOW + timedelta(minutes=3))
+        await pilot.pause(1.3)  # the board's once-a-second pass
+        assert "late" in screen.row(Lane.PICKING, 2)
+        picking = app.screen.lane_view(Lane.PICKING)  # type: ignore[attr-defined]
+        assert str(picking.border_subtitle) == "5 late"

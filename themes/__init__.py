@@ -21,6 +21,13 @@ DOMAIN_DEFAULTS: dict[str, str] = {
     "badge-live": "#4ebf71",
     "badge-trouble": "#f2c14e",
     "badge-offline": "#ff5f5f",
+    "severity-critical": "#ff5f5f",
+    "severity-warning": "#f2c14e",
+    "severity-info": "#5fafff",
+    "rider-idle": "#8fd19e",
+    "rider-delivering": "#5fafff",
+    "rider-late": "#ff5f5f",
+    "rider-silent": "#7a8290",
 }
 """Variables every theme defines (Textual falls back to these for a theme that does not)."""
 
@@ -63,6 +70,13 @@ LIGHT = Theme(
         "badge-live": "#1e7b34",
         "badge-trouble": "#9a6a00",
         "badge-offline": "#b3261e",
+        "severity-critical": "#b3261e",
+        "severity-warning": "#9a6a00",
+        "severity-info": "#1b5e9e",
+        "rider-idle": "#1e7b34",
+        "rider-delivering": "#1b5e9e",
+        "rider-late": "#b3261e",
+        "rider-silent": "#6b7280",
     },
 )
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -17,6 +18,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from backend.alerts.engine import AlertEngine
+from backend.alerts.router import router as alerts_router
+from backend.alerts.rules import RuleBook
 from backend.auth.login_limiter import LoginLimiter
 from backend.auth.passwords import Passwords
 from backend.auth.router import router as auth_router
@@ -33,8 +37,10 @@ from backend.realtime.bus import bus_for
 from backend.realtime.feed import EventFeed
 from backend.realtime.hub import Hub
 from backend.realtime.router import router as stream_router
+from backend.returns.router import router as returns_router
 from backend.riders.router import router as riders_router
 from backend.runtime import Runtime
+from backend.sensors.router import router as sensors_router
 from backend.settings import Settings
 from backend.sim.seed import seed_demo
 from backend_client.models import Health
@@ -61,6 +67,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         hub = Hub(feed, replay_limit=settings.stream_replay_limit)
         bus = bus_for(settings.bus_url)
         dispatcher = AutoDispatcher(db, clock, period=settings.auto_dispatch_seconds)
+        rules_file = Path(settings.alert_rules_file) if settings.alert_rules_file else None
+        alert_rules = RuleBook(rules_file, now=clock.now())
+        alerts = AlertEngine(db, clock, alert_rules, tick_seconds=settings.alert_tick_seconds)
         try:
             if settings.migrate_on_start:
                 await db.migrate()
@@ -72,6 +81,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             hub.zones.update(await warehouse_zones(db))
             if settings.auto_dispatch:
                 dispatcher.start()
+            if settings.alerts:
+                feed.listeners.append(alerts.heard)
+                alerts.start()
             app.state.runtime = Runtime(
                 settings=settings,
                 db=db,
@@ -85,9 +97,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 hub=hub,
                 bus=bus,
                 dispatcher=dispatcher,
+                alerts=alerts,
+                alert_rules=alert_rules,
             )
             yield
         finally:
+            await alerts.stop()
             await dispatcher.stop()
             hub.close_all("the server is shutting down")
             await feed.stop()
@@ -119,6 +134,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     api.include_router(riders_router)
     api.include_router(inventory_router)
     api.include_router(dispatch_router)
+    api.include_router(alerts_router)
+    api.include_router(returns_router)
+    api.include_router(sensors_router)
     api.include_router(stream_router)
     app.include_router(api)
 

@@ -1,24 +1,31 @@
 """Every table, imported in one place so the metadata is complete (Alembic reads it here)."""
 
+from backend.alerts.models import AlertRow
 from backend.auth.models import TokenRow, UserRow
 from backend.db import Base
 from backend.idempotency import IdempotencyRow
 from backend.inventory.models import SkuRow, StockRow, WarehouseRow
 from backend.orders.models import CustomerRow, OrderItemRow, OrderRow
 from backend.realtime.models import EventRow
-from backend.riders.models import RiderPositionRow, RiderRow
+from backend.returns.models import ReturnRequestRow
+from backend.riders.models import DeliveryProgressRow, RiderPositionRow, RiderRow
+from backend.sensors.models import TemperatureReadingRow
 
 __all__ = [
+    "AlertRow",
     "Base",
     "CustomerRow",
+    "DeliveryProgressRow",
     "EventRow",
     "IdempotencyRow",
     "OrderItemRow",
     "OrderRow",
+    "ReturnRequestRow",
     "RiderPositionRow",
     "RiderRow",
     "SkuRow",
     "StockRow",
+    "TemperatureReadingRow",
     "TokenRow",
     "UserRow",
     "WarehouseRow",

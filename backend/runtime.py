@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from backend.alerts.engine import AlertEngine
+from backend.alerts.rules import RuleBook
 from backend.auth.login_limiter import LoginLimiter
 from backend.auth.passwords import Passwords
 from backend.clock import Clock
@@ -28,3 +30,5 @@ class Runtime:
     hub: Hub
     bus: Bus
     dispatcher: AutoDispatcher
+    alerts: AlertEngine
+    alert_rules: RuleBook

@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     """The backend assigns riders by itself, in warehouses that allow it; off, dispatchers do."""
     auto_dispatch_seconds: float = Field(default=5.0, gt=0, le=3600)
     """How often orders still waiting for a rider are offered to riders again."""
+    alerts: bool = True
+    """The alert engine runs (off: no alerts are raised or resolved by this instance)."""
+    alert_rules_file: str | None = None
+    """The alert rules' TOML file, read again when it changes; the packaged defaults if unset."""
+    alert_tick_seconds: float = Field(default=1.0, gt=0, le=600)
+    """How often the rules are evaluated when nothing happens (changes trigger them at once)."""
     clock_speed: float = Field(default=1.0, gt=0, le=1000)
     """Simulated seconds per real second (the demo only; a real deployment runs at 1)."""
     clock_start: AwareDatetime | None = None

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from backend_client.desk_calls import DeskCalls, query_params
 from backend_client.errors import (
     ApiError,
     ConnectionFailed,
@@ -63,8 +64,9 @@ T = TypeVar("T")
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 
 
-class FreshlineClient:
-    """REST calls to one backend, as one account (set `token`, or call `login`)."""
+class FreshlineClient(DeskCalls):
+    """REST calls to one backend, as one account (set `token`, or call `login`); the desk's
+    calls (alerts, returns and claims, handovers, sensors) come from `DeskCalls`."""
 
     def __init__(
         self,
@@ -194,7 +196,7 @@ class FreshlineClient:
         cursor: str | None = None,
         limit: int = 100,
     ) -> OrderPage:
-        params = _params(
+        params = query_params(
             status=[str(s) for s in status or []] or None,
             channel=channel,
             warehouse_id=warehouse_id,
@@ -284,7 +286,7 @@ class FreshlineClient:
     async def riders(
         self, *, status: RiderStatus | None = None, warehouse_id: str | None = None
     ) -> list[Rider]:
-        params = _params(status=status and str(status), warehouse_id=warehouse_id)
+        params = query_params(status=status and str(status), warehouse_id=warehouse_id)
         return await self._call("GET", "/riders", list[Rider], params=params)
 
     async def rider(self, rider_id: int) -> Rider:
@@ -367,7 +369,7 @@ class FreshlineClient:
         warehouse_id: str | None = None,
         zone: str | None = None,
     ) -> EventBatch:
-        params = _params(
+        params = query_params(
             since=since,
             topics=[str(t) for t in topics],
             wait=wait,
@@ -375,10 +377,6 @@ class FreshlineClient:
             zone=zone,
         )
         return await self._call("GET", "/events", EventBatch, params=params, seconds=wait + 10)
-
-
-def _params(**values: Any) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
 
 
 def _error_of(response: httpx.Response) -> ApiError:

@@ -485,7 +485,10 @@ class RiderSuggestion(WireModel):
     """A rider who could take an order, from the ranking auto-dispatch uses."""
 
     rider: Rider
-    distance_m: float = Field(description="From the rider's last fix to the pick-up warehouse.")
+    distance_m: float = Field(
+        description="From the rider's last fix to the pick-up: the warehouse, or, for an order "
+        "out for delivery, where its rider is now."
+    )
     eta_minutes: float = Field(description="Pick-up, then drop-off, at a nominal 20 km/h.")
 
 
@@ -496,6 +499,227 @@ class PositionBatchResult(WireModel):
     last_lat: float | None
     last_lng: float | None
     last_fix_at: datetime | None
+
+
+# --- Alerts (see README "Alerts") ---------------------------------------------------------------
+
+
+class AlertSeverity(StrEnum):
+    """How urgent an alert is; the queue sorts by this first."""
+
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class AlertState(StrEnum):
+    """open -> acknowledged -> resolved; snoozed hides an alert until its time is up."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    SNOOZED = "snoozed"
+    RESOLVED = "resolved"
+
+
+class AlertRule(StrEnum):
+    """What raised an alert; thresholds live in the rules file (README "Alert rules")."""
+
+    DELIVERY_OVERDUE = "delivery_overdue"
+    PREDICTED_LATE = "predicted_late"
+    RIDER_STATIONARY = "rider_stationary"
+    GPS_SILENT = "gps_silent"
+    OFF_ROUTE = "off_route"
+    NOT_PICKED = "not_picked"
+    PAYMENT_PENDING = "payment_pending"
+    OUT_OF_STOCK = "out_of_stock"
+    COLD_CHAIN_TEMPERATURE = "cold_chain_temperature"
+    DELIVERY_EXCEPTION = "delivery_exception"
+    RETURN_REQUESTED = "return_requested"
+    CLAIM_REQUESTED = "claim_requested"
+
+
+class Alert(WireModel):
+    """One alert: a rule found a condition on one subject (an order, a rider, a request)."""
+
+    id: int
+    rule: AlertRule
+    subject: str = Field(description='What it is about: "order:12", "rider:3" or "request:7".')
+    severity: AlertSeverity
+    state: AlertState
+    title: str
+    details: dict[str, Any] = Field(description="The figures behind it (minutes late, metres...).")
+    order_id: int | None
+    rider_id: int | None
+    request_id: int | None = Field(
+        description="The return or claim request waiting for a decision."
+    )
+    warehouse_id: str | None
+    zone: str | None
+    parent_id: int | None = Field(description="The alert of the cause this one groups under.")
+    opened_at: datetime
+    updated_at: datetime
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    note: str | None
+    snoozed_until: datetime | None
+    escalated_at: datetime | None
+    resolved_at: datetime | None
+    resolution: str | None
+    version: int
+
+
+class AlertAcknowledge(WireModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"version": 1}]})
+
+    version: Version
+    note: Reason | None = None
+
+
+class AlertSnooze(WireModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"version": 2, "minutes": 15}]}
+    )
+
+    version: Version
+    minutes: int = Field(ge=1, le=24 * 60, description="How long to hide it (1 min to 24 h).")
+    note: Reason | None = None
+
+
+class AlertRules(WireModel):
+    """The thresholds in force, where they came from, and why a newer file was not taken."""
+
+    rules: dict[str, dict[str, Any]]
+    source: str
+    loaded_at: datetime
+    error: str | None
+
+
+# --- Returns and claims -------------------------------------------------------------------------
+
+
+class RequestKind(StrEnum):
+    RETURN = "return"
+    """The customer refused the goods: they go back to the warehouse."""
+    CLAIM = "claim"
+    """The goods arrived damaged: the customer is compensated, the goods written off."""
+
+
+class RequestState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ClaimItem(WireModel):
+    sku: Code
+    quantity: int = Field(ge=1, le=999)
+
+
+class ReturnCreate(WireModel):
+    """Open a return: the order (delivering, or already an exception) waits for a decision."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"version": 5, "reason": "customer refused: wilted"}]},
+    )
+
+    version: Version
+    reason: Reason
+
+
+class ClaimCreate(WireModel):
+    """Open a claim for damaged goods: which items, and how much to pay back."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": 5,
+                    "reason": "box crushed, eggs broken",
+                    "items": [{"sku": "EGG-FREE-RANGE", "quantity": 1}],
+                    "amount_cents": 1890,
+                }
+            ]
+        },
+    )
+
+    version: Version
+    reason: Reason
+    items: list[ClaimItem] = Field(min_length=1, max_length=50)
+    amount_cents: int = Field(ge=1, le=10_000_000, description="Compensation asked for.")
+
+
+class RequestDecision(WireModel):
+    """Approve or reject a request; rejecting needs a reason."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"version": 1, "reason": "photo checked"}]}
+    )
+
+    version: Version = Field(description="The request version you last saw.")
+    reason: Reason | None = None
+
+
+class ReturnRequest(WireModel):
+    """A return or a claim, and its decision."""
+
+    id: int
+    kind: RequestKind
+    state: RequestState
+    order_id: int
+    warehouse_id: str
+    reason: str
+    items: list[ClaimItem]
+    amount_cents: int
+    opened_by: str
+    opened_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+    version: int
+
+
+# --- Cold-chain sensors, handovers --------------------------------------------------------------
+
+
+class TemperatureReading(WireModel):
+    """One reading of a cold-chain sensor, in an order's box or a rider's vehicle."""
+
+    order_id: DbId | None = None
+    rider_id: DbId | None = None
+    celsius: float = Field(ge=-60, le=80, allow_inf_nan=False)
+    at: AwareDatetime
+
+
+class TemperatureReadings(WireModel):
+    readings: list[TemperatureReading] = Field(min_length=1, max_length=1000)
+
+
+class ReadingsResult(WireModel):
+    accepted: int
+
+
+class HandoverOrder(WireModel):
+    id: DbId
+    version: Version
+
+
+class Handover(WireModel):
+    """Move every order a rider carries to another rider, in the same sequence."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"to_rider_id": 7, "orders": [{"id": 41, "version": 5}], "reason": "x"}]
+        },
+    )
+
+    to_rider_id: DbId
+    orders: list[HandoverOrder] = Field(
+        min_length=1, max_length=100, description="The rider's orders as you last saw them."
+    )
+    reason: Reason | None = None
 
 
 # --- The live stream (see docs/stream.md) ------------------------------------------------------

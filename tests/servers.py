@@ -40,11 +40,13 @@ def free_port() -> int:
 
 def clean_env(run_dir: Path, **extra: str) -> dict[str, str]:
     """The inherited environment without any FRESHLINE_* setting, plus fast hashing and a log
-    file in `run_dir`, and no auto-dispatch; `extra` is added last (it may override those)."""
+    file in `run_dir`, no auto-dispatch and no alert engine; `extra` is added last (it may
+    override those)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRESHLINE_")}
     env.update(
         {
             "FRESHLINE_AUTO_DISPATCH": "false",
+            "FRESHLINE_ALERTS": "false",
             "FRESHLINE_ARGON2_TIME_COST": "1",
             "FRESHLINE_ARGON2_MEMORY_COST_KIB": "64",
             "FRESHLINE_LOG_FILE": str(run_dir / LOG),

@@ -15,12 +15,14 @@ _external_ids = itertools.count(1)
 
 
 def settings_for(database_url: str, **overrides: Any) -> Settings:
-    """Settings for a test app: demo data, cheap password hashing, the given database, and no
-    auto-dispatch (tests assign riders themselves unless they test auto-dispatch)."""
+    """Settings for a test app: demo data, cheap password hashing, the given database, no
+    auto-dispatch (tests assign riders themselves unless they test auto-dispatch) and no alert
+    engine running by itself (alert tests run its passes on their own clock)."""
     values: dict[str, Any] = {
         "database_url": database_url,
         "demo": True,
         "auto_dispatch": False,
+        "alerts": False,
         "argon2_time_cost": 1,
         "argon2_memory_cost_kib": 64,
         **overrides,

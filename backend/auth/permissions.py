@@ -30,6 +30,12 @@ class Permission(StrEnum):
     STOCK_READ = "stock:read"
     STOCK_ADJUST = "stock:adjust"
     USERS_MANAGE = "users:manage"
+    ALERTS_READ = "alerts:read"
+    ALERTS_HANDLE = "alerts:handle"
+    RETURNS_REQUEST = "returns:request"
+    RETURNS_READ = "returns:read"
+    RETURNS_DECIDE = "returns:decide"
+    SENSORS_REPORT = "sensors:report"
 
 
 EVERYONE = frozenset(Role)
@@ -51,7 +57,30 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.STOCK_READ: DESK | {R.MERCHANT, R.CHANNEL},
     Permission.STOCK_ADJUST: frozenset({R.ADMIN, R.MERCHANT}),
     Permission.USERS_MANAGE: frozenset({R.ADMIN}),
+    Permission.ALERTS_READ: DESK | {R.MERCHANT},
+    Permission.ALERTS_HANDLE: frozenset(
+        {R.ADMIN, R.SUPERVISOR, R.DISPATCHER, R.SUPPORT, R.MERCHANT}
+    ),
+    # The rider at the door, the desk, or the customer through their channel.
+    Permission.RETURNS_REQUEST: frozenset(
+        {R.ADMIN, R.SUPERVISOR, R.DISPATCHER, R.SUPPORT, R.RIDER, R.CHANNEL}
+    ),
+    Permission.RETURNS_READ: DESK | {R.MERCHANT},
+    Permission.RETURNS_DECIDE: frozenset({R.ADMIN, R.SUPERVISOR, R.SUPPORT}),
+    # A box or vehicle sensor reports through its rider's phone, the store, or a gateway.
+    Permission.SENSORS_REPORT: frozenset({R.ADMIN, R.RIDER, R.MERCHANT}),
 }
+
+CLAIM_LIMIT_CENTS: dict[Role, int | None] = {
+    R.SUPPORT: 20_000,
+    R.SUPERVISOR: 200_000,
+    R.ADMIN: None,
+}
+"""The largest claim each deciding role may approve (None: any amount)."""
+
+
+def claim_limit_cents(role: Role | str) -> int | None:
+    return CLAIM_LIMIT_CENTS.get(Role(role), 0)
 
 
 def allowed(role: str, permission: Permission) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 from geopy.distance import geodesic
 from sqlalchemy import func, select
@@ -34,22 +35,29 @@ METRES_PER_DEGREE = 111_320.0
 SHORTLIST = 50
 
 
+class Place(Protocol):
+    """Where the goods are picked up: a warehouse, or a rider who has them on board."""
+
+    lat: float
+    lng: float
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A rider who could take the order, and what it would cost."""
 
     rider: RiderRow
     distance_m: float
-    """From the rider's last fix (their warehouse if none yet) to the order's warehouse."""
+    """From the rider's last fix (their warehouse if none yet) to the pick-up."""
     eta_minutes: float
-    """To the warehouse, then to the customer, at the nominal speed, with both handovers."""
+    """To the pick-up, then to the customer, at the nominal speed, with both handovers."""
     score: float
 
 
 async def rank_riders(
     session: AsyncSession,
     order: OrderRow,
-    pickup: WarehouseRow,
+    pickup: Place,
     *,
     limit: int = 5,
     exclude: int | None = None,
@@ -98,7 +106,7 @@ async def rank_riders(
 
 
 def _candidate(
-    rider: RiderRow, at: tuple[float, float], pickup: WarehouseRow, drop_off_m: float
+    rider: RiderRow, at: tuple[float, float], pickup: Place, drop_off_m: float
 ) -> Candidate:
     distance = geodesic(at, (pickup.lat, pickup.lng)).meters
     ride_minutes = (distance + drop_off_m) / (NOMINAL_SPEED_KMH * 1000 / 60)

@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from backend.auth.deps import RuntimeDep, require
 from backend.auth.permissions import Permission
 from backend.auth.principal import Principal
-from backend.dispatch.ranking import rank_riders
+from backend.dispatch.ranking import Place, rank_riders
 from backend.errors import NotFound
+from backend.idempotency import IDEMPOTENT, run_once
 from backend.inventory.models import WarehouseRow
 from backend.inventory.router import WarehouseId, warehouse_view
+from backend.orders.handover import hand_over
 from backend.orders.service import load_order
+from backend.orders.views import order_view
 from backend.realtime.outbox import append_event
 from backend.responses import PROTECTED, TOO_LARGE, errors
+from backend.riders.models import RiderRow
 from backend.riders.service import rider_view
-from backend_client.models import DispatchSettings, RiderSuggestion, Warehouse
+from backend_client.models import (
+    DispatchSettings,
+    Handover,
+    Order,
+    OrderState,
+    RiderSuggestion,
+    Warehouse,
+)
 
 router = APIRouter(tags=["dispatch"], responses=PROTECTED)
 
@@ -36,10 +48,12 @@ async def suggest_riders(
     limit: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> list[RiderSuggestion]:
     """Riders who could take the order now (online, with room, cold chain if needed), best
-    first: the ranking auto-dispatch uses. The order's current rider is left out."""
+    first: the ranking auto-dispatch uses. The order's current rider is left out. The goods
+    are picked up at the warehouse, or, once out for delivery, where their rider is now."""
     async with runtime.db.read() as session:
         order = await load_order(session, order_id, principal)
-        pickup = await session.get(WarehouseRow, order.warehouse_id)
+        pickup: Place | None = await _goods_with_rider(session, order)
+        pickup = pickup or await session.get(WarehouseRow, order.warehouse_id)
         assert pickup is not None  # a foreign key
         ranked = await rank_riders(session, order, pickup, limit=limit, exclude=order.rider_id)
     return [
@@ -50,6 +64,58 @@ async def suggest_riders(
         )
         for c in ranked
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class Spot:
+    """Where goods wait to be picked up, when that is not a warehouse."""
+
+    id: str
+    lat: float
+    lng: float
+
+
+async def _goods_with_rider(session, order) -> Spot | None:
+    """The order's rider's last fix, if the goods left the warehouse with them."""
+    if order.status not in (OrderState.DELIVERING, OrderState.EXCEPTION) or not order.rider_id:
+        return None
+    rider = await session.get(RiderRow, order.rider_id)
+    if rider is None or rider.last_lat is None or rider.last_lng is None:
+        return None
+    return Spot(f"rider {rider.id}", rider.last_lat, rider.last_lng)
+
+
+@router.post(
+    "/riders/{rider_id}/handover",
+    response_model=list[Order],
+    responses={
+        **TOO_LARGE,
+        **errors(
+            {
+                404: "No such rider in your scope.",
+                409: "The list is not what the rider carries now, a version is stale, or the "
+                "other rider is not online, lacks room or a cold-chain box.",
+            }
+        ),
+    },
+    dependencies=IDEMPOTENT,
+)
+async def handover(
+    rider_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="The rider giving them up.")],
+    body: Handover,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.ORDERS_ASSIGN))],
+):
+    """Move every order the rider carries to another rider in the listed sequence, all or
+    none; list them as you last saw them (id and version)."""
+    now = runtime.clock.now()
+
+    async def act(session):
+        moved = await hand_over(session, rider_id, body, actor=principal, now=now)
+        return 200, [order_view(o, now) for o in moved]
+
+    return await run_once(request, runtime.db, principal, now, act)
 
 
 @router.put(

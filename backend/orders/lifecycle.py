@@ -51,6 +51,9 @@ class Rule:
     guards: tuple[Guard, ...] = ()
     effects: tuple[Effect, ...] = ()
     needs_reason: bool = False
+    by_request: str | None = None
+    """Taken only by deciding a return or claim request (README "Returns and claims"), never
+    as a transition of its own: the request says where to go instead."""
 
 
 def _roles(*roles: Role | str) -> frozenset[str]:
@@ -112,8 +115,9 @@ RULES: tuple[Rule, ...] = (
         A.START_RETURN,
         frozenset({S.EXCEPTION}),
         S.RETURNING,
-        _roles(Role.DISPATCHER, *STAFF_DESK),
+        _roles(*STAFF_DESK),
         needs_reason=True,
+        by_request="approving a return: POST /orders/{id}/returns, then /requests/{id}/approve",
     ),
     Rule(
         A.COMPLETE_RETURN,
@@ -129,6 +133,7 @@ RULES: tuple[Rule, ...] = (
         _roles(*STAFF_DESK),
         effects=(Effect.RELEASE_RIDER,),
         needs_reason=True,
+        by_request="approving a claim: POST /orders/{id}/claims, then /requests/{id}/approve",
     ),
     Rule(A.SETTLE_CLAIM, frozenset({S.CLAIMING}), S.CLAIM_SETTLED, _roles(*STAFF_DESK)),
     Rule(
@@ -166,6 +171,17 @@ STAGE_COLUMN: dict[OrderState, str] = {
 
 def decide(state: OrderState, action: OrderAction, role: str) -> Rule:
     """The rule for `action` from `state` by `role`, or the refusal that explains why not."""
+    rule = rule_from(state, action)
+    if str(role) not in rule.roles:
+        raise Forbidden(f"role {role} may not {action} an order")
+    if rule.by_request:
+        raise Forbidden(f"{action} is not a transition of its own; it happens by {rule.by_request}")
+    return rule
+
+
+def rule_from(state: OrderState, action: OrderAction) -> Rule:
+    """The rule for `action` if it applies to `state`, whoever asks (the caller has decided
+    who may); IllegalTransition naming both states if not."""
     rule = RULES_BY_ACTION[action]
     if state not in rule.sources:
         allowed = ", ".join(sorted(rule.sources))
@@ -175,14 +191,14 @@ def decide(state: OrderState, action: OrderAction, role: str) -> Rule:
             from_state=str(state),
             to_state=str(rule.target),
         )
-    if str(role) not in rule.roles:
-        raise Forbidden(f"role {role} may not {action} an order")
     return rule
 
 
 def actions_for(state: OrderState, role: str) -> list[OrderAction]:
     """The actions `role` may take on an order in `state` (for menus and dimmed keys)."""
-    return [r.action for r in RULES if state in r.sources and str(role) in r.roles]
+    return [
+        r.action for r in RULES if state in r.sources and str(role) in r.roles and not r.by_request
+    ]
 
 
 def roles_taking_any_action() -> frozenset[str]:

@@ -317,14 +317,13 @@ async def transition(
     """Apply one lifecycle action, with its guards and effects, or refuse and change nothing.
     With `auto_dispatch` (the instance's setting), an order entering PICKING gets a rider."""
     order = await load_order(session, order_id, actor, for_update=True)
-    await _check_version(session, order, request.version, actor)
+    await check_version(session, order, request.version, actor)
     rule = decide(OrderState(order.status), request.action, str(actor.role))
     if rule.needs_reason and not request.reason:
         raise Unprocessable(f"{request.action} needs a reason")
     if Guard.RIDER_ASSIGNED in rule.guards and order.rider_id is None:
         raise Conflict(f"order {order.id} has no rider; assign one before {request.action}")
-    short = await _apply_effects(session, order, rule)
-    await _move(session, order, rule, actor=actor, now=now, reason=request.reason)
+    short = await carry_out(session, order, rule, actor=actor, now=now, reason=request.reason)
     if short:
         # The stock check at payment: the order is paid but cannot be picked as it is.
         system = system_principal()
@@ -338,6 +337,22 @@ async def transition(
     return order
 
 
+async def carry_out(
+    session: AsyncSession,
+    order: OrderRow,
+    rule: Rule,
+    *,
+    actor: Principal,
+    now: datetime,
+    reason: str | None,
+) -> list[str]:
+    """A rule's effects and its move, once the caller has decided it may be taken; returns
+    the SKUs a reservation at payment found short."""
+    short = await _apply_effects(session, order, rule)
+    await _move(session, order, rule, actor=actor, now=now, reason=reason)
+    return short
+
+
 async def assign_rider(
     session: AsyncSession,
     order_id: int,
@@ -348,13 +363,13 @@ async def assign_rider(
 ) -> OrderRow:
     """Give the order to a rider who is online, has room and (if needed) a cold-chain box."""
     order = await load_order(session, order_id, actor, for_update=True)
-    await _check_version(session, order, request.version, actor)
+    await check_version(session, order, request.version, actor)
     state = OrderState(order.status)
     if state not in ASSIGNABLE_STATES:
         raise Conflict(f"an order in {state} cannot be given to a rider")
     if order.rider_id == request.rider_id:
         raise Conflict(f"order {order.id} is already with rider {request.rider_id}")
-    await _give_to_rider(
+    await give_to_rider(
         session, order, request.rider_id, actor=actor, now=now, reason=request.reason
     )
     return order
@@ -376,7 +391,7 @@ async def auto_assign(session: AsyncSession, order: OrderRow, *, now: datetime) 
             f"carrying {candidate.rider.active_orders}"
         )
         try:
-            await _give_to_rider(
+            await give_to_rider(
                 session, order, candidate.rider.id, actor=system_principal(), now=now, reason=reason
             )
         except Conflict:
@@ -385,7 +400,7 @@ async def auto_assign(session: AsyncSession, order: OrderRow, *, now: datetime) 
     return False
 
 
-async def _give_to_rider(
+async def give_to_rider(
     session: AsyncSession,
     order: OrderRow,
     rider_id: int,
@@ -425,7 +440,7 @@ async def _give_to_rider(
     )
 
 
-async def _check_version(
+async def check_version(
     session: AsyncSession, order: OrderRow, version: int, viewer: Principal
 ) -> None:
     if version == order.version:

@@ -27,6 +27,7 @@ TOPIC_ROLES: dict[Topic, frozenset[Role]] = {
 
 _TOPIC_OF_PREFIX = {
     "order": Topic.ORDERS,
+    "request": Topic.ORDERS,  # returns and claims: part of their order's story
     "rider": Topic.RIDERS,
     "alert": Topic.ALERTS,
     "stock": Topic.STOCK,

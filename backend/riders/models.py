@@ -30,6 +30,10 @@ class RiderRow(Base):
     last_lat: Mapped[float | None]
     last_lng: Mapped[float | None]
     last_fix_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    still_lat: Mapped[float | None]
+    still_lng: Mapped[float | None]
+    still_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """Since when the rider's fixes have stayed near (still_lat, still_lng)."""
 
 
 class RiderPositionRow(Base):
@@ -46,3 +50,19 @@ class RiderPositionRow(Base):
     speed_kmh: Mapped[float | None]
     accuracy_m: Mapped[float | None]
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DeliveryProgressRow(Base):
+    """How a delivering order's rider is getting on: updated from each forward fix."""
+
+    __tablename__ = "delivery_progress"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    rider_id: Mapped[int] = mapped_column(ForeignKey("riders.id"), index=True)
+    distance_m: Mapped[float]
+    """From the rider's newest fix to the customer."""
+    closest_m: Mapped[float]
+    """The nearest this rider has been to the customer since taking the order out."""
+    speed_kmh: Mapped[float]
+    eta_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    fix_at: Mapped[datetime] = mapped_column(UTCDateTime())

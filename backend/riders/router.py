@@ -106,7 +106,9 @@ async def upload_positions(
 
     async def act(session):
         moved.clear()  # a transaction retried after a deadlock must not announce twice
-        result = await service.record_positions(session, rider_id, body, actor=principal, now=now)
+        result = await service.record_positions(
+            session, rider_id, body, actor=principal, now=now, still_radius_m=_still_radius(runtime)
+        )
         if result.moved:
             moved.append(_position_message(await service.load_rider(session, rider_id, principal)))
         return 200, result
@@ -163,7 +165,9 @@ async def upload_fleet_positions(
 
     async def act(session):
         moved.clear()  # a transaction retried after a deadlock must not announce twice
-        result, riders = await service.record_fleet_positions(session, body, now=now)
+        result, riders = await service.record_fleet_positions(
+            session, body, now=now, still_radius_m=_still_radius(runtime)
+        )
         moved.extend(_position_message(r) for r in riders)
         return 200, result
 
@@ -171,6 +175,11 @@ async def upload_fleet_positions(
     for position in moved:
         runtime.bus.announce_position(position)
     return response
+
+
+def _still_radius(runtime) -> float:
+    """The stationary rule's radius: fixes this close together are a rider standing still."""
+    return runtime.alert_rules.rules.rider_stationary.radius_m
 
 
 def _position_message(rider) -> dict:

@@ -13,6 +13,7 @@ from backend.db import conflict_insert
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.inventory.models import WarehouseRow
 from backend.realtime.outbox import append_event
+from backend.riders import progress
 from backend.riders.models import RiderPositionRow, RiderRow
 from backend_client.models import (
     FleetFix,
@@ -162,6 +163,7 @@ async def record_positions(
     *,
     actor: Principal,
     now: datetime,
+    still_radius_m: float = progress.DEFAULT_STILL_RADIUS_M,
 ) -> PositionBatchResult:
     """Keep a batch of fixes: sorted by their own time, duplicates dropped, latest fix cached.
 
@@ -200,8 +202,10 @@ async def record_positions(
             conflict_insert(session)(RiderPositionRow).on_conflict_do_nothing(),
             [_track_row(rider_id, p, now) for p in fresh],
         )
-        newest = fresh[-1]
-        if rider.last_fix_at is None or newest.at > rider.last_fix_at:
+        forward = _after(fresh, rider.last_fix_at)
+        await progress.advance(session, [(rider, forward)], still_radius_m=still_radius_m)
+        if forward:
+            newest = forward[-1]
             rider.last_lat, rider.last_lng, rider.last_fix_at = newest.lat, newest.lng, newest.at
             moved = True
     return PositionBatchResult(
@@ -212,6 +216,11 @@ async def record_positions(
         last_lng=rider.last_lng,
         last_fix_at=rider.last_fix_at,
     )
+
+
+def _after(fixes: list[PositionPoint], last: datetime | None) -> list[PositionPoint]:
+    """The fixes newer than `last`, oldest first: the ones that move a rider on."""
+    return sorted((f for f in fixes if last is None or f.at > last), key=lambda f: f.at)
 
 
 def _track_row(rider_id: int, point: PositionPoint, now: datetime) -> dict[str, object]:
@@ -279,7 +288,11 @@ async def register_riders(
 
 
 async def record_fleet_positions(
-    session: AsyncSession, fleet: FleetPositions, *, now: datetime
+    session: AsyncSession,
+    fleet: FleetPositions,
+    *,
+    now: datetime,
+    still_radius_m: float = progress.DEFAULT_STILL_RADIUS_M,
 ) -> tuple[FleetPositionsResult, list[RiderRow]]:
     """Many riders' fixes at once, by the same rules as one rider's batch; the whole request is
     refused (422, nothing kept) if a fix is impossible or names an unknown rider. Returns the
@@ -315,10 +328,15 @@ async def record_fleet_positions(
             [_track_row(f.rider_id, f, now) for f in unique.values()],
         )
     ).all()
+    by_rider: dict[int, list[PositionPoint]] = {}
+    for fix in unique.values():
+        by_rider.setdefault(fix.rider_id, []).append(fix)
+    moves = [(riders[i], _after(fixes, riders[i].last_fix_at)) for i, fixes in by_rider.items()]
+    await progress.advance(session, moves, still_radius_m=still_radius_m)
     moved = []
-    for rider_id, fix in newest.items():
-        rider = riders[rider_id]
-        if rider.last_fix_at is None or fix.at > rider.last_fix_at:
+    for rider, forward in moves:
+        if forward:
+            fix = forward[-1]
             rider.last_lat, rider.last_lng, rider.last_fix_at = fix.lat, fix.lng, fix.at
             moved.append(rider)
     await session.flush()

@@ -12,7 +12,7 @@ from backend.sim.city import LatLng
 from backend.sim.demand import Doorstep
 from backend.sim.movement import Leg, route
 from backend.sim.world import RiderAgent, Story
-from backend_client.models import OrderAction, OrderState
+from backend_client.models import OrderAction, OrderState, RequestKind
 
 if TYPE_CHECKING:
     from backend.sim.runner import Simulator
@@ -112,11 +112,11 @@ async def _deliver(
                 await sim.act(story, agent.actor, A.SIGN)
             case Doorstep.REFUSED:
                 reason = "customer refused the delivery"
-                if await sim.act(story, agent.actor, A.REPORT_EXCEPTION, reason):
+                if await sim.open_request(story, agent.actor, RequestKind.RETURN, reason):
                     returns.append(story)
             case Doorstep.DAMAGED:
                 reason = "goods damaged: the box was crushed"
-                await sim.act(story, agent.actor, A.REPORT_EXCEPTION, reason)
+                await sim.open_request(story, agent.actor, RequestKind.CLAIM, reason)
         story.reports.put_nowait(story.plan.fate.doorstep)
     return returns
 

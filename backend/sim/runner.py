@@ -38,11 +38,13 @@ from backend_client.errors import (
     PermissionDenied,
 )
 from backend_client.models import (
+    ClaimItem,
     Event,
     FleetFix,
     OrderAction,
     OrderState,
     PositionPoint,
+    RequestKind,
     RiderIn,
     RiderStatus,
     Topic,
@@ -253,6 +255,66 @@ class Simulator:
             return True
         return False
 
+    async def open_request(
+        self, story: Story, actor: Actor, kind: RequestKind, reason: str
+    ) -> bool:
+        """Open a return or a claim (the first item, at its price) for the story's order;
+        whether it was opened. The order goes to EXCEPTION with it if it was out for delivery."""
+        sku, price = story.first_line
+        items = [ClaimItem(sku=sku, quantity=1)]
+        for _ in range(3):
+            try:
+                if kind == RequestKind.CLAIM:
+                    request = await actor.call(
+                        lambda c: c.open_claim(story.order_id, story.version, reason, items, price)
+                    )
+                else:
+                    request = await actor.call(
+                        lambda c: c.open_return(story.order_id, story.version, reason)
+                    )
+            except Conflict as exc:
+                current = exc.current_version
+                if current is not None and current != story.version:
+                    story.version = current
+                    continue
+                log.info("order %s: %s refused: %s", story.order_id, kind, exc.detail)
+                self.stats.refused += 1
+                return False
+            except (NotFound, PermissionDenied) as exc:
+                log.info("order %s: %s not ours any more: %s", story.order_id, kind, exc)
+                self.stats.refused += 1
+                return False
+            if story.status == OrderState.DELIVERING:
+                story.status, story.version = OrderState.EXCEPTION, story.version + 1
+            story.request = request
+            self.stats.actions[f"open_{kind}"] += 1
+            return True
+        return False
+
+    async def decide(self, story: Story, actor: Actor, *, approve: bool, reason: str) -> bool:
+        """Approve or reject the story's waiting request; whether it went through (someone at
+        a console may have decided first)."""
+        waiting = story.request
+        if waiting is None:
+            return False
+        try:
+            decided = await actor.call(
+                lambda c: c.decide_request(
+                    waiting.id, waiting.version, approve=approve, reason=reason
+                )
+            )
+        except (Conflict, NotFound, PermissionDenied) as exc:
+            log.info("request %s: decision refused: %s", waiting.id, exc)
+            self.stats.refused += 1
+            return False
+        story.request = decided
+        if approve:
+            claim = decided.kind == RequestKind.CLAIM
+            story.status = OrderState.CLAIMING if claim else OrderState.RETURNING
+            story.version += 1
+        self.stats.actions["approve" if approve else "reject"] += 1
+        return True
+
     def hand_over(self, story: Story) -> None:
         """The story's order now belongs to `story.rider_id` (if a rider we play)."""
         for agent in self.riders.values():
@@ -337,8 +399,8 @@ class Simulator:
 
     def _on_event(self, event: Event) -> None:
         story = self.stories.get(event.order_id or 0)
-        if story is None:
-            return
+        if story is None or not event.kind.startswith("order."):
+            return  # a request's events carry the request's version, not the order's
         version = event.payload.get("version")
         if isinstance(version, int) and version > story.version:
             story.version = version

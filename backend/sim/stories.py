@@ -8,11 +8,19 @@ import random
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from backend.auth.permissions import CLAIM_LIMIT_CENTS
 from backend.sim.accounts import channel_account, merchant_account
 from backend.sim.demand import Doorstep, OrderPlan
 from backend.sim.world import Story
 from backend_client.errors import Conflict
-from backend_client.models import CustomerIn, OrderAction, OrderCreate, OrderItemIn, OrderState
+from backend_client.models import (
+    CustomerIn,
+    OrderAction,
+    OrderCreate,
+    OrderItemIn,
+    OrderState,
+    Role,
+)
 
 if TYPE_CHECKING:
     from backend.sim.runner import Simulator
@@ -51,6 +59,7 @@ async def order_story(sim: Simulator, plan: OrderPlan) -> None:
         return  # placed by an earlier run with the same seed and start
     story = Story(
         plan=plan,
+        first_line=(order.items[0].sku, order.items[0].unit_price_cents),
         order_id=order.id,
         warehouse_id=order.warehouse_id,
         drop_off=(order.lat, order.lng),
@@ -132,9 +141,7 @@ async def _desk(sim: Simulator, story: Story, rng: random.Random) -> None:
             case Doorstep.REFUSED:
                 await sim.sleep(rng.uniform(120, 300))
                 support = sim.cast["support"]
-                if not await sim.act(
-                    story, support, A.START_RETURN, "customer refused the delivery"
-                ):
+                if not await sim.decide(story, support, approve=True, reason="refusal confirmed"):
                     return
                 await story.back_at_warehouse.wait()
                 merchant = sim.cast[merchant_account(story.warehouse_id)]
@@ -142,11 +149,12 @@ async def _desk(sim: Simulator, story: Story, rng: random.Random) -> None:
                 return
             case Doorstep.DAMAGED:
                 await sim.sleep(rng.uniform(180, 480))
-                support = sim.cast["support"]
-                if not await sim.act(
-                    story, support, A.START_CLAIM, "goods damaged on arrival, photo attached"
-                ):
+                # Support approves what its limit allows; bigger claims go to a supervisor.
+                amount = story.request.amount_cents if story.request else 0
+                limit = CLAIM_LIMIT_CENTS[Role.SUPPORT] or amount
+                desk = sim.cast["support" if amount <= limit else "supervisor"]
+                if not await sim.decide(story, desk, approve=True, reason="photo checked"):
                     return
                 await sim.sleep(rng.uniform(600, 1800))
-                await sim.act(story, support, A.SETTLE_CLAIM)
+                await sim.act(story, desk, A.SETTLE_CLAIM)
                 return

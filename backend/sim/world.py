@@ -11,7 +11,7 @@ from backend.sim.accounts import Actor
 from backend.sim.city import LatLng
 from backend.sim.demand import Doorstep, OrderPlan
 from backend.sim.movement import Leg
-from backend_client.models import Order, OrderState, PositionPoint, Rider
+from backend_client.models import Order, OrderState, PositionPoint, ReturnRequest, Rider
 
 
 @dataclass(eq=False)
@@ -27,6 +27,10 @@ class Story:
     version: int
     status: OrderState
     rider_id: int | None = None
+    first_line: tuple[str, int] = ("", 0)
+    """The first item's SKU and unit price: what a claim for damaged goods asks back."""
+    request: ReturnRequest | None = None
+    """The return or claim the rider opened at the door, as last seen."""
     packed: asyncio.Event = field(default_factory=asyncio.Event)
     """The goods are picked and wait at the counter."""
     resumed: asyncio.Event = field(default_factory=asyncio.Event)

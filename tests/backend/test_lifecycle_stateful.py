@@ -1,8 +1,9 @@
 """Random action sequences against the real order service, checked against a simple model.
 
-The model is written from DESIGN.md's lifecycle, independently of `lifecycle.py`: which action
-leads where, who may take it, what happens to stock and riders. After every step the database
-must agree with the model: states, versions, rider loads, stock (never negative, never
+The model is written from DESIGN.md's lifecycle and README's returns and claims, independently
+of `lifecycle.py`: which action leads where, who may take it, what happens to stock and riders,
+and that returns and claims happen only by a request decided at the desk. After every step the
+database must agree with the model: states, versions, rider loads, stock (never negative, never
 oversold), and exactly one event per change with a gap-free `seq`.
 """
 
@@ -37,15 +38,20 @@ from backend.inventory.models import StockRow
 from backend.orders import service
 from backend.orders.models import OrderRow
 from backend.realtime.models import EventRow
+from backend.returns import service as returns_service
 from backend.riders import service as rider_service
 from backend.riders.models import RiderRow
 from backend.sim.seed import seed_demo
 from backend_client.models import (
     AssignRequest,
+    ClaimCreate,
+    ClaimItem,
     CustomerIn,
     OrderAction,
     OrderCreate,
     OrderItemIn,
+    RequestDecision,
+    ReturnCreate,
     RiderStatus,
     TransitionRequest,
 )
@@ -68,7 +74,7 @@ SPEC: dict[str, tuple[set[str], str, set[str]]] = {
         {"rider", "dispatcher", "supervisor", "support"},
     ),
     "resume": ({"EXCEPTION"}, "DELIVERING", {"dispatcher", "supervisor"}),
-    "start_return": ({"EXCEPTION"}, "RETURNING", {"dispatcher", "supervisor", "support"}),
+    "start_return": ({"EXCEPTION"}, "RETURNING", {"supervisor", "support"}),
     "complete_return": ({"RETURNING"}, "RETURNED", {"merchant", "supervisor", "support"}),
     "start_claim": ({"EXCEPTION"}, "CLAIMING", {"supervisor", "support"}),
     "settle_claim": ({"CLAIMING"}, "CLAIM_SETTLED", {"supervisor", "support"}),
@@ -78,6 +84,10 @@ SPEC: dict[str, tuple[set[str], str, set[str]]] = {
         {"channel", "dispatcher", "supervisor", "support"},
     ),
 }
+# Taken only by approving a request (README "Returns and claims"), never as a transition.
+BY_REQUEST = {"start_return", "start_claim"}
+REQUESTERS = ("admin", "dispatcher", "supervisor", "support", "channel", "rider-1", "rider-2")
+DECIDERS = ("admin", "supervisor", "support")
 RIDER_DONE = {"SIGNED", "RETURNED", "CLAIMING", "CLAIM_SETTLED", "CANCELLED"}
 ASSIGNABLE = {"PAID", "PICKING", "OUT_OF_STOCK", "DELIVERING", "EXCEPTION"}
 
@@ -102,6 +112,8 @@ class ModelOrder:
     version: int = 1
     rider: int | None = None
     stock: str = "none"  # none / reserved / consumed / released / returned
+    waiting: tuple[str, int, int] | None = None
+    """The return or claim waiting for a decision: (kind, request id, request version)."""
 
 
 @dataclass
@@ -222,7 +234,11 @@ class OrderLifecycleMachine(RuleBasedStateMachine):
     def act_forward(self, index: int, data: st.DataObject) -> None:
         """An action the spec allows from the order's state, so orders travel deep paths."""
         order = self.model.orders[index % len(self.model.orders)]
-        legal = sorted(a for a, (sources, _t, _r) in SPEC.items() if order.state in sources)
+        legal = sorted(
+            a
+            for a, (sources, _t, _r) in SPEC.items()
+            if order.state in sources and a not in BY_REQUEST
+        )
         if not legal:
             return
         action = data.draw(st.sampled_from(legal))
@@ -233,6 +249,77 @@ class OrderLifecycleMachine(RuleBasedStateMachine):
             st.sampled_from(sorted(w for w, p in PRINCIPALS.items() if p.role in roles))
         )
         self.act(index, action, who)
+
+    @precondition(lambda self: self.model.orders)
+    @rule(
+        index=st.integers(0, 1000),
+        kind=st.sampled_from(["return", "claim"]),
+        who=st.sampled_from(REQUESTERS),
+    )
+    def open_request(self, index: int, kind: str, who: str) -> None:
+        order = self.model.orders[index % len(self.model.orders)]
+        principal = PRINCIPALS[who]
+        body: ReturnCreate | ClaimCreate = ReturnCreate(version=order.version, reason="test")
+        if kind == "claim":
+            sku = next(iter(order.lines))
+            item = ClaimItem(sku=sku, quantity=1)
+            body = ClaimCreate(version=order.version, reason="test", items=[item], amount_cents=1)
+
+        async def go():
+            async with self.db.write() as session:
+                row = await returns_service.open_request(
+                    session, order.id, body, actor=principal, now=self.clock.now()
+                )
+                return row.id
+
+        expected: type[Exception] | None = None
+        if principal.role == "rider" and order.rider != principal.rider_id:
+            expected = NotFound
+        elif order.state not in ("DELIVERING", "EXCEPTION") or order.waiting:
+            expected = Conflict
+        if expected is not None:
+            with pytest.raises(expected):
+                self.run(go())
+            return
+        request_id = self.run(go())
+        if order.state == "DELIVERING":  # the request reports the exception with it
+            order.state = "EXCEPTION"
+            order.version += 1
+            self.model.events += 1
+        order.waiting = (kind, request_id, 1)
+        self.model.events += 1
+
+    @precondition(lambda self: any(o.waiting for o in self.model.orders))
+    @rule(index=st.integers(0, 1000), approve=st.booleans(), who=st.sampled_from(DECIDERS))
+    def decide(self, index: int, approve: bool, who: str) -> None:
+        waiting = [o for o in self.model.orders if o.waiting]
+        order = waiting[index % len(waiting)]
+        assert order.waiting is not None
+        kind, request_id, version = order.waiting
+        body = RequestDecision(version=version, reason="checked")
+
+        async def go():
+            async with self.db.write() as session:
+                await returns_service.decide_request(
+                    session,
+                    request_id,
+                    body,
+                    approve=approve,
+                    actor=PRINCIPALS[who],
+                    now=self.clock.now(),
+                )
+
+        if approve and order.state != "EXCEPTION":
+            with pytest.raises(Conflict):
+                self.run(go())
+            return
+        self.run(go())
+        order.waiting = None
+        self.model.events += 1
+        if approve:
+            order.state = "CLAIMING" if kind == "claim" else "RETURNING"
+            order.version += 1
+            self.model.events += 1
 
     @precondition(lambda self: self.model.orders)
     @rule(index=st.integers(0, 1000))
@@ -305,6 +392,8 @@ class OrderLifecycleMachine(RuleBasedStateMachine):
         if order.state not in sources:
             return IllegalTransition
         if principal.role != "admin" and principal.role not in roles:
+            return Forbidden
+        if action in BY_REQUEST:
             return Forbidden
         if action in {"dispatch", "resume"} and order.rider is None:
             return Conflict

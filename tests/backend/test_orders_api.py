@@ -196,14 +196,26 @@ async def test_cancel_releases_stock_and_reverse_flows_move_goods(api: Api) -> N
         order = await api.act("rider-1", order, "dispatch")
         return await api.act("rider-1", order, "report_exception", reason="traffic accident")
 
-    refused = await delivering()
-    refused = await api.act("support", refused, "start_return", reason="customer refused")
+    async def approved(order: dict, kind: str, **claim) -> dict:
+        body = {"version": order["version"], "reason": "at the door", **claim}
+        opened = await api.post("rider-1", f"/orders/{order['id']}/{kind}", json=body)
+        assert opened.status_code == 201, opened.text
+        decision = {"version": opened.json()["version"]}
+        answer = await api.post(
+            "support", f"/requests/{opened.json()['id']}/approve", json=decision
+        )
+        assert answer.status_code == 200, answer.text
+        return (await api.get("admin", f"/orders/{order['id']}")).json()
+
+    refused = await approved(await delivering(), "returns")
+    assert refused["status"] == "RETURNING"
     refused = await api.act("merchant-wh-cy", refused, "complete_return")
     assert refused["status"] == "RETURNED"
     assert (await api.stock("WH-CY", "VEG-BOKCHOY"))["on_hand"] == start["on_hand"]
 
-    damaged = await delivering()
-    damaged = await api.act("support", damaged, "start_claim", reason="crushed in transit")
+    claim = {"items": [{"sku": "VEG-BOKCHOY", "quantity": 1}], "amount_cents": 450}
+    damaged = await approved(await delivering(), "claims", **claim)
+    assert damaged["status"] == "CLAIMING"
     assert (await rider(api, 1))["active_orders"] == 0  # the claim is paperwork, not cargo
     damaged = await api.act("supervisor", damaged, "settle_claim")
     assert damaged["status"] == "CLAIM_SETTLED"

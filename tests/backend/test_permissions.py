@@ -58,6 +58,12 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "stock:read": EVERYONE - {"rider"},
     "stock:adjust": frozenset({"admin", "merchant"}),
     "users:manage": frozenset({"admin"}),
+    "alerts:read": EVERYONE - {"rider", "channel"},
+    "alerts:handle": frozenset({"admin", "supervisor", "dispatcher", "support", "merchant"}),
+    "returns:request": EVERYONE - {"viewer", "merchant"},
+    "returns:read": EVERYONE - {"rider", "channel"},
+    "returns:decide": frozenset({"admin", "supervisor", "support"}),
+    "sensors:report": frozenset({"admin", "merchant", "rider"}),
 }
 
 PUBLIC = "none"
@@ -90,6 +96,19 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("GET", "/warehouses/{warehouse_id}/stock", "stock:read"),
     ("POST", "/warehouses/{warehouse_id}/stock/{sku}/adjust", "stock:adjust"),
     ("PUT", "/warehouses/{warehouse_id}/dispatch", "dispatch:configure"),
+    ("POST", "/riders/{rider_id}/handover", "orders:assign"),
+    ("GET", "/alerts", "alerts:read"),
+    ("GET", "/alerts/{alert_id}", "alerts:read"),
+    ("GET", "/alerts/rules", "alerts:read"),
+    ("POST", "/alerts/{alert_id}/acknowledge", "alerts:handle"),
+    ("POST", "/alerts/{alert_id}/snooze", "alerts:handle"),
+    ("POST", "/orders/{order_id}/returns", "returns:request"),
+    ("POST", "/orders/{order_id}/claims", "returns:request"),
+    ("GET", "/requests", "returns:read"),
+    ("GET", "/requests/{request_id}", "returns:read"),
+    ("POST", "/requests/{request_id}/approve", "returns:decide"),
+    ("POST", "/requests/{request_id}/reject", "returns:decide"),
+    ("POST", "/sensors/readings", "sensors:report"),
     ("GET", "/events", ANY_ACCOUNT),
 )
 PROTECTED = tuple(e for e in ENDPOINTS if e[2] != PUBLIC)
@@ -116,11 +135,7 @@ README_LIFECYCLE: dict[str, tuple[frozenset[str], str, frozenset[str]]] = {
         frozenset({"dispatcher", "rider", "supervisor", "support"}),
     ),
     "resume": (frozenset({"EXCEPTION"}), "DELIVERING", frozenset({"dispatcher", "supervisor"})),
-    "start_return": (
-        frozenset({"EXCEPTION"}),
-        "RETURNING",
-        frozenset({"dispatcher", "supervisor", "support"}),
-    ),
+    "start_return": (frozenset({"EXCEPTION"}), "RETURNING", frozenset({"supervisor", "support"})),
     "complete_return": (
         frozenset({"RETURNING"}),
         "RETURNED",
@@ -140,7 +155,14 @@ README_LIFECYCLE: dict[str, tuple[frozenset[str], str, frozenset[str]]] = {
 }
 
 
+# Taken by deciding a return or claim request, never as a transition of its own.
+BY_REQUEST = frozenset({"start_return", "start_claim"})
+
+
 def may_act(role: str, action: str) -> bool:
+    """Whether the role may take the action as a transition."""
+    if action in BY_REQUEST:
+        return False
     return role == "admin" or role in README_LIFECYCLE[action][2]
 
 
@@ -191,17 +213,33 @@ WALKS: dict[str, tuple[tuple[str, str], ...]] = {
         ("channel", "pay"),
         ("dispatcher", "start_picking"),
         ("dispatcher", "dispatch"),
-        ("dispatcher", "report_exception"),
-        ("dispatcher", "start_return"),
+        ("dispatcher", "returns"),
+        ("support", "approve"),
     ),
     "CLAIMING": (
         ("channel", "pay"),
         ("dispatcher", "start_picking"),
         ("dispatcher", "dispatch"),
-        ("dispatcher", "report_exception"),
-        ("supervisor", "start_claim"),
+        ("dispatcher", "claims"),
+        ("supervisor", "approve"),
     ),
 }
+
+
+async def open_request(api: Api, account: str, order: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A return or a claim (one bok choy, 1.00) for the order, as `account` opens it."""
+    body: dict[str, Any] = {"version": order["version"], "reason": REASON}
+    if kind == "claims":
+        body |= {"items": [{"sku": "VEG-BOKCHOY", "quantity": 1}], "amount_cents": 100}
+    response = await api.post(account, f"/orders/{order['id']}/{kind}", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def approve(api: Api, account: str, request: dict[str, Any]) -> None:
+    body = {"version": request["version"], "reason": REASON}
+    response = await api.post(account, f"/requests/{request['id']}/approve", json=body)
+    assert response.status_code == 200, response.text
 
 
 async def order_in(
@@ -215,9 +253,16 @@ async def order_in(
 ) -> dict[str, Any]:
     """A new non-cold-chain order walked to `state`, given to `rider` right after payment."""
     order = await api.create_order(channel_user=channel_user, warehouse_id=warehouse_id, **fields)
+    request: dict[str, Any] = {}
     for who, action in WALKS[state]:
         account = channel_user if who == "channel" else who
-        order = await api.act(account, order, action, reason=REASON)
+        if action in ("returns", "claims"):
+            request = await open_request(api, account, order, action)
+        elif action == "approve":
+            await approve(api, account, request)
+            order = await admin_view(api, order)
+        else:
+            order = await api.act(account, order, action, reason=REASON)
         if action == "pay" and rider is not None:
             order = await api.assign(order, rider)
     assert order["status"] == state, order
@@ -365,6 +410,7 @@ def test_lifecycle_table_matches_readme_copy_and_code():
     }
     assert code == README_LIFECYCLE
     assert all("admin" in rule.roles for rule in RULES), "admin always may act"
+    assert {str(rule.action) for rule in RULES if rule.by_request} == BY_REQUEST
 
     parsed = {}
     for line in README.read_text(encoding="utf-8").splitlines():
@@ -377,6 +423,13 @@ def test_lifecycle_table_matches_readme_copy_and_code():
                 frozenset(r.strip() for r in roles.split(",") if r.strip()),
             )
     assert parsed == README_LIFECYCLE
+    by_approval = {
+        action
+        for action in README_LIFECYCLE
+        for line in README.read_text(encoding="utf-8").splitlines()
+        if line.startswith(f"| `{action}` |") and "by approving a" in line
+    }
+    assert by_approval == BY_REQUEST
 
 
 # --- 1. The role x endpoint matrix ------------------------------------------------------------
@@ -420,6 +473,40 @@ class Matrix:
         self.assignable = {
             role: await order_in(api, "PAID") if holds(role, "orders:assign") else untouched
             for role in ROLES
+        }
+        # Handovers pass one order between riders 3 and 4, a role at a time.
+        for rider in range(3, 13):
+            await api.rider_online(rider)
+        self.handed = await order_in(api, "PICKING", rider=3)
+        # Orders out for delivery to open returns and claims on (rider 1's for the rider).
+        spare = itertools.cycle(range(5, 13))
+
+        async def out_for(role: str) -> dict[str, Any]:
+            return await order_in(api, "DELIVERING", rider=1 if role == "rider" else next(spare))
+
+        self.out = {
+            kind: {role: await out_for(role) for role in ROLES if holds(role, "returns:request")}
+            for kind in ("returns", "claims")
+        }
+        # Requests waiting for a decision: one to approve and one to reject per decider.
+        self.waiting = {
+            (verdict, role): await open_request(
+                api, "dispatcher", await out_for("dispatcher"), "returns"
+            )
+            for verdict in ("approve", "reject")
+            for role in ROLES
+            if holds(role, "returns:decide")
+        }
+        # Alerts in WH-CY: one to read, one per handler to acknowledge and to snooze.
+        handlers = [role for role in ROLES if holds(role, "alerts:handle")]
+        short = [await order_in(api, "OUT_OF_STOCK") for _ in range(1 + 2 * len(handlers))]
+        await api.app.state.runtime.alerts.evaluate()
+        alerts = {a["order_id"]: a for a in (await api.get("admin", "/alerts")).json()}
+        self.alert = alerts[short[0]["id"]]
+        self.to_handle = {
+            (verb, role): alerts[short[1 + 2 * i + j]["id"]]
+            for i, role in enumerate(handlers)
+            for j, verb in enumerate(("acknowledge", "snooze"))
         }
 
     async def call(self, method: str, template: str, role: str) -> Call:
@@ -511,6 +598,47 @@ class Matrix:
                 return Call("/warehouses/WH-CY/stock/VEG-TOMATO/adjust", json=body)
             case "PUT", "/warehouses/{warehouse_id}/dispatch":
                 return Call("/warehouses/WH-CY/dispatch", json={"auto_dispatch": True})
+            case "POST", "/riders/{rider_id}/handover":
+                order = await admin_view(api, self.handed)
+                giver = order["rider_id"]
+                body = {
+                    "to_rider_id": 7 - giver,
+                    "orders": [{"id": order["id"], "version": order["version"]}],
+                }
+                return Call(f"/riders/{giver}/handover", json=body)
+            case "GET", "/alerts":
+                return Call("/alerts")
+            case "GET", "/alerts/{alert_id}":
+                return Call(f"/alerts/{self.alert['id']}")
+            case "GET", "/alerts/rules":
+                return Call("/alerts/rules")
+            case "POST", "/alerts/{alert_id}/acknowledge" | "/alerts/{alert_id}/snooze":
+                verb = template.rsplit("/", 1)[1]
+                alert = self.to_handle.get((verb, role), self.alert)
+                body = {"version": alert["version"], "note": REASON}
+                if verb == "snooze":
+                    body["minutes"] = 15
+                return Call(f"/alerts/{alert['id']}/{verb}", json=body)
+            case "POST", "/orders/{order_id}/returns" | "/orders/{order_id}/claims":
+                kind = template.rsplit("/", 1)[1]
+                order = self.out[kind].get(role, self.shared)
+                body = {"version": order["version"], "reason": REASON}
+                if kind == "claims":
+                    body |= {"items": [{"sku": "VEG-BOKCHOY", "quantity": 1}], "amount_cents": 100}
+                return Call(f"/orders/{order['id']}/{kind}", json=body, ok=201)
+            case "GET", "/requests":
+                return Call("/requests")
+            case "GET", "/requests/{request_id}":
+                return Call(f"/requests/{self.waiting['approve', 'admin']['id']}")
+            case "POST", "/requests/{request_id}/approve" | "/requests/{request_id}/reject":
+                verdict = template.rsplit("/", 1)[1]
+                request = self.waiting.get((verdict, role), self.waiting["approve", "admin"])
+                body = {"version": request["version"], "reason": REASON}
+                return Call(f"/requests/{request['id']}/{verdict}", json=body)
+            case "POST", "/sensors/readings":
+                at = api.clock.now() - timedelta(seconds=n)
+                reading = {"rider_id": 1, "celsius": 4.5, "at": at.isoformat()}
+                return Call("/sensors/readings", json={"readings": [reading]})
         raise AssertionError(f"no request built for {method} {template}")
 
 
@@ -796,7 +924,14 @@ async def test_order_list_and_search_never_leave_scope(api: Api):
 
 def simple_call(method: str, template: str, order: dict[str, Any], now: datetime) -> Call:
     """A request to `template` that would succeed for an admin, for unauthenticated probes."""
-    path = template.format(order_id=order["id"], rider_id=1, warehouse_id="WH-CY", sku="VEG-TOMATO")
+    path = template.format(
+        order_id=order["id"],
+        rider_id=1,
+        warehouse_id="WH-CY",
+        sku="VEG-TOMATO",
+        alert_id=1,
+        request_id=1,
+    )
     bodies: dict[str, Any] = {
         "/users": {"username": "never-made", "password": "long-password", "role": "viewer"},
         "/orders": {

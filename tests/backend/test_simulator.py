@@ -59,7 +59,9 @@ async def states_reached(server: Server) -> set[str]:
         since = 0
         while True:
             batch = await client.events(since, [Topic.ORDERS])
-            reached |= {e.to_state for e in batch.events if e.to_state}
+            reached |= {
+                e.to_state for e in batch.events if e.to_state and e.kind.startswith("order.")
+            }
             if batch.last_seq == since:
                 return reached
             since = batch.last_seq
@@ -87,6 +89,9 @@ async def test_a_few_simulated_hours_reach_every_state(tmp_path: Path) -> None:
 
         assert stats.errors == 0, stats.summary()
         assert stats.orders >= 100, stats.summary()
+        # Refusals and damage went through returns and claims, approved at the desk.
+        assert stats.actions["open_return"] and stats.actions["open_claim"], stats.actions
+        assert stats.actions["approve"] >= 2, stats.actions
         reached = await states_reached(server)
         assert reached == {str(s) for s in OrderState}, sorted(reached)
         # The registered riders exist and moved through the fleet relay.

@@ -1,0 +1,1 @@
+"""Alerts: rules that watch orders and riders, and the alert lifecycle the desk works."""

@@ -1,0 +1,220 @@
+"""The alert engine: evaluates every rule right after relevant changes and on a periodic tick,
+and writes what changed (opened, updated, escalated, resolved, back from a snooze), grouping
+alerts under the alert of their cause.
+
+Evaluation reads; only a pass that changes something writes, in one transaction under an
+advisory lock, re-checking each alert's version, so several backend instances (or the desk
+acting at the same moment) never open an alert twice or undo someone's acknowledgement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.alerts import service
+from backend.alerts.findings import RIDER_RULES, find_all
+from backend.alerts.models import ACTIVE, AlertRow
+from backend.alerts.reconcile import Change, Standing, Step, reconcile
+from backend.alerts.rules import RuleBook
+from backend.auth.principal import system_principal
+from backend.clock import Clock
+from backend.db import Database, lock_key
+from backend.realtime.feed import FeedItem
+from backend_client.models import AlertRule, AlertSeverity, AlertState
+
+log = logging.getLogger(__name__)
+
+ENGINE_LOCK = 0x46524C05
+GROUPED_RULES = (AlertRule.DELIVERY_OVERDUE, AlertRule.PREDICTED_LATE)
+"""Order alerts that group under their rider's alert: one silent rider is one alert."""
+MIN_GAP_S = 0.2
+"""Changes in a burst are evaluated together, at most this often."""
+
+
+class AlertEngine:
+    """Runs the rules of `book` against the database, now and whenever something changes."""
+
+    def __init__(self, db: Database, clock: Clock, book: RuleBook, *, tick_seconds: float):
+        self.db, self.clock, self.book, self.tick_seconds = db, clock, book, tick_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # --- running --------------------------------------------------------------------------
+
+    def heard(self, items: list[FeedItem]) -> None:
+        """A feed listener: a change that is not our own may change what the rules find."""
+        if any(not item.event["kind"].startswith("alert.") for item in items):
+            self._wake.set()
+
+    def wake(self) -> None:
+        """Evaluate soon: something the rules read changed without an event."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="alert-engine")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.tick_seconds)
+            self._wake.clear()
+            try:
+                if changed := await self.evaluate():
+                    log.info("alert engine: %d change(s)", changed)
+            except Exception:  # an outage must not end the watching; the next pass retries
+                log.exception("alert evaluation failed")
+            await asyncio.sleep(MIN_GAP_S)
+
+    # --- one pass -------------------------------------------------------------------------
+
+    async def evaluate(self) -> int:
+        """Evaluate every rule once and write what changed; returns how many changes."""
+        now = self.clock.now()
+        self.book.refresh(now)
+        rules = self.book.rules
+        async with self.db.read() as session:
+            findings = await find_all(session, rules, now)
+            standing = [_standing(row) for row in await _standing_rows(session)]
+        changes = reconcile(standing, findings, rules, now)
+        if not changes:
+            return 0
+        async with self.db.write() as session:
+            await lock_key(session, ENGINE_LOCK, "alert-engine")
+            done = 0
+            for change in changes:
+                done += await self._apply(session, change, now)
+            done += await _regroup(session, now)
+        return done
+
+    async def _apply(self, session: AsyncSession, change: Change, now: datetime) -> int:
+        system = system_principal()
+        finding = change.finding
+        if change.step == Step.OPEN:
+            assert finding is not None
+            taken = await session.scalar(
+                select(AlertRow.id).where(
+                    AlertRow.rule == str(finding.rule),
+                    AlertRow.subject == finding.subject,
+                    AlertRow.state.in_(ACTIVE),
+                )
+            )
+            if taken is not None:
+                return 0  # opened meanwhile (another instance)
+            await service.open_alert(session, finding, actor=system, now=now)
+            return 1
+        row = await session.get(AlertRow, change.alert_id, with_for_update=True)
+        if row is None or row.version != change.version or row.state == AlertState.RESOLVED:
+            return 0  # someone acted on it since: the next pass sees it as it is now
+        before = row.state
+        row.version += 1
+        reason = None
+        match change.step:
+            case Step.RESOLVE:
+                row.state, row.resolved_at = AlertState.RESOLVED, now
+                row.resolution = reason = "the condition cleared"
+            case Step.UPDATE:
+                assert finding is not None
+                turns_critical = row.severity != AlertSeverity.CRITICAL
+                if finding.severity == AlertSeverity.CRITICAL and turns_critical:
+                    row.attention_since, row.escalated_at = now, None  # critical from now
+                reason = _what_changed(row, finding)
+                row.severity, row.title, row.details = (
+                    str(finding.severity),
+                    finding.title,
+                    dict(finding.details),
+                )
+                row.rider_id, row.zone = finding.rider_id, finding.zone
+            case Step.WAKE:
+                row.state, row.snoozed_until, row.attention_since = AlertState.OPEN, None, now
+                reason = "the snooze is over and the condition still holds"
+            case Step.ESCALATE:
+                row.escalated_at = now
+                minutes = self.book.rules.escalation.after_minutes
+                reason = f"critical and unacknowledged for {minutes:g} min"
+        await service.announce(
+            session, row, change.step.value, actor=system, now=now, before=before, reason=reason
+        )
+        return 1
+
+
+async def _standing_rows(session: AsyncSession) -> list[AlertRow]:
+    return list((await session.scalars(select(AlertRow).where(AlertRow.state.in_(ACTIVE)))).all())
+
+
+def _standing(row: AlertRow) -> Standing:
+    return Standing(
+        id=row.id,
+        rule=row.rule,
+        subject=row.subject,
+        severity=row.severity,
+        state=row.state,
+        title=row.title,
+        rider_id=row.rider_id,
+        version=row.version,
+        attention_since=row.attention_since,
+        snoozed_until=row.snoozed_until,
+        escalated_at=row.escalated_at,
+        parent_id=row.parent_id,
+    )
+
+
+def _what_changed(row: AlertRow, finding) -> str:
+    if str(finding.severity) != row.severity:
+        return f"severity {row.severity} -> {finding.severity}"
+    if finding.rider_id != row.rider_id:
+        return f"rider {row.rider_id} -> {finding.rider_id}"
+    return "the situation changed"
+
+
+async def _regroup(session: AsyncSession, now: datetime) -> int:
+    """Put each order alert under its rider's alert while that stands, and take it out after."""
+    rows = list(
+        (
+            await session.scalars(
+                select(AlertRow)
+                .where(AlertRow.state.in_(ACTIVE))
+                .order_by(AlertRow.id)
+                .with_for_update()
+            )
+        ).all()
+    )
+    causes: dict[int, AlertRow] = {}
+    for rule in RIDER_RULES:
+        for row in rows:
+            if row.rule == rule and row.rider_id is not None:
+                causes.setdefault(row.rider_id, row)
+    moved = 0
+    for row in rows:
+        if row.rule not in GROUPED_RULES:
+            continue
+        cause = causes.get(row.rider_id) if row.rider_id is not None else None
+        wanted = cause.id if cause is not None else None
+        if row.parent_id == wanted:
+            continue
+        row.parent_id = wanted
+        row.version += 1
+        reason = f"grouped under alert {cause.id}: {cause.title}" if cause else "no longer grouped"
+        await service.announce(
+            session,
+            row,
+            "updated",
+            actor=system_principal(),
+            now=now,
+            before=row.state,
+            reason=reason,
+        )
+        moved += 1
+    return moved

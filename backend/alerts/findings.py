@@ -1,0 +1,519 @@
+"""What each alert rule finds right now: one `Finding` per rule and subject.
+
+Each rule is one function over the current rows (orders, riders, their delivery progress,
+temperature readings, pending requests) and the thresholds in force. Findings are facts, not
+alerts: the engine compares them with the standing alerts and opens, updates or resolves.
+Titles stay the same while a condition lasts (figures go in `details`, the console counts the
+minutes), so a standing alert is not re-announced every tick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.alerts.rules import Rules
+from backend.inventory.models import WarehouseRow
+from backend.orders.models import OrderRow
+from backend.realtime.models import EventRow
+from backend.returns.models import ReturnRequestRow
+from backend.riders.models import DeliveryProgressRow, RiderRow
+from backend.sensors.models import TemperatureReadingRow
+from backend_client.models import (
+    AlertRule,
+    AlertSeverity,
+    OrderState,
+    RequestKind,
+    RequestState,
+    RiderStatus,
+)
+
+S = OrderState
+RIDER_RULES = (AlertRule.GPS_SILENT, AlertRule.RIDER_STATIONARY, AlertRule.OFF_ROUTE)
+"""Rules about a rider, in the order they win as the cause of that rider's orders' alerts."""
+OVERDUE_STATES = (S.PAID, S.PICKING, S.OUT_OF_STOCK, S.DELIVERING, S.EXCEPTION)
+"""An unpaid order is not a delivery yet; returns and claims are past delivering."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A rule's condition holding for one subject."""
+
+    rule: AlertRule
+    subject: str
+    severity: AlertSeverity
+    title: str
+    order_id: int | None = None
+    rider_id: int | None = None
+    request_id: int | None = None
+    warehouse_id: str | None = None
+    zone: str | None = None
+    details: dict[str, Any] = field(default_factory=dict, compare=False)
+    cause: str | None = None
+    """The subject whose alert this one groups under, if it stands (an order's rider)."""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (str(self.rule), self.subject)
+
+
+def order_subject(order_id: int) -> str:
+    return f"order:{order_id}"
+
+
+def rider_subject(rider_id: int) -> str:
+    return f"rider:{rider_id}"
+
+
+def request_subject(request_id: int) -> str:
+    return f"request:{request_id}"
+
+
+def _minutes(minutes: float) -> timedelta:
+    return timedelta(minutes=minutes)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+# --- Orders -------------------------------------------------------------------------------------
+
+ORDER_COLUMNS = (
+    OrderRow.id,
+    OrderRow.status,
+    OrderRow.customer_name,
+    OrderRow.promised_at,
+    OrderRow.rider_id,
+    OrderRow.warehouse_id,
+    OrderRow.zone,
+)
+
+
+def _about_order(row: Any, rule: AlertRule, severity: AlertSeverity, title: str, **details: Any):
+    return Finding(
+        rule=rule,
+        subject=order_subject(row.id),
+        severity=severity,
+        title=title,
+        order_id=row.id,
+        rider_id=row.rider_id,
+        warehouse_id=row.warehouse_id,
+        zone=row.zone,
+        details=details,
+        cause=rider_subject(row.rider_id) if row.rider_id else None,
+    )
+
+
+async def delivery_overdue(session: AsyncSession, rules: Rules, now: datetime) -> list[Finding]:
+    rule = rules.delivery_overdue
+    rows = await session.execute(
+        select(*ORDER_COLUMNS).where(
+            OrderRow.open_rank == 0,
+            OrderRow.promised_at < now,
+            OrderRow.status.in_(OVERDUE_STATES),
+        )
+    )
+    critical_after = _minutes(rule.critical_after_minutes)
+    return [
+        _about_order(
+            row,
+            AlertRule.DELIVERY_OVERDUE,
+            AlertSeverity.CRITICAL if now - row.promised_at >= critical_after else rule.severity,
+            f"Order {row.id} for {row.customer_name} is past its promise",
+            promised_at=_iso(row.promised_at),
+            state=row.status,
+        )
+        for row in rows
+    ]
+
+
+async def predicted_late(session: AsyncSession, rules: Rules, now: datetime) -> list[Finding]:
+    rule = rules.predicted_late
+    rows = await session.execute(
+        select(*ORDER_COLUMNS, DeliveryProgressRow.eta_at, DeliveryProgressRow.distance_m)
+        .join(DeliveryProgressRow, DeliveryProgressRow.order_id == OrderRow.id)
+        .where(
+            OrderRow.status == S.DELIVERING,
+            OrderRow.promised_at >= now,  # already late is the overdue rule's
+            DeliveryProgressRow.rider_id == OrderRow.rider_id,
+            DeliveryProgressRow.eta_at > OrderRow.promised_at,
+        )
+    )
+    grace = _minutes(rule.grace_minutes)  # added here: date arithmetic in SQL is not portable
+    return [
+        _about_order(
+            row,
+            AlertRule.PREDICTED_LATE,
+            rule.severity,
+            f"Order {row.id} for {row.customer_name} will arrive after its promise",
+            promised_at=_iso(row.promised_at),
+            eta_at=_iso(row.eta_at),
+            distance_m=round(row.distance_m),
+        )
+        for row in rows
+        if row.eta_at > row.promised_at + grace
+    ]
+
+
+async def _waiting(
+    session: AsyncSession,
+    state: OrderState,
+    since_column: Any,
+    minutes: float,
+    now: datetime,
+):
+    return await session.execute(
+        select(*ORDER_COLUMNS, since_column.label("since")).where(
+            OrderRow.status == state, since_column < now - _minutes(minutes)
+        )
+    )
+
+
+async def not_picked(session: AsyncSession, rules: Rules, now: datetime) -> list[Finding]:
+    rule = rules.not_picked
+    rows = await _waiting(session, S.PAID, OrderRow.paid_at, rule.minutes, now)
+    return [
+        _about_order(
+            row,
+            AlertRule.NOT_PICKED,
+            rule.severity,
+            f"Order {row.id}: paid, and picking has not started",
+            paid_at=_iso(row.since),
+        )
+        for row in rows
+    ]
+
+
+async def payment_pending(session: AsyncSession, rules: Rules, now: datetime) -> list[Finding]:
+    rule = rules.payment_pending
+    rows = await _waiting(session, S.CREATED, OrderRow.created_at, rule.minutes, now)
+    return [
+        _about_order(
+            row,
+            AlertRule.PAYMENT_PENDING,
+            rule.severity,
+            f"Order {row.id} for {row.customer_name}: payment pending",
+            created_at=_iso(row.since),
+        )
+        for row in rows
+    ]
+
+
+async def _last_reasons(session: AsyncSession, order_ids: list[int], state: OrderState):
+    """The reason given when each order last entered `state`."""
+    if not order_ids:
+        return {}
+    rows = await session.execute(
+        select(EventRow.order_id, EventRow.reason)
+        .where(
+            EventRow.order_id.in_(order_ids),
+            EventRow.kind == "order.transition",
+            EventRow.to_state == state,
+        )
+        .order_by(EventRow.seq)
+    )
+    return {order_id: reason for order_id, reason in rows}  # the newest wins
+
+
+async def out_of_stock(session: AsyncSession, rules: Rules, now: datetime) -> list[Finding]:
+    rule = rules.out_of_stock
+    rows = (
+        await session.execute(select(*ORDER_COLUMNS).where(OrderRow.status == S.OUT_OF_STOCK))
+    ).all()
+    reasons = await _last_reasons(session, [r.id for r in rows], S.OUT_OF_STOCK)
+    return [
+        _about_order(
+            row,
+            AlertRule.OUT_OF_STOCK,
+            rule.severity,
+            f"Order {row.id}: out of stock ({reasons.get(row.id) or 'no reason given'})",
+        )
+        for row in rows
+    ]
+
+
+async def delivery_exception(session: AsyncSession, rules: Rules, now: datetime) -> list[Finding]:
+    """Orders in EXCEPTION with no return or claim waiting for a decision (that request is
+    the thing to act on then, and has its own alert)."""
+    rule = rules.delivery_exception
+    waiting = select(ReturnRequestRow.order_id).where(
+        ReturnRequestRow.state == RequestState.PENDING
+    )
+    rows = (
+        await session.execute(
+            select(*ORDER_COLUMNS).where(
+                OrderRow.status == S.EXCEPTION, OrderRow.id.not_in(waiting)
+            )
+        )
+    ).all()
+    reasons = await _last_reasons(session, [r.id for r in rows], S.EXCEPTION)
+    return [
+        _about_order(
+            row,
+            AlertRule.DELIVERY_EXCEPTION,
+            rule.severity,
+            f"Order {row.id}: {reasons.get(row.id) or 'delivery exception'}",
+        )
+        for row in rows
+    ]
+
+
+async def cold_chain_temperature(
+    session: AsyncSession, rules: Rules, now: datetime
+) -> list[Finding]:
+    """The newest recent reading for each cold-chain order being picked or delivered, from its
+    own box or its rider's vehicle, outside the allowed range."""
+    rule = rules.cold_chain_temperature
+    orders = (
+        await session.execute(
+            select(*ORDER_COLUMNS).where(
+                OrderRow.cold_chain.is_(True), OrderRow.status.in_((S.PICKING, S.DELIVERING))
+            )
+        )
+    ).all()
+    if not orders:
+        return []
+    since = now - _minutes(rule.max_reading_age_minutes)
+    order_ids = [o.id for o in orders]
+    rider_ids = sorted({o.rider_id for o in orders if o.rider_id})
+    readings = await session.execute(
+        select(
+            TemperatureReadingRow.order_id,
+            TemperatureReadingRow.rider_id,
+            TemperatureReadingRow.celsius,
+            TemperatureReadingRow.at,
+        )
+        .where(
+            TemperatureReadingRow.at >= since,
+            or_(
+                TemperatureReadingRow.order_id.in_(order_ids),
+                TemperatureReadingRow.rider_id.in_(rider_ids),
+            ),
+        )
+        .order_by(TemperatureReadingRow.at, TemperatureReadingRow.id)
+    )
+    newest: dict[tuple[str, int], tuple[float, datetime]] = {}
+    for order_id, rider_id, celsius, at in readings:
+        key = ("order", order_id) if order_id is not None else ("rider", rider_id)
+        newest[key] = (celsius, at)
+    found = []
+    for order in orders:
+        candidates = [newest.get(("order", order.id))]
+        if order.rider_id:
+            candidates.append(newest.get(("rider", order.rider_id)))
+        known = [c for c in candidates if c is not None]
+        if not known:
+            continue
+        celsius, at = max(known, key=lambda c: c[1])
+        if rule.min_celsius <= celsius <= rule.max_celsius:
+            continue
+        found.append(
+            _about_order(
+                order,
+                AlertRule.COLD_CHAIN_TEMPERATURE,
+                rule.severity,
+                f"Order {order.id}: cold chain out of range "
+                f"({rule.min_celsius:g} to {rule.max_celsius:g} °C)",
+                celsius=celsius,
+                read_at=_iso(at),
+            )
+        )
+    return found
+
+
+# --- Riders -------------------------------------------------------------------------------------
+
+
+def _about_rider(row: Any, rule: AlertRule, severity: AlertSeverity, title: str, **details: Any):
+    return Finding(
+        rule=rule,
+        subject=rider_subject(row.id),
+        severity=severity,
+        title=title,
+        rider_id=row.id,
+        warehouse_id=row.warehouse_id,
+        zone=row.zone,
+        details=details,
+    )
+
+
+RIDER_COLUMNS = (
+    RiderRow.id,
+    RiderRow.name,
+    RiderRow.warehouse_id,
+    WarehouseRow.zone,
+    RiderRow.active_orders,
+    RiderRow.last_fix_at,
+)
+
+
+def _riders():
+    return select(*RIDER_COLUMNS).join(WarehouseRow, WarehouseRow.id == RiderRow.warehouse_id)
+
+
+def _out_for_delivery():
+    return select(OrderRow.rider_id).where(OrderRow.status == S.DELIVERING)
+
+
+async def gps_silent(session: AsyncSession, rules: Rules, now: datetime) -> list[Finding]:
+    """Online riders with no fix for a while (or none at all while carrying orders)."""
+    rule = rules.gps_silent
+    cutoff = now - _minutes(rule.minutes)
+    rows = await session.execute(
+        _riders().where(
+            RiderRow.status == RiderStatus.ONLINE,
+            or_(
+                RiderRow.last_fix_at < cutoff,
+                and_(RiderRow.last_fix_at.is_(None), RiderRow.active_orders > 0),
+            ),
+        )
+    )
+    return [
+        _about_rider(
+            row,
+            AlertRule.GPS_SILENT,
+            rule.severity if row.active_orders else rule.idle_severity,
+            f"Rider {row.name}: no GPS fix"
+            + (f", carrying {row.active_orders} order(s)" if row.active_orders else ""),
+            last_fix_at=_iso(row.last_fix_at),
+            carrying=row.active_orders,
+        )
+        for row in rows
+    ]
+
+
+async def rider_stationary(session: AsyncSession, rules: Rules, now: datetime) -> list[Finding]:
+    """Riders with orders out for delivery whose recent fixes stay in one place. A rider whose
+    GPS is silent is not judged: the silence is the alert then."""
+    rule = rules.rider_stationary
+    rows = await session.execute(
+        _riders()
+        .add_columns(RiderRow.still_since, RiderRow.still_lat, RiderRow.still_lng)
+        .where(
+            RiderRow.id.in_(_out_for_delivery()),
+            RiderRow.still_since <= now - _minutes(rule.minutes),
+            RiderRow.last_fix_at >= now - _minutes(rules.gps_silent.minutes),
+        )
+    )
+    return [
+        _about_rider(
+            row,
+            AlertRule.RIDER_STATIONARY,
+            rule.severity,
+            f"Rider {row.name} is standing still with orders out",
+            since=_iso(row.still_since),
+            lat=row.still_lat,
+            lng=row.still_lng,
+        )
+        for row in rows
+    ]
+
+
+async def off_route(session: AsyncSession, rules: Rules, now: datetime) -> list[Finding]:
+    """Riders further from every customer they carry than their closest approach by more than
+    the threshold: riding away from all their stops."""
+    rule = rules.off_route
+    gaps = await session.execute(
+        select(
+            DeliveryProgressRow.rider_id,
+            DeliveryProgressRow.distance_m - DeliveryProgressRow.closest_m,
+        )
+        .join(OrderRow, OrderRow.id == DeliveryProgressRow.order_id)
+        .where(
+            OrderRow.status == S.DELIVERING,
+            OrderRow.rider_id == DeliveryProgressRow.rider_id,
+            DeliveryProgressRow.fix_at >= now - _minutes(rules.gps_silent.minutes),
+        )
+    )
+    smallest: dict[int, float] = {}
+    for rider_id, gap in gaps:
+        smallest[rider_id] = min(gap, smallest.get(rider_id, gap))
+    away = {rider_id: gap for rider_id, gap in smallest.items() if gap > rule.metres}
+    if not away:
+        return []
+    rows = await session.execute(_riders().where(RiderRow.id.in_(sorted(away))))
+    return [
+        _about_rider(
+            row,
+            AlertRule.OFF_ROUTE,
+            rule.severity,
+            f"Rider {row.name} is riding away from every stop",
+            metres_off=round(away[row.id]),
+        )
+        for row in rows
+    ]
+
+
+# --- Requests -----------------------------------------------------------------------------------
+
+
+async def requests_waiting(session: AsyncSession, rules: Rules, now: datetime) -> list[Finding]:
+    """Returns and claims waiting for a decision."""
+    rows = await session.execute(
+        select(ReturnRequestRow, OrderRow.zone, OrderRow.rider_id)
+        .join(OrderRow, OrderRow.id == ReturnRequestRow.order_id)
+        .where(ReturnRequestRow.state == RequestState.PENDING)
+    )
+    found = []
+    for request, zone, rider_id in rows:
+        if request.kind == RequestKind.CLAIM:
+            rule, setting = AlertRule.CLAIM_REQUESTED, rules.claim_requested
+            title = (
+                f"Claim of {request.amount_cents / 100:.2f} for order {request.order_id}: "
+                f"{request.reason}"
+            )
+        else:
+            rule, setting = AlertRule.RETURN_REQUESTED, rules.return_requested
+            title = f"Return of order {request.order_id}: {request.reason}"
+        if not setting.enabled:
+            continue
+        found.append(
+            Finding(
+                rule=rule,
+                subject=request_subject(request.id),
+                severity=setting.severity,
+                title=title[:300],
+                order_id=request.order_id,
+                rider_id=rider_id,
+                request_id=request.id,
+                warehouse_id=request.warehouse_id,
+                zone=zone,
+                details={"amount_cents": request.amount_cents, "opened_by": request.opened_by},
+            )
+        )
+    return found
+
+
+Finder = Callable[[AsyncSession, Rules, datetime], Awaitable[list[Finding]]]
+
+FINDERS: dict[AlertRule, Finder] = {
+    AlertRule.DELIVERY_OVERDUE: delivery_overdue,
+    AlertRule.PREDICTED_LATE: predicted_late,
+    AlertRule.RIDER_STATIONARY: rider_stationary,
+    AlertRule.GPS_SILENT: gps_silent,
+    AlertRule.OFF_ROUTE: off_route,
+    AlertRule.NOT_PICKED: not_picked,
+    AlertRule.PAYMENT_PENDING: payment_pending,
+    AlertRule.OUT_OF_STOCK: out_of_stock,
+    AlertRule.COLD_CHAIN_TEMPERATURE: cold_chain_temperature,
+    AlertRule.DELIVERY_EXCEPTION: delivery_exception,
+}
+"""One finder per rule; returns and claims share `requests_waiting`."""
+
+
+async def find_all(
+    session: AsyncSession, rules: Rules, now: datetime
+) -> dict[tuple[str, str], Finding]:
+    """Every condition holding now, by (rule, subject), for the rules switched on."""
+    found: list[Finding] = []
+    for rule, finder in FINDERS.items():
+        if getattr(rules, str(rule)).enabled:
+            found += await finder(session, rules, now)
+    found += await requests_waiting(session, rules, now)
+    return {f.key: f for f in found}

@@ -1,0 +1,148 @@
+"""The alert rules' thresholds: a TOML file the operator can change while the backend runs.
+
+`RuleBook` holds the rules in force. It reads its file again when the file's modification time
+changes; a file that does not parse or validate is not taken (the rules in force stay) and the
+error is kept for `GET /alerts/rules` and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from backend_client.models import AlertSeverity
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FILE = Path(__file__).with_name("rules.toml")
+
+
+class Section(BaseModel):
+    """One rule's settings; a misspelt key is an error, not a silent default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    severity: AlertSeverity = AlertSeverity.WARNING
+
+
+class Escalation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    after_minutes: float = Field(default=10, gt=0)
+
+
+class Overdue(Section):
+    critical_after_minutes: float = Field(default=30, ge=0)
+
+
+class PredictedLate(Section):
+    grace_minutes: float = Field(default=0, ge=0)
+
+
+class Stationary(Section):
+    minutes: float = Field(default=10, gt=0)
+    radius_m: float = Field(default=50, gt=0, le=5000)
+
+
+class GpsSilent(Section):
+    severity: AlertSeverity = AlertSeverity.CRITICAL
+    idle_severity: AlertSeverity = AlertSeverity.WARNING
+    minutes: float = Field(default=5, gt=0)
+
+
+class OffRoute(Section):
+    metres: float = Field(default=500, gt=0)
+
+
+class Waiting(Section):
+    minutes: float = Field(default=15, gt=0)
+
+
+class ColdChain(Section):
+    severity: AlertSeverity = AlertSeverity.CRITICAL
+    min_celsius: float = 0.0
+    max_celsius: float = 8.0
+    max_reading_age_minutes: float = Field(default=30, gt=0)
+
+
+class Rules(BaseModel):
+    """Every rule's thresholds (defaults as in the packaged rules.toml)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    escalation: Escalation = Escalation()
+    delivery_overdue: Overdue = Overdue()
+    predicted_late: PredictedLate = PredictedLate()
+    rider_stationary: Stationary = Stationary()
+    gps_silent: GpsSilent = GpsSilent()
+    off_route: OffRoute = OffRoute()
+    not_picked: Waiting = Waiting()
+    payment_pending: Waiting = Waiting(severity=AlertSeverity.INFO)
+    out_of_stock: Section = Section()
+    cold_chain_temperature: ColdChain = ColdChain()
+    delivery_exception: Section = Section(severity=AlertSeverity.CRITICAL)
+    return_requested: Section = Section()
+    claim_requested: Section = Section()
+
+
+def parse_rules(text: str) -> Rules:
+    """Rules from TOML text; raises ValueError naming what is wrong."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"not valid TOML: {exc}") from None
+    try:
+        rules = Rules.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ValueError(problems) from None
+    band = rules.cold_chain_temperature
+    if band.min_celsius >= band.max_celsius:
+        raise ValueError("cold_chain_temperature: min_celsius must be below max_celsius")
+    return rules
+
+
+class RuleBook:
+    """The rules in force, read from `path` and read again whenever the file changes."""
+
+    def __init__(self, path: Path | None = None, *, now: datetime) -> None:
+        self.path = path or DEFAULT_FILE
+        self.rules = Rules()
+        self.loaded_at = now
+        self.error: str | None = None
+        self._stamp: tuple[float, int] | None = None
+        self.refresh(now)
+
+    def refresh(self, now: datetime) -> bool:
+        """Read the file again if it changed; whether new rules were taken."""
+        try:
+            stat = self.path.stat()
+        except OSError as exc:
+            return self._refuse(f"cannot read {self.path}: {exc.strerror}", None)
+        stamp = (stat.st_mtime, stat.st_size)
+        if stamp == self._stamp:
+            return False
+        try:
+            rules = parse_rules(self.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            return self._refuse(f"{self.path.name}: {exc}", stamp)
+        self.rules, self.loaded_at, self.error, self._stamp = rules, now, None, stamp
+        log.info("alert rules loaded from %s", self.path)
+        return True
+
+    def _refuse(self, error: str, stamp: tuple[float, int] | None) -> bool:
+        if error != self.error:
+            log.error("alert rules not taken, the rules in force stay: %s", error)
+        self.error, self._stamp = error, stamp
+        return False
+
+    def as_dict(self) -> dict[str, dict[str, Any]]:
+        return self.rules.model_dump(mode="json")

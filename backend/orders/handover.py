@@ -1,0 +1,75 @@
+"""Handing every order one rider carries to another rider, in the same sequence, all or none
+(a rider's scooter broke down; their shift ends early)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.principal import Principal
+from backend.errors import Conflict, Unprocessable
+from backend.orders import service as orders
+from backend.orders.lifecycle import ASSIGNABLE_STATES
+from backend.orders.models import OrderRow
+from backend.riders import service as riders
+from backend_client.models import Handover, RiderStatus
+
+
+async def hand_over(
+    session: AsyncSession, from_rider_id: int, request: Handover, *, actor: Principal, now: datetime
+) -> list[OrderRow]:
+    """Move the listed orders (every order the rider carries, as the caller last saw them) to
+    `request.to_rider_id`, in the listed sequence. Refused as a whole if the list is not what
+    the rider carries now, a version is stale, or the other rider cannot take them all."""
+    to_rider_id = request.to_rider_id
+    if to_rider_id == from_rider_id:
+        raise Unprocessable("to_rider_id is the rider the orders are taken from")
+    listed = [o.id for o in request.orders]
+    if len(set(listed)) != len(listed):
+        raise Unprocessable("orders: an order is listed twice")
+    await riders.load_rider(session, from_rider_id, actor)
+    await riders.lock_riders(session, {from_rider_id, to_rider_id})
+    carried = {
+        o.id: o
+        for o in await session.scalars(
+            select(OrderRow)
+            .where(OrderRow.rider_id == from_rider_id, OrderRow.status.in_(ASSIGNABLE_STATES))
+            .order_by(OrderRow.id)
+            .with_for_update()
+        )
+    }
+    if set(listed) != set(carried):
+        raise Conflict(
+            f"rider {from_rider_id} carries orders {sorted(carried)} now, not {sorted(listed)}; "
+            "reload and try again",
+            carried=sorted(carried),
+        )
+    for wanted in request.orders:
+        await orders.check_version(session, carried[wanted.id], wanted.version, actor)
+    taker = await riders.load_rider(session, to_rider_id, actor)
+    if taker.status != RiderStatus.ONLINE:
+        raise Conflict(f"rider {to_rider_id} is {taker.status}, not online")
+    room = taker.capacity - taker.active_orders
+    if room < len(listed):
+        raise Conflict(
+            f"rider {to_rider_id} has room for {room} more order(s), not {len(listed)}",
+            room=room,
+        )
+    if not taker.cold_chain and any(o.cold_chain for o in carried.values()):
+        raise Conflict(f"rider {to_rider_id} has no cold-chain box for the cold-chain orders")
+    reason = request.reason or f"handed over from rider {from_rider_id}"
+    moved = []
+    for position, wanted in enumerate(request.orders, start=1):
+        order = carried[wanted.id]
+        await orders.give_to_rider(
+            session,
+            order,
+            to_rider_id,
+            actor=actor,
+            now=now,
+            reason=f"{reason} ({position} of {len(listed)})",
+        )
+        moved.append(order)
+    return moved

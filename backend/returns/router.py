@@ -1,0 +1,171 @@
+"""Routes: opening returns and claims, reading them, approving or rejecting them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from backend.auth.deps import RuntimeDep, require
+from backend.auth.permissions import Permission
+from backend.auth.principal import Principal
+from backend.idempotency import IDEMPOTENT, run_once
+from backend.responses import PROTECTED, TOO_LARGE, errors
+from backend.returns import service
+from backend_client.models import (
+    ClaimCreate,
+    RequestDecision,
+    RequestKind,
+    RequestState,
+    ReturnCreate,
+    ReturnRequest,
+)
+
+router = APIRouter(tags=["returns and claims"], responses=PROTECTED)
+
+OrderId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Order id.")]
+RequestId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Request id.")]
+OPENING = {
+    **TOO_LARGE,
+    **errors(
+        {
+            404: "No such order in your scope.",
+            409: "Stale order version, the order is not out for delivery or in exception, "
+            "or a request is already waiting for it.",
+        }
+    ),
+}
+DECIDING = {
+    **TOO_LARGE,
+    **errors(
+        {
+            404: "No such request in your scope.",
+            409: "Stale version, already decided, or the order moved on meanwhile.",
+        }
+    ),
+}
+
+
+async def _open(request: Request, runtime, principal, order_id: int, body):
+    now = runtime.clock.now()
+
+    async def act(session):
+        row = await service.open_request(session, order_id, body, actor=principal, now=now)
+        return 201, service.request_view(row)
+
+    return await run_once(request, runtime.db, principal, now, act)
+
+
+@router.post(
+    "/orders/{order_id}/returns",
+    response_model=ReturnRequest,
+    status_code=201,
+    responses=OPENING,
+    dependencies=IDEMPOTENT,
+)
+async def open_return(
+    order_id: OrderId,
+    body: ReturnCreate,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.RETURNS_REQUEST))],
+):
+    """The customer refused the goods: a return waits for the desk (an order out for delivery
+    goes to EXCEPTION with it)."""
+    return await _open(request, runtime, principal, order_id, body)
+
+
+@router.post(
+    "/orders/{order_id}/claims",
+    response_model=ReturnRequest,
+    status_code=201,
+    responses=OPENING,
+    dependencies=IDEMPOTENT,
+)
+async def open_claim(
+    order_id: OrderId,
+    body: ClaimCreate,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.RETURNS_REQUEST))],
+):
+    """The goods arrived damaged: a claim for these items and this amount waits for the desk."""
+    return await _open(request, runtime, principal, order_id, body)
+
+
+@router.get("/requests", response_model=list[ReturnRequest])
+async def list_requests(
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.RETURNS_READ))],
+    state: RequestState | None = None,
+    kind: RequestKind | None = None,
+    order_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[ReturnRequest]:
+    """Returns and claims in your scope, oldest first."""
+    async with runtime.db.read() as session:
+        rows = await service.list_requests(
+            session, principal, state=state, kind=kind, order_id=order_id, limit=limit
+        )
+        return [service.request_view(r) for r in rows]
+
+
+@router.get(
+    "/requests/{request_id}",
+    response_model=ReturnRequest,
+    responses=errors({404: "No such request in your scope."}),
+)
+async def get_request(
+    request_id: RequestId,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.RETURNS_READ))],
+) -> ReturnRequest:
+    async with runtime.db.read() as session:
+        return service.request_view(await service.load_request(session, request_id, principal))
+
+
+async def _decide(request: Request, runtime, principal, request_id: int, body, approve: bool):
+    now = runtime.clock.now()
+
+    async def act(session):
+        row = await service.decide_request(
+            session, request_id, body, approve=approve, actor=principal, now=now
+        )
+        return 200, service.request_view(row)
+
+    return await run_once(request, runtime.db, principal, now, act)
+
+
+@router.post(
+    "/requests/{request_id}/approve",
+    response_model=ReturnRequest,
+    responses={**DECIDING, **errors({403: "Your role may not decide, or not a claim this big."})},
+    dependencies=IDEMPOTENT,
+)
+async def approve_request(
+    request_id: RequestId,
+    body: RequestDecision,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.RETURNS_DECIDE))],
+):
+    """Approve: a return sends the order back (RETURNING), a claim settles it (CLAIMING, then
+    CLAIM_SETTLED, the goods written off). Claims above your role's limit are refused."""
+    return await _decide(request, runtime, principal, request_id, body, True)
+
+
+@router.post(
+    "/requests/{request_id}/reject",
+    response_model=ReturnRequest,
+    responses=DECIDING,
+    dependencies=IDEMPOTENT,
+)
+async def reject_request(
+    request_id: RequestId,
+    body: RequestDecision,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.RETURNS_DECIDE))],
+):
+    """Reject, with a reason: the order stays in EXCEPTION for the desk to resume or settle."""
+    return await _decide(request, runtime, principal, request_id, body, False)

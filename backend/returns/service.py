@@ -1,0 +1,280 @@
+"""Return and claim requests: opened on the road or by the customer's channel, decided at the
+desk. Approving drives the order on: a return EXCEPTION -> RETURNING (RETURNED follows when the
+goods are back on the shelf: `complete_return`), a claim EXCEPTION -> CLAIMING (CLAIM_SETTLED
+follows when the compensation is paid out: `settle_claim`; the goods are written off). Rejecting
+leaves the order in EXCEPTION for the desk to resume or settle otherwise."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.permissions import claim_limit_cents
+from backend.auth.principal import Principal
+from backend.auth.redaction import sees_staff_details
+from backend.errors import Conflict, Forbidden, NotFound, StaleVersion, Unprocessable
+from backend.orders import service as orders
+from backend.orders.lifecycle import rule_from
+from backend.orders.models import OrderRow
+from backend.realtime.outbox import append_event
+from backend.returns.models import ReturnRequestRow
+from backend_client.models import (
+    ClaimCreate,
+    ClaimItem,
+    OrderAction,
+    OrderState,
+    RequestDecision,
+    RequestKind,
+    RequestState,
+    ReturnCreate,
+    ReturnRequest,
+    Role,
+)
+
+S = OrderState
+A = OrderAction
+OPENS_FROM = (S.DELIVERING, S.EXCEPTION)
+
+
+def request_view(row: ReturnRequestRow) -> ReturnRequest:
+    return ReturnRequest(
+        id=row.id,
+        kind=RequestKind(row.kind),
+        state=RequestState(row.state),
+        order_id=row.order_id,
+        warehouse_id=row.warehouse_id,
+        reason=row.reason,
+        items=[ClaimItem(**item) for item in row.items],
+        amount_cents=row.amount_cents,
+        opened_by=row.opened_by,
+        opened_at=row.opened_at,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        decision_reason=row.decision_reason,
+        version=row.version,
+    )
+
+
+async def _announce(
+    session: AsyncSession,
+    row: ReturnRequestRow,
+    order: OrderRow,
+    what: str,
+    *,
+    actor: Principal,
+    now: datetime,
+    reason: str | None,
+) -> None:
+    await session.flush()
+    await append_event(
+        session,
+        kind=f"request.{what}",
+        actor=actor,
+        at=now,
+        order_id=order.id,
+        rider_id=order.rider_id,
+        warehouse_id=order.warehouse_id,
+        to_state=row.state,
+        reason=reason,
+        payload={
+            **request_view(row).model_dump(mode="json"),
+            "channel": order.channel,
+            "zone": order.zone,
+        },
+    )
+
+
+# --- Opening ------------------------------------------------------------------------------------
+
+
+async def open_request(
+    session: AsyncSession,
+    order_id: int,
+    body: ReturnCreate | ClaimCreate,
+    *,
+    actor: Principal,
+    now: datetime,
+) -> ReturnRequestRow:
+    """A return (refused goods) or a claim (damaged goods) for an order out for delivery or
+    already in exception. An order out for delivery goes to EXCEPTION with it."""
+    kind = RequestKind.CLAIM if isinstance(body, ClaimCreate) else RequestKind.RETURN
+    order = await orders.load_order(session, order_id, actor, for_update=True)
+    await orders.check_version(session, order, body.version, actor)
+    state = OrderState(order.status)
+    if state not in OPENS_FROM:
+        raise Conflict(
+            f"a {kind} is opened for an order out for delivery or in exception; "
+            f"order {order.id} is {state}",
+            from_state=str(state),
+        )
+    waiting = await session.scalar(
+        select(ReturnRequestRow).where(
+            ReturnRequestRow.order_id == order.id,
+            ReturnRequestRow.state == RequestState.PENDING,
+        )
+    )
+    if waiting is not None:
+        raise Conflict(
+            f"order {order.id} already has a {waiting.kind} waiting for a decision "
+            f"(request {waiting.id})",
+            request_id=waiting.id,
+        )
+    items: list[dict[str, int | str]] = []
+    amount = 0
+    if isinstance(body, ClaimCreate):
+        items, amount = _claimed(order, body)
+    if state == S.DELIVERING:
+        why = f"{kind} requested: {body.reason}"
+        await orders.carry_out(
+            session, order, rule_from(state, A.REPORT_EXCEPTION), actor=actor, now=now, reason=why
+        )
+    row = ReturnRequestRow(
+        kind=kind,
+        state=RequestState.PENDING,
+        order_id=order.id,
+        warehouse_id=order.warehouse_id,
+        reason=body.reason,
+        items=items,
+        amount_cents=amount,
+        opened_by=actor.username,
+        opened_role=str(actor.role),
+        opened_at=now,
+        version=1,
+    )
+    session.add(row)
+    await _announce(session, row, order, "opened", actor=actor, now=now, reason=body.reason)
+    return row
+
+
+def _claimed(order: OrderRow, body: ClaimCreate) -> tuple[list[dict[str, int | str]], int]:
+    """The claim's lines, checked against the order: only what was ordered, no more of it than
+    was ordered, and no more money than the order cost."""
+    ordered: dict[str, int] = {}
+    for item in order.items:
+        ordered[item.sku] = ordered.get(item.sku, 0) + item.quantity
+    claimed: dict[str, int] = {}
+    for item in body.items:
+        claimed[item.sku] = claimed.get(item.sku, 0) + item.quantity
+    problems = [
+        f"items: {sku} is not in order {order.id}"
+        if sku not in ordered
+        else f"items: {quantity} of {sku} claimed, {ordered[sku]} ordered"
+        for sku, quantity in claimed.items()
+        if quantity > ordered.get(sku, 0)
+    ]
+    if body.amount_cents > order.amount_cents:
+        problems.append(
+            f"amount_cents: {body.amount_cents} is more than the order's {order.amount_cents}"
+        )
+    if problems:
+        raise Unprocessable("; ".join(problems))
+    return [{"sku": sku, "quantity": q} for sku, q in claimed.items()], body.amount_cents
+
+
+# --- Reading ------------------------------------------------------------------------------------
+
+
+def _scope(principal: Principal):
+    if principal.role == Role.MERCHANT:
+        return ReturnRequestRow.warehouse_id == principal.warehouse_id
+    return ReturnRequestRow.id.is_not(None)
+
+
+async def list_requests(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    state: RequestState | None = None,
+    kind: RequestKind | None = None,
+    order_id: int | None = None,
+    limit: int = 200,
+) -> list[ReturnRequestRow]:
+    query = select(ReturnRequestRow).where(_scope(principal))
+    if state is not None:
+        query = query.where(ReturnRequestRow.state == state)
+    if kind is not None:
+        query = query.where(ReturnRequestRow.kind == kind)
+    if order_id is not None:
+        query = query.where(ReturnRequestRow.order_id == order_id)
+    query = query.order_by(ReturnRequestRow.opened_at, ReturnRequestRow.id).limit(limit)
+    return list((await session.scalars(query)).all())
+
+
+async def load_request(
+    session: AsyncSession, request_id: int, principal: Principal, *, for_update: bool = False
+) -> ReturnRequestRow:
+    query = select(ReturnRequestRow).where(ReturnRequestRow.id == request_id, _scope(principal))
+    if for_update:
+        query = query.with_for_update()
+    row = await session.scalar(query)
+    if row is None:
+        raise NotFound(f"no request {request_id}")
+    return row
+
+
+# --- Deciding -----------------------------------------------------------------------------------
+
+
+async def decide_request(
+    session: AsyncSession,
+    request_id: int,
+    body: RequestDecision,
+    *,
+    approve: bool,
+    actor: Principal,
+    now: datetime,
+) -> ReturnRequestRow:
+    row = await load_request(session, request_id, actor, for_update=True)
+    if body.version != row.version:
+        by = row.decided_by if sees_staff_details(actor) else "another desk"
+        raise StaleVersion(
+            f"request {row.id} is at version {row.version}, not {body.version}; "
+            f"last changed by {by or row.opened_by}",
+            current_version=row.version,
+            changed_by=by or row.opened_by,
+        )
+    if row.state != RequestState.PENDING:
+        raise Conflict(f"request {row.id} was already {row.state} by {row.decided_by}")
+    if not approve and not body.reason:
+        raise Unprocessable("a rejection needs a reason")
+    if approve and row.kind == RequestKind.CLAIM:
+        limit = claim_limit_cents(actor.role)
+        if limit is not None and row.amount_cents > limit:
+            raise Forbidden(
+                f"a {actor.role} approves claims up to {limit / 100:.2f}; this one is "
+                f"{row.amount_cents / 100:.2f}, for a supervisor to decide"
+            )
+    order = await session.scalar(
+        select(OrderRow).where(OrderRow.id == row.order_id).with_for_update(of=OrderRow)
+    )
+    assert order is not None
+    if approve:
+        if order.status != S.EXCEPTION:
+            raise Conflict(
+                f"order {order.id} is {order.status} now, no longer waiting in EXCEPTION",
+                from_state=order.status,
+            )
+        await _drive(session, order, row, actor=actor, now=now, note=body.reason)
+    row.state = RequestState.APPROVED if approve else RequestState.REJECTED
+    row.decided_by, row.decided_at, row.decision_reason = actor.username, now, body.reason
+    row.version += 1
+    what = "approved" if approve else "rejected"
+    await _announce(session, row, order, what, actor=actor, now=now, reason=body.reason)
+    return row
+
+
+async def _drive(
+    session: AsyncSession,
+    order: OrderRow,
+    request: ReturnRequestRow,
+    *,
+    actor: Principal,
+    now: datetime,
+    note: str | None,
+) -> None:
+    why = f"{request.kind} {request.id} approved" + (f": {note}" if note else "")
+    action = A.START_CLAIM if request.kind == RequestKind.CLAIM else A.START_RETURN
+    rule = rule_from(OrderState(order.status), action)
+    await orders.carry_out(session, order, rule, actor=actor, now=now, reason=why)

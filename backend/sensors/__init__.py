@@ -1,0 +1,1 @@
+"""Cold-chain sensors: temperature readings from order boxes and riders' vehicles."""

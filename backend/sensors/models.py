@@ -1,0 +1,28 @@
+"""Temperature readings of cold-chain boxes and vehicles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Index
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db import Base, BigId, UTCDateTime
+
+
+class TemperatureReadingRow(Base):
+    """One reading, from the box of an order or from a rider's vehicle (one of the two)."""
+
+    __tablename__ = "temperature_readings"
+    __table_args__ = (
+        CheckConstraint("(order_id IS NULL) != (rider_id IS NULL)", name="order_or_vehicle"),
+        Index("ix_temperature_readings_order_at", "order_id", "at"),
+        Index("ix_temperature_readings_rider_at", "rider_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[int | None]
+    rider_id: Mapped[int | None]
+    celsius: Mapped[float]
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())

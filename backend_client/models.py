@@ -637,7 +637,7 @@ class ClaimCreate(WireModel):
                 {
                     "version": 5,
                     "reason": "box crushed, eggs broken",
-                    "items": [{"sku": "EGG-FREE-RANGE", "quantity": 1}],
+                    "items": [{"sku": "EGG-DOZEN", "quantity": 1}],
                     "amount_cents": 1890,
                 }
             ]

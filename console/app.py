@@ -29,6 +29,7 @@ from console.commands import FreshlineCommands
 from console.live import LiveFeed
 from console.store import Store
 from screens.board import BoardScreen
+from screens.exceptions import ExceptionsScreen
 from screens.help import HelpScreen
 from screens.login import LoginScreen
 from themes import APP_CSS, DEFAULT_THEME, DOMAIN_DEFAULTS, THEMES
@@ -41,10 +42,17 @@ class FreshlineApp(App[None]):
 
     TITLE = "Freshline"
     CSS_PATH = APP_CSS
-    MODES = {"board": BoardScreen}
+    MODES = {"board": BoardScreen, "exceptions": ExceptionsScreen}
     COMMANDS = App.COMMANDS | {FreshlineCommands}
     BINDINGS = [
         Binding("1", "switch_mode('board')", "Board", tooltip="The swimlanes", id="app.board"),
+        Binding(
+            "2",
+            "switch_mode('exceptions')",
+            "Exceptions",
+            tooltip="The exception queue",
+            id="app.exceptions",
+        ),
         Binding("question_mark", "help", "Keys", tooltip="Every key on this screen", id="app.help"),
         Binding("ctrl+p", "command_palette", "Palette", id="app.palette"),
         Binding("q", "quit", "Quit", id="app.quit"),

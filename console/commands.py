@@ -53,7 +53,37 @@ COMMANDS = (
         "Reload",
         "Fetch a fresh snapshot (ctrl+r)",
         "screen.reload",
-        ("BoardScreen", "OrderDetailScreen"),
+        ("BoardScreen", "OrderDetailScreen", "ExceptionsScreen"),
+    ),
+    Command("Exceptions", "The exception queue (key 2)", "app.switch_mode('exceptions')"),
+    *(
+        Command(title, help, f"screen.{action}", ("ExceptionsScreen",))
+        for title, help, action in (
+            (
+                "Acknowledge alerts",
+                "The alert or the marked ones, with a note (key a)",
+                "acknowledge",
+            ),
+            (
+                "Next unhandled alert",
+                "Down the queue to the next open alert (key n)",
+                "next_unhandled",
+            ),
+            (
+                "Reassign",
+                "Another rider for the order, or a handover of the rider's (key r)",
+                "reassign",
+            ),
+            ("Approve return or claim", "The request behind the alert (key p)", "approve"),
+            ("Reject return or claim", "With a reason (key x)", "reject"),
+            ("Snooze alerts", "Hide them for a while (key s)", "snooze"),
+            (
+                "Faults only",
+                "Only open warnings and criticals, or all again (key f)",
+                "faults_only",
+            ),
+            ("Filter alerts", "By severity, rule, zone (key /)", "filters"),
+        )
     ),
     Command("Keys", "Every key on this screen (key ?)", "app.help"),
     Command("Sign out", "Forget this console's token and sign in again", "app.sign_out"),

@@ -12,20 +12,27 @@ import contextlib
 import logging
 
 from backend_client import FreshlineClient, FreshlineError, NotFound, StreamConsumer
-from backend_client.models import Me, Order, OrderState, Rider, Role, Topic
+from backend_client.models import Alert, Me, Order, OrderState, Rider, Role, Topic
 from console.store import BOARD_STATES, Store
 
 log = logging.getLogger(__name__)
 
 RIDER_ROLES = {Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER, Role.SUPPORT, Role.VIEWER}
 """Roles whose console also follows riders (names and positions)."""
+ALERT_ROLES = RIDER_ROLES | {Role.MERCHANT}
+"""Roles whose console also follows the alerts (the exception queue)."""
 PAGE = 500
 STALE_BATCH = 50
 CLOCK_EVERY_S = 60.0
 
 
 def topics_for(role: Role) -> list[Topic]:
-    return [Topic.ORDERS, Topic.RIDERS] if role in RIDER_ROLES else [Topic.ORDERS]
+    topics = [Topic.ORDERS]
+    if role in RIDER_ROLES:
+        topics.append(Topic.RIDERS)
+    if role in ALERT_ROLES:
+        topics.append(Topic.ALERTS)
+    return topics
 
 
 class LiveFeed:
@@ -77,8 +84,17 @@ class LiveFeed:
             )
         ]
         riders: list[Rider] = await self.client.riders() if Topic.RIDERS in self.topics else []
-        self.store.load(orders, riders, last_seq)
-        log.info("snapshot: %d orders, %d riders, seq %s", len(orders), len(riders), last_seq)
+        alerts: list[Alert] = (
+            await self.client.alerts(limit=2000) if Topic.ALERTS in self.topics else []
+        )
+        self.store.load(orders, riders, last_seq, alerts)
+        log.info(
+            "snapshot: %d orders, %d riders, %d alerts, seq %s",
+            len(orders),
+            len(riders),
+            len(alerts),
+            last_seq,
+        )
 
     async def _chores(self) -> None:
         since_clock = 0.0

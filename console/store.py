@@ -19,8 +19,9 @@ from typing import Any
 
 from geopy.distance import great_circle
 
-from backend_client.models import Event, Order, OrderState, PositionMessage, Rider
+from backend_client.models import Alert, Event, Order, OrderState, PositionMessage, Rider
 from backend_client.stream import StreamState, StreamStatus
+from console.alert_book import AlertBook
 
 
 class Lane(StrEnum):
@@ -202,6 +203,8 @@ class Changes:
     """A rider joined (names are shown and searched)."""
     reloaded: bool = False
     connection: bool = False
+    alerts: bool = False
+    """An alert opened, changed or resolved."""
 
     def __bool__(self) -> bool:
         return bool(
@@ -211,6 +214,7 @@ class Changes:
             or self.rider_names
             or self.reloaded
             or self.connection
+            or self.alerts
         )
 
 
@@ -255,12 +259,20 @@ class Store:
         event, or the stream saying it is live (welcome, heartbeat)."""
         self.applied = 0
         self.duplicates = 0
+        self.alerts = AlertBook()
         self._changes = Changes()
 
     # --- loading ------------------------------------------------------------------------------
 
-    def load(self, orders: Iterable[Order], riders: Iterable[Rider], last_seq: int | None) -> None:
+    def load(
+        self,
+        orders: Iterable[Order],
+        riders: Iterable[Rider],
+        last_seq: int | None,
+        alerts: Iterable[Alert] = (),
+    ) -> None:
         """Replace everything with a snapshot taken at (or after) `last_seq`."""
+        self.alerts.load(alerts)
         self.orders.clear()
         self.lanes = {lane: [] for lane in Lane}
         self.riders = {r.id: RiderCard.of(r) for r in riders}
@@ -302,6 +314,8 @@ class Store:
             return self._apply_order(event)
         if event.kind.startswith("rider.") and event.rider_id is not None:
             return self._apply_rider(event)
+        if event.kind.startswith("alert."):
+            return self.alerts.apply(event)
         return False
 
     def _apply_order(self, event: Event) -> bool:
@@ -379,6 +393,7 @@ class Store:
         """What changed since the last call (and expire the signed lane's old orders)."""
         self.expire_signed()
         changes, self._changes = self._changes, Changes()
+        changes.alerts, self.alerts.changed = self.alerts.changed, False
         return changes
 
     def expire_signed(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Awaitable, Callable
 
 from textual.screen import Screen
 
@@ -49,7 +50,7 @@ async def act_on_orders(screen: Screen, order_ids: list[int]) -> None:
         if reason is None:
             return
     results = await _send(client, store, order_ids, action, reason)
-    _report(app, ACTION_WORDS.get(action, action), subject, results)
+    report(app, ACTION_WORDS.get(action, action), subject, results)
 
 
 async def _common_actions(client: FreshlineClient, order_ids: list[int]) -> list[OrderAction]:
@@ -73,36 +74,48 @@ async def _send(
     order_ids: list[int],
     action: OrderAction,
     reason: str | None,
-) -> list[tuple[int, str, str | None]]:
-    """(order id, outcome, detail) per order; outcome is done, conflict, denied or failed."""
+) -> list[Outcome]:
+    async def one(order_id: int) -> None:
+        card = store.orders.get(order_id)
+        version = card.version if card else (await client.order(order_id)).version
+        await client.transition(order_id, action, version, reason=reason)
+
+    return await each(order_ids, one)
+
+
+Outcome = tuple[int, str, str | None]
+"""(id, done / conflict / denied / failed, what the server said)."""
+
+
+async def each(ids: list[int], call: Callable[[int], Awaitable[object]]) -> list[Outcome]:
+    """`call(id)` for every id, a few at a time; refusals are outcomes, never exceptions."""
     gate = asyncio.Semaphore(AT_ONCE)
 
-    async def one(order_id: int) -> tuple[int, str, str | None]:
+    async def one(item_id: int) -> Outcome:
         async with gate:
             try:
-                card = store.orders.get(order_id)
-                version = card.version if card else (await client.order(order_id)).version
-                await client.transition(order_id, action, version, reason=reason)
-                return order_id, "done", None
+                await call(item_id)
+                return item_id, "done", None
             except Conflict as exc:
                 by = f" (changed by {exc.changed_by})" if exc.changed_by else ""
-                return order_id, "conflict", f"{exc.detail}{by}"
+                return item_id, "conflict", f"{exc.detail}{by}"
             except PermissionDenied as exc:
-                return order_id, "denied", str(exc.detail)
+                return item_id, "denied", str(exc.detail)
             except (ApiError, ConnectionFailed) as exc:
-                return order_id, "failed", str(exc)
+                return item_id, "failed", str(exc)
 
-    return list(await asyncio.gather(*(one(i) for i in order_ids)))
+    return list(await asyncio.gather(*(one(i) for i in ids)))
 
 
-def _report(app, what: str, subject: str, results: list[tuple[int, str, str | None]]) -> None:
+def report(app, what: str, subject: str, results: list[Outcome]) -> None:
+    """One notification: all done, or what was refused and why."""
     counts = Counter(outcome for _, outcome, _ in results)
     if counts["done"] == len(results):
         app.notify(f"{what}: {subject} done.", title="Sent")
         return
     lines = [f"{what}: {counts['done']} of {len(results)} done."]
-    for order_id, outcome, detail in results:
+    for item_id, outcome, detail in results:
         if outcome != "done" and len(lines) < 6:
-            lines.append(f"#{order_id} {outcome}: {detail}")
+            lines.append(f"#{item_id} {outcome}: {detail}")
     severity = "error" if counts["denied"] or counts["failed"] else "warning"
     app.notify("\n".join(lines), title="Not everything went through", severity=severity)

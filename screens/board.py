@@ -235,7 +235,7 @@ class BoardScreen(GuardedScreen):
 
     @on(LaneView.MarkToggled)
     def _mark(self, event: LaneView.MarkToggled) -> None:
-        self.marks.symmetric_difference_update({event.order_id})
+        self.marks.symmetric_difference_update({event.item_id})
         self._draw_strip()
 
     def action_unmark(self) -> None:
@@ -248,7 +248,7 @@ class BoardScreen(GuardedScreen):
     def _open(self, event: LaneView.Opened) -> None:
         from screens.order_detail import OrderDetailScreen
 
-        self.app.push_screen(OrderDetailScreen(event.order_id))
+        self.app.push_screen(OrderDetailScreen(event.item_id))
 
     def action_act(self) -> None:
         marked = sorted(i for i in self.marks if i in self.store.orders)

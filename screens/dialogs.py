@@ -94,3 +94,63 @@ class ReasonDialog(Dialog):
             self.notify("A reason is required.", severity="warning")
             return
         self.dismiss(reason)
+
+
+class NoteDialog(Dialog):
+    """A note, optional: enter with nothing written is fine."""
+
+    def __init__(self, prompt: str) -> None:
+        super().__init__()
+        self.prompt = prompt
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.prompt, classes="title")
+            yield Input(placeholder="note (optional)", max_length=500, id="note")
+            yield Label("enter confirms · esc cancels", classes="hint")
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip())
+
+
+class ChoiceDialog(Dialog):
+    """One of a few labelled choices."""
+
+    def __init__(self, title: str, choices: list[tuple[str, str]], hint: str = "") -> None:
+        super().__init__()
+        self.title_text, self.choices, self.hint = title, choices, hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text, classes="title")
+            yield OptionList(*(Option(label, id=value) for value, label in self.choices))
+            yield Label(self.hint or "enter chooses · esc cancels", classes="hint")
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class ConfirmDialog(Dialog):
+    """Yes or no to something hard to undo; `y` or enter says yes."""
+
+    BINDINGS = [
+        Binding("y,enter", "yes", "Yes", id="confirm.yes"),
+        Binding("n,escape", "cancel", "No", id="confirm.no"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.question, classes="title")
+            yield Label("y or enter: yes · n or esc: no", classes="hint")
+
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

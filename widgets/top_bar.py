@@ -1,20 +1,23 @@
-"""The line at the top of every main screen: where you are, as whom, the server's time, and
-the connection badge."""
+"""The line at the top of every main screen: the screens as tabs (the exception queue's with
+how many alerts wait), where you are, as whom, the server's time, and the connection badge."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Static
 
 from widgets.connection_badge import ConnectionBadge
 from widgets.live_text import LiveText
+
+TABS = (("1", "board", "Board"), ("2", "exceptions", "Exceptions"))
+"""(key, mode, label) of each main screen, in key order."""
 
 
 class TopBar(Horizontal):
     DEFAULT_CSS = """
     TopBar { height: 1; background: $panel; }
-    TopBar > #title { width: 1fr; padding: 0 1; text-style: bold; }
+    TopBar > #title { width: 1fr; padding: 0 1; }
     TopBar > #clock { width: auto; padding: 0 1; color: $text-muted; }
     """
 
@@ -23,7 +26,7 @@ class TopBar(Horizontal):
         self.title = title
 
     def compose(self) -> ComposeResult:
-        yield Static(self._title_text(), id="title")
+        yield LiveText(self._title_text(), id="title")
         yield LiveText(id="clock")
         yield ConnectionBadge()
 
@@ -31,11 +34,29 @@ class TopBar(Horizontal):
         self.tick()
         self.set_interval(1.0, self.tick)
 
-    def _title_text(self) -> str:
+    def _title_text(self) -> Text:
+        text = Text("Freshline", style="bold")
+        modes = getattr(self.app, "MODES", {})
+        current = getattr(self.app, "current_mode", None)
+        store = getattr(self.app, "store", None)
+        for key, mode, label in TABS:
+            if mode not in modes:
+                continue
+            tab = f" {key} {label}"
+            if mode == "exceptions" and store is not None:
+                waiting, critical = store.alerts.unhandled(), store.alerts.critical()
+                tab += f" {waiting}" + (f" !!{critical}" if critical else "")
+            text.append("  ")
+            text.append(tab + " ", style="reverse bold" if mode == current else "")
+        if self.title not in {mode for _, mode, _ in TABS}:
+            text.append(f"  · {self.title}", style="bold")
         who = getattr(self.app, "who", "")
-        return f"Freshline · {self.title}" + (f" · {who}" if who else "")
+        if who:
+            text.append(f"  · {who}", style="dim")
+        return text
 
     def tick(self) -> None:
+        self.query_one("#title", LiveText).show(self._title_text())
         store = getattr(self.app, "store", None)
         zone = getattr(self.app, "zone", None)
         if store is not None:

@@ -33,6 +33,7 @@ from backend.orders.lifecycle import (
 from backend.orders.models import CustomerRow, OrderItemRow, OrderRow
 from backend.realtime.models import EventRow
 from backend.realtime.outbox import append_event
+from backend.riders import progress
 from backend.riders import service as riders
 from backend_client.models import (
     AssignRequest,
@@ -505,6 +506,9 @@ async def _move(
     reason: str | None,
 ) -> None:
     before = order.status
+    if before == OrderState.DELIVERING and order.rider_id is not None:
+        # A stop is done (or the trip cut short): the rider's next leg starts here.
+        await progress.new_leg(session, order.rider_id)
     order.status = rule.target
     order.version += 1
     order.open_rank = 1 if rule.target in FINAL_STATES else 0

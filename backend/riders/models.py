@@ -62,7 +62,8 @@ class DeliveryProgressRow(Base):
     distance_m: Mapped[float]
     """From the rider's newest fix to the customer."""
     closest_m: Mapped[float]
-    """The nearest this rider has been to the customer since taking the order out."""
+    """The nearest this rider has been to the customer since taking the order out or since
+    their last stop, whichever is later."""
     speed_kmh: Mapped[float]
     eta_at: Mapped[datetime] = mapped_column(UTCDateTime())
     fix_at: Mapped[datetime] = mapped_column(UTCDateTime())

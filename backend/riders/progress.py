@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from statistics import median
 
 from geopy.distance import great_circle
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.orders.models import OrderRow
@@ -66,6 +66,17 @@ async def advance(
     for order_id, rider_id, lat, lng in out:
         rider, fixes = by_rider[rider_id]
         _progress(session, kept.get(order_id), order_id, rider, fixes, (lat, lng))
+
+
+async def new_leg(session: AsyncSession, rider_id: int) -> None:
+    """The rider finished a stop: the closest approach to each remaining customer counts from
+    here (passing near stop B on the way to stop A is not being on the way to B)."""
+    await session.execute(
+        update(DeliveryProgressRow)
+        .where(DeliveryProgressRow.rider_id == rider_id)
+        .values(closest_m=DeliveryProgressRow.distance_m)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _track_stillness(rider: RiderRow, fixes: list[PositionPoint], radius_m: float) -> None:

@@ -398,3 +398,23 @@ async def test_the_engine_answers_a_change_at_once_not_at_its_tick(database_url:
                 return
             await asyncio.sleep(0.1)
         raise AssertionError("the alert waited for the tick")
+
+
+async def test_passing_near_the_next_stop_on_the_way_is_not_riding_away_from_it(api: Api) -> None:
+    await api.rider_online(1)
+    await fix(api, 1, (39.9370, 116.4551))  # near customer B (the demo customer)
+    stop_b = await delivering(api, 1, promise_minutes=90)
+    north = customer(phone="13911113333", lat=39.9600, lng=116.4551)  # A: 2.6 km north of B
+    stop_a = await delivering(api, 1, promise_minutes=90, customer=north)
+    for lat in (39.9400, 39.9500, 39.9595):  # riding to A, away from B but towards A
+        api.clock.advance(minutes=2)
+        await fix(api, 1, (lat, 116.4551))
+    await evaluate(api)
+    assert ("off_route", "rider:1") not in await standing(api)
+
+    await api.act("rider-1", stop_a, "sign")  # a new leg: B is the way to go now
+    api.clock.advance(minutes=2)
+    await fix(api, 1, (39.9550, 116.4551))
+    await evaluate(api)
+    assert ("off_route", "rider:1") not in await standing(api)
+    assert stop_b["status"] == "DELIVERING"

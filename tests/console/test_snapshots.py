@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backend_client.models import Me, Order, OrderItem, OrderState, Rider, Role
+from backend_client.models import Alert, Me, Order, OrderItem, OrderState, Rider, Role
 from backend_client.stream import StreamState, StreamStatus
 from console.app import FreshlineApp
 from console.store import FrozenClock, Store
@@ -140,3 +140,77 @@ def test_board_compact_on_the_delivering_lane_with_marks(snap_compare) -> None:
 
 def test_keys_at_80x24(snap_compare) -> None:
     assert snap_compare(board_app(), terminal_size=(80, 24), press=["question_mark"])
+
+
+def queue_app() -> FreshlineApp:
+    """The board's store with alerts of every severity and state, one grouped under another."""
+    app = board_app()
+    opened = NOW - timedelta(minutes=7)
+
+    def alert(n: int, rule: str, severity: str, **extra: object) -> Alert:
+        fields: dict[str, object] = {
+            "id": n,
+            "rule": rule,
+            "subject": f"order:{1000 + n}",
+            "severity": severity,
+            "state": "open",
+            "title": f"Order {1000 + n}: {rule.replace('_', ' ')}",
+            "details": {},
+            "order_id": 1000 + n,
+            "rider_id": None,
+            "request_id": None,
+            "warehouse_id": "WH-CY",
+            "zone": ZONES[n % len(ZONES)],
+            "parent_id": None,
+            "opened_at": opened - timedelta(minutes=n),
+            "updated_at": opened,
+            "acknowledged_by": None,
+            "acknowledged_at": None,
+            "note": None,
+            "snoozed_until": None,
+            "escalated_at": None,
+            "resolved_at": None,
+            "resolution": None,
+            "version": 1,
+        }
+        return Alert.model_validate(fields | extra)
+
+    app.store.alerts.load(
+        [
+            alert(
+                1,
+                "gps_silent",
+                "critical",
+                subject="rider:2",
+                order_id=None,
+                rider_id=2,
+                title="Rider Wu Gang: no GPS fix, carrying 2 order(s)",
+                escalated_at=opened,
+            ),
+            alert(2, "delivery_overdue", "warning", rider_id=2, parent_id=1),
+            alert(3, "delivery_exception", "critical", title="Order 1003: scooter crash"),
+            alert(4, "claim_requested", "warning", request_id=9, details={"amount_cents": 890}),
+            alert(
+                5,
+                "out_of_stock",
+                "warning",
+                state="acknowledged",
+                acknowledged_by="support",
+                acknowledged_at=opened,
+                note="van at 13:00",
+            ),
+            alert(
+                6,
+                "payment_pending",
+                "info",
+                state="snoozed",
+                snoozed_until=NOW + timedelta(minutes=20),
+            ),
+        ]
+    )
+    return app
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_exception_queue(snap_compare, size: tuple[int, int]) -> None:
+    assert snap_compare(queue_app(), terminal_size=size, press=["2"])

@@ -1,0 +1,294 @@
+"""The exception queue: every standing alert, most severe and longest waiting first, and the
+desk's verbs on it: acknowledge, next unhandled, open the order, reassign, approve or reject a
+return or claim, snooze; on the alert under the cursor or on every marked one.
+
+Redraws on the app's bounded tick, only when the queue or the alert under the cursor changed
+(and once a second for the ages).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, tzinfo
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from backend_client.models import Alert, AlertState
+from console.alert_book import RULE_WORDS, AlertFilter
+from console.store import Changes, Store
+from screens import alert_actions, reassign
+from screens.guard import GuardedScreen
+from widgets.alert_filter_bar import AlertFilterBar
+from widgets.alert_list import AlertList
+from widgets.alert_row import GLYPH, state_text, subject_text
+from widgets.top_bar import TopBar
+
+
+def figure(value: object, zone: tzinfo | None) -> str:
+    """A detail as a person reads it: times as the clock shows them, the rest as it is."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return f"{datetime.fromisoformat(value).astimezone(zone):%H:%M}"
+    return "-" if value is None else str(value)
+
+
+class ExceptionsScreen(GuardedScreen):
+    """Support's and dispatch's queue of what went wrong."""
+
+    DEFAULT_CSS = """
+    ExceptionsScreen #detail {
+        height: 7; padding: 0 1; background: $surface; border-top: solid $panel-lighten-2;
+    }
+    """
+    BINDINGS = [
+        Binding("a", "acknowledge", "Ack", tooltip="Acknowledge, with a note", id="queue.ack"),
+        Binding("n", "next_unhandled", "Next", tooltip="The next open alert", id="queue.next"),
+        Binding(
+            "r",
+            "reassign",
+            "Reassign",
+            tooltip="Another rider for the order, or a handover of the rider's orders",
+            id="queue.reassign",
+        ),
+        Binding(
+            "p", "approve", "Approve", tooltip="Approve the return or claim", id="queue.approve"
+        ),
+        Binding(
+            "x",
+            "reject",
+            "Reject",
+            tooltip="Reject the return or claim (with a reason)",
+            id="queue.reject",
+        ),
+        Binding("s", "snooze", "Snooze", tooltip="Hide it for a while", id="queue.snooze"),
+        Binding(
+            "f",
+            "faults_only",
+            "Faults",
+            tooltip="Only open warnings and criticals",
+            id="queue.faults",
+        ),
+        Binding("slash", "filters", "Filter", tooltip="Severity, rule, zone", id="queue.filters"),
+        Binding("u", "unmark", "Unmark all", show=False, id="queue.unmark"),
+        Binding("escape", "back", "Back", show=False, id="queue.back"),
+        Binding("ctrl+r", "reload", "Reload", show=False, id="queue.reload"),
+    ]
+
+    ready = False
+    """Mounted and drawn once: the app may hand it changes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.alert_filter = AlertFilter()
+        self.marks: set[int] = set()
+        self._ticked = 0.0
+        self._detail_key: tuple[object, ...] = ()
+
+    @property
+    def store(self) -> Store:
+        return self.app.store  # type: ignore[attr-defined]
+
+    @property
+    def zone(self) -> tzinfo | None:
+        return getattr(self.app, "zone", None)
+
+    def compose(self) -> ComposeResult:
+        yield TopBar("exceptions")
+        yield AlertFilterBar()
+        yield AlertList(self.store, self.marks, id="queue")
+        yield Static("", id="detail")
+        yield Footer()
+
+    @property
+    def queue(self) -> AlertList:
+        return self.query_one(AlertList)
+
+    def on_mount(self) -> None:
+        self.queue.zone = self.zone
+        self.queue.focus()
+        self.show_changes(Changes(reloaded=True))
+        self.ready = True
+
+    def on_screen_resume(self) -> None:
+        self.show_changes(Changes(reloaded=True))
+
+    # --- drawing from the store ---------------------------------------------------------------
+
+    def show_changes(self, changes: Changes) -> None:
+        now = self.store.clock.now()
+        queue = self.queue
+        if changes.alerts or changes.reloaded or changes.rider_names:
+            queue.show(self.store.alerts.queue(self.alert_filter), now)
+            self._title()
+            self.query_one(AlertFilterBar).offer_zones(self.store.alerts.zones())
+        if time.monotonic() - self._ticked >= 1.0:
+            self._ticked = time.monotonic()
+            queue.tick(now)
+        self._draw_detail()
+
+    def _title(self) -> None:
+        book = self.store.alerts
+        shown, everything = len(self.queue.ids), len(book.queue())
+        count = f"{shown} of {everything}" if self.alert_filter.active else f"{everything}"
+        marks = f" · {len(self.marks)} marked" if self.marks else ""
+        critical = book.critical()
+        self.queue.set_header(
+            f"Alerts  {count}{marks}", f"{critical} critical open" if critical else ""
+        )
+
+    def current(self) -> Alert | None:
+        alert_id = self.queue.current
+        return self.store.alerts.alerts.get(alert_id) if alert_id is not None else None
+
+    def _draw_detail(self) -> None:
+        alert = self.current()
+        children = self.store.alerts.children(alert.id) if alert else []
+        key = (alert, tuple(children), int(self.store.clock.now().timestamp() // 60))
+        if key == self._detail_key:
+            return
+        self._detail_key = key
+        self.query_one("#detail", Static).update(self._detail(alert, children))
+
+    def _detail(self, alert: Alert | None, children: list[Alert]) -> Table | str:
+        if alert is None:
+            return "Nothing under the cursor."
+        store, zone = self.store, self.zone
+        now = store.clock.now()
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column()
+        head = Text(f"{GLYPH[alert.severity]} {alert.severity} · {RULE_WORDS[alert.rule]} · ")
+        head.append(subject_text(alert, store))
+        head.append(f" · open {store.alerts.open_for(alert, now)} · {state_text(alert, zone)}")
+        grid.add_row("alert", head)
+        grid.add_row("what", alert.title)
+        if alert.details:
+            figures = ", ".join(
+                f"{k.replace('_', ' ')} {figure(v, zone)}" for k, v in alert.details.items()
+            )
+            grid.add_row("figures", figures)
+        if children:
+            grouped = ", ".join(
+                f"{subject_text(c, store)} {RULE_WORDS[c.rule]}" for c in children[:6]
+            )
+            more = f" and {len(children) - 6} more" if len(children) > 6 else ""
+            grid.add_row("grouped", grouped + more)
+        if alert.acknowledged_by:
+            at = alert.acknowledged_at.astimezone(zone) if alert.acknowledged_at else None
+            when = f" at {at:%H:%M}" if at else ""
+            grid.add_row("taken", f"{alert.acknowledged_by}{when}: {alert.note or 'no note'}")
+        if alert.request_id is not None:
+            grid.add_row("decide", f"request {alert.request_id}: p approves, x rejects")
+        return grid
+
+    # --- chosen alerts ------------------------------------------------------------------------
+
+    def chosen(self) -> list[Alert]:
+        """The marked alerts, or the one under the cursor."""
+        held = self.store.alerts.alerts
+        marked = [held[i] for i in sorted(self.marks) if i in held]
+        if marked:
+            return marked
+        alert = self.current()
+        return [alert] if alert else []
+
+    def _act(self, verb: Callable[[Screen, list[Alert]], Awaitable[None]]) -> None:
+        alerts = self.chosen()
+        if not alerts:
+            self.notify("No alert under the cursor and none marked.", severity="warning")
+            return
+        self._run(verb, alerts)
+
+    @work(group="alert-act", exclusive=True, exit_on_error=False)
+    async def _run(self, verb, alerts: list[Alert]) -> None:  # type: ignore[no-untyped-def]
+        await verb(self, alerts)
+        self.marks.clear()
+        self.show_changes(Changes(alerts=True))
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    def action_acknowledge(self) -> None:
+        self._act(alert_actions.acknowledge)
+
+    def action_snooze(self) -> None:
+        self._act(alert_actions.snooze)
+
+    def action_approve(self) -> None:
+        self._act(lambda screen, alerts: alert_actions.decide(screen, alerts, approve=True))
+
+    def action_reject(self) -> None:
+        self._act(lambda screen, alerts: alert_actions.decide(screen, alerts, approve=False))
+
+    def action_reassign(self) -> None:
+        alert = self.current()
+        if alert is None:
+            self.notify("No alert under the cursor.", severity="warning")
+        elif alert.order_id is not None:
+            self._run(lambda screen, _: reassign.reassign_order(screen, alert.order_id), [alert])
+        elif alert.rider_id is not None:
+            self._run(lambda screen, _: reassign.hand_over(screen, alert.rider_id), [alert])
+        else:
+            self.notify("This alert is about no order or rider.", severity="warning")
+
+    def action_next_unhandled(self) -> None:
+        """Down the queue to the next alert nobody has taken on, round to the top."""
+        queue, held = self.queue, self.store.alerts.alerts
+        count = len(queue.ids)
+        for step in range(1, count + 1):
+            index = (queue.cursor + step) % count
+            if held[queue.ids[index]].state == AlertState.OPEN:
+                queue.move_to(index)
+                return
+        self.notify("Every alert in the queue is taken care of.")
+
+    def action_faults_only(self) -> None:
+        self.query_one(AlertFilterBar).toggle_faults()
+
+    def action_filters(self) -> None:
+        self.query_one("#severity").focus()
+
+    def action_unmark(self) -> None:
+        self.marks.clear()
+        self.queue.refresh()
+        self._title()
+
+    def action_back(self) -> None:
+        """esc: out of the filter line first, then clear marks, then clear the filters."""
+        bar = self.query_one(AlertFilterBar)
+        if bar.has_focus_within:
+            self.queue.focus()
+        elif self.marks:
+            self.action_unmark()
+        elif self.alert_filter.active:
+            bar.clear()
+
+    def action_reload(self) -> None:
+        self.app.reload_feed()  # type: ignore[attr-defined]
+
+    @on(AlertFilterBar.Changed)
+    def _filter(self, event: AlertFilterBar.Changed) -> None:
+        self.alert_filter = event.alert_filter
+        self.show_changes(Changes(alerts=True))
+
+    @on(AlertList.MarkToggled)
+    def _mark(self, event: AlertList.MarkToggled) -> None:
+        self.marks.symmetric_difference_update({event.item_id})
+        self._title()
+
+    @on(AlertList.Opened)
+    def _open(self, event: AlertList.Opened) -> None:
+        alert = self.store.alerts.alerts.get(event.item_id)
+        if alert is None:
+            return
+        if alert.order_id is not None:
+            self.app.open_order(alert.order_id)  # type: ignore[attr-defined]
+        else:
+            self.notify(f"{alert.title}: r hands the rider's orders to another rider.")

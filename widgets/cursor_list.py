@@ -1,0 +1,228 @@
+"""A long list with a cursor, through Textual's line API: the base of the board's lanes and the
+exception queue. Only the rows on screen are drawn, a change below them redraws nothing, and
+the cursor stays on its item when rows move."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Self
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+
+class CursorList(ScrollView, can_focus=True):
+    """Items by id, one per row; subclasses say what a row shows (`row_source`) and draw it
+    (`render_row`)."""
+
+    COMPONENT_CLASSES = {"row--cursor", "row--mark", "row--empty"}
+    DEFAULT_CSS = """
+    CursorList {
+        border: round $panel-lighten-2;
+        border-title-color: $text;
+        border-title-style: bold;
+        border-subtitle-color: $text-muted;
+        height: 1fr;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
+    }
+    CursorList:focus { border: round $accent; }
+    CursorList > .row--cursor { background: $accent 35%; }
+    CursorList:focus > .row--cursor { background: $accent 60%; text-style: reverse; }
+    CursorList > .row--mark { color: $lane-mark; text-style: bold; }
+    CursorList > .row--empty { color: $lane-dim; text-style: italic; }
+    """
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="list.up"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="list.down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="list.page_up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="list.page_down"),
+        Binding("home", "jump(0)", "First", show=False, id="list.first"),
+        Binding("end", "jump(-1)", "Last", show=False, id="list.last"),
+        Binding("enter", "open", "Open", tooltip="Open the order's detail", id="list.open"),
+        Binding("space", "mark", "Mark", tooltip="Mark for a bulk action", id="list.mark"),
+    ]
+    EMPTY = " nothing here"
+
+    SCROLLING = frozenset(
+        {"scroll_left", "scroll_right", "page_left", "page_right", "scroll_up", "scroll_down"}
+    )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The list moves a cursor, not a viewport: its container's scroll keys stay out of
+        # the way (left and right switch lanes on the board).
+        return action not in self.SCROLLING
+
+    class Opened(Message):
+        """Enter on an item."""
+
+        def __init__(self, item_id: int) -> None:
+            super().__init__()
+            self.item_id = item_id
+
+    class MarkToggled(Message):
+        def __init__(self, item_id: int) -> None:
+            super().__init__()
+            self.item_id = item_id
+
+    def __init__(self, marks: set[int], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.marks = marks
+        self.ids: list[int] = []
+        self.cursor = 0
+        self.cursor_id: int | None = None
+        self._drawn: tuple[object, ...] = ()
+        """What the rows on screen were drawn from (see `_window`)."""
+        self._header: tuple[str, str] = ("", "")
+
+    # --- for subclasses -----------------------------------------------------------------------
+
+    def row_source(self, item_id: int) -> object:
+        """What the item's row is drawn from: a new value means the row must be drawn again."""
+        raise NotImplementedError
+
+    def render_row(self, item_id: int, index: int, width: int, base: Style) -> Strip:
+        raise NotImplementedError
+
+    # --- what it shows ------------------------------------------------------------------------
+
+    def show(self, ids: list[int]) -> None:
+        """New contents: the cursor stays on its item if the item is still here."""
+        self.ids = ids
+        if self.cursor_id is not None:
+            # If the item left, stay at the same height, on whatever is there now.
+            with contextlib.suppress(ValueError):
+                self.cursor = ids.index(self.cursor_id)
+        self.cursor = max(0, min(self.cursor, len(ids) - 1))
+        self.cursor_id = ids[self.cursor] if ids else None
+        self._set_rows(len(ids))
+        self._keep_cursor_visible()
+        # Most changes to a long list happen below the rows on screen: nothing to redraw then.
+        if self._window() != self._drawn:
+            self.refresh()
+
+    def set_header(self, title: str, subtitle: str) -> None:
+        """The border's title and subtitle (counts), redrawing the border lines alone: the
+        `border_title` setter redraws every row, and a count changes with most events."""
+        if (title, subtitle) == self._header:
+            return
+        self._header = (title, subtitle)
+        self._border_title = self.render_str(title)
+        self._border_subtitle = self.render_str(subtitle) if subtitle else None
+        offset, width = self.content_offset, self.outer_size.width
+        top = Region(-offset.x, -offset.y, width, 1)
+        bottom = Region(-offset.x, self.outer_size.height - offset.y - 1, width, 1)
+        self.refresh(top, bottom)
+
+    def _window(self) -> tuple[object, ...]:
+        """Everything the rows on screen show: which items, their sources, cursor and marks."""
+        top, height = self.scroll_offset.y, self.scrollable_content_region.height
+        shown = self.ids[top : top + height]
+        sources = tuple(self.row_source(i) for i in shown)
+        return (top, self.cursor, sources, frozenset(self.marks.intersection(shown)))
+
+    def refresh(self, *regions: Region, **kwargs: Any) -> Self:
+        if not regions:
+            self._drawn = self._window()
+        return super().refresh(*regions, **kwargs)
+
+    def _set_rows(self, rows: int) -> None:
+        """How many rows there are to scroll through. Assigning `virtual_size` lays out the
+        whole screen (tens of ms on a big board), and a count changes with most events; a
+        layout is needed only when the scrollbar comes or goes, so otherwise the new height is
+        set quietly and the scrollbar told."""
+        size = Size(self.size.width, rows)
+        if size == self.virtual_size:
+            return
+        height = self.scrollable_content_region.height
+        scrolls_before, scrolls_after = self.virtual_size.height > height, rows > height
+        if size.width != self.virtual_size.width or scrolls_before != scrolls_after:
+            self.virtual_size = size
+            return
+        self.set_reactive(CursorList.virtual_size, size)
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.window_virtual_size = rows
+            self.vertical_scrollbar.refresh()
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
+
+    @property
+    def current(self) -> int | None:
+        return self.cursor_id
+
+    # --- drawing ------------------------------------------------------------------------------
+
+    _base_style: Style | None = None
+    """`rich_style` walks every ancestor's styles; kept until the styles change."""
+
+    def notify_style_update(self) -> None:
+        self._base_style = None
+        super().notify_style_update()
+
+    def render_line(self, y: int) -> Strip:
+        if self._base_style is None:
+            self._base_style = self.rich_style
+        base = self._base_style
+        index = self.scroll_offset.y + y
+        width = self.scrollable_content_region.width
+        if not self.ids:
+            if y == 0:
+                style = self.get_component_rich_style("row--empty")
+                return Strip([Segment(self.EMPTY.ljust(width), style)]).crop(0, width)
+            return Strip.blank(width, base)
+        if index >= len(self.ids):
+            return Strip.blank(width, base)
+        strip = self.render_row(self.ids[index], index, width, base)
+        if index == self.cursor:
+            strip = strip.apply_style(self.get_component_rich_style("row--cursor"))
+        return strip
+
+    def mark_segment(self, item_id: int, base: Style) -> Segment:
+        marked = item_id in self.marks
+        return Segment("*" if marked else " ", base + self.get_component_rich_style("row--mark"))
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    def action_cursor(self, step: int) -> None:
+        self.move_to(self.cursor + step)
+
+    def action_page(self, direction: int) -> None:
+        self.move_to(self.cursor + direction * max(1, self.scrollable_content_region.height - 1))
+
+    def action_jump(self, where: int) -> None:
+        self.move_to(where if where >= 0 else len(self.ids) - 1)
+
+    def action_open(self) -> None:
+        if self.cursor_id is not None:
+            self.post_message(self.Opened(self.cursor_id))
+
+    def action_mark(self) -> None:
+        if self.cursor_id is not None:
+            self.post_message(self.MarkToggled(self.cursor_id))
+            self.move_to(self.cursor + 1)
+
+    def move_to(self, index: int) -> None:
+        if not self.ids:
+            return
+        self.cursor = max(0, min(index, len(self.ids) - 1))
+        self.cursor_id = self.ids[self.cursor]
+        self._keep_cursor_visible()
+        self.refresh()
+
+    def _keep_cursor_visible(self) -> None:
+        height = self.scrollable_content_region.height
+        if height <= 0:
+            return
+        top = self.scroll_offset.y
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.ids))  # the size changed: lay out
+        self._keep_cursor_visible()

@@ -16,18 +16,16 @@ import gc
 import resource
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backend_client.models import Event, Me, OrderState, Role
+from backend_client.models import Me, OrderState, Role
 from backend_client.stream import StreamState, StreamStatus
 from console.app import FreshlineApp
 from console.store import FrozenClock, Store
-from tests.console.test_snapshots import order, rider
+from tests.console.samples import NOW, moved, order, rider
 
-NOW = datetime(2026, 11, 22, 4, 30, tzinfo=UTC)
 STATES = [OrderState.PAID, OrderState.PICKING, OrderState.DELIVERING, OrderState.EXCEPTION]
 # What each event does to an order: the next state on its way.
 NEXT = {
@@ -63,26 +61,6 @@ def filled_store(count: int) -> Store:
     return store
 
 
-def event(store: Store, seq: int, order_id: int) -> Event:
-    card = store.orders[order_id]
-    target = NEXT[card.status]
-    return Event(
-        seq=seq,
-        kind="order.transition",
-        order_id=order_id,
-        rider_id=card.rider_id,
-        warehouse_id=card.warehouse_id,
-        from_state=card.status,
-        to_state=target,
-        actor="bench",
-        role="dispatcher",
-        client_addr=None,
-        at=NOW + timedelta(seconds=seq),
-        reason=None,
-        payload={"version": card.version + 1},
-    )
-
-
 async def run(count: int, rate: float, seconds: float) -> dict[str, float]:
     gc.collect()
     rss_before = rss_mb()
@@ -101,7 +79,8 @@ async def run(count: int, rate: float, seconds: float) -> dict[str, float]:
             due = int(elapsed * rate)
             while sent < due and ids:
                 seq += 1
-                store.apply(event(store, seq, ids[sent % len(ids)]))
+                order_id = ids[sent % len(ids)]
+                store.apply(moved(store, seq, order_id, NEXT[store.orders[order_id].status]))
                 sent += 1
             await asyncio.sleep(0.01)
         cpu = cpu_s() - cpu_start

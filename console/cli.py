@@ -286,9 +286,11 @@ def demo(
     riders: Riders = None,
     orders_per_hour: OrdersPerHour = 72.0,
     trouble: Trouble = 1.0,
+    desk: Desk = True,
 ) -> None:
     """A local backend on a free loopback port with a temporary database, and the simulator
-    playing the city against it. Ctrl-C stops everything and removes the data."""
+    playing the city against it. Ctrl-C stops everything and removes the data. With
+    `--no-desk`, incidents wait for you at the console (nobody else answers them)."""
     from backend.sim.demand import BEIJING
     from backend.sim.runner import SimConfig
 
@@ -305,6 +307,7 @@ def demo(
         riders=riders,
         orders_per_hour=orders_per_hour,
         trouble=trouble,
+        desk=desk,
     )
     if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
         typer.echo("no terminal to draw on: running headless (--headless)", err=True)
@@ -323,7 +326,9 @@ async def _demo_console(config, *, start: datetime, port: int | None, keep: bool
         f"--speed={config.speed!r}",
         f"--orders-per-hour={config.orders_per_hour!r}",
         f"--trouble={config.trouble!r}",
-    ] + ([f"--riders={config.riders}"] if config.riders else [])
+    ]
+    arguments += [f"--riders={config.riders}"] if config.riders else []
+    arguments += [] if config.desk else ["--no-desk"]
     backend = EmbeddedBackend(speed=config.speed, start=start, port=port, keep=keep)
     typer.echo(f"Freshline demo: starting a backend on {backend.url} …")
     try:

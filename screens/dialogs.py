@@ -77,41 +77,32 @@ class ActionPicker(Dialog):
 class ReasonDialog(Dialog):
     """A reason, required: an empty one is not accepted."""
 
+    REQUIRED = True
+
     def __init__(self, prompt: str) -> None:
         super().__init__()
         self.prompt = prompt
 
     def compose(self) -> ComposeResult:
+        word = "reason (required)" if self.REQUIRED else "note (optional)"
         with Vertical():
             yield Label(self.prompt, classes="title")
-            yield Input(placeholder="reason (required)", max_length=500, id="reason")
+            yield Input(placeholder=word, max_length=500, id="reason")
             yield Label("enter confirms · esc cancels", classes="hint")
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
-        reason = event.value.strip()
-        if not reason:
+        text = event.value.strip()
+        if self.REQUIRED and not text:
             self.notify("A reason is required.", severity="warning")
             return
-        self.dismiss(reason)
+        self.dismiss(text)
 
 
-class NoteDialog(Dialog):
+class NoteDialog(ReasonDialog):
     """A note, optional: enter with nothing written is fine."""
 
-    def __init__(self, prompt: str) -> None:
-        super().__init__()
-        self.prompt = prompt
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(self.prompt, classes="title")
-            yield Input(placeholder="note (optional)", max_length=500, id="note")
-            yield Label("enter confirms · esc cancels", classes="hint")
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip())
+    REQUIRED = False
 
 
 class ChoiceDialog(Dialog):

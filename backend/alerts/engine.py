@@ -23,6 +23,7 @@ from backend.alerts.models import ACTIVE, AlertRow
 from backend.alerts.reconcile import Change, Standing, Step, reconcile
 from backend.alerts.rules import RuleBook
 from backend.auth.principal import system_principal
+from backend.background import BackgroundLoop
 from backend.clock import Clock
 from backend.db import Database, lock_key
 from backend.realtime.feed import FeedItem
@@ -37,13 +38,15 @@ MIN_GAP_S = 0.2
 """Changes in a burst are evaluated together, at most this often."""
 
 
-class AlertEngine:
+class AlertEngine(BackgroundLoop):
     """Runs the rules of `book` against the database, now and whenever something changes."""
 
+    name = "alert-engine"
+
     def __init__(self, db: Database, clock: Clock, book: RuleBook, *, tick_seconds: float):
+        super().__init__()
         self.db, self.clock, self.book, self.tick_seconds = db, clock, book, tick_seconds
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     # --- running --------------------------------------------------------------------------
 
@@ -55,16 +58,6 @@ class AlertEngine:
     def wake(self) -> None:
         """Evaluate soon: something the rules read changed without an event."""
         self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="alert-engine")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def _run(self) -> None:
         while True:

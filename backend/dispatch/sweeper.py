@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from sqlalchemy import select
 
 from backend.auth.principal import system_principal
+from backend.background import BackgroundLoop
 from backend.clock import Clock
 from backend.db import Database
 from backend.inventory.models import WarehouseRow
@@ -22,12 +22,14 @@ log = logging.getLogger(__name__)
 BATCH = 500
 
 
-class AutoDispatcher:
+class AutoDispatcher(BackgroundLoop):
     """Assigns riders to waiting orders of auto-dispatch warehouses, every `period` seconds."""
 
+    name = "auto-dispatch"
+
     def __init__(self, db: Database, clock: Clock, *, period: float) -> None:
+        super().__init__()
         self.db, self.clock, self.period = db, clock, period
-        self._task: asyncio.Task[None] | None = None
 
     async def sweep(self) -> int:
         """One pass over the waiting orders; returns how many got a rider."""
@@ -62,16 +64,6 @@ class AutoDispatcher:
         async with self.db.write() as session:
             order = await orders.load_order(session, order_id, system_principal(), for_update=True)
             return await orders.auto_assign(session, order, now=self.clock.now())
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="auto-dispatch")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -14,10 +14,10 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -45,6 +45,7 @@ from backend_client.models import (
     OrderState,
     PositionPoint,
     RequestKind,
+    ReturnRequest,
     RiderIn,
     RiderStatus,
     Topic,
@@ -52,6 +53,7 @@ from backend_client.models import (
 from backend_client.stream import StreamConsumer
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FIX_EVERY_S = 15.0
 # How often (real seconds) the phones' due fixes are gathered and uploaded.
@@ -229,31 +231,21 @@ class Simulator:
     async def act(
         self, story: Story, actor: Actor, action: OrderAction, reason: str | None = None
     ) -> bool:
-        """Take a lifecycle action on the story's order; whether it happened. A stale version
-        is refreshed and tried again; an order someone else moved on is left alone."""
-        for _ in range(3):
-            try:
-                order = await actor.call(
-                    lambda c: c.transition(story.order_id, action, story.version, reason=reason)
-                )
-            except Conflict as exc:
-                current = exc.current_version
-                if current is not None and current != story.version:
-                    story.version = current
-                    continue
-                log.info("order %s: %s refused: %s", story.order_id, action, exc.detail)
-                self.stats.refused += 1
-                return False
-            except (NotFound, PermissionDenied) as exc:
-                log.info("order %s: %s not ours any more: %s", story.order_id, action, exc)
-                self.stats.refused += 1
-                return False
-            story.absorb(order)
-            self.stats.actions[str(action)] += 1
-            if story.status in FINAL:
-                self.stories.pop(story.order_id, None)
-            return True
-        return False
+        """Take a lifecycle action on the story's order; whether it happened."""
+        order = await self._on_fresh_version(
+            story,
+            str(action),
+            lambda: actor.call(
+                lambda c: c.transition(story.order_id, action, story.version, reason=reason)
+            ),
+        )
+        if order is None:
+            return False
+        story.absorb(order)
+        self.stats.actions[str(action)] += 1
+        if story.status in FINAL:
+            self.stories.pop(story.order_id, None)
+        return True
 
     async def open_request(
         self, story: Story, actor: Actor, kind: RequestKind, reason: str
@@ -262,34 +254,42 @@ class Simulator:
         whether it was opened. The order goes to EXCEPTION with it if it was out for delivery."""
         sku, price = story.first_line
         items = [ClaimItem(sku=sku, quantity=1)]
+
+        def opening() -> Awaitable[ReturnRequest]:
+            if kind == RequestKind.CLAIM:
+                return actor.call(
+                    lambda c: c.open_claim(story.order_id, story.version, reason, items, price)
+                )
+            return actor.call(lambda c: c.open_return(story.order_id, story.version, reason))
+
+        request = await self._on_fresh_version(story, str(kind), opening)
+        if request is None:
+            return False
+        if story.status == OrderState.DELIVERING:
+            story.status, story.version = OrderState.EXCEPTION, story.version + 1
+        story.request = request
+        self.stats.actions[f"open_{kind}"] += 1
+        return True
+
+    async def _on_fresh_version(
+        self, story: Story, what: str, call: Callable[[], Awaitable[T]]
+    ) -> T | None:
+        """`call()` with the story's order version; a stale version is refreshed and tried
+        again, an order someone else moved on (or took away) is left alone: None."""
         for _ in range(3):
             try:
-                if kind == RequestKind.CLAIM:
-                    request = await actor.call(
-                        lambda c: c.open_claim(story.order_id, story.version, reason, items, price)
-                    )
-                else:
-                    request = await actor.call(
-                        lambda c: c.open_return(story.order_id, story.version, reason)
-                    )
+                return await call()
             except Conflict as exc:
                 current = exc.current_version
                 if current is not None and current != story.version:
                     story.version = current
                     continue
-                log.info("order %s: %s refused: %s", story.order_id, kind, exc.detail)
-                self.stats.refused += 1
-                return False
+                log.info("order %s: %s refused: %s", story.order_id, what, exc.detail)
             except (NotFound, PermissionDenied) as exc:
-                log.info("order %s: %s not ours any more: %s", story.order_id, kind, exc)
-                self.stats.refused += 1
-                return False
-            if story.status == OrderState.DELIVERING:
-                story.status, story.version = OrderState.EXCEPTION, story.version + 1
-            story.request = request
-            self.stats.actions[f"open_{kind}"] += 1
-            return True
-        return False
+                log.info("order %s: %s not ours any more: %s", story.order_id, what, exc)
+            self.stats.refused += 1
+            return None
+        return None
 
     async def decide(self, story: Story, actor: Actor, *, approve: bool, reason: str) -> bool:
         """Approve or reject the story's waiting request; whether it went through (someone at

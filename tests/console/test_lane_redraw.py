@@ -5,32 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from backend_client.models import Event, Me, OrderState, Role
+from backend_client.models import Me, OrderState, Role
 from backend_client.stream import StreamState, StreamStatus
 from console.app import FreshlineApp
 from console.store import FrozenClock, Lane, Store
-from tests.console.test_snapshots import NOW, order, rider
+from tests.console.samples import NOW, moved, order, rider
 
 PICKING = 300
-
-
-def moved(store: Store, seq: int, order_id: int, to: OrderState) -> Event:
-    card = store.orders[order_id]
-    return Event(
-        seq=seq,
-        kind="order.transition",
-        order_id=order_id,
-        rider_id=card.rider_id,
-        warehouse_id=card.warehouse_id,
-        from_state=card.status,
-        to_state=to,
-        actor="rider-1",
-        role="rider",
-        client_addr=None,
-        at=NOW,
-        reason=None,
-        payload={"version": card.version + 1},
-    )
 
 
 def long_lane_app() -> FreshlineApp:

@@ -18,7 +18,14 @@ import httpx
 import pytest
 
 from backend_client import FreshlineClient
-from backend_client.models import CustomerIn, OrderCreate, OrderItemIn, OrderState
+from backend_client.models import (
+    Alert,
+    AlertRule,
+    CustomerIn,
+    OrderCreate,
+    OrderItemIn,
+    OrderState,
+)
 from tests.servers import FRESHLINE, clean_env, free_port
 
 WIDTH, HEIGHT = 200, 60
@@ -69,7 +76,9 @@ class Terminal:
 def demo_in_tmux(tmp_path: Path) -> Iterator[tuple[Terminal, str]]:
     terminal = Terminal(tmux_or_fail(), tmp_path)
     port = free_port()
-    terminal.start(f"{FRESHLINE} demo --speed 30 --port {port}; sleep 60")
+    # Nobody but the test answers incidents, and there are plenty of them.
+    command = f"{FRESHLINE} demo --speed 30 --trouble 15 --no-desk --port {port}; sleep 60"
+    terminal.start(command)
     try:
         yield terminal, f"http://127.0.0.1:{port}"
     finally:
@@ -111,7 +120,9 @@ async def delivering_ids(client: FreshlineClient) -> set[int]:
     return {o.id async for o in client.all_orders(status=[OrderState.DELIVERING], limit=500)}
 
 
-def test_the_real_console_shows_what_the_api_says_and_follows_it(tmp_path: Path) -> None:
+def test_the_real_console_follows_the_api_and_handles_an_incident_by_keyboard(
+    tmp_path: Path,
+) -> None:
     with demo_in_tmux(tmp_path) as (terminal, url):
 
         def healthy() -> bool:
@@ -123,6 +134,7 @@ def test_the_real_console_shows_what_the_api_says_and_follows_it(tmp_path: Path)
         wait_for(healthy, "the demo's backend", 60)
         wait_for(lambda: "● LIVE" in "\n".join(terminal.screen()), "the live board", 30)
         asyncio.run(_check_against_the_api(terminal, url))
+        asyncio.run(_handle_an_incident(terminal, url))
         terminal.keys("q")
         wait_for(lambda: not healthy(), "the demo to stop with its console", 30)
 
@@ -176,6 +188,66 @@ async def _check_against_the_api(terminal: Terminal, url: str) -> None:
         lane_rows_waiting(terminal, "Picking", order.id, 5)
         took = time.monotonic() - sent
         assert took < 1.0, f"the transition took {took:.2f} s to reach the screen"
+
+
+async def _handle_an_incident(terminal: Terminal, url: str) -> None:
+    """A rider reports an accident; the test, at the exception queue, acknowledges it with a
+    note and gives the order to another rider, by keyboard, and the API says it happened."""
+    async with FreshlineClient(url) as dispatcher:
+        await dispatcher.login("dispatcher", "demo-dispatcher")
+
+        async def an_accident() -> Alert | None:
+            for alert in await dispatcher.alerts(rule=AlertRule.DELIVERY_EXCEPTION):
+                order = await dispatcher.order(alert.order_id or 0)
+                if order.status == OrderState.EXCEPTION and order.rider_id is not None:
+                    return alert
+            return None
+
+        deadline = time.monotonic() + 120
+        while (incident := await an_accident()) is None:
+            assert time.monotonic() < deadline, "no accident in two minutes of trouble"
+            await asyncio.sleep(1)
+        order_id = incident.order_id
+        carrier = (await dispatcher.order(order_id or 0)).rider_id
+
+        terminal.keys("2")
+        wait_for(lambda: "Alerts " in "\n".join(terminal.screen()), "the exception queue", 15)
+        _cursor_to(terminal, f"#{order_id} ")
+        terminal.keys("a")
+        wait_for(lambda: "a note?" in "\n".join(terminal.screen()), "the note dialog", 15)
+        terminal.keys("-l", "e2e: calling the rider")
+        terminal.keys("Enter")
+        deadline = time.monotonic() + 15
+        while (await dispatcher.alert(incident.id)).acknowledged_by != "dispatcher":
+            assert time.monotonic() < deadline, f"not acknowledged:\n{_dump(terminal)}"
+            await asyncio.sleep(0.2)
+        assert (await dispatcher.alert(incident.id)).note == "e2e: calling the rider"
+
+        terminal.keys("r")
+        wait_for(lambda: "to whom?" in "\n".join(terminal.screen()), "the suggestions", 15)
+        terminal.keys("Enter")
+        wait_for(lambda: "y or enter: yes" in "\n".join(terminal.screen()), "confirming", 15)
+        terminal.keys("y")
+        deadline = time.monotonic() + 15
+        while (order := await dispatcher.order(order_id or 0)).rider_id == carrier:
+            assert time.monotonic() < deadline, f"not reassigned:\n{_dump(terminal)}"
+            await asyncio.sleep(0.2)
+        last = (await dispatcher.timeline(order.id))[-1]
+        assert (last.kind, last.actor) == ("order.assigned", "dispatcher")
+        assert last.reason == "reassigned from the exception queue"
+
+
+def _cursor_to(terminal: Terminal, subject: str) -> None:
+    """Down the queue until the alert about `subject` is the one shown in full below."""
+    terminal.keys("Home")
+    for step in range(1, 121):
+        time.sleep(0.15)
+        detail = next((line for line in terminal.screen() if line.startswith(" alert ")), "")
+        if subject in detail:
+            return
+        # Round to the top again now and then: new alerts keep arriving above and below.
+        terminal.keys("Home" if step % 40 == 0 else "Down")
+    raise AssertionError(f"{subject} not found in the queue:\n{_dump(terminal)}")
 
 
 def lane_rows_waiting(terminal: Terminal, title: str, order_id: int, within: float) -> bool:

@@ -77,7 +77,7 @@ def demo_in_tmux(tmp_path: Path) -> Iterator[tuple[Terminal, str]]:
     terminal = Terminal(tmux_or_fail(), tmp_path)
     port = free_port()
     # Nobody but the test answers incidents, and there are plenty of them.
-    command = f"{FRESHLINE} demo --speed 30 --trouble 15 --no-desk --port {port}; sleep 60"
+    command = f"{FRESHLINE} demo --speed 30 --trouble 10 --no-desk --port {port}; sleep 60"
     terminal.start(command)
     try:
         yield terminal, f"http://127.0.0.1:{port}"
@@ -183,11 +183,11 @@ async def _check_against_the_api(terminal: Terminal, url: str) -> None:
         terminal.keys("Enter")
         assert lane_rows_waiting(terminal, "New", order.id, 15)
         paid = await channel.transition(order.id, "pay", order.version)
-        sent = time.monotonic()
         await dispatcher.transition(order.id, "start_picking", paid.version)
+        committed = time.monotonic()  # the answer came: the change is committed
         lane_rows_waiting(terminal, "Picking", order.id, 5)
-        took = time.monotonic() - sent
-        assert took < 1.0, f"the transition took {took:.2f} s to reach the screen"
+        took = time.monotonic() - committed
+        assert took < 1.0, f"the transition took {took:.2f} s from commit to the screen"
 
 
 async def _handle_an_incident(terminal: Terminal, url: str) -> None:
@@ -232,8 +232,9 @@ async def _handle_an_incident(terminal: Terminal, url: str) -> None:
         while (order := await dispatcher.order(order_id or 0)).rider_id == carrier:
             assert time.monotonic() < deadline, f"not reassigned:\n{_dump(terminal)}"
             await asyncio.sleep(0.2)
-        last = (await dispatcher.timeline(order.id))[-1]
-        assert (last.kind, last.actor) == ("order.assigned", "dispatcher")
+        timeline = await dispatcher.timeline(order.id)
+        last = [e for e in timeline if e.kind == "order.assigned"][-1]
+        assert (last.actor, last.payload["to_rider"]) == ("dispatcher", order.rider_id)
         assert last.reason == "reassigned from the exception queue"
 
 

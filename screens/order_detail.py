@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from backend_client import ConnectionFailed, FreshlineError, NotFound, PermissionDenied
 from backend_client.models import Event, Order, OrderState
+from console.alert_book import RULE_WORDS
 from console.store import LANE_OF_STATE, Changes, OrderCard, Store, Urgency
 from screens.acting import act_on_orders
 from screens.guard import GuardedScreen
@@ -42,6 +43,12 @@ def event_words(event: Event, store: Store) -> str:
         return f"rider {store.rider_name(after)} assigned"
     if event.kind == "order.created":
         return f"created ({event.payload.get('channel', '')})"
+    if event.kind.startswith("alert."):
+        rule = RULE_WORDS.get(event.payload.get("rule"), event.payload.get("rule", "alert"))
+        return f"alert {rule}: {event.kind.removeprefix('alert.')}"
+    if event.kind.startswith("request."):
+        kind = event.payload.get("kind", "request")
+        return f"{kind} {event.kind.removeprefix('request.')}"
     if event.from_state and event.to_state and event.from_state != event.to_state:
         return f"{event.from_state} -> {event.to_state}"
     return event.kind

@@ -21,6 +21,7 @@ from backend_client.models import (
 from console.app import FreshlineApp
 from screens.dialogs import ChoiceDialog, ConfirmDialog, NoteDialog, ReasonDialog
 from screens.exceptions import ExceptionsScreen
+from screens.order_detail import OrderDetailScreen, event_words
 from screens.reassign import ReassignDialog
 from tests.console.conftest import until
 from tests.console.test_console_live import notes_of, text_of
@@ -268,4 +269,8 @@ async def test_a_viewer_sees_the_queue_with_its_verbs_dimmed_and_told_why(
             assert "not allowed" in notes[-1], (key, notes[-1])
         assert app.store.alerts.alerts[queue(app).current].state == AlertState.OPEN
         await pilot.press("enter")  # opening the order is reading: allowed
-        assert type(app.screen).__name__ == "OrderDetailScreen"
+        detail = app.screen
+        assert isinstance(detail, OrderDetailScreen)
+        await until(pilot, lambda: len(detail.events) >= 4, "the timeline")
+        words = [event_words(e, app.store) for e in detail.events]
+        assert "alert out of stock: opened" in words, words

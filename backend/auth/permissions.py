@@ -30,6 +30,8 @@ class Permission(StrEnum):
     STOCK_READ = "stock:read"
     STOCK_ADJUST = "stock:adjust"
     USERS_MANAGE = "users:manage"
+    CHANNELS_READ = "channels:read"
+    CHANNELS_RECONCILE = "channels:reconcile"
 
 
 EVERYONE = frozenset(Role)
@@ -51,6 +53,9 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.STOCK_READ: DESK | {R.MERCHANT, R.CHANNEL},
     Permission.STOCK_ADJUST: frozenset({R.ADMIN, R.MERCHANT}),
     Permission.USERS_MANAGE: frozenset({R.ADMIN}),
+    # The gateway's refused payloads, for whoever answers the platforms' complaints.
+    Permission.CHANNELS_READ: frozenset({R.ADMIN, R.SUPERVISOR, R.DISPATCHER, R.SUPPORT}),
+    Permission.CHANNELS_RECONCILE: frozenset({R.ADMIN, R.SUPERVISOR}),
 }
 
 

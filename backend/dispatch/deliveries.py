@@ -32,11 +32,12 @@ OPEN, OUT, DONE = "open", "out", "done"
 @dataclass(frozen=True, slots=True)
 class DeliveryPlan:
     """How a new order is put in parcels: the carrying limits, how long an open parcel takes
-    more orders (zero: never), and the key orders must share to travel together."""
+    more orders (zero: never), and the key orders must share to travel together (None: the
+    same customer to the same address)."""
 
     limits: Limits
     merge_window: timedelta
-    merge_key: str | None
+    merge_key: str | None = None
 
 
 def customer_key(customer_id: int, address: str) -> str:
@@ -78,13 +79,15 @@ async def place(
             whole.add(line, line.quantity)
         return [await _new_delivery(session, order, whole, lines, key=None, now=now)]
     parcels = pack(lines, plan.limits)
-    if len(parcels) == 1 and plan.merge_key and plan.merge_window > timedelta(0):
-        joined = await _join_open(session, order, parcels[0], lines, plan, actor=actor, now=now)
+    key = plan.merge_key or customer_key(order.customer_id, order.address)
+    if len(parcels) == 1 and plan.merge_window > timedelta(0):
+        joined = await _join_open(
+            session, order, parcels[0], lines, plan, key, actor=actor, now=now
+        )
         if joined is not None:
             return [joined]
     made = [
-        await _new_delivery(session, order, parcel, lines, key=plan.merge_key, now=now)
-        for parcel in parcels
+        await _new_delivery(session, order, parcel, lines, key=key, now=now) for parcel in parcels
     ]
     if len(made) > 1:
         limits = plan.limits
@@ -159,6 +162,7 @@ async def _join_open(
     parcel: Parcel,
     lines: list[Line],
     plan: DeliveryPlan,
+    key: str,
     *,
     actor: Principal,
     now: datetime,
@@ -168,7 +172,7 @@ async def _join_open(
     candidates = await session.scalars(
         select(DeliveryRow)
         .where(
-            DeliveryRow.merge_key == plan.merge_key,
+            DeliveryRow.merge_key == key,
             DeliveryRow.status == OPEN,
             DeliveryRow.warehouse_id == order.warehouse_id,
             DeliveryRow.opened_at >= now - plan.merge_window,
@@ -189,7 +193,7 @@ async def _join_open(
         companions = await order_ids_in(session, delivery.id)
         _add_units(session, delivery, order, parcel, lines)
         minutes = (now - delivery.opened_at).total_seconds() / 60
-        why = "same pick-up point" if plan.merge_key.startswith("pickup:") else "same customer"
+        why = "same pick-up point" if key.startswith("pickup:") else "same customer"
         await _event(
             session,
             order,

@@ -88,8 +88,9 @@ def _body_doc(what: str, examples: dict[str, dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def gate_of(request: Request) -> ChannelGate:
-    """The instance's gate, made from its settings on first use."""
+async def gate_of(request: Request) -> ChannelGate:
+    """The instance's gate, made from its settings on first use (async: on the event loop,
+    so two first requests cannot each make one)."""
     gate = getattr(request.app.state, "channel_gate", None)
     if gate is None:
         runtime: Runtime = request.app.state.runtime

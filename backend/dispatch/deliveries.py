@@ -193,7 +193,7 @@ async def _join_open(
         companions = await order_ids_in(session, delivery.id)
         _add_units(session, delivery, order, parcel, lines)
         minutes = (now - delivery.opened_at).total_seconds() / 60
-        why = "same pick-up point" if key.startswith("pickup:") else "same customer"
+        why = "same pick-up point" if key.startswith("pickup:") else "same customer and address"
         await _event(
             session,
             order,
@@ -204,7 +204,7 @@ async def _join_open(
             orders=companions,
             reason=(
                 f"merged into delivery {delivery.id} with order(s) "
-                f"{', '.join(map(str, companions))} ({why} and address, {minutes:.0f} min "
+                f"{', '.join(map(str, companions))} ({why}, {minutes:.0f} min "
                 f"after it opened): one parcel, {delivery.weight_g / 1000:g} kg"
             ),
         )
@@ -217,7 +217,7 @@ async def _join_open(
                 action="joined",
                 deliveries=[delivery.id],
                 orders=[order.id],
-                reason=f"order {order.id} joined its delivery {delivery.id} ({why} and address)",
+                reason=f"order {order.id} joined its delivery {delivery.id} ({why})",
             )
         return delivery
     return None

@@ -97,9 +97,19 @@ def test_channel_specific_units() -> None:
             "detail[0].quantity",
         ),
         ("meituan", {"detail": "[{not json"}, "items", "detail"),
-        ("app", {"receiver": {"name": "W", "mobile": "1", "address": "x",
-                              "location": {"lat": "39.9", "lng": "116.4"}}},
-         "customer.phone", "receiver.mobile"),  # fmt: skip
+        (
+            "app",
+            {
+                "receiver": {
+                    "name": "W",
+                    "mobile": "1",
+                    "address": "x",
+                    "location": {"lat": "39.9", "lng": "116.4"},
+                }
+            },
+            "customer.phone",
+            "receiver.mobile",
+        ),
         ("app", {"orderNo": "has spaces in it"}, "external_id", "orderNo"),
         ("mini_program", {"trade_state": "MAYBE"}, None, "trade_state"),
         ("mini_program", {"total_fee": "lots"}, None, "total_fee"),
@@ -168,8 +178,14 @@ def test_refund_amounts_and_daily_statements() -> None:
     assert z_report.statement is not None
     assert (z_report.statement.day, z_report.statement.orders) == (date(2026, 11, 22), 41)
     assert z_report.statement.amount_cents == 187340
-    bill = {"msg_id": "b1", "notify_type": "bill", "timestamp": 1795400000,
-            "bill_date": "2026-11-22", "order_count": 12, "settle_amount": 401.5}  # fmt: skip
+    bill = {
+        "msg_id": "b1",
+        "notify_type": "bill",
+        "timestamp": 1795400000,
+        "bill_date": "2026-11-22",
+        "order_count": 12,
+        "settle_amount": 401.5,
+    }
     statement = ADAPTERS["meituan"].read_callback(body_of(bill)).statement
     assert statement is not None and statement.amount_cents == 40150
     problem = refused("meituan", bill | {"bill_date": "yesterday"}, callback=True)

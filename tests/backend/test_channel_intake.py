@@ -108,10 +108,13 @@ async def test_a_bad_payload_names_the_field_changes_nothing_and_is_recorded(api
     meituan = sample_order("meituan")
     for change, field, theirs in [
         ({"app_poi_code": "WH-XX"}, "warehouse_id", "app_poi_code"),
-        ({"detail": '[{"app_food_code": "VEG-DURIAN", "quantity": 1, "price": 99}]'},
-         "items[0].sku", "detail[0].app_food_code"),
+        (
+            {"detail": '[{"app_food_code": "VEG-DURIAN", "quantity": 1, "price": 99}]'},
+            "items[0].sku",
+            "detail[0].app_food_code",
+        ),
         ({"delivery_time": 1795300000}, "promised_at", "delivery_time"),
-    ]:  # fmt: skip
+    ]:
         response = await send(api, "meituan", "orders", meituan | change)
         assert response.status_code == 422, response.text
         assert (response.json()["field"], response.json()["channel_field"]) == (field, theirs)
@@ -177,8 +180,14 @@ async def test_a_cancellation_too_late_is_refused_and_shown(api: Api) -> None:
     assert note["kind"] == "order.channel"
     assert "meituan: the customer cancelled: 用户取消" in note["reason"]
     # A refund request while picking is kept for the desk; the order goes on.
-    refund = {"msg_id": "mt-refund-1", "notify_type": "refund_apply", "timestamp": 1795342000,
-              "order_id": 27061900338318741, "money": 24.9, "reason": "wrong item"}  # fmt: skip
+    refund = {
+        "msg_id": "mt-refund-1",
+        "notify_type": "refund_apply",
+        "timestamp": 1795342000,
+        "order_id": 27061900338318741,
+        "money": 24.9,
+        "reason": "wrong item",
+    }
     kept = (await send(api, "meituan", "callbacks", refund)).json()
     assert kept["outcome"] == "recorded"
     assert "24.90 yuan" in (await timeline(api, placed["id"]))[-1]["reason"]
@@ -212,21 +221,41 @@ async def test_reconciliation_of_a_day_per_channel(api: Api) -> None:
     short = sample_order("meituan") | {"order_id": 27061900338318742, "total": 30.0}
     short_order = (await send(api, "meituan", "orders", short)).json()["order"]
     await api.act("merchant-wh-cy", short_order, "report_out_of_stock", reason="freezer broke")
-    refund = {"msg_id": "r-9", "notify_type": "refund_apply", "timestamp": 1795345000,
-              "order_id": 27061900338318741, "money": 9.8}  # fmt: skip
+    refund = {
+        "msg_id": "r-9",
+        "notify_type": "refund_apply",
+        "timestamp": 1795345000,
+        "order_id": 27061900338318741,
+        "money": 9.8,
+    }
     await send(api, "meituan", "callbacks", refund)
     # A cancellation for an order that never came, and the platform's bill for the day.
-    ghost = {"msg_id": "g-1", "notify_type": "order_cancel", "timestamp": 1795345100,
-             "order_id": 99}  # fmt: skip
+    ghost = {
+        "msg_id": "g-1",
+        "notify_type": "order_cancel",
+        "timestamp": 1795345100,
+        "order_id": 99,
+    }
     assert (await send(api, "meituan", "callbacks", ghost)).status_code == 202
-    bill = {"msg_id": "bill-1122", "notify_type": "bill", "timestamp": 1795400000,
-            "bill_date": "2026-11-22", "order_count": 1, "settle_amount": 34.0}  # fmt: skip
+    bill = {
+        "msg_id": "bill-1122",
+        "notify_type": "bill",
+        "timestamp": 1795400000,
+        "bill_date": "2026-11-22",
+        "order_count": 1,
+        "settle_amount": 34.0,
+    }
     assert (await send(api, "meituan", "callbacks", bill)).json()["outcome"] == "recorded"
-    await api.act("support", short_order | {"version": short_order["version"] + 1}, "cancel",
-                  reason="no stock")  # fmt: skip
+    await api.act(
+        "support",
+        short_order | {"version": short_order["version"] + 1},
+        "cancel",
+        reason="no stock",
+    )
 
-    answer = await api.get("supervisor", "/channels/reconciliation",
-                           params={"day": "2026-11-22", "channel": "meituan"})  # fmt: skip
+    answer = await api.get(
+        "supervisor", "/channels/reconciliation", params={"day": "2026-11-22", "channel": "meituan"}
+    )
     assert answer.status_code == 200, answer.text
     [report] = answer.json()
     assert report["held"] == {"orders": 2, "amount_cents": 6940}
@@ -245,8 +274,11 @@ async def test_reconciliation_of_a_day_per_channel(api: Api) -> None:
     amount = next(d for d in report["differences"] if d["kind"] == "amount")
     assert (amount["ours"], amount["theirs"]) == (3470, 3000)
 
-    as_csv = await api.get("supervisor", "/channels/reconciliation.csv",
-                           params={"day": "2026-11-22", "channel": "meituan"})  # fmt: skip
+    as_csv = await api.get(
+        "supervisor",
+        "/channels/reconciliation.csv",
+        params={"day": "2026-11-22", "channel": "meituan"},
+    )
     assert as_csv.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))
     assert {r["kind"] for r in rows} >= {"total_held", "amount", "cancelled_here"}

@@ -58,6 +58,8 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "stock:read": EVERYONE - {"rider"},
     "stock:adjust": frozenset({"admin", "merchant"}),
     "users:manage": frozenset({"admin"}),
+    "channels:read": frozenset({"admin", "supervisor", "dispatcher", "support"}),
+    "channels:reconcile": frozenset({"admin", "supervisor"}),
 }
 
 PUBLIC = "none"
@@ -91,6 +93,14 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("POST", "/warehouses/{warehouse_id}/stock/{sku}/adjust", "stock:adjust"),
     ("PUT", "/warehouses/{warehouse_id}/dispatch", "dispatch:configure"),
     ("GET", "/events", ANY_ACCOUNT),
+    ("GET", "/orders/{order_id}/deliveries", "orders:read"),
+    # Signed by the channel's secret instead of a token (backend/channels/gate.py).
+    ("POST", "/channels/{channel}/orders", PUBLIC),
+    ("POST", "/channels/{channel}/callbacks", PUBLIC),
+    ("GET", "/channels", "channels:read"),
+    ("GET", "/channels/rejections", "channels:read"),
+    ("GET", "/channels/reconciliation", "channels:reconcile"),
+    ("GET", "/channels/reconciliation.csv", "channels:reconcile"),
 )
 PROTECTED = tuple(e for e in ENDPOINTS if e[2] != PUBLIC)
 
@@ -511,6 +521,15 @@ class Matrix:
                 return Call("/warehouses/WH-CY/stock/VEG-TOMATO/adjust", json=body)
             case "PUT", "/warehouses/{warehouse_id}/dispatch":
                 return Call("/warehouses/WH-CY/dispatch", json={"auto_dispatch": True})
+            case "GET", "/orders/{order_id}/deliveries":
+                return Call(f"/orders/{shared}/deliveries")
+            case "POST", "/channels/{channel}/orders" | "/channels/{channel}/callbacks":
+                # Taken on the channel's signature alone: a token, whoever's, is none.
+                return Call(template.replace("{channel}", "app"), json={}, ok=401)
+            case "GET", "/channels" | "/channels/rejections":
+                return Call(template)
+            case "GET", "/channels/reconciliation" | "/channels/reconciliation.csv":
+                return Call(f"{template}?day=2026-11-22")
         raise AssertionError(f"no request built for {method} {template}")
 
 

@@ -79,6 +79,17 @@ async def test_the_merge_window_is_thirty_minutes_from_the_first_order(api: Api)
     api.clock.advance(seconds=1)
     spelled = await place(api, app_order(6, address="  sanlitun rd 19,  Chaoyang "))
     assert spelled["deliveries"] == too_late["deliveries"]
+    # Group-buy buyers, whoever they are, travel together to their leader's pick-up point.
+    first = sample_order("group_buy")
+    second = sample_order("group_buy") | {"sub_order_sn": "GB-20261122-000732"}
+    second["buyer"] = {"nickname": "Li Lei", "mobile": "13900001111"}
+    other_leader = sample_order("group_buy") | {"sub_order_sn": "GB-20261122-000733"}
+    other_leader["leader"] = other_leader["leader"] | {"leader_id": "L-CY-04"}
+    a = await place(api, first, "group_buy")
+    b = await place(api, second, "group_buy")
+    c = await place(api, other_leader, "group_buy")
+    assert a["deliveries"] == b["deliveries"] != c["deliveries"]
+    assert "same pick-up point" in (await reasons(api, b["order"]["id"]))[0]
 
 
 async def test_a_shared_parcel_takes_one_slot_goes_out_together_and_frees_it_last(
@@ -105,11 +116,20 @@ async def test_a_shared_parcel_takes_one_slot_goes_out_together_and_frees_it_las
     # A new order of the same customer now waits for a parcel of its own.
     c = await place(api, app_order(3))
     assert c["deliveries"] != (await deliveries_of(api, a["id"]))[0]["id"]
+    # Trouble at the door with one of them: handed to another rider, it leaves the parcel.
+    b = await api.act("rider-1", b, "report_exception", reason="nobody home")
+    await api.rider_online(3)
+    b = await api.assign(b, 3)
+    assert await loads(api) == {1: 1, 3: 1}
+    [alone] = await deliveries_of(api, b["id"])
+    assert (alone["orders"], alone["rider_id"], alone["status"]) == ([b["id"]], 3, "out")
+    assert (await deliveries_of(api, a["id"]))[0]["orders"] == [a["id"]]
     a = await api.act("rider-1", a, "sign")
-    assert await loads(api) == {1: 1}  # still carrying the other order
-    await api.act("rider-1", b, "sign")
-    assert await loads(api) == {}
+    assert await loads(api) == {3: 1}
     assert (await deliveries_of(api, a["id"]))[0]["status"] == "done"
+    b = await api.act("dispatcher", b, "resume")
+    await api.act("rider-3", b, "sign")
+    assert await loads(api) == {}
 
 
 async def test_an_order_not_ready_is_left_behind_with_its_own_parcel(api: Api) -> None:
@@ -131,19 +151,6 @@ async def test_an_order_not_ready_is_left_behind_with_its_own_parcel(api: Api) -
     assert await loads(api) == {1: 1}
 
 
-async def test_group_buy_orders_to_one_leader_travel_together(api: Api) -> None:
-    first = sample_order("group_buy")
-    second = sample_order("group_buy") | {"sub_order_sn": "GB-20261122-000732"}
-    second["buyer"] = {"nickname": "Li Lei", "mobile": "13900001111"}
-    other_leader = sample_order("group_buy") | {"sub_order_sn": "GB-20261122-000733"}
-    other_leader["leader"] = other_leader["leader"] | {"leader_id": "L-CY-04"}
-    a = await place(api, first, "group_buy")
-    b = await place(api, second, "group_buy")
-    c = await place(api, other_leader, "group_buy")
-    assert a["deliveries"] == b["deliveries"] != c["deliveries"]
-    assert "same pick-up point" in (await reasons(api, b["order"]["id"]))[0]
-
-
 async def test_an_order_one_rider_cannot_carry_is_split_at_the_limit(api: Api) -> None:
     apples = sample_order("app") | {"orderNo": "APP-HEAVY-1"}
     apples["lines"] = [{"skuCode": "FRU-APPLE", "qty": 20, "unitPriceCents": 1290}]
@@ -156,6 +163,13 @@ async def test_an_order_one_rider_cannot_carry_is_split_at_the_limit(api: Api) -
     parts = await deliveries_of(api, heavy["order"]["id"])
     assert [p["weight_g"] for p in parts] == [20_000, 1_000]
     assert "split into 2 deliveries (20 kg, 1 kg)" in (await reasons(api, heavy["order"]["id"]))[0]
+    # A part without a rider keeps the whole order from leaving.
+    await api.rider_online(1)
+    picking = await api.act("merchant-wh-cy", heavy["order"], "start_picking")
+    picking = await api.assign(picking, 1)
+    refused = await api.act("rider-1", picking, "dispatch", expect=409)
+    assert f"delivery {parts[1]['id']} has no rider yet" in refused["detail"]
+    assert (await order(api, picking["id"]))["status"] == "PICKING"
     # Milk beyond one cold box.
     milk = sample_order("app") | {"orderNo": "APP-COLD-1"}
     milk["lines"] = [{"skuCode": "DAI-MILK", "qty": 9, "unitPriceCents": 1590},
@@ -191,16 +205,3 @@ async def test_each_part_of_a_split_order_needs_its_own_rider(api: Api) -> None:
     signed = await api.act(f"rider-{riders[0]}", await order(api, placed["id"]), "sign")
     assert signed["status"] == "SIGNED"
     assert await loads(api) == {}
-
-
-async def test_a_split_order_does_not_leave_while_a_part_has_no_rider(api: Api) -> None:
-    heavy = sample_order("app") | {"orderNo": "APP-HEAVY-4"}
-    heavy["lines"] = [{"skuCode": "FRU-APPLE", "qty": 25, "unitPriceCents": 1290}]
-    placed = (await place(api, heavy))["order"]
-    await api.rider_online(1)
-    picking = await api.act("merchant-wh-cy", placed, "start_picking")
-    picking = await api.assign(picking, 1)
-    parts = await deliveries_of(api, placed["id"])
-    refused = await api.act("rider-1", picking, "dispatch", expect=409)
-    assert f"delivery {parts[1]['id']} has no rider yet" in refused["detail"]
-    assert (await order(api, placed["id"]))["status"] == "PICKING"

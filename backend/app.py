@@ -24,8 +24,10 @@ from backend.alerts.rules import RuleBook
 from backend.auth.login_limiter import LoginLimiter
 from backend.auth.passwords import Passwords
 from backend.auth.router import router as auth_router
+from backend.channels.router import router as channels_router
 from backend.clock import Clock, ScaledClock, SystemClock
 from backend.db import Database
+from backend.dispatch.delivery_router import router as delivery_router
 from backend.dispatch.router import router as dispatch_router
 from backend.dispatch.sweeper import AutoDispatcher
 from backend.errors import DomainError, NotAuthenticated, RateLimited
@@ -138,6 +140,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     api.include_router(returns_router)
     api.include_router(sensors_router)
     api.include_router(stream_router)
+    api.include_router(channels_router)
+    api.include_router(delivery_router)
     app.include_router(api)
 
     # DESIGN.md names /openapi.json at the root; serve it there too.

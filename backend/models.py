@@ -2,7 +2,14 @@
 
 from backend.alerts.models import AlertRow
 from backend.auth.models import TokenRow, UserRow
+from backend.channels.models import (
+    ChannelCallbackRow,
+    ChannelOrderRow,
+    ChannelRejectionRow,
+    ChannelStatementRow,
+)
 from backend.db import Base
+from backend.dispatch.models import DeliveryItemRow, DeliveryRow
 from backend.idempotency import IdempotencyRow
 from backend.inventory.models import SkuRow, StockRow, WarehouseRow
 from backend.orders.models import CustomerRow, OrderItemRow, OrderRow
@@ -14,8 +21,14 @@ from backend.sensors.models import TemperatureReadingRow
 __all__ = [
     "AlertRow",
     "Base",
+    "ChannelCallbackRow",
+    "ChannelOrderRow",
+    "ChannelRejectionRow",
+    "ChannelStatementRow",
     "CustomerRow",
+    "DeliveryItemRow",
     "DeliveryProgressRow",
+    "DeliveryRow",
     "EventRow",
     "IdempotencyRow",
     "OrderItemRow",

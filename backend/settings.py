@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -79,6 +79,28 @@ class Settings(BaseSettings):
     """The simulated time at `clock_epoch` (the demo only); the wall time of the epoch if unset."""
     clock_epoch: float | None = None
     """The Unix time at which the simulated clock read `clock_start`; now if unset."""
+
+    # --- Sales channels (backend/channels/) and deliveries (backend/dispatch/deliveries.py) ---
+    channel_secrets: dict[str, SecretStr] = Field(default_factory=dict)
+    """Each channel's shared signing secret (a channel without one is not taken); the demo
+    fills in known secrets for channels left unset, so its simulator can sign."""
+    channel_signature_window_seconds: int = Field(default=300, ge=5, le=3600)
+    """A signed request older or newer than this (by its timestamp) is refused as a replay."""
+    channel_rate_per_second: int = Field(default=50, ge=1)
+    """Requests one channel may send in any one-second window (orders and callbacks
+    together); more answer 429 with Retry-After."""
+    channel_concurrency: int = Field(default=4, ge=1, le=64)
+    """A channel's requests worked on at once; the rest wait their turn without holding a
+    database connection, so one platform's burst leaves room for the others and for reads."""
+    delivery_merge_minutes: int = Field(default=30, ge=0, le=24 * 60)
+    """Orders of one customer to one address (or one group-buy leader) within this many
+    minutes, not yet out, share one delivery; 0 never merges."""
+    rider_max_load_g: int = Field(default=20_000, ge=1000)
+    """What one rider carries on one delivery; a heavier order is split into several."""
+    cold_box_max_g: int = Field(default=8_000, ge=500)
+    """What one cold-chain box holds; more cold goods than that are split into several."""
+    business_day_utc_offset_minutes: int = Field(default=8 * 60, ge=-12 * 60, le=14 * 60)
+    """Where the business day of reconciliation starts and ends (Beijing time by default)."""
 
     @model_validator(mode="after")
     def _simulated_time_only_in_the_demo(self) -> Settings:

@@ -8,9 +8,10 @@ retried POST never acts twice. A 409 is an answer, never retried.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -27,6 +28,13 @@ from backend_client.errors import (
 )
 from backend_client.models import (
     AssignRequest,
+    Channel,
+    ChannelCallbackResult,
+    ChannelInfo,
+    ChannelOrderReceipt,
+    ChannelReconciliation,
+    ChannelRejection,
+    Delivery,
     DispatchSettings,
     Event,
     EventBatch,
@@ -59,6 +67,7 @@ from backend_client.models import (
     Warehouse,
 )
 from backend_client.retry import Backoff
+from backend_client.signing import signed_headers
 
 T = TypeVar("T")
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
@@ -377,6 +386,86 @@ class FreshlineClient(DeskCalls):
             zone=zone,
         )
         return await self._call("GET", "/events", EventBatch, params=params, seconds=wait + 10)
+
+    # --- sales channels (signed by the channel's secret, no token) -----------------------------
+
+    async def send_channel_order(
+        self, channel: Channel | str, payload: dict[str, Any] | bytes, secret: str
+    ) -> ChannelOrderReceipt:
+        """A channel's own order payload, signed; a retry answers the first answer."""
+        return await self._signed(
+            f"/channels/{channel}/orders", payload, secret, ChannelOrderReceipt
+        )
+
+    async def send_channel_callback(
+        self, channel: Channel | str, payload: dict[str, Any] | bytes, secret: str
+    ) -> ChannelCallbackResult:
+        """A channel's own status callback, signed."""
+        return await self._signed(
+            f"/channels/{channel}/callbacks", payload, secret, ChannelCallbackResult
+        )
+
+    async def _signed(
+        self, path: str, payload: dict[str, Any] | bytes, secret: str, answer: type[T]
+    ) -> T:
+        # Signed afresh on every attempt: a retry after a long wait must not look like a replay.
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.post(
+                    path, content=body, headers=signed_headers(secret, body)
+                )
+            except httpx.TransportError as exc:
+                if attempt >= self.retries:
+                    raise ConnectionFailed(f"POST {path}: {exc!r}") from exc
+                await self._sleep(self.backoff.delay(attempt))
+                attempt += 1
+                continue
+            if response.status_code < 400:
+                try:
+                    return TypeAdapter(answer).validate_json(response.content)
+                except ValidationError as exc:
+                    raise UnexpectedAnswer(f"POST {path}: {exc}") from exc
+            error = _error_of(response)
+            if attempt >= self.retries or not _retryable(error):
+                raise error
+            wait = error.retry_after if isinstance(error, RateLimited) else 0.0
+            await self._sleep(self.backoff.delay(attempt, at_least=wait))
+            attempt += 1
+
+    async def channels(self) -> list[ChannelInfo]:
+        return await self._call("GET", "/channels", list[ChannelInfo])
+
+    async def channel_rejections(
+        self, *, channel: Channel | str | None = None, limit: int = 100
+    ) -> list[ChannelRejection]:
+        params = query_params(channel=str(channel) if channel else None, limit=limit)
+        return await self._call(
+            "GET", "/channels/rejections", list[ChannelRejection], params=params
+        )
+
+    async def reconciliation(
+        self, day: date, *, channel: Channel | str | None = None
+    ) -> list[ChannelReconciliation]:
+        params = query_params(day=day.isoformat(), channel=str(channel) if channel else None)
+        return await self._call(
+            "GET", "/channels/reconciliation", list[ChannelReconciliation], params=params
+        )
+
+    async def reconciliation_csv(self, day: date, *, channel: Channel | str | None = None) -> str:
+        params = query_params(day=day.isoformat(), channel=str(channel) if channel else None)
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        response = await self._http.get(
+            "/channels/reconciliation.csv", params=params, headers=headers
+        )
+        if response.status_code >= 400:
+            raise _error_of(response)
+        return response.text
+
+    async def order_deliveries(self, order_id: int) -> list[Delivery]:
+        """The parcels the order travels in (merged with others, or split)."""
+        return await self._call("GET", f"/orders/{order_id}/deliveries", list[Delivery])
 
 
 def _error_of(response: httpx.Response) -> ApiError:

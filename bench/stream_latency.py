@@ -78,8 +78,9 @@ def freshline_command() -> str:
 
 
 @contextlib.contextmanager
-def serving(database_url: str, run_dir: Path):
-    """`freshline serve --demo` on a free port; yields its base URL; stopped on exit."""
+def serving(database_url: str, run_dir: Path, extra_env: dict[str, str] | None = None):
+    """`freshline serve --demo` on a free port (with `extra_env` set too); yields its base
+    URL; stopped on exit."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRESHLINE_")}
     env.update(
@@ -87,6 +88,7 @@ def serving(database_url: str, run_dir: Path):
         FRESHLINE_ARGON2_MEMORY_COST_KIB="64",
         FRESHLINE_LOG_FILE=str(run_dir / "freshline.log"),
     )
+    env.update(extra_env or {})
     command = [
         freshline_command(),
         *("serve", "--demo", "--host", "127.0.0.1", "--port", str(port)),

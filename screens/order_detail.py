@@ -14,7 +14,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Static
 
 from backend_client import ConnectionFailed, FreshlineError, NotFound, PermissionDenied
-from backend_client.models import Event, Order, OrderState
+from backend_client.models import Delivery, Event, Order, OrderState
 from console.alert_book import RULE_WORDS
 from console.store import LANE_OF_STATE, Changes, OrderCard, Store, Urgency
 from screens.acting import act_on_orders
@@ -23,6 +23,13 @@ from widgets.order_row import CHANNEL_SHORT, time_cell
 from widgets.top_bar import TopBar
 
 URGENCY_WORD = {Urgency.LATE: "!! LATE", Urgency.WARNING: "! at risk", Urgency.OK: "on track"}
+DELIVERY_WORDS = {
+    "merged": "merged into a shared delivery",
+    "joined": "another order joined its delivery",
+    "split": "split into deliveries",
+    "detached": "left its shared delivery",
+    "assigned": "a part given to a rider",
+}
 
 
 def mask_phone(phone: str) -> str:
@@ -49,9 +56,34 @@ def event_words(event: Event, store: Store) -> str:
     if event.kind.startswith("request."):
         kind = event.payload.get("kind", "request")
         return f"{kind} {event.kind.removeprefix('request.')}"
+    if event.kind == "order.delivery":
+        return DELIVERY_WORDS.get(str(event.payload.get("action")), "delivery changed")
+    if event.kind == "order.channel":
+        return f"{event.payload.get('channel', 'channel')} says: {event.payload.get('callback')}"
     if event.from_state and event.to_state and event.from_state != event.to_state:
         return f"{event.from_state} -> {event.to_state}"
     return event.kind
+
+
+def parcel_lines(order_id: int, parcels: list[Delivery], store: Store) -> Text:
+    """The order's deliveries, one line each: merged with which orders, or which part."""
+    text = Text()
+    for number, parcel in enumerate(parcels, start=1):
+        others = [f"#{o}" for o in parcel.orders if o != order_id]
+        if others:
+            what = f"shared with {', '.join(others)} (merged)"
+        elif len(parcels) > 1:
+            what = f"part {number} of {len(parcels)} (split)"
+        else:
+            what = "its own"
+        rider = store.rider_name(parcel.rider_id) if parcel.rider_id else "no rider yet"
+        cold = " ❄" if parcel.cold_chain else ""
+        text.append(f"delivery {parcel.id}", style="bold")
+        text.append(f"  {what} · {parcel.weight_g / 1000:.1f} kg{cold} · {rider} · ")
+        text.append(parcel.status, style="italic")
+        text.append("\n")
+    text.rstrip()
+    return text
 
 
 class OrderDetailScreen(GuardedScreen):
@@ -60,6 +92,7 @@ class OrderDetailScreen(GuardedScreen):
     OrderDetailScreen #middle { height: auto; max-height: 14; }
     OrderDetailScreen #items { width: 2fr; height: auto; max-height: 14; }
     OrderDetailScreen #people { width: 1fr; padding: 0 1; height: auto; }
+    OrderDetailScreen #deliveries { padding: 0 1; height: auto; max-height: 4; }
     OrderDetailScreen #timeline { height: 1fr; border-top: solid $panel-lighten-2; }
     OrderDetailScreen .late { color: $lane-late; }
     """
@@ -77,6 +110,7 @@ class OrderDetailScreen(GuardedScreen):
         self.order_id = order_id
         self.order: Order | None = None
         self.events: list[Event] = []
+        self.parcels: list[Delivery] = []
 
     @property
     def store(self) -> Store:
@@ -93,6 +127,7 @@ class OrderDetailScreen(GuardedScreen):
             yield DataTable(id="items", cursor_type="none", zebra_stripes=True)
             with VerticalScroll(id="people"):
                 yield Static("", id="people-text")
+        yield Static("", id="deliveries")
         yield DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
@@ -128,7 +163,11 @@ class OrderDetailScreen(GuardedScreen):
         except (ConnectionFailed, FreshlineError) as exc:
             self.notify(f"Could not load order {self.order_id}: {exc}", severity="warning")
             return
-        self.order, self.events = order, events
+        try:
+            parcels = await client.order_deliveries(self.order_id)
+        except FreshlineError:
+            parcels = []  # a backend without deliveries: the rest of the order still shows
+        self.order, self.events, self.parcels = order, events, parcels
         self._draw()
 
     # --- drawing ------------------------------------------------------------------------------
@@ -137,6 +176,9 @@ class OrderDetailScreen(GuardedScreen):
         self._draw_header()
         self._draw_items()
         self._draw_people()
+        self.query_one("#deliveries", Static).update(
+            parcel_lines(self.order_id, self.parcels, self.store)
+        )
         self._draw_timeline()
 
     def _draw_header(self) -> None:

@@ -36,6 +36,8 @@ class Permission(StrEnum):
     RETURNS_READ = "returns:read"
     RETURNS_DECIDE = "returns:decide"
     SENSORS_REPORT = "sensors:report"
+    CHANNELS_READ = "channels:read"
+    CHANNELS_RECONCILE = "channels:reconcile"
 
 
 EVERYONE = frozenset(Role)
@@ -69,6 +71,9 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.RETURNS_DECIDE: frozenset({R.ADMIN, R.SUPERVISOR, R.SUPPORT}),
     # A box or vehicle sensor reports through its rider's phone, the store, or a gateway.
     Permission.SENSORS_REPORT: frozenset({R.ADMIN, R.RIDER, R.MERCHANT}),
+    # The gateway's refused payloads, for whoever answers the platforms' complaints.
+    Permission.CHANNELS_READ: frozenset({R.ADMIN, R.SUPERVISOR, R.DISPATCHER, R.SUPPORT}),
+    Permission.CHANNELS_RECONCILE: frozenset({R.ADMIN, R.SUPERVISOR}),
 }
 
 CLAIM_LIMIT_CENTS: dict[Role, int | None] = {

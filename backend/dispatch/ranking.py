@@ -61,8 +61,11 @@ async def rank_riders(
     *,
     limit: int = 5,
     exclude: int | None = None,
+    cold_chain: bool | None = None,
 ) -> list[Candidate]:
-    """The best riders for `order`, best first: at most `limit`, never `exclude`."""
+    """The best riders for `order`, best first: at most `limit`, never `exclude`. `cold_chain`
+    says whether the parcel needs a cold box, when that is not the order's own need (a part
+    of a split order, or a parcel it shares with other orders)."""
     base = aliased(WarehouseRow)
     lat = func.coalesce(RiderRow.last_lat, base.lat)
     lng = func.coalesce(RiderRow.last_lng, base.lng)
@@ -76,7 +79,7 @@ async def rank_riders(
     available = available.where(
         RiderRow.status == RiderStatus.ONLINE, RiderRow.active_orders < RiderRow.capacity
     )
-    if order.cold_chain:
+    if order.cold_chain if cold_chain is None else cold_chain:
         available = available.where(RiderRow.cold_chain.is_(True))
     if exclude is not None:
         available = available.where(RiderRow.id != exclude)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from backend.auth.deps import RuntimeDep, require
 from backend.auth.permissions import Permission
 from backend.auth.principal import Principal
+from backend.dispatch import deliveries
 from backend.dispatch.ranking import Place, rank_riders
 from backend.errors import NotFound
 from backend.idempotency import IDEMPOTENT, run_once
@@ -55,7 +56,16 @@ async def suggest_riders(
         pickup: Place | None = await _goods_with_rider(session, order)
         pickup = pickup or await session.get(WarehouseRow, order.warehouse_id)
         assert pickup is not None  # a foreign key
-        ranked = await rank_riders(session, order, pickup, limit=limit, exclude=order.rider_id)
+        # The parcel the order rides in may need a cold box for another order's goods.
+        parcel = await deliveries.lead(session, order)
+        ranked = await rank_riders(
+            session,
+            order,
+            pickup,
+            limit=limit,
+            exclude=order.rider_id,
+            cold_chain=parcel.cold_chain or order.cold_chain,
+        )
     return [
         RiderSuggestion(
             rider=rider_view(c.rider),

@@ -1,5 +1,6 @@
 """Handing every order one rider carries to another rider, in the same sequence, all or none
-(a rider's scooter broke down; their shift ends early)."""
+(a rider's scooter broke down; their shift ends early). Their parcels move whole: the taker
+needs a free slot for each parcel, however many orders ride in it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
+from backend.dispatch import deliveries
+from backend.dispatch.models import DeliveryRow
 from backend.errors import Conflict, Unprocessable
 from backend.orders import service as orders
 from backend.orders.lifecycle import ASSIGNABLE_STATES
@@ -48,22 +51,31 @@ async def hand_over(
         )
     for wanted in request.orders:
         await orders.check_version(session, carried[wanted.id], wanted.version, actor)
+    # Parcels move whole: merged orders ride on together and keep their one slot.
+    parcels: dict[int, DeliveryRow] = {}
+    for order in carried.values():
+        parcel = await deliveries.lead(session, order)
+        if parcel.rider_id == from_rider_id:
+            parcels.setdefault(parcel.id, parcel)
     taker = await riders.load_rider(session, to_rider_id, actor)
     if taker.status != RiderStatus.ONLINE:
         raise Conflict(f"rider {to_rider_id} is {taker.status}, not online")
     room = taker.capacity - taker.active_orders
-    if room < len(listed):
+    if room < len(parcels):
         raise Conflict(
-            f"rider {to_rider_id} has room for {room} more order(s), not {len(listed)}",
+            f"rider {to_rider_id} has room for {room} more parcel(s), not {len(parcels)}",
             room=room,
         )
-    if not taker.cold_chain and any(o.cold_chain for o in carried.values()):
+    if not taker.cold_chain and any(p.cold_chain for p in parcels.values()):
         raise Conflict(f"rider {to_rider_id} has no cold-chain box for the cold-chain orders")
     reason = request.reason or f"handed over from rider {from_rider_id}"
     moved = []
     for position, wanted in enumerate(request.orders, start=1):
         order = carried[wanted.id]
-        await orders.give_to_rider(
+        parcel = await deliveries.lead(session, order)
+        if parcel.id in parcels and parcel.rider_id == from_rider_id:
+            await deliveries.take(session, parcel, to_rider_id)
+        await orders.record_assignment(
             session,
             order,
             to_rider_id,

@@ -150,6 +150,9 @@ RULES_BY_ACTION: dict[OrderAction, Rule] = {rule.action: rule for rule in RULES}
 
 FINAL_STATES = frozenset({S.SIGNED, S.RETURNED, S.CLAIM_SETTLED, S.CANCELLED})
 
+# States in which the order no longer takes a slot of its rider's capacity.
+RIDER_FREE_STATES = frozenset({S.SIGNED, S.RETURNED, S.CLAIMING, S.CLAIM_SETTLED, S.CANCELLED})
+
 # States in which an order may be given to (or moved to) another rider.
 ASSIGNABLE_STATES = frozenset({S.PAID, S.PICKING, S.OUT_OF_STOCK, S.DELIVERING, S.EXCEPTION})
 

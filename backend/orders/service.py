@@ -16,6 +16,9 @@ from backend.auth.principal import Principal, system_principal
 from backend.auth.redaction import sees_staff_details
 from backend.auth.scope import order_scope
 from backend.db import conflict_insert, lock_key
+from backend.dispatch import deliveries
+from backend.dispatch.deliveries import DeliveryPlan
+from backend.dispatch.models import DeliveryRow as Delivery
 from backend.dispatch.ranking import AUTO_DISPATCH_REACH_M, SHORTLIST, rank_riders
 from backend.errors import Conflict, Forbidden, NotFound, StaleVersion, Unprocessable
 from backend.inventory import service as stock
@@ -24,6 +27,8 @@ from backend.orders.cursor import decode_cursor, encode_cursor
 from backend.orders.lifecycle import (
     ASSIGNABLE_STATES,
     FINAL_STATES,
+    RIDER_FREE_STATES,
+    RULES_BY_ACTION,
     STAGE_COLUMN,
     Effect,
     Guard,
@@ -34,7 +39,6 @@ from backend.orders.models import CustomerRow, OrderItemRow, OrderRow
 from backend.realtime.models import EventRow
 from backend.realtime.outbox import append_event
 from backend.riders import progress
-from backend.riders import service as riders
 from backend_client.models import (
     AssignRequest,
     Channel,
@@ -47,16 +51,6 @@ from backend_client.models import (
 
 MAX_PROMISE_AHEAD = timedelta(days=7)
 ORDER_INTAKE_LOCK = 0x46524C04
-# States in which the order no longer takes a slot of its rider's capacity.
-RIDER_FREE_STATES = frozenset(
-    {
-        OrderState.SIGNED,
-        OrderState.RETURNED,
-        OrderState.CLAIMING,
-        OrderState.CLAIM_SETTLED,
-        OrderState.CANCELLED,
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +163,11 @@ async def create_order(
     actor: Principal,
     now: datetime,
     default_promise: timedelta,
+    plan: DeliveryPlan | None = None,
 ) -> OrderRow:
-    """A new order in CREATED, priced from the catalogue, served by a warehouse."""
+    """A new order in CREATED, priced from the catalogue, served by a warehouse, placed in
+    deliveries by `plan` (merged or split; `dispatch.parcels.TooHeavy` if no rider can carry a
+    unit of it), or without one in a delivery of its own, as sent."""
     channel = _channel_for(request, actor)
     # Two deliveries of the same channel order must not race past the check below.
     await lock_key(session, ORDER_INTAKE_LOCK, f"{channel}:{request.external_id}")
@@ -263,6 +260,7 @@ async def create_order(
             "lng": order.lng,
         },
     )
+    await deliveries.place(session, order, plan, actor=actor, now=now)
     return order
 
 
@@ -347,10 +345,14 @@ async def carry_out(
     now: datetime,
     reason: str | None,
 ) -> list[str]:
-    """A rule's effects and its move, once the caller has decided it may be taken; returns
-    the SKUs a reservation at payment found short."""
-    short = await _apply_effects(session, order, rule)
+    """A rule's effects and its move (and, going out, its parcel's), once the caller has decided
+    it may be taken; returns the SKUs a reservation at payment found short."""
+    if rule.action == OrderAction.DISPATCH:
+        await deliveries.require_riders(session, order)
+    short = await _apply_effects(session, order, rule, now=now)
     await _move(session, order, rule, actor=actor, now=now, reason=reason)
+    if rule.action == OrderAction.DISPATCH:
+        await _send_out(session, order, actor=actor, now=now)
     return short
 
 
@@ -377,28 +379,68 @@ async def assign_rider(
 
 
 async def auto_assign(session: AsyncSession, order: OrderRow, *, now: datetime) -> bool:
-    """Give a picking order with no rider to the best rider, if its warehouse dispatches by
-    itself and anyone can take it; the caller holds the order's row lock."""
+    """Give a picking order with no rider a rider: its parcel's, when it was merged into one
+    that has a rider already; else, if its warehouse dispatches by itself, the best rider for
+    each of its parcels (all or none, each a different rider). The caller holds the order's
+    row lock."""
     if order.status != OrderState.PICKING or order.rider_id is not None:
         return False
+    system = system_principal()
+    lead = await deliveries.lead(session, order)
+    if lead.rider_id is not None:
+        reason = f"rides with delivery {lead.id}, already given to rider {lead.rider_id}"
+        await record_assignment(session, order, lead.rider_id, actor=system, now=now, reason=reason)
+        return True
     pickup = await session.get(WarehouseRow, order.warehouse_id)
     if pickup is None or not pickup.auto_dispatch:
         return False
-    for candidate in await rank_riders(session, order, pickup, limit=SHORTLIST):
-        if candidate.distance_m > AUTO_DISPATCH_REACH_M:
+    chosen: list[tuple[Delivery, str]] = []
+    for parcel in await deliveries.riderless(session, order):
+        reason = await _auto_take(session, order, parcel, pickup, {p.rider_id for p, _ in chosen})
+        if reason is None:
+            for taken, _ in chosen:
+                await deliveries.untake(session, taken)
+            return False
+        chosen.append((parcel, reason))
+    for parcel, reason in chosen:
+        if parcel.id == lead.id:
+            assert parcel.rider_id is not None
+            for moving in await deliveries.riding_with(session, parcel, order):
+                await record_assignment(
+                    session, moving, parcel.rider_id, actor=system, now=now, reason=reason
+                )
+        else:
+            await deliveries.tell(
+                session, order, actor=system, now=now, action="assigned", delivery=parcel,
+                reason=f"delivery {parcel.id} (a part of this order): {reason}",
+            )  # fmt: skip
+    return bool(chosen)
+
+
+async def _auto_take(
+    session: AsyncSession,
+    order: OrderRow,
+    parcel: Delivery,
+    pickup: WarehouseRow,
+    busy: set[int | None],
+) -> str | None:
+    """Give the parcel to the best rider in reach (not one in `busy`); the reason, or None."""
+    ranked = await rank_riders(
+        session, order, pickup, limit=SHORTLIST, cold_chain=parcel.cold_chain
+    )
+    for candidate in ranked:
+        if candidate.distance_m > AUTO_DISPATCH_REACH_M or candidate.rider.id in busy:
             continue
         reason = (
             f"auto-dispatch: {candidate.distance_m / 1000:.1f} km from {pickup.id}, "
             f"carrying {candidate.rider.active_orders}"
         )
         try:
-            await give_to_rider(
-                session, order, candidate.rider.id, actor=system_principal(), now=now, reason=reason
-            )
+            await deliveries.take(session, parcel, candidate.rider.id)
         except Conflict:
             continue  # taken by someone else since the ranking: try the next one
-        return True
-    return False
+        return reason
+    return None
 
 
 async def give_to_rider(
@@ -410,12 +452,30 @@ async def give_to_rider(
     now: datetime,
     reason: str | None,
 ) -> None:
+    """The order's parcel changes rider (one slot, whatever it holds); merged orders that ride
+    in it change with it."""
+    parcel = await deliveries.for_reassignment(session, order, now=now)
+    await deliveries.take(session, parcel, rider_id)
+    for moving in await deliveries.riding_with(session, parcel, order):
+        why = reason
+        if moving is not order:
+            why = f"same parcel (delivery {parcel.id}) as order {order.id}" + (
+                f": {reason}" if reason else ""
+            )
+        await record_assignment(session, moving, rider_id, actor=actor, now=now, reason=why)
+
+
+async def record_assignment(
+    session: AsyncSession,
+    order: OrderRow,
+    rider_id: int | None,
+    *,
+    actor: Principal,
+    now: datetime,
+    reason: str | None,
+) -> None:
     state = OrderState(order.status)
     previous = order.rider_id
-    await riders.lock_riders(session, {rider_id} | ({previous} if previous else set()))
-    await riders.take_slot(session, rider_id, cold_chain=order.cold_chain)
-    if previous is not None:
-        await riders.free_slot(session, previous)
     order.rider_id = rider_id
     order.version += 1
     order.updated_at = now
@@ -441,6 +501,40 @@ async def give_to_rider(
     )
 
 
+async def _send_out(session: AsyncSession, order: OrderRow, *, actor: Principal, now: datetime):
+    """The order went out: the other picked orders of its parcel go with it (one parcel); the
+    ones not ready leave it, keeping their rider on a parcel of their own if they can."""
+    departure = await deliveries.send_out(session, order)
+    rule = RULES_BY_ACTION[OrderAction.DISPATCH]
+    for companion, parcel in departure.companions:
+        if companion.rider_id != parcel.rider_id:
+            await record_assignment(
+                session, companion, parcel.rider_id, actor=actor, now=now,
+                reason=f"rides with delivery {parcel.id}",
+            )  # fmt: skip
+        await _apply_effects(session, companion, rule, now=now)
+        reason = f"out with order {order.id}: one parcel (delivery {parcel.id})"
+        await _move(session, companion, rule, actor=actor, now=now, reason=reason)
+    for waiting, parcel in departure.left_behind:
+        alone = await deliveries.detach(session, waiting, parcel, status="open", now=now)
+        await deliveries.tell(
+            session, waiting, actor=actor, now=now, action="detached", delivery=alone,
+            reason=(
+                f"left delivery {parcel.id} when it went out with order {order.id} "
+                f"({waiting.status}, not ready): now delivery {alone.id}"
+            ),
+        )  # fmt: skip
+        if waiting.rider_id is None:
+            continue
+        try:
+            await deliveries.take(session, alone, waiting.rider_id)
+        except Conflict as exc:
+            await record_assignment(
+                session, waiting, None, actor=system_principal(), now=now,
+                reason=f"rider {waiting.rider_id} left with delivery {parcel.id}: {exc.detail}",
+            )  # fmt: skip
+
+
 async def check_version(
     session: AsyncSession, order: OrderRow, version: int, viewer: Principal
 ) -> None:
@@ -464,7 +558,9 @@ async def check_version(
     )
 
 
-async def _apply_effects(session: AsyncSession, order: OrderRow, rule: Rule) -> list[str]:
+async def _apply_effects(
+    session: AsyncSession, order: OrderRow, rule: Rule, *, now: datetime
+) -> list[str]:
     """Carry out the rule's effects; returns the SKUs found short by a reservation at payment."""
     lines = [(item.sku, item.quantity) for item in order.items]
     short: list[str] = []
@@ -489,10 +585,11 @@ async def _apply_effects(session: AsyncSession, order: OrderRow, rule: Rule) -> 
             case Effect.RESTOCK_RETURNED if order.stock_state == "consumed":
                 await stock.restock(session, order.warehouse_id, lines)
                 order.stock_state = "returned"
-            case Effect.RELEASE_RIDER if (
-                order.rider_id is not None and OrderState(order.status) not in RIDER_FREE_STATES
-            ):
-                await riders.free_slot(session, order.rider_id)
+            case Effect.RELEASE_RIDER if OrderState(order.status) not in RIDER_FREE_STATES:
+                # Its parcels: done once nothing else in them is carried (the rider's slot is
+                # free then); a cancelled order leaves them.
+                leaving = rule.target == OrderState.CANCELLED
+                await deliveries.release(session, order, leaving=leaving, now=now)
     return short
 
 

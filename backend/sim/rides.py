@@ -12,6 +12,7 @@ from backend.sim.city import LatLng
 from backend.sim.demand import Doorstep
 from backend.sim.movement import Leg, route
 from backend.sim.world import RiderAgent, Story
+from backend_client.errors import NotFound
 from backend_client.models import OrderAction, OrderState, RequestKind
 
 if TYPE_CHECKING:
@@ -84,9 +85,22 @@ async def _collect(sim: Simulator, agent: RiderAgent, warehouse_id: str) -> list
     carried = []
     for story in packed:
         agent.queue.pop(story.order_id, None)
-        if story.status == S.DELIVERING or await sim.act(story, agent.actor, A.DISPATCH):
+        out = story.status == S.DELIVERING
+        out = out or await sim.act(story, agent.actor, A.DISPATCH)
+        if out or await _went_out_with_its_parcel(agent, story):
             carried.append(story)
     return carried
+
+
+async def _went_out_with_its_parcel(agent: RiderAgent, story: Story) -> bool:
+    """A merged order goes out with the first order of its parcel: dispatching it again is
+    refused, and the rider carries it all the same."""
+    try:
+        order = await agent.actor.call(lambda c: c.order(story.order_id))
+    except NotFound:
+        return False  # given to another rider meanwhile
+    story.absorb(order)
+    return order.status == S.DELIVERING and order.rider_id == agent.id
 
 
 async def _deliver(

@@ -26,6 +26,7 @@ from backend.sim.accounts import Actor, Cast
 from backend.sim.city import demo_city
 from backend.sim.demand import BEIJING, Demand
 from backend.sim.movement import Leg
+from backend.sim.platforms import Platforms
 from backend.sim.rides import rider_shift
 from backend.sim.stories import order_story
 from backend.sim.world import RiderAgent, Story
@@ -38,6 +39,7 @@ from backend_client.errors import (
     PermissionDenied,
 )
 from backend_client.models import (
+    CallbackOutcome,
     ClaimItem,
     Event,
     FleetFix,
@@ -141,6 +143,7 @@ class Simulator:
         self.transport = transport
         self.on_status, self.status_every = on_status, status_every
         self.cast = Cast(config.server, transport=transport)
+        self.platforms = Platforms(config.server, config.seed, transport=transport)
         self.stats = Stats()
         self.stories: dict[int, Story] = {}
         self.riders: dict[int, RiderAgent] = {}
@@ -198,6 +201,7 @@ class Simulator:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.cast.aclose()
+        await self.platforms.aclose()
 
     # --- time -----------------------------------------------------------------------------
 
@@ -313,6 +317,21 @@ class Simulator:
             story.status = OrderState.CLAIMING if claim else OrderState.RETURNING
             story.version += 1
         self.stats.actions["approve" if approve else "reject"] += 1
+        return True
+
+    async def platform_says(self, story: Story, kind: str, reason: str = "") -> bool:
+        """The order's sales platform calls back (`paid`, or `cancelled` by the customer);
+        whether it changed the order."""
+        result = await self.platforms.tell(story.plan, kind, self.clock.now(), reason)
+        if result.order is not None:
+            story.absorb(result.order)
+        if result.outcome != CallbackOutcome.APPLIED:
+            log.info("order %s: %s not applied: %s", story.order_id, kind, result.detail)
+            self.stats.refused += 1
+            return False
+        self.stats.actions[{"paid": "pay", "cancelled": "cancel"}[kind]] += 1
+        if story.status in FINAL:
+            self.stories.pop(story.order_id, None)
         return True
 
     def hand_over(self, story: Story) -> None:

@@ -9,18 +9,11 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from backend.auth.permissions import CLAIM_LIMIT_CENTS
-from backend.sim.accounts import channel_account, merchant_account
+from backend.sim.accounts import merchant_account
 from backend.sim.demand import Doorstep, OrderPlan
 from backend.sim.world import Story
 from backend_client.errors import Conflict
-from backend_client.models import (
-    CustomerIn,
-    OrderAction,
-    OrderCreate,
-    OrderItemIn,
-    OrderState,
-    Role,
-)
+from backend_client.models import OrderAction, OrderState, Role
 
 if TYPE_CHECKING:
     from backend.sim.runner import Simulator
@@ -38,8 +31,6 @@ CANCELS_WHEN_SHORT = 0.3
 
 async def order_story(sim: Simulator, plan: OrderPlan) -> None:
     """Place one order and see it through the channel's, the store's and the desk's part."""
-    channel = sim.cast[channel_account(plan.channel)]
-    c = plan.customer
     promised_at = plan.at + timedelta(minutes=plan.promise_minutes)
     now = sim.clock.now()
     if promised_at - now < MIN_PROMISE_LEAD:
@@ -47,16 +38,15 @@ async def order_story(sim: Simulator, plan: OrderPlan) -> None:
         # platform's promise counts from now, as it would for a real late order.
         log.info("%s placed %s behind its plan", plan.external_id, now - plan.at)
         promised_at = now + timedelta(minutes=plan.promise_minutes)
-    request = OrderCreate(
-        external_id=plan.external_id,
-        customer=CustomerIn(name=c.name, phone=c.phone, address=c.address, lat=c.lat, lng=c.lng),
-        items=[OrderItemIn(sku=sku, quantity=quantity) for sku, quantity in plan.items],
-        promised_at=promised_at,
-    )
     try:
-        order = await channel.call(lambda client: client.create_order(request))
+        # The platform's own payload, signed: the order arrives unpaid and its payment calls
+        # back, as the plan's fate has it.
+        receipt = await sim.platforms.place(plan, promised_at)
     except Conflict:
+        return  # an order of that id, placed otherwise
+    if receipt.replayed:
         return  # placed by an earlier run with the same seed and start
+    order = receipt.order
     story = Story(
         plan=plan,
         first_line=(order.items[0].sku, order.items[0].unit_price_cents),
@@ -75,10 +65,10 @@ async def order_story(sim: Simulator, plan: OrderPlan) -> None:
     if not fate.pays:
         await sim.sleep(PAYMENT_WINDOW_S)
         if story.status == S.CREATED:
-            await sim.act(story, channel, A.CANCEL, "payment not received within 30 minutes")
+            await sim.platform_says(story, "cancelled", "payment not received within 30 minutes")
         return
     await sim.sleep(fate.pay_after_s)
-    await sim.act(story, channel, A.PAY)
+    await sim.platform_says(story, "paid")
     if story.status == S.OUT_OF_STOCK and not await _recover_stock(sim, story, rng):
         return
     merchant = sim.cast[merchant_account(story.warehouse_id)]
@@ -104,8 +94,7 @@ async def _recover_stock(sim: Simulator, story: Story, rng: random.Random) -> bo
     """Out of stock: the store gets goods in and picks again, or the customer cancels."""
     if rng.random() < CANCELS_WHEN_SHORT:
         await sim.sleep(rng.uniform(120, 600))
-        channel = sim.cast[channel_account(story.plan.channel)]
-        await sim.act(story, channel, A.CANCEL, "customer cancelled: an item was out of stock")
+        await sim.platform_says(story, "cancelled", "customer cancelled: an item was out of stock")
         return False
     await sim.sleep(rng.uniform(300, 900))  # the supplier's van
     merchant = sim.cast[merchant_account(story.warehouse_id)]

@@ -64,6 +64,8 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "returns:read": EVERYONE - {"rider", "channel"},
     "returns:decide": frozenset({"admin", "supervisor", "support"}),
     "sensors:report": frozenset({"admin", "merchant", "rider"}),
+    "channels:read": frozenset({"admin", "supervisor", "dispatcher", "support"}),
+    "channels:reconcile": frozenset({"admin", "supervisor"}),
 }
 
 PUBLIC = "none"
@@ -110,6 +112,14 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("POST", "/requests/{request_id}/reject", "returns:decide"),
     ("POST", "/sensors/readings", "sensors:report"),
     ("GET", "/events", ANY_ACCOUNT),
+    ("GET", "/orders/{order_id}/deliveries", "orders:read"),
+    # Signed by the channel's secret instead of a token (backend/channels/gate.py).
+    ("POST", "/channels/{channel}/orders", PUBLIC),
+    ("POST", "/channels/{channel}/callbacks", PUBLIC),
+    ("GET", "/channels", "channels:read"),
+    ("GET", "/channels/rejections", "channels:read"),
+    ("GET", "/channels/reconciliation", "channels:reconcile"),
+    ("GET", "/channels/reconciliation.csv", "channels:reconcile"),
 )
 PROTECTED = tuple(e for e in ENDPOINTS if e[2] != PUBLIC)
 
@@ -639,6 +649,15 @@ class Matrix:
                 at = api.clock.now() - timedelta(seconds=n)
                 reading = {"rider_id": 1, "celsius": 4.5, "at": at.isoformat()}
                 return Call("/sensors/readings", json={"readings": [reading]})
+            case "GET", "/orders/{order_id}/deliveries":
+                return Call(f"/orders/{shared}/deliveries")
+            case "POST", "/channels/{channel}/orders" | "/channels/{channel}/callbacks":
+                # Taken on the channel's signature alone: a token, whoever's, is none.
+                return Call(template.replace("{channel}", "app"), json={}, ok=401)
+            case "GET", "/channels" | "/channels/rejections":
+                return Call(template)
+            case "GET", "/channels/reconciliation" | "/channels/reconciliation.csv":
+                return Call(f"{template}?day=2026-11-22")
         raise AssertionError(f"no request built for {method} {template}")
 
 

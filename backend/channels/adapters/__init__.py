@@ -1,0 +1,1 @@
+"""One adapter per sales channel, found by `registry.py`: each module defines `ADAPTER`."""

@@ -1,0 +1,117 @@
+"""What a channel's status callback does to an order we hold.
+
+Paid: the order is paid (stock reserved) if it waits for payment. Cancelled by the customer:
+cancelled while nothing is picked yet; too late once picking began (the desk decides; the
+order's timeline says so). Refund requested: kept on the timeline and in reconciliation, and
+the order cancelled if that is still possible. Nothing here refuses the platform: every
+callback is acknowledged with what became of it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.channels.adapter import CallbackKind, ChannelCallback
+from backend.orders import service as orders
+from backend.orders.lifecycle import RULES_BY_ACTION
+from backend.orders.models import OrderRow
+from backend.realtime.outbox import append_event
+from backend_client.models import CallbackOutcome, OrderAction, OrderState, TransitionRequest
+
+if TYPE_CHECKING:
+    from backend.channels.intake import Intake
+
+S = OrderState
+CANCELLABLE = RULES_BY_ACTION[OrderAction.CANCEL].sources
+
+
+async def apply_callback(
+    session: AsyncSession, order: OrderRow, callback: ChannelCallback, intake: Intake
+) -> tuple[CallbackOutcome, str]:
+    """Apply the callback to the order (row locked by the caller); what became of it."""
+    state = OrderState(order.status)
+    channel = order.channel
+    reason = f": {callback.reason}" if callback.reason else ""
+    match callback.kind:
+        case CallbackKind.PAID if state == S.CREATED:
+            await _act(session, order, OrderAction.PAY, None, intake)
+            return CallbackOutcome.APPLIED, f"order {order.id} paid: {order.status}"
+        case CallbackKind.PAID if state == S.CANCELLED:
+            detail = f"order {order.id} was cancelled before the payment came: refund it"
+            await _note(session, order, callback, f"{channel} says paid; {detail}", intake)
+            return CallbackOutcome.REFUSED, detail
+        case CallbackKind.PAID:
+            return CallbackOutcome.IGNORED, f"order {order.id} is paid already ({state})"
+        case CallbackKind.CANCELLED if state == S.CANCELLED:
+            return CallbackOutcome.IGNORED, f"order {order.id} is cancelled already"
+        case CallbackKind.CANCELLED if state in CANCELLABLE:
+            why = f"{channel}: cancelled by the customer{reason}"
+            await _act(session, order, OrderAction.CANCEL, why, intake)
+            return CallbackOutcome.APPLIED, f"order {order.id} cancelled"
+        case CallbackKind.CANCELLED:
+            detail = f"order {order.id} is {state}: too late to cancel; the desk decides"
+            note = f"{channel}: the customer cancelled{reason}; {detail}"
+            await _note(session, order, callback, note, intake)
+            return CallbackOutcome.REFUSED, detail
+        case CallbackKind.REFUND_REQUESTED:
+            amount = (
+                f" of {callback.amount_cents / 100:.2f} yuan"
+                if callback.amount_cents is not None
+                else ""
+            )
+            note = f"{channel}: the customer asks for a refund{amount}{reason}"
+            await _note(session, order, callback, note, intake)
+            if state in CANCELLABLE and state != S.CANCELLED:
+                await _act(session, order, OrderAction.CANCEL, note, intake)
+                return CallbackOutcome.APPLIED, f"order {order.id} cancelled for the refund"
+            return CallbackOutcome.RECORDED, f"refund request{amount} kept for the desk"
+    return CallbackOutcome.IGNORED, f"{callback.kind} does not apply to an order"
+
+
+async def _act(
+    session: AsyncSession,
+    order: OrderRow,
+    action: OrderAction,
+    reason: str | None,
+    intake: Intake,
+) -> None:
+    request = TransitionRequest(
+        action=action, version=order.version, reason=reason[:500] if reason else None
+    )
+    await orders.transition(
+        session,
+        order.id,
+        request,
+        actor=intake.actor,
+        now=intake.now,
+        auto_dispatch=intake.settings.auto_dispatch,
+    )
+
+
+async def _note(
+    session: AsyncSession,
+    order: OrderRow,
+    callback: ChannelCallback,
+    reason: str,
+    intake: Intake,
+) -> None:
+    """A line on the order's timeline: what the channel said that did not change the order."""
+    await append_event(
+        session,
+        kind="order.channel",
+        actor=intake.actor,
+        at=intake.now,
+        order_id=order.id,
+        warehouse_id=order.warehouse_id,
+        reason=reason[:500],
+        payload={
+            "version": order.version,
+            "channel": order.channel,
+            "zone": order.zone,
+            "callback": str(callback.kind),
+            "callback_id": callback.callback_id,
+            "amount_cents": callback.amount_cents,
+        },
+    )

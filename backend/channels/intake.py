@@ -1,0 +1,348 @@
+"""Taking a channel's order or callback, in the caller's one write transaction.
+
+Idempotent by the channel's own ids: the same order (channel, order id) answers its first
+answer to every retry and is never made twice; the same callback (channel, callback id) is
+applied once. A callback for an order that has not arrived is kept (`pending`) and applied
+when the order comes. A refusal raises before anything is written, so nothing is half-made.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.principal import Principal
+from backend.channels.adapter import (
+    CallbackKind,
+    ChannelAdapter,
+    ChannelCallback,
+    ChannelOrder,
+    FieldProblem,
+)
+from backend.channels.callbacks import apply_callback
+from backend.channels.models import ChannelCallbackRow, ChannelOrderRow, ChannelStatementRow
+from backend.db import lock_key
+from backend.dispatch import deliveries
+from backend.dispatch.deliveries import DeliveryPlan, pickup_key
+from backend.dispatch.parcels import Limits, TooHeavy
+from backend.errors import Conflict, Unprocessable
+from backend.inventory.models import SkuRow, WarehouseRow
+from backend.orders import service as orders
+from backend.orders.models import OrderRow
+from backend.orders.views import order_view
+from backend.settings import Settings
+from backend_client.models import (
+    CallbackOutcome,
+    ChannelCallbackResult,
+    ChannelOrderReceipt,
+    OrderAction,
+    TransitionRequest,
+)
+
+# Advisory-lock namespaces (PostgreSQL) of their own: one channel order id at a time, one
+# callback id at a time.
+CHANNEL_ORDER_LOCK = 0x46524C20
+CHANNEL_CALLBACK_LOCK = 0x46524C21
+CALLBACK_ID = re.compile(r"^[\x21-\x7e]{1,80}$")
+ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """What taking an order needs besides the session."""
+
+    actor: Principal
+    now: datetime
+    settings: Settings
+
+    @property
+    def default_promise(self) -> timedelta:
+        return timedelta(minutes=self.settings.default_promise_minutes)
+
+    def plan(self, merge_key: str | None) -> DeliveryPlan:
+        s = self.settings
+        return DeliveryPlan(
+            limits=Limits(max_load_g=s.rider_max_load_g, cold_box_g=s.cold_box_max_g),
+            merge_window=timedelta(minutes=s.delivery_merge_minutes),
+            merge_key=merge_key,
+        )
+
+
+# --- Orders -------------------------------------------------------------------------------------
+
+
+async def take_order(
+    session: AsyncSession, adapter: ChannelAdapter, parsed: ChannelOrder, intake: Intake
+) -> tuple[int, ChannelOrderReceipt]:
+    """Make the channel's order (paid ones reserve their stock now), place it in deliveries,
+    apply the callbacks that came before it; or answer the first answer again."""
+    channel = str(adapter.channel)
+    external_id = parsed.external_id
+    await lock_key(session, CHANNEL_ORDER_LOCK, f"{channel}:{external_id}")
+    receipt = await session.scalar(
+        select(ChannelOrderRow).where(
+            ChannelOrderRow.channel == channel, ChannelOrderRow.external_id == external_id
+        )
+    )
+    if receipt is not None:
+        if receipt.digest != parsed.digest():
+            raise Conflict(
+                f"{channel} order {external_id} was taken already as order {receipt.order_id}, "
+                "with other content; changes come as callbacks, not as the order again",
+                order_id=receipt.order_id,
+            )
+        answer = ChannelOrderReceipt.model_validate({**receipt.response, "replayed": True})
+        return receipt.status_code, answer
+
+    await _check_catalogue(session, adapter, parsed)
+    order = await _create(session, adapter, parsed, intake)
+    if parsed.paid:
+        pay = TransitionRequest(action=OrderAction.PAY, version=order.version)
+        order = await orders.transition(
+            session,
+            order.id,
+            pay,
+            actor=intake.actor,
+            now=intake.now,
+            auto_dispatch=intake.settings.auto_dispatch,
+        )
+    waiting = await session.scalars(
+        select(ChannelCallbackRow)
+        .where(
+            ChannelCallbackRow.channel == channel,
+            ChannelCallbackRow.external_id == external_id,
+            ChannelCallbackRow.outcome == CallbackOutcome.PENDING,
+        )
+        .order_by(ChannelCallbackRow.occurred_at, ChannelCallbackRow.id)
+    )
+    for row in waiting.all():
+        outcome, detail = await apply_callback(session, order, _callback_of(row), intake)
+        _settle(row, outcome, detail, order, intake.now)
+    parcels = [d.id for d in await deliveries.of_order(session, order.id)]
+    answer = ChannelOrderReceipt(
+        channel=adapter.channel,
+        external_id=external_id,
+        order=order_view(order, intake.now),
+        deliveries=parcels,
+        reported_amount_cents=parsed.reported_amount_cents,
+    )
+    session.add(
+        ChannelOrderRow(
+            channel=channel,
+            external_id=external_id,
+            order_id=order.id,
+            digest=parsed.digest(),
+            reported_amount_cents=parsed.reported_amount_cents,
+            received_at=intake.now,
+            status_code=201,
+            response=answer.model_dump(mode="json"),
+        )
+    )
+    return 201, answer
+
+
+async def _check_catalogue(
+    session: AsyncSession, adapter: ChannelAdapter, parsed: ChannelOrder
+) -> None:
+    """What only the database knows: the SKUs and the store the channel names."""
+    request = parsed.order
+    known = set(
+        (
+            await session.scalars(
+                select(SkuRow.sku).where(SkuRow.sku.in_({i.sku for i in request.items}))
+            )
+        ).all()
+    )
+    for index, item in enumerate(request.items):
+        if item.sku not in known:
+            ours = f"items[{index}].sku"
+            raise FieldProblem(
+                ours,
+                adapter.their_name(ours),
+                f"no SKU {item.sku} in our catalogue",
+                external_id=parsed.external_id,
+            )
+    if request.warehouse_id is not None and (
+        await session.get(WarehouseRow, request.warehouse_id) is None
+    ):
+        raise FieldProblem(
+            "warehouse_id",
+            adapter.their_name("warehouse_id"),
+            f"no store {request.warehouse_id} of ours",
+            external_id=parsed.external_id,
+        )
+
+
+async def _create(
+    session: AsyncSession, adapter: ChannelAdapter, parsed: ChannelOrder, intake: Intake
+) -> OrderRow:
+    request = parsed.order
+    channel = str(adapter.channel)
+    # Group-buy orders travel with the others to their leader; the rest with the same
+    # customer's to the same address (the plan's default key).
+    key = pickup_key(channel, parsed.pickup_point) if parsed.pickup_point else None
+    try:
+        order = await orders.create_order(
+            session,
+            request,
+            actor=intake.actor,
+            now=intake.now,
+            default_promise=intake.default_promise,
+            plan=intake.plan(key),
+        )
+    except TooHeavy as exc:
+        index = next(i for i, item in enumerate(request.items) if item.sku == exc.line.sku)
+        ours = f"items[{index}].quantity"
+        raise FieldProblem(
+            ours, adapter.their_name(ours), str(exc), external_id=parsed.external_id
+        ) from None
+    except Unprocessable as exc:
+        if "promised_at" not in exc.detail:
+            raise
+        raise FieldProblem(
+            "promised_at",
+            adapter.their_name("promised_at"),
+            exc.detail.removeprefix("promised_at "),
+            external_id=parsed.external_id,
+        ) from None
+    return order
+
+
+# --- Callbacks ----------------------------------------------------------------------------------
+
+
+async def take_callback(
+    session: AsyncSession, adapter: ChannelAdapter, callback: ChannelCallback, intake: Intake
+) -> tuple[int, ChannelCallbackResult]:
+    """Apply the callback to its order, keep it for an order still to come, or record the
+    day's statement; a repeated callback answers what became of it."""
+    channel = str(adapter.channel)
+    _check_ids(adapter, callback)
+    callback = replace(callback, reason=_clean(callback.reason, 200))
+    await lock_key(session, CHANNEL_CALLBACK_LOCK, f"{channel}:{callback.callback_id}")
+    seen = await session.scalar(
+        select(ChannelCallbackRow).where(
+            ChannelCallbackRow.channel == channel,
+            ChannelCallbackRow.callback_id == callback.callback_id,
+        )
+    )
+    if seen is not None:
+        return await _answer(session, seen, intake, replayed=True)
+
+    row = ChannelCallbackRow(
+        channel=channel,
+        callback_id=callback.callback_id,
+        external_id=callback.external_id or "",
+        kind=str(callback.kind),
+        occurred_at=callback.occurred_at,
+        received_at=intake.now,
+        amount_cents=callback.amount_cents,
+        reason=callback.reason,
+        outcome=CallbackOutcome.PENDING,
+        status_code=202,
+        response={},
+    )
+    if callback.statement is not None:
+        await _keep_statement(session, channel, callback, intake.now)
+        row.outcome = CallbackOutcome.RECORDED
+        row.detail = (
+            f"statement for {callback.statement.day}: {callback.statement.orders} orders, "
+            f"{callback.statement.amount_cents / 100:.2f} yuan"
+        )
+        row.status_code = 200
+    else:
+        # The same lock as the order's intake: the order either arrived before (apply now) or
+        # arrives after, and then finds this callback waiting.
+        await lock_key(session, CHANNEL_ORDER_LOCK, f"{channel}:{callback.external_id}")
+        order = await session.scalar(
+            select(OrderRow)
+            .where(OrderRow.channel == channel, OrderRow.external_id == callback.external_id)
+            .with_for_update(of=OrderRow)
+        )
+        if order is None:
+            row.detail = f"order {callback.external_id} has not arrived; applied when it does"
+        else:
+            outcome, detail = await apply_callback(session, order, callback, intake)
+            _settle(row, outcome, detail, order, intake.now)
+    session.add(row)
+    await session.flush()
+    return await _answer(session, row, intake, replayed=False)
+
+
+async def _answer(
+    session: AsyncSession, row: ChannelCallbackRow, intake: Intake, *, replayed: bool
+) -> tuple[int, ChannelCallbackResult]:
+    order = await session.get(OrderRow, row.order_id) if row.order_id else None
+    result = ChannelCallbackResult(
+        channel=row.channel,
+        callback_id=row.callback_id,
+        external_id=row.external_id or None,
+        kind=row.kind,
+        outcome=CallbackOutcome(row.outcome),
+        detail=row.detail or "",
+        order=order_view(order, intake.now) if order is not None else None,
+        replayed=replayed,
+    )
+    return row.status_code, result
+
+
+def _settle(
+    row: ChannelCallbackRow, outcome: CallbackOutcome, detail: str, order: OrderRow, now: datetime
+) -> None:
+    row.outcome = outcome
+    row.detail = detail[:300]
+    row.order_id = order.id
+    row.status_code = 200
+
+
+def _callback_of(row: ChannelCallbackRow) -> ChannelCallback:
+    return ChannelCallback(
+        callback_id=row.callback_id,
+        kind=CallbackKind(row.kind),
+        occurred_at=row.occurred_at,
+        external_id=row.external_id,
+        amount_cents=row.amount_cents,
+        reason=row.reason,
+    )
+
+
+async def _keep_statement(
+    session: AsyncSession, channel: str, callback: ChannelCallback, now: datetime
+) -> None:
+    statement = callback.statement
+    assert statement is not None
+    held = await session.scalar(
+        select(ChannelStatementRow)
+        .where(ChannelStatementRow.channel == channel, ChannelStatementRow.day == statement.day)
+        .with_for_update()
+    )
+    if held is None:
+        held = ChannelStatementRow(channel=channel, day=statement.day, received_at=now)
+        session.add(held)
+    held.orders, held.amount_cents, held.received_at = (
+        statement.orders,
+        statement.amount_cents,
+        now,
+    )
+
+
+def _check_ids(adapter: ChannelAdapter, callback: ChannelCallback) -> None:
+    if not CALLBACK_ID.match(callback.callback_id):
+        raise FieldProblem(
+            "callback_id", None, "the callback id must be 1 to 80 printable ASCII characters"
+        )
+    if callback.statement is None and not ORDER_ID.match(callback.external_id or ""):
+        ours = "external_id"
+        raise FieldProblem(ours, adapter.their_name(ours), "not an order id of this channel")
+
+
+def _clean(text: str | None, limit: int) -> str | None:
+    """A platform's free text, safe to keep and show: no control characters, bounded."""
+    if not text:
+        return None
+    kept = "".join(ch for ch in text if ch.isprintable() or ch == " ")
+    return kept.strip()[:limit] or None

@@ -27,6 +27,7 @@ from backend.dispatch.sweeper import AutoDispatcher
 from backend.errors import DomainError, NotAuthenticated, RateLimited
 from backend.inventory.router import router as inventory_router
 from backend.inventory.service import warehouse_zones
+from backend.kpi.router import router as kpi_router
 from backend.limits import BodySizeLimit
 from backend.orders.router import router as orders_router
 from backend.realtime.bus import bus_for
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     api.include_router(inventory_router)
     api.include_router(dispatch_router)
     api.include_router(stream_router)
+    api.include_router(kpi_router)
     app.include_router(api)
 
     # DESIGN.md names /openapi.json at the root; serve it there too.

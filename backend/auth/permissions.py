@@ -30,6 +30,7 @@ class Permission(StrEnum):
     STOCK_READ = "stock:read"
     STOCK_ADJUST = "stock:adjust"
     USERS_MANAGE = "users:manage"
+    KPI_READ = "kpi:read"
 
 
 EVERYONE = frozenset(Role)
@@ -51,6 +52,8 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.STOCK_READ: DESK | {R.MERCHANT, R.CHANNEL},
     Permission.STOCK_ADJUST: frozenset({R.ADMIN, R.MERCHANT}),
     Permission.USERS_MANAGE: frozenset({R.ADMIN}),
+    # KPIs cover every warehouse and channel: the desk's, not a scoped account's.
+    Permission.KPI_READ: DESK,
 }
 
 

@@ -58,6 +58,7 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "stock:read": EVERYONE - {"rider"},
     "stock:adjust": frozenset({"admin", "merchant"}),
     "users:manage": frozenset({"admin"}),
+    "kpi:read": frozenset({"admin", "supervisor", "dispatcher", "support", "viewer"}),
 }
 
 PUBLIC = "none"
@@ -91,6 +92,10 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("POST", "/warehouses/{warehouse_id}/stock/{sku}/adjust", "stock:adjust"),
     ("PUT", "/warehouses/{warehouse_id}/dispatch", "dispatch:configure"),
     ("GET", "/events", ANY_ACCOUNT),
+    ("GET", "/kpi/summary", "kpi:read"),
+    ("GET", "/kpi/series", "kpi:read"),
+    ("GET", "/kpi/exceptions", "kpi:read"),
+    ("GET", "/kpi/reconciliation", "kpi:read"),
 )
 PROTECTED = tuple(e for e in ENDPOINTS if e[2] != PUBLIC)
 
@@ -511,6 +516,10 @@ class Matrix:
                 return Call("/warehouses/WH-CY/stock/VEG-TOMATO/adjust", json=body)
             case "PUT", "/warehouses/{warehouse_id}/dispatch":
                 return Call("/warehouses/WH-CY/dispatch", json={"auto_dispatch": True})
+            case "GET", "/kpi/summary" | "/kpi/series" | "/kpi/exceptions":
+                return Call(template)
+            case "GET", "/kpi/reconciliation":
+                return Call("/kpi/reconciliation?tz=Asia/Shanghai")
         raise AssertionError(f"no request built for {method} {template}")
 
 

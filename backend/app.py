@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -27,6 +27,7 @@ from backend.dispatch.sweeper import AutoDispatcher
 from backend.errors import DomainError, NotAuthenticated, RateLimited
 from backend.inventory.router import router as inventory_router
 from backend.inventory.service import warehouse_zones
+from backend.kpi.pusher import KpiPusher
 from backend.kpi.router import router as kpi_router
 from backend.limits import BodySizeLimit
 from backend.orders.router import router as orders_router
@@ -62,6 +63,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         hub = Hub(feed, replay_limit=settings.stream_replay_limit)
         bus = bus_for(settings.bus_url)
         dispatcher = AutoDispatcher(db, clock, period=settings.auto_dispatch_seconds)
+        kpi_pusher = KpiPusher(
+            db,
+            clock,
+            hub,
+            period=settings.kpi_push_seconds,
+            window=timedelta(minutes=settings.kpi_push_window_minutes),
+        )
         try:
             if settings.migrate_on_start:
                 await db.migrate()
@@ -73,6 +81,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             hub.zones.update(await warehouse_zones(db))
             if settings.auto_dispatch:
                 dispatcher.start()
+            kpi_pusher.start()
             app.state.runtime = Runtime(
                 settings=settings,
                 db=db,
@@ -89,6 +98,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             )
             yield
         finally:
+            await kpi_pusher.stop()
             await dispatcher.stop()
             hub.close_all("the server is shutting down")
             await feed.stop()

@@ -40,35 +40,70 @@ async def utilisation(
     e = EventRow
     start, end = scope.start.timestamp(), scope.end.timestamp()
 
-    # Online: +1 / -1 as each status event changes whether the rider is online.
-    online_now = case((e.to_state == RiderStatus.ONLINE, 1), else_=0)
-    online_before = func.lag(online_now, 1, 0).over(partition_by=e.rider_id, order_by=e.seq)
-    status = (
-        select(
-            e.rider_id.label("rider_id"),
-            e.at.label("at"),
-            e.seq.label("seq"),
-            (online_now - online_before).label("d_online"),
-            literal(0).label("d_busy"),
-        )
-        .where(e.kind.in_(STATUS_KINDS), e.at < scope.end, e.rider_id.is_not(None))
-        .subquery("status")
+    # Online: +1 / -1 as each status event changes whether the rider is online. The shift
+    # events are read first by kind and time (materialised, so the window function below
+    # cannot talk the planner into walking every event in rider order instead).
+    shifts = (
+        select(e.rider_id, e.at, e.seq, e.to_state)
+        .where(e.kind.in_(STATUS_KINDS), e.at < scope.end)
+        .cte("shifts")
+        .prefix_with("MATERIALIZED")
     )
+    sh = shifts.c
+    online_now = case((sh.to_state == RiderStatus.ONLINE, 1), else_=0)
+    online_before = func.lag(online_now, 1, 0).over(partition_by=sh.rider_id, order_by=sh.seq)
+    status = select(
+        sh.rider_id.label("rider_id"),
+        sh.at.label("at"),
+        sh.seq.label("seq"),
+        (online_now - online_before).label("d_online"),
+        literal(0).label("d_busy"),
+    ).subquery("status")
 
-    # Carrying: only orders whose time on the road can touch the window.
+    # Carrying: only orders whose time on the road can touch the window: on the road now, or
+    # left the rider's hands since the window began (and so changed since: by index).
     o = OrderRow
     left_hands = func.coalesce(o.signed_at, o.returned_at, o.claiming_at)
-    on_the_road = select(o.id).where(
-        o.delivering_at.is_not(None),
-        o.picking_at < scope.end,
-        or_(left_hands.is_(None), left_hands >= scope.start),
+    # (A union, not an OR: each half then reads its own index.)
+    road = (
+        union_all(
+            select(o.id.label("id")).where(o.status.in_(CARRYING)),
+            select(o.id).where(
+                o.updated_at >= scope.start,
+                o.status.not_in(CARRYING),
+                o.delivering_at.is_not(None),
+                o.picking_at < scope.end,
+                left_hands >= scope.start,
+            ),
+        )
+        .cte("road")
+        .prefix_with("MATERIALIZED")
     )
-    carrying_to = e.to_state.in_(CARRYING)
-    carrying_from = e.from_state.in_(CARRYING)
+    # Their transitions and reassignments, read once (materialised: the branches below then
+    # scan a few rows instead of probing the log three times).
+    moves = (
+        select(
+            e.rider_id,
+            e.at,
+            e.seq,
+            e.kind,
+            e.from_state,
+            e.to_state,
+            e.payload["from_rider"].as_integer().label("from_rider"),
+        )
+        .select_from(road)
+        .join(e, e.order_id == road.c.id)
+        .where(e.kind.in_(("order.transition", "order.assigned")), e.at < scope.end)
+        .cte("moves")
+        .prefix_with("MATERIALIZED")
+    )
+    m = moves.c
+    carrying_to = m.to_state.in_(CARRYING)
+    carrying_from = m.from_state.in_(CARRYING)
     transitions = select(
-        e.rider_id,
-        e.at,
-        e.seq,
+        m.rider_id,
+        m.at,
+        m.seq,
         literal(0),
         case(
             (and_(carrying_to, ~carrying_from), 1),
@@ -76,22 +111,15 @@ async def utilisation(
             else_=0,
         ),
     ).where(
-        e.order_id.in_(on_the_road),
-        e.kind == "order.transition",
-        e.at < scope.end,
-        e.rider_id.is_not(None),
+        m.kind == "order.transition",
+        m.rider_id.is_not(None),
         or_(carrying_to, carrying_from),
     )
-    reassigned = and_(
-        e.order_id.in_(on_the_road),
-        e.kind == "order.assigned",
-        e.from_state.in_(CARRYING),
-        e.at < scope.end,
-    )
-    gained = select(e.rider_id, e.at, e.seq, literal(0), literal(1)).where(reassigned)
-    from_rider = e.payload["from_rider"].as_integer()
-    lost = select(from_rider, e.at, e.seq, literal(0), literal(-1)).where(
-        reassigned, from_rider.is_not(None)
+    # A reassignment on the road: the new rider gains the order, the previous one loses it.
+    reassigned = (m.kind == "order.assigned", carrying_from)
+    gained = select(m.rider_id, m.at, m.seq, literal(0), literal(1)).where(*reassigned)
+    lost = select(m.from_rider, m.at, m.seq, literal(0), literal(-1)).where(
+        *reassigned, m.from_rider.is_not(None)
     )
     changes = union_all(
         select(

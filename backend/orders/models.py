@@ -57,7 +57,7 @@ class OrderRow(Base):
     note: Mapped[str | None] = mapped_column(String(500))
     promised_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     picking_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     out_of_stock_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,5 +1,5 @@
-"""indexes for the KPI queries: orders by creation, promise and signature time; events by kind
-and time
+"""indexes for the KPI queries: orders by creation, promise, signature and last change; events
+by kind and time
 
 Revision ID: 0006
 Revises: 0003
@@ -20,6 +20,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_orders_created_at"), ["created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_orders_promised_at"), ["promised_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_orders_signed_at"), ["signed_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_orders_updated_at"), ["updated_at"], unique=False)
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index("ix_events_kind_at", ["kind", "at"], unique=False)
 
@@ -28,6 +29,7 @@ def downgrade() -> None:
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index("ix_events_kind_at")
     with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_orders_updated_at"))
         batch_op.drop_index(batch_op.f("ix_orders_signed_at"))
         batch_op.drop_index(batch_op.f("ix_orders_promised_at"))
         batch_op.drop_index(batch_op.f("ix_orders_created_at"))

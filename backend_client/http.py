@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -33,6 +33,9 @@ from backend_client.models import (
     FleetPositions,
     FleetPositionsResult,
     Health,
+    KpiExceptions,
+    KpiSeries,
+    KpiSummary,
     Me,
     Order,
     OrderAction,
@@ -42,6 +45,7 @@ from backend_client.models import (
     PositionBatch,
     PositionBatchResult,
     PositionPoint,
+    ReconciliationReport,
     Rider,
     RiderIn,
     RiderRegistration,
@@ -356,6 +360,52 @@ class FreshlineClient:
             json=DispatchSettings(auto_dispatch=on),
         )
 
+    # --- KPIs ---------------------------------------------------------------------------------
+
+    async def kpi_summary(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        channel: str | None = None,
+        warehouse_id: str | None = None,
+        zone: str | None = None,
+    ) -> KpiSummary:
+        params = _kpi_params(start, end, channel, warehouse_id, zone)
+        return await self._call("GET", "/kpi/summary", KpiSummary, params=params)
+
+    async def kpi_series(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        bucket_minutes: int = 15,
+        channel: str | None = None,
+        warehouse_id: str | None = None,
+        zone: str | None = None,
+    ) -> KpiSeries:
+        params = _kpi_params(start, end, channel, warehouse_id, zone)
+        params["bucket_minutes"] = bucket_minutes
+        return await self._call("GET", "/kpi/series", KpiSeries, params=params)
+
+    async def kpi_exceptions(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        channel: str | None = None,
+        warehouse_id: str | None = None,
+        zone: str | None = None,
+    ) -> KpiExceptions:
+        params = _kpi_params(start, end, channel, warehouse_id, zone)
+        return await self._call("GET", "/kpi/exceptions", KpiExceptions, params=params)
+
+    async def kpi_reconciliation(
+        self, *, day: date | None = None, tz: str = "UTC"
+    ) -> ReconciliationReport:
+        params = _params(day=day and day.isoformat(), tz=tz)
+        return await self._call("GET", "/kpi/reconciliation", ReconciliationReport, params=params)
+
     # --- the long-poll fallback ---------------------------------------------------------------
 
     async def events(
@@ -379,6 +429,22 @@ class FreshlineClient:
 
 def _params(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _kpi_params(
+    start: datetime | None,
+    end: datetime | None,
+    channel: str | None,
+    warehouse_id: str | None,
+    zone: str | None,
+) -> dict[str, Any]:
+    return _params(
+        start=start and start.isoformat(),
+        end=end and end.isoformat(),
+        channel=channel,
+        warehouse_id=warehouse_id,
+        zone=zone,
+    )
 
 
 def _error_of(response: httpx.Response) -> ApiError:

@@ -25,7 +25,9 @@ CLOCK_EVERY_S = 60.0
 
 
 def topics_for(role: Role) -> list[Topic]:
-    return [Topic.ORDERS, Topic.RIDERS] if role in RIDER_ROLES else [Topic.ORDERS]
+    if role in RIDER_ROLES:
+        return [Topic.ORDERS, Topic.RIDERS, Topic.KPI]  # desk roles: KPIs too (kpi:read)
+    return [Topic.ORDERS]
 
 
 class LiveFeed:
@@ -47,6 +49,7 @@ class LiveFeed:
             on_position=self.store.move_rider,
             on_snapshot=self.reload,
             on_status=self.store.set_connection,
+            on_kpi=self.store.set_kpi,
             since=self.store.last_seq,
         )
         chores = asyncio.create_task(self._chores())

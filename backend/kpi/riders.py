@@ -5,21 +5,32 @@ Each rider's day is a step function rebuilt in SQL:
 - carrying orders or not: +1 when one of their orders leaves the warehouse (PICKING ->
   DELIVERING), -1 when it leaves their hands (signed, returned, handed to a claim), and a
   reassignment on the road moves the order from one rider's count to the other's.
-Running sums over those changes give segments; their overlap with the window (or with each
-bucket) is summed. Only orders on the road at some point of the window are read, so the cost
-follows the window, not the history.
+Running sums over those changes give segments; their overlap with the window (or, cut at the
+bucket edges, with each bucket) is summed. Only orders on the road at some point of the window
+are read, so the cost follows the window, not the history.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
 
-from sqlalchemy import and_, case, func, literal, literal_column, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.inventory.models import WarehouseRow
 from backend.kpi.scope import TOTAL_KEY, Grouping, KpiScope
-from backend.kpi.sql import epoch, greatest, least
+from backend.kpi.sql import epoch, floor_int, greatest, least
 from backend.orders.models import OrderRow
 from backend.realtime.models import EventRow
 from backend.riders.models import RiderRow
@@ -37,14 +48,24 @@ async def utilisation(
     channel, so a channel grouping or filter has no answer."""
     if grouping == Grouping.CHANNEL or scope.channel is not None:
         return {}
+    segments = _segments(scope)
+    query = _total(segments) if grouping == Grouping.TOTAL else _per_bucket(segments, scope)
+    return {
+        row["key"]: {"online": float(row["online"] or 0), "busy": float(row["busy"] or 0)}
+        for row in (await session.execute(query)).mappings()
+    }
+
+
+def _segments(scope: KpiScope):
+    """(lo, hi, busy): each stretch of a rider's time online within the window, in Unix
+    seconds, and whether they carried orders through it."""
     e = EventRow
     start, end = scope.start.timestamp(), scope.end.timestamp()
 
-    # Online: +1 / -1 as each status event changes whether the rider is online. The shift
-    # events are read first by kind and time (materialised, so the window function below
-    # cannot talk the planner into walking every event in rider order instead).
+    # Shifts, read by kind and time. Materialised: a window function over them must not talk
+    # the planner into walking every event in rider order instead.
     shifts = (
-        select(e.rider_id, e.at, e.seq, e.to_state)
+        select(e.rider_id, epoch(e.at).label("t"), e.seq, e.to_state)
         .where(e.kind.in_(STATUS_KINDS), e.at < scope.end)
         .cte("shifts")
         .prefix_with("MATERIALIZED")
@@ -54,17 +75,16 @@ async def utilisation(
     online_before = func.lag(online_now, 1, 0).over(partition_by=sh.rider_id, order_by=sh.seq)
     status = select(
         sh.rider_id.label("rider_id"),
-        sh.at.label("at"),
+        sh.t.label("t"),
         sh.seq.label("seq"),
         (online_now - online_before).label("d_online"),
-        literal(0).label("d_busy"),
     ).subquery("status")
 
-    # Carrying: only orders whose time on the road can touch the window: on the road now, or
-    # left the rider's hands since the window began (and so changed since: by index).
+    # Orders whose time on the road can touch the window: on the road now, or out of the
+    # rider's hands since the window began (and so changed since: by index). A union, not an
+    # OR, so each half reads its own index.
     o = OrderRow
     left_hands = func.coalesce(o.signed_at, o.returned_at, o.claiming_at)
-    # (A union, not an OR: each half then reads its own index.)
     road = (
         union_all(
             select(o.id.label("id")).where(o.status.in_(CARRYING)),
@@ -79,108 +99,110 @@ async def utilisation(
         .cte("road")
         .prefix_with("MATERIALIZED")
     )
-    # Their transitions and reassignments, read once (materialised: the branches below then
-    # scan a few rows instead of probing the log three times).
+    # Their moves on and off the road, read once (the payload only for reassignments).
+    carrying_to, carrying_from = e.to_state.in_(CARRYING), e.from_state.in_(CARRYING)
+    reassigned = and_(e.kind == "order.assigned", carrying_from)
     moves = (
         select(
             e.rider_id,
-            e.at,
+            epoch(e.at).label("t"),
             e.seq,
-            e.kind,
-            e.from_state,
-            e.to_state,
-            e.payload["from_rider"].as_integer().label("from_rider"),
+            case(
+                (reassigned, 0),
+                (and_(carrying_to, ~carrying_from), 1),
+                (and_(carrying_from, ~carrying_to), -1),
+                else_=0,
+            ).label("delta"),
+            case((reassigned, e.payload["from_rider"].as_integer())).label("from_rider"),
         )
         .select_from(road)
         .join(e, e.order_id == road.c.id)
-        .where(e.kind.in_(("order.transition", "order.assigned")), e.at < scope.end)
+        .where(
+            e.at < scope.end,
+            or_(
+                and_(e.kind == "order.transition", or_(carrying_to, carrying_from)),
+                reassigned,
+            ),
+        )
         .cte("moves")
         .prefix_with("MATERIALIZED")
     )
     m = moves.c
-    carrying_to = m.to_state.in_(CARRYING)
-    carrying_from = m.from_state.in_(CARRYING)
-    transitions = select(
-        m.rider_id,
-        m.at,
-        m.seq,
-        literal(0),
-        case(
-            (and_(carrying_to, ~carrying_from), 1),
-            (and_(carrying_from, ~carrying_to), -1),
-            else_=0,
-        ),
-    ).where(
-        m.kind == "order.transition",
-        m.rider_id.is_not(None),
-        or_(carrying_to, carrying_from),
-    )
-    # A reassignment on the road: the new rider gains the order, the previous one loses it.
-    reassigned = (m.kind == "order.assigned", carrying_from)
-    gained = select(m.rider_id, m.at, m.seq, literal(0), literal(1)).where(*reassigned)
-    lost = select(m.from_rider, m.at, m.seq, literal(0), literal(-1)).where(
-        *reassigned, m.from_rider.is_not(None)
-    )
     changes = union_all(
-        select(
-            status.c.rider_id, status.c.at, status.c.seq, status.c.d_online, status.c.d_busy
-        ).where(status.c.d_online != 0),
-        transitions,
-        gained,
-        lost,
+        select(status.c.rider_id, status.c.t, status.c.seq, status.c.d_online, literal(0)).where(
+            status.c.d_online != 0
+        ),
+        # A transition changes its rider's count; a reassignment on the road moves the order
+        # from the previous rider's count (-1) to the new rider's (+1).
+        select(m.rider_id, m.t, m.seq, literal(0), m.delta).where(
+            m.rider_id.is_not(None), m.delta != 0
+        ),
+        select(m.rider_id, m.t, m.seq, literal(0), literal(1)).where(m.from_rider.is_not(None)),
+        select(m.from_rider, m.t, m.seq, literal(0), literal(-1)).where(m.from_rider.is_not(None)),
     ).subquery("changes")
-
-    c = changes.c
-    order = (c.at, c.seq)
+    rider, t, seq, d_online, d_busy = tuple(changes.c)
+    running = {"partition_by": rider, "order_by": (t, seq)}
     levels = select(
-        c.rider_id,
-        epoch(c.at).label("begins"),
-        func.coalesce(
-            epoch(func.lead(c.at).over(partition_by=c.rider_id, order_by=order)), end
-        ).label("ends"),
-        func.sum(c.d_online).over(partition_by=c.rider_id, order_by=order).label("online"),
-        func.sum(c.d_busy).over(partition_by=c.rider_id, order_by=order).label("busy"),
+        rider.label("rider_id"),
+        t.label("begins"),
+        func.coalesce(func.lead(t).over(**running), end).label("ends"),
+        func.sum(d_online).over(**running).label("online"),
+        func.sum(d_busy).over(**running).label("busy"),
     ).subquery("levels")
     lv = levels.c
 
-    # The segments while online that reach into the window, with the rider's warehouse.
-    segments = select(lv.begins, lv.ends, lv.busy).select_from(levels)
-    segments = segments.join(RiderRow, RiderRow.id == lv.rider_id)
+    query = select(
+        greatest(lv.begins, start).label("lo"),
+        least(lv.ends, end).label("hi"),
+        lv.busy,
+    ).select_from(levels)
+    if scope.warehouse_id is not None or scope.zone is not None:
+        query = query.join(RiderRow, RiderRow.id == lv.rider_id)
     if scope.zone is not None:
-        segments = segments.join(WarehouseRow, WarehouseRow.id == RiderRow.warehouse_id)
-        segments = segments.where(WarehouseRow.zone == scope.zone)
+        query = query.join(WarehouseRow, WarehouseRow.id == RiderRow.warehouse_id)
+        query = query.where(WarehouseRow.zone == scope.zone)
     if scope.warehouse_id is not None:
-        segments = segments.where(RiderRow.warehouse_id == scope.warehouse_id)
-    segments = segments.where(lv.online > 0, lv.ends > start, lv.begins < end).subquery("seg")
-    s = segments.c
+        query = query.where(RiderRow.warehouse_id == scope.warehouse_id)
+    return query.where(lv.online > 0, lv.ends > start, lv.begins < end).cte("seg")
 
-    if grouping == Grouping.TOTAL:
-        lo, hi = greatest(s.begins, start), least(s.ends, end)
-        query = select(
-            literal_column(f"'{TOTAL_KEY}'").label("key"),
-            func.coalesce(func.sum(hi - lo), 0).label("online"),
-            func.coalesce(func.sum(case((s.busy > 0, hi - lo), else_=0)), 0).label("busy"),
+
+def _total(segments) -> Select:
+    s = segments.c
+    return select(
+        literal_column(f"'{TOTAL_KEY}'").label("key"),
+        func.coalesce(func.sum(s.hi - s.lo), 0).label("online"),
+        func.coalesce(func.sum(case((s.busy > 0, s.hi - s.lo), else_=0)), 0).label("busy"),
+    )
+
+
+def _per_bucket(segments, scope: KpiScope) -> Select:
+    """Each segment cut at the bucket edges (a recursive CTE: one piece per bucket it spans),
+    summed per bucket."""
+    s = segments.c
+    start, size = scope.start.timestamp(), scope.bucket.total_seconds()
+
+    def edge_after(moment: ColumnElement) -> ColumnElement:
+        return start + (floor_int((moment - start) / size) + 1) * size
+
+    pieces = select(
+        s.lo.label("lo"),
+        least(s.hi, edge_after(s.lo)).label("cut"),
+        s.hi.label("hi"),
+        s.busy.label("busy"),
+    ).cte("pieces", recursive=True)
+    p = pieces.c
+    pieces = pieces.union_all(
+        select(p.cut, least(p.hi, p.cut + size), p.hi, p.busy).where(p.cut < p.hi)
+    )
+    p = pieces.c
+    bucket = floor_int((p.lo - start) / size)
+    length = p.cut - p.lo
+    return (
+        select(
+            bucket.label("key"),
+            func.sum(length).label("online"),
+            func.sum(case((p.busy > 0, length), else_=0)).label("busy"),
         )
-    else:
-        size = scope.bucket.total_seconds()
-        numbers = select(literal(0).label("n")).cte("buckets", recursive=True)
-        numbers = numbers.union_all(
-            select((numbers.c.n + 1).label("n")).where(numbers.c.n + 1 < scope.bucket_count)
-        )
-        b_start = start + numbers.c.n * size
-        lo = greatest(s.begins, b_start)
-        hi = least(s.ends, b_start + size, end)
-        query = (
-            select(
-                numbers.c.n.label("key"),
-                func.sum(hi - lo).label("online"),
-                func.sum(case((s.busy > 0, hi - lo), else_=0)).label("busy"),
-            )
-            .select_from(numbers)
-            .join(segments, and_(s.begins < b_start + size, s.ends > b_start))
-            .group_by(numbers.c.n)
-        )
-    return {
-        row["key"]: {"online": float(row["online"] or 0), "busy": float(row["busy"] or 0)}
-        for row in (await session.execute(query)).mappings()
-    }
+        .where(length > 0)
+        .group_by(bucket)
+    )

@@ -84,9 +84,7 @@ async def test_kpi_summaries_are_pushed_to_the_desk_and_follow_the_city(
         # The client hands each summary to on_kpi, typed.
         received: list[KpiSummary] = []
         client = await actors("supervisor")
-        consumer = StreamConsumer(
-            client, ["kpi"], on_event=lambda e: None, on_kpi=received.append
-        )
+        consumer = StreamConsumer(client, ["kpi"], on_event=lambda e: None, on_kpi=received.append)
         task = asyncio.create_task(consumer.run())
         try:
             for _ in range(100):

@@ -107,3 +107,17 @@ def test_staleness_is_said_in_words() -> None:
     assert kpi_staleness(store.kpi, down, later, BEIJING) == (
         "⚠ STALE · KPIs of 12:30:00, 60s old · ◌ RECONNECTING (attempt 2)"
     )
+
+
+def test_without_colour_the_orders_chart_draws_a_lettered_line_per_channel() -> None:
+    from textual_plotext.plot import Plot
+
+    from widgets.kpi_chart import orders_by_hour
+
+    plot = Plot()
+    plot.plotsize(100, 20)
+    orders_by_hour(sample.series(), BEIJING)(plot, lambda _variable: (200, 200, 200), True)
+    drawn = plot.build()
+    for legend in ("A app", "T meituan", "G group_buy"):
+        assert legend in drawn
+    assert drawn.count("A") > 10  # the app's line, not just its legend

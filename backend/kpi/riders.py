@@ -7,7 +7,8 @@ Each rider's day is a step function rebuilt in SQL:
   reassignment on the road moves the order from one rider's count to the other's.
 Running sums over those changes give segments; their overlap with the window (or, cut at the
 bucket edges, with each bucket) is summed. Only orders on the road at some point of the window
-are read, so the cost follows the window, not the history.
+are read (the window's moves by time, earlier ones only for orders on the road as it began),
+so the cost follows the window, not the history.
 """
 
 from __future__ import annotations
@@ -80,49 +81,54 @@ def _segments(scope: KpiScope):
         (online_now - online_before).label("d_online"),
     ).subquery("status")
 
-    # Orders whose time on the road can touch the window: on the road now, or out of the
-    # rider's hands since the window began (and so changed since: by index). A union, not an
-    # OR, so each half reads its own index.
+    # Moves on and off the road: those in the window, read by kind and time; and, for orders
+    # that may have been on the road when the window began, the moves before it, read by
+    # order (those on the road now, or out of the rider's hands since the window began, and
+    # so changed since: by index; a union, not an OR, so each half reads its own index).
     o = OrderRow
     left_hands = func.coalesce(o.signed_at, o.returned_at, o.claiming_at)
-    road = (
+    road_at_start = (
         union_all(
             select(o.id.label("id")).where(o.status.in_(CARRYING)),
             select(o.id).where(
                 o.updated_at >= scope.start,
                 o.status.not_in(CARRYING),
                 o.delivering_at.is_not(None),
-                o.picking_at < scope.end,
+                o.picking_at < scope.start,
                 left_hands >= scope.start,
             ),
         )
         .cte("road")
         .prefix_with("MATERIALIZED")
     )
-    # Their moves on and off the road, read once (the payload only for reassignments).
     carrying_to, carrying_from = e.to_state.in_(CARRYING), e.from_state.in_(CARRYING)
     reassigned = and_(e.kind == "order.assigned", carrying_from)
+    move = or_(and_(e.kind == "order.transition", or_(carrying_to, carrying_from)), reassigned)
+    columns = (
+        e.rider_id,
+        epoch(e.at).label("t"),
+        e.seq,
+        case(
+            (reassigned, 0),
+            (and_(carrying_to, ~carrying_from), 1),
+            (and_(carrying_from, ~carrying_to), -1),
+            else_=0,
+        ).label("delta"),
+        # The payload is read only for reassignments.
+        case((reassigned, e.payload["from_rider"].as_integer())).label("from_rider"),
+    )
     moves = (
-        select(
-            e.rider_id,
-            epoch(e.at).label("t"),
-            e.seq,
-            case(
-                (reassigned, 0),
-                (and_(carrying_to, ~carrying_from), 1),
-                (and_(carrying_from, ~carrying_to), -1),
-                else_=0,
-            ).label("delta"),
-            case((reassigned, e.payload["from_rider"].as_integer())).label("from_rider"),
-        )
-        .select_from(road)
-        .join(e, e.order_id == road.c.id)
-        .where(
-            e.at < scope.end,
-            or_(
-                and_(e.kind == "order.transition", or_(carrying_to, carrying_from)),
-                reassigned,
+        union_all(
+            select(*columns).where(
+                e.kind.in_(("order.transition", "order.assigned")),
+                e.at >= scope.start,
+                e.at < scope.end,
+                move,
             ),
+            select(*columns)
+            .select_from(road_at_start)
+            .join(e, e.order_id == road_at_start.c.id)
+            .where(e.at < scope.start, move),
         )
         .cte("moves")
         .prefix_with("MATERIALIZED")

@@ -109,6 +109,7 @@ async def test_kpis_on_a_hand_made_day(api: Api) -> None:
     orders = await hand_made_day(api)
     await check_summary(api, orders)
     await check_filters(api)
+    await check_a_window_that_opens_mid_delivery(api)
     await check_series(api)
     await check_trouble(api)
     await check_reconciliation(api, orders)
@@ -166,6 +167,17 @@ async def check_filters(api: Api) -> None:
     assert (elsewhere["orders"], elsewhere["online_minutes"]) == (0, 0)
     chaoyang = (await kpi(api, "summary", zone="Chaoyang", **window))["current"]
     assert (chaoyang["orders"], chaoyang["online_minutes"]) == (6, pytest.approx(160))
+
+
+async def check_a_window_that_opens_mid_delivery(api: Api) -> None:
+    # From minute 20 on: rider 1 carries 20-61 (A and E were out before the window began),
+    # rider 2 carries B 20-50; online 20-90 and 20-70.
+    later = (await kpi(api, "summary", start=iso(T0 + timedelta(minutes=20)), end=iso(NOW)))[
+        "current"
+    ]
+    assert later["online_minutes"] == pytest.approx(70 + 50)
+    assert later["delivering_minutes"] == pytest.approx(41 + 30)
+    assert (later["orders"], later["signed"]) == (0, 2)  # created before, signed inside
 
 
 async def check_series(api: Api) -> None:

@@ -21,9 +21,11 @@ class TopBar(Horizontal):
     def __init__(self, title: str) -> None:
         super().__init__()
         self.title = title
+        self._shown_title = ""
 
     def compose(self) -> ComposeResult:
-        yield Static(self._title_text(), id="title")
+        self._shown_title = self._title_text()
+        yield Static(self._shown_title, id="title")
         yield LiveText(id="clock")
         yield ConnectionBadge()
 
@@ -36,6 +38,12 @@ class TopBar(Horizontal):
         return f"Freshline · {self.title}" + (f" · {who}" if who else "")
 
     def tick(self) -> None:
+        # Who is signed in can change under a mounted screen (a wall signs in by itself);
+        # updated only then: an update lays the screen out again.
+        title = self._title_text()
+        if title != self._shown_title:
+            self._shown_title = title
+            self.query_one("#title", Static).update(title)
         store = getattr(self.app, "store", None)
         zone = getattr(self.app, "zone", None)
         if store is not None:

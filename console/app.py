@@ -253,6 +253,7 @@ class FreshlineApp(App[None]):
     async def action_sign_out(self) -> None:
         """Revoke the token, forget it here, and ask who is next."""
         self.workers.cancel_group(self, "live-feed")
+        self.workers.cancel_group(self, "kpi-feed")
         if self.client is not None:
             try:
                 await self.client.logout()

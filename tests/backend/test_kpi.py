@@ -242,9 +242,44 @@ async def check_reconciliation(api: Api, orders: dict[str, dict]) -> None:
     assert eleme["matches"] is False
     assert report["matches"] is False
     assert report["recorded"]["orders"] == 7
+    await check_a_channel_statement(api, price)
     # The day before (Beijing time) had nothing.
     empty = await kpi(api, "reconciliation", day="2026-11-21", tz="Asia/Shanghai")
     assert (empty["channels"], empty["matches"]) == ([], True)
+
+
+class MeituanStatement:
+    """A channel's own report of its day, as channel intake will bring them."""
+
+    kind = "statement"
+
+    async def statements(self, session, start, end):
+        from backend.kpi.reconciliation import ChannelStatement
+        from backend_client.models import LedgerLine
+
+        ids = frozenset({"MT-NEVER-ARRIVED", *self.ours})
+        return {"meituan": ChannelStatement(LedgerLine(orders=3, amount_cents=999), ids)}
+
+
+async def check_a_channel_statement(api: Api, price: int) -> None:
+    from sqlalchemy import select
+
+    from backend.kpi.reconciliation import reconcile
+    from backend.orders.models import OrderRow
+
+    source = MeituanStatement()
+    async with api.app.state.runtime.db.read() as session:
+        rows = await session.scalars(
+            select(OrderRow.external_id).where(OrderRow.channel == "meituan")
+        )
+        source.ours = list(rows)[:1]  # it lists one of our two orders, and one we never got
+        report = await reconcile(session, T0.date(), UTC, "UTC", source)
+    meituan = next(c for c in report.channels if c.channel == "meituan")
+    assert meituan.sent_source == "statement"
+    assert (meituan.sent.orders, meituan.recorded.orders) == (3, 2)
+    assert meituan.difference.amount_cents == 2 * price - 999
+    assert meituan.only_sent == ["MT-NEVER-ARRIVED"]
+    assert len(meituan.only_recorded) == 1 and not meituan.matches
 
 
 BAD_WINDOWS = [

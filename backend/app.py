@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ from backend.dispatch.sweeper import AutoDispatcher
 from backend.errors import DomainError, NotAuthenticated, RateLimited
 from backend.inventory.router import router as inventory_router
 from backend.inventory.service import warehouse_zones
+from backend.kpi.pusher import KpiPusher
+from backend.kpi.router import router as kpi_router
 from backend.limits import BodySizeLimit
 from backend.orders.router import router as orders_router
 from backend.realtime.bus import bus_for
@@ -72,6 +74,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         rules_file = Path(settings.alert_rules_file) if settings.alert_rules_file else None
         alert_rules = RuleBook(rules_file, now=clock.now())
         alerts = AlertEngine(db, clock, alert_rules, tick_seconds=settings.alert_tick_seconds)
+        kpi_pusher = KpiPusher(
+            db,
+            clock,
+            hub,
+            period=settings.kpi_push_seconds,
+            window=timedelta(minutes=settings.kpi_push_window_minutes),
+        )
         try:
             if settings.migrate_on_start:
                 await db.migrate()
@@ -86,6 +95,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             if settings.alerts:
                 feed.listeners.append(alerts.heard)
                 alerts.start()
+            kpi_pusher.start()
             app.state.runtime = Runtime(
                 settings=settings,
                 db=db,
@@ -105,6 +115,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             yield
         finally:
             await alerts.stop()
+            await kpi_pusher.stop()
             await dispatcher.stop()
             hub.close_all("the server is shutting down")
             await feed.stop()
@@ -142,6 +153,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     api.include_router(stream_router)
     api.include_router(channels_router)
     api.include_router(delivery_router)
+    api.include_router(kpi_router)
     app.include_router(api)
 
     # DESIGN.md names /openapi.json at the root; serve it there too.

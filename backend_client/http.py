@@ -42,6 +42,9 @@ from backend_client.models import (
     FleetPositions,
     FleetPositionsResult,
     Health,
+    KpiExceptions,
+    KpiSeries,
+    KpiSummary,
     Me,
     Order,
     OrderAction,
@@ -51,6 +54,7 @@ from backend_client.models import (
     PositionBatch,
     PositionBatchResult,
     PositionPoint,
+    ReconciliationReport,
     Rider,
     RiderIn,
     RiderRegistration,
@@ -367,6 +371,52 @@ class FreshlineClient(DeskCalls):
             json=DispatchSettings(auto_dispatch=on),
         )
 
+    # --- KPIs ---------------------------------------------------------------------------------
+
+    async def kpi_summary(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        channel: str | None = None,
+        warehouse_id: str | None = None,
+        zone: str | None = None,
+    ) -> KpiSummary:
+        params = _kpiquery_params(start, end, channel, warehouse_id, zone)
+        return await self._call("GET", "/kpi/summary", KpiSummary, params=params)
+
+    async def kpi_series(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        bucket_minutes: int = 15,
+        channel: str | None = None,
+        warehouse_id: str | None = None,
+        zone: str | None = None,
+    ) -> KpiSeries:
+        params = _kpiquery_params(start, end, channel, warehouse_id, zone)
+        params["bucket_minutes"] = bucket_minutes
+        return await self._call("GET", "/kpi/series", KpiSeries, params=params)
+
+    async def kpi_exceptions(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        channel: str | None = None,
+        warehouse_id: str | None = None,
+        zone: str | None = None,
+    ) -> KpiExceptions:
+        params = _kpiquery_params(start, end, channel, warehouse_id, zone)
+        return await self._call("GET", "/kpi/exceptions", KpiExceptions, params=params)
+
+    async def kpi_reconciliation(
+        self, *, day: date | None = None, tz: str = "UTC"
+    ) -> ReconciliationReport:
+        params = query_params(day=day and day.isoformat(), tz=tz)
+        return await self._call("GET", "/kpi/reconciliation", ReconciliationReport, params=params)
+
     # --- the long-poll fallback ---------------------------------------------------------------
 
     async def events(
@@ -466,6 +516,22 @@ class FreshlineClient(DeskCalls):
     async def order_deliveries(self, order_id: int) -> list[Delivery]:
         """The parcels the order travels in (merged with others, or split)."""
         return await self._call("GET", f"/orders/{order_id}/deliveries", list[Delivery])
+
+
+def _kpiquery_params(
+    start: datetime | None,
+    end: datetime | None,
+    channel: str | None,
+    warehouse_id: str | None,
+    zone: str | None,
+) -> dict[str, Any]:
+    return query_params(
+        start=start and start.isoformat(),
+        end=end and end.isoformat(),
+        channel=channel,
+        warehouse_id=warehouse_id,
+        zone=zone,
+    )
 
 
 def _error_of(response: httpx.Response) -> ApiError:

@@ -29,6 +29,7 @@ from backend_client.models import (
     EventMessage,
     Heartbeat,
     Hello,
+    KpiMessage,
     PositionMessage,
     ServerMessage,
     SnapshotRequired,
@@ -89,6 +90,7 @@ class StreamConsumer:
         on_position: Handler | None = None,
         on_snapshot: Handler | None = None,
         on_status: Callable[[StreamStatus], None] | None = None,
+        on_kpi: Handler | None = None,
         since: int | None = None,
         warehouse_id: str | None = None,
         zone: str | None = None,
@@ -102,6 +104,9 @@ class StreamConsumer:
         self.topics = [Topic(t) for t in topics]
         self.on_event, self.on_position, self.on_snapshot = on_event, on_position, on_snapshot
         self.on_status = on_status
+        self.on_kpi = on_kpi
+        """Called with each `KpiSummary` pushed on the `kpi` topic (WebSocket only: a polling
+        consumer gets none, so the caller asks `GET /kpi/summary` when they stop coming)."""
         self.last_seq = since
         self.warehouse_id, self.zone = warehouse_id, zone
         self.backoff = backoff or Backoff(base=0.5, cap=15.0)
@@ -242,6 +247,9 @@ class StreamConsumer:
             case PositionMessage():
                 if self.on_position is not None:
                     await _call(self.on_position, message)
+            case KpiMessage():
+                if self.on_kpi is not None:
+                    await _call(self.on_kpi, message.summary)
             case SnapshotRequired():
                 await self._resync(message.last_seq)
             case Heartbeat():

@@ -26,11 +26,15 @@ from backend_client.models import Me, Role, TokenResponse
 from backend_client.retry import Backoff
 from backend_client.stream import StreamState, StreamStatus
 from console.commands import FreshlineCommands
-from console.live import LiveFeed
+from console.kpi_feed import KpiFeed
+from console.live import RIDER_ROLES, LiveFeed
 from console.store import Store
+from console.wall import Wall, WallSettings
 from screens.board import BoardScreen
+from screens.board_summary import BoardSummaryScreen
 from screens.exceptions import ExceptionsScreen
 from screens.help import HelpScreen
+from screens.kpi import KpiScreen
 from screens.login import LoginScreen
 from themes import APP_CSS, DEFAULT_THEME, DOMAIN_DEFAULTS, THEMES
 
@@ -42,7 +46,12 @@ class FreshlineApp(App[None]):
 
     TITLE = "Freshline"
     CSS_PATH = APP_CSS
-    MODES = {"board": BoardScreen, "exceptions": ExceptionsScreen}
+    MODES = {
+        "board": BoardScreen,
+        "exceptions": ExceptionsScreen,
+        "kpi": KpiScreen,
+        "summary": BoardSummaryScreen,
+    }
     COMMANDS = App.COMMANDS | {FreshlineCommands}
     BINDINGS = [
         Binding("1", "switch_mode('board')", "Board", tooltip="The swimlanes", id="app.board"),
@@ -53,6 +62,7 @@ class FreshlineApp(App[None]):
             tooltip="The exception queue",
             id="app.exceptions",
         ),
+        Binding("4", "switch_mode('kpi')", "KPIs", tooltip="Tiles, channels, charts", id="app.kpi"),
         Binding("question_mark", "help", "Keys", tooltip="Every key on this screen", id="app.help"),
         Binding("ctrl+p", "command_palette", "Palette", id="app.palette"),
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -72,6 +82,7 @@ class FreshlineApp(App[None]):
         live: bool = True,
         me: Me | None = None,
         stop_after: float | None = None,
+        wall: WallSettings | None = None,
     ) -> None:
         super().__init__()
         self.server = server
@@ -84,6 +95,9 @@ class FreshlineApp(App[None]):
         self.me = me
         self.feed: LiveFeed | None = None
         self.stop_after = stop_after
+        self.wall = Wall(self, wall) if wall is not None else None
+        """Wall mode: signs in by itself, rotates screens (`freshline wall`)."""
+        self.kpi_feed: KpiFeed | None = None
         for theme_object in THEMES:
             self.register_theme(theme_object)
         self.theme = theme if theme in self.available_themes else DEFAULT_THEME
@@ -102,7 +116,9 @@ class FreshlineApp(App[None]):
         return dict(DOMAIN_DEFAULTS)
 
     async def on_mount(self) -> None:
-        await self.switch_mode("board")
+        await self.switch_mode(self.wall.first if self.wall else "board")
+        if self.wall is not None:
+            self.wall.start()
         self.set_interval(1 / self.refresh_hz, self._tick, name="redraw")
         if self.stop_after is not None:
             self.set_timer(self.stop_after, self.exit)
@@ -122,9 +138,13 @@ class FreshlineApp(App[None]):
             return
         except FreshlineError as exc:
             log.warning("cannot check the session yet: %r", exc)
+        if self.wall is not None and self.me is not None and not self.wall.check(self.me):
+            return
         self.start_feed()
 
     def _ask_to_sign_in(self, why: str) -> None:
+        if self.wall is not None and self.wall.sign_in(why):
+            return  # the wall signs in by itself
         username = self.me.username if self.me else ""
         self.push_screen(LoginScreen(self.server, username, why), self._signed_in)
 
@@ -144,12 +164,48 @@ class FreshlineApp(App[None]):
         self.refresh_bindings()
         self.start_feed()
 
+    async def use_session(self, client: FreshlineClient, me: Me) -> None:
+        """Go on as `me` through `client` (a new sign-in), with a fresh feed."""
+        if self.client is not None and self.client is not client:
+            await self.client.aclose()
+        self.client, self.server, self.me = client, client.server, me
+        self.refresh_bindings()
+        self.start_feed()
+
     # --- the live feed ------------------------------------------------------------------------
 
     def start_feed(self) -> None:
         self.run_worker(
             self._follow(), name="live-feed", group="live-feed", exclusive=True, exit_on_error=False
         )
+        self.run_worker(
+            self._follow_kpis(),
+            name="kpi-feed",
+            group="kpi-feed",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    async def _follow_kpis(self) -> None:
+        """Keep the KPI board fresh (desk roles: the KPIs are theirs to read)."""
+        assert self.client is not None
+        while self.me is None:
+            try:
+                self.me = await self.client.me()
+            except NotAuthenticated:
+                return  # the live feed asks for a new sign-in, which starts us again
+            except FreshlineError:
+                await asyncio.sleep(2)
+        if self.me.role in RIDER_ROLES:
+            self.kpi_feed = KpiFeed(self.client, self.store, zone=self.zone)
+            await self.kpi_feed.run()
+
+    def reload_kpis(self) -> None:
+        """ctrl+r on the KPI screen: fetch the summary and the day now."""
+        if self.kpi_feed is not None:
+            self.run_worker(
+                self.kpi_feed.refresh_all(), group="reload", exclusive=True, exit_on_error=False
+            )
 
     def reload_feed(self) -> None:
         """ctrl+r: a fresh snapshot (the stream keeps running)."""
@@ -210,6 +266,7 @@ class FreshlineApp(App[None]):
     async def action_sign_out(self) -> None:
         """Revoke the token, forget it here, and ask who is next."""
         self.workers.cancel_group(self, "live-feed")
+        self.workers.cancel_group(self, "kpi-feed")
         if self.client is not None:
             try:
                 await self.client.logout()

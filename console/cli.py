@@ -385,6 +385,13 @@ async def _simulate(config) -> int:
     return 0
 
 
+# --- the wall (console/wall_cli.py) -------------------------------------------------------------
+
+from console.wall_cli import wall  # noqa: E402  (registered after the other commands)
+
+app.command()(wall)
+
+
 def main() -> None:
     """Entry point of the `freshline` console script."""
     app()

@@ -28,6 +28,16 @@ class Command:
 COMMANDS = (
     Command("Board", "The swimlanes of every open order (key 1)", "app.switch_mode('board')"),
     Command(
+        "KPIs",
+        "Fulfilment, on time, delivery minutes, loss, per channel, and the day in charts (key 4)",
+        "app.switch_mode('kpi')",
+    ),
+    Command(
+        "Board summary",
+        "Every lane's count, lateness and most urgent orders (the wall's board)",
+        "app.switch_mode('summary')",
+    ),
+    Command(
         "Search orders", "Filter the board as you type (key /)", "screen.search", ("BoardScreen",)
     ),
     Command(
@@ -53,7 +63,7 @@ COMMANDS = (
         "Reload",
         "Fetch a fresh snapshot (ctrl+r)",
         "screen.reload",
-        ("BoardScreen", "OrderDetailScreen", "ExceptionsScreen"),
+        ("BoardScreen", "OrderDetailScreen", "ExceptionsScreen", "KpiScreen"),
     ),
     Command("Exceptions", "The exception queue (key 2)", "app.switch_mode('exceptions')"),
     *(

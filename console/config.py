@@ -6,6 +6,9 @@ The settings file is TOML, at `FRESHLINE_CONFIG` or `<user config dir>/freshline
     theme = "freshline-dark"
     token_file = false      # true: keep tokens in a 0600 plaintext file when there is no keyring
     refresh_hz = 4
+    wall_user = "viewer"    # `freshline wall`: the read-only account it signs in as,
+    wall_password = "..."   # its password (or FRESHLINE_WALL_PASSWORD), so it signs in by itself,
+    wall_rotate_seconds = 20  # and how long each screen stays
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import os
 from pathlib import Path
 
 from platformdirs import user_config_dir, user_log_dir
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,6 +47,12 @@ class ConsoleConfig(BaseSettings):
         default_factory=lambda: Path(user_log_dir("freshline")) / "console.log"
     )
     """The console never prints (it draws on the terminal): it logs here."""
+    wall_user: str = "viewer"
+    """The read-only account `freshline wall` signs in as."""
+    wall_password: SecretStr | None = None
+    """Its password, so the wall signs in (again) by itself; without it, a kept token."""
+    wall_rotate_seconds: float = Field(default=20.0, ge=3, le=3600)
+    """How long the wall shows each screen."""
 
     @property
     def token_path(self) -> Path | None:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from backend_client import FreshlineClient, KeyringUnavailable, TokenStore
 from console.config import ConsoleConfig
 from console.embedded import EmbeddedBackend
+from console.wall import WallSettings
 
 log = logging.getLogger(__name__)
 
@@ -117,3 +118,61 @@ async def run_demo_console(
             stop_after=duration,
         )
         await app.run_async()
+
+
+# --- the wall -----------------------------------------------------------------------------------
+
+
+class WallRefused(Exception):
+    """The wall cannot start: it has no way to sign in without a keyboard."""
+
+
+async def run_wall(server: str, config: ConsoleConfig, wall: WallSettings) -> int:
+    """`freshline wall` against `server`: signs in by itself with the wall's password, or
+    rides on a kept viewer token (FRESHLINE_TOKEN or `freshline login --user viewer`)."""
+    from console.app import FreshlineApp
+
+    log_to(config.console_log)
+    token = None
+    if wall.password is None:
+        try:
+            token = await TokenStore(token_file=config.token_path).load(server)
+        except KeyringUnavailable as exc:
+            log.info("%s", exc)
+        if token is None:
+            raise WallRefused(
+                f"the wall signs in by itself as {wall.username}: set wall_password in the "
+                "settings file or FRESHLINE_WALL_PASSWORD, or keep a token first with "
+                f"`freshline login --server {server} --user {wall.username}`"
+            )
+    app = FreshlineApp(
+        server=server,
+        token=token,
+        theme=config.theme,
+        refresh_hz=config.refresh_hz,
+        wall=wall,
+    )
+    await app.run_async()
+    return app.return_code or 0
+
+
+async def run_demo_wall(
+    backend: EmbeddedBackend,
+    simulator_arguments: list[str],
+    config: ConsoleConfig,
+    wall: WallSettings,
+) -> int:
+    """The wall on the demo city, signed in as the demo's viewer."""
+    from console.app import FreshlineApp
+
+    log_to(backend.folder / "console.log")
+    async with Simulator(backend.url, backend.folder, simulator_arguments):
+        app = FreshlineApp(
+            server=backend.url,
+            zone=DEMO_ZONE,
+            theme=config.theme,
+            refresh_hz=config.refresh_hz,
+            wall=wall,
+        )
+        await app.run_async()
+    return app.return_code or 0

@@ -29,7 +29,7 @@ CLOCK_EVERY_S = 60.0
 def topics_for(role: Role) -> list[Topic]:
     topics = [Topic.ORDERS]
     if role in RIDER_ROLES:
-        topics.append(Topic.RIDERS)
+        topics += [Topic.RIDERS, Topic.KPI]  # desk roles: KPIs too (kpi:read)
     if role in ALERT_ROLES:
         topics.append(Topic.ALERTS)
     return topics
@@ -54,6 +54,7 @@ class LiveFeed:
             on_position=self.store.move_rider,
             on_snapshot=self.reload,
             on_status=self.store.set_connection,
+            on_kpi=self.store.set_kpi,
             since=self.store.last_seq,
         )
         chores = asyncio.create_task(self._chores())

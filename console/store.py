@@ -19,7 +19,17 @@ from typing import Any
 
 from geopy.distance import great_circle
 
-from backend_client.models import Alert, Event, Order, OrderState, PositionMessage, Rider
+from backend_client.models import (
+    Alert,
+    Event,
+    KpiExceptions,
+    KpiSeries,
+    KpiSummary,
+    Order,
+    OrderState,
+    PositionMessage,
+    Rider,
+)
 from backend_client.stream import StreamState, StreamStatus
 from console.alert_book import AlertBook
 
@@ -205,6 +215,8 @@ class Changes:
     connection: bool = False
     alerts: bool = False
     """An alert opened, changed or resolved."""
+    kpi: bool = False
+    """A new KPI summary, or a new day of series and trouble."""
 
     def __bool__(self) -> bool:
         return bool(
@@ -215,7 +227,25 @@ class Changes:
             or self.reloaded
             or self.connection
             or self.alerts
+            or self.kpi
         )
+
+
+@dataclass
+class KpiBoard:
+    """What the KPI screen shows, and when (monotonic) each part last arrived."""
+
+    summary: KpiSummary | None = None
+    summary_at: float | None = None
+    series: KpiSeries | None = None
+    exceptions: KpiExceptions | None = None
+    day_at: float | None = None
+
+    def age(self, now: float | None = None) -> float | None:
+        """Seconds since the last summary arrived (None: never)."""
+        if self.summary_at is None:
+            return None
+        return (time.monotonic() if now is None else now) - self.summary_at
 
 
 @dataclass(frozen=True)
@@ -260,6 +290,7 @@ class Store:
         self.applied = 0
         self.duplicates = 0
         self.alerts = AlertBook()
+        self.kpi = KpiBoard()
         self._changes = Changes()
 
     # --- loading ------------------------------------------------------------------------------
@@ -493,6 +524,19 @@ class Store:
     def values_of(self, attribute: str) -> list[str]:
         """Distinct channels, warehouses or zones among the held orders (for the filter bar)."""
         return sorted({getattr(card, attribute) for card in self.orders.values()})
+
+    # --- KPIs ---------------------------------------------------------------------------------
+
+    def set_kpi(self, summary: KpiSummary) -> None:
+        """A KPI summary (pushed on the stream, or fetched when pushes stop)."""
+        self.kpi.summary, self.kpi.summary_at = summary, time.monotonic()
+        self._changes.kpi = True
+
+    def set_kpi_day(self, series: KpiSeries, exceptions: KpiExceptions) -> None:
+        """The day so far, bucket by bucket, and its trouble by reason (for the charts)."""
+        self.kpi.series, self.kpi.exceptions = series, exceptions
+        self.kpi.day_at = time.monotonic()
+        self._changes.kpi = True
 
     # --- keeping the lanes sorted -------------------------------------------------------------
 

@@ -265,3 +265,12 @@ class BoardScreen(GuardedScreen):
 
     def action_reload(self) -> None:
         self.app.reload_feed()  # type: ignore[attr-defined]
+
+    def show_filtered(self, order_filter: OrderFilter, lane: Lane | None = None) -> None:
+        """Narrow the board to `order_filter` and put `lane` in focus (the KPI screen's enter)."""
+        self.query_one(FilterBar).set_filter(order_filter)
+        self.order_filter = order_filter
+        self._filter_changed = True
+        if lane is not None:
+            self._set_current(lane)
+        self.show_changes(Changes())

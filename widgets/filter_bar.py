@@ -75,6 +75,27 @@ class FilterBar(Horizontal):
             late_only=self.query_one("#late", Checkbox).value,
         )
 
+    def set_filter(self, order_filter: OrderFilter) -> None:
+        """Show exactly `order_filter` (e.g. a KPI screen opening the board on one channel)."""
+        self.query_one("#search", Input).value = order_filter.text
+        for select_id, value in (
+            ("channel", order_filter.channel),
+            ("warehouse", order_filter.warehouse_id),
+            ("zone", order_filter.zone),
+        ):
+            select = self.query_one(f"#{select_id}", Select)
+            if value is None:
+                select.clear()
+                continue
+            offered = self._offered.get(select_id, [])
+            if value not in offered:
+                offered = sorted({*offered, value})
+                select.set_options((v, v) for v in offered)
+                self._offered[select_id] = offered
+            select.value = value
+        self.query_one("#late", Checkbox).value = order_filter.late_only
+        self.set_class(order_filter.active, "-shown")
+
     def toggle_late(self) -> None:
         box = self.query_one("#late", Checkbox)
         box.value = not box.value

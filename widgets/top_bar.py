@@ -10,7 +10,7 @@ from textual.containers import Horizontal
 from widgets.connection_badge import ConnectionBadge
 from widgets.live_text import LiveText
 
-TABS = (("1", "board", "Board"), ("2", "exceptions", "Exceptions"))
+TABS = (("1", "board", "Board"), ("2", "exceptions", "Exceptions"), ("4", "kpi", "KPIs"))
 """(key, mode, label) of each main screen, in key order."""
 
 
@@ -24,6 +24,7 @@ class TopBar(Horizontal):
     def __init__(self, title: str) -> None:
         super().__init__()
         self.title = title
+        self._shown_title = ""
 
     def compose(self) -> ComposeResult:
         yield LiveText(self._title_text(), id="title")
@@ -56,6 +57,8 @@ class TopBar(Horizontal):
         return text
 
     def tick(self) -> None:
+        # Who is signed in can change under a mounted screen (a wall signs in by itself), and
+        # so do the tabs' counts: shown again only when they change.
         self.query_one("#title", LiveText).show(self._title_text())
         store = getattr(self.app, "store", None)
         zone = getattr(self.app, "zone", None)

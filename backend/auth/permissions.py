@@ -38,6 +38,7 @@ class Permission(StrEnum):
     SENSORS_REPORT = "sensors:report"
     CHANNELS_READ = "channels:read"
     CHANNELS_RECONCILE = "channels:reconcile"
+    KPI_READ = "kpi:read"
 
 
 EVERYONE = frozenset(Role)
@@ -74,6 +75,8 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # The gateway's refused payloads, for whoever answers the platforms' complaints.
     Permission.CHANNELS_READ: frozenset({R.ADMIN, R.SUPERVISOR, R.DISPATCHER, R.SUPPORT}),
     Permission.CHANNELS_RECONCILE: frozenset({R.ADMIN, R.SUPERVISOR}),
+    # KPIs cover every warehouse and channel: the desk's, not a scoped account's.
+    Permission.KPI_READ: DESK,
 }
 
 CLAIM_LIMIT_CENTS: dict[Role, int | None] = {

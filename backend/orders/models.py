@@ -55,14 +55,14 @@ class OrderRow(Base):
     weight_g: Mapped[int]
     cold_chain: Mapped[bool]
     note: Mapped[str | None] = mapped_column(String(500))
-    promised_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    promised_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     picking_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     out_of_stock_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delivering_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     exception_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     returning_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

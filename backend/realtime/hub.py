@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +43,8 @@ class Connection:
         self.queue_limit = queue_limit
         self.outbox: deque[str] = deque()
         self.positions: dict[int, str] = {}
+        self.kpi: str | None = None
+        """The newest KPI summary not yet sent (latest wins, like positions)."""
         self.prev_seq = since
         self.staff_view = sees_staff_details(subscription.principal)
         self.backlog = 0
@@ -70,6 +72,10 @@ class Connection:
         self.positions[rider_id] = message
         self.ready.set()
 
+    def offer_kpi(self, message: str) -> None:
+        self.kpi = message
+        self.ready.set()
+
     def push(self, message: str) -> None:
         if self.failure is not None:
             return
@@ -95,6 +101,9 @@ class Connection:
         if self.positions:
             messages.extend(self.positions.values())
             self.positions.clear()
+        if self.kpi is not None:
+            messages.append(self.kpi)
+            self.kpi = None
         self.ready.clear()
         return messages
 
@@ -108,6 +117,8 @@ class Hub:
         self.connections: set[Connection] = set()
         self.zones: dict[str, str] = {}
         """Warehouse id -> zone, for zone filters on events that carry no zone."""
+        self.joined: list[Callable[[Connection], None]] = []
+        """Told of each connection as it goes live (the KPI pusher greets `kpi` subscribers)."""
         feed.listeners.append(self.dispatch)
 
     def dispatch(self, items: list[FeedItem]) -> None:
@@ -150,14 +161,19 @@ class Hub:
         for item in feed.held_after(since):
             connection.offer_event(item, self.zones, replay=True)
         connection.ready.set()
+        self._join(connection)
+
+    def _join(self, connection: Connection) -> None:
         self.connections.add(connection)
+        for listener in self.joined:
+            listener(connection)
 
     def _go_live(self, connection: Connection, *, reason: str | None) -> None:
         last_seq = self.feed.last_seq
         if reason is not None:
             connection.push(SnapshotRequired(last_seq=last_seq, reason=reason).model_dump_json())
         connection.prev_seq = last_seq
-        self.connections.add(connection)
+        self._join(connection)
 
     def detach(self, connection: Connection) -> None:
         self.connections.discard(connection)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String
+from sqlalchemy import JSON, BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime
@@ -18,6 +18,8 @@ class EventRow(Base):
     """
 
     __tablename__ = "events"
+    # KPIs read one kind of event over a time range (rider shifts, intake, trouble).
+    __table_args__ = (Index("ix_events_kind_at", "kind", "at"),)
 
     seq: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False

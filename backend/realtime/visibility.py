@@ -23,6 +23,8 @@ TOPIC_ROLES: dict[Topic, frozenset[Role]] = {
     Topic.ALERTS: DESK | {R.MERCHANT},
     Topic.STOCK: DESK | {R.MERCHANT, R.CHANNEL},
     Topic.AUDIT: frozenset({R.ADMIN, R.SUPERVISOR}),
+    # Summaries over every warehouse and channel: the desk's (REST's `kpi:read`).
+    Topic.KPI: DESK,
 }
 
 _TOPIC_OF_PREFIX = {

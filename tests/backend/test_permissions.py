@@ -66,6 +66,7 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "sensors:report": frozenset({"admin", "merchant", "rider"}),
     "channels:read": frozenset({"admin", "supervisor", "dispatcher", "support"}),
     "channels:reconcile": frozenset({"admin", "supervisor"}),
+    "kpi:read": frozenset({"admin", "supervisor", "dispatcher", "support", "viewer"}),
 }
 
 PUBLIC = "none"
@@ -120,6 +121,10 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("GET", "/channels/rejections", "channels:read"),
     ("GET", "/channels/reconciliation", "channels:reconcile"),
     ("GET", "/channels/reconciliation.csv", "channels:reconcile"),
+    ("GET", "/kpi/summary", "kpi:read"),
+    ("GET", "/kpi/series", "kpi:read"),
+    ("GET", "/kpi/exceptions", "kpi:read"),
+    ("GET", "/kpi/reconciliation", "kpi:read"),
 )
 PROTECTED = tuple(e for e in ENDPOINTS if e[2] != PUBLIC)
 
@@ -658,6 +663,10 @@ class Matrix:
                 return Call(template)
             case "GET", "/channels/reconciliation" | "/channels/reconciliation.csv":
                 return Call(f"{template}?day=2026-11-22")
+            case "GET", "/kpi/summary" | "/kpi/series" | "/kpi/exceptions":
+                return Call(template)
+            case "GET", "/kpi/reconciliation":
+                return Call("/kpi/reconciliation?tz=Asia/Shanghai")
         raise AssertionError(f"no request built for {method} {template}")
 
 

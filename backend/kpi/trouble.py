@@ -1,0 +1,50 @@
+"""Trouble by state and reason, from the event log: how often orders ran out of stock, hit an
+exception on the road, were refused, went to a claim or were cancelled, and why."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.kpi.scope import KpiScope
+from backend.orders.models import OrderRow
+from backend.realtime.models import EventRow
+from backend_client.models import ExceptionCount, OrderState
+
+TROUBLE_STATES = (
+    OrderState.OUT_OF_STOCK,
+    OrderState.EXCEPTION,
+    OrderState.RETURNING,
+    OrderState.CLAIMING,
+    OrderState.CANCELLED,
+)
+TOP_REASONS = 20
+
+
+async def trouble(
+    session: AsyncSession, scope: KpiScope
+) -> tuple[dict[str, int], list[ExceptionCount]]:
+    """Entries into each trouble state in the window, and the most frequent reasons."""
+    e = EventRow
+    reason = func.coalesce(e.reason, "")
+    query = (
+        select(e.to_state, reason.label("reason"), func.count().label("count"))
+        .join(OrderRow, OrderRow.id == e.order_id)
+        .where(
+            e.kind == "order.transition",
+            e.to_state.in_(TROUBLE_STATES),
+            e.at >= scope.start,
+            e.at < scope.end,
+            *scope.order_filters(),
+        )
+        .group_by(e.to_state, reason)
+    )
+    rows = (await session.execute(query)).all()
+    by_state = {str(state): 0 for state in TROUBLE_STATES}
+    for state, _reason, count in rows:
+        by_state[state] += count
+    top = sorted(rows, key=lambda r: (-r[2], r[0], r[1]))[:TOP_REASONS]
+    return by_state, [
+        ExceptionCount(state=OrderState(state), reason=text, count=count)
+        for state, text, count in top
+    ]

@@ -1,0 +1,86 @@
+"""Keeps the store's KPI board fresh for the KPI screen and the wall.
+
+Summaries arrive on the stream's `kpi` topic every few seconds. When they stop (the stream is
+polling, reconnecting, or the server is slow), this asks `GET /kpi/summary` itself. The day so
+far (15-minute series and trouble by reason, for the charts) is fetched every minute. Failures
+are logged and retried; the screens show how old the numbers are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timedelta, tzinfo
+
+from backend_client import Backoff, FreshlineClient, FreshlineError
+from console.store import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WINDOW = timedelta(minutes=60)
+"""The summary's window when none was pushed yet (the server's default push window)."""
+MIN_DAY = timedelta(minutes=15)
+
+
+class KpiFeed:
+    """Runs beside the live feed while the console watches KPIs."""
+
+    def __init__(
+        self,
+        client: FreshlineClient,
+        store: Store,
+        *,
+        zone: tzinfo | None = None,
+        summary_after: float = 12.0,
+        day_every: float = 60.0,
+    ) -> None:
+        self.client, self.store, self.zone = client, store, zone
+        self.summary_after = summary_after
+        """Ask REST for a summary when the stream has pushed none for this long."""
+        self.day_every = day_every
+        self.backoff = Backoff(base=1.0, cap=30.0)
+
+    async def run(self) -> None:
+        """Until cancelled."""
+        failures = 0
+        while True:
+            try:
+                await self.tick()
+                failures = 0
+            except FreshlineError as exc:
+                failures += 1
+                log.info("KPIs could not be fetched (%r); attempt %d", exc, failures)
+            await asyncio.sleep(self.backoff.delay(failures) if failures else 1.0)
+
+    async def tick(self) -> None:
+        board = self.store.kpi
+        age = board.age()
+        if age is None or age > self.summary_after:
+            await self.refresh_summary()
+        if board.day_at is None or time.monotonic() - board.day_at > self.day_every:
+            await self.refresh_day()
+
+    async def refresh_all(self) -> None:
+        await self.refresh_summary()
+        await self.refresh_day()
+
+    async def refresh_summary(self) -> None:
+        held = self.store.kpi.summary
+        length = held.window.end - held.window.start if held else DEFAULT_WINDOW
+        now = self.store.clock.now()
+        self.store.set_kpi(await self.client.kpi_summary(start=now - length, end=now))
+
+    async def refresh_day(self) -> None:
+        start, end = self.day(self.store.clock.now())
+        series = await self.client.kpi_series(start=start, end=end, bucket_minutes=15)
+        exceptions = await self.client.kpi_exceptions(start=start, end=end)
+        self.store.set_kpi_day(series, exceptions)
+
+    def day(self, now: datetime) -> tuple[datetime, datetime]:
+        """Today since local midnight; just after midnight, the last 24 hours instead."""
+        local = now.astimezone(self.zone)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        if local - midnight < MIN_DAY:
+            return now - timedelta(days=1), now
+        return midnight, now

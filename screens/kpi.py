@@ -1,0 +1,235 @@
+"""The KPI screen (`4`): big-number tiles with the change against the previous window, the
+channels side by side, and the day in charts (orders per hour by channel, on-time rate and
+delivery minutes, trouble by reason). Tiles and channels open the board filtered to them.
+
+Numbers come from the store's KPI board (pushed on the stream, fetched by `console.kpi_feed`
+when pushes stop); when they are old, a banner says how old and why, and the digits dim.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.widgets import DataTable, Footer
+
+from backend_client.models import Channel, KpiFigures, KpiSummary
+from console.store import Changes, Lane, OrderFilter, Store
+from screens.guard import GuardedScreen
+from widgets.kpi_chart import KpiChart, day_quality, orders_by_hour, trouble_by_reason
+from widgets.kpi_tile import KpiTile, TileSpec
+from widgets.live_text import LiveText
+from widgets.stale_banner import StaleBanner, kpi_staleness
+from widgets.top_bar import TopBar
+
+TILES = (
+    TileSpec("orders", "Orders", "orders", "n", None),
+    TileSpec("fulfilment", "Fulfilment", "fulfilment_rate", "%", "higher"),
+    TileSpec("on_time", "On time", "on_time_rate", "%", "higher"),
+    TileSpec("minutes", "Delivery min", "delivery_minutes_avg", "min", "lower"),
+    TileSpec("p90", "p90 min", "delivery_minutes_p90", "min", "lower"),
+    TileSpec("loss", "Loss", "loss_rate", "%", "lower"),
+    TileSpec("exceptions", "Exceptions", "exception_rate", "%", "lower"),
+    TileSpec("utilisation", "Riders busy", "rider_utilisation", "%", None),
+)
+
+OPENS: dict[str, tuple[OrderFilter, Lane | None]] = {
+    "orders": (OrderFilter(), Lane.NEW),
+    "fulfilment": (OrderFilter(late_only=True), None),
+    "on_time": (OrderFilter(late_only=True), Lane.DELIVERING),
+    "minutes": (OrderFilter(), Lane.DELIVERING),
+    "p90": (OrderFilter(late_only=True), Lane.DELIVERING),
+    "loss": (OrderFilter(), Lane.SHORT),
+    "exceptions": (OrderFilter(), Lane.EXCEPTION),
+    "utilisation": (OrderFilter(), Lane.DELIVERING),
+}
+"""What `enter` on each tile opens: the board, narrowed to what the figure is about."""
+
+COMPACT_WIDTH = 120
+CHANNEL_COLUMNS = ("channel", "orders", "fulfil", "on time", "mean min", "p90 min", "loss", "exc")
+
+
+def _pct(value: float | None) -> str:
+    return "--" if value is None else f"{value * 100:.1f}%"
+
+
+def _min(value: float | None) -> str:
+    return "--" if value is None else f"{value:.1f}"
+
+
+def channel_row(channel: Channel, f: KpiFigures) -> tuple[str, ...]:
+    return (
+        str(channel),
+        str(f.orders),
+        _pct(f.fulfilment_rate),
+        _pct(f.on_time_rate),
+        _min(f.delivery_minutes_avg),
+        _min(f.delivery_minutes_p90),
+        _pct(f.loss_rate),
+        _pct(f.exception_rate),
+    )
+
+
+class KpiScreen(GuardedScreen):
+    """Tiles, channels and charts; enter opens the board on what was chosen."""
+
+    DEFAULT_CSS = """
+    KpiScreen #window { height: 1; padding: 0 1; color: $text-muted; }
+    KpiScreen #body { height: 1fr; }
+    KpiScreen #tiles { grid-size: 8; grid-gutter: 0 1; height: 6; padding: 0 1; }
+    KpiScreen.-compact #tiles { grid-size: 4; height: 12; }
+    KpiScreen .charts { height: 1fr; min-height: 14; padding: 0 1; }
+    KpiScreen.-compact .charts { layout: vertical; height: auto; }
+    KpiScreen.-compact KpiChart { height: 14; }
+    KpiScreen #channels {
+        width: 1fr; height: auto; max-height: 12; border: round $panel-lighten-2;
+    }
+    KpiScreen #channels:focus { border: round $accent; }
+    KpiScreen #orders-chart { width: 1fr; }
+    KpiScreen.-compact #channels { width: 1fr; }
+    """
+    BINDINGS = [
+        Binding("right", "app.focus_next", "Next", show=False, id="kpi.next"),
+        Binding("left", "app.focus_previous", "Previous", show=False, id="kpi.previous"),
+        Binding("enter", "open", "Open", tooltip="The board, narrowed to it", id="kpi.open"),
+        Binding("ctrl+r", "reload", "Reload", show=False, id="kpi.reload"),
+    ]
+
+    ready = False
+    """Mounted and drawn once: the app may hand it changes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tiles: dict[str, KpiTile] = {}
+        self._day_shown: object = None
+        self._checked = 0.0
+
+    @property
+    def store(self) -> Store:
+        return self.app.store  # type: ignore[attr-defined]
+
+    def compose(self) -> ComposeResult:
+        yield TopBar("KPIs")
+        yield StaleBanner()
+        yield LiveText(id="window")
+        with VerticalScroll(id="body"):
+            self.tiles = {spec.key: KpiTile(spec) for spec in TILES}
+            with Grid(id="tiles"):
+                yield from self.tiles.values()
+            with Horizontal(classes="charts"):
+                table: DataTable[str] = DataTable(
+                    id="channels", cursor_type="row", zebra_stripes=True
+                )
+                table.border_title = "Channels"
+                yield table
+                yield KpiChart("Orders per hour by channel, today", id="orders-chart")
+            with Horizontal(classes="charts"):
+                yield KpiChart("On time % and delivery minutes, today", id="quality-chart")
+                yield KpiChart("Trouble by reason, today", id="trouble-chart")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#channels", DataTable)
+        for column in CHANNEL_COLUMNS:
+            table.add_column(column, key=column)
+        self.show_changes(Changes(reloaded=True))
+        self.tiles[TILES[0].key].focus()
+        self.ready = True
+
+    def on_screen_resume(self) -> None:
+        self.show_changes(Changes(reloaded=True))
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < COMPACT_WIDTH, "-compact")
+
+    # --- drawing from the store ---------------------------------------------------------------
+
+    def show_changes(self, changes: Changes) -> None:
+        """Redraw from the KPI board when it changed; check its age once a second."""
+        board = self.store.kpi
+        if changes.kpi or changes.reloaded:
+            self._draw_summary(board.summary)
+            if board.series is not None and board.exceptions is not None:
+                day = (id(board.series), id(board.exceptions))
+                if day != self._day_shown or changes.reloaded:
+                    self._day_shown = day
+                    self._draw_day()
+        now = time.monotonic()
+        if changes.reloaded or changes.kpi or changes.connection or now - self._checked >= 1:
+            self._checked = now
+            self._check_age(now)
+
+    def _draw_summary(self, summary: KpiSummary | None) -> None:
+        current = summary.current if summary else None
+        previous = summary.previous if summary else None
+        for tile in self.tiles.values():
+            tile.show(current, previous)
+        self._draw_window(summary)
+        table = self.query_one("#channels", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for entry in summary.by_channel if summary else []:
+            table.add_row(*channel_row(entry.channel, entry.figures), key=str(entry.channel))
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
+
+    def _draw_window(self, summary: KpiSummary | None) -> None:
+        zone = getattr(self.app, "zone", None)
+        if summary is None:
+            self.query_one("#window", LiveText).show("waiting for the first KPI summary")
+            return
+        w = summary.window
+        minutes = round((w.end - w.start).total_seconds() / 60)
+        start, end = w.start.astimezone(zone), w.end.astimezone(zone)
+        text = Text.assemble(
+            (f"Last {minutes} min ", "bold"),
+            f"({start:%H:%M} to {end:%H:%M}) against the {minutes} min before",
+            " · enter on a tile or a channel opens the board on it",
+        )
+        self.query_one("#window", LiveText).show(text)
+
+    def _draw_day(self) -> None:
+        board = self.store.kpi
+        zone = getattr(self.app, "zone", None)
+        assert board.series is not None and board.exceptions is not None
+        self.query_one("#orders-chart", KpiChart).paint(orders_by_hour(board.series, zone))
+        self.query_one("#quality-chart", KpiChart).paint(day_quality(board.series, zone))
+        self.query_one("#trouble-chart", KpiChart).paint(trouble_by_reason(board.exceptions))
+
+    def _check_age(self, now: float) -> None:
+        zone = getattr(self.app, "zone", None)
+        why = kpi_staleness(self.store.kpi, self.store.connection, now, zone)
+        self.query_one(StaleBanner).say(why)
+        for tile in self.tiles.values():
+            tile.set_class(why is not None, "-stale")
+
+    # --- opening the board --------------------------------------------------------------------
+
+    @on(KpiTile.Opened)
+    async def _tile_opened(self, event: KpiTile.Opened) -> None:
+        order_filter, lane = OPENS[event.tile.spec.key]
+        await self.open_board(order_filter, lane)
+
+    @on(DataTable.RowSelected, "#channels")
+    async def _channel_opened(self, event: DataTable.RowSelected) -> None:
+        await self.open_board(OrderFilter(channel=str(event.row_key.value)), None)
+
+    async def action_open(self) -> None:
+        focused = self.focused
+        if isinstance(focused, KpiTile):
+            await self._tile_opened(KpiTile.Opened(focused))
+
+    async def open_board(self, order_filter: OrderFilter, lane: Lane | None) -> None:
+        from screens.board import BoardScreen
+
+        await self.app.switch_mode("board")
+        board = self.app.screen
+        if isinstance(board, BoardScreen):
+            board.show_filtered(order_filter, lane)
+
+    def action_reload(self) -> None:
+        self.app.reload_kpis()  # type: ignore[attr-defined]

@@ -1,0 +1,78 @@
+"""`freshline wall` under Pilot against a real backend: it signs in as the viewer by itself,
+rotates through its screens, says loudly when the backend goes away, and comes back by itself
+when the backend restarts; it refuses to run as an account that can change things. (One server
+for all of it: starting one costs seconds.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from backend_client.stream import StreamState
+from console.app import FreshlineApp
+from console.wall import WallSettings, rotation
+from screens.board_summary import BoardSummaryScreen
+from screens.kpi import KpiScreen
+from tests.console.conftest import until
+from tests.stream_support import live_server
+from widgets.stale_banner import StaleBanner
+
+
+def banner(app: FreshlineApp) -> str | None:
+    widget = app.screen.query_one(StaleBanner)
+    return str(widget.render()) if widget.has_class("-shown") else None
+
+
+async def test_wall_rotates_recovers_from_a_backend_restart_and_watches_only(
+    tmp_path: Path, demo_template: Path
+) -> None:
+    async with live_server(tmp_path, demo_template, kpi_push_seconds=0.5) as server:
+        settings = WallSettings(rotate_seconds=1.0, username="viewer", password="demo-viewer")
+        app = FreshlineApp(server=server.base_url, wall=settings)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await until(pilot, lambda: app.me is not None, "the wall to sign in", 15)
+            assert app.me.role == "viewer"
+            assert app.has_class("-wall")
+            await until(pilot, lambda: app.store.kpi.summary is not None, "a KPI summary", 15)
+            seen: set[type] = set()
+            await until(
+                pilot,
+                lambda: seen.add(type(app.screen)) or len(seen) >= 2,
+                "the wall to show both screens",
+                10,
+            )
+            assert seen == {KpiScreen, BoardSummaryScreen}
+            assert rotation(app.MODES) == ["kpi", "summary"]  # a riders map joins when it exists
+            await until(pilot, lambda: banner(app) is None, "fresh numbers", 10)
+
+            server.kill()  # the backend dies: both screens say so, whichever is up
+            await until(
+                pilot,
+                lambda: app.store.connection.state != StreamState.LIVE and banner(app) is not None,
+                "the stale banner",
+                15,
+            )
+            assert "⚠" in banner(app)
+            before = app.store.kpi.summary_at
+
+            await server.start()  # same port, same database: nobody touches the wall
+            await until(
+                pilot,
+                lambda: (
+                    app.store.connection.state == StreamState.LIVE
+                    and (app.store.kpi.summary_at or 0) > (before or 0)
+                    and banner(app) is None
+                ),
+                "the wall to be live again",
+                30,
+            )
+            shown = type(app.screen)
+            await until(pilot, lambda: type(app.screen) is not shown, "rotation to go on", 5)
+
+        # A wall watches: an account that can change things is refused, and the wall ends.
+        settings = WallSettings(
+            rotate_seconds=60, username="dispatcher", password="demo-dispatcher"
+        )
+        refused = FreshlineApp(server=server.base_url, wall=settings)
+        async with refused.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: refused.return_code is not None, "the wall to refuse", 15)
+        assert refused.return_code == 2

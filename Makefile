@@ -28,7 +28,8 @@ lint: install
 	$(BIN)/ruff format --check .
 
 test: install services lint ## install, lint, and run the whole test suite
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile -m "not serial"  # two cores, a file per worker at a time
+	$(BIN)/pytest -m serial  # whole demos, timing bounds and the shared Redis channel: alone
 
 format: install
 	$(BIN)/ruff format .

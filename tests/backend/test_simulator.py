@@ -72,6 +72,7 @@ def assert_no_server_errors(server: Server) -> None:
     assert " 500 " not in log and "Traceback" not in log, server.output()
 
 
+@pytest.mark.serial  # 240x on two cores: alone, or the machine's lag shows as late orders
 async def test_a_few_simulated_hours_reach_every_state(tmp_path: Path) -> None:
     with demo_server(tmp_path, speed=240) as server:
         simulator = Simulator(

@@ -28,6 +28,8 @@ from backend_client.models import (
 )
 from tests.servers import FRESHLINE, clean_env, free_port
 
+pytestmark = pytest.mark.serial  # the real console in a real terminal, with a timing bound
+
 WIDTH, HEIGHT = 200, 60
 ROW_ID = re.compile(r"^\W{0,3}\s*(\d+)\s")
 
@@ -178,6 +180,9 @@ async def _check_against_the_api(terminal: Terminal, url: str) -> None:
         # Search for it; a key sent while the console is busy drawing is read late, not lost,
         # but give the search bar time to show what was typed before going on.
         terminal.keys("/")
+        # Type only once the search box has the focus: keys read before then go to the board,
+        # where a digit switches screens.
+        wait_for(lambda: "/ order id" in "\n".join(terminal.screen()), "the search box", 15)
         terminal.keys("-l", external)
         wait_for(lambda: external in "\n".join(terminal.screen()), "the search text", 15)
         terminal.keys("Enter")
@@ -215,13 +220,13 @@ async def _handle_an_incident(terminal: Terminal, url: str) -> None:
         _cursor_to(terminal, f"#{order_id} ")
         terminal.keys("a")
         wait_for(lambda: "a note?" in "\n".join(terminal.screen()), "the note dialog", 15)
-        terminal.keys("-l", "e2e: calling the rider")
+        terminal.keys("-l", "calling the rider")
         terminal.keys("Enter")
         deadline = time.monotonic() + 15
         while (await dispatcher.alert(incident.id)).acknowledged_by != "dispatcher":
             assert time.monotonic() < deadline, f"not acknowledged:\n{_dump(terminal)}"
             await asyncio.sleep(0.2)
-        assert (await dispatcher.alert(incident.id)).note == "e2e: calling the rider"
+        assert (await dispatcher.alert(incident.id)).note == "calling the rider"
 
         terminal.keys("r")
         wait_for(lambda: "to whom?" in "\n".join(terminal.screen()), "the suggestions", 15)

@@ -608,6 +608,8 @@ class RequestState(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    """The order left EXCEPTION another way (resumed) before anyone decided."""
 
 
 class ClaimItem(WireModel):

@@ -38,6 +38,7 @@ from backend.orders.lifecycle import (
 from backend.orders.models import CustomerRow, OrderItemRow, OrderRow
 from backend.realtime.models import EventRow
 from backend.realtime.outbox import append_event
+from backend.returns.records import withdraw_pending
 from backend.riders import progress
 from backend_client.models import (
     AssignRequest,
@@ -350,7 +351,11 @@ async def carry_out(
     if rule.action == OrderAction.DISPATCH:
         await deliveries.require_riders(session, order)
     short = await _apply_effects(session, order, rule, now=now)
+    leaves_exception = order.status == OrderState.EXCEPTION and rule.by_request is None
     await _move(session, order, rule, actor=actor, now=now, reason=reason)
+    if leaves_exception:
+        why = f"the order left EXCEPTION by {rule.action}" + (f": {reason}" if reason else "")
+        await withdraw_pending(session, order, actor=actor, now=now, why=why)
     if rule.action == OrderAction.DISPATCH:
         await _send_out(session, order, actor=actor, now=now)
     return short

@@ -12,6 +12,7 @@ from backend.auth.principal import Principal
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.responses import PROTECTED, TOO_LARGE, errors
 from backend.returns import service
+from backend.returns.records import request_view
 from backend_client.models import (
     ClaimCreate,
     RequestDecision,
@@ -51,7 +52,7 @@ async def _open(request: Request, runtime, principal, order_id: int, body):
 
     async def act(session):
         row = await service.open_request(session, order_id, body, actor=principal, now=now)
-        return 201, service.request_view(row)
+        return 201, request_view(row)
 
     return await run_once(request, runtime.db, principal, now, act)
 
@@ -107,7 +108,7 @@ async def list_requests(
         rows = await service.list_requests(
             session, principal, state=state, kind=kind, order_id=order_id, limit=limit
         )
-        return [service.request_view(r) for r in rows]
+        return [request_view(r) for r in rows]
 
 
 @router.get(
@@ -121,7 +122,7 @@ async def get_request(
     principal: Annotated[Principal, Depends(require(Permission.RETURNS_READ))],
 ) -> ReturnRequest:
     async with runtime.db.read() as session:
-        return service.request_view(await service.load_request(session, request_id, principal))
+        return request_view(await service.load_request(session, request_id, principal))
 
 
 async def _decide(request: Request, runtime, principal, request_id: int, body, approve: bool):
@@ -131,7 +132,7 @@ async def _decide(request: Request, runtime, principal, request_id: int, body, a
         row = await service.decide_request(
             session, request_id, body, approve=approve, actor=principal, now=now
         )
-        return 200, service.request_view(row)
+        return 200, request_view(row)
 
     return await run_once(request, runtime.db, principal, now, act)
 

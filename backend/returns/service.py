@@ -2,7 +2,8 @@
 desk. Approving drives the order on: a return EXCEPTION -> RETURNING (RETURNED follows when the
 goods are back on the shelf: `complete_return`), a claim EXCEPTION -> CLAIMING (CLAIM_SETTLED
 follows when the compensation is paid out: `settle_claim`; the goods are written off). Rejecting
-leaves the order in EXCEPTION for the desk to resume or settle otherwise."""
+leaves the order in EXCEPTION for the desk to resume or settle otherwise; resuming an order
+withdraws a request still waiting (`records.withdraw_pending`)."""
 
 from __future__ import annotations
 
@@ -18,72 +19,22 @@ from backend.errors import Conflict, Forbidden, NotFound, StaleVersion, Unproces
 from backend.orders import service as orders
 from backend.orders.lifecycle import rule_from
 from backend.orders.models import OrderRow
-from backend.realtime.outbox import append_event
 from backend.returns.models import ReturnRequestRow
+from backend.returns.records import announce
 from backend_client.models import (
     ClaimCreate,
-    ClaimItem,
     OrderAction,
     OrderState,
     RequestDecision,
     RequestKind,
     RequestState,
     ReturnCreate,
-    ReturnRequest,
     Role,
 )
 
 S = OrderState
 A = OrderAction
 OPENS_FROM = (S.DELIVERING, S.EXCEPTION)
-
-
-def request_view(row: ReturnRequestRow) -> ReturnRequest:
-    return ReturnRequest(
-        id=row.id,
-        kind=RequestKind(row.kind),
-        state=RequestState(row.state),
-        order_id=row.order_id,
-        warehouse_id=row.warehouse_id,
-        reason=row.reason,
-        items=[ClaimItem(**item) for item in row.items],
-        amount_cents=row.amount_cents,
-        opened_by=row.opened_by,
-        opened_at=row.opened_at,
-        decided_by=row.decided_by,
-        decided_at=row.decided_at,
-        decision_reason=row.decision_reason,
-        version=row.version,
-    )
-
-
-async def _announce(
-    session: AsyncSession,
-    row: ReturnRequestRow,
-    order: OrderRow,
-    what: str,
-    *,
-    actor: Principal,
-    now: datetime,
-    reason: str | None,
-) -> None:
-    await session.flush()
-    await append_event(
-        session,
-        kind=f"request.{what}",
-        actor=actor,
-        at=now,
-        order_id=order.id,
-        rider_id=order.rider_id,
-        warehouse_id=order.warehouse_id,
-        to_state=row.state,
-        reason=reason,
-        payload={
-            **request_view(row).model_dump(mode="json"),
-            "channel": order.channel,
-            "zone": order.zone,
-        },
-    )
 
 
 # --- Opening ------------------------------------------------------------------------------------
@@ -144,7 +95,7 @@ async def open_request(
         version=1,
     )
     session.add(row)
-    await _announce(session, row, order, "opened", actor=actor, now=now, reason=body.reason)
+    await announce(session, row, order, "opened", actor=actor, now=now, reason=body.reason)
     return row
 
 
@@ -261,7 +212,7 @@ async def decide_request(
     row.decided_by, row.decided_at, row.decision_reason = actor.username, now, body.reason
     row.version += 1
     what = "approved" if approve else "rejected"
-    await _announce(session, row, order, what, actor=actor, now=now, reason=body.reason)
+    await announce(session, row, order, what, actor=actor, now=now, reason=body.reason)
     return row
 
 

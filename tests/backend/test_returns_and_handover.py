@@ -146,6 +146,31 @@ async def test_a_rejected_return_leaves_the_order_for_the_desk(api: Api):
     assert late.status_code == 409 and "SIGNED" in late.json()["detail"]
 
 
+async def test_an_order_leaving_exception_otherwise_withdraws_its_pending_request(api: Api):
+    await api.rider_online(1)
+    order = await out_for_delivery(api, 1)
+    request = (await open_(api, "rider-1", order, "returns")).json()
+    # The customer took the goods after all: the desk sends the rider back.
+    order = await api.act("dispatcher", await order_now(api, order), "resume")
+    assert order["status"] == "DELIVERING"
+    withdrawn = (await api.get("support", f"/requests/{request['id']}")).json()
+    assert (withdrawn["state"], withdrawn["decided_by"], withdrawn["version"]) == (
+        "withdrawn",
+        "dispatcher",
+        2,
+    )
+    assert "resume" in withdrawn["decision_reason"]
+    late = await decide(api, "support", withdrawn, "approve")
+    assert late.status_code == 409 and "withdrawn" in late.json()["detail"]
+    kinds = [e["kind"] for e in (await api.get("admin", f"/orders/{order['id']}/timeline")).json()]
+    assert kinds[-2:] == ["order.transition", "request.withdrawn"]
+    # Nothing is left waiting, so the next refusal at the door opens a new request.
+    again = await open_(api, "rider-1", order, "claims", items=CLAIM_ITEMS, amount_cents=100)
+    assert again.status_code == 201, again.text
+    waiting = (await api.get("support", "/requests", params={"state": "pending"})).json()
+    assert [r["id"] for r in waiting] == [again.json()["id"]]
+
+
 async def test_a_riders_orders_move_to_another_rider_in_sequence_all_or_none(api: Api):
     for rider in (1, 2, 3):
         await api.rider_online(rider)

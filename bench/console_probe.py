@@ -6,7 +6,7 @@
 - `freshline`: the real console (`FreshlineApp`, its live feed, store and board) at 200x60.
 - `bare`: the baseline, a Textual app with one Static that reads the same stream with a raw
   WebSocket (JSON only, no models) and updates the Static once per redraw tick when something
-  arrived, at the console's redraw rate (4 Hz).
+  arrived, at the console's redraw rate (4 Hz, or `--refresh-hz`).
 
 For every order event (by order id and version) it records when it was applied and when the
 screen was next painted after the redraw tick that handed it over (Textual's headless driver:
@@ -36,6 +36,7 @@ from bench.common import cpu_seconds, rss_mb
 
 SIZE = (200, 60)
 REFRESH_HZ = 4.0
+"""The console's default redraw rate (`refresh_hz`); `--refresh-hz` to try another."""
 
 
 class Timing:
@@ -79,8 +80,9 @@ class Timing:
 class BareApp(App):
     """One Static, updated once per tick when events arrived."""
 
-    def __init__(self, server: str, token: str, timing: Timing) -> None:
+    def __init__(self, server: str, token: str, timing: Timing, refresh_hz: float) -> None:
         super().__init__()
+        self.refresh_hz = refresh_hz
         self.url = server.replace("http", "ws", 1) + "/api/v1/stream"
         self.token, self.timing = token, timing
         self.live = False
@@ -90,7 +92,7 @@ class BareApp(App):
         yield Static("waiting", id="count")
 
     def on_mount(self) -> None:
-        self.set_interval(1 / REFRESH_HZ, self._tick, name="redraw")
+        self.set_interval(1 / self.refresh_hz, self._tick, name="redraw")
         self.run_worker(self._follow(), group="bare-feed", exclusive=True)
 
     def _tick(self) -> None:
@@ -126,11 +128,11 @@ class BareApp(App):
             await socket.send('{"type":"heartbeat"}')
 
 
-def freshline_app(server: str, token: str, timing: Timing) -> App:
+def freshline_app(server: str, token: str, timing: Timing, refresh_hz: float) -> App:
     from backend_client.stream import StreamState
     from console.app import FreshlineApp
 
-    app = FreshlineApp(server=server, token=token, refresh_hz=REFRESH_HZ)
+    app = FreshlineApp(server=server, token=token, refresh_hz=refresh_hz)
     store = app.store
     apply, move_rider, tick = store.apply, store.move_rider, app._tick
 
@@ -167,10 +169,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     token = os.environ["FRESHLINE_TOKEN"]
     timing = Timing()
     if args.mode == "freshline":
-        app = freshline_app(args.server, token, timing)
+        app = freshline_app(args.server, token, timing, args.refresh_hz)
         is_live = app.is_live  # type: ignore[attr-defined]
     else:
-        app = BareApp(args.server, token, timing)
+        app = BareApp(args.server, token, timing, args.refresh_hz)
         is_live = lambda: app.live  # noqa: E731
     timing.watch(app)
     errors: list[str] = []
@@ -213,6 +215,7 @@ def main() -> None:
     parser.add_argument("--ready-file", required=True)
     parser.add_argument("--go-file", required=True)
     parser.add_argument("--stop-file", required=True)
+    parser.add_argument("--refresh-hz", type=float, default=REFRESH_HZ)
     args = parser.parse_args()
     result = asyncio.run(run(args))
     Path(args.out).write_text(json.dumps(result))

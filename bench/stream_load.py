@@ -176,7 +176,9 @@ class Subscriber:
 class Probe:
     """`bench/console_probe.py` in its own process: the real console, or the bare app."""
 
-    def __init__(self, mode: str, server: str, token: str, run_dir: Path) -> None:
+    def __init__(
+        self, mode: str, server: str, token: str, run_dir: Path, refresh_hz: float
+    ) -> None:
         self.mode, self.run_dir = mode, run_dir
         self.out = run_dir / f"probe-{mode}.json"
         self.go, self.stop = run_dir / f"go-{mode}", run_dir / f"stop-{mode}"
@@ -186,7 +188,7 @@ class Probe:
             str(ROOT / "bench" / "console_probe.py"),
             *("--mode", mode, "--server", server, "--out", str(self.out)),
             *("--go-file", str(self.go), "--stop-file", str(self.stop)),
-            *("--ready-file", str(self.ready)),
+            *("--ready-file", str(self.ready), "--refresh-hz", str(refresh_hz)),
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("FRESHLINE_")}
         env["FRESHLINE_TOKEN"] = token
@@ -391,6 +393,7 @@ async def measure_freshline(
     *,
     probes: bool = True,
     server_pids: list[int] | None = None,
+    refresh_hz: float = 4.0,
 ) -> dict[str, Any]:
     """The load through `urls` (a fresh demo database behind them); latencies and losses."""
     city = await prepare(urls[0], load.riders)
@@ -398,8 +401,8 @@ async def measure_freshline(
     consoles: list[Probe] = []
     if probes:
         consoles = [
-            Probe("freshline", urls[0], token, run_dir),
-            Probe("bare", urls[-1], token, run_dir),
+            Probe("freshline", urls[0], token, run_dir, refresh_hz),
+            Probe("bare", urls[-1], token, run_dir, refresh_hz),
         ]
         for probe in consoles:
             await probe.wait_ready()
@@ -433,6 +436,8 @@ async def measure_freshline(
     console_results = {p.mode: await p.finish() for p in consoles}
     answered = {(c.order_id, c.version): c.answered for c in driven.changes}
     to_client = [s.arrivals[k] - answered[k] for s in subscribers for k in keys if k in s.arrivals]
+    sent = {(c.order_id, c.version): c.sent for c in driven.changes}
+    from_send = [s.arrivals[k] - sent[k] for s in subscribers for k in keys if k in s.arrivals]
     lost = sum(1 for s in subscribers for k in keys if k not in s.arrivals)
     result: dict[str, Any] = {
         "load": load.describe(),
@@ -443,6 +448,7 @@ async def measure_freshline(
         "failure_count": len(driven.failures),
         "write_ms": spread_ms([c.answered - c.sent for c in driven.changes]),
         "commit_to_client_ms": spread_ms(to_client),
+        "send_to_client_ms": spread_ms(from_send),
         "lost": lost,
         "gaps": sum(s.gaps for s in subscribers),
         "closed": [s.closed for s in subscribers if s.closed],

@@ -1,6 +1,6 @@
 """Every benchmark of the whole path, each beside its baseline, in one run (`make bench`).
 
-    .venv/bin/python bench/run.py [--scale 1] [--seconds 20] [--only stream console ...]
+    .venv/bin/python bench/run.py [--scale 1] [--seconds 30] [--only stream console ...]
                                   [--no-postgres] [--out bench/results]
 
 1. stream: commit -> client and commit -> screen at nominal and peak load (SQLite), beside a
@@ -440,7 +440,7 @@ def write(run: Run, started: float, out: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every load")
-    parser.add_argument("--seconds", type=float, default=20.0, help="each stream load's length")
+    parser.add_argument("--seconds", type=float, default=30.0, help="each stream load's length")
     parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=list(BENCHMARKS))
     parser.add_argument(
         "--no-postgres",

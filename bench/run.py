@@ -177,7 +177,8 @@ def bench_stream(run: Run) -> None:
                 bare["lost"],
                 "0",
                 lost == 0,
-                f"{result['changes']} changes x {load.consoles - 1} subscribers + the console",
+                f"{result['changes']} changes x {result['subscribers']} raw subscribers, "
+                "the console and the bare app",
             ),
         )
         if load.name == "nominal":

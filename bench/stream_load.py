@@ -442,6 +442,7 @@ async def measure_freshline(
     result: dict[str, Any] = {
         "load": load.describe(),
         "changes": len(keys),
+        "subscribers": len(subscribers),
         "events_per_s": len(keys) / driven.seconds if driven.seconds else 0.0,
         "fixes_per_s": driven.fixes / driven.seconds if driven.seconds else 0.0,
         "failures": driven.failures[:5],

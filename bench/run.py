@@ -31,7 +31,6 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,16 +39,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import backend_load, console_apply
 from bench.common import (
     ROOT,
-    Figure,
-    goal,
-    machine,
-    markdown_table,
     postgres_reachable,
     redis_reachable,
     serving_process,
     temporary_postgres,
-    text_table,
 )
+from bench.figures import Figure, goal, write_report
 from bench.stream_load import NOMINAL, PEAK, Load, measure_bare, measure_freshline
 
 BENCHMARKS = ("stream", "console", "memory", "backend", "scaleout")
@@ -399,45 +394,6 @@ def bench_scaleout(run: Run) -> None:
     )
 
 
-# --- Reporting ----------------------------------------------------------------------------------
-
-
-def write(run: Run, started: float, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    about = machine()
-    about["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    about["minutes"] = round((time.monotonic() - started) / 60, 1)
-    about["scale"] = run.args.scale
-    about["seconds"] = run.args.seconds
-    report = {
-        "machine": about,
-        "loads": run.loads,
-        "figures": [f.as_dict() for f in run.figures],
-        "trouble": run.trouble,
-        "raw": run.raw,
-    }
-    (out / "latest.json").write_text(json.dumps(report, indent=1, default=str))
-    lines = [
-        f"Measured {about['date']} on {about['cpu']} ({about['cores']} cores), load average "
-        f"{' / '.join(map(str, about['load']))} at the end; --scale {run.args.scale:g}, "
-        f"--seconds {run.args.seconds:g}; {about['minutes']} min.",
-        "",
-        *[f"- {k}: {v}" for k, v in run.loads.items()],
-        "",
-        markdown_table(run.figures),
-        "",
-        *[f"- trouble: {t}" for t in run.trouble],
-    ]
-    (out / "latest.md").write_text("\n".join(lines).rstrip() + "\n")
-    print()
-    print(text_table(run.figures))
-    print()
-    print("\n".join(lines[:1]))
-    for t in run.trouble:
-        print(f"TROUBLE: {t}")
-    print(f"written: {out / 'latest.json'}, {out / 'latest.md'}")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every load")
@@ -476,7 +432,15 @@ def main() -> int:
         if name == "scaleout" and not args.postgres:
             continue
         steps[name](run)
-    write(run, started, args.out)
+    write_report(
+        args.out,
+        run.figures,
+        loads=run.loads,
+        trouble=run.trouble,
+        raw=run.raw,
+        settings={"scale": args.scale, "seconds": args.seconds},
+        minutes=(time.monotonic() - started) / 60,
+    )
     return 1 if run.trouble else 0
 
 

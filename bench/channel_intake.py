@@ -43,7 +43,7 @@ from backend.sim.demand import Demand, OrderPlan
 from backend.sim.platforms import order_payload
 from backend_client.models import CustomerIn, OrderCreate, OrderItemIn
 from backend_client.signing import signed_headers
-from bench.stream_latency import percentile, serving
+from bench.common import percentile, serving
 
 SEED = 1
 

@@ -3,6 +3,8 @@ events stream in, beside a baseline (the same app with an empty board) in the sa
 
     .venv/bin/python bench/console_board.py                  # 20,000 orders, 50 events/s, 20 s
     .venv/bin/python bench/console_board.py --orders 10000 --rate 10 --seconds 30
+    .venv/bin/python bench/console_board.py --orders 10000 --json   # one run, in this process
+
 
 Runs the real app headless (Textual's test driver) at 200x60 on a frozen clock, fed through the
 store exactly as the live feed feeds it (events applied as they come, redrawn on the app's tick).
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import resource
 import sys
 import time
@@ -22,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend_client.models import Me, OrderState, Role
 from backend_client.stream import StreamState, StreamStatus
+from bench.common import process_age_s
 from console.app import FreshlineApp
 from console.store import FrozenClock, Store
 from tests.console.samples import NOW, moved, order, rider
@@ -71,6 +75,7 @@ async def run(count: int, rate: float, seconds: float) -> dict[str, float]:
     async with app.run_test(size=(200, 60)) as pilot:
         await pilot.pause()
         first_paint = time.perf_counter() - started
+        since_launch = process_age_s()
         rss_loaded = rss_mb()
         ids = list(store.orders)
         cpu_start, wall_start = cpu_s(), time.perf_counter()
@@ -87,6 +92,7 @@ async def run(count: int, rate: float, seconds: float) -> dict[str, float]:
         wall = time.perf_counter() - wall_start
     return {
         "first_paint_s": first_paint,
+        "cold_start_s": since_launch,
         "rss_mb": rss_loaded,
         "rss_growth_mb": rss_loaded - rss_before,
         "cpu_share": cpu / wall,
@@ -99,7 +105,17 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--rate", type=float, default=50.0, help="events per second")
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="one run with --orders (0: the empty board), printed as JSON: a fresh process "
+        "for each size, so the RSS is that size's alone",
+    )
     args = parser.parse_args()
+    if args.json:
+        result = asyncio.run(run(args.orders, args.rate, args.seconds))
+        print(json.dumps(result))
+        return
     base = asyncio.run(run(0, 0.0, args.seconds))
     full = asyncio.run(run(args.orders, args.rate, args.seconds))
     print(f"{'':28}{'empty board':>14}{f'{args.orders} orders':>16}{'ratio':>8}")

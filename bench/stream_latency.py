@@ -23,12 +23,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import math
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,8 +34,11 @@ from typing import Any
 import httpx
 import websockets
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import percentile, post, serving, sign_in
+
 GOAL_P99_MS = 50.0
-START_TIMEOUT_S = 30.0
 # Non-cold-chain SKUs of the demo catalogue, rotated so a long run does not empty the shelves.
 SKUS = [
     "VEG-BOKCHOY",
@@ -57,77 +54,6 @@ SKUS = [
 ]
 RIDER = 2  # WH-CY, no cold-chain box needed for the SKUs above
 STEPS = ("create", "pay", "start_picking", "assign", "dispatch", "sign")
-
-
-# --- The server ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def freshline_command() -> str:
-    found = shutil.which("freshline", path=str(Path(sys.executable).parent)) or shutil.which(
-        "freshline"
-    )
-    if found is None:
-        sys.exit("the freshline console script is not installed (pip install -e .)")
-    return found
-
-
-@contextlib.contextmanager
-def serving(database_url: str, run_dir: Path, extra_env: dict[str, str] | None = None):
-    """`freshline serve --demo` on a free port (with `extra_env` set too); yields its base
-    URL; stopped on exit."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRESHLINE_")}
-    env.update(
-        FRESHLINE_ARGON2_TIME_COST="1",
-        FRESHLINE_ARGON2_MEMORY_COST_KIB="64",
-        FRESHLINE_LOG_FILE=str(run_dir / "freshline.log"),
-    )
-    env.update(extra_env or {})
-    command = [
-        freshline_command(),
-        *("serve", "--demo", "--host", "127.0.0.1", "--port", str(port)),
-        *("--database-url", database_url),
-    ]
-    with (run_dir / "output.txt").open("wb") as output:
-        process = subprocess.Popen(
-            command, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(process, base_url, run_dir)
-        yield base_url
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-
-
-def wait_healthy(process: subprocess.Popen[bytes], base_url: str, run_dir: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    with httpx.Client(base_url=base_url, timeout=2) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                break
-            try:
-                if client.get("/api/v1/health").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-    output = "\n".join(
-        p.read_text(errors="replace") for p in run_dir.iterdir() if p.suffix in (".txt", ".log")
-    )
-    raise SystemExit(f"freshline serve did not become healthy:\n{output}")
 
 
 # --- Measuring ----------------------------------------------------------------------------------
@@ -193,22 +119,6 @@ class Stream:
             self.changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), deadline - time.perf_counter())
-
-
-async def sign_in(http: httpx.AsyncClient, username: str) -> dict[str, str]:
-    response = await http.post(
-        "/api/v1/auth/token", data={"username": username, "password": f"demo-{username}"}
-    )
-    response.raise_for_status()
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
-async def post(http: httpx.AsyncClient, auth: dict[str, str], path: str, body: dict) -> dict:
-    headers = {**auth, "Idempotency-Key": uuid.uuid4().hex}
-    response = await http.post(f"/api/v1{path}", json=body, headers=headers)
-    if response.status_code >= 400:
-        raise SystemExit(f"POST {path} answered {response.status_code}: {response.text}")
-    return response.json()
 
 
 async def health_round_trips(http: httpx.AsyncClient, samples: int) -> list[float]:
@@ -290,13 +200,6 @@ async def measure(base_url: str, events: int, health_samples: int) -> dict[str, 
 # --- Reporting ----------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(p / 100 * len(ordered))))
-    return ordered[rank - 1]
-
-
 def row(label: str, seconds: list[float]) -> str:
     ms = [s * 1000 for s in seconds]
     cells = [percentile(ms, p) for p in (50, 90, 99)] + [max(ms)]
@@ -366,7 +269,8 @@ def main() -> int:
         label = database_url.split("://")[0] + (
             " (temporary file)" if not args.database_url else ""
         )
-        with serving(database_url, run_dir) as base_url:
+        # Auto-dispatch off: the script assigns each order itself.
+        with serving(database_url, run_dir, {"FRESHLINE_AUTO_DISPATCH": "false"}) as base_url:
             result = asyncio.run(measure(base_url, args.events, args.health_samples))
         return report(label, result)
 

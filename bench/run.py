@@ -1,0 +1,448 @@
+"""Every benchmark of the whole path, each beside its baseline, in one run (`make bench`).
+
+    .venv/bin/python bench/run.py [--scale 1] [--seconds 30] [--only stream console ...]
+                                  [--no-postgres] [--out bench/results]
+
+1. stream: commit -> client and commit -> screen at nominal and peak load (SQLite), beside a
+   bare `websockets` broadcast and a bare Textual app (`stream_load.py`, `console_probe.py`);
+2. console: events a second the console absorbs (`console_apply.py`) beside a bare Textual app,
+   and its CPU at nominal load (from 1) beside the bare app's;
+3. memory: RSS and cold start with 10,000 and 20,000 orders beside the empty board
+   (`console_board.py --json`, a fresh process each);
+4. backend: transitions/s with 8 clients, single order query p99, position ingest/s, beside raw
+   inserts and selects through the same driver, on SQLite and PostgreSQL (`backend_load.py`);
+5. scale-out: the nominal load through two instances on PostgreSQL + Redis, beside one.
+
+`--scale` multiplies every load (riders, event rates, orders, requests; consoles by up to 2x
+the scale); `--seconds` is how long each stream load runs. Writes `<out>/latest.json` and
+`<out>/latest.md` and prints the table: each figure, its baseline, the ratio (figure /
+baseline) and the goal's verdict. Exit status 1 if anything failed or was lost (a missed goal
+is a figure, not a failure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import backend_load, console_apply
+from bench.common import (
+    ROOT,
+    postgres_reachable,
+    redis_reachable,
+    serving_process,
+    temporary_postgres,
+)
+from bench.figures import Figure, goal, write_report
+from bench.stream_load import NOMINAL, PEAK, Load, measure_bare, measure_freshline
+
+BENCHMARKS = ("stream", "console", "memory", "backend", "scaleout")
+ON_REDIS = {"FRESHLINE_BUS_URL": "redis://127.0.0.1:6379/6"}
+STREAM_ENV = {"FRESHLINE_AUTO_DISPATCH": "false"}
+
+
+class Run:
+    """Collects figures, raw results and trouble as the benchmarks go."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.figures: list[Figure] = []
+        self.raw: dict[str, Any] = {}
+        self.trouble: list[str] = []
+        self.loads: dict[str, str] = {}
+
+    def add(self, *figures: Figure) -> None:
+        for f in figures:
+            self.figures.append(f)
+            print(f"  {f.name}: {f.value:.4g} {f.unit}", flush=True)
+
+    def check(self, where: str, result: dict[str, Any]) -> None:
+        """Record losses, gaps, closed connections, refused requests and console errors."""
+        for key in ("lost", "gaps", "failure_count"):
+            if result.get(key):
+                self.trouble.append(f"{where}: {key} = {result[key]}")
+        if result.get("closed"):
+            self.trouble.append(f"{where}: connections closed: {result['closed'][:2]}")
+        for mode in ("freshline", "bare"):
+            console = result.get(f"console_{mode}")
+            if console:
+                for key in ("not_applied", "errors"):
+                    if console.get(key):
+                        self.trouble.append(f"{where}, {mode} console: {key} = {console[key]}")
+
+
+# --- 1 and 2: the stream under load -------------------------------------------------------------
+
+
+def stream_run(
+    load: Load,
+    urls_env: list[dict[str, str]],
+    database: str,
+    probes: bool,
+    refresh_hz: float = 4.0,
+) -> dict:
+    """The load on fresh instances (one per entry of `urls_env`) sharing `database`."""
+    with tempfile.TemporaryDirectory(prefix="freshline-bench-stream-") as folder:
+        run_dir = Path(folder)
+        servers = []
+        with ExitStack() as stack:
+            for n, env in enumerate(urls_env):
+                url, process = stack.enter_context(
+                    serving_process(database, run_dir / f"server-{n}", {**STREAM_ENV, **env})
+                )
+                servers.append((url, process))
+            return asyncio.run(
+                measure_freshline(
+                    [u for u, _ in servers],
+                    load,
+                    run_dir,
+                    probes=probes,
+                    server_pids=[p.pid for _, p in servers],
+                    refresh_hz=refresh_hz,
+                )
+            )
+
+
+def bare_run(load: Load) -> dict:
+    with tempfile.TemporaryDirectory(prefix="freshline-bench-bare-") as folder:
+        return asyncio.run(measure_bare(load, Path(folder)))
+
+
+def bench_stream(run: Run) -> None:
+    scale, seconds = run.args.scale, run.args.seconds
+    for nominal in (NOMINAL, PEAK):
+        load = nominal.scaled(scale, seconds)
+        run.loads[f"stream {load.name}"] = load.describe()
+        print(f"1. stream, {load.name}: {load.describe()}", flush=True)
+        with tempfile.TemporaryDirectory(prefix="freshline-bench-db-") as folder:
+            database = f"sqlite+aiosqlite:///{folder}/bench.db"
+            result = stream_run(load, [{}], database, True, run.args.refresh_hz)
+        bare = bare_run(load)
+        run.raw[f"stream_{load.name}"] = {"freshline": result, "bare": bare}
+        run.check(f"stream {load.name}", result)
+        if bare["lost"]:
+            run.trouble.append(f"bare broadcast {load.name}: lost {bare['lost']}")
+        limit = 50.0 if load.name == "nominal" else 100.0
+        client = result["commit_to_client_ms"]
+        console, bare_app = result["console_freshline"], result["console_bare"]
+        lost = result["lost"] + result["gaps"] + console["not_applied"]
+        run.add(
+            Figure(
+                "1 stream",
+                f"commit -> client p99, {load.name}",
+                client["p99"],
+                "ms",
+                "bare websockets broadcast p99",
+                bare["send_to_client_ms"]["p99"],
+                f"<= {limit:.0f} ms",
+                goal(client["p99"], limit, at_most=True),
+                f"p50 {client['p50']:.1f} ms; send -> client p99 "
+                f"{result['send_to_client_ms']['p99']:.1f} ms; "
+                f"{result['events_per_s']:.1f} events/s achieved",
+            ),
+            Figure(
+                "1 stream",
+                f"commit -> screen p99, {load.name}",
+                console["commit_to_screen_ms"]["p99"],
+                "ms",
+                "bare Textual app p99",
+                bare_app["commit_to_screen_ms"]["p99"],
+                "<= 250 ms",
+                goal(console["commit_to_screen_ms"]["p99"], 250.0, at_most=True),
+                f"p50 {console['commit_to_screen_ms']['p50']:.1f} ms; redraw "
+                f"{run.args.refresh_hz:g} Hz",
+            ),
+            Figure(
+                "1 stream",
+                f"events lost, {load.name}",
+                lost,
+                "",
+                "bare broadcast lost",
+                bare["lost"],
+                "0",
+                lost == 0,
+                f"{result['changes']} changes x {result['subscribers']} raw subscribers, "
+                "the console and the bare app",
+            ),
+        )
+        if load.name == "nominal":
+            run.add(
+                Figure(
+                    "2 console",
+                    "console CPU at nominal load",
+                    console["cpu_share"] * 100,
+                    "% of a core",
+                    "bare Textual app",
+                    bare_app["cpu_share"] * 100,
+                    "<= 30 %",
+                    goal(console["cpu_share"] * 100, 30.0, at_most=True),
+                    f"{console['messages']} messages applied",
+                )
+            )
+
+
+# --- 2: apply rate ------------------------------------------------------------------------------
+
+
+def bench_console(run: Run) -> None:
+    seconds = max(1.0, min(5.0, run.args.seconds / 4))
+    orders = max(100, round(2000 * min(1.0, run.args.scale)))
+    print(f"2. console apply rate: {orders} orders on the board, {seconds:g} s each", flush=True)
+    result = console_apply.measure(orders, seconds)
+    run.raw["console_apply"] = result
+    fresh, bare = result["freshline"], result["bare"]
+    if fresh["errors"]:
+        run.trouble.append(f"console apply: {fresh['errors']} errors")
+    run.add(
+        Figure(
+            "2 console",
+            "console apply rate",
+            fresh["events_per_s"],
+            "events/s",
+            "bare Textual app",
+            bare["events_per_s"],
+            ">= 5,000 events/s",
+            goal(fresh["events_per_s"], 5000.0, at_most=False),
+            f"{fresh['ticks_per_s']:.1f} redraws/s (bare {bare['ticks_per_s']:.1f}) at 4 Hz",
+        )
+    )
+
+
+# --- 3: memory and cold start -------------------------------------------------------------------
+
+
+def board(orders: int, seconds: float) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        str(ROOT / "bench" / "console_board.py"),
+        *("--orders", str(orders), "--rate", "10", "--seconds", str(seconds), "--json"),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"console_board.py --orders {orders} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_memory(run: Run) -> None:
+    small, large = (round(n * min(1.0, run.args.scale * 2)) for n in (10_000, 20_000))
+    seconds = max(0.5, min(3.0, run.args.seconds / 10))
+    print(f"3. console memory and cold start: {small:,} and {large:,} orders", flush=True)
+    board(0, seconds)  # a warm-up: the first process reads every module from disk
+    empty, first, second = board(0, seconds), board(small, seconds), board(large, seconds)
+    run.raw["console_board"] = {"empty": empty, str(small): first, str(large): second}
+    run.add(
+        Figure(
+            "3 memory",
+            f"console RSS, {large:,} orders",
+            second["rss_mb"],
+            "MB",
+            "empty board",
+            empty["rss_mb"],
+            "<= 200 MB" if large == 20_000 else "",
+            goal(second["rss_mb"], 200.0, at_most=True) if large == 20_000 else None,
+        ),
+        Figure(
+            "3 memory",
+            f"console RSS, {small:,} orders",
+            first["rss_mb"],
+            "MB",
+            "empty board",
+            empty["rss_mb"],
+        ),
+        Figure(
+            "3 memory",
+            f"cold start to first board, {small:,} orders",
+            first["cold_start_s"],
+            "s",
+            "empty board",
+            empty["cold_start_s"],
+            "<= 2 s" if small == 10_000 else "",
+            goal(first["cold_start_s"], 2.0, at_most=True) if small == 10_000 else None,
+            f"of which store + first paint {first['first_paint_s']:.2f} s",
+        ),
+        Figure(
+            "3 memory",
+            f"cold start to first board, {large:,} orders",
+            second["cold_start_s"],
+            "s",
+            "empty board",
+            empty["cold_start_s"],
+        ),
+    )
+
+
+# --- 4: the backend -----------------------------------------------------------------------------
+
+
+def bench_backend(run: Run) -> None:
+    scale = run.args.scale
+    orders, queries, fixes = (max(16, round(n * scale)) for n in (400, 500, 20_000))
+    run.loads["backend"] = (
+        f"{orders} orders x 5 transitions, {queries} order queries, {fixes:,} fixes "
+        f"in batches of {backend_load.BATCH}, {backend_load.CLIENTS} clients"
+    )
+    databases = [("SQLite", backend_load.measure_sqlite)]
+    if run.args.postgres:
+        databases.append(("PostgreSQL", backend_load.measure_postgres))
+    for label, measure in databases:
+        print(f"4. backend on {label}: {run.loads['backend']}", flush=True)
+        result = measure(orders, queries, fixes)
+        run.raw[f"backend_{label.lower()}"] = result
+        api, raw = result["api"], result["raw"]
+        for key in ("transitions", "query", "ingest"):
+            if api[key]["failure_count"]:
+                run.trouble.append(f"backend {label} {key}: {api[key]['failures']}")
+        sqlite = label == "SQLite"
+        run.add(
+            Figure(
+                f"4 backend {label}",
+                "HTTP transitions/s, 8 clients",
+                api["transitions"]["per_s"],
+                "/s",
+                "raw 1-row insert transactions/s",
+                raw["transitions"]["per_s"],
+                ">= 500/s" if sqlite else "",
+                goal(api["transitions"]["per_s"], 500.0, at_most=False) if sqlite else None,
+            ),
+            Figure(
+                f"4 backend {label}",
+                "transition p99, 8 clients",
+                api["transitions"]["latency_ms"]["p99"],
+                "ms",
+                "raw insert p99",
+                raw["transitions"]["latency_ms"]["p99"],
+            ),
+            Figure(
+                f"4 backend {label}",
+                "single order query p99",
+                api["query"]["latency_ms"]["p99"],
+                "ms",
+                "raw SELECT by id p99",
+                raw["query"]["latency_ms"]["p99"],
+                "<= 20 ms",
+                goal(api["query"]["latency_ms"]["p99"], 20.0, at_most=True),
+            ),
+            Figure(
+                f"4 backend {label}",
+                "positions ingested/s, batches of 100",
+                api["ingest"]["per_s"],
+                "/s",
+                "raw batch inserts/s",
+                raw["ingest"]["per_s"],
+                ">= 2,000/s",
+                goal(api["ingest"]["per_s"], 2000.0, at_most=False),
+            ),
+        )
+
+
+# --- 5: scale-out -------------------------------------------------------------------------------
+
+
+def bench_scaleout(run: Run) -> None:
+    load = NOMINAL.scaled(run.args.scale, run.args.seconds)
+    run.loads["scale-out"] = load.describe() + " (raw subscribers only)"
+    results = {}
+    for name, instances in (("one", [{}]), ("two", [ON_REDIS, ON_REDIS])):
+        print(f"5. scale-out: {name} instance(s) on PostgreSQL: {load.describe()}", flush=True)
+        with temporary_postgres() as url:
+            results[name] = stream_run(load, instances, url, probes=False)
+        run.check(f"scale-out, {name}", results[name])
+    run.raw["scaleout"] = results
+    one, two = results["one"], results["two"]
+    p99 = two["commit_to_client_ms"]["p99"]
+    run.add(
+        Figure(
+            "5 scale-out",
+            "commit -> client p99, 2 instances, nominal",
+            p99,
+            "ms",
+            "1 instance on PostgreSQL p99",
+            one["commit_to_client_ms"]["p99"],
+            "<= 50 ms",
+            goal(p99, 50.0, at_most=True),
+            f"p50 {two['commit_to_client_ms']['p50']:.1f} ms",
+        ),
+        Figure(
+            "5 scale-out",
+            "events lost, 2 instances",
+            two["lost"] + two["gaps"],
+            "",
+            "1 instance",
+            one["lost"] + one["gaps"],
+            "0",
+            two["lost"] + two["gaps"] == 0,
+        ),
+        Figure(
+            "5 scale-out",
+            "write round-trip p99, 2 instances",
+            two["write_ms"]["p99"],
+            "ms",
+            "1 instance",
+            one["write_ms"]["p99"],
+        ),
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="multiplies every load")
+    parser.add_argument("--seconds", type=float, default=30.0, help="each stream load's length")
+    parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=list(BENCHMARKS))
+    parser.add_argument(
+        "--no-postgres",
+        dest="postgres",
+        action="store_false",
+        help="skip PostgreSQL (and so the scale-out)",
+    )
+    parser.add_argument(
+        "--refresh-hz",
+        type=float,
+        default=4.0,
+        help="the consoles' redraw rate in benchmark 1 (default 4, the console's own)",
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = parser.parse_args()
+    if args.scale <= 0 or not math.isfinite(args.scale) or args.seconds <= 0:
+        parser.error("--scale and --seconds must be positive")
+    if args.postgres and not postgres_reachable():
+        sys.exit("PostgreSQL is not running on 127.0.0.1:5432 (make services, or --no-postgres)")
+    if "scaleout" in args.only and args.postgres and not redis_reachable():
+        sys.exit("Redis is not running on 127.0.0.1:6379 (make services, or --no-postgres)")
+    run = Run(args)
+    started = time.monotonic()
+    steps = {
+        "stream": bench_stream,
+        "console": bench_console,
+        "memory": bench_memory,
+        "backend": bench_backend,
+        "scaleout": bench_scaleout,
+    }
+    for name in args.only:
+        if name == "scaleout" and not args.postgres:
+            continue
+        steps[name](run)
+    write_report(
+        args.out,
+        run.figures,
+        loads=run.loads,
+        trouble=run.trouble,
+        raw=run.raw,
+        settings={"scale": args.scale, "seconds": args.seconds},
+        minutes=(time.monotonic() - started) / 60,
+    )
+    return 1 if run.trouble else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -47,9 +47,9 @@ class TrackParts:
 def window(
     since: datetime | None, until: datetime | None, *, now: datetime
 ) -> tuple[datetime, datetime]:
-    """The asked range, defaulting to the hour before `until` (itself defaulting to now);
-    refused (422) if it ends before it starts or spans more than a day."""
-    until = until or (since + DEFAULT_SPAN if since is not None else now)
+    """The asked range: `until` defaults to now, `since` to an hour before `until`; refused
+    (422) if it ends before it starts or spans more than a day."""
+    until = until or now
     since = since or until - DEFAULT_SPAN
     if until < since:
         raise Unprocessable(f"until ({until.isoformat()}) is before since ({since.isoformat()})")

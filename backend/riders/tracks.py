@@ -19,7 +19,7 @@ from backend.realtime.models import EventRow
 from backend.riders.geo import centre, rough_metres
 from backend.riders.models import RiderPositionRow
 from backend.riders.service import load_rider
-from backend_client.models import OrderState, TrackPoint, TrackStop
+from backend_client.models import OrderState, Role, TrackPoint, TrackStop
 
 DEFAULT_SPAN = timedelta(hours=1)
 MAX_SPAN = timedelta(hours=24)
@@ -82,6 +82,9 @@ async def rider_track(
             .limit(MAX_EVENTS)
         )
     )
+    if principal.role == Role.MERCHANT:
+        # Its rider may have carried another warehouse's order: not the merchant's to read.
+        events = [e for e in events if e.warehouse_id == principal.warehouse_id]
     return TrackParts(
         rider_id, None, since, until, thin(fixes, MAX_POINTS), find_stops(fixes), events
     )

@@ -136,6 +136,25 @@ async def test_published_etas_are_rate_limited_unless_they_jump(api: Api) -> Non
     assert all(e["order_id"] == order["id"] for e in await events(api, "order.eta"))
 
 
+async def test_a_flip_to_predicted_late_goes_out_at_once(api: Api) -> None:
+    await api.rider_online(1)
+    # 2 km at 20 km/h and the handover: 8 min, a quarter of a minute inside the promise.
+    order = await delivering(api, 1, promise_minutes=8.5, to=north(2000), phone="13911110008")
+    api.clock.advance(seconds=15)
+    await fix(api, 1, WH_CY, speed_kmh=20)
+    [first] = await events(api, "order.eta")
+    assert first["payload"]["predicted_late"] is False
+
+    # 10 s on, a touch slower (pace 19.7 km/h): 15 s later than told, but past the promise.
+    api.clock.advance(seconds=10)
+    await fix(api, 1, WH_CY, speed_kmh=19)
+    flipped = (await events(api, "order.eta"))[-1]
+    assert flipped["payload"]["predicted_late"] is True
+    change = at(flipped["payload"]["eta"]) - at(first["payload"]["eta"])
+    assert timedelta(seconds=10) < change < timedelta(seconds=20)
+    assert at(flipped["payload"]["eta"]) > at(order["promised_at"])
+
+
 async def test_order_eta_events_reach_only_those_who_may_see_the_order(api: Api) -> None:
     await api.rider_online(1)
     order = await delivering(api, 1, promise_minutes=60, to=north(1500), phone="13911110004")

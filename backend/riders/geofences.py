@@ -1,6 +1,6 @@
 """Geofences on riders' fixes: arriving at a customer, leaving and coming back to the warehouse.
 
-Each crossing becomes an event for the caller to record (`Crossing`); nothing here writes. The
+Each crossing becomes an event for the caller to record (`RiderEvent`); nothing here writes. The
 warehouse fence has two radii so a rider waiting at its edge, their fixes jittering by tens of
 metres, is not seen leaving and returning over and over.
 """
@@ -25,8 +25,9 @@ BACK_AT_WAREHOUSE_M = 100.0
 
 
 @dataclass(frozen=True, slots=True)
-class Crossing:
-    """An event to record: `append_event`'s keyword arguments but the actor and time."""
+class RiderEvent:
+    """An event of a rider's progress (a fence crossed, an ETA worth telling) for the caller to
+    record: `append_event`'s keyword arguments but the actor and time."""
 
     kind: str
     rider_id: int
@@ -52,7 +53,7 @@ def first_arrival(fixes: Sequence[PositionPoint], customer: LatLng) -> tuple[Pos
 
 def warehouse_crossings(
     rider: RiderRow, fixes: Sequence[PositionPoint], warehouse: LatLng
-) -> list[Crossing]:
+) -> list[RiderEvent]:
     """Walk the rider's new fixes (oldest first) through the warehouse fence, updating
     `rider.at_warehouse`; the first fix ever only says where they are, it crosses nothing."""
     crossings = []
@@ -69,7 +70,7 @@ def warehouse_crossings(
             continue
         rider.at_warehouse = not rider.at_warehouse
         crossings.append(
-            Crossing(
+            RiderEvent(
                 kind=kind,
                 rider_id=rider.id,
                 warehouse_id=rider.warehouse_id,

@@ -19,7 +19,7 @@ from backend.orders.models import OrderRow
 from backend.realtime.outbox import append_event
 from backend.riders import geofences
 from backend.riders.geo import metres, rough_metres
-from backend.riders.geofences import Crossing
+from backend.riders.geofences import RiderEvent
 from backend.riders.models import DeliveryProgressRow, RiderRow
 from backend_client.models import OrderState, PositionPoint
 
@@ -75,11 +75,11 @@ async def advance(
             )
         )
     }
-    crossings = [
-        crossing
+    news = [
+        item
         for rider, fixes in moves
         if rider.warehouse_id in warehouses
-        for crossing in geofences.warehouse_crossings(rider, fixes, warehouses[rider.warehouse_id])
+        for item in geofences.warehouse_crossings(rider, fixes, warehouses[rider.warehouse_id])
     ]
     by_rider = {rider.id: (rider, fixes) for rider, fixes in moves}
     out = (
@@ -105,17 +105,17 @@ async def advance(
             queues.setdefault(delivery.rider_id, []).append(delivery)
         for rider_id, queue in queues.items():
             rider, fixes = by_rider[rider_id]
-            crossings += _progress(session, kept, rider, fixes, queue, now)
-    for crossing in crossings:
+            news += _progress(session, kept, rider, fixes, queue, now)
+    for item in news:
         await append_event(
             session,
-            kind=crossing.kind,
+            kind=item.kind,
             actor=actor,
             at=now,
-            order_id=crossing.order_id,
-            rider_id=crossing.rider_id,
-            warehouse_id=crossing.warehouse_id,
-            payload=crossing.payload,
+            order_id=item.order_id,
+            rider_id=item.rider_id,
+            warehouse_id=item.warehouse_id,
+            payload=item.payload,
         )
 
 
@@ -190,7 +190,7 @@ def _progress(
     fixes: list[PositionPoint],
     queue: list[Delivery],
     now: datetime,
-) -> list[Crossing]:
+) -> list[RiderEvent]:
     """One rider's deliveries after their new fixes: each order's distance, closest approach
     and arrival, and its ETA chained along the rider's sequence (the ETA of the stop before,
     the leg from it at the rider's pace, the handover)."""
@@ -198,7 +198,7 @@ def _progress(
     here = (newest.lat, newest.lng)
     pace = _rider_pace(rider, fixes, [kept.get(d.id) for d in queue])
     orders = {d.id: d for d in queue}
-    crossings = []
+    news = []
     arrival_at, leg_from = newest.at, here
     for place, order_id in enumerate(in_sequence([(d.promised_at, d.id) for d in queue]), 1):
         order = orders[order_id]
@@ -224,8 +224,8 @@ def _progress(
         row.sequence = place
         if row.arrived_at is None and nearest <= geofences.ARRIVAL_M:
             row.arrived_at = fix.at
-            crossings.append(
-                _crossing(
+            news.append(
+                _order_event(
                     "order.arrived",
                     order,
                     {
@@ -245,14 +245,14 @@ def _progress(
                 "distance_m": round(row.distance_m, 1),
                 "sequence": place,
             }
-            crossings.append(_crossing("order.eta", order, payload))
-    return crossings
+            news.append(_order_event("order.eta", order, payload))
+    return news
 
 
-def _crossing(kind: str, order: Delivery, payload: dict[str, Any]) -> Crossing:
+def _order_event(kind: str, order: Delivery, payload: dict[str, Any]) -> RiderEvent:
     """An order's event: its version as it is (nothing of the order changed), channel and zone
     for the stream's scope and filters."""
-    return Crossing(
+    return RiderEvent(
         kind=kind,
         rider_id=order.rider_id,
         warehouse_id=order.warehouse_id,

@@ -216,6 +216,12 @@ class RiderCard:
         )
 
 
+MapZone = tuple[str, tuple[tuple[float, float], ...]]
+"""A zone's name and outline, (lat, lng) points."""
+MapPlace = tuple[str, float, float]
+"""A warehouse's id, lat and lng."""
+
+
 class RiderState(StrEnum):
     """How a rider shows on the map and in the list; the worse state wins a shared cell."""
 
@@ -254,10 +260,13 @@ class Changes:
     """An alert opened, changed or resolved."""
     kpi: bool = False
     """A new KPI summary, or a new day of series and trouble."""
+    geography: bool = False
+    """Zones and warehouses arrived (the map's static layer)."""
 
     def __bool__(self) -> bool:
         return bool(
-            self.lanes
+            self.geography
+            or self.lanes
             or self.orders
             or self.riders
             or self.rider_names
@@ -330,6 +339,8 @@ class Store:
         self.duplicates = 0
         self.alerts = AlertBook()
         self.kpi = KpiBoard()
+        self.zones: tuple[MapZone, ...] = ()
+        self.warehouses: tuple[MapPlace, ...] = ()
         self._changes = Changes()
 
     # --- loading ------------------------------------------------------------------------------
@@ -630,6 +641,14 @@ class Store:
     def values_of(self, attribute: str) -> list[str]:
         """Distinct channels, warehouses or zones among the held orders (for the filter bar)."""
         return sorted({getattr(card, attribute) for card in self.orders.values()})
+
+    # --- the map ------------------------------------------------------------------------------
+
+    def set_geography(self, zones: Iterable[MapZone], warehouses: Iterable[MapPlace]) -> None:
+        """The city's zones (name, polygon of (lat, lng)) and warehouses (id, lat, lng)."""
+        self.zones = tuple((name, tuple(polygon)) for name, polygon in zones)
+        self.warehouses = tuple(warehouses)
+        self._changes.geography = True
 
     # --- KPIs ---------------------------------------------------------------------------------
 

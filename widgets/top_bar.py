@@ -10,7 +10,12 @@ from textual.containers import Horizontal
 from widgets.connection_badge import ConnectionBadge
 from widgets.live_text import LiveText
 
-TABS = (("1", "board", "Board"), ("2", "exceptions", "Exceptions"), ("4", "kpi", "KPIs"))
+TABS = (
+    ("1", "board", "Board"),
+    ("2", "exceptions", "Exceptions"),
+    ("3", "riders", "Riders"),
+    ("4", "kpi", "KPIs"),
+)
 """(key, mode, label) of each main screen, in key order."""
 
 

@@ -42,6 +42,7 @@ from backend.realtime.feed import EventFeed
 from backend.realtime.hub import Hub
 from backend.realtime.router import router as stream_router
 from backend.returns.router import router as returns_router
+from backend.riders.map_router import router as rider_map_router
 from backend.riders.router import router as riders_router
 from backend.runtime import Runtime
 from backend.sensors.router import router as sensors_router
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     api.include_router(auth_router)
     api.include_router(orders_router)
     api.include_router(riders_router)
+    api.include_router(rider_map_router)
     api.include_router(inventory_router)
     api.include_router(dispatch_router)
     api.include_router(alerts_router)

@@ -71,15 +71,17 @@ from backend_client.models import (
     Warehouse,
 )
 from backend_client.retry import Backoff
+from backend_client.rider_calls import RiderCalls
 from backend_client.signing import signed_headers
 
 T = TypeVar("T")
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 
 
-class FreshlineClient(DeskCalls):
+class FreshlineClient(DeskCalls, RiderCalls):
     """REST calls to one backend, as one account (set `token`, or call `login`); the desk's
-    calls (alerts, returns and claims, handovers, sensors) come from `DeskCalls`."""
+    calls (alerts, returns and claims, handovers, sensors) come from `DeskCalls`, zones, tracks
+    and routes from `RiderCalls`."""
 
     def __init__(
         self,

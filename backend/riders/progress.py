@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from statistics import median
 
-from geopy.distance import great_circle
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.orders.models import OrderRow
+from backend.riders.geo import metres
 from backend.riders.models import DeliveryProgressRow, RiderRow
 from backend_client.models import OrderState, PositionPoint
 
@@ -29,8 +29,11 @@ DEFAULT_STILL_RADIUS_M = 50.0
 `radius_m` overrides it)."""
 
 
-def metres(a: tuple[float, float], b: tuple[float, float]) -> float:
-    return great_circle(a, b).meters
+def in_sequence(orders: list[tuple[datetime, int]]) -> list[int]:
+    """The order ids of (promised_at, id) pairs in the sequence a rider delivers them: earliest
+    promise first, then the older order. By promise rather than nearest-next: the sequence
+    does not flip with GPS jitter, and the order most at risk goes first."""
+    return [order_id for _, order_id in sorted(orders)]
 
 
 async def advance(

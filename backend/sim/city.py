@@ -10,6 +10,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from backend.riders import geo
+
 LatLng = tuple[float, float]
 
 
@@ -29,16 +31,7 @@ class Zone:
     streets: tuple[str, ...]
 
     def contains(self, point: LatLng) -> bool:
-        """Ray casting; the polygon is small enough to treat degrees as a plane."""
-        lat, lng = point
-        inside = False
-        ring = self.polygon
-        for (lat1, lng1), (lat2, lng2) in zip(ring, ring[1:] + ring[:1], strict=True):
-            if (lng1 > lng) != (lng2 > lng):
-                crossing = lat1 + (lng - lng1) * (lat2 - lat1) / (lng2 - lng1)
-                if lat < crossing:
-                    inside = not inside
-        return inside
+        return geo.contains(self.polygon, point)
 
     def random_point(self, rng: random.Random) -> LatLng:
         """A uniformly drawn point inside the zone."""

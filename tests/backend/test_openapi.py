@@ -321,6 +321,10 @@ DECLARED_ERRORS = [
     ("POST", "/orders/{}/assign", 404),
     ("POST", "/orders/{}/assign", 409),
     ("GET", "/riders/{}", 404),
+    ("GET", "/riders/{}/track", 404),
+    ("GET", "/riders/{}/track", 422),
+    ("GET", "/riders/{}/route", 404),
+    ("GET", "/orders/{}/track", 404),
     ("POST", "/riders/{}/status", 404),
     ("POST", "/riders/{}/status", 409),
     ("POST", "/riders/{}/positions", 404),
@@ -368,6 +372,7 @@ TEXT_422 = [
     ("POST", "/orders/{}/assign"),
     ("POST", "/riders/{}/status"),
     ("POST", "/riders/{}/positions"),
+    ("GET", "/riders/{}/track"),
     ("POST", "/warehouses/{}/stock/{}/adjust"),
 ]
 

@@ -94,6 +94,10 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("POST", "/riders", "riders:register"),
     ("POST", "/riders/{rider_id}/positions", "riders:positions"),
     ("POST", "/positions", "riders:relay"),
+    ("GET", "/riders/{rider_id}/track", "riders:read"),
+    ("GET", "/riders/{rider_id}/route", "riders:read"),
+    ("GET", "/orders/{order_id}/track", "orders:read"),
+    ("GET", "/zones", "warehouses:read"),
     ("GET", "/warehouses", "warehouses:read"),
     ("GET", "/warehouses/{warehouse_id}", "warehouses:read"),
     ("GET", "/warehouses/{warehouse_id}/stock", "stock:read"),
@@ -596,6 +600,12 @@ class Matrix:
                 return Call("/positions", json={"fixes": [fix]})
             case "GET", "/riders/{rider_id}":
                 return Call("/riders/1")
+            case "GET", "/riders/{rider_id}/track" | "/riders/{rider_id}/route":
+                return Call(template.replace("{rider_id}", "1"))
+            case "GET", "/orders/{order_id}/track":
+                return Call(f"/orders/{shared}/track")
+            case "GET", "/zones":
+                return Call("/zones")
             case "POST", "/riders/{rider_id}/status":
                 return Call("/riders/1/status", json={"status": "online"})
             case "POST", "/riders/{rider_id}/positions":
@@ -725,7 +735,7 @@ async def test_merchant_sees_and_touches_only_its_warehouse(api: Api):
     own = await order_in(api, "PAID")
     assert (await api.get(merchant, f"/orders/{own['id']}")).status_code == 200
 
-    for suffix in ("", "/timeline", "/actions"):
+    for suffix in ("", "/timeline", "/actions", "/track"):
         assert_hidden(
             await api.get(merchant, f"/orders/{hd['id']}{suffix}"),
             await api.get(merchant, f"/orders/{MISSING_ORDER}{suffix}"),
@@ -770,6 +780,9 @@ async def test_merchant_sees_and_touches_only_its_warehouse(api: Api):
     assert (await api.get(merchant, "/riders", params={"warehouse_id": "WH-HD"})).json() == []
     assert (await api.get(merchant, "/riders/1")).status_code == 200
     assert_error(await api.get(merchant, "/riders/9"), 404, "merchant GET another's rider")
+    for suffix in ("/track", "/route"):
+        assert (await api.get(merchant, f"/riders/1{suffix}")).status_code == 200
+        assert_error(await api.get(merchant, f"/riders/9{suffix}"), 404, f"merchant {suffix}")
 
     # The 404 was scope, not state: WH-HD's own merchant may act on the same order.
     await api.act("merchant-wh-hd", hd, "start_picking")
@@ -785,7 +798,7 @@ async def test_rider_sees_only_own_orders_and_self(api: Api):
 
     events = await api.event_count()
     for order in (theirs, unassigned):
-        for suffix in ("", "/timeline", "/actions"):
+        for suffix in ("", "/timeline", "/actions", "/track"):
             assert_hidden(
                 await api.get("rider-1", f"/orders/{order['id']}{suffix}"),
                 await api.get("rider-1", f"/orders/{MISSING_ORDER}{suffix}"),
@@ -825,6 +838,8 @@ async def test_rider_sees_only_own_orders_and_self(api: Api):
     assert (await api.get("rider-1", "/riders", params={"warehouse_id": "WH-WJ"})).json() == []
     assert (await api.get("rider-1", "/riders/1")).status_code == 200
     assert_error(await api.get("rider-1", "/riders/2"), 404, "rider-1 GET /riders/2")
+    for suffix in ("/track", "/route"):
+        assert_error(await api.get("rider-1", f"/riders/2{suffix}"), 404, f"rider-1 {suffix}")
 
 
 async def test_channel_sees_only_own_channel(api: Api):
@@ -838,7 +853,7 @@ async def test_channel_sees_only_own_channel(api: Api):
     assert (await api.get("channel-app", f"/orders/{own['id']}")).status_code == 200
 
     events = await api.event_count()
-    for suffix in ("", "/timeline", "/actions"):
+    for suffix in ("", "/timeline", "/actions", "/track"):
         assert_hidden(
             await api.get("channel-app", f"/orders/{meituan['id']}{suffix}"),
             await api.get("channel-app", f"/orders/{MISSING_ORDER}{suffix}"),

@@ -1,0 +1,107 @@
+"""Routes for riders on the map: the delivery zones, track replay and a rider's next stops."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import AwareDatetime
+from sqlalchemy import select
+
+from backend.auth.deps import RuntimeDep, require
+from backend.auth.permissions import Permission
+from backend.auth.principal import Principal
+from backend.auth.redaction import redact_event, sees_staff_details
+from backend.inventory.models import WarehouseRow
+from backend.orders.views import event_view
+from backend.responses import PROTECTED, errors
+from backend.riders import next_stops, tracks
+from backend.sim.city import demo_zones
+from backend_client.models import Event, RiderRoute, Track, Zone
+
+router = APIRouter(tags=["riders"], responses=PROTECTED)
+
+RiderId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Rider id.")]
+OrderId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Order id.")]
+RIDER_NOT_FOUND = errors({404: "No such rider in your scope."})
+ORDER_NOT_FOUND = errors({404: "No such order in your scope."})
+
+
+@router.get("/zones", response_model=list[Zone])
+async def list_zones(
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.WAREHOUSES_READ))],
+) -> list[Zone]:
+    """Delivery zones with their polygons: the demo city's, for the warehouses this backend
+    knows."""
+    async with runtime.db.read() as session:
+        known = set((await session.scalars(select(WarehouseRow.id))).all())
+    return [
+        Zone(name=z.name, warehouse_id=z.warehouse_id, polygon=list(z.polygon))
+        for z in demo_zones()
+        if z.warehouse_id in known
+    ]
+
+
+@router.get(
+    "/riders/{rider_id}/track",
+    response_model=Track,
+    responses={
+        **RIDER_NOT_FOUND,
+        **errors({422: "`until` before `since`, or a range over 24 hours."}),
+    },
+)
+async def get_rider_track(
+    rider_id: RiderId,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.RIDERS_READ))],
+    since: Annotated[
+        AwareDatetime | None, Query(description="Start (default: an hour before `until`).")
+    ] = None,
+    until: Annotated[AwareDatetime | None, Query(description="End (default: now).")] = None,
+) -> Track:
+    """The rider's fixes over a range (at most 24 h), with stops and their events."""
+    async with runtime.db.read() as session:
+        parts = await tracks.rider_track(
+            session, rider_id, principal, since=since, until=until, now=runtime.clock.now()
+        )
+    return _track(parts, principal)
+
+
+@router.get("/orders/{order_id}/track", response_model=Track, responses=ORDER_NOT_FOUND)
+async def get_order_track(
+    order_id: OrderId,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.ORDERS_READ))],
+) -> Track:
+    """The order's path from pick-up to sign-off (or now), of each rider who carried it, with
+    stops and the order's events of that time."""
+    async with runtime.db.read() as session:
+        parts = await tracks.order_track(session, order_id, principal, now=runtime.clock.now())
+    return _track(parts, principal)
+
+
+@router.get("/riders/{rider_id}/route", response_model=RiderRoute, responses=RIDER_NOT_FOUND)
+async def get_rider_route(
+    rider_id: RiderId,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.RIDERS_READ))],
+) -> RiderRoute:
+    """The rider's next stops in sequence, with ETAs, for the map."""
+    async with runtime.db.read() as session:
+        return await next_stops.rider_route(session, rider_id, principal, now=runtime.clock.now())
+
+
+def _track(parts: tracks.TrackParts, principal: Principal) -> Track:
+    events = [event_view(r) for r in parts.events]
+    if not sees_staff_details(principal):
+        events = [Event(**redact_event(e.model_dump())) for e in events]
+    return Track(
+        rider_id=parts.rider_id,
+        order_id=parts.order_id,
+        since=parts.since,
+        until=parts.until,
+        points=parts.points,
+        stops=parts.stops,
+        events=events,
+    )

@@ -1,0 +1,57 @@
+"""A rider's next stops: their orders out for delivery in the sequence their ETAs are chained
+in, with what the newest fix made of each (see `progress`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.principal import Principal
+from backend.orders.models import OrderRow
+from backend.riders.models import DeliveryProgressRow
+from backend.riders.progress import in_sequence
+from backend.riders.service import load_rider
+from backend_client.models import OrderState, RiderRoute, RouteStop
+
+
+async def rider_route(
+    session: AsyncSession, rider_id: int, principal: Principal, *, now: datetime
+) -> RiderRoute:
+    """The rider's orders out for delivery, next first (NotFound outside your scope).
+
+    An order with no fix since it went out has no ETA yet; it counts as predicted late only
+    once its promise has passed.
+    """
+    await load_rider(session, rider_id, principal)
+    rows = (
+        await session.execute(
+            select(OrderRow, DeliveryProgressRow)
+            .outerjoin(
+                DeliveryProgressRow,
+                and_(
+                    DeliveryProgressRow.order_id == OrderRow.id,
+                    DeliveryProgressRow.rider_id == OrderRow.rider_id,
+                ),
+            )
+            .where(OrderRow.rider_id == rider_id, OrderRow.status == OrderState.DELIVERING)
+        )
+    ).all()
+    by_id = {order.id: (order, progress) for order, progress in rows}
+    stops = []
+    for order_id in in_sequence([(order.promised_at, order.id) for order, _ in rows]):
+        order, progress = by_id[order_id]
+        eta = progress.eta_at if progress is not None else None
+        stops.append(
+            RouteStop(
+                order_id=order.id,
+                lat=order.lat,
+                lng=order.lng,
+                eta=eta,
+                distance_m=round(progress.distance_m, 1) if progress is not None else None,
+                promised_at=order.promised_at,
+                predicted_late=(eta or now) > order.promised_at,
+            )
+        )
+    return RiderRoute(rider_id=rider_id, at=now, stops=stops)

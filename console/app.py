@@ -272,6 +272,11 @@ class FreshlineApp(App[None]):
 
         self.push_screen(OrderDetailScreen(order_id))
 
+    def open_track(self, order_id: int) -> None:
+        from screens.track_replay import TrackReplayScreen
+
+        self.push_screen(TrackReplayScreen(order_id))
+
     async def action_sign_out(self) -> None:
         """Revoke the token, forget it here, and ask who is next."""
         self.workers.cancel_group(self, "live-feed")

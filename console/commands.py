@@ -159,6 +159,12 @@ class FreshlineCommands(Provider):
                 partial(self.app.open_order, order_id),  # type: ignore[attr-defined]
                 help="Its detail and timeline",
             )
+            yield Hit(
+                90.0,
+                f"Replay order {order_id}'s track",
+                partial(self.app.open_track, order_id),  # type: ignore[attr-defined]
+                help="Its rider's path on the map, with its timeline beside it",
+            )
         for command, why in self._commands():
             score = matcher.match(command.title)
             if score > 0:

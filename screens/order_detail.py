@@ -99,6 +99,7 @@ class OrderDetailScreen(GuardedScreen):
     BINDINGS = [
         Binding("escape,backspace", "back", "Back", id="detail.back"),
         Binding("t", "act", "Act", tooltip="Act on this order", id="detail.act"),
+        Binding("m", "replay", "Track", tooltip="Replay its track on the map", id="detail.replay"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="detail.reload"),
     ]
 
@@ -202,7 +203,8 @@ class OrderDetailScreen(GuardedScreen):
         if lane is not None:
             text.append(f" ({time_cell(card, now, self.zone)})")
         if eta is not None:
-            text.append(f"  ·  ETA ~{eta.astimezone(self.zone):%H:%M} (straight line, 20 km/h)")
+            how = "rider's route" if (held or card).eta is not None else "straight line, 20 km/h"
+            text.append(f"  ·  ETA ~{eta.astimezone(self.zone):%H:%M} ({how})")
         if urgency is not None:
             style = {Urgency.LATE: "bold red", Urgency.WARNING: "bold yellow"}.get(urgency, "")
             text.append(f"  ·  {URGENCY_WORD[urgency]}", style=style)
@@ -272,6 +274,9 @@ class OrderDetailScreen(GuardedScreen):
     @work(group="act", exclusive=True, exit_on_error=False)
     async def _act(self) -> None:
         await act_on_orders(self, [self.order_id])
+
+    def action_replay(self) -> None:
+        self.app.open_track(self.order_id)  # type: ignore[attr-defined]
 
     def action_reload(self) -> None:
         self.load()

@@ -240,11 +240,10 @@ class RidersScreen(GuardedScreen):
     async def _fetch_route(self, rider_id: int) -> None:
         """The backend's route (stops in the order the rider will make them), when it has one."""
         client = getattr(self.app, "client", None)
-        fetch = getattr(client, "rider_route", None)
-        if fetch is None:
+        if client is None:
             return
         try:
-            route = await fetch(rider_id)
+            route = await client.rider_route(rider_id)
         except FreshlineError as exc:
             log.info("no route for rider %s: %r", rider_id, exc)
             return

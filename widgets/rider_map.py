@@ -123,6 +123,9 @@ class RiderMap(Widget, can_focus=True):
         self.zones: tuple[Zone, ...] = ()
         self.places: tuple[Place, ...] = ()
         self.view: Viewport | None = None
+        self.fit_points: list[LatLng] | None = None
+        """What `fit` (and `0`) shows: these points when set (a replayed track), else the
+        zones and warehouses."""
         self.moved_by_hand = False
         """Panned or zoomed: a resize keeps the viewport instead of fitting again."""
         self._riders: Sequence[tuple[float, float, int]] = ()
@@ -176,6 +179,8 @@ class RiderMap(Widget, can_focus=True):
         cols, rows = self.size.width, self.size.height
         if cols <= 0 or rows <= 0:
             return None
+        if self.fit_points:
+            return fit(self.fit_points, cols, rows, margin=0.1)
         points = [p for zone in self.zones for p in zone.polygon]
         points += [(p.lat, p.lng) for p in self.places]
         if not points:

@@ -7,7 +7,20 @@ import random
 from datetime import timedelta
 
 from backend.sim.city import demo_city, demo_zones
-from backend_client.models import Me, Order, OrderState, Rider, Role
+from backend_client import NotFound
+from backend_client.models import (
+    Event,
+    Me,
+    Order,
+    OrderState,
+    Rider,
+    RiderRoute,
+    Role,
+    RouteStop,
+    Track,
+    TrackPoint,
+    TrackStop,
+)
 from backend_client.stream import StreamState, StreamStatus
 from console.app import FreshlineApp
 from console.store import FrozenClock, MapPlace, MapZone, Store
@@ -80,6 +93,105 @@ def riders_store(count: int = 24) -> Store:
     return store
 
 
-def riders_app(count: int = 24) -> FreshlineApp:
+def riders_app(count: int = 24, *, client: bool = True) -> FreshlineApp:
+    """The console on `riders_store`, not live; with a stand-in client for routes and tracks."""
     me = Me(id=1, username="dispatcher", role=Role.DISPATCHER)
-    return FreshlineApp(store=riders_store(count), zone=BEIJING, live=False, me=me)
+    store = riders_store(count)
+    app = FreshlineApp(store=store, zone=BEIJING, live=False, me=me)
+    if client:
+        app.client = TrackClient(store)  # type: ignore[assignment]
+    return app
+
+
+# --- a track to replay, and a client that serves it ------------------------------------------
+
+
+def sample_track(order_id: int = 5000) -> Track:
+    """An order's ride: 20 minutes from the warehouse to the customer, a fix every 15 s, a
+    3-minute stop half way, and its timeline (dispatched, then signed)."""
+    store = riders_store()
+    card = store.orders[order_id]
+    start_at = NOW - timedelta(minutes=20)
+    origin = (39.9334, 116.455)  # the Chaoyang warehouse
+    points: list[TrackPoint] = []
+    for n in range(81):
+        share = min(n, 40) / 80 if n <= 52 else (n - 12) / 80  # 40..52: standing still
+        lat = origin[0] + (card.lat - origin[0]) * share
+        lng = origin[1] + (card.lng - origin[1]) * share
+        speed = 0.0 if 40 < n <= 52 else 18.0
+        points.append(
+            TrackPoint(at=start_at + timedelta(seconds=15 * n), lat=lat, lng=lng, speed_kmh=speed)
+        )
+    stop = TrackStop(
+        start=points[40].at, end=points[52].at, lat=points[40].lat, lng=points[40].lng, minutes=3
+    )
+
+    def event(seq: int, minutes: float, to_state: OrderState, from_state: OrderState) -> Event:
+        return Event(
+            seq=seq,
+            kind="order.transition",
+            order_id=order_id,
+            rider_id=card.rider_id,
+            warehouse_id="WH-CY",
+            from_state=from_state,
+            to_state=to_state,
+            actor="rider-3",
+            role="rider",
+            client_addr=None,
+            at=start_at + timedelta(minutes=minutes),
+            reason=None,
+            payload={"version": seq},
+        )
+
+    return Track(
+        rider_id=card.rider_id,
+        order_id=order_id,
+        since=points[0].at,
+        until=points[-1].at,
+        points=points,
+        stops=[stop],
+        events=[
+            event(4, 0, OrderState.DELIVERING, OrderState.PICKING),
+            event(5, 10, OrderState.EXCEPTION, OrderState.DELIVERING),
+            event(6, 13, OrderState.DELIVERING, OrderState.EXCEPTION),
+            event(7, 20, OrderState.SIGNED, OrderState.DELIVERING),
+        ],
+    )
+
+
+class TrackClient:
+    """Stands in for `FreshlineClient` where the riders screens call it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.token = "t"
+        self.routes_asked: list[int] = []
+
+    async def order_track(self, order_id: int) -> Track:
+        if order_id != 5000:
+            raise NotFound(404, "no such order")
+        return sample_track(order_id)
+
+    async def rider_route(self, rider_id: int) -> RiderRoute:
+        self.routes_asked.append(rider_id)
+        stops = []
+        for order_id in reversed(self.store.orders_of(rider_id)):  # the backend's own sequence
+            card = self.store.orders[order_id]
+            stops.append(
+                RouteStop(
+                    order_id=order_id,
+                    lat=card.lat,
+                    lng=card.lng,
+                    eta=None,
+                    distance_m=None,
+                    promised_at=card.promised_at,
+                    predicted_late=False,
+                )
+            )
+        return RiderRoute(rider_id=rider_id, at=NOW, stops=stops)
+
+    async def order(self, order_id: int) -> Order:
+        raise NotFound(404, "not in this test")
+
+    async def aclose(self) -> None:
+        pass

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 
 from rich.text import Text
@@ -26,13 +27,13 @@ from console.store import Changes, RiderCard, RiderState, Store
 from screens.guard import GuardedScreen
 from widgets.live_text import LiveText
 from widgets.rider_list import STATE_RANK, RiderList
-from widgets.rider_map import Pin, Place, RiderMap, Zone, scale_words
+from widgets.rider_map import Markers, Pin, Place, RiderMap, Zone
 from widgets.top_bar import TopBar
 
 log = logging.getLogger(__name__)
 
 COMPACT_WIDTH = 120
-LEGEND = "o idle  > delivering  ! late  ? silent  W warehouse  1 2 3 next stops"
+LEGEND = "o idle  > delivering  ! late  ? silent  W warehouse  1 2 next stops"
 SHORT_LEGEND = "o idle >deliv !late ?silent W wh"
 
 
@@ -103,6 +104,8 @@ class RidersScreen(GuardedScreen):
         route when it answered, else their current orders by promise."""
         self._route_of: int | None = None
         self._judged = 0.0
+        self._name_rank: dict[int, int] = {}
+        """Each rider's place in name order (the list's second sort key)."""
 
     @property
     def store(self) -> Store:
@@ -147,6 +150,8 @@ class RidersScreen(GuardedScreen):
         ages, riders falling silent); redraw the list's rows on screen and the map."""
         if changes.geography or changes.reloaded:
             self._set_geography()
+        if changes.rider_names or changes.reloaded:
+            self._name_rank = {}
         due = time.monotonic() - self._judged >= 1.0
         if not (changes.riders or changes.lanes or changes.reloaded or changes.rider_names or due):
             return
@@ -162,8 +167,8 @@ class RidersScreen(GuardedScreen):
             title = f"Riders  {len(riders.ids)} of {len(store.riders)}"
         else:
             title = f"Riders  {len(store.riders)}"
-        late = sum(1 for s in self.states.values() if s == RiderState.LATE)
-        silent = sum(1 for s in self.states.values() if s == RiderState.SILENT)
+        counts = Counter(self.states.values())
+        late, silent = counts[RiderState.LATE], counts[RiderState.SILENT]
         flags = [f"{late} late"] if late else []
         flags += [f"{silent} silent"] if silent else []
         riders.set_header(title, " · ".join(flags))
@@ -171,20 +176,32 @@ class RidersScreen(GuardedScreen):
         self._select(riders.current, force=True)
 
     def _listed(self) -> list[int]:
-        riders, states = self.store.riders, self.states
-        ids = [i for i, r in riders.items() if matches(r, self.filter_text)]
-        ids.sort(key=lambda i: (STATE_RANK[states[i]], riders[i].name, i))
+        """The riders to list, the worst state first, then by name. Sorting 10,000 riders by
+        (state, name) tuples costs more than the map's redraw: names are ranked once (again
+        only when riders join) and the sort key is one integer."""
+        riders, states, rank = self.store.riders, self.states, STATE_RANK
+        if len(self._name_rank) != len(riders):
+            by_name = sorted(riders, key=lambda i: (riders[i].name, i))
+            self._name_rank = {rider_id: n for n, rider_id in enumerate(by_name)}
+        if self.filter_text:
+            ids = [i for i, r in riders.items() if matches(r, self.filter_text)]
+        else:
+            ids = list(riders)
+        names, size = self._name_rank, len(riders)
+        ids.sort(key=lambda i: rank[states[i]] * size + names[i])
         return ids
 
-    def _markers(self) -> list[tuple[float, float, int]]:
-        """Every rider on shift with a fix, as the map wants them: (lat, lng, rank)."""
+    def _markers(self) -> Markers:
+        """Every rider on shift with a fix, as the map wants them."""
         rank, states, offline = STATE_RANK, self.states, RiderState.OFFLINE
-        markers: list[tuple[float, float, int]] = []
-        add = markers.append
+        markers = Markers()
+        lats, lngs, ranks = markers.lats.append, markers.lngs.append, markers.ranks.append
         for i, r in self.store.riders.items():
             state = states.get(i, offline)
             if state is not offline and r.lat is not None and r.lng is not None:
-                add((r.lat, r.lng, rank[state]))
+                lats(r.lat)
+                lngs(r.lng)
+                ranks(rank[state])
         return markers
 
     def _set_geography(self) -> None:
@@ -197,17 +214,20 @@ class RidersScreen(GuardedScreen):
     # --- the selected rider -------------------------------------------------------------------
 
     def _select(self, rider_id: int | None, *, force: bool = False) -> None:
-        if rider_id == self.selected and not force:
+        """Show `rider_id` as the selected rider; redraw the map now when it is another rider
+        (a key moved the cursor), or at the bounded rate when `force` (riders moved)."""
+        changed = rider_id != self.selected
+        if not changed and not force:
             return
-        if rider_id != self.selected:
+        if changed:
             self.selected = rider_id
             self.route = []
             self._route_of = None
             if rider_id is not None:
                 self._fetch_route(rider_id)
-        self._draw_map()
+        self._draw_map(now=changed)
 
-    def _draw_map(self) -> None:
+    def _draw_map(self, *, now: bool = False) -> None:
         riders = self._markers()
         pins: list[Pin] = []
         paths: list[tuple[Sequence[LatLng], str]] = []
@@ -221,9 +241,7 @@ class RidersScreen(GuardedScreen):
             state = self.states.get(rider.id, RiderState.OFFLINE)
             kind = "idle" if state == RiderState.OFFLINE else state.value
             pins.append(Pin(rider.lat, rider.lng, "@", f"selected-{kind}"))
-        self.rider_map.show_paths(paths)
-        self.rider_map.show_pins(pins)
-        self.rider_map.show_riders(riders)
+        self.rider_map.show(riders, paths, pins, now=now)
         self._draw_legend()
 
     def _stops(self, rider: RiderCard) -> list[tuple[int, LatLng]]:
@@ -251,7 +269,7 @@ class RidersScreen(GuardedScreen):
             return
         self.route = [(stop.order_id, (stop.lat, stop.lng)) for stop in route.stops]
         self._route_of = rider_id
-        self._draw_map()
+        self._draw_map(now=True)
 
     def _draw_legend(self) -> None:
         if not self.is_mounted:
@@ -262,14 +280,7 @@ class RidersScreen(GuardedScreen):
         if rider is not None and not compact:
             text.append(f"@ {rider.name}   ", style="bold")
         text.append(SHORT_LEGEND if compact else LEGEND)
-        view = self.rider_map.view
-        if view is not None and not compact:
-            text.append(f"   {scale_words(view)}", style="dim")
         self.query_one("#legend", LiveText).show(text)
-
-    @on(RiderMap.Moved)
-    def _moved(self) -> None:
-        self._draw_legend()
 
     # --- keys ---------------------------------------------------------------------------------
 

@@ -177,7 +177,7 @@ class TrackReplayScreen(GuardedScreen):
             [Zone(name, polygon) for name, polygon in store.zones],
             [Place(name, lat, lng) for name, lat, lng in store.warehouses],
         )
-        rider_map.show_paths([([(p.lat, p.lng) for p in track.points], "track")])
+        rider_map.show(paths=[([(p.lat, p.lng) for p in track.points], "track")])
         if not track.points:
             self.query_one("#replay-status", LiveText).show("No fixes on this track.")
             return
@@ -196,7 +196,7 @@ class TrackReplayScreen(GuardedScreen):
         if card is not None:
             pins.append(Pin(card.lat, card.lng, "C", "stop"))
         pins.append(Pin(lat, lng, "@", "here"))
-        self.query_one(RiderMap).show_pins(pins)
+        self.query_one(RiderMap).show(pins=pins, now=not self.playing)
         self._highlight_event()
         self._draw_status()
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from array import array
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rich.segment import Segment
 from rich.style import Style
@@ -69,12 +70,38 @@ class Pin:
     """Its component class, without the `map--` prefix."""
 
 
+@dataclass(slots=True)
+class Markers:
+    """Riders for the map as three flat arrays (latitudes, longitudes, ranks): no object per
+    rider, so handing the map 10,000 riders four times a second leaves the garbage collector
+    nothing to walk (a list of 10,000 tuples made it walk the whole heap, several ms a tick)."""
+
+    lats: array[float] = field(default_factory=lambda: array("d"))
+    lngs: array[float] = field(default_factory=lambda: array("d"))
+    ranks: array[int] = field(default_factory=lambda: array("b"))
+
+    def add(self, lat: float, lng: float, rank: int) -> None:
+        self.lats.append(lat)
+        self.lngs.append(lng)
+        self.ranks.append(rank)
+
+    @classmethod
+    def of(cls, riders: Iterable[tuple[float, float, int]]) -> Markers:
+        markers = cls()
+        for lat, lng, rank in riders:
+            markers.add(lat, lng, rank)
+        return markers
+
+    def __len__(self) -> int:
+        return len(self.ranks)
+
+
 Run = tuple[int, str, str]
 """(first column, text, class) of a stretch of a row in one style."""
 
 
 class RiderMap(Widget, can_focus=True):
-    """The map; `show_riders`, `show_paths` and `show_pins` give it what to draw."""
+    """The map; `set_geography` and `show` give it what to draw."""
 
     COMPONENT_CLASSES = {
         "map--blank",
@@ -128,7 +155,7 @@ class RiderMap(Widget, can_focus=True):
         zones and warehouses."""
         self.moved_by_hand = False
         """Panned or zoomed: a resize keeps the viewport instead of fitting again."""
-        self._riders: Sequence[tuple[float, float, int]] = ()
+        self._riders = Markers()
         self._paths: list[tuple[Sequence[LatLng], str]] = []
         self._pins: list[Pin] = []
         self._static: list[list[Run]] = []
@@ -152,19 +179,27 @@ class RiderMap(Widget, can_focus=True):
             self.view = self._fitted()
         self._redraw_soon()
 
-    def show_riders(self, riders: Sequence[tuple[float, float, int]]) -> None:
-        """Every rider on the map as (lat, lng, rank); rank 0 is the worst (see RANK_GLYPH)."""
-        self._riders = riders
-        self._redraw_soon()
+    def show(
+        self,
+        riders: Markers | None = None,
+        paths: list[tuple[Sequence[LatLng], str]] | None = None,
+        pins: list[Pin] | None = None,
+        *,
+        now: bool = False,
+    ) -> None:
+        """New things to draw (None: keep what it had), drawn at the bounded rate, or `now`
+        (a key was pressed: a person is waiting for it).
 
-    def show_paths(self, paths: list[tuple[Sequence[LatLng], str]]) -> None:
-        """Lines of dots over the zones: (points, "route" or "track")."""
-        self._paths = paths
-        self._redraw_soon()
-
-    def show_pins(self, pins: list[Pin]) -> None:
-        self._pins = pins
-        self._redraw_soon()
+        `riders`: every rider's position and rank, 0 the worst (see RANK_GLYPH);
+        `paths`: lines of dots over the zones, (points, "route" or "track"); `pins`: markers
+        over the riders."""
+        if riders is not None:
+            self._riders = riders
+        if paths is not None:
+            self._paths = paths
+        if pins is not None:
+            self._pins = pins
+        self._redraw_soon(now=now)
 
     def centre_on(self, lat: float, lng: float) -> None:
         """Bring a point into view (the selected rider) if it is off the map."""
@@ -184,13 +219,14 @@ class RiderMap(Widget, can_focus=True):
         points = [p for zone in self.zones for p in zone.polygon]
         points += [(p.lat, p.lng) for p in self.places]
         if not points:
-            points = [(lat, lng) for lat, lng, _ in self._riders]
+            points = list(zip(self._riders.lats, self._riders.lngs, strict=True))
         return fit(points, cols, rows) if points else None
 
     def _move(self, view: Viewport | None) -> None:
         if view is None or view == self.view:
             return
         self.view = view
+        self.border_subtitle = scale_words(view)
         self.post_message(self.Moved())
         self._redraw_soon(now=True)
 
@@ -292,7 +328,9 @@ class RiderMap(Widget, can_focus=True):
             for (col, row), bits in canvas.cells.items():
                 bits |= self._static_bits.get((col, row), 0)
                 overlay.setdefault(row, {})[col] = (braille(bits), kind)
-        for (col, row), rank in rasterise(view, self._riders).items():
+        cols = view.cols
+        for cell, rank in rasterise(view, self._riders).items():
+            row, col = divmod(cell, cols)
             overlay.setdefault(row, {})[col] = (RANK_GLYPH[rank], RANK_CLASS[rank])
         for pin in self._pins:
             col, row = view.cell(pin.lat, pin.lng)
@@ -333,21 +371,22 @@ class RiderMap(Widget, can_focus=True):
         return Strip(segments).adjust_cell_length(width, self.rich_style)
 
 
-def rasterise(view: Viewport, riders: Iterable[tuple[float, float, int]]) -> dict:
-    """The worst rank in each cell that has a rider: one pass, arithmetic inlined (this is
-    the loop that 10,000 riders go through on every redraw)."""
+def rasterise(view: Viewport, riders: Markers) -> dict[int, int]:
+    """The worst rank in each cell that has a rider, by cell number (row * cols + col): one
+    pass, arithmetic inlined, ints only (this is the loop that 10,000 riders go through on
+    every redraw)."""
     x0, kx, y0, ky = view.projector()
-    w, h = view.dots_wide, view.dots_high
-    cells: dict[tuple[int, int], int] = {}
+    w, h, cols = view.dots_wide, view.dots_high, view.cols
+    cells: dict[int, int] = {}
     get = cells.get
-    for lat, lng, rank in riders:
+    for lat, lng, rank in zip(riders.lats, riders.lngs, riders.ranks, strict=True):
         x = x0 + lng * kx
         y = y0 - lat * ky
         if 0 <= x < w and 0 <= y < h:
-            key = (int(x) // DOTS_X, int(y) // DOTS_Y)
-            held = get(key)
+            cell = (int(y) // DOTS_Y) * cols + int(x) // DOTS_X
+            held = get(cell)
             if held is None or rank < held:
-                cells[key] = rank
+                cells[cell] = rank
     return cells
 
 
@@ -389,4 +428,4 @@ def scale_words(view: Viewport | None, cells: int = 10) -> str:
         return ""
     metres = view.metres_per_dot * DOTS_X * cells
     distance = f"{metres / 1000:.1f} km" if metres >= 1000 else f"{math.ceil(metres)} m"
-    return f"{cells} cols = {distance}"
+    return f"{cells} cols: {distance}"

@@ -28,6 +28,7 @@ from screens.guard import GuardedScreen
 from widgets.live_text import LiveText
 from widgets.rider_list import STATE_RANK, RiderList
 from widgets.rider_map import Markers, Pin, Place, RiderMap, Zone
+from widgets.stale_banner import StaleBanner, picture_staleness
 from widgets.top_bar import TopBar
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ class RidersScreen(GuardedScreen):
 
     def compose(self) -> ComposeResult:
         yield TopBar("riders")
+        yield StaleBanner()
         with Horizontal(id="body"):
             with Vertical(id="map-side"):
                 yield RiderMap(max_hz=getattr(self.app, "refresh_hz", 4.0), id="map")
@@ -153,6 +155,9 @@ class RidersScreen(GuardedScreen):
         if changes.rider_names or changes.reloaded:
             self._name_rank = {}
         due = time.monotonic() - self._judged >= 1.0
+        if changes.connection or changes.reloaded or due:
+            # Where the riders were, not where they are, while the feed is down: say so.
+            self.query_one(StaleBanner).say(picture_staleness(self.store, time.monotonic()))
         if not (changes.riders or changes.lanes or changes.reloaded or changes.rider_names or due):
             return
         self._judged = time.monotonic()

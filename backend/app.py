@@ -42,6 +42,7 @@ from backend.realtime.feed import EventFeed
 from backend.realtime.hub import Hub
 from backend.realtime.router import router as stream_router
 from backend.returns.router import router as returns_router
+from backend.riders.geocoder import geocoder_for
 from backend.riders.map_router import router as rider_map_router
 from backend.riders.router import router as riders_router
 from backend.runtime import Runtime
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 dispatcher=dispatcher,
                 alerts=alerts,
                 alert_rules=alert_rules,
+                geocoder=geocoder_for(settings),
             )
             yield
         finally:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from backend.alerts.engine import AlertEngine
 from backend.alerts.rules import RuleBook
@@ -14,6 +14,7 @@ from backend.dispatch.sweeper import AutoDispatcher
 from backend.realtime.bus import Bus
 from backend.realtime.feed import EventFeed
 from backend.realtime.hub import Hub
+from backend.riders.geocoder import CityGeocoder, Geocoder
 from backend.settings import Settings
 
 
@@ -32,3 +33,4 @@ class Runtime:
     dispatcher: AutoDispatcher
     alerts: AlertEngine
     alert_rules: RuleBook
+    geocoder: Geocoder = field(default_factory=CityGeocoder)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_dir
 from pydantic import AwareDatetime, Field, SecretStr, model_validator
@@ -77,6 +78,11 @@ class Settings(BaseSettings):
     """How often the KPI summary is pushed to subscribers of the stream's `kpi` topic."""
     kpi_push_window_minutes: int = Field(default=60, ge=5, le=24 * 60)
     """The window that summary covers: the last this many minutes (against the one before)."""
+    geocoder: Literal["offline", "nominatim"] = "offline"
+    """Addresses to coordinates: offline from the demo city's data, or OpenStreetMap's Nominatim
+    over the network."""
+    geocoder_user_agent: str = Field(default="freshline", min_length=1, max_length=200)
+    """How Nominatim's usage policy asks to be told who is asking."""
     clock_speed: float = Field(default=1.0, gt=0, le=1000)
     """Simulated seconds per real second (the demo only; a real deployment runs at 1)."""
     clock_start: AwareDatetime | None = None

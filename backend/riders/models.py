@@ -34,6 +34,8 @@ class RiderRow(Base):
     still_lng: Mapped[float | None]
     still_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """Since when the rider's fixes have stayed near (still_lat, still_lng)."""
+    at_warehouse: Mapped[bool | None]
+    """Whether the rider is at their warehouse (with hysteresis); null before their first fix."""
 
 
 class RiderPositionRow(Base):
@@ -66,4 +68,14 @@ class DeliveryProgressRow(Base):
     their last stop, whichever is later."""
     speed_kmh: Mapped[float]
     eta_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    """After the rider's earlier stops in their sequence, and the handover at each."""
     fix_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sequence: Mapped[int] = mapped_column(default=1)
+    """The order's place among the rider's deliveries, from 1 (see `progress.in_sequence`)."""
+    eta_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When an `order.eta` event was last recorded for this order (the rate limit's clock)."""
+    eta_sent: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    late_sent: Mapped[bool | None]
+    """The ETA and predicted-late flag that event carried."""
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """The fix that came within the arrival radius of the customer (`order.arrived`)."""

@@ -1,17 +1,25 @@
 """How riders are getting on, from each fix that moves them forward: whether they are standing
 still, and for every order they have out for delivery how far its customer is, the nearest they
-have come, and when they should arrive. The alert rules read what this keeps."""
+have come, whether they arrived, and when they should arrive, stop after stop in their sequence.
+The alert rules read what this keeps; ETAs worth telling go out as `order.eta` events."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
+from typing import Any, ClassVar
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth.principal import Principal
+from backend.inventory.models import WarehouseRow
 from backend.orders.models import OrderRow
+from backend.realtime.outbox import append_event
+from backend.riders import geofences
 from backend.riders.geo import metres
+from backend.riders.geofences import Crossing
 from backend.riders.models import DeliveryProgressRow, RiderRow
 from backend_client.models import OrderState, PositionPoint
 
@@ -24,6 +32,12 @@ PACE_WEIGHT = 0.3
 """How much each batch's measured pace moves the rider's kept pace."""
 HANDOVER = timedelta(minutes=2)
 """Parking, stairs and the doorstep."""
+ETA_EVERY = timedelta(seconds=30)
+"""An order's `order.eta` goes out at most this often..."""
+ETA_JUMP = timedelta(minutes=3)
+"""...unless it moved this much, or predicted-late flipped..."""
+ETA_NUDGE = timedelta(seconds=30)
+"""...and a smaller move than this is not worth one at all."""
 DEFAULT_STILL_RADIUS_M = 50.0
 """Fixes this close to where a rider stopped count as standing still (the stationary rule's
 `radius_m` overrides it)."""
@@ -41,34 +55,68 @@ async def advance(
     moves: list[tuple[RiderRow, list[PositionPoint]]],
     *,
     still_radius_m: float,
+    actor: Principal,
+    now: datetime,
 ) -> None:
     """Take each rider's new fixes (newer than their cached last fix, oldest first) into
-    account. Call before the cached last fix moves on: it is where the new ones start from."""
+    account, and record what they crossed (arrivals, the warehouse fence) and the ETAs worth
+    publishing. Call before the cached last fix moves on: it is where the new ones start from.
+    A few queries per call whatever the number of riders: the fleet relay's batches are big."""
     moves = [(rider, fixes) for rider, fixes in moves if fixes]
     if not moves:
         return
     for rider, fixes in moves:
         _track_stillness(rider, fixes, still_radius_m)
+    warehouses = {
+        warehouse_id: (lat, lng)
+        for warehouse_id, lat, lng in await session.execute(
+            select(WarehouseRow.id, WarehouseRow.lat, WarehouseRow.lng).where(
+                WarehouseRow.id.in_(sorted({rider.warehouse_id for rider, _ in moves}))
+            )
+        )
+    }
+    crossings = [
+        crossing
+        for rider, fixes in moves
+        if rider.warehouse_id in warehouses
+        for crossing in geofences.warehouse_crossings(rider, fixes, warehouses[rider.warehouse_id])
+    ]
     by_rider = {rider.id: (rider, fixes) for rider, fixes in moves}
     out = (
         await session.execute(
-            select(OrderRow.id, OrderRow.rider_id, OrderRow.lat, OrderRow.lng).where(
+            select(*Delivery.COLUMNS).where(
                 OrderRow.rider_id.in_(sorted(by_rider)),
                 OrderRow.status == OrderState.DELIVERING,
             )
         )
     ).all()
-    if not out:
-        return
-    kept = {
-        row.order_id: row
-        for row in await session.scalars(
-            select(DeliveryProgressRow).where(DeliveryProgressRow.order_id.in_([o.id for o in out]))
+    if out:
+        kept = {
+            row.order_id: row
+            for row in await session.scalars(
+                select(DeliveryProgressRow).where(
+                    DeliveryProgressRow.order_id.in_([o.id for o in out])
+                )
+            )
+        }
+        queues: dict[int, list[Delivery]] = {}
+        for columns in out:
+            delivery = Delivery(*columns)
+            queues.setdefault(delivery.rider_id, []).append(delivery)
+        for rider_id, queue in queues.items():
+            rider, fixes = by_rider[rider_id]
+            crossings += _progress(session, kept, rider, fixes, queue, now)
+    for crossing in crossings:
+        await append_event(
+            session,
+            kind=crossing.kind,
+            actor=actor,
+            at=now,
+            order_id=crossing.order_id,
+            rider_id=crossing.rider_id,
+            warehouse_id=crossing.warehouse_id,
+            payload=crossing.payload,
         )
-    }
-    for order_id, rider_id, lat, lng in out:
-        rider, fixes = by_rider[rider_id]
-        _progress(session, kept.get(order_id), order_id, rider, fixes, (lat, lng))
 
 
 async def new_leg(session: AsyncSession, rider_id: int) -> None:
@@ -104,33 +152,134 @@ def _measured_kmh(rider: RiderRow, fixes: list[PositionPoint]) -> float | None:
     return metres((rider.last_lat, rider.last_lng), (newest.lat, newest.lng)) / 1000 / hours
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """An order out for delivery, as much of it as progress needs."""
+
+    id: int
+    rider_id: int
+    lat: float
+    lng: float
+    promised_at: datetime
+    version: int
+    channel: str
+    zone: str
+    warehouse_id: str
+
+    COLUMNS: ClassVar[tuple[Any, ...]] = (
+        OrderRow.id,
+        OrderRow.rider_id,
+        OrderRow.lat,
+        OrderRow.lng,
+        OrderRow.promised_at,
+        OrderRow.version,
+        OrderRow.channel,
+        OrderRow.zone,
+        OrderRow.warehouse_id,
+    )
+
+
 def _progress(
     session: AsyncSession,
-    row: DeliveryProgressRow | None,
-    order_id: int,
+    kept: dict[int, DeliveryProgressRow],
     rider: RiderRow,
     fixes: list[PositionPoint],
-    customer: tuple[float, float],
-) -> None:
+    queue: list[Delivery],
+    now: datetime,
+) -> list[Crossing]:
+    """One rider's deliveries after their new fixes: each order's distance, closest approach
+    and arrival, and its ETA chained along the rider's sequence (the ETA of the stop before,
+    the leg from it at the rider's pace, the handover)."""
     newest = fixes[-1]
-    distance = metres((newest.lat, newest.lng), customer)
-    nearest = min(metres((f.lat, f.lng), customer) for f in fixes)
+    here = (newest.lat, newest.lng)
+    pace = _rider_pace(rider, fixes, [kept.get(d.id) for d in queue])
+    orders = {d.id: d for d in queue}
+    crossings = []
+    arrival_at, leg_from = newest.at, here
+    for place, order_id in enumerate(in_sequence([(d.promised_at, d.id) for d in queue]), 1):
+        order = orders[order_id]
+        customer = (order.lat, order.lng)
+        fix, nearest = geofences.first_arrival(fixes, customer)
+        row = kept.get(order_id)
+        if row is None or row.rider_id != rider.id:
+            # A new delivery, or another rider took it over: their approach starts now.
+            row = row or DeliveryProgressRow(order_id=order_id)
+            row.rider_id, row.closest_m, row.arrived_at = rider.id, nearest, None
+            row.eta_sent_at = row.eta_sent = row.late_sent = None
+            session.add(row)
+        else:
+            row.closest_m = min(row.closest_m, nearest)
+        arrival_at = eta(arrival_at, metres(leg_from, customer), pace)
+        leg_from = customer
+        row.speed_kmh = pace
+        row.distance_m = metres(here, customer)
+        row.fix_at = newest.at
+        row.eta_at = arrival_at
+        row.sequence = place
+        if row.arrived_at is None and nearest <= geofences.ARRIVAL_M:
+            row.arrived_at = fix.at
+            crossings.append(
+                _crossing(
+                    "order.arrived",
+                    order,
+                    {
+                        "distance_m": round(nearest, 1),
+                        "lat": fix.lat,
+                        "lng": fix.lng,
+                        "fix_at": fix.at.isoformat(),
+                    },
+                )
+            )
+        late = arrival_at > order.promised_at
+        if _worth_publishing(row, late, now):
+            row.eta_sent_at, row.eta_sent, row.late_sent = now, arrival_at, late
+            payload = {
+                "eta": arrival_at.isoformat(),
+                "predicted_late": late,
+                "distance_m": round(row.distance_m, 1),
+                "sequence": place,
+            }
+            crossings.append(_crossing("order.eta", order, payload))
+    return crossings
+
+
+def _crossing(kind: str, order: Delivery, payload: dict[str, Any]) -> Crossing:
+    """An order's event: its version as it is (nothing of the order changed), channel and zone
+    for the stream's scope and filters."""
+    return Crossing(
+        kind=kind,
+        rider_id=order.rider_id,
+        warehouse_id=order.warehouse_id,
+        order_id=order.id,
+        payload={"version": order.version, **payload, "channel": order.channel, "zone": order.zone},
+    )
+
+
+def _worth_publishing(row: DeliveryProgressRow, late: bool, now: datetime) -> bool:
+    """Whether the order's new ETA goes out: the first one; a flip of predicted-late or a jump
+    at once; any other change of note at most once every ETA_EVERY."""
+    if row.eta_sent_at is None or row.eta_sent is None or row.late_sent is None:
+        return True
+    change = abs(row.eta_at - row.eta_sent)
+    if late != row.late_sent or change >= ETA_JUMP:
+        return True
+    return now - row.eta_sent_at >= ETA_EVERY and change >= ETA_NUDGE
+
+
+def _rider_pace(
+    rider: RiderRow, fixes: list[PositionPoint], rows: list[DeliveryProgressRow | None]
+) -> float:
+    """The pace the rider's ETAs are worked out at: the one kept on their deliveries, moved a
+    little by what these fixes show; what they show (or NOMINAL_KMH) for a first delivery."""
     measured = _measured_kmh(rider, fixes)
-    if row is None or row.rider_id != rider.id:
-        # A new delivery, or another rider took it over: their approach starts now.
-        pace = measured if measured is not None else NOMINAL_KMH
-        row = row or DeliveryProgressRow(order_id=order_id)
-        row.rider_id, row.closest_m = rider.id, nearest
-        session.add(row)
-    else:
-        pace = row.speed_kmh
+    known = [row.speed_kmh for row in rows if row is not None and row.rider_id == rider.id]
+    if known:
+        pace = sum(known) / len(known)
         if measured is not None:
             pace = (1 - PACE_WEIGHT) * pace + PACE_WEIGHT * measured
-        row.closest_m = min(row.closest_m, nearest)
-    row.speed_kmh = max(MIN_KMH, min(MAX_KMH, pace))
-    row.distance_m = distance
-    row.fix_at = newest.at
-    row.eta_at = eta(newest.at, distance, row.speed_kmh)
+    else:
+        pace = measured if measured is not None else NOMINAL_KMH
+    return max(MIN_KMH, min(MAX_KMH, pace))
 
 
 def eta(from_at: datetime, distance_m: float, kmh: float) -> datetime:

@@ -166,7 +166,7 @@ async def upload_fleet_positions(
     async def act(session):
         moved.clear()  # a transaction retried after a deadlock must not announce twice
         result, riders = await service.record_fleet_positions(
-            session, body, now=now, still_radius_m=_still_radius(runtime)
+            session, body, actor=principal, now=now, still_radius_m=_still_radius(runtime)
         )
         moved.extend(_position_message(r) for r in riders)
         return 200, result

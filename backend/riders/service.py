@@ -203,7 +203,9 @@ async def record_positions(
             [_track_row(rider_id, p, now) for p in fresh],
         )
         forward = _after(fresh, rider.last_fix_at)
-        await progress.advance(session, [(rider, forward)], still_radius_m=still_radius_m)
+        await progress.advance(
+            session, [(rider, forward)], still_radius_m=still_radius_m, actor=actor, now=now
+        )
         if forward:
             newest = forward[-1]
             rider.last_lat, rider.last_lng, rider.last_fix_at = newest.lat, newest.lng, newest.at
@@ -291,6 +293,7 @@ async def record_fleet_positions(
     session: AsyncSession,
     fleet: FleetPositions,
     *,
+    actor: Principal,
     now: datetime,
     still_radius_m: float = progress.DEFAULT_STILL_RADIUS_M,
 ) -> tuple[FleetPositionsResult, list[RiderRow]]:
@@ -332,7 +335,7 @@ async def record_fleet_positions(
     for fix in unique.values():
         by_rider.setdefault(fix.rider_id, []).append(fix)
     moves = [(riders[i], _after(fixes, riders[i].last_fix_at)) for i, fixes in by_rider.items()]
-    await progress.advance(session, moves, still_radius_m=still_radius_m)
+    await progress.advance(session, moves, still_radius_m=still_radius_m, actor=actor, now=now)
     moved = []
     for rider, forward in moves:
         if forward:

@@ -103,8 +103,13 @@ class Viewport:
         return replace(self, lat=lat, lng=lng)
 
 
+MIN_FIT_SPAN_M = 1_000.0
+"""`fit` shows at least this much ground (one point, or a track that has barely begun)."""
+
+
 def fit(points: Iterable[LatLng], cols: int, rows: int, *, margin: float = 0.05) -> Viewport:
-    """The viewport that shows every point on `cols` x `rows` cells, with a margin."""
+    """The viewport that shows every point on `cols` x `rows` cells, with a margin (and at
+    least `MIN_FIT_SPAN_M` of ground across)."""
     pts = list(points)
     cols, rows = max(1, cols), max(1, rows)
     if not pts:
@@ -115,6 +120,7 @@ def fit(points: Iterable[LatLng], cols: int, rows: int, *, margin: float = 0.05)
     lng = (min(lngs) + max(lngs)) / 2
     width_m = (max(lngs) - min(lngs)) * METRES_PER_DEGREE * math.cos(math.radians(lat))
     height_m = (max(lats) - min(lats)) * METRES_PER_DEGREE
+    width_m, height_m = max(width_m, MIN_FIT_SPAN_M), max(height_m, MIN_FIT_SPAN_M)
     usable = 1 - 2 * margin
     scale = max(width_m / (cols * DOTS_X * usable), height_m / (rows * DOTS_Y * usable))
     scale = min(MAX_METRES_PER_DOT, max(MIN_METRES_PER_DOT, scale))

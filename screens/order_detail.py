@@ -58,6 +58,16 @@ def event_words(event: Event, store: Store) -> str:
         return f"{kind} {event.kind.removeprefix('request.')}"
     if event.kind == "order.delivery":
         return DELIVERY_WORDS.get(str(event.payload.get("action")), "delivery changed")
+    if event.kind == "order.eta":
+        p = event.payload
+        late = " · predicted LATE" if p.get("predicted_late") else ""
+        distance = p.get("distance_m")
+        away = f"{distance / 1000:.1f} km away, " if isinstance(distance, int | float) else ""
+        return f"ETA updated: {away}stop {p.get('sequence', '?')}{late}"
+    if event.kind == "order.arrived":
+        return "rider arrived at the customer"
+    if event.kind in ("rider.left_warehouse", "rider.returned_warehouse"):
+        return "rider left the warehouse" if "left" in event.kind else "rider back at the warehouse"
     if event.kind == "order.channel":
         return f"{event.payload.get('channel', 'channel')} says: {event.payload.get('callback')}"
     if event.from_state and event.to_state and event.from_state != event.to_state:

@@ -84,6 +84,7 @@ class TrackReplayScreen(GuardedScreen):
         Binding("plus,equals_sign", "zoom(1)", "Zoom", key_display="+", id="replay.zoom_in"),
         Binding("minus", "zoom(-1)", "Zoom out", show=False, id="replay.zoom_out"),
         Binding("0", "zoom(0)", "Fit", show=False, id="replay.fit"),
+        Binding("ctrl+r", "reload", "Reload", show=False, id="replay.reload"),
     ]
     HELP_KEYS = [
         ("left / right", "the previous or next fix (pauses)"),
@@ -91,6 +92,7 @@ class TrackReplayScreen(GuardedScreen):
         ("[ / ]", "slower or faster: 2x, 5x, 10x, 20x"),
         ("home / end", "the start or the end of the track"),
         ("+ / - / 0", "zoom in, out, or fit the whole track"),
+        ("ctrl+r", "fetch the track again (an order still out for delivery)"),
         ("ctrl+p", "command palette: every screen and action"),
     ]
 
@@ -179,9 +181,14 @@ class TrackReplayScreen(GuardedScreen):
         )
         rider_map.show(paths=[([(p.lat, p.lng) for p in track.points], "track")])
         if not track.points:
-            self.query_one("#replay-status", LiveText).show("No fixes on this track.")
+            self.query_one("#replay-status", LiveText).show(
+                "No fixes on this track yet (ctrl+r fetches it again)."
+            )
             return
-        self.at = track.points[0].at
+        # Fetched again (ctrl+r): stay where we were if the track still reaches there.
+        first, last = track.points[0].at, track.points[-1].at
+        self.at = self.at if self.at is not None and first <= self.at <= last else first
+        self.event_index = None
         self._moved()
 
     # --- where we are -------------------------------------------------------------------------
@@ -289,6 +296,10 @@ class TrackReplayScreen(GuardedScreen):
         self.speed = SPEEDS[max(0, min(index, len(SPEEDS) - 1))]
         if self.track is not None and self.at is not None:
             self._draw_status()
+
+    def action_reload(self) -> None:
+        self._pause()
+        self.load()
 
     def action_zoom(self, direction: int) -> None:
         self.query_one(RiderMap).zoom(direction)

@@ -270,3 +270,19 @@ async def test_m_on_an_orders_detail_opens_its_replay() -> None:
         assert app.screen.order_id == 5000  # type: ignore[attr-defined]
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, OrderDetailScreen), "back")
+
+
+async def test_replay_says_when_the_order_has_no_track() -> None:
+    app = riders_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: bool(app.screen_stack) and app.screen.is_mounted, "the board")
+        app.open_track(5001)  # the stand-in client has no track for it
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, TrackReplayScreen) and app.screen.ready,
+            "the replay",
+        )
+        status = app.screen.query_one("#replay-status")
+        await until(pilot, lambda: "no track" in str(status.render()), "the explanation")
+        await pilot.press("space", "right")  # nothing to play: nothing breaks
+        assert not app.screen.playing  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from rich.segment import Segment
 from rich.style import Style
+from textual.binding import Binding
 from textual.message import Message
 from textual.strip import Strip
 
@@ -70,6 +71,9 @@ class RiderList(CursorList):
     RiderList > .rider--idle { color: $rider-idle; }
     RiderList > .rider--offline { color: $lane-dim; }
     """
+    BINDINGS = [
+        Binding("enter", "open", "Orders", tooltip="The rider's orders", id="riders.orders"),
+    ]
     EMPTY = " no riders"
 
     def __init__(self, store: Store, *, id: str | None = None) -> None:

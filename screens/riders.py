@@ -22,12 +22,12 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input
 
 from backend_client import FreshlineError
-from console.geo_view import LatLng
+from console.geo_view import LatLng, Markers
 from console.store import Changes, RiderCard, RiderState, Store
 from screens.guard import GuardedScreen
 from widgets.live_text import LiveText
 from widgets.rider_list import STATE_RANK, RiderList
-from widgets.rider_map import Markers, Pin, Place, RiderMap, Zone
+from widgets.rider_map import Pin, Place, RiderMap, Zone
 from widgets.stale_banner import StaleBanner, picture_staleness
 from widgets.top_bar import TopBar
 

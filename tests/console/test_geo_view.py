@@ -11,9 +11,11 @@ from console.geo_view import (
     DOT_BITS,
     METRES_PER_DEGREE,
     DotCanvas,
+    Markers,
     Viewport,
     braille,
     fit,
+    rasterise,
 )
 
 CENTRE = (39.9, 116.4)
@@ -132,3 +134,18 @@ def test_a_closed_path_outlines_a_polygon() -> None:
     assert min(cols) == v.cell(*east(-100))[0] and max(cols) == v.cell(*east(100))[0]
     assert min(rows) == v.cell(*north(100))[1] and max(rows) == v.cell(*north(-100))[1]
     assert v.cell(*CENTRE) not in canvas.cells  # an outline, not a fill
+
+
+def test_riders_rasterise_to_the_worst_rank_in_each_cell() -> None:
+    v = view()
+    markers = Markers.of(
+        [
+            (*CENTRE, 3),  # idle in the middle cell
+            (*east(1), 0),  # late, a metre away: the same cell, and it wins
+            (*east(205), 2),  # delivering, 10 cells east
+            (*east(1000), 0),  # off the map
+        ]
+    )
+    assert len(markers) == 4
+    cells = rasterise(v, markers)
+    assert cells == {10 * v.cols + 20: 0, 10 * v.cols + 30: 2}

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from backend_client.models import PositionMessage
 from console.app import FreshlineApp
+from console.commands import COMMANDS
 from console.store import RiderState
 from console.wall import rotation
 from screens.order_detail import OrderDetailScreen
@@ -286,3 +287,22 @@ async def test_replay_says_when_the_order_has_no_track() -> None:
         await until(pilot, lambda: "no track" in str(status.render()), "the explanation")
         await pilot.press("space", "right")  # nothing to play: nothing breaks
         assert not app.screen.playing  # type: ignore[attr-defined]
+
+
+async def test_every_palette_command_of_the_riders_screen_runs() -> None:
+    app = riders_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_riders(app, pilot)
+        mine = [c for c in COMMANDS if "RidersScreen" in c.screens]
+        assert {c.title for c in mine} >= {"Find a rider", "Fit the map", "Zoom in", "Reload"}
+        fitted = screen.rider_map.view
+        for command in mine:
+            if command.action == "screen.reload":
+                continue  # a real feed's reload; nothing to reload here
+            await app.run_action(command.action, screen)
+            await pilot.pause()
+        assert screen.query_one("#rider-search").has_focus  # Find a rider
+        await app.run_action("screen.zoom(0)", screen)
+        assert screen.rider_map.view == fitted
+        riders = [c for c in COMMANDS if c.action == "app.switch_mode('riders')"]
+        assert len(riders) == 1

@@ -7,11 +7,12 @@ metres, is not seen leaving and returning over and over.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.riders.geo import LatLng, metres
+from backend.riders.geo import LatLng, metres, rough_metres
 from backend.riders.models import RiderRow
 from backend_client.models import PositionPoint
 
@@ -37,15 +38,16 @@ class Crossing:
 def first_arrival(fixes: Sequence[PositionPoint], customer: LatLng) -> tuple[PositionPoint, float]:
     """The first of the fixes within ARRIVAL_M of the customer and its distance, else the
     nearest fix and its distance (over ARRIVAL_M)."""
-    nearest: tuple[PositionPoint, float] | None = None
+    chosen = fixes[0]
+    best = math.inf
     for fix in fixes:
-        distance = metres((fix.lat, fix.lng), customer)
+        distance = rough_metres((fix.lat, fix.lng), customer)
         if distance <= ARRIVAL_M:
-            return fix, distance
-        if nearest is None or distance < nearest[1]:
-            nearest = (fix, distance)
-    assert nearest is not None, "no fixes"
-    return nearest
+            chosen = fix
+            break
+        if distance < best:
+            chosen, best = fix, distance
+    return chosen, metres((chosen.lat, chosen.lng), customer)
 
 
 def warehouse_crossings(
@@ -55,7 +57,7 @@ def warehouse_crossings(
     `rider.at_warehouse`; the first fix ever only says where they are, it crosses nothing."""
     crossings = []
     for fix in fixes:
-        distance = metres((fix.lat, fix.lng), warehouse)
+        distance = rough_metres((fix.lat, fix.lng), warehouse)
         if rider.at_warehouse is None:
             rider.at_warehouse = distance <= LEAVE_WAREHOUSE_M
             continue
@@ -72,7 +74,7 @@ def warehouse_crossings(
                 rider_id=rider.id,
                 warehouse_id=rider.warehouse_id,
                 payload={
-                    "distance_m": round(distance, 1),
+                    "distance_m": round(metres((fix.lat, fix.lng), warehouse), 1),
                     "lat": fix.lat,
                     "lng": fix.lng,
                     "fix_at": fix.at.isoformat(),

@@ -56,9 +56,12 @@ async def get_rider_track(
     runtime: RuntimeDep,
     principal: Annotated[Principal, Depends(require(Permission.RIDERS_READ))],
     since: Annotated[
-        AwareDatetime | None, Query(description="Start (default: an hour before `until`).")
+        AwareDatetime | None,
+        Query(description="Start, with a zone (default: an hour before `until`)."),
     ] = None,
-    until: Annotated[AwareDatetime | None, Query(description="End (default: now).")] = None,
+    until: Annotated[
+        AwareDatetime | None, Query(description="End, with a zone (default: now).")
+    ] = None,
 ) -> Track:
     """The rider's fixes over a range (at most 24 h), with stops and their events."""
     async with runtime.db.read() as session:

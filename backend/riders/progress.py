@@ -18,7 +18,7 @@ from backend.inventory.models import WarehouseRow
 from backend.orders.models import OrderRow
 from backend.realtime.outbox import append_event
 from backend.riders import geofences
-from backend.riders.geo import metres
+from backend.riders.geo import metres, rough_metres
 from backend.riders.geofences import Crossing
 from backend.riders.models import DeliveryProgressRow, RiderRow
 from backend_client.models import OrderState, PositionPoint
@@ -36,7 +36,7 @@ ETA_EVERY = timedelta(seconds=30)
 """An order's `order.eta` goes out at most this often..."""
 ETA_JUMP = timedelta(minutes=3)
 """...unless it moved this much, or predicted-late flipped..."""
-ETA_NUDGE = timedelta(seconds=30)
+ETA_NUDGE = timedelta(minutes=1)
 """...and a smaller move than this is not worth one at all."""
 DEFAULT_STILL_RADIUS_M = 50.0
 """Fixes this close to where a rider stopped count as standing still (the stationary rule's
@@ -133,7 +133,11 @@ async def new_leg(session: AsyncSession, rider_id: int) -> None:
 def _track_stillness(rider: RiderRow, fixes: list[PositionPoint], radius_m: float) -> None:
     for fix in fixes:
         anchor = (rider.still_lat, rider.still_lng)
-        if anchor[0] is None or anchor[1] is None or metres(anchor, (fix.lat, fix.lng)) > radius_m:
+        if (
+            anchor[0] is None
+            or anchor[1] is None
+            or rough_metres(anchor, (fix.lat, fix.lng)) > radius_m
+        ):
             rider.still_lat, rider.still_lng, rider.still_since = fix.lat, fix.lng, fix.at
 
 
@@ -209,10 +213,12 @@ def _progress(
             session.add(row)
         else:
             row.closest_m = min(row.closest_m, nearest)
-        arrival_at = eta(arrival_at, metres(leg_from, customer), pace)
+        distance = metres(here, customer)
+        leg = distance if leg_from == here else metres(leg_from, customer)
+        arrival_at = eta(arrival_at, leg, pace)
         leg_from = customer
         row.speed_kmh = pace
-        row.distance_m = metres(here, customer)
+        row.distance_m = distance
         row.fix_at = newest.at
         row.eta_at = arrival_at
         row.sequence = place

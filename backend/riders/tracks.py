@@ -16,7 +16,7 @@ from backend.errors import NotFound, Unprocessable
 from backend.orders.lifecycle import RIDER_FREE_STATES
 from backend.orders.models import OrderRow
 from backend.realtime.models import EventRow
-from backend.riders.geo import centre, metres
+from backend.riders.geo import centre, rough_metres
 from backend.riders.models import RiderPositionRow
 from backend.riders.service import load_rider
 from backend_client.models import OrderState, TrackPoint, TrackStop
@@ -47,9 +47,9 @@ class TrackParts:
 def window(
     since: datetime | None, until: datetime | None, *, now: datetime
 ) -> tuple[datetime, datetime]:
-    """The asked range, defaulting to the hour before `until` (itself defaulting to now);
-    refused (422) if it ends before it starts or spans more than a day."""
-    until = until or (since + DEFAULT_SPAN if since is not None else now)
+    """The asked range: `until` defaults to now, `since` to an hour before `until`; refused
+    (422) if it ends before it starts or spans more than a day."""
+    until = until or now
     since = since or until - DEFAULT_SPAN
     if until < since:
         raise Unprocessable(f"until ({until.isoformat()}) is before since ({since.isoformat()})")
@@ -173,7 +173,7 @@ async def _fixes(
         if speed is None and before is not None:
             hours = (at - before.at).total_seconds() / 3600
             if hours > 0:
-                speed = round(metres((before.lat, before.lng), (lat, lng)) / 1000 / hours, 1)
+                speed = round(rough_metres((before.lat, before.lng), (lat, lng)) / 1000 / hours, 1)
         before = TrackPoint(at=at, lat=lat, lng=lng, speed_kmh=speed)
         points.append(before)
     return points
@@ -195,7 +195,7 @@ def find_stops(
     while i < len(points):
         anchor = (points[i].lat, points[i].lng)
         j = i + 1
-        while j < len(points) and metres(anchor, (points[j].lat, points[j].lng)) <= radius_m:
+        while j < len(points) and rough_metres(anchor, (points[j].lat, points[j].lng)) <= radius_m:
             j += 1
         last = points[j - 1]
         stayed = (last.at - points[i].at).total_seconds() / 60

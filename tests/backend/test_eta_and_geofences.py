@@ -47,6 +47,9 @@ async def delivering(
 
 
 async def events(api: Api, kind: str, account: str = "admin", **params: Any) -> list[dict]:
+    """The events of `kind` the account receives (the long poll, after the feed read the log:
+    it follows commits a moment later)."""
+    await api.app.state.runtime.feed.catch_up()
     topic = kind.partition(".")[0] + "s"
     response = await api.get(account, "/events", params={"since": 0, "topics": topic, **params})
     assert response.status_code == 200, response.text

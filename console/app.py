@@ -36,6 +36,7 @@ from screens.exceptions import ExceptionsScreen
 from screens.help import HelpScreen
 from screens.kpi import KpiScreen
 from screens.login import LoginScreen
+from screens.riders import RidersScreen
 from themes import APP_CSS, DEFAULT_THEME, DOMAIN_DEFAULTS, THEMES
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class FreshlineApp(App[None]):
     MODES = {
         "board": BoardScreen,
         "exceptions": ExceptionsScreen,
+        "riders": RidersScreen,
         "kpi": KpiScreen,
         "summary": BoardSummaryScreen,
     }
@@ -61,6 +63,13 @@ class FreshlineApp(App[None]):
             "Exceptions",
             tooltip="The exception queue",
             id="app.exceptions",
+        ),
+        Binding(
+            "3",
+            "switch_mode('riders')",
+            "Riders",
+            tooltip="The map and the riders",
+            id="app.riders",
         ),
         Binding("4", "switch_mode('kpi')", "KPIs", tooltip="Tiles, channels, charts", id="app.kpi"),
         Binding("question_mark", "help", "Keys", tooltip="Every key on this screen", id="app.help"),
@@ -262,6 +271,11 @@ class FreshlineApp(App[None]):
         from screens.order_detail import OrderDetailScreen
 
         self.push_screen(OrderDetailScreen(order_id))
+
+    def open_track(self, order_id: int) -> None:
+        from screens.track_replay import TrackReplayScreen
+
+        self.push_screen(TrackReplayScreen(order_id))
 
     async def action_sign_out(self) -> None:
         """Revoke the token, forget it here, and ask who is next."""

@@ -63,9 +63,30 @@ COMMANDS = (
         "Reload",
         "Fetch a fresh snapshot (ctrl+r)",
         "screen.reload",
-        ("BoardScreen", "OrderDetailScreen", "ExceptionsScreen", "KpiScreen"),
+        ("BoardScreen", "OrderDetailScreen", "ExceptionsScreen", "KpiScreen", "RidersScreen"),
     ),
     Command("Exceptions", "The exception queue (key 2)", "app.switch_mode('exceptions')"),
+    Command(
+        "Riders",
+        "The map of the city with every rider, and the riders beside it (key 3)",
+        "app.switch_mode('riders')",
+    ),
+    *(
+        Command(title, help, f"screen.{action}", ("RidersScreen",))
+        for title, help, action in (
+            ("Find a rider", "Filter the riders by name (key /)", "search"),
+            ("Fit the map", "The whole city on the map (key 0)", "zoom(0)"),
+            ("Zoom in", "Closer (key +)", "zoom(1)"),
+            ("Zoom out", "Further (key -)", "zoom(-1)"),
+            ("Centre on the rider", "The map around the selected rider (key c)", "centre"),
+        )
+    ),
+    Command(
+        "Replay the order's track",
+        "Its rider's path from pick-up to sign-off, step by step or played (key m)",
+        "screen.replay",
+        ("OrderDetailScreen",),
+    ),
     *(
         Command(title, help, f"screen.{action}", ("ExceptionsScreen",))
         for title, help, action in (
@@ -137,6 +158,12 @@ class FreshlineCommands(Provider):
                 f"Open order {order_id}",
                 partial(self.app.open_order, order_id),  # type: ignore[attr-defined]
                 help="Its detail and timeline",
+            )
+            yield Hit(
+                90.0,
+                f"Replay order {order_id}'s track",
+                partial(self.app.open_track, order_id),  # type: ignore[attr-defined]
+                help="Its rider's path on the map, with its timeline beside it",
             )
         for command, why in self._commands():
             score = matcher.match(command.title)

@@ -89,6 +89,8 @@ class LiveFeed:
             await self.client.alerts(limit=2000) if Topic.ALERTS in self.topics else []
         )
         self.store.load(orders, riders, last_seq, alerts)
+        if Topic.RIDERS in self.topics and not self.store.warehouses:
+            await self.load_geography()
         log.info(
             "snapshot: %d orders, %d riders, %d alerts, seq %s",
             len(orders),
@@ -96,6 +98,17 @@ class LiveFeed:
             len(alerts),
             last_seq,
         )
+
+    async def load_geography(self) -> None:
+        """The map's static layer: warehouses, and the zones' outlines when the backend has
+        them (a backend without `/zones` still gets a map of its warehouses)."""
+        warehouses = await self.client.warehouses()
+        try:
+            zones = [(zone.name, zone.polygon) for zone in await self.client.zones()]
+        except FreshlineError as exc:
+            log.info("no zones from the backend: %r", exc)
+            zones = []
+        self.store.set_geography(zones, [(w.id, w.lat, w.lng) for w in warehouses])
 
     async def _chores(self) -> None:
         since_clock = 0.0

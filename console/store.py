@@ -10,6 +10,7 @@ for the feed to fetch again.
 from __future__ import annotations
 
 import bisect
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -148,6 +149,11 @@ class OrderCard:
     lng: float
     external_id: str = ""
     signed_at: datetime | None = None
+    eta: datetime | None = None
+    """The backend's arrival estimate (`order.eta` events); the store's own is the fallback."""
+    predicted_late: bool = False
+    """The backend predicts it arrives after its promise."""
+    eta_distance_m: float | None = None
     key: tuple[float, int] = (0.0, 0)
     """Its place in its lane (kept so it can be found again without a scan)."""
 
@@ -178,6 +184,8 @@ class OrderCard:
 
 @dataclass(slots=True)
 class RiderCard:
+    """What the riders screen and the map need to know about one rider."""
+
     id: int
     name: str
     warehouse_id: str = ""
@@ -186,6 +194,11 @@ class RiderCard:
     lat: float | None = None
     lng: float | None = None
     fix_at: datetime | None = None
+    capacity: int = 0
+    active_orders: int = 0
+    """As the snapshot said; the store's own count of the rider's open orders is fresher."""
+    speed_kmh: float | None = None
+    """Between the last two fixes (None until there are two close enough in time)."""
 
     @classmethod
     def of(cls, rider: Rider) -> RiderCard:
@@ -198,7 +211,37 @@ class RiderCard:
             lat=rider.last_lat,
             lng=rider.last_lng,
             fix_at=rider.last_fix_at and _aware(rider.last_fix_at),
+            capacity=rider.capacity,
+            active_orders=rider.active_orders,
         )
+
+
+MapZone = tuple[str, tuple[tuple[float, float], ...]]
+"""A zone's name and outline, (lat, lng) points."""
+MapPlace = tuple[str, float, float]
+"""A warehouse's id, lat and lng."""
+
+
+class RiderState(StrEnum):
+    """How a rider shows on the map and in the list; the worse state wins a shared cell."""
+
+    LATE = "late"
+    """Carrying an order past its promise, or predicted to arrive after it."""
+    SILENT = "silent"
+    """On shift, but no fix for longer than `SILENT_AFTER`."""
+    DELIVERING = "delivering"
+    IDLE = "idle"
+    """On shift with nothing to carry."""
+    OFFLINE = "offline"
+    """Off shift (or on a break): not on the map."""
+
+
+SILENT_AFTER = timedelta(minutes=2)
+"""A rider on shift without a fix for this long is silent (phones send one every ~15 s)."""
+SPEED_WINDOW = timedelta(minutes=5)
+"""Two fixes further apart than this say nothing about the rider's speed now."""
+RIDER_ORDER_LANES = frozenset({Lane.PICKING, Lane.DELIVERING, Lane.EXCEPTION})
+"""A rider's current orders: given to them and not done yet."""
 
 
 @dataclass
@@ -217,10 +260,13 @@ class Changes:
     """An alert opened, changed or resolved."""
     kpi: bool = False
     """A new KPI summary, or a new day of series and trouble."""
+    geography: bool = False
+    """Zones and warehouses arrived (the map's static layer)."""
 
     def __bool__(self) -> bool:
         return bool(
-            self.lanes
+            self.geography
+            or self.lanes
             or self.orders
             or self.riders
             or self.rider_names
@@ -277,6 +323,8 @@ class Store:
         self.signed_window, self.warn_before = signed_window, warn_before
         self.orders: dict[int, OrderCard] = {}
         self.riders: dict[int, RiderCard] = {}
+        self.rider_orders: dict[int, set[int]] = {}
+        """Each rider's current orders (in `RIDER_ORDER_LANES`), kept as orders move."""
         self.lanes: dict[Lane, list[tuple[float, int]]] = {lane: [] for lane in Lane}
         self.last_seq: int | None = None
         self.stale: set[int] = set()
@@ -291,6 +339,8 @@ class Store:
         self.duplicates = 0
         self.alerts = AlertBook()
         self.kpi = KpiBoard()
+        self.zones: tuple[MapZone, ...] = ()
+        self.warehouses: tuple[MapPlace, ...] = ()
         self._changes = Changes()
 
     # --- loading ------------------------------------------------------------------------------
@@ -305,6 +355,7 @@ class Store:
         """Replace everything with a snapshot taken at (or after) `last_seq`."""
         self.alerts.load(alerts)
         self.orders.clear()
+        self.rider_orders.clear()
         self.lanes = {lane: [] for lane in Lane}
         self.riders = {r.id: RiderCard.of(r) for r in riders}
         # A snapshot read page by page can hold an order twice (it moved between two reads):
@@ -362,6 +413,8 @@ class Store:
                 return False
             self._replace(None, card)
             return True
+        if event.kind == "order.eta":
+            return self._apply_eta(event, held)
         if held is None:
             # An order we never saw (created before our snapshot's window, or out of scope
             # until now): worth fetching only if it is on the board now.
@@ -381,7 +434,38 @@ class Store:
                 card.signed_at = _aware(event.at)
         elif event.kind == "order.assigned":
             card.rider_id = event.payload.get("to_rider", event.rider_id)
+            # The backend's ETA was the old rider's: the nominal one stands in until a new one.
+            card.eta, card.predicted_late, card.eta_distance_m = None, False, None
         self._replace(held, card)
+        return True
+
+    def _apply_eta(self, event: Event, held: OrderCard | None) -> bool:
+        """The backend's new ETA for an order. It carries the order's current version without
+        bumping it: an ETA for an older version is stale, a newer one says we missed a change."""
+        p = event.payload
+        version = p.get("version")
+        if held is None or not isinstance(version, int) or version < held.version:
+            return False
+        try:
+            eta = _aware(datetime.fromisoformat(str(p["eta"])))
+        except (KeyError, ValueError):
+            return False
+        if version > held.version:
+            self.stale.add(held.id)
+        distance = p.get("distance_m")
+        card = replace(
+            held,
+            eta=eta,
+            predicted_late=bool(p.get("predicted_late", False)),
+            eta_distance_m=float(distance) if isinstance(distance, int | float) else None,
+        )
+        # Same lane, same place in it (sorted by promise): swap the card, keep the key.
+        self.orders[card.id] = card
+        self._changes.orders.add(card.id)
+        if card.lane is not None:
+            self._changes.lanes.add(card.lane)
+        if card.rider_id is not None:
+            self._changes.riders = True  # a predicted-late order makes its rider late
         return True
 
     def _apply_rider(self, event: Event) -> bool:
@@ -408,6 +492,12 @@ class Store:
         at = _aware(position.at)
         if rider.fix_at is not None and at <= rider.fix_at:
             return
+        rider.speed_kmh = None
+        if rider.lat is not None and rider.lng is not None and rider.fix_at is not None:
+            seconds = (at - rider.fix_at).total_seconds()
+            if seconds <= SPEED_WINDOW.total_seconds():
+                metres = flat_metres(rider.lat, rider.lng, position.lat, position.lng)
+                rider.speed_kmh = metres / seconds * 3.6
         rider.lat, rider.lng, rider.fix_at = position.lat, position.lng, at
         self._changes.riders = True
 
@@ -484,16 +574,43 @@ class Store:
             return Urgency.LATE
         if card.promised_at - now <= self.warn_before:
             return Urgency.WARNING
+        if card.predicted_late and card.status == OrderState.DELIVERING:
+            return Urgency.WARNING
         eta = self.eta(card, now)
         if eta is not None and eta > card.promised_at:
             return Urgency.WARNING
         return Urgency.OK
 
+    # --- riders -------------------------------------------------------------------------------
+
+    def rider_state(self, rider: RiderCard, now: datetime | None = None) -> RiderState:
+        """Late, silent, delivering, idle or offline (see `RiderState`)."""
+        if rider.status != "online":
+            return RiderState.OFFLINE
+        now = now or self.clock.now()
+        for order_id in self.rider_orders.get(rider.id, ()):
+            card = self.orders[order_id]
+            if now > card.promised_at or card.predicted_late:
+                return RiderState.LATE
+        if rider.fix_at is None or now - rider.fix_at > SILENT_AFTER:
+            return RiderState.SILENT
+        if self.rider_orders.get(rider.id):
+            return RiderState.DELIVERING
+        return RiderState.IDLE
+
+    def orders_of(self, rider_id: int) -> list[int]:
+        """A rider's current orders, the first promised first."""
+        ids = self.rider_orders.get(rider_id, set())
+        return sorted(ids, key=lambda i: (self.orders[i].promised_at, i))
+
     def eta(self, card: OrderCard, now: datetime | None = None) -> datetime | None:
-        """Arrival estimate for a delivering order: straight-line distance from the rider's last
-        fix at a nominal speed, plus the handover."""
+        """Arrival estimate for a delivering order: the backend's (`order.eta`) when it sent
+        one, else straight-line distance from the rider's last fix at a nominal speed, plus
+        the handover."""
         if card.status != OrderState.DELIVERING or card.rider_id is None:
             return None
+        if card.eta is not None:
+            return card.eta
         rider = self.riders.get(card.rider_id)
         if rider is None or rider.lat is None or rider.lng is None:
             return None
@@ -524,6 +641,14 @@ class Store:
     def values_of(self, attribute: str) -> list[str]:
         """Distinct channels, warehouses or zones among the held orders (for the filter bar)."""
         return sorted({getattr(card, attribute) for card in self.orders.values()})
+
+    # --- the map ------------------------------------------------------------------------------
+
+    def set_geography(self, zones: Iterable[MapZone], warehouses: Iterable[MapPlace]) -> None:
+        """The city's zones (name, polygon of (lat, lng)) and warehouses (id, lat, lng)."""
+        self.zones = tuple((name, tuple(polygon)) for name, polygon in zones)
+        self.warehouses = tuple(warehouses)
+        self._changes.geography = True
 
     # --- KPIs ---------------------------------------------------------------------------------
 
@@ -558,6 +683,8 @@ class Store:
         else:
             card.key = (card.promised_at.timestamp(), card.id)
         self.orders[card.id] = card
+        if card.rider_id is not None and lane in RIDER_ORDER_LANES:
+            self.rider_orders.setdefault(card.rider_id, set()).add(card.id)
         if insort:
             bisect.insort(self.lanes[lane], card.key)
         else:
@@ -569,6 +696,12 @@ class Store:
         lane = card.lane
         self.orders.pop(card.id, None)
         self._changes.orders.add(card.id)
+        if card.rider_id is not None:
+            carried = self.rider_orders.get(card.rider_id)
+            if carried is not None:
+                carried.discard(card.id)
+                if not carried:
+                    del self.rider_orders[card.rider_id]
         if lane is None:
             return
         keys = self.lanes[lane]
@@ -599,6 +732,18 @@ def _card_from_created(event: Event) -> OrderCard | None:
         )
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def flat_metres(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Distance on a local flat map (equirectangular): close enough within a city, and cheap
+    enough for every fix of every rider."""
+    mean = math.radians((lat1 + lat2) / 2)
+    dx = math.radians(lng2 - lng1) * math.cos(mean)
+    dy = math.radians(lat2 - lat1)
+    return EARTH_M * math.hypot(dx, dy)
+
+
+EARTH_M = 6_371_000.0
 
 
 def _aware(moment: datetime) -> datetime:

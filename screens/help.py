@@ -51,6 +51,6 @@ class HelpScreen(ModalScreen[None]):
                 why = denial(role, action) or "not available here"
                 what = f"[dim]{what} (off: {why})[/dim]"
             table.add_row(self.app.get_key_display(binding), what)
-        for key, what in LANE_KEYS:
+        for key, what in getattr(below, "HELP_KEYS", LANE_KEYS):
             table.add_row(key, what)
         return table

@@ -58,6 +58,16 @@ def event_words(event: Event, store: Store) -> str:
         return f"{kind} {event.kind.removeprefix('request.')}"
     if event.kind == "order.delivery":
         return DELIVERY_WORDS.get(str(event.payload.get("action")), "delivery changed")
+    if event.kind == "order.eta":
+        p = event.payload
+        late = " · predicted LATE" if p.get("predicted_late") else ""
+        distance = p.get("distance_m")
+        away = f"{distance / 1000:.1f} km away, " if isinstance(distance, int | float) else ""
+        return f"ETA updated: {away}stop {p.get('sequence', '?')}{late}"
+    if event.kind == "order.arrived":
+        return "rider arrived at the customer"
+    if event.kind in ("rider.left_warehouse", "rider.returned_warehouse"):
+        return "rider left the warehouse" if "left" in event.kind else "rider back at the warehouse"
     if event.kind == "order.channel":
         return f"{event.payload.get('channel', 'channel')} says: {event.payload.get('callback')}"
     if event.from_state and event.to_state and event.from_state != event.to_state:
@@ -99,6 +109,7 @@ class OrderDetailScreen(GuardedScreen):
     BINDINGS = [
         Binding("escape,backspace", "back", "Back", id="detail.back"),
         Binding("t", "act", "Act", tooltip="Act on this order", id="detail.act"),
+        Binding("m", "replay", "Track", tooltip="Replay its track on the map", id="detail.replay"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="detail.reload"),
     ]
 
@@ -202,7 +213,8 @@ class OrderDetailScreen(GuardedScreen):
         if lane is not None:
             text.append(f" ({time_cell(card, now, self.zone)})")
         if eta is not None:
-            text.append(f"  ·  ETA ~{eta.astimezone(self.zone):%H:%M} (straight line, 20 km/h)")
+            how = "rider's route" if (held or card).eta is not None else "straight line, 20 km/h"
+            text.append(f"  ·  ETA ~{eta.astimezone(self.zone):%H:%M} ({how})")
         if urgency is not None:
             style = {Urgency.LATE: "bold red", Urgency.WARNING: "bold yellow"}.get(urgency, "")
             text.append(f"  ·  {URGENCY_WORD[urgency]}", style=style)
@@ -272,6 +284,9 @@ class OrderDetailScreen(GuardedScreen):
     @work(group="act", exclusive=True, exit_on_error=False)
     async def _act(self) -> None:
         await act_on_orders(self, [self.order_id])
+
+    def action_replay(self) -> None:
+        self.app.open_track(self.order_id)  # type: ignore[attr-defined]
 
     def action_reload(self) -> None:
         self.load()

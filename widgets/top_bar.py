@@ -10,8 +10,15 @@ from textual.containers import Horizontal
 from widgets.connection_badge import ConnectionBadge
 from widgets.live_text import LiveText
 
-TABS = (("1", "board", "Board"), ("2", "exceptions", "Exceptions"), ("4", "kpi", "KPIs"))
-"""(key, mode, label) of each main screen, in key order."""
+TABS = (
+    ("1", "board", "Board", "Board"),
+    ("2", "exceptions", "Exceptions", "Exc"),
+    ("3", "riders", "Riders", "Riders"),
+    ("4", "kpi", "KPIs", "KPIs"),
+)
+"""(key, mode, label, short label) of each main screen, in key order."""
+NARROW = 100
+"""Under this width the tabs use their short labels (every tab fits at 80 columns)."""
 
 
 class TopBar(Horizontal):
@@ -35,21 +42,25 @@ class TopBar(Horizontal):
         self.tick()
         self.set_interval(1.0, self.tick)
 
+    def on_resize(self) -> None:
+        self.tick()  # narrow or wide tabs
+
     def _title_text(self) -> Text:
         text = Text("Freshline", style="bold")
         modes = getattr(self.app, "MODES", {})
         current = getattr(self.app, "current_mode", None)
         store = getattr(self.app, "store", None)
-        for key, mode, label in TABS:
+        narrow = 0 < self.size.width < NARROW
+        for key, mode, label, short in TABS:
             if mode not in modes:
                 continue
-            tab = f" {key} {label}"
+            tab = f" {key} {short if narrow else label}"
             if mode == "exceptions" and store is not None:
                 waiting, critical = store.alerts.unhandled(), store.alerts.critical()
                 tab += f" {waiting}" + (f" !!{critical}" if critical else "")
             text.append("  ")
             text.append(tab + " ", style="reverse bold" if mode == current else "")
-        if self.title not in {mode for _, mode, _ in TABS}:
+        if self.title not in {mode for _, mode, _, _ in TABS}:
             text.append(f"  · {self.title}", style="bold")
         who = getattr(self.app, "who", "")
         if who:

@@ -30,9 +30,11 @@ from backend_client.models import (
 from backend_client.stream import StreamState, StreamStatus
 from console.store import (
     LANE_OF_STATE,
+    RIDER_ORDER_LANES,
     FrozenClock,
     Lane,
     OrderFilter,
+    RiderState,
     Store,
     Urgency,
 )
@@ -918,6 +920,140 @@ def test_fix_of_an_unknown_rider_is_ignored() -> None:
     assert not store.drain()
 
 
+# --- the backend's ETA (order.eta) ---------------------------------------------------------------
+
+
+def eta_event(seq: int, order_id: int, version: int, eta: datetime, *, late: bool = False) -> Event:
+    """What the backend publishes when an order's ETA moves: the order's current version,
+    not a new one."""
+    return make_event(
+        seq,
+        "order.eta",
+        order_id=order_id,
+        rider_id=7,
+        payload={
+            "version": version,
+            "eta": eta.isoformat(),
+            "predicted_late": late,
+            "distance_m": 1800.0,
+            "sequence": 1,
+        },
+    )
+
+
+def delivering_store() -> Store:
+    return new_store(
+        [make_order(1, OrderState.DELIVERING, version=4, rider_id=7)],
+        [make_rider(7, at=north(10))],
+    )
+
+
+def test_eta_event_replaces_the_nominal_estimate_without_bumping_the_version() -> None:
+    store = delivering_store()
+    nominal = store.eta(store.orders[1])
+    backend_eta = NOW + timedelta(minutes=12)
+    assert nominal is not None and nominal != backend_eta
+    assert store.apply(eta_event(101, 1, 4, backend_eta)) is True
+    card = store.orders[1]
+    assert card.version == 4
+    assert store.eta(card) == backend_eta
+    assert card.eta_distance_m == 1800.0
+    changes = store.drain()
+    assert 1 in changes.orders and Lane.DELIVERING in changes.lanes
+    # The next real change of the order (version 5) still applies: no version was used up.
+    assert store.apply(transition(102, 1, OrderState.SIGNED, 5, rider_id=7)) is True
+    assert store.orders[1].status == OrderState.SIGNED
+
+
+def test_eta_events_are_deduplicated_by_seq() -> None:
+    store = delivering_store()
+    first = eta_event(101, 1, 4, NOW + timedelta(minutes=12))
+    assert store.apply(first) is True
+    assert store.apply(eta_event(102, 1, 4, NOW + timedelta(minutes=9))) is True
+    assert store.apply(first) is False  # replayed after a reconnect: seen seq
+    assert store.duplicates == 1
+    assert store.orders[1].eta == NOW + timedelta(minutes=9)
+
+
+def test_eta_for_an_older_version_is_ignored_and_a_newer_one_marks_the_order_stale() -> None:
+    store = delivering_store()
+    assert store.apply(eta_event(101, 1, 3, NOW + timedelta(minutes=12))) is False
+    assert store.orders[1].eta is None
+    assert store.apply(eta_event(102, 1, 6, NOW + timedelta(minutes=7))) is True
+    assert store.orders[1].eta == NOW + timedelta(minutes=7)
+    assert 1 in store.stale  # versions 5 and 6 never reached us: fetch the order
+
+
+def test_eta_for_an_unknown_order_changes_nothing() -> None:
+    store = delivering_store()
+    assert store.apply(eta_event(101, 99, 1, NOW)) is False
+    assert 99 not in store.orders and 99 not in store.stale
+
+
+def test_predicted_late_makes_the_order_a_warning_and_its_rider_late() -> None:
+    store = delivering_store()
+    rider = store.riders[7]
+    assert store.rider_state(rider) == RiderState.DELIVERING
+    store.apply(eta_event(101, 1, 4, NOW + timedelta(minutes=50), late=True))
+    assert store.urgency(store.orders[1]) == Urgency.WARNING
+    assert store.rider_state(rider) == RiderState.LATE
+    assert store.drain().riders
+
+
+def test_reassigning_drops_the_old_riders_eta() -> None:
+    store = delivering_store()
+    store.apply(eta_event(101, 1, 4, NOW + timedelta(minutes=50), late=True))
+    store.apply(assigned(102, 1, 9, 5))
+    card = store.orders[1]
+    assert (card.eta, card.predicted_late, card.rider_id) == (None, False, 9)
+    assert store.rider_orders == {9: {1}}
+
+
+# --- riders' states, loads and speeds -----------------------------------------------------------
+
+
+def test_rider_states_follow_shift_orders_and_fix_age() -> None:
+    store = new_store(
+        [
+            make_order(1, OrderState.DELIVERING, rider_id=1),
+            make_order(2, OrderState.DELIVERING, rider_id=2, promised_in=timedelta(minutes=-5)),
+            make_order(3, OrderState.PICKING, rider_id=1, promised_in=timedelta(minutes=20)),
+        ],
+        [
+            make_rider(1, at=HOME),
+            make_rider(2, at=HOME),
+            make_rider(3, at=HOME),
+            make_rider(4, at=HOME, fix_ago=timedelta(minutes=3)),
+            make_rider(5, at=HOME, status=RiderStatus.OFFLINE),
+        ],
+    )
+    states = {i: store.rider_state(r) for i, r in store.riders.items()}
+    assert states == {
+        1: RiderState.DELIVERING,
+        2: RiderState.LATE,
+        3: RiderState.IDLE,
+        4: RiderState.SILENT,
+        5: RiderState.OFFLINE,
+    }
+    assert store.orders_of(1) == [3, 1]  # the first promised first
+    store.apply(transition(101, 1, OrderState.SIGNED, 2, rider_id=1))
+    assert store.orders_of(1) == [3]
+
+
+def test_speed_comes_from_the_last_two_fixes() -> None:
+    store = new_store(riders=[make_rider(7, at=HOME, fix_ago=timedelta(minutes=1))])
+    store.move_rider(position(7, north(0.5), NOW))  # 500 m in 60 s: 30 km/h
+    speed = store.riders[7].speed_kmh
+    assert speed is not None and speed == pytest.approx(30, rel=0.01)
+    store.move_rider(position(7, north(0.5), NOW + timedelta(minutes=30)))
+    assert store.riders[7].speed_kmh is None  # half an hour apart: says nothing about now
+
+
+def test_load_keeps_capacity_and_active_orders_from_the_snapshot() -> None:
+    store = new_store(riders=[make_rider(7, at=HOME)])
+    assert (store.riders[7].capacity, store.riders[7].active_orders) == (3, 0)
+
+
 # --- property: lanes stay a sorted picture of the held orders ------------------------------------
 
 
@@ -964,6 +1100,11 @@ def assert_lanes_are_the_held_orders(store: Store) -> None:
             promises = [c.promised_at for c in cards]
             assert promises == sorted(promises)
     assert all(card.lane is not None for card in store.orders.values())
+    carried: dict[int, set[int]] = {}
+    for card in store.orders.values():
+        if card.rider_id is not None and card.lane in RIDER_ORDER_LANES:
+            carried.setdefault(card.rider_id, set()).add(card.id)
+    assert store.rider_orders == carried, "the riders' current orders drifted from the lanes"
 
 
 @settings(max_examples=60, deadline=None)

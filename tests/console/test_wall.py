@@ -1,7 +1,7 @@
 """`freshline wall` under Pilot against a real backend: it signs in as the viewer by itself,
-rotates through its screens, says loudly when the backend goes away, and comes back by itself
-when the backend restarts; it refuses to run as an account that can change things. (One server
-for all of it: starting one costs seconds.)"""
+rotates through its screens (the KPIs, the board summary, the riders map), says loudly when
+the backend goes away, and comes back by itself when the backend restarts; it refuses to run
+as an account that can change things. (One server for all of it: starting one costs seconds.)"""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from console.app import FreshlineApp
 from console.wall import WallSettings, rotation
 from screens.board_summary import BoardSummaryScreen
 from screens.kpi import KpiScreen
+from screens.riders import RidersScreen
 from tests.console.conftest import until
 from tests.stream_support import live_server
 from widgets.stale_banner import StaleBanner
@@ -36,12 +37,14 @@ async def test_wall_rotates_recovers_from_a_backend_restart_and_watches_only(
             seen: set[type] = set()
             await until(
                 pilot,
-                lambda: seen.add(type(app.screen)) or len(seen) >= 2,
-                "the wall to show both screens",
+                lambda: seen.add(type(app.screen)) or len(seen) >= 3,
+                "the wall to show its three screens",
                 10,
             )
-            assert seen == {KpiScreen, BoardSummaryScreen}
-            assert rotation(app.MODES) == ["kpi", "summary"]  # a riders map joins when it exists
+            assert seen == {KpiScreen, BoardSummaryScreen, RidersScreen}
+            assert rotation(app.MODES) == ["kpi", "summary", "riders"]
+            # The riders map has the city to draw: zones and warehouses, and the riders.
+            assert app.store.zones and app.store.warehouses and app.store.riders
             await until(pilot, lambda: banner(app) is None, "fresh numbers", 10)
 
             server.kill()  # the backend dies: both screens say so, whichever is up

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/console_apply.py [--orders 2000] [--seconds 5]
 
-Both apps run headless at 200x60 with a redraw tick at the console's rate (4 Hz). Each is fed
+Both apps run headless at 200x60 with a redraw tick at the console's rate (5 Hz). Each is fed
 the same stream messages (JSON text: transitions of the held orders, each the next version), a
 batch per turn of the event loop, as fast as it takes them:
 
@@ -35,7 +35,7 @@ from bench.console_board import NEXT, filled_store
 from console.app import FreshlineApp
 
 SIZE = (200, 60)
-REFRESH_HZ = 4.0
+REFRESH_HZ = 5.0
 BATCH = 50
 """Messages handed over per turn of the event loop (a WebSocket read yields about as often)."""
 GOAL_EVENTS_PER_S = 5000.0

@@ -267,7 +267,7 @@ async def measure_freshline(
     *,
     probes: bool = True,
     server_pids: list[int] | None = None,
-    refresh_hz: float = 4.0,
+    refresh_hz: float = 5.0,
 ) -> dict[str, Any]:
     """The load through `urls` (a fresh demo database behind them); latencies and losses."""
     city = await prepare(urls[0], load.riders)

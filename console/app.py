@@ -87,7 +87,7 @@ class FreshlineApp(App[None]):
         token_store: TokenStore | None = None,
         zone: tzinfo | None = None,
         theme: str = DEFAULT_THEME,
-        refresh_hz: float = 4.0,
+        refresh_hz: float = 5.0,
         live: bool = True,
         me: Me | None = None,
         stop_after: float | None = None,

@@ -125,7 +125,7 @@ class RidersScreen(GuardedScreen):
         yield StaleBanner()
         with Horizontal(id="body"):
             with Vertical(id="map-side"):
-                yield RiderMap(max_hz=getattr(self.app, "refresh_hz", 4.0), id="map")
+                yield RiderMap(max_hz=getattr(self.app, "refresh_hz", 5.0), id="map")
                 yield LiveText(id="legend")
             with Vertical(id="list-side"):
                 yield Input(placeholder="rider name…", id="rider-search")

@@ -3,9 +3,10 @@ right whether a change lands on screen or far below it (where the lane skips red
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
-from backend_client.models import Me, OrderState, Role
+from backend_client.models import Me, OrderState, PositionMessage, Role
 from backend_client.stream import StreamState, StreamStatus
 from console.app import FreshlineApp
 from console.store import FrozenClock, Lane, Store
@@ -22,6 +23,11 @@ def long_lane_app() -> FreshlineApp:
     store.load(orders, [rider(1)], last_seq=10)
     store.set_connection(StreamStatus(StreamState.LIVE))
     return FreshlineApp(store=store, live=False, me=Me(id=1, username="d", role=Role.DISPATCHER))
+
+
+def order_id(line: str) -> str | None:
+    found = re.search(r"\b1\d{3}\b", line)
+    return found and found.group()
 
 
 class Painted:
@@ -93,3 +99,39 @@ async def test_time_passing_redraws_rows_whose_order_did_not_change() -> None:
         assert "late" in screen.row(Lane.PICKING, 2)
         picking = app.screen.lane_view(Lane.PICKING)  # type: ignore[attr-defined]
         assert str(picking.border_subtitle) == "5 late"
+
+
+async def test_a_rider_moving_repaints_only_the_rows_whose_eta_changed() -> None:
+    store = Store(FrozenClock(NOW))
+    out = [order(n, OrderState.DELIVERING, 40 + n, n + 1) for n in range(6)]
+    store.load(out, [rider(n + 1) for n in range(6)], last_seq=10)
+    store.set_connection(StreamStatus(StreamState.LIVE))
+    me = Me(id=1, username="d", role=Role.DISPATCHER)
+    app = FreshlineApp(store=store, live=False, me=me)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.3)
+        view = app.screen.lane_view(Lane.DELIVERING)  # type: ignore[attr-defined]
+        painted: list[str] = []
+        render_line = view.render_line
+
+        def spy(y: int):  # type: ignore[no-untyped-def]
+            strip = render_line(y)
+            painted.append(strip.text)
+            return strip
+
+        view.render_line = spy
+        view.refresh()
+        await pilot.pause(0.3)
+        before = {order_id(line): line for line in painted if order_id(line)}
+        assert len(before) == 6, before
+        painted.clear()
+
+        # Rider 1 rides 10 km further from order 1000's customer: that row's ETA moves on.
+        far = PositionMessage(
+            rider_id=1, warehouse_id="WH-CY", lat=40.03, lng=116.45, at=NOW - timedelta(seconds=5)
+        )
+        store.move_rider(far)
+        await pilot.pause(0.5)
+        repainted = [line for line in painted if order_id(line)]
+        assert [order_id(line) for line in repainted] == ["1000"], repainted
+        assert repainted[0] != before["1000"], (before, repainted)

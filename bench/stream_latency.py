@@ -37,21 +37,9 @@ import websockets
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import percentile, post, serving, sign_in
+from bench.stream_load import SKUS  # non-cold-chain, rotated so the shelves never run out
 
 GOAL_P99_MS = 50.0
-# Non-cold-chain SKUs of the demo catalogue, rotated so a long run does not empty the shelves.
-SKUS = [
-    "VEG-BOKCHOY",
-    "VEG-TOMATO",
-    "VEG-CUCUMBER",
-    "VEG-POTATO",
-    "VEG-SPINACH",
-    "VEG-MUSHROOM",
-    "FRU-APPLE",
-    "FRU-BANANA",
-    "FRU-ORANGE",
-    "EGG-DOZEN",
-]
 RIDER = 2  # WH-CY, no cold-chain box needed for the SKUs above
 STEPS = ("create", "pay", "start_picking", "assign", "dispatch", "sign")
 

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Container
 from textual.widgets import Footer, Input
 
-from console.store import Changes, Lane, OrderFilter, Store
+from console.store import Changes, Lane, OrderFilter
 from screens.acting import act_on_orders
 from screens.guard import GuardedScreen
 from widgets.filter_bar import FilterBar
@@ -72,10 +72,6 @@ class BoardScreen(GuardedScreen):
         """The lanes, built once and kept: every redraw reaches them without a DOM query."""
         self._filter_changed = True
         self._ticked = 0.0
-
-    @property
-    def store(self) -> Store:
-        return self.app.store  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
         yield TopBar("board")

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.widgets import Digits, Footer
 
-from console.store import Changes, Lane, OrderFilter, Store, Urgency
+from console.store import Changes, Lane, OrderFilter, Urgency
 from screens.guard import GuardedScreen
 from widgets.live_text import LiveText
 from widgets.order_row import GLYPH, fit, time_cell
@@ -75,10 +75,6 @@ class BoardSummaryScreen(GuardedScreen):
         super().__init__()
         self.cards: dict[Lane, LaneCard] = {}
         self._drawn = 0.0
-
-    @property
-    def store(self) -> Store:
-        return self.app.store  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
         yield TopBar("board summary")

@@ -23,7 +23,7 @@ from textual.widgets import Footer, Static
 
 from backend_client.models import Alert, AlertState
 from console.alert_book import RULE_WORDS, AlertFilter
-from console.store import Changes, Store
+from console.store import Changes
 from screens import alert_actions, reassign
 from screens.guard import GuardedScreen
 from widgets.alert_filter_bar import AlertFilterBar
@@ -91,14 +91,6 @@ class ExceptionsScreen(GuardedScreen):
         self.marks: set[int] = set()
         self._ticked = 0.0
         self._detail_key: tuple[object, ...] = ()
-
-    @property
-    def store(self) -> Store:
-        return self.app.store  # type: ignore[attr-defined]
-
-    @property
-    def zone(self) -> tzinfo | None:
-        return getattr(self.app, "zone", None)
 
     def compose(self) -> ComposeResult:
         yield TopBar("exceptions")

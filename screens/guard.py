@@ -1,15 +1,28 @@
-"""Role-aware screens: dimmed keys for what the account may not do, and the reason on a press."""
+"""The console's screens: dimmed keys for what the account may not do, the reason on a press,
+and the app's store and time zone at hand."""
 
 from __future__ import annotations
+
+from datetime import tzinfo
 
 from textual import events
 from textual.screen import Screen
 
 from console.roles import denial
+from console.store import Store
 
 
 class GuardedScreen(Screen):
     """A screen whose guarded actions follow `console.roles`."""
+
+    @property
+    def store(self) -> Store:
+        return self.app.store  # type: ignore[attr-defined]
+
+    @property
+    def zone(self) -> tzinfo | None:
+        """Where times are shown (the app's), or None for the terminal's own."""
+        return getattr(self.app, "zone", None)
 
     def denial(self, action: str) -> str | None:
         return denial(getattr(self.app, "role", None), action)

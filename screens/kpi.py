@@ -18,7 +18,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer
 
 from backend_client.models import Channel, KpiFigures, KpiSummary
-from console.store import Changes, Lane, OrderFilter, Store
+from console.store import Changes, Lane, OrderFilter
 from screens.guard import GuardedScreen
 from widgets.kpi_chart import KpiChart, day_quality, orders_by_hour, trouble_by_reason
 from widgets.kpi_tile import KpiTile, TileSpec
@@ -107,10 +107,6 @@ class KpiScreen(GuardedScreen):
         self.tiles: dict[str, KpiTile] = {}
         self._day_shown: object = None
         self._checked = 0.0
-
-    @property
-    def store(self) -> Store:
-        return self.app.store  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
         yield TopBar("KPIs")

@@ -3,8 +3,6 @@ of every event, refreshed when the stream says the order changed."""
 
 from __future__ import annotations
 
-from datetime import tzinfo
-
 from rich.table import Table
 from rich.text import Text
 from textual import work
@@ -122,14 +120,6 @@ class OrderDetailScreen(GuardedScreen):
         self.order: Order | None = None
         self.events: list[Event] = []
         self.parcels: list[Delivery] = []
-
-    @property
-    def store(self) -> Store:
-        return self.app.store  # type: ignore[attr-defined]
-
-    @property
-    def zone(self) -> tzinfo | None:
-        return getattr(self.app, "zone", None)
 
     def compose(self) -> ComposeResult:
         yield TopBar(f"order {self.order_id}")

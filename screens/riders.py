@@ -23,7 +23,7 @@ from textual.widgets import Footer, Input
 
 from backend_client import FreshlineError
 from console.geo_view import LatLng, Markers
-from console.store import Changes, RiderCard, RiderState, Store
+from console.store import Changes, RiderCard, RiderState
 from screens.guard import GuardedScreen
 from widgets.live_text import LiveText
 from widgets.rider_list import STATE_RANK, RiderList
@@ -107,10 +107,6 @@ class RidersScreen(GuardedScreen):
         self._judged = 0.0
         self._name_rank: dict[int, int] = {}
         """Each rider's place in name order (the list's second sort key)."""
-
-    @property
-    def store(self) -> Store:
-        return self.app.store  # type: ignore[attr-defined]
 
     @property
     def rider_map(self) -> RiderMap:

@@ -9,7 +9,7 @@ timeline only moves its cursor when the current event changes.
 from __future__ import annotations
 
 import bisect
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 
 from rich.text import Text
 from textual import work
@@ -21,7 +21,6 @@ from textual.widgets import DataTable, Footer
 
 from backend_client import FreshlineError, NotFound
 from backend_client.models import Track, TrackPoint
-from console.store import Store
 from screens.guard import GuardedScreen
 from screens.order_detail import event_words
 from widgets.live_text import LiveText
@@ -110,14 +109,6 @@ class TrackReplayScreen(GuardedScreen):
         self.playing = False
         self.event_index: int | None = None
         self._timer: Timer | None = None
-
-    @property
-    def store(self) -> Store:
-        return self.app.store  # type: ignore[attr-defined]
-
-    @property
-    def zone(self) -> tzinfo | None:
-        return getattr(self.app, "zone", None)
 
     def compose(self) -> ComposeResult:
         yield TopBar(f"order {self.order_id} track")

@@ -1,7 +1,8 @@
 """Keeps the store's KPI board fresh for the KPI screen and the wall.
 
 Summaries arrive on the stream's `kpi` topic every few seconds. When they stop (the stream is
-polling, reconnecting, or the server is slow), this asks `GET /kpi/summary` itself. The day so
+polling, reconnecting, or the server is slow), or the screen is narrowed to one warehouse or
+zone (the stream pushes the account's whole scope), this asks `GET /kpi/summary` itself. The day so
 far (15-minute series and trouble by reason, for the charts) is fetched every minute. Failures
 are logged and retried; the screens show how old the numbers are.
 """
@@ -14,13 +15,15 @@ import time
 from datetime import datetime, timedelta, tzinfo
 
 from backend_client import Backoff, FreshlineClient, FreshlineError
-from console.store import Store
+from console.store import KpiScope, Store
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WINDOW = timedelta(minutes=60)
 """The summary's window when none was pushed yet (the server's default push window)."""
 MIN_DAY = timedelta(minutes=15)
+NARROWED_EVERY = 5.0
+"""Seconds between summaries asked for while narrowed (the stream's push period)."""
 
 
 class KpiFeed:
@@ -56,7 +59,8 @@ class KpiFeed:
     async def tick(self) -> None:
         board = self.store.kpi
         age = board.age()
-        if age is None or age > self.summary_after:
+        due = NARROWED_EVERY if board.scope.active else self.summary_after
+        if age is None or age > due:
             await self.refresh_summary()
         if board.day_at is None or time.monotonic() - board.day_at > self.day_every:
             await self.refresh_day()
@@ -69,13 +73,17 @@ class KpiFeed:
         held = self.store.kpi.summary
         length = held.window.end - held.window.start if held else DEFAULT_WINDOW
         now = self.store.clock.now()
-        self.store.set_kpi(await self.client.kpi_summary(start=now - length, end=now))
+        scope = self.store.kpi.scope
+        summary = await self.client.kpi_summary(start=now - length, end=now, **_where(scope))
+        self.store.set_kpi(summary, scope)
 
     async def refresh_day(self) -> None:
         start, end = self.day(self.store.clock.now())
-        series = await self.client.kpi_series(start=start, end=end, bucket_minutes=15)
-        exceptions = await self.client.kpi_exceptions(start=start, end=end)
-        self.store.set_kpi_day(series, exceptions)
+        scope = self.store.kpi.scope
+        where = _where(scope)
+        series = await self.client.kpi_series(start=start, end=end, bucket_minutes=15, **where)
+        exceptions = await self.client.kpi_exceptions(start=start, end=end, **where)
+        self.store.set_kpi_day(series, exceptions, scope)
 
     def day(self, now: datetime) -> tuple[datetime, datetime]:
         """Today since local midnight; just after midnight, the last 24 hours instead."""
@@ -84,3 +92,7 @@ class KpiFeed:
         if local - midnight < MIN_DAY:
             return now - timedelta(days=1), now
         return midnight, now
+
+
+def _where(scope: KpiScope) -> dict[str, str | None]:
+    return {"warehouse_id": scope.warehouse_id, "zone": scope.zone}

@@ -277,10 +277,28 @@ class Changes:
         )
 
 
+@dataclass(frozen=True)
+class KpiScope:
+    """What the KPI screen is narrowed to: one warehouse or one zone, or (empty) everything the
+    account sees."""
+
+    warehouse_id: str | None = None
+    zone: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.warehouse_id or self.zone)
+
+    @property
+    def label(self) -> str:
+        return self.warehouse_id or self.zone or "everything"
+
+
 @dataclass
 class KpiBoard:
     """What the KPI screen shows, and when (monotonic) each part last arrived."""
 
+    scope: KpiScope = KpiScope()
     summary: KpiSummary | None = None
     summary_at: float | None = None
     series: KpiSeries | None = None
@@ -652,16 +670,30 @@ class Store:
 
     # --- KPIs ---------------------------------------------------------------------------------
 
-    def set_kpi(self, summary: KpiSummary) -> None:
-        """A KPI summary (pushed on the stream, or fetched when pushes stop)."""
+    def set_kpi(self, summary: KpiSummary, scope: KpiScope = KpiScope()) -> None:
+        """A KPI summary (pushed on the stream, or fetched when pushes stop) of `scope`: the
+        stream pushes the account's whole scope, which a narrowed board does not take."""
+        if scope != self.kpi.scope:
+            return
         self.kpi.summary, self.kpi.summary_at = summary, time.monotonic()
         self._changes.kpi = True
 
-    def set_kpi_day(self, series: KpiSeries, exceptions: KpiExceptions) -> None:
+    def set_kpi_day(
+        self, series: KpiSeries, exceptions: KpiExceptions, scope: KpiScope = KpiScope()
+    ) -> None:
         """The day so far, bucket by bucket, and its trouble by reason (for the charts)."""
+        if scope != self.kpi.scope:
+            return
         self.kpi.series, self.kpi.exceptions = series, exceptions
         self.kpi.day_at = time.monotonic()
         self._changes.kpi = True
+
+    def narrow_kpis(self, scope: KpiScope) -> None:
+        """Show the KPIs of `scope` from now on; the numbers held were of another, so they go
+        until the new ones arrive."""
+        if scope != self.kpi.scope:
+            self.kpi = KpiBoard(scope=scope)
+            self._changes.kpi = True
 
     # --- keeping the lanes sorted -------------------------------------------------------------
 

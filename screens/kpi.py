@@ -1,6 +1,7 @@
 """The KPI screen (`4`): big-number tiles with the change against the previous window, the
 channels side by side, and the day in charts (orders per hour by channel, on-time rate and
-delivery minutes, trouble by reason). Tiles and channels open the board filtered to them.
+delivery minutes, trouble by reason). Tiles and channels open the board filtered to them;
+`f` narrows every number to one warehouse or one zone.
 
 Numbers come from the store's KPI board (pushed on the stream, fetched by `console.kpi_feed`
 when pushes stop); when they are old, a banner says how old and why, and the digits dim.
@@ -8,17 +9,19 @@ when pushes stop); when they are old, a banner says how old and why, and the dig
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer
 
 from backend_client.models import Channel, KpiFigures, KpiSummary
-from console.store import Changes, Lane, OrderFilter
+from console.store import Changes, KpiScope, Lane, OrderFilter, Store
+from screens.dialogs import ChoiceDialog
 from screens.guard import GuardedScreen
 from widgets.kpi_chart import KpiChart, day_quality, orders_by_hour, trouble_by_reason
 from widgets.kpi_tile import KpiTile, TileSpec
@@ -96,6 +99,7 @@ class KpiScreen(GuardedScreen):
         Binding("right", "app.focus_next", "Next", show=False, id="kpi.next"),
         Binding("left", "app.focus_previous", "Previous", show=False, id="kpi.previous"),
         Binding("enter", "open", "Open", tooltip="The board, narrowed to it", id="kpi.open"),
+        Binding("f", "narrow", "Narrow", tooltip="One warehouse or one zone", id="kpi.narrow"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="kpi.reload"),
     ]
 
@@ -174,30 +178,35 @@ class KpiScreen(GuardedScreen):
             table.move_cursor(row=min(cursor, table.row_count - 1))
 
     def _draw_window(self, summary: KpiSummary | None) -> None:
-        zone = getattr(self.app, "zone", None)
+        zone = self.zone
+        scope = self.store.kpi.scope
+        only = Text.assemble((f"{scope.label} only", "bold reverse"), " ") if scope.active else ""
         if summary is None:
-            self.query_one("#window", LiveText).show("waiting for the first KPI summary")
+            self.query_one("#window", LiveText).show(
+                Text.assemble(only, f"waiting for the KPIs of {scope.label}")
+            )
             return
         w = summary.window
         minutes = round((w.end - w.start).total_seconds() / 60)
         start, end = w.start.astimezone(zone), w.end.astimezone(zone)
         text = Text.assemble(
+            only,
             (f"Last {minutes} min ", "bold"),
             f"({start:%H:%M} to {end:%H:%M}) against the {minutes} min before",
-            " · enter on a tile or a channel opens the board on it",
+            " · enter opens the board on a tile or a channel · f narrows",
         )
         self.query_one("#window", LiveText).show(text)
 
     def _draw_day(self) -> None:
         board = self.store.kpi
-        zone = getattr(self.app, "zone", None)
+        zone = self.zone
         assert board.series is not None and board.exceptions is not None
         self.query_one("#orders-chart", KpiChart).paint(orders_by_hour(board.series, zone))
         self.query_one("#quality-chart", KpiChart).paint(day_quality(board.series, zone))
         self.query_one("#trouble-chart", KpiChart).paint(trouble_by_reason(board.exceptions))
 
     def _check_age(self, now: float) -> None:
-        zone = getattr(self.app, "zone", None)
+        zone = self.zone
         why = kpi_staleness(self.store.kpi, self.store.connection, now, zone)
         self.query_one(StaleBanner).say(why)
         for tile in self.tiles.values():
@@ -222,6 +231,12 @@ class KpiScreen(GuardedScreen):
     async def open_board(self, order_filter: OrderFilter, lane: Lane | None) -> None:
         from screens.board import BoardScreen
 
+        scope = self.store.kpi.scope
+        if scope.active:  # the board opens on what the numbers were about
+            order_filter = dataclasses.replace(
+                order_filter, warehouse_id=scope.warehouse_id, zone=scope.zone
+            )
+
         await self.app.switch_mode("board")
         board = self.app.screen
         if isinstance(board, BoardScreen):
@@ -229,3 +244,34 @@ class KpiScreen(GuardedScreen):
 
     def action_reload(self) -> None:
         self.app.reload_kpis()  # type: ignore[attr-defined]
+
+    # --- narrowing ----------------------------------------------------------------------------
+
+    @work(group="kpi-narrow", exclusive=True, exit_on_error=False)
+    async def action_narrow(self) -> None:
+        """Every number of one warehouse or one zone, or of everything again."""
+        chosen = await self.app.push_screen_wait(
+            ChoiceDialog("KPIs of", narrowing_choices(self.store))
+        )
+        if chosen is None:
+            return
+        kind, _, name = chosen.partition(":")
+        scope = KpiScope(
+            warehouse_id=name if kind == "warehouse" else None,
+            zone=name if kind == "zone" else None,
+        )
+        self.store.narrow_kpis(scope)
+        self.show_changes(Changes(reloaded=True))
+        self.app.reload_kpis()  # type: ignore[attr-defined]
+
+
+def narrowing_choices(store: Store) -> list[tuple[str, str]]:
+    """Everything, then each warehouse and each zone the console knows of (the map's, else
+    those of the orders held)."""
+    warehouses = [place[0] for place in store.warehouses] or store.values_of("warehouse_id")
+    zones = [zone[0] for zone in store.zones] or store.values_of("zone")
+    return [
+        ("all:", "Everything"),
+        *((f"warehouse:{w}", f"Warehouse {w}") for w in sorted(warehouses)),
+        *((f"zone:{z}", f"Zone {z}") for z in sorted(zones)),
+    ]

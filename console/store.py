@@ -240,6 +240,9 @@ SILENT_AFTER = timedelta(minutes=2)
 """A rider on shift without a fix for this long is silent (phones send one every ~15 s)."""
 SPEED_WINDOW = timedelta(minutes=5)
 """Two fixes further apart than this say nothing about the rider's speed now."""
+GPS_JITTER_M = 15.0
+"""A phone standing still wanders this far between fixes: a rider who moved less is stopped
+(read as moving, a rider waiting at a door showed 1-3 km/h)."""
 RIDER_ORDER_LANES = frozenset({Lane.PICKING, Lane.DELIVERING, Lane.EXCEPTION})
 """A rider's current orders: given to them and not done yet."""
 
@@ -515,7 +518,7 @@ class Store:
             seconds = (at - rider.fix_at).total_seconds()
             if seconds <= SPEED_WINDOW.total_seconds():
                 metres = flat_metres(rider.lat, rider.lng, position.lat, position.lng)
-                rider.speed_kmh = metres / seconds * 3.6
+                rider.speed_kmh = 0.0 if metres < GPS_JITTER_M else metres / seconds * 3.6
         rider.lat, rider.lng, rider.fix_at = position.lat, position.lng, at
         self._changes.riders = True
 

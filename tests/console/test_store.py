@@ -1047,6 +1047,12 @@ def test_speed_comes_from_the_last_two_fixes() -> None:
     assert speed is not None and speed == pytest.approx(30, rel=0.01)
     store.move_rider(position(7, north(0.5), NOW + timedelta(minutes=30)))
     assert store.riders[7].speed_kmh is None  # half an hour apart: says nothing about now
+    # Standing at a door, the phone wanders 10 m between fixes 15 s apart: stopped, not 2 km/h.
+    store.move_rider(position(7, north(0.51), NOW + timedelta(minutes=30, seconds=15)))
+    assert store.riders[7].speed_kmh == 0.0
+    store.move_rider(position(7, north(0.59), NOW + timedelta(minutes=30, seconds=30)))
+    speed = store.riders[7].speed_kmh  # 80 m in 15 s: riding again, 19 km/h
+    assert speed is not None and speed == pytest.approx(19.2, rel=0.02)
 
 
 def test_load_keeps_capacity_and_active_orders_from_the_snapshot() -> None:

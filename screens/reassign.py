@@ -122,18 +122,22 @@ async def hand_over(screen: Screen, rider_id: int) -> None:
     cold = any(c.cold_chain for c in carried)
     try:
         suggestions = await client.rider_suggestions(carried[0].id, limit=20)
+        giver = await client.rider(rider_id)
     except FreshlineError as exc:
         app.notify(f"Cannot hand over rider {name}'s orders: {exc}", severity="error")
         return
+    # Room is counted in parcels: merged orders ride in one and take one slot, so the taker
+    # needs no more slots than the giver fills.
+    parcels = min(len(carried), giver.active_orders) or len(carried)
     able = [
         s
         for s in suggestions
-        if s.rider.capacity - s.rider.active_orders >= len(carried)
+        if s.rider.capacity - s.rider.active_orders >= parcels
         and (s.rider.cold_chain or not cold)
     ]
     if not able:
         app.notify(
-            f"Nobody online has room for all {len(carried)} of {name}'s orders now.",
+            f"Nobody online has room for {name}'s {parcels} parcel(s) now.",
             severity="warning",
         )
         return

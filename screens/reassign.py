@@ -132,8 +132,7 @@ async def hand_over(screen: Screen, rider_id: int) -> None:
     able = [
         s
         for s in suggestions
-        if s.rider.capacity - s.rider.active_orders >= parcels
-        and (s.rider.cold_chain or not cold)
+        if s.rider.capacity - s.rider.active_orders >= parcels and (s.rider.cold_chain or not cold)
     ]
     if not able:
         app.notify(

@@ -27,8 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from backend.sqlite_writer import inline_connector
-
 log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
@@ -83,28 +81,15 @@ class Database:
         self.url = make_url(url)
         self.dialect = self.url.get_backend_name()
         kwargs: dict[str, Any] = {"pool_pre_ping": self.dialect != "sqlite"}
-        database = self.url.database if self.dialect == "sqlite" else None
-        on_disk = bool(database and database != ":memory:")
         if self.dialect == "sqlite":
-            if database and on_disk:
+            database = self.url.database
+            if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000}
         self.engine = create_async_engine(self.url, **kwargs)
-        self.write_engine = self.engine
-        """Where write transactions run: on SQLite, connections whose statements run on the
-        loop's thread (`backend.sqlite_writer`); elsewhere the one engine."""
-        if database and on_disk:
-            self.write_engine = create_async_engine(
-                self.url,
-                async_creator=inline_connector(database, timeout_s=busy_timeout_ms / 1000),
-                pool_size=1,  # writers take turns on the writer lock below
-                max_overflow=1,
-            )
-        for engine in {self.engine, self.write_engine}:
-            if self.dialect == "sqlite":
-                _install_sqlite_hooks(engine.sync_engine, busy_timeout_ms)
+        if self.dialect == "sqlite":
+            _install_sqlite_hooks(self.engine.sync_engine, busy_timeout_ms)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
         # SQLite has one write lock per file, and its busy handler is not fair: a writer that
         # polls and sleeps can lose the lock again and again to newcomers (seconds under load).
         # Writers of this process take turns here, first come first served, and only the
@@ -126,7 +111,7 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session whose work commits as one transaction when the block ends without error."""
-        async with self._writer or contextlib.nullcontext(), self._write_sessions() as session:
+        async with self._writer or contextlib.nullcontext(), self.sessions() as session:
             # On SQLite take the write lock up front (BEGIN IMMEDIATE): a deferred transaction
             # that reads and then writes fails with SQLITE_BUSY when another writer got there first.
             await session.connection(execution_options={"freshline_write": True})
@@ -154,8 +139,6 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self.write_engine is not self.engine:
-            await self.write_engine.dispose()
 
 
 async def lock_key(session: AsyncSession, namespace: int, key: str) -> None:

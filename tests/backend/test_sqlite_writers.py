@@ -1,14 +1,11 @@
-"""SQLite's single write lock, shared fairly: writers of one process commit in arrival order,
-and run their statements on the event loop's thread (reads stay on aiosqlite's)."""
+"""SQLite's single write lock, shared fairly: writers of one process commit in arrival order."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import Database
 
@@ -33,27 +30,5 @@ async def test_writers_take_turns_in_arrival_order_and_none_is_refused(tmp_path:
                 row[0] for row in await session.execute(text("SELECT n FROM turn ORDER BY rowid"))
             ]
         assert order == list(range(40))
-    finally:
-        await db.dispose()
-
-
-async def test_writes_run_on_the_loops_thread_and_reads_on_aiosqlites(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
-
-    async def thread_of(session: AsyncSession) -> int:
-        """The thread SQLite runs the session's statements on, asked of SQLite itself."""
-        raw = await (await session.connection()).get_raw_connection()
-        sqlite = raw.driver_connection._conn  # type: ignore[union-attr]
-        sqlite.create_function("runs_on", 0, threading.get_ident)
-        return (await session.execute(text("SELECT runs_on()"))).scalar_one()
-
-    try:
-        async with db.write() as session:
-            await session.execute(text("CREATE TABLE seen (n INTEGER NOT NULL)"))
-            assert await thread_of(session) == threading.get_ident()
-            await session.execute(text("INSERT INTO seen (n) VALUES (1)"))
-        async with db.read() as session:
-            assert await thread_of(session) != threading.get_ident()
-            assert (await session.execute(text("SELECT n FROM seen"))).scalar_one() == 1
     finally:
         await db.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,12 +15,11 @@ from backend.dispatch import deliveries
 from backend.dispatch.models import DeliveryItemRow, DeliveryRow
 from backend.orders.models import OrderItemRow
 from backend.orders.service import load_order
+from backend.paths import OrderId
 from backend.responses import PROTECTED, errors
 from backend_client.models import Delivery, DeliveryPart
 
 router = APIRouter(tags=["dispatch"], responses=PROTECTED)
-
-OrderId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Order id.")]
 
 
 @router.get(

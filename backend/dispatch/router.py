@@ -19,6 +19,7 @@ from backend.inventory.router import WarehouseId, warehouse_view
 from backend.orders.handover import hand_over
 from backend.orders.service import load_order
 from backend.orders.views import order_view
+from backend.paths import OrderId
 from backend.realtime.outbox import append_event
 from backend.responses import PROTECTED, TOO_LARGE, errors
 from backend.riders.models import RiderRow
@@ -33,8 +34,6 @@ from backend_client.models import (
 )
 
 router = APIRouter(tags=["dispatch"], responses=PROTECTED)
-
-OrderId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Order id.")]
 
 
 @router.get(

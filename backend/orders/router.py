@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime
 
 from backend.auth.deps import RuntimeDep, require
 from backend.auth.permissions import Permission
 from backend.auth.principal import Principal
-from backend.auth.redaction import redact_event, sees_staff_details
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.orders import service
 from backend.orders.lifecycle import actions_for
-from backend.orders.views import event_view, order_view
+from backend.orders.views import event_views_for, order_view
+from backend.paths import OrderId
 from backend.responses import PROTECTED, TOO_LARGE, errors
 from backend_client.models import (
     NO_CONTROL_CHARS,
@@ -32,7 +32,6 @@ from backend_client.models import (
 
 router = APIRouter(tags=["orders"], responses=PROTECTED)
 
-OrderId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Order id.")]
 NOT_FOUND = errors({404: "No such order in your scope."})
 CHANGE = {
     **NOT_FOUND,
@@ -133,10 +132,7 @@ async def get_timeline(
     """The order's whole story: every event, oldest first."""
     async with runtime.db.read() as session:
         rows = await service.order_timeline(session, order_id, principal)
-    events = [event_view(r) for r in rows]
-    if sees_staff_details(principal):
-        return events
-    return [Event(**redact_event(e.model_dump())) for e in events]
+    return event_views_for(rows, principal)
 
 
 @router.get("/orders/{order_id}/actions", response_model=list[OrderAction], responses=NOT_FOUND)

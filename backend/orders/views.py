@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
+from backend.auth.principal import Principal
+from backend.auth.redaction import redact_event, sees_staff_details
 from backend.orders.models import OrderRow
 from backend.realtime.models import EventRow
 from backend_client.models import Channel, CustomerOut, Event, Order, OrderItem, OrderState
@@ -73,3 +76,11 @@ def event_view(row: EventRow) -> Event:
         reason=row.reason,
         payload=row.payload,
     )
+
+
+def event_views_for(rows: Iterable[EventRow], principal: Principal) -> list[Event]:
+    """Events as `principal` may see them: staff in full, everyone else redacted."""
+    events = [event_view(r) for r in rows]
+    if sees_staff_details(principal):
+        return events
+    return [Event(**redact_event(e.model_dump())) for e in events]

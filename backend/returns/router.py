@@ -10,6 +10,7 @@ from backend.auth.deps import RuntimeDep, require
 from backend.auth.permissions import Permission
 from backend.auth.principal import Principal
 from backend.idempotency import IDEMPOTENT, run_once
+from backend.paths import OrderId
 from backend.responses import PROTECTED, TOO_LARGE, errors
 from backend.returns import service
 from backend.returns.records import request_view
@@ -24,7 +25,6 @@ from backend_client.models import (
 
 router = APIRouter(tags=["returns and claims"], responses=PROTECTED)
 
-OrderId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Order id.")]
 RequestId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Request id.")]
 OPENING = {
     **TOO_LARGE,

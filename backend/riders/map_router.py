@@ -4,25 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 from sqlalchemy import select
 
 from backend.auth.deps import RuntimeDep, require
 from backend.auth.permissions import Permission
 from backend.auth.principal import Principal
-from backend.auth.redaction import redact_event, sees_staff_details
 from backend.inventory.models import WarehouseRow
-from backend.orders.views import event_view
+from backend.orders.views import event_views_for
+from backend.paths import OrderId, RiderId
 from backend.responses import PROTECTED, errors
 from backend.riders import next_stops, tracks
 from backend.sim.city import demo_zones
-from backend_client.models import Event, RiderRoute, Track, Zone
+from backend_client.models import RiderRoute, Track, Zone
 
 router = APIRouter(tags=["riders"], responses=PROTECTED)
 
-RiderId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Rider id.")]
-OrderId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Order id.")]
 RIDER_NOT_FOUND = errors({404: "No such rider in your scope."})
 ORDER_NOT_FOUND = errors({404: "No such order in your scope."})
 
@@ -96,9 +94,6 @@ async def get_rider_route(
 
 
 def _track(parts: tracks.TrackParts, principal: Principal) -> Track:
-    events = [event_view(r) for r in parts.events]
-    if not sees_staff_details(principal):
-        events = [Event(**redact_event(e.model_dump())) for e in events]
     return Track(
         rider_id=parts.rider_id,
         order_id=parts.order_id,
@@ -106,5 +101,5 @@ def _track(parts: tracks.TrackParts, principal: Principal) -> Track:
         until=parts.until,
         points=parts.points,
         stops=parts.stops,
-        events=events,
+        events=event_views_for(parts.events, principal),
     )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from backend.auth.deps import RuntimeDep, require
 from backend.auth.permissions import Permission
 from backend.auth.principal import Principal
 from backend.idempotency import IDEMPOTENT, run_once
+from backend.paths import RiderId
 from backend.responses import PROTECTED, TOO_LARGE, errors
 from backend.riders import service
 from backend_client.models import (
@@ -26,7 +27,6 @@ from backend_client.models import (
 
 router = APIRouter(tags=["riders"], responses=PROTECTED)
 
-RiderId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Rider id.")]
 NOT_FOUND = errors({404: "No such rider in your scope."})
 
 

@@ -32,12 +32,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import percentile, post, serving, sign_in
 from bench.stream_load import SKUS  # non-cold-chain, rotated so the shelves never run out
+from bench.stream_watchers import RawStream
 
 GOAL_P99_MS = 50.0
 RIDER = 2  # WH-CY, no cold-chain box needed for the SKUs above
@@ -57,35 +57,13 @@ class Change:
     received: float | None = None
 
 
-class Stream:
+class Stream(RawStream):
     """A raw stream subscriber that timestamps every event by (order id, version)."""
 
     def __init__(self, base_url: str, token: str) -> None:
-        self.url = base_url.replace("http", "ws", 1) + "/api/v1/stream"
-        self.token = token
+        super().__init__(base_url.replace("http", "ws", 1) + "/api/v1/stream", token, ["orders"])
         self.arrivals: dict[tuple[int, int], float] = {}
         self.changed = asyncio.Event()
-
-    async def __aenter__(self) -> Stream:
-        self.socket = await websockets.connect(
-            self.url,
-            additional_headers={"Authorization": f"Bearer {self.token}"},
-            compression=None,
-            max_size=8 * 2**20,
-        )
-        await self.socket.send(json.dumps({"type": "hello", "topics": ["orders"], "since": None}))
-        welcome = json.loads(await asyncio.wait_for(self.socket.recv(), 10))
-        if welcome.get("type") != "welcome":
-            raise SystemExit(f"the stream did not welcome us: {welcome}")
-        self.tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._beat())]
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        for task in self.tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, websockets.ConnectionClosed):
-                await task
-        await self.socket.close()
 
     async def _read(self) -> None:
         async for raw in self.socket:
@@ -95,11 +73,6 @@ class Stream:
                 key = (message["order_id"], message["payload"].get("version"))
                 self.arrivals.setdefault(key, now)
                 self.changed.set()
-
-    async def _beat(self) -> None:
-        while True:  # the server drops a client silent for 40 s
-            await asyncio.sleep(10)
-            await self.socket.send('{"type":"heartbeat"}')
 
     async def wait_all(self, keys: list[tuple[int, int]], seconds: float) -> None:
         deadline = time.perf_counter() + seconds

@@ -14,7 +14,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import websockets
 
@@ -23,19 +23,15 @@ from bench.common import ROOT, stop
 # --- Subscribers --------------------------------------------------------------------------------
 
 
-class Subscriber:
-    """A raw stream connection recording when each order event (by id and version) arrived."""
+class RawStream:
+    """A raw stream connection: says hello, keeps the server's heartbeat, and reads in `_read`
+    (each kind of subscriber its own) until closed."""
 
     def __init__(self, ws_url: str, token: str, topics: list[str]) -> None:
         self.ws_url, self.token, self.topics = ws_url, token, topics
-        self.arrivals: dict[tuple[int, int], float] = {}
-        self.positions = 0
-        self.gaps = 0
-        self.closed: str | None = None
-        self.position_sent: dict[tuple[int, datetime], float] | None = None
-        self.position_latency: list[float] = []
+        self.last_seq: int | None = None
 
-    async def __aenter__(self) -> Subscriber:
+    async def __aenter__(self) -> Self:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         self.socket = await websockets.connect(
             self.ws_url, additional_headers=headers, compression=None, max_size=8 * 2**20
@@ -54,6 +50,27 @@ class Subscriber:
             with contextlib.suppress(asyncio.CancelledError, websockets.ConnectionClosed):
                 await task
         await self.socket.close()
+
+    async def _read(self) -> None:
+        raise NotImplementedError
+
+    async def _beat(self) -> None:
+        while True:  # the server drops a client silent for 40 s
+            await asyncio.sleep(10)
+            await self.socket.send('{"type":"heartbeat"}')
+
+
+class Subscriber(RawStream):
+    """A raw stream connection recording when each order event (by id and version) arrived."""
+
+    def __init__(self, ws_url: str, token: str, topics: list[str]) -> None:
+        super().__init__(ws_url, token, topics)
+        self.arrivals: dict[tuple[int, int], float] = {}
+        self.positions = 0
+        self.gaps = 0
+        self.closed: str | None = None
+        self.position_sent: dict[tuple[int, datetime], float] | None = None
+        self.position_latency: list[float] = []
 
     async def _read(self) -> None:
         try:
@@ -79,11 +96,6 @@ class Subscriber:
                     self.arrivals.setdefault((message["id"], 0), now - message["sent"])
         except websockets.ConnectionClosed as closed:
             self.closed = repr(closed)
-
-    async def _beat(self) -> None:
-        while True:  # the server drops a client silent for 40 s
-            await asyncio.sleep(10)
-            await self.socket.send('{"type":"heartbeat"}')
 
 
 # --- Console probes (their own processes) -------------------------------------------------------

@@ -26,7 +26,6 @@ import json
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import percentile, post, serving, sign_in
-from bench.stream_load import SKUS  # non-cold-chain, rotated so the shelves never run out
+from bench.stream_load import new_order
 from bench.stream_watchers import RawStream
 
 GOAL_P99_MS = 50.0
@@ -103,18 +102,7 @@ async def make_changes(
         sent = time.perf_counter()
         if step == "create":
             number += 1
-            body = {
-                "external_id": f"BENCH-{uuid.uuid4().hex[:12]}",
-                "customer": {
-                    "name": "Wang Fang",
-                    "phone": "13800138000",
-                    "address": "Sanlitun Rd 19, Chaoyang",
-                    "lat": 39.9361,
-                    "lng": 116.4551,
-                },
-                "items": [{"sku": SKUS[number % len(SKUS)], "quantity": 1}],
-                "warehouse_id": "WH-CY",
-            }
+            body = new_order(number)
             order = await post(http, auth["channel"], "/orders", body)
         elif step == "assign":
             body = {"rider_id": RIDER, "version": order["version"]}

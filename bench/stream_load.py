@@ -227,25 +227,30 @@ async def drive(
     return driven
 
 
+def new_order(n: int) -> dict[str, Any]:
+    """The body of `POST /orders` for the benchmarks' `n`th order: one unit of a SKU in turn,
+    to a customer near the Chaoyang warehouse."""
+    return {
+        "external_id": f"BENCH-{uuid.uuid4().hex[:12]}",
+        "customer": {
+            "name": "Wang Fang",
+            "phone": "13800138000",
+            "address": "Sanlitun Rd 19, Chaoyang",
+            "lat": 39.9361,
+            "lng": 116.4551,
+        },
+        "items": [{"sku": SKUS[n % len(SKUS)], "quantity": 1}],
+        "warehouse_id": WAREHOUSE,
+    }
+
+
 async def one_step(
     http: httpx.AsyncClient, city: City, step: int, order: dict, n: int, rider: int
 ) -> dict:
     tokens = city.tokens
     try:
         if step == 0:
-            body = {
-                "external_id": f"BENCH-{uuid.uuid4().hex[:12]}",
-                "customer": {
-                    "name": "Wang Fang",
-                    "phone": "13800138000",
-                    "address": "Sanlitun Rd 19, Chaoyang",
-                    "lat": 39.9361,
-                    "lng": 116.4551,
-                },
-                "items": [{"sku": SKUS[n % len(SKUS)], "quantity": 1}],
-                "warehouse_id": WAREHOUSE,
-            }
-            return await post(http, tokens["channel-app"], "/orders", body)
+            return await post(http, tokens["channel-app"], "/orders", new_order(n))
         if step == 3:
             body = {"rider_id": rider, "version": order["version"]}
             return await post(http, tokens["dispatcher"], f"/orders/{order['id']}/assign", body)

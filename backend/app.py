@@ -89,8 +89,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             if settings.demo:
                 await seed_demo(db, passwords, now=clock.now())
             await bus.start(on_seq=feed.wake, on_position=hub.dispatch_position)
-            db.committed.append(bus.announce_seq)
             await feed.start()
+            # Numbered events go straight to this instance's feed; other instances hear the
+            # news on the bus and read the log.
+            db.committed.append(feed.offer)
+            db.committed.append(lambda rows: bus.announce_seq(rows[-1].seq))
             hub.zones.update(await warehouse_zones(db))
             if settings.auto_dispatch:
                 dispatcher.start()

@@ -1,15 +1,13 @@
-"""Database access: the engine, read and write sessions, shared column types, migrations.
+"""Database access: the engine, read sessions, writes, shared column types, migrations.
 
-SQLite (the default) runs in WAL mode with a busy timeout; write transactions start with
-`BEGIN IMMEDIATE` so two writers queue for the lock instead of failing on upgrade, and within
-one process they queue in arrival order on an asyncio lock first. PostgreSQL runs through
-asyncpg. The same models and migrations serve both.
+Reads open a session of their own (`Database.read`). Every change is a job handed to the
+database's writer (`Database.write`, see `backend/writer.py`): on SQLite one thread of its own
+commits jobs in batches; on PostgreSQL jobs run side by side. SQLite runs in WAL mode
+(`backend/sqlite.py`); PostgreSQL through asyncpg. The same models and migrations serve both.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import zlib
 from collections.abc import AsyncIterator, Callable
@@ -20,12 +18,15 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, text
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+from backend.sqlite import install_hooks
+from backend.writer import EventListener, Job, PostgresWriter, SqliteWriter, T
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-# Where the outbox leaves the highest seq a write session appended.
-COMMITTED_SEQ = "freshline_last_seq"
 
 # A 64-bit key that is ours alone among PostgreSQL advisory locks.
 MIGRATION_LOCK_KEY = 0x46524C01
@@ -75,28 +73,34 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Database:
-    """One engine and its sessions; `read()` for queries, `write()` for one committed change."""
+    """One engine and its sessions; `read()` for queries, `write(job)` for one committed change."""
 
     def __init__(self, url: str, *, busy_timeout_ms: int = 10_000) -> None:
         self.url = make_url(url)
         self.dialect = self.url.get_backend_name()
         kwargs: dict[str, Any] = {"pool_pre_ping": self.dialect != "sqlite"}
+        database = self.url.database
         if self.dialect == "sqlite":
-            database = self.url.database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000}
+            # Reads only: a pool big enough that bursts of readers reuse connections (each is a
+            # thread of aiosqlite's) instead of opening and closing overflow ones.
+            kwargs["pool_size"], kwargs["max_overflow"] = 16, 16
         self.engine = create_async_engine(self.url, **kwargs)
         if self.dialect == "sqlite":
-            _install_sqlite_hooks(self.engine.sync_engine, busy_timeout_ms)
+            install_hooks(self.engine.sync_engine, busy_timeout_ms)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        # SQLite has one write lock per file, and its busy handler is not fair: a writer that
-        # polls and sleeps can lose the lock again and again to newcomers (seconds under load).
-        # Writers of this process take turns here, first come first served, and only the
-        # holder sits on a pooled connection; the busy timeout is left for other processes.
-        self._writer = asyncio.Lock() if self.dialect == "sqlite" else None
-        self.committed: list[Callable[[int], None]] = []
-        """Told the highest event `seq` of each committed write that appended events."""
+        self.committed: list[EventListener] = []
+        """Told of newly numbered events (rows in `seq` order), on the loop that first wrote."""
+        self.writer: SqliteWriter | PostgresWriter
+        if self.dialect == "sqlite":
+            assert database, "SQLite needs a file: the writer and the readers share it"
+            self.writer = SqliteWriter(
+                database, busy_timeout_ms=busy_timeout_ms, listeners=self.committed
+            )
+        else:
+            self.writer = PostgresWriter(self.engine, listeners=self.committed)
 
     @property
     def is_postgres(self) -> bool:
@@ -108,24 +112,10 @@ class Database:
         async with self.sessions() as session:
             yield session
 
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
-        """A session whose work commits as one transaction when the block ends without error."""
-        async with self._writer or contextlib.nullcontext(), self.sessions() as session:
-            # On SQLite take the write lock up front (BEGIN IMMEDIATE): a deferred transaction
-            # that reads and then writes fails with SQLITE_BUSY when another writer got there first.
-            await session.connection(execution_options={"freshline_write": True})
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
-            seq = session.info.get(COMMITTED_SEQ)
-            if seq is not None:
-                # Announced only now that it is committed (DESIGN.md data flow, step 2).
-                for listener in self.committed:
-                    listener(seq)
+    async def write(self, job: Job[T]) -> T:
+        """Run `job(session)` in a write transaction and return its result once committed;
+        if it raises, nothing it did is kept and the error reaches the caller."""
+        return await self.writer.run(job)
 
     async def migrate(self) -> None:
         """Upgrade the schema to the newest revision."""
@@ -138,6 +128,7 @@ class Database:
             await conn.run_sync(_upgrade_to_head)
 
     async def dispose(self) -> None:
+        await self.writer.close()
         await self.engine.dispose()
 
 
@@ -167,27 +158,6 @@ def _upgrade_to_head(connection: Connection) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
-
-
-def _install_sqlite_hooks(sync_engine: Any, busy_timeout_ms: int) -> None:
-    @event.listens_for(sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the driver, decide when transactions begin (see `_on_begin`).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            f"PRAGMA busy_timeout={int(busy_timeout_ms)}",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA synchronous=NORMAL",
-        ):
-            cursor.execute(pragma)
-        cursor.close()
-
-    @event.listens_for(sync_engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get("freshline_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def conflict_insert(session: AsyncSession) -> Callable[..., Any]:

@@ -2,8 +2,8 @@
 
 The stored answer is written in the same transaction as the action it answers, so either both
 are committed or neither. Requests with the same key from the same account are serialised (the
-write lock on SQLite, an advisory lock on PostgreSQL), so a retry racing the original waits for
-it and then replays its answer.
+single writer on SQLite, an advisory lock on PostgreSQL), so a retry racing the original waits
+for it and then replays its answer.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -31,8 +30,6 @@ from backend.errors import Unprocessable
 HEADER = "Idempotency-Key"
 _KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")
 _IDEMPOTENCY_LOCK_NAMESPACE = 0x46524C03
-TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
-TRANSIENT_RETRIES = 2
 
 
 class IdempotencyRow(Base):
@@ -73,54 +70,36 @@ async def run_once(
     request: Request, db: Database, principal: Principal, now: datetime, action: Action
 ) -> JSONResponse:
     """Run `action` in one write transaction, or replay the answer stored for the request's key."""
-    for attempt in range(TRANSIENT_RETRIES + 1):
-        try:
-            return await _run_once(request, db, principal, now, action)
-        except DBAPIError as exc:
-            # Deadlock or serialisation failure: the transaction was rolled back whole, so
-            # running it again is safe; anything else is not ours to retry.
-            if attempt == TRANSIENT_RETRIES or not is_transient(exc):
-                raise
-    raise AssertionError("unreachable")
-
-
-def is_transient(exc: DBAPIError) -> bool:
-    """PostgreSQL's "deadlock detected" or "could not serialize access"."""
-    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-    return code in TRANSIENT_SQLSTATES
-
-
-async def _run_once(
-    request: Request, db: Database, principal: Principal, now: datetime, action: Action
-) -> JSONResponse:
     key = request.headers.get(HEADER)
     if key is None or principal.user_id is None:
-        async with db.write() as session:
+
+        async def plain(session: AsyncSession) -> tuple[int, Any, bool]:
             status, model = await action(session)
-        return JSONResponse(jsonable_encoder(model), status_code=status)
+            return status, jsonable_encoder(model), False
+
+        status, body, replayed = await db.write(plain)
+        return JSONResponse(body, status_code=status)
     if not _KEY_PATTERN.match(key):
         raise Unprocessable(f"{HEADER} must be 1 to 200 printable ASCII characters")
     fingerprint = await _fingerprint(request)
-    async with db.write() as session:
-        await lock_key(session, _IDEMPOTENCY_LOCK_NAMESPACE, f"{principal.user_id}:{key}")
+    user_id = principal.user_id
+
+    async def once(session: AsyncSession) -> tuple[int, Any, bool]:
+        await lock_key(session, _IDEMPOTENCY_LOCK_NAMESPACE, f"{user_id}:{key}")
         stored = await session.scalar(
             select(IdempotencyRow).where(
-                IdempotencyRow.user_id == principal.user_id, IdempotencyRow.key == key
+                IdempotencyRow.user_id == user_id, IdempotencyRow.key == key
             )
         )
         if stored is not None:
             if stored.fingerprint != fingerprint:
                 raise Unprocessable(f"{HEADER} {key!r} was already used for a different request")
-            return JSONResponse(
-                stored.response,
-                status_code=stored.status_code,
-                headers={"Idempotent-Replayed": "true"},
-            )
+            return stored.status_code, stored.response, True
         status, model = await action(session)
         body = jsonable_encoder(model)
         session.add(
             IdempotencyRow(
-                user_id=principal.user_id,
+                user_id=user_id,
                 key=key,
                 fingerprint=fingerprint,
                 status_code=status,
@@ -128,7 +107,11 @@ async def _run_once(
                 created_at=now,
             )
         )
-    return JSONResponse(body, status_code=status)
+        return status, body, False
+
+    status, body, replayed = await db.write(once)
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def _fingerprint(request: Request) -> str:

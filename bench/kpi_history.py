@@ -333,8 +333,12 @@ async def write_history(
         (EventRow, history.events),
     ):
         for first in range(0, len(rows), BATCH):
-            async with db.write() as session:
-                await session.execute(insert(table), rows[first : first + BATCH])
+            chunk = rows[first : first + BATCH]
+
+            async def _job(session, table=table, chunk=chunk):
+                await session.execute(insert(table), chunk)
+
+            await db.write(_job)
     return {
         "orders": len(history.orders),
         "order lines": len(history.items),

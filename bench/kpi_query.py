@@ -134,12 +134,18 @@ async def run(url: str, args: argparse.Namespace, label: str) -> None:
         )
         written = time.perf_counter() - begin
         if args.without_kpi_indexes:
-            async with db.write() as session:
+
+            async def _job(session):
                 for names in KPI_INDEXES.values():
                     for name in names:
                         await session.execute(text(f"DROP INDEX {name}"))
-        async with db.write() as session:
+
+            await db.write(_job)
+
+        async def _job(session):
             await session.execute(text("ANALYZE"))
+
+        await db.write(_job)
         print(
             f"\n{label}: {', '.join(f'{v:,} {k}' for k, v in counts.items())} "
             f"written in {written:.1f} s"

@@ -84,13 +84,15 @@ class AlertEngine(BackgroundLoop):
         changes = reconcile(standing, findings, rules, now)
         if not changes:
             return 0
-        async with self.db.write() as session:
+
+        async def apply(session: AsyncSession) -> int:
             await lock_key(session, ENGINE_LOCK, "alert-engine")
             done = 0
             for change in changes:
                 done += await self._apply(session, change, now)
-            done += await _regroup(session, now)
-        return done
+            return done + await _regroup(session, now)
+
+        return await self.db.write(apply)
 
     async def _apply(self, session: AsyncSession, change: Change, now: datetime) -> int:
         system = system_principal()

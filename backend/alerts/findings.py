@@ -216,7 +216,7 @@ async def _last_reasons(session: AsyncSession, order_ids: list[int], state: Orde
             EventRow.kind == "order.transition",
             EventRow.to_state == state,
         )
-        .order_by(EventRow.seq)
+        .order_by(EventRow.id)
     )
     return {order_id: reason for order_id, reason in rows}  # the newest wins
 

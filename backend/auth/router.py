@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.deps import RuntimeDep, bearer_token, current_principal, require
 from backend.auth.models import UserRow
@@ -55,10 +56,12 @@ async def sign_in(
     # write transaction would hold the only write lock for everyone meanwhile.
     user = await authenticate(runtime.db, runtime.passwords, username, password)
     runtime.login_limiter.succeeded(username, address)
-    async with runtime.db.write() as session:
-        token, expires_at = await issue_token(
-            session, user, now=now, ttl=timedelta(minutes=runtime.settings.token_ttl_minutes)
-        )
+    ttl = timedelta(minutes=runtime.settings.token_ttl_minutes)
+
+    async def issue(session: AsyncSession) -> tuple[str, datetime]:
+        return await issue_token(session, user, now=now, ttl=ttl)
+
+    token, expires_at = await runtime.db.write(issue)
     return TokenResponse(access_token=token, role=Role(user.role), expires_at=expires_at)
 
 
@@ -69,8 +72,12 @@ async def sign_out(
     _principal: Annotated[Principal, Depends(current_principal)],
 ) -> None:
     """Revoke the token this request carries."""
-    async with runtime.db.write() as session:
-        await revoke_token(session, bearer_token(request), now=runtime.clock.now())
+    token, now = bearer_token(request), runtime.clock.now()
+
+    async def revoke(session: AsyncSession) -> None:
+        await revoke_token(session, token, now=now)
+
+    await runtime.db.write(revoke)
 
 
 @router.get("/auth/me", response_model=Me, responses=PROTECTED)

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.deps import RuntimeDep, require
 from backend.auth.permissions import Permission
@@ -194,18 +195,20 @@ async def _refused(
 ) -> Unprocessable:
     """Record the refusal for the operator (by field, never the payload) and say it."""
     channel = str(adapter.channel)
-    async with runtime.db.write() as session:
-        session.add(
-            ChannelRejectionRow(
-                channel=channel,
-                kind=kind,
-                received_at=runtime.clock.now(),
-                external_id=problem.external_id,
-                field=(problem.field or "")[:80] or None,
-                channel_field=(problem.channel_field or "")[:80] or None,
-                problem=problem.problem[:300],
-            )
-        )
+    rejection = ChannelRejectionRow(
+        channel=channel,
+        kind=kind,
+        received_at=runtime.clock.now(),
+        external_id=problem.external_id,
+        field=(problem.field or "")[:80] or None,
+        channel_field=(problem.channel_field or "")[:80] or None,
+        problem=problem.problem[:300],
+    )
+
+    async def record(session: AsyncSession) -> None:
+        session.add(rejection)
+
+    await runtime.db.write(record)
     log.info("refused a %s %s: %s", channel, kind, problem.sentence(channel))
     return Unprocessable(
         problem.sentence(channel),

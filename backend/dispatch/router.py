@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.deps import RuntimeDep, require
 from backend.auth.permissions import Permission
@@ -141,7 +142,8 @@ async def configure_dispatch(
     """Turn auto-dispatch on or off for one warehouse. Off, its orders wait for a dispatcher;
     on again, waiting orders are offered to riders within a few seconds."""
     now = runtime.clock.now()
-    async with runtime.db.write() as session:
+
+    async def configure(session: AsyncSession) -> Warehouse:
         warehouse = await session.get(WarehouseRow, warehouse_id, with_for_update=True)
         if warehouse is None:
             raise NotFound(f"no warehouse {warehouse_id}")
@@ -157,3 +159,5 @@ async def configure_dispatch(
                 payload={"auto_dispatch": body.auto_dispatch},
             )
         return warehouse_view(warehouse)
+
+    return await runtime.db.write(configure)

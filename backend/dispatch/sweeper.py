@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import system_principal
 from backend.background import BackgroundLoop
@@ -61,9 +62,13 @@ class AutoDispatcher(BackgroundLoop):
         return assigned
 
     async def _offer(self, order_id: int) -> bool:
-        async with self.db.write() as session:
+        now = self.clock.now()
+
+        async def offer(session: AsyncSession) -> bool:
             order = await orders.load_order(session, order_id, system_principal(), for_update=True)
-            return await orders.auto_assign(session, order, now=self.clock.now())
+            return await orders.auto_assign(session, order, now=now)
+
+        return await self.db.write(offer)
 
     async def _run(self) -> None:
         while True:

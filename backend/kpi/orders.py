@@ -181,7 +181,7 @@ async def due_cohort(session: AsyncSession, scope: KpiScope, grouping: Grouping)
     canceller = (
         select(EventRow.role)
         .where(EventRow.order_id == o.id, EventRow.to_state == OrderState.CANCELLED)
-        .order_by(EventRow.seq.desc())
+        .order_by(EventRow.id.desc())
         .limit(1)
         .scalar_subquery()
     )

@@ -66,7 +66,7 @@ def _segments(scope: KpiScope):
     # Shifts, read by kind and time. Materialised: a window function over them must not talk
     # the planner into walking every event in rider order instead.
     shifts = (
-        select(e.rider_id, epoch(e.at).label("t"), e.seq, e.to_state)
+        select(e.rider_id, epoch(e.at).label("t"), e.id.label("seq"), e.to_state)
         .where(e.kind.in_(STATUS_KINDS), e.at < scope.end)
         .cte("shifts")
         .prefix_with("MATERIALIZED")
@@ -107,7 +107,7 @@ def _segments(scope: KpiScope):
     columns = (
         e.rider_id,
         epoch(e.at).label("t"),
-        e.seq,
+        e.id.label("seq"),  # the order of appending: the tie-break of moves at one time
         case(
             (reassigned, 0),
             (and_(carrying_to, ~carrying_from), 1),

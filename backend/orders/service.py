@@ -149,7 +149,7 @@ async def order_timeline(
     """Every event of an order, oldest first."""
     await load_order(session, order_id, principal)
     rows = await session.scalars(
-        select(EventRow).where(EventRow.order_id == order_id).order_by(EventRow.seq)
+        select(EventRow).where(EventRow.order_id == order_id).order_by(EventRow.id)
     )
     return list(rows.all())
 
@@ -549,7 +549,7 @@ async def check_version(
         await session.execute(
             select(EventRow.actor, EventRow.role)
             .where(EventRow.order_id == order.id)
-            .order_by(EventRow.seq.desc())
+            .order_by(EventRow.id.desc())
             .limit(1)
         )
     ).first()

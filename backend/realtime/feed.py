@@ -1,14 +1,18 @@
-"""The event feed: tails the event log in `seq` order and hands each new event to the hub.
+"""The event feed: follows the event log in `seq` order and hands each new event to the hub.
 
-The log is the only source of truth. Announcements on the bus only say "there is something
-after seq N"; the feed then reads the log, so events committed through another instance arrive
-in order and a missed announcement costs at most one poll interval, never an event.
+Events this instance numbered are handed over by the writer right after commit (`offer`), as
+rows, without reading them back. The log stays the only source of truth: whatever does not
+follow on from the last `seq` (another instance numbered in between) is read from it.
+Announcements on the bus only say "there is something after seq N"; the feed then reads the
+log, so events committed through another instance arrive in order and a missed announcement
+costs at most one poll interval, never an event.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 from collections import deque
@@ -59,7 +63,7 @@ class EventFeed:
         self.poll_seconds = poll_seconds
         self.listeners: list[Callable[[list[FeedItem]], None]] = []
         self._wake = asyncio.Event()
-        self._advanced = asyncio.Condition()
+        self._advanced = asyncio.Event()
         self._reading = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
@@ -73,6 +77,21 @@ class EventFeed:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+    def offer(self, rows: list[EventRow]) -> None:
+        """Rows numbered by this instance's writer, in `seq` order: taken at once when they
+        follow on from the last event; otherwise the log is read (it has them, and what is
+        between)."""
+        fresh = [row for row in rows if row.seq is not None and row.seq > self.last_seq]
+        if not fresh:
+            return
+        follows = fresh[0].seq == self.last_seq + 1 and all(
+            b.seq == a.seq + 1 for a, b in itertools.pairwise(fresh)
+        )
+        if follows:
+            self._take([feed_item(row) for row in fresh])
+        else:
+            self._wake.set()
 
     def wake(self, seq: int | None = None) -> None:
         """Something was committed (up to `seq`): read the log now rather than at the next poll."""
@@ -104,11 +123,13 @@ class EventFeed:
 
     async def wait_beyond(self, seq: int, seconds: float) -> None:
         """Return once the feed has passed `seq`, or after `seconds`."""
-        async with self._advanced:
+        deadline = asyncio.get_running_loop().time() + seconds
+        while self.last_seq <= seq:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._advanced.wait_for(lambda: self.last_seq > seq), seconds
-                )
+                await asyncio.wait_for(self._advanced.wait(), remaining)
 
     async def _follow(self) -> None:
         while True:
@@ -128,17 +149,22 @@ class EventFeed:
 
     async def _catch_up(self) -> None:
         while True:
-            items = await self.read(self.last_seq, 2**62, BATCH)
-            if not items:
+            read = await self.read(self.last_seq, 2**62, BATCH)
+            # The writer may have handed over some of them while this read was under way.
+            items = [item for item in read if item.seq > self.last_seq]
+            if items:
+                self._take(items)
+            if len(read) < BATCH:
                 return
-            # No await from here to the end of the batch: ring, last_seq and what the hub has
-            # dispatched change together, so a subscriber attaching between batches sees a
-            # consistent picture (see Hub.attach).
-            self.ring.extend(items)
-            self.last_seq = items[-1].seq
-            for listener in self.listeners:
-                listener(items)
-            async with self._advanced:
-                self._advanced.notify_all()
-            if len(items) < BATCH:
-                return
+
+    def _take(self, items: list[FeedItem]) -> None:
+        """Events that follow on from `last_seq`, in order. No await in here: ring, last_seq and
+        what the hub has dispatched change together, so a subscriber attaching in between sees
+        a consistent picture (see Hub.attach)."""
+        self.ring.extend(items)
+        self.last_seq = items[-1].seq
+        for listener in self.listeners:
+            listener(items)
+        # Waiters of `wait_beyond` wake and look again; later ones wait on a new event.
+        self._advanced.set()
+        self._advanced = asyncio.Event()

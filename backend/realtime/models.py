@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime
@@ -14,15 +14,29 @@ from backend.db import Base, UTCDateTime
 class EventRow(Base):
     """One change, written in the same transaction as the change itself.
 
-    `seq` is assigned by the writer (not autoincrement) so it stays gap-free: see `outbox.py`.
+    `id` is the order of appending; `seq` the place on the stream, gap-free and in commit order:
+    given by the SQLite writer as it appends, or by PostgreSQL's sequencer right after commit
+    (null until then). See `backend/writer.py`.
     """
 
     __tablename__ = "events"
-    # KPIs read one kind of event over a time range (rider shifts, intake, trouble).
-    __table_args__ = (Index("ix_events_kind_at", "kind", "at"),)
+    __table_args__ = (
+        # KPIs read one kind of event over a time range (rider shifts, intake, trouble).
+        Index("ix_events_kind_at", "kind", "at"),
+        # The sequencer's work list: rows not yet numbered (a handful at any time).
+        Index(
+            "ix_events_unnumbered",
+            "id",
+            postgresql_where=text("seq IS NULL"),
+            sqlite_where=text("seq IS NULL"),
+        ),
+    )
 
-    seq: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    seq: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), unique=True
     )
     kind: Mapped[str] = mapped_column(String(40))
     order_id: Mapped[int | None] = mapped_column(index=True)

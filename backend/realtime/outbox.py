@@ -1,9 +1,9 @@
-"""Appending to the event log inside the caller's transaction.
+"""Appending to the event log inside the caller's write transaction.
 
-`seq` is global, gap-free and strictly increasing, and commits in order: on PostgreSQL a
-transaction-level advisory lock serialises appenders until commit (so a reader of `seq > N`
-never misses a late commit); on SQLite the write transaction already holds the only write lock.
-Append events last in a transaction, after its row changes, to hold the lock briefly.
+The row's place on the stream (`seq`) is global, gap-free and increasing in commit order. On
+SQLite the writer hands it out as the row is appended (it is the file's only writer); on
+PostgreSQL the row is appended without one and numbered right after commit, so appenders
+never wait for each other (`backend/writer.py`, `Sequencer`).
 """
 
 from __future__ import annotations
@@ -11,15 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.db import COMMITTED_SEQ
 from backend.realtime.models import EventRow
-
-EVENT_LOG_LOCK_KEY = 0x46524C02
-_NEXT_SEQ = "freshline_next_seq"
+from backend.writer import ledger_of
 
 
 async def append_event(
@@ -37,8 +33,12 @@ async def append_event(
     payload: dict[str, Any] | None = None,
 ) -> EventRow:
     """Add one event row to the session's transaction and return it."""
-    seq = await _next_seq(session)
+    ledger = ledger_of(session)
+    seq = ledger.next_seq
+    if seq is not None:
+        ledger.next_seq = seq + 1
     row = EventRow(
+        id=seq,  # SQLite: the same number; PostgreSQL: from the table's sequence
         seq=seq,
         kind=kind,
         order_id=order_id,
@@ -54,19 +54,5 @@ async def append_event(
         payload=payload or {},
     )
     session.add(row)
+    ledger.appended.append(row)
     return row
-
-
-async def _next_seq(session: AsyncSession) -> int:
-    # The counter lives on the session: `Database.write` gives each transaction a fresh session,
-    # so a rolled-back transaction takes its numbers with it and the next one re-reads max(seq).
-    seq = session.info.get(_NEXT_SEQ)
-    if seq is None:
-        if session.get_bind().dialect.name == "postgresql":
-            await session.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_LOG_LOCK_KEY}
-            )
-        seq = (await session.scalar(select(func.coalesce(func.max(EventRow.seq), 0)))) + 1
-    session.info[_NEXT_SEQ] = seq + 1
-    session.info[COMMITTED_SEQ] = seq
-    return seq

@@ -78,7 +78,7 @@ async def rider_track(
         await session.scalars(
             select(EventRow)
             .where(EventRow.rider_id == rider_id, EventRow.at >= since, EventRow.at <= until)
-            .order_by(EventRow.seq)
+            .order_by(EventRow.id)
             .limit(MAX_EVENTS)
         )
     )
@@ -103,7 +103,7 @@ async def order_track(
         raise NotFound(f"no order {order_id}")
     timeline = list(
         await session.scalars(
-            select(EventRow).where(EventRow.order_id == order_id).order_by(EventRow.seq)
+            select(EventRow).where(EventRow.order_id == order_id).order_by(EventRow.id)
         )
     )
     legs, events = carriers(timeline, now=now)

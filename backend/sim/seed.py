@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.models import UserRow
 from backend.auth.passwords import Passwords
@@ -62,7 +63,8 @@ def demo_accounts(rider_ids: list[int]) -> list[DemoAccount]:
 async def seed_demo(db: Database, passwords: Passwords, *, now: datetime) -> None:
     """Create whatever of the demo city and accounts is missing."""
     city = demo_city()
-    async with db.write() as session:
+
+    async def seed(session: AsyncSession) -> None:
         # Instances started together on one PostgreSQL seed one after the other.
         await lock_key(session, DEMO_SEED_LOCK, "demo")
         if await session.scalar(select(WarehouseRow.id).limit(1)) is None:
@@ -102,3 +104,5 @@ async def seed_demo(db: Database, passwords: Passwords, *, now: datetime) -> Non
             )
         if missing:
             log.info("created %d demo accounts", len(missing))
+
+    await db.write(seed)

@@ -157,8 +157,10 @@ class OrderLifecycleMachine(RuleBasedStateMachine):
         shutil.rmtree(self.folder, ignore_errors=True)
 
     async def _in_tx(self, fn, *args, who: str = "admin", **kwargs):
-        async with self.db.write() as session:
+        async def _job(session):
             return await fn(session, *args, actor=PRINCIPALS[who], now=self.clock.now(), **kwargs)
+
+        return await self.db.write(_job)
 
     async def _db_stock(self, sku: str) -> tuple[int, int]:
         async with self.db.read() as session:
@@ -189,7 +191,7 @@ class OrderLifecycleMachine(RuleBasedStateMachine):
         )
 
         async def go():
-            async with self.db.write() as session:
+            async def _job(session):
                 order = await service.create_order(
                     session,
                     request,
@@ -198,6 +200,8 @@ class OrderLifecycleMachine(RuleBasedStateMachine):
                     default_promise=timedelta(minutes=45),
                 )
                 return order.id
+
+            return await self.db.write(_job)
 
         order_id = self.run(go())
         self.model.orders.append(ModelOrder(id=order_id, lines=lines))
@@ -217,10 +221,12 @@ class OrderLifecycleMachine(RuleBasedStateMachine):
         )
 
         async def go():
-            async with self.db.write() as session:
+            async def _job(session):
                 await service.transition(
                     session, order.id, request, actor=PRINCIPALS[who], now=self.clock.now()
                 )
+
+            await self.db.write(_job)
 
         if isinstance(expected, type):
             with pytest.raises(expected):
@@ -266,11 +272,13 @@ class OrderLifecycleMachine(RuleBasedStateMachine):
             body = ClaimCreate(version=order.version, reason="test", items=[item], amount_cents=1)
 
         async def go():
-            async with self.db.write() as session:
+            async def _job(session):
                 row = await returns_service.open_request(
                     session, order.id, body, actor=principal, now=self.clock.now()
                 )
                 return row.id
+
+            return await self.db.write(_job)
 
         expected: type[Exception] | None = None
         if principal.role == "rider" and order.rider != principal.rider_id:
@@ -299,7 +307,7 @@ class OrderLifecycleMachine(RuleBasedStateMachine):
         body = RequestDecision(version=version, reason="checked")
 
         async def go():
-            async with self.db.write() as session:
+            async def _job(session):
                 await returns_service.decide_request(
                     session,
                     request_id,
@@ -308,6 +316,8 @@ class OrderLifecycleMachine(RuleBasedStateMachine):
                     actor=PRINCIPALS[who],
                     now=self.clock.now(),
                 )
+
+            await self.db.write(_job)
 
         if approve and order.state != "EXCEPTION":
             with pytest.raises(Conflict):
@@ -330,10 +340,12 @@ class OrderLifecycleMachine(RuleBasedStateMachine):
         )
 
         async def go():
-            async with self.db.write() as session:
+            async def _job(session):
                 await service.transition(
                     session, order.id, request, actor=PRINCIPALS["admin"], now=self.clock.now()
                 )
+
+            await self.db.write(_job)
 
         with pytest.raises(StaleVersion):
             self.run(go())
@@ -345,10 +357,12 @@ class OrderLifecycleMachine(RuleBasedStateMachine):
         request = AssignRequest(rider_id=rider, version=order.version)
 
         async def go():
-            async with self.db.write() as session:
+            async def _job(session):
                 await service.assign_rider(
                     session, order.id, request, actor=PRINCIPALS["dispatcher"], now=self.clock.now()
                 )
+
+            await self.db.write(_job)
 
         ok = (
             order.state in ASSIGNABLE
@@ -367,7 +381,7 @@ class OrderLifecycleMachine(RuleBasedStateMachine):
     @rule(sku=st.sampled_from(SKUS), delta=st.integers(1, 80))
     def restock_shelf(self, sku: str, delta: int) -> None:
         async def go():
-            async with self.db.write() as session:
+            async def _job(session):
                 await stock_service.adjust(
                     session,
                     WAREHOUSE,
@@ -377,6 +391,8 @@ class OrderLifecycleMachine(RuleBasedStateMachine):
                     actor=PRINCIPALS["merchant"],
                     now=self.clock.now(),
                 )
+
+            await self.db.write(_job)
 
         self.run(go())
         self.model.on_hand[sku] += delta

@@ -138,13 +138,19 @@ async def assert_constraints_hold(api: Api) -> None:
     one_row = (StockRow.warehouse_id == WH, StockRow.sku == "VEG-BOKCHOY")
     for values in ({"reserved": -1}, {"reserved": StockRow.on_hand + 1}):
         with pytest.raises(IntegrityError):
-            async with db.write() as session:
+
+            async def _job(session, values=values):
                 await session.execute(update(StockRow).where(*one_row).values(**values))
+
+            await db.write(_job)
     with pytest.raises(IntegrityError):
-        async with db.write() as session:
+
+        async def _job(session):
             await session.execute(
                 update(RiderRow).where(RiderRow.id == 1).values(active_orders=RiderRow.capacity + 1)
             )
+
+        await db.write(_job)
 
 
 class Watch:
@@ -321,8 +327,10 @@ async def test_raw_write_sessions_racing_reserve_never_oversell(api: Api) -> Non
     await set_available(api, scarce, 4)
 
     async def attempt(lines: list[tuple[str, int]]) -> list[str]:
-        async with db.write() as session:
+        async def _job(session):
             return await reserve(session, WH, lines)
+
+        return await db.write(_job)
 
     results = await asyncio.gather(*(attempt([(single, 1)]) for _ in range(20)))
     assert sum(1 for short in results if not short) == 7

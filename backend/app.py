@@ -24,6 +24,7 @@ from backend.alerts.rules import RuleBook
 from backend.auth.login_limiter import LoginLimiter
 from backend.auth.passwords import Passwords
 from backend.auth.router import router as auth_router
+from backend.auth.tokens import TokenCache
 from backend.channels.router import router as channels_router
 from backend.clock import Clock, ScaledClock, SystemClock
 from backend.db import Database
@@ -88,7 +89,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 await db.migrate()
             if settings.demo:
                 await seed_demo(db, passwords, now=clock.now())
-            await bus.start(on_seq=feed.wake, on_position=hub.dispatch_position)
+            tokens = TokenCache(settings.token_cache_seconds)
+            await bus.start(
+                on_seq=feed.wake, on_position=hub.dispatch_position, on_forget=tokens.forget
+            )
+            tokens.announce = bus.announce_forget
             await feed.start()
             # Numbered events go straight to this instance's feed; other instances hear the
             # news on the bus and read the log.
@@ -116,6 +121,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 dispatcher=dispatcher,
                 alerts=alerts,
                 alert_rules=alert_rules,
+                tokens=tokens,
                 geocoder=geocoder_for(settings),
             )
             yield

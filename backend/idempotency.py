@@ -50,7 +50,7 @@ class IdempotencyRow(Base):
 Action = Callable[[AsyncSession], Awaitable[tuple[int, BaseModel]]]
 
 
-def _document_header(
+async def _document_header(
     idempotency_key: Annotated[
         str | None,
         Header(

@@ -8,6 +8,7 @@ from backend.alerts.engine import AlertEngine
 from backend.alerts.rules import RuleBook
 from backend.auth.login_limiter import LoginLimiter
 from backend.auth.passwords import Passwords
+from backend.auth.tokens import TokenCache
 from backend.clock import Clock
 from backend.db import Database
 from backend.dispatch.sweeper import AutoDispatcher
@@ -33,4 +34,5 @@ class Runtime:
     dispatcher: AutoDispatcher
     alerts: AlertEngine
     alert_rules: RuleBook
+    tokens: TokenCache
     geocoder: Geocoder = field(default_factory=CityGeocoder)

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     """Create the demo accounts and the demo city on start (idempotent)."""
     token_ttl_minutes: int = Field(default=12 * 60, ge=1)
     """How long a bearer token lives."""
+    token_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
+    """How long an instance believes a token it checked without asking the database again
+    (sign-out and account changes are heard at once; other changes within this)."""
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     """Requests with a larger body are refused with 413."""
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)

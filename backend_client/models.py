@@ -180,6 +180,18 @@ class UserCreate(WireModel):
     channel: Channel | None = Field(default=None, description="Required for channels.")
 
 
+class UserUpdate(WireModel):
+    """A change to an account (admins only): fields left out stay as they are. A new role takes
+    the scope that role needs (and drops the others); disabling or a new role ends the
+    account's tokens at once."""
+
+    active: bool | None = None
+    role: Role | None = None
+    warehouse_id: Code | None = Field(default=None, description="With role merchant.")
+    rider_id: DbId | None = Field(default=None, description="With role rider.")
+    channel: Channel | None = Field(default=None, description="With role channel.")
+
+
 class User(WireModel):
     id: int
     username: str

@@ -10,12 +10,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from backend.auth.permissions import Permission, allowed
 from backend.auth.principal import Principal
-from backend.auth.service import principal_for_token
 from backend.errors import Forbidden, NotAuthenticated
 from backend.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: a plain function dependency would run in the thread pool, a hop per request.
     return request.app.state.runtime
 
 
@@ -40,14 +40,12 @@ async def current_principal(
     runtime: RuntimeDep,
     _scheme: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
 ) -> Principal:
-    token = bearer_token(request)
-    async with runtime.db.read() as session:
-        return await principal_for_token(
-            session,
-            token,
-            now=runtime.clock.now(),
-            client_addr=request.client.host if request.client else None,
-        )
+    return await runtime.tokens.principal(
+        runtime.db,
+        bearer_token(request),
+        now=runtime.clock.now(),
+        client_addr=request.client.host if request.client else None,
+    )
 
 
 def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:

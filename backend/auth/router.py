@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,11 +18,20 @@ from backend.auth.service import (
     create_user,
     issue_token,
     revoke_token,
+    update_user,
     user_view,
 )
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.responses import PROTECTED, TOO_LARGE, errors
-from backend_client.models import NO_CONTROL_CHARS, Me, Role, TokenResponse, User, UserCreate
+from backend_client.models import (
+    NO_CONTROL_CHARS,
+    Me,
+    Role,
+    TokenResponse,
+    User,
+    UserCreate,
+    UserUpdate,
+)
 
 router = APIRouter(tags=["auth"])
 
@@ -78,6 +87,7 @@ async def sign_out(
         await revoke_token(session, token, now=now)
 
     await runtime.db.write(revoke)
+    runtime.tokens.revoked(token)
 
 
 @router.get("/auth/me", response_model=Me, responses=PROTECTED)
@@ -119,9 +129,43 @@ async def add_user(
 ):
     """Create an account (admins only)."""
     now = runtime.clock.now()
+    # Hashed before the write: the writer must not wait for argon2.
+    password_hash = await runtime.passwords.hash_async(body.password)
 
-    async def act(session):
-        user = await create_user(session, runtime.passwords, body, actor=principal, now=now)
+    async def act(session: AsyncSession) -> tuple[int, User]:
+        user = await create_user(
+            session, body, password_hash=password_hash, actor=principal, now=now
+        )
         return 201, user_view(user)
 
     return await run_once(request, runtime.db, principal, now, act)
+
+
+@router.patch(
+    "/users/{user_id}",
+    response_model=User,
+    responses={
+        **PROTECTED,
+        **TOO_LARGE,
+        **errors({404: "No such user.", 409: "You cannot disable your own account."}),
+    },
+)
+async def change_user(
+    user_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    body: UserUpdate,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.USERS_MANAGE))],
+) -> User:
+    """Disable or enable an account, or give it another role with that role's scope (admins
+    only). Disabled, or with a new role or scope, its tokens stop working at once: on this
+    instance and, through the bus, on the others."""
+    now = runtime.clock.now()
+
+    async def change(session: AsyncSession) -> tuple[User, bool]:
+        user, revoked = await update_user(session, user_id, body, actor=principal, now=now)
+        return user_view(user), revoked
+
+    user, revoked = await runtime.db.write(change)
+    if revoked:
+        runtime.tokens.account_changed(user_id)
+    return user

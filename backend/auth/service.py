@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,11 +14,11 @@ from backend.auth.models import TokenRow, UserRow
 from backend.auth.passwords import Passwords
 from backend.auth.principal import Principal
 from backend.db import Database
-from backend.errors import Conflict, NotAuthenticated, Unprocessable
+from backend.errors import Conflict, NotAuthenticated, NotFound, Unprocessable
 from backend.inventory.models import WarehouseRow
 from backend.realtime.outbox import append_event
 from backend.riders.models import RiderRow
-from backend_client.models import Role, User, UserCreate
+from backend_client.models import Role, User, UserCreate, UserUpdate
 
 
 def token_digest(token: str) -> str:
@@ -52,9 +52,10 @@ async def issue_token(
 
 
 async def principal_for_token(
-    session: AsyncSession, token: str, *, now: datetime, client_addr: str | None
-) -> Principal:
-    """The caller behind a bearer token; NotAuthenticated if unknown, expired or revoked."""
+    session: AsyncSession, token: str, *, now: datetime
+) -> tuple[Principal, datetime]:
+    """The caller behind a bearer token (with no address yet) and when the token expires;
+    NotAuthenticated if unknown, expired or revoked. `auth.tokens.TokenCache` remembers it."""
     row = (
         await session.execute(
             select(TokenRow, UserRow)
@@ -71,7 +72,7 @@ async def principal_for_token(
         raise NotAuthenticated("token expired; sign in again")
     if not user.active:
         raise NotAuthenticated("account is disabled")
-    return principal_of(user, client_addr)
+    return principal_of(user, None), token_row.expires_at
 
 
 def principal_of(user: UserRow, client_addr: str | None) -> Principal:
@@ -104,29 +105,86 @@ def user_view(user: UserRow) -> User:
     )
 
 
+SCOPE_OF_ROLE = {Role.MERCHANT: "warehouse_id", Role.RIDER: "rider_id", Role.CHANNEL: "channel"}
+"""The scope field each scoped role needs, and only that role."""
+
+
+async def _check_scope(session: AsyncSession, role: Role, scope: UserCreate | UserUpdate) -> None:
+    """The scope fits the role and points at something that exists."""
+    for scoped_role, field in SCOPE_OF_ROLE.items():
+        given = getattr(scope, field) is not None
+        if given != (role == scoped_role):
+            raise Unprocessable(f"{field} is required for role {scoped_role} and only for it")
+    if scope.warehouse_id and await session.get(WarehouseRow, scope.warehouse_id) is None:
+        raise Unprocessable(f"no warehouse {scope.warehouse_id}")
+    if scope.rider_id and await session.get(RiderRow, scope.rider_id) is None:
+        raise Unprocessable(f"no rider {scope.rider_id}")
+
+
+async def update_user(
+    session: AsyncSession, user_id: int, request: UserUpdate, *, actor: Principal, now: datetime
+) -> tuple[UserRow, bool]:
+    """Enable or disable an account, or give it a new role and scope; returns the account and
+    whether its tokens were revoked (disabled, or its role or scope changed)."""
+    user = await session.get(UserRow, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    scoped = any(getattr(request, f) is not None for f in SCOPE_OF_ROLE.values())
+    if scoped and request.role is None:
+        raise Unprocessable("give the role along with its scope")
+    before = (user.active, user.role, user.warehouse_id, user.rider_id, user.channel)
+    if request.role is not None:
+        await _check_scope(session, request.role, request)
+        user.role = request.role
+        user.warehouse_id, user.rider_id = request.warehouse_id, request.rider_id
+        user.channel = request.channel
+    if request.active is not None:
+        if not request.active and user.id == actor.user_id:
+            raise Conflict("you cannot disable your own account")
+        user.active = request.active
+    after = (user.active, user.role, user.warehouse_id, user.rider_id, user.channel)
+    if after == before:
+        return user, False
+    await session.flush()
+    revoke = not user.active or after[1:] != before[1:]
+    if revoke:
+        await session.execute(
+            update(TokenRow)
+            .where(TokenRow.user_id == user.id, TokenRow.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+    await append_event(
+        session,
+        kind="user.updated",
+        actor=actor,
+        at=now,
+        payload={
+            "user_id": user.id,
+            "username": user.username,
+            "role": user.role,
+            "active": user.active,
+            "tokens_revoked": revoke,
+        },
+    )
+    return user, revoke
+
+
 async def create_user(
     session: AsyncSession,
-    passwords: Passwords,
     request: UserCreate,
     *,
+    password_hash: str,
     actor: Principal,
     now: datetime,
 ) -> UserRow:
-    """A new account; its scope must fit its role and point at things that exist."""
-    needs = {Role.MERCHANT: "warehouse_id", Role.RIDER: "rider_id", Role.CHANNEL: "channel"}
-    for role, field in needs.items():
-        given = getattr(request, field) is not None
-        if given != (request.role == role):
-            raise Unprocessable(f"{field} is required for role {role} and only for it")
-    if request.warehouse_id and await session.get(WarehouseRow, request.warehouse_id) is None:
-        raise Unprocessable(f"no warehouse {request.warehouse_id}")
-    if request.rider_id and await session.get(RiderRow, request.rider_id) is None:
-        raise Unprocessable(f"no rider {request.rider_id}")
+    """A new account; its scope must fit its role and point at things that exist. The password
+    is hashed by the caller before the write (argon2 is slow on purpose)."""
+    await _check_scope(session, request.role, request)
     if await session.scalar(select(UserRow.id).where(UserRow.username == request.username)):
         raise Conflict(f"user {request.username} already exists")
     user = UserRow(
         username=request.username,
-        password_hash=await passwords.hash_async(request.password),
+        password_hash=password_hash,
         role=request.role,
         warehouse_id=request.warehouse_id,
         rider_id=request.rider_id,

@@ -3,7 +3,8 @@
 `LocalBus` (default) serves one instance. `RedisBus` (`FRESHLINE_BUS_URL=redis://...`) lets
 several instances sharing one PostgreSQL serve the same stream: a commit on instance A wakes
 the feeds of B and C, which then read the event log. Rider positions, which are not in the
-log, travel whole. The bus is a hint, never the record: if Redis is down, feeds still poll.
+log, travel whole, and so does "forget this token" (a sign-out, an account disabled). The bus
+is a hint, never the record: if Redis is down, feeds still poll and token caches expire.
 """
 
 from __future__ import annotations
@@ -20,19 +21,26 @@ log = logging.getLogger(__name__)
 
 SeqListener = Callable[[int], None]
 PositionListener = Callable[[dict[str, Any]], None]
+ForgetListener = Callable[[str | None, int | None], None]
+"""A token digest to forget, or an account whose tokens to forget."""
 
 
 class Bus(Protocol):
-    async def start(self, on_seq: SeqListener, on_position: PositionListener) -> None: ...
+    async def start(
+        self, on_seq: SeqListener, on_position: PositionListener, on_forget: ForgetListener
+    ) -> None: ...
     def announce_seq(self, seq: int) -> None: ...
     def announce_position(self, position: dict[str, Any]) -> None: ...
+    def announce_forget(self, digest: str | None, user_id: int | None) -> None: ...
     async def stop(self) -> None: ...
 
 
 class LocalBus:
     """Within one process: announcements go straight to the listeners."""
 
-    async def start(self, on_seq: SeqListener, on_position: PositionListener) -> None:
+    async def start(
+        self, on_seq: SeqListener, on_position: PositionListener, on_forget: ForgetListener
+    ) -> None:
         self._on_seq, self._on_position = on_seq, on_position
 
     def announce_seq(self, seq: int) -> None:
@@ -40,6 +48,9 @@ class LocalBus:
 
     def announce_position(self, position: dict[str, Any]) -> None:
         self._on_position(position)
+
+    def announce_forget(self, digest: str | None, user_id: int | None) -> None:
+        pass  # the one instance forgot already
 
     async def stop(self) -> None:
         pass
@@ -58,10 +69,12 @@ class RedisBus:
         self._tasks: list[asyncio.Task[None]] = []
         self._redis: Any = None
 
-    async def start(self, on_seq: SeqListener, on_position: PositionListener) -> None:
+    async def start(
+        self, on_seq: SeqListener, on_position: PositionListener, on_forget: ForgetListener
+    ) -> None:
         from redis.asyncio import Redis
 
-        self._on_seq, self._on_position = on_seq, on_position
+        self._on_seq, self._on_position, self._on_forget = on_seq, on_position, on_forget
         self._redis = Redis.from_url(self.url)
         await self._redis.ping()  # fail at start-up, loudly, if the URL is wrong
         self._tasks = [
@@ -76,6 +89,9 @@ class RedisBus:
     def announce_position(self, position: dict[str, Any]) -> None:
         self._on_position(position)
         self._send({"position": position})
+
+    def announce_forget(self, digest: str | None, user_id: int | None) -> None:
+        self._send({"forget": {"digest": digest, "user_id": user_id}})
 
     def _send(self, message: dict[str, Any]) -> None:
         try:
@@ -113,6 +129,9 @@ class RedisBus:
             self._on_seq(int(message["seq"]))
         elif "position" in message:
             self._on_position(message["position"])
+        elif "forget" in message:
+            forget = message["forget"]
+            self._on_forget(forget.get("digest"), forget.get("user_id"))
 
     async def stop(self) -> None:
         for task in self._tasks:

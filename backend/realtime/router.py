@@ -14,7 +14,6 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from backend.auth.deps import RuntimeDep, current_principal
 from backend.auth.principal import Principal
 from backend.auth.redaction import redact_event, sees_staff_details
-from backend.auth.service import principal_for_token
 from backend.errors import Forbidden, NotAuthenticated
 from backend.realtime.hub import CloseCode, Connection
 from backend.realtime.visibility import Subscription, authorise
@@ -189,13 +188,12 @@ def _token_of(websocket: WebSocket) -> str:
 async def _authenticate(runtime: Runtime, websocket: WebSocket, token: str) -> Principal:
     if not token:
         raise NotAuthenticated("send Authorization: Bearer <token> on the handshake")
-    async with runtime.db.read() as session:
-        return await principal_for_token(
-            session,
-            token,
-            now=runtime.clock.now(),
-            client_addr=websocket.client.host if websocket.client else None,
-        )
+    return await runtime.tokens.principal(
+        runtime.db,
+        token,
+        now=runtime.clock.now(),
+        client_addr=websocket.client.host if websocket.client else None,
+    )
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

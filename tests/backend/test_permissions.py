@@ -80,6 +80,7 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("GET", "/auth/me", ANY_ACCOUNT),
     ("GET", "/users", "users:manage"),
     ("POST", "/users", "users:manage"),
+    ("PATCH", "/users/{user_id}", "users:manage"),
     ("GET", "/orders", "orders:read"),
     ("POST", "/orders", "orders:create"),
     ("GET", "/orders/{order_id}", "orders:read"),
@@ -390,7 +391,7 @@ def test_rest_table_matches_readme_copy_and_routes():
     # The README's REST table, row by row.
     documented: set[tuple[str, str, str]] = set()
     for line in README.read_text(encoding="utf-8").splitlines():
-        if not re.match(r"^\| `(GET|POST|PUT) /", line):
+        if not re.match(r"^\| `(GET|POST|PUT|PATCH) /", line):
             continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         permission_cell = cells[-1]
@@ -402,7 +403,7 @@ def test_rest_table_matches_readme_copy_and_routes():
         else:
             assert permission_cell == ANY_ACCOUNT, line
             permission = ANY_ACCOUNT
-        for method, path in re.findall(r"`(GET|POST|PUT) (/[^`]*)`", cells[0]):
+        for method, path in re.findall(r"`(GET|POST|PUT|PATCH) (/[^`]*)`", cells[0]):
             documented.add((method, normalise(path), permission))
     copy = {(m, normalise(p), perm) for m, p, perm in ENDPOINTS}
     assert documented == copy
@@ -477,6 +478,8 @@ class Matrix:
         await api.rider_online(2)
         # WH-CY, channel app, carried by rider 1: inside every scoped account's scope.
         self.shared = await order_in(api, "PICKING", rider=1)
+        users = (await api.get("admin", "/users")).json()
+        self.viewer_id = next(u["id"] for u in users if u["username"] == "viewer")
         self.transitions: dict[str, tuple[dict[str, Any], str]] = {
             "admin": (await order_in(api, "CREATED"), "pay"),
             "supervisor": (await order_in(api, "CREATED"), "cancel"),
@@ -549,6 +552,9 @@ class Matrix:
                 return Call("/events?since=0&topics=orders")
             case "GET", "/users":
                 return Call("/users")
+            case "PATCH", "/users/{user_id}":
+                # Enabling an enabled account: allowed, and it changes nothing.
+                return Call(f"/users/{self.viewer_id}", json={"active": True})
             case "POST", "/users":
                 body = {
                     "username": f"made-by-{role}",
@@ -695,7 +701,7 @@ async def test_role_endpoint_matrix(api: Api):
         account = ACCOUNTS[role]
         call = await matrix.call(method, template, role)
         token = call.token or await api.token(account)
-        before = await api.event_count() if method == "POST" else 0
+        before = await api.event_count() if method in ("POST", "PATCH") else 0
         response = await api.client.request(
             method, API + call.path, headers=bearer(token), json=call.json, data=call.data
         )
@@ -709,7 +715,7 @@ async def test_role_endpoint_matrix(api: Api):
             failures.append(f"{where}: expected 403, got {response.status_code} {response.text}")
         else:
             assert_error(response, 403, where)
-            if method == "POST" and await api.event_count() != before:
+            if method in ("POST", "PATCH") and await api.event_count() != before:
                 failures.append(f"{where}: answered 403 but wrote an event")
     assert not failures, "\n".join(failures)
 
@@ -974,9 +980,11 @@ def simple_call(method: str, template: str, order: dict[str, Any], now: datetime
         sku="VEG-TOMATO",
         alert_id=1,
         request_id=1,
+        user_id=1,
     )
     bodies: dict[str, Any] = {
         "/users": {"username": "never-made", "password": "long-password", "role": "viewer"},
+        "/users/{user_id}": {"active": False},
         "/orders": {
             "external_id": "NEVER-MADE",
             "channel": "app",
@@ -991,7 +999,7 @@ def simple_call(method: str, template: str, order: dict[str, Any], now: datetime
         },
         "/warehouses/{warehouse_id}/stock/{sku}/adjust": {"delta": 1, "reason": REASON},
     }
-    return Call(path, json=bodies.get(template) if method == "POST" else None)
+    return Call(path, json=bodies.get(template) if method in ("POST", "PATCH") else None)
 
 
 async def probe_all(

@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from backend.sim.city import demo_city
 from backend.sim.seed import demo_accounts
+from backend_client.errors import NotAuthenticated
 from backend_client.http import FreshlineClient
 from backend_client.models import (
     CustomerIn,
@@ -310,6 +311,28 @@ async def test_second_instance_with_demo_seeds_nothing_again(cluster: Cluster) -
         for server in (cluster.b, cluster.c):
             async with FreshlineClient(server.base_url, token=client.token) as other:
                 assert (await other.me()).username == "dispatcher"
+
+
+async def test_signing_out_on_one_instance_ends_the_token_on_the_other_at_once(
+    cluster: Cluster,
+) -> None:
+    """B keeps tokens it checked in memory for `token_cache_seconds` (30 s); a sign-out through
+    A reaches it over the bus, so the token is refused on B long before that."""
+    on_a = await signed_in(cluster.a, "support")
+    token = on_a.token
+    async with FreshlineClient(cluster.b.base_url, token=token, retries=0) as on_b:
+        assert (await on_b.me()).username == "support"  # B vouches for it from now on
+        await on_a.logout()
+        deadline = time.perf_counter() + BUS_BOUND_S
+        while True:
+            try:
+                await on_b.me()
+            except NotAuthenticated:
+                break
+            if time.perf_counter() > deadline:
+                pytest.fail(f"B still took a signed-out token after {BUS_BOUND_S} s")
+            await asyncio.sleep(0.02)
+    await on_a.aclose()
 
 
 async def test_changes_through_a_reach_a_subscriber_of_b_in_order(cluster: Cluster) -> None:

@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from backend.sql import SQL, SqliteSql, postgres_sql
 from backend.sqlite import WRITE, inline_connector, install_hooks
 
 log = logging.getLogger(__name__)
@@ -225,11 +226,14 @@ class SqliteWriter:
         conn = await engine.connect()
         try:
             async with conn.begin():  # BEGIN IMMEDIATE ... COMMIT
+                raw = (await conn.get_raw_connection()).driver_connection._conn  # sqlite3's
+                sql = SqliteSql(raw)
                 # Read under the write lock, so exact even if another process appended.
-                next_seq = await _next_seq(conn)
+                (top,) = raw.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
+                next_seq = top + 1
                 for request in batch:
                     ledger = Ledger(next_seq=next_seq)
-                    result, failure = await _run_job(conn, request.job, ledger)
+                    result, failure = await _run_job(conn, sql, request.job, ledger)
                     if failure is None:
                         next_seq = ledger.next_seq
                         appended.extend(ledger.appended)
@@ -251,27 +255,35 @@ class SqliteWriter:
 
 
 async def _run_job(
-    conn: AsyncConnection, job: Job[Any], ledger: Ledger
+    conn: AsyncConnection, sql: SqliteSql, job: Job[Any], ledger: Ledger
 ) -> tuple[Any, BaseException | None]:
-    """One job in a savepoint of the batch's transaction: its result, or what it raised."""
+    """One job in a savepoint of the batch's transaction: its result, or what it raised.
+
+    The savepoint is the driver's own (a statement, not SQLAlchemy's machinery): most jobs are
+    written-out SQL and never touch the ORM. One that does gets a savepoint of SQLAlchemy's
+    inside this one, begun on first use.
+    """
+    raw = sql.connection
+    raw.execute("SAVEPOINT job")
     session = AsyncSession(
         bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
     session.info[LEDGER] = ledger
+    session.info[SQL] = sql
     try:
         result = await job(session)
-        await session.commit()  # flush, RELEASE SAVEPOINT
+        if session.in_transaction():
+            await session.commit()  # the ORM's flush, and its savepoint released
+        raw.execute("RELEASE job")
         return result, None
     except Exception as exc:
-        await session.rollback()  # ROLLBACK TO SAVEPOINT: this job's changes only
+        if session.in_transaction():
+            await session.rollback()
+        raw.execute("ROLLBACK TO job")  # this job's changes only
+        raw.execute("RELEASE job")
         return None, exc
     finally:
         await session.close()
-
-
-async def _next_seq(conn: AsyncConnection) -> int:
-    top = await conn.scalar(text("SELECT coalesce(max(seq), 0) FROM events"))
-    return int(top or 0) + 1
 
 
 def _settle(future: asyncio.Future[Any], result: Any, failure: BaseException | None) -> None:
@@ -324,6 +336,7 @@ class PostgresWriter:
         async with self.sessions() as session:
             session.info[LEDGER] = ledger
             async with session.begin():
+                session.info[SQL] = await postgres_sql(session)
                 result = await job(session)
         if ledger.appended:
             # Answered once numbered: what a client was told of is on the stream.
@@ -414,18 +427,17 @@ class Sequencer:
 
     async def number(self) -> list[Any]:
         """One round: the rows it numbered, in `seq` order."""
-        # Imported here: the event log's model imports the database module, which imports this.
-        from backend.realtime.models import EventRow
+        # Imported here: the outbox imports this module.
+        from backend.realtime.outbox import COLUMNS, LoggedEvent
 
-        columns = EventRow.__table__.columns
-        returning = ", ".join(f"events.{c.name}" for c in columns)
-        # Typed by the model's columns (matched by position), so JSON and times read as usual.
-        typed = text(ROUND.format(returning=returning)).columns(*columns)
+        returning = ", ".join(f"events.{c.strip()}" for c in f"seq, {COLUMNS}".split(","))
         async with self.engine.begin() as conn:
             await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEQUENCER_LOCK})
             # The lock first, in a statement of its own: in READ COMMITTED the UPDATE's snapshot
             # is taken after it, so it sees the numbers of the round that held the lock before.
-            result = await conn.execute(typed, {"limit": self.LIMIT})
-            rows = [EventRow(**row) for row in result.mappings()]
+            result = await conn.execute(
+                text(ROUND.format(returning=returning)), {"limit": self.LIMIT}
+            )
+            rows = [LoggedEvent.of_row(row) for row in result.all()]
         rows.sort(key=lambda row: row.seq)
         return rows

@@ -33,7 +33,7 @@ _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 class Query:
     """One statement, written once, prepared for either database on first use."""
 
-    __slots__ = ("text", "_sqlite", "_postgres")
+    __slots__ = ("_postgres", "_sqlite", "text")
 
     def __init__(self, text: str) -> None:
         self.text = " ".join(text.split())

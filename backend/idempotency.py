@@ -1,9 +1,9 @@
 """`Idempotency-Key` for POSTs: a retry with the same key gets the first answer, and acts once.
 
-The stored answer is written in the same transaction as the action it answers, so either both
-are committed or neither. Requests with the same key from the same account are serialised (the
-single writer on SQLite, an advisory lock on PostgreSQL), so a retry racing the original waits
-for it and then replays its answer.
+The key is claimed (an INSERT that does nothing when the key is taken) before acting, and the
+answer stored in the same transaction as the action it answers, so either both are committed or
+neither. A retry racing the original waits for it (the single writer on SQLite, the unique
+index on PostgreSQL) and then replays its answer.
 """
 
 from __future__ import annotations
@@ -17,19 +17,19 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.auth.principal import Principal
-from backend.db import Base, Database, UTCDateTime, lock_key
+from backend.db import Base, Database, UTCDateTime
 from backend.errors import Unprocessable
+from backend.sql import Query, json_text, sql_of
 
 HEADER = "Idempotency-Key"
 _KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")
-_IDEMPOTENCY_LOCK_NAMESPACE = 0x46524C03
 
 
 class IdempotencyRow(Base):
@@ -66,52 +66,70 @@ async def _document_header(
 IDEMPOTENT = [Depends(_document_header)]
 
 
+CLAIM = Query(
+    "INSERT INTO idempotency_keys (user_id, key, fingerprint, status_code, response, created_at) "
+    "VALUES (:user_id, :key, :fingerprint, 0, 'null', :created_at) "
+    "ON CONFLICT (user_id, key) DO NOTHING RETURNING id"
+)
+"""Takes the key before acting. A racing twin on PostgreSQL waits on the unique index until
+this transaction ends, then finds the key taken (or free again, if this one rolled back)."""
+ANSWER = Query("UPDATE idempotency_keys SET status_code = :status, response = :body WHERE id = :id")
+STORED = Query(
+    "SELECT fingerprint, status_code, response FROM idempotency_keys "
+    "WHERE user_id = :user_id AND key = :key"
+)
+
+
 async def run_once(
     request: Request, db: Database, principal: Principal, now: datetime, action: Action
-) -> JSONResponse:
+) -> Response:
     """Run `action` in one write transaction, or replay the answer stored for the request's key."""
     key = request.headers.get(HEADER)
     if key is None or principal.user_id is None:
 
-        async def plain(session: AsyncSession) -> tuple[int, Any, bool]:
+        async def plain(session: AsyncSession) -> tuple[int, str, bool]:
             status, model = await action(session)
-            return status, jsonable_encoder(model), False
+            return status, json_body(model), False
 
         status, body, replayed = await db.write(plain)
-        return JSONResponse(body, status_code=status)
+        return _answer(status, body, replayed)
     if not _KEY_PATTERN.match(key):
         raise Unprocessable(f"{HEADER} must be 1 to 200 printable ASCII characters")
     fingerprint = await _fingerprint(request)
-    user_id = principal.user_id
+    mine = {"user_id": principal.user_id, "key": key}
 
-    async def once(session: AsyncSession) -> tuple[int, Any, bool]:
-        await lock_key(session, _IDEMPOTENCY_LOCK_NAMESPACE, f"{user_id}:{key}")
-        stored = await session.scalar(
-            select(IdempotencyRow).where(
-                IdempotencyRow.user_id == user_id, IdempotencyRow.key == key
-            )
-        )
-        if stored is not None:
-            if stored.fingerprint != fingerprint:
+    async def once(session: AsyncSession) -> tuple[int, str, bool]:
+        sql = sql_of(session)
+        claimed = await sql.one(CLAIM, {**mine, "fingerprint": fingerprint, "created_at": now})
+        if claimed is None:  # read the stored answer only now, on conflict
+            stored = await sql.one(STORED, mine)
+            assert stored is not None
+            if stored[0] != fingerprint:
                 raise Unprocessable(f"{HEADER} {key!r} was already used for a different request")
-            return stored.status_code, stored.response, True
+            body = stored[2]
+            return stored[1], body if isinstance(body, str) else json_text(body), True
         status, model = await action(session)
-        body = jsonable_encoder(model)
-        session.add(
-            IdempotencyRow(
-                user_id=user_id,
-                key=key,
-                fingerprint=fingerprint,
-                status_code=status,
-                response=body,
-                created_at=now,
-            )
-        )
+        body = json_body(model)
+        await sql.run(ANSWER, {"id": claimed[0], "status": status, "body": body})
         return status, body, False
 
     status, body, replayed = await db.write(once)
+    return _answer(status, body, replayed)
+
+
+def json_body(model: Any) -> str:
+    """The answer as JSON text: serialised by pydantic's core (a list of models, item by item);
+    anything else through FastAPI's encoder."""
+    if isinstance(model, BaseModel):
+        return model.model_dump_json()
+    if isinstance(model, list) and all(isinstance(m, BaseModel) for m in model):
+        return "[" + ",".join(m.model_dump_json() for m in model) + "]"
+    return json_text(jsonable_encoder(model))
+
+
+def _answer(status: int, body: str, replayed: bool) -> Response:
     headers = {"Idempotent-Replayed": "true"} if replayed else None
-    return JSONResponse(body, status_code=status, headers=headers)
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 
 async def _fingerprint(request: Request) -> str:

@@ -81,11 +81,18 @@ class Sql(Protocol):
 
 
 def sql_of(session: AsyncSession) -> Sql:
-    """The `Sql` of a write session (the writer puts it there)."""
-    try:
-        return session.info[SQL]
-    except KeyError:
-        raise RuntimeError("hand-written SQL runs only inside a job of Database.write") from None
+    """The `Sql` of a session: on the driver's connection in a write session (the writer puts
+    it there); through SQLAlchemy in any other (a read), slower but the same statements."""
+    found = session.info.get(SQL)
+    if found is None:
+        found = session.info[SQL] = SessionSql(session)
+    return found
+
+
+def in_list(name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """`(:name_0, :name_1, ...)` and its parameters: an IN list both databases take."""
+    params = {f"{name}_{n}": value for n, value in enumerate(values)}
+    return "(" + ", ".join(f":{key}" for key in params) + ")", params
 
 
 # --- Values ---------------------------------------------------------------------------------
@@ -147,6 +154,44 @@ def _stamp(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("naive datetimes are not stored; give a timezone")
     return value.astimezone(UTC).strftime(_SQLITE_TIME)
+
+
+# --- Any session ----------------------------------------------------------------------------
+
+
+class SessionSql:
+    """The same statements through SQLAlchemy's `text()`, for sessions the writer did not open
+    (reads): values as the driver gives them, as on the fast path."""
+
+    __slots__ = ("session", "sqlite")
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.sqlite = session.get_bind().dialect.name == "sqlite"
+
+    def _text(self, query: Query) -> Any:
+        from sqlalchemy import text
+
+        return text(query.for_sqlite() if self.sqlite else query.text)
+
+    def _params(self, params: Mapping[str, Any] | None) -> Mapping[str, Any]:
+        return _sqlite(params) if self.sqlite else (params or {})
+
+    async def all(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
+        result = await self.session.execute(self._text(query), self._params(params))
+        return [tuple(row) for row in result.all()]
+
+    async def one(self, query: Query, params: Mapping[str, Any] | None = None) -> Row | None:
+        result = await self.session.execute(self._text(query), self._params(params))
+        row = result.first()
+        return None if row is None else tuple(row)
+
+    async def run(self, query: Query, params: Mapping[str, Any] | None = None) -> int:
+        result = await self.session.execute(self._text(query), self._params(params))
+        return getattr(result, "rowcount", 0)
+
+    async def many(self, query: Query, rows: Sequence[Mapping[str, Any]]) -> None:
+        await self.session.execute(self._text(query), [self._params(row) for row in rows])
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------

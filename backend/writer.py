@@ -46,6 +46,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from backend.sql import SQL, SqliteSql, postgres_sql
 from backend.sqlite import WRITE, inline_connector, install_hooks
+from backend_client.waiting import within
 
 log = logging.getLogger(__name__)
 
@@ -407,7 +408,7 @@ class Sequencer:
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                await within(self.poll_seconds, self._wake.wait())
             self._wake.clear()
             self.started += 1
             full = False

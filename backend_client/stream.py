@@ -38,6 +38,7 @@ from backend_client.models import (
     Welcome,
 )
 from backend_client.retry import Backoff
+from backend_client.waiting import within
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +197,7 @@ class StreamConsumer:
             await socket.send(hello.model_dump_json())
             while not self._stopped.is_set():
                 try:
-                    raw = await asyncio.wait_for(socket.recv(), self.dead_after)
+                    raw = await within(self.dead_after, socket.recv())
                 except TimeoutError:
                     raise TimeoutError(f"server silent for {self.dead_after} s") from None
                 message = self._parse(raw)
@@ -323,7 +324,7 @@ class StreamConsumer:
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopped.wait(), seconds)
+            await within(seconds, self._stopped.wait())
 
     def _report(self, state: StreamState, *, attempt: int = 0, detail: str | None = None) -> None:
         self.status = replace(

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import httpx
 
+from backend_client.waiting import within
+
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 LOG = "backend.log"
@@ -130,7 +132,7 @@ class EmbeddedBackend:
         with contextlib.suppress(ProcessLookupError):
             process.send_signal(signal.SIGTERM)
         try:
-            await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
+            await within(STOP_TIMEOUT_S, process.wait())
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()

@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from backend_client import FreshlineClient, KeyringUnavailable, TokenStore
+from backend_client.waiting import within
 from console.config import ConsoleConfig
 from console.embedded import EmbeddedBackend
 from console.wall import WallSettings
@@ -87,7 +88,7 @@ class Simulator:
         with contextlib.suppress(ProcessLookupError):
             process.terminate()
         try:
-            await asyncio.wait_for(process.wait(), 10)
+            await within(10, process.wait())
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()

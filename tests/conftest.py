@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from backend.app import create_app
 from backend.clock import ManualClock
 from backend.db import Base, Database
-from tests.support import Api, settings_for
+from tests.support import STARTUP_S, Api, settings_for
 
 PG_SERVER = os.environ.get(
     "FRESHLINE_TEST_PG_SERVER", "postgresql+asyncpg://postgres@127.0.0.1:5432"
@@ -123,7 +123,7 @@ async def api(database_url: str, clock: ManualClock) -> AsyncIterator[Api]:
     """The real app with the demo city, on the parametrised database, behind an httpx client."""
     app = create_app(settings_for(database_url), clock=clock)
     async with (
-        LifespanManager(app) as manager,
+        LifespanManager(app, startup_timeout=STARTUP_S) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
         ) as client,

@@ -13,6 +13,10 @@ from backend.settings import Settings
 
 _external_ids = itertools.count(1)
 
+STARTUP_S = 60.0
+"""How long an app may take to start (migrations, demo seeding) before a test gives up: a
+bound for a loaded machine, not a wait; a healthy start takes well under a second."""
+
 
 def settings_for(database_url: str, **overrides: Any) -> Settings:
     """Settings for a test app: demo data, cheap password hashing, the given database, no

@@ -28,6 +28,7 @@ from backend.clock import Clock
 from backend.db import Database, lock_key
 from backend.realtime.feed import FeedItem
 from backend_client.models import AlertRule, AlertSeverity, AlertState
+from backend_client.waiting import within
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class AlertEngine(BackgroundLoop):
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.tick_seconds)
+                await within(self.tick_seconds, self._wake.wait())
             self._wake.clear()
             try:
                 if changed := await self.evaluate():

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.channels.adapter import CallbackKind, ChannelCallback
 from backend.orders import service as orders
 from backend.orders.lifecycle import RULES_BY_ACTION
-from backend.orders.models import OrderRow
+from backend.orders.records import OrderRecord
 from backend.realtime.outbox import append_event
 from backend_client.models import CallbackOutcome, OrderAction, OrderState, TransitionRequest
 
@@ -28,33 +28,34 @@ CANCELLABLE = RULES_BY_ACTION[OrderAction.CANCEL].sources
 
 
 async def apply_callback(
-    session: AsyncSession, order: OrderRow, callback: ChannelCallback, intake: Intake
-) -> tuple[CallbackOutcome, str]:
-    """Apply the callback to the order (row locked by the caller); what became of it."""
+    session: AsyncSession, order: OrderRecord, callback: ChannelCallback, intake: Intake
+) -> tuple[CallbackOutcome, str, OrderRecord]:
+    """Apply the callback to the order (row locked by the caller); what became of it, and the
+    order as it is now."""
     state = OrderState(order.status)
     channel = order.channel
     reason = f": {callback.reason}" if callback.reason else ""
     match callback.kind:
         case CallbackKind.PAID if state == S.CREATED:
-            await _act(session, order, OrderAction.PAY, None, intake)
-            return CallbackOutcome.APPLIED, f"order {order.id} paid: {order.status}"
+            order = await _act(session, order, OrderAction.PAY, None, intake)
+            return CallbackOutcome.APPLIED, f"order {order.id} paid: {order.status}", order
         case CallbackKind.PAID if state == S.CANCELLED:
             detail = f"order {order.id} was cancelled before the payment came: refund it"
             await _note(session, order, callback, f"{channel} says paid; {detail}", intake)
-            return CallbackOutcome.REFUSED, detail
+            return CallbackOutcome.REFUSED, detail, order
         case CallbackKind.PAID:
-            return CallbackOutcome.IGNORED, f"order {order.id} is paid already ({state})"
+            return CallbackOutcome.IGNORED, f"order {order.id} is paid already ({state})", order
         case CallbackKind.CANCELLED if state == S.CANCELLED:
-            return CallbackOutcome.IGNORED, f"order {order.id} is cancelled already"
+            return CallbackOutcome.IGNORED, f"order {order.id} is cancelled already", order
         case CallbackKind.CANCELLED if state in CANCELLABLE:
             why = f"{channel}: cancelled by the customer{reason}"
-            await _act(session, order, OrderAction.CANCEL, why, intake)
-            return CallbackOutcome.APPLIED, f"order {order.id} cancelled"
+            order = await _act(session, order, OrderAction.CANCEL, why, intake)
+            return CallbackOutcome.APPLIED, f"order {order.id} cancelled", order
         case CallbackKind.CANCELLED:
             detail = f"order {order.id} is {state}: too late to cancel; the desk decides"
             note = f"{channel}: the customer cancelled{reason}; {detail}"
             await _note(session, order, callback, note, intake)
-            return CallbackOutcome.REFUSED, detail
+            return CallbackOutcome.REFUSED, detail, order
         case CallbackKind.REFUND_REQUESTED:
             amount = (
                 f" of {callback.amount_cents / 100:.2f} yuan"
@@ -64,23 +65,23 @@ async def apply_callback(
             note = f"{channel}: the customer asks for a refund{amount}{reason}"
             await _note(session, order, callback, note, intake)
             if state in CANCELLABLE and state != S.CANCELLED:
-                await _act(session, order, OrderAction.CANCEL, note, intake)
-                return CallbackOutcome.APPLIED, f"order {order.id} cancelled for the refund"
-            return CallbackOutcome.RECORDED, f"refund request{amount} kept for the desk"
-    return CallbackOutcome.IGNORED, f"{callback.kind} does not apply to an order"
+                order = await _act(session, order, OrderAction.CANCEL, note, intake)
+                return CallbackOutcome.APPLIED, f"order {order.id} cancelled for the refund", order
+            return CallbackOutcome.RECORDED, f"refund request{amount} kept for the desk", order
+    return CallbackOutcome.IGNORED, f"{callback.kind} does not apply to an order", order
 
 
 async def _act(
     session: AsyncSession,
-    order: OrderRow,
+    order: OrderRecord,
     action: OrderAction,
     reason: str | None,
     intake: Intake,
-) -> None:
+) -> OrderRecord:
     request = TransitionRequest(
         action=action, version=order.version, reason=reason[:500] if reason else None
     )
-    await orders.transition(
+    return await orders.transition(
         session,
         order.id,
         request,
@@ -92,7 +93,7 @@ async def _act(
 
 async def _note(
     session: AsyncSession,
-    order: OrderRow,
+    order: OrderRecord,
     callback: ChannelCallback,
     reason: str,
     intake: Intake,

@@ -31,10 +31,13 @@ from backend.dispatch.deliveries import DeliveryPlan, pickup_key
 from backend.dispatch.parcels import Limits, TooHeavy
 from backend.errors import Conflict, Unprocessable
 from backend.inventory.models import SkuRow, WarehouseRow
+from backend.orders import records
 from backend.orders import service as orders
 from backend.orders.models import OrderRow
+from backend.orders.records import OrderRecord
 from backend.orders.views import order_view
 from backend.settings import Settings
+from backend.sql import sql_of
 from backend_client.models import (
     CallbackOutcome,
     ChannelCallbackResult,
@@ -120,8 +123,8 @@ async def take_order(
         .order_by(ChannelCallbackRow.occurred_at, ChannelCallbackRow.id)
     )
     for row in waiting.all():
-        outcome, detail = await apply_callback(session, order, _callback_of(row), intake)
-        _settle(row, outcome, detail, order, intake.now)
+        outcome, detail, order = await apply_callback(session, order, _callback_of(row), intake)
+        _settle(row, outcome, detail, order.id)
     parcels = [d.id for d in await deliveries.of_order(session, order.id)]
     answer = ChannelOrderReceipt(
         channel=adapter.channel,
@@ -179,7 +182,7 @@ async def _check_catalogue(
 
 async def _create(
     session: AsyncSession, adapter: ChannelAdapter, parsed: ChannelOrder, intake: Intake
-) -> OrderRow:
+) -> OrderRecord:
     request = parsed.order
     channel = str(adapter.channel)
     # Group-buy orders travel with the others to their leader; the rest with the same
@@ -258,16 +261,17 @@ async def take_callback(
         # The same lock as the order's intake: the order either arrived before (apply now) or
         # arrives after, and then finds this callback waiting.
         await lock_key(session, CHANNEL_ORDER_LOCK, f"{channel}:{callback.external_id}")
-        order = await session.scalar(
-            select(OrderRow)
-            .where(OrderRow.channel == channel, OrderRow.external_id == callback.external_id)
-            .with_for_update(of=OrderRow)
+        found = await session.scalar(
+            select(OrderRow.id).where(
+                OrderRow.channel == channel, OrderRow.external_id == callback.external_id
+            )
         )
-        if order is None:
+        if found is None:
             row.detail = f"order {callback.external_id} has not arrived; applied when it does"
         else:
-            outcome, detail = await apply_callback(session, order, callback, intake)
-            _settle(row, outcome, detail, order, intake.now)
+            order = await orders.load_order(session, found, intake.actor, for_update=True)
+            outcome, detail, order = await apply_callback(session, order, callback, intake)
+            _settle(row, outcome, detail, order.id)
     session.add(row)
     await session.flush()
     return await _answer(session, row, intake, replayed=False)
@@ -276,7 +280,7 @@ async def take_callback(
 async def _answer(
     session: AsyncSession, row: ChannelCallbackRow, intake: Intake, *, replayed: bool
 ) -> tuple[int, ChannelCallbackResult]:
-    order = await session.get(OrderRow, row.order_id) if row.order_id else None
+    order = await records.load(sql_of(session), row.order_id) if row.order_id else None
     result = ChannelCallbackResult(
         channel=row.channel,
         callback_id=row.callback_id,
@@ -290,12 +294,10 @@ async def _answer(
     return row.status_code, result
 
 
-def _settle(
-    row: ChannelCallbackRow, outcome: CallbackOutcome, detail: str, order: OrderRow, now: datetime
-) -> None:
+def _settle(row: ChannelCallbackRow, outcome: CallbackOutcome, detail: str, order_id: int) -> None:
     row.outcome = outcome
     row.detail = detail[:300]
-    row.order_id = order.id
+    row.order_id = order_id
     row.status_code = 200
 
 

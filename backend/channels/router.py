@@ -127,7 +127,7 @@ def _principal(channel: Channel, request: Request) -> Principal:
 )
 async def receive_order(
     channel: ChannelName, request: Request, runtime: RuntimeDep, gate: GateDep
-) -> JSONResponse:
+) -> Response:
     """Take an order as the channel sends it, signed. A retry answers the first answer
     (`replayed`); paid orders reserve their stock now, or go OUT_OF_STOCK."""
     body = await request.body()
@@ -162,7 +162,7 @@ async def receive_order(
 )
 async def receive_callback(
     channel: ChannelName, request: Request, runtime: RuntimeDep, gate: GateDep
-) -> JSONResponse:
+) -> Response:
     """A status change from the channel: paid, cancelled by the customer, refund requested, or
     its daily statement. Answered with what became of it (202 while its order has not come)."""
     body = await request.body()
@@ -184,7 +184,7 @@ async def receive_callback(
     return _replay_marked(response)
 
 
-def _replay_marked(response: JSONResponse) -> JSONResponse:
+def _replay_marked(response: JSONResponse) -> Response:
     if b'"replayed":true' in response.body:
         response.headers["Idempotent-Replayed"] = "true"
     return response

@@ -2,31 +2,118 @@
 customer and address, or split when one rider cannot carry it all), and keeping riders' loads
 by parcel as orders are assigned, go out, are signed, returned or cancelled.
 
-Everything runs inside the caller's write transaction; the events it appends say what happened
-to each order's delivery (kind `order.delivery`), so the order's timeline tells it.
+Everything runs inside the caller's write transaction, in written-out SQL (`backend/sql.py`);
+the events it appends say what happened to each order's delivery (kind `order.delivery`), so
+the order's timeline tells it. The readers (`of_order`, `lead`) serve read sessions too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.dispatch.models import DeliveryItemRow, DeliveryRow
 from backend.dispatch.parcels import Limits, Line, Parcel, fits, pack
 from backend.errors import Conflict
+from backend.orders import records
 from backend.orders.lifecycle import ASSIGNABLE_STATES, RIDER_FREE_STATES
-from backend.orders.models import OrderRow
+from backend.orders.records import OrderRecord
 from backend.realtime.outbox import append_event
 from backend.riders import service as riders
-from backend.riders.models import RiderRow
+from backend.sql import Query, Row, Sql, sql_of, when
 from backend_client.models import OrderState
 
 OPEN, OUT, DONE = "open", "out", "done"
+
+
+@dataclass(slots=True, eq=False)
+class DeliveryRecord:
+    """One parcel (a row of `deliveries`); assigning a column marks it for `_save`."""
+
+    id: int
+    warehouse_id: str
+    status: str
+    merge_key: str | None
+    rider_id: int | None
+    weight_g: int
+    cold_weight_g: int
+    opened_at: datetime
+    closed_at: datetime | None
+    changed: set[str] = field(default_factory=set)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name != "changed" and name != "id":
+            # Made field by field by __init__, `changed` comes last: nothing to mark before it.
+            with contextlib.suppress(AttributeError):
+                self.changed.add(name)
+
+    @property
+    def cold_chain(self) -> bool:
+        """The parcel needs a rider with a cold-chain box."""
+        return self.cold_weight_g > 0
+
+    @classmethod
+    def of_row(cls, row: Row) -> DeliveryRecord:
+        record = object.__new__(cls)
+        for name, value in zip(_COLUMNS, row, strict=True):
+            object.__setattr__(record, name, when(value) if name.endswith("_at") else value)
+        object.__setattr__(record, "changed", set())
+        return record
+
+
+_COLUMNS = tuple(f.name for f in fields(DeliveryRecord) if f.name != "changed")
+_LIST = ", ".join(_COLUMNS)
+OF_ORDER = Query(
+    f"SELECT {_LIST} FROM deliveries WHERE id IN "
+    "(SELECT delivery_id FROM delivery_items WHERE order_id = :order_id) ORDER BY id"
+)
+OPEN_WITH_KEY = Query(
+    f"SELECT {_LIST} FROM deliveries WHERE merge_key = :key AND status = 'open' "
+    "AND warehouse_id = :warehouse_id AND opened_at >= :since ORDER BY id FOR UPDATE"
+)
+ORDER_IDS_IN = Query(
+    "SELECT DISTINCT order_id FROM delivery_items WHERE delivery_id = :id ORDER BY order_id"
+)
+INSERT = Query(
+    f"INSERT INTO deliveries ({_LIST.removeprefix('id, ')}) "
+    f"VALUES ({', '.join(':' + c for c in _COLUMNS[1:])}) RETURNING id"
+)
+INSERT_UNITS = Query(
+    "INSERT INTO delivery_items (delivery_id, order_id, line, quantity, weight_g, cold_chain) "
+    "VALUES (:delivery_id, :order_id, :line, :quantity, :weight_g, :cold_chain)"
+)
+UNITS_OF = Query(
+    "SELECT line, quantity, weight_g, cold_chain FROM delivery_items "
+    "WHERE delivery_id = :delivery_id AND order_id = :order_id ORDER BY line"
+)
+DROP_UNITS = Query(
+    "DELETE FROM delivery_items WHERE delivery_id = :delivery_id AND order_id = :order_id"
+)
+WEIGHT = Query(
+    "SELECT coalesce(sum(weight_g), 0), "
+    "coalesce(sum(CASE WHEN cold_chain THEN weight_g ELSE 0 END), 0) "
+    "FROM delivery_items WHERE delivery_id = :delivery_id"
+)
+RIDER_COLD_BOX = Query("SELECT cold_chain FROM riders WHERE id = :id")
+_UPDATES: dict[frozenset[str], Query] = {}
+
+
+async def _save(sql: Sql, delivery: DeliveryRecord) -> None:
+    if not delivery.changed:
+        return
+    names = frozenset(delivery.changed)
+    query = _UPDATES.get(names)
+    if query is None:
+        assignments = ", ".join(f"{name} = :{name}" for name in sorted(names))
+        query = _UPDATES[names] = Query(f"UPDATE deliveries SET {assignments} WHERE id = :id")
+    await sql.run(query, {"id": delivery.id, **{n: getattr(delivery, n) for n in names}})
+    delivery.changed.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +138,7 @@ def pickup_key(channel: str, point: str) -> str:
     return f"pickup:{channel}:{hashlib.sha256(point.encode()).hexdigest()[:24]}"
 
 
-def lines_of(order: OrderRow) -> list[Line]:
+def lines_of(order: OrderRecord) -> list[Line]:
     return [
         Line(i.line, i.sku, i.quantity, i.weight_g // max(1, i.quantity), i.cold_chain)
         for i in order.items
@@ -63,21 +150,19 @@ def lines_of(order: OrderRow) -> list[Line]:
 
 async def place(
     session: AsyncSession,
-    order: OrderRow,
+    order: OrderRecord,
     plan: DeliveryPlan | None,
     *,
     actor: Principal,
     now: datetime,
-) -> list[DeliveryRow]:
+) -> list[DeliveryRecord]:
     """Put a new order in parcels. Without a plan: one parcel of its own, as sent. With one:
     split when one rider cannot carry it (`parcels.TooHeavy` when no rider ever could), else
     merged into an open parcel with the same key that it fits, else a new parcel."""
+    sql = sql_of(session)
     lines = lines_of(order)
     if plan is None:
-        whole = Parcel()
-        for line in lines:
-            whole.add(line, line.quantity)
-        return [await _new_delivery(session, order, whole, lines, key=None, now=now)]
+        return [await _new_delivery(sql, order, _whole(lines), lines, key=None, now=now)]
     parcels = pack(lines, plan.limits)
     key = plan.merge_key or customer_key(order.customer_id, order.address)
     if len(parcels) == 1 and plan.merge_window > timedelta(0):
@@ -86,9 +171,7 @@ async def place(
         )
         if joined is not None:
             return [joined]
-    made = [
-        await _new_delivery(session, order, parcel, lines, key=key, now=now) for parcel in parcels
-    ]
+    made = [await _new_delivery(sql, order, parcel, lines, key=key, now=now) for parcel in parcels]
     if len(made) > 1:
         limits = plan.limits
         await _event(
@@ -109,56 +192,69 @@ async def place(
     return made
 
 
+def _whole(lines: list[Line]) -> Parcel:
+    whole = Parcel()
+    for line in lines:
+        whole.add(line, line.quantity)
+    return whole
+
+
 async def _new_delivery(
-    session: AsyncSession,
-    order: OrderRow,
+    sql: Sql,
+    order: OrderRecord,
     parcel: Parcel,
     lines: list[Line],
     *,
     key: str | None,
     now: datetime,
-) -> DeliveryRow:
-    delivery = DeliveryRow(
-        warehouse_id=order.warehouse_id,
-        status=OPEN,
-        merge_key=key,
-        weight_g=0,
-        cold_weight_g=0,
-        opened_at=now,
-    )
-    session.add(delivery)
-    await session.flush()
-    _add_units(session, delivery, order, parcel, lines)
+) -> DeliveryRecord:
+    values: dict[str, Any] = {
+        "warehouse_id": order.warehouse_id,
+        "status": OPEN,
+        "merge_key": key,
+        "rider_id": None,
+        "weight_g": 0,
+        "cold_weight_g": 0,
+        "opened_at": now,
+        "closed_at": None,
+    }
+    row = await sql.one(INSERT, values)
+    assert row is not None
+    delivery = DeliveryRecord.of_row((int(row[0]), *values.values()))
+    await _add_units(sql, delivery, order, parcel, lines)
     return delivery
 
 
-def _add_units(
-    session: AsyncSession,
-    delivery: DeliveryRow,
-    order: OrderRow,
+async def _add_units(
+    sql: Sql,
+    delivery: DeliveryRecord,
+    order: OrderRecord,
     parcel: Parcel,
     lines: list[Line],
 ) -> None:
     by_number = {line.line: line for line in lines}
+    units = []
     for number, quantity in sorted(parcel.units.items()):
         line = by_number[number]
-        session.add(
-            DeliveryItemRow(
-                delivery_id=delivery.id,
-                order_id=order.id,
-                line=number,
-                quantity=quantity,
-                weight_g=quantity * line.unit_weight_g,
-                cold_chain=line.cold_chain,
-            )
+        units.append(
+            {
+                "delivery_id": delivery.id,
+                "order_id": order.id,
+                "line": number,
+                "quantity": quantity,
+                "weight_g": quantity * line.unit_weight_g,
+                "cold_chain": line.cold_chain,
+            }
         )
+    await sql.many(INSERT_UNITS, units)
     delivery.weight_g += parcel.weight_g
     delivery.cold_weight_g += parcel.cold_weight_g
+    await _save(sql, delivery)
 
 
 async def _join_open(
     session: AsyncSession,
-    order: OrderRow,
+    order: OrderRecord,
     parcel: Parcel,
     lines: list[Line],
     plan: DeliveryPlan,
@@ -166,32 +262,25 @@ async def _join_open(
     *,
     actor: Principal,
     now: datetime,
-) -> DeliveryRow | None:
+) -> DeliveryRecord | None:
     """The oldest open parcel with the order's key, opened within the window, not out yet,
     that the order fits (weight, cold box, and its rider's box if it has a rider)."""
-    candidates = await session.scalars(
-        select(DeliveryRow)
-        .where(
-            DeliveryRow.merge_key == key,
-            DeliveryRow.status == OPEN,
-            DeliveryRow.warehouse_id == order.warehouse_id,
-            DeliveryRow.opened_at >= now - plan.merge_window,
-        )
-        .order_by(DeliveryRow.id)
-        .with_for_update()
+    sql = sql_of(session)
+    candidates = await sql.all(
+        OPEN_WITH_KEY,
+        {"key": key, "warehouse_id": order.warehouse_id, "since": now - plan.merge_window},
     )
-    for delivery in candidates.all():
+    for delivery in map(DeliveryRecord.of_row, candidates):
         rider_cold = None
         if delivery.rider_id is not None:
-            rider_cold = await session.scalar(
-                select(RiderRow.cold_chain).where(RiderRow.id == delivery.rider_id)
-            )
+            box = await sql.one(RIDER_COLD_BOX, {"id": delivery.rider_id})
+            rider_cold = None if box is None else bool(box[0])
         if not fits(
             delivery.weight_g, delivery.cold_weight_g, parcel, plan.limits, rider_cold=rider_cold
         ):
             continue
         companions = await order_ids_in(session, delivery.id)
-        _add_units(session, delivery, order, parcel, lines)
+        await _add_units(sql, delivery, order, parcel, lines)
         minutes = (now - delivery.opened_at).total_seconds() / 60
         why = "same pick-up point" if key.startswith("pickup:") else "same customer and address"
         await _event(
@@ -226,57 +315,40 @@ async def _join_open(
 # --- Reading ------------------------------------------------------------------------------------
 
 
-async def of_order(session: AsyncSession, order_id: int) -> list[DeliveryRow]:
+async def of_order(session: AsyncSession, order_id: int) -> list[DeliveryRecord]:
     """The order's deliveries, oldest first (the first one is its lead parcel)."""
-    held = select(DeliveryItemRow.delivery_id).where(DeliveryItemRow.order_id == order_id)
-    rows = await session.scalars(
-        select(DeliveryRow).where(DeliveryRow.id.in_(held)).order_by(DeliveryRow.id)
-    )
-    return list(rows.all())
+    rows = await sql_of(session).all(OF_ORDER, {"order_id": order_id})
+    return [DeliveryRecord.of_row(row) for row in rows]
 
 
-async def lead(session: AsyncSession, order: OrderRow) -> DeliveryRow:
+async def lead(session: AsyncSession, order: OrderRecord) -> DeliveryRecord:
     """The parcel whose rider is the order's rider: its first one not done yet."""
     deliveries = await of_order(session, order.id)
     if not deliveries:
         # Every order is placed at intake; one without parcels gets one of its own.
         lines = lines_of(order)
-        whole = Parcel()
-        for line in lines:
-            whole.add(line, line.quantity)
-        return await _new_delivery(session, order, whole, lines, key=None, now=order.updated_at)
+        return await _new_delivery(
+            sql_of(session), order, _whole(lines), lines, key=None, now=order.updated_at
+        )
     return next((d for d in deliveries if d.status != DONE), deliveries[0])
 
 
 async def order_ids_in(session: AsyncSession, delivery_id: int) -> list[int]:
-    rows = await session.scalars(
-        select(DeliveryItemRow.order_id)
-        .where(DeliveryItemRow.delivery_id == delivery_id)
-        .distinct()
-        .order_by(DeliveryItemRow.order_id)
-    )
-    return list(rows.all())
+    rows = await sql_of(session).all(ORDER_IDS_IN, {"id": delivery_id})
+    return [row[0] for row in rows]
 
 
-async def _orders(session: AsyncSession, order_ids: list[int]) -> list[OrderRow]:
+async def _orders(session: AsyncSession, order_ids: list[int]) -> list[OrderRecord]:
     """Orders locked in id order, so two parcels' changes queue instead of deadlocking."""
-    if not order_ids:
-        return []
-    rows = await session.scalars(
-        select(OrderRow)
-        .where(OrderRow.id.in_(sorted(order_ids)))
-        .order_by(OrderRow.id)
-        .with_for_update(of=OrderRow)
-    )
-    return list(rows.all())
+    return await records.load_many(sql_of(session), order_ids, lock=True)
 
 
-async def riderless(session: AsyncSession, order: OrderRow) -> list[DeliveryRow]:
+async def riderless(session: AsyncSession, order: OrderRecord) -> list[DeliveryRecord]:
     """The order's parcels still waiting for a rider, lead first."""
     return [d for d in await of_order(session, order.id) if d.status != DONE and d.rider_id is None]
 
 
-async def require_riders(session: AsyncSession, order: OrderRow) -> None:
+async def require_riders(session: AsyncSession, order: OrderRecord) -> None:
     """Every parcel of the order must have a rider before it goes out."""
     waiting = [d.id for d in await riderless(session, order)]
     if waiting:
@@ -290,7 +362,7 @@ async def require_riders(session: AsyncSession, order: OrderRow) -> None:
 # --- Riders -------------------------------------------------------------------------------------
 
 
-async def take(session: AsyncSession, delivery: DeliveryRow, rider_id: int) -> None:
+async def take(session: AsyncSession, delivery: DeliveryRecord, rider_id: int) -> None:
     """Give the parcel to a rider: one slot of theirs (whatever it holds), freed from its
     previous rider; Conflict when the rider is offline, full or without a needed cold box."""
     previous = delivery.rider_id
@@ -299,16 +371,20 @@ async def take(session: AsyncSession, delivery: DeliveryRow, rider_id: int) -> N
     if previous is not None:
         await riders.free_slot(session, previous)
     delivery.rider_id = rider_id
+    await _save(sql_of(session), delivery)
 
 
-async def untake(session: AsyncSession, delivery: DeliveryRow) -> None:
+async def untake(session: AsyncSession, delivery: DeliveryRecord) -> None:
     """Undo `take` on a parcel that had no rider before (an all-or-nothing assignment failed)."""
     if delivery.rider_id is not None:
         await riders.free_slot(session, delivery.rider_id)
         delivery.rider_id = None
+        await _save(sql_of(session), delivery)
 
 
-async def for_reassignment(session: AsyncSession, order: OrderRow, *, now: datetime) -> DeliveryRow:
+async def for_reassignment(
+    session: AsyncSession, order: OrderRecord, *, now: datetime
+) -> DeliveryRecord:
     """The parcel that changes rider when the order does: its lead parcel while nothing of it
     is on the road (merged orders move together); once out, the order alone, detached."""
     delivery = await lead(session, order)
@@ -324,8 +400,8 @@ async def for_reassignment(session: AsyncSession, order: OrderRow, *, now: datet
 
 
 async def riding_with(
-    session: AsyncSession, delivery: DeliveryRow, order: OrderRow
-) -> list[OrderRow]:
+    session: AsyncSession, delivery: DeliveryRecord, order: OrderRecord
+) -> list[OrderRecord]:
     """`order` and the other orders of its parcel that must now follow the parcel's rider."""
     others = [o for o in await order_ids_in(session, delivery.id) if o != order.id]
     moving = [order]
@@ -342,19 +418,21 @@ async def riding_with(
 class Departure:
     """What leaving with an order means for the rest of its parcels."""
 
-    companions: list[tuple[OrderRow, DeliveryRow]] = field(default_factory=list)
+    companions: list[tuple[OrderRecord, DeliveryRecord]] = field(default_factory=list)
     """Other picked orders in the same parcel: they go out too."""
-    left_behind: list[tuple[OrderRow, DeliveryRow]] = field(default_factory=list)
+    left_behind: list[tuple[OrderRecord, DeliveryRecord]] = field(default_factory=list)
     """Orders not ready (unpaid, unpicked, short): they leave the parcel."""
 
 
-async def send_out(session: AsyncSession, order: OrderRow) -> Departure:
+async def send_out(session: AsyncSession, order: OrderRecord) -> Departure:
     """The order's parcels are on the road now."""
+    sql = sql_of(session)
     departure = Departure()
     for delivery in await of_order(session, order.id):
         if delivery.status != OPEN:
             continue
         delivery.status = OUT
+        await _save(sql, delivery)
         others = [o for o in await order_ids_in(session, delivery.id) if o != order.id]
         for other in await _orders(session, others):
             state = OrderState(other.status)
@@ -366,53 +444,59 @@ async def send_out(session: AsyncSession, order: OrderRow) -> Departure:
 
 
 async def detach(
-    session: AsyncSession, order: OrderRow, delivery: DeliveryRow, *, status: str, now: datetime
-) -> DeliveryRow:
+    session: AsyncSession,
+    order: OrderRecord,
+    delivery: DeliveryRecord,
+    *,
+    status: str,
+    now: datetime,
+) -> DeliveryRecord:
     """Move the order's units out of `delivery` into a new parcel of its own (no rider yet)."""
-    items = list(
-        (
-            await session.scalars(
-                select(DeliveryItemRow).where(
-                    DeliveryItemRow.delivery_id == delivery.id,
-                    DeliveryItemRow.order_id == order.id,
-                )
-            )
-        ).all()
+    sql = sql_of(session)
+    units = await sql.all(UNITS_OF, {"delivery_id": delivery.id, "order_id": order.id})
+    values: dict[str, Any] = {
+        "warehouse_id": delivery.warehouse_id,
+        "status": status,
+        "merge_key": delivery.merge_key if status == OPEN else None,
+        "rider_id": None,
+        "weight_g": sum(weight for _line, _qty, weight, _cold in units),
+        "cold_weight_g": sum(weight for _line, _qty, weight, cold in units if cold),
+        "opened_at": now,
+        "closed_at": None,
+    }
+    row = await sql.one(INSERT, values)
+    assert row is not None
+    alone = DeliveryRecord.of_row((int(row[0]), *values.values()))
+    await sql.many(
+        INSERT_UNITS,
+        [
+            {
+                "delivery_id": alone.id,
+                "order_id": order.id,
+                "line": line,
+                "quantity": quantity,
+                "weight_g": weight,
+                "cold_chain": bool(cold),
+            }
+            for line, quantity, weight, cold in units
+        ],
     )
-    alone = DeliveryRow(
-        warehouse_id=delivery.warehouse_id,
-        status=status,
-        merge_key=delivery.merge_key if status == OPEN else None,
-        weight_g=sum(i.weight_g for i in items),
-        cold_weight_g=sum(i.weight_g for i in items if i.cold_chain),
-        opened_at=now,
-    )
-    session.add(alone)
-    await session.flush()
-    for item in items:
-        session.add(
-            DeliveryItemRow(
-                delivery_id=alone.id,
-                order_id=order.id,
-                line=item.line,
-                quantity=item.quantity,
-                weight_g=item.weight_g,
-                cold_chain=item.cold_chain,
-            )
-        )
-    await _drop_units(session, delivery, order.id)
+    await _drop_units(sql, delivery, order.id)
     return alone
 
 
-async def release(session: AsyncSession, order: OrderRow, *, leaving: bool, now: datetime) -> None:
+async def release(
+    session: AsyncSession, order: OrderRecord, *, leaving: bool, now: datetime
+) -> None:
     """The order is off its riders' hands (signed, returned, claimed) or, `leaving`, cancelled
     and out of its parcels: each parcel with nothing else still carried is done, and its
     rider's slot free."""
+    sql = sql_of(session)
     for delivery in await of_order(session, order.id):
         if delivery.status == DONE:
             continue
         if leaving:
-            await _drop_units(session, delivery, order.id)
+            await _drop_units(sql, delivery, order.id)
         others = [o for o in await order_ids_in(session, delivery.id) if o != order.id]
         carried = [
             o
@@ -423,27 +507,17 @@ async def release(session: AsyncSession, order: OrderRow, *, leaving: bool, now:
             continue
         delivery.status = DONE
         delivery.closed_at = now
+        await _save(sql, delivery)
         if delivery.rider_id is not None:
             await riders.free_slot(session, delivery.rider_id)
 
 
-async def _drop_units(session: AsyncSession, delivery: DeliveryRow, order_id: int) -> None:
-    await session.execute(
-        delete(DeliveryItemRow).where(
-            DeliveryItemRow.delivery_id == delivery.id, DeliveryItemRow.order_id == order_id
-        )
-    )
-    weight, cold = (
-        await session.execute(
-            select(
-                func.coalesce(func.sum(DeliveryItemRow.weight_g), 0),
-                func.coalesce(
-                    func.sum(DeliveryItemRow.weight_g).filter(DeliveryItemRow.cold_chain), 0
-                ),
-            ).where(DeliveryItemRow.delivery_id == delivery.id)
-        )
-    ).one()
-    delivery.weight_g, delivery.cold_weight_g = int(weight), int(cold)
+async def _drop_units(sql: Sql, delivery: DeliveryRecord, order_id: int) -> None:
+    await sql.run(DROP_UNITS, {"delivery_id": delivery.id, "order_id": order_id})
+    row = await sql.one(WEIGHT, {"delivery_id": delivery.id})
+    assert row is not None
+    delivery.weight_g, delivery.cold_weight_g = int(row[0]), int(row[1])
+    await _save(sql, delivery)
 
 
 # --- Telling it ---------------------------------------------------------------------------------
@@ -451,7 +525,7 @@ async def _drop_units(session: AsyncSession, delivery: DeliveryRow, order_id: in
 
 async def _event(
     session: AsyncSession,
-    order: OrderRow,
+    order: OrderRecord,
     *,
     actor: Principal,
     now: datetime,
@@ -484,12 +558,12 @@ async def _event(
 
 async def tell(
     session: AsyncSession,
-    order: OrderRow,
+    order: OrderRecord,
     *,
     actor: Principal,
     now: datetime,
     action: str,
-    delivery: DeliveryRow,
+    delivery: DeliveryRecord,
     reason: str,
 ) -> None:
     """An `order.delivery` event about one of the order's parcels."""

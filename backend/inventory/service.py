@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
@@ -19,6 +20,7 @@ from backend.db import Database
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.inventory.models import SkuRow, StockRow, WarehouseRow
 from backend.realtime.outbox import append_event
+from backend.sql import Query, in_list, sql_of
 from backend_client.models import StockLevel
 
 Lines = Iterable[tuple[str, int]]
@@ -32,69 +34,95 @@ def _totals(lines: Lines) -> dict[str, int]:
     return dict(sorted(totals.items()))
 
 
+RESERVE = Query(
+    "UPDATE stock SET reserved = reserved + :quantity WHERE warehouse_id = :warehouse_id "
+    "AND sku = :sku AND on_hand - reserved >= :quantity"
+)
+ADD_RESERVED = Query(
+    "UPDATE stock SET reserved = reserved + :quantity "
+    "WHERE warehouse_id = :warehouse_id AND sku = :sku"
+)
+CONSUME = Query(
+    "UPDATE stock SET on_hand = on_hand - :quantity, reserved = reserved - :quantity "
+    "WHERE warehouse_id = :warehouse_id AND sku = :sku"
+)
+RESTOCK = Query(
+    "UPDATE stock SET on_hand = on_hand + :quantity WHERE warehouse_id = :warehouse_id "
+    "AND sku = :sku"
+)
+
+
 async def reserve(session: AsyncSession, warehouse_id: str, lines: Lines) -> list[str]:
     """Reserve every line or none; returns the SKUs that were short (empty when reserved)."""
-    totals = _totals(lines)
+    sql = sql_of(session)
     taken: list[tuple[str, int]] = []
     short: list[str] = []
-    for sku, quantity in totals.items():
-        result = await session.execute(
-            update(StockRow)
-            .where(
-                StockRow.warehouse_id == warehouse_id,
-                StockRow.sku == sku,
-                StockRow.on_hand - StockRow.reserved >= quantity,
-            )
-            .values(reserved=StockRow.reserved + quantity)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:
+    for sku, quantity in _totals(lines).items():
+        at = {"warehouse_id": warehouse_id, "sku": sku, "quantity": quantity}
+        if await sql.run(RESERVE, at) == 1:
             taken.append((sku, quantity))
         else:
             short.append(sku)
     if short:
         # All or nothing: hand back what this order took before it found a short line.
-        await _add_reserved(session, warehouse_id, taken, sign=-1)
+        await _each(session, ADD_RESERVED, warehouse_id, [(sku, -q) for sku, q in taken])
     return short
 
 
 async def release(session: AsyncSession, warehouse_id: str, lines: Lines) -> None:
     """Give reserved units back."""
-    await _add_reserved(session, warehouse_id, _totals(lines).items(), sign=-1)
+    await _each(session, ADD_RESERVED, warehouse_id, [(s, -q) for s, q in _totals(lines).items()])
 
 
 async def consume(session: AsyncSession, warehouse_id: str, lines: Lines) -> None:
     """Reserved units leave the shelf with the rider."""
-    for sku, quantity in _totals(lines).items():
-        await session.execute(
-            update(StockRow)
-            .where(StockRow.warehouse_id == warehouse_id, StockRow.sku == sku)
-            .values(on_hand=StockRow.on_hand - quantity, reserved=StockRow.reserved - quantity)
-            .execution_options(synchronize_session=False)
-        )
+    await _each(session, CONSUME, warehouse_id, list(_totals(lines).items()))
 
 
 async def restock(session: AsyncSession, warehouse_id: str, lines: Lines) -> None:
     """Returned goods go back on the shelf."""
-    for sku, quantity in _totals(lines).items():
-        await session.execute(
-            update(StockRow)
-            .where(StockRow.warehouse_id == warehouse_id, StockRow.sku == sku)
-            .values(on_hand=StockRow.on_hand + quantity)
-            .execution_options(synchronize_session=False)
-        )
+    await _each(session, RESTOCK, warehouse_id, list(_totals(lines).items()))
 
 
-async def _add_reserved(
-    session: AsyncSession, warehouse_id: str, lines: Iterable[tuple[str, int]], *, sign: int
+async def _each(
+    session: AsyncSession, query: Query, warehouse_id: str, lines: list[tuple[str, int]]
 ) -> None:
+    """`query` for each (sku, quantity), in the order given (SKU order: see `_totals`)."""
+    sql = sql_of(session)
     for sku, quantity in lines:
-        await session.execute(
-            update(StockRow)
-            .where(StockRow.warehouse_id == warehouse_id, StockRow.sku == sku)
-            .values(reserved=StockRow.reserved + sign * quantity)
-            .execution_options(synchronize_session=False)
+        await sql.run(query, {"warehouse_id": warehouse_id, "sku": sku, "quantity": quantity})
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueEntry:
+    """What an order line copies from the catalogue."""
+
+    sku: str
+    name: str
+    unit: str
+    weight_g: int
+    cold_chain: bool
+    price_cents: int
+
+
+async def catalogue(session: AsyncSession, skus: list[str]) -> dict[str, CatalogueEntry]:
+    """The catalogue entries of `skus` that exist, by SKU."""
+    if not skus:
+        return {}
+    listed, params = in_list("sku", skus)
+    query = _CATALOGUE.get(len(skus))
+    if query is None:
+        query = _CATALOGUE[len(skus)] = Query(
+            "SELECT sku, name, unit, weight_g, cold_chain, price_cents FROM skus "
+            f"WHERE sku IN {listed}"
         )
+    rows = await sql_of(session).all(query, params)
+    return {
+        row[0]: CatalogueEntry(row[0], row[1], row[2], row[3], bool(row[4]), row[5]) for row in rows
+    }
+
+
+_CATALOGUE: dict[int, Query] = {}
 
 
 async def stock_levels(

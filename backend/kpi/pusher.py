@@ -19,6 +19,7 @@ from backend.db import Database
 from backend.kpi import service
 from backend.realtime.hub import Connection, Hub
 from backend_client.models import KpiMessage, Topic
+from backend_client.waiting import within
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class KpiPusher:
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.period)
+                await within(self.period, self._wake.wait())
             self._wake.clear()
             try:
                 await self.push()

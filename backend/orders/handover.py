@@ -11,18 +11,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.dispatch import deliveries
-from backend.dispatch.models import DeliveryRow
+from backend.dispatch.deliveries import DeliveryRecord
 from backend.errors import Conflict, Unprocessable
+from backend.orders import records
 from backend.orders import service as orders
 from backend.orders.lifecycle import ASSIGNABLE_STATES
 from backend.orders.models import OrderRow
+from backend.orders.records import OrderRecord
 from backend.riders import service as riders
+from backend.sql import sql_of
 from backend_client.models import Handover, RiderStatus
 
 
 async def hand_over(
     session: AsyncSession, from_rider_id: int, request: Handover, *, actor: Principal, now: datetime
-) -> list[OrderRow]:
+) -> list[OrderRecord]:
     """Move the listed orders (every order the rider carries, as the caller last saw them) to
     `request.to_rider_id`, in the listed sequence. Refused as a whole if the list is not what
     the rider carries now, a version is stale, or the other rider cannot take them all."""
@@ -34,14 +37,17 @@ async def hand_over(
         raise Unprocessable("orders: an order is listed twice")
     await riders.load_rider(session, from_rider_id, actor)
     await riders.lock_riders(session, {from_rider_id, to_rider_id})
+    ids = await session.scalars(
+        select(OrderRow.id).where(
+            OrderRow.rider_id == from_rider_id, OrderRow.status.in_(ASSIGNABLE_STATES)
+        )
+    )
+    sql = sql_of(session)
     carried = {
         o.id: o
-        for o in await session.scalars(
-            select(OrderRow)
-            .where(OrderRow.rider_id == from_rider_id, OrderRow.status.in_(ASSIGNABLE_STATES))
-            .order_by(OrderRow.id)
-            .with_for_update()
-        )
+        for o in await records.load_many(sql, list(ids.all()), lock=True)
+        # Locked now: what changed rider or state since the ids were read no longer counts.
+        if o.rider_id == from_rider_id and o.status in ASSIGNABLE_STATES
     }
     if set(listed) != set(carried):
         raise Conflict(
@@ -52,7 +58,7 @@ async def hand_over(
     for wanted in request.orders:
         await orders.check_version(session, carried[wanted.id], wanted.version, actor)
     # Parcels move whole: merged orders ride on together and keep their one slot.
-    parcels: dict[int, DeliveryRow] = {}
+    parcels: dict[int, DeliveryRecord] = {}
     for order in carried.values():
         parcel = await deliveries.lead(session, order)
         if parcel.rider_id == from_rider_id:

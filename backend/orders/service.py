@@ -1,12 +1,15 @@
 """Orders: intake, reading with scope, lifecycle transitions and rider assignment.
 
 Every change happens inside the caller's write transaction and appends its event there too.
+Changes read and write orders as `records.OrderRecord`, in written-out SQL (`backend/sql.py`);
+the list and the timeline are queries through SQLAlchemy.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from geopy.distance import geodesic
 from sqlalchemy import and_, func, or_, select
@@ -15,14 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.principal import Principal, system_principal
 from backend.auth.redaction import sees_staff_details
 from backend.auth.scope import order_scope
-from backend.db import conflict_insert, lock_key
+from backend.db import lock_key
 from backend.dispatch import deliveries
-from backend.dispatch.deliveries import DeliveryPlan
-from backend.dispatch.models import DeliveryRow as Delivery
+from backend.dispatch.deliveries import DeliveryPlan, DeliveryRecord
 from backend.dispatch.ranking import AUTO_DISPATCH_REACH_M, SHORTLIST, rank_riders
-from backend.errors import Conflict, Forbidden, NotFound, StaleVersion, Unprocessable
+from backend.errors import Conflict, Forbidden, StaleVersion, Unprocessable
 from backend.inventory import service as stock
-from backend.inventory.models import SkuRow, WarehouseRow
+from backend.orders import records
 from backend.orders.cursor import decode_cursor, encode_cursor
 from backend.orders.lifecycle import (
     ASSIGNABLE_STATES,
@@ -35,11 +37,13 @@ from backend.orders.lifecycle import (
     Rule,
     decide,
 )
-from backend.orders.models import CustomerRow, OrderItemRow, OrderRow
+from backend.orders.models import OrderRow
+from backend.orders.records import ItemRecord, OrderRecord
 from backend.realtime.models import EventRow
 from backend.realtime.outbox import append_event
 from backend.returns.records import withdraw_pending
 from backend.riders import progress
+from backend.sql import Query, Sql, sql_of
 from backend_client.models import (
     AssignRequest,
     Channel,
@@ -75,15 +79,9 @@ class OrderFilters:
 
 async def load_order(
     session: AsyncSession, order_id: int, principal: Principal, *, for_update: bool = False
-) -> OrderRow:
+) -> OrderRecord:
     """The order if the caller may see it, else NotFound (scope never leaks existence)."""
-    query = select(OrderRow).where(OrderRow.id == order_id, order_scope(principal))
-    if for_update:
-        query = query.with_for_update(of=OrderRow)
-    order = await session.scalar(query)
-    if order is None:
-        raise NotFound(f"no order {order_id}")
-    return order
+    return await records.load_in_scope(sql_of(session), order_id, principal, lock=for_update)
 
 
 async def list_orders(
@@ -157,6 +155,28 @@ async def order_timeline(
 # --- Intake -------------------------------------------------------------------------------------
 
 
+WAREHOUSES = Query("SELECT id, zone, lat, lng, auto_dispatch FROM warehouses ORDER BY id")
+WAREHOUSE = Query("SELECT id, zone, lat, lng, auto_dispatch FROM warehouses WHERE id = :id")
+EXISTING = Query("SELECT id FROM orders WHERE channel = :channel AND external_id = :external_id")
+UPSERT_CUSTOMER = Query(
+    "INSERT INTO customers (name, phone, address, lat, lng) "
+    "VALUES (:name, :phone, :address, :lat, :lng) ON CONFLICT (phone) DO UPDATE SET "
+    "name = excluded.name, address = excluded.address, lat = excluded.lat, lng = excluded.lng "
+    "RETURNING id"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Pickup:
+    """A warehouse as the write path needs it: where it is and whether it dispatches itself."""
+
+    id: str
+    zone: str
+    lat: float
+    lng: float
+    auto_dispatch: bool
+
+
 async def create_order(
     session: AsyncSession,
     request: OrderCreate,
@@ -165,22 +185,19 @@ async def create_order(
     now: datetime,
     default_promise: timedelta,
     plan: DeliveryPlan | None = None,
-) -> OrderRow:
+) -> OrderRecord:
     """A new order in CREATED, priced from the catalogue, served by a warehouse, placed in
     deliveries by `plan` (merged or split; `dispatch.parcels.TooHeavy` if no rider can carry a
     unit of it), or without one in a delivery of its own, as sent."""
+    sql = sql_of(session)
     channel = _channel_for(request, actor)
     # Two deliveries of the same channel order must not race past the check below.
     await lock_key(session, ORDER_INTAKE_LOCK, f"{channel}:{request.external_id}")
-    existing = await session.scalar(
-        select(OrderRow.id).where(
-            OrderRow.channel == channel, OrderRow.external_id == request.external_id
-        )
-    )
+    existing = await sql.one(EXISTING, {"channel": channel, "external_id": request.external_id})
     if existing is not None:
         raise Conflict(
-            f"{channel} order {request.external_id} already exists as order {existing}",
-            order_id=existing,
+            f"{channel} order {request.external_id} already exists as order {existing[0]}",
+            order_id=existing[0],
         )
     promised_at = request.promised_at or now + default_promise
     if promised_at <= now:
@@ -189,17 +206,19 @@ async def create_order(
         raise Unprocessable("promised_at must be within 7 days")
 
     wanted = sorted({item.sku for item in request.items})
-    catalogue = {
-        row.sku: row for row in await session.scalars(select(SkuRow).where(SkuRow.sku.in_(wanted)))
-    }
+    catalogue = await stock.catalogue(session, wanted)
     unknown = [sku for sku in wanted if sku not in catalogue]
     if unknown:
         raise Unprocessable(f"unknown SKU: {', '.join(unknown)}")
-    warehouse = await _serving_warehouse(session, request)
-    customer = await _upsert_customer(session, request)
-
+    warehouse = await _serving_warehouse(sql, request)
+    c = request.customer
+    customer = await sql.one(
+        UPSERT_CUSTOMER,
+        {"name": c.name, "phone": c.phone, "address": c.address, "lat": c.lat, "lng": c.lng},
+    )
+    assert customer is not None
     items = [
-        OrderItemRow(
+        ItemRecord(
             line=line,
             sku=item.sku,
             name=catalogue[item.sku].name,
@@ -211,11 +230,11 @@ async def create_order(
         )
         for line, item in enumerate(request.items, start=1)
     ]
-    c = request.customer
-    order = OrderRow(
+    values: dict[str, Any] = dict.fromkeys(records.COLUMNS[1:])
+    values.update(
         channel=channel,
         external_id=request.external_id,
-        customer=customer,
+        customer_id=customer[0],
         customer_name=c.name,
         customer_phone=c.phone,
         address=c.address,
@@ -234,10 +253,8 @@ async def create_order(
         promised_at=promised_at,
         created_at=now,
         updated_at=now,
-        items=items,
     )
-    session.add(order)
-    await session.flush()
+    order = await records.insert(sql, values, items)
     await append_event(
         session,
         kind="order.created",
@@ -276,30 +293,17 @@ def _channel_for(request: OrderCreate, actor: Principal) -> str:
     return request.channel
 
 
-async def _serving_warehouse(session: AsyncSession, request: OrderCreate) -> WarehouseRow:
+async def _serving_warehouse(sql: Sql, request: OrderCreate) -> Pickup:
     if request.warehouse_id is not None:
-        warehouse = await session.get(WarehouseRow, request.warehouse_id)
-        if warehouse is None:
+        row = await sql.one(WAREHOUSE, {"id": request.warehouse_id})
+        if row is None:
             raise Unprocessable(f"no warehouse {request.warehouse_id}")
-        return warehouse
-    warehouses = (await session.scalars(select(WarehouseRow))).all()
+        return Pickup(row[0], row[1], row[2], row[3], bool(row[4]))
+    warehouses = [Pickup(r[0], r[1], r[2], r[3], bool(r[4])) for r in await sql.all(WAREHOUSES)]
     if not warehouses:
         raise Conflict("no warehouse is set up to serve orders")
     target = (request.customer.lat, request.customer.lng)
     return min(warehouses, key=lambda w: geodesic((w.lat, w.lng), target).meters)
-
-
-async def _upsert_customer(session: AsyncSession, request: OrderCreate) -> CustomerRow:
-    """The customer with this phone, created or refreshed in one statement (safe under races)."""
-    c = request.customer
-    values = {"name": c.name, "phone": c.phone, "address": c.address, "lat": c.lat, "lng": c.lng}
-    statement = conflict_insert(session)(CustomerRow).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=[CustomerRow.phone],
-        set_={k: statement.excluded[k] for k in ("name", "address", "lat", "lng")},
-    ).returning(CustomerRow.id)
-    customer_id = await session.scalar(statement)
-    return await session.get(CustomerRow, customer_id, populate_existing=True)
 
 
 # --- Changes ------------------------------------------------------------------------------------
@@ -313,7 +317,7 @@ async def transition(
     actor: Principal,
     now: datetime,
     auto_dispatch: bool = False,
-) -> OrderRow:
+) -> OrderRecord:
     """Apply one lifecycle action, with its guards and effects, or refuse and change nothing.
     With `auto_dispatch` (the instance's setting), an order entering PICKING gets a rider."""
     order = await load_order(session, order_id, actor, for_update=True)
@@ -339,7 +343,7 @@ async def transition(
 
 async def carry_out(
     session: AsyncSession,
-    order: OrderRow,
+    order: OrderRecord,
     rule: Rule,
     *,
     actor: Principal,
@@ -368,7 +372,7 @@ async def assign_rider(
     *,
     actor: Principal,
     now: datetime,
-) -> OrderRow:
+) -> OrderRecord:
     """Give the order to a rider who is online, has room and (if needed) a cold-chain box."""
     order = await load_order(session, order_id, actor, for_update=True)
     await check_version(session, order, request.version, actor)
@@ -383,7 +387,7 @@ async def assign_rider(
     return order
 
 
-async def auto_assign(session: AsyncSession, order: OrderRow, *, now: datetime) -> bool:
+async def auto_assign(session: AsyncSession, order: OrderRecord, *, now: datetime) -> bool:
     """Give a picking order with no rider a rider: its parcel's, when it was merged into one
     that has a rider already; else, if its warehouse dispatches by itself, the best rider for
     each of its parcels (all or none, each a different rider). The caller holds the order's
@@ -396,10 +400,11 @@ async def auto_assign(session: AsyncSession, order: OrderRow, *, now: datetime) 
         reason = f"rides with delivery {lead.id}, already given to rider {lead.rider_id}"
         await record_assignment(session, order, lead.rider_id, actor=system, now=now, reason=reason)
         return True
-    pickup = await session.get(WarehouseRow, order.warehouse_id)
-    if pickup is None or not pickup.auto_dispatch:
+    row = await sql_of(session).one(WAREHOUSE, {"id": order.warehouse_id})
+    if row is None or not row[4]:
         return False
-    chosen: list[tuple[Delivery, str]] = []
+    pickup = Pickup(row[0], row[1], row[2], row[3], bool(row[4]))
+    chosen: list[tuple[DeliveryRecord, str]] = []
     for parcel in await deliveries.riderless(session, order):
         reason = await _auto_take(session, order, parcel, pickup, {p.rider_id for p, _ in chosen})
         if reason is None:
@@ -424,9 +429,9 @@ async def auto_assign(session: AsyncSession, order: OrderRow, *, now: datetime) 
 
 async def _auto_take(
     session: AsyncSession,
-    order: OrderRow,
-    parcel: Delivery,
-    pickup: WarehouseRow,
+    order: OrderRecord,
+    parcel: DeliveryRecord,
+    pickup: Pickup,
     busy: set[int | None],
 ) -> str | None:
     """Give the parcel to the best rider in reach (not one in `busy`); the reason, or None."""
@@ -450,7 +455,7 @@ async def _auto_take(
 
 async def give_to_rider(
     session: AsyncSession,
-    order: OrderRow,
+    order: OrderRecord,
     rider_id: int,
     *,
     actor: Principal,
@@ -472,7 +477,7 @@ async def give_to_rider(
 
 async def record_assignment(
     session: AsyncSession,
-    order: OrderRow,
+    order: OrderRecord,
     rider_id: int | None,
     *,
     actor: Principal,
@@ -484,7 +489,7 @@ async def record_assignment(
     order.rider_id = rider_id
     order.version += 1
     order.updated_at = now
-    await session.flush()
+    await records.save(sql_of(session), order)
     await append_event(
         session,
         kind="order.assigned",
@@ -506,7 +511,9 @@ async def record_assignment(
     )
 
 
-async def _send_out(session: AsyncSession, order: OrderRow, *, actor: Principal, now: datetime):
+async def _send_out(
+    session: AsyncSession, order: OrderRecord, *, actor: Principal, now: datetime
+) -> None:
     """The order went out: the other picked orders of its parcel go with it (one parcel); the
     ones not ready leave it, keeping their rider on a parcel of their own if they can."""
     departure = await deliveries.send_out(session, order)
@@ -541,19 +548,11 @@ async def _send_out(session: AsyncSession, order: OrderRow, *, actor: Principal,
 
 
 async def check_version(
-    session: AsyncSession, order: OrderRow, version: int, viewer: Principal
+    session: AsyncSession, order: OrderRecord, version: int, viewer: Principal
 ) -> None:
     if version == order.version:
         return
-    last = (
-        await session.execute(
-            select(EventRow.actor, EventRow.role)
-            .where(EventRow.order_id == order.id)
-            .order_by(EventRow.id.desc())
-            .limit(1)
-        )
-    ).first()
-    actor, role = last or (None, None)
+    actor, role = await records.last_change(sql_of(session), order.id) or (None, None)
     changed_by = actor if sees_staff_details(viewer) else role
     raise StaleVersion(
         f"order {order.id} is at version {order.version}, not {version}; "
@@ -564,7 +563,7 @@ async def check_version(
 
 
 async def _apply_effects(
-    session: AsyncSession, order: OrderRow, rule: Rule, *, now: datetime
+    session: AsyncSession, order: OrderRecord, rule: Rule, *, now: datetime
 ) -> list[str]:
     """Carry out the rule's effects; returns the SKUs found short by a reservation at payment."""
     lines = [(item.sku, item.quantity) for item in order.items]
@@ -600,7 +599,7 @@ async def _apply_effects(
 
 async def _move(
     session: AsyncSession,
-    order: OrderRow,
+    order: OrderRecord,
     rule: Rule,
     *,
     actor: Principal,
@@ -616,7 +615,7 @@ async def _move(
     order.open_rank = 1 if rule.target in FINAL_STATES else 0
     order.updated_at = now
     setattr(order, STAGE_COLUMN[rule.target], now)
-    await session.flush()
+    await records.save(sql_of(session), order)
     await append_event(
         session,
         kind="order.transition",

@@ -26,6 +26,7 @@ from backend.auth.redaction import redact_event
 from backend.db import Database
 from backend.orders.views import event_view
 from backend.realtime.models import EventRow
+from backend_client.waiting import within
 
 log = logging.getLogger(__name__)
 
@@ -129,12 +130,12 @@ class EventFeed:
             if remaining <= 0:
                 return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._advanced.wait(), remaining)
+                await within(remaining, self._advanced.wait())
 
     async def _follow(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                await within(self.poll_seconds, self._wake.wait())
             self._wake.clear()
             try:
                 await self.catch_up()

@@ -29,6 +29,7 @@ from backend_client.models import (
     Topic,
     Welcome,
 )
+from backend_client.waiting import within
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["stream"])
@@ -132,7 +133,7 @@ async def _listen(runtime: Runtime, websocket: WebSocket) -> None:
     idle = runtime.settings.stream_idle_timeout_seconds
     while True:
         try:
-            raw = await asyncio.wait_for(_receive_text(websocket), idle)
+            raw = await within(idle, _receive_text(websocket))
         except TimeoutError:
             raise StreamClosed(CloseCode.IDLE, f"nothing heard for {idle} s") from None
         _parse(raw)  # anything well-formed counts as a sign of life
@@ -152,7 +153,7 @@ async def _beat(runtime: Runtime, websocket: WebSocket, connection: Connection, 
 
 async def _receive_hello(websocket: WebSocket) -> Hello:
     try:
-        raw = await asyncio.wait_for(_receive_text(websocket), HELLO_TIMEOUT)
+        raw = await within(HELLO_TIMEOUT, _receive_text(websocket))
     except TimeoutError:
         raise StreamClosed(CloseCode.BAD_MESSAGE, "send hello first") from None
     message = _parse(raw)
@@ -200,11 +201,11 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
     if websocket.client_state != WebSocketState.CONNECTED:
         return
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(
-            websocket.send_text(StreamError(code=code, detail=reason).model_dump_json()), 1
+        await within(
+            1, websocket.send_text(StreamError(code=code, detail=reason).model_dump_json())
         )
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(websocket.close(code=code, reason=reason[:120]), 2)
+        await within(2, websocket.close(code=code, reason=reason[:120]))
 
 
 @router.get("/events", response_model=EventBatch, responses=PROTECTED)

@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.orders.models import OrderRow
+from backend.orders.records import OrderRecord
 from backend.realtime.outbox import append_event
 from backend.returns.models import ReturnRequestRow
+from backend.sql import Query, sql_of
 from backend_client.models import ClaimItem, RequestKind, RequestState, ReturnRequest
 
 
@@ -38,7 +40,7 @@ def request_view(row: ReturnRequestRow) -> ReturnRequest:
 async def announce(
     session: AsyncSession,
     row: ReturnRequestRow,
-    order: OrderRow,
+    order: OrderRecord | OrderRow,
     what: str,
     *,
     actor: Principal,
@@ -65,13 +67,25 @@ async def announce(
     )
 
 
+ANY_PENDING = Query(
+    "SELECT id FROM return_requests WHERE order_id = :order_id AND state = 'pending' LIMIT 1"
+)
+
+
 async def withdraw_pending(
-    session: AsyncSession, order: OrderRow, *, actor: Principal, now: datetime, why: str
+    session: AsyncSession,
+    order: OrderRecord | OrderRow,
+    *,
+    actor: Principal,
+    now: datetime,
+    why: str,
 ) -> None:
     """The order left EXCEPTION some other way (the customer took the goods after all and the
     desk resumed it): a request still waiting could no longer be carried out, and left pending
     it would sit in the queue and block the next one, so it is withdrawn, by whoever moved the
     order. The caller holds the order's row lock."""
+    if await sql_of(session).one(ANY_PENDING, {"order_id": order.id}) is None:
+        return  # the usual case, told by one statement
     waiting = (
         await session.scalars(
             select(ReturnRequestRow)

@@ -13,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import claim_limit_cents
-from backend.auth.principal import Principal
+from backend.auth.principal import Principal, system_principal
 from backend.auth.redaction import sees_staff_details
 from backend.errors import Conflict, Forbidden, NotFound, StaleVersion, Unprocessable
 from backend.orders import service as orders
 from backend.orders.lifecycle import rule_from
-from backend.orders.models import OrderRow
+from backend.orders.records import OrderRecord
 from backend.returns.models import ReturnRequestRow
 from backend.returns.records import announce
 from backend_client.models import (
@@ -99,7 +99,7 @@ async def open_request(
     return row
 
 
-def _claimed(order: OrderRow, body: ClaimCreate) -> tuple[list[dict[str, int | str]], int]:
+def _claimed(order: OrderRecord, body: ClaimCreate) -> tuple[list[dict[str, int | str]], int]:
     """The claim's lines, checked against the order: only what was ordered, no more of it than
     was ordered, and no more money than the order cost."""
     ordered: dict[str, int] = {}
@@ -197,10 +197,7 @@ async def decide_request(
                 f"a {actor.role} approves claims up to {limit / 100:.2f}; this one is "
                 f"{row.amount_cents / 100:.2f}, for a supervisor to decide"
             )
-    order = await session.scalar(
-        select(OrderRow).where(OrderRow.id == row.order_id).with_for_update(of=OrderRow)
-    )
-    assert order is not None
+    order = await orders.load_order(session, row.order_id, system_principal(), for_update=True)
     if approve:
         if order.status != S.EXCEPTION:
             raise Conflict(
@@ -218,7 +215,7 @@ async def decide_request(
 
 async def _drive(
     session: AsyncSession,
-    order: OrderRow,
+    order: OrderRecord,
     request: ReturnRequestRow,
     *,
     actor: Principal,

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import Any, ClassVar
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
@@ -21,6 +21,7 @@ from backend.riders import geofences
 from backend.riders.geo import metres, rough_metres
 from backend.riders.geofences import RiderEvent
 from backend.riders.models import DeliveryProgressRow, RiderRow
+from backend.sql import Query, sql_of
 from backend_client.models import OrderState, PositionPoint
 
 NOMINAL_KMH = 20.0
@@ -119,15 +120,13 @@ async def advance(
         )
 
 
+NEW_LEG = Query("UPDATE delivery_progress SET closest_m = distance_m WHERE rider_id = :rider_id")
+
+
 async def new_leg(session: AsyncSession, rider_id: int) -> None:
     """The rider finished a stop: the closest approach to each remaining customer counts from
     here (passing near stop B on the way to stop A is not being on the way to B)."""
-    await session.execute(
-        update(DeliveryProgressRow)
-        .where(DeliveryProgressRow.rider_id == rider_id)
-        .values(closest_m=DeliveryProgressRow.distance_m)
-        .execution_options(synchronize_session=False)
-    )
+    await sql_of(session).run(NEW_LEG, {"rider_id": rider_id})
 
 
 def _track_stillness(rider: RiderRow, fixes: list[PositionPoint], radius_m: float) -> None:

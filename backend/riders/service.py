@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
@@ -15,6 +15,7 @@ from backend.inventory.models import WarehouseRow
 from backend.realtime.outbox import append_event
 from backend.riders import progress
 from backend.riders.models import RiderPositionRow, RiderRow
+from backend.sql import Query, sql_of
 from backend_client.models import (
     FleetFix,
     FleetPositions,
@@ -108,52 +109,43 @@ async def set_status(
     return rider
 
 
+LOCK_RIDER = Query("SELECT id FROM riders WHERE id = :id FOR UPDATE")
+TAKE_SLOT = Query(
+    "UPDATE riders SET active_orders = active_orders + 1 WHERE id = :id AND status = 'online' "
+    "AND active_orders < capacity AND (cold_chain OR NOT :cold_chain)"
+)
+WHY_NO_SLOT = Query("SELECT status, active_orders, capacity FROM riders WHERE id = :id")
+FREE_SLOT = Query(
+    "UPDATE riders SET active_orders = active_orders - 1 WHERE id = :id AND active_orders > 0"
+)
+
+
 async def lock_riders(session: AsyncSession, rider_ids: set[int]) -> None:
     """Lock rider rows in id order, so two transactions moving orders between the same riders
     in opposite directions queue instead of deadlocking (PostgreSQL; SQLite has one writer)."""
-    if rider_ids:
-        await session.execute(
-            select(RiderRow.id)
-            .where(RiderRow.id.in_(sorted(rider_ids)))
-            .order_by(RiderRow.id)
-            .with_for_update()
-        )
+    sql = sql_of(session)
+    for rider_id in sorted(rider_ids):
+        await sql.one(LOCK_RIDER, {"id": rider_id})
 
 
-async def take_slot(session: AsyncSession, rider_id: int, *, cold_chain: bool) -> RiderRow:
+async def take_slot(session: AsyncSession, rider_id: int, *, cold_chain: bool) -> None:
     """Give the rider one more order, atomically, or say why they cannot take it."""
-    conditions = [
-        RiderRow.id == rider_id,
-        RiderRow.status == RiderStatus.ONLINE,
-        RiderRow.active_orders < RiderRow.capacity,
-    ]
-    if cold_chain:
-        conditions.append(RiderRow.cold_chain.is_(True))
-    result = await session.execute(
-        update(RiderRow)
-        .where(*conditions)
-        .values(active_orders=RiderRow.active_orders + 1)
-        .execution_options(synchronize_session=False)
-    )
-    rider = await session.get(RiderRow, rider_id, populate_existing=True)
-    if rider is None:
+    sql = sql_of(session)
+    if await sql.run(TAKE_SLOT, {"id": rider_id, "cold_chain": cold_chain}) == 1:
+        return
+    row = await sql.one(WHY_NO_SLOT, {"id": rider_id})
+    if row is None:
         raise Unprocessable(f"no rider {rider_id}")
-    if result.rowcount == 1:
-        return rider
-    if rider.status != RiderStatus.ONLINE:
-        raise Conflict(f"rider {rider_id} is {rider.status}, not online")
-    if rider.active_orders >= rider.capacity:
-        raise Conflict(f"rider {rider_id} is full ({rider.active_orders}/{rider.capacity} orders)")
+    status, active, capacity = row
+    if status != RiderStatus.ONLINE:
+        raise Conflict(f"rider {rider_id} is {status}, not online")
+    if active >= capacity:
+        raise Conflict(f"rider {rider_id} is full ({active}/{capacity} orders)")
     raise Conflict(f"rider {rider_id} has no cold-chain box for a cold-chain order")
 
 
 async def free_slot(session: AsyncSession, rider_id: int) -> None:
-    await session.execute(
-        update(RiderRow)
-        .where(RiderRow.id == rider_id, RiderRow.active_orders > 0)
-        .values(active_orders=RiderRow.active_orders - 1)
-        .execution_options(synchronize_session=False)
-    )
+    await sql_of(session).run(FREE_SLOT, {"id": rider_id})
 
 
 async def record_positions(

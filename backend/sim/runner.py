@@ -53,6 +53,7 @@ from backend_client.models import (
     Topic,
 )
 from backend_client.stream import StreamConsumer
+from backend_client.waiting import within
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -170,7 +171,7 @@ class Simulator:
             for agent in self.riders.values():
                 self._spawn(rider_shift(self, agent), f"rider-{agent.id}")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.config.duration)
+                await within(self.config.duration, self._stop.wait())
         finally:
             await self._shutdown()
         return self.stats
@@ -225,7 +226,7 @@ class Simulator:
     async def wait_for(self, event: asyncio.Event, *, seconds: float) -> bool:
         """Wait for `event`, at most `seconds` of simulated time; whether it came."""
         try:
-            await asyncio.wait_for(event.wait(), seconds / self.clock.speed)
+            await within(seconds / self.clock.speed, event.wait())
         except TimeoutError:
             return False
         return True

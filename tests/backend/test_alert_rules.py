@@ -15,7 +15,7 @@ from asgi_lifespan import LifespanManager
 from backend.alerts.rules import DEFAULT_FILE, RuleBook, Rules
 from backend.app import create_app
 from backend.clock import ManualClock
-from tests.support import Api, customer, settings_for
+from tests.support import STARTUP_S, Api, customer, settings_for
 
 FAR = (39.90, 116.40)
 """About 6 km from the demo customer: an ETA of 20 min and more."""
@@ -360,7 +360,7 @@ async def test_the_rules_in_force_and_a_refused_file_are_shown(
     clock = ManualClock()
     app = create_app(settings_for(database_url, alert_rules_file=str(path)), clock=clock)
     async with (
-        LifespanManager(app) as manager,
+        LifespanManager(app, startup_timeout=STARTUP_S) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
         ) as client,
@@ -385,7 +385,7 @@ async def test_the_engine_answers_a_change_at_once_not_at_its_tick(database_url:
     settings = settings_for(database_url, alerts=True, alert_tick_seconds=60)
     app = create_app(settings, clock=clock)
     async with (
-        LifespanManager(app) as manager,
+        LifespanManager(app, startup_timeout=STARTUP_S) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
         ) as client,

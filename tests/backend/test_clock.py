@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from backend.app import clock_for, create_app
 from backend.clock import ScaledClock, SystemClock
 from backend.settings import Settings
-from tests.support import Api, settings_for
+from tests.support import STARTUP_S, Api, settings_for
 
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 EPOCH = 1_800_000_000.0
@@ -130,7 +130,7 @@ async def test_the_demo_app_runs_on_simulated_time(sqlite_template: Path, tmp_pa
     )
     app = create_app(settings)
     async with (
-        LifespanManager(app) as manager,
+        LifespanManager(app, startup_timeout=STARTUP_S) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
         ) as client,

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from backend.app import create_app
 from backend.clock import ManualClock
 from backend.realtime.models import EventRow
-from tests.support import Api, customer, settings_for
+from tests.support import STARTUP_S, Api, customer, settings_for
 
 WH_CY = (39.9334, 116.455)
 COLD = [{"sku": "SEA-SHRIMP", "quantity": 1}]
@@ -37,7 +37,7 @@ async def api(database_url: str, clock: ManualClock) -> AsyncIterator[Api]:
     settings = settings_for(database_url, auto_dispatch=True, auto_dispatch_seconds=3600)
     app = create_app(settings, clock=clock)
     async with (
-        LifespanManager(app) as manager,
+        LifespanManager(app, startup_timeout=STARTUP_S) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
         ) as client,

@@ -826,8 +826,9 @@ async def test_a_poller_never_sees_seq_commit_out_of_order(api: Api) -> None:
     """Poll `seq > last` from a connection of our own while writers race through the app.
 
     Every poll must start exactly at last + 1 and be contiguous: a hole that fills in later
-    would mean a reader (the live stream) skipped an event for good. On SQLite writers are
-    serialised by the database; on PostgreSQL by the event log's advisory lock.
+    would mean a reader (the live stream) skipped an event for good. On SQLite one writer
+    numbers events as it appends them; on PostgreSQL they are numbered after commit
+    (`backend/writer.py`, `Sequencer`), so a number is never seen before those below it.
     """
     db = database(api)
     # SQLite serialises whole write transactions, so order there is never in doubt: one wave
@@ -864,9 +865,7 @@ async def test_a_poller_never_sees_seq_commit_out_of_order(api: Api) -> None:
                 if await poll_once(conn):
                     mid_run_batches += 1
                 polls += 1
-                # Spin as fast as the loop allows on PostgreSQL, where ordering is the question;
-                # SQLite serialises whole transactions, so it only needs to be watched.
-                await asyncio.sleep(0 if db.is_postgres else 0.005)
+                await asyncio.sleep(0)  # as often as the loop allows: writers are quick
             await poll_once(conn)  # everything committed by now
 
     async def writers() -> None:

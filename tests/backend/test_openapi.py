@@ -22,7 +22,7 @@ import backend_client.models as wire
 from backend.app import create_app
 from backend.clock import ManualClock
 from tests import support
-from tests.support import Api
+from tests.support import STARTUP_S, Api
 
 PREFIX = "/api/v1"
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -425,7 +425,7 @@ async def live(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Api]:
     clock = ManualClock()
     app = create_app(support.settings_for(f"sqlite+aiosqlite:///{path}"), clock=clock)
     async with (
-        LifespanManager(app) as manager,
+        LifespanManager(app, startup_timeout=STARTUP_S) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
         ) as client,

@@ -9,7 +9,7 @@ from backend.app import create_app
 from backend.db import Database
 from backend.realtime.bus import RedisBus
 from tests.conftest import PG_SERVER, require_postgres
-from tests.support import Api, settings_for
+from tests.support import STARTUP_S, Api, settings_for
 
 
 async def test_a_refused_database_connection_answers_503_json(api: Api, monkeypatch) -> None:
@@ -42,6 +42,6 @@ async def test_startup_failure_reports_the_real_error() -> None:
         f"{PG_SERVER}/freshline_no_such_database", bus_url="redis://127.0.0.1:6379/0"
     )
     with pytest.raises(Exception) as failure:
-        async with LifespanManager(create_app(settings)):
+        async with LifespanManager(create_app(settings), startup_timeout=STARTUP_S):
             pass
     assert "freshline_no_such_database" in str(failure.value)

@@ -50,7 +50,7 @@ from backend_client.models import (
     Topic,
 )
 from tests import support
-from tests.support import customer
+from tests.support import STARTUP_S, customer
 
 SERVER = "http://freshline.test"
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -717,7 +717,7 @@ async def test_against_the_real_app(database_url: str) -> None:
     clock = ManualClock()
     sleeps = FakeSleep()
     app = create_app(support.settings_for(database_url), clock=clock)
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=STARTUP_S) as manager:
 
         def connect() -> FreshlineClient:
             transport = httpx.ASGITransport(app=manager.app)

@@ -1,0 +1,41 @@
+"""`within` keeps a cancellation that `asyncio.wait_for` loses on Python 3.11."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from backend_client.waiting import wait_event, within
+
+
+async def loop_on(event: asyncio.Event) -> None:
+    """Wait for the event again and again, as a feed or a heartbeat does."""
+    while True:
+        await wait_event(event, 5)
+        event.clear()
+
+
+async def test_a_loop_cancelled_as_its_event_is_set_stops() -> None:
+    for _ in range(50):
+        event = asyncio.Event()
+        task = asyncio.create_task(loop_on(event))
+        await asyncio.sleep(0)  # the task is waiting on the event now
+        event.set()
+        task.cancel()  # in the same turn as the event: wait_for would lose this
+        # Stopping takes one turn of the loop; the bound is only there to fail, not to hang,
+        # if the cancellation was lost.
+        done, _ = await asyncio.wait({task}, timeout=10)
+        assert done, "the cancelled loop went on"
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def test_within_answers_or_times_out() -> None:
+    assert await within(1, asyncio.sleep(0, result="done")) == "done"
+    with pytest.raises(TimeoutError):
+        await within(0.01, asyncio.Event().wait())
+    event = asyncio.Event()
+    assert not await wait_event(event, 0.01)
+    event.set()
+    assert await wait_event(event, 0.01)

@@ -27,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 SQL = "freshline_sql"
 """Where a write session keeps its `Sql`."""
 _PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 class Query:
@@ -153,7 +152,7 @@ def _stamp(value: datetime) -> str:
     # in time order with what it wrote.
     if value.tzinfo is None:
         raise ValueError("naive datetimes are not stored; give a timezone")
-    return value.astimezone(UTC).strftime(_SQLITE_TIME)
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 # --- Any session ----------------------------------------------------------------------------

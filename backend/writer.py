@@ -222,7 +222,7 @@ class SqliteWriter:
     async def _run_batch(self, engine: AsyncEngine, batch: list[_Request]) -> None:
         if not batch:
             return
-        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        outcomes: list[Outcome] = []
         appended: list[Any] = []
         conn = await engine.connect()
         try:
@@ -249,10 +249,18 @@ class SqliteWriter:
             await conn.close()
         self.batches += 1
         self.jobs += len(batch)
-        if appended and self._home is not None and not self._home.is_closed():
-            self._home.call_soon_threadsafe(_tell, self.listeners, appended)
-        for future, result, failure in outcomes:
-            _settle(future, result, failure)
+        # One wake-up of each waiting loop per batch, not one per job: the news first, then
+        # the answers (on the home loop the feed has the events before any answer goes out).
+        by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
+        for outcome in outcomes:
+            by_loop.setdefault(outcome[0].get_loop(), []).append(outcome)
+        home = self._home
+        if appended and home is not None and home not in by_loop:
+            by_loop[home] = []
+        for loop, settled in by_loop.items():
+            news = appended if loop is home else []
+            with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits
+                loop.call_soon_threadsafe(_deliver, self.listeners, news, settled)
 
 
 async def _run_job(
@@ -287,11 +295,21 @@ async def _run_job(
         await session.close()
 
 
+Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]
+
+
 def _settle(future: asyncio.Future[Any], result: Any, failure: BaseException | None) -> None:
     loop = future.get_loop()
-    if loop.is_closed():
-        return
-    loop.call_soon_threadsafe(_resolve, future, result, failure)
+    with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits
+        loop.call_soon_threadsafe(_resolve, future, result, failure)
+
+
+def _deliver(listeners: list[EventListener], news: list[Any], settled: list[Outcome]) -> None:
+    """On the waiting loop: the committed events to the listeners, then each job's answer."""
+    if news:
+        _tell(listeners, news)
+    for future, result, failure in settled:
+        _resolve(future, result, failure)
 
 
 def _resolve(future: asyncio.Future[Any], result: Any, failure: BaseException | None) -> None:

@@ -1,6 +1,8 @@
-"""The alert engine: evaluates every rule right after relevant changes and on a periodic tick,
+"""The alert engine: evaluates the rules for what changed right after it changed, every rule
+for every subject on a periodic tick (conditions that come with time: late, silent, waiting),
 and writes what changed (opened, updated, escalated, resolved, back from a snooze), grouping
-alerts under the alert of their cause.
+alerts under the alert of their cause. A burst of events costs one pass over the orders,
+riders and requests they touched, not over everything.
 
 Evaluation reads; only a pass that changes something writes, in one transaction under an
 advisory lock, re-checking each alert's version, so several backend instances (or the desk
@@ -10,15 +12,15 @@ acting at the same moment) never open an alert twice or undo someone's acknowled
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.alerts import service
-from backend.alerts.findings import RIDER_RULES, find_all
+from backend.alerts.findings import EVERYTHING, RIDER_RULES, Subjects, find_all
 from backend.alerts.models import ACTIVE, AlertRow
 from backend.alerts.reconcile import Change, Standing, Step, reconcile
 from backend.alerts.rules import RuleBook
@@ -28,7 +30,7 @@ from backend.clock import Clock
 from backend.db import Database, lock_key
 from backend.realtime.feed import FeedItem
 from backend_client.models import AlertRule, AlertSeverity, AlertState
-from backend_client.waiting import within
+from backend_client.waiting import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -48,25 +50,48 @@ class AlertEngine(BackgroundLoop):
         super().__init__()
         self.db, self.clock, self.book, self.tick_seconds = db, clock, book, tick_seconds
         self._wake = asyncio.Event()
+        self._touched: _Touched | None = _Touched()
+        """What events touched since the last pass; None: look at everything."""
 
     # --- running --------------------------------------------------------------------------
 
     def heard(self, items: list[FeedItem]) -> None:
-        """A feed listener: a change that is not our own may change what the rules find."""
-        if any(not item.event["kind"].startswith("alert.") for item in items):
+        """A feed listener: a change that is not our own may change what the rules find, for
+        the orders, riders and requests it is about."""
+        touched = False
+        for item in items:
+            event = item.event
+            if event["kind"].startswith("alert."):
+                continue
+            touched = True
+            if self._touched is not None:
+                self._touched.add(event)
+        if touched:
             self._wake.set()
 
+    def pending(self) -> Subjects:
+        """What the next pass after events will look at."""
+        return EVERYTHING if self._touched is None else self._touched.subjects()
+
     def wake(self) -> None:
-        """Evaluate soon: something the rules read changed without an event."""
+        """Evaluate everything soon: something the rules read changed without an event."""
+        self._touched = None
         self._wake.set()
 
     async def _run(self) -> None:
+        due = asyncio.get_running_loop().time() + self.tick_seconds
         while True:
-            with contextlib.suppress(TimeoutError):
-                await within(self.tick_seconds, self._wake.wait())
+            loop = asyncio.get_running_loop()
+            woken = await wait_event(self._wake, max(0.0, due - loop.time()))
             self._wake.clear()
+            touched, self._touched = self._touched, _Touched()
+            if not woken or loop.time() >= due or touched is None:
+                subjects = EVERYTHING  # the tick: conditions that come with time
+                due = loop.time() + self.tick_seconds
+            else:
+                subjects = touched.subjects()
             try:
-                if changed := await self.evaluate():
+                if changed := await self.evaluate(subjects):
                     log.info("alert engine: %d change(s)", changed)
             except Exception:  # an outage must not end the watching; the next pass retries
                 log.exception("alert evaluation failed")
@@ -74,14 +99,19 @@ class AlertEngine(BackgroundLoop):
 
     # --- one pass -------------------------------------------------------------------------
 
-    async def evaluate(self) -> int:
-        """Evaluate every rule once and write what changed; returns how many changes."""
+    async def evaluate(self, subjects: Subjects = EVERYTHING) -> int:
+        """Evaluate every rule once for `subjects` and write what changed; returns how many
+        changes."""
         now = self.clock.now()
         self.book.refresh(now)
         rules = self.book.rules
         async with self.db.read() as session:
-            findings = await find_all(session, rules, now)
-            standing = [_standing(row) for row in await _standing_rows(session)]
+            findings = await find_all(session, rules, now, subjects)
+            standing = [
+                _standing(row)
+                for row in await _standing_rows(session)
+                if subjects.covers(row.subject)
+            ]
         changes = reconcile(standing, findings, rules, now)
         if not changes:
             return 0
@@ -144,6 +174,31 @@ class AlertEngine(BackgroundLoop):
             session, row, change.step.value, actor=system, now=now, before=before, reason=reason
         )
         return 1
+
+
+class _Touched:
+    """The orders, riders and requests events were about, gathered between passes."""
+
+    def __init__(self) -> None:
+        self.orders: set[int] = set()
+        self.riders: set[int] = set()
+        self.requests: set[int] = set()
+
+    def add(self, event: dict[str, Any]) -> None:
+        if event["order_id"] is not None:
+            self.orders.add(event["order_id"])
+        if event["rider_id"] is not None:
+            self.riders.add(event["rider_id"])
+        payload = event["payload"]
+        if event["kind"].startswith("request.") and isinstance(payload.get("id"), int):
+            self.requests.add(payload["id"])
+        # A reassignment changes both riders' loads and what they carry.
+        for key in ("from_rider", "to_rider"):
+            if isinstance(payload.get(key), int):
+                self.riders.add(payload[key])
+
+    def subjects(self) -> Subjects:
+        return Subjects(frozenset(self.orders), frozenset(self.riders), frozenset(self.requests))
 
 
 async def _standing_rows(session: AsyncSession) -> list[AlertRow]:

@@ -1,8 +1,9 @@
 """What each alert rule finds right now: one `Finding` per rule and subject.
 
 Each rule is one function over the current rows (orders, riders, their delivery progress,
-temperature readings, pending requests) and the thresholds in force. Findings are facts, not
-alerts: the engine compares them with the standing alerts and opens, updates or resolves.
+temperature readings, pending requests) and the thresholds in force, for every subject or for
+the `Subjects` some events touched. Findings are facts, not alerts: the engine compares them
+with the standing alerts (of the same subjects) and opens, updates or resolves.
 Titles stay the same while a condition lasts (figures go in `details`, the console counts the
 minutes), so a standing alert is not re-announced every tick.
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.alerts.rules import Rules
@@ -60,6 +61,36 @@ class Finding:
     @property
     def key(self) -> tuple[str, str]:
         return (str(self.rule), self.subject)
+
+
+@dataclass(frozen=True, slots=True)
+class Subjects:
+    """Whose conditions a pass looks at: all of them, or the orders, riders and requests that
+    events just touched (the rest cannot have changed but with time, which the full pass on
+    the engine's tick sees)."""
+
+    orders: frozenset[int] | None = None
+    riders: frozenset[int] | None = None
+    requests: frozenset[int] | None = None
+
+    @property
+    def everything(self) -> bool:
+        return self.orders is None and self.riders is None and self.requests is None
+
+    def covers(self, subject: str) -> bool:
+        if self.everything:
+            return True
+        kind, _, number = subject.partition(":")
+        chosen = {"order": self.orders, "rider": self.riders, "request": self.requests}.get(kind)
+        return chosen is not None and number.isdigit() and int(number) in chosen
+
+
+EVERYTHING = Subjects()
+
+
+def _chosen(column: Any, ids: frozenset[int] | None) -> ColumnElement[bool]:
+    """`column` among `ids`; anything when every subject is looked at."""
+    return true() if ids is None else column.in_(sorted(ids))
 
 
 def order_subject(order_id: int) -> str:
@@ -110,10 +141,13 @@ def _about_order(row: Any, rule: AlertRule, severity: AlertSeverity, title: str,
     )
 
 
-async def delivery_overdue(session: AsyncSession, rules: Rules, now: datetime) -> list[Finding]:
+async def delivery_overdue(
+    session: AsyncSession, rules: Rules, now: datetime, subjects: Subjects
+) -> list[Finding]:
     rule = rules.delivery_overdue
     rows = await session.execute(
         select(*ORDER_COLUMNS).where(
+            _chosen(OrderRow.id, subjects.orders),
             OrderRow.open_rank == 0,
             OrderRow.promised_at < now,
             OrderRow.status.in_(OVERDUE_STATES),
@@ -133,12 +167,15 @@ async def delivery_overdue(session: AsyncSession, rules: Rules, now: datetime) -
     ]
 
 
-async def predicted_late(session: AsyncSession, rules: Rules, now: datetime) -> list[Finding]:
+async def predicted_late(
+    session: AsyncSession, rules: Rules, now: datetime, subjects: Subjects
+) -> list[Finding]:
     rule = rules.predicted_late
     rows = await session.execute(
         select(*ORDER_COLUMNS, DeliveryProgressRow.eta_at, DeliveryProgressRow.distance_m)
         .join(DeliveryProgressRow, DeliveryProgressRow.order_id == OrderRow.id)
         .where(
+            _chosen(OrderRow.id, subjects.orders),
             OrderRow.status == S.DELIVERING,
             OrderRow.promised_at >= now,  # already late is the overdue rule's
             DeliveryProgressRow.rider_id == OrderRow.rider_id,
@@ -167,17 +204,22 @@ async def _waiting(
     since_column: Any,
     minutes: float,
     now: datetime,
+    subjects: Subjects,
 ):
     return await session.execute(
         select(*ORDER_COLUMNS, since_column.label("since")).where(
-            OrderRow.status == state, since_column < now - _minutes(minutes)
+            _chosen(OrderRow.id, subjects.orders),
+            OrderRow.status == state,
+            since_column < now - _minutes(minutes),
         )
     )
 
 
-async def not_picked(session: AsyncSession, rules: Rules, now: datetime) -> list[Finding]:
+async def not_picked(
+    session: AsyncSession, rules: Rules, now: datetime, subjects: Subjects
+) -> list[Finding]:
     rule = rules.not_picked
-    rows = await _waiting(session, S.PAID, OrderRow.paid_at, rule.minutes, now)
+    rows = await _waiting(session, S.PAID, OrderRow.paid_at, rule.minutes, now, subjects)
     return [
         _about_order(
             row,
@@ -190,9 +232,11 @@ async def not_picked(session: AsyncSession, rules: Rules, now: datetime) -> list
     ]
 
 
-async def payment_pending(session: AsyncSession, rules: Rules, now: datetime) -> list[Finding]:
+async def payment_pending(
+    session: AsyncSession, rules: Rules, now: datetime, subjects: Subjects
+) -> list[Finding]:
     rule = rules.payment_pending
-    rows = await _waiting(session, S.CREATED, OrderRow.created_at, rule.minutes, now)
+    rows = await _waiting(session, S.CREATED, OrderRow.created_at, rule.minutes, now, subjects)
     return [
         _about_order(
             row,
@@ -221,10 +265,16 @@ async def _last_reasons(session: AsyncSession, order_ids: list[int], state: Orde
     return {order_id: reason for order_id, reason in rows}  # the newest wins
 
 
-async def out_of_stock(session: AsyncSession, rules: Rules, now: datetime) -> list[Finding]:
+async def out_of_stock(
+    session: AsyncSession, rules: Rules, now: datetime, subjects: Subjects
+) -> list[Finding]:
     rule = rules.out_of_stock
     rows = (
-        await session.execute(select(*ORDER_COLUMNS).where(OrderRow.status == S.OUT_OF_STOCK))
+        await session.execute(
+            select(*ORDER_COLUMNS).where(
+                _chosen(OrderRow.id, subjects.orders), OrderRow.status == S.OUT_OF_STOCK
+            )
+        )
     ).all()
     reasons = await _last_reasons(session, [r.id for r in rows], S.OUT_OF_STOCK)
     return [
@@ -238,7 +288,9 @@ async def out_of_stock(session: AsyncSession, rules: Rules, now: datetime) -> li
     ]
 
 
-async def delivery_exception(session: AsyncSession, rules: Rules, now: datetime) -> list[Finding]:
+async def delivery_exception(
+    session: AsyncSession, rules: Rules, now: datetime, subjects: Subjects
+) -> list[Finding]:
     """Orders in EXCEPTION with no return or claim waiting for a decision (that request is
     the thing to act on then, and has its own alert)."""
     rule = rules.delivery_exception
@@ -248,7 +300,9 @@ async def delivery_exception(session: AsyncSession, rules: Rules, now: datetime)
     rows = (
         await session.execute(
             select(*ORDER_COLUMNS).where(
-                OrderRow.status == S.EXCEPTION, OrderRow.id.not_in(waiting)
+                _chosen(OrderRow.id, subjects.orders),
+                OrderRow.status == S.EXCEPTION,
+                OrderRow.id.not_in(waiting),
             )
         )
     ).all()
@@ -265,7 +319,7 @@ async def delivery_exception(session: AsyncSession, rules: Rules, now: datetime)
 
 
 async def cold_chain_temperature(
-    session: AsyncSession, rules: Rules, now: datetime
+    session: AsyncSession, rules: Rules, now: datetime, subjects: Subjects
 ) -> list[Finding]:
     """The newest recent reading for each cold-chain order being picked or delivered, from its
     own box or its rider's vehicle, outside the allowed range."""
@@ -273,7 +327,9 @@ async def cold_chain_temperature(
     orders = (
         await session.execute(
             select(*ORDER_COLUMNS).where(
-                OrderRow.cold_chain.is_(True), OrderRow.status.in_((S.PICKING, S.DELIVERING))
+                _chosen(OrderRow.id, subjects.orders),
+                OrderRow.cold_chain.is_(True),
+                OrderRow.status.in_((S.PICKING, S.DELIVERING)),
             )
         )
     ).all()
@@ -361,12 +417,15 @@ def _out_for_delivery():
     return select(OrderRow.rider_id).where(OrderRow.status == S.DELIVERING)
 
 
-async def gps_silent(session: AsyncSession, rules: Rules, now: datetime) -> list[Finding]:
+async def gps_silent(
+    session: AsyncSession, rules: Rules, now: datetime, subjects: Subjects
+) -> list[Finding]:
     """Online riders with no fix for a while (or none at all while carrying orders)."""
     rule = rules.gps_silent
     cutoff = now - _minutes(rule.minutes)
     rows = await session.execute(
         _riders().where(
+            _chosen(RiderRow.id, subjects.riders),
             RiderRow.status == RiderStatus.ONLINE,
             or_(
                 RiderRow.last_fix_at < cutoff,
@@ -388,7 +447,9 @@ async def gps_silent(session: AsyncSession, rules: Rules, now: datetime) -> list
     ]
 
 
-async def rider_stationary(session: AsyncSession, rules: Rules, now: datetime) -> list[Finding]:
+async def rider_stationary(
+    session: AsyncSession, rules: Rules, now: datetime, subjects: Subjects
+) -> list[Finding]:
     """Riders with orders out for delivery whose recent fixes stay in one place. A rider whose
     GPS is silent is not judged: the silence is the alert then."""
     rule = rules.rider_stationary
@@ -396,6 +457,7 @@ async def rider_stationary(session: AsyncSession, rules: Rules, now: datetime) -
         _riders()
         .add_columns(RiderRow.still_since, RiderRow.still_lat, RiderRow.still_lng)
         .where(
+            _chosen(RiderRow.id, subjects.riders),
             RiderRow.id.in_(_out_for_delivery()),
             RiderRow.still_since <= now - _minutes(rule.minutes),
             RiderRow.last_fix_at >= now - _minutes(rules.gps_silent.minutes),
@@ -415,7 +477,9 @@ async def rider_stationary(session: AsyncSession, rules: Rules, now: datetime) -
     ]
 
 
-async def off_route(session: AsyncSession, rules: Rules, now: datetime) -> list[Finding]:
+async def off_route(
+    session: AsyncSession, rules: Rules, now: datetime, subjects: Subjects
+) -> list[Finding]:
     """Riders further from every customer they carry than their closest approach by more than
     the threshold: riding away from all their stops."""
     rule = rules.off_route
@@ -426,6 +490,7 @@ async def off_route(session: AsyncSession, rules: Rules, now: datetime) -> list[
         )
         .join(OrderRow, OrderRow.id == DeliveryProgressRow.order_id)
         .where(
+            _chosen(DeliveryProgressRow.rider_id, subjects.riders),
             OrderRow.status == S.DELIVERING,
             OrderRow.rider_id == DeliveryProgressRow.rider_id,
             DeliveryProgressRow.fix_at >= now - _minutes(rules.gps_silent.minutes),
@@ -453,12 +518,20 @@ async def off_route(session: AsyncSession, rules: Rules, now: datetime) -> list[
 # --- Requests -----------------------------------------------------------------------------------
 
 
-async def requests_waiting(session: AsyncSession, rules: Rules, now: datetime) -> list[Finding]:
+async def requests_waiting(
+    session: AsyncSession, rules: Rules, now: datetime, subjects: Subjects
+) -> list[Finding]:
     """Returns and claims waiting for a decision."""
+    chosen: ColumnElement[bool] = true()
+    if not subjects.everything:
+        chosen = or_(
+            _chosen(ReturnRequestRow.id, subjects.requests or frozenset()),
+            _chosen(ReturnRequestRow.order_id, subjects.orders or frozenset()),
+        )
     rows = await session.execute(
         select(ReturnRequestRow, OrderRow.zone, OrderRow.rider_id)
         .join(OrderRow, OrderRow.id == ReturnRequestRow.order_id)
-        .where(ReturnRequestRow.state == RequestState.PENDING)
+        .where(chosen, ReturnRequestRow.state == RequestState.PENDING)
     )
     found = []
     for request, zone, rider_id in rows:
@@ -490,7 +563,7 @@ async def requests_waiting(session: AsyncSession, rules: Rules, now: datetime) -
     return found
 
 
-Finder = Callable[[AsyncSession, Rules, datetime], Awaitable[list[Finding]]]
+Finder = Callable[[AsyncSession, Rules, datetime, Subjects], Awaitable[list[Finding]]]
 
 FINDERS: dict[AlertRule, Finder] = {
     AlertRule.DELIVERY_OVERDUE: delivery_overdue,
@@ -507,13 +580,29 @@ FINDERS: dict[AlertRule, Finder] = {
 """One finder per rule; returns and claims share `requests_waiting`."""
 
 
+ORDER_RULES = frozenset(
+    {
+        AlertRule.DELIVERY_OVERDUE,
+        AlertRule.PREDICTED_LATE,
+        AlertRule.NOT_PICKED,
+        AlertRule.PAYMENT_PENDING,
+        AlertRule.OUT_OF_STOCK,
+        AlertRule.COLD_CHAIN_TEMPERATURE,
+        AlertRule.DELIVERY_EXCEPTION,
+    }
+)
+
+
 async def find_all(
-    session: AsyncSession, rules: Rules, now: datetime
+    session: AsyncSession, rules: Rules, now: datetime, subjects: Subjects = EVERYTHING
 ) -> dict[tuple[str, str], Finding]:
-    """Every condition holding now, by (rule, subject), for the rules switched on."""
+    """Every condition holding now for `subjects`, by (rule, subject), for the rules on. A
+    rule about subjects none of which were touched is not asked."""
     found: list[Finding] = []
     for rule, finder in FINDERS.items():
-        if getattr(rules, str(rule)).enabled:
-            found += await finder(session, rules, now)
-    found += await requests_waiting(session, rules, now)
+        about = subjects.orders if rule in ORDER_RULES else subjects.riders
+        if getattr(rules, str(rule)).enabled and (subjects.everything or about):
+            found += await finder(session, rules, now, subjects)
+    if subjects.everything or subjects.orders or subjects.requests:
+        found += await requests_waiting(session, rules, now, subjects)
     return {f.key: f for f in found}

@@ -147,7 +147,11 @@ async def order_timeline(
     """Every event of an order, oldest first."""
     await load_order(session, order_id, principal)
     rows = await session.scalars(
-        select(EventRow).where(EventRow.order_id == order_id).order_by(EventRow.id)
+        # Numbered ones: on PostgreSQL an event committed a moment ago on another instance is
+        # on the stream (and here) once the sequencer has numbered it.
+        select(EventRow)
+        .where(EventRow.order_id == order_id, EventRow.seq.is_not(None))
+        .order_by(EventRow.id)
     )
     return list(rows.all())
 

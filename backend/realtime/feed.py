@@ -13,19 +13,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select
 
 from backend.auth.redaction import redact_event
 from backend.db import Database
-from backend.orders.views import event_view
 from backend.realtime.models import EventRow
+from backend.realtime.outbox import LoggedEvent
 from backend_client.waiting import within
 
 log = logging.getLogger(__name__)
@@ -45,13 +45,30 @@ class FeedItem:
     """The same for merchants, riders and channels (see auth/redaction.py)."""
 
 
-def feed_item(row: EventRow) -> FeedItem:
-    event = event_view(row).model_dump(mode="json")
+def feed_item(row: EventRow | LoggedEvent) -> FeedItem:
+    """The event as the wire has it (`backend_client.models.Event`, fields in its order, times
+    as pydantic writes them), built and serialised here directly: once per event, at any rate."""
+    assert row.seq is not None, "only numbered events are on the stream"
+    event = {
+        "seq": row.seq,
+        "kind": row.kind,
+        "order_id": row.order_id,
+        "rider_id": row.rider_id,
+        "warehouse_id": row.warehouse_id,
+        "from_state": row.from_state,
+        "to_state": row.to_state,
+        "actor": row.actor,
+        "role": row.role,
+        "client_addr": row.client_addr,
+        "at": row.at.isoformat().replace("+00:00", "Z"),
+        "reason": row.reason,
+        "payload": row.payload,
+    }
     return FeedItem(row.seq, event, _json(event), _json(redact_event(event)))
 
 
 def _json(value: dict[str, Any]) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    return orjson.dumps(value).decode()
 
 
 class EventFeed:
@@ -79,7 +96,7 @@ class EventFeed:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def offer(self, rows: list[EventRow]) -> None:
+    def offer(self, rows: list[LoggedEvent]) -> None:
         """Rows numbered by this instance's writer, in `seq` order: taken at once when they
         follow on from the last event; otherwise the log is read (it has them, and what is
         between)."""

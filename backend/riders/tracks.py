@@ -77,7 +77,12 @@ async def rider_track(
     events = list(
         await session.scalars(
             select(EventRow)
-            .where(EventRow.rider_id == rider_id, EventRow.at >= since, EventRow.at <= until)
+            .where(
+                EventRow.rider_id == rider_id,
+                EventRow.at >= since,
+                EventRow.at <= until,
+                EventRow.seq.is_not(None),  # numbered: on the stream (see order_timeline)
+            )
             .order_by(EventRow.id)
             .limit(MAX_EVENTS)
         )
@@ -103,7 +108,9 @@ async def order_track(
         raise NotFound(f"no order {order_id}")
     timeline = list(
         await session.scalars(
-            select(EventRow).where(EventRow.order_id == order_id).order_by(EventRow.id)
+            select(EventRow)
+            .where(EventRow.order_id == order_id, EventRow.seq.is_not(None))
+            .order_by(EventRow.id)
         )
     )
     legs, events = carriers(timeline, now=now)

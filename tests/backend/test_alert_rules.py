@@ -418,3 +418,39 @@ async def test_passing_near_the_next_stop_on_the_way_is_not_riding_away_from_it(
     await evaluate(api)
     assert ("off_route", "rider:1") not in await standing(api)
     assert stop_b["status"] == "DELIVERING"
+
+
+async def test_a_pass_after_events_looks_only_at_what_they_touched(api: Api) -> None:
+    """The engine's pass after a burst of events evaluates the orders, riders and requests the
+    events were about; every other subject waits for the tick's full pass (it can only have
+    changed with time)."""
+    from backend.alerts.findings import Subjects
+
+    engine = api.app.state.runtime.alerts
+    one, other = await api.create_order(), await api.create_order()
+    api.clock.advance(minutes=16)  # both wait for payment too long now
+    assert await engine.evaluate(Subjects(orders=frozenset({one["id"]}))) == 1
+    assert set(await standing(api)) == {("payment_pending", f"order:{one['id']}")}
+    # A pass about the other order alone neither resolves nor touches the first one's alert.
+    assert await engine.evaluate(Subjects(orders=frozenset({other["id"]}))) == 1
+    paid = await api.act("channel-app", one, "pay")
+    assert await engine.evaluate(Subjects(orders=frozenset({other["id"]}))) == 0
+    assert len(await standing(api)) == 2
+    assert await engine.evaluate(Subjects(orders=frozenset({paid["id"]}))) == 1  # resolved
+    assert set(await standing(api)) == {("payment_pending", f"order:{other['id']}")}
+
+
+async def test_what_events_touch_is_gathered_between_passes(api: Api) -> None:
+    engine = api.app.state.runtime.alerts
+    await api.rider_online(3)
+    order = await api.create_order()
+    order = await api.act("channel-app", order, "pay")
+    order = await api.act("dispatcher", order, "start_picking")
+    await api.assign(order, 3)
+    feed = api.app.state.runtime.feed
+    engine.heard(list(feed.ring))
+    touched = engine.pending()
+    assert touched.orders is not None and order["id"] in touched.orders
+    assert touched.riders is not None and 3 in touched.riders
+    engine.wake()  # something changed without an event: the next pass looks at everything
+    assert engine.pending().everything

@@ -8,8 +8,12 @@ On a real `freshline serve --demo` (auto-dispatch off), a fresh database each:
 
 - transitions: `--orders` orders created first (not timed), then 8 clients take them through
   pay, start picking, assign, dispatch and sign over REST, as fast as answers come: transitions
-  per second and the latency of each. Baseline: 8 connections inserting one row per
-  transaction into a copy of the event log's columns (what every transition appends at least).
+  per second, the latency of each, and the server's CPU per transition (all of the process's
+  CPU over the transitions: the requests and everything they set off). Baselines: the peer
+  app (`peer_app.py`: a minimal FastAPI + SQLAlchemy app doing a transition's core work) taken
+  through the same steps by the same client, right after, on a database of its own; and 8
+  connections inserting one row per transaction into a copy of the event log's columns (what
+  every transition appends at least).
 - single order query: `GET /orders/{id}` of random orders, one after another: p50 / p99.
   Baseline: `SELECT * FROM orders WHERE id = ?` through the driver.
 - position ingest: `--fixes` fixes relayed (`POST /positions`) in batches of 100, by 8 clients
@@ -22,13 +26,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import random
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -37,7 +44,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import post, serving, spread_ms, temporary_postgres
+from bench.common import (
+    cpu_seconds,
+    post,
+    serving_peer,
+    serving_process,
+    spread_ms,
+    temporary_postgres,
+)
 from bench.stream_load import HOME, one_step, prepare
 
 CLIENTS = 8
@@ -60,6 +74,8 @@ class Timed:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    server_cpu_s: float = 0.0
+    """The server process's CPU (user + system) while this was measured."""
 
     @property
     def rate(self) -> float:
@@ -91,7 +107,50 @@ def dealt(items: list[Any]) -> list[list[Any]]:
 # --- Through the API ----------------------------------------------------------------------------
 
 
-async def api_figures(base_url: str, orders: int, queries: int, fixes: int) -> dict[str, Any]:
+async def through_steps(
+    http: httpx.AsyncClient, city: Any, made: list[dict], pid: int, transitions: Timed
+) -> None:
+    """8 clients take `made` through pay, start picking, assign, dispatch and sign."""
+    riders = city.riders
+
+    async def take_through(client: int, order: dict) -> int:
+        # One order's transitions, one after another; each timed on its own.
+        done = 0
+        for step in range(1, 6):
+            started = time.perf_counter()
+            order = await one_step(http, city, step, order, 0, riders[client % len(riders)])
+            transitions.latencies.append(time.perf_counter() - started)
+            done += 1
+        return done
+
+    per_order = Timed()
+    cpu = cpu_seconds(pid)
+    await in_parallel(dealt(made), take_through, per_order)
+    transitions.server_cpu_s = cpu_seconds(pid) - cpu
+    transitions.count, transitions.seconds = per_order.count, per_order.seconds
+    transitions.failures = per_order.failures
+
+
+async def peer_figures(base_url: str, orders: int, pid: int) -> Timed:
+    """The same client's steps through the peer app (which ignores the accounts)."""
+    city = SimpleNamespace(tokens=defaultdict(dict), riders=list(range(1, 49)))
+    limits = httpx.Limits(max_connections=CLIENTS * 2, max_keepalive_connections=CLIENTS * 2)
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as http:
+        made: list[dict] = []
+
+        async def create(_client: int, n: int) -> int:
+            made.append(await one_step(http, city, 0, {}, n, 0))  # type: ignore[arg-type]
+            return 1
+
+        await in_parallel(dealt(list(range(orders))), create, Timed())
+        transitions = Timed()
+        await through_steps(http, city, made, pid, transitions)
+    return transitions
+
+
+async def api_figures(
+    base_url: str, orders: int, queries: int, fixes: int, pid: int
+) -> dict[str, Any]:
     city = await prepare(base_url, 48)
     limits = httpx.Limits(max_connections=CLIENTS * 2, max_keepalive_connections=CLIENTS * 2)
     async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as http:
@@ -106,21 +165,7 @@ async def api_figures(base_url: str, orders: int, queries: int, fixes: int) -> d
         riders = city.riders
 
         transitions = Timed()
-
-        async def take_through(client: int, order: dict) -> int:
-            # One order's transitions, one after another; each timed on its own.
-            done = 0
-            for step in range(1, 6):
-                started = time.perf_counter()
-                order = await one_step(http, city, step, order, 0, riders[client % len(riders)])
-                transitions.latencies.append(time.perf_counter() - started)
-                done += 1
-            return done
-
-        per_order = Timed()
-        await in_parallel(dealt(made), take_through, per_order)
-        transitions.count, transitions.seconds = per_order.count, per_order.seconds
-        transitions.failures = per_order.failures
+        await through_steps(http, city, made, pid, transitions)
 
         query = Timed()
         ids = [o["id"] for o in made] or [1]
@@ -271,12 +316,17 @@ async def raw_figures(
 # --- One database -------------------------------------------------------------------------------
 
 
-def measure(url: str, run_dir: Path, orders: int, queries: int, fixes: int) -> dict[str, Any]:
-    with serving(url, run_dir, {"FRESHLINE_AUTO_DISPATCH": "false"}) as base_url:
-        api = asyncio.run(api_figures(base_url, orders, queries, fixes))
+def measure(
+    url: str, peer_url: str, run_dir: Path, orders: int, queries: int, fixes: int
+) -> dict[str, Any]:
+    env = {"FRESHLINE_AUTO_DISPATCH": "false"}
+    with serving_process(url, run_dir / "freshline", env) as (base_url, process):
+        api = asyncio.run(api_figures(base_url, orders, queries, fixes, process.pid))
         raw = asyncio.run(
             raw_figures(url, api["transitions"].count, api["order_ids"], queries, fixes)
         )
+    with serving_peer(peer_url, run_dir / "peer") as (base_url, process):
+        peer = asyncio.run(peer_figures(base_url, orders, process.pid))
 
     def summary(t: Timed) -> dict[str, Any]:
         return {
@@ -284,6 +334,7 @@ def measure(url: str, run_dir: Path, orders: int, queries: int, fixes: int) -> d
             "seconds": t.seconds,
             "per_s": t.rate,
             "latency_ms": spread_ms(t.latencies),
+            "server_cpu_ms_each": t.server_cpu_s * 1000 / t.count if t.count else math.nan,
             "failures": t.failures[:3],
             "failure_count": len(t.failures),
         }
@@ -291,21 +342,24 @@ def measure(url: str, run_dir: Path, orders: int, queries: int, fixes: int) -> d
     return {
         "api": {k: summary(api[k]) for k in ("transitions", "query", "ingest")},
         "raw": {k: summary(raw[k]) for k in ("transitions", "query", "ingest")},
+        "peer": {"transitions": summary(peer)},
     }
 
 
 def measure_sqlite(orders: int, queries: int, fixes: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="freshline-bench-backend-") as folder:
         url = f"sqlite+aiosqlite:///{folder}/bench.db"
-        return measure(url, Path(folder), orders, queries, fixes)
+        peer_url = f"sqlite+aiosqlite:///{folder}/peer.db"
+        return measure(url, peer_url, Path(folder), orders, queries, fixes)
 
 
 def measure_postgres(orders: int, queries: int, fixes: int) -> dict[str, Any]:
     with (
         tempfile.TemporaryDirectory(prefix="freshline-bench-backend-") as folder,
         temporary_postgres() as url,
+        temporary_postgres(prefix="freshline_bench_peer") as peer_url,
     ):
-        return measure(url, Path(folder), orders, queries, fixes)
+        return measure(url, peer_url, Path(folder), orders, queries, fixes)
 
 
 def main() -> None:
@@ -327,6 +381,13 @@ def main() -> None:
                 f"   raw {raw['per_s']:9,.0f}/s p99 {raw['latency_ms']['p99']:7.1f} ms"
                 f"   failures {api['failure_count']}"
             )
+        ours, peer = result["api"]["transitions"], result["peer"]["transitions"]
+        print(
+            f"  transitions: Freshline {ours['per_s']:,.0f}/s, "
+            f"{ours['server_cpu_ms_each']:.2f} ms server CPU each; peer app "
+            f"{peer['per_s']:,.0f}/s, {peer['server_cpu_ms_each']:.2f} ms each; "
+            f"ratio {ours['per_s'] / peer['per_s']:.2f}; peer failures {peer['failure_count']}"
+        )
 
 
 if __name__ == "__main__":

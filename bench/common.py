@@ -79,7 +79,13 @@ def serving_process(
     yield from _serve(database_url, run_dir, extra_env, with_process=True)
 
 
-def _serve(database_url: str, run_dir: Path, extra_env, *, with_process: bool):
+@contextlib.contextmanager
+def serving_peer(database_url: str, run_dir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The peer baseline app (`peer_app.py`) on a free port and `database_url`, as `serving`."""
+    yield from _serve(database_url, run_dir, None, with_process=True, peer=True)
+
+
+def _serve(database_url: str, run_dir: Path, extra_env, *, with_process: bool, peer: bool = False):
     run_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRESHLINE_")}
@@ -94,6 +100,9 @@ def _serve(database_url: str, run_dir: Path, extra_env, *, with_process: bool):
         *("serve", "--demo", "--host", "127.0.0.1", "--port", str(port)),
         *("--database-url", database_url),
     ]
+    if peer:
+        command = [sys.executable, str(ROOT / "bench" / "peer_app.py"), "--port", str(port)]
+        command += ["--database-url", database_url]
     with (run_dir / "output.txt").open("wb") as output:
         process = subprocess.Popen(
             command,

@@ -36,7 +36,6 @@ from typing import Any, TypeVar
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -232,13 +231,21 @@ class SqliteWriter:
                 # Read under the write lock, so exact even if another process appended.
                 (top,) = raw.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
                 next_seq = top + 1
+                # One session for the batch's jobs: most never touch the ORM, and making and
+                # closing one per job cost more than their own statements.
+                session = AsyncSession(
+                    bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+                )
+                session.info[SQL] = sql
                 for request in batch:
                     ledger = Ledger(next_seq=next_seq)
-                    result, failure = await _run_job(conn, sql, request.job, ledger)
+                    session.info[LEDGER] = ledger
+                    result, failure = await _run_job(session, sql, request.job)
                     if failure is None:
                         next_seq = ledger.next_seq
                         appended.extend(ledger.appended)
                     outcomes.append((request.future, result, failure))
+                await session.close()
         except Exception as exc:  # the commit (or BEGIN) failed: nothing of the batch holds
             log.exception("SQLite write batch of %d job(s) failed", len(batch))
             outcomes = [(request.future, None, exc) for request in batch]
@@ -264,21 +271,16 @@ class SqliteWriter:
 
 
 async def _run_job(
-    conn: AsyncConnection, sql: SqliteSql, job: Job[Any], ledger: Ledger
+    session: AsyncSession, sql: SqliteSql, job: Job[Any]
 ) -> tuple[Any, BaseException | None]:
     """One job in a savepoint of the batch's transaction: its result, or what it raised.
 
     The savepoint is the driver's own (a statement, not SQLAlchemy's machinery): most jobs are
     written-out SQL and never touch the ORM. One that does gets a savepoint of SQLAlchemy's
-    inside this one, begun on first use.
+    inside this one, begun on first use, and leaves no object behind for the next job.
     """
     raw = sql.connection
     raw.execute("SAVEPOINT job")
-    session = AsyncSession(
-        bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
-    session.info[LEDGER] = ledger
-    session.info[SQL] = sql
     try:
         result = await job(session)
         if session.in_transaction():
@@ -292,7 +294,8 @@ async def _run_job(
         raw.execute("RELEASE job")
         return None, exc
     finally:
-        await session.close()
+        if session.identity_map:
+            session.expunge_all()
 
 
 Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]

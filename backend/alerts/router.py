@@ -98,7 +98,7 @@ async def get_alert(
     "/alerts/{alert_id}/acknowledge",
     response_model=Alert,
     responses=CHANGE,
-    dependencies=IDEMPOTENT,
+    openapi_extra=IDEMPOTENT,
 )
 async def acknowledge_alert(
     alert_id: AlertId,
@@ -123,7 +123,7 @@ async def acknowledge_alert(
     "/alerts/{alert_id}/snooze",
     response_model=Alert,
     responses=CHANGE,
-    dependencies=IDEMPOTENT,
+    openapi_extra=IDEMPOTENT,
 )
 async def snooze_alert(
     alert_id: AlertId,

@@ -119,7 +119,7 @@ async def list_users(
     response_model=User,
     status_code=201,
     responses={**PROTECTED, **TOO_LARGE, **errors({409: "The username is taken."})},
-    dependencies=IDEMPOTENT,
+    openapi_extra=IDEMPOTENT,
 )
 async def add_user(
     body: UserCreate,

@@ -108,7 +108,7 @@ async def _goods_with_rider(session, order) -> Spot | None:
             }
         ),
     },
-    dependencies=IDEMPOTENT,
+    openapi_extra=IDEMPOTENT,
 )
 async def handover(
     rider_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="The rider giving them up.")],

@@ -86,7 +86,7 @@ async def get_stock(
         **TOO_LARGE,
         **errors({409: "Would leave less on hand than paid orders have reserved."}),
     },
-    dependencies=IDEMPOTENT,
+    openapi_extra=IDEMPOTENT,
 )
 async def adjust_stock(
     warehouse_id: WarehouseId,

@@ -87,7 +87,7 @@ async def list_orders(
 
 @router.post(
     "/orders",
-    dependencies=IDEMPOTENT,
+    openapi_extra=IDEMPOTENT,
     response_model=Order,
     status_code=201,
     responses={**TOO_LARGE, **errors({409: "This channel order id was already taken (order_id)."})},
@@ -151,7 +151,7 @@ async def get_actions(
     "/orders/{order_id}/transitions",
     response_model=Order,
     responses=CHANGE,
-    dependencies=IDEMPOTENT,
+    openapi_extra=IDEMPOTENT,
 )
 async def transition_order(
     order_id: OrderId,
@@ -184,7 +184,7 @@ async def transition_order(
         **CHANGE,
         **errors({409: "Stale version, or the rider is offline, full or has no cold-chain box."}),
     },
-    dependencies=IDEMPOTENT,
+    openapi_extra=IDEMPOTENT,
 )
 async def assign_order(
     order_id: OrderId,

@@ -62,7 +62,7 @@ async def _open(request: Request, runtime, principal, order_id: int, body):
     response_model=ReturnRequest,
     status_code=201,
     responses=OPENING,
-    dependencies=IDEMPOTENT,
+    openapi_extra=IDEMPOTENT,
 )
 async def open_return(
     order_id: OrderId,
@@ -81,7 +81,7 @@ async def open_return(
     response_model=ReturnRequest,
     status_code=201,
     responses=OPENING,
-    dependencies=IDEMPOTENT,
+    openapi_extra=IDEMPOTENT,
 )
 async def open_claim(
     order_id: OrderId,
@@ -141,7 +141,7 @@ async def _decide(request: Request, runtime, principal, request_id: int, body, a
     "/requests/{request_id}/approve",
     response_model=ReturnRequest,
     responses={**DECIDING, **errors({403: "Your role may not decide, or not a claim this big."})},
-    dependencies=IDEMPOTENT,
+    openapi_extra=IDEMPOTENT,
 )
 async def approve_request(
     request_id: RequestId,
@@ -159,7 +159,7 @@ async def approve_request(
     "/requests/{request_id}/reject",
     response_model=ReturnRequest,
     responses=DECIDING,
-    dependencies=IDEMPOTENT,
+    openapi_extra=IDEMPOTENT,
 )
 async def reject_request(
     request_id: RequestId,

@@ -64,7 +64,7 @@ async def get_rider(
         **TOO_LARGE,
         **errors({409: "Cannot go offline while carrying orders."}),
     },
-    dependencies=IDEMPOTENT,
+    openapi_extra=IDEMPOTENT,
 )
 async def set_rider_status(
     rider_id: RiderId,
@@ -91,7 +91,7 @@ async def set_rider_status(
         **TOO_LARGE,
         **errors({422: "Impossible positions; `detail` names each bad point by index."}),
     },
-    dependencies=IDEMPOTENT,
+    openapi_extra=IDEMPOTENT,
 )
 async def upload_positions(
     rider_id: RiderId,
@@ -125,7 +125,7 @@ async def upload_positions(
     response_model=list[Rider],
     status_code=201,
     responses={**TOO_LARGE, **errors({422: "A warehouse named does not exist."})},
-    dependencies=IDEMPOTENT,
+    openapi_extra=IDEMPOTENT,
 )
 async def register_riders(
     body: RiderRegistration,
@@ -150,7 +150,7 @@ async def register_riders(
         **TOO_LARGE,
         **errors({422: "Impossible positions or unknown riders; `detail` names each."}),
     },
-    dependencies=IDEMPOTENT,
+    openapi_extra=IDEMPOTENT,
 )
 async def upload_fleet_positions(
     body: FleetPositions,

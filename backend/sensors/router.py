@@ -21,7 +21,7 @@ router = APIRouter(tags=["sensors"], responses=PROTECTED)
     "/sensors/readings",
     response_model=ReadingsResult,
     responses={**TOO_LARGE, **errors({422: "A reading is impossible or out of your scope."})},
-    dependencies=IDEMPOTENT,
+    openapi_extra=IDEMPOTENT,
 )
 async def upload_readings(
     body: TemperatureReadings,

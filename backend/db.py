@@ -78,7 +78,7 @@ class Database:
     def __init__(self, url: str, *, busy_timeout_ms: int = 10_000) -> None:
         self.url = make_url(url)
         self.dialect = self.url.get_backend_name()
-        kwargs: dict[str, Any] = {"pool_pre_ping": self.dialect != "sqlite"}
+        kwargs: dict[str, Any] = {}
         database = self.url.database
         if self.dialect == "sqlite":
             if database and database != ":memory:":
@@ -87,6 +87,13 @@ class Database:
             # Reads only: a pool big enough that bursts of readers reuse connections (each is a
             # thread of aiosqlite's) instead of opening and closing overflow ones.
             kwargs["pool_size"], kwargs["max_overflow"] = 16, 16
+        else:
+            # No ping before each checkout (on asyncpg a transaction of three round trips): a
+            # connection a restarted server dropped fails its statement, SQLAlchemy then drops
+            # every connection older than it, and that one request answers 503 (retry it).
+            # Sized for the writers side by side plus the readers, without opening and closing
+            # overflow connections at every burst.
+            kwargs["pool_size"], kwargs["max_overflow"] = 20, 20
         self.engine = create_async_engine(self.url, **kwargs)
         if self.dialect == "sqlite":
             install_hooks(self.engine.sync_engine, busy_timeout_ms)

@@ -8,10 +8,10 @@ out as SQL both databases understand, and run on the connection of the writer's 
 Everything else (reads, rare writes) stays with SQLAlchemy, on the same connection.
 
 A `Query` is SQL with `:name` parameters. For PostgreSQL they become `$1, $2, ...`; for SQLite
-a trailing `FOR UPDATE` is dropped (its writer already holds the only write lock). Values cross
-as each database keeps them: SQLite gets times as the text SQLAlchemy writes there (so both
-compare and sort alike) and `when()` reads them back; JSON crosses as text both ways in,
-and comes back parsed from PostgreSQL and as text from SQLite (`json_value`).
+a trailing `FOR UPDATE [OF table]` is dropped (its writer already holds the only write lock).
+Values cross as each database keeps them: SQLite gets times as the text SQLAlchemy writes there
+(so both compare and sort alike) and `when()` reads them back; JSON crosses as text both ways
+in, and comes back parsed from PostgreSQL and as text from SQLite (`json_value`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 SQL = "freshline_sql"
 """Where a write session keeps its `Sql`."""
 _PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+_ROW_LOCK = re.compile(r" FOR UPDATE( OF \w+)?$")
 
 
 class Query:
@@ -41,7 +42,7 @@ class Query:
 
     def for_sqlite(self) -> str:
         if self._sqlite is None:
-            self._sqlite = self.text.replace(" FOR UPDATE", "")
+            self._sqlite = _ROW_LOCK.sub("", self.text)
         return self._sqlite
 
     def for_postgres(self) -> tuple[str, tuple[str, ...]]:

@@ -142,9 +142,11 @@ async def peer_figures(base_url: str, orders: int, pid: int) -> Timed:
             made.append(await one_step(http, city, 0, {}, n, 0))  # type: ignore[arg-type]
             return 1
 
-        await in_parallel(dealt(list(range(orders))), create, Timed())
+        created = Timed()
+        await in_parallel(dealt(list(range(orders))), create, created)
         transitions = Timed()
         await through_steps(http, city, made, pid, transitions)
+    transitions.failures = created.failures + transitions.failures
     return transitions
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, select
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -49,7 +49,7 @@ class PeerOrder(Base):
     status: Mapped[str] = mapped_column(String(20))
     version: Mapped[int]
     rider_id: Mapped[int | None]
-    updated_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class PeerEvent(Base):
@@ -62,7 +62,7 @@ class PeerEvent(Base):
     kind: Mapped[str] = mapped_column(String(40))
     to_state: Mapped[str] = mapped_column(String(20))
     version: Mapped[int]
-    at: Mapped[datetime]
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class OrderIn(BaseModel):

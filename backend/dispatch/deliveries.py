@@ -44,11 +44,13 @@ class DeliveryRecord:
     cold_weight_g: int
     opened_at: datetime
     closed_at: datetime | None
+    carried: tuple[int, ...] = ()
+    """The orders with units in it, as read with it (`of_order`; None of this is written)."""
     changed: set[str] = field(default_factory=set)
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
-        if name != "changed" and name != "id":
+        if name not in ("changed", "id", "carried"):
             # Made field by field by __init__, `changed` comes last: nothing to mark before it.
             with contextlib.suppress(AttributeError):
                 self.changed.add(name)
@@ -59,20 +61,23 @@ class DeliveryRecord:
         return self.cold_weight_g > 0
 
     @classmethod
-    def of_row(cls, row: Row) -> DeliveryRecord:
+    def of_row(cls, row: Row, carried: tuple[int, ...] = ()) -> DeliveryRecord:
         record = object.__new__(cls)
         for name, value in zip(_COLUMNS, row, strict=True):
             object.__setattr__(record, name, when(value) if name.endswith("_at") else value)
+        object.__setattr__(record, "carried", carried)
         object.__setattr__(record, "changed", set())
         return record
 
 
-_COLUMNS = tuple(f.name for f in fields(DeliveryRecord) if f.name != "changed")
+_COLUMNS = tuple(f.name for f in fields(DeliveryRecord) if f.name not in ("changed", "carried"))
 _LIST = ", ".join(_COLUMNS)
 OF_ORDER = Query(
-    f"SELECT {_LIST} FROM deliveries WHERE id IN "
-    "(SELECT delivery_id FROM delivery_items WHERE order_id = :order_id) ORDER BY id"
+    f"SELECT {', '.join('d.' + c for c in _COLUMNS)}, i.order_id FROM deliveries d "
+    "JOIN delivery_items i ON i.delivery_id = d.id WHERE d.id IN "
+    "(SELECT delivery_id FROM delivery_items WHERE order_id = :order_id) ORDER BY d.id"
 )
+"""The order's parcels with every order they carry: a row per unit line."""
 OPEN_WITH_KEY = Query(
     f"SELECT {_LIST} FROM deliveries WHERE merge_key = :key AND status = 'open' "
     "AND warehouse_id = :warehouse_id AND opened_at >= :since ORDER BY id FOR UPDATE"
@@ -220,7 +225,7 @@ async def _new_delivery(
     }
     row = await sql.one(INSERT, values)
     assert row is not None
-    delivery = DeliveryRecord.of_row((int(row[0]), *values.values()))
+    delivery = DeliveryRecord.of_row((int(row[0]), *values.values()), (order.id,))
     await _add_units(sql, delivery, order, parcel, lines)
     return delivery
 
@@ -281,6 +286,7 @@ async def _join_open(
             continue
         companions = await order_ids_in(session, delivery.id)
         await _add_units(sql, delivery, order, parcel, lines)
+        delivery.carried = (*companions, order.id)
         minutes = (now - delivery.opened_at).total_seconds() / 60
         why = "same pick-up point" if key.startswith("pickup:") else "same customer and address"
         await _event(
@@ -316,9 +322,14 @@ async def _join_open(
 
 
 async def of_order(session: AsyncSession, order_id: int) -> list[DeliveryRecord]:
-    """The order's deliveries, oldest first (the first one is its lead parcel)."""
+    """The order's deliveries, oldest first (the first one is its lead parcel), each with the
+    orders it carries."""
     rows = await sql_of(session).all(OF_ORDER, {"order_id": order_id})
-    return [DeliveryRecord.of_row(row) for row in rows]
+    width = len(_COLUMNS)
+    carried: dict[int, tuple[Row, set[int]]] = {}
+    for row in rows:
+        carried.setdefault(row[0], (row[:width], set()))[1].add(row[width])
+    return [DeliveryRecord.of_row(row, tuple(sorted(ids))) for row, ids in carried.values()]
 
 
 async def lead(session: AsyncSession, order: OrderRecord) -> DeliveryRecord:
@@ -348,15 +359,17 @@ async def riderless(session: AsyncSession, order: OrderRecord) -> list[DeliveryR
     return [d for d in await of_order(session, order.id) if d.status != DONE and d.rider_id is None]
 
 
-async def require_riders(session: AsyncSession, order: OrderRecord) -> None:
-    """Every parcel of the order must have a rider before it goes out."""
-    waiting = [d.id for d in await riderless(session, order)]
+async def require_riders(session: AsyncSession, order: OrderRecord) -> list[DeliveryRecord]:
+    """Every parcel of the order must have a rider before it goes out; they are returned."""
+    parcels = await of_order(session, order.id)
+    waiting = [d.id for d in parcels if d.status != DONE and d.rider_id is None]
     if waiting:
         raise Conflict(
             f"order {order.id} is split and delivery {', '.join(map(str, waiting))} has no "
             "rider yet; assign one before dispatch",
             deliveries=waiting,
         )
+    return parcels
 
 
 # --- Riders -------------------------------------------------------------------------------------
@@ -366,7 +379,9 @@ async def take(session: AsyncSession, delivery: DeliveryRecord, rider_id: int) -
     """Give the parcel to a rider: one slot of theirs (whatever it holds), freed from its
     previous rider; Conflict when the rider is offline, full or without a needed cold box."""
     previous = delivery.rider_id
-    await riders.lock_riders(session, {rider_id} | ({previous} if previous else set()))
+    if previous is not None:
+        # Two riders: their rows locked in id order (see `lock_riders`); one locks itself.
+        await riders.lock_riders(session, {rider_id, previous})
     await riders.take_slot(session, rider_id, cold_chain=delivery.cold_chain)
     if previous is not None:
         await riders.free_slot(session, previous)
@@ -390,7 +405,7 @@ async def for_reassignment(
     delivery = await lead(session, order)
     if delivery.status != OUT:
         return delivery
-    others = [o for o in await order_ids_in(session, delivery.id) if o != order.id]
+    others = [o for o in delivery.carried if o != order.id]
     still_carried = [
         o for o in await _orders(session, others) if OrderState(o.status) not in RIDER_FREE_STATES
     ]
@@ -403,7 +418,7 @@ async def riding_with(
     session: AsyncSession, delivery: DeliveryRecord, order: OrderRecord
 ) -> list[OrderRecord]:
     """`order` and the other orders of its parcel that must now follow the parcel's rider."""
-    others = [o for o in await order_ids_in(session, delivery.id) if o != order.id]
+    others = [o for o in delivery.carried if o != order.id]
     moving = [order]
     for other in await _orders(session, others):
         if OrderState(other.status) in ASSIGNABLE_STATES and other.rider_id != delivery.rider_id:
@@ -424,16 +439,18 @@ class Departure:
     """Orders not ready (unpaid, unpicked, short): they leave the parcel."""
 
 
-async def send_out(session: AsyncSession, order: OrderRecord) -> Departure:
-    """The order's parcels are on the road now."""
+async def send_out(
+    session: AsyncSession, order: OrderRecord, parcels: list[DeliveryRecord]
+) -> Departure:
+    """The order's parcels (`of_order`, read in this transaction) are on the road now."""
     sql = sql_of(session)
     departure = Departure()
-    for delivery in await of_order(session, order.id):
+    for delivery in parcels:
         if delivery.status != OPEN:
             continue
         delivery.status = OUT
         await _save(sql, delivery)
-        others = [o for o in await order_ids_in(session, delivery.id) if o != order.id]
+        others = [o for o in delivery.carried if o != order.id]
         for other in await _orders(session, others):
             state = OrderState(other.status)
             if state == OrderState.PICKING:
@@ -466,7 +483,7 @@ async def detach(
     }
     row = await sql.one(INSERT, values)
     assert row is not None
-    alone = DeliveryRecord.of_row((int(row[0]), *values.values()))
+    alone = DeliveryRecord.of_row((int(row[0]), *values.values()), (order.id,))
     await sql.many(
         INSERT_UNITS,
         [
@@ -497,7 +514,7 @@ async def release(
             continue
         if leaving:
             await _drop_units(sql, delivery, order.id)
-        others = [o for o in await order_ids_in(session, delivery.id) if o != order.id]
+        others = [o for o in delivery.carried if o != order.id]
         carried = [
             o
             for o in await _orders(session, others)

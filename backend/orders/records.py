@@ -104,12 +104,13 @@ _TRACKED = frozenset(COLUMNS) - {"id"}
 _TIMES = frozenset(name for name in COLUMNS if name.endswith("_at"))
 ITEM_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(ItemRecord))
 
-_SELECT = f"SELECT {', '.join(COLUMNS)} FROM orders WHERE id = :id"
-LOAD = Query(_SELECT)
-LOAD_LOCKED = Query(_SELECT + " FOR UPDATE")
-LOAD_ITEMS = Query(
-    f"SELECT {', '.join(ITEM_COLUMNS)} FROM order_items WHERE order_id = :id ORDER BY line"
+# The order and its lines in one statement: a row per line, the order's columns on each.
+_SELECT = (
+    f"SELECT {', '.join('o.' + c for c in COLUMNS)}, {', '.join('i.' + c for c in ITEM_COLUMNS)} "
+    "FROM orders o LEFT JOIN order_items i ON i.order_id = o.id WHERE o.id = :id ORDER BY i.line"
 )
+LOAD = Query(_SELECT)
+LOAD_LOCKED = Query(_SELECT + " FOR UPDATE OF o")
 LAST_CHANGE = Query("SELECT actor, role FROM events WHERE order_id = :id ORDER BY id DESC LIMIT 1")
 INSERT = Query(
     f"INSERT INTO orders ({', '.join(COLUMNS[1:])}) "
@@ -124,11 +125,12 @@ _UPDATES: dict[frozenset[str], Query] = {}
 
 async def load(sql: Sql, order_id: int, *, lock: bool = False) -> OrderRecord | None:
     """The order and its lines, or None; `lock` holds its row to the end of the transaction."""
-    row = await sql.one(LOAD_LOCKED if lock else LOAD, {"id": order_id})
-    if row is None:
+    rows = await sql.all(LOAD_LOCKED if lock else LOAD, {"id": order_id})
+    if not rows:
         return None
-    lines = await sql.all(LOAD_ITEMS, {"id": order_id})
-    return OrderRecord.of_row(row, [_item(line) for line in lines])
+    width = len(COLUMNS)
+    items = [_item(row[width:]) for row in rows if row[width] is not None]
+    return OrderRecord.of_row(rows[0][:width], items)
 
 
 async def load_in_scope(

@@ -356,8 +356,9 @@ async def carry_out(
 ) -> list[str]:
     """A rule's effects and its move (and, going out, its parcel's), once the caller has decided
     it may be taken; returns the SKUs a reservation at payment found short."""
+    parcels = []
     if rule.action == OrderAction.DISPATCH:
-        await deliveries.require_riders(session, order)
+        parcels = await deliveries.require_riders(session, order)
     short = await _apply_effects(session, order, rule, now=now)
     leaves_exception = order.status == OrderState.EXCEPTION and rule.by_request is None
     await _move(session, order, rule, actor=actor, now=now, reason=reason)
@@ -365,7 +366,7 @@ async def carry_out(
         why = f"the order left EXCEPTION by {rule.action}" + (f": {reason}" if reason else "")
         await withdraw_pending(session, order, actor=actor, now=now, why=why)
     if rule.action == OrderAction.DISPATCH:
-        await _send_out(session, order, actor=actor, now=now)
+        await _send_out(session, order, parcels, actor=actor, now=now)
     return short
 
 
@@ -516,11 +517,16 @@ async def record_assignment(
 
 
 async def _send_out(
-    session: AsyncSession, order: OrderRecord, *, actor: Principal, now: datetime
+    session: AsyncSession,
+    order: OrderRecord,
+    parcels: list[DeliveryRecord],
+    *,
+    actor: Principal,
+    now: datetime,
 ) -> None:
     """The order went out: the other picked orders of its parcel go with it (one parcel); the
     ones not ready leave it, keeping their rider on a parcel of their own if they can."""
-    departure = await deliveries.send_out(session, order)
+    departure = await deliveries.send_out(session, order, parcels)
     rule = RULES_BY_ACTION[OrderAction.DISPATCH]
     for companion, parcel in departure.companions:
         if companion.rider_id != parcel.rider_id:

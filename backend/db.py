@@ -107,7 +107,7 @@ class Database:
                 database, busy_timeout_ms=busy_timeout_ms, listeners=self.committed
             )
         else:
-            self.writer = PostgresWriter(self.engine, listeners=self.committed)
+            self.writer = PostgresWriter(self.engine, numbered=self.committed)
 
     @property
     def is_postgres(self) -> bool:

@@ -18,8 +18,10 @@ raised. A job touches nothing but its session: on SQLite it runs on another thre
   caller's loop (a deadlock or serialisation failure runs it again, whole). Events are
   appended without a `seq`; the `Sequencer` numbers them after their commit.
 
-Either way, `committed` listeners hear of newly numbered events in `seq` order, on the loop
-that opened the database, before the jobs that appended them return.
+Either way, `committed` listeners get the newly numbered events in `seq` order, before the jobs
+that appended them return: on SQLite on the loop that opened the database, from the writer; on
+PostgreSQL from the sequencer's round (the events this instance's round numbered, which may be
+other instances' too; the feed reads what falls between from the log).
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -61,18 +62,8 @@ TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
 TRANSIENT_RETRIES = 2
 SEQUENCER_LOCK = 0x46524C02
 """Rounds of numbering, from every instance, take turns on this advisory lock."""
-ROUND = """
-WITH top AS (SELECT coalesce(max(seq), 0) AS seq FROM events),
-ready AS (
-    SELECT id, row_number() OVER (ORDER BY id) AS n
-    FROM events WHERE seq IS NULL ORDER BY id LIMIT :limit
-)
-UPDATE events SET seq = top.seq + ready.n
-FROM ready, top
-WHERE events.id = ready.id
-RETURNING {returning}
-"""
-"""A round of `Sequencer`: every committed event without a `seq` numbered, in `id` order."""
+ROUND_LIMIT = 5_000
+"""At most this many events numbered by one round (another follows at once)."""
 
 
 @dataclass(slots=True)
@@ -338,9 +329,9 @@ def _tell(listeners: list[EventListener], rows: list[Any]) -> None:
 class PostgresWriter:
     """Jobs in transactions of their own, side by side; their events numbered after commit."""
 
-    def __init__(self, engine: AsyncEngine, *, listeners: list[EventListener]) -> None:
+    def __init__(self, engine: AsyncEngine, *, numbered: list[EventListener]) -> None:
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self.sequencer = Sequencer(engine, listeners=listeners)
+        self.sequencer = Sequencer(engine, numbered=numbered)
 
     async def run(self, job: Job[T]) -> T:
         for attempt in range(TRANSIENT_RETRIES + 1):
@@ -390,14 +381,15 @@ class Sequencer:
     numbering of its events by at most one poll, and never loses them.
     """
 
-    LIMIT = 5_000
-
     def __init__(
-        self, engine: AsyncEngine, *, listeners: list[EventListener], poll_seconds: float = 1.0
+        self, engine: AsyncEngine, *, numbered: list[EventListener], poll_seconds: float = 1.0
     ) -> None:
         self.engine = engine
-        self.listeners = listeners
+        self.numbered = numbered
+        """Told of the events each round numbered, in `seq` order."""
         self.poll_seconds = poll_seconds
+        self._fairy: Any = None
+        self._connection: Any = None
         self.started = 0
         """Rounds begun so far."""
         self.completed = 0
@@ -425,6 +417,10 @@ class Sequencer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._fairy is not None:
+            with contextlib.suppress(Exception):
+                self._fairy.close()
+            self._fairy = self._connection = None
 
     async def _run(self) -> None:
         while True:
@@ -432,34 +428,43 @@ class Sequencer:
                 await within(self.poll_seconds, self._wake.wait())
             self._wake.clear()
             self.started += 1
-            full = False
+            numbered = []
             try:
-                rows = await self.number()
-                full = len(rows) >= self.LIMIT
+                numbered = await self.number()
             except Exception:  # the database may be restarting: the next round tries again
                 log.exception("could not number the event log")
-                rows = []
             self.completed = self.started
             async with self._ended:
                 self._ended.notify_all()
-            if rows:
-                _tell(self.listeners, rows)
-            if full:
+            if numbered:
+                _tell(self.numbered, numbered)
+            if len(numbered) >= ROUND_LIMIT:
                 self._wake.set()
 
     async def number(self) -> list[Any]:
-        """One round: the rows it numbered, in `seq` order."""
+        """One round, in one round trip (`number_events()`, migration 0009): the rows it
+        numbered, in `seq` order."""
         # Imported here: the outbox imports this module.
         from backend.realtime.outbox import COLUMNS, LoggedEvent
 
-        returning = ", ".join(f"events.{c.strip()}" for c in f"seq, {COLUMNS}".split(","))
-        async with self.engine.begin() as conn:
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEQUENCER_LOCK})
-            # The lock first, in a statement of its own: in READ COMMITTED the UPDATE's snapshot
-            # is taken after it, so it sees the numbers of the round that held the lock before.
-            result = await conn.execute(
-                text(ROUND.format(returning=returning)), {"limit": self.LIMIT}
+        if self._connection is None:
+            self._fairy = await self.engine.raw_connection()
+            self._connection = self._fairy.dbapi_connection._connection  # asyncpg's own
+        try:
+            rows = await self._connection.fetch(
+                f"SELECT seq, {COLUMNS} FROM number_events($1, $2)",
+                SEQUENCER_LOCK,
+                ROUND_LIMIT,
             )
-            rows = [LoggedEvent.of_row(row) for row in result.all()]
-        rows.sort(key=lambda row: row.seq)
-        return rows
+        except BaseException:
+            self._drop_connection()
+            raise
+        numbered = [LoggedEvent.of_row(row) for row in rows]
+        numbered.sort(key=lambda event: event.seq)
+        return numbered
+
+    def _drop_connection(self) -> None:
+        if self._fairy is not None:
+            with contextlib.suppress(Exception):
+                self._fairy.invalidate()
+        self._fairy = self._connection = None

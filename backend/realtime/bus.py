@@ -19,7 +19,8 @@ from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
-SeqListener = Callable[[int], None]
+SeqListener = Callable[[int | None], None]
+"""Events up to `seq` are in the log (None: some, read it)."""
 PositionListener = Callable[[dict[str, Any]], None]
 ForgetListener = Callable[[str | None, int | None], None]
 """A token digest to forget, or an account whose tokens to forget."""
@@ -29,7 +30,7 @@ class Bus(Protocol):
     async def start(
         self, on_seq: SeqListener, on_position: PositionListener, on_forget: ForgetListener
     ) -> None: ...
-    def announce_seq(self, seq: int) -> None: ...
+    def announce_seq(self, seq: int | None) -> None: ...
     def announce_position(self, position: dict[str, Any]) -> None: ...
     def announce_forget(self, digest: str | None, user_id: int | None) -> None: ...
     async def stop(self) -> None: ...
@@ -43,7 +44,7 @@ class LocalBus:
     ) -> None:
         self._on_seq, self._on_position = on_seq, on_position
 
-    def announce_seq(self, seq: int) -> None:
+    def announce_seq(self, seq: int | None) -> None:
         self._on_seq(seq)
 
     def announce_position(self, position: dict[str, Any]) -> None:
@@ -82,7 +83,7 @@ class RedisBus:
             asyncio.create_task(self._publish(), name="bus-publish"),
         ]
 
-    def announce_seq(self, seq: int) -> None:
+    def announce_seq(self, seq: int | None) -> None:
         self._on_seq(seq)
         self._send({"seq": seq})
 
@@ -126,7 +127,8 @@ class RedisBus:
         if message.get("from") == self.instance:
             return
         if "seq" in message:
-            self._on_seq(int(message["seq"]))
+            seq = message["seq"]
+            self._on_seq(None if seq is None else int(seq))
         elif "position" in message:
             self._on_position(message["position"])
         elif "forget" in message:

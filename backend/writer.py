@@ -31,7 +31,7 @@ import contextlib
 import logging
 import threading
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
-from backend.sql import SQL, SqliteSql, postgres_sql
+from backend.sql import SQL, Query, SqliteSql, postgres_sql, sql_of
 from backend.sqlite import WRITE, inline_connector, install_hooks
 from backend_client.waiting import within
 
@@ -81,6 +81,39 @@ def ledger_of(session: AsyncSession) -> Ledger:
         return session.info[LEDGER]
     except KeyError:
         raise RuntimeError("events are appended only inside a job of Database.write") from None
+
+
+SAVEPOINT, RELEASE, ROLLBACK_TO = (
+    Query("SAVEPOINT part"),
+    Query("RELEASE SAVEPOINT part"),
+    Query("ROLLBACK TO SAVEPOINT part"),
+)
+
+
+@contextlib.asynccontextmanager
+async def part(session: AsyncSession) -> AsyncIterator[None]:
+    """A part of a job that may be refused on its own (one transition of a batch): on an
+    exception what it did is taken back (its statements, the events it appended, what the ORM
+    loaded) and the exception goes on; what the job did before it stands."""
+    sql, ledger = sql_of(session), ledger_of(session)
+    # The ORM's own transaction (a savepoint of the SQLite writer's batch; the transaction on
+    # PostgreSQL) begins outside this savepoint, and what it holds unwritten is written before
+    # it: rolling back to this savepoint must not take the ORM's footing with it.
+    await session.connection()
+    await session.flush()
+    next_seq, appended = ledger.next_seq, len(ledger.appended)
+    await sql.run(SAVEPOINT)
+    try:
+        yield
+        await session.flush()
+    except BaseException:
+        await sql.run(ROLLBACK_TO)
+        await sql.run(RELEASE)
+        ledger.next_seq = next_seq
+        del ledger.appended[appended:]
+        session.expunge_all()  # what it loaded or made may no longer be so
+        raise
+    await sql.run(RELEASE)
 
 
 def is_transient(exc: DBAPIError) -> bool:

@@ -28,6 +28,7 @@ from backend_client.errors import (
 )
 from backend_client.models import (
     AssignRequest,
+    BatchTransition,
     Channel,
     ChannelCallbackResult,
     ChannelInfo,
@@ -65,7 +66,9 @@ from backend_client.models import (
     StockLevel,
     TokenResponse,
     Topic,
+    TransitionBatch,
     TransitionRequest,
+    TransitionResults,
     User,
     UserCreate,
     Warehouse,
@@ -267,6 +270,18 @@ class FreshlineClient(DeskCalls, RiderCalls):
             f"/orders/{order_id}/transitions",
             Order,
             json=request,
+            idempotency_key=idempotency_key,
+        )
+
+    async def transition_many(
+        self, transitions: list[BatchTransition], *, idempotency_key: str | None = None
+    ) -> TransitionResults:
+        """Many transitions in one request, each applied or refused on its own."""
+        return await self._call(
+            "POST",
+            "/orders/transitions",
+            TransitionResults,
+            json=TransitionBatch(transitions=transitions),
             idempotency_key=idempotency_key,
         )
 

@@ -376,6 +376,59 @@ class TransitionRequest(WireModel):
     )
 
 
+class BatchTransition(WireModel):
+    """One transition of a batch: which order, the action, the version you saw."""
+
+    order_id: DbId
+    action: OrderAction
+    version: Version
+    reason: Reason | None = Field(
+        default=None, description="Required for cancel, exceptions, returns, claims, shortages."
+    )
+
+
+class TransitionBatch(WireModel):
+    """Many transitions at once, for machines (a channel gateway, a WMS, the simulator)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "transitions": [
+                        {"order_id": 8, "action": "start_picking", "version": 2},
+                        {"order_id": 9, "action": "dispatch", "version": 5},
+                    ]
+                }
+            ]
+        },
+    )
+
+    transitions: list[BatchTransition] = Field(min_length=1, max_length=500)
+
+
+class TransitionOutcome(WireModel):
+    """What became of one transition of a batch: the order as it is now (`status` 200), or why
+    it was refused (the status and `detail` the single call would have answered) and nothing of
+    it changed."""
+
+    order_id: int
+    status: int
+    order: Order | None = None
+    detail: str | None = None
+    current_version: int | None = Field(
+        default=None, description="With a 409 for a stale version: the order's version now."
+    )
+
+
+class TransitionResults(WireModel):
+    """The outcome of each transition of a batch, in the order sent."""
+
+    results: list[TransitionOutcome]
+    applied: int
+    refused: int
+
+
 class AssignRequest(WireModel):
     """Give an order to a rider (or move it to another one)."""
 

@@ -7,16 +7,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.deps import RuntimeDep, require
 from backend.auth.permissions import Permission
 from backend.auth.principal import Principal
+from backend.errors import DomainError
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.orders import service
 from backend.orders.lifecycle import actions_for
 from backend.orders.views import event_views_for, order_view
 from backend.paths import OrderId
 from backend.responses import PROTECTED, TOO_LARGE, errors
+from backend.writer import part
 from backend_client.models import (
     NO_CONTROL_CHARS,
     AssignRequest,
@@ -27,7 +30,10 @@ from backend_client.models import (
     OrderCreate,
     OrderPage,
     OrderState,
+    TransitionBatch,
+    TransitionOutcome,
     TransitionRequest,
+    TransitionResults,
 )
 
 router = APIRouter(tags=["orders"], responses=PROTECTED)
@@ -173,6 +179,65 @@ async def transition_order(
             auto_dispatch=runtime.settings.auto_dispatch,
         )
         return 200, order_view(order, now)
+
+    return await run_once(request, runtime.db, principal, now, act)
+
+
+@router.post(
+    "/orders/transitions",
+    response_model=TransitionResults,
+    responses={**TOO_LARGE},
+    openapi_extra=IDEMPOTENT,
+)
+async def transition_orders(
+    body: TransitionBatch,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.ORDERS_TRANSITION))],
+):
+    """Many transitions in one request (up to 500), for machines: each on its own. Each is
+    applied, or refused with the status and reason the single call would answer (404 outside
+    your scope, 409 stale or illegal, 422 a reason missing) and nothing of it changes; a refusal
+    never undoes its neighbours. The applied ones commit together, in the order sent (send an
+    order twice with the version it will have by then). 200 whatever each outcome; 422 for a
+    malformed batch, and then nothing is applied."""
+    now = runtime.clock.now()
+    auto_dispatch = runtime.settings.auto_dispatch
+
+    async def act(session: AsyncSession) -> tuple[int, TransitionResults]:
+        results = []
+        for item in body.transitions:
+            asked = TransitionRequest(action=item.action, version=item.version, reason=item.reason)
+            try:
+                async with part(session):
+                    order = await service.transition(
+                        session,
+                        item.order_id,
+                        asked,
+                        actor=principal,
+                        now=now,
+                        auto_dispatch=auto_dispatch,
+                    )
+            except DomainError as refused:
+                current = refused.context.get("current_version")
+                results.append(
+                    TransitionOutcome(
+                        order_id=item.order_id,
+                        status=refused.status_code,
+                        detail=refused.detail,
+                        current_version=current if isinstance(current, int) else None,
+                    )
+                )
+            else:
+                results.append(
+                    TransitionOutcome(
+                        order_id=item.order_id, status=200, order=order_view(order, now)
+                    )
+                )
+        applied = sum(1 for r in results if r.status == 200)
+        return 200, TransitionResults(
+            results=results, applied=applied, refused=len(results) - applied
+        )
 
     return await run_once(request, runtime.db, principal, now, act)
 

@@ -291,3 +291,46 @@ async def test_many_writers_on_two_instances_number_every_event_once(
         assert sorted(heard) == numbered
     finally:
         await other.dispose()
+
+
+async def test_a_refused_part_of_a_job_takes_back_its_own_on_sqlite(sqlite_db: Database) -> None:
+    await parts_of_a_job(sqlite_db)
+
+
+async def test_a_refused_part_of_a_job_takes_back_its_own_on_postgresql(pg_db: Database) -> None:
+    await parts_of_a_job(pg_db)
+
+
+async def parts_of_a_job(any_db: Database) -> None:
+    """`part`: one transition of a batch refused. What it wrote (by hand-written SQL and by the
+    ORM), the events it appended and the numbers they took go; the parts before and after it
+    and the job itself commit."""
+    from backend.auth.models import UserRow
+    from backend.writer import part
+
+    async def job(session: AsyncSession) -> list[str]:
+        outcomes = []
+        for n, refuse in ((1, False), (2, True), (3, False)):
+            try:
+                async with part(session):
+                    await note(session, n)
+                    session.add(
+                        UserRow(
+                            username=f"part-{n}", password_hash="x", role="viewer",
+                            created_at=ManualClock().now(),
+                        )
+                    )  # fmt: skip
+                    await session.flush()
+                    if refuse:
+                        raise Conflict(f"{n} refused")
+                outcomes.append("applied")
+            except Conflict:
+                outcomes.append("refused")
+        return outcomes
+
+    assert await any_db.write(job) == ["applied", "refused", "applied"]
+    assert sorted(await noted(any_db)) == [1, 3]
+    assert await seqs(any_db) == [1, 2]  # the refused part's number went to the next one
+    async with any_db.read() as session:
+        names = set((await session.scalars(select(UserRow.username))).all())
+    assert {"part-1", "part-3"} <= names and "part-2" not in names

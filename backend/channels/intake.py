@@ -24,20 +24,20 @@ from backend.channels.adapter import (
     FieldProblem,
 )
 from backend.channels.callbacks import apply_callback
-from backend.channels.models import ChannelCallbackRow, ChannelOrderRow, ChannelStatementRow
+from backend.channels.models import ChannelCallbackRow, ChannelStatementRow
 from backend.db import lock_key
 from backend.dispatch import deliveries
 from backend.dispatch.deliveries import DeliveryPlan, pickup_key
 from backend.dispatch.parcels import Limits, TooHeavy
 from backend.errors import Conflict, Unprocessable
-from backend.inventory.models import SkuRow, WarehouseRow
+from backend.inventory import service as stock
 from backend.orders import records
 from backend.orders import service as orders
 from backend.orders.models import OrderRow
 from backend.orders.records import OrderRecord
 from backend.orders.views import order_view
 from backend.settings import Settings
-from backend.sql import sql_of
+from backend.sql import Query, json_value, sql_of
 from backend_client.models import (
     CallbackOutcome,
     ChannelCallbackResult,
@@ -51,6 +51,19 @@ from backend_client.models import (
 CHANNEL_ORDER_LOCK = 0x46524C20
 CHANNEL_CALLBACK_LOCK = 0x46524C21
 CALLBACK_ID = re.compile(r"^[\x21-\x7e]{1,80}$")
+RECEIPT = Query(
+    "SELECT digest, order_id, status_code, response FROM channel_orders "
+    "WHERE channel = :channel AND external_id = :external_id"
+)
+KEEP_RECEIPT = Query(
+    "INSERT INTO channel_orders (channel, external_id, order_id, digest, reported_amount_cents, "
+    "received_at, status_code, response) VALUES (:channel, :external_id, :order_id, :digest, "
+    ":reported_amount_cents, :received_at, :status_code, :response)"
+)
+ANY_WAITING = Query(
+    "SELECT id FROM channel_callbacks WHERE channel = :channel AND external_id = :external_id "
+    "AND outcome = 'pending' LIMIT 1"
+)
 ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 
 
@@ -85,21 +98,20 @@ async def take_order(
     apply the callbacks that came before it; or answer the first answer again."""
     channel = str(adapter.channel)
     external_id = parsed.external_id
+    sql = sql_of(session)
     await lock_key(session, CHANNEL_ORDER_LOCK, f"{channel}:{external_id}")
-    receipt = await session.scalar(
-        select(ChannelOrderRow).where(
-            ChannelOrderRow.channel == channel, ChannelOrderRow.external_id == external_id
-        )
-    )
+    ours = {"channel": channel, "external_id": external_id}
+    receipt = await sql.one(RECEIPT, ours)
     if receipt is not None:
-        if receipt.digest != parsed.digest():
+        digest, order_id, status_code, response = receipt
+        if digest != parsed.digest():
             raise Conflict(
-                f"{channel} order {external_id} was taken already as order {receipt.order_id}, "
+                f"{channel} order {external_id} was taken already as order {order_id}, "
                 "with other content; changes come as callbacks, not as the order again",
-                order_id=receipt.order_id,
+                order_id=order_id,
             )
-        answer = ChannelOrderReceipt.model_validate({**receipt.response, "replayed": True})
-        return receipt.status_code, answer
+        answer = ChannelOrderReceipt.model_validate({**json_value(response), "replayed": True})
+        return status_code, answer
 
     await _check_catalogue(session, adapter, parsed)
     order = await _create(session, adapter, parsed, intake)
@@ -113,18 +125,21 @@ async def take_order(
             now=intake.now,
             auto_dispatch=intake.settings.auto_dispatch,
         )
-    waiting = await session.scalars(
-        select(ChannelCallbackRow)
-        .where(
-            ChannelCallbackRow.channel == channel,
-            ChannelCallbackRow.external_id == external_id,
-            ChannelCallbackRow.outcome == CallbackOutcome.PENDING,
+    if await sql.one(ANY_WAITING, ours) is not None:  # rarely: callbacks came before it
+        waiting = await session.scalars(
+            select(ChannelCallbackRow)
+            .where(
+                ChannelCallbackRow.channel == channel,
+                ChannelCallbackRow.external_id == external_id,
+                ChannelCallbackRow.outcome == CallbackOutcome.PENDING,
+            )
+            .order_by(ChannelCallbackRow.occurred_at, ChannelCallbackRow.id)
         )
-        .order_by(ChannelCallbackRow.occurred_at, ChannelCallbackRow.id)
-    )
-    for row in waiting.all():
-        outcome, detail, order = await apply_callback(session, order, _callback_of(row), intake)
-        _settle(row, outcome, detail, order.id)
+        for row in waiting.all():
+            outcome, detail, order = await apply_callback(
+                session, order, _callback_of(row), intake
+            )
+            _settle(row, outcome, detail, order.id)
     parcels = [d.id for d in await deliveries.of_order(session, order.id)]
     answer = ChannelOrderReceipt(
         channel=adapter.channel,
@@ -133,17 +148,17 @@ async def take_order(
         deliveries=parcels,
         reported_amount_cents=parsed.reported_amount_cents,
     )
-    session.add(
-        ChannelOrderRow(
-            channel=channel,
-            external_id=external_id,
-            order_id=order.id,
-            digest=parsed.digest(),
-            reported_amount_cents=parsed.reported_amount_cents,
-            received_at=intake.now,
-            status_code=201,
-            response=answer.model_dump(mode="json"),
-        )
+    await sql.run(
+        KEEP_RECEIPT,
+        {
+            **ours,
+            "order_id": order.id,
+            "digest": parsed.digest(),
+            "reported_amount_cents": parsed.reported_amount_cents,
+            "received_at": intake.now,
+            "status_code": 201,
+            "response": answer.model_dump_json(),
+        },
     )
     return 201, answer
 
@@ -153,13 +168,7 @@ async def _check_catalogue(
 ) -> None:
     """What only the database knows: the SKUs and the store the channel names."""
     request = parsed.order
-    known = set(
-        (
-            await session.scalars(
-                select(SkuRow.sku).where(SkuRow.sku.in_({i.sku for i in request.items}))
-            )
-        ).all()
-    )
+    known = set(await stock.catalogue(session, sorted({i.sku for i in request.items})))
     for index, item in enumerate(request.items):
         if item.sku not in known:
             ours = f"items[{index}].sku"
@@ -170,7 +179,7 @@ async def _check_catalogue(
                 external_id=parsed.external_id,
             )
     if request.warehouse_id is not None and (
-        await session.get(WarehouseRow, request.warehouse_id) is None
+        await sql_of(session).one(orders.WAREHOUSE, {"id": request.warehouse_id}) is None
     ):
         raise FieldProblem(
             "warehouse_id",

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from geopy.distance import geodesic
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,6 +42,7 @@ from backend.realtime.models import EventRow
 from backend.realtime.outbox import append_event
 from backend.returns.records import withdraw_pending
 from backend.riders import progress
+from backend.riders.geo import rough_metres
 from backend.sql import Query, Sql, sql_of
 from backend_client.models import (
     AssignRequest,
@@ -307,7 +307,9 @@ async def _serving_warehouse(sql: Sql, request: OrderCreate) -> Pickup:
     if not warehouses:
         raise Conflict("no warehouse is set up to serve orders")
     target = (request.customer.lat, request.customer.lng)
-    return min(warehouses, key=lambda w: geodesic((w.lat, w.lng), target).meters)
+    # The flat-map distance (within 0.1% across a city) ranks them as the geodesic does, at a
+    # fraction of its cost, paid by every order.
+    return min(warehouses, key=lambda w: rough_metres((w.lat, w.lng), target))
 
 
 # --- Changes ------------------------------------------------------------------------------------

@@ -103,7 +103,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             if settings.auto_dispatch:
                 dispatcher.start()
             if settings.alerts:
-                feed.listeners.append(alerts.heard)
+                # The events this instance numbered: each event is heard by one instance's
+                # engine only, however many instances there are.
+                db.committed.append(alerts.heard)
                 alerts.start()
             kpi_pusher.start()
             app.state.runtime = Runtime(

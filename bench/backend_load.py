@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import random
@@ -39,6 +40,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import httpx
+import websockets
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -53,6 +55,7 @@ from bench.common import (
     temporary_postgres,
 )
 from bench.stream_load import HOME, one_step, prepare
+from bench.stream_watchers import Subscriber
 
 CLIENTS = 8
 BATCH = 100
@@ -108,25 +111,34 @@ def dealt(items: list[Any]) -> list[list[Any]]:
 
 
 async def through_steps(
-    http: httpx.AsyncClient, city: Any, made: list[dict], pid: int, transitions: Timed
+    http: httpx.AsyncClient | list[httpx.AsyncClient],
+    city: Any,
+    made: list[dict],
+    pid: int | list[int],
+    transitions: Timed,
 ) -> None:
-    """8 clients take `made` through pay, start picking, assign, dispatch and sign."""
+    """8 clients take `made` through pay, start picking, assign, dispatch and sign; with several
+    instances (`http` and `pid` lists), client n talks to instance n, round-robin."""
     riders = city.riders
+    https = http if isinstance(http, list) else [http]
+    pids = pid if isinstance(pid, list) else [pid]
 
     async def take_through(client: int, order: dict) -> int:
         # One order's transitions, one after another; each timed on its own.
         done = 0
         for step in range(1, 6):
             started = time.perf_counter()
-            order = await one_step(http, city, step, order, 0, riders[client % len(riders)])
+            order = await one_step(
+                https[client % len(https)], city, step, order, 0, riders[client % len(riders)]
+            )
             transitions.latencies.append(time.perf_counter() - started)
             done += 1
         return done
 
     per_order = Timed()
-    cpu = cpu_seconds(pid)
+    cpu = sum(cpu_seconds(p) for p in pids)
     await in_parallel(dealt(made), take_through, per_order)
-    transitions.server_cpu_s = cpu_seconds(pid) - cpu
+    transitions.server_cpu_s = sum(cpu_seconds(p) for p in pids) - cpu
     transitions.count, transitions.seconds = per_order.count, per_order.seconds
     transitions.failures = per_order.failures
 
@@ -346,6 +358,106 @@ def measure(
         "raw": {k: summary(raw[k]) for k in ("transitions", "query", "ingest")},
         "peer": {"transitions": summary(peer)},
     }
+
+
+class Counting(Subscriber):
+    """A raw subscriber that also counts each order event it got more than once."""
+
+    def __init__(self, ws_url: str, token: str) -> None:
+        super().__init__(ws_url, token, ["orders"])
+        self.doubled = 0
+        self.seen: set[int] = set()
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self.socket:
+                message = json.loads(raw)
+                if message["type"] != "event":
+                    continue
+                if message["seq"] in self.seen:
+                    self.doubled += 1
+                self.seen.add(message["seq"])
+                if self.last_seq is not None and message.get("prev_seq") != self.last_seq:
+                    self.gaps += 1
+                self.last_seq = message["seq"]
+                if message.get("order_id") is not None:
+                    key = (message["order_id"], message["payload"].get("version"))
+                    self.arrivals.setdefault(key, time.monotonic())
+        except websockets.ConnectionClosed as closed:
+            self.closed = repr(closed)
+
+
+async def writes_through(urls: list[str], pids: list[int], orders: int) -> dict[str, Any]:
+    """The transitions of `orders` orders by 8 clients spread over `urls` (instances of one
+    database), a subscriber on each instance: rate, server CPU summed over the instances, and
+    every change's event seen exactly once on each instance's stream."""
+    city = await prepare(urls[0], 48)
+    token = city.tokens["dispatcher"]["Authorization"].split()[1]
+    limits = httpx.Limits(max_connections=CLIENTS * 2, max_keepalive_connections=CLIENTS * 2)
+    clients = [httpx.AsyncClient(base_url=u, timeout=60, limits=limits) for u in urls]
+    subscribers = [Counting(u.replace("http", "ws", 1) + "/api/v1/stream", token) for u in urls]
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            for subscriber in subscribers:
+                await stack.enter_async_context(subscriber)
+            made: list[dict] = []
+
+            async def create(client: int, n: int) -> int:
+                made.append(await one_step(clients[client % len(clients)], city, 0, {}, n, 0))
+                return 1
+
+            created = Timed()
+            await in_parallel(dealt(list(range(orders))), create, created)
+            transitions = Timed()
+            await through_steps(clients, city, made, pids, transitions)
+            expected = {(o["id"], v) for o in made for v in range(1, o["version"] + 6)}
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and any(  # noqa: ASYNC110
+                not expected <= s.arrivals.keys() for s in subscribers
+            ):
+                await asyncio.sleep(0.1)
+    finally:
+        for http in clients:
+            await http.aclose()
+    return {
+        "transitions": transitions,
+        "lost": sum(len(expected - s.arrivals.keys()) for s in subscribers),
+        "doubled": sum(s.doubled for s in subscribers),
+        "gaps": sum(s.gaps for s in subscribers),
+        "failures": created.failures + transitions.failures,
+    }
+
+
+def measure_scaleout(orders: int, bus_env: dict[str, str]) -> dict[str, Any]:
+    """Writes through one instance on PostgreSQL, then through two on the Redis bus, each on a
+    fresh database: transitions/s and server CPU per transition, beside each other."""
+    results: dict[str, Any] = {}
+    for name, count in (("one", 1), ("two", 2)):
+        with (
+            tempfile.TemporaryDirectory(prefix="freshline-bench-scaleout-") as folder,
+            temporary_postgres() as url,
+            contextlib.ExitStack() as stack,
+        ):
+            env = {"FRESHLINE_AUTO_DISPATCH": "false", **bus_env}
+            servers = [
+                stack.enter_context(serving_process(url, Path(folder) / f"server-{n}", env))
+                for n in range(count)
+            ]
+            outcome = asyncio.run(
+                writes_through([u for u, _ in servers], [p.pid for _, p in servers], orders)
+            )
+        t: Timed = outcome["transitions"]
+        results[name] = {
+            "per_s": t.rate,
+            "server_cpu_ms_each": t.server_cpu_s * 1000 / t.count if t.count else math.nan,
+            "latency_ms": spread_ms(t.latencies),
+            "lost": outcome["lost"],
+            "doubled": outcome["doubled"],
+            "gaps": outcome["gaps"],
+            "failure_count": len(outcome["failures"]),
+            "failures": outcome["failures"][:3],
+        }
+    return results
 
 
 def measure_sqlite(orders: int, queries: int, fixes: int) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +27,7 @@ from backend.auth.principal import system_principal
 from backend.background import BackgroundLoop
 from backend.clock import Clock
 from backend.db import Database, lock_key
-from backend.realtime.feed import FeedItem
+from backend.realtime.outbox import LoggedEvent
 from backend_client.models import AlertRule, AlertSeverity, AlertState
 from backend_client.waiting import wait_event
 
@@ -55,17 +54,16 @@ class AlertEngine(BackgroundLoop):
 
     # --- running --------------------------------------------------------------------------
 
-    def heard(self, items: list[FeedItem]) -> None:
-        """A feed listener: a change that is not our own may change what the rules find, for
-        the orders, riders and requests it is about."""
+    def heard(self, rows: list[LoggedEvent]) -> None:
+        """Told of newly numbered events (`Database.committed`): a change that is not our own
+        may change what the rules find, for the orders, riders and requests it is about."""
         touched = False
-        for item in items:
-            event = item.event
-            if event["kind"].startswith("alert."):
+        for row in rows:
+            if row.kind.startswith("alert."):
                 continue
             touched = True
             if self._touched is not None:
-                self._touched.add(event)
+                self._touched.add(row)
         if touched:
             self._wake.set()
 
@@ -184,13 +182,13 @@ class _Touched:
         self.riders: set[int] = set()
         self.requests: set[int] = set()
 
-    def add(self, event: dict[str, Any]) -> None:
-        if event["order_id"] is not None:
-            self.orders.add(event["order_id"])
-        if event["rider_id"] is not None:
-            self.riders.add(event["rider_id"])
-        payload = event["payload"]
-        if event["kind"].startswith("request.") and isinstance(payload.get("id"), int):
+    def add(self, event: LoggedEvent) -> None:
+        if event.order_id is not None:
+            self.orders.add(event.order_id)
+        if event.rider_id is not None:
+            self.riders.add(event.rider_id)
+        payload = event.payload
+        if event.kind.startswith("request.") and isinstance(payload.get("id"), int):
             self.requests.add(payload["id"])
         # A reassignment changes both riders' loads and what they carry.
         for key in ("from_rider", "to_rider"):

@@ -136,9 +136,7 @@ async def take_order(
             .order_by(ChannelCallbackRow.occurred_at, ChannelCallbackRow.id)
         )
         for row in waiting.all():
-            outcome, detail, order = await apply_callback(
-                session, order, _callback_of(row), intake
-            )
+            outcome, detail, order = await apply_callback(session, order, _callback_of(row), intake)
             _settle(row, outcome, detail, order.id)
     parcels = [d.id for d in await deliveries.of_order(session, order.id)]
     answer = ChannelOrderReceipt(

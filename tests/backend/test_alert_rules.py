@@ -442,13 +442,14 @@ async def test_a_pass_after_events_looks_only_at_what_they_touched(api: Api) -> 
 
 async def test_what_events_touch_is_gathered_between_passes(api: Api) -> None:
     engine = api.app.state.runtime.alerts
+    committed: list[Any] = []
+    api.app.state.runtime.db.committed.append(committed.extend)  # what the engine is told
     await api.rider_online(3)
     order = await api.create_order()
     order = await api.act("channel-app", order, "pay")
     order = await api.act("dispatcher", order, "start_picking")
     await api.assign(order, 3)
-    feed = api.app.state.runtime.feed
-    engine.heard(list(feed.ring))
+    engine.heard(committed)
     touched = engine.pending()
     assert touched.orders is not None and order["id"] in touched.orders
     assert touched.riders is not None and 3 in touched.riders

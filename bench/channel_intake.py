@@ -32,6 +32,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -43,9 +44,10 @@ from backend.sim.demand import Demand, OrderPlan
 from backend.sim.platforms import order_payload
 from backend_client.models import CustomerIn, OrderCreate, OrderItemIn
 from backend_client.signing import signed_headers
-from bench.common import percentile, serving
+from bench.common import percentile, serving, spread_ms
 
 SEED = 1
+CLIENTS = 16
 
 
 @dataclasses.dataclass
@@ -59,6 +61,16 @@ class Phase:
     @property
     def rate(self) -> float:
         return self.orders / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "orders": self.orders,
+            "per_s": self.rate,
+            "latency_ms": spread_ms(self.latencies),
+            "failures": self.failures[:3],
+            "failure_count": len(self.failures),
+        }
 
 
 def plans(count: int, now) -> list[OrderPlan]:
@@ -235,7 +247,7 @@ def report(phases: list[Phase], database: str, clients: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=600, help="orders per way in")
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--clients", type=int, default=CLIENTS)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", default=None, help="an empty database; default SQLite")
     args = parser.parse_args()

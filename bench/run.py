@@ -36,7 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import backend_load, console_apply
+from bench import backend_load, channel_intake, console_apply
 from bench.common import (
     ROOT,
     postgres_reachable,
@@ -47,7 +47,11 @@ from bench.common import (
 from bench.figures import Figure, goal, write_report
 from bench.stream_load import NOMINAL, PEAK, Load, measure_bare, measure_freshline
 
-BENCHMARKS = ("stream", "console", "memory", "backend", "scaleout")
+BENCHMARKS = ("stream", "console", "memory", "backend", "scaleout", "intake", "peakday")
+PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
+"""A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
+six changes (created, paid, picked, assigned, out, signed), 10,000 riders every 15 s, 20
+consoles."""
 ON_REDIS = {"FRESHLINE_BUS_URL": "redis://127.0.0.1:6379/6"}
 STREAM_ENV = {"FRESHLINE_AUTO_DISPATCH": "false"}
 
@@ -305,16 +309,34 @@ def bench_backend(run: Run) -> None:
             if api[key]["failure_count"]:
                 run.trouble.append(f"backend {label} {key}: {api[key]['failures']}")
         sqlite = label == "SQLite"
+        peer = result["peer"]["transitions"]
+        if peer["failure_count"]:
+            run.trouble.append(f"backend {label} peer app: {peer['failures']}")
+        ours = api["transitions"]
+        wanted = 500.0 if sqlite else 400.0
         run.add(
             Figure(
                 f"4 backend {label}",
                 "HTTP transitions/s, 8 clients",
-                api["transitions"]["per_s"],
+                ours["per_s"],
                 "/s",
-                "raw 1-row insert transactions/s",
-                raw["transitions"]["per_s"],
-                ">= 500/s" if sqlite else "",
-                goal(api["transitions"]["per_s"], 500.0, at_most=False) if sqlite else None,
+                "peer app (FastAPI + SQLAlchemy) transitions/s",
+                peer["per_s"],
+                f">= {wanted:.0f}/s, >= 0.8x the peer",
+                goal(ours["per_s"], wanted, at_most=False)
+                and goal(ours["per_s"], 0.8 * peer["per_s"], at_most=False),
+                f"raw 1-row insert transactions/s: {raw['transitions']['per_s']:,.0f}",
+            ),
+            Figure(
+                f"4 backend {label}",
+                "server CPU per transition",
+                ours["server_cpu_ms_each"],
+                "ms",
+                "peer app, same client",
+                peer["server_cpu_ms_each"],
+                "<= 2 ms" if sqlite else "",
+                goal(ours["server_cpu_ms_each"], 2.0, at_most=True) if sqlite else None,
+                "all of the server process's CPU over the transitions, divided by them",
             ),
             Figure(
                 f"4 backend {label}",
@@ -350,7 +372,179 @@ def bench_backend(run: Run) -> None:
 # --- 5: scale-out -------------------------------------------------------------------------------
 
 
+def bench_intake(run: Run) -> None:
+    orders = max(24, round(600 * run.args.scale))
+    run.loads["intake"] = (
+        f"{orders} orders each way, {channel_intake.CLIENTS} clients, as each platform sends "
+        "them, signed; SQLite"
+    )
+    print(f"6. intake: {run.loads['intake']}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="freshline-bench-intake-") as folder:
+        url = f"sqlite+aiosqlite:///{folder}/intake.db"
+        env = {"FRESHLINE_CHANNEL_RATE_PER_SECOND": "1000000", "FRESHLINE_AUTO_DISPATCH": "false"}
+        with serving_process(url, Path(folder), env) as (base_url, _process):
+            phases = asyncio.run(
+                channel_intake.measure(base_url, orders, channel_intake.CLIENTS, rounds=3)
+            )
+    run.raw["intake"] = [p.summary() for p in phases]
+    by_name = {p.name: p for p in phases}
+    for phase in phases:
+        if phase.failures:
+            run.trouble.append(f"intake {phase.name}: {phase.failures[:2]}")
+    gateway, baseline = by_name["gateway"], by_name["baseline: POST /orders"]
+    paid, paid_baseline = by_name["gateway, paid"], by_name["baseline, paid: + pay"]
+    run.add(
+        Figure(
+            "6 intake",
+            "orders/s through the channel gateway",
+            gateway.rate,
+            "/s",
+            "POST /orders as the channel's account",
+            baseline.rate,
+            ">= 200/s",
+            goal(gateway.rate, 200.0, at_most=False),
+        ),
+        Figure(
+            "6 intake",
+            "paid orders/s through the gateway",
+            paid.rate,
+            "/s",
+            "POST /orders, then pay",
+            paid_baseline.rate,
+        ),
+    )
+
+
+def bench_peakday(run: Run) -> None:
+    """The seeds' million orders a day at its peak hour, with every order's transitions, the
+    riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
+    load = PEAK_DAY.scaled(run.args.scale, run.args.peak_seconds)
+    run.loads["peak day"] = load.describe() + " (raw subscribers; each order 6 changes)"
+    databases: list[tuple[str, Any]] = [("SQLite", None)]
+    if run.args.postgres:
+        databases.append(("PostgreSQL", temporary_postgres))
+    print(f"7. peak day: the bare broadcast at the same rates: {load.describe()}", flush=True)
+    bare = bare_run(load)
+    run.raw["peakday_bare"] = bare
+    for label, make_database in databases:
+        print(f"7. peak day on {label}: {load.describe()}", flush=True)
+        with ExitStack() as stack:
+            if make_database is None:
+                folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="freshline-pd-"))
+                database = f"sqlite+aiosqlite:///{folder}/peak.db"
+            else:
+                database = stack.enter_context(make_database())
+            busy_before = machine_busy()
+            result = stream_run(load, [{}], database, probes=False)
+            busy = machine_busy(since=busy_before)
+        result["machine_busy"] = busy
+        run.raw[f"peakday_{label.lower()}"] = result
+        run.check(f"peak day, {label}", result)
+        changes = result["changes"]
+        errors = result["failure_count"] / max(1, changes + result["failure_count"])
+        run.add(
+            Figure(
+                f"7 peak day {label}",
+                "commit -> client p99",
+                result["commit_to_client_ms"]["p99"],
+                "ms",
+                "bare websockets broadcast p99",
+                bare["send_to_client_ms"]["p99"],
+                "<= 100 ms",
+                goal(result["commit_to_client_ms"]["p99"], 100.0, at_most=True),
+                f"{result['events_per_s']:.0f} changes/s and {result['fixes_per_s']:.0f} fixes/s "
+                f"achieved (asked {load.events_per_s:g} and {load.riders / 15:.0f}); write "
+                f"round-trip p99 {result['write_ms']['p99']:.1f} ms",
+            ),
+            Figure(
+                f"7 peak day {label}",
+                "events lost",
+                result["lost"] + result["gaps"],
+                "",
+                "bare broadcast lost",
+                bare["lost"],
+                "0",
+                result["lost"] + result["gaps"] == 0,
+            ),
+            Figure(
+                f"7 peak day {label}",
+                "requests refused or failed",
+                errors * 100,
+                "%",
+                "changes made",
+                changes,
+                "0",
+                result["failure_count"] == 0,
+            ),
+            Figure(
+                f"7 peak day {label}",
+                "CPU headroom left on the machine",
+                (1 - busy) * 100,
+                "% of its cores",
+                "the server's own share (of one core)",
+                result["server_cpu_share"][0] * 100,
+                "",
+                None,
+                "the load generator and the subscribers run on the same machine",
+            ),
+        )
+
+
+def machine_busy(since: tuple[float, float] | None = None) -> Any:
+    """The machine's (busy, total) CPU ticks now; with `since`, the busy share in between."""
+    with open("/proc/stat") as stat:
+        fields = [float(f) for f in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    now = (sum(fields) - idle, sum(fields))
+    if since is None:
+        return now
+    busy, total = now[0] - since[0], now[1] - since[1]
+    return busy / total if total else math.nan
+
+
 def bench_scaleout(run: Run) -> None:
+    orders = max(16, round(400 * run.args.scale))
+    print(f"5. scale-out: writes of {orders} orders through one instance, then two", flush=True)
+    writes = backend_load.measure_scaleout(orders, ON_REDIS)
+    run.raw["scaleout_writes"] = writes
+    one, two = writes["one"], writes["two"]
+    for name, result in writes.items():
+        for key in ("lost", "doubled", "gaps", "failure_count"):
+            if result[key]:
+                run.trouble.append(f"scale-out writes, {name} instance(s): {key} = {result[key]}")
+    cpu_ratio = two["server_cpu_ms_each"] / one["server_cpu_ms_each"]
+    run.add(
+        Figure(
+            "5 scale-out",
+            "transitions/s, 8 clients over 2 instances",
+            two["per_s"],
+            "/s",
+            "1 instance on PostgreSQL",
+            one["per_s"],
+            ">= 1 instance's",
+            goal(two["per_s"], one["per_s"], at_most=False),
+        ),
+        Figure(
+            "5 scale-out",
+            "server CPU per transition, 2 instances summed",
+            two["server_cpu_ms_each"],
+            "ms",
+            "1 instance",
+            one["server_cpu_ms_each"],
+            "<= 1.2x 1 instance",
+            goal(cpu_ratio, 1.2, at_most=True),
+        ),
+        Figure(
+            "5 scale-out",
+            "events lost or doubled, either instance's stream",
+            two["lost"] + two["doubled"] + two["gaps"],
+            "",
+            "1 instance",
+            one["lost"] + one["doubled"] + one["gaps"],
+            "0",
+            two["lost"] + two["doubled"] + two["gaps"] == 0,
+        ),
+    )
     load = NOMINAL.scaled(run.args.scale, run.args.seconds)
     run.loads["scale-out"] = load.describe() + " (raw subscribers only)"
     results = {}
@@ -412,6 +606,12 @@ def main() -> int:
         default=5.0,
         help="the consoles' redraw rate in benchmark 1 (default 5, the console's own)",
     )
+    parser.add_argument(
+        "--peak-seconds",
+        type=float,
+        default=180.0,
+        help="how long the peak day runs on each database (default 180)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
     if args.scale <= 0 or not math.isfinite(args.scale) or args.seconds <= 0:
@@ -428,6 +628,8 @@ def main() -> int:
         "memory": bench_memory,
         "backend": bench_backend,
         "scaleout": bench_scaleout,
+        "intake": bench_intake,
+        "peakday": bench_peakday,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

@@ -32,11 +32,25 @@ EXPECTED = {
     "3 memory": {"console RSS, 400 orders", "console RSS, 800 orders"},
     "4 backend SQLite": {
         "HTTP transitions/s, 8 clients",
+        "server CPU per transition",
         "transition p99, 8 clients",
         "single order query p99",
         "positions ingested/s, batches of 100",
     },
-    "5 scale-out": {"commit -> client p99, 2 instances, nominal", "events lost, 2 instances"},
+    "5 scale-out": {
+        "commit -> client p99, 2 instances, nominal",
+        "events lost, 2 instances",
+        "transitions/s, 8 clients over 2 instances",
+        "server CPU per transition, 2 instances summed",
+        "events lost or doubled, either instance's stream",
+    },
+    "6 intake": {"orders/s through the channel gateway", "paid orders/s through the gateway"},
+    "7 peak day SQLite": {
+        "commit -> client p99",
+        "events lost",
+        "requests refused or failed",
+        "CPU headroom left on the machine",
+    },
 }
 
 
@@ -44,7 +58,7 @@ def test_every_benchmark_produces_its_figures_beside_its_baseline(tmp_path: Path
     require_postgres()
     require_redis()
     command = [sys.executable, str(ROOT / "bench" / "run.py"), "--scale", "0.02"]
-    command += ["--seconds", "1", "--out", str(tmp_path)]
+    command += ["--seconds", "1", "--peak-seconds", "1", "--out", str(tmp_path)]
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=240, cwd=ROOT, check=False
     )
@@ -55,7 +69,7 @@ def test_every_benchmark_produces_its_figures_beside_its_baseline(tmp_path: Path
     for benchmark, names in EXPECTED.items():
         for name in names:
             assert (benchmark, name) in figures, (benchmark, name, sorted(figures))
-    assert {b for b, _ in figures} >= {"4 backend PostgreSQL"}
+    assert {b for b, _ in figures} >= {"4 backend PostgreSQL", "7 peak day PostgreSQL"}
     for figure in figures.values():
         assert math.isfinite(figure["value"]), figure
         assert figure["baseline"], figure  # every figure beside a baseline

@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         try:
             if settings.migrate_on_start:
                 await db.migrate()
+            await db.start()
             if settings.demo:
                 await seed_demo(db, passwords, now=clock.now())
             tokens = TokenCache(settings.token_cache_seconds)

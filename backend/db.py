@@ -124,6 +124,11 @@ class Database:
         if it raises, nothing it did is kept and the error reaches the caller."""
         return await self.writer.run(job)
 
+    async def start(self) -> None:
+        """Start the writer (its thread on SQLite, its sequencer on PostgreSQL) now, rather
+        than on the first write."""
+        await self.writer.start()
+
     async def migrate(self) -> None:
         """Upgrade the schema to the newest revision."""
         async with self.engine.begin() as conn:

@@ -165,6 +165,10 @@ class SqliteWriter:
             raise WriterClosed("the database writer has stopped") from None
         return await future
 
+    async def start(self) -> None:
+        """Start the thread now rather than on the first write."""
+        self._start()
+
     async def close(self) -> None:
         """Finish what was asked, then stop the thread."""
         self._closed = True
@@ -389,6 +393,11 @@ class PostgresWriter:
             await self.sequencer.after_commit()
         return result
 
+    async def start(self) -> None:
+        """Run the sequencer's rounds from now on: every second at least, so events another
+        instance committed and could not number (it crashed) are numbered by this one."""
+        self.sequencer.start()
+
     async def close(self) -> None:
         await self.sequencer.stop()
 
@@ -439,6 +448,9 @@ class Sequencer:
         self._wake.set()
         async with self._ended:
             await self._ended.wait_for(lambda: self.completed >= wanted)
+
+    def start(self) -> None:
+        self._ensure_running()
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():

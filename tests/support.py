@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import itertools
+import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -12,6 +16,29 @@ from backend.clock import ManualClock
 from backend.settings import Settings
 
 _external_ids = itertools.count(1)
+
+
+async def eventually(condition: Callable[[], Any], what: str, within: float = 30.0) -> None:
+    """Wait until `condition()` (awaited if it is a coroutine) holds: looked at again every
+    20 ms, failing with `what` after `within` seconds, a bound for a loaded machine and not a
+    wait. The condition decides when the test goes on, never the clock."""
+    deadline = time.monotonic() + within
+    while True:
+        held = condition()
+        if inspect.isawaitable(held):
+            held = await held
+        if held:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {within:g} s: {what}")
+        await asyncio.sleep(0.02)
+
+
+async def one_turn() -> None:
+    """Let the event loop go round once: tasks just created take their first step (send what
+    they send), deterministically; nothing waits for time to pass."""
+    await asyncio.sleep(0)
+
 
 STARTUP_S = 60.0
 """How long an app may take to start (migrations, demo seeding) before a test gives up: a

@@ -31,7 +31,7 @@ from backend.inventory.models import StockRow
 from backend.orders.models import CustomerRow, OrderItemRow, OrderRow
 from backend.realtime.models import EventRow
 from backend.riders.models import RiderRow
-from tests.support import Api, customer
+from tests.support import Api, customer, one_turn
 
 WH = "WH-CY"
 CLIENT = "127.0.0.1"  # what httpx's ASGITransport reports as the client address
@@ -865,7 +865,7 @@ async def test_a_poller_never_sees_seq_commit_out_of_order(api: Api) -> None:
                 if await poll_once(conn):
                     mid_run_batches += 1
                 polls += 1
-                await asyncio.sleep(0)  # as often as the loop allows: writers are quick
+                await one_turn()  # as often as the loop allows: writers are quick
             await poll_once(conn)  # everything committed by now
 
     async def writers() -> None:

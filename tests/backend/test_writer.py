@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from backend.auth.principal import system_principal
 from backend.clock import ManualClock
@@ -21,6 +21,7 @@ from backend.realtime.feed import EventFeed
 from backend.realtime.models import EventRow
 from backend.realtime.outbox import append_event
 from backend.writer import is_transient
+from tests.support import eventually, one_turn
 
 
 class PgError(Exception):
@@ -119,7 +120,7 @@ async def test_jobs_that_arrive_together_commit_together_and_a_refusal_keeps_to_
             asyncio.create_task(sqlite_db.write(lambda s, n=n: note(s, n, refuse=n % 3 == 1)))
             for n in range(9)
         ]
-        await asyncio.sleep(0)  # let them be sent (they wait behind the held job)
+        await one_turn()  # they are sent, and wait behind the held job
     outcomes = await asyncio.gather(*jobs, return_exceptions=True)
     assert sqlite_db.writer.batches - before == 2, "the nine did not commit as one batch"
     refused = [n for n, outcome in enumerate(outcomes) if isinstance(outcome, Conflict)]
@@ -151,7 +152,7 @@ async def test_a_batch_whose_commit_fails_acknowledges_none_of_its_jobs(
     async with Held(sqlite_db):
         good = asyncio.create_task(sqlite_db.write(lambda s: note(s, 1)))
         bad = asyncio.create_task(sqlite_db.write(orphan))
-        await asyncio.sleep(0)
+        await one_turn()
     outcomes = await asyncio.gather(good, bad, return_exceptions=True)
     assert all(isinstance(outcome, IntegrityError) for outcome in outcomes), outcomes
     assert await noted(sqlite_db) == []
@@ -334,3 +335,28 @@ async def parts_of_a_job(any_db: Database) -> None:
     async with any_db.read() as session:
         names = set((await session.scalars(select(UserRow.username))).all())
     assert {"part-1", "part-3"} <= names and "part-2" not in names
+
+
+async def test_events_an_instance_committed_and_never_numbered_are_numbered_by_another(
+    postgres_url: str, pg_db: Database
+) -> None:
+    """An instance killed between its commit and its round leaves events without a `seq`: any
+    other running instance numbers them within a round of its own (one a second at least),
+    though it writes nothing itself."""
+    await pg_db.start()
+    engine = create_async_engine(postgres_url)  # the instance that died: a bare connection
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO events (kind, actor, role, at, payload) "
+                    "VALUES ('test.orphan', 'system', 'system', now(), '{}')"
+                )
+            )
+
+        async def numbered() -> bool:
+            return await seqs(pg_db) == [1]
+
+        await eventually(numbered, "the orphan event numbered by the running instance")
+    finally:
+        await engine.dispose()

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from backend_client.waiting import wait_event, within
+from tests.support import one_turn
 
 
 async def loop_on(event: asyncio.Event) -> None:
@@ -20,7 +21,7 @@ async def test_a_loop_cancelled_as_its_event_is_set_stops() -> None:
     for _ in range(50):
         event = asyncio.Event()
         task = asyncio.create_task(loop_on(event))
-        await asyncio.sleep(0)  # the task is waiting on the event now
+        await one_turn()  # the task is waiting on the event now
         event.set()
         task.cancel()  # in the same turn as the event: wait_for would lose this
         # Stopping takes one turn of the loop; the bound is only there to fail, not to hang,

@@ -9,9 +9,16 @@
    and its CPU at nominal load (from 1) beside the bare app's;
 3. memory: RSS and cold start with 10,000 and 20,000 orders beside the empty board
    (`console_board.py --json`, a fresh process each);
-4. backend: transitions/s with 8 clients, single order query p99, position ingest/s, beside raw
-   inserts and selects through the same driver, on SQLite and PostgreSQL (`backend_load.py`);
-5. scale-out: the nominal load through two instances on PostgreSQL + Redis, beside one.
+4. backend: transitions/s and server CPU per transition with 8 clients beside the peer app
+   (`peer_app.py`: a minimal FastAPI + SQLAlchemy app doing a transition's core work), single
+   order query p99, position ingest/s, beside raw inserts and selects through the same driver,
+   on SQLite and PostgreSQL (`backend_load.py`);
+5. scale-out: writes through two instances on PostgreSQL + Redis beside one (transitions/s,
+   server CPU per transition summed, every event once on each stream), and the nominal stream
+   load through two instances beside one;
+6. intake: orders/s through the channel gateway beside `POST /orders` (`channel_intake.py`);
+7. peak day: a million orders a day at its peak hour with every transition, 10,000 riders and
+   20 consoles, on SQLite and PostgreSQL, beside the bare broadcast at the same rates.
 
 `--scale` multiplies every load (riders, event rates, orders, requests; consoles by up to 2x
 the scale); `--seconds` is how long each stream load runs. Writes `<out>/latest.json` and
@@ -369,7 +376,7 @@ def bench_backend(run: Run) -> None:
         )
 
 
-# --- 5: scale-out -------------------------------------------------------------------------------
+# --- 6: intake, 7: peak day -------------------------------------------------------------------
 
 
 def bench_intake(run: Run) -> None:
@@ -500,6 +507,9 @@ def machine_busy(since: tuple[float, float] | None = None) -> Any:
         return now
     busy, total = now[0] - since[0], now[1] - since[1]
     return busy / total if total else math.nan
+
+
+# --- 5: scale-out -------------------------------------------------------------------------------
 
 
 def bench_scaleout(run: Run) -> None:

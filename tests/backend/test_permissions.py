@@ -20,7 +20,8 @@ import httpx
 
 from backend.app import create_app
 from backend.auth.permissions import PERMISSIONS, Permission
-from backend.orders.lifecycle import RULES
+from backend.orders.lifecycle import RULES, RULES_BY_ACTION
+from backend_client.models import OrderAction
 from tests import support
 from tests.support import Api, customer
 
@@ -1145,3 +1146,11 @@ async def test_roles_outside_the_lifecycle_table_are_refused(api: Api):
                 continue
             assert response.status_code == 200, response.text
             assert set(response.json()) == allowed_actions(state, role), f"{role} in {state}"
+
+
+def test_whoever_may_reassign_may_resume_in_the_same_step() -> None:
+    """`POST /orders/{id}/assign` with `resume` is guarded by `orders:assign` and then by the
+    lifecycle's `resume` rule: every role the permission lets in must pass the rule too, or a
+    dispatcher's one step would be refused half way."""
+    assigners = {str(role) for role in PERMISSIONS[Permission.ORDERS_ASSIGN]}
+    assert assigners <= RULES_BY_ACTION[OrderAction.RESUME].roles

@@ -39,26 +39,24 @@ def _alert_line(store: Store, alert: Alert) -> str:
     return f"{RULE_WORDS.get(alert.rule, alert.rule)}: {alert.title}"
 
 
-async def _bulk_confirmed(screen: Screen, verb: str, alerts: list[Alert], after: str) -> bool:
-    """More than one alert: ask first, listing them. One alert: no question."""
-    if len(alerts) == 1:
-        return True
-    store = screen.app.store  # type: ignore[attr-defined]
-    dialog = ConfirmDialog(
+BULK_AFTER = {
+    "Acknowledge": "They stay in the queue as taken; there is no undo.",
+    "Snooze": "They leave the queue for a while, and come back if still true.",
+}
+
+
+def bulk_question(store: Store, verb: str, alerts: list[Alert]) -> ConfirmDialog:
+    """The question before acting on many marked alerts at once, listing them."""
+    return ConfirmDialog(
         f"{verb} all {len(alerts)} marked alerts?",
         items=[_alert_line(store, a) for a in alerts],
-        consequence=after,
+        consequence=BULK_AFTER.get(verb, ""),
         yes=f"{verb.lower()} all {len(alerts)}",
     )
-    return bool(await screen.app.push_screen_wait(dialog))
 
 
 async def acknowledge(screen: Screen, alerts: list[Alert]) -> None:
     app = screen.app
-    if not await _bulk_confirmed(
-        screen, "Acknowledge", alerts, "They stay in the queue as taken; there is no undo."
-    ):
-        return
     note = await app.push_screen_wait(NoteDialog(f"Acknowledge {_subject(alerts)}: a note?"))
     if note is None:
         return
@@ -73,10 +71,6 @@ async def acknowledge(screen: Screen, alerts: list[Alert]) -> None:
 
 async def snooze(screen: Screen, alerts: list[Alert]) -> None:
     app = screen.app
-    if not await _bulk_confirmed(
-        screen, "Snooze", alerts, "They leave the queue for a while, and come back if still true."
-    ):
-        return
     chosen = await app.push_screen_wait(ChoiceDialog(f"Snooze {_subject(alerts)} for", SNOOZES))
     if chosen is None:
         return

@@ -214,10 +214,17 @@ class ExceptionsScreen(GuardedScreen):
         alert = self.current()
         return [alert] if alert else []
 
-    def _act(self, verb: Callable[[Screen, list[Alert]], Awaitable[None]]) -> None:
+    def _act(
+        self, verb: Callable[[Screen, list[Alert]], Awaitable[None]], *, asking: str = ""
+    ) -> None:
+        """`verb` on the chosen alerts; on many at once, `asking` first (at once, with the key)."""
         alerts = self.chosen()
         if not alerts:
             self.notify("No alert under the cursor and none marked.", severity="warning")
+            return
+        if asking and len(alerts) > 1:
+            question = alert_actions.bulk_question(self.store, asking, alerts)
+            self.app.push_screen(question, lambda yes: self._run(verb, alerts) if yes else None)
             return
         self._run(verb, alerts)
 
@@ -230,10 +237,10 @@ class ExceptionsScreen(GuardedScreen):
     # --- keys ---------------------------------------------------------------------------------
 
     def action_acknowledge(self) -> None:
-        self._act(alert_actions.acknowledge)
+        self._act(alert_actions.acknowledge, asking="Acknowledge")
 
     def action_snooze(self) -> None:
-        self._act(alert_actions.snooze)
+        self._act(alert_actions.snooze, asking="Snooze")
 
     def action_approve(self) -> None:
         self._decide(approve=True)
@@ -282,7 +289,7 @@ class ExceptionsScreen(GuardedScreen):
         elif alert.order_id is not None:
             reassign.reassign_order(self, alert.order_id)  # its dialog comes up at once
         elif alert.rider_id is not None:
-            self._run(lambda screen, _: reassign.hand_over(screen, alert.rider_id), [alert])
+            reassign.hand_over(self, alert.rider_id)  # its dialog comes up at once
         else:
             self.notify("This alert is about no order or rider.", severity="warning")
 

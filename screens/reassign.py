@@ -224,9 +224,9 @@ def reassign_order(screen: Screen, order_id: int) -> None:
     app.push_screen(dialog, chosen)
 
 
-async def hand_over(screen: Screen, rider_id: int) -> None:
+def hand_over(screen: Screen, rider_id: int) -> None:
     """Every order the rider carries, in their sequence (most urgent first), to one rider
-    with room for all of them."""
+    with room for all of them: its dialog at once, like `reassign_order`."""
     app = screen.app
     client, store, zone = _parts(screen)
     carried = sorted(
@@ -238,51 +238,49 @@ async def hand_over(screen: Screen, rider_id: int) -> None:
         app.notify(f"Rider {name} carries no orders to hand over.", severity="warning")
         return
     cold = any(c.cold_chain for c in carried)
-    try:
-        suggestions = await client.rider_suggestions(carried[0].id, limit=20)
-        giver = await client.rider(rider_id)
-    except FreshlineError as exc:
-        app.notify(f"Cannot hand over rider {name}'s orders: {exc}", severity="error")
-        return
-    # Room is counted in parcels: merged orders ride in one and take one slot, so the taker
-    # needs no more slots than the giver fills.
-    parcels = min(len(carried), giver.active_orders) or len(carried)
-    able = [
-        s
-        for s in suggestions
-        if s.rider.capacity - s.rider.active_orders >= parcels and (s.rider.cold_chain or not cold)
-    ]
-    if not able:
-        app.notify(
-            f"Nobody online has room for {name}'s {parcels} parcel(s) now.",
-            severity="warning",
-        )
-        return
-    now = store.clock.now()
-    first = carried[0].promised_at
-    lines = [(s.rider.id, suggestion_line(s, now, first, zone)) for s in able]
     ids = ", ".join(f"#{c.id}" for c in carried)
     title = f"Hand {name}'s {len(carried)} order(s) ({ids}) to whom?"
+    able: list[RiderSuggestion] = []
 
-    async def load() -> tuple[str, Lines]:
-        return title, lines
+    async def load() -> tuple[str, Lines] | str:
+        suggestions = await client.rider_suggestions(carried[0].id, limit=20)
+        giver = await client.rider(rider_id)
+        # Room is counted in parcels: merged orders ride in one and take one slot, so the
+        # taker needs no more slots than the giver fills.
+        parcels = min(len(carried), giver.active_orders) or len(carried)
+        able[:] = [
+            s
+            for s in suggestions
+            if s.rider.capacity - s.rider.active_orders >= parcels
+            and (s.rider.cold_chain or not cold)
+        ]
+        if not able:
+            return f"Nobody online has room for {name}'s {parcels} parcel(s) now."
+        now, first = store.clock.now(), carried[0].promised_at
+        return title, [(s.rider.id, suggestion_line(s, now, first, zone)) for s in able]
+
+    def taker_name(taker: int) -> str:
+        return next(s.rider.name for s in able if s.rider.id == taker)
 
     def confirm(taker: int) -> ConfirmDialog:
-        taker_name = next(s.rider.name for s in able if s.rider.id == taker)
         return ConfirmDialog(
-            f"Hand {ids} from {name} to {taker_name}, in this order?",
+            f"Hand {ids} from {name} to {taker_name(taker)}, in this order?",
             items=[_who(c, c.id) for c in carried],
             consequence="No undo: to change your mind, reassign each order again.",
             yes="hand them over",
         )
 
-    taker = await app.push_screen_wait(ReassignDialog(title, load, confirm))
-    if taker is None:
-        return
-    taker_name = next(s.rider.name for s in able if s.rider.id == taker)
-    listing = [(c.id, c.version) for c in carried]
-    results = await each(
-        [rider_id],
-        lambda i: client.hand_over(i, taker, listing, reason=f"{name}'s orders to {taker_name}"),
-    )
-    report(app, f"Hand over to {taker_name}", f"{len(carried)} order(s) of {name}", results)
+    async def send(taker: int) -> None:
+        listing = [(c.id, c.version) for c in carried]
+        to = taker_name(taker)
+        results = await each(
+            [rider_id],
+            lambda i: client.hand_over(i, taker, listing, reason=f"{name}'s orders to {to}"),
+        )
+        report(app, f"Hand over to {to}", f"{len(carried)} order(s) of {name}", results)
+
+    def chosen(taker: int | None) -> None:
+        if taker is not None:
+            screen.run_worker(send(taker), group="reassign", exclusive=True, exit_on_error=False)
+
+    app.push_screen(ReassignDialog(title, load, confirm), chosen)

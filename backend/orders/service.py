@@ -403,7 +403,7 @@ async def assign_rider(
         session, order, request.rider_id, actor=actor, now=now, reason=request.reason
     )
     if goods is not None:
-        await _goods_wait(session, order, request.rider_id, goods, now=now)
+        await leave_goods(session, order, request.rider_id, goods, now=now)
     if resume is not None:
         taker = await sql_of(session).one(RIDER_NAME, {"id": request.rider_id})
         why = f"reassigned to {taker[0] if taker else f'rider {request.rider_id}'}" + (
@@ -441,7 +441,7 @@ async def goods_on_the_road(
     return (fix[0], fix[1])
 
 
-async def _goods_wait(
+async def leave_goods(
     session: AsyncSession,
     order: OrderRecord,
     rider_id: int,
@@ -449,6 +449,7 @@ async def _goods_wait(
     *,
     now: datetime,
 ) -> None:
+    """The order's goods wait at `goods` for `rider_id`, who collects them there first."""
     rider = await session.get(RiderRow, rider_id)
     assert rider is not None  # taken a moment ago
     await progress.goods_left_at(session, order.id, (order.lat, order.lng), rider, goods, now=now)

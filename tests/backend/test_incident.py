@@ -147,3 +147,15 @@ async def test_an_orders_alerts_group_under_its_incident(api: Api) -> None:
     standing = {a["rule"]: a for a in await alerts_of(api, order["id"])}
     assert set(standing) == {"return_requested", "delivery_overdue"}
     assert standing["delivery_overdue"]["parent_id"] == standing["return_requested"]["id"]
+
+
+async def test_a_handover_on_the_road_leaves_the_goods_where_the_rider_is(api: Api) -> None:
+    await api.rider_online(1)
+    await api.rider_online(2)
+    order = await delivering(api, 1, promise_minutes=40, to=north(5_000), phone="13800000103")
+    await fix(api, 1, north(2_000))  # then rider 1's phone goes quiet there
+    body = {"to_rider_id": 2, "orders": [{"id": order["id"], "version": order["version"]}]}
+    response = await api.post("dispatcher", "/riders/1/handover", json=body)
+    assert response.status_code == 200, response.text
+    (stop,) = (await api.get("rider-2", "/riders/2/route")).json()["stops"]
+    assert (stop["pickup_lat"], stop["pickup_lng"]) == north(2_000)

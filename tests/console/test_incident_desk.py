@@ -5,11 +5,13 @@ incident one row. Keys go in bursts, as a fast typist sends them."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from textual.app import App
 
 from backend_client.models import (
     AlertRule,
@@ -25,6 +27,7 @@ from console.app import FreshlineApp
 from screens.dialogs import ActionPicker, ConfirmDialog
 from screens.exceptions import ExceptionsScreen
 from screens.order_detail import OrderDetailScreen
+from screens.reassign import ReassignDialog
 from tests.console.conftest import until
 from tests.console.test_console_live import notes_of, text_of
 from tests.console.test_exception_queue import (
@@ -118,6 +121,8 @@ async def test_an_accident_is_handled_in_four_keys_and_seen_resolved(
         )
         card = app.store.orders[stopped.id]
         assert card.rider_id == 2
+        # Rider 2's ETA at once (via the accident site), not at their next fix.
+        await until(pilot, lambda: app.store.orders[stopped.id].eta is not None, "the new ETA")
         assert any("Reassign to" in n and "and resume" in n for n in notes), notes
         assert isinstance(app.screen, ExceptionsScreen)
     dispatcher = await crew("dispatcher")
@@ -236,3 +241,33 @@ async def test_a_final_state_asks_first(alerting: LiveServer, crew: Actors) -> N
         assert (await dispatcher.order(order.id)).status == OrderState.DELIVERING
         await pilot.press("y")
         await until(pilot, lambda: app.store.orders[order.id].status == OrderState.SIGNED, "signed")
+
+
+async def test_keys_typed_while_the_riders_load_go_to_the_dialog_in_order() -> None:
+    """`r enter y` faster than the suggestions arrive: enter and y wait for them, then choose
+    the best rider and say yes to the question, in that order; nothing acts before."""
+    arrived = asyncio.Event()
+    answers: list[object] = []
+
+    async def load() -> tuple[str, list[tuple[int, str]]]:
+        await arrived.wait()
+        return "Order 43 for Li Ting: to whom?", [(7, "Wang Wei 1.0 km"), (9, "Zhao Lei 2.0 km")]
+
+    def confirm(rider_id: int) -> ConfirmDialog:
+        return ConfirmDialog(f"Give order 43 to rider {rider_id}?", yes="reassign")
+
+    class Desk(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(ReassignDialog("Order 43: to whom?", load, confirm), answers.append)
+
+    app = Desk()
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ReassignDialog), "the dialog")
+        dialog = app.screen
+        await pilot.press("enter", "y")
+        assert app.screen is dialog and not answers  # waiting for the riders, keys kept
+        assert isinstance(dialog, ReassignDialog) and dialog.typed == ["enter", "y"]
+        arrived.set()
+        await until(pilot, lambda: answers, "the answer")
+        assert answers == [7]
+        assert not isinstance(app.screen, ConfirmDialog | ReassignDialog)

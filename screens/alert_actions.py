@@ -103,6 +103,7 @@ AFTER = {
     (False, AlertRule.RETURN_REQUESTED): "The order stays stopped for the desk to settle.",
     (False, AlertRule.CLAIM_REQUESTED): "Nothing is paid; the order stays stopped.",
 }
+TAKE_BACK = "z takes a rejection back for a couple of minutes."
 
 
 def decided_words(store: Store, alerts: list[Alert]) -> str:
@@ -125,7 +126,7 @@ def decision(
     verb = "Approve" if approve else "Reject"
     kinds = {a.rule for a in deciding}
     after = AFTER.get((approve, next(iter(kinds))), "") if len(kinds) == 1 else ""
-    consequence = f"{after} {CANNOT_UNDO}".strip()
+    consequence = f"{after} {CANNOT_UNDO if approve else TAKE_BACK}".strip()
     if len(deciding) == 1:
         words = request_words(store, deciding[0])
         return ConfirmDialog(
@@ -144,7 +145,7 @@ def decision(
 
 async def decide(
     screen: Screen, alerts: list[Alert], *, approve: bool, reason: str | None = None
-) -> None:
+) -> list[int]:
     """Approve or reject the returns and claims behind these alerts (asked and confirmed
     already: `decision`)."""
     app = screen.app
@@ -157,4 +158,34 @@ async def decide(
         request = await client.request(request_id)  # its own version, not the alert's
         await client.decide_request(request_id, request.version, approve=approve, reason=reason)
 
-    report(app, verb, subject, await each(requests, one))
+    results = await each(requests, one)
+    report(app, verb, subject, results)
+    return [request_id for request_id, outcome, _ in results if outcome == "done"]
+
+
+def take_back_question(store: Store, rejected: list[Alert]) -> ConfirmDialog:
+    """The question before taking the last rejection back."""
+    words = [request_words(store, a) for a in rejected]
+    if len(words) == 1:
+        question = f"Take back the rejection of {words[0]}?"
+    else:
+        question = f"Take back the rejection of all {len(words)} requests?"
+    return ConfirmDialog(
+        question,
+        items=words if len(words) > 1 else [],
+        consequence="It waits for a decision again.",
+        yes="take it back",
+    )
+
+
+async def take_back(screen: Screen, rejected: list[Alert]) -> None:
+    """Reopen the requests behind these (rejected) alerts: they wait for a decision again."""
+    client, _store = _parts(screen)
+    ids = [a.request_id for a in rejected if a.request_id is not None]
+
+    async def one(request_id: int) -> None:
+        request = await client.request(request_id)
+        await client.reopen_request(request_id, request.version)
+
+    subject = f"request {ids[0]}" if len(ids) == 1 else f"{len(ids)} requests"
+    report(screen.app, "Take back the rejection", subject, await each(ids, one))

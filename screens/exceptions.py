@@ -93,6 +93,13 @@ class ExceptionsScreen(GuardedScreen):
         ),
         Binding("s", "snooze", "Snooze", tooltip="Hide it for a while", id="queue.snooze"),
         Binding(
+            "z",
+            "take_back",
+            "Undo",
+            tooltip="Take back the last rejection (a couple of minutes after it)",
+            id="queue.take_back",
+        ),
+        Binding(
             "f",
             "faults_only",
             "Faults",
@@ -112,6 +119,8 @@ class ExceptionsScreen(GuardedScreen):
         super().__init__()
         self.alert_filter = AlertFilter()
         self.marks: set[int] = set()
+        self.rejected: list[Alert] = []
+        """The alerts of the requests last rejected here: what `z` takes back."""
         self._ticked = 0.0
         self._detail_key: tuple[object, ...] = ()
 
@@ -260,13 +269,16 @@ class ExceptionsScreen(GuardedScreen):
             self.notify(f"{verb}: no return or claim waits behind this.", severity="warning")
             return
 
+        async def decide(screen: Screen, chosen: list[Alert]) -> None:
+            done = await alert_actions.decide(screen, chosen, approve=approve, reason=reason_of[0])
+            if not approve:  # what `z` takes back: the last rejection, and only that
+                self.rejected = [a for a in chosen if a.request_id in done]
+
+        reason_of: list[str | None] = [None]
+
         def send(reason: str | None) -> None:
-            self._run(
-                lambda screen, chosen: alert_actions.decide(
-                    screen, chosen, approve=approve, reason=reason
-                ),
-                alerts,
-            )
+            reason_of[0] = reason
+            self._run(decide, alerts)
 
         def confirm(reason: str | None) -> None:
             dialog = alert_actions.decision(self.store, alerts, approve=approve, reason=reason)
@@ -281,6 +293,25 @@ class ExceptionsScreen(GuardedScreen):
                 ReasonDialog(f"Reject {words}: why?"),
                 lambda reason: confirm(reason) if reason else None,
             )
+
+    def action_take_back(self) -> None:
+        """z: the last rejection made here back to waiting, if the server still allows it."""
+        rejected = self.rejected
+        if not rejected:
+            self.notify(
+                "Nothing to take back: a rejection can be, for a couple of minutes after it; "
+                "an approval cannot.",
+                severity="warning",
+            )
+            return
+        question = alert_actions.take_back_question(self.store, rejected)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.rejected = []
+                self._run(alert_actions.take_back, rejected)
+
+        self.app.push_screen(question, answered)
 
     def action_reassign(self) -> None:
         alert = self.current()

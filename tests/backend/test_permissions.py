@@ -118,6 +118,7 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("GET", "/requests/{request_id}", "returns:read"),
     ("POST", "/requests/{request_id}/approve", "returns:decide"),
     ("POST", "/requests/{request_id}/reject", "returns:decide"),
+    ("POST", "/requests/{request_id}/reopen", "returns:decide"),
     ("POST", "/sensors/readings", "sensors:report"),
     ("GET", "/events", ANY_ACCOUNT),
     ("GET", "/orders/{order_id}/deliveries", "orders:read"),
@@ -673,6 +674,11 @@ class Matrix:
                 request = self.waiting.get((verdict, role), self.waiting["approve", "admin"])
                 body = {"version": request["version"], "reason": REASON}
                 return Call(f"/requests/{request['id']}/{verdict}", json=body)
+            case "POST", "/requests/{request_id}/reopen":
+                # Rejected a moment ago by this role (every role's reject comes first).
+                request = self.waiting.get(("reject", role), self.waiting["reject", "admin"])
+                body = {"version": request["version"] + 1, "reason": REASON}
+                return Call(f"/requests/{request['id']}/reopen", json=body)
             case "POST", "/sensors/readings":
                 at = api.clock.now() - timedelta(seconds=n)
                 reading = {"rider_id": 1, "celsius": 4.5, "at": at.isoformat()}

@@ -271,3 +271,50 @@ async def test_keys_typed_while_the_riders_load_go_to_the_dialog_in_order() -> N
         await until(pilot, lambda: answers, "the answer")
         assert answers == [7]
         assert not isinstance(app.screen, ConfirmDialog | ReassignDialog)
+
+
+async def test_a_rejection_is_taken_back_with_z_an_approval_is_not(
+    alerting: LiveServer, crew: Actors
+) -> None:
+    await crew.online(1, 2)
+    first = await out_for_delivery(crew, 1)
+    second = await out_for_delivery(crew, 2)
+    refused = await (await crew("rider-1")).open_return(first.id, first.version, "refused")
+    other = await (await crew("rider-2")).open_return(second.id, second.version, "not home")
+    support = await crew("support")
+    app = FreshlineApp(server=alerting.base_url, token=await crew.token("support"))
+    notes = notes_of(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_the_queue(pilot, app, AlertRule.RETURN_REQUESTED, 2)
+        by_request = {a.request_id: a.id for a in app.store.alerts.alerts.values()}
+
+        # Nothing rejected yet: z says what can be taken back.
+        await pilot.press("z")
+        assert "Nothing to take back" in notes[-1]
+
+        # x, a reason, the question says z takes it back; y rejects.
+        await cursor_on(pilot, app, by_request[refused.id])
+        await pilot.press("x", *"customer reachable", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        assert "z takes a rejection back" in dialog_text(app)
+        await pilot.press("y")
+        await until(pilot, lambda: "Reject: request" in notes[-1], "the rejection")
+        assert (await support.request(refused.id)).state == RequestState.REJECTED
+
+        # z, y: it waits for a decision again.
+        await pilot.press("z")
+        assert isinstance(app.screen, ConfirmDialog)
+        assert f"Take back the rejection of the return of order {first.id}" in dialog_text(app)
+        await pilot.press("y")
+        await until(pilot, lambda: "Take back the rejection" in notes[-1], "taken back")
+        assert "done" in notes[-1], notes[-1]
+        assert (await support.request(refused.id)).state == RequestState.PENDING
+
+        # An approval says plainly it cannot be undone, and z has nothing to take back.
+        await cursor_on(pilot, app, by_request[other.id])
+        await pilot.press("p")
+        assert "cannot be undone" in dialog_text(app)
+        await pilot.press("y")
+        await until(pilot, lambda: by_request[other.id] not in app.store.alerts.alerts, "done")
+        await pilot.press("z")
+        assert "Nothing to take back" in notes[-1]

@@ -180,6 +180,24 @@ class DeskCalls:
             idempotency_key=idempotency_key,
         )
 
+    async def reopen_request(
+        self: _Caller,
+        request_id: int,
+        version: int,
+        *,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> ReturnRequest:
+        """Take a rejection back, within the backend's `decision_undo_seconds` of it: the
+        request waits for a decision again. An approval cannot be taken back (409)."""
+        return await self._call(
+            "POST",
+            f"/requests/{request_id}/reopen",
+            ReturnRequest,
+            json=RequestDecision(version=version, reason=reason),
+            idempotency_key=idempotency_key,
+        )
+
     # --- handovers and sensors ----------------------------------------------------------------
 
     async def hand_over(

@@ -292,9 +292,12 @@ class FreshlineClient(DeskCalls, RiderCalls):
         version: int,
         *,
         reason: str | None = None,
+        resume: bool = False,
         idempotency_key: str | None = None,
     ) -> Order:
-        request = AssignRequest(rider_id=rider_id, version=version, reason=reason)
+        """Give the order to a rider; `resume`: an order in EXCEPTION goes on with them at once
+        (and its exception alert is resolved)."""
+        request = AssignRequest(rider_id=rider_id, version=version, reason=reason, resume=resume)
         return await self._call(
             "POST",
             f"/orders/{order_id}/assign",

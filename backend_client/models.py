@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     field_validator,
 )
@@ -439,6 +440,12 @@ class AssignRequest(WireModel):
     rider_id: DbId
     version: Version
     reason: Reason | None = None
+    resume: StrictBool = Field(
+        False,
+        description="For an order in EXCEPTION: resume the delivery with the new rider in the "
+        "same step, and resolve the order's exception alert. 409 for an order in any other "
+        "state.",
+    )
 
 
 class Event(WireModel):
@@ -629,6 +636,12 @@ class RouteStop(WireModel):
     distance_m: float | None = Field(description="From the rider's newest fix, as the crow flies.")
     promised_at: datetime
     predicted_late: bool
+    pickup_lat: float | None = Field(
+        None,
+        description="Where the goods wait to be collected first (the rider before left the road "
+        "there, e.g. an accident), until this rider has been there; null: they are on board.",
+    )
+    pickup_lng: float | None = None
 
 
 class RiderRoute(WireModel):

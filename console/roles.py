@@ -18,6 +18,7 @@ DENIED: dict[str, dict[Role, str]] = {
     "snooze": {Role.VIEWER: WATCHES},
     "approve": {r: DECIDED_AT_THE_DESK for r in (Role.DISPATCHER, Role.VIEWER, Role.MERCHANT)},
     "reject": {r: DECIDED_AT_THE_DESK for r in (Role.DISPATCHER, Role.VIEWER, Role.MERCHANT)},
+    "take_back": {r: DECIDED_AT_THE_DESK for r in (Role.DISPATCHER, Role.VIEWER, Role.MERCHANT)},
     "reassign": {r: DISPATCHING for r in (Role.SUPPORT, Role.VIEWER, Role.MERCHANT)},
 }
 """Guarded action name -> role -> why not."""

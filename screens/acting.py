@@ -23,7 +23,15 @@ from backend_client import (
 )
 from backend_client.models import OrderAction
 from console.store import Store
-from screens.dialogs import ACTION_WORDS, NEEDS_REASON, ActionPicker, ReasonDialog
+from screens.dialogs import (
+    ACTION_WORDS,
+    CANNOT_UNDO,
+    FINAL_ACTIONS,
+    NEEDS_REASON,
+    ActionPicker,
+    ConfirmDialog,
+    ReasonDialog,
+)
 
 AT_ONCE = 8
 
@@ -49,8 +57,34 @@ async def act_on_orders(screen: Screen, order_ids: list[int]) -> None:
         reason = await app.push_screen_wait(ReasonDialog(f"{ACTION_WORDS[action]}: why?"))
         if reason is None:
             return
+    if (action in FINAL_ACTIONS or len(order_ids) > 1) and not await app.push_screen_wait(
+        confirmation(store, order_ids, action)
+    ):
+        return
     results = await _send(client, store, order_ids, action, reason)
     report(app, ACTION_WORDS.get(action, action), subject, results)
+
+
+def confirmation(store: Store, order_ids: list[int], action: OrderAction) -> ConfirmDialog:
+    """The question before a final or bulk action: which orders, for whom."""
+    words = ACTION_WORDS.get(action, str(action))
+
+    def who(order_id: int) -> str:
+        card = store.orders.get(order_id)
+        return f"order {order_id} for {card.customer}" if card else f"order {order_id}"
+
+    if action in FINAL_ACTIONS:
+        consequence = f"The order's story ends here. {CANNOT_UNDO}"
+    else:
+        consequence = "Each order moves on by itself; there is no undo, only the next action."
+    if len(order_ids) == 1:
+        return ConfirmDialog(f"{words}: {who(order_ids[0])}?", consequence=consequence)
+    return ConfirmDialog(
+        f"{words}: all {len(order_ids)} marked orders?",
+        items=[who(i) for i in order_ids],
+        consequence=consequence,
+        yes=f"{words.lower()} all {len(order_ids)}",
+    )
 
 
 async def _common_actions(client: FreshlineClient, order_ids: list[int]) -> list[OrderAction]:

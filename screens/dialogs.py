@@ -1,4 +1,4 @@
-"""Small modal dialogs: pick an order action, give a reason."""
+"""Small modal dialogs: pick an order action, give a reason, confirm what is hard to undo."""
 
 from __future__ import annotations
 
@@ -123,25 +123,62 @@ class ChoiceDialog(Dialog):
         self.dismiss(event.option.id)
 
 
-class ConfirmDialog(Dialog):
-    """Yes or no to something hard to undo; `y` or enter says yes."""
+FINAL_ACTIONS = {
+    OrderAction.SIGN,
+    OrderAction.CANCEL,
+    OrderAction.COMPLETE_RETURN,
+    OrderAction.SETTLE_CLAIM,
+}
+"""Actions that end an order's life: nothing leads out of where they lead."""
 
+CANNOT_UNDO = "This cannot be undone."
+
+
+class ConfirmDialog(Dialog):
+    """The console's one way of asking before something that moves money, many things at once,
+    or an order to a final state: the question names what and how much, `consequence` says
+    what follows and whether it can be undone, and only `y` says yes. Enter does not: a key
+    meant for the screen below must never be the yes."""
+
+    DEFAULT_CSS = """
+    ConfirmDialog Label.consequence { color: $warning; margin-top: 1; }
+    ConfirmDialog Label.item { color: $text-muted; }
+    """
     BINDINGS = [
-        Binding("y,enter", "yes", "Yes", id="confirm.yes"),
+        Binding("y", "yes", "Yes", id="confirm.yes"),
         Binding("n,escape", "cancel", "No", id="confirm.no"),
+        Binding("enter", "enter", "", show=False, id="confirm.enter"),
     ]
 
-    def __init__(self, question: str) -> None:
+    def __init__(
+        self,
+        question: str,
+        *,
+        consequence: str = "",
+        items: list[str] | None = None,
+        yes: str = "yes",
+    ) -> None:
         super().__init__()
-        self.question = question
+        self.question, self.consequence, self.yes = question, consequence, yes
+        self.items = items or []
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.question, classes="title")
-            yield Label("y or enter: yes · n or esc: no", classes="hint")
+            shown = self.items[:8]
+            for item in shown:
+                yield Label(f"  {item}", classes="item")
+            if len(self.items) > len(shown):
+                yield Label(f"  and {len(self.items) - len(shown)} more", classes="item")
+            if self.consequence:
+                yield Label(self.consequence, classes="consequence")
+            yield Label(f"y: {self.yes} · n or esc: no", classes="hint")
 
     def action_yes(self) -> None:
         self.dismiss(True)
 
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+    def action_enter(self) -> None:
+        self.notify(f"Press y to {self.yes}, n or esc to leave it.", severity="warning")

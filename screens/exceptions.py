@@ -21,10 +21,11 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from backend_client.models import Alert, AlertState
+from backend_client.models import Alert, AlertRule, AlertState, OrderState
 from console.alert_book import RULE_WORDS, AlertFilter
-from console.store import Changes
+from console.store import Changes, Store
 from screens import alert_actions, reassign
+from screens.dialogs import ReasonDialog
 from screens.guard import GuardedScreen
 from widgets.alert_filter_bar import AlertFilterBar
 from widgets.alert_list import AlertList
@@ -38,6 +39,28 @@ def figure(value: object, zone: tzinfo | None) -> str:
         with contextlib.suppress(ValueError):
             return f"{datetime.fromisoformat(value).astimezone(zone):%H:%M}"
     return "-" if value is None else str(value)
+
+
+def next_step(alert: Alert, store: Store) -> str:
+    """What ends this incident, and the key that does it."""
+    card = store.orders.get(alert.order_id) if alert.order_id is not None else None
+    if alert.request_id is not None:
+        words = alert_actions.request_words(store, alert)
+        return f"p approves {words}, x rejects it (with a reason)"
+    if alert.rule == AlertRule.DELIVERY_EXCEPTION or (card and card.status == OrderState.EXCEPTION):
+        return (
+            "r gives the order to another rider and resumes the delivery in one step "
+            "(enter opens the order: t to resume with the same rider)"
+        )
+    if alert.order_id is None and alert.rider_id is not None:
+        return "r hands every order the rider carries to one rider with room"
+    if (
+        alert.rule in (AlertRule.DELIVERY_OVERDUE, AlertRule.PREDICTED_LATE)
+        and card
+        and card.rider_id
+    ):
+        return "r gives the order to a rider who can still make it; a acknowledges"
+    return "a acknowledges (with a note); enter opens the order" if card else "a acknowledges"
 
 
 class ExceptionsScreen(GuardedScreen):
@@ -70,6 +93,13 @@ class ExceptionsScreen(GuardedScreen):
         ),
         Binding("s", "snooze", "Snooze", tooltip="Hide it for a while", id="queue.snooze"),
         Binding(
+            "z",
+            "take_back",
+            "Undo",
+            tooltip="Take back the last rejection (a couple of minutes after it)",
+            id="queue.take_back",
+        ),
+        Binding(
             "f",
             "faults_only",
             "Faults",
@@ -89,6 +119,8 @@ class ExceptionsScreen(GuardedScreen):
         super().__init__()
         self.alert_filter = AlertFilter()
         self.marks: set[int] = set()
+        self.rejected: list[Alert] = []
+        """The alerts of the requests last rejected here: what `z` takes back."""
         self._ticked = 0.0
         self._detail_key: tuple[object, ...] = ()
 
@@ -177,8 +209,7 @@ class ExceptionsScreen(GuardedScreen):
             at = alert.acknowledged_at.astimezone(zone) if alert.acknowledged_at else None
             when = f" at {at:%H:%M}" if at else ""
             grid.add_row("taken", f"{alert.acknowledged_by}{when}: {alert.note or 'no note'}")
-        if alert.request_id is not None:
-            grid.add_row("decide", f"request {alert.request_id}: p approves, x rejects")
+        grid.add_row("next", next_step(alert, store))
         return grid
 
     # --- chosen alerts ------------------------------------------------------------------------
@@ -192,10 +223,17 @@ class ExceptionsScreen(GuardedScreen):
         alert = self.current()
         return [alert] if alert else []
 
-    def _act(self, verb: Callable[[Screen, list[Alert]], Awaitable[None]]) -> None:
+    def _act(
+        self, verb: Callable[[Screen, list[Alert]], Awaitable[None]], *, asking: str = ""
+    ) -> None:
+        """`verb` on the chosen alerts; on many at once, `asking` first (at once, with the key)."""
         alerts = self.chosen()
         if not alerts:
             self.notify("No alert under the cursor and none marked.", severity="warning")
+            return
+        if asking and len(alerts) > 1:
+            question = alert_actions.bulk_question(self.store, asking, alerts)
+            self.app.push_screen(question, lambda yes: self._run(verb, alerts) if yes else None)
             return
         self._run(verb, alerts)
 
@@ -208,25 +246,81 @@ class ExceptionsScreen(GuardedScreen):
     # --- keys ---------------------------------------------------------------------------------
 
     def action_acknowledge(self) -> None:
-        self._act(alert_actions.acknowledge)
+        self._act(alert_actions.acknowledge, asking="Acknowledge")
 
     def action_snooze(self) -> None:
-        self._act(alert_actions.snooze)
+        self._act(alert_actions.snooze, asking="Snooze")
 
     def action_approve(self) -> None:
-        self._act(lambda screen, alerts: alert_actions.decide(screen, alerts, approve=True))
+        self._decide(approve=True)
 
     def action_reject(self) -> None:
-        self._act(lambda screen, alerts: alert_actions.decide(screen, alerts, approve=False))
+        self._decide(approve=False)
+
+    def _decide(self, *, approve: bool) -> None:
+        """Money: the question comes up at once (from what the console holds), naming what and
+        how much; nothing is sent before `y`. A rejection asks for its reason first."""
+        alerts = self.chosen()
+        verb = "Approve" if approve else "Reject"
+        if not alerts:
+            self.notify("No alert under the cursor and none marked.", severity="warning")
+            return
+        if alert_actions.decision(self.store, alerts, approve=approve) is None:
+            self.notify(f"{verb}: no return or claim waits behind this.", severity="warning")
+            return
+
+        async def decide(screen: Screen, chosen: list[Alert]) -> None:
+            done = await alert_actions.decide(screen, chosen, approve=approve, reason=reason_of[0])
+            if not approve:  # what `z` takes back: the last rejection, and only that
+                self.rejected = [a for a in chosen if a.request_id in done]
+
+        reason_of: list[str | None] = [None]
+
+        def send(reason: str | None) -> None:
+            reason_of[0] = reason
+            self._run(decide, alerts)
+
+        def confirm(reason: str | None) -> None:
+            dialog = alert_actions.decision(self.store, alerts, approve=approve, reason=reason)
+            if dialog is not None:
+                self.app.push_screen(dialog, lambda yes: send(reason) if yes else None)
+
+        if approve:
+            confirm(None)
+        else:
+            words = alert_actions.decided_words(self.store, alerts)
+            self.app.push_screen(
+                ReasonDialog(f"Reject {words}: why?"),
+                lambda reason: confirm(reason) if reason else None,
+            )
+
+    def action_take_back(self) -> None:
+        """z: the last rejection made here back to waiting, if the server still allows it."""
+        rejected = self.rejected
+        if not rejected:
+            self.notify(
+                "Nothing to take back: a rejection can be, for a couple of minutes after it; "
+                "an approval cannot.",
+                severity="warning",
+            )
+            return
+        question = alert_actions.take_back_question(self.store, rejected)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.rejected = []
+                self._run(alert_actions.take_back, rejected)
+
+        self.app.push_screen(question, answered)
 
     def action_reassign(self) -> None:
         alert = self.current()
         if alert is None:
             self.notify("No alert under the cursor.", severity="warning")
         elif alert.order_id is not None:
-            self._run(lambda screen, _: reassign.reassign_order(screen, alert.order_id), [alert])
+            reassign.reassign_order(self, alert.order_id)  # its dialog comes up at once
         elif alert.rider_id is not None:
-            self._run(lambda screen, _: reassign.hand_over(screen, alert.rider_id), [alert])
+            reassign.hand_over(self, alert.rider_id)  # its dialog comes up at once
         else:
             self.notify("This alert is about no order or rider.", severity="warning")
 

@@ -64,6 +64,8 @@ def event_words(event: Event, store: Store) -> str:
         return f"ETA updated: {away}stop {p.get('sequence', '?')}{late}"
     if event.kind == "order.arrived":
         return "rider arrived at the customer"
+    if event.kind == "order.collected":
+        return f"rider {store.rider_name(event.rider_id)} collected the goods where they were left"
     if event.kind in ("rider.left_warehouse", "rider.returned_warehouse"):
         return "rider left the warehouse" if "left" in event.kind else "rider back at the warehouse"
     if event.kind == "order.channel":

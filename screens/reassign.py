@@ -1,16 +1,20 @@
-"""Reassigning from the exception queue: an order to another rider, or every order a rider
-carries to one other rider (a handover), chosen from the ranked suggestions with the ETA each
-would give, and confirmed before anything is sent.
+"""Reassigning from the exception queue: an order to another rider (and, stopped in EXCEPTION,
+resumed with them in the same step), or every order a rider carries to one other rider (a
+handover), chosen from the ranked suggestions with the ETA each would give, and confirmed
+before anything is sent.
 
 Runs inside a worker (it waits on dialogs).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from textual import on
+from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Label, OptionList
@@ -26,6 +30,8 @@ from widgets.order_row import minutes
 S = OrderState
 CARRIED = (S.PAID, S.PICKING, S.OUT_OF_STOCK, S.DELIVERING, S.EXCEPTION)
 """States in which an order is a rider's to hand over (it holds a slot of theirs)."""
+ON_THE_ROAD = (S.DELIVERING, S.EXCEPTION)
+"""The goods left the warehouse: a new rider collects them where they are."""
 
 
 def suggestion_line(
@@ -46,24 +52,82 @@ def suggestion_line(
     return line
 
 
+Lines = list[tuple[int, str]]
+"""(rider id, what the dialog shows for them), best first."""
+
+
 class ReassignDialog(Dialog):
-    """The riders who could take it, best first, each with the ETA it would get."""
+    """The riders who could take it, best first, each with the ETA it would get. Enter asks
+    (`confirm(rider_id)`, the console's one confirmation) and the dialog answers the rider only
+    on yes; no goes back to the list.
+
+    It comes up at once with the key that opens it and loads its riders itself (`load`): what is
+    typed meanwhile (a fast `r enter y`) is kept and played, in order, once they are there."""
 
     DEFAULT_CSS = "ReassignDialog > Vertical { width: 90; }"
+    BINDINGS = [Binding("enter", "choose", "Choose", priority=True, id="reassign.choose")]
 
-    def __init__(self, title: str, lines: list[tuple[int, str]]) -> None:
+    def __init__(
+        self,
+        title: str,
+        load: Callable[[], Awaitable[tuple[str, Lines] | str]],
+        confirm: Callable[[int], ConfirmDialog],
+    ) -> None:
         super().__init__()
-        self.title_text, self.lines = title, lines
+        self.title_text, self.load, self.confirm = title, load, confirm
+        self.loaded = False
+        self.typed: list[str] = []
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, classes="title")
-            yield OptionList(*(Option(text, id=str(rider_id)) for rider_id, text in self.lines))
-            yield Label("best first · enter chooses · esc cancels", classes="hint")
+            yield Label(self.title_text, classes="title", id="title")
+            yield OptionList(id="riders")
+            yield Label("finding riders…", classes="hint", id="hint")
 
-    @on(OptionList.OptionSelected)
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(int(event.option.id or 0))
+    def on_mount(self) -> None:
+        self.run_worker(self._load(), group="reassign-load", exclusive=True, exit_on_error=False)
+
+    async def _load(self) -> None:
+        try:
+            loaded = await self.load()
+        except FreshlineError as exc:
+            loaded = f"{self.title_text}: {exc}"
+        if isinstance(loaded, str):  # nobody, or the server said no: say why, and go
+            self.notify(loaded, severity="warning")
+            self.dismiss(None)
+            return
+        title, lines = loaded
+        self.query_one("#title", Label).update(title)
+        riders = self.query_one(OptionList)
+        riders.add_options([Option(text, id=str(rider_id)) for rider_id, text in lines])
+        riders.highlighted = 0
+        riders.focus()
+        self.query_one("#hint", Label).update("best first · enter chooses · esc cancels")
+        self.loaded = True
+        typed, self.typed = self.typed, []
+        for key in typed:
+            if key == "enter" and self.app.screen is self:
+                self.action_choose()
+            else:
+                self.app.simulate_key(key)  # to whatever is on top now: the question
+
+    def on_key(self, event: events.Key) -> None:
+        if not self.loaded and event.key != "escape":
+            self.typed.append(event.key)
+            event.stop()
+            event.prevent_default()
+
+    def action_choose(self) -> None:
+        if not self.loaded:
+            self.typed.append("enter")
+            return
+        option = self.query_one(OptionList).highlighted_option
+        if option is None or option.id is None:
+            return
+        rider_id = int(option.id)
+        self.app.push_screen(
+            self.confirm(rider_id), lambda yes: self.dismiss(rider_id) if yes else None
+        )
 
 
 def _parts(screen: Screen) -> tuple[FreshlineClient, Store, tzinfo | None]:
@@ -71,44 +135,98 @@ def _parts(screen: Screen) -> tuple[FreshlineClient, Store, tzinfo | None]:
     return app.client, app.store, getattr(app, "zone", None)  # type: ignore[attr-defined]
 
 
-async def reassign_order(screen: Screen, order_id: int) -> None:
+def _who(card: OrderCard | None, order_id: int) -> str:
+    return f"order {order_id} for {card.customer}" if card else f"order {order_id}"
+
+
+@dataclass
+class _Offer:
+    """What the dialog offered for one order: the order as it stood, and who could take it."""
+
+    card: OrderCard
+    suggestions: dict[int, RiderSuggestion]
+    lines: dict[int, str]
+
+    def question(self, rider_id: int) -> ConfirmDialog:
+        name, line = self.suggestions[rider_id].rider.name, self.lines[rider_id].strip()
+        who = _who(self.card, self.card.id)
+        if self.card.status == S.EXCEPTION:
+            return ConfirmDialog(
+                f"Give {who} to {name} and resume the delivery?",
+                items=[line],
+                consequence=(
+                    f"{name} rides to where the goods were left, then to the customer; the "
+                    "exception alert closes. No undo: to change your mind, reassign again."
+                ),
+                yes="reassign and resume",
+            )
+        return ConfirmDialog(
+            f"Give {who} to {name}?",
+            items=[line],
+            consequence="No undo: to change your mind, reassign again.",
+            yes="reassign",
+        )
+
+
+def reassign_order(screen: Screen, order_id: int) -> None:
+    """`r` on an order: its dialog at once; an order stopped in EXCEPTION is given to the
+    chosen rider and resumed in the same request (its alert closes), its goods collected where
+    they were left."""
     app = screen.app
     client, store, zone = _parts(screen)
-    try:
-        suggestions = await client.rider_suggestions(order_id, limit=8)
+    offers: list[_Offer] = []
+
+    async def load() -> tuple[str, Lines] | str:
         card = store.orders.get(order_id) or OrderCard.of(await client.order(order_id))
-    except FreshlineError as exc:
-        app.notify(f"Cannot reassign order {order_id}: {exc}", severity="error")
-        return
-    if not suggestions:
-        app.notify(
-            f"Nobody can take order {order_id} now (online, with room, a cold-chain box if "
-            "needed).",
-            severity="warning",
+        suggestions = await client.rider_suggestions(order_id, limit=8)
+        if not suggestions:
+            return (
+                f"Nobody can take order {order_id} now (online, with room, a cold-chain box "
+                "if needed)."
+            )
+        now = store.clock.now()
+        via = " via the goods" if card.status in ON_THE_ROAD else ""
+        lines = [
+            (s.rider.id, suggestion_line(s, now, card.promised_at, zone) + via) for s in suggestions
+        ]
+        offers.append(_Offer(card, {s.rider.id: s for s in suggestions}, dict(lines)))
+        stopped = " (stopped: the chosen rider resumes it)" if card.status == S.EXCEPTION else ""
+        promised = card.promised_at.astimezone(zone)
+        return (
+            f"{_who(card, order_id).capitalize()}, promised {promised:%H:%M}{stopped}: to whom?",
+            lines,
         )
-        return
-    now = store.clock.now()
-    lines = [(s.rider.id, suggestion_line(s, now, card.promised_at, zone)) for s in suggestions]
-    title = f"Order {order_id} (promised {card.promised_at.astimezone(zone):%H:%M}): to whom?"
-    rider_id = await app.push_screen_wait(ReassignDialog(title, lines))
-    if rider_id is None:
-        return
-    chosen = next(s for s in suggestions if s.rider.id == rider_id)
-    question = f"Give order {order_id} to {chosen.rider.name}? {dict(lines)[rider_id].strip()}"
-    if not await app.push_screen_wait(ConfirmDialog(question)):
-        return
-    results = await each(
-        [order_id],
-        lambda i: client.assign(
-            i, rider_id, card.version, reason="reassigned from the exception queue"
-        ),
-    )
-    report(app, f"Reassign to {chosen.rider.name}", f"order {order_id}", results)
+
+    async def send(rider_id: int) -> None:
+        offer = offers[-1]
+        card = store.orders.get(order_id) or offer.card
+        resume = offer.card.status == S.EXCEPTION
+        results = await each(
+            [order_id],
+            lambda i: client.assign(
+                i, rider_id, card.version, reason="reassigned from the exception queue",
+                resume=resume,
+            ),
+        )  # fmt: skip
+        name = offer.suggestions[rider_id].rider.name
+        report(
+            app,
+            f"Reassign to {name}" + (" and resume" if resume else ""),
+            _who(card, order_id),
+            results,
+        )
+
+    def chosen(rider_id: int | None) -> None:
+        if rider_id is not None:
+            screen.run_worker(send(rider_id), group="reassign", exclusive=True, exit_on_error=False)
+
+    dialog = ReassignDialog(f"Order {order_id}: to whom?", load, lambda r: offers[-1].question(r))
+    app.push_screen(dialog, chosen)
 
 
-async def hand_over(screen: Screen, rider_id: int) -> None:
+def hand_over(screen: Screen, rider_id: int) -> None:
     """Every order the rider carries, in their sequence (most urgent first), to one rider
-    with room for all of them."""
+    with room for all of them: its dialog at once, like `reassign_order`."""
     app = screen.app
     client, store, zone = _parts(screen)
     carried = sorted(
@@ -120,42 +238,49 @@ async def hand_over(screen: Screen, rider_id: int) -> None:
         app.notify(f"Rider {name} carries no orders to hand over.", severity="warning")
         return
     cold = any(c.cold_chain for c in carried)
-    try:
-        suggestions = await client.rider_suggestions(carried[0].id, limit=20)
-        giver = await client.rider(rider_id)
-    except FreshlineError as exc:
-        app.notify(f"Cannot hand over rider {name}'s orders: {exc}", severity="error")
-        return
-    # Room is counted in parcels: merged orders ride in one and take one slot, so the taker
-    # needs no more slots than the giver fills.
-    parcels = min(len(carried), giver.active_orders) or len(carried)
-    able = [
-        s
-        for s in suggestions
-        if s.rider.capacity - s.rider.active_orders >= parcels and (s.rider.cold_chain or not cold)
-    ]
-    if not able:
-        app.notify(
-            f"Nobody online has room for {name}'s {parcels} parcel(s) now.",
-            severity="warning",
-        )
-        return
-    now = store.clock.now()
-    first = carried[0].promised_at
-    lines = [(s.rider.id, suggestion_line(s, now, first, zone)) for s in able]
     ids = ", ".join(f"#{c.id}" for c in carried)
     title = f"Hand {name}'s {len(carried)} order(s) ({ids}) to whom?"
-    taker = await app.push_screen_wait(ReassignDialog(title, lines))
-    if taker is None:
-        return
-    taker_name = next(s.rider.name for s in able if s.rider.id == taker)
-    if not await app.push_screen_wait(
-        ConfirmDialog(f"Hand {ids} from {name} to {taker_name}, in this order?")
-    ):
-        return
-    listing = [(c.id, c.version) for c in carried]
-    results = await each(
-        [rider_id],
-        lambda i: client.hand_over(i, taker, listing, reason=f"{name}'s orders to {taker_name}"),
-    )
-    report(app, f"Hand over to {taker_name}", f"{len(carried)} order(s) of {name}", results)
+    able: list[RiderSuggestion] = []
+
+    async def load() -> tuple[str, Lines] | str:
+        suggestions = await client.rider_suggestions(carried[0].id, limit=20)
+        giver = await client.rider(rider_id)
+        # Room is counted in parcels: merged orders ride in one and take one slot, so the
+        # taker needs no more slots than the giver fills.
+        parcels = min(len(carried), giver.active_orders) or len(carried)
+        able[:] = [
+            s
+            for s in suggestions
+            if s.rider.capacity - s.rider.active_orders >= parcels
+            and (s.rider.cold_chain or not cold)
+        ]
+        if not able:
+            return f"Nobody online has room for {name}'s {parcels} parcel(s) now."
+        now, first = store.clock.now(), carried[0].promised_at
+        return title, [(s.rider.id, suggestion_line(s, now, first, zone)) for s in able]
+
+    def taker_name(taker: int) -> str:
+        return next(s.rider.name for s in able if s.rider.id == taker)
+
+    def confirm(taker: int) -> ConfirmDialog:
+        return ConfirmDialog(
+            f"Hand {ids} from {name} to {taker_name(taker)}, in this order?",
+            items=[_who(c, c.id) for c in carried],
+            consequence="No undo: to change your mind, reassign each order again.",
+            yes="hand them over",
+        )
+
+    async def send(taker: int) -> None:
+        listing = [(c.id, c.version) for c in carried]
+        to = taker_name(taker)
+        results = await each(
+            [rider_id],
+            lambda i: client.hand_over(i, taker, listing, reason=f"{name}'s orders to {to}"),
+        )
+        report(app, f"Hand over to {to}", f"{len(carried)} order(s) of {name}", results)
+
+    def chosen(taker: int | None) -> None:
+        if taker is not None:
+            screen.run_worker(send(taker), group="reassign", exclusive=True, exit_on_error=False)
+
+    app.push_screen(ReassignDialog(title, load, confirm), chosen)

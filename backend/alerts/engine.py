@@ -35,7 +35,15 @@ log = logging.getLogger(__name__)
 
 ENGINE_LOCK = 0x46524C05
 GROUPED_RULES = (AlertRule.DELIVERY_OVERDUE, AlertRule.PREDICTED_LATE)
-"""Order alerts that group under their rider's alert: one silent rider is one alert."""
+"""Order alerts that group under their order's incident, or else their rider's alert: one
+incident is one alert, and so is one silent rider."""
+INCIDENT_RULES = (
+    AlertRule.DELIVERY_EXCEPTION,
+    AlertRule.RETURN_REQUESTED,
+    AlertRule.CLAIM_REQUESTED,
+)
+"""An order's incident: what the desk acts on for it (resume or reassign; decide a return or
+a claim). Its lateness is part of it, not another row."""
 MIN_GAP_S = 0.2
 """Changes in a burst are evaluated together, at most this often."""
 
@@ -229,7 +237,8 @@ def _what_changed(row: AlertRow, finding) -> str:
 
 
 async def _regroup(session: AsyncSession, now: datetime) -> int:
-    """Put each order alert under its rider's alert while that stands, and take it out after."""
+    """Put each order alert under its order's incident alert, or else its rider's alert, while
+    that stands, and take it out after."""
     rows = list(
         (
             await session.scalars(
@@ -245,11 +254,19 @@ async def _regroup(session: AsyncSession, now: datetime) -> int:
         for row in rows:
             if row.rule == rule and row.rider_id is not None:
                 causes.setdefault(row.rider_id, row)
+    incidents: dict[int, AlertRow] = {}
+    for rule in INCIDENT_RULES:
+        for row in rows:
+            if row.rule == rule and row.order_id is not None:
+                incidents.setdefault(row.order_id, row)
     moved = 0
     for row in rows:
         if row.rule not in GROUPED_RULES:
             continue
-        cause = causes.get(row.rider_id) if row.rider_id is not None else None
+        # The order's own incident first: it is what the desk acts on for this order.
+        cause = incidents.get(row.order_id) if row.order_id is not None else None
+        if cause is None and row.rider_id is not None:
+            cause = causes.get(row.rider_id)
         wanted = cause.id if cause is not None else None
         if row.parent_id == wanted:
             continue

@@ -242,3 +242,35 @@ async def snooze(
         why = f"snoozed for {minutes} min" + (f": {note}" if note else "")
         await announce(session, alert, "snoozed", actor=actor, now=now, before=before, reason=why)
     return row
+
+
+INCIDENT_RULES = (AlertRule.DELIVERY_EXCEPTION,)
+"""The alerts an order's incident stands as, resolved when the desk ends it in one step."""
+
+
+async def resolve_incident(
+    session: AsyncSession, order_id: int, *, actor: Principal, now: datetime, resolution: str
+) -> list[AlertRow]:
+    """The order's incident is handled (reassigned and resumed): its alert is resolved now, by
+    who handled it and how, not at the engine's next pass as "the condition cleared"."""
+    rows = (
+        await session.scalars(
+            select(AlertRow)
+            .where(
+                AlertRow.order_id == order_id,
+                AlertRow.rule.in_([str(r) for r in INCIDENT_RULES]),
+                AlertRow.state.in_(ACTIVE),
+            )
+            .order_by(AlertRow.id)
+            .with_for_update()
+        )
+    ).all()
+    for row in rows:
+        before = row.state
+        row.state, row.resolved_at, row.resolution = AlertState.RESOLVED, now, resolution[:300]
+        row.snoozed_until = None
+        row.version += 1
+        await announce(
+            session, row, "resolved", actor=actor, now=now, before=before, reason=resolution
+        )
+    return list(rows)

@@ -18,18 +18,16 @@ from backend.idempotency import IDEMPOTENT, run_once
 from backend.inventory.models import WarehouseRow
 from backend.inventory.router import WarehouseId, warehouse_view
 from backend.orders.handover import hand_over
-from backend.orders.service import load_order
+from backend.orders.service import goods_on_the_road, load_order
 from backend.orders.views import order_view
 from backend.paths import OrderId
 from backend.realtime.outbox import append_event
 from backend.responses import PROTECTED, TOO_LARGE, errors
-from backend.riders.models import RiderRow
 from backend.riders.service import rider_view
 from backend_client.models import (
     DispatchSettings,
     Handover,
     Order,
-    OrderState,
     RiderSuggestion,
     Warehouse,
 )
@@ -86,13 +84,10 @@ class Spot:
 
 
 async def _goods_with_rider(session, order) -> Spot | None:
-    """The order's rider's last fix, if the goods left the warehouse with them."""
-    if order.status not in (OrderState.DELIVERING, OrderState.EXCEPTION) or not order.rider_id:
-        return None
-    rider = await session.get(RiderRow, order.rider_id)
-    if rider is None or rider.last_lat is None or rider.last_lng is None:
-        return None
-    return Spot(f"rider {rider.id}", rider.last_lat, rider.last_lng)
+    """Where the goods are if they left the warehouse: waiting where a rider left the road,
+    else with the order's rider (their last fix)."""
+    goods = await goods_on_the_road(session, order)
+    return Spot(f"order {order.id}'s goods", *goods) if goods is not None else None
 
 
 @router.post(

@@ -78,6 +78,7 @@ async def hand_over(
     moved = []
     for position, wanted in enumerate(request.orders, start=1):
         order = carried[wanted.id]
+        goods = await orders.goods_on_the_road(session, order)
         parcel = await deliveries.lead(session, order)
         if parcel.id in parcels and parcel.rider_id == from_rider_id:
             await deliveries.take(session, parcel, to_rider_id)
@@ -89,5 +90,7 @@ async def hand_over(
             now=now,
             reason=f"{reason} ({position} of {len(listed)})",
         )
+        if goods is not None:  # out on the road: collected where the rider before is
+            await orders.leave_goods(session, order, to_rider_id, goods, now=now)
         moved.append(order)
     return moved

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.alerts.service import resolve_incident
 from backend.auth.principal import Principal, system_principal
 from backend.auth.redaction import sees_staff_details
 from backend.auth.scope import order_scope
@@ -43,6 +44,7 @@ from backend.realtime.outbox import append_event
 from backend.returns.records import withdraw_pending
 from backend.riders import progress
 from backend.riders.geo import rough_metres
+from backend.riders.models import DeliveryProgressRow, RiderRow
 from backend.sql import Query, Sql, sql_of
 from backend_client.models import (
     AssignRequest,
@@ -388,10 +390,99 @@ async def assign_rider(
         raise Conflict(f"an order in {state} cannot be given to a rider")
     if order.rider_id == request.rider_id:
         raise Conflict(f"order {order.id} is already with rider {request.rider_id}")
+    resume = None
+    if request.resume:
+        if state != OrderState.EXCEPTION:
+            raise Conflict(
+                f"only an order in EXCEPTION is resumed; order {order.id} is {state}",
+                from_state=str(state),
+            )
+        resume = decide(state, OrderAction.RESUME, str(actor.role))
+    goods = await goods_on_the_road(session, order)
     await give_to_rider(
         session, order, request.rider_id, actor=actor, now=now, reason=request.reason
     )
+    if goods is not None:
+        await leave_goods(session, order, request.rider_id, goods, now=now)
+    if resume is not None:
+        taker = await sql_of(session).one(RIDER_NAME, {"id": request.rider_id})
+        why = f"reassigned to {taker[0] if taker else f'rider {request.rider_id}'}" + (
+            f": {request.reason}" if request.reason else ""
+        )
+        await carry_out(session, order, resume, actor=actor, now=now, reason=why)
+        await resolve_incident(session, order.id, actor=actor, now=now, resolution=why)
+    if goods is not None and OrderState(order.status) == OrderState.DELIVERING:
+        await _announce_eta(session, order, actor=actor, now=now)
     return order
+
+
+RIDER_NAME = Query("SELECT name FROM riders WHERE id = :id")
+RIDER_FIX = Query("SELECT last_lat, last_lng FROM riders WHERE id = :id")
+WAITING_GOODS = Query(
+    "SELECT rider_id, pickup_lat, pickup_lng FROM delivery_progress WHERE order_id = :id"
+)
+
+
+async def goods_on_the_road(
+    session: AsyncSession, order: OrderRecord
+) -> tuple[float, float] | None:
+    """Where the goods of an order out for delivery (or stopped in EXCEPTION) are: still
+    waiting where an earlier rider left the road, else with its rider (their last fix). None
+    while they are at the warehouse, or nobody knows."""
+    if order.status not in (OrderState.DELIVERING, OrderState.EXCEPTION) or not order.rider_id:
+        return None
+    sql = sql_of(session)
+    waiting = await sql.one(WAITING_GOODS, {"id": order.id})
+    if waiting is not None and waiting[0] == order.rider_id and waiting[1] is not None:
+        return (waiting[1], waiting[2])
+    fix = await sql.one(RIDER_FIX, {"id": order.rider_id})
+    if fix is None or fix[0] is None or fix[1] is None:
+        return None
+    return (fix[0], fix[1])
+
+
+async def leave_goods(
+    session: AsyncSession,
+    order: OrderRecord,
+    rider_id: int,
+    goods: tuple[float, float],
+    *,
+    now: datetime,
+) -> None:
+    """The order's goods wait at `goods` for `rider_id`, who collects them there first."""
+    rider = await session.get(RiderRow, rider_id)
+    assert rider is not None  # taken a moment ago
+    await progress.goods_left_at(session, order.id, (order.lat, order.lng), rider, goods, now=now)
+
+
+async def _announce_eta(
+    session: AsyncSession, order: OrderRecord, *, actor: Principal, now: datetime
+) -> None:
+    """The new rider's first ETA, via where the goods wait, at once (not at their next fix)."""
+    row = await session.get(DeliveryProgressRow, order.id)
+    if row is None:
+        return
+    late = row.eta_at > order.promised_at
+    row.eta_sent_at, row.eta_sent, row.late_sent = now, row.eta_at, late
+    await append_event(
+        session,
+        kind="order.eta",
+        actor=actor,
+        at=now,
+        order_id=order.id,
+        rider_id=order.rider_id,
+        warehouse_id=order.warehouse_id,
+        payload={
+            "version": order.version,
+            "eta": row.eta_at.isoformat(),
+            "predicted_late": late,
+            "distance_m": round(row.distance_m, 1),
+            "sequence": row.sequence,
+            "pickup": {"lat": row.pickup_lat, "lng": row.pickup_lng},
+            "channel": order.channel,
+            "zone": order.zone,
+        },
+    )
 
 
 async def auto_assign(session: AsyncSession, order: OrderRecord, *, now: datetime) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -170,3 +171,41 @@ async def reject_request(
 ):
     """Reject, with a reason: the order stays in EXCEPTION for the desk to resume or settle."""
     return await _decide(request, runtime, principal, request_id, body, False)
+
+
+@router.post(
+    "/requests/{request_id}/reopen",
+    response_model=ReturnRequest,
+    responses={
+        **TOO_LARGE,
+        **errors(
+            {
+                403: "Your role may not decide, or someone else rejected it (not a supervisor).",
+                404: "No such request in your scope.",
+                409: "Stale version, not rejected (an approval is final), too late, or the "
+                "order moved on or has another request waiting.",
+            }
+        ),
+    },
+    openapi_extra=IDEMPOTENT,
+)
+async def reopen_request(
+    request_id: RequestId,
+    body: RequestDecision,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(Permission.RETURNS_DECIDE))],
+):
+    """Take a rejection back within `decision_undo_seconds` (120 s) of it: the request waits
+    for a decision again (`request.reopened`). By whoever rejected it, or a supervisor. An
+    approval moved the order on and cannot be taken back."""
+    now = runtime.clock.now()
+    window = timedelta(seconds=runtime.settings.decision_undo_seconds)
+
+    async def act(session):
+        row = await service.reopen_request(
+            session, request_id, body, actor=principal, now=now, window=window
+        )
+        return 200, request_view(row)
+
+    return await run_once(request, runtime.db, principal, now, act)

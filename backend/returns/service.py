@@ -7,7 +7,7 @@ withdraws a request still waiting (`records.withdraw_pending`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -210,6 +210,67 @@ async def decide_request(
     row.version += 1
     what = "approved" if approve else "rejected"
     await announce(session, row, order, what, actor=actor, now=now, reason=body.reason)
+    return row
+
+
+async def reopen_request(
+    session: AsyncSession,
+    request_id: int,
+    body: RequestDecision,
+    *,
+    actor: Principal,
+    now: datetime,
+    window: timedelta,
+) -> ReturnRequestRow:
+    """Take a rejection back, a short while after it (`window`): the request waits for a
+    decision again. Only a rejection: it left the order where it was (in EXCEPTION), so the
+    lifecycle allows it; an approval moved the order on and is final. By whoever rejected it,
+    or a supervisor or an admin; while the order still waits in EXCEPTION with nothing else
+    opened for it since."""
+    row = await load_request(session, request_id, actor, for_update=True)
+    if body.version != row.version:
+        by = row.decided_by if sees_staff_details(actor) else "another desk"
+        raise StaleVersion(
+            f"request {row.id} is at version {row.version}, not {body.version}; "
+            f"last changed by {by or row.opened_by}",
+            current_version=row.version,
+            changed_by=by or row.opened_by,
+        )
+    if row.state != RequestState.REJECTED:
+        raise Conflict(
+            f"request {row.id} is {row.state}: only a rejection can be taken back (an approval "
+            "moved the order on and is final)"
+        )
+    if row.decided_by != actor.username and actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise Forbidden(
+            f"{row.decided_by} rejected request {row.id}; only they or a supervisor take it back"
+        )
+    assert row.decided_at is not None  # a rejection records when
+    if now - row.decided_at > window:
+        raise Conflict(
+            f"request {row.id} was rejected more than {window.total_seconds():g} s ago: too late "
+            "to take it back; open a new one",
+        )
+    order = await orders.load_order(session, row.order_id, system_principal(), for_update=True)
+    if order.status != S.EXCEPTION:
+        raise Conflict(
+            f"order {order.id} is {order.status} now, no longer waiting in EXCEPTION",
+            from_state=order.status,
+        )
+    waiting = await session.scalar(
+        select(ReturnRequestRow.id).where(
+            ReturnRequestRow.order_id == order.id,
+            ReturnRequestRow.state == RequestState.PENDING,
+        )
+    )
+    if waiting is not None:
+        raise Conflict(f"order {order.id} has request {waiting} waiting since", request_id=waiting)
+    rejected_by = row.decided_by
+    row.state = RequestState.PENDING
+    row.decided_by = row.decided_at = row.decision_reason = None
+    row.version += 1
+    why = body.reason or f"rejection by {rejected_by} taken back"
+    await announce(session, row, order, "reopened", actor=actor, now=now, reason=why)
     return row
 
 

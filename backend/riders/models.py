@@ -79,3 +79,7 @@ class DeliveryProgressRow(Base):
     """The ETA and predicted-late flag that event carried."""
     arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """The fix that came within the arrival radius of the customer (`order.arrived`)."""
+    pickup_lat: Mapped[float | None]
+    pickup_lng: Mapped[float | None]
+    """Where the goods wait for this rider first: the rider before them left the road there (an
+    accident). Cleared once this rider has been there; distance and ETA go via it until then."""

@@ -52,6 +52,8 @@ async def rider_route(
                 distance_m=round(progress.distance_m, 1) if progress is not None else None,
                 promised_at=order.promised_at,
                 predicted_late=(eta or now) > order.promised_at,
+                pickup_lat=progress.pickup_lat if progress is not None else None,
+                pickup_lng=progress.pickup_lng if progress is not None else None,
             )
         )
     return RiderRoute(rider_id=rider_id, at=now, stops=stops)

@@ -202,18 +202,36 @@ def _progress(
     for place, order_id in enumerate(in_sequence([(d.promised_at, d.id) for d in queue]), 1):
         order = orders[order_id]
         customer = (order.lat, order.lng)
-        fix, nearest = geofences.first_arrival(fixes, customer)
         row = kept.get(order_id)
+        pickup = _pickup(row, rider)
+        if pickup is not None and geofences.first_arrival(fixes, pickup)[1] <= geofences.ARRIVAL_M:
+            assert row is not None
+            row.pickup_lat = row.pickup_lng = None  # the goods are on board again
+            news.append(
+                _order_event("order.collected", order, {"lat": pickup[0], "lng": pickup[1]})
+            )
+            pickup = None
+        # Approaching the customer counts once the goods are on board.
+        fix, nearest = geofences.first_arrival(fixes, customer)
+        if pickup is not None:
+            fix, nearest = newest, metres(here, customer)
         if row is None or row.rider_id != rider.id:
             # A new delivery, or another rider took it over: their approach starts now.
             row = row or DeliveryProgressRow(order_id=order_id)
             row.rider_id, row.closest_m, row.arrived_at = rider.id, nearest, None
             row.eta_sent_at = row.eta_sent = row.late_sent = None
+            row.pickup_lat = row.pickup_lng = None
             session.add(row)
-        else:
+        elif pickup is None:
             row.closest_m = min(row.closest_m, nearest)
-        distance = metres(here, customer)
-        leg = distance if leg_from == here else metres(leg_from, customer)
+        if pickup is not None:
+            # Via the goods: from here (or the stop before) to where they wait, then on.
+            onward = metres(pickup, customer)
+            distance = metres(here, pickup) + onward
+            leg = distance if leg_from == here else metres(leg_from, pickup) + onward
+        else:
+            distance = metres(here, customer)
+            leg = distance if leg_from == here else metres(leg_from, customer)
         arrival_at = eta(arrival_at, leg, pace)
         leg_from = customer
         row.speed_kmh = pace
@@ -221,7 +239,7 @@ def _progress(
         row.fix_at = newest.at
         row.eta_at = arrival_at
         row.sequence = place
-        if row.arrived_at is None and nearest <= geofences.ARRIVAL_M:
+        if row.arrived_at is None and pickup is None and nearest <= geofences.ARRIVAL_M:
             row.arrived_at = fix.at
             news.append(
                 _order_event(
@@ -246,6 +264,43 @@ def _progress(
             }
             news.append(_order_event("order.eta", order, payload))
     return news
+
+
+def _pickup(row: DeliveryProgressRow | None, rider: RiderRow) -> tuple[float, float] | None:
+    """Where this rider still has to collect the order's goods, if not at the warehouse."""
+    if row is None or row.rider_id != rider.id or row.pickup_lat is None or row.pickup_lng is None:
+        return None
+    return (row.pickup_lat, row.pickup_lng)
+
+
+async def goods_left_at(
+    session: AsyncSession,
+    order_id: int,
+    customer: tuple[float, float],
+    rider: RiderRow,
+    pickup: tuple[float, float],
+    *,
+    now: datetime,
+) -> DeliveryProgressRow:
+    """An order out for delivery changed rider on the road: its goods wait at `pickup` (where
+    the rider before left the road) for `rider`, whose distance and ETA go via it until they
+    have been there. Worked out now at the nominal pace, from the rider's last fix."""
+    row = await session.get(DeliveryProgressRow, order_id, with_for_update=True)
+    if row is None:
+        row = DeliveryProgressRow(order_id=order_id)
+        session.add(row)
+    start = (rider.last_lat, rider.last_lng)
+    to_goods = 0.0 if start[0] is None or start[1] is None else metres(start, pickup)  # type: ignore[arg-type]
+    row.rider_id = rider.id
+    row.pickup_lat, row.pickup_lng = pickup
+    row.distance_m = row.closest_m = to_goods + metres(pickup, customer)
+    row.speed_kmh = NOMINAL_KMH
+    # Collecting the goods is a handover of its own.
+    row.eta_at = eta(now, row.distance_m, NOMINAL_KMH) + HANDOVER
+    row.fix_at, row.sequence, row.arrived_at = now, 1, None
+    row.eta_sent_at = row.eta_sent = row.late_sent = None
+    await session.flush()
+    return row
 
 
 def _order_event(kind: str, order: Delivery, payload: dict[str, Any]) -> RiderEvent:

@@ -36,6 +36,10 @@ async def rider_shift(sim: Simulator, agent: RiderAgent) -> None:
             agent.wake.clear()
             await agent.wake.wait()
             continue
+        on_the_road = [s for s in agent.queue.values() if s.left_on_road]
+        if on_the_road:
+            await _take_over(sim, agent, min(on_the_road, key=lambda s: s.promised_at))
+            continue
         first = min(agent.queue.values(), key=lambda s: s.promised_at)
         pickup = sim.warehouses[first.warehouse_id]
         await travel(sim, agent, pickup)
@@ -46,6 +50,29 @@ async def rider_shift(sim: Simulator, agent: RiderAgent) -> None:
             story.back_at_warehouse.set()
         if not agent.queue:
             await travel(sim, agent, agent.home)
+
+
+async def _take_over(sim: Simulator, agent: RiderAgent, story: Story) -> None:
+    """An order another rider left on the road (an accident) is ours now: once the desk lets
+    it go on, ride to where its goods wait (the rider's route says where), then deliver it."""
+    agent.queue.pop(story.order_id, None)
+    waited = 0.0
+    while story.status == S.EXCEPTION and story.rider_id == agent.id:
+        if waited >= ACCIDENT_WAIT_S:
+            return  # the desk never resumed it: not ours to move
+        agent.wake.clear()
+        await sim.wait_for(agent.wake, seconds=30)
+        waited += 30
+    if story.status != S.DELIVERING or story.rider_id != agent.id:
+        return
+    route = await agent.actor.call(lambda c: c.rider_route(agent.id))
+    stop = next((s for s in route.stops if s.order_id == story.order_id), None)
+    if stop is not None and stop.pickup_lat is not None and stop.pickup_lng is not None:
+        await travel(sim, agent, (stop.pickup_lat, stop.pickup_lng))
+    here = agent.position(sim.clock.now())
+    for returned in await _deliver(sim, agent, here, [story]):
+        await travel(sim, agent, sim.warehouses[returned.warehouse_id])
+        returned.back_at_warehouse.set()
 
 
 async def travel(sim: Simulator, agent: RiderAgent, to: LatLng, *, stop_for: float = 0.0) -> None:
@@ -117,8 +144,10 @@ async def _deliver(
         carried.remove(story)
         if story.status != S.DELIVERING or story.rider_id != agent.id:
             continue  # cancelled or given to someone else meanwhile
-        if story.plan.fate.accident:
+        if story.plan.fate.accident and not story.had_accident:
             await _accident(sim, agent, story)
+            if story.status != S.DELIVERING or story.rider_id != agent.id:
+                continue  # the desk gave it to another rider, or settled it otherwise
         await travel(sim, agent, story.drop_off, stop_for=stop_for)
         stop_for, here = 0, story.drop_off
         match story.plan.fate.doorstep:
@@ -137,6 +166,7 @@ async def _deliver(
 
 async def _accident(sim: Simulator, agent: RiderAgent, story: Story) -> None:
     """Half way there, a traffic accident: report it and wait for the desk to say go on."""
+    story.had_accident = True
     here = agent.position(sim.clock.now())
     middle = ((here[0] + story.drop_off[0]) / 2, (here[1] + story.drop_off[1]) / 2)
     await travel(sim, agent, middle)

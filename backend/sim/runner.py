@@ -422,13 +422,22 @@ class Simulator:
         if story is None or not event.kind.startswith("order."):
             return  # a request's events carry the request's version, not the order's
         version = event.payload.get("version")
+        before = story.status
         if isinstance(version, int) and version > story.version:
             story.version = version
             if event.to_state:
                 story.status = OrderState(event.to_state)
         if event.kind == "order.assigned":
             story.rider_id = event.payload.get("to_rider")
+            if story.status in (OrderState.DELIVERING, OrderState.EXCEPTION):
+                story.left_on_road = True
+                story.resumed.set()  # the rider who had the accident waits no longer
             self.hand_over(story)
+        elif before == OrderState.EXCEPTION and story.status == OrderState.DELIVERING:
+            story.resumed.set()
+            rider = self.riders.get(story.rider_id or 0)
+            if rider is not None:
+                rider.wake.set()  # a rider who took it over waits for this
         if story.status in FINAL:
             self.stories.pop(story.order_id, None)
             story.reports.put_nowait("closed")

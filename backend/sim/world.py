@@ -34,7 +34,13 @@ class Story:
     packed: asyncio.Event = field(default_factory=asyncio.Event)
     """The goods are picked and wait at the counter."""
     resumed: asyncio.Event = field(default_factory=asyncio.Event)
-    """The desk let the rider go on after an accident."""
+    """The desk let the rider go on after an accident, or gave the order to another rider:
+    the rider who had the accident waits no longer."""
+    left_on_road: bool = False
+    """Given to another rider while out for delivery (or stopped by an accident): the goods
+    wait where the rider before left the road, not at the warehouse."""
+    had_accident: bool = False
+    """The plan's accident happened (a rider taking the order over does not have it again)."""
     back_at_warehouse: asyncio.Event = field(default_factory=asyncio.Event)
     """Refused goods are back at the warehouse."""
     reports: asyncio.Queue[Doorstep | str] = field(default_factory=asyncio.Queue)

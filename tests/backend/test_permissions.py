@@ -20,7 +20,8 @@ import httpx
 
 from backend.app import create_app
 from backend.auth.permissions import PERMISSIONS, Permission
-from backend.orders.lifecycle import RULES
+from backend.orders.lifecycle import RULES, RULES_BY_ACTION
+from backend_client.models import OrderAction
 from tests import support
 from tests.support import Api, customer
 
@@ -117,6 +118,7 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("GET", "/requests/{request_id}", "returns:read"),
     ("POST", "/requests/{request_id}/approve", "returns:decide"),
     ("POST", "/requests/{request_id}/reject", "returns:decide"),
+    ("POST", "/requests/{request_id}/reopen", "returns:decide"),
     ("POST", "/sensors/readings", "sensors:report"),
     ("GET", "/events", ANY_ACCOUNT),
     ("GET", "/orders/{order_id}/deliveries", "orders:read"),
@@ -672,6 +674,11 @@ class Matrix:
                 request = self.waiting.get((verdict, role), self.waiting["approve", "admin"])
                 body = {"version": request["version"], "reason": REASON}
                 return Call(f"/requests/{request['id']}/{verdict}", json=body)
+            case "POST", "/requests/{request_id}/reopen":
+                # Rejected a moment ago by this role (every role's reject comes first).
+                request = self.waiting.get(("reject", role), self.waiting["reject", "admin"])
+                body = {"version": request["version"] + 1, "reason": REASON}
+                return Call(f"/requests/{request['id']}/reopen", json=body)
             case "POST", "/sensors/readings":
                 at = api.clock.now() - timedelta(seconds=n)
                 reading = {"rider_id": 1, "celsius": 4.5, "at": at.isoformat()}
@@ -1145,3 +1152,11 @@ async def test_roles_outside_the_lifecycle_table_are_refused(api: Api):
                 continue
             assert response.status_code == 200, response.text
             assert set(response.json()) == allowed_actions(state, role), f"{role} in {state}"
+
+
+def test_whoever_may_reassign_may_resume_in_the_same_step() -> None:
+    """`POST /orders/{id}/assign` with `resume` is guarded by `orders:assign` and then by the
+    lifecycle's `resume` rule: every role the permission lets in must pass the rule too, or a
+    dispatcher's one step would be refused half way."""
+    assigners = {str(role) for role in PERMISSIONS[Permission.ORDERS_ASSIGN]}
+    assert assigners <= RULES_BY_ACTION[OrderAction.RESUME].roles

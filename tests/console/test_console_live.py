@@ -13,7 +13,7 @@ from backend_client.stream import StreamState
 from console.app import FreshlineApp
 from console.store import Lane
 from screens.board import BoardScreen
-from screens.dialogs import ActionPicker
+from screens.dialogs import ActionPicker, ConfirmDialog
 from screens.help import HelpScreen
 from screens.login import LoginScreen
 from screens.order_detail import OrderDetailScreen
@@ -143,6 +143,9 @@ async def test_acting_on_an_order_goes_through_rest_and_a_stale_version_is_expla
         await pilot.press("enter")  # empty: refused, the dialog stays
         assert app.screen.query("#reason")
         await pilot.press(*"duplicate order", "enter")
+        # Cancelling ends the order's story: it asks first, and only y says yes.
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        await pilot.press("y")
         await until(pilot, lambda: order.id not in app.store.orders, "the cancellation")
         assert any("done" in n for n in notes)
 

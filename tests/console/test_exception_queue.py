@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from textual.widgets import Label
 
 from backend_client.models import (
     Alert,
@@ -48,6 +49,11 @@ async def crew(alerting: LiveServer) -> AsyncIterator[Actors]:
 
 def standing(app: FreshlineApp, rule: AlertRule) -> list[Alert]:
     return [a for a in app.store.alerts.alerts.values() if a.rule == rule]
+
+
+def dialog_text(app: FreshlineApp) -> str:
+    """Every line the dialog on top shows."""
+    return "\n".join(str(label.content) for label in app.screen.query(Label))
 
 
 def queue(app: FreshlineApp) -> AlertList:
@@ -120,8 +126,11 @@ async def test_incidents_queue_up_and_are_acknowledged_snoozed_and_walked_by_key
         await cursor_on(pilot, app, others[1])
         await pilot.press("space")
         assert app.screen.marks == set(others)
-        await pilot.press("s")
-        assert isinstance(app.screen, ChoiceDialog)
+        await pilot.press("s")  # two at once: it asks first, naming both
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        assert "Snooze all 2 marked alerts?" in dialog_text(app)
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceDialog), "the choices")
         await pilot.press("enter")  # 15 minutes, the first choice
         await until(
             pilot,
@@ -182,7 +191,7 @@ async def test_returns_and_claims_are_decided_from_the_queue(
 
         # p approves the return: the order goes back to the warehouse.
         await cursor_on(pilot, app, by_request[refused.id])
-        await pilot.press("p")
+        await pilot.press("p", "y")  # it asks first; y says yes
         await until(pilot, lambda: by_request[refused.id] not in app.store.alerts.alerts, "done")
         assert (await rider.order(orders[0].id)).status == OrderState.RETURNING
 
@@ -193,6 +202,8 @@ async def test_returns_and_claims_are_decided_from_the_queue(
         await pilot.press("enter")  # empty: refused, the dialog stays
         assert isinstance(app.screen, ReasonDialog)
         await pilot.press(*"customer reachable again", "enter")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
         await until(pilot, lambda: "Reject: request" in notes[-1], "the rejection")
         assert (await (await crew("support")).request(second.id)).state == "rejected"
 
@@ -200,7 +211,7 @@ async def test_returns_and_claims_are_decided_from_the_queue(
         await until(pilot, lambda: by_request[big.id] in queue(app).ids, "the claim queued")
         await cursor_on(pilot, app, by_request[big.id])
         assert big.amount_cents > 20_000
-        await pilot.press("p")
+        await pilot.press("p", "y")
         await until(pilot, lambda: "denied" in notes[-1], "the refusal")
         assert "200.00" in notes[-1]
         assert (await rider.order(orders[2].id)).status == OrderState.EXCEPTION

@@ -17,11 +17,14 @@ in, and comes back parsed from PostgreSQL and as text from SQLite (`json_value`)
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
+import asyncpg
 import orjson
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 SQL = "freshline_sql"
@@ -116,6 +119,22 @@ def json_value(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
+def _failed(query: Query, error: Exception) -> NoReturn:
+    """Raise a driver's error as SQLAlchemy raises it for its own statements, so a statement
+    of ours fails as one of the ORM's would: a duplicate is an `IntegrityError` (409), a value
+    out of range a `DataError` (422), a deadlock an `OperationalError` that the PostgreSQL
+    writer retries (it reads the SQLSTATE on `orig`), anything else a `DBAPIError` (503)."""
+    state = getattr(error, "sqlstate", None) or ""
+    kind: type[sa_exc.DBAPIError]
+    if isinstance(error, sqlite3.IntegrityError) or state.startswith("23"):
+        kind = sa_exc.IntegrityError
+    elif isinstance(error, sqlite3.DataError) or state.startswith("22"):
+        kind = sa_exc.DataError
+    else:
+        kind = sa_exc.OperationalError
+    raise kind(query.text, None, error) from error
+
+
 # --- SQLite ---------------------------------------------------------------------------------
 
 
@@ -128,16 +147,28 @@ class SqliteSql:
         self.connection = connection
 
     async def all(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
-        return self.connection.execute(query.for_sqlite(), _sqlite(params)).fetchall()
+        try:
+            return self.connection.execute(query.for_sqlite(), _sqlite(params)).fetchall()
+        except sqlite3.Error as error:
+            _failed(query, error)
 
     async def one(self, query: Query, params: Mapping[str, Any] | None = None) -> Row | None:
-        return self.connection.execute(query.for_sqlite(), _sqlite(params)).fetchone()
+        try:
+            return self.connection.execute(query.for_sqlite(), _sqlite(params)).fetchone()
+        except sqlite3.Error as error:
+            _failed(query, error)
 
     async def run(self, query: Query, params: Mapping[str, Any] | None = None) -> int:
-        return self.connection.execute(query.for_sqlite(), _sqlite(params)).rowcount
+        try:
+            return self.connection.execute(query.for_sqlite(), _sqlite(params)).rowcount
+        except sqlite3.Error as error:
+            _failed(query, error)
 
     async def many(self, query: Query, rows: Sequence[Mapping[str, Any]]) -> None:
-        self.connection.executemany(query.for_sqlite(), [_sqlite(row) for row in rows])
+        try:
+            self.connection.executemany(query.for_sqlite(), [_sqlite(row) for row in rows])
+        except sqlite3.Error as error:
+            _failed(query, error)
 
 
 def _sqlite(params: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -219,22 +250,34 @@ class PostgresSql:
 
     async def all(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
         text, names = query.for_postgres()
-        return await (await self._connection()).fetch(text, *_args(names, params))
+        try:
+            return await (await self._connection()).fetch(text, *_args(names, params))
+        except asyncpg.PostgresError as error:
+            _failed(query, error)
 
     async def one(self, query: Query, params: Mapping[str, Any] | None = None) -> Row | None:
         text, names = query.for_postgres()
-        return await (await self._connection()).fetchrow(text, *_args(names, params))
+        try:
+            return await (await self._connection()).fetchrow(text, *_args(names, params))
+        except asyncpg.PostgresError as error:
+            _failed(query, error)
 
     async def run(self, query: Query, params: Mapping[str, Any] | None = None) -> int:
         text, names = query.for_postgres()
-        status = await (await self._connection()).execute(text, *_args(names, params))
+        try:
+            status = await (await self._connection()).execute(text, *_args(names, params))
+        except asyncpg.PostgresError as error:
+            _failed(query, error)
         # "UPDATE 3", "INSERT 0 1", "DELETE 0": the count is the last word.
         last = status.rsplit(" ", 1)[-1]
         return int(last) if last.isdigit() else 0
 
     async def many(self, query: Query, rows: Sequence[Mapping[str, Any]]) -> None:
         text, names = query.for_postgres()
-        await (await self._connection()).executemany(text, [_args(names, row) for row in rows])
+        try:
+            await (await self._connection()).executemany(text, [_args(names, row) for row in rows])
+        except asyncpg.PostgresError as error:
+            _failed(query, error)
 
 
 def _args(names: tuple[str, ...], params: Mapping[str, Any] | None) -> list[Any]:

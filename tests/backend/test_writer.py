@@ -20,6 +20,7 @@ from backend.errors import Conflict
 from backend.realtime.feed import EventFeed
 from backend.realtime.models import EventRow
 from backend.realtime.outbox import append_event
+from backend.sql import Query, sql_of
 from backend.writer import is_transient
 from tests.support import eventually, one_turn
 
@@ -360,3 +361,68 @@ async def test_events_an_instance_committed_and_never_numbered_are_numbered_by_a
         await eventually(numbered, "the orphan event numbered by the running instance")
     finally:
         await engine.dispose()
+
+
+async def test_a_real_deadlock_in_our_own_statements_is_run_again_and_both_commit(
+    pg_db: Database,
+) -> None:
+    """Two jobs lock the same two rows in opposite orders through the raw SQL layer (as a
+    transition locking its order then its rider does beside a job locking the rider first):
+    PostgreSQL kills one with "deadlock detected"; the writer runs it again, and both commit.
+    The driver's own error must reach the writer as the one SQLAlchemy raises, or the retry
+    never happens and the client gets a 500 (found by the peak-day benchmark)."""
+
+    async def seed(session: AsyncSession) -> None:
+        await session.execute(text("INSERT INTO turn (n) VALUES (1), (2)"))
+
+    await pg_db.write(seed)
+    holds = {1: asyncio.Event(), 2: asyncio.Event()}
+    attempts: list[int] = []
+    lock = Query("SELECT n FROM turn WHERE n = :n FOR UPDATE")
+    bump = Query("UPDATE turn SET n = n + 10 WHERE n = :n")
+
+    def crosswise(first: int, second: int):
+        async def job(session: AsyncSession) -> None:
+            attempts.append(first)
+            sql = sql_of(session)
+            await sql.one(lock, {"n": first})
+            holds[first].set()
+            await holds[second].wait()  # both hold one row: each now asks for the other's
+            await sql.one(lock, {"n": second})
+            await sql.run(bump, {"n": first})
+
+        return job
+
+    await asyncio.gather(pg_db.write(crosswise(1, 2)), pg_db.write(crosswise(2, 1)))
+    assert len(attempts) == 3  # one of them twice
+    assert sorted(await noted(pg_db)) == [11, 12]
+
+
+async def duplicate_is_an_integrity_error(db: Database) -> None:
+    """What the drivers raise becomes what SQLAlchemy raises for the ORM's statements, so the
+    app answers it the same way (409 for a duplicate), never a 500."""
+
+    async def unique(session: AsyncSession) -> None:
+        await session.execute(text("CREATE UNIQUE INDEX turn_n ON turn (n)"))
+        await session.execute(text("INSERT INTO turn (n) VALUES (7)"))
+
+    await db.write(unique)
+
+    async def duplicate(session: AsyncSession) -> None:
+        await sql_of(session).run(Query("INSERT INTO turn (n) VALUES (:n)"), {"n": 7})
+
+    with pytest.raises(IntegrityError):
+        await db.write(duplicate)
+    assert await noted(db) == [7]
+
+
+async def test_a_duplicate_in_our_own_statements_is_an_integrity_error_on_sqlite(
+    sqlite_db: Database,
+) -> None:
+    await duplicate_is_an_integrity_error(sqlite_db)
+
+
+async def test_a_duplicate_in_our_own_statements_is_an_integrity_error_on_postgresql(
+    pg_db: Database,
+) -> None:
+    await duplicate_is_an_integrity_error(pg_db)

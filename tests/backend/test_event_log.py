@@ -31,7 +31,7 @@ from backend.inventory.models import StockRow
 from backend.orders.models import CustomerRow, OrderItemRow, OrderRow
 from backend.realtime.models import EventRow
 from backend.riders.models import RiderRow
-from tests.support import Api, customer, one_turn
+from tests.support import Api, customer, eventually, one_turn
 
 WH = "WH-CY"
 CLIENT = "127.0.0.1"  # what httpx's ASGITransport reports as the client address
@@ -868,6 +868,12 @@ async def test_a_poller_never_sees_seq_commit_out_of_order(api: Api) -> None:
                 await one_turn()  # as often as the loop allows: writers are quick
             await poll_once(conn)  # everything committed by now
 
+    async def watched() -> None:
+        # The poller must watch the writers, not only read the log after them: each step
+        # waits for it to have seen what was committed, however fast or slow the machine.
+        committed = await last_seq(api)
+        await eventually(lambda: len(seen) >= committed, "the poller to see the step")
+
     async def writers() -> None:
         try:
             for wave in range(waves):
@@ -883,6 +889,7 @@ async def test_a_poller_never_sees_seq_commit_out_of_order(api: Api) -> None:
                 assert all(r.status_code in (200, 201) for r in created), [
                     r.text for r in created if r.status_code not in (200, 201)
                 ]
+                await watched()
                 orders = [r.json() for r in created[:per_wave]]
                 paid = await asyncio.gather(
                     *pay_requests(api, orders, users), adjust(api, "FRU-ORANGE", -1)
@@ -890,6 +897,7 @@ async def test_a_poller_never_sees_seq_commit_out_of_order(api: Api) -> None:
                 assert all(r.status_code == 200 for r in paid), [
                     r.text for r in paid if r.status_code != 200
                 ]
+                await watched()
         finally:
             writers_done.set()
 
@@ -902,7 +910,7 @@ async def test_a_poller_never_sees_seq_commit_out_of_order(api: Api) -> None:
     assert total == waves * (per_wave + 1 + per_wave + 1)
     assert problems == [], problems
     assert seen == list(range(1, total + 1))
-    assert polls >= 10 and mid_run_batches >= 2, "the poller must have watched the writers"
+    assert mid_run_batches >= 2, "the poller must have watched the writers"
 
 
 # --- the timeline -------------------------------------------------------------------------------

@@ -34,6 +34,9 @@ class CursorList(ScrollView, can_focus=True):
     CursorList:focus { border: round $accent; }
     CursorList > .row--cursor { background: $accent 35%; }
     CursorList:focus > .row--cursor { background: $accent 60%; text-style: reverse; }
+    /* Reverse is how a late row reads without colour: the cursor underlines instead. */
+    CursorList:nocolor > .row--cursor { text-style: underline; }
+    CursorList:nocolor:focus > .row--cursor { text-style: bold underline; }
     CursorList > .row--mark { color: $lane-mark; text-style: bold; }
     CursorList > .row--empty { color: $lane-dim; text-style: italic; }
     """

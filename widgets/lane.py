@@ -28,6 +28,10 @@ class LaneView(CursorList):
     LaneView > .lane--ok { color: $lane-ok; }
     LaneView > .lane--warn { color: $lane-warn; text-style: bold; }
     LaneView > .lane--late { color: $lane-late; text-style: bold; }
+    /* Without colour, the theme's colours turn to greys and red comes out darker than the
+       text: urgency reads through weight and reverse instead, brighter than a normal row. */
+    LaneView:nocolor > .lane--warn { color: $foreground; text-style: bold; }
+    LaneView:nocolor > .lane--late { color: $foreground; text-style: bold reverse; }
     """
 
     def __init__(self, lane: Lane, store: Store, marks: set[int], *, id: str | None = None):

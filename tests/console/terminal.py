@@ -42,6 +42,7 @@ class Cell:
     bold: bool
     reverse: bool
     dim: bool
+    underline: bool
     fg: str
     bg: str
 
@@ -105,19 +106,19 @@ class Terminal:
 def parse_line(raw: str) -> list[Cell]:
     """Characters with the SGR attributes in force where each was drawn."""
     cells: list[Cell] = []
-    bold = reverse = dim = False
+    bold = reverse = dim = underline = False
     fg = bg = ""
     position = 0
     for match in SGR.finditer(raw + "\x1b[m"):
         for char in raw[position : match.start()]:
-            cells.append(Cell(char, bold, reverse, dim, fg, bg))
+            cells.append(Cell(char, bold, reverse, dim, underline, fg, bg))
         position = match.end()
         codes = [int(c) if c else 0 for c in match.group(1).split(";")]
         i = 0
         while i < len(codes):
             code = codes[i]
             if code == 0:
-                bold = reverse = dim = False
+                bold = reverse = dim = underline = False
                 fg = bg = ""
             elif code == 1:
                 bold = True
@@ -125,6 +126,10 @@ def parse_line(raw: str) -> list[Cell]:
                 dim = True
             elif code == 22:
                 bold = dim = False
+            elif code == 4:
+                underline = True
+            elif code == 24:
+                underline = False
             elif code == 7:
                 reverse = True
             elif code == 27:

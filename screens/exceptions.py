@@ -23,6 +23,7 @@ from textual.widgets import Footer, Static
 
 from backend_client.models import Alert, AlertState
 from console.alert_book import RULE_WORDS, AlertFilter
+from console.alert_words import decision_words, figure_words
 from console.store import Changes
 from screens import alert_actions, reassign
 from screens.guard import GuardedScreen
@@ -163,10 +164,7 @@ class ExceptionsScreen(GuardedScreen):
         grid.add_row("alert", head)
         grid.add_row("what", alert.title)
         if alert.details:
-            figures = ", ".join(
-                f"{k.replace('_', ' ')} {figure(v, zone)}" for k, v in alert.details.items()
-            )
-            grid.add_row("figures", figures)
+            grid.add_row("figures", figure_words(alert.details, zone, store.zones, alert.zone))
         if children:
             grouped = ", ".join(
                 f"{subject_text(c, store)} {RULE_WORDS[c.rule]}" for c in children[:6]
@@ -178,7 +176,7 @@ class ExceptionsScreen(GuardedScreen):
             when = f" at {at:%H:%M}" if at else ""
             grid.add_row("taken", f"{alert.acknowledged_by}{when}: {alert.note or 'no note'}")
         if alert.request_id is not None:
-            grid.add_row("decide", f"request {alert.request_id}: p approves, x rejects")
+            grid.add_row("decide", decision_words(alert))
         return grid
 
     # --- chosen alerts ------------------------------------------------------------------------

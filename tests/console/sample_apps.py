@@ -89,7 +89,7 @@ def queue_app() -> FreshlineApp:
                 subject="rider:2",
                 order_id=None,
                 rider_id=2,
-                title="Rider Wu Gang: no GPS fix, carrying 2 order(s)",
+                title="Rider Wu Gang: no GPS fix, carrying 2 orders",
                 escalated_at=opened,
             ),
             alert(2, "delivery_overdue", "warning", rider_id=2, parent_id=1),

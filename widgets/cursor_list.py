@@ -51,6 +51,9 @@ class CursorList(ScrollView, can_focus=True):
         Binding("space", "mark", "Mark", tooltip="Mark for a bulk action", id="list.mark"),
     ]
     EMPTY = " nothing here"
+    FOLLOW_TO_TOP = False
+    """When the rows move under the cursor and carry its item out of sight, scroll so the item
+    is the first row shown (True) rather than the nearest edge (a key's move stays minimal)."""
 
     SCROLLING = frozenset(
         {"scroll_left", "scroll_right", "page_left", "page_right", "scroll_up", "scroll_down"}
@@ -104,7 +107,7 @@ class CursorList(ScrollView, can_focus=True):
         self.cursor = max(0, min(self.cursor, len(ids) - 1))
         self.cursor_id = ids[self.cursor] if ids else None
         self._set_rows(len(ids))
-        self._keep_cursor_visible()
+        self._keep_cursor_visible(to_top=self.FOLLOW_TO_TOP)
         # Most changes to a long list happen below the rows on screen: nothing to redraw then.
         if self._window() != self._drawn:
             self.refresh()
@@ -216,12 +219,12 @@ class CursorList(ScrollView, can_focus=True):
         self._keep_cursor_visible()
         self.refresh()
 
-    def _keep_cursor_visible(self) -> None:
+    def _keep_cursor_visible(self, *, to_top: bool = False) -> None:
         height = self.scrollable_content_region.height
         if height <= 0:
             return
         top = self.scroll_offset.y
-        if self.cursor < top:
+        if self.cursor < top or (to_top and self.cursor >= top + height):
             self.scroll_to(y=self.cursor, animate=False, immediate=True)
         elif self.cursor >= top + height:
             self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)

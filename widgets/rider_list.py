@@ -75,6 +75,9 @@ class RiderList(CursorList):
         Binding("enter", "open", "Orders", tooltip="The rider's orders", id="riders.orders"),
     ]
     EMPTY = " no riders"
+    FOLLOW_TO_TOP = True
+    """Riders re-sort by state all the time: the selected one, carried out of sight, comes
+    back as the first row, where the eye starts, not as the last."""
 
     def __init__(self, store: Store, *, id: str | None = None) -> None:
         super().__init__(set(), id=id)

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+from collections.abc import Callable
 from datetime import tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -119,14 +120,18 @@ async def run_demo_console(
     config: ConsoleConfig,
     *,
     duration: float | None = None,
+    progress: Callable[[str], None] = lambda step: None,
 ) -> None:
-    """The console signed in as the demo dispatcher, with the simulator playing the city."""
+    """The console signed in as the demo dispatcher, with the simulator playing the city;
+    `progress` is told each step until the console opens."""
     from console.app import FreshlineApp
 
     log_to(backend.folder / "console.log")
+    progress("signing in as dispatcher")
     async with FreshlineClient(backend.url) as client:
         await client.login("dispatcher", "demo-dispatcher")
         token = client.token
+    progress("starting the simulator, opening the console")
     async with Simulator(backend.url, backend.folder, simulator_arguments):
         app = FreshlineApp(
             server=backend.url,

@@ -136,7 +136,10 @@ class BoardScreen(GuardedScreen):
             # they raise): the other lanes wait for the clock's pass.
             self.lane_view(Lane.DELIVERING).tick(now)
         if dirty or clock_due:
-            self._draw_strip()
+            # In a frame of its own: Textual repaints the box around everything changed in a
+            # frame, and the strip at the top with a lane at the bottom is the whole screen
+            # (every lane, the footer, the bars), most of the board's cost at peak load.
+            self.call_after_refresh(self._draw_strip)
         if changes.reloaded:
             self.query_one(FilterBar).offer(
                 store.values_of("channel"),

@@ -5,6 +5,7 @@ the cursor stays on its item when rows move."""
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Any, Self
 
 from rich.segment import Segment
@@ -14,6 +15,9 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+Window = tuple[int, int, tuple[object, ...], frozenset[int]]
+"""What the rows on screen show: the top row, the cursor, each row's source, the marked ids."""
 
 
 class CursorList(ScrollView, can_focus=True):
@@ -82,7 +86,7 @@ class CursorList(ScrollView, can_focus=True):
         self.ids: list[int] = []
         self.cursor = 0
         self.cursor_id: int | None = None
-        self._drawn: tuple[object, ...] = ()
+        self._drawn: Window | None = None
         """What the rows on screen were drawn from (see `_window`)."""
         self._header: tuple[str, str] = ("", "")
 
@@ -109,8 +113,9 @@ class CursorList(ScrollView, can_focus=True):
         self._set_rows(len(ids))
         self._keep_cursor_visible(to_top=self.FOLLOW_TO_TOP)
         # Most changes to a long list happen below the rows on screen: nothing to redraw then.
-        if self._window() != self._drawn:
-            self.refresh()
+        window = self._window()
+        if window != self._drawn:
+            self._repaint(self._drawn, window)
 
     def set_header(self, title: str, subtitle: str) -> None:
         """The border's title and subtitle (counts), redrawing the border lines alone: the
@@ -125,12 +130,32 @@ class CursorList(ScrollView, can_focus=True):
         bottom = Region(-offset.x, self.outer_size.height - offset.y - 1, width, 1)
         self.refresh(top, bottom)
 
-    def _window(self) -> tuple[object, ...]:
+    def _window(self) -> Window:
         """Everything the rows on screen show: which items, their sources, cursor and marks."""
         top, height = self.scroll_offset.y, self.scrollable_content_region.height
         shown = self.ids[top : top + height]
         sources = tuple(self.row_source(i) for i in shown)
         return (top, self.cursor, sources, frozenset(self.marks.intersection(shown)))
+
+    def _repaint(self, before: Window | None, after: Window) -> None:
+        """Redraw the rows whose item, source or cursor changed between two windows, not the
+        whole list: Textual repaints every line of a refreshed widget, and an order moving
+        near the bottom of the rows on screen changes only the rows from there down."""
+        top, cursor, sources, marks = after
+        old_top, old_cursor, old_sources, old_marks = before or (-1, -1, (), frozenset())
+        if top != old_top or marks != old_marks:
+            self.refresh()
+            return
+        self._drawn = after
+        changed = [
+            y
+            for y in range(max(len(sources), len(old_sources)))
+            if y >= len(sources) or y >= len(old_sources) or sources[y] != old_sources[y]
+        ]
+        if cursor != old_cursor:
+            changed += [cursor - top, old_cursor - top]
+        if changed:
+            self.refresh_lines(top + min(changed), max(changed) - min(changed) + 1)
 
     def refresh(self, *regions: Region, **kwargs: Any) -> Self:
         if not regions:
@@ -152,8 +177,13 @@ class CursorList(ScrollView, can_focus=True):
             return
         self.set_reactive(CursorList.virtual_size, size)
         if self.show_vertical_scrollbar:
-            self.vertical_scrollbar.window_virtual_size = rows
-            self.vertical_scrollbar.refresh()
+            bar = self.vertical_scrollbar
+            before = _thumb(height, bar.window_virtual_size, bar.position)
+            bar.set_reactive(type(bar).window_virtual_size, rows)
+            # Drawing a scrollbar costs more than the rows beside it, and a count moving by
+            # a few in a long list leaves its thumb where it was, to the eighth of a cell.
+            if _thumb(height, rows, bar.position) != before:
+                bar.refresh()
         self.scroll_y = self.validate_scroll_y(self.scroll_y)
 
     @property
@@ -232,3 +262,13 @@ class CursorList(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.ids))  # the size changed: lay out
         self._keep_cursor_visible()
+
+
+def _thumb(height: int, rows: float, position: float) -> tuple[int, int]:
+    """Where a vertical scrollbar of `height` cells draws its thumb for `rows` rows scrolled to
+    `position`, in eighths of a cell (as Textual's scrollbar renders it)."""
+    if rows <= height or height <= 0:
+        return (0, 0)
+    thumb = max(1.0, height / (rows / height))
+    start = (height - thumb) * position / (rows - height)
+    return int(start * 8), int(start * 8) + math.ceil(thumb * 8)

@@ -56,6 +56,24 @@ async def test_riders_on_a_zone_name_or_a_warehouse_leave_them_readable() -> Non
             assert beside & set("o>!?@"), f"no rider beside {warehouse}"
 
 
+async def test_until_a_key_moves_it_the_selection_is_the_top_row() -> None:
+    """The riders re-sort every second: an untouched cursor stays on the top row (the worst
+    rider of the moment), rather than following a rider down the list."""
+    app = riders_app(80)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_riders(app, pilot)
+        riders = screen.rider_list
+        await until(pilot, lambda: riders.ids, "the list")
+        first = riders.ids[0]
+        assert screen.selected == first
+        app.store.rider_orders[first] = set()  # no longer late: it sorts further down
+        app.store.riders[first].fix_at = NOW
+        screen.show_changes(Changes(riders=True))
+        await until(pilot, lambda: riders.ids[0] != first, "the re-sort")
+        assert riders.cursor == 0 and riders.scroll_offset.y == 0
+        assert screen.selected == riders.ids[0]
+
+
 async def test_the_selected_rider_carried_out_of_sight_comes_back_as_the_first_row() -> None:
     app = riders_app(80)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -64,6 +82,8 @@ async def test_the_selected_rider_carried_out_of_sight_comes_back_as_the_first_r
         await until(pilot, lambda: riders.ids, "the list")
         first = riders.ids[0]
         assert screen.selected == first and screen.states[first] == RiderState.LATE
+        await pilot.press("down", "up")  # the dispatcher chooses this rider
+        await until(pilot, lambda: riders.chosen and screen.selected == first, "the choice")
         height = riders.scrollable_content_region.height
         # Its orders are handed over and it waits, idle: idle riders sort after the busy
         # ones (by name: this one first among them), far below the rows shown.

@@ -122,13 +122,16 @@ class CursorList(ScrollView, can_focus=True):
         `border_title` setter redraws every row, and a count changes with most events."""
         if (title, subtitle) == self._header:
             return
-        self._header = (title, subtitle)
+        before, self._header = self._header, (title, subtitle)
         self._border_title = self.render_str(title)
         self._border_subtitle = self.render_str(subtitle) if subtitle else None
         offset, width = self.content_offset, self.outer_size.width
-        top = Region(-offset.x, -offset.y, width, 1)
-        bottom = Region(-offset.x, self.outer_size.height - offset.y - 1, width, 1)
-        self.refresh(top, bottom)
+        # Each line on its own, and only if it changed: Textual repaints the box around a
+        # frame's changes, and top and bottom together are the whole list.
+        if title != before[0]:
+            self.refresh(Region(-offset.x, -offset.y, width, 1))
+        if subtitle != before[1]:
+            self.refresh(Region(-offset.x, self.outer_size.height - offset.y - 1, width, 1))
 
     def _window(self) -> Window:
         """Everything the rows on screen show: which items, their sources, cursor and marks."""

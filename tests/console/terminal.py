@@ -53,8 +53,12 @@ class Terminal:
     def __init__(self, tmp_path: Path, width: int, height: int, **env: str) -> None:
         self.tmux, self.socket = tmux_or_fail(), f"fl-reads-{uuid.uuid4().hex[:8]}"
         self.width, self.height = width, height
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("FRESHLINE_", "NO_COLOR"))}
-        self.env = base | {"TMPDIR": str(tmp_path), "TERM": "xterm-256color"} | env
+        # Rich and Textual take COLUMNS and LINES over the terminal's own size (pytest-xdist's
+        # workers have them at 80x24): the app must see the size of the tmux window.
+        dropped = ("FRESHLINE_", "NO_COLOR", "COLUMNS", "LINES")
+        base = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
+        size = {"COLUMNS": str(width), "LINES": str(height)}
+        self.env = base | {"TMPDIR": str(tmp_path), "TERM": "xterm-256color"} | size | env
 
     def run(self, *args: str) -> str:
         done = subprocess.run(
@@ -69,7 +73,9 @@ class Terminal:
 
     def start(self, app: str) -> None:
         exports = " ".join(
-            f"{k}={self.env[k]}" for k in ("TERM", "NO_COLOR", "COLORTERM") if k in self.env
+            f"{k}={self.env[k]}"
+            for k in ("TERM", "NO_COLOR", "COLORTERM", "COLUMNS", "LINES")
+            if k in self.env
         )
         command = f"cd {ROOT} && env {exports} {sys.executable} -m tests.console.sample_apps {app}"
         self.run(

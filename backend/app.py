@@ -151,9 +151,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @app.get(f"{API_PREFIX}/health", response_model=Health, tags=["health"])
     async def health() -> Health:
-        """Liveness, and this instance's clock (simulated in the demo) without touching the
-        database."""
-        return Health(time=clock.now(), clock_speed=getattr(clock, "speed", 1.0))
+        """Liveness, this instance's clock (simulated in the demo) and the business time zone,
+        without touching the database."""
+        return Health(
+            time=clock.now(),
+            clock_speed=getattr(clock, "speed", 1.0),
+            time_zone=settings.time_zone,
+        )
 
     # Each router straight onto the app (in the order that decides which route a path goes
     # to): one level of nesting less is one matching pass less per request.

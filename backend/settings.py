@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from platformdirs import user_data_dir
-from pydantic import AwareDatetime, Field, SecretStr, model_validator
+from pydantic import AwareDatetime, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -114,8 +115,24 @@ class Settings(BaseSettings):
     """What one rider carries on one delivery; a heavier order is split into several."""
     cold_box_max_g: int = Field(default=8_000, ge=500)
     """What one cold-chain box holds; more cold goods than that are split into several."""
-    business_day_utc_offset_minutes: int = Field(default=8 * 60, ge=-12 * 60, le=14 * 60)
-    """Where the business day of reconciliation starts and ends (Beijing time by default)."""
+    time_zone: str = "Asia/Shanghai"
+    """The business time zone (an IANA name): served to every console and wall in
+    `GET /health`, so clocks read the same everywhere, and where business days (KPI days,
+    reconciliation) cut at midnight."""
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {name!r}: give an IANA name") from exc
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """`time_zone` as a tzinfo."""
+        return ZoneInfo(self.time_zone)
 
     @model_validator(mode="after")
     def _simulated_time_only_in_the_demo(self) -> Settings:

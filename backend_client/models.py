@@ -148,6 +148,11 @@ class Health(WireModel):
     clock_speed: float = Field(
         default=1.0, description="Simulated seconds per real second (1 outside the demo)."
     )
+    time_zone: str | None = Field(
+        default=None,
+        description="The business time zone (IANA name, e.g. Asia/Shanghai): clients show "
+        "times in it and cut days at its midnight. Absent from servers before it was served.",
+    )
 
 
 class TokenResponse(WireModel):

@@ -287,12 +287,24 @@ def demo(
     orders_per_hour: OrdersPerHour = 72.0,
     trouble: Trouble = 1.0,
     desk: Desk = True,
+    tour: Annotated[
+        bool,
+        typer.Option(
+            help="Start busy: 15x, from 11:45, 240 orders/h at the peak, 5x trouble (options "
+            "given beside it win). Something happens in the first minute."
+        ),
+    ] = False,
 ) -> None:
     """A local backend on a free loopback port with a temporary database, and the simulator
     playing the city against it. Ctrl-C stops everything and removes the data. With
     `--no-desk`, incidents wait for you at the console (nobody else answers them)."""
     from backend.sim.demand import BEIJING
     from backend.sim.runner import SimConfig
+    from console.tour import DemoPace, pace
+
+    chosen = pace(DemoPace(speed, start, orders_per_hour, trouble), tour=tour)
+    speed, start = chosen.speed, chosen.start
+    orders_per_hour, trouble = chosen.orders_per_hour, chosen.trouble
 
     try:
         hour, minute = (int(part) for part in start.split(":"))
@@ -318,7 +330,7 @@ def demo(
 
 async def _demo_console(config, *, start: datetime, port: int | None, keep: bool) -> int:
     from console.config import ConsoleConfig
-    from console.embedded import BackendFailed, EmbeddedBackend
+    from console.embedded import BackendFailed, EmbeddedBackend, PortInUse
     from console.launch import run_demo_console
 
     arguments = [
@@ -329,11 +341,17 @@ async def _demo_console(config, *, start: datetime, port: int | None, keep: bool
     ]
     arguments += [f"--riders={config.riders}"] if config.riders else []
     arguments += [] if config.desk else ["--no-desk"]
-    backend = EmbeddedBackend(speed=config.speed, start=start, port=port, keep=keep)
-    typer.echo(f"Freshline demo: starting a backend on {backend.url} …")
+    backend = EmbeddedBackend(
+        speed=config.speed, start=start, port=port, keep=keep, on_progress=_progress
+    )
     try:
         async with backend:
-            await run_demo_console(backend, arguments, ConsoleConfig(), duration=config.duration)
+            await run_demo_console(
+                backend, arguments, ConsoleConfig(), duration=config.duration, progress=_progress
+            )
+    except PortInUse as refused:
+        typer.echo(f"Freshline demo: {refused}", err=True)
+        return 2
     except BackendFailed as failure:
         typer.echo(f"the demo backend did not start: {failure}", err=True)
         return 1
@@ -345,9 +363,11 @@ async def _demo_console(config, *, start: datetime, port: int | None, keep: bool
 async def _demo(config, *, start: datetime, port: int | None, keep: bool) -> int:
     from dataclasses import replace
 
-    from console.embedded import BackendFailed, EmbeddedBackend
+    from console.embedded import BackendFailed, EmbeddedBackend, PortInUse
 
-    backend = EmbeddedBackend(speed=config.speed, start=start, port=port, keep=keep)
+    backend = EmbeddedBackend(
+        speed=config.speed, start=start, port=port, keep=keep, on_progress=_progress
+    )
     _configure_logging(str(backend.folder / "simulator.log"))
     try:
         async with backend:
@@ -357,12 +377,20 @@ async def _demo(config, *, start: datetime, port: int | None, keep: bool) -> int
                 f"{config.speed:g}x. Ctrl-C stops."
             )
             code = await _simulate(replace(config, server=backend.url))
+    except PortInUse as refused:
+        typer.echo(f"Freshline demo: {refused}", err=True)
+        return 2
     except BackendFailed as failure:
         typer.echo(f"the demo backend did not start: {failure}", err=True)
         return 1
     if keep:
         typer.echo(f"kept the demo's data in {backend.folder}")
     return code
+
+
+def _progress(step: str) -> None:
+    """The demo's start-up, step by step, before the console takes the terminal."""
+    typer.echo(f"Freshline demo: {step}")
 
 
 async def _simulate(config) -> int:

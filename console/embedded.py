@@ -17,6 +17,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -33,10 +34,29 @@ class BackendFailed(Exception):
     """The embedded backend did not start; the message ends with its log."""
 
 
+class PortInUse(BackendFailed):
+    """The port asked for is taken: by another demo, or another program."""
+
+
+PROGRESS_EVERY_S = 2.0
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on 127.0.0.1:`port` now (as uvicorn binds: address reuse
+    on, so a port in TIME_WAIT counts as free)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 class EmbeddedBackend:
@@ -49,9 +69,13 @@ class EmbeddedBackend:
         start: datetime | None = None,
         port: int | None = None,
         keep: bool = False,
+        on_progress: Callable[[str], None] | None = None,
     ) -> None:
         self.speed, self.start, self.keep = speed, start, keep
+        self.port_asked = port
         self.port = port or free_port()
+        self.on_progress = on_progress
+        """Told each step of the start-up, and every couple of seconds while it waits."""
         self.folder = Path(tempfile.mkdtemp(prefix="freshline-demo-"))
         self.url = f"http://127.0.0.1:{self.port}"
         self._process: asyncio.subprocess.Process | None = None
@@ -65,7 +89,17 @@ class EmbeddedBackend:
         return self._process.pid if self._process else None
 
     async def __aenter__(self) -> EmbeddedBackend:
+        # Checked before anything starts: a child that cannot bind exits, but meanwhile
+        # whatever holds the port (another demo) answers the health check, and this console
+        # would sign in to someone else's city.
+        if self.port_asked is not None and not port_is_free(self.port_asked):
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise PortInUse(
+                f"port {self.port_asked} is in use (another demo, or another program): "
+                "give another --port, or none for a free one"
+            )
         try:
+            self._say(f"starting the backend on {self.url} (a new database, the demo city)")
             await self._spawn()
             await self._wait_healthy()
         except BaseException:
@@ -108,8 +142,14 @@ class EmbeddedBackend:
             start_new_session=True,
         )
 
+    def _say(self, step: str) -> None:
+        if self.on_progress is not None:
+            self.on_progress(step)
+
     async def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
+        started = time.monotonic()
+        deadline = started + START_TIMEOUT_S
+        said = started
         async with httpx.AsyncClient(base_url=self.url, timeout=2.0) as client:
             while time.monotonic() < deadline:
                 assert self._process is not None
@@ -117,7 +157,11 @@ class EmbeddedBackend:
                     raise BackendFailed(f"the backend exited early:\n{self.log_tail()}")
                 with contextlib.suppress(httpx.HTTPError):
                     if (await client.get("/api/v1/health")).status_code == 200:
+                        self._say(f"backend ready in {time.monotonic() - started:.1f} s")
                         return
+                if time.monotonic() - said >= PROGRESS_EVERY_S:
+                    said = time.monotonic()
+                    self._say(f"backend still starting ({said - started:.0f} s) …")
                 await asyncio.sleep(0.1)
         raise BackendFailed(
             f"the backend did not answer within {START_TIMEOUT_S:g} s:\n{self.log_tail()}"

@@ -9,10 +9,12 @@ import asyncio
 import contextlib
 import logging
 import sys
+from collections.abc import Callable
+from datetime import tzinfo
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from backend_client import FreshlineClient, KeyringUnavailable, TokenStore
+from backend_client import FreshlineClient, FreshlineError, KeyringUnavailable, TokenStore
 from backend_client.waiting import within
 from console.config import ConsoleConfig
 from console.embedded import EmbeddedBackend
@@ -20,8 +22,24 @@ from console.wall import WallSettings
 
 log = logging.getLogger(__name__)
 
-DEMO_ZONE = ZoneInfo("Asia/Shanghai")
-"""The demo city is Beijing: its console shows Beijing time wherever it runs."""
+
+async def business_zone(server: str) -> tzinfo | None:
+    """The backend's business time zone (`GET /health`): every console and wall on one backend
+    shows its times and cuts its days there, wherever the machine is. None when the backend
+    cannot be asked or does not say (an older one): then the machine's own zone."""
+    try:
+        async with FreshlineClient(server) as client:
+            health = await within(5, client.health())
+    except (FreshlineError, TimeoutError) as exc:
+        log.info("no business time zone from %s (%r): the machine's zone", server, exc)
+        return None
+    if health.time_zone is None:
+        return None
+    try:
+        return ZoneInfo(health.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("the backend's time zone %r is unknown here", health.time_zone)
+        return None
 
 
 def log_to(path: Path, level: int = logging.INFO) -> None:
@@ -46,6 +64,7 @@ async def run_console(server: str, config: ConsoleConfig) -> None:
         server=server,
         token=token,
         token_store=tokens,
+        zone=await business_zone(server),
         theme=config.theme,
         refresh_hz=config.refresh_hz,
     )
@@ -101,19 +120,23 @@ async def run_demo_console(
     config: ConsoleConfig,
     *,
     duration: float | None = None,
+    progress: Callable[[str], None] = lambda step: None,
 ) -> None:
-    """The console signed in as the demo dispatcher, with the simulator playing the city."""
+    """The console signed in as the demo dispatcher, with the simulator playing the city;
+    `progress` is told each step until the console opens."""
     from console.app import FreshlineApp
 
     log_to(backend.folder / "console.log")
+    progress("signing in as dispatcher")
     async with FreshlineClient(backend.url) as client:
         await client.login("dispatcher", "demo-dispatcher")
         token = client.token
+    progress("starting the simulator, opening the console")
     async with Simulator(backend.url, backend.folder, simulator_arguments):
         app = FreshlineApp(
             server=backend.url,
             token=token,
-            zone=DEMO_ZONE,
+            zone=await business_zone(backend.url),
             theme=config.theme,
             refresh_hz=config.refresh_hz,
             stop_after=duration,
@@ -149,6 +172,7 @@ async def run_wall(server: str, config: ConsoleConfig, wall: WallSettings) -> in
     app = FreshlineApp(
         server=server,
         token=token,
+        zone=await business_zone(server),
         theme=config.theme,
         refresh_hz=config.refresh_hz,
         wall=wall,
@@ -170,7 +194,7 @@ async def run_demo_wall(
     async with Simulator(backend.url, backend.folder, simulator_arguments):
         app = FreshlineApp(
             server=backend.url,
-            zone=DEMO_ZONE,
+            zone=await business_zone(backend.url),
             theme=config.theme,
             refresh_hz=config.refresh_hz,
             wall=wall,

@@ -13,6 +13,7 @@ from textual.screen import Screen
 
 from backend_client import FreshlineClient
 from backend_client.models import Alert, AlertRule
+from console import alert_words
 from console.alert_book import RULE_WORDS
 from console.store import Store
 from screens.acting import each, report
@@ -84,7 +85,7 @@ async def snooze(screen: Screen, alerts: list[Alert]) -> None:
 
 
 def money(cents: object) -> str:
-    return f"{cents / 100:.2f}" if isinstance(cents, int) else "an unknown amount"
+    return alert_words.money(cents) if isinstance(cents, int) else "an unknown amount"
 
 
 def request_words(store: Store, alert: Alert) -> str:

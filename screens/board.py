@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+from rich.style import Style
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -19,6 +20,7 @@ from textual.widgets import Footer, Input
 from console.store import Changes, Lane, OrderFilter
 from screens.acting import act_on_orders
 from screens.guard import GuardedScreen
+from themes import DOMAIN_DEFAULTS
 from widgets.filter_bar import FilterBar
 from widgets.lane import LaneView
 from widgets.live_text import LiveText
@@ -134,7 +136,10 @@ class BoardScreen(GuardedScreen):
             # they raise): the other lanes wait for the clock's pass.
             self.lane_view(Lane.DELIVERING).tick(now)
         if dirty or clock_due:
-            self._draw_strip()
+            # In a frame of its own: Textual repaints the box around everything changed in a
+            # frame, and the strip at the top with a lane at the bottom is the whole screen
+            # (every lane, the footer, the bars), most of the board's cost at peak load.
+            self.call_after_refresh(self._draw_strip)
         if changes.reloaded:
             self.query_one(FilterBar).offer(
                 store.values_of("channel"),
@@ -152,19 +157,34 @@ class BoardScreen(GuardedScreen):
     def _draw_strip(self) -> None:
         text = Text()
         narrow = self.size.width < COMPACT_WIDTH
+        alarm = self._alarm_style()
         for lane in Lane:
             view = self.lane_view(lane)
             shown, late = view.counts
             name = lane.short if narrow else lane.title
-            label = f" {name} {shown}" + (f" !!{late}" if late else "") + " "
-            style = "reverse bold" if lane == self.current else ("bold red" if late else "")
-            text.append(label, style=style)
+            # The lane in focus is underlined and pointed at; reverse is for alarms alone, so
+            # without colour a late count still stands out and the focus does not look like one.
+            current = lane == self.current
+            text.append("▸" if current else " ")
+            text.append(f"{name} {shown}", style="bold underline" if current else "")
+            if late:
+                text.append(" ")
+                text.append(f"!!{late}", style=alarm)
+            text.append(" ")
             text.append("│", style="dim")
         if self.marks:
             text.append(f" marked {len(self.marks)} ", style="bold")
         if self.order_filter.active:
             text.append(" filtered ", style="italic")
         self.query_one("#strip", LiveText).show(text)
+
+    def _alarm_style(self) -> Style:
+        """Late counts: reverse bold in the theme's late colour, or in the text's own colour
+        without colour (greyed, red comes out darker than the text around it)."""
+        if self.app.no_color:
+            return Style(bold=True, reverse=True)
+        late = self.app.current_theme.variables.get("lane-late", DOMAIN_DEFAULTS["lane-late"])
+        return Style(color=late, bold=True, reverse=True)
 
     # --- lanes and focus ----------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from textual.widgets import Footer, Static
 
 from backend_client.models import Alert, AlertRule, AlertState, OrderState
 from console.alert_book import RULE_WORDS, AlertFilter
+from console.alert_words import figure_words
 from console.store import Changes, Store
 from screens import alert_actions, reassign
 from screens.dialogs import ReasonDialog
@@ -195,10 +196,7 @@ class ExceptionsScreen(GuardedScreen):
         grid.add_row("alert", head)
         grid.add_row("what", alert.title)
         if alert.details:
-            figures = ", ".join(
-                f"{k.replace('_', ' ')} {figure(v, zone)}" for k, v in alert.details.items()
-            )
-            grid.add_row("figures", figures)
+            grid.add_row("figures", figure_words(alert.details, zone, store.zones, alert.zone))
         if children:
             grouped = ", ".join(
                 f"{subject_text(c, store)} {RULE_WORDS[c.rule]}" for c in children[:6]

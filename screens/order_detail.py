@@ -3,6 +3,8 @@ of every event, refreshed when the stream says the order changed."""
 
 from __future__ import annotations
 
+from datetime import tzinfo
+
 from rich.table import Table
 from rich.text import Text
 from textual import work
@@ -73,6 +75,42 @@ def event_words(event: Event, store: Store) -> str:
     if event.from_state and event.to_state and event.from_state != event.to_state:
         return f"{event.from_state} -> {event.to_state}"
     return event.kind
+
+
+def timeline_rows(events: list[Event], store: Store, zone: tzinfo | None) -> list[tuple[str, ...]]:
+    """The timeline's rows: every event in a dispatcher's words, a run of ETA updates in a row
+    folded into its last one ("ETA updated 12 times since 12:31: ..."), so a long delivery's minute
+    by minute estimates do not push the story off the screen. A run breaks where the prediction
+    turns late or on time again: that is news."""
+    rows: list[tuple[str, ...]] = []
+    run: list[Event] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        last = run[-1]
+        words = event_words(last, store)
+        if len(run) > 1:
+            since = f"{run[0].at.astimezone(zone):%H:%M}"
+            words = words.replace("ETA updated", f"ETA updated {len(run)} times since {since}", 1)
+        rows.append(row(last, words))
+        run.clear()
+
+    def row(event: Event, words: str) -> tuple[str, ...]:
+        at = f"{event.at.astimezone(zone):%H:%M:%S}"
+        return (at, words, event.actor, event.role, event.reason or "")
+
+    for event in events:
+        if event.kind == "order.eta":
+            late = bool(event.payload.get("predicted_late"))
+            if run and bool(run[-1].payload.get("predicted_late")) != late:
+                flush()
+            run.append(event)
+            continue
+        flush()
+        rows.append(row(event, event_words(event, store)))
+    flush()
+    return rows
 
 
 def parcel_lines(order_id: int, parcels: list[Delivery], store: Store) -> Text:
@@ -253,16 +291,11 @@ class OrderDetailScreen(GuardedScreen):
     def _draw_timeline(self) -> None:
         table = self.query_one("#timeline", DataTable)
         table.clear()
-        for event in self.events:
-            table.add_row(
-                f"{event.at.astimezone(self.zone):%H:%M:%S}",
-                event_words(event, self.store),
-                event.actor,
-                event.role,
-                event.reason or "",
-            )
-        if self.events:
-            table.move_cursor(row=len(self.events) - 1)
+        rows = timeline_rows(self.events, self.store, self.zone)
+        for row in rows:
+            table.add_row(*row)
+        if rows:
+            table.move_cursor(row=len(rows) - 1)
 
     # --- keys ---------------------------------------------------------------------------------
 

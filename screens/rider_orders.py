@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from console.alert_words import plural
 from console.store import Store, Urgency
 
 URGENCY_MARK = {Urgency.LATE: ("!! late", "bold red"), Urgency.WARNING: ("! at risk", "yellow")}
@@ -46,7 +47,7 @@ class RiderOrdersScreen(ModalScreen[None]):
         name = rider.name if rider else f"rider {self.rider_id}"
         ids = store.orders_of(self.rider_id)
         with Vertical():
-            yield Static(f"{name}: {len(ids)} order(s) now", id="rider-orders-title")
+            yield Static(f"{name}: {plural(len(ids), 'order')} now", id="rider-orders-title")
             yield OptionList(*(self._option(i) for i in ids), id="rider-orders")
             yield Static("enter: the order's detail · esc: back", id="rider-orders-hint")
 

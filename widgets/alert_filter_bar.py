@@ -10,6 +10,7 @@ from textual.widgets import Checkbox, Select
 
 from backend_client.models import AlertRule, AlertSeverity
 from console.alert_book import RULE_WORDS, AlertFilter
+from widgets.toggle_box import ToggleBox
 
 ANY = Select.NULL
 
@@ -33,7 +34,7 @@ class AlertFilterBar(Horizontal):
         self._zones: list[str] = []
 
     def compose(self) -> ComposeResult:
-        yield Checkbox("faults only", id="faults", compact=True)
+        yield ToggleBox("faults only", id="faults", compact=True)
         yield Select[str](
             [(str(s), str(s)) for s in AlertSeverity],
             prompt="any severity",

@@ -36,6 +36,9 @@ class AlertList(CursorList):
     AlertList > .alert--warning { color: $severity-warning; }
     AlertList > .alert--info { color: $severity-info; }
     AlertList > .alert--handled { color: $lane-dim; }
+    /* Without colour (greys, red darker than the text): criticals reverse, warnings bold. */
+    AlertList:nocolor > .alert--critical { color: $foreground; text-style: bold reverse; }
+    AlertList:nocolor > .alert--warning { color: $foreground; text-style: bold; }
     """
     EMPTY = " no alerts: all quiet"
 

@@ -25,7 +25,7 @@ def subject_text(alert: Alert, store: Store) -> str:
         return f"#{alert.order_id}{who}"
     if alert.rider_id is not None:
         return f"rider {store.rider_name(alert.rider_id)}"
-    return alert.subject
+    return alert.subject.replace(":", " ", 1)  # e.g. `warehouse WH-CY`
 
 
 def state_text(alert: Alert, zone: tzinfo | None) -> str:

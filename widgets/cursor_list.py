@@ -5,6 +5,7 @@ the cursor stays on its item when rows move."""
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Any, Self
 
 from rich.segment import Segment
@@ -14,6 +15,9 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+Window = tuple[int, int, tuple[object, ...], frozenset[int]]
+"""What the rows on screen show: the top row, the cursor, each row's source, the marked ids."""
 
 
 class CursorList(ScrollView, can_focus=True):
@@ -34,6 +38,9 @@ class CursorList(ScrollView, can_focus=True):
     CursorList:focus { border: round $accent; }
     CursorList > .row--cursor { background: $accent 35%; }
     CursorList:focus > .row--cursor { background: $accent 60%; text-style: reverse; }
+    /* Reverse is how a late row reads without colour: the cursor underlines instead. */
+    CursorList:nocolor > .row--cursor { text-style: underline; }
+    CursorList:nocolor:focus > .row--cursor { text-style: bold underline; }
     CursorList > .row--mark { color: $lane-mark; text-style: bold; }
     CursorList > .row--empty { color: $lane-dim; text-style: italic; }
     """
@@ -48,6 +55,9 @@ class CursorList(ScrollView, can_focus=True):
         Binding("space", "mark", "Mark", tooltip="Mark for a bulk action", id="list.mark"),
     ]
     EMPTY = " nothing here"
+    FOLLOW_TO_TOP = False
+    """When the rows move under the cursor and carry its item out of sight, scroll so the item
+    is the first row shown (True) rather than the nearest edge (a key's move stays minimal)."""
 
     SCROLLING = frozenset(
         {"scroll_left", "scroll_right", "page_left", "page_right", "scroll_up", "scroll_down"}
@@ -76,7 +86,7 @@ class CursorList(ScrollView, can_focus=True):
         self.ids: list[int] = []
         self.cursor = 0
         self.cursor_id: int | None = None
-        self._drawn: tuple[object, ...] = ()
+        self._drawn: Window | None = None
         """What the rows on screen were drawn from (see `_window`)."""
         self._header: tuple[str, str] = ("", "")
 
@@ -101,30 +111,54 @@ class CursorList(ScrollView, can_focus=True):
         self.cursor = max(0, min(self.cursor, len(ids) - 1))
         self.cursor_id = ids[self.cursor] if ids else None
         self._set_rows(len(ids))
-        self._keep_cursor_visible()
+        self._keep_cursor_visible(to_top=self.FOLLOW_TO_TOP)
         # Most changes to a long list happen below the rows on screen: nothing to redraw then.
-        if self._window() != self._drawn:
-            self.refresh()
+        window = self._window()
+        if window != self._drawn:
+            self._repaint(self._drawn, window)
 
     def set_header(self, title: str, subtitle: str) -> None:
         """The border's title and subtitle (counts), redrawing the border lines alone: the
         `border_title` setter redraws every row, and a count changes with most events."""
         if (title, subtitle) == self._header:
             return
-        self._header = (title, subtitle)
+        before, self._header = self._header, (title, subtitle)
         self._border_title = self.render_str(title)
         self._border_subtitle = self.render_str(subtitle) if subtitle else None
         offset, width = self.content_offset, self.outer_size.width
-        top = Region(-offset.x, -offset.y, width, 1)
-        bottom = Region(-offset.x, self.outer_size.height - offset.y - 1, width, 1)
-        self.refresh(top, bottom)
+        # Each line on its own, and only if it changed: Textual repaints the box around a
+        # frame's changes, and top and bottom together are the whole list.
+        if title != before[0]:
+            self.refresh(Region(-offset.x, -offset.y, width, 1))
+        if subtitle != before[1]:
+            self.refresh(Region(-offset.x, self.outer_size.height - offset.y - 1, width, 1))
 
-    def _window(self) -> tuple[object, ...]:
+    def _window(self) -> Window:
         """Everything the rows on screen show: which items, their sources, cursor and marks."""
         top, height = self.scroll_offset.y, self.scrollable_content_region.height
         shown = self.ids[top : top + height]
         sources = tuple(self.row_source(i) for i in shown)
         return (top, self.cursor, sources, frozenset(self.marks.intersection(shown)))
+
+    def _repaint(self, before: Window | None, after: Window) -> None:
+        """Redraw the rows whose item, source or cursor changed between two windows, not the
+        whole list: Textual repaints every line of a refreshed widget, and an order moving
+        near the bottom of the rows on screen changes only the rows from there down."""
+        top, cursor, sources, marks = after
+        old_top, old_cursor, old_sources, old_marks = before or (-1, -1, (), frozenset())
+        if top != old_top or marks != old_marks:
+            self.refresh()
+            return
+        self._drawn = after
+        changed = [
+            y
+            for y in range(max(len(sources), len(old_sources)))
+            if y >= len(sources) or y >= len(old_sources) or sources[y] != old_sources[y]
+        ]
+        if cursor != old_cursor:
+            changed += [cursor - top, old_cursor - top]
+        if changed:
+            self.refresh_lines(top + min(changed), max(changed) - min(changed) + 1)
 
     def refresh(self, *regions: Region, **kwargs: Any) -> Self:
         if not regions:
@@ -146,8 +180,13 @@ class CursorList(ScrollView, can_focus=True):
             return
         self.set_reactive(CursorList.virtual_size, size)
         if self.show_vertical_scrollbar:
-            self.vertical_scrollbar.window_virtual_size = rows
-            self.vertical_scrollbar.refresh()
+            bar = self.vertical_scrollbar
+            before = _thumb(height, bar.window_virtual_size, bar.position)
+            bar.set_reactive(type(bar).window_virtual_size, rows)
+            # Drawing a scrollbar costs more than the rows beside it, and a count moving by
+            # a few in a long list leaves its thumb where it was, to the eighth of a cell.
+            if _thumb(height, rows, bar.position) != before:
+                bar.refresh()
         self.scroll_y = self.validate_scroll_y(self.scroll_y)
 
     @property
@@ -213,12 +252,12 @@ class CursorList(ScrollView, can_focus=True):
         self._keep_cursor_visible()
         self.refresh()
 
-    def _keep_cursor_visible(self) -> None:
+    def _keep_cursor_visible(self, *, to_top: bool = False) -> None:
         height = self.scrollable_content_region.height
         if height <= 0:
             return
         top = self.scroll_offset.y
-        if self.cursor < top:
+        if self.cursor < top or (to_top and self.cursor >= top + height):
             self.scroll_to(y=self.cursor, animate=False, immediate=True)
         elif self.cursor >= top + height:
             self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
@@ -226,3 +265,13 @@ class CursorList(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.ids))  # the size changed: lay out
         self._keep_cursor_visible()
+
+
+def _thumb(height: int, rows: float, position: float) -> tuple[int, int]:
+    """Where a vertical scrollbar of `height` cells draws its thumb for `rows` rows scrolled to
+    `position`, in eighths of a cell (as Textual's scrollbar renders it)."""
+    if rows <= height or height <= 0:
+        return (0, 0)
+    thumb = max(1.0, height / (rows / height))
+    start = (height - thumb) * position / (rows - height)
+    return int(start * 8), int(start * 8) + math.ceil(thumb * 8)

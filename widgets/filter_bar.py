@@ -9,6 +9,7 @@ from textual.message import Message
 from textual.widgets import Checkbox, Input, Select
 
 from console.store import OrderFilter
+from widgets.toggle_box import ToggleBox
 
 ANY = Select.NULL
 
@@ -43,7 +44,7 @@ class FilterBar(Horizontal):
         yield Select[str]([], prompt="any channel", id="channel", compact=True)
         yield Select[str]([], prompt="any warehouse", id="warehouse", compact=True)
         yield Select[str]([], prompt="any zone", id="zone", compact=True)
-        yield Checkbox("late only", id="late", compact=True)
+        yield ToggleBox("late only", id="late", compact=True)
 
     def offer(self, channels: list[str], warehouses: list[str], zones: list[str]) -> None:
         """The values to choose from (what the board holds); keeps what is selected."""

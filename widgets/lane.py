@@ -11,7 +11,7 @@ from textual.strip import Strip
 
 from console.store import Lane, Store, Urgency
 from widgets.cursor_list import CursorList
-from widgets.order_row import GLYPH, columns_for, order_cells
+from widgets.order_row import GLYPH, Column, columns_for, order_cells
 
 URGENCY_CLASS = {
     Urgency.LATE: "lane--late",
@@ -28,6 +28,10 @@ class LaneView(CursorList):
     LaneView > .lane--ok { color: $lane-ok; }
     LaneView > .lane--warn { color: $lane-warn; text-style: bold; }
     LaneView > .lane--late { color: $lane-late; text-style: bold; }
+    /* Without colour, the theme's colours turn to greys and red comes out darker than the
+       text: urgency reads through weight and reverse instead, brighter than a normal row. */
+    LaneView:nocolor > .lane--warn { color: $foreground; text-style: bold; }
+    LaneView:nocolor > .lane--late { color: $foreground; text-style: bold reverse; }
     """
 
     def __init__(self, lane: Lane, store: Store, marks: set[int], *, id: str | None = None):
@@ -52,13 +56,16 @@ class LaneView(CursorList):
         screen at every tick was most of the console's work at peak load."""
         self._now = now
         top = self.scroll_offset.y
-        columns = columns_for(self.scrollable_content_region.width)
+        columns = self.columns(self.scrollable_content_region.width)
         for index in range(top, min(top + self.scrollable_content_region.height, len(self.ids))):
             item_id = self.ids[index]
             card = self.store.orders.get(item_id)
             looks = card and order_cells(card, self.store, now, columns, self.zone)
             if self._painted.get(index) != (item_id, looks):
                 self.refresh_line(index)
+
+    def columns(self, width: int) -> tuple[Column, ...]:
+        return columns_for(width, eta=self.lane == Lane.DELIVERING)
 
     def row_source(self, item_id: int) -> object:
         return self.store.orders.get(item_id)
@@ -68,7 +75,7 @@ class LaneView(CursorList):
         if card is None:
             return Strip.blank(width, base)
         now = self._now or self.store.clock.now()
-        looks = order_cells(card, self.store, now, columns_for(width), self.zone)
+        looks = order_cells(card, self.store, now, self.columns(width), self.zone)
         self._painted[index] = (item_id, looks)
         urgency, cells = looks
         colour = self.get_component_rich_style(URGENCY_CLASS[urgency])

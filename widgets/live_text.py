@@ -20,7 +20,16 @@ class LiveText(Static):
         if text == self._shown:
             return
         before, self._shown = self._shown, text
-        self.update(text, layout=_width(text) != _width(before))
+        # Only a widget as wide as its text moves its neighbours when the text grows: the
+        # board's strip (the whole width, one line) never needs the screen laid out again,
+        # and at peak load its counts change width every few seconds (40-60 ms a layout).
+        width, height = self.styles.width, self.styles.height
+        grows = _width(text) != _width(before)
+        wide = width is not None and width.is_auto  # as wide as its text
+        wraps = (height is None or height.is_auto) and (
+            max(_width(text), _width(before)) > self.content_region.width
+        )  # as tall as its text, which is longer than a line
+        self.update(text, layout=grows and (wide or wraps))
 
 
 def _width(text: str | Text) -> int:

@@ -30,21 +30,25 @@ class Column:
 COLUMNS = (
     Column("id", 6, right=True),
     Column("customer", 14),
-    Column("time", 10, right=True),
-    Column("rider", 12),
+    Column("time", 9, right=True),
+    Column("rider", 11),
     Column("zone", 10),
-    Column("eta", 9),
     Column("channel", 7),
 )
+ETA = Column("eta", 6)
+"""`~12:45`: only the delivering lane has ETAs, and there it comes right after the time left
+(a lane of a 120-column board has room for four columns: the ETA must be one of them)."""
+DELIVERING_COLUMNS = (*COLUMNS[:3], ETA, *COLUMNS[3:])
 LEAD = 4  # glyph, mark, space
 
 
 @functools.cache
-def columns_for(width: int) -> tuple[Column, ...]:
-    """As many columns as fit, in priority order, then widen the customer with the rest."""
+def columns_for(width: int, *, eta: bool = False) -> tuple[Column, ...]:
+    """As many columns as fit, in priority order, then widen the customer with the rest;
+    `eta` for the delivering lane."""
     chosen: list[Column] = []
     used = LEAD
-    for column in COLUMNS:
+    for column in DELIVERING_COLUMNS if eta else COLUMNS:
         if used + column.width + 1 > width and len(chosen) >= 3:
             break
         chosen.append(column)

@@ -75,6 +75,9 @@ class RiderList(CursorList):
         Binding("enter", "open", "Orders", tooltip="The rider's orders", id="riders.orders"),
     ]
     EMPTY = " no riders"
+    FOLLOW_TO_TOP = True
+    """Riders re-sort by state all the time: a rider chosen with the keys, carried out of
+    sight, comes back as the first row, where the eye starts, not as the last."""
 
     def __init__(self, store: Store, *, id: str | None = None) -> None:
         super().__init__(set(), id=id)
@@ -82,6 +85,14 @@ class RiderList(CursorList):
         self.now: datetime | None = None
         self.states: dict[int, RiderState] = {}
         """Each rider's state as the screen last judged it (it judges all of them per tick)."""
+        self.chosen = False
+        """The cursor was moved by a key: it follows its rider. Until then it stays on the top
+        row, the worst rider of the moment, whoever that is after a re-sort."""
+
+    def show(self, ids: list[int]) -> None:
+        if not self.chosen:
+            self.cursor, self.cursor_id = 0, None  # the top row, whoever is there now
+        super().show(ids)
 
     class CursorMoved(Message):
         """The cursor went to another rider (keys, not the list's own reshuffles)."""
@@ -92,6 +103,7 @@ class RiderList(CursorList):
 
     def move_to(self, index: int) -> None:
         before = self.cursor_id
+        self.chosen = True
         super().move_to(index)
         if self.cursor_id != before:
             self.post_message(self.CursorMoved(self.cursor_id))

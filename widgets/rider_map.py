@@ -134,6 +134,8 @@ class RiderMap(Widget, can_focus=True):
         self._pins: list[Pin] = []
         self._static: list[list[Run]] = []
         self._static_bits: dict[tuple[int, int], int] = {}
+        self._labelled: set[tuple[int, int]] = set()
+        """Cells (col, row) of zone names and warehouse marks: nothing is drawn over them."""
         self._static_key: object = None
         self._overlay: dict[int, dict[int, tuple[str, str]]] = {}
         self._dirty = True
@@ -274,10 +276,17 @@ class RiderMap(Widget, can_focus=True):
             start = col - len(zone.name) // 2
             if any((c, row) in warehouses for c in range(start, start + len(zone.name))):
                 row += 1  # under the warehouse rather than through it
-            self._write(chars, kinds, row, start, zone.name, "label")
+            # A blank either side, so a rider beside the name does not read as part of it.
+            self._write(chars, kinds, row, start - 1, f" {zone.name} ", "label")
         for col, row in warehouses:
             self._write(chars, kinds, row, col, WAREHOUSE_GLYPH, "warehouse")
         self._static_bits = canvas.cells
+        self._labelled = {
+            (col, row)
+            for row in range(rows)
+            for col in range(cols)
+            if kinds[row][col] in ("label", "warehouse")
+        }
         self._static = [_runs(chars[row], kinds[row]) for row in range(rows)]
 
     @staticmethod
@@ -292,25 +301,56 @@ class RiderMap(Widget, can_focus=True):
                 chars[row][col], kinds[row][col] = char, kind
 
     def _build_overlay(self) -> None:
-        """Paths, then riders (worst per cell), then pins, by row and column."""
+        """Paths, then riders (worst per cell), then pins, by row and column. Zone names and
+        warehouse marks stay readable: a path passes under them, and a rider or a pin on one
+        is drawn in the nearest free cell above or below it."""
         view = self.view
         assert view is not None
+        labelled = self._labelled
         overlay: dict[int, dict[int, tuple[str, str]]] = {}
         for points, kind in self._paths:
             canvas = DotCanvas(view)
             canvas.path(points)
             for (col, row), bits in canvas.cells.items():
+                if (col, row) in labelled:
+                    continue
                 bits |= self._static_bits.get((col, row), 0)
                 overlay.setdefault(row, {})[col] = (braille(bits), kind)
         cols = view.cols
+        moved: dict[tuple[int, int], int] = {}
         for cell, rank in rasterise(view, self._riders).items():
             row, col = divmod(cell, cols)
+            if (col, row) in labelled:
+                moved[(col, row)] = rank  # after the others: the free cell keeps the worst
+                continue
             overlay.setdefault(row, {})[col] = (RANK_GLYPH[rank], RANK_CLASS[rank])
+        for (col, row), rank in moved.items():
+            spot = self._beside(col, row)
+            if spot is None:
+                continue
+            line = overlay.setdefault(spot[1], {})
+            held = line.get(spot[0])
+            if held is not None and held[1] in RANK_CLASS and RANK_CLASS.index(held[1]) <= rank:
+                continue
+            line[spot[0]] = (RANK_GLYPH[rank], RANK_CLASS[rank])
         for pin in self._pins:
             col, row = view.cell(pin.lat, pin.lng)
             if view.contains(col, row):
-                overlay.setdefault(row, {})[col] = (pin.glyph, pin.kind)
+                spot = self._beside(col, row) if (col, row) in labelled else (col, row)
+                if spot is not None:
+                    overlay.setdefault(spot[1], {})[spot[0]] = (pin.glyph, pin.kind)
         self._overlay = overlay
+
+    def _beside(self, col: int, row: int) -> tuple[int, int] | None:
+        """The nearest cell to (col, row) that holds no name or mark: above or below first
+        (a name is one row high), then to either side."""
+        view = self.view
+        assert view is not None
+        for dc, dr in ((0, -1), (0, 1), (0, -2), (0, 2), (-1, 0), (1, 0), (-1, -1), (1, 1)):
+            spot = (col + dc, row + dr)
+            if spot not in self._labelled and view.contains(*spot):
+                return spot
+        return None
 
     # --- the line API -------------------------------------------------------------------------
 

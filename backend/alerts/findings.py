@@ -97,6 +97,11 @@ def order_subject(order_id: int) -> str:
     return f"order:{order_id}"
 
 
+def _orders(count: int) -> str:
+    """`1 order`, `3 orders`: a title a dispatcher reads."""
+    return f"{count} order" if count == 1 else f"{count} orders"
+
+
 def rider_subject(rider_id: int) -> str:
     return f"rider:{rider_id}"
 
@@ -439,7 +444,7 @@ async def gps_silent(
             AlertRule.GPS_SILENT,
             rule.severity if row.active_orders else rule.idle_severity,
             f"Rider {row.name}: no GPS fix"
-            + (f", carrying {row.active_orders} order(s)" if row.active_orders else ""),
+            + (f", carrying {_orders(row.active_orders)}" if row.active_orders else ""),
             last_fix_at=_iso(row.last_fix_at),
             carrying=row.active_orders,
         )

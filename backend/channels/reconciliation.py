@@ -1,8 +1,8 @@
 """Daily reconciliation per channel: the orders and amounts we hold against what the channel
 reported (its orders' amounts, its callbacks, its own daily statement), and every difference.
 
-A business day runs midnight to midnight at `business_day_utc_offset_minutes` (Beijing time by
-default). Differences, one line each: an order whose amount at our prices differs from the
+A business day runs midnight to midnight in the business time zone (`time_zone`, Beijing time
+by default). Differences, one line each: an order whose amount at our prices differs from the
 channel's; one the channel cancelled and we did not (too late); one we cancelled and the
 channel did not (short of stock, payment window, the desk): the channel must refund it; a
 payment for an order already cancelled; a refund the customer asked for; a callback whose order
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,17 +34,18 @@ CANCELLING = ("cancelled", "refund_requested")
 CSV_COLUMNS = ("channel", "day", "kind", "external_id", "order_id", "ours", "theirs", "detail")
 
 
-def day_bounds(day: date, offset: timedelta) -> tuple[datetime, datetime]:
-    """The business day as a UTC interval [start, end)."""
-    start = datetime.combine(day, time(0), tzinfo=timezone(offset)).astimezone(UTC)
-    return start, start + timedelta(days=1)
+def day_bounds(day: date, zone: tzinfo) -> tuple[datetime, datetime]:
+    """The business day as a UTC interval [start, end) (23 or 25 hours across a DST change)."""
+    start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    return start, end
 
 
 async def reconcile(
-    session: AsyncSession, channel: Channel, day: date, *, offset: timedelta
+    session: AsyncSession, channel: Channel, day: date, *, zone: tzinfo
 ) -> ChannelReconciliation:
     """One channel's business day, with its differences."""
-    start, end = day_bounds(day, offset)
+    start, end = day_bounds(day, zone)
     held = list(
         (
             await session.scalars(

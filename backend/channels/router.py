@@ -4,7 +4,7 @@ and, for the desk, refused payloads and the daily reconciliation (JSON and CSV).
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -275,10 +275,10 @@ async def list_rejections(
 
 
 async def _reports(runtime: Runtime, day: date, channel: Channel | None):
-    offset = timedelta(minutes=runtime.settings.business_day_utc_offset_minutes)
+    zone = runtime.settings.zone
     channels = [channel] if channel is not None else list(Channel)
     async with runtime.db.read() as session:
-        return [await reconciliation.reconcile(session, c, day, offset=offset) for c in channels]
+        return [await reconciliation.reconcile(session, c, day, zone=zone) for c in channels]
 
 
 @router.get(

@@ -120,18 +120,22 @@ async def kpi_exceptions(
 async def kpi_reconciliation(
     runtime: RuntimeDep,
     _principal: Reader,
-    day: Annotated[date | None, Query(description="The local day; default: today.")] = None,
+    day: Annotated[
+        date | None, Query(description="The local day; default: today in that time zone.")
+    ] = None,
     tz: Annotated[
-        str,
+        str | None,
         Query(
             max_length=64,
             pattern=NO_CONTROL_CHARS,
-            description="The day's time zone: an IANA name (Asia/Shanghai) or an offset (+08:00).",
+            description="The day's time zone: an IANA name (Asia/Shanghai) or an offset "
+            "(+08:00); default: the business time zone (`GET /health` says which).",
         ),
-    ] = "UTC",
+    ] = None,
 ) -> ReconciliationReport:
     """Per channel, for one day: what the channel sent against what we recorded (counts and
     amounts, with the channel order ids that differ), and how those orders ended."""
+    tz = tz or runtime.settings.time_zone
     zone = _zone(tz)
     day = day or runtime.clock.now().astimezone(zone).date()
     async with runtime.db.read() as session:

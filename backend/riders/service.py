@@ -90,7 +90,8 @@ async def set_status(
         return rider
     if status == RiderStatus.OFFLINE and rider.active_orders:
         raise Conflict(
-            f"rider {rider_id} still carries {rider.active_orders} order(s); reassign them first",
+            f"{rider.name} still carries {rider.active_orders} "
+            f"order{'' if rider.active_orders == 1 else 's'}: reassign them first",
             active_orders=rider.active_orders,
         )
     before = rider.status

@@ -151,7 +151,7 @@ async def test_a_silent_rider_is_one_alert_with_their_late_orders_under_it(api: 
     await evaluate(api)
     alerts = await standing(api)
     silent = alerts["gps_silent", "rider:1"]
-    assert silent["severity"] == "critical" and "carrying 2" in silent["title"]
+    assert silent["severity"] == "critical" and "carrying 2 orders" in silent["title"]
     assert ("rider_stationary", "rider:1") not in alerts
 
     api.clock.advance(minutes=7)  # both orders late now

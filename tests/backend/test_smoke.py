@@ -7,6 +7,7 @@ async def test_health_and_token(api):
         "status": "ok",
         "time": api.clock.now().isoformat().replace("+00:00", "Z"),
         "clock_speed": 1.0,
+        "time_zone": "Asia/Shanghai",
     }
     me = await api.get("dispatcher", "/auth/me")
     assert me.status_code == 200

@@ -135,3 +135,28 @@ async def test_a_rider_moving_repaints_only_the_rows_whose_eta_changed() -> None
         repainted = [line for line in painted if order_id(line)]
         assert [order_id(line) for line in repainted] == ["1000"], repainted
         assert repainted[0] != before["1000"], (before, repainted)
+
+
+async def test_an_order_leaving_mid_screen_repaints_from_its_row_down_only() -> None:
+    """Textual repaints every line of a widget refreshed whole: a lane repaints only the rows
+    whose order changed (at peak, most of the board's cost was repainting unchanged rows)."""
+    from tests.console.conftest import until
+
+    app = long_lane_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: app.screen.is_mounted, "the board")
+        screen = Painted(app, Lane.PICKING)
+        await until(pilot, lambda: "1010" in screen.row(Lane.PICKING, 10), "row 10 painted")
+        painted: dict[int, int] = {}
+        view = app.screen.lane_view(Lane.PICKING)  # type: ignore[attr-defined]
+        spied = view.render_line
+
+        def counted(y: int):  # type: ignore[no-untyped-def]
+            painted[y] = painted.get(y, 0) + 1
+            return spied(y)
+
+        view.render_line = counted
+        app.store.apply(moved(app.store, 11, 1010, OrderState.DELIVERING))
+        await until(pilot, lambda: "1011" in screen.row(Lane.PICKING, 10), "the rows moving up")
+        assert "1009" in screen.row(Lane.PICKING, 9) and "1012" in screen.row(Lane.PICKING, 11)
+        assert min(painted) == 10, f"rows above the change repainted: {sorted(painted)}"

@@ -148,7 +148,7 @@ async def test_the_queue_reads_money_places_and_counts_in_words() -> None:
         await pilot.press("2")
         claim = await detail_of(pilot, app, "claim")
         assert "amount 8.90 yuan" in claim and "cents" not in claim
-        assert "the claim of 8.90 yuan for order 1004: p approves, x rejects" in claim
+        assert "p approves the claim of 8.90 yuan for order 1004, Chen Jing, x rejects" in claim
         assert "request 9" not in claim  # the request's id is the backend's business
         still = await detail_of(pilot, app, "standing still")
         assert "since 12:18" in still and "in Chaoyang" in still, still

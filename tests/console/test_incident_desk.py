@@ -188,7 +188,7 @@ async def test_money_and_many_at_once_ask_first_and_only_y_says_yes(
         await cursor_on(pilot, app, by_request[claim.id])
         await pilot.press("p", "enter")
         assert isinstance(app.screen, ConfirmDialog)
-        amount = f"{claim.amount_cents / 100:.2f}"
+        amount = f"{claim.amount_cents / 100:.2f} yuan"
         question = dialog_text(app)
         assert (
             f"Approve the claim of {amount} for order {first.id}, {first.customer.name}?"

@@ -178,14 +178,7 @@ async def decide_request(
     now: datetime,
 ) -> ReturnRequestRow:
     row = await load_request(session, request_id, actor, for_update=True)
-    if body.version != row.version:
-        by = row.decided_by if sees_staff_details(actor) else "another desk"
-        raise StaleVersion(
-            f"request {row.id} is at version {row.version}, not {body.version}; "
-            f"last changed by {by or row.opened_by}",
-            current_version=row.version,
-            changed_by=by or row.opened_by,
-        )
+    check_version(row, body.version, actor)
     if row.state != RequestState.PENDING:
         raise Conflict(f"request {row.id} was already {row.state} by {row.decided_by}")
     if not approve and not body.reason:
@@ -213,6 +206,18 @@ async def decide_request(
     return row
 
 
+def check_version(row: ReturnRequestRow, version: int, actor: Principal) -> None:
+    """409 with the current version when the desk decided on a request it saw older."""
+    if version != row.version:
+        by = row.decided_by if sees_staff_details(actor) else "another desk"
+        raise StaleVersion(
+            f"request {row.id} is at version {row.version}, not {version}; "
+            f"last changed by {by or row.opened_by}",
+            current_version=row.version,
+            changed_by=by or row.opened_by,
+        )
+
+
 async def reopen_request(
     session: AsyncSession,
     request_id: int,
@@ -228,14 +233,7 @@ async def reopen_request(
     or a supervisor or an admin; while the order still waits in EXCEPTION with nothing else
     opened for it since."""
     row = await load_request(session, request_id, actor, for_update=True)
-    if body.version != row.version:
-        by = row.decided_by if sees_staff_details(actor) else "another desk"
-        raise StaleVersion(
-            f"request {row.id} is at version {row.version}, not {body.version}; "
-            f"last changed by {by or row.opened_by}",
-            current_version=row.version,
-            changed_by=by or row.opened_by,
-        )
+    check_version(row, body.version, actor)
     if row.state != RequestState.REJECTED:
         raise Conflict(
             f"request {row.id} is {row.state}: only a rejection can be taken back (an approval "

@@ -10,8 +10,11 @@ import asyncio
 import logging
 from datetime import tzinfo
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.command import CommandPalette
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from backend_client import (
@@ -26,13 +29,15 @@ from backend_client.models import Me, Role, TokenResponse
 from backend_client.retry import Backoff
 from backend_client.stream import StreamState, StreamStatus
 from console.commands import FreshlineCommands
+from console.keys import KeyGate, set_escape_delay
 from console.kpi_feed import KpiFeed
 from console.live import RIDER_ROLES, LiveFeed
-from console.store import Store
+from console.store import Changes, Store
 from console.wall import Wall, WallSettings
 from screens.board import BoardScreen
 from screens.board_summary import BoardSummaryScreen
 from screens.exceptions import ExceptionsScreen
+from screens.guard import GuardedScreen
 from screens.help import HelpScreen
 from screens.kpi import KpiScreen
 from screens.login import LoginScreen
@@ -40,6 +45,12 @@ from screens.riders import RidersScreen
 from themes import APP_CSS, DEFAULT_THEME, DOMAIN_DEFAULTS, THEMES
 
 log = logging.getLogger(__name__)
+
+
+def takes_type_ahead(screen: Screen) -> bool:
+    """The console's views, its help and its palette take keys typed before they came up;
+    dialogs and the sign-in form do not (`console.keys`)."""
+    return isinstance(screen, GuardedScreen | HelpScreen | CommandPalette)
 
 
 class FreshlineApp(App[None]):
@@ -107,6 +118,11 @@ class FreshlineApp(App[None]):
         self.wall = Wall(self, wall) if wall is not None else None
         """Wall mode: signs in by itself, rotates screens (`freshline wall`)."""
         self.kpi_feed: KpiFeed | None = None
+        self.signing_in = False
+        """The sign-in form is up: no screen opens until it is done."""
+        self.keys = KeyGate(self, takes_type_ahead)
+        """Every key from the terminal goes through here, one at a time (`console.keys`)."""
+        set_escape_delay()
         for theme_object in THEMES:
             self.register_theme(theme_object)
         self.theme = theme if theme in self.available_themes else DEFAULT_THEME
@@ -125,6 +141,7 @@ class FreshlineApp(App[None]):
         return dict(DOMAIN_DEFAULTS)
 
     async def on_mount(self) -> None:
+        self.screen_change_signal.subscribe(self, self.keys.screen_changed)
         await self.switch_mode(self.wall.first if self.wall else "board")
         if self.wall is not None:
             self.wall.start()
@@ -155,9 +172,12 @@ class FreshlineApp(App[None]):
         if self.wall is not None and self.wall.sign_in(why):
             return  # the wall signs in by itself
         username = self.me.username if self.me else ""
+        self.signing_in = True
+        self.refresh_bindings()
         self.push_screen(LoginScreen(self.server, username, why), self._signed_in)
 
     async def _signed_in(self, result: tuple[FreshlineClient, TokenResponse] | None) -> None:
+        self.signing_in = False
         if result is None:
             return
         client, answer = result
@@ -180,6 +200,44 @@ class FreshlineApp(App[None]):
         self.client, self.server, self.me = client, client.server, me
         self.refresh_bindings()
         self.start_feed()
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys from the terminal go through the gate, one at a time (`console.keys`)."""
+        if isinstance(event, events.Key):
+            if not event.is_forwarded:
+                if await self.keys.take(event):
+                    return
+            elif self.keys.stray(event):
+                return
+        await super().on_event(event)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Before sign-in, nothing opens a screen behind the form: no palette, no 1-4.
+        return not (self.signing_in and action in ("command_palette", "switch_mode"))
+
+    async def action_switch_mode(self, mode: str) -> None:
+        """1-4: that screen as it is now, at its root.
+
+        A mode keeps its own stack of screens, so switching back used to bring back whatever
+        was left on top of it: an order's detail from minutes ago, or a dialog about an alert
+        long handled. Whatever is above the root is closed (a dialog as if cancelled), and the
+        root catches up with the store before the next key is read, so the queue's cursor is on
+        a row that exists now.
+        """
+        with self.batch_update():
+            if mode != self.current_mode:
+                await self.switch_mode(mode)
+            while len(self.screen_stack) > 1:
+                top = self.screen
+                if isinstance(top, ModalScreen):
+                    await top.dismiss(None)
+                else:
+                    await self.pop_screen()
+        root = self.screen
+        if getattr(root, "ready", False) and hasattr(root, "show_changes"):
+            root.show_changes(Changes(reloaded=True))
 
     # --- the live feed ------------------------------------------------------------------------
 

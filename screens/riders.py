@@ -313,7 +313,7 @@ class RidersScreen(GuardedScreen):
     def action_search(self) -> None:
         search = self.query_one("#rider-search", Input)
         search.add_class("-shown")
-        search.focus()
+        self.set_focus(search)  # now: the keys typed after `/` are read against it
 
     @on(Input.Changed, "#rider-search")
     def _filter(self, event: Input.Changed) -> None:

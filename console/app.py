@@ -32,6 +32,7 @@ from console.commands import FreshlineCommands
 from console.keys import KeyGate, set_escape_delay
 from console.kpi_feed import KpiFeed
 from console.live import RIDER_ROLES, LiveFeed
+from console.sign_in import SESSION_ENDED, SIGNED_OUT, KnownUsers
 from console.store import Changes, Store
 from console.wall import Wall, WallSettings
 from screens.board import BoardScreen
@@ -103,6 +104,8 @@ class FreshlineApp(App[None]):
         me: Me | None = None,
         stop_after: float | None = None,
         wall: WallSettings | None = None,
+        users: KnownUsers | None = None,
+        sign_in_why: str = "",
     ) -> None:
         super().__init__()
         self.server = server
@@ -120,6 +123,10 @@ class FreshlineApp(App[None]):
         self.kpi_feed: KpiFeed | None = None
         self.signing_in = False
         """The sign-in form is up: no screen opens until it is done."""
+        self.users = users
+        """Who signed in last on each server: the form opens on them."""
+        self.sign_in_why = sign_in_why
+        """Why the first sign-in form asks (no keyring, no kept session), said on the form."""
         self.keys = KeyGate(self, takes_type_ahead)
         """Every key from the terminal goes through here, one at a time (`console.keys`)."""
         set_escape_delay()
@@ -160,7 +167,7 @@ class FreshlineApp(App[None]):
         try:
             self.me = await self.client.me()
         except NotAuthenticated:
-            self._ask_to_sign_in("Your session has ended: sign in again.")
+            self._ask_to_sign_in(SESSION_ENDED)
             return
         except FreshlineError as exc:
             log.warning("cannot check the session yet: %r", exc)
@@ -172,6 +179,9 @@ class FreshlineApp(App[None]):
         if self.wall is not None and self.wall.sign_in(why):
             return  # the wall signs in by itself
         username = self.me.username if self.me else ""
+        if not username and self.users is not None:
+            username = self.users.last(self.server)
+        why = why or self.sign_in_why
         self.signing_in = True
         self.refresh_bindings()
         self.push_screen(LoginScreen(self.server, username, why), self._signed_in)
@@ -185,6 +195,8 @@ class FreshlineApp(App[None]):
             await self.client.aclose()
         self.client, self.server = client, client.server
         self.me = await client.me()
+        if self.users is not None:
+            self.users.remember(client.server, self.me.username)
         if self.token_store is not None:
             try:
                 await self.token_store.save(client.server, answer.access_token)
@@ -292,7 +304,7 @@ class FreshlineApp(App[None]):
                 await self.feed.run()
             except NotAuthenticated:
                 self.store.set_connection(StreamStatus(StreamState.OFFLINE, detail="signed out"))
-                self._ask_to_sign_in("Your session has ended: sign in again.")
+                self._ask_to_sign_in(SESSION_ENDED)
                 return
             except StreamRefused as exc:
                 self.notify(f"The server refused the stream: {exc}", severity="error")
@@ -317,6 +329,8 @@ class FreshlineApp(App[None]):
 
     def _tick(self) -> None:
         """The bounded redraw: hand the screen on top what changed since the last tick."""
+        if not self.screen_stack:
+            return  # starting or closing: no screen to draw on
         screen = self.screen
         show = getattr(screen, "show_changes", None)
         # Changes wait in the store while nothing can show them (a dialog on top, a screen not
@@ -348,7 +362,7 @@ class FreshlineApp(App[None]):
             await self.token_store.forget(self.server)
         self.store.load([], [], None)
         self.store.set_connection(StreamStatus(StreamState.OFFLINE, detail="signed out"))
-        self._ask_to_sign_in("Signed out.")
+        self._ask_to_sign_in(SIGNED_OUT)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -161,7 +161,7 @@ class KeyGate:
         """Give Textual the next key if none is being handled."""
         from textual.app import App
 
-        while self.in_flight is None and self.waiting:
+        while self.in_flight is None and self.waiting and self.app.screen_stack:
             key = self.waiting.popleft()
             screen = self.app.screen
             came_up = self.came_up.get(screen)
@@ -192,11 +192,14 @@ class KeyGate:
             self._follow(node.parent or self.app, turn)
 
     def _state(self) -> tuple[object, object]:
-        return (self.app.screen, self.app.focused)
+        return (self.app.screen_stack[-1:], self.app.focused)
 
     def _settle(self, turn: int, rounds: int, before: tuple[object, object]) -> None:
         """One round: every running queue of the app and the screen on top catches up."""
         if turn != self._turn:
+            return
+        if not self.app.screen_stack:  # closing: nothing left to settle
+            self._done(turn)
             return
         after = self._state()
         least, most = SETTLE_ROUNDS

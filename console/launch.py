@@ -16,6 +16,7 @@ from backend_client import FreshlineClient, KeyringUnavailable, TokenStore
 from backend_client.waiting import within
 from console.config import ConsoleConfig
 from console.embedded import EmbeddedBackend
+from console.sign_in import NO_KEYRING, NO_SESSION, KnownUsers
 from console.wall import WallSettings
 
 log = logging.getLogger(__name__)
@@ -37,17 +38,20 @@ async def run_console(server: str, config: ConsoleConfig) -> None:
 
     log_to(config.console_log)
     tokens = TokenStore(token_file=config.token_path)
+    why = NO_SESSION
     try:
         token = await tokens.load(server)
     except KeyringUnavailable as exc:
         log.info("%s", exc)
-        token = None
+        token, why = None, NO_KEYRING
     app = FreshlineApp(
         server=server,
         token=token,
         token_store=tokens,
         theme=config.theme,
         refresh_hz=config.refresh_hz,
+        users=KnownUsers(),
+        sign_in_why=why,
     )
     await app.run_async()
 

@@ -127,7 +127,9 @@ class FreshlineApp(App[None]):
         """Who signed in last on each server: the form opens on them."""
         self.sign_in_why = sign_in_why
         """Why the first sign-in form asks (no keyring, no kept session), said on the form."""
-        self.keys = KeyGate(self, takes_type_ahead)
+        self.keys = KeyGate(
+            self, takes_type_ahead, lambda screen: isinstance(screen, CommandPalette)
+        )
         """Every key from the terminal goes through here, one at a time (`console.keys`)."""
         set_escape_delay()
         for theme_object in THEMES:
@@ -320,6 +322,7 @@ class FreshlineApp(App[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """One place for worker failures: logged, shown, never a crash."""
+        self.keys.worker_changed()  # a palette's search done: the next key may go
         if event.state == WorkerState.ERROR:
             error = event.worker.error
             log.error("worker %s failed: %r", event.worker.name, error, exc_info=error)
@@ -342,11 +345,15 @@ class FreshlineApp(App[None]):
     def open_order(self, order_id: int) -> None:
         from screens.order_detail import OrderDetailScreen
 
+        if self.signing_in:
+            return  # nothing opens behind the sign-in form
         self.push_screen(OrderDetailScreen(order_id))
 
     def open_track(self, order_id: int) -> None:
         from screens.track_replay import TrackReplayScreen
 
+        if self.signing_in:
+            return
         self.push_screen(TrackReplayScreen(order_id))
 
     async def action_sign_out(self) -> None:

@@ -13,12 +13,17 @@ before it produce. So the `KeyGate` hands Textual one key at a time:
 
 1. A key from the terminal joins a queue. The first key in the queue is given to Textual's own
    path (priority bindings, then the focused widget), and the next one waits.
-2. A probe follows the key up the same chain of message queues it bubbles through (focused
-   widget, its parents, the screen, the app), so when the probe reaches the app the key's
-   binding has run. Then the gate waits for the app and the screen on top to work through
-   what that key set off (a focus change, a pushed screen mounting, a message posted to the
-   screen), until a round changes neither the screen nor the focus. Only then does the next
-   key go, so it lands where the previous one left the focus: in the search box.
+2. Unless the focused text box takes the key as text (that changes no focus and no screen,
+   and the box reads its keys in order), a probe follows the key up the same chain of message
+   queues it bubbles through (focused widget, its parents, the screen, the app), so when the
+   probe reaches the app the key's binding has run. Then the gate waits for the app and the
+   screen on top to work through what that key set off (a focus change, a pushed screen
+   mounting, a message posted to the screen), until a round changes neither the screen nor
+   the focus. Only then does the next key go, so it lands where the previous one left the
+   focus: in the search box. Text typed into a box goes on at once, but the first key after
+   it that is not text (`enter`) waits until the text has been dealt with, including the
+   palette's search for it: `ctrl+p riders enter` opens the riders, not what was highlighted
+   before "riders" was read.
 3. Screens that ask for a decision (dialogs, confirmations, the sign-in form: anything but the
    console's own views, its help and its palette) never take a key typed before they came up:
    such a screen can appear late (after a fetch) or by itself (a session ending), and a key
@@ -32,8 +37,8 @@ before it produce. So the `KeyGate` hands Textual one key at a time:
    are the same). The console binds no `alt+` key, so an unbound `alt+key` is read as `Esc`
    and then the key: a fast `Esc 2` backs out, then switches screens.
 
-The app's priority keys (quit) skip the queue. A key that seems never to settle (a handler stuck on
-the network) releases the next one after `HOLD_LIMIT`, so the console cannot go deaf.
+The app's priority keys (quit) skip the queue. A key that seems never to settle (a handler stuck
+on the network) releases the next one after `HOLD_LIMIT`, so the console cannot go deaf.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from weakref import WeakKeyDictionary
 from textual import constants, events
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.worker import WorkerState
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -60,8 +66,10 @@ HOLD_LIMIT = 3.0
 """Seconds a key may take to settle before the next one goes anyway (a stall guard, not a
 pace: keys normally settle in milliseconds)."""
 
-SETTLE_ROUNDS = (2, 8)
-"""At least and at most this many rounds of "every queue has caught up" after a key."""
+MOST_ROUNDS = 12
+"""At most this many rounds of "every queue has caught up" after a key. At least as many as the
+key's widget is deep, plus one: a message it posts (a lane's "open this order") moves up one
+parent per round at the slowest, and must reach the screen that acts on it."""
 
 ESCAPE_DELAY_LOCAL_MS = 25
 """How long after `Esc` the terminal's next byte still belongs to it (vim's `ttimeoutlen`)."""
@@ -111,19 +119,33 @@ def unalt(event: events.Key) -> list[events.Key]:
 class KeyGate:
     """Hands the app's keys to Textual one at a time (see the module's docstring)."""
 
-    def __init__(self, app: App, accepts_type_ahead: Callable[[Screen], bool]) -> None:
+    def __init__(
+        self,
+        app: App,
+        accepts_type_ahead: Callable[[Screen], bool],
+        waits_for_work: Callable[[Screen], bool] = lambda screen: False,
+    ) -> None:
         self.app = app
         self.accepts_type_ahead = accepts_type_ahead
         """Screens that may take keys typed before they came up."""
+        self.waits_for_work = waits_for_work
+        """Screens whose workers answer what was typed (a palette's search): the next key
+        waits for them, so `enter` picks from the answer to what was typed, not an older one."""
         self.waiting: deque[events.Key] = deque()
-        self.in_flight: tuple[events.Key, Screen] | None = None
+        self.in_flight: tuple[events.Key | None, Screen] | None = None
         """The key Textual is handling now, and the screen it was given to."""
         self.came_up: WeakKeyDictionary[Screen, float] = WeakKeyDictionary()
         """When each screen last came to the top (the same clock as `events.Key.time`)."""
         self.dropped: list[str] = []
         self._turn = 0
         """Which key a probe belongs to: a late probe of a released key does nothing."""
+        self._least = 2
+        """Rounds the key in flight needs at least (see `MOST_ROUNDS`)."""
         self._stall: Timer | None = None
+        self._text_sent = False
+        """Text went to a box without settling: settle before the next key that is not text."""
+        self._parked: int | None = None
+        """The turn whose settling waits for the screen's workers."""
 
     # --- what the app tells us ----------------------------------------------------------------
 
@@ -162,20 +184,56 @@ class KeyGate:
         from textual.app import App
 
         while self.in_flight is None and self.waiting and self.app.screen_stack:
-            key = self.waiting.popleft()
+            key = self.waiting[0]
             screen = self.app.screen
             came_up = self.came_up.get(screen)
             if came_up is not None and key.time < came_up and not self.accepts_type_ahead(screen):
-                self._note_dropped(key)
+                self._note_dropped(self.waiting.popleft())
                 continue
             target: DOMNode = self.app.focused or screen
-            self._turn += 1
-            turn = self._turn
-            self.in_flight = (key, screen)
-            self._stall = self.app.set_timer(HOLD_LIMIT, lambda turn=turn: self._stalled(turn))
+            text = target is self.app.focused and target.check_consume_key(key.key, key.character)
+            if not text and self._text_sent:
+                # Text went to a box without waiting: let what it set off (a palette's search)
+                # finish before a key that is not text (enter) is read against it.
+                self._text_sent = False
+                self._begin(None, screen, target)
+                self._settle(self._turn, 0, self._state())
+                break
+            self.waiting.popleft()
+            self._begin(key, screen, target)
             await App.on_event(self.app, key)  # Textual's own path for a key from the terminal
-            self._follow(target, turn)
+            if text:
+                # Text for the focused box: it changes no focus and no screen, and the box
+                # reads its keys in order, so the next key need not wait for this one.
+                self._text_sent = True
+                self._done(self._turn, release=False)
+            else:
+                self._follow(target, self._turn)
         self._tell_dropped()
+
+    def _begin(self, key: events.Key | None, screen: Screen, target: DOMNode) -> None:
+        """A new turn: `key` (None: only settling) is in flight."""
+        self._turn += 1
+        turn = self._turn
+        self.in_flight = (key, screen)
+        self._least = 1 + sum(1 for _ in target.ancestors_with_self)
+        self._stall = self.app.set_timer(HOLD_LIMIT, lambda: self._stalled(turn))
+
+    def worker_changed(self) -> None:
+        """A worker changed state (the app's handler): a parked settle may go on."""
+        if self._parked is not None and self._parked == self._turn:
+            self._parked = None
+            self._settle(self._turn, 0, self._state())
+
+    def _busy(self) -> bool:
+        """The screen on top is still working on what was typed (a palette's search)."""
+        screen = self.app.screen
+        if not self.waits_for_work(screen):
+            return False
+        return any(
+            worker.node is screen and worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
+            for worker in self.app.workers
+        )
 
     def _follow(self, node: DOMNode, turn: int) -> None:
         """Post the probe behind the key in `node`'s queue (or straight to the app)."""
@@ -202,8 +260,10 @@ class KeyGate:
             self._done(turn)
             return
         after = self._state()
-        least, most = SETTLE_ROUNDS
-        if rounds >= most or (rounds >= least and after == before):
+        if rounds >= MOST_ROUNDS or (rounds >= self._least and after == before):
+            if self._busy():
+                self._parked = turn  # `worker_changed` goes on from here
+                return
             self._done(turn)
             return
         nodes = [self.app, *self.app.screen.walk_children(with_self=True)]
@@ -221,20 +281,21 @@ class KeyGate:
         if waiting == 0:
             self._done(turn)
 
-    def _done(self, turn: int) -> None:
+    def _done(self, turn: int, release: bool = True) -> None:
         if turn != self._turn or self.in_flight is None:
             return
         self.in_flight = None
+        self._parked = None
         if self._stall is not None:
             self._stall.stop()
             self._stall = None
-        self.app.call_later(self.release)
+        if release:
+            self.app.call_later(self.release)
 
     def _stalled(self, turn: int) -> None:
         if turn == self._turn and self.in_flight is not None:
-            log.warning(
-                "key %r did not settle in %.0f s: the next goes", self.in_flight[0].key, HOLD_LIMIT
-            )
+            key = self.in_flight[0]
+            log.warning("%r did not settle in %.0f s: the next key goes", key, HOLD_LIMIT)
             self._done(turn)
 
     # --- keys that were not used --------------------------------------------------------------

@@ -107,3 +107,17 @@ async def test_nothing_opens_behind_the_sign_in_form() -> None:
         assert isinstance(app.screen, LoginScreen)
         assert not any(isinstance(s, CommandPalette) for s in app.screen_stack)
         assert app.current_mode == "board"
+
+
+async def test_keys_typed_ahead_act_on_the_screen_the_keys_before_them_brought_up() -> None:
+    app = queue_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: getattr(app.screen, "ready", False), "the board")
+        # `2 n` in one burst: to the queue, then down to the next alert nobody has taken.
+        for key in (events.Key("2", "2"), events.Key("n", "n")):
+            app.post_message(key)
+        await until(pilot, lambda: isinstance(app.screen, ExceptionsScreen), "the queue")
+        alerts = app.store.alerts.alerts
+        await until(pilot, lambda: queue(app).cursor > 0, "the cursor moved on by n")
+        first = queue(app).ids[0]
+        assert alerts[first].state == "open" and alerts[queue(app).current].state == "open"

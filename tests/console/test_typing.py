@@ -126,3 +126,11 @@ def test_a_fast_escape_then_2_backs_out_of_the_search_and_switches(terminal: Ter
     terminal.keys("Escape", "2")
     screen = terminal.wait_for(lambda s: "Alerts " in s, "the exception queue")
     assert "™" not in screen
+
+
+def test_the_palette_what_to_find_and_enter_in_one_burst_open_what_was_typed(
+    terminal: Terminal,
+) -> None:
+    terminal.keys("C-p", "Riders", "Enter")
+    # The riders' list (its border title) is what the palette opened, nothing else.
+    terminal.wait_for(lambda s: "╭─ Riders " in s, "the riders screen")

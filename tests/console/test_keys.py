@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label
 
 from console.app import FreshlineApp
+from console.keys import set_escape_delay, unalt
 from screens.board import BoardScreen
 from screens.exceptions import ExceptionsScreen
 from screens.login import LoginScreen
@@ -121,3 +122,18 @@ async def test_keys_typed_ahead_act_on_the_screen_the_keys_before_them_brought_u
         await until(pilot, lambda: queue(app).cursor > 0, "the cursor moved on by n")
         first = queue(app).ids[0]
         assert alerts[first].state == "open" and alerts[queue(app).current].state == "open"
+
+
+def test_esc_and_a_key_read_as_alt_key_are_esc_then_the_key() -> None:
+    assert [k.key for k in unalt(events.Key("alt+2", "2"))] == ["escape", "2"]
+    assert [k.key for k in unalt(events.Key("alt+shift+s", "S"))] == ["escape", "S"]
+    assert [k.key for k in unalt(events.Key("alt+slash", "/"))] == ["escape", "slash"]
+
+
+def test_the_escape_delay_is_short_here_longer_over_ssh_and_escdelay_wins() -> None:
+    try:
+        assert set_escape_delay({}) == 0.025
+        assert set_escape_delay({"SSH_CONNECTION": "10.0.0.1 5 10.0.0.2 22"}) == 0.1
+        assert set_escape_delay({"ESCDELAY": "40", "SSH_TTY": "/dev/pts/1"}) == 0.04
+    finally:
+        set_escape_delay()

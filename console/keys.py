@@ -28,9 +28,12 @@ before it produce. So the `KeyGate` hands Textual one key at a time:
    console's own views, its help and its palette) never take a key typed before they came up:
    such a screen can appear late (after a fetch) or by itself (a session ending), and a key
    typed for the screen below must not confirm it. Those keys are dropped, and a notification
-   names them. The console's views (the board, the queue, the map, an order's detail) take
-   keys typed ahead: they only come up because an earlier key of the same burst asked for
-   them (`2 n`, `Esc 2`, `Enter m`), which is what the typist meant.
+   names them. One exception: a dialog with a text box that came up while the key asking for
+   it was settling (`a` opens the note at once) takes the text typed after that key into its
+   box; the `enter` typed with it is still dropped, so the note is read before it is sent.
+   The console's views (the board, the queue, the map, an order's detail) take keys typed
+   ahead: they only come up because an earlier key of the same burst asked for them (`2 n`,
+   `Esc 2`, `Enter m`), which is what the typist meant.
 4. A key that was on its way when the screen on top changed under it is dropped for the same
    reason, instead of being read against the new screen's bindings.
 5. `Esc` and a key typed within the terminal's escape delay arrive as one `alt+key` (the bytes
@@ -136,6 +139,8 @@ class KeyGate:
         """The key Textual is handling now, and the screen it was given to."""
         self.came_up: WeakKeyDictionary[Screen, float] = WeakKeyDictionary()
         """When each screen last came to the top (the same clock as `events.Key.time`)."""
+        self.opened_by_key: WeakKeyDictionary[Screen, bool] = WeakKeyDictionary()
+        """Whether it came up while a key was settling: that key asked for it (`a` for a note)."""
         self.dropped: list[str] = []
         self._turn = 0
         """Which key a probe belongs to: a late probe of a released key does nothing."""
@@ -152,6 +157,7 @@ class KeyGate:
     def screen_changed(self, screen: Screen) -> None:
         """A screen came to the top (the app's `screen_change_signal`, called synchronously)."""
         self.came_up[screen] = time.monotonic()
+        self.opened_by_key[screen] = self.in_flight is not None and self.in_flight[0] is not None
 
     async def take(self, event: events.Key) -> bool:
         """A key from the terminal: True if the gate has it (queued, sent on, or dropped)."""
@@ -187,11 +193,15 @@ class KeyGate:
             key = self.waiting[0]
             screen = self.app.screen
             came_up = self.came_up.get(screen)
-            if came_up is not None and key.time < came_up and not self.accepts_type_ahead(screen):
-                self._note_dropped(self.waiting.popleft())
-                continue
             target: DOMNode = self.app.focused or screen
             text = target is self.app.focused and target.check_consume_key(key.key, key.character)
+            early = came_up is not None and key.time < came_up
+            # Text typed after the key that opened this box goes into it (`a` then the note);
+            # anything else typed before a dialog came up decides nothing on it.
+            opened_for_it = text and self.opened_by_key.get(screen, False)
+            if early and not self.accepts_type_ahead(screen) and not opened_for_it:
+                self._note_dropped(self.waiting.popleft())
+                continue
             if not text and self._text_sent:
                 # Text went to a box without waiting: let what it set off (a palette's search)
                 # finish before a key that is not text (enter) is read against it.
@@ -226,14 +236,16 @@ class KeyGate:
             self._settle(self._turn, 0, self._state())
 
     def _busy(self) -> bool:
-        """The screen on top is still working on what was typed (a palette's search)."""
+        """Work the key started is not under way yet (a worker about to open a dialog), or the
+        screen on top is still answering what was typed (a palette's search)."""
         screen = self.app.screen
-        if not self.waits_for_work(screen):
-            return False
-        return any(
-            worker.node is screen and worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
-            for worker in self.app.workers
-        )
+        waits = self.waits_for_work(screen)
+        for worker in self.app.workers:
+            if worker.state == WorkerState.PENDING:
+                return True
+            if waits and worker.node is screen and worker.state == WorkerState.RUNNING:
+                return True
+        return False
 
     def _follow(self, node: DOMNode, turn: int) -> None:
         """Post the probe behind the key in `node`'s queue (or straight to the app)."""

@@ -9,11 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.screen import ModalScreen
-from textual.widgets import Label
+from textual.widgets import Input, Label
 
 from console.app import FreshlineApp
 from console.keys import set_escape_delay, unalt
 from screens.board import BoardScreen
+from screens.dialogs import NoteDialog
 from screens.exceptions import ExceptionsScreen
 from screens.login import LoginScreen
 from screens.order_detail import OrderDetailScreen
@@ -137,3 +138,23 @@ def test_the_escape_delay_is_short_here_longer_over_ssh_and_escdelay_wins() -> N
         assert set_escape_delay({"ESCDELAY": "40", "SSH_TTY": "/dev/pts/1"}) == 0.04
     finally:
         set_escape_delay()
+
+
+async def test_text_typed_after_the_key_that_opens_a_note_goes_into_it_and_decides_nothing() -> (
+    None
+):
+    app = queue_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        notes = notes_of(app)
+        await pilot.press("2")
+        await until(pilot, lambda: getattr(app.screen, "ready", False), "the queue")
+        # `a`, a note and enter in one burst: the note dialog opens at once on `a`.
+        for key in ("a", *"on it", "enter"):
+            name = {" ": "space"}.get(key, key)
+            app.post_message(events.Key(name, "\r" if key == "enter" else key))
+        await until(pilot, lambda: isinstance(app.screen, NoteDialog), "the note dialog")
+        box = app.screen.query_one(Input)
+        await until(pilot, lambda: box.value == "on it", "the note typed into its box")
+        await until(pilot, lambda: notes, "a word about the unused enter")
+        assert "went unused: enter" in notes[0]
+        assert isinstance(app.screen, NoteDialog)  # nothing sent: enter, now, sends it

@@ -39,7 +39,7 @@ from screens.board import BoardScreen
 from screens.board_summary import BoardSummaryScreen
 from screens.exceptions import ExceptionsScreen
 from screens.guard import GuardedScreen
-from screens.help import HelpScreen
+from screens.help import HelpScreen, footer_laid_out
 from screens.kpi import KpiScreen
 from screens.login import LoginScreen
 from screens.riders import RidersScreen
@@ -150,7 +150,8 @@ class FreshlineApp(App[None]):
         return dict(DOMAIN_DEFAULTS)
 
     async def on_mount(self) -> None:
-        self.screen_change_signal.subscribe(self, self.keys.screen_changed)
+        # immediate: the moment a screen comes up is when it is pushed, not a turn later.
+        self.screen_change_signal.subscribe(self, self.keys.screen_changed, immediate=True)
         await self.switch_mode(self.wall.first if self.wall else "board")
         if self.wall is not None:
             self.wall.start()
@@ -371,9 +372,14 @@ class FreshlineApp(App[None]):
         self.store.set_connection(StreamStatus(StreamState.OFFLINE, detail="signed out"))
         self._ask_to_sign_in(SIGNED_OUT)
 
-    def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+    def action_help(self, tries: int = 0) -> None:
+        """`?`: this screen's keys, read while its footer is laid out (what it had to drop)."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        if tries < 10 and not footer_laid_out(self.screen):
+            self.call_after_refresh(self.action_help, tries + 1)
+            return
+        self.push_screen(HelpScreen.of(self.screen))
 
     async def action_quit(self) -> None:
         if self.feed is not None and self.feed.consumer is not None:

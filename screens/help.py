@@ -227,6 +227,16 @@ def footer_dropped(screen: Screen) -> list[str]:
     return [label for label in dropped if label not in shown]
 
 
+def footer_laid_out(screen: Screen) -> bool:
+    """Every footer on `screen` has its keys in place (it rebuilds them a refresh after the
+    bindings change, e.g. on the first key the console reads)."""
+    for footer in screen.query(Footer):
+        items = list(footer.query("FooterKey"))
+        if not items or any(item.region.area == 0 for item in items):
+            return False
+    return True
+
+
 def _label(item: Widget) -> str:
     key, description = getattr(item, "key_display", ""), getattr(item, "description", "")
     return f"{key} {description}".strip()
@@ -244,12 +254,20 @@ class HelpScreen(ModalScreen[None]):
     """
     BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close", id="help.close")]
 
-    def __init__(self) -> None:
+    def __init__(self, sheet: KeySheet | None = None) -> None:
         super().__init__()
-        self.sheet: KeySheet | None = None
+        self.sheet = sheet
+        """Read from the screen underneath while it was on top (`HelpScreen.of`): once this
+        one covers it, its footer is no longer laid out to be read."""
+
+    @classmethod
+    def of(cls, screen: Screen) -> HelpScreen:
+        """The keys of `screen`, the one on top now."""
+        return cls(key_sheet(screen, getattr(screen.app, "role", None)))
 
     def compose(self) -> ComposeResult:
-        below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else self.app.screen
-        self.sheet = key_sheet(below, getattr(self.app, "role", None))
+        if self.sheet is None:
+            below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else self.app.screen
+            self.sheet = key_sheet(below, getattr(self.app, "role", None))
         with VerticalScroll():
             yield Static(self.sheet.render(), id="keys")

@@ -21,7 +21,17 @@ def text_of(sheet: KeySheet) -> str:
     return console.export_text()
 
 
+def footer_drawn(app: FreshlineApp) -> bool:
+    """The footer shows the keys of the list in focus (`enter` opens), laid out: it rebuilds
+    them a refresh after the focus moves."""
+    keys = list(app.screen.query("FooterKey"))
+    laid_out = bool(keys) and all(key.region.area > 0 for key in keys)
+    return laid_out and any(getattr(key, "key", "") == "enter" for key in keys)
+
+
 async def help_on(pilot, app: FreshlineApp) -> KeySheet:  # type: ignore[no-untyped-def]
+    # As a dispatcher finds it: a list in focus, and the footer showing its keys.
+    await until(pilot, lambda: footer_drawn(app), "the footer")
     await pilot.press("question_mark")
     await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the keys")
     sheet = app.screen.sheet

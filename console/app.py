@@ -10,8 +10,11 @@ import asyncio
 import logging
 from datetime import tzinfo
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.command import CommandPalette
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from backend_client import (
@@ -26,20 +29,29 @@ from backend_client.models import Me, Role, TokenResponse
 from backend_client.retry import Backoff
 from backend_client.stream import StreamState, StreamStatus
 from console.commands import FreshlineCommands
+from console.keys import KeyGate, set_escape_delay
 from console.kpi_feed import KpiFeed
 from console.live import RIDER_ROLES, LiveFeed
-from console.store import Store
+from console.sign_in import SESSION_ENDED, SIGNED_OUT, KnownUsers
+from console.store import Changes, Store
 from console.wall import Wall, WallSettings
 from screens.board import BoardScreen
 from screens.board_summary import BoardSummaryScreen
 from screens.exceptions import ExceptionsScreen
-from screens.help import HelpScreen
+from screens.guard import GuardedScreen
+from screens.help import HelpScreen, footer_laid_out
 from screens.kpi import KpiScreen
 from screens.login import LoginScreen
 from screens.riders import RidersScreen
 from themes import APP_CSS, DEFAULT_THEME, DOMAIN_DEFAULTS, THEMES
 
 log = logging.getLogger(__name__)
+
+
+def takes_type_ahead(screen: Screen) -> bool:
+    """The console's views, its help and its palette take keys typed before they came up;
+    dialogs and the sign-in form do not (`console.keys`)."""
+    return isinstance(screen, GuardedScreen | HelpScreen | CommandPalette)
 
 
 class FreshlineApp(App[None]):
@@ -92,6 +104,8 @@ class FreshlineApp(App[None]):
         me: Me | None = None,
         stop_after: float | None = None,
         wall: WallSettings | None = None,
+        users: KnownUsers | None = None,
+        sign_in_why: str = "",
     ) -> None:
         super().__init__()
         self.server = server
@@ -107,6 +121,17 @@ class FreshlineApp(App[None]):
         self.wall = Wall(self, wall) if wall is not None else None
         """Wall mode: signs in by itself, rotates screens (`freshline wall`)."""
         self.kpi_feed: KpiFeed | None = None
+        self.signing_in = False
+        """The sign-in form is up: no screen opens until it is done."""
+        self.users = users
+        """Who signed in last on each server: the form opens on them."""
+        self.sign_in_why = sign_in_why
+        """Why the first sign-in form asks (no keyring, no kept session), said on the form."""
+        self.keys = KeyGate(
+            self, takes_type_ahead, lambda screen: isinstance(screen, CommandPalette)
+        )
+        """Every key from the terminal goes through here, one at a time (`console.keys`)."""
+        set_escape_delay()
         for theme_object in THEMES:
             self.register_theme(theme_object)
         self.theme = theme if theme in self.available_themes else DEFAULT_THEME
@@ -125,6 +150,8 @@ class FreshlineApp(App[None]):
         return dict(DOMAIN_DEFAULTS)
 
     async def on_mount(self) -> None:
+        # immediate: the moment a screen comes up is when it is pushed, not a turn later.
+        self.screen_change_signal.subscribe(self, self.keys.screen_changed, immediate=True)
         await self.switch_mode(self.wall.first if self.wall else "board")
         if self.wall is not None:
             self.wall.start()
@@ -143,7 +170,7 @@ class FreshlineApp(App[None]):
         try:
             self.me = await self.client.me()
         except NotAuthenticated:
-            self._ask_to_sign_in("Your session has ended: sign in again.")
+            self._ask_to_sign_in(SESSION_ENDED)
             return
         except FreshlineError as exc:
             log.warning("cannot check the session yet: %r", exc)
@@ -155,9 +182,15 @@ class FreshlineApp(App[None]):
         if self.wall is not None and self.wall.sign_in(why):
             return  # the wall signs in by itself
         username = self.me.username if self.me else ""
+        if not username and self.users is not None:
+            username = self.users.last(self.server)
+        why = why or self.sign_in_why
+        self.signing_in = True
+        self.refresh_bindings()
         self.push_screen(LoginScreen(self.server, username, why), self._signed_in)
 
     async def _signed_in(self, result: tuple[FreshlineClient, TokenResponse] | None) -> None:
+        self.signing_in = False
         if result is None:
             return
         client, answer = result
@@ -165,6 +198,8 @@ class FreshlineApp(App[None]):
             await self.client.aclose()
         self.client, self.server = client, client.server
         self.me = await client.me()
+        if self.users is not None:
+            self.users.remember(client.server, self.me.username)
         if self.token_store is not None:
             try:
                 await self.token_store.save(client.server, answer.access_token)
@@ -180,6 +215,44 @@ class FreshlineApp(App[None]):
         self.client, self.server, self.me = client, client.server, me
         self.refresh_bindings()
         self.start_feed()
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys from the terminal go through the gate, one at a time (`console.keys`)."""
+        if isinstance(event, events.Key):
+            if not event.is_forwarded:
+                if await self.keys.take(event):
+                    return
+            elif self.keys.stray(event):
+                return
+        await super().on_event(event)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Before sign-in, nothing opens a screen behind the form: no palette, no 1-4.
+        return not (self.signing_in and action in ("command_palette", "switch_mode"))
+
+    async def action_switch_mode(self, mode: str) -> None:
+        """1-4: that screen as it is now, at its root.
+
+        A mode keeps its own stack of screens, so switching back used to bring back whatever
+        was left on top of it: an order's detail from minutes ago, or a dialog about an alert
+        long handled. Whatever is above the root is closed (a dialog as if cancelled), and the
+        root catches up with the store before the next key is read, so the queue's cursor is on
+        a row that exists now.
+        """
+        with self.batch_update():
+            if mode != self.current_mode:
+                await self.switch_mode(mode)
+            while len(self.screen_stack) > 1:
+                top = self.screen
+                if isinstance(top, ModalScreen):
+                    await top.dismiss(None)
+                else:
+                    await self.pop_screen()
+        root = self.screen
+        if getattr(root, "ready", False) and hasattr(root, "show_changes"):
+            root.show_changes(Changes(reloaded=True))
 
     # --- the live feed ------------------------------------------------------------------------
 
@@ -234,7 +307,7 @@ class FreshlineApp(App[None]):
                 await self.feed.run()
             except NotAuthenticated:
                 self.store.set_connection(StreamStatus(StreamState.OFFLINE, detail="signed out"))
-                self._ask_to_sign_in("Your session has ended: sign in again.")
+                self._ask_to_sign_in(SESSION_ENDED)
                 return
             except StreamRefused as exc:
                 self.notify(f"The server refused the stream: {exc}", severity="error")
@@ -250,6 +323,7 @@ class FreshlineApp(App[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """One place for worker failures: logged, shown, never a crash."""
+        self.keys.worker_changed()  # a palette's search done: the next key may go
         if event.state == WorkerState.ERROR:
             error = event.worker.error
             log.error("worker %s failed: %r", event.worker.name, error, exc_info=error)
@@ -259,6 +333,8 @@ class FreshlineApp(App[None]):
 
     def _tick(self) -> None:
         """The bounded redraw: hand the screen on top what changed since the last tick."""
+        if not self.screen_stack:
+            return  # starting or closing: no screen to draw on
         screen = self.screen
         show = getattr(screen, "show_changes", None)
         # Changes wait in the store while nothing can show them (a dialog on top, a screen not
@@ -270,11 +346,15 @@ class FreshlineApp(App[None]):
     def open_order(self, order_id: int) -> None:
         from screens.order_detail import OrderDetailScreen
 
+        if self.signing_in:
+            return  # nothing opens behind the sign-in form
         self.push_screen(OrderDetailScreen(order_id))
 
     def open_track(self, order_id: int) -> None:
         from screens.track_replay import TrackReplayScreen
 
+        if self.signing_in:
+            return
         self.push_screen(TrackReplayScreen(order_id))
 
     async def action_sign_out(self) -> None:
@@ -290,11 +370,16 @@ class FreshlineApp(App[None]):
             await self.token_store.forget(self.server)
         self.store.load([], [], None)
         self.store.set_connection(StreamStatus(StreamState.OFFLINE, detail="signed out"))
-        self._ask_to_sign_in("Signed out.")
+        self._ask_to_sign_in(SIGNED_OUT)
 
-    def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+    def action_help(self, tries: int = 0) -> None:
+        """`?`: this screen's keys, read while its footer is laid out (what it had to drop)."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        if tries < 10 and not footer_laid_out(self.screen):
+            self.call_after_refresh(self.action_help, tries + 1)
+            return
+        self.push_screen(HelpScreen.of(self.screen))
 
     async def action_quit(self) -> None:
         if self.feed is not None and self.feed.consumer is not None:

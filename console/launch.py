@@ -18,6 +18,7 @@ from backend_client import FreshlineClient, FreshlineError, KeyringUnavailable, 
 from backend_client.waiting import within
 from console.config import ConsoleConfig
 from console.embedded import EmbeddedBackend
+from console.sign_in import NO_KEYRING, NO_SESSION, KnownUsers
 from console.wall import WallSettings
 
 log = logging.getLogger(__name__)
@@ -55,11 +56,12 @@ async def run_console(server: str, config: ConsoleConfig) -> None:
 
     log_to(config.console_log)
     tokens = TokenStore(token_file=config.token_path)
+    why = NO_SESSION
     try:
         token = await tokens.load(server)
     except KeyringUnavailable as exc:
         log.info("%s", exc)
-        token = None
+        token, why = None, NO_KEYRING
     app = FreshlineApp(
         server=server,
         token=token,
@@ -67,6 +69,8 @@ async def run_console(server: str, config: ConsoleConfig) -> None:
         zone=await business_zone(server),
         theme=config.theme,
         refresh_hz=config.refresh_hz,
+        users=KnownUsers(),
+        sign_in_why=why,
     )
     await app.run_async()
 

@@ -212,14 +212,16 @@ class BoardScreen(GuardedScreen):
     # --- filtering ----------------------------------------------------------------------------
 
     def action_search(self) -> None:
+        # Focused here and now, not on the next turn (`focus()`): the keys typed after `/` are
+        # read against this focus (console/keys.py).
         bar = self.query_one(FilterBar)
         bar.add_class("-shown")
-        bar.query_one("#search", Input).focus()
+        self.set_focus(bar.query_one("#search", Input))
 
     def action_filters(self) -> None:
         bar = self.query_one(FilterBar)
         bar.add_class("-shown")
-        bar.query_one("#channel").focus()
+        self.set_focus(bar.query_one("#channel"))
 
     def action_late_only(self) -> None:
         self.query_one(FilterBar).toggle_late()
@@ -252,6 +254,9 @@ class BoardScreen(GuardedScreen):
     @on(LaneView.MarkToggled)
     def _mark(self, event: LaneView.MarkToggled) -> None:
         self.marks.symmetric_difference_update({event.item_id})
+        # The lane drew its rows when it moved its cursor, which may have been before this:
+        # draw them again so the mark shows now, not on the next change to the lane.
+        self.lane_view(self.current).refresh()
         self._draw_strip()
 
     def action_unmark(self) -> None:

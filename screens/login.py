@@ -1,4 +1,8 @@
-"""Sign in: server URL, user, password. Dismisses with the signed-in client."""
+"""Sign in: server URL, user, password. Dismisses with the signed-in client.
+
+The form opens on the last user of this server (`console.sign_in.KnownUsers`), at the password,
+and says why it asks (no keyring over SSH, a session that ended) above the fields.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,8 @@ class LoginScreen(Screen[tuple[FreshlineClient, TokenResponse]]):
     }
     LoginScreen Label { margin-top: 1; }
     LoginScreen #title { text-style: bold; margin: 0; }
+    LoginScreen #why { color: $text-muted; margin-top: 1; height: auto; }
+    LoginScreen #why.-empty { display: none; }
     LoginScreen #error { color: $error; margin-top: 1; height: auto; }
     LoginScreen Button { margin-top: 1; width: 100%; }
     """
@@ -40,13 +46,14 @@ class LoginScreen(Screen[tuple[FreshlineClient, TokenResponse]]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("Freshline · sign in", id="title")
+            yield Static(self.why, id="why", classes="" if self.why else "-empty")
             yield Label("Server")
             yield Input(self.server, placeholder="http://127.0.0.1:8765", id="server")
             yield Label("User")
             yield Input(self.username, placeholder="dispatcher", id="user")
             yield Label("Password")
             yield Input(password=True, id="password")
-            yield Static(self.why, id="error")
+            yield Static("", id="error")
             yield Button("Sign in", variant="primary", id="sign-in")
         yield Footer()
 

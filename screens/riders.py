@@ -80,18 +80,6 @@ class RidersScreen(GuardedScreen):
         Binding("ctrl+r", "reload", "Reload", show=False, id="riders.reload"),
     ]
 
-    HELP_KEYS = [
-        ("up / down, k / j", "the list: the previous or next rider (the map follows)"),
-        ("page up / page down, home / end", "the list: by a page, to the first or last rider"),
-        ("tab / shift+tab", "between the map and the list"),
-        ("arrows, h j k l (on the map)", "pan the map"),
-        ("shift+arrows, H J K L", "pan the map from anywhere"),
-        ("+ / - / 0", "zoom in, out, or fit the whole city"),
-        ("enter (on the list)", "the rider's orders; enter again opens one"),
-        ("ctrl+p", "command palette: every screen and action"),
-    ]
-    """For `?`: the keys that are not in the footer."""
-
     ready = False
     """Mounted and drawn once: the app may hand it changes."""
 
@@ -313,7 +301,7 @@ class RidersScreen(GuardedScreen):
     def action_search(self) -> None:
         search = self.query_one("#rider-search", Input)
         search.add_class("-shown")
-        search.focus()
+        self.set_focus(search)  # now: the keys typed after `/` are read against it
 
     @on(Input.Changed, "#rider-search")
     def _filter(self, event: Input.Changed) -> None:

@@ -85,15 +85,6 @@ class TrackReplayScreen(GuardedScreen):
         Binding("0", "zoom(0)", "Fit", show=False, id="replay.fit"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="replay.reload"),
     ]
-    HELP_KEYS = [
-        ("left / right", "the previous or next fix (pauses)"),
-        ("space", "play or pause"),
-        ("[ / ]", "slower or faster: 2x, 5x, 10x, 20x"),
-        ("home / end", "the start or the end of the track"),
-        ("+ / - / 0", "zoom in, out, or fit the whole track"),
-        ("ctrl+r", "fetch the track again (an order still out for delivery)"),
-        ("ctrl+p", "command palette: every screen and action"),
-    ]
 
     ready = False
 

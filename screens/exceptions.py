@@ -365,6 +365,9 @@ class ExceptionsScreen(GuardedScreen):
     @on(AlertList.MarkToggled)
     def _mark(self, event: AlertList.MarkToggled) -> None:
         self.marks.symmetric_difference_update({event.item_id})
+        # The list may have drawn its rows before this message came back: draw them again so
+        # the mark shows now, not on the next change to the queue (as the board does).
+        self.queue.refresh()
         self._title()
 
     @on(AlertList.Opened)

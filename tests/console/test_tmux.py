@@ -21,6 +21,7 @@ from backend_client import FreshlineClient
 from backend_client.models import (
     Alert,
     AlertRule,
+    AlertState,
     CustomerIn,
     OrderCreate,
     OrderItemIn,
@@ -231,7 +232,10 @@ async def _handle_an_incident(terminal: Terminal, url: str) -> None:
         terminal.keys("r")
         wait_for(lambda: "to whom?" in "\n".join(terminal.screen()), "the suggestions", 15)
         terminal.keys("Enter")
-        wait_for(lambda: "y or enter: yes" in "\n".join(terminal.screen()), "confirming", 15)
+        # The question names the order and says the delivery resumes; only y says yes.
+        wait_for(
+            lambda: all(w in _dump(terminal) for w in ("n or esc: no", "resume")), "confirming", 15
+        )
         terminal.keys("y")
         deadline = time.monotonic() + 15
         while (order := await dispatcher.order(order_id or 0)).rider_id == carrier:
@@ -241,6 +245,9 @@ async def _handle_an_incident(terminal: Terminal, url: str) -> None:
         last = [e for e in timeline if e.kind == "order.assigned"][-1]
         assert (last.actor, last.payload["to_rider"]) == ("dispatcher", order.rider_id)
         assert last.reason == "reassigned from the exception queue"
+        # One step: the delivery resumed and the incident's alert is resolved.
+        assert order.status != OrderState.EXCEPTION, order.status
+        assert (await dispatcher.alert(incident.id)).state == AlertState.RESOLVED
 
 
 def _cursor_to(terminal: Terminal, subject: str) -> None:

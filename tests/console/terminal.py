@@ -47,18 +47,15 @@ class Cell:
     bg: str
 
 
-class Terminal:
-    """One tmux server of our own (its own socket) running one sample app."""
+class Tmux:
+    """One tmux server of our own (its own socket, so tests never meet) with one session of
+    `width` x `height` running one command."""
 
-    def __init__(self, tmp_path: Path, width: int, height: int, **env: str) -> None:
-        self.tmux, self.socket = tmux_or_fail(), f"fl-reads-{uuid.uuid4().hex[:8]}"
-        self.width, self.height = width, height
-        # Rich and Textual take COLUMNS and LINES over the terminal's own size (pytest-xdist's
-        # workers have them at 80x24): the app must see the size of the tmux window.
-        dropped = ("FRESHLINE_", "NO_COLOR", "COLUMNS", "LINES")
-        base = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
-        size = {"COLUMNS": str(width), "LINES": str(height)}
-        self.env = base | {"TMPDIR": str(tmp_path), "TERM": "xterm-256color"} | size | env
+    session = "t"
+
+    def __init__(self, env: dict[str, str], width: int, height: int) -> None:
+        self.tmux, self.socket = tmux_or_fail(), f"freshline-{uuid.uuid4().hex[:8]}"
+        self.env, self.width, self.height = env, width, height
 
     def run(self, *args: str) -> str:
         done = subprocess.run(
@@ -71,32 +68,19 @@ class Terminal:
         )
         return done.stdout
 
-    def start(self, app: str) -> None:
-        exports = " ".join(
-            f"{k}={self.env[k]}"
-            for k in ("TERM", "NO_COLOR", "COLORTERM", "COLUMNS", "LINES")
-            if k in self.env
-        )
-        command = f"cd {ROOT} && env {exports} {sys.executable} -m tests.console.sample_apps {app}"
-        self.run(
-            "new-session", "-d", "-s", "t", "-x", str(self.width), "-y", str(self.height), command
-        )
+    def open(self, command: str) -> None:
+        size = ("-x", str(self.width), "-y", str(self.height))
+        self.run("new-session", "-d", "-s", self.session, *size, command)
 
     def screen(self) -> list[str]:
-        return self.run("capture-pane", "-p", "-t", "t").splitlines()
+        return self.run("capture-pane", "-p", "-t", self.session).splitlines()
 
     def text(self) -> str:
         return "\n".join(self.screen())
 
-    def cells(self) -> list[list[Cell]]:
-        """Every line as cells with their attributes (`capture-pane -e`)."""
-        lines = []
-        for raw in self.run("capture-pane", "-p", "-e", "-t", "t").splitlines():
-            lines.append(parse_line(raw))
-        return lines
-
     def keys(self, *keys: str) -> None:
-        self.run("send-keys", "-t", "t", *keys)
+        """Every key in one `send-keys`: tmux writes them to the program at once."""
+        self.run("send-keys", "-t", self.session, *keys)
 
     def wait_for(self, predicate: Callable[[], object], what: str, within: float = 30) -> None:
         deadline = time.monotonic() + within
@@ -107,6 +91,35 @@ class Terminal:
 
     def close(self) -> None:
         subprocess.run([self.tmux, "-L", self.socket, "kill-server"], capture_output=True)
+
+
+class Terminal(Tmux):
+    """A sample app in tmux, with the environment a user has, read back with attributes."""
+
+    def __init__(self, tmp_path: Path, width: int, height: int, **env: str) -> None:
+        # Rich and Textual take COLUMNS and LINES over the terminal's own size (pytest-xdist's
+        # workers have them at 80x24): the app must see the size of the tmux window.
+        dropped = ("FRESHLINE_", "NO_COLOR", "COLUMNS", "LINES")
+        base = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
+        size = {"COLUMNS": str(width), "LINES": str(height)}
+        super().__init__(
+            base | {"TMPDIR": str(tmp_path), "TERM": "xterm-256color"} | size | env, width, height
+        )
+
+    def start(self, app: str) -> None:
+        exports = " ".join(
+            f"{k}={self.env[k]}"
+            for k in ("TERM", "NO_COLOR", "COLORTERM", "COLUMNS", "LINES")
+            if k in self.env
+        )
+        self.open(f"cd {ROOT} && env {exports} {sys.executable} -m tests.console.sample_apps {app}")
+
+    def cells(self) -> list[list[Cell]]:
+        """Every line as cells with their attributes (`capture-pane -e`)."""
+        lines = []
+        for raw in self.run("capture-pane", "-p", "-e", "-t", "t").splitlines():
+            lines.append(parse_line(raw))
+        return lines
 
 
 def parse_line(raw: str) -> list[Cell]:

@@ -4,10 +4,7 @@ back from the screen and checked against what the REST API says."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import shutil
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,6 +24,7 @@ from backend_client.models import (
     OrderItemIn,
     OrderState,
 )
+from tests.console.terminal import Tmux
 from tests.servers import FRESHLINE, clean_env, free_port
 
 pytestmark = pytest.mark.serial  # the real console in a real terminal, with a timing bound
@@ -35,53 +33,23 @@ WIDTH, HEIGHT = 200, 60
 ROW_ID = re.compile(r"^\W{0,3}\s*(\d+)\s")
 
 
-def tmux_or_fail() -> str:
-    found = shutil.which("tmux")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("tmux is needed for the end-to-end console test")
-        pytest.skip("tmux is not installed")
-    return found
+class Terminal(Tmux):
+    """The demo in tmux, in one window."""
 
+    session = "e2e"
 
-class Terminal:
-    """One tmux server of our own (its own socket), one session, one window."""
-
-    def __init__(self, tmux: str, tmp_path: Path) -> None:
-        self.tmux, self.socket = tmux, f"freshline-{uuid.uuid4().hex[:8]}"
-        self.env = clean_env(tmp_path, TMPDIR=str(tmp_path), TERM="xterm-256color")
-
-    def run(self, *args: str) -> str:
-        done = subprocess.run(
-            [self.tmux, "-L", self.socket, *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        )
-        return done.stdout
-
-    def start(self, command: str) -> None:
-        self.run("new-session", "-d", "-s", "e2e", "-x", str(WIDTH), "-y", str(HEIGHT), command)
-
-    def screen(self) -> list[str]:
-        return self.run("capture-pane", "-p", "-t", "e2e").splitlines()
-
-    def keys(self, *keys: str) -> None:
-        self.run("send-keys", "-t", "e2e", *keys)
-
-    def close(self) -> None:
-        subprocess.run([self.tmux, "-L", self.socket, "kill-server"], capture_output=True)
+    def __init__(self, tmp_path: Path) -> None:
+        env = clean_env(tmp_path, TMPDIR=str(tmp_path), TERM="xterm-256color")
+        super().__init__(env, WIDTH, HEIGHT)
 
 
 @contextmanager
 def demo_in_tmux(tmp_path: Path) -> Iterator[tuple[Terminal, str]]:
-    terminal = Terminal(tmux_or_fail(), tmp_path)
+    terminal = Terminal(tmp_path)
     port = free_port()
     # Nobody but the test answers incidents, and there are plenty of them.
     command = f"{FRESHLINE} demo --speed 30 --trouble 10 --no-desk --port {port}; sleep 60"
-    terminal.start(command)
+    terminal.open(command)
     try:
         yield terminal, f"http://127.0.0.1:{port}"
     finally:

@@ -22,6 +22,19 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
+async def alerting(tmp_path: Path, demo_template: Path) -> AsyncIterator[LiveServer]:
+    """A backend whose alert engine runs, every half second when nothing happens."""
+    async with live_server(tmp_path, demo_template, alerts="true", alert_tick_seconds=0.5) as s:
+        yield s
+
+
+@pytest.fixture
+async def crew(alerting: LiveServer) -> AsyncIterator[Actors]:
+    async with Actors(alerting.base_url) as team:
+        yield team
+
+
+@pytest.fixture
 async def backend(tmp_path: Path, demo_template: Path) -> AsyncIterator[LiveServer]:
     async with live_server(tmp_path, demo_template) as server:
         yield server

@@ -3,10 +3,6 @@ appear by themselves, every verb works by keyboard through REST, and refusals ar
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from textual.widgets import Label
 
 from backend_client.models import (
@@ -26,25 +22,12 @@ from screens.order_detail import OrderDetailScreen, event_words
 from screens.reassign import ReassignDialog
 from tests.console.conftest import until
 from tests.console.test_console_live import notes_of, text_of
-from tests.stream_support import Actors, LiveServer, live_server
+from tests.stream_support import Actors, LiveServer
 from tests.support import customer
 from widgets.alert_list import AlertList
 from widgets.top_bar import TopBar
 
 SIZE = (160, 48)
-
-
-@pytest.fixture
-async def alerting(tmp_path: Path, demo_template: Path) -> AsyncIterator[LiveServer]:
-    """A backend whose alert engine runs, every half second when nothing happens."""
-    async with live_server(tmp_path, demo_template, alerts="true", alert_tick_seconds=0.5) as s:
-        yield s
-
-
-@pytest.fixture
-async def crew(alerting: LiveServer) -> AsyncIterator[Actors]:
-    async with Actors(alerting.base_url) as team:
-        yield team
 
 
 def standing(app: FreshlineApp, rule: AlertRule) -> list[Alert]:

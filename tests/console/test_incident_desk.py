@@ -6,11 +6,8 @@ incident one row. Keys go in bursts, as a fast typist sends them."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from textual.app import App
 
 from backend_client.models import (
@@ -38,23 +35,10 @@ from tests.console.test_exception_queue import (
     standing,
     to_the_queue,
 )
-from tests.stream_support import Actors, LiveServer, live_server
+from tests.stream_support import Actors, LiveServer
 from tests.support import customer
 
 WH_CY = (39.9334, 116.455)
-
-
-@pytest.fixture
-async def alerting(tmp_path: Path, demo_template: Path) -> AsyncIterator[LiveServer]:
-    """A backend whose alert engine runs, every half second when nothing happens."""
-    async with live_server(tmp_path, demo_template, alerts="true", alert_tick_seconds=0.5) as s:
-        yield s
-
-
-@pytest.fixture
-async def crew(alerting: LiveServer) -> AsyncIterator[Actors]:
-    async with Actors(alerting.base_url) as team:
-        yield team
 
 
 def north(metres: float) -> tuple[float, float]:

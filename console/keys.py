@@ -48,13 +48,13 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 from textual import constants, events
+from textual._time import get_time  # the clock of events.Key.time (perf_counter on Windows)
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import WorkerState
@@ -156,7 +156,7 @@ class KeyGate:
 
     def screen_changed(self, screen: Screen) -> None:
         """A screen came to the top (the app's `screen_change_signal`, called synchronously)."""
-        self.came_up[screen] = time.monotonic()
+        self.came_up[screen] = get_time()  # the clock Textual stamps keys with
         self.opened_by_key[screen] = self.in_flight is not None and self.in_flight[0] is not None
 
     async def take(self, event: events.Key) -> bool:

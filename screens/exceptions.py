@@ -235,7 +235,7 @@ class ExceptionsScreen(GuardedScreen):
             return
         self._run(verb, alerts)
 
-    @work(group="alert-act", exclusive=True, exit_on_error=False)
+    @work(group="alert-act", exit_on_error=False)  # not exclusive: never cancel one in flight
     async def _run(self, verb, alerts: list[Alert]) -> None:  # type: ignore[no-untyped-def]
         await verb(self, alerts)
         self.marks.clear()

@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 
 from backend_client import FreshlineClient, FreshlineError
 from backend_client.models import OrderState, RiderSuggestion
+from console.alert_words import plural
 from console.store import OrderCard, Store
 from screens.acting import each, report
 from screens.dialogs import ConfirmDialog, Dialog
@@ -199,8 +200,11 @@ def reassign_order(screen: Screen, order_id: int) -> None:
 
     async def send(rider_id: int) -> None:
         offer = offers[-1]
-        card = store.orders.get(order_id) or offer.card
-        resume = offer.card.status == S.EXCEPTION
+        # The version the dispatcher saw when answering: if the order changed since, the
+        # backend answers 409 instead of overriding a neighbour's decision (or reassigning
+        # without the resume the question offered).
+        card = offer.card
+        resume = card.status == S.EXCEPTION
         results = await each(
             [order_id],
             lambda i: client.assign(
@@ -218,7 +222,8 @@ def reassign_order(screen: Screen, order_id: int) -> None:
 
     def chosen(rider_id: int | None) -> None:
         if rider_id is not None:
-            screen.run_worker(send(rider_id), group="reassign", exclusive=True, exit_on_error=False)
+            # Not exclusive: a second decision must not cancel one still on its way.
+            screen.run_worker(send(rider_id), group="reassign", exit_on_error=False)
 
     dialog = ReassignDialog(f"Order {order_id}: to whom?", load, lambda r: offers[-1].question(r))
     app.push_screen(dialog, chosen)
@@ -239,7 +244,7 @@ def hand_over(screen: Screen, rider_id: int) -> None:
         return
     cold = any(c.cold_chain for c in carried)
     ids = ", ".join(f"#{c.id}" for c in carried)
-    title = f"Hand {name}'s {len(carried)} order(s) ({ids}) to whom?"
+    title = f"Hand {name}'s {plural(len(carried), 'order')} ({ids}) to whom?"
     able: list[RiderSuggestion] = []
 
     async def load() -> tuple[str, Lines] | str:
@@ -255,7 +260,7 @@ def hand_over(screen: Screen, rider_id: int) -> None:
             and (s.rider.cold_chain or not cold)
         ]
         if not able:
-            return f"Nobody online has room for {name}'s {parcels} parcel(s) now."
+            return f"Nobody online has room for {name}'s {plural(parcels, 'parcel')} now."
         now, first = store.clock.now(), carried[0].promised_at
         return title, [(s.rider.id, suggestion_line(s, now, first, zone)) for s in able]
 
@@ -277,10 +282,10 @@ def hand_over(screen: Screen, rider_id: int) -> None:
             [rider_id],
             lambda i: client.hand_over(i, taker, listing, reason=f"{name}'s orders to {to}"),
         )
-        report(app, f"Hand over to {to}", f"{len(carried)} order(s) of {name}", results)
+        report(app, f"Hand over to {to}", f"{plural(len(carried), 'order')} of {name}", results)
 
     def chosen(taker: int | None) -> None:
         if taker is not None:
-            screen.run_worker(send(taker), group="reassign", exclusive=True, exit_on_error=False)
+            screen.run_worker(send(taker), group="reassign", exit_on_error=False)
 
     app.push_screen(ReassignDialog(title, load, confirm), chosen)

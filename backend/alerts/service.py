@@ -244,7 +244,7 @@ async def snooze(
     return row
 
 
-INCIDENT_RULES = (AlertRule.DELIVERY_EXCEPTION,)
+RESOLVED_BY_RESUME = (AlertRule.DELIVERY_EXCEPTION,)
 """The alerts an order's incident stands as, resolved when the desk ends it in one step."""
 
 
@@ -258,7 +258,7 @@ async def resolve_incident(
             select(AlertRow)
             .where(
                 AlertRow.order_id == order_id,
-                AlertRow.rule.in_([str(r) for r in INCIDENT_RULES]),
+                AlertRow.rule.in_([str(r) for r in RESOLVED_BY_RESUME]),
                 AlertRow.state.in_(ACTIVE),
             )
             .order_by(AlertRow.id)

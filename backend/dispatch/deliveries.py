@@ -298,7 +298,8 @@ async def _join_open(
             deliveries=[delivery.id],
             orders=companions,
             reason=(
-                f"merged into delivery {delivery.id} with order(s) "
+                f"merged into delivery {delivery.id} with "
+                f"{'order' if len(companions) == 1 else 'orders'} "
                 f"{', '.join(map(str, companions))} ({why}, {minutes:.0f} min "
                 f"after it opened): one parcel, {delivery.weight_g / 1000:g} kg"
             ),

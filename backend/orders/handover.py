@@ -69,7 +69,8 @@ async def hand_over(
     room = taker.capacity - taker.active_orders
     if room < len(parcels):
         raise Conflict(
-            f"rider {to_rider_id} has room for {room} more parcel(s), not {len(parcels)}",
+            f"rider {to_rider_id} has room for {room} more "
+            f"{'parcel' if room == 1 else 'parcels'}, not {len(parcels)}",
             room=room,
         )
     if not taker.cold_chain and any(p.cold_chain for p in parcels.values()):

@@ -244,7 +244,7 @@ async def reopen_request(
             f"{row.decided_by} rejected request {row.id}; only they or a supervisor take it back"
         )
     assert row.decided_at is not None  # a rejection records when
-    if now - row.decided_at > window:
+    if window <= timedelta(0) or now - row.decided_at > window:  # 0: never
         raise Conflict(
             f"request {row.id} was rejected more than {window.total_seconds():g} s ago: too late "
             "to take it back; open a new one",

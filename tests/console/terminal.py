@@ -55,7 +55,10 @@ class Tmux:
 
     def __init__(self, env: dict[str, str], width: int, height: int) -> None:
         self.tmux, self.socket = tmux_or_fail(), f"freshline-{uuid.uuid4().hex[:8]}"
-        self.env, self.width, self.height = env, width, height
+        # Rich and Textual take COLUMNS and LINES over the terminal's own size (pytest-xdist's
+        # workers have them at 80x24): the program must see the size of the tmux window.
+        size = {"COLUMNS": str(width), "LINES": str(height)}
+        self.env, self.width, self.height = env | size, width, height
 
     def run(self, *args: str) -> str:
         done = subprocess.run(
@@ -97,13 +100,10 @@ class Terminal(Tmux):
     """A sample app in tmux, with the environment a user has, read back with attributes."""
 
     def __init__(self, tmp_path: Path, width: int, height: int, **env: str) -> None:
-        # Rich and Textual take COLUMNS and LINES over the terminal's own size (pytest-xdist's
-        # workers have them at 80x24): the app must see the size of the tmux window.
         dropped = ("FRESHLINE_", "NO_COLOR", "COLUMNS", "LINES")
         base = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
-        size = {"COLUMNS": str(width), "LINES": str(height)}
         super().__init__(
-            base | {"TMPDIR": str(tmp_path), "TERM": "xterm-256color"} | size | env, width, height
+            base | {"TMPDIR": str(tmp_path), "TERM": "xterm-256color"} | env, width, height
         )
 
     def start(self, app: str) -> None:

@@ -399,27 +399,22 @@ async def assign_rider(
             )
         resume = decide(state, OrderAction.RESUME, str(actor.role))
     goods = await goods_on_the_road(session, order)
-    # The orders merged into its parcel change rider with it, and their goods wait at the
-    # same spot: each is collected there, resumed and announced as the order asked for.
-    moved = await give_to_rider(
+    # Goods on the road travel alone: `for_reassignment` detaches the order from a shared
+    # parcel once it is out, so nothing else moves with it to the new rider.
+    await give_to_rider(
         session, order, request.rider_id, actor=actor, now=now, reason=request.reason
     )
     if goods is not None:
-        for each in moved:
-            await leave_goods(session, each, request.rider_id, goods, now=now)
+        await leave_goods(session, order, request.rider_id, goods, now=now)
     if resume is not None:
         taker = await sql_of(session).one(RIDER_NAME, {"id": request.rider_id})
         why = f"reassigned to {taker[0] if taker else f'rider {request.rider_id}'}" + (
             f": {request.reason}" if request.reason else ""
         )
-        for each in moved:
-            if each is order or OrderState(each.status) == OrderState.EXCEPTION:
-                await carry_out(session, each, resume, actor=actor, now=now, reason=why)
-                await resolve_incident(session, each.id, actor=actor, now=now, resolution=why)
-    if goods is not None:
-        for each in moved:
-            if OrderState(each.status) == OrderState.DELIVERING:
-                await _announce_eta(session, each, actor=actor, now=now)
+        await carry_out(session, order, resume, actor=actor, now=now, reason=why)
+        await resolve_incident(session, order.id, actor=actor, now=now, resolution=why)
+    if goods is not None and OrderState(order.status) == OrderState.DELIVERING:
+        await _announce_eta(session, order, actor=actor, now=now)
     return order
 
 
@@ -566,20 +561,18 @@ async def give_to_rider(
     actor: Principal,
     now: datetime,
     reason: str | None,
-) -> list[OrderRecord]:
+) -> None:
     """The order's parcel changes rider (one slot, whatever it holds); merged orders that ride
-    in it change with it. The orders that moved, `order` first."""
+    in it change with it."""
     parcel = await deliveries.for_reassignment(session, order, now=now)
     await deliveries.take(session, parcel, rider_id)
-    moved = await deliveries.riding_with(session, parcel, order)
-    for moving in moved:
+    for moving in await deliveries.riding_with(session, parcel, order):
         why = reason
         if moving is not order:
             why = f"same parcel (delivery {parcel.id}) as order {order.id}" + (
                 f": {reason}" if reason else ""
             )
         await record_assignment(session, moving, rider_id, actor=actor, now=now, reason=why)
-    return moved
 
 
 async def record_assignment(

@@ -377,23 +377,34 @@ async def test_a_real_deadlock_in_our_own_statements_is_run_again_and_both_commi
 
     await pg_db.write(seed)
     holds = {1: asyncio.Event(), 2: asyncio.Event()}
+    committed = {1: asyncio.Event(), 2: asyncio.Event()}
     attempts: list[int] = []
     lock = Query("SELECT n FROM turn WHERE n = :n FOR UPDATE")
     bump = Query("UPDATE turn SET n = n + 10 WHERE n = :n")
 
     def crosswise(first: int, second: int):
         async def job(session: AsyncSession) -> None:
+            again = first in attempts
             attempts.append(first)
             sql = sql_of(session)
-            await sql.one(lock, {"n": first})
-            holds[first].set()
-            await holds[second].wait()  # both hold one row: each now asks for the other's
-            await sql.one(lock, {"n": second})
+            if again:  # run again once the survivor committed: nothing left to deadlock with
+                await committed[second].wait()
+                await sql.one(lock, {"n": first})
+                await sql.one(lock, {"n": second})
+            else:
+                await sql.one(lock, {"n": first})
+                holds[first].set()
+                await holds[second].wait()  # both hold one row: each now asks for the other's
+                await sql.one(lock, {"n": second})
             await sql.run(bump, {"n": first})
 
         return job
 
-    await asyncio.gather(pg_db.write(crosswise(1, 2)), pg_db.write(crosswise(2, 1)))
+    async def write(first: int, second: int) -> None:
+        await pg_db.write(crosswise(first, second))
+        committed[first].set()
+
+    await asyncio.gather(write(1, 2), write(2, 1))
     assert len(attempts) == 3  # one of them twice
     assert sorted(await noted(pg_db)) == [11, 12]
 

@@ -135,6 +135,31 @@ def _failed(query: Query, error: Exception) -> NoReturn:
     raise kind(query.text, None, error) from error
 
 
+class Changed(Protocol):
+    """A row held as a record that notes which columns were assigned since it was read."""
+
+    id: int
+    changed: set[str]
+
+
+_UPDATES: dict[tuple[str, frozenset[str]], Query] = {}
+
+
+async def save_changed(sql: Sql, table: str, record: Changed) -> None:
+    """Write the columns of `record` assigned since it was loaded (or last saved): one UPDATE,
+    its text made once per table and set of columns."""
+    if not record.changed:
+        return
+    names = frozenset(record.changed)
+    query = _UPDATES.get((table, names))
+    if query is None:
+        assignments = ", ".join(f"{name} = :{name}" for name in sorted(names))
+        query = Query(f"UPDATE {table} SET {assignments} WHERE id = :id")
+        _UPDATES[(table, names)] = query
+    await sql.run(query, {"id": record.id, **{name: getattr(record, name) for name in names}})
+    record.changed.clear()
+
+
 # --- SQLite ---------------------------------------------------------------------------------
 
 

@@ -25,7 +25,7 @@ from backend.orders.lifecycle import ASSIGNABLE_STATES, RIDER_FREE_STATES
 from backend.orders.records import OrderRecord
 from backend.realtime.outbox import append_event
 from backend.riders import service as riders
-from backend.sql import Query, Row, Sql, sql_of, when
+from backend.sql import Query, Row, Sql, save_changed, sql_of, when
 from backend_client.models import OrderState
 
 OPEN, OUT, DONE = "open", "out", "done"
@@ -106,19 +106,10 @@ WEIGHT = Query(
     "FROM delivery_items WHERE delivery_id = :delivery_id"
 )
 RIDER_COLD_BOX = Query("SELECT cold_chain FROM riders WHERE id = :id")
-_UPDATES: dict[frozenset[str], Query] = {}
 
 
 async def _save(sql: Sql, delivery: DeliveryRecord) -> None:
-    if not delivery.changed:
-        return
-    names = frozenset(delivery.changed)
-    query = _UPDATES.get(names)
-    if query is None:
-        assignments = ", ".join(f"{name} = :{name}" for name in sorted(names))
-        query = _UPDATES[names] = Query(f"UPDATE deliveries SET {assignments} WHERE id = :id")
-    await sql.run(query, {"id": delivery.id, **{n: getattr(delivery, n) for n in names}})
-    delivery.changed.clear()
+    await save_changed(sql, "deliveries", delivery)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from typing import Any
 from backend.auth.principal import Principal
 from backend.auth.scope import order_in_scope
 from backend.errors import NotFound
-from backend.sql import Query, Row, Sql, when
+from backend.sql import Query, Row, Sql, save_changed, when
 
 
 @dataclass(slots=True, eq=False)
@@ -120,7 +120,6 @@ INSERT_ITEM = Query(
     f"INSERT INTO order_items (order_id, {', '.join(ITEM_COLUMNS)}) "
     f"VALUES (:order_id, {', '.join(':' + c for c in ITEM_COLUMNS)})"
 )
-_UPDATES: dict[frozenset[str], Query] = {}
 
 
 async def load(sql: Sql, order_id: int, *, lock: bool = False) -> OrderRecord | None:
@@ -160,15 +159,7 @@ def _item(row: Row) -> ItemRecord:
 
 async def save(sql: Sql, order: OrderRecord) -> None:
     """Write the columns assigned since the order was loaded (or last saved)."""
-    if not order.changed:
-        return
-    names = frozenset(order.changed)
-    query = _UPDATES.get(names)
-    if query is None:
-        assignments = ", ".join(f"{name} = :{name}" for name in sorted(names))
-        query = _UPDATES[names] = Query(f"UPDATE orders SET {assignments} WHERE id = :id")
-    await sql.run(query, {"id": order.id, **{name: getattr(order, name) for name in names}})
-    order.changed.clear()
+    await save_changed(sql, "orders", order)
 
 
 async def insert(sql: Sql, values: dict[str, Any], items: list[ItemRecord]) -> OrderRecord:

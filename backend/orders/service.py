@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.alerts.service import resolve_incident
 from backend.auth.principal import Principal, system_principal
 from backend.auth.redaction import sees_staff_details
-from backend.auth.scope import order_scope
 from backend.db import lock_key
 from backend.dispatch import deliveries
 from backend.dispatch.deliveries import DeliveryPlan, DeliveryRecord
@@ -39,6 +38,7 @@ from backend.orders.lifecycle import (
 )
 from backend.orders.models import OrderRow
 from backend.orders.records import ItemRecord, OrderRecord
+from backend.orders.scope import order_scope
 from backend.realtime.models import EventRow
 from backend.realtime.outbox import append_event
 from backend.returns.records import withdraw_pending

@@ -8,7 +8,7 @@ from datetime import date, tzinfo
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -195,7 +195,7 @@ async def receive_callback(
     return _replay_marked(response)
 
 
-def _replay_marked(response: JSONResponse) -> Response:
+def _replay_marked(response: Response) -> Response:
     if b'"replayed":true' in response.body:
         response.headers["Idempotent-Replayed"] = "true"
     return response

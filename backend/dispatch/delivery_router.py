@@ -38,7 +38,9 @@ async def order_deliveries(
         ]
 
 
-async def delivery_view(session: AsyncSession, delivery: DeliveryRow) -> Delivery:
+async def delivery_view(
+    session: AsyncSession, delivery: DeliveryRow | deliveries.DeliveryRecord
+) -> Delivery:
     parts = (
         await session.execute(
             select(DeliveryItemRow, OrderItemRow.sku)

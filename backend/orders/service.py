@@ -506,12 +506,12 @@ async def auto_assign(session: AsyncSession, order: OrderRecord, *, now: datetim
     pickup = Pickup(row[0], row[1], row[2], row[3], bool(row[4]))
     chosen: list[tuple[DeliveryRecord, str]] = []
     for parcel in await deliveries.riderless(session, order):
-        reason = await _auto_take(session, order, parcel, pickup, {p.rider_id for p, _ in chosen})
-        if reason is None:
+        why = await _auto_take(session, order, parcel, pickup, {p.rider_id for p, _ in chosen})
+        if why is None:
             for taken, _ in chosen:
                 await deliveries.untake(session, taken)
             return False
-        chosen.append((parcel, reason))
+        chosen.append((parcel, why))
     for parcel, reason in chosen:
         if parcel.id == lead.id:
             assert parcel.rider_id is not None

@@ -131,12 +131,8 @@ async def new_leg(session: AsyncSession, rider_id: int) -> None:
 
 def _track_stillness(rider: RiderRow, fixes: list[PositionPoint], radius_m: float) -> None:
     for fix in fixes:
-        anchor = (rider.still_lat, rider.still_lng)
-        if (
-            anchor[0] is None
-            or anchor[1] is None
-            or rough_metres(anchor, (fix.lat, fix.lng)) > radius_m
-        ):
+        lat, lng = rider.still_lat, rider.still_lng
+        if lat is None or lng is None or rough_metres((lat, lng), (fix.lat, fix.lng)) > radius_m:
             rider.still_lat, rider.still_lng, rider.still_since = fix.lat, fix.lng, fix.at
 
 

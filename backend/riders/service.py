@@ -173,7 +173,7 @@ async def record_positions(
     ]
     if problems:
         raise Unprocessable("impossible positions: " + "; ".join(problems))
-    by_time = {}
+    by_time: dict[datetime, PositionPoint] = {}
     for point in sorted(batch.points, key=lambda p: p.at):
         by_time.setdefault(point.at, point)
     times = list(by_time)
@@ -332,8 +332,8 @@ async def record_fleet_positions(
     moved = []
     for rider, forward in moves:
         if forward:
-            fix = forward[-1]
-            rider.last_lat, rider.last_lng, rider.last_fix_at = fix.lat, fix.lng, fix.at
+            last = forward[-1]
+            rider.last_lat, rider.last_lng, rider.last_fix_at = last.lat, last.lng, last.at
             moved.append(rider)
     await session.flush()
     result = FleetPositionsResult(

@@ -137,10 +137,10 @@ async def _serve(
     if connection.failure is not None:
         raise StreamClosed(*connection.failure)
     for task in done:
-        if not task.cancelled() and task.exception() is not None:
+        if not task.cancelled() and (failure := task.exception()) is not None:
             # StreamClosed and disconnects are handled by the caller; anything else is
             # unexpected, and the caller logs it and closes with 1011.
-            raise task.exception()  # type: ignore[misc]
+            raise failure
 
 
 async def _pump(websocket: WebSocket, connection: Connection) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
 
 from backend_client._transport import Resource, query_params
 from backend_client.models import (
@@ -61,11 +60,34 @@ class Orders(Resource):
         )
         return await self._transport.call("GET", "/orders", OrderPage, params=params)
 
-    async def every(self, **filters: Any) -> AsyncIterator[Order]:
-        """Every order matching `filters` (those of `page`), most urgent first, page by page."""
+    async def every(
+        self,
+        *,
+        status: list[OrderState] | None = None,
+        channel: str | None = None,
+        warehouse_id: str | None = None,
+        zone: str | None = None,
+        rider_id: int | None = None,
+        late: bool = False,
+        q: str | None = None,
+        updated_since: datetime | None = None,
+        limit: int = 100,
+    ) -> AsyncIterator[Order]:
+        """Every order matching the filters (as `page`'s), most urgent first, `limit` a page."""
         cursor = None
         while True:
-            page = await self.page(cursor=cursor, **filters)
+            page = await self.page(
+                status=status,
+                channel=channel,
+                warehouse_id=warehouse_id,
+                zone=zone,
+                rider_id=rider_id,
+                late=late,
+                q=q,
+                updated_since=updated_since,
+                cursor=cursor,
+                limit=limit,
+            )
             for order in page.items:
                 yield order
             if page.next_cursor is None:

@@ -47,7 +47,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from backend.sql import SQL, Query, SqliteSql, postgres_sql, sql_of
 from backend.sqlite import WRITE, inline_connector, install_hooks
-from backend_client.waiting import within
+from backend_client import within
 
 log = logging.getLogger(__name__)
 

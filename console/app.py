@@ -18,16 +18,17 @@ from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from backend_client import (
+    Backoff,
     FreshlineClient,
     FreshlineError,
     KeyringUnavailable,
     NotAuthenticated,
     StreamRefused,
+    StreamState,
+    StreamStatus,
     TokenStore,
 )
 from backend_client.models import Me, Role, TokenResponse
-from backend_client.retry import Backoff
-from backend_client.stream import StreamState, StreamStatus
 from console.commands import FreshlineCommands
 from console.keys import KeyGate, set_escape_delay
 from console.kpi_feed import KpiFeed
@@ -382,8 +383,8 @@ class FreshlineApp(App[None]):
         self.push_screen(HelpScreen.of(self.screen))
 
     async def action_quit(self) -> None:
-        if self.feed is not None and self.feed.consumer is not None:
-            self.feed.consumer.stop()
+        if self.feed is not None and self.feed.stream is not None:
+            self.feed.stream.stop()
         self.exit()
 
     async def on_unmount(self) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from backend_client.waiting import within
+from backend_client import within
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0

@@ -14,8 +14,7 @@ from datetime import tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from backend_client import FreshlineClient, FreshlineError, KeyringUnavailable, TokenStore
-from backend_client.waiting import within
+from backend_client import FreshlineClient, FreshlineError, KeyringUnavailable, TokenStore, within
 from console.config import ConsoleConfig
 from console.embedded import EmbeddedBackend
 from console.sign_in import NO_KEYRING, NO_SESSION, KnownUsers

@@ -20,6 +20,7 @@ from typing import Any
 
 from geopy.distance import great_circle
 
+from backend_client import StreamState, StreamStatus
 from backend_client.models import (
     Alert,
     Event,
@@ -31,7 +32,6 @@ from backend_client.models import (
     PositionMessage,
     Rider,
 )
-from backend_client.stream import StreamState, StreamStatus
 from console.alert_book import AlertBook
 
 

@@ -13,10 +13,16 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from backend_client import Backoff, FreshlineClient, FreshlineError, NotAuthenticated
-from backend_client.errors import RateLimited
+from backend_client import (
+    Backoff,
+    FreshlineClient,
+    FreshlineError,
+    NotAuthenticated,
+    RateLimited,
+    StreamState,
+    StreamStatus,
+)
 from backend_client.models import Me, Role
-from backend_client.stream import StreamState, StreamStatus
 
 if TYPE_CHECKING:
     from console.app import FreshlineApp

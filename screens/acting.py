@@ -93,7 +93,7 @@ async def _common_actions(client: FreshlineClient, order_ids: list[int]) -> list
     async def offered(order_id: int) -> set[OrderAction]:
         async with gate:
             try:
-                return set(await client.actions(order_id))
+                return set(await client.orders.actions(order_id))
             except (NotFound, PermissionDenied):
                 return set()
 
@@ -111,8 +111,8 @@ async def _send(
 ) -> list[Outcome]:
     async def one(order_id: int) -> None:
         card = store.orders.get(order_id)
-        version = card.version if card else (await client.order(order_id)).version
-        await client.transition(order_id, action, version, reason=reason)
+        version = card.version if card else (await client.orders.get(order_id)).version
+        await client.orders.transition(order_id, action, version, reason=reason)
 
     return await each(order_ids, one)
 

@@ -65,7 +65,7 @@ async def acknowledge(screen: Screen, alerts: list[Alert]) -> None:
     by_id = {a.id: a for a in alerts}
     results = await each(
         list(by_id),
-        lambda i: client.acknowledge_alert(i, _version(store, by_id[i]), note=note or None),
+        lambda i: client.alerts.acknowledge(i, _version(store, by_id[i]), note=note or None),
     )
     report(app, "Acknowledge", _subject(alerts), results)
 
@@ -79,7 +79,7 @@ async def snooze(screen: Screen, alerts: list[Alert]) -> None:
     by_id = {a.id: a for a in alerts}
     minutes = int(chosen)
     results = await each(
-        list(by_id), lambda i: client.snooze_alert(i, _version(store, by_id[i]), minutes)
+        list(by_id), lambda i: client.alerts.snooze(i, _version(store, by_id[i]), minutes)
     )
     report(app, f"Snooze {minutes} min", _subject(alerts), results)
 
@@ -156,8 +156,8 @@ async def decide(
     client, _store = _parts(screen)
 
     async def one(request_id: int) -> None:
-        request = await client.request(request_id)  # its own version, not the alert's
-        await client.decide_request(request_id, request.version, approve=approve, reason=reason)
+        request = await client.requests.get(request_id)  # its own version, not the alert's
+        await client.requests.decide(request_id, request.version, approve=approve, reason=reason)
 
     results = await each(requests, one)
     report(app, verb, subject, results)
@@ -185,8 +185,8 @@ async def take_back(screen: Screen, rejected: list[Alert]) -> None:
     ids = [a.request_id for a in rejected if a.request_id is not None]
 
     async def one(request_id: int) -> None:
-        request = await client.request(request_id)
-        await client.reopen_request(request_id, request.version)
+        request = await client.requests.get(request_id)
+        await client.requests.reopen(request_id, request.version)
 
     subject = f"request {ids[0]}" if len(ids) == 1 else f"{len(ids)} requests"
     report(screen.app, "Take back the rejection", subject, await each(ids, one))

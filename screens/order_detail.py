@@ -193,8 +193,8 @@ class OrderDetailScreen(GuardedScreen):
     async def load(self) -> None:
         client = self.app.client  # type: ignore[attr-defined]
         try:
-            order = await client.order(self.order_id)
-            events = await client.timeline(self.order_id)
+            order = await client.orders.get(self.order_id)
+            events = await client.orders.timeline(self.order_id)
         except NotFound:
             self.query_one("#header", Static).update(f"Order {self.order_id} does not exist.")
             return
@@ -205,7 +205,7 @@ class OrderDetailScreen(GuardedScreen):
             self.notify(f"Could not load order {self.order_id}: {exc}", severity="warning")
             return
         try:
-            parcels = await client.order_deliveries(self.order_id)
+            parcels = await client.orders.deliveries(self.order_id)
         except FreshlineError:
             parcels = []  # a backend without deliveries: the rest of the order still shows
         self.order, self.events, self.parcels = order, events, parcels

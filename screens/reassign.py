@@ -178,8 +178,8 @@ def reassign_order(screen: Screen, order_id: int) -> None:
     offers: list[_Offer] = []
 
     async def load() -> tuple[str, Lines] | str:
-        card = store.orders.get(order_id) or OrderCard.of(await client.order(order_id))
-        suggestions = await client.rider_suggestions(order_id, limit=8)
+        card = store.orders.get(order_id) or OrderCard.of(await client.orders.get(order_id))
+        suggestions = await client.orders.rider_suggestions(order_id, limit=8)
         if not suggestions:
             return (
                 f"Nobody can take order {order_id} now (online, with room, a cold-chain box "
@@ -207,7 +207,7 @@ def reassign_order(screen: Screen, order_id: int) -> None:
         resume = card.status == S.EXCEPTION
         results = await each(
             [order_id],
-            lambda i: client.assign(
+            lambda i: client.orders.assign(
                 i, rider_id, card.version, reason="reassigned from the exception queue",
                 resume=resume,
             ),
@@ -248,8 +248,8 @@ def hand_over(screen: Screen, rider_id: int) -> None:
     able: list[RiderSuggestion] = []
 
     async def load() -> tuple[str, Lines] | str:
-        suggestions = await client.rider_suggestions(carried[0].id, limit=20)
-        giver = await client.rider(rider_id)
+        suggestions = await client.orders.rider_suggestions(carried[0].id, limit=20)
+        giver = await client.riders.get(rider_id)
         # Room is counted in parcels: merged orders ride in one and take one slot, so the
         # taker needs no more slots than the giver fills.
         parcels = min(len(carried), giver.active_orders) or len(carried)
@@ -280,7 +280,7 @@ def hand_over(screen: Screen, rider_id: int) -> None:
         to = taker_name(taker)
         results = await each(
             [rider_id],
-            lambda i: client.hand_over(i, taker, listing, reason=f"{name}'s orders to {to}"),
+            lambda i: client.riders.hand_over(i, taker, listing, reason=f"{name}'s orders to {to}"),
         )
         report(app, f"Hand over to {to}", f"{plural(len(carried), 'order')} of {name}", results)
 

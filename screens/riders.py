@@ -250,7 +250,7 @@ class RidersScreen(GuardedScreen):
         if client is None:
             return
         try:
-            route = await client.rider_route(rider_id)
+            route = await client.riders.route(rider_id)
         except FreshlineError as exc:
             log.info("no route for rider %s: %r", rider_id, exc)
             return

@@ -133,7 +133,7 @@ class TrackReplayScreen(GuardedScreen):
             status.show("No server: nothing to replay.")
             return
         try:
-            track = await client.order_track(self.order_id)
+            track = await client.orders.track(self.order_id)
         except NotFound:
             status.show(f"Order {self.order_id} has no track (no such order, or not yours).")
             return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from backend_client.stream import StreamState, StreamStatus
+from backend_client import StreamState, StreamStatus
 from widgets.live_text import LiveText
 
 MARK = {

@@ -26,7 +26,7 @@ from backend.db import Database
 from backend.realtime.models import EventRow
 from backend.realtime.outbox import COLUMNS, LoggedEvent
 from backend.sql import Query, sql_of
-from backend_client.waiting import within
+from backend_client import within
 
 log = logging.getLogger(__name__)
 

@@ -25,6 +25,7 @@ from backend.realtime.hub import CloseCode, Connection, Hub
 from backend.realtime.visibility import Subscription, authorise
 from backend.responses import PROTECTED
 from backend.settings import Settings
+from backend_client import within
 from backend_client.models import (
     NO_CONTROL_CHARS,
     ClientMessage,
@@ -35,7 +36,6 @@ from backend_client.models import (
     Topic,
     Welcome,
 )
-from backend_client.waiting import within
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["stream"])

@@ -15,7 +15,7 @@ from backend.orders.records import OrderRecord
 from backend.realtime.outbox import append_event
 from backend.returns.models import ReturnRequestRow
 from backend.sql import Query, sql_of
-from backend_client.models import ClaimItem, RequestKind, RequestState, ReturnRequest
+from backend_client.models import ClaimLine, RequestKind, RequestState, ReturnRequest
 
 
 def request_view(row: ReturnRequestRow) -> ReturnRequest:
@@ -26,7 +26,7 @@ def request_view(row: ReturnRequestRow) -> ReturnRequest:
         order_id=row.order_id,
         warehouse_id=row.warehouse_id,
         reason=row.reason,
-        items=[ClaimItem(**item) for item in row.items],
+        items=[ClaimLine(**item) for item in row.items],
         amount_cents=row.amount_cents,
         opened_by=row.opened_by,
         opened_at=row.opened_at,

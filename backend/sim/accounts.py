@@ -15,8 +15,7 @@ from typing import Any, TypeVar
 import httpx
 
 from backend.sim.seed import demo_password
-from backend_client import FreshlineClient
-from backend_client.errors import ConnectionFailed, NotAuthenticated, ServerError
+from backend_client import ConnectionFailed, FreshlineClient, NotAuthenticated, ServerError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

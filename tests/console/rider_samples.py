@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from types import SimpleNamespace
 
 from backend.sim.city import demo_city, demo_zones
-from backend_client import NotFound
+from backend_client import NotFound, StreamState, StreamStatus
 from backend_client.models import (
     Event,
     Me,
@@ -21,7 +22,6 @@ from backend_client.models import (
     TrackPoint,
     TrackStop,
 )
-from backend_client.stream import StreamState, StreamStatus
 from console.app import FreshlineApp
 from console.store import FrozenClock, MapPlace, MapZone, Store
 from tests.console.samples import BEIJING, NOW, order
@@ -166,6 +166,8 @@ class TrackClient:
         self.store = store
         self.token = "t"
         self.routes_asked: list[int] = []
+        self.orders = SimpleNamespace(track=self.order_track, get=self.order)
+        self.riders = SimpleNamespace(route=self.rider_route)
 
     async def order_track(self, order_id: int) -> Track:
         if order_id != 5000:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 
+from backend_client import StreamState, StreamStatus
 from backend_client.models import Alert, Me, OrderState, Role
-from backend_client.stream import StreamState, StreamStatus
 from console.app import FreshlineApp
 from console.store import FrozenClock, Store
 from tests.console.samples import BEIJING, NOW, ZONES, order, rider

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from textual.widgets import DataTable
@@ -49,6 +50,9 @@ class StubClient:
         self.the_order = order(8, OrderState.DELIVERING, 25, 4)
         self.events = events
         self.token = "stub"
+        self.orders = SimpleNamespace(
+            get=self.order, timeline=self.timeline, deliveries=self.order_deliveries
+        )
 
     async def order(self, order_id: int) -> Any:
         return self.the_order

@@ -9,9 +9,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from backend_client import FreshlineClient
+from backend_client import FreshlineClient, StreamState, StreamStatus
 from backend_client.models import Me, Role
-from backend_client.stream import StreamState, StreamStatus
 from console.app import FreshlineApp
 from console.kpi_feed import KpiFeed
 from console.store import FrozenClock, KpiScope, Store

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from backend_client import StreamState, StreamStatus
 from backend_client.models import Me, Role
-from backend_client.stream import StreamState, StreamStatus
 from console.app import FreshlineApp
 from console.store import FrozenClock, Lane, Store
 from screens.board import BoardScreen

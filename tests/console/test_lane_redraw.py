@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from backend_client import StreamState, StreamStatus
 from backend_client.models import Me, OrderState, PositionMessage, Role
-from backend_client.stream import StreamState, StreamStatus
 from console.app import FreshlineApp
 from console.store import FrozenClock, Lane, Store
 from tests.console.samples import NOW, moved, order, rider

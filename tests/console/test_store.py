@@ -16,6 +16,7 @@ from geopy.distance import great_circle
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backend_client import StreamState, StreamStatus
 from backend_client.models import (
     Channel,
     CustomerOut,
@@ -27,7 +28,6 @@ from backend_client.models import (
     Rider,
     RiderStatus,
 )
-from backend_client.stream import StreamState, StreamStatus
 from console.store import (
     LANE_OF_STATE,
     RIDER_ORDER_LANES,

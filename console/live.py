@@ -12,25 +12,30 @@ import contextlib
 import logging
 
 from backend_client import FreshlineClient, FreshlineError, NotFound, StreamConsumer
-from backend_client.models import Alert, Me, Order, OrderState, Rider, Role, Topic
+from backend_client.models import Alert, Me, Order, OrderState, Rider, Topic
+from console.roles import ALERTS_READ, KPI_READ, may
 from console.store import BOARD_STATES, Store
 
 log = logging.getLogger(__name__)
 
-RIDER_ROLES = {Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER, Role.SUPPORT, Role.VIEWER}
-"""Roles whose console also follows riders (names and positions)."""
-ALERT_ROLES = RIDER_ROLES | {Role.MERCHANT}
-"""Roles whose console also follows the alerts (the exception queue)."""
+
+def desk(me: Me) -> bool:
+    """A desk account (the KPIs are theirs to read): its console also follows the riders and the
+    KPIs; a merchant's follows its orders and alerts."""
+    return may(me, KPI_READ)
+
+
 PAGE = 500
 STALE_BATCH = 50
 CLOCK_EVERY_S = 60.0
 
 
-def topics_for(role: Role) -> list[Topic]:
+def topics_for(me: Me) -> list[Topic]:
+    """What `me`'s console follows, by the permissions the server gave the account."""
     topics = [Topic.ORDERS]
-    if role in RIDER_ROLES:
-        topics += [Topic.RIDERS, Topic.KPI]  # desk roles: KPIs too (kpi:read)
-    if role in ALERT_ROLES:
+    if desk(me):
+        topics += [Topic.RIDERS, Topic.KPI]
+    if may(me, ALERTS_READ):
         topics.append(Topic.ALERTS)
     return topics
 
@@ -40,7 +45,7 @@ class LiveFeed:
 
     def __init__(self, client: FreshlineClient, store: Store, me: Me) -> None:
         self.client, self.store, self.me = client, store, me
-        self.topics = topics_for(me.role)
+        self.topics = topics_for(me)
         self.consumer: StreamConsumer | None = None
 
     async def run(self) -> None:

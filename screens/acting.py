@@ -22,6 +22,7 @@ from backend_client import (
     PermissionDenied,
 )
 from backend_client.models import OrderAction
+from console.host import client_of, host
 from console.store import Store
 from screens.dialogs import (
     ACTION_WORDS,
@@ -38,8 +39,7 @@ AT_ONCE = 8
 
 async def act_on_orders(screen: Screen, order_ids: list[int]) -> None:
     app = screen.app
-    client: FreshlineClient = app.client  # type: ignore[attr-defined]
-    store: Store = app.store  # type: ignore[attr-defined]
+    client, store = client_of(app), host(app).store
     subject = f"order {order_ids[0]}" if len(order_ids) == 1 else f"{len(order_ids)} orders"
     try:
         offered = await _common_actions(client, order_ids)

@@ -9,12 +9,15 @@ Runs inside a worker (it waits on dialogs).
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.screen import Screen
 
 from backend_client import FreshlineClient
 from backend_client.models import Alert, AlertRule
 from console import alert_words
 from console.alert_book import RULE_WORDS
+from console.host import client_of, host
 from console.store import Store
 from screens.acting import each, report
 from screens.dialogs import CANNOT_UNDO, ChoiceDialog, ConfirmDialog, NoteDialog
@@ -26,8 +29,8 @@ def _subject(alerts: list[Alert]) -> str:
     return f"alert {alerts[0].id}" if len(alerts) == 1 else f"{len(alerts)} alerts"
 
 
-def _parts(screen: Screen) -> tuple[FreshlineClient, Store]:
-    return screen.app.client, screen.app.store  # type: ignore[attr-defined]
+def _parts(screen: Screen[Any]) -> tuple[FreshlineClient, Store]:
+    return client_of(screen.app), host(screen.app).store
 
 
 def _version(store: Store, alert: Alert) -> int:

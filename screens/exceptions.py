@@ -27,7 +27,7 @@ from console.alert_words import figure_words
 from console.store import Changes, Store
 from screens import alert_actions, reassign
 from screens.dialogs import ReasonDialog
-from screens.guard import GuardedScreen
+from screens.guard import LiveScreen
 from widgets.alert_filter_bar import AlertFilterBar
 from widgets.alert_list import AlertList
 from widgets.alert_row import GLYPH, state_text, subject_text
@@ -64,7 +64,7 @@ def next_step(alert: Alert, store: Store) -> str:
     return "a acknowledges (with a note); enter opens the order" if card else "a acknowledges"
 
 
-class ExceptionsScreen(GuardedScreen):
+class ExceptionsScreen(LiveScreen):
     """Support's and dispatch's queue of what went wrong."""
 
     DEFAULT_CSS = """
@@ -112,9 +112,6 @@ class ExceptionsScreen(GuardedScreen):
         Binding("escape", "back", "Back", show=False, id="queue.back"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="queue.reload"),
     ]
-
-    ready = False
-    """Mounted and drawn once: the app may hand it changes."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -355,7 +352,7 @@ class ExceptionsScreen(GuardedScreen):
             bar.clear()
 
     def action_reload(self) -> None:
-        self.app.reload_feed()  # type: ignore[attr-defined]
+        self.host.reload_feed()
 
     @on(AlertFilterBar.Changed)
     def _filter(self, event: AlertFilterBar.Changed) -> None:
@@ -376,6 +373,6 @@ class ExceptionsScreen(GuardedScreen):
         if alert is None:
             return
         if alert.order_id is not None:
-            self.app.open_order(alert.order_id)  # type: ignore[attr-defined]
+            self.host.open_order(alert.order_id)
         else:
             self.notify(f"{alert.title}: r hands the rider's orders to another rider.")

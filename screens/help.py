@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from rich.console import Group
 from rich.table import Table
@@ -26,6 +27,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
+from backend_client.models import Me
+from console.host import host
 from console.roles import denial
 
 ANYWHERE = "Anywhere"
@@ -147,7 +150,7 @@ class KeySheet:
                 yield task, row
 
 
-def key_sheet(screen: Screen, role: object = None) -> KeySheet:
+def key_sheet(screen: Screen[Any], me: Me | None = None) -> KeySheet:
     """`screen`'s keys by task, read from its bindings (see the module's docstring)."""
     app = screen.app
     name = type(screen).__name__.removesuffix("Screen")
@@ -174,7 +177,7 @@ def key_sheet(screen: Screen, role: object = None) -> KeySheet:
             return
         why = ""
         if not enabled:
-            why = denial(role, action_name(binding)) or "not available here"  # type: ignore[arg-type]
+            why = denial(me, action_name(binding)) or "not available here"
         long = binding.tooltip or binding.description
         row = Row([Part(binding.action, [key], binding.description, long)], enabled, why, where)
         rows[(action_name(binding), where)] = row
@@ -263,11 +266,11 @@ class HelpScreen(ModalScreen[None]):
     @classmethod
     def of(cls, screen: Screen) -> HelpScreen:
         """The keys of `screen`, the one on top now."""
-        return cls(key_sheet(screen, getattr(screen.app, "role", None)))
+        return cls(key_sheet(screen, host(screen.app).me))
 
     def compose(self) -> ComposeResult:
         if self.sheet is None:
             below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else self.app.screen
-            self.sheet = key_sheet(below, getattr(self.app, "role", None))
+            self.sheet = key_sheet(below, host(self.app).me)
         with VerticalScroll():
             yield Static(self.sheet.render(), id="keys")

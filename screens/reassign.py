@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
 from textual import events
 from textual.app import ComposeResult
@@ -23,6 +24,7 @@ from textual.widgets.option_list import Option
 from backend_client import FreshlineClient, FreshlineError
 from backend_client.models import OrderState, RiderSuggestion
 from console.alert_words import plural
+from console.host import client_of, host
 from console.store import OrderCard, Store
 from screens.acting import each, report
 from screens.dialogs import ConfirmDialog, Dialog
@@ -131,9 +133,8 @@ class ReassignDialog(Dialog):
         )
 
 
-def _parts(screen: Screen) -> tuple[FreshlineClient, Store, tzinfo | None]:
-    app = screen.app
-    return app.client, app.store, getattr(app, "zone", None)  # type: ignore[attr-defined]
+def _parts(screen: Screen[Any]) -> tuple[FreshlineClient, Store, tzinfo | None]:
+    return client_of(screen.app), host(screen.app).store, host(screen.app).zone
 
 
 def _who(card: OrderCard | None, order_id: int) -> str:

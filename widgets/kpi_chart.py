@@ -50,7 +50,7 @@ class KpiChart(PlotextPlot):
         plt = self.plt
         plt.clear_figure()
         if self._painter is not None:
-            self._painter(plt, self._colour, bool(getattr(self.app, "no_color", False)))
+            self._painter(plt, self._colour, self.app.no_color)
         self.refresh()
 
     def _colour(self, variable: str) -> tuple[int, int, int]:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.deps import RuntimeDep, bearer_token, current_principal, require
 from backend.auth.models import UserRow
-from backend.auth.permissions import Permission
+from backend.auth.permissions import Permission, permissions_of
 from backend.auth.principal import Principal
 from backend.auth.service import (
     authenticate,
@@ -100,6 +100,7 @@ async def who_am_i(principal: Annotated[Principal, Depends(current_principal)]) 
         warehouse_id=principal.warehouse_id,
         rider_id=principal.rider_id,
         channel=principal.channel,
+        permissions=list(permissions_of(principal.role)),
     )
 
 

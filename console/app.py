@@ -1,7 +1,7 @@
 """The Freshline console: the App, its global keys, its screens, and the one live feed.
 
 Kept small on purpose: screens live in `screens/`, widgets in `widgets/`, the picture of the city
-in `console/store.py`, the feed in `console/live.py`, the palette in `console/commands.py`.
+in `console/store/`, the feed in `console/live.py`, the palette in `console/commands.py`.
 """
 
 from __future__ import annotations

@@ -148,7 +148,7 @@ class BoardScreen(LiveScreen):
         shown, late = self.store.lane_counts(view.lane, ids)
         total = len(self.store.lanes[view.lane])
         count = f"{shown} of {total}" if self.order_filter.active else f"{total}"
-        view.set_header(f"{view.lane.title}  {count}", f"{late} late" if late else "")
+        view.set_header(f"{view.lane.label}  {count}", f"{late} late" if late else "")
         view.counts = (shown, late)
 
     def _draw_strip(self) -> None:
@@ -158,7 +158,7 @@ class BoardScreen(LiveScreen):
         for lane in Lane:
             view = self.lane_view(lane)
             shown, late = view.counts
-            name = lane.short if narrow else lane.title
+            name = lane.short if narrow else lane.label
             # The lane in focus is underlined and pointed at; reverse is for alarms alone, so
             # without colour a late count still stands out and the focus does not look like one.
             current = lane == self.current

@@ -39,7 +39,7 @@ class LaneCard(Vertical, can_focus=True):
     def __init__(self, lane: Lane) -> None:
         super().__init__(id=f"card-{lane.value}")
         self.lane = lane
-        self.border_title = lane.title
+        self.border_title = lane.label
 
     def compose(self) -> ComposeResult:
         yield Digits("0")

@@ -2,7 +2,7 @@
 
 - `backend/` never imports `console/`, `screens/`, `widgets/` or `themes/`;
 - `backend_client/` imports none of those, nor textual or rich;
-- `console/store.py` imports no textual;
+- `console/store/` (the store and its lanes, cards, clocks and KPI board) imports no textual;
 - screens and widgets (and the app and its feed) talk to the backend only through
   `backend_client`.
 """

@@ -4,11 +4,15 @@
 - `backend_client/` imports none of those, nor textual or rich;
 - `console/store/` (the store and its lanes, cards, clocks and KPI board) imports no textual;
 - screens and widgets (and the app and its feed) talk to the backend only through
-  `backend_client`.
+  `backend_client`;
+- nothing in `console/`, `screens/`, `widgets/` or `themes/` imports `backend`, not even inside
+  a function: the console is a pure client, and starts the backend and the simulator as their
+  own modules (`python -m backend serve`, `python -m backend.sim`).
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -86,3 +90,25 @@ def test_the_probe_fails_a_layer_that_needs_a_blocked_package() -> None:
 def test_screens_and_widgets_reach_the_backend_only_through_the_client() -> None:
     targets = ("console.app", "console.live", "screens", "widgets", "themes")
     assert offenders(imported_by(*targets, blocked=("backend",)), ("backend",)) == []
+
+
+def test_the_console_side_imports_no_backend_at_all() -> None:
+    # Everything the console side loads, with `backend` unavailable...
+    assert offenders(imported_by(*CONSOLE_SIDE, blocked=("backend",)), ("backend",)) == []
+    # ...and every import statement, those inside functions too (the probe never runs them).
+    found = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for package in CONSOLE_SIDE
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if any(name.split(".")[0] == "backend" for name in imported_names(node))
+    ]
+    assert found == []
+
+
+def imported_names(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        return [node.module]
+    return []

@@ -12,7 +12,7 @@ import contextlib
 import logging
 
 from backend_client import FreshlineClient, FreshlineError, NotFound, StreamConsumer
-from backend_client.models import Alert, Me, Order, OrderState, Rider, Topic
+from backend_client.models import Alert, Event, Me, Order, OrderState, Rider, Topic
 from console.roles import ALERTS_READ, KPI_READ, may
 from console.store import BOARD_STATES, Store
 
@@ -55,7 +55,7 @@ class LiveFeed:
         self.consumer = StreamConsumer(
             self.client,
             list(self.topics),
-            on_event=self.store.apply,
+            on_event=self._apply,
             on_position=self.store.move_rider,
             on_snapshot=self.reload,
             on_status=self.store.set_connection,
@@ -71,6 +71,9 @@ class LiveFeed:
             with contextlib.suppress(asyncio.CancelledError):
                 await chores
 
+    def _apply(self, event: Event) -> None:
+        self.store.apply(event)  # whether it changed anything is the store's business
+
     async def sync_clock(self) -> None:
         health = await self.client.health()
         self.store.clock.anchor(health.time, health.clock_speed)
@@ -78,7 +81,7 @@ class LiveFeed:
     async def reload(self, last_seq: int | None = None) -> None:
         """Load every order on the board and every rider, as of `last_seq` or later."""
         if last_seq is None:
-            last_seq = (await self.client.events(None, self.topics)).last_seq
+            last_seq = (await self.client.events(None, [*self.topics])).last_seq
         orders: list[Order] = [
             o async for o in self.client.all_orders(status=list(BOARD_STATES), limit=PAGE)
         ]

@@ -82,7 +82,9 @@ async def _wall_demo(config: ConsoleConfig, settings: WallSettings, speed: float
     typer.echo(f"Freshline wall on the demo city: starting a backend on {backend.url} …")
     try:
         async with backend:
-            settings = replace(settings, **DEMO_VIEWER)
+            settings = replace(
+                settings, username=DEMO_VIEWER["username"], password=DEMO_VIEWER["password"]
+            )
             return await run_demo_wall(backend, [f"--speed={speed!r}"], config, settings)
     except BackendFailed as failure:
         typer.echo(f"the demo backend did not start: {failure}", err=True)

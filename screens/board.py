@@ -270,8 +270,8 @@ class BoardScreen(LiveScreen):
 
     def action_act(self) -> None:
         marked = sorted(i for i in self.marks if i in self.store.orders)
-        chosen = marked or ([self.lane_view(self.current).current] if self.current else [])
-        chosen = [i for i in chosen if i is not None]
+        under = self.lane_view(self.current).current if self.current else None
+        chosen = marked or ([under] if under is not None else [])
         if not chosen:
             self.notify("No order under the cursor and none marked.", severity="warning")
             return

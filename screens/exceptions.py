@@ -12,6 +12,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, tzinfo
+from typing import Any
 
 from rich.table import Table
 from rich.text import Text
@@ -32,6 +33,9 @@ from widgets.alert_filter_bar import AlertFilterBar
 from widgets.alert_list import AlertList
 from widgets.alert_row import GLYPH, state_text, subject_text
 from widgets.top_bar import TopBar
+
+AlertVerb = Callable[[Screen[Any], list[Alert]], Awaitable[None]]
+"""What a key does to the chosen alerts (`screens.alert_actions`)."""
 
 
 def figure(value: object, zone: tzinfo | None) -> str:
@@ -218,9 +222,7 @@ class ExceptionsScreen(LiveScreen):
         alert = self.current()
         return [alert] if alert else []
 
-    def _act(
-        self, verb: Callable[[Screen, list[Alert]], Awaitable[None]], *, asking: str = ""
-    ) -> None:
+    def _act(self, verb: AlertVerb, *, asking: str = "") -> None:
         """`verb` on the chosen alerts; on many at once, `asking` first (at once, with the key)."""
         alerts = self.chosen()
         if not alerts:
@@ -228,12 +230,17 @@ class ExceptionsScreen(LiveScreen):
             return
         if asking and len(alerts) > 1:
             question = alert_actions.bulk_question(self.store, asking, alerts)
-            self.app.push_screen(question, lambda yes: self._run(verb, alerts) if yes else None)
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._run(verb, alerts)
+
+            self.app.push_screen(question, answered)
             return
         self._run(verb, alerts)
 
     @work(group="alert-act", exit_on_error=False)  # not exclusive: never cancel one in flight
-    async def _run(self, verb, alerts: list[Alert]) -> None:  # type: ignore[no-untyped-def]
+    async def _run(self, verb: AlertVerb, alerts: list[Alert]) -> None:
         await verb(self, alerts)
         self.marks.clear()
         self.show_changes(Changes(alerts=True))
@@ -264,7 +271,7 @@ class ExceptionsScreen(LiveScreen):
             self.notify(f"{verb}: no return or claim waits behind this.", severity="warning")
             return
 
-        async def decide(screen: Screen, chosen: list[Alert]) -> None:
+        async def decide(screen: Screen[Any], chosen: list[Alert]) -> None:
             done = await alert_actions.decide(screen, chosen, approve=approve, reason=reason_of[0])
             if not approve:  # what `z` takes back: the last rejection, and only that
                 self.rejected = [a for a in chosen if a.request_id in done]

@@ -207,7 +207,7 @@ def _widget_name(widget: Widget) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", " ", label).replace("-", " ").replace("_", " ").lower()
 
 
-def footer_dropped(screen: Screen) -> list[str]:
+def footer_dropped(screen: Screen[Any]) -> list[str]:
     """The footer's keys that do not show at the screen's width, as `key Description`: past
     its right edge, or under the palette's key docked there."""
     dropped: list[str] = []
@@ -230,7 +230,7 @@ def footer_dropped(screen: Screen) -> list[str]:
     return [label for label in dropped if label not in shown]
 
 
-def footer_laid_out(screen: Screen) -> bool:
+def footer_laid_out(screen: Screen[Any]) -> bool:
     """Every footer on `screen` has its keys in place (it rebuilds them a refresh after the
     bindings change, e.g. on the first key the console reads)."""
     for footer in screen.query(Footer):
@@ -264,7 +264,7 @@ class HelpScreen(ModalScreen[None]):
         one covers it, its footer is no longer laid out to be read."""
 
     @classmethod
-    def of(cls, screen: Screen) -> HelpScreen:
+    def of(cls, screen: Screen[Any]) -> HelpScreen:
         """The keys of `screen`, the one on top now."""
         return cls(key_sheet(screen, host(screen.app).me))
 

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Static
 
 from backend_client import ConnectionFailed, FreshlineError, NotFound, PermissionDenied
-from backend_client.models import Delivery, Event, Order, OrderState
+from backend_client.models import AlertRule, Delivery, Event, Order, OrderState
 from console.alert_book import RULE_WORDS
 from console.store import LANE_OF_STATE, Changes, OrderCard, Store, Urgency
 from screens.acting import act_on_orders
@@ -30,6 +30,14 @@ DELIVERY_WORDS = {
     "detached": "left its shared delivery",
     "assigned": "a part given to a rider",
 }
+
+
+def rule_words(name: str) -> str:
+    """An alert rule in words; a rule this console does not know yet, as the server named it."""
+    try:
+        return RULE_WORDS.get(AlertRule(name), name)
+    except ValueError:
+        return name
 
 
 def mask_phone(phone: str) -> str:
@@ -51,7 +59,7 @@ def event_words(event: Event, store: Store) -> str:
     if event.kind == "order.created":
         return f"created ({event.payload.get('channel', '')})"
     if event.kind.startswith("alert."):
-        rule = RULE_WORDS.get(event.payload.get("rule"), event.payload.get("rule", "alert"))
+        rule = rule_words(str(event.payload.get("rule", "alert")))
         return f"alert {rule}: {event.kind.removeprefix('alert.')}"
     if event.kind.startswith("request."):
         kind = event.payload.get("kind", "request")

@@ -128,9 +128,12 @@ class ReassignDialog(Dialog):
         if option is None or option.id is None:
             return
         rider_id = int(option.id)
-        self.app.push_screen(
-            self.confirm(rider_id), lambda yes: self.dismiss(rider_id) if yes else None
-        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.dismiss(rider_id)
+
+        self.app.push_screen(self.confirm(rider_id), answered)
 
 
 def _parts(screen: Screen[Any]) -> tuple[FreshlineClient, Store, tzinfo | None]:
@@ -170,7 +173,7 @@ class _Offer:
         )
 
 
-def reassign_order(screen: Screen, order_id: int) -> None:
+def reassign_order(screen: Screen[Any], order_id: int) -> None:
     """`r` on an order: its dialog at once; an order stopped in EXCEPTION is given to the
     chosen rider and resumed in the same request (its alert closes), its goods collected where
     they were left."""
@@ -230,7 +233,7 @@ def reassign_order(screen: Screen, order_id: int) -> None:
     app.push_screen(dialog, chosen)
 
 
-def hand_over(screen: Screen, rider_id: int) -> None:
+def hand_over(screen: Screen[Any], rider_id: int) -> None:
     """Every order the rider carries, in their sequence (most urgent first), to one rider
     with room for all of them: its dialog at once, like `reassign_order`."""
     app = screen.app

@@ -192,8 +192,8 @@ class TrackReplayScreen(LiveScreen):
         track = self.track
         assert track is not None and self.at is not None
         times = [e.at for e in track.events]
-        current = bisect.bisect_right(times, self.at) - 1
-        current = current if current >= 0 else None
+        found = bisect.bisect_right(times, self.at) - 1
+        current = found if found >= 0 else None
         if current == self.event_index:
             return
         self.event_index = current

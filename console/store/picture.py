@@ -424,7 +424,11 @@ class Store:
 
     # --- the map ------------------------------------------------------------------------------
 
-    def set_geography(self, zones: Iterable[MapZone], warehouses: Iterable[MapPlace]) -> None:
+    def set_geography(
+        self,
+        zones: Iterable[tuple[str, Iterable[tuple[float, float]]]],
+        warehouses: Iterable[MapPlace],
+    ) -> None:
         """The city's zones (name, polygon of (lat, lng)) and warehouses (id, lat, lng)."""
         self.zones = tuple((name, tuple(polygon)) for name, polygon in zones)
         self.warehouses = tuple(warehouses)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
+from pydantic import BaseModel
+
 from backend_client.models import (
     Alert,
     AlertAcknowledge,
@@ -31,7 +33,21 @@ from backend_client.models import (
 
 
 class _Caller(Protocol):
-    async def _call(self, method: str, path: str, answer: Any, **kwargs: Any) -> Any: ...
+    # `FreshlineClient._call`'s own keywords: a `**kwargs` here is a signature it does not
+    # match, and every call through a mixin method failed the type check.
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        answer: Any,
+        *,
+        json: BaseModel | None = None,
+        data: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        seconds: float | None = None,
+        retry: bool = True,
+    ) -> Any: ...
 
 
 def query_params(**values: Any) -> dict[str, Any]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 from sqlalchemy import select
 
-from backend.auth.deps import RuntimeDep, require
-from backend.auth.permissions import Permission
+from backend.auth.deps import CanReadOrders, CanReadRiders, CanReadWarehouses
 from backend.auth.principal import Principal
+from backend.deps import ClockDep, DbDep
 from backend.inventory.models import WarehouseRow
 from backend.orders.views import event_views_for
 from backend.paths import OrderId, RiderId
@@ -27,12 +27,12 @@ ORDER_NOT_FOUND = errors({404: "No such order in your scope."})
 
 @router.get("/zones", response_model=list[Zone])
 async def list_zones(
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.WAREHOUSES_READ))],
+    db: DbDep,
+    principal: CanReadWarehouses,
 ) -> list[Zone]:
     """Delivery zones with their polygons: the demo city's, for the warehouses this backend
     knows."""
-    async with runtime.db.read() as session:
+    async with db.read() as session:
         known = set((await session.scalars(select(WarehouseRow.id))).all())
     return [
         Zone(name=z.name, warehouse_id=z.warehouse_id, polygon=list(z.polygon))
@@ -51,8 +51,9 @@ async def list_zones(
 )
 async def get_rider_track(
     rider_id: RiderId,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.RIDERS_READ))],
+    db: DbDep,
+    clock: ClockDep,
+    principal: CanReadRiders,
     since: Annotated[
         AwareDatetime | None,
         Query(description="Start, with a zone (default: an hour before `until`)."),
@@ -62,9 +63,9 @@ async def get_rider_track(
     ] = None,
 ) -> Track:
     """The rider's fixes over a range (at most 24 h), with stops and their events."""
-    async with runtime.db.read() as session:
+    async with db.read() as session:
         parts = await tracks.rider_track(
-            session, rider_id, principal, since=since, until=until, now=runtime.clock.now()
+            session, rider_id, principal, since=since, until=until, now=clock.now()
         )
     return _track(parts, principal)
 
@@ -72,25 +73,27 @@ async def get_rider_track(
 @router.get("/orders/{order_id}/track", response_model=Track, responses=ORDER_NOT_FOUND)
 async def get_order_track(
     order_id: OrderId,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.ORDERS_READ))],
+    db: DbDep,
+    clock: ClockDep,
+    principal: CanReadOrders,
 ) -> Track:
     """The order's path from pick-up to sign-off (or now), of each rider who carried it, with
     stops and the order's events of that time."""
-    async with runtime.db.read() as session:
-        parts = await tracks.order_track(session, order_id, principal, now=runtime.clock.now())
+    async with db.read() as session:
+        parts = await tracks.order_track(session, order_id, principal, now=clock.now())
     return _track(parts, principal)
 
 
 @router.get("/riders/{rider_id}/route", response_model=RiderRoute, responses=RIDER_NOT_FOUND)
 async def get_rider_route(
     rider_id: RiderId,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.RIDERS_READ))],
+    db: DbDep,
+    clock: ClockDep,
+    principal: CanReadRiders,
 ) -> RiderRoute:
     """The rider's next stops in sequence, with ETAs, for the map."""
-    async with runtime.db.read() as session:
-        return await next_stops.rider_route(session, rider_id, principal, now=runtime.clock.now())
+    async with db.read() as session:
+        return await next_stops.rider_route(session, rider_id, principal, now=clock.now())
 
 
 def _track(parts: tracks.TrackParts, principal: Principal) -> Track:

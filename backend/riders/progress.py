@@ -131,12 +131,8 @@ async def new_leg(session: AsyncSession, rider_id: int) -> None:
 
 def _track_stillness(rider: RiderRow, fixes: list[PositionPoint], radius_m: float) -> None:
     for fix in fixes:
-        anchor = (rider.still_lat, rider.still_lng)
-        if (
-            anchor[0] is None
-            or anchor[1] is None
-            or rough_metres(anchor, (fix.lat, fix.lng)) > radius_m
-        ):
+        lat, lng = rider.still_lat, rider.still_lng
+        if lat is None or lng is None or rough_metres((lat, lng), (fix.lat, fix.lng)) > radius_m:
             rider.still_lat, rider.still_lng, rider.still_since = fix.lat, fix.lng, fix.at
 
 
@@ -289,8 +285,8 @@ async def goods_left_at(
     if row is None:
         row = DeliveryProgressRow(order_id=order_id)
         session.add(row)
-    start = (rider.last_lat, rider.last_lng)
-    to_goods = 0.0 if start[0] is None or start[1] is None else metres(start, pickup)  # type: ignore[arg-type]
+    lat, lng = rider.last_lat, rider.last_lng
+    to_goods = 0.0 if lat is None or lng is None else metres((lat, lng), pickup)
     row.rider_id = rider.id
     row.pickup_lat, row.pickup_lng = pickup
     row.distance_m = row.closest_m = to_goods + metres(pickup, customer)

@@ -8,13 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.auth.scope import rider_scope
 from backend.db import conflict_insert
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.inventory.models import WarehouseRow
 from backend.realtime.outbox import append_event
 from backend.riders import progress
 from backend.riders.models import RiderPositionRow, RiderRow
+from backend.riders.scope import rider_scope
 from backend.sql import Query, sql_of
 from backend_client.models import (
     FleetFix,
@@ -173,7 +173,7 @@ async def record_positions(
     ]
     if problems:
         raise Unprocessable("impossible positions: " + "; ".join(problems))
-    by_time = {}
+    by_time: dict[datetime, PositionPoint] = {}
     for point in sorted(batch.points, key=lambda p: p.at):
         by_time.setdefault(point.at, point)
     times = list(by_time)
@@ -332,8 +332,8 @@ async def record_fleet_positions(
     moved = []
     for rider, forward in moves:
         if forward:
-            fix = forward[-1]
-            rider.last_lat, rider.last_lng, rider.last_fix_at = fix.lat, fix.lng, fix.at
+            last = forward[-1]
+            rider.last_lat, rider.last_lng, rider.last_fix_at = last.lat, last.lng, last.at
             moved.append(rider)
     await session.flush()
     result = FleetPositionsResult(

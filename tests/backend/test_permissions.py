@@ -20,7 +20,7 @@ import httpx
 
 from backend.app import create_app
 from backend.auth.permissions import PERMISSIONS, Permission
-from backend.orders.lifecycle import RULES, RULES_BY_ACTION
+from backend.orders.lifecycle import RULES, RULES_BY_ACTION, roles_taking_any_action
 from backend_client.models import OrderAction
 from tests import support
 from tests.support import Api, customer
@@ -388,6 +388,12 @@ def test_permission_table_matches_readme_copy_and_code():
                 role for role, cell in zip(columns, cells, strict=True) if "✓" in cell
             )
     assert parsed == README_PERMISSIONS
+
+
+def test_whoever_takes_a_lifecycle_action_may_call_the_transition_routes():
+    # permissions.py names the roles itself (it imports no domain); the lifecycle table decides.
+    transitioning = {str(r) for r in PERMISSIONS[Permission.ORDERS_TRANSITION]}
+    assert transitioning == set(roles_taking_any_action())
 
 
 def test_rest_table_matches_readme_copy_and_routes():

@@ -28,28 +28,32 @@ from backend_client.models import (
     OrderState,
     PositionMessage,
     Rider,
-    Role,
     SnapshotRequired,
     Topic,
 )
+from console.roles import ALERTS_READ, KPI_READ, may
 from console.store import BOARD_STATES, Store
 
 log = logging.getLogger(__name__)
 
-RIDER_ROLES = {Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER, Role.SUPPORT, Role.VIEWER}
-"""Roles whose console also follows riders (names and positions)."""
-ALERT_ROLES = RIDER_ROLES | {Role.MERCHANT}
-"""Roles whose console also follows the alerts (the exception queue)."""
+
+def desk(me: Me) -> bool:
+    """A desk account (the KPIs are theirs to read): its console also follows the riders and the
+    KPIs; a merchant's follows its orders and alerts."""
+    return may(me, KPI_READ)
+
+
 PAGE = 500
 STALE_BATCH = 50
 CLOCK_EVERY_S = 60.0
 
 
-def topics_for(role: Role) -> list[Topic]:
+def topics_for(me: Me) -> list[Topic]:
+    """What `me`'s console follows, by the permissions the server gave the account."""
     topics = [Topic.ORDERS]
-    if role in RIDER_ROLES:
-        topics += [Topic.RIDERS, Topic.KPI]  # desk roles: KPIs too (kpi:read)
-    if role in ALERT_ROLES:
+    if desk(me):
+        topics += [Topic.RIDERS, Topic.KPI]
+    if may(me, ALERTS_READ):
         topics.append(Topic.ALERTS)
     return topics
 
@@ -59,7 +63,7 @@ class LiveFeed:
 
     def __init__(self, client: FreshlineClient, store: Store, me: Me) -> None:
         self.client, self.store, self.me = client, store, me
-        self.topics = topics_for(me.role)
+        self.topics = topics_for(me)
         self.stream: Stream | None = None
 
     async def run(self) -> None:
@@ -98,7 +102,7 @@ class LiveFeed:
     async def reload(self, last_seq: int | None = None) -> None:
         """Load every order on the board and every rider, as of `last_seq` or later."""
         if last_seq is None:
-            last_seq = (await self.client.events(None, self.topics)).last_seq
+            last_seq = (await self.client.events(None, [*self.topics])).last_seq
         orders: list[Order] = [
             o async for o in self.client.orders.every(status=list(BOARD_STATES), limit=PAGE)
         ]

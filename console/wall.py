@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -45,7 +46,7 @@ class WallSettings:
     """Without one the wall needs a kept token, and a person to sign in again when it dies."""
 
 
-def rotation(modes: dict[str, object]) -> list[str]:
+def rotation(modes: Mapping[str, object]) -> list[str]:
     return [mode for mode in ROTATION if mode in modes]
 
 

@@ -2,9 +2,12 @@
 
 - `backend/` never imports `console/`, `screens/`, `widgets/` or `themes/`;
 - `backend_client/` imports none of those, nor textual or rich;
-- `console/store.py` imports no textual;
+- `console/store/` (the store and its lanes, cards, clocks and KPI board) imports no textual;
 - screens and widgets (and the app and its feed) talk to the backend only through
-  `backend_client`.
+  `backend_client`;
+- nothing in `console/`, `screens/`, `widgets/` or `themes/` imports `backend`, not even inside
+  a function: the console is a pure client, and starts the backend and the simulator as their
+  own modules (`python -m backend serve`, `python -m backend.sim`).
 """
 
 from __future__ import annotations
@@ -89,12 +92,45 @@ def test_screens_and_widgets_reach_the_backend_only_through_the_client() -> None
     assert offenders(imported_by(*targets, blocked=("backend",)), ("backend",)) == []
 
 
+def test_the_console_side_imports_no_backend_at_all() -> None:
+    # Everything the console side loads, with `backend` unavailable...
+    assert offenders(imported_by(*CONSOLE_SIDE, blocked=("backend",)), ("backend",)) == []
+    # ...and every import statement, those inside functions too (the probe never runs them).
+    found = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for package in CONSOLE_SIDE
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if any(name.split(".")[0] == "backend" for name in imported_names(node))
+    ]
+    assert found == []
+
+
+def imported_names(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        return [node.module]
+    return []
+
+
 # --- Import arrows inside the backend ---------------------------------------------------------
 
 # The backend's packages (and top-level modules) from the bottom up: a package may import what
 # is below it. `backend.sim` and the migrations stand outside (the simulator is an API client).
 BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "clock", "settings", "paths", "limits", "responses", "background", "sql", "sqlite"),
+    (
+        "errors",
+        "clock",
+        "settings",
+        "paths",
+        "limits",
+        "responses",
+        "background",
+        "sql",
+        "sqlite",
+        "process",
+    ),
     ("writer",),
     ("db",),
     ("deps",),
@@ -112,6 +148,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
     ("kpi",),
     ("runtime",),
     ("app", "models"),
+    ("cli", "__main__"),  # `python -m backend serve`
 )
 
 # The arrows that still run back up, each with why. Mend one and drop it here; a new one fails.

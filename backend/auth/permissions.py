@@ -96,3 +96,8 @@ def claim_limit_cents(role: Role | str) -> int | None:
 
 def allowed(role: str, permission: Permission) -> bool:
     return role in PERMISSIONS[permission]
+
+
+def permissions_of(role: Role | str) -> list[Permission]:
+    """Everything `role` may do, in the table's order: what `GET /auth/me` tells a console."""
+    return [permission for permission, roles in PERMISSIONS.items() if Role(role) in roles]

@@ -14,6 +14,7 @@ from backend.auth.deps import Authenticated, CanManageUsers, bearer_token
 from backend.auth.login_limiter import LoginLimiter
 from backend.auth.models import UserRow
 from backend.auth.passwords import Passwords
+from backend.auth.permissions import permissions_of
 from backend.auth.service import (
     authenticate,
     create_user,
@@ -129,6 +130,7 @@ async def who_am_i(principal: Authenticated) -> Me:
         warehouse_id=principal.warehouse_id,
         rider_id=principal.rider_id,
         channel=principal.channel,
+        permissions=list(permissions_of(principal.role)),
     )
 
 

@@ -44,6 +44,12 @@ class Me(Response):
     warehouse_id: str | None = None
     rider_id: int | None = None
     channel: Channel | None = None
+    permissions: list[str] = Field(
+        default_factory=list,
+        description="What the role may do (`orders:transition`, `alerts:handle`, ...), from the "
+        "server's permission table; the scope above narrows it further. Plain strings, so a "
+        "permission a newer server adds does not break an older console.",
+    )
 
 
 class UserCreate(Request):

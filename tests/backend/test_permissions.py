@@ -747,6 +747,10 @@ async def test_role_endpoint_matrix(api: Api):
         assert rider == (2 if holds(role, "orders:assign") else None), role
     me = {role: (await api.get(account, "/auth/me")).json() for role, account in ACCOUNTS.items()}
     assert {role: m["role"] for role, m in me.items()} == {r: r for r in ROLES}
+    # Each account is told what its role may do: the table the console dims its keys by.
+    assert {role: m["permissions"] for role, m in me.items()} == {
+        role: [p.value for p in Permission if holds(role, p)] for role in me
+    }
 
 
 # --- 2. Scope: ids that belong to someone else ------------------------------------------------

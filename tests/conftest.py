@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from hypothesis import HealthCheck, settings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -26,6 +27,24 @@ from backend.app import create_app
 from backend.clock import ManualClock
 from backend.db import Base, Database
 from tests.support import STARTUP_S, Api, settings_for
+
+# Property tests: a short run on a developer's machine, the full one under CI (`CI` set). The
+# lifecycle machine (tests/backend/test_lifecycle_stateful.py) reads its sizes from here.
+settings.register_profile(
+    "ci",
+    max_examples=30,
+    stateful_step_count=45,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "dev",
+    max_examples=8,
+    stateful_step_count=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 PG_SERVER = os.environ.get(
     "FRESHLINE_TEST_PG_SERVER", "postgresql+asyncpg://postgres@127.0.0.1:5432"

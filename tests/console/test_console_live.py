@@ -292,10 +292,8 @@ async def test_help_palette_number_keys_and_quit(backend: LiveServer, actors: Ac
         await pilot.press("escape")
         assert isinstance(app.screen, BoardScreen)
 
-        await pilot.press("ctrl+p")
-        await pilot.press(*"late only")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        # Typed ahead: the enter waits for the palette's search of what came before it.
+        await pilot.press("ctrl+p", *"late only", "enter")
         board = app.screen
         await until(
             pilot,

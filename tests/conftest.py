@@ -120,7 +120,12 @@ async def truncate_all(url: str) -> None:
     await engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+ON_BOTH_DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)]
+"""Every database test runs on both; the inner loop (`make test-fast`, `-m "not slow"`) on
+SQLite only, and `make test` on PostgreSQL too."""
+
+
+@pytest.fixture(params=ON_BOTH_DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty, migrated database: a fresh SQLite copy, or the session's PostgreSQL truncated."""
     if request.param == "sqlite":

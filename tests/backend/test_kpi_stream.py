@@ -21,6 +21,8 @@ from tests.stream_support import (
     send_hello,
 )
 
+pytestmark = pytest.mark.slow  # a real `freshline serve`
+
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -56,6 +56,8 @@ from backend_client.models import (
     TransitionRequest,
 )
 
+pytestmark = pytest.mark.slow  # a long property test (short locally, full under CI)
+
 WAREHOUSE = "WH-CY"
 SKUS = ("VEG-BOKCHOY", "FRU-APPLE")
 RIDERS = (1, 2)

@@ -47,6 +47,8 @@ from tests.stream_support import (
     send_hello,
 )
 
+pytestmark = pytest.mark.slow  # a real `freshline serve` per test, killed and restarted
+
 FAST_BACKOFF = Backoff(base=0.05, cap=0.3)
 
 

@@ -425,6 +425,7 @@ def test_help_lists_the_commands_and_options(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.slow  # a real `freshline serve` migrating and seeding PostgreSQL
 def test_serve_demo_on_postgresql(tmp_path: Path) -> None:
     with (
         empty_postgres_database("freshline_cli") as url,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 from rich.console import Console
 
 from backend_client.models import OrderState
@@ -21,6 +22,8 @@ from tests.console.conftest import until
 from tests.stream_support import Actors, LiveServer
 from widgets.connection_badge import ConnectionBadge
 from widgets.lane import LaneView
+
+pytestmark = pytest.mark.slow  # the console against a real backend
 
 SIZE = (160, 48)
 

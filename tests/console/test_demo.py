@@ -18,6 +18,8 @@ import pytest
 
 from tests.servers import FRESHLINE, clean_env
 
+pytestmark = pytest.mark.slow  # whole demos: a backend, the simulator and the console
+
 BANNER = re.compile(r"backend on http://127\.0\.0\.1:(\d+)")
 STATUS = re.compile(r"\| orders \d+: new \d+ picking \d+")
 WAIT_S = 60.0

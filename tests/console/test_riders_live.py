@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from console.app import FreshlineApp
 from console.store import RiderState
 from screens.riders import RidersScreen
 from screens.track_replay import TrackReplayScreen
 from tests.console.conftest import until
 from tests.stream_support import Actors, LiveServer
+
+pytestmark = pytest.mark.slow  # the console against a real backend
 
 WH_CY = (39.9334, 116.455)
 RIDER = 1

@@ -27,7 +27,8 @@ from backend_client.models import (
 from tests.console.terminal import Tmux
 from tests.servers import FRESHLINE, clean_env, free_port
 
-pytestmark = pytest.mark.serial  # the real console in a real terminal, with a timing bound
+# serial and slow: the real console in a real terminal, with a timing bound.
+pytestmark = [pytest.mark.serial, pytest.mark.slow]
 
 WIDTH, HEIGHT = 200, 60
 ROW_ID = re.compile(r"^\W{0,3}\s*(\d+)\s")

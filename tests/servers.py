@@ -125,7 +125,7 @@ class Server:
                 try:
                     response = client.get("/api/v1/health")
                 except httpx.TransportError:
-                    time.sleep(0.05)
+                    time.sleep(0.05)  # polling: not listening yet
                     continue
                 assert response.status_code == 200, f"{response.text}\n{self.output()}"
                 return response

@@ -65,7 +65,7 @@ async def eventually(predicate: Any, within: float, what: str) -> None:
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within} s waiting for {what}")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.02)  # polling the condition
 
 
 async def closed_with(ws: Any, within: float = 5.0) -> tuple[int | None, list[dict[str, Any]]]:

@@ -52,7 +52,7 @@ async def until(pilot, predicate: Callable[[], object], what: str, within: float
     while not predicate():
         if time.monotonic() - start > within:
             raise AssertionError(f"timed out after {within} s waiting for {what}")
-        await pilot.pause(0.05)
+        await pilot.pause(0.05)  # polling the condition while the app runs
     return time.monotonic() - start
 
 

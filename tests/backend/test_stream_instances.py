@@ -270,7 +270,7 @@ async def caught_up(server: Server, token: str, seq: int, seconds: float = POLL_
                 return
         if time.perf_counter() > deadline:
             pytest.fail(f"{server.name}'s feed did not reach seq {seq} within {seconds} s")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # polling the condition
 
 
 def summary(label: str, values: list[float]) -> str:

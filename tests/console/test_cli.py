@@ -162,6 +162,7 @@ def test_service_log_goes_to_the_log_file(demo_server: Server) -> None:
 # --- Starting, stopping, restarting -------------------------------------------------------------
 
 
+@pytest.mark.slow  # a `freshline serve` of its own
 def test_restart_on_the_same_database_is_idempotent(tmp_path: Path) -> None:
     database = sqlite_url(tmp_path / "f.db")
     with serving(tmp_path, "--demo", "--database-url", database) as first:
@@ -204,6 +205,7 @@ def test_demo_refuses_a_non_loopback_host(tmp_path: Path, host: str) -> None:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
 
 
+@pytest.mark.slow  # a `freshline serve` of its own
 def test_demo_on_localhost_is_allowed(tmp_path: Path) -> None:
     with serving(
         tmp_path, "--demo", "--host", "localhost", "--database-url", sqlite_url(tmp_path / "f.db")
@@ -213,6 +215,7 @@ def test_demo_on_localhost_is_allowed(tmp_path: Path) -> None:
         stop_cleanly(server)
 
 
+@pytest.mark.slow  # a `freshline serve` of its own
 def test_without_demo_there_are_no_demo_accounts(tmp_path: Path) -> None:
     database = tmp_path / "f.db"
     with serving(tmp_path, "--database-url", sqlite_url(database)) as server:
@@ -237,6 +240,7 @@ def write_config(path: Path, **values: object) -> Path:
     return path
 
 
+@pytest.mark.slow  # a `freshline serve` of its own
 def test_config_file_is_honoured_and_the_environment_beats_it(tmp_path: Path) -> None:
     database = tmp_path / "from-config.db"
     config = write_config(

@@ -117,6 +117,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield server
 
 
+@pytest.mark.slow  # the module's `freshline serve`
 @pytest.mark.parametrize("username", DESK_ACCOUNTS)
 def test_demo_desk_account_gets_a_bearer_token(demo_server: Server, username: str) -> None:
     with demo_server.client() as client:
@@ -134,6 +135,7 @@ def test_demo_desk_account_gets_a_bearer_token(demo_server: Server, username: st
         assert me.json()["username"] == username
 
 
+@pytest.mark.slow  # the module's `freshline serve`
 def test_wrong_password_or_unknown_user_is_401(demo_server: Server) -> None:
     with demo_server.client() as client:
         for username, password in [("dispatcher", "demo-admin"), ("nobody", "demo-nobody")]:
@@ -144,11 +146,13 @@ def test_wrong_password_or_unknown_user_is_401(demo_server: Server) -> None:
         assert client.get("/api/v1/orders").status_code == 401
 
 
+@pytest.mark.slow  # the module's `freshline serve`
 def test_demo_creates_every_account_readme_lists(demo_server: Server) -> None:
     with demo_server.client() as client:
         assert set(usernames(client)) == DEMO_USERNAMES
 
 
+@pytest.mark.slow  # the module's `freshline serve`
 def test_service_log_goes_to_the_log_file(demo_server: Server) -> None:
     """README: `log_file` is where the service logs (stderr only when it is unset)."""
     log = demo_server.read("freshline.log")
@@ -179,6 +183,7 @@ def test_restart_on_the_same_database_is_idempotent(tmp_path: Path) -> None:
     assert after == before
 
 
+@pytest.mark.slow  # a `freshline serve` process (that refuses)
 @pytest.mark.parametrize("host", ["0.0.0.0", "::"])
 def test_demo_refuses_a_non_loopback_host(tmp_path: Path, host: str) -> None:
     database = tmp_path / "f.db"

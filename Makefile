@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint format services bench clean
+.PHONY: install run test test-fast lint format services bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ lint: install
 test: install services lint ## install, lint, and run the whole test suite
 	$(BIN)/pytest -n 2 --dist loadfile -m "not serial"  # two cores, a file per worker at a time
 	$(BIN)/pytest -m serial  # whole demos, timing bounds and the shared Redis channel: alone
+
+test-fast: install services ## the inner loop: everything not marked slow, on two cores (about 110 s of CPU)
+	$(BIN)/pytest -n 2 -m "not slow and not serial" -q
 
 bench: install services ## every benchmark beside its baseline (about 15 min); BENCH_ARGS="--scale 0.5" scales the loads
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

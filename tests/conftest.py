@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from hypothesis import HealthCheck, settings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -26,6 +27,24 @@ from backend.app import create_app
 from backend.clock import ManualClock
 from backend.db import Base, Database
 from tests.support import STARTUP_S, Api, settings_for
+
+# Property tests: a short run on a developer's machine, the full one under CI (`CI` set). The
+# lifecycle machine (tests/backend/test_lifecycle_stateful.py) reads its sizes from here.
+settings.register_profile(
+    "ci",
+    max_examples=30,
+    stateful_step_count=45,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "dev",
+    max_examples=8,
+    stateful_step_count=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 PG_SERVER = os.environ.get(
     "FRESHLINE_TEST_PG_SERVER", "postgresql+asyncpg://postgres@127.0.0.1:5432"
@@ -101,7 +120,12 @@ async def truncate_all(url: str) -> None:
     await engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+ON_BOTH_DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)]
+"""Every database test runs on both; the inner loop (`make test-fast`, `-m "not slow"`) on
+SQLite only, and `make test` on PostgreSQL too."""
+
+
+@pytest.fixture(params=ON_BOTH_DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty, migrated database: a fresh SQLite copy, or the session's PostgreSQL truncated."""
     if request.param == "sqlite":

@@ -31,7 +31,7 @@ async def eventually(condition: Callable[[], Any], what: str, within: float = 30
             return
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {within:g} s: {what}")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.02)  # polling the condition
 
 
 async def one_turn() -> None:

@@ -139,6 +139,8 @@ class RiderMap(Widget, can_focus=True):
         self._static_key: object = None
         self._overlay: dict[int, dict[int, tuple[str, str]]] = {}
         self._dirty = True
+        self.clock: Callable[[], float] = time.monotonic
+        """Seconds, for the bounded rate (tests drive it by hand)."""
         self._drawn_at = 0.0
         self._pending: Timer | None = None
         self._styles: dict[str, Style] = {}
@@ -233,7 +235,7 @@ class RiderMap(Widget, can_focus=True):
         self._dirty = True
         if not self.is_mounted:
             return
-        wait = 1 / self.max_hz - (time.monotonic() - self._drawn_at)
+        wait = 1 / self.max_hz - (self.clock() - self._drawn_at)
         if now or wait <= 0:
             self.redraw()
         elif self._pending is None:
@@ -245,7 +247,7 @@ class RiderMap(Widget, can_focus=True):
         if not self._dirty or self.view is None:
             return
         self._dirty = False
-        self._drawn_at = time.monotonic()
+        self._drawn_at = self.clock()
         self.frames += 1
         self._build_static()
         self._build_overlay()

@@ -9,6 +9,7 @@ import json
 from collections import Counter
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from backend.channels.models import ChannelOrderRow
@@ -16,6 +17,8 @@ from backend.orders.models import OrderRow
 from tests.backend.channel_support import CHANNELS, sample_order, send
 from tests.backend.test_stock_concurrency import set_available, stock_of
 from tests.support import Api
+
+pytestmark = pytest.mark.slow  # concurrent intakes racing on both databases
 
 SKU = "SEA-SALMON"
 UNITS_LEFT = 37

@@ -19,6 +19,8 @@ from tests.conftest import empty_postgres_database
 from tests.servers import serving
 from tests.support import customer, eventually
 
+pytestmark = pytest.mark.slow  # backends killed mid-write, on SQLite and PostgreSQL
+
 SENDERS = 8
 
 

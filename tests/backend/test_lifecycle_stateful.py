@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -55,6 +55,8 @@ from backend_client.models import (
     RiderStatus,
     TransitionRequest,
 )
+
+pytestmark = pytest.mark.slow  # a long property test (short locally, full under CI)
 
 WAREHOUSE = "WH-CY"
 SKUS = ("VEG-BOKCHOY", "FRU-APPLE")
@@ -498,12 +500,5 @@ def machine_template(sqlite_template: Path) -> None:
 
 
 def test_order_lifecycle_against_model(machine_template: None) -> None:
-    run_state_machine_as_test(
-        OrderLifecycleMachine,
-        settings=settings(
-            max_examples=30,
-            stateful_step_count=45,
-            deadline=None,
-            suppress_health_check=[HealthCheck.too_slow],
-        ),
-    )
+    """30 runs of 45 steps under CI, a short run locally: the profile (tests/conftest.py)."""
+    run_state_machine_as_test(OrderLifecycleMachine, settings=settings())

@@ -13,10 +13,10 @@ from sqlalchemy import inspect
 
 from backend.db import Database, alembic_config
 from backend.models import Base
-from tests.conftest import PG_SERVER, pg_admin, require_postgres
+from tests.conftest import ON_BOTH_DATABASES, PG_SERVER, pg_admin, require_postgres
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=ON_BOTH_DATABASES)
 async def empty_database(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[str]:
     """A database with nothing in it at all."""
     if request.param == "sqlite":

@@ -13,6 +13,8 @@ import pytest
 from backend_client.models import PositionPoint
 from tests.stream_support import Actors, Subscriber, ago, live_server, make_demo_database
 
+pytestmark = pytest.mark.slow  # a real `freshline serve`
+
 WH_CY = (39.9334, 116.455)
 CUSTOMER = (39.9361, 116.4551)
 """The demo customer of `Actors.create`: 300 m north of WH-CY."""
@@ -68,7 +70,13 @@ async def test_progress_events_reach_subscribers_in_scope(tmp_path: Path, templa
             )
             assert {e["kind"] for e in own.events} >= {"order.eta", "order.arrived"}
             assert not any(e["kind"].startswith("rider.") for e in own.events)  # orders only
-            await asyncio.sleep(0.3)
+            # The sentinel: an order for rider 2. Events reach a connection in seq order, so
+            # once it has arrived, nothing of rider 1's order can still be on its way.
+            await actors.online(2)
+            theirs = await actors.assign(await actors.paid(), 2)
+            await other.wait_for(
+                lambda s: theirs.id in {e["order_id"] for e in s.events}, 10, "rider 2's order"
+            )
             assert not [e for e in other.events if e["order_id"] == order.id]
         finally:
             for subscriber in (desk, own, other):

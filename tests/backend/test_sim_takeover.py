@@ -17,6 +17,8 @@ from backend_client.models import Order, OrderState
 from tests.backend.test_simulator import assert_no_server_errors, demo_server
 from tests.support import eventually
 
+pytestmark = pytest.mark.slow  # a simulated city played through
+
 SPEED = 60.0
 
 

@@ -177,7 +177,7 @@ class Watch:
     async def _run(self) -> None:
         while not self._stop.is_set():
             await self._sample()
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # the sampling rate of a watcher, not a wait
 
     async def _sample(self) -> None:
         async with self.db.read() as session:

@@ -48,6 +48,8 @@ from tests.stream_support import (
     send_hello,
 )
 
+pytestmark = pytest.mark.slow  # a real `freshline serve` per test, killed and restarted
+
 FAST_BACKOFF = Backoff(base=0.05, cap=0.3)
 
 
@@ -64,7 +66,7 @@ async def eventually(predicate: Any, within: float, what: str) -> None:
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within} s waiting for {what}")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.02)  # polling the condition
 
 
 async def closed_with(ws: Any, within: float = 5.0) -> tuple[int | None, list[dict[str, Any]]]:
@@ -193,7 +195,9 @@ async def test_consumer_applies_exactly_the_log_across_a_sigkill_and_restart(
                     await actors.paid()
                     written += 1
                 except FreshlineError:
-                    await asyncio.sleep(0.05)  # the server is down; keep trying
+                    # The server is down: try again (a retry loop's pause, not a wait for
+                    # something to happen; the test waits on `applied`).
+                    await asyncio.sleep(0.05)
 
         running = asyncio.create_task(read_stream(consumer, events=applied, states=states))
         writes = asyncio.create_task(writer())
@@ -201,7 +205,11 @@ async def test_consumer_applies_exactly_the_log_across_a_sigkill_and_restart(
             await eventually(lambda: len(applied) >= 10, 10, "events before the kill")
             server.kill()
             killed_at = len(applied)
-            await asyncio.sleep(0.3)
+            await eventually(
+                lambda: StreamState.RECONNECTING in states[states.index(StreamState.LIVE) :],
+                10,
+                "the consumer noticing the kill",
+            )
             await server.start()  # same port, same database file
             await eventually(lambda: len(applied) >= killed_at + 10, 15, "events after restart")
             writing = False
@@ -255,7 +263,8 @@ async def test_resume_since_n_replays_then_goes_live_without_gap_or_duplicate(
         try:
             for _ in range(4):  # each one resumes while writes keep landing
                 subs.append(await Subscriber.open(server.ws_url, token, ["orders"], since=since))
-                await asyncio.sleep(0.15)
+                landed = server.last_seq()
+                await eventually(lambda n=landed: server.last_seq() >= n + 4, 10, "more writes")
             writing = False
             await asyncio.wait_for(writes, 10)
             expected = [e["seq"] for e in order_kinds(server.log()) if e["seq"] > since]
@@ -371,14 +380,15 @@ async def test_a_consumer_that_stops_reading_is_cut_off_and_nobody_waits_for_it(
         fast = await Subscriber.open(server.ws_url, token, ["orders", "stock"])
         try:
             await send_hello(slow, ["orders", "stock"])
-            await asyncio.sleep(0.2)
-            start = server.last_seq()
-            # Fill the kernel buffers between the server and the slow socket (~10 MB), a couple
-            # of events per feed poll so the fast reader's queue never holds 50.
+            welcome = await recv_json(slow)  # subscribed (and its one-message queue empty)
+            assert welcome["type"] == "welcome"
+            start = welcome["last_seq"]
+            # Fill the kernel buffers between the server and the slow socket (~10 MB), one
+            # event at a time, each read by the fast reader before the next: its queue never
+            # holds 50.
             for _ in range(40):
-                append_padding(server, 1, 256 * 1024)
-                await asyncio.sleep(0.03)
-            await fast.wait_seq(server.last_seq(), 10)
+                (seq,) = append_padding(server, 1, 256 * 1024)
+                await fast.wait_seq(seq, 10)
             # Now the slow connection's pump is stuck; real changes pile up in its queue.
             for _ in range(40):
                 await actors.paid()
@@ -399,7 +409,6 @@ async def test_a_consumer_that_stops_reading_is_cut_off_and_nobody_waits_for_it(
             events = [m for m in messages if m["type"] == "event"]
             assert len(events) < len(expected)
             assert [e["seq"] for e in events] == expected[: len(events)]
-            assert messages[0]["type"] == "welcome"
             # The server gives up on it at once; whether the 4429 close frame still reaches it
             # depends on how soon it reads again: after the server's close timeout the
             # connection is simply dropped (no close frame: code None, i.e. 1006).
@@ -482,10 +491,13 @@ async def test_each_role_receives_only_the_events_and_positions_in_its_scope(
             e = await actors.assign(e, 2)  # rider 1 just lost it: sees that, nothing after
             dispatcher = await actors("dispatcher")
             e = await dispatcher.orders.transition(e.id, "start_picking", e.version)
-            f = await actors.assign(await actors.paid(), 1)  # last: everyone here sees it
+            f = await actors.assign(await actors.paid(), 1)  # everyone but WH-HD sees it
+            # The sentinel, for the one that does not see f: a connection is sent events in
+            # seq order, so once it has h, nothing before h can still be on its way to it.
+            h = await actors.paid("WH-HD")
             log = [x for x in order_kinds(server.log()) if x["seq"] > start]
             last = log[-1]["seq"]
-            assert log[-1]["order_id"] == f.id
+            assert log[-1]["order_id"] == h.id
 
             def seqs(keep: Any) -> list[int]:
                 return [x["seq"] for x in log if keep(x)]
@@ -497,21 +509,21 @@ async def test_each_role_receives_only_the_events_and_positions_in_its_scope(
                 "dispatcher": seqs(lambda x: True),
                 "dispatcher@WH-HD": seqs(lambda x: x["warehouse_id"] == "WH-HD"),
             }
-            # Every connection is offered each event in the same dispatch, so once the
-            # dispatcher has the last one, whatever anyone else was sent is on its way.
-            await subs["dispatcher"].wait_seq(last)
+            # Each one's last event is f or the sentinel h, the last two written: whatever a
+            # connection was sent by mistake among a to f came before them.
+            f_last = seqs(lambda x: x["order_id"] == f.id)[-1]
             for name, sub in subs.items():
+                assert expected[name][-1] in (f_last, last), name
                 await sub.wait_seq(expected[name][-1])
-            await asyncio.sleep(0.2)
             for name, sub in subs.items():
                 assert sub.seqs == expected[name], name
                 assert_chained(sub.events, sub.welcome["last_seq"])
             orders_of = {n: {x["order_id"] for x in s.events} for n, s in subs.items()}
             assert orders_of["rider-1"] == {a.id, e.id, f.id}
             assert orders_of["merchant-wh-cy"] == {a.id, b.id, c.id, e.id, f.id}
-            assert orders_of["channel-app"] == {a.id, b.id, d.id, e.id, f.id}
-            assert orders_of["dispatcher"] == {a.id, b.id, c.id, d.id, e.id, f.id}
-            assert orders_of["dispatcher@WH-HD"] == {d.id}
+            assert orders_of["channel-app"] == {a.id, b.id, d.id, e.id, f.id, h.id}
+            assert orders_of["dispatcher"] == {a.id, b.id, c.id, d.id, e.id, f.id, h.id}
+            assert orders_of["dispatcher@WH-HD"] == {d.id, h.id}
             lost = [x for x in subs["rider-1"].events if x["order_id"] == e.id]
             assert [(x["kind"], x["payload"]["from_rider"]) for x in lost] == [
                 ("order.assigned", None),
@@ -633,10 +645,12 @@ async def test_positions_are_latest_wins_and_not_in_the_seq_stream(
                 max_size=2**21,
             )
             await send_hello(stuck, ["riders", "stock"])
-            await asyncio.sleep(0.2)
+            assert (await recv_json(stuck))["type"] == "welcome"  # subscribed
             padding = append_padding(server, 40, 256 * 1024)  # ~10 MB: its pump gets stuck
+            # One dispatch offers the padding to every connection: by the time the reader has
+            # all 10 MB, the stuck connection's pump took its share long ago and is blocked
+            # writing it, so every fix of the burst waits behind it, newest wins.
             await reader.wait_seq(padding[-1], 10)
-            await asyncio.sleep(0.3)
             burst = []
             for i in range(8):
                 at = ago(8 - i)
@@ -644,15 +658,16 @@ async def test_positions_are_latest_wins_and_not_in_the_seq_stream(
                     3, [PositionPoint(lat=40.0 + i / 100, lng=116.5, at=at)]
                 )
                 burst.append(PositionPoint(lat=40.0 + i / 100, lng=116.5, at=at))
+            # The sentinel: another rider's fix after the burst. Whatever the stuck reader is
+            # owed of rider 3 comes before it, not in the half second after.
+            await actors.position(4, 39.951, 116.461, ago(0.5))
             received: list[dict[str, Any]] = []
-            while not any(m.get("type") == "position" for m in received):
+            while not any(m.get("rider_id") == 4 for m in received if m["type"] == "position"):
                 received.append(await recv_json(stuck, 10))
-            with contextlib.suppress(TimeoutError):
-                while True:
-                    received.append(await recv_json(stuck, 0.5))
-            assert [m["type"] for m in received[:1]] == ["welcome"]
             assert [m["seq"] for m in received if m["type"] == "event"] == padding
-            stuck_positions = [m for m in received if m["type"] == "position"]
+            stuck_positions = [
+                m for m in received if m["type"] == "position" and m["rider_id"] == 3
+            ]
             assert len(stuck_positions) == 1, stuck_positions
             assert _same_fix(stuck_positions[0], burst[-1])
             await stuck.close()
@@ -695,7 +710,7 @@ async def test_heartbeats_idle_timeout_bad_hello_and_revoked_token(
                 opened = time.monotonic()
                 while time.monotonic() - opened < 4.5:
                     await ws.send(json.dumps({"type": "heartbeat"}))
-                    with contextlib.suppress(TimeoutError):
+                    with contextlib.suppress(TimeoutError):  # a beat at least every 0.5 s
                         messages.append(await recv_json(ws, 0.5))
                 return messages
             finally:
@@ -818,7 +833,7 @@ async def _keep_beating(ws: Any) -> None:
     with contextlib.suppress(websockets.ConnectionClosed):
         while True:
             await ws.send(json.dumps({"type": "heartbeat"}))
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.3)  # a live client's cadence (the behaviour played, not a wait)
 
 
 # --- 8. long polling ----------------------------------------------------------------------------
@@ -843,10 +858,10 @@ async def test_long_poll_returns_at_once_waits_for_news_and_moves_past_the_invis
         assert [e.seq for e in batch.events] == list(range(start + 1, last + 1))
         assert (batch.last_seq, batch.snapshot_required) == (last, False)
 
-        # Nothing yet: waits, and answers as soon as a change lands.
+        # Nothing yet: waits, and answers as soon as a change lands (had it answered before,
+        # empty, the batch would not hold the order; that an empty poll does wait its `wait`
+        # is measured below).
         waiting = asyncio.create_task(dispatcher.events(last, ["orders"], wait=5))
-        await asyncio.sleep(1.0)
-        assert not waiting.done()
         began = time.monotonic()
         order = await actors.create()
         batch = await asyncio.wait_for(waiting, 5)
@@ -869,10 +884,10 @@ async def test_long_poll_returns_at_once_waits_for_news_and_moves_past_the_invis
         assert 0.9 <= time.monotonic() - began < 2.5
         assert (batch.events, batch.last_seq) == ([], last)
         waiting = asyncio.create_task(rider1.events(last, ["orders"], wait=5))
-        await asyncio.sleep(0.3)
         await actors.paid()  # invisible to rider 1: keeps waiting
-        await asyncio.sleep(0.5)
         assert not waiting.done()
+        # The assignment is the sentinel: the poll answers with it alone, so it did not
+        # answer (empty) on the invisible changes before it.
         picked = await actors.picking()
         began = time.monotonic()
         await actors.assign(picked, 1)

@@ -53,7 +53,8 @@ from tests.conftest import empty_postgres_database, require_postgres
 from tests.servers import Server, running, serving
 from tests.support import customer, eventually
 
-pytestmark = pytest.mark.postgres
+# slow: several backend instances on PostgreSQL and Redis.
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 ON_THE_BUS = {"FRESHLINE_BUS_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/5"}
@@ -268,7 +269,7 @@ async def caught_up(server: Server, token: str, seq: int, seconds: float = POLL_
                 return
         if time.perf_counter() > deadline:
             pytest.fail(f"{server.name}'s feed did not reach seq {seq} within {seconds} s")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # polling the condition
 
 
 def summary(label: str, values: list[float]) -> str:
@@ -553,7 +554,17 @@ async def test_concurrent_writers_on_two_instances_give_one_gap_free_order(
                 await sub.wait_seq(newest, POLL_BOUND_S)
             for sub in (orders_a, orders_b):
                 await sub.wait_seq(newest_order, POLL_BOUND_S)
-            await asyncio.sleep(0.3)  # anything extra (a duplicate) would arrive by now
+            # The sentinel: one order more, after the race. A connection is sent events in
+            # seq order, so once every subscriber has it, a duplicate of anything before it
+            # would have arrived first.
+            late = await signed_in(cluster.a, "channel-meituan")
+            clients.append(late)
+            sentinel = await late.create_order(new_order("S"))
+            newest = await newest_seq(cluster)
+            for sub in (audit_a, audit_b):
+                await sub.wait_seq(newest, POLL_BOUND_S)
+            for sub in (orders_a, orders_b):
+                await sub.wait_for(is_event_of(sentinel), POLL_BOUND_S, "the sentinel")
 
             for sub in (audit_a, audit_b, orders_a, orders_b):
                 sub.assert_chained()

@@ -16,7 +16,8 @@ import pytest
 from tests.backend.test_stream_instances import require_redis
 from tests.conftest import require_postgres
 
-pytestmark = pytest.mark.postgres
+# slow: every benchmark, at a tiny scale (minutes).
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = {

@@ -52,5 +52,22 @@ async def until(pilot, predicate: Callable[[], object], what: str, within: float
     while not predicate():
         if time.monotonic() - start > within:
             raise AssertionError(f"timed out after {within} s waiting for {what}")
-        await pilot.pause(0.05)
+        await pilot.pause(0.05)  # polling the condition while the app runs
     return time.monotonic() - start
+
+
+async def drawn(pilot) -> None:
+    """Wait until the screen on top is mounted and has drawn the store once (`ready`)."""
+    app = pilot.app
+    await until(
+        pilot,
+        lambda: bool(app.screen_stack) and getattr(app.screen, "ready", False),
+        f"{type(app.screen).__name__} drawn",
+    )
+
+
+async def redrawn(pilot) -> None:
+    """Run the console's redraw tick now, as its `refresh_hz` timer does, and let the screen
+    paint what it drew: the test decides when a tick happens, not the wall clock."""
+    pilot.app._tick()
+    await pilot.pause()

@@ -90,7 +90,7 @@ class Tmux:
         while not predicate():
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out waiting for {what}:\n{self.text()}")
-            time.sleep(0.05)
+            time.sleep(0.05)  # polling the terminal
 
     def close(self) -> None:
         subprocess.run([self.tmux, "-L", self.socket, "kill-server"], capture_output=True)

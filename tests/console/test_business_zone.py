@@ -19,6 +19,7 @@ from tests.servers import free_port
 from tests.stream_support import LiveServer
 
 
+@pytest.mark.slow  # a real backend
 async def test_a_console_against_a_server_takes_the_servers_time_zone(
     backend: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -115,6 +115,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield server
 
 
+@pytest.mark.slow  # the module's `freshline serve`
 @pytest.mark.parametrize("username", DESK_ACCOUNTS)
 def test_demo_desk_account_gets_a_bearer_token(demo_server: Server, username: str) -> None:
     with demo_server.client() as client:
@@ -132,6 +133,7 @@ def test_demo_desk_account_gets_a_bearer_token(demo_server: Server, username: st
         assert me.json()["username"] == username
 
 
+@pytest.mark.slow  # the module's `freshline serve`
 def test_wrong_password_or_unknown_user_is_401(demo_server: Server) -> None:
     with demo_server.client() as client:
         for username, password in [("dispatcher", "demo-admin"), ("nobody", "demo-nobody")]:
@@ -142,11 +144,13 @@ def test_wrong_password_or_unknown_user_is_401(demo_server: Server) -> None:
         assert client.get("/api/v1/orders").status_code == 401
 
 
+@pytest.mark.slow  # the module's `freshline serve`
 def test_demo_creates_every_account_readme_lists(demo_server: Server) -> None:
     with demo_server.client() as client:
         assert set(usernames(client)) == DEMO_USERNAMES
 
 
+@pytest.mark.slow  # the module's `freshline serve`
 def test_service_log_goes_to_the_log_file(demo_server: Server) -> None:
     """README: `log_file` is where the service logs (stderr only when it is unset)."""
     log = demo_server.read("freshline.log")
@@ -160,6 +164,7 @@ def test_service_log_goes_to_the_log_file(demo_server: Server) -> None:
 # --- Starting, stopping, restarting -------------------------------------------------------------
 
 
+@pytest.mark.slow  # a `freshline serve` of its own
 def test_restart_on_the_same_database_is_idempotent(tmp_path: Path) -> None:
     database = sqlite_url(tmp_path / "f.db")
     with serving(tmp_path, "--demo", "--database-url", database) as first:
@@ -176,6 +181,7 @@ def test_restart_on_the_same_database_is_idempotent(tmp_path: Path) -> None:
     assert after == before
 
 
+@pytest.mark.slow  # a `freshline serve` process (that refuses)
 @pytest.mark.parametrize("host", ["0.0.0.0", "::"])
 def test_demo_refuses_a_non_loopback_host(tmp_path: Path, host: str) -> None:
     database = tmp_path / "f.db"
@@ -202,6 +208,7 @@ def test_demo_refuses_a_non_loopback_host(tmp_path: Path, host: str) -> None:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
 
 
+@pytest.mark.slow  # a `freshline serve` of its own
 def test_demo_on_localhost_is_allowed(tmp_path: Path) -> None:
     with serving(
         tmp_path, "--demo", "--host", "localhost", "--database-url", sqlite_url(tmp_path / "f.db")
@@ -211,6 +218,7 @@ def test_demo_on_localhost_is_allowed(tmp_path: Path) -> None:
         stop_cleanly(server)
 
 
+@pytest.mark.slow  # a `freshline serve` of its own
 def test_without_demo_there_are_no_demo_accounts(tmp_path: Path) -> None:
     database = tmp_path / "f.db"
     with serving(tmp_path, "--database-url", sqlite_url(database)) as server:
@@ -235,6 +243,7 @@ def write_config(path: Path, **values: object) -> Path:
     return path
 
 
+@pytest.mark.slow  # a `freshline serve` of its own
 def test_config_file_is_honoured_and_the_environment_beats_it(tmp_path: Path) -> None:
     database = tmp_path / "from-config.db"
     config = write_config(
@@ -361,6 +370,7 @@ def test_serve_and_simulate_are_the_backends_own_modules(tmp_path: Path) -> None
 
 
 @pytest.mark.postgres
+@pytest.mark.slow  # a real `freshline serve` migrating and seeding PostgreSQL
 def test_serve_demo_on_postgresql(tmp_path: Path) -> None:
     with (
         empty_postgres_database("freshline_cli") as url,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 from rich.console import Console
 
 from backend_client import StreamState
@@ -21,6 +22,8 @@ from tests.console.conftest import until
 from tests.stream_support import Actors, LiveServer
 from widgets.connection_badge import ConnectionBadge
 from widgets.lane import LaneView
+
+pytestmark = pytest.mark.slow  # the console against a real backend
 
 SIZE = (160, 48)
 
@@ -292,10 +295,8 @@ async def test_help_palette_number_keys_and_quit(backend: LiveServer, actors: Ac
         await pilot.press("escape")
         assert isinstance(app.screen, BoardScreen)
 
-        await pilot.press("ctrl+p")
-        await pilot.press(*"late only")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        # Typed ahead: the enter waits for the palette's search of what came before it.
+        await pilot.press("ctrl+p", *"late only", "enter")
         board = app.screen
         await until(
             pilot,

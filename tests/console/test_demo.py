@@ -18,6 +18,8 @@ import pytest
 
 from tests.servers import FRESHLINE, clean_env
 
+pytestmark = pytest.mark.slow  # whole demos: a backend, the simulator and the console
+
 BANNER = re.compile(r"backend on http://127\.0\.0\.1:(\d+)")
 STATUS = re.compile(r"\| orders \d+: new \d+ picking \d+")
 WAIT_S = 60.0
@@ -46,7 +48,7 @@ class Demo:
             if self.process.poll() is not None:
                 self._reader.join(timeout=5)
                 pytest.fail(f"freshline exited with {self.process.returncode}:\n{self.output}")
-            time.sleep(0.1)
+            time.sleep(0.1)  # polling the demo's output for the line
         pytest.fail(f"no line matching {pattern.pattern} within {WAIT_S} s:\n{self.output}")
 
     @property
@@ -114,7 +116,7 @@ def port_is_free(port: int) -> bool:
 def assert_all_gone(port: int, tmp_path: Path, *, data: bool = True) -> None:
     deadline = time.monotonic() + 15
     while serving_on(port) and time.monotonic() < deadline:
-        time.sleep(0.2)
+        time.sleep(0.2)  # polling: the backend may take a moment to go
     assert serving_on(port) == [], "the demo's backend outlived it"
     assert port_is_free(port), f"port {port} is still bound"
     if data:

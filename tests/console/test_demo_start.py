@@ -13,9 +13,13 @@ from datetime import datetime, time, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
+
 from backend.sim.demand import BEIJING, Demand
 from console.tour import PLAIN, TOUR, DemoPace, pace
 from tests.console.test_demo import BANNER, WAIT_S, assert_all_gone, demo, scratch
+
+pytestmark = pytest.mark.slow  # demos starting
 
 
 @contextmanager

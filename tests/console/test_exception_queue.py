@@ -3,6 +3,7 @@ appear by themselves, every verb works by keyboard through REST, and refusals ar
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Label
 
 from backend_client.models import (
@@ -26,6 +27,8 @@ from tests.stream_support import Actors, LiveServer
 from tests.support import customer
 from widgets.alert_list import AlertList
 from widgets.top_bar import TopBar
+
+pytestmark = pytest.mark.slow  # the console against a real backend with alerts
 
 SIZE = (160, 48)
 

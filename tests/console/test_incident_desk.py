@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from textual.app import App
 
 from backend_client.models import (
@@ -37,6 +38,8 @@ from tests.console.test_exception_queue import (
 )
 from tests.stream_support import Actors, LiveServer
 from tests.support import customer
+
+pytestmark = pytest.mark.slow  # the console against a real backend with alerts
 
 WH_CY = (39.9334, 116.455)
 

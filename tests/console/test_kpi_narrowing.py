@@ -92,13 +92,13 @@ async def test_f_narrows_the_screen_and_enter_opens_the_board_on_the_same_place(
         await pilot.press("down", "down", "down", "enter")
         await until(pilot, lambda: isinstance(app.screen, KpiScreen), "the KPI screen again")
         assert store.kpi.scope == KpiScope(zone="Haidian")
-        await pilot.pause(0.3)
-        window = str(app.screen.query_one("#window").render())
-        assert "Haidian only" in window and "waiting for the KPIs of Haidian" in window
+        window = app.screen.query_one("#window")
+        await until(pilot, lambda: "Haidian only" in str(window.render()), "the banner")
+        assert "waiting for the KPIs of Haidian" in str(window.render())
         # Haidian's numbers arrive (the feed's part); a tile opens the board on Haidian.
         store.set_kpi(sample.summary(), KpiScope(zone="Haidian"))
-        await pilot.pause(0.3)
-        assert "Haidian only" in str(app.screen.query_one("#window").render())
+        await until(pilot, lambda: "waiting" not in str(window.render()), "Haidian's numbers")
+        assert "Haidian only" in str(window.render())
         app.screen.tiles["exceptions"].focus()  # type: ignore[attr-defined]
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, BoardScreen), "the board")

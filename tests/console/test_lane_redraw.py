@@ -10,6 +10,7 @@ from backend_client import StreamState, StreamStatus
 from backend_client.models import OrderState, PositionMessage, Role
 from console.app import FreshlineApp
 from console.store import FrozenClock, Lane, Store
+from tests.console.conftest import drawn, redrawn, until
 from tests.console.samples import NOW, me_as, moved, order, rider
 
 PICKING = 300
@@ -56,9 +57,9 @@ class Painted:
 async def test_changes_below_the_screen_update_the_counts_and_on_screen_the_rows() -> None:
     app = long_lane_app()
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause(0.3)
+        await drawn(pilot)
         screen = Painted(app, Lane.PICKING, Lane.DELIVERING)
-        await pilot.pause(0.3)
+        await until(pilot, lambda: "1002" in screen.row(Lane.PICKING, 2), "the lane painted")
         picking = app.screen.lane_view(Lane.PICKING)  # type: ignore[attr-defined]
         assert str(picking.border_title) == f"Picking  {PICKING}"
         assert str(picking.border_subtitle) == "2 late"
@@ -67,14 +68,14 @@ async def test_changes_below_the_screen_update_the_counts_and_on_screen_the_rows
 
         # Far below the screen: the count changes, the rows on screen do not.
         app.store.apply(moved(app.store, 11, 1250, OrderState.DELIVERING))
-        await pilot.pause(0.3)
+        await redrawn(pilot)
         assert str(picking.border_title) == f"Picking  {PICKING - 1}"
         assert [screen.row(Lane.PICKING, y) for y in range(3)] == first_rows
         assert "1250" in screen.row(Lane.DELIVERING, 0)
 
         # On screen: the late leader leaves, the rows move up and the late count drops.
         app.store.apply(moved(app.store, 12, 1000, OrderState.DELIVERING))
-        await pilot.pause(0.3)
+        await redrawn(pilot)
         assert str(picking.border_title) == f"Picking  {PICKING - 2}"
         assert str(picking.border_subtitle) == "1 late"
         assert "1001" in screen.row(Lane.PICKING, 0)
@@ -82,21 +83,21 @@ async def test_changes_below_the_screen_update_the_counts_and_on_screen_the_rows
 
         # The last late order leaves: the subtitle goes.
         app.store.apply(moved(app.store, 13, 1001, OrderState.DELIVERING))
-        await pilot.pause(0.3)
+        await redrawn(pilot)
         assert str(picking.border_subtitle) in ("", "None")
 
 
 async def test_time_passing_redraws_rows_whose_order_did_not_change() -> None:
     app = long_lane_app()
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause(0.3)
+        await drawn(pilot)
         screen = Painted(app, Lane.PICKING)
-        await pilot.pause(0.3)
+        await until(pilot, lambda: "1002" in screen.row(Lane.PICKING, 2), "the lane painted")
         assert "late" not in screen.row(Lane.PICKING, 2)
         # Three minutes on: order 1002 (promised for now) is late, with no event at all.
         app.store.clock.anchor(NOW + timedelta(minutes=3))
-        await pilot.pause(1.3)  # the board's once-a-second pass
-        assert "late" in screen.row(Lane.PICKING, 2)
+        # The board's once-a-second pass (on the wall clock: at most a second away).
+        await until(pilot, lambda: "late" in screen.row(Lane.PICKING, 2), "the clock's pass")
         picking = app.screen.lane_view(Lane.PICKING)  # type: ignore[attr-defined]
         assert str(picking.border_subtitle) == "5 late"
 
@@ -109,7 +110,7 @@ async def test_a_rider_moving_repaints_only_the_rows_whose_eta_changed() -> None
     me = me_as(Role.DISPATCHER, "d")
     app = FreshlineApp(store=store, live=False, me=me)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause(0.3)
+        await drawn(pilot)
         view = app.screen.lane_view(Lane.DELIVERING)  # type: ignore[attr-defined]
         painted: list[str] = []
         render_line = view.render_line
@@ -121,9 +122,8 @@ async def test_a_rider_moving_repaints_only_the_rows_whose_eta_changed() -> None
 
         view.render_line = spy
         view.refresh()
-        await pilot.pause(0.3)
+        await until(pilot, lambda: len({order_id(line) for line in painted} - {None}) == 6, "rows")
         before = {order_id(line): line for line in painted if order_id(line)}
-        assert len(before) == 6, before
         painted.clear()
 
         # Rider 1 rides 10 km further from order 1000's customer: that row's ETA moves on.
@@ -131,7 +131,7 @@ async def test_a_rider_moving_repaints_only_the_rows_whose_eta_changed() -> None
             rider_id=1, warehouse_id="WH-CY", lat=40.03, lng=116.45, at=NOW - timedelta(seconds=5)
         )
         store.move_rider(far)
-        await pilot.pause(0.5)
+        await redrawn(pilot)
         repainted = [line for line in painted if order_id(line)]
         assert [order_id(line) for line in repainted] == ["1000"], repainted
         assert repainted[0] != before["1000"], (before, repainted)
@@ -140,11 +140,9 @@ async def test_a_rider_moving_repaints_only_the_rows_whose_eta_changed() -> None
 async def test_an_order_leaving_mid_screen_repaints_from_its_row_down_only() -> None:
     """Textual repaints every line of a widget refreshed whole: a lane repaints only the rows
     whose order changed (at peak, most of the board's cost was repainting unchanged rows)."""
-    from tests.console.conftest import until
-
     app = long_lane_app()
     async with app.run_test(size=(160, 48)) as pilot:
-        await until(pilot, lambda: app.screen.is_mounted, "the board")
+        await drawn(pilot)
         screen = Painted(app, Lane.PICKING)
         await until(pilot, lambda: "1010" in screen.row(Lane.PICKING, 10), "row 10 painted")
         painted: dict[int, int] = {}

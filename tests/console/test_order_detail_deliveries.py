@@ -3,6 +3,8 @@ says in words what happened to them on its timeline; against a real backend, und
 
 from __future__ import annotations
 
+import pytest
+
 from backend.channels.gate import demo_channel_secret
 from console.app import FreshlineApp
 from screens.order_detail import OrderDetailScreen
@@ -10,6 +12,8 @@ from tests.backend.channel_support import sample_order
 from tests.console.conftest import until
 from tests.console.test_console_live import text_of
 from tests.stream_support import Actors, LiveServer
+
+pytestmark = pytest.mark.slow  # the console against a real backend
 
 
 async def test_the_detail_shows_a_merged_delivery(backend: LiveServer, actors: Actors) -> None:

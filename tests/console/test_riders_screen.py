@@ -5,6 +5,7 @@ A store filled by hand (the demo city's zones, riders placed in them) on a froze
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from backend_client.models import PositionMessage
@@ -15,7 +16,7 @@ from console.wall import rotation
 from screens.order_detail import OrderDetailScreen
 from screens.rider_orders import RiderOrdersScreen
 from screens.riders import RidersScreen
-from screens.track_replay import TrackReplayScreen
+from screens.track_replay import FRAME_S, TrackReplayScreen
 from tests.console.conftest import until
 from tests.console.rider_samples import NOW, riders_app, sample_track
 from widgets.rider_map import RiderMap
@@ -27,7 +28,7 @@ async def open_riders(app: FreshlineApp, pilot) -> RidersScreen:  # type: ignore
     await until(pilot, lambda: isinstance(app.screen, RidersScreen) and app.screen.ready, "riders")
     screen = app.screen
     assert isinstance(screen, RidersScreen)
-    await pilot.pause(0.1)
+    await pilot.pause()
     return screen
 
 
@@ -52,9 +53,9 @@ async def test_the_list_shows_the_worst_first_and_its_cursor_selects_on_the_map(
             assert glyph in rows, f"{glyph!r} missing from the map"
 
         await pilot.press("down", "down")
-        await pilot.pause(0.1)
         chosen = riders.ids[2]
-        assert screen.selected == chosen
+        await until(pilot, lambda: screen.selected == chosen, "the third rider selected")
+        await pilot.pause()
         rider = app.store.riders[chosen]
         view = screen.rider_map.view
         assert view is not None
@@ -107,8 +108,7 @@ async def test_pan_zoom_and_fit() -> None:
         # A pan moves everything on the map: the zones' static layer is drawn again.
         before = painted(rider_map)
         await pilot.press("l", "l")
-        await pilot.pause(0.3)
-        assert painted(rider_map) != before
+        await until(pilot, lambda: painted(rider_map) != before, "the map drawn again")
         await pilot.press("0")
         assert rider_map.view == fitted
         assert not rider_map.moved_by_hand
@@ -137,7 +137,7 @@ async def test_slash_filters_riders_by_name_and_escape_clears_it() -> None:
         screen = await open_riders(app, pilot)
         everyone = len(screen.rider_list.ids)
         await pilot.press("slash", *"zhou")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: len(screen.rider_list.ids) < everyone, "the filter")
         ids = screen.rider_list.ids
         assert 0 < len(ids) < everyone
         assert all("zhou" in app.store.riders[i].name.lower() for i in ids)
@@ -146,17 +146,24 @@ async def test_slash_filters_riders_by_name_and_escape_clears_it() -> None:
         await pilot.press("enter")  # back to the list, still filtered
         assert screen.rider_list.has_focus and len(screen.rider_list.ids) == len(ids)
         await pilot.press("escape")
-        await pilot.pause(0.1)
-        assert len(screen.rider_list.ids) == everyone
+        await until(pilot, lambda: len(screen.rider_list.ids) == everyone, "the filter cleared")
 
 
 async def test_riders_moving_all_the_time_redraw_the_map_at_a_bounded_rate() -> None:
+    """40 redraw ticks, each after a burst of 300 fixes, 24 ms apart on the map's own clock:
+    0.96 s of fixes are `max_hz` (5) redraws, however fast or slow the machine runs them."""
     app = riders_app(300)
     async with app.run_test(size=(160, 48)) as pilot:
         screen = await open_riders(app, pilot)
         rider_map = screen.rider_map
+        assert rider_map.max_hz == 5
+        # The map's clock starts a second after its last real redraw: the first burst draws.
+        start_at = time.monotonic() + 1.0
+        seconds = [start_at]
+        rider_map.clock = lambda: seconds[0]
         start = rider_map.frames
-        for step in range(1, 41):  # 40 bursts of 300 fixes over about a second
+        # No await in the loop: the app's own timers cannot tick in between.
+        for step in range(1, 41):
             for rider in list(app.store.riders.values()):
                 if rider.lat is None or rider.lng is None:
                     continue
@@ -169,10 +176,11 @@ async def test_riders_moving_all_the_time_redraw_the_map_at_a_bounded_rate() -> 
                         at=NOW + timedelta(seconds=step),
                     )
                 )
-            await pilot.pause(0.025)
-        await pilot.pause(0.3)
+            seconds[0] = start_at + step * 0.024
+            app._tick()
+        # Drawn at 0.024, 0.240, 0.456, 0.672 and 0.888 s: the first tick 0.2 s after the last.
         frames = rider_map.frames - start
-        assert 1 <= frames <= 10, f"{frames} redraws for 12,000 fixes in about a second"
+        assert frames == 5, f"{frames} redraws for 12,000 fixes in 0.96 s"
 
 
 async def test_silent_riders_are_flagged_in_the_list() -> None:
@@ -232,11 +240,18 @@ async def test_replay_steps_plays_and_changes_speed() -> None:
         await pilot.press("space")
         assert screen.playing
         before = screen.at
-        await pilot.pause(1.0)
+        assert before is not None
+
+        def played() -> float:
+            return (screen.at - before).total_seconds()  # type: ignore[operator]
+
+        await until(pilot, lambda: played() >= 1.0, "two frames played")
         await pilot.press("space")
         assert not screen.playing
-        played = (screen.at - before).total_seconds()  # type: ignore[operator]
-        assert 1.0 <= played <= 4.0, f"{played} s of track in about a second at 2x"
+        # Each frame (every FRAME_S of the wall clock, however late it comes) moves the
+        # track on by FRAME_S at 2x: half a second.
+        frames = played() / (FRAME_S * 2)
+        assert frames == int(frames) >= 2, f"{played()} s of track at 2x"
 
         await pilot.press("end")
         assert screen.index == len(track.points) - 1

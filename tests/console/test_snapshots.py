@@ -58,6 +58,7 @@ def test_track_replay_in_the_middle_of_a_stop(snap_compare) -> None:
         app.open_track(5000)
         await until(pilot, lambda: getattr(app.screen, "track", None) is not None, "the track")
         await pilot.press(*["right"] * 44)
-        await pilot.pause(0.3)
+        await until(pilot, lambda: getattr(app.screen, "index", 0) == 44, "44 fixes on")
+        await pilot.pause()
 
     assert snap_compare(riders_app(), terminal_size=(120, 36), run_before=eleven_minutes_in)

@@ -27,7 +27,8 @@ from backend_client.models import (
 from tests.console.terminal import Tmux
 from tests.servers import FRESHLINE, clean_env, free_port
 
-pytestmark = pytest.mark.serial  # the real console in a real terminal, with a timing bound
+# serial and slow: the real console in a real terminal, with a timing bound.
+pytestmark = [pytest.mark.serial, pytest.mark.slow]
 
 WIDTH, HEIGHT = 200, 60
 ROW_ID = re.compile(r"^\W{0,3}\s*(\d+)\s")
@@ -84,7 +85,7 @@ def wait_for(predicate, what: str, within: float):  # type: ignore[no-untyped-de
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within} s waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(0.05)  # polling the condition (a real terminal has nothing to await)
 
 
 async def delivering_ids(client: FreshlineClient) -> set[int]:
@@ -129,7 +130,7 @@ async def _check_against_the_api(terminal: Terminal, url: str) -> None:
         deadline = time.monotonic() + 90
         while not await agree():
             assert time.monotonic() < deadline, f"screen and API disagree:\n{_dump(terminal)}"
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)  # polling the condition
 
         # A change made over REST is on screen within a second.
         external = f"E2E-{uuid.uuid4().hex[:6].upper()}"
@@ -180,7 +181,7 @@ async def _handle_an_incident(terminal: Terminal, url: str) -> None:
         deadline = time.monotonic() + 120
         while (incident := await an_accident()) is None:
             assert time.monotonic() < deadline, "no accident in two minutes of trouble"
-            await asyncio.sleep(1)
+            await asyncio.sleep(1)  # polling the API for the simulator's accident
         order_id = incident.order_id
         carrier = (await dispatcher.orders.get(order_id or 0)).rider_id
 
@@ -194,7 +195,7 @@ async def _handle_an_incident(terminal: Terminal, url: str) -> None:
         deadline = time.monotonic() + 15
         while (await dispatcher.alerts.get(incident.id)).acknowledged_by != "dispatcher":
             assert time.monotonic() < deadline, f"not acknowledged:\n{_dump(terminal)}"
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)  # polling the condition
         assert (await dispatcher.alerts.get(incident.id)).note == "calling the rider"
 
         terminal.keys("r")
@@ -208,7 +209,7 @@ async def _handle_an_incident(terminal: Terminal, url: str) -> None:
         deadline = time.monotonic() + 15
         while (order := await dispatcher.orders.get(order_id or 0)).rider_id == carrier:
             assert time.monotonic() < deadline, f"not reassigned:\n{_dump(terminal)}"
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)  # polling the condition
         timeline = await dispatcher.orders.timeline(order.id)
         last = [e for e in timeline if e.kind == "order.assigned"][-1]
         assert (last.actor, last.payload["to_rider"]) == ("dispatcher", order.rider_id)
@@ -218,12 +219,22 @@ async def _handle_an_incident(terminal: Terminal, url: str) -> None:
         assert (await dispatcher.alerts.get(incident.id)).state == AlertState.RESOLVED
 
 
+def _detail(terminal: Terminal) -> str:
+    """The alert under the queue's cursor: its line in the detail pane."""
+    return next((line for line in terminal.screen() if line.startswith(" alert ")), "")
+
+
 def _cursor_to(terminal: Terminal, subject: str) -> None:
     """Down the queue until the alert about `subject` is the one shown in full below."""
     terminal.keys("Home")
+    detail = ""
     for step in range(1, 121):
-        time.sleep(0.15)
-        detail = next((line for line in terminal.screen() if line.startswith(" alert ")), "")
+        # The key's effect, not a guess at how long it takes: the detail pane shows another
+        # alert. At the bottom of the list it stays, so the wait is bounded (and Home comes).
+        moved_at = time.monotonic()
+        while (now := _detail(terminal)) == detail and time.monotonic() - moved_at < 5:
+            time.sleep(0.05)  # polling the terminal
+        detail = now
         if subject in detail:
             return
         # Round to the top again now and then: new alerts keep arriving above and below.

@@ -1,4 +1,5 @@
-"""The simulator's people: one signed-in client per account, as a real deployment's apps have.
+"""The simulator's people: the demo's accounts, and one signed-in client per account, as a real
+deployment's apps have.
 
 Every call goes through `Actor.call`, which signs in again when a token has expired (the demo's
 clock can run fast) and waits out a backend that is restarting, so a story is not lost to a
@@ -10,19 +11,55 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
 
-from backend.sim.seed import demo_password
+from backend.sim.city import demo_city
 from backend_client import FreshlineClient
 from backend_client.errors import ConnectionFailed, NotAuthenticated, ServerError
+from backend_client.models import Channel, Role
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # How long an action keeps retrying a backend that does not answer before giving up.
 OUTAGE_PATIENCE_S = 60.0
+
+DESK_ACCOUNTS = (Role.DISPATCHER, Role.SUPERVISOR, Role.SUPPORT, Role.ADMIN, Role.VIEWER)
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """An account the demo creates (`backend.demo`) and the simulator signs in as."""
+
+    username: str
+    role: Role
+    warehouse_id: str | None = None
+    rider_id: int | None = None
+    channel: str | None = None
+
+    @property
+    def password(self) -> str:
+        return demo_password(self.username)
+
+
+def demo_password(username: str) -> str:
+    return f"demo-{username}"
+
+
+def demo_accounts(rider_ids: list[int]) -> list[DemoAccount]:
+    """Desk staff, one merchant per warehouse, one account per rider and per channel."""
+    city = demo_city()
+    accounts = [DemoAccount(str(role), role) for role in DESK_ACCOUNTS]
+    accounts += [
+        DemoAccount(merchant_account(w["id"]), Role.MERCHANT, warehouse_id=w["id"])
+        for w in city["warehouses"]
+    ]
+    accounts += [DemoAccount(f"rider-{rid}", Role.RIDER, rider_id=rid) for rid in rider_ids]
+    accounts += [DemoAccount(channel_account(c), Role.CHANNEL, channel=c.value) for c in Channel]
+    return accounts
 
 
 class Actor:

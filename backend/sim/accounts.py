@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import httpx
 
@@ -23,6 +23,7 @@ from backend_client.models import Channel, Role
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+P = ParamSpec("P")
 
 # How long an action keeps retrying a backend that does not answer before giving up.
 OUTAGE_PATIENCE_S = 60.0
@@ -81,17 +82,24 @@ class Actor:
             answer = await self.client.login(self.username, demo_password(self.username))
             self.client.token = answer.access_token
 
-    async def call(self, act: Callable[[FreshlineClient], Awaitable[T]]) -> T:
-        """`act(client)`, signed in, through short outages."""
+    async def call(
+        self,
+        act: Callable[Concatenate[FreshlineClient, P], Awaitable[T]],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """`act(client, *args, **kwargs)`, signed in, through short outages. Arguments after
+        `act` are bound at the call, as a loop's variables must be."""
         if self.client.token is None:
             await self.sign_in()
         waited = 0.0
         while True:
             try:
-                return await act(self.client)
+                return await act(self.client, *args, **kwargs)
             except NotAuthenticated:
                 await self.sign_in()
-                return await act(self.client)
+                return await act(self.client, *args, **kwargs)
             except (ConnectionFailed, ServerError) as exc:
                 # A 500 is a bug to see, not an outage to sit out.
                 if waited >= OUTAGE_PATIENCE_S or getattr(exc, "status", 503) == 500:

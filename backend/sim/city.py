@@ -18,7 +18,10 @@ LatLng = tuple[float, float]
 @cache
 def demo_city() -> dict[str, Any]:
     """The raw city data."""
-    return json.loads(resources.files(__package__).joinpath("city.json").read_text("utf-8"))
+    city: dict[str, Any] = json.loads(
+        resources.files(__package__).joinpath("city.json").read_text("utf-8")
+    )
+    return city
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,19 +36,8 @@ MAX_FIX_AGE = timedelta(days=2)
 
 
 def rider_view(row: RiderRow) -> Rider:
-    return Rider(
-        id=row.id,
-        name=row.name,
-        phone=row.phone,
-        status=RiderStatus(row.status),
-        warehouse_id=row.warehouse_id,
-        capacity=row.capacity,
-        active_orders=row.active_orders,
-        cold_chain=row.cold_chain,
-        last_lat=row.last_lat,
-        last_lng=row.last_lng,
-        last_fix_at=row.last_fix_at,
-    )
+    """The rider as the API shows it: the row's columns by name (see `user_view`)."""
+    return Rider.model_validate(row, from_attributes=True)
 
 
 async def list_riders(
@@ -173,7 +162,7 @@ async def record_positions(
     ]
     if problems:
         raise Unprocessable("impossible positions: " + "; ".join(problems))
-    by_time = {}
+    by_time: dict[datetime, PositionPoint] = {}
     for point in sorted(batch.points, key=lambda p: p.at):
         by_time.setdefault(point.at, point)
     times = list(by_time)
@@ -332,8 +321,8 @@ async def record_fleet_positions(
     moved = []
     for rider, forward in moves:
         if forward:
-            fix = forward[-1]
-            rider.last_lat, rider.last_lng, rider.last_fix_at = fix.lat, fix.lng, fix.at
+            last = forward[-1]
+            rider.last_lat, rider.last_lng, rider.last_fix_at = last.lat, last.lng, last.at
             moved.append(rider)
     await session.flush()
     result = FleetPositionsResult(

@@ -5,7 +5,8 @@ the app, on the map in the database (the demo's, or none)."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from backend.riders.geocoder import (
     geocoder_for,
 )
 from backend.riders.models import StreetRow, ZoneRow
+from backend.settings import Settings
 from backend.sim.city import demo_city, demo_zones
 from backend_client.models import Role
 from tests.support import STARTUP_S, Api, settings_for
@@ -107,19 +109,26 @@ async def test_the_app_places_addresses_on_the_demo_map_in_its_database(api: Api
 async def test_a_database_without_zones_serves_none_and_places_no_street(
     database_url: str, clock: ManualClock
 ) -> None:
-    app = create_app(settings_for(database_url, demo=False), clock=clock)
+    async with serving(settings_for(database_url, demo=False), clock) as api:
+        runtime = api.app.state.runtime
+        await runtime.db.write(viewer_account(runtime))
+        response = await api.get("viewer", "/zones")
+        assert (response.status_code, response.json()) == (200, [])
+        assert await runtime.geocoder.geocode("Sanlitun Rd 12, Chaoyang") is None
+        assert await runtime.geocoder.geocode("Gongti North Rd 8, Chaoyang") is None
+
+
+@asynccontextmanager
+async def serving(settings: Settings, clock: ManualClock) -> AsyncIterator[Api]:
+    """The real app on `settings`, started, behind an httpx client."""
+    app = create_app(settings, clock=clock)
     async with (
         LifespanManager(app, startup_timeout=STARTUP_S) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
         ) as client,
     ):
-        runtime = app.state.runtime
-        await runtime.db.write(viewer_account(runtime))
-        response = await Api(client, app, clock).get("viewer", "/zones")
-        assert (response.status_code, response.json()) == (200, [])
-        assert await runtime.geocoder.geocode("Sanlitun Rd 12, Chaoyang") is None
-        assert await runtime.geocoder.geocode("Gongti North Rd 8, Chaoyang") is None
+        yield Api(client, app, clock)
 
 
 def viewer_account(runtime: Any) -> Callable[[AsyncSession], Awaitable[None]]:
@@ -151,13 +160,7 @@ async def test_the_demo_seeds_its_zones_into_a_database_kept_from_before_them(
 
         await app.state.runtime.db.write(forget_the_map)
 
-    app = create_app(settings, clock=clock)
-    async with (
-        LifespanManager(app, startup_timeout=STARTUP_S) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
-        ) as client,
-    ):
-        zones = (await Api(client, app, clock).get("viewer", "/zones")).json()
+    async with serving(settings, clock) as api:
+        zones = (await api.get("viewer", "/zones")).json()
         assert [z["name"] for z in zones] == sorted(z.name for z in demo_zones())
-        assert await app.state.runtime.geocoder.geocode("Sanlitun Rd 12, Chaoyang") is not None
+        assert await api.app.state.runtime.geocoder.geocode("Sanlitun Rd 12, Chaoyang") is not None

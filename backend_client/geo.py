@@ -1,8 +1,10 @@
-"""Distance on a city's scale, one way for the backend, the simulator and the console."""
+"""Geometry on a city's scale, one way for the backend, the simulator and the console: the
+flat-map distance, and whether a point lies in a zone."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 LatLng = tuple[float, float]
 
@@ -21,3 +23,20 @@ def flat_metres(a: LatLng, b: LatLng) -> float:
     x = math.radians(b[1] - a[1]) * math.cos(math.radians((a[0] + b[0]) / 2))
     y = math.radians(b[0] - a[0])
     return EARTH_RADIUS_M * math.hypot(x, y)
+
+
+def contains(polygon: Sequence[LatLng], point: LatLng) -> bool:
+    """Whether `point` lies inside `polygon` (its (lat, lng) corners, not closed).
+
+    Ray casting: a city zone is small enough to treat degrees as a plane. A point exactly on
+    an edge may count as either side.
+    """
+    lat, lng = point
+    inside = False
+    ring = list(polygon)
+    for (lat1, lng1), (lat2, lng2) in zip(ring, ring[1:] + ring[:1], strict=True):
+        if (lng1 > lng) != (lng2 > lng):
+            crossing = lat1 + (lng - lng1) * (lat2 - lat1) / (lng2 - lng1)
+            if lat < crossing:
+                inside = not inside
+    return inside

@@ -19,8 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from backend.riders.geo import LatLng, contains, metres
+from backend.riders.geo import LatLng, metres
 from backend.riders.zones import city_map
+from backend_client.geo import contains
 
 if TYPE_CHECKING:
     from backend.db import Database

@@ -10,7 +10,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from backend.riders import geo
+from backend_client import geo
 
 LatLng = tuple[float, float]
 

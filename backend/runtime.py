@@ -1,4 +1,9 @@
-"""What every request handler needs: settings, database, clock, password hasher, limiter."""
+"""The live parts of one backend instance, made by `backend.app` when it starts.
+
+Routes never take it whole: each declares the parts it uses through small dependencies
+(`backend/deps.py` and beside each domain), which read them off `app.state.runtime`. Only the
+app imports this module, so nothing under it depends on everything.
+"""
 
 from __future__ import annotations
 

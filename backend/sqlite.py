@@ -70,6 +70,7 @@ def inline_connector(database: str, *, timeout_s: float) -> Callable[[], Awaitab
 
         connection = InlineConnection(open_database, iter_chunk_size=64)
         connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own
-        return await connection
+        await connection  # connects, on the connection's own thread
+        return connection
 
     return connect

@@ -33,6 +33,7 @@ import threading
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
@@ -46,7 +47,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from backend.sql import SQL, Query, SqliteSql, postgres_sql, sql_of
 from backend.sqlite import WRITE, inline_connector, install_hooks
-from backend_client.waiting import within
+from backend_client import within
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +255,8 @@ class SqliteWriter:
         conn = await engine.connect()
         try:
             async with conn.begin():  # BEGIN IMMEDIATE ... COMMIT
-                raw = (await conn.get_raw_connection()).driver_connection._conn  # sqlite3's
+                driver: Any = (await conn.get_raw_connection()).driver_connection
+                raw = driver._conn  # sqlite3's
                 sql = SqliteSql(raw)
                 # Read under the write lock, so exact even if another process appended.
                 (top,) = raw.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
@@ -505,7 +507,7 @@ class Sequencer:
             self._drop_connection()
             raise
         numbered = [LoggedEvent.of_row(row) for row in rows]
-        numbered.sort(key=lambda event: event.seq)
+        numbered.sort(key=attrgetter("seq"))  # every one numbered
         return numbered
 
     def _drop_connection(self) -> None:

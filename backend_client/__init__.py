@@ -1,35 +1,62 @@
 """Typed client for the Freshline backend: REST, the live stream, and token storage.
 
+    async with FreshlineClient(server) as client:
+        await client.login("dispatcher", password)
+        order = await client.orders.transition(order_id, "start_picking", version)
+        async for message in client.stream(["orders"], since=seq):
+            ...
+
+Everything a caller needs is importable from here; the modules with a leading underscore are
+private. The public modules besides this one: `backend_client.models` (the wire contract,
+shared with the backend) and `backend_client.signing` (how a sales channel signs its requests,
+shared with the backend's gateway). The exception tree is in `_errors.py`'s docstring.
+
 Never imports textual or rich (tests/test_layering.py).
 """
 
-from backend_client.errors import (
+from backend_client._alerts import Alerts
+from backend_client._channels import Channels
+from backend_client._client import FreshlineClient
+from backend_client._errors import (
     ApiError,
     Conflict,
     ConnectionFailed,
     FreshlineError,
+    GapDetected,
     InvalidRequest,
+    KeyringUnavailable,
     NotAuthenticated,
     NotFound,
     PermissionDenied,
     RateLimited,
     ServerError,
+    StreamRefused,
     UnexpectedAnswer,
 )
-from backend_client.http import FreshlineClient
-from backend_client.retry import Backoff
-from backend_client.stream import (
-    GapDetected,
-    StreamConsumer,
-    StreamRefused,
+from backend_client._kpi import Kpi
+from backend_client._orders import Orders
+from backend_client._requests import Requests
+from backend_client._retry import Backoff
+from backend_client._riders import Riders
+from backend_client._sensors import Sensors
+from backend_client._stream import (
+    SERVER_MESSAGE,
+    Stream,
+    StreamMessage,
     StreamState,
     StreamStatus,
 )
-from backend_client.tokens import KeyringUnavailable, TokenStore
+from backend_client._tokens import TokenStore
+from backend_client._users import Users
+from backend_client._waiting import wait_event, within
+from backend_client._warehouses import Warehouses
 
 __all__ = [
+    "SERVER_MESSAGE",
+    "Alerts",
     "ApiError",
     "Backoff",
+    "Channels",
     "Conflict",
     "ConnectionFailed",
     "FreshlineClient",
@@ -37,15 +64,25 @@ __all__ = [
     "GapDetected",
     "InvalidRequest",
     "KeyringUnavailable",
+    "Kpi",
     "NotAuthenticated",
     "NotFound",
+    "Orders",
     "PermissionDenied",
     "RateLimited",
+    "Requests",
+    "Riders",
+    "Sensors",
     "ServerError",
-    "StreamConsumer",
+    "Stream",
+    "StreamMessage",
     "StreamRefused",
     "StreamState",
     "StreamStatus",
     "TokenStore",
     "UnexpectedAnswer",
+    "Users",
+    "Warehouses",
+    "wait_event",
+    "within",
 ]

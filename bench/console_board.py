@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from backend_client import StreamState, StreamStatus
 from backend_client.models import Me, OrderState, Role
-from backend_client.stream import StreamState, StreamStatus
 from bench.common import process_age_s
 from console.app import FreshlineApp
 from console.store import FrozenClock, Store

@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
+from backend_client import SERVER_MESSAGE
 from backend_client.models import Me, Role
-from backend_client.stream import _server_message
 from tests.console.rider_samples import NOW, city, rider_orders, riders
 
 SIZE = (200, 60)
@@ -177,7 +177,7 @@ class BareApp(App[None]):
 
 
 def freshline_app(count: int, timing: Timing) -> App[None]:
-    from backend_client.stream import StreamState, StreamStatus
+    from backend_client import StreamState, StreamStatus
     from console.app import FreshlineApp
     from console.store import FrozenClock, Store
 
@@ -192,7 +192,7 @@ def freshline_app(count: int, timing: Timing) -> App[None]:
     EventMessage = _event_type()
 
     def handle(raw: bytes) -> None:
-        message = _server_message.validate_json(raw)  # as the stream consumer parses it
+        message = SERVER_MESSAGE.validate_json(raw)  # as the stream parses it
         if isinstance(message, EventMessage):
             apply(message)
             timing.apply(message.seq)

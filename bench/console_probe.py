@@ -129,7 +129,7 @@ class BareApp(App):
 
 
 def freshline_app(server: str, token: str, timing: Timing, refresh_hz: float) -> App:
-    from backend_client.stream import StreamState
+    from backend_client import StreamState
     from console.app import FreshlineApp
 
     app = FreshlineApp(server=server, token=token, refresh_hz=refresh_hz)

@@ -1,7 +1,7 @@
 """The Freshline console: the App, its global keys, its screens, and the one live feed.
 
 Kept small on purpose: screens live in `screens/`, widgets in `widgets/`, the picture of the city
-in `console/store.py`, the feed in `console/live.py`, the palette in `console/commands.py`.
+in `console/store/`, the feed in `console/live.py`, the palette in `console/commands.py`.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import tzinfo
+from typing import Any
 
 from textual import events
 from textual.app import App
@@ -18,27 +19,29 @@ from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from backend_client import (
+    Backoff,
     FreshlineClient,
     FreshlineError,
     KeyringUnavailable,
     NotAuthenticated,
     StreamRefused,
+    StreamState,
+    StreamStatus,
     TokenStore,
 )
 from backend_client.models import Me, Role, TokenResponse
-from backend_client.retry import Backoff
-from backend_client.stream import StreamState, StreamStatus
 from console.commands import FreshlineCommands
+from console.host import ConsoleHost
 from console.keys import KeyGate, set_escape_delay
 from console.kpi_feed import KpiFeed
-from console.live import RIDER_ROLES, LiveFeed
+from console.live import LiveFeed, desk
 from console.sign_in import SESSION_ENDED, SIGNED_OUT, KnownUsers
 from console.store import Changes, Store
 from console.wall import Wall, WallSettings
 from screens.board import BoardScreen
 from screens.board_summary import BoardSummaryScreen
 from screens.exceptions import ExceptionsScreen
-from screens.guard import GuardedScreen
+from screens.guard import GuardedScreen, LiveScreen
 from screens.help import HelpScreen, footer_laid_out
 from screens.kpi import KpiScreen
 from screens.login import LoginScreen
@@ -48,7 +51,7 @@ from themes import APP_CSS, DEFAULT_THEME, DOMAIN_DEFAULTS, THEMES
 log = logging.getLogger(__name__)
 
 
-def takes_type_ahead(screen: Screen) -> bool:
+def takes_type_ahead(screen: Screen[Any]) -> bool:
     """The console's views, its help and its palette take keys typed before they came up;
     dialogs and the sign-in form do not (`console.keys`)."""
     return isinstance(screen, GuardedScreen | HelpScreen | CommandPalette)
@@ -251,7 +254,7 @@ class FreshlineApp(App[None]):
                 else:
                     await self.pop_screen()
         root = self.screen
-        if getattr(root, "ready", False) and hasattr(root, "show_changes"):
+        if isinstance(root, LiveScreen) and root.ready:
             root.show_changes(Changes(reloaded=True))
 
     # --- the live feed ------------------------------------------------------------------------
@@ -278,7 +281,7 @@ class FreshlineApp(App[None]):
                 return  # the live feed asks for a new sign-in, which starts us again
             except FreshlineError:
                 await asyncio.sleep(2)
-        if self.me.role in RIDER_ROLES:
+        if desk(self.me):
             self.kpi_feed = KpiFeed(self.client, self.store, zone=self.zone)
             await self.kpi_feed.run()
 
@@ -336,12 +339,10 @@ class FreshlineApp(App[None]):
         if not self.screen_stack:
             return  # starting or closing: no screen to draw on
         screen = self.screen
-        show = getattr(screen, "show_changes", None)
         # Changes wait in the store while nothing can show them (a dialog on top, a screen not
         # ready yet or being torn down); screens also redraw everything when they come back.
-        tearing_down = screen._closing or screen._pruning
-        if show is not None and getattr(screen, "ready", False) and not tearing_down:
-            show(self.store.drain())
+        if isinstance(screen, LiveScreen) and screen.taking_changes:
+            screen.show_changes(self.store.drain())
 
     def open_order(self, order_id: int) -> None:
         from screens.order_detail import OrderDetailScreen
@@ -382,10 +383,14 @@ class FreshlineApp(App[None]):
         self.push_screen(HelpScreen.of(self.screen))
 
     async def action_quit(self) -> None:
-        if self.feed is not None and self.feed.consumer is not None:
-            self.feed.consumer.stop()
+        if self.feed is not None and self.feed.stream is not None:
+            self.feed.stream.stop()
         self.exit()
 
     async def on_unmount(self) -> None:
         if self.client is not None:
             await self.client.aclose()
+
+
+def _keeps_the_host_contract(app: FreshlineApp) -> ConsoleHost:
+    return app  # mypy checks here that the app is what its screens expect (`console.host`)

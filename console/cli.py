@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import os
-import signal
-import socket
 import sys
-import threading
+from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -40,7 +37,7 @@ def freshline(
         return
     from console.config import ConsoleConfig
 
-    config = ConsoleConfig(**({"server": server} if server else {}))
+    config = ConsoleConfig(server=server) if server else ConsoleConfig()
     if config.server:
         from console.launch import run_console
 
@@ -113,97 +110,34 @@ def logout(
     typer.echo(asyncio.run(sign_out()))
 
 
-def is_loopback(host: str) -> bool:
-    """True when `host` names only this machine (an address or a name resolving to loopback)."""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError:
-        return False
-    return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
+# --- the backend and the simulator: their own modules ---------------------------------------
+
+PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+"""Every argument (`--help` too) goes to the module handed over to."""
 
 
-@app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8765,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            help="SQLAlchemy URL (sqlite+aiosqlite:///file.db or postgresql+asyncpg://...).",
-            envvar="FRESHLINE_DATABASE_URL",
-        ),
-    ] = None,
-    demo: Annotated[
-        bool | None,
-        typer.Option(
-            "--demo/--no-demo",
-            help="Create the demo city and accounts (loopback only). "
-            "Default: the `demo` setting (FRESHLINE_DEMO).",
-            show_default=False,
-        ),
-    ] = None,
-    exit_with_stdin: Annotated[
-        bool, typer.Option(hidden=True, help="Shut down when stdin closes (a parent died).")
-    ] = False,
-) -> None:
-    """Run the backend; the schema is upgraded on start."""
-    import uvicorn
-
-    from backend.app import create_app
-    from backend.settings import Settings
-
-    overrides: dict[str, object] = {}
-    if demo is not None:
-        overrides["demo"] = demo
-    if database_url:
-        overrides["database_url"] = database_url
-    settings = Settings(**overrides)
-    if settings.demo and not is_loopback(host):
-        typer.echo(
-            f"refusing the demo on {host}: demo accounts have known passwords; "
-            "bind a loopback address such as 127.0.0.1",
-            err=True,
-        )
-        raise typer.Exit(2)
-    _configure_logging(settings.log_file)
-    if exit_with_stdin:
-        _exit_when_stdin_closes()
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        ws_per_message_deflate=False,
-        # Our handler (file or stderr) takes uvicorn's records too; it must not install its own.
-        log_config=None,
-        log_level="info",
-    )
+def hand_over(module: str, arguments: list[str]) -> NoReturn:
+    """Become `python -m <module> *arguments`: the console package starts the backend and the
+    simulator without importing them, and the process (its id, its signals) is theirs."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", module, *arguments])
 
 
-def _configure_logging(log_file: str | None, *, level: int = logging.INFO) -> None:
-    """Everything the service logs (uvicorn's records too) goes to `log_file`, else stderr."""
-    handler: logging.Handler = (
-        logging.FileHandler(log_file) if log_file else logging.StreamHandler()
-    )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=level, handlers=[handler], force=True)
+@app.command(context_settings=PASS_THROUGH, add_help_option=False)
+def serve(context: typer.Context) -> None:
+    """Run the backend: `python -m backend serve` (`freshline serve --help` for its options)."""
+    hand_over("backend", ["serve", *context.args])
 
 
-def _exit_when_stdin_closes() -> None:
-    """The embedded demo's backend: when the parent's pipe closes, shut down gracefully."""
-
-    def watch() -> None:
-        while sys.stdin.buffer.read(4096):
-            pass
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+@app.command(context_settings=PASS_THROUGH, add_help_option=False)
+def simulate(context: typer.Context) -> None:
+    """Drive a backend through its public API as the demo city: `python -m backend.sim`
+    (`freshline simulate --help` for its options)."""
+    hand_over("backend.sim", context.args)
 
 
-# --- the simulator and the demo -----------------------------------------------------------------
+# --- the demo -------------------------------------------------------------------------------------
 
 Seed = Annotated[int, typer.Option(help="Same seed, same orders and incidents.")]
 OrdersPerHour = Annotated[
@@ -213,7 +147,6 @@ Riders = Annotated[
     int | None,
     typer.Option(min=1, help="Riders on shift; beyond the city's 24, more are registered."),
 ]
-Flat = Annotated[bool, typer.Option(help="Ignore the time of day: the peak rate all day.")]
 Trouble = Annotated[
     float, typer.Option(min=0, help="Multiply every incident rate (0: a perfect day).")
 ]
@@ -224,45 +157,16 @@ Desk = Annotated[
 Duration = Annotated[float | None, typer.Option(min=0.1, help="Stop after this many real seconds.")]
 
 
-@app.command()
-def simulate(
-    server: Annotated[
-        str, typer.Option(envvar="FRESHLINE_SERVER", help="The backend to drive.")
-    ] = "http://127.0.0.1:8765",
-    seed: Seed = 1,
-    speed: Annotated[
-        float | None,
-        typer.Option(help="Refuse to run unless the backend's clock runs at this speed."),
-    ] = None,
-    duration: Duration = None,
-    riders: Riders = None,
-    orders_per_hour: OrdersPerHour = 72.0,
-    flat: Flat = False,
-    trouble: Trouble = 1.0,
-    desk: Desk = True,
-    exit_with_stdin: Annotated[
-        bool, typer.Option(hidden=True, help="Stop when stdin closes (a parent died).")
-    ] = False,
-) -> None:
-    """Drive a backend through its public API as the demo city's channels, stores, riders
-    and desk (its demo accounts must exist: `freshline serve --demo`)."""
-    from backend.sim.runner import SimConfig
+@dataclass(frozen=True)
+class DemoRun:
+    """One demo: the backend's clock and port, and what the simulator is told."""
 
-    _configure_logging(None, level=logging.WARNING)
-    if exit_with_stdin:
-        _exit_when_stdin_closes()
-    config = SimConfig(
-        server=server,
-        seed=seed,
-        speed=speed,
-        duration=duration,
-        riders=riders,
-        orders_per_hour=orders_per_hour,
-        flat=flat,
-        trouble=trouble,
-        desk=desk,
-    )
-    raise typer.Exit(asyncio.run(_simulate(config)))
+    speed: float
+    start: datetime
+    port: int | None
+    keep: bool
+    duration: float | None
+    simulator_arguments: list[str]
 
 
 @app.command()
@@ -298,56 +202,46 @@ def demo(
     """A local backend on a free loopback port with a temporary database, and the simulator
     playing the city against it. Ctrl-C stops everything and removes the data. With
     `--no-desk`, incidents wait for you at the console (nobody else answers them)."""
-    from backend.sim.demand import BEIJING
-    from backend.sim.runner import SimConfig
+    from console.embedded import DEMO_ZONE
     from console.tour import DemoPace, pace
 
     chosen = pace(DemoPace(speed, start, orders_per_hour, trouble), tour=tour)
-    speed, start = chosen.speed, chosen.start
-    orders_per_hour, trouble = chosen.orders_per_hour, chosen.trouble
-
     try:
-        hour, minute = (int(part) for part in start.split(":"))
-        local = datetime.combine(datetime.now(BEIJING).date(), time(hour, minute), BEIJING)
+        hour, minute = (int(part) for part in chosen.start.split(":"))
+        local = datetime.combine(datetime.now(DEMO_ZONE).date(), time(hour, minute), DEMO_ZONE)
     except ValueError:
         raise typer.BadParameter("expected HH:MM, e.g. 11:30", param_hint="--start") from None
-    config = SimConfig(
-        server="",
-        seed=seed,
-        speed=speed,
-        duration=duration,
-        riders=riders,
-        orders_per_hour=orders_per_hour,
-        trouble=trouble,
-        desk=desk,
-    )
+    arguments = [
+        f"--seed={seed}",
+        f"--speed={chosen.speed!r}",
+        f"--orders-per-hour={chosen.orders_per_hour!r}",
+        f"--trouble={chosen.trouble!r}",
+    ]
+    arguments += [f"--riders={riders}"] if riders else []
+    arguments += [] if desk else ["--no-desk"]
+    run = DemoRun(chosen.speed, local, port, keep, duration, arguments)
     if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
         typer.echo("no terminal to draw on: running headless (--headless)", err=True)
         headless = True
-    run = _demo if headless else _demo_console
-    raise typer.Exit(asyncio.run(run(config, start=local, port=port, keep=keep)))
+    raise typer.Exit(asyncio.run(_demo(run) if headless else _demo_console(run)))
 
 
-async def _demo_console(config, *, start: datetime, port: int | None, keep: bool) -> int:
+async def _demo_console(run: DemoRun) -> int:
     from console.config import ConsoleConfig
     from console.embedded import BackendFailed, EmbeddedBackend, PortInUse
     from console.launch import run_demo_console
 
-    arguments = [
-        f"--seed={config.seed}",
-        f"--speed={config.speed!r}",
-        f"--orders-per-hour={config.orders_per_hour!r}",
-        f"--trouble={config.trouble!r}",
-    ]
-    arguments += [f"--riders={config.riders}"] if config.riders else []
-    arguments += [] if config.desk else ["--no-desk"]
     backend = EmbeddedBackend(
-        speed=config.speed, start=start, port=port, keep=keep, on_progress=_progress
+        speed=run.speed, start=run.start, port=run.port, keep=run.keep, on_progress=_progress
     )
     try:
         async with backend:
             await run_demo_console(
-                backend, arguments, ConsoleConfig(), duration=config.duration, progress=_progress
+                backend,
+                run.simulator_arguments,
+                ConsoleConfig(),
+                duration=run.duration,
+                progress=_progress,
             )
     except PortInUse as refused:
         typer.echo(f"Freshline demo: {refused}", err=True)
@@ -355,35 +249,35 @@ async def _demo_console(config, *, start: datetime, port: int | None, keep: bool
     except BackendFailed as failure:
         typer.echo(f"the demo backend did not start: {failure}", err=True)
         return 1
-    if keep:
+    if run.keep:
         typer.echo(f"kept the demo's data in {backend.folder}")
     return 0
 
 
-async def _demo(config, *, start: datetime, port: int | None, keep: bool) -> int:
-    from dataclasses import replace
-
+async def _demo(run: DemoRun) -> int:
     from console.embedded import BackendFailed, EmbeddedBackend, PortInUse
+    from console.launch import simulate_in_front
 
     backend = EmbeddedBackend(
-        speed=config.speed, start=start, port=port, keep=keep, on_progress=_progress
+        speed=run.speed, start=run.start, port=run.port, keep=run.keep, on_progress=_progress
     )
-    _configure_logging(str(backend.folder / "simulator.log"))
+    arguments = list(run.simulator_arguments)
+    arguments += [f"--duration={run.duration!r}"] if run.duration is not None else []
     try:
         async with backend:
             typer.echo(
                 f"Freshline demo: backend on {backend.url} (sign in as dispatcher / "
-                f"demo-dispatcher); simulated clock from {start:%H:%M} Beijing time at "
-                f"{config.speed:g}x. Ctrl-C stops."
+                f"demo-dispatcher); simulated clock from {run.start:%H:%M} Beijing time at "
+                f"{run.speed:g}x. Ctrl-C stops."
             )
-            code = await _simulate(replace(config, server=backend.url))
+            code = await simulate_in_front(backend.url, backend.folder, arguments)
     except PortInUse as refused:
         typer.echo(f"Freshline demo: {refused}", err=True)
         return 2
     except BackendFailed as failure:
         typer.echo(f"the demo backend did not start: {failure}", err=True)
         return 1
-    if keep:
+    if run.keep:
         typer.echo(f"kept the demo's data in {backend.folder}")
     return code
 
@@ -391,26 +285,6 @@ async def _demo(config, *, start: datetime, port: int | None, keep: bool) -> int
 def _progress(step: str) -> None:
     """The demo's start-up, step by step, before the console takes the terminal."""
     typer.echo(f"Freshline demo: {step}")
-
-
-async def _simulate(config) -> int:
-    from backend.sim.runner import Simulator, SimulatorError
-    from backend_client import FreshlineError
-
-    simulator = Simulator(config, on_status=typer.echo)
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, simulator.stop)
-    try:
-        stats = await simulator.run()
-    except (SimulatorError, FreshlineError) as exc:
-        typer.echo(f"the simulator cannot run: {exc}", err=True)
-        return 1
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
-    typer.echo(stats.summary())
-    return 0
 
 
 # --- the wall (console/wall_cli.py) -------------------------------------------------------------

@@ -12,6 +12,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from console.host import host
 from console.roles import denial
 
 
@@ -127,12 +128,12 @@ class FreshlineCommands(Provider):
 
     def _commands(self) -> Iterator[tuple[Command, str | None]]:
         screen = self.screen
-        role = getattr(self.app, "role", None)
+        me = host(self.app).me
         for command in COMMANDS:
             if command.screens and type(screen).__name__ not in command.screens:
                 continue
             name = command.action.split("(")[0].split(".")[-1]
-            yield command, denial(role, name)
+            yield command, denial(me, name)
 
     def _run(self, command: Command, why: str | None) -> None:
         if why:
@@ -156,13 +157,13 @@ class FreshlineCommands(Provider):
             yield Hit(
                 100.0,
                 f"Open order {order_id}",
-                partial(self.app.open_order, order_id),  # type: ignore[attr-defined]
+                partial(host(self.app).open_order, order_id),
                 help="Its detail and timeline",
             )
             yield Hit(
                 90.0,
                 f"Replay order {order_id}'s track",
-                partial(self.app.open_track, order_id),  # type: ignore[attr-defined]
+                partial(host(self.app).open_track, order_id),
                 help="Its rider's path on the map, with its timeline beside it",
             )
         for command, why in self._commands():

@@ -1,5 +1,5 @@
-"""The embedded demo's backend: `freshline serve --demo` in a child process on a free loopback
-port, with a temporary SQLite database and the demo's simulated clock.
+"""The embedded demo's backend: `python -m backend serve --demo` in a child process on a free
+loopback port, with a temporary SQLite database and the demo's simulated clock.
 
 Leaving the context stops the child and removes its folder (unless `keep`). The child also
 stops by itself when this process dies, however it dies: it watches its stdin, which is a pipe
@@ -18,12 +18,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
 
-from backend_client.waiting import within
+from backend_client import within
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
@@ -39,12 +39,16 @@ class PortInUse(BackendFailed):
 
 
 PROGRESS_EVERY_S = 2.0
+DEMO_ZONE = timezone(timedelta(hours=8), "CST")
+"""Beijing time, the demo city's: what `freshline demo --start HH:MM` means. (Consoles show
+the backend's own business zone, which `GET /health` tells.)"""
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def port_is_free(port: int) -> bool:
@@ -127,7 +131,7 @@ class EmbeddedBackend:
         self._process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "console.cli",
+            "backend",
             "serve",
             "--demo",
             "--port",

@@ -50,7 +50,7 @@ import logging
 import os
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 from textual import constants, events
@@ -96,8 +96,9 @@ def set_escape_delay(environ: dict[str, str] | os._Environ[str] = os.environ) ->
     except ImportError:  # pragma: no cover - a Textual that moved it
         log.warning("cannot read Esc+digit as Esc, digit: Textual moved its key table")
     else:
-        for sequence in OPTION_DIGITS:
-            ANSI_SEQUENCES_KEYS.pop(sequence, None)
+        if isinstance(ANSI_SEQUENCES_KEYS, dict):  # typed a Mapping; a dict it is
+            for sequence in OPTION_DIGITS:
+                ANSI_SEQUENCES_KEYS.pop(sequence, None)
     if environ.get("ESCDELAY", "").strip().isdigit():
         milliseconds = max(1, int(environ["ESCDELAY"]))
     elif environ.get("SSH_CONNECTION") or environ.get("SSH_TTY"):
@@ -124,9 +125,9 @@ class KeyGate:
 
     def __init__(
         self,
-        app: App,
-        accepts_type_ahead: Callable[[Screen], bool],
-        waits_for_work: Callable[[Screen], bool] = lambda screen: False,
+        app: App[Any],
+        accepts_type_ahead: Callable[[Screen[Any]], bool],
+        waits_for_work: Callable[[Screen[Any]], bool] = lambda screen: False,
     ) -> None:
         self.app = app
         self.accepts_type_ahead = accepts_type_ahead
@@ -135,11 +136,11 @@ class KeyGate:
         """Screens whose workers answer what was typed (a palette's search): the next key
         waits for them, so `enter` picks from the answer to what was typed, not an older one."""
         self.waiting: deque[events.Key] = deque()
-        self.in_flight: tuple[events.Key | None, Screen] | None = None
+        self.in_flight: tuple[events.Key | None, Screen[Any]] | None = None
         """The key Textual is handling now, and the screen it was given to."""
-        self.came_up: WeakKeyDictionary[Screen, float] = WeakKeyDictionary()
+        self.came_up: WeakKeyDictionary[Screen[Any], float] = WeakKeyDictionary()
         """When each screen last came to the top (the same clock as `events.Key.time`)."""
-        self.opened_by_key: WeakKeyDictionary[Screen, bool] = WeakKeyDictionary()
+        self.opened_by_key: WeakKeyDictionary[Screen[Any], bool] = WeakKeyDictionary()
         """Whether it came up while a key was settling: that key asked for it (`a` for a note)."""
         self.dropped: list[str] = []
         self._turn = 0
@@ -154,7 +155,7 @@ class KeyGate:
 
     # --- what the app tells us ----------------------------------------------------------------
 
-    def screen_changed(self, screen: Screen) -> None:
+    def screen_changed(self, screen: Screen[Any]) -> None:
         """A screen came to the top (the app's `screen_change_signal`, called synchronously)."""
         self.came_up[screen] = get_time()  # the clock Textual stamps keys with
         self.opened_by_key[screen] = self.in_flight is not None and self.in_flight[0] is not None
@@ -221,7 +222,7 @@ class KeyGate:
                 self._follow(target, self._turn)
         self._tell_dropped()
 
-    def _begin(self, key: events.Key | None, screen: Screen, target: DOMNode) -> None:
+    def _begin(self, key: events.Key | None, screen: Screen[Any], target: DOMNode) -> None:
         """A new turn: `key` (None: only settling) is in flight."""
         self._turn += 1
         turn = self._turn

@@ -74,15 +74,15 @@ class KpiFeed:
         length = held.window.end - held.window.start if held else DEFAULT_WINDOW
         now = self.store.clock.now()
         scope = self.store.kpi.scope
-        summary = await self.client.kpi_summary(start=now - length, end=now, **_where(scope))
+        summary = await self.client.kpi.summary(start=now - length, end=now, **_where(scope))
         self.store.set_kpi(summary, scope)
 
     async def refresh_day(self) -> None:
         start, end = self.day(self.store.clock.now())
         scope = self.store.kpi.scope
         where = _where(scope)
-        series = await self.client.kpi_series(start=start, end=end, bucket_minutes=15, **where)
-        exceptions = await self.client.kpi_exceptions(start=start, end=end, **where)
+        series = await self.client.kpi.series(start=start, end=end, bucket_minutes=15, **where)
+        exceptions = await self.client.kpi.exceptions(start=start, end=end, **where)
         self.store.set_kpi_day(series, exceptions, scope)
 
     def day(self, now: datetime) -> tuple[datetime, datetime]:

@@ -8,14 +8,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from datetime import tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from backend_client import FreshlineClient, FreshlineError, KeyringUnavailable, TokenStore
-from backend_client.waiting import within
+from backend_client import FreshlineClient, FreshlineError, KeyringUnavailable, TokenStore, within
 from console.config import ConsoleConfig
 from console.embedded import EmbeddedBackend
 from console.sign_in import NO_KEYRING, NO_SESSION, KnownUsers
@@ -89,8 +89,7 @@ class Simulator:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "console.cli",
-                "simulate",
+                "backend.sim",
                 "--server",
                 self.server,
                 "--exit-with-stdin",
@@ -113,6 +112,43 @@ class Simulator:
         try:
             await within(10, process.wait())
         except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+
+
+async def simulate_in_front(server: str, folder: Path, arguments: list[str]) -> int:
+    """The headless demo's simulator: `python -m backend.sim` in a child process that prints its
+    status lines on our terminal; Ctrl-C or SIGTERM here stops it gracefully (it says what it
+    did), and it stops by itself if we die. Its exit code."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "backend.sim",
+        "--server",
+        server,
+        "--log-file",
+        str(folder / "simulator.log"),
+        "--exit-with-stdin",
+        *arguments,
+        stdin=asyncio.subprocess.PIPE,
+        # Own session: a Ctrl-C reaches us alone, and we pass it on once.
+        start_new_session=True,
+    )
+    loop = asyncio.get_running_loop()
+
+    def pass_on(signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, pass_on, signum)
+    try:
+        return await process.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        if process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await process.wait()

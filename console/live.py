@@ -11,26 +11,49 @@ import asyncio
 import contextlib
 import logging
 
-from backend_client import FreshlineClient, FreshlineError, NotFound, StreamConsumer
-from backend_client.models import Alert, Me, Order, OrderState, Rider, Role, Topic
+from backend_client import (
+    FreshlineClient,
+    FreshlineError,
+    NotFound,
+    Stream,
+    StreamMessage,
+    StreamStatus,
+)
+from backend_client.models import (
+    Alert,
+    EventMessage,
+    KpiMessage,
+    Me,
+    Order,
+    OrderState,
+    PositionMessage,
+    Rider,
+    SnapshotRequired,
+    Topic,
+)
+from console.roles import ALERTS_READ, KPI_READ, may
 from console.store import BOARD_STATES, Store
 
 log = logging.getLogger(__name__)
 
-RIDER_ROLES = {Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER, Role.SUPPORT, Role.VIEWER}
-"""Roles whose console also follows riders (names and positions)."""
-ALERT_ROLES = RIDER_ROLES | {Role.MERCHANT}
-"""Roles whose console also follows the alerts (the exception queue)."""
+
+def desk(me: Me) -> bool:
+    """A desk account (the KPIs are theirs to read): its console also follows the riders and the
+    KPIs; a merchant's follows its orders and alerts."""
+    return may(me, KPI_READ)
+
+
 PAGE = 500
 STALE_BATCH = 50
 CLOCK_EVERY_S = 60.0
 
 
-def topics_for(role: Role) -> list[Topic]:
+def topics_for(me: Me) -> list[Topic]:
+    """What `me`'s console follows, by the permissions the server gave the account."""
     topics = [Topic.ORDERS]
-    if role in RIDER_ROLES:
-        topics += [Topic.RIDERS, Topic.KPI]  # desk roles: KPIs too (kpi:read)
-    if role in ALERT_ROLES:
+    if desk(me):
+        topics += [Topic.RIDERS, Topic.KPI]
+    if may(me, ALERTS_READ):
         topics.append(Topic.ALERTS)
     return topics
 
@@ -40,31 +63,37 @@ class LiveFeed:
 
     def __init__(self, client: FreshlineClient, store: Store, me: Me) -> None:
         self.client, self.store, self.me = client, store, me
-        self.topics = topics_for(me.role)
-        self.consumer: StreamConsumer | None = None
+        self.topics = topics_for(me)
+        self.stream: Stream | None = None
 
     async def run(self) -> None:
         """Follow the backend until cancelled; raises NotAuthenticated when the token dies."""
         await self.sync_clock()
         await self.reload()
-        self.consumer = StreamConsumer(
-            self.client,
-            list(self.topics),
-            on_event=self.store.apply,
-            on_position=self.store.move_rider,
-            on_snapshot=self.reload,
-            on_status=self.store.set_connection,
-            on_kpi=self.store.set_kpi,
-            since=self.store.last_seq,
-        )
+        self.stream = self.client.stream(list(self.topics), since=self.store.last_seq)
         chores = asyncio.create_task(self._chores())
         try:
-            await self.consumer.run()
+            async with self.stream:
+                async for message in self.stream:
+                    await self.take(message)
         finally:
             chores.cancel()
-            self.consumer.stop()
             with contextlib.suppress(asyncio.CancelledError):
                 await chores
+
+    async def take(self, message: StreamMessage) -> None:
+        """Apply one message of the stream to the store."""
+        match message:
+            case EventMessage():
+                self.store.apply(message)
+            case PositionMessage():
+                self.store.move_rider(message)
+            case KpiMessage():
+                self.store.set_kpi(message.summary)
+            case SnapshotRequired():
+                await self.reload(message.last_seq)
+            case StreamStatus():
+                self.store.set_connection(message)
 
     async def sync_clock(self) -> None:
         health = await self.client.health()
@@ -73,20 +102,20 @@ class LiveFeed:
     async def reload(self, last_seq: int | None = None) -> None:
         """Load every order on the board and every rider, as of `last_seq` or later."""
         if last_seq is None:
-            last_seq = (await self.client.events(None, self.topics)).last_seq
+            last_seq = (await self.client.events(None, [*self.topics])).last_seq
         orders: list[Order] = [
-            o async for o in self.client.all_orders(status=list(BOARD_STATES), limit=PAGE)
+            o async for o in self.client.orders.every(status=list(BOARD_STATES), limit=PAGE)
         ]
         since = self.store.clock.now() - self.store.signed_window
         orders += [
             o
-            async for o in self.client.all_orders(
+            async for o in self.client.orders.every(
                 status=[OrderState.SIGNED], updated_since=since, limit=PAGE
             )
         ]
-        riders: list[Rider] = await self.client.riders() if Topic.RIDERS in self.topics else []
+        riders: list[Rider] = await self.client.riders.all() if Topic.RIDERS in self.topics else []
         alerts: list[Alert] = (
-            await self.client.alerts(limit=2000) if Topic.ALERTS in self.topics else []
+            await self.client.alerts.all(limit=2000) if Topic.ALERTS in self.topics else []
         )
         self.store.load(orders, riders, last_seq, alerts)
         if Topic.RIDERS in self.topics and not self.store.warehouses:
@@ -102,9 +131,9 @@ class LiveFeed:
     async def load_geography(self) -> None:
         """The map's static layer: warehouses, and the zones' outlines when the backend has
         them (a backend without `/zones` still gets a map of its warehouses)."""
-        warehouses = await self.client.warehouses()
+        warehouses = await self.client.warehouses.all()
         try:
-            zones = [(zone.name, zone.polygon) for zone in await self.client.zones()]
+            zones = [(zone.name, zone.polygon) for zone in await self.client.warehouses.zones()]
         except FreshlineError as exc:
             log.info("no zones from the backend: %r", exc)
             zones = []
@@ -127,7 +156,7 @@ class LiveFeed:
         if not wanted:
             return
         answers = await asyncio.gather(
-            *(self.client.order(order_id) for order_id in wanted), return_exceptions=True
+            *(self.client.orders.get(order_id) for order_id in wanted), return_exceptions=True
         )
         for order_id, answer in zip(wanted, answers, strict=True):
             if isinstance(answer, Order):

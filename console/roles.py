@@ -1,31 +1,47 @@
-"""Which console actions a role may not take, and why (shown dimmed, with the reason).
+"""Which console actions an account may not take, and why (shown dimmed, with the reason).
 
-The server decides in the end (a 403 becomes a notification); this keeps the console from
-offering what would only be refused.
+The server says what the account may do (`Me.permissions`, computed from its permission table)
+and decides in the end (a 403 becomes a notification); this only maps the console's guarded
+actions to the permission each needs, and says in words why it is missing.
 """
 
 from __future__ import annotations
 
-from backend_client.models import Role
+from backend_client.models import Me
+
+ORDERS_TRANSITION = "orders:transition"
+ORDERS_ASSIGN = "orders:assign"
+ALERTS_READ = "alerts:read"
+ALERTS_HANDLE = "alerts:handle"
+RETURNS_DECIDE = "returns:decide"
+KPI_READ = "kpi:read"
+"""The server's permission names the console reads (README, "Permissions")."""
 
 WATCHES = "a viewer account watches; it does not change anything"
 DECIDED_AT_THE_DESK = "returns and claims are decided by support or a supervisor"
 DISPATCHING = "reassigning riders is for dispatchers and supervisors"
 
-DENIED: dict[str, dict[Role, str]] = {
-    "act": {Role.VIEWER: WATCHES},
-    "acknowledge": {Role.VIEWER: WATCHES},
-    "snooze": {Role.VIEWER: WATCHES},
-    "approve": {r: DECIDED_AT_THE_DESK for r in (Role.DISPATCHER, Role.VIEWER, Role.MERCHANT)},
-    "reject": {r: DECIDED_AT_THE_DESK for r in (Role.DISPATCHER, Role.VIEWER, Role.MERCHANT)},
-    "take_back": {r: DECIDED_AT_THE_DESK for r in (Role.DISPATCHER, Role.VIEWER, Role.MERCHANT)},
-    "reassign": {r: DISPATCHING for r in (Role.SUPPORT, Role.VIEWER, Role.MERCHANT)},
+GUARDS: dict[str, tuple[str, str]] = {
+    "act": (ORDERS_TRANSITION, WATCHES),
+    "acknowledge": (ALERTS_HANDLE, WATCHES),
+    "snooze": (ALERTS_HANDLE, WATCHES),
+    "approve": (RETURNS_DECIDE, DECIDED_AT_THE_DESK),
+    "reject": (RETURNS_DECIDE, DECIDED_AT_THE_DESK),
+    "take_back": (RETURNS_DECIDE, DECIDED_AT_THE_DESK),
+    "reassign": (ORDERS_ASSIGN, DISPATCHING),
 }
-"""Guarded action name -> role -> why not."""
+"""Guarded action name -> (the permission it needs, why not without it)."""
 
 
-def denial(role: Role | str | None, action: str) -> str | None:
-    """Why `role` may not take `action`, or None when it may."""
-    if role is None:
+def may(me: Me | None, permission: str) -> bool:
+    """Whether the server said `me` holds `permission`."""
+    return me is not None and permission in me.permissions
+
+
+def denial(me: Me | None, action: str) -> str | None:
+    """Why `me` may not take `action`, or None when it may (or nobody is signed in yet)."""
+    guard = GUARDS.get(action)
+    if me is None or guard is None:
         return None
-    return DENIED.get(action, {}).get(Role(role))
+    permission, why = guard
+    return None if permission in me.permissions else why

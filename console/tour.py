@@ -4,7 +4,7 @@ accident). The plain demo starts at 11:30 at real speed: one order in its first 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -27,14 +27,9 @@ def pace(asked: DemoPace, *, tour: bool) -> DemoPace:
     demo's default (one given on the command line wins)."""
     if not tour:
         return asked
-    return DemoPace(
-        *(
-            mine if mine != plain else toured
-            for mine, plain, toured in zip(
-                (asked.speed, asked.start, asked.orders_per_hour, asked.trouble),
-                (PLAIN.speed, PLAIN.start, PLAIN.orders_per_hour, PLAIN.trouble),
-                (TOUR.speed, TOUR.start, TOUR.orders_per_hour, TOUR.trouble),
-                strict=True,
-            )
-        )
-    )
+    toured = {
+        name: getattr(TOUR, name)
+        for name in ("speed", "start", "orders_per_hour", "trouble")
+        if getattr(asked, name) == getattr(PLAIN, name)
+    }
+    return replace(asked, **toured)

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from backend_client import Backoff, FreshlineClient, FreshlineError, NotAuthenticated
-from backend_client.errors import RateLimited
+from backend_client import (
+    Backoff,
+    FreshlineClient,
+    FreshlineError,
+    NotAuthenticated,
+    RateLimited,
+    StreamState,
+    StreamStatus,
+)
 from backend_client.models import Me, Role
-from backend_client.stream import StreamState, StreamStatus
 
 if TYPE_CHECKING:
     from console.app import FreshlineApp
@@ -39,7 +46,7 @@ class WallSettings:
     """Without one the wall needs a kept token, and a person to sign in again when it dies."""
 
 
-def rotation(modes: dict[str, object]) -> list[str]:
+def rotation(modes: Mapping[str, object]) -> list[str]:
     return [mode for mode in ROTATION if mode in modes]
 
 

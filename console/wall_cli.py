@@ -6,9 +6,13 @@ from __future__ import annotations
 import asyncio
 import sys
 from datetime import datetime, time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from console.config import ConsoleConfig
+    from console.wall import WallSettings
 
 
 def wall(
@@ -45,7 +49,7 @@ def wall(
     from console.config import ConsoleConfig
     from console.wall import WallSettings
 
-    config = ConsoleConfig(**({"server": server} if server else {}))
+    config = ConsoleConfig(server=server) if server else ConsoleConfig()
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         typer.echo("the wall needs a terminal to draw on", err=True)
         raise typer.Exit(2)
@@ -66,20 +70,21 @@ def wall(
     raise typer.Exit(asyncio.run(_wall_demo(config, settings, speed)))
 
 
-async def _wall_demo(config, settings, speed: float) -> int:
+async def _wall_demo(config: ConsoleConfig, settings: WallSettings, speed: float) -> int:
     from dataclasses import replace
 
-    from backend.sim.demand import BEIJING
-    from console.embedded import BackendFailed, EmbeddedBackend
+    from console.embedded import DEMO_ZONE, BackendFailed, EmbeddedBackend
     from console.launch import run_demo_wall
     from console.wall import DEMO_VIEWER
 
-    start = datetime.combine(datetime.now(BEIJING).date(), time(11, 30), BEIJING)
+    start = datetime.combine(datetime.now(DEMO_ZONE).date(), time(11, 30), DEMO_ZONE)
     backend = EmbeddedBackend(speed=speed, start=start)
     typer.echo(f"Freshline wall on the demo city: starting a backend on {backend.url} …")
     try:
         async with backend:
-            settings = replace(settings, **DEMO_VIEWER)
+            settings = replace(
+                settings, username=DEMO_VIEWER["username"], password=DEMO_VIEWER["password"]
+            )
             return await run_demo_wall(backend, [f"--speed={speed!r}"], config, settings)
     except BackendFailed as failure:
         typer.echo(f"the demo backend did not start: {failure}", err=True)

@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+from textual.app import App
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from backend_client import (
@@ -22,6 +25,7 @@ from backend_client import (
     PermissionDenied,
 )
 from backend_client.models import OrderAction
+from console.host import client_of, host
 from console.store import Store
 from screens.dialogs import (
     ACTION_WORDS,
@@ -36,10 +40,9 @@ from screens.dialogs import (
 AT_ONCE = 8
 
 
-async def act_on_orders(screen: Screen, order_ids: list[int]) -> None:
+async def act_on_orders(screen: Screen[Any], order_ids: list[int]) -> None:
     app = screen.app
-    client: FreshlineClient = app.client  # type: ignore[attr-defined]
-    store: Store = app.store  # type: ignore[attr-defined]
+    client, store = client_of(app), host(app).store
     subject = f"order {order_ids[0]}" if len(order_ids) == 1 else f"{len(order_ids)} orders"
     try:
         offered = await _common_actions(client, order_ids)
@@ -93,7 +96,7 @@ async def _common_actions(client: FreshlineClient, order_ids: list[int]) -> list
     async def offered(order_id: int) -> set[OrderAction]:
         async with gate:
             try:
-                return set(await client.actions(order_id))
+                return set(await client.orders.actions(order_id))
             except (NotFound, PermissionDenied):
                 return set()
 
@@ -111,8 +114,8 @@ async def _send(
 ) -> list[Outcome]:
     async def one(order_id: int) -> None:
         card = store.orders.get(order_id)
-        version = card.version if card else (await client.order(order_id)).version
-        await client.transition(order_id, action, version, reason=reason)
+        version = card.version if card else (await client.orders.get(order_id)).version
+        await client.orders.transition(order_id, action, version, reason=reason)
 
     return await each(order_ids, one)
 
@@ -141,7 +144,7 @@ async def each(ids: list[int], call: Callable[[int], Awaitable[object]]) -> list
     return list(await asyncio.gather(*(one(i) for i in ids)))
 
 
-def report(app, what: str, subject: str, results: list[Outcome]) -> None:
+def report(app: App[Any], what: str, subject: str, results: list[Outcome]) -> None:
     """One notification: all done, or what was refused and why."""
     counts = Counter(outcome for _, outcome, _ in results)
     if counts["done"] == len(results):
@@ -151,5 +154,5 @@ def report(app, what: str, subject: str, results: list[Outcome]) -> None:
     for item_id, outcome, detail in results:
         if outcome != "done" and len(lines) < 6:
             lines.append(f"#{item_id} {outcome}: {detail}")
-    severity = "error" if counts["denied"] or counts["failed"] else "warning"
+    severity: SeverityLevel = "error" if counts["denied"] or counts["failed"] else "warning"
     app.notify("\n".join(lines), title="Not everything went through", severity=severity)

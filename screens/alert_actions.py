@@ -9,12 +9,15 @@ Runs inside a worker (it waits on dialogs).
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.screen import Screen
 
 from backend_client import FreshlineClient
 from backend_client.models import Alert, AlertRule
 from console import alert_words
 from console.alert_book import RULE_WORDS
+from console.host import client_of, host
 from console.store import Store
 from screens.acting import each, report
 from screens.dialogs import CANNOT_UNDO, ChoiceDialog, ConfirmDialog, NoteDialog
@@ -26,8 +29,8 @@ def _subject(alerts: list[Alert]) -> str:
     return f"alert {alerts[0].id}" if len(alerts) == 1 else f"{len(alerts)} alerts"
 
 
-def _parts(screen: Screen) -> tuple[FreshlineClient, Store]:
-    return screen.app.client, screen.app.store  # type: ignore[attr-defined]
+def _parts(screen: Screen[Any]) -> tuple[FreshlineClient, Store]:
+    return client_of(screen.app), host(screen.app).store
 
 
 def _version(store: Store, alert: Alert) -> int:
@@ -56,7 +59,7 @@ def bulk_question(store: Store, verb: str, alerts: list[Alert]) -> ConfirmDialog
     )
 
 
-async def acknowledge(screen: Screen, alerts: list[Alert]) -> None:
+async def acknowledge(screen: Screen[Any], alerts: list[Alert]) -> None:
     app = screen.app
     note = await app.push_screen_wait(NoteDialog(f"Acknowledge {_subject(alerts)}: a note?"))
     if note is None:
@@ -65,12 +68,12 @@ async def acknowledge(screen: Screen, alerts: list[Alert]) -> None:
     by_id = {a.id: a for a in alerts}
     results = await each(
         list(by_id),
-        lambda i: client.acknowledge_alert(i, _version(store, by_id[i]), note=note or None),
+        lambda i: client.alerts.acknowledge(i, _version(store, by_id[i]), note=note or None),
     )
     report(app, "Acknowledge", _subject(alerts), results)
 
 
-async def snooze(screen: Screen, alerts: list[Alert]) -> None:
+async def snooze(screen: Screen[Any], alerts: list[Alert]) -> None:
     app = screen.app
     chosen = await app.push_screen_wait(ChoiceDialog(f"Snooze {_subject(alerts)} for", SNOOZES))
     if chosen is None:
@@ -79,7 +82,7 @@ async def snooze(screen: Screen, alerts: list[Alert]) -> None:
     by_id = {a.id: a for a in alerts}
     minutes = int(chosen)
     results = await each(
-        list(by_id), lambda i: client.snooze_alert(i, _version(store, by_id[i]), minutes)
+        list(by_id), lambda i: client.alerts.snooze(i, _version(store, by_id[i]), minutes)
     )
     report(app, f"Snooze {minutes} min", _subject(alerts), results)
 
@@ -145,7 +148,7 @@ def decision(
 
 
 async def decide(
-    screen: Screen, alerts: list[Alert], *, approve: bool, reason: str | None = None
+    screen: Screen[Any], alerts: list[Alert], *, approve: bool, reason: str | None = None
 ) -> list[int]:
     """Approve or reject the returns and claims behind these alerts (asked and confirmed
     already: `decision`)."""
@@ -156,8 +159,8 @@ async def decide(
     client, _store = _parts(screen)
 
     async def one(request_id: int) -> None:
-        request = await client.request(request_id)  # its own version, not the alert's
-        await client.decide_request(request_id, request.version, approve=approve, reason=reason)
+        request = await client.requests.get(request_id)  # its own version, not the alert's
+        await client.requests.decide(request_id, request.version, approve=approve, reason=reason)
 
     results = await each(requests, one)
     report(app, verb, subject, results)
@@ -179,14 +182,14 @@ def take_back_question(store: Store, rejected: list[Alert]) -> ConfirmDialog:
     )
 
 
-async def take_back(screen: Screen, rejected: list[Alert]) -> None:
+async def take_back(screen: Screen[Any], rejected: list[Alert]) -> None:
     """Reopen the requests behind these (rejected) alerts: they wait for a decision again."""
     client, _store = _parts(screen)
     ids = [a.request_id for a in rejected if a.request_id is not None]
 
     async def one(request_id: int) -> None:
-        request = await client.request(request_id)
-        await client.reopen_request(request_id, request.version)
+        request = await client.requests.get(request_id)
+        await client.requests.reopen(request_id, request.version)
 
     subject = f"request {ids[0]}" if len(ids) == 1 else f"{len(ids)} requests"
     report(screen.app, "Take back the rejection", subject, await each(ids, one))

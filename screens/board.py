@@ -19,7 +19,7 @@ from textual.widgets import Footer, Input
 
 from console.store import Changes, Lane, OrderFilter
 from screens.acting import act_on_orders
-from screens.guard import GuardedScreen
+from screens.guard import LiveScreen
 from themes import DOMAIN_DEFAULTS
 from widgets.filter_bar import FilterBar
 from widgets.lane import LaneView
@@ -30,7 +30,7 @@ COMPACT_WIDTH, COMPACT_HEIGHT = 120, 30
 THREE_COLUMNS_WIDTH = 180
 
 
-class BoardScreen(GuardedScreen):
+class BoardScreen(LiveScreen):
     """Every open order by stage; enter opens one, space marks, t acts."""
 
     DEFAULT_CSS = """
@@ -62,9 +62,6 @@ class BoardScreen(GuardedScreen):
         Binding("ctrl+r", "reload", "Reload", show=False, id="board.reload"),
     ]
 
-    ready = False
-    """Mounted and drawn once: the app may hand it changes."""
-
     def __init__(self) -> None:
         super().__init__()
         self.order_filter = OrderFilter()
@@ -90,7 +87,7 @@ class BoardScreen(GuardedScreen):
         return self.views[lane]
 
     def on_mount(self) -> None:
-        zone = getattr(self.app, "zone", None)
+        zone = self.zone
         for view in self.views.values():
             view.zone = zone
         self._set_current(self.current)
@@ -151,7 +148,7 @@ class BoardScreen(GuardedScreen):
         shown, late = self.store.lane_counts(view.lane, ids)
         total = len(self.store.lanes[view.lane])
         count = f"{shown} of {total}" if self.order_filter.active else f"{total}"
-        view.set_header(f"{view.lane.title}  {count}", f"{late} late" if late else "")
+        view.set_header(f"{view.lane.label}  {count}", f"{late} late" if late else "")
         view.counts = (shown, late)
 
     def _draw_strip(self) -> None:
@@ -161,7 +158,7 @@ class BoardScreen(GuardedScreen):
         for lane in Lane:
             view = self.lane_view(lane)
             shown, late = view.counts
-            name = lane.short if narrow else lane.title
+            name = lane.short if narrow else lane.label
             # The lane in focus is underlined and pointed at; reverse is for alarms alone, so
             # without colour a late count still stands out and the focus does not look like one.
             current = lane == self.current
@@ -273,8 +270,8 @@ class BoardScreen(GuardedScreen):
 
     def action_act(self) -> None:
         marked = sorted(i for i in self.marks if i in self.store.orders)
-        chosen = marked or ([self.lane_view(self.current).current] if self.current else [])
-        chosen = [i for i in chosen if i is not None]
+        under = self.lane_view(self.current).current if self.current else None
+        chosen = marked or ([under] if under is not None else [])
         if not chosen:
             self.notify("No order under the cursor and none marked.", severity="warning")
             return
@@ -285,7 +282,7 @@ class BoardScreen(GuardedScreen):
         await act_on_orders(self, order_ids)
 
     def action_reload(self) -> None:
-        self.app.reload_feed()  # type: ignore[attr-defined]
+        self.host.reload_feed()
 
     def show_filtered(self, order_filter: OrderFilter, lane: Lane | None = None) -> None:
         """Narrow the board to `order_filter` and put `lane` in focus (the KPI screen's enter)."""

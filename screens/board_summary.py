@@ -13,7 +13,7 @@ from textual.containers import Grid, Vertical
 from textual.widgets import Digits, Footer
 
 from console.store import Changes, Lane, OrderFilter, Urgency
-from screens.guard import GuardedScreen
+from screens.guard import LiveScreen
 from widgets.live_text import LiveText
 from widgets.order_row import GLYPH, fit, time_cell
 from widgets.stale_banner import StaleBanner, picture_staleness
@@ -39,7 +39,7 @@ class LaneCard(Vertical, can_focus=True):
     def __init__(self, lane: Lane) -> None:
         super().__init__(id=f"card-{lane.value}")
         self.lane = lane
-        self.border_title = lane.title
+        self.border_title = lane.label
 
     def compose(self) -> ComposeResult:
         yield Digits("0")
@@ -56,7 +56,7 @@ class LaneCard(Vertical, can_focus=True):
         self.query_one("#orders", LiveText).show(lines)
 
 
-class BoardSummaryScreen(GuardedScreen):
+class BoardSummaryScreen(LiveScreen):
     """Every lane's count, lateness and most urgent orders."""
 
     DEFAULT_CSS = """
@@ -68,8 +68,6 @@ class BoardSummaryScreen(GuardedScreen):
         Binding("right", "app.focus_next", "Next", show=False, id="summary.next"),
         Binding("left", "app.focus_previous", "Previous", show=False, id="summary.previous"),
     ]
-
-    ready = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -102,7 +100,7 @@ class BoardSummaryScreen(GuardedScreen):
         self._drawn = now
         store = self.store
         clock_now = store.clock.now()
-        zone = getattr(self.app, "zone", None)
+        zone = self.zone
         why = picture_staleness(store, now)
         self.query_one(StaleBanner).say(why)
         for lane, card in self.cards.items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -36,7 +38,7 @@ NEEDS_REASON = {
 }
 
 
-class Dialog(ModalScreen):
+class Dialog(ModalScreen[Any]):
     DEFAULT_CSS = """
     Dialog { align: center middle; }
     Dialog > Vertical {

@@ -12,6 +12,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, tzinfo
+from typing import Any
 
 from rich.table import Table
 from rich.text import Text
@@ -27,11 +28,14 @@ from console.alert_words import figure_words
 from console.store import Changes, Store
 from screens import alert_actions, reassign
 from screens.dialogs import ReasonDialog
-from screens.guard import GuardedScreen
+from screens.guard import LiveScreen
 from widgets.alert_filter_bar import AlertFilterBar
 from widgets.alert_list import AlertList
 from widgets.alert_row import GLYPH, state_text, subject_text
 from widgets.top_bar import TopBar
+
+AlertVerb = Callable[[Screen[Any], list[Alert]], Awaitable[None]]
+"""What a key does to the chosen alerts (`screens.alert_actions`)."""
 
 
 def figure(value: object, zone: tzinfo | None) -> str:
@@ -64,7 +68,7 @@ def next_step(alert: Alert, store: Store) -> str:
     return "a acknowledges (with a note); enter opens the order" if card else "a acknowledges"
 
 
-class ExceptionsScreen(GuardedScreen):
+class ExceptionsScreen(LiveScreen):
     """Support's and dispatch's queue of what went wrong."""
 
     DEFAULT_CSS = """
@@ -112,9 +116,6 @@ class ExceptionsScreen(GuardedScreen):
         Binding("escape", "back", "Back", show=False, id="queue.back"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="queue.reload"),
     ]
-
-    ready = False
-    """Mounted and drawn once: the app may hand it changes."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -221,9 +222,7 @@ class ExceptionsScreen(GuardedScreen):
         alert = self.current()
         return [alert] if alert else []
 
-    def _act(
-        self, verb: Callable[[Screen, list[Alert]], Awaitable[None]], *, asking: str = ""
-    ) -> None:
+    def _act(self, verb: AlertVerb, *, asking: str = "") -> None:
         """`verb` on the chosen alerts; on many at once, `asking` first (at once, with the key)."""
         alerts = self.chosen()
         if not alerts:
@@ -231,12 +230,17 @@ class ExceptionsScreen(GuardedScreen):
             return
         if asking and len(alerts) > 1:
             question = alert_actions.bulk_question(self.store, asking, alerts)
-            self.app.push_screen(question, lambda yes: self._run(verb, alerts) if yes else None)
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._run(verb, alerts)
+
+            self.app.push_screen(question, answered)
             return
         self._run(verb, alerts)
 
     @work(group="alert-act", exit_on_error=False)  # not exclusive: never cancel one in flight
-    async def _run(self, verb, alerts: list[Alert]) -> None:  # type: ignore[no-untyped-def]
+    async def _run(self, verb: AlertVerb, alerts: list[Alert]) -> None:
         await verb(self, alerts)
         self.marks.clear()
         self.show_changes(Changes(alerts=True))
@@ -267,7 +271,7 @@ class ExceptionsScreen(GuardedScreen):
             self.notify(f"{verb}: no return or claim waits behind this.", severity="warning")
             return
 
-        async def decide(screen: Screen, chosen: list[Alert]) -> None:
+        async def decide(screen: Screen[Any], chosen: list[Alert]) -> None:
             done = await alert_actions.decide(screen, chosen, approve=approve, reason=reason_of[0])
             if not approve:  # what `z` takes back: the last rejection, and only that
                 self.rejected = [a for a in chosen if a.request_id in done]
@@ -355,7 +359,7 @@ class ExceptionsScreen(GuardedScreen):
             bar.clear()
 
     def action_reload(self) -> None:
-        self.app.reload_feed()  # type: ignore[attr-defined]
+        self.host.reload_feed()
 
     @on(AlertFilterBar.Changed)
     def _filter(self, event: AlertFilterBar.Changed) -> None:
@@ -376,6 +380,6 @@ class ExceptionsScreen(GuardedScreen):
         if alert is None:
             return
         if alert.order_id is not None:
-            self.app.open_order(alert.order_id)  # type: ignore[attr-defined]
+            self.host.open_order(alert.order_id)
         else:
             self.notify(f"{alert.title}: r hands the rider's orders to another rider.")

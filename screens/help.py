@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from rich.console import Group
 from rich.table import Table
@@ -26,6 +27,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
+from backend_client.models import Me
+from console.host import host
 from console.roles import denial
 
 ANYWHERE = "Anywhere"
@@ -147,7 +150,7 @@ class KeySheet:
                 yield task, row
 
 
-def key_sheet(screen: Screen, role: object = None) -> KeySheet:
+def key_sheet(screen: Screen[Any], me: Me | None = None) -> KeySheet:
     """`screen`'s keys by task, read from its bindings (see the module's docstring)."""
     app = screen.app
     name = type(screen).__name__.removesuffix("Screen")
@@ -174,7 +177,7 @@ def key_sheet(screen: Screen, role: object = None) -> KeySheet:
             return
         why = ""
         if not enabled:
-            why = denial(role, action_name(binding)) or "not available here"  # type: ignore[arg-type]
+            why = denial(me, action_name(binding)) or "not available here"
         long = binding.tooltip or binding.description
         row = Row([Part(binding.action, [key], binding.description, long)], enabled, why, where)
         rows[(action_name(binding), where)] = row
@@ -204,7 +207,7 @@ def _widget_name(widget: Widget) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", " ", label).replace("-", " ").replace("_", " ").lower()
 
 
-def footer_dropped(screen: Screen) -> list[str]:
+def footer_dropped(screen: Screen[Any]) -> list[str]:
     """The footer's keys that do not show at the screen's width, as `key Description`: past
     its right edge, or under the palette's key docked there."""
     dropped: list[str] = []
@@ -227,7 +230,7 @@ def footer_dropped(screen: Screen) -> list[str]:
     return [label for label in dropped if label not in shown]
 
 
-def footer_laid_out(screen: Screen) -> bool:
+def footer_laid_out(screen: Screen[Any]) -> bool:
     """Every footer on `screen` has its keys in place (it rebuilds them a refresh after the
     bindings change, e.g. on the first key the console reads)."""
     for footer in screen.query(Footer):
@@ -261,13 +264,13 @@ class HelpScreen(ModalScreen[None]):
         one covers it, its footer is no longer laid out to be read."""
 
     @classmethod
-    def of(cls, screen: Screen) -> HelpScreen:
+    def of(cls, screen: Screen[Any]) -> HelpScreen:
         """The keys of `screen`, the one on top now."""
-        return cls(key_sheet(screen, getattr(screen.app, "role", None)))
+        return cls(key_sheet(screen, host(screen.app).me))
 
     def compose(self) -> ComposeResult:
         if self.sheet is None:
             below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else self.app.screen
-            self.sheet = key_sheet(below, getattr(self.app, "role", None))
+            self.sheet = key_sheet(below, host(self.app).me)
         with VerticalScroll():
             yield Static(self.sheet.render(), id="keys")

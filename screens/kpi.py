@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer
 from backend_client.models import Channel, KpiFigures, KpiSummary
 from console.store import Changes, KpiScope, Lane, OrderFilter, Store
 from screens.dialogs import ChoiceDialog
-from screens.guard import GuardedScreen
+from screens.guard import LiveScreen
 from widgets.kpi_chart import KpiChart, day_quality, orders_by_hour, trouble_by_reason
 from widgets.kpi_tile import KpiTile, TileSpec
 from widgets.live_text import LiveText
@@ -77,7 +77,7 @@ def channel_row(channel: Channel, f: KpiFigures) -> tuple[str, ...]:
     )
 
 
-class KpiScreen(GuardedScreen):
+class KpiScreen(LiveScreen):
     """Tiles, channels and charts; enter opens the board on what was chosen."""
 
     DEFAULT_CSS = """
@@ -102,9 +102,6 @@ class KpiScreen(GuardedScreen):
         Binding("f", "narrow", "Narrow", tooltip="One warehouse or one zone", id="kpi.narrow"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="kpi.reload"),
     ]
-
-    ready = False
-    """Mounted and drawn once: the app may hand it changes."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -243,7 +240,7 @@ class KpiScreen(GuardedScreen):
             board.show_filtered(order_filter, lane)
 
     def action_reload(self) -> None:
-        self.app.reload_kpis()  # type: ignore[attr-defined]
+        self.host.reload_kpis()
 
     # --- narrowing ----------------------------------------------------------------------------
 
@@ -262,7 +259,7 @@ class KpiScreen(GuardedScreen):
         )
         self.store.narrow_kpis(scope)
         self.show_changes(Changes(reloaded=True))
-        self.app.reload_kpis()  # type: ignore[attr-defined]
+        self.host.reload_kpis()
 
 
 def narrowing_choices(store: Store) -> list[tuple[str, str]]:

@@ -14,11 +14,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Static
 
 from backend_client import ConnectionFailed, FreshlineError, NotFound, PermissionDenied
-from backend_client.models import Delivery, Event, Order, OrderState
+from backend_client.models import AlertRule, Delivery, Event, Order, OrderState
 from console.alert_book import RULE_WORDS
 from console.store import LANE_OF_STATE, Changes, OrderCard, Store, Urgency
 from screens.acting import act_on_orders
-from screens.guard import GuardedScreen
+from screens.guard import LiveScreen
 from widgets.order_row import CHANNEL_SHORT, time_cell
 from widgets.top_bar import TopBar
 
@@ -30,6 +30,14 @@ DELIVERY_WORDS = {
     "detached": "left its shared delivery",
     "assigned": "a part given to a rider",
 }
+
+
+def rule_words(name: str) -> str:
+    """An alert rule in words; a rule this console does not know yet, as the server named it."""
+    try:
+        return RULE_WORDS.get(AlertRule(name), name)
+    except ValueError:
+        return name
 
 
 def mask_phone(phone: str) -> str:
@@ -51,7 +59,7 @@ def event_words(event: Event, store: Store) -> str:
     if event.kind == "order.created":
         return f"created ({event.payload.get('channel', '')})"
     if event.kind.startswith("alert."):
-        rule = RULE_WORDS.get(event.payload.get("rule"), event.payload.get("rule", "alert"))
+        rule = rule_words(str(event.payload.get("rule", "alert")))
         return f"alert {rule}: {event.kind.removeprefix('alert.')}"
     if event.kind.startswith("request."):
         kind = event.payload.get("kind", "request")
@@ -134,7 +142,7 @@ def parcel_lines(order_id: int, parcels: list[Delivery], store: Store) -> Text:
     return text
 
 
-class OrderDetailScreen(GuardedScreen):
+class OrderDetailScreen(LiveScreen):
     DEFAULT_CSS = """
     OrderDetailScreen #header { padding: 0 1; background: $surface; height: auto; }
     OrderDetailScreen #middle { height: auto; max-height: 14; }
@@ -150,9 +158,6 @@ class OrderDetailScreen(GuardedScreen):
         Binding("m", "replay", "Track", tooltip="Replay its track on the map", id="detail.replay"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="detail.reload"),
     ]
-
-    ready = False
-    """Mounted and drawn once: the app may hand it changes."""
 
     def __init__(self, order_id: int) -> None:
         super().__init__()
@@ -191,10 +196,13 @@ class OrderDetailScreen(GuardedScreen):
 
     @work(group="detail", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
-        client = self.app.client  # type: ignore[attr-defined]
+        client = self.host.client
+        if client is None:
+            self.query_one("#header", Static).update("No server: nothing to load.")
+            return
         try:
-            order = await client.order(self.order_id)
-            events = await client.timeline(self.order_id)
+            order = await client.orders.get(self.order_id)
+            events = await client.orders.timeline(self.order_id)
         except NotFound:
             self.query_one("#header", Static).update(f"Order {self.order_id} does not exist.")
             return
@@ -205,7 +213,7 @@ class OrderDetailScreen(GuardedScreen):
             self.notify(f"Could not load order {self.order_id}: {exc}", severity="warning")
             return
         try:
-            parcels = await client.order_deliveries(self.order_id)
+            parcels = await client.orders.deliveries(self.order_id)
         except FreshlineError:
             parcels = []  # a backend without deliveries: the rest of the order still shows
         self.order, self.events, self.parcels = order, events, parcels
@@ -311,7 +319,7 @@ class OrderDetailScreen(GuardedScreen):
         await act_on_orders(self, [self.order_id])
 
     def action_replay(self) -> None:
-        self.app.open_track(self.order_id)  # type: ignore[attr-defined]
+        self.host.open_track(self.order_id)
 
     def action_reload(self) -> None:
         self.load()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
 from textual import events
 from textual.app import ComposeResult
@@ -23,6 +24,7 @@ from textual.widgets.option_list import Option
 from backend_client import FreshlineClient, FreshlineError
 from backend_client.models import OrderState, RiderSuggestion
 from console.alert_words import plural
+from console.host import client_of, host
 from console.store import OrderCard, Store
 from screens.acting import each, report
 from screens.dialogs import ConfirmDialog, Dialog
@@ -126,14 +128,16 @@ class ReassignDialog(Dialog):
         if option is None or option.id is None:
             return
         rider_id = int(option.id)
-        self.app.push_screen(
-            self.confirm(rider_id), lambda yes: self.dismiss(rider_id) if yes else None
-        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.dismiss(rider_id)
+
+        self.app.push_screen(self.confirm(rider_id), answered)
 
 
-def _parts(screen: Screen) -> tuple[FreshlineClient, Store, tzinfo | None]:
-    app = screen.app
-    return app.client, app.store, getattr(app, "zone", None)  # type: ignore[attr-defined]
+def _parts(screen: Screen[Any]) -> tuple[FreshlineClient, Store, tzinfo | None]:
+    return client_of(screen.app), host(screen.app).store, host(screen.app).zone
 
 
 def _who(card: OrderCard | None, order_id: int) -> str:
@@ -169,7 +173,7 @@ class _Offer:
         )
 
 
-def reassign_order(screen: Screen, order_id: int) -> None:
+def reassign_order(screen: Screen[Any], order_id: int) -> None:
     """`r` on an order: its dialog at once; an order stopped in EXCEPTION is given to the
     chosen rider and resumed in the same request (its alert closes), its goods collected where
     they were left."""
@@ -178,8 +182,8 @@ def reassign_order(screen: Screen, order_id: int) -> None:
     offers: list[_Offer] = []
 
     async def load() -> tuple[str, Lines] | str:
-        card = store.orders.get(order_id) or OrderCard.of(await client.order(order_id))
-        suggestions = await client.rider_suggestions(order_id, limit=8)
+        card = store.orders.get(order_id) or OrderCard.of(await client.orders.get(order_id))
+        suggestions = await client.orders.rider_suggestions(order_id, limit=8)
         if not suggestions:
             return (
                 f"Nobody can take order {order_id} now (online, with room, a cold-chain box "
@@ -207,7 +211,7 @@ def reassign_order(screen: Screen, order_id: int) -> None:
         resume = card.status == S.EXCEPTION
         results = await each(
             [order_id],
-            lambda i: client.assign(
+            lambda i: client.orders.assign(
                 i, rider_id, card.version, reason="reassigned from the exception queue",
                 resume=resume,
             ),
@@ -229,7 +233,7 @@ def reassign_order(screen: Screen, order_id: int) -> None:
     app.push_screen(dialog, chosen)
 
 
-def hand_over(screen: Screen, rider_id: int) -> None:
+def hand_over(screen: Screen[Any], rider_id: int) -> None:
     """Every order the rider carries, in their sequence (most urgent first), to one rider
     with room for all of them: its dialog at once, like `reassign_order`."""
     app = screen.app
@@ -248,8 +252,8 @@ def hand_over(screen: Screen, rider_id: int) -> None:
     able: list[RiderSuggestion] = []
 
     async def load() -> tuple[str, Lines] | str:
-        suggestions = await client.rider_suggestions(carried[0].id, limit=20)
-        giver = await client.rider(rider_id)
+        suggestions = await client.orders.rider_suggestions(carried[0].id, limit=20)
+        giver = await client.riders.get(rider_id)
         # Room is counted in parcels: merged orders ride in one and take one slot, so the
         # taker needs no more slots than the giver fills.
         parcels = min(len(carried), giver.active_orders) or len(carried)
@@ -280,7 +284,7 @@ def hand_over(screen: Screen, rider_id: int) -> None:
         to = taker_name(taker)
         results = await each(
             [rider_id],
-            lambda i: client.hand_over(i, taker, listing, reason=f"{name}'s orders to {to}"),
+            lambda i: client.riders.hand_over(i, taker, listing, reason=f"{name}'s orders to {to}"),
         )
         report(app, f"Hand over to {to}", f"{plural(len(carried), 'order')} of {name}", results)
 

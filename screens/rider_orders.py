@@ -13,6 +13,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from console.alert_words import plural
+from console.host import host
 from console.store import Store, Urgency
 
 URGENCY_MARK = {Urgency.LATE: ("!! late", "bold red"), Urgency.WARNING: ("! at risk", "yellow")}
@@ -39,7 +40,7 @@ class RiderOrdersScreen(ModalScreen[None]):
 
     @property
     def store(self) -> Store:
-        return self.app.store  # type: ignore[attr-defined]
+        return host(self.app).store
 
     def compose(self) -> ComposeResult:
         store = self.store
@@ -54,7 +55,7 @@ class RiderOrdersScreen(ModalScreen[None]):
     def _option(self, order_id: int) -> Option:
         store = self.store
         card = store.orders[order_id]
-        zone = getattr(self.app, "zone", None)
+        zone = host(self.app).zone
         now = store.clock.now()
         text = Text()
         text.append(f"#{card.id:<6}", style="bold")
@@ -82,4 +83,4 @@ class RiderOrdersScreen(ModalScreen[None]):
     def _open(self, event: OptionList.OptionSelected) -> None:
         order_id = int(event.option.id or 0)
         self.dismiss()
-        self.app.open_order(order_id)  # type: ignore[attr-defined]
+        host(self.app).open_order(order_id)

@@ -24,7 +24,7 @@ from textual.widgets import Footer, Input
 from backend_client import FreshlineError
 from console.geo_view import LatLng, Markers
 from console.store import Changes, RiderCard, RiderState
-from screens.guard import GuardedScreen
+from screens.guard import LiveScreen
 from widgets.live_text import LiveText
 from widgets.rider_list import STATE_RANK, RiderList
 from widgets.rider_map import Pin, Place, RiderMap, Zone
@@ -46,7 +46,7 @@ def matches(rider: RiderCard, text: str) -> bool:
     return needle in rider.name.lower() or (needle.isdigit() and str(rider.id).startswith(needle))
 
 
-class RidersScreen(GuardedScreen):
+class RidersScreen(LiveScreen):
     """The map and the riders; the list's cursor chooses the rider shown on the map."""
 
     DEFAULT_CSS = """
@@ -80,9 +80,6 @@ class RidersScreen(GuardedScreen):
         Binding("ctrl+r", "reload", "Reload", show=False, id="riders.reload"),
     ]
 
-    ready = False
-    """Mounted and drawn once: the app may hand it changes."""
-
     def __init__(self) -> None:
         super().__init__()
         self.filter_text = ""
@@ -109,7 +106,7 @@ class RidersScreen(GuardedScreen):
         yield StaleBanner()
         with Horizontal(id="body"):
             with Vertical(id="map-side"):
-                yield RiderMap(max_hz=getattr(self.app, "refresh_hz", 5.0), id="map")
+                yield RiderMap(max_hz=self.host.refresh_hz, id="map")
                 yield LiveText(id="legend")
             with Vertical(id="list-side"):
                 yield Input(placeholder="rider name…", id="rider-search")
@@ -246,11 +243,11 @@ class RidersScreen(GuardedScreen):
     @work(group="rider-route", exclusive=True, exit_on_error=False)
     async def _fetch_route(self, rider_id: int) -> None:
         """The backend's route (stops in the order the rider will make them), when it has one."""
-        client = getattr(self.app, "client", None)
+        client = self.host.client
         if client is None:
             return
         try:
-            route = await client.rider_route(rider_id)
+            route = await client.riders.route(rider_id)
         except FreshlineError as exc:
             log.info("no route for rider %s: %r", rider_id, exc)
             return
@@ -325,4 +322,4 @@ class RidersScreen(GuardedScreen):
             search.remove_class("-shown")
 
     def action_reload(self) -> None:
-        self.app.reload_feed()  # type: ignore[attr-defined]
+        self.host.reload_feed()

@@ -21,7 +21,8 @@ from textual.widgets import DataTable, Footer
 
 from backend_client import FreshlineError, NotFound
 from backend_client.models import Track, TrackPoint
-from screens.guard import GuardedScreen
+from console.store import Changes
+from screens.guard import LiveScreen
 from screens.order_detail import event_words
 from widgets.live_text import LiveText
 from widgets.rider_map import Pin, Place, RiderMap, Zone
@@ -46,7 +47,7 @@ def position_at(points: list[TrackPoint], at: datetime) -> tuple[float, float, i
     return a.lat + (b.lat - a.lat) * share, a.lng + (b.lng - a.lng) * share, i
 
 
-class TrackReplayScreen(GuardedScreen):
+class TrackReplayScreen(LiveScreen):
     """One order's track, replayed."""
 
     DEFAULT_CSS = """
@@ -86,8 +87,6 @@ class TrackReplayScreen(GuardedScreen):
         Binding("ctrl+r", "reload", "Reload", show=False, id="replay.reload"),
     ]
 
-    ready = False
-
     def __init__(self, order_id: int) -> None:
         super().__init__()
         self.order_id = order_id
@@ -122,18 +121,18 @@ class TrackReplayScreen(GuardedScreen):
     def on_resize(self) -> None:
         self.set_class(self.size.width < 120, "-compact")
 
-    def show_changes(self, changes: object) -> None:
+    def show_changes(self, changes: Changes) -> None:
         """The replay does not follow the live store (a track is history)."""
 
     @work(group="replay", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
-        client = getattr(self.app, "client", None)
+        client = self.host.client
         status = self.query_one("#replay-status", LiveText)
         if client is None:
             status.show("No server: nothing to replay.")
             return
         try:
-            track = await client.order_track(self.order_id)
+            track = await client.orders.track(self.order_id)
         except NotFound:
             status.show(f"Order {self.order_id} has no track (no such order, or not yours).")
             return
@@ -193,8 +192,8 @@ class TrackReplayScreen(GuardedScreen):
         track = self.track
         assert track is not None and self.at is not None
         times = [e.at for e in track.events]
-        current = bisect.bisect_right(times, self.at) - 1
-        current = current if current >= 0 else None
+        found = bisect.bisect_right(times, self.at) - 1
+        current = found if found >= 0 else None
         if current == self.event_index:
             return
         self.event_index = current

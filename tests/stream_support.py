@@ -24,13 +24,15 @@ from typing import Any
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from backend_client import FreshlineClient
+from backend_client import FreshlineClient, Stream, StreamState, StreamStatus
 from backend_client.models import (
     CustomerIn,
+    EventMessage,
     Order,
     OrderCreate,
     OrderItemIn,
     PositionPoint,
+    SnapshotRequired,
 )
 from tests.servers import Server
 from tests.support import customer
@@ -53,6 +55,26 @@ async def make_demo_database(path: Path) -> None:
         await seed_demo(db, Passwords(time_cost=1, memory_cost_kib=64), now=datetime.now(UTC))
     finally:
         await db.dispose()
+
+
+async def read_stream(
+    stream: Stream,
+    *,
+    events: list[EventMessage] | None = None,
+    states: list[StreamState] | None = None,
+    snapshots: list[int] | None = None,
+) -> None:
+    """Read `stream` to its end, keeping the events, the states and the snapshots' seqs it
+    hands out in the lists given (run it as a task; `stream.stop()` ends it)."""
+    async with stream:
+        async for message in stream:
+            match message:
+                case EventMessage() if events is not None:
+                    events.append(message)
+                case StreamStatus() if states is not None:
+                    states.append(message.state)
+                case SnapshotRequired() if snapshots is not None:
+                    snapshots.append(message.last_seq)
 
 
 class LiveServer(Server):
@@ -287,29 +309,31 @@ class Actors:
             items=[OrderItemIn(sku=SKUS[self._sku % len(SKUS)], quantity=1)],
             warehouse_id=warehouse_id,
         )
-        return await (await self(channel_user)).create_order(request)
+        return await (await self(channel_user)).orders.create(request)
 
     async def paid(self, warehouse_id: str = "WH-CY", channel_user: str = "channel-app") -> Order:
         order = await self.create(warehouse_id, channel_user)
-        return await (await self(channel_user)).transition(order.id, "pay", order.version)
+        return await (await self(channel_user)).orders.transition(order.id, "pay", order.version)
 
     async def picking(
         self, warehouse_id: str = "WH-CY", channel_user: str = "channel-app"
     ) -> Order:
         order = await self.paid(warehouse_id, channel_user)
         dispatcher = await self("dispatcher")
-        return await dispatcher.transition(order.id, "start_picking", order.version)
+        return await dispatcher.orders.transition(order.id, "start_picking", order.version)
 
     async def assign(self, order: Order, rider_id: int) -> Order:
-        return await (await self("dispatcher")).assign(order.id, rider_id, order.version)
+        return await (await self("dispatcher")).orders.assign(order.id, rider_id, order.version)
 
     async def online(self, *rider_ids: int) -> None:
         for rider_id in rider_ids:
-            await (await self(f"rider-{rider_id}")).set_rider_status(rider_id, "online")
+            await (await self(f"rider-{rider_id}")).riders.set_status(rider_id, "online")
 
     async def position(self, rider_id: int, lat: float, lng: float, at: datetime) -> Any:
         rider = await self(f"rider-{rider_id}")
-        return await rider.upload_positions(rider_id, [PositionPoint(lat=lat, lng=lng, at=at)])
+        return await rider.riders.upload_positions(
+            rider_id, [PositionPoint(lat=lat, lng=lng, at=at)]
+        )
 
 
 def ago(seconds: float) -> datetime:

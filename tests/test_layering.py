@@ -5,13 +5,17 @@
   (`backend/demo.py`) imports `backend.sim`: a production backend serves the zones in its
   database, never the demo city's data;
 - `backend_client/` imports none of those, nor textual or rich;
-- `console/store.py` imports no textual;
+- `console/store/` (the store and its lanes, cards, clocks and KPI board) imports no textual;
 - screens and widgets (and the app and its feed) talk to the backend only through
-  `backend_client`.
+  `backend_client`;
+- nothing in `console/`, `screens/`, `widgets/` or `themes/` imports `backend`, not even inside
+  a function: the console is a pure client, and starts the backend and the simulator as their
+  own modules (`python -m backend serve`, `python -m backend.sim`).
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -111,3 +115,139 @@ def test_the_probe_fails_a_layer_that_needs_a_blocked_package() -> None:
 def test_screens_and_widgets_reach_the_backend_only_through_the_client() -> None:
     targets = ("console.app", "console.live", "screens", "widgets", "themes")
     assert offenders(imported_by(*targets, blocked=("backend",)), ("backend",)) == []
+
+
+def test_the_console_side_imports_no_backend_at_all() -> None:
+    # Everything the console side loads, with `backend` unavailable...
+    assert offenders(imported_by(*CONSOLE_SIDE, blocked=("backend",)), ("backend",)) == []
+    # ...and every import statement, those inside functions too (the probe never runs them).
+    found = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for package in CONSOLE_SIDE
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if any(name.split(".")[0] == "backend" for name in imported_names(node))
+    ]
+    assert found == []
+
+
+def imported_names(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        return [node.module]
+    return []
+
+
+# --- Import arrows inside the backend ---------------------------------------------------------
+
+# The backend's packages (and top-level modules) from the bottom up: a package may import what
+# is below it. `backend.sim` and the migrations stand outside (the simulator is an API client).
+BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
+    (
+        "errors",
+        "clock",
+        "settings",
+        "paths",
+        "limits",
+        "responses",
+        "background",
+        "sql",
+        "sqlite",
+        "process",
+    ),
+    ("writer",),
+    ("db",),
+    ("deps",),
+    ("auth",),
+    ("idempotency",),
+    ("realtime",),
+    ("inventory",),
+    ("orders",),
+    ("returns",),
+    ("riders",),
+    ("sensors",),
+    ("alerts",),
+    ("dispatch",),
+    ("channels",),
+    ("kpi",),
+    ("demo",),  # seeding the demo city: the app imports it only with the `demo` setting on
+    ("runtime",),
+    ("app", "models"),
+    ("cli", "__main__"),  # `python -m backend serve`
+)
+
+# The arrows that still run back up, each with why. Mend one and drop it here; a new one fails.
+KNOWN_BACK_ARROWS = {
+    # Accounts live in `auth` beside the caller's identity: a user names a warehouse or a rider,
+    # its changes are events, and its routes are idempotent.
+    ("auth", "idempotency"),
+    ("auth", "inventory"),
+    ("auth", "realtime"),
+    ("auth", "riders"),
+    # The lifecycle's effects: stock, the parcel, the rider's slot, pending requests, incidents.
+    ("orders", "alerts"),
+    ("orders", "dispatch"),
+    ("orders", "returns"),
+    ("orders", "riders"),
+    # The PostgreSQL sequencer hands numbered rows on as the outbox's events (imported late).
+    ("writer", "realtime"),
+}
+
+
+def backend_imports() -> set[tuple[str, str, str]]:
+    """Every import between two backend units: (importing module, from unit, to unit). Units are
+    the subpackages and top-level modules of `backend`; imports inside functions count too."""
+    root = ROOT / "backend"
+
+    def unit(module: str) -> str | None:
+        parts = module.split(".")
+        if parts[0] != "backend" or len(parts) < 2 or parts[1] in ("sim", "migrations"):
+            return None
+        return parts[1]
+
+    found = set()
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        source = unit(module)
+        if source is None:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                target = unit(name)
+                if target is not None and target != source:
+                    found.add((module, source, target))
+    return found
+
+
+def back_arrows(imports: set[tuple[str, str, str]]) -> set[tuple[str, str]]:
+    level = {name: i for i, layer in enumerate(BACKEND_LAYERS) for name in layer}
+    return {(a, b) for _, a, b in imports if level[b] > level[a]}
+
+
+def test_every_backend_unit_has_a_layer() -> None:
+    units = {a for _, a, _ in backend_imports()} | {b for _, _, b in backend_imports()}
+    assert units <= {name for layer in BACKEND_LAYERS for name in layer}
+
+
+def test_no_new_import_arrow_runs_back_up_the_backend() -> None:
+    assert back_arrows(backend_imports()) <= KNOWN_BACK_ARROWS
+
+
+def test_nothing_below_the_app_imports_the_runtime() -> None:
+    # Routes declare the parts they use (backend/deps.py); the runtime is the app's alone.
+    importers = {m for m, _, b in backend_imports() if b == "runtime"}
+    assert importers == {"backend.app"}
+
+
+def test_the_permission_table_and_auth_import_no_orders() -> None:
+    imports = backend_imports()
+    assert not {m for m, _, b in imports if m == "backend.auth.permissions" and b != "auth"}
+    assert ("auth", "orders") not in {(a, b) for _, a, b in imports}

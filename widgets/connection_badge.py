@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from backend_client.stream import StreamState, StreamStatus
+from backend_client import StreamState, StreamStatus
+from console.host import host
 from widgets.live_text import LiveText
 
 MARK = {
@@ -57,9 +58,7 @@ class ConnectionBadge(LiveText):
         self.set_interval(0.5, self.update_badge)
 
     def update_badge(self) -> None:
-        store = getattr(self.app, "store", None)
-        if store is None:
-            return
+        store = host(self.app).store
         status: StreamStatus = store.connection
         self.show(badge_text(status, store.last_event_at, store.fresh_at, time.monotonic()))
         state = status.state

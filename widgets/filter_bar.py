@@ -53,13 +53,13 @@ class FilterBar(Horizontal):
             ("warehouse", warehouses),
             ("zone", zones),
         ):
-            select = self.query_one(f"#{select_id}", Select)
+            select: Select[str] = self.query_one(f"#{select_id}", Select)
             held = select.value
-            options = sorted(set(values) | ({held} if held != ANY else set()))
+            options = sorted(set(values) | ({held} if isinstance(held, str) else set()))
             if options != self._offered.get(select_id):
                 select.set_options((value, value) for value in options)
                 self._offered[select_id] = options
-                if held != ANY:
+                if isinstance(held, str):
                     select.value = held
 
     @property

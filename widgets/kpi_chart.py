@@ -50,7 +50,7 @@ class KpiChart(PlotextPlot):
         plt = self.plt
         plt.clear_figure()
         if self._painter is not None:
-            self._painter(plt, self._colour, bool(getattr(self.app, "no_color", False)))
+            self._painter(plt, self._colour, self.app.no_color)
         self.refresh()
 
     def _colour(self, variable: str) -> tuple[int, int, int]:
@@ -87,7 +87,8 @@ def orders_by_hour(series: KpiSeries, zone: tzinfo | None) -> Painter:
                 plt.plot(list(range(len(hours))), row, marker=CHANNEL_LETTER[channel], label=name)
             plt.xticks(list(range(len(hours))), hours)
         else:
-            plt.stacked_bar(hours, rows, labels=names, color=palette)
+            # textual-plotext's stub names these `label` and one colour; plotext takes a list each.
+            plt.stacked_bar(hours, rows, labels=names, color=palette)  # type: ignore[call-arg,arg-type]
         plt.ylabel("orders")
 
     return paint
@@ -117,9 +118,10 @@ def day_quality(series: KpiSeries, zone: tzinfo | None) -> Painter:
             return
         step = max(1, len(labels) // 8)
         ticks = list(range(0, len(labels), step))
-        plt.xticks(ticks, [labels[i] for i in ticks])
-        plt.ylabel("on time %", yside="left")
-        plt.ylabel("minutes", yside="right")
+        plt.xticks([float(tick) for tick in ticks], [labels[i] for i in ticks])
+        # textual-plotext's stub calls the axis side `xside`; plotext's ylabel takes `yside`.
+        plt.ylabel("on time %", yside="left")  # type: ignore[call-arg]
+        plt.ylabel("minutes", yside="right")  # type: ignore[call-arg]
 
     return paint
 

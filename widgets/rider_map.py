@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -395,7 +395,9 @@ def _runs(chars: list[str], kinds: list[str]) -> list[Run]:
     return runs
 
 
-def _splice(runs: list[Run], over: dict[int, tuple[str, str]], style) -> list[Segment]:  # type: ignore[no-untyped-def]
+def _splice(
+    runs: list[Run], over: dict[int, tuple[str, str]], style: Callable[[str], Style]
+) -> list[Segment]:
     """A row's static runs with the overlay's cells put in their place."""
     segments: list[Segment] = []
     marks = sorted(over)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
-from backend_client.stream import StreamState, StreamStatus
+from backend_client import StreamState, StreamStatus
 from console.store import KpiBoard, Store
 from widgets.connection_badge import MARK, age
 from widgets.live_text import LiveText

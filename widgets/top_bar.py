@@ -7,6 +7,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 
+from console.host import host
 from widgets.connection_badge import ConnectionBadge
 from widgets.live_text import LiveText
 
@@ -47,22 +48,21 @@ class TopBar(Horizontal):
 
     def _title_text(self) -> Text:
         text = Text("Freshline", style="bold")
-        modes = getattr(self.app, "MODES", {})
-        current = getattr(self.app, "current_mode", None)
-        store = getattr(self.app, "store", None)
+        modes, current = self.app.MODES, self.app.current_mode
+        store = host(self.app).store
         narrow = 0 < self.size.width < NARROW
         for key, mode, label, short in TABS:
             if mode not in modes:
                 continue
             tab = f" {key} {short if narrow else label}"
-            if mode == "exceptions" and store is not None:
+            if mode == "exceptions":
                 waiting, critical = store.alerts.unhandled(), store.alerts.critical()
                 tab += f" {waiting}" + (f" !!{critical}" if critical else "")
             text.append("  ")
             text.append(tab + " ", style="reverse bold" if mode == current else "")
         if self.title not in {mode for _, mode, _, _ in TABS}:
             text.append(f"  · {self.title}", style="bold")
-        who = getattr(self.app, "who", "")
+        who = host(self.app).who
         if who:
             text.append(f"  · {who}", style="dim")
         return text
@@ -71,11 +71,8 @@ class TopBar(Horizontal):
         # Who is signed in can change under a mounted screen (a wall signs in by itself), and
         # so do the tabs' counts: shown again only when they change.
         self.query_one("#title", LiveText).show(self._title_text())
-        store = getattr(self.app, "store", None)
-        zone = getattr(self.app, "zone", None)
-        if store is not None:
-            clock = store.clock
-            speed = f" ({clock.speed:g}x)" if clock.speed != 1 else ""
-            self.query_one("#clock", LiveText).show(
-                f"{clock.now().astimezone(zone):%H:%M:%S}{speed}"
-            )
+        clock = host(self.app).store.clock
+        speed = f" ({clock.speed:g}x)" if clock.speed != 1 else ""
+        self.query_one("#clock", LiveText).show(
+            f"{clock.now().astimezone(host(self.app).zone):%H:%M:%S}{speed}"
+        )

@@ -28,8 +28,8 @@ from backend.background import BackgroundLoop
 from backend.clock import Clock
 from backend.db import Database, lock_key
 from backend.realtime.outbox import LoggedEvent
+from backend_client import wait_event
 from backend_client.models import AlertRule, AlertSeverity, AlertState
-from backend_client.waiting import wait_event
 
 log = logging.getLogger(__name__)
 

@@ -359,7 +359,7 @@ async def cold_chain_temperature(
         )
         .order_by(TemperatureReadingRow.at, TemperatureReadingRow.id)
     )
-    newest: dict[tuple[str, int], tuple[float, datetime]] = {}
+    newest: dict[tuple[str, int | None], tuple[float, datetime]] = {}
     for order_id, rider_id, celsius, at in readings:
         key = ("order", order_id) if order_id is not None else ("rider", rider_id)
         newest[key] = (celsius, at)

@@ -70,10 +70,10 @@ def reconcile(
             changes.append(Change(Step.OPEN, finding))
     escalate_after = timedelta(minutes=rules.escalation.after_minutes)
     for alert in standing:
-        finding = findings.get(alert.key)
-        step = _step(alert, finding, escalate_after, now)
+        holding = findings.get(alert.key)
+        step = _step(alert, holding, escalate_after, now)
         if step is not None:
-            changes.append(Change(step, finding, alert.id, alert.version))
+            changes.append(Change(step, holding, alert.id, alert.version))
     return changes
 
 

@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AwareDatetime
+from starlette.requests import HTTPConnection
 
 from backend.alerts import service
-from backend.auth.deps import RuntimeDep, require
-from backend.auth.permissions import Permission
-from backend.auth.principal import Principal
+from backend.alerts.rules import RuleBook
+from backend.auth.deps import CanHandleAlerts, CanReadAlerts
+from backend.deps import ClockDep, DbDep
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.responses import PROTECTED, TOO_LARGE, errors
 from backend_client.models import (
@@ -28,6 +29,14 @@ router = APIRouter(tags=["alerts"], responses=PROTECTED)
 
 AlertId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Alert id.")]
 NOT_FOUND = errors({404: "No such alert in your scope."})
+
+
+async def rule_book(connection: HTTPConnection) -> RuleBook:
+    """The alert rules, reloaded from their file when it changes."""
+    return connection.app.state.runtime.alert_rules
+
+
+RuleBookDep = Annotated[RuleBook, Depends(rule_book)]
 CHANGE = {
     **NOT_FOUND,
     **TOO_LARGE,
@@ -37,8 +46,8 @@ CHANGE = {
 
 @router.get("/alerts", response_model=list[Alert])
 async def list_alerts(
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.ALERTS_READ))],
+    db: DbDep,
+    principal: CanReadAlerts,
     state: Annotated[
         list[AlertState] | None, Query(description="Any of these; standing ones if omitted.")
     ] = None,
@@ -54,7 +63,7 @@ async def list_alerts(
     limit: Annotated[int, Query(ge=1, le=2000)] = 500,
 ) -> list[Alert]:
     """Alerts in your scope, most severe first, then the oldest first."""
-    async with runtime.db.read() as session:
+    async with db.read() as session:
         rows = await service.list_alerts(
             session,
             principal,
@@ -73,12 +82,12 @@ async def list_alerts(
 
 @router.get("/alerts/rules", response_model=AlertRules)
 async def alert_rules(
-    runtime: RuntimeDep,
-    _principal: Annotated[Principal, Depends(require(Permission.ALERTS_READ))],
+    book: RuleBookDep,
+    clock: ClockDep,
+    _principal: CanReadAlerts,
 ) -> AlertRules:
     """The thresholds in force, the file they came from, and why a newer file was refused."""
-    book = runtime.alert_rules
-    book.refresh(runtime.clock.now())
+    book.refresh(clock.now())
     return AlertRules(
         rules=book.as_dict(), source=str(book.path), loaded_at=book.loaded_at, error=book.error
     )
@@ -87,10 +96,10 @@ async def alert_rules(
 @router.get("/alerts/{alert_id}", response_model=Alert, responses=NOT_FOUND)
 async def get_alert(
     alert_id: AlertId,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.ALERTS_READ))],
+    db: DbDep,
+    principal: CanReadAlerts,
 ) -> Alert:
-    async with runtime.db.read() as session:
+    async with db.read() as session:
         return service.alert_view(await service.load_alert(session, alert_id, principal))
 
 
@@ -104,11 +113,12 @@ async def acknowledge_alert(
     alert_id: AlertId,
     body: AlertAcknowledge,
     request: Request,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.ALERTS_HANDLE))],
+    db: DbDep,
+    clock: ClockDep,
+    principal: CanHandleAlerts,
 ):
     """Take it on: who and when are recorded with the note; alerts grouped under it follow."""
-    now = runtime.clock.now()
+    now = clock.now()
 
     async def act(session):
         row = await service.acknowledge(
@@ -116,7 +126,7 @@ async def acknowledge_alert(
         )
         return 200, service.alert_view(row)
 
-    return await run_once(request, runtime.db, principal, now, act)
+    return await run_once(request, db, principal, now, act)
 
 
 @router.post(
@@ -129,11 +139,12 @@ async def snooze_alert(
     alert_id: AlertId,
     body: AlertSnooze,
     request: Request,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.ALERTS_HANDLE))],
+    db: DbDep,
+    clock: ClockDep,
+    principal: CanHandleAlerts,
 ):
     """Hide it for a while; it comes back then if its condition still holds."""
-    now = runtime.clock.now()
+    now = clock.now()
 
     async def act(session):
         row = await service.snooze(
@@ -141,4 +152,4 @@ async def snooze_alert(
         )
         return 200, service.alert_view(row)
 
-    return await run_once(request, runtime.db, principal, now, act)
+    return await run_once(request, db, principal, now, act)

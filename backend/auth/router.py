@@ -8,11 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Path, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
-from backend.auth.deps import RuntimeDep, bearer_token, current_principal, require
+from backend.auth.deps import Authenticated, CanManageUsers, bearer_token
+from backend.auth.login_limiter import LoginLimiter
 from backend.auth.models import UserRow
-from backend.auth.permissions import Permission
-from backend.auth.principal import Principal
+from backend.auth.passwords import Passwords
+from backend.auth.permissions import permissions_of
 from backend.auth.service import (
     authenticate,
     create_user,
@@ -21,6 +23,8 @@ from backend.auth.service import (
     update_user,
     user_view,
 )
+from backend.auth.tokens import TokenCache
+from backend.deps import ClockDep, DbDep, SettingsDep
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.responses import PROTECTED, TOO_LARGE, errors
 from backend_client.models import (
@@ -34,6 +38,26 @@ from backend_client.models import (
 )
 
 router = APIRouter(tags=["auth"])
+
+
+async def password_hasher(connection: HTTPConnection) -> Passwords:
+    """The password hasher (argon2, off the event loop)."""
+    return connection.app.state.runtime.passwords
+
+
+async def sign_in_limiter(connection: HTTPConnection) -> LoginLimiter:
+    """Failed sign-ins counted by account and address."""
+    return connection.app.state.runtime.login_limiter
+
+
+async def token_cache(connection: HTTPConnection) -> TokenCache:
+    """The tokens the database vouched for lately, forgotten on sign-out or account changes."""
+    return connection.app.state.runtime.tokens
+
+
+PasswordsDep = Annotated[Passwords, Depends(password_hasher)]
+LoginLimiterDep = Annotated[LoginLimiter, Depends(sign_in_limiter)]
+TokensDep = Annotated[TokenCache, Depends(token_cache)]
 
 
 @router.post(
@@ -52,46 +76,52 @@ router = APIRouter(tags=["auth"])
 )
 async def sign_in(
     request: Request,
-    runtime: RuntimeDep,
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    passwords: PasswordsDep,
+    limiter: LoginLimiterDep,
     username: Annotated[str, Form(max_length=40, pattern=NO_CONTROL_CHARS)],
     password: Annotated[str, Form(max_length=200)],
 ) -> TokenResponse:
     """Exchange a username and password (form fields) for an expiring bearer token."""
-    now = runtime.clock.now()
+    now = clock.now()
     address = request.client.host if request.client else "-"
     # Counted before the slow check, so parallel guesses cannot all slip under the limit.
-    runtime.login_limiter.attempt(username, address, now)
+    limiter.attempt(username, address, now)
     # The password is checked (argon2, deliberately slow) holding no transaction: on SQLite a
     # write transaction would hold the only write lock for everyone meanwhile.
-    user = await authenticate(runtime.db, runtime.passwords, username, password)
-    runtime.login_limiter.succeeded(username, address)
-    ttl = timedelta(minutes=runtime.settings.token_ttl_minutes)
+    user = await authenticate(db, passwords, username, password)
+    limiter.succeeded(username, address)
+    ttl = timedelta(minutes=settings.token_ttl_minutes)
 
     async def issue(session: AsyncSession) -> tuple[str, datetime]:
         return await issue_token(session, user, now=now, ttl=ttl)
 
-    token, expires_at = await runtime.db.write(issue)
+    token, expires_at = await db.write(issue)
     return TokenResponse(access_token=token, role=Role(user.role), expires_at=expires_at)
 
 
 @router.post("/auth/logout", status_code=204, responses=PROTECTED)
 async def sign_out(
     request: Request,
-    runtime: RuntimeDep,
-    _principal: Annotated[Principal, Depends(current_principal)],
+    db: DbDep,
+    clock: ClockDep,
+    tokens: TokensDep,
+    _principal: Authenticated,
 ) -> None:
     """Revoke the token this request carries."""
-    token, now = bearer_token(request), runtime.clock.now()
+    token, now = bearer_token(request), clock.now()
 
     async def revoke(session: AsyncSession) -> None:
         await revoke_token(session, token, now=now)
 
-    await runtime.db.write(revoke)
-    runtime.tokens.revoked(token)
+    await db.write(revoke)
+    tokens.revoked(token)
 
 
 @router.get("/auth/me", response_model=Me, responses=PROTECTED)
-async def who_am_i(principal: Annotated[Principal, Depends(current_principal)]) -> Me:
+async def who_am_i(principal: Authenticated) -> Me:
     """The account behind the token, with its role and scope."""
     return Me(
         id=principal.user_id or 0,
@@ -100,16 +130,17 @@ async def who_am_i(principal: Annotated[Principal, Depends(current_principal)]) 
         warehouse_id=principal.warehouse_id,
         rider_id=principal.rider_id,
         channel=principal.channel,
+        permissions=list(permissions_of(principal.role)),
     )
 
 
 @router.get("/users", response_model=list[User], responses=PROTECTED)
 async def list_users(
-    runtime: RuntimeDep,
-    _principal: Annotated[Principal, Depends(require(Permission.USERS_MANAGE))],
+    db: DbDep,
+    _principal: CanManageUsers,
 ) -> list[User]:
     """Every account (admins only)."""
-    async with runtime.db.read() as session:
+    async with db.read() as session:
         users = (await session.scalars(select(UserRow).order_by(UserRow.id))).all()
     return [user_view(u) for u in users]
 
@@ -124,13 +155,15 @@ async def list_users(
 async def add_user(
     body: UserCreate,
     request: Request,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.USERS_MANAGE))],
+    db: DbDep,
+    clock: ClockDep,
+    passwords: PasswordsDep,
+    principal: CanManageUsers,
 ):
     """Create an account (admins only)."""
-    now = runtime.clock.now()
+    now = clock.now()
     # Hashed before the write: the writer must not wait for argon2.
-    password_hash = await runtime.passwords.hash_async(body.password)
+    password_hash = await passwords.hash_async(body.password)
 
     async def act(session: AsyncSession) -> tuple[int, User]:
         user = await create_user(
@@ -138,7 +171,7 @@ async def add_user(
         )
         return 201, user_view(user)
 
-    return await run_once(request, runtime.db, principal, now, act)
+    return await run_once(request, db, principal, now, act)
 
 
 @router.patch(
@@ -153,19 +186,21 @@ async def add_user(
 async def change_user(
     user_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     body: UserUpdate,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.USERS_MANAGE))],
+    db: DbDep,
+    clock: ClockDep,
+    tokens: TokensDep,
+    principal: CanManageUsers,
 ) -> User:
     """Disable or enable an account, or give it another role with that role's scope (admins
     only). Disabled, or with a new role or scope, its tokens stop working at once: on this
     instance and, through the bus, on the others."""
-    now = runtime.clock.now()
+    now = clock.now()
 
     async def change(session: AsyncSession) -> tuple[User, bool]:
         user, revoked = await update_user(session, user_id, body, actor=principal, now=now)
         return user_view(user), revoked
 
-    user, revoked = await runtime.db.write(change)
+    user, revoked = await db.write(change)
     if revoked:
-        runtime.tokens.account_changed(user_id)
+        tokens.account_changed(user_id)
     return user

@@ -116,25 +116,25 @@ async def reconcile(
                       "channel: it must close or refund the order")
             )  # fmt: skip
     for callback in callbacks:
-        order = external.get(callback.external_id)
+        known = external.get(callback.external_id)
         if callback.outcome == CallbackOutcome.PENDING:
             differences.append(ReconciliationDifference(
                 kind="callback_without_order", external_id=callback.external_id,
                 order_id=None, ours=None, theirs=callback.amount_cents,
                 detail=f"{callback.kind} called back, the order never arrived",
             ))  # fmt: skip
-        elif order is None:
+        elif known is None:
             continue  # about an order of another day: that day's report has it
         elif callback.kind == "cancelled" and callback.outcome == CallbackOutcome.REFUSED:
             detail = callback.detail or "cancelled by the channel, not here"
             differences.append(
-                _diff("cancelled_by_channel", order, order.amount_cents, None, detail)
+                _diff("cancelled_by_channel", known, known.amount_cents, None, detail)
             )
         elif callback.kind == "paid" and callback.outcome == CallbackOutcome.REFUSED:
-            differences.append(_diff("paid_after_cancel", order, None, order.amount_cents,
+            differences.append(_diff("paid_after_cancel", known, None, known.amount_cents,
                                      callback.detail or "paid after it was cancelled"))  # fmt: skip
         elif callback.kind == "refund_requested":
-            differences.append(_diff("refund_requested", order, None, callback.amount_cents,
+            differences.append(_diff("refund_requested", known, None, callback.amount_cents,
                                      callback.reason or "refund requested"))  # fmt: skip
 
     kept = [o for o in held if o.status != OrderState.CANCELLED]

@@ -4,26 +4,27 @@ and, for the desk, refused payloads and the daily reconciliation (JSON and CSV).
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, tzinfo
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.auth.deps import RuntimeDep, require
-from backend.auth.permissions import Permission
+from backend.auth.deps import CanReadChannels, CanReconcileChannels
 from backend.auth.principal import Principal
 from backend.channels import examples, intake, reconciliation
 from backend.channels.adapter import ChannelAdapter, FieldProblem
 from backend.channels.gate import ChannelGate
 from backend.channels.models import ChannelRejectionRow
 from backend.channels.registry import all_adapters
+from backend.clock import Clock
+from backend.db import Database
+from backend.deps import ClockDep, DbDep, SettingsDep
 from backend.errors import Unprocessable
 from backend.idempotency import run_once
 from backend.responses import PROTECTED, TOO_LARGE, errors
-from backend.runtime import Runtime
 from backend_client.models import (
     Channel,
     ChannelCallbackResult,
@@ -94,8 +95,8 @@ async def gate_of(request: Request) -> ChannelGate:
     so two first requests cannot each make one)."""
     gate = getattr(request.app.state, "channel_gate", None)
     if gate is None:
-        runtime: Runtime = request.app.state.runtime
-        gate = request.app.state.channel_gate = ChannelGate.from_settings(runtime.settings)
+        settings = request.app.state.runtime.settings
+        gate = request.app.state.channel_gate = ChannelGate.from_settings(settings)
     return gate
 
 
@@ -126,26 +127,31 @@ def _principal(channel: Channel, request: Request) -> Principal:
     ),
 )
 async def receive_order(
-    channel: ChannelName, request: Request, runtime: RuntimeDep, gate: GateDep
+    channel: ChannelName,
+    request: Request,
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    gate: GateDep,
 ) -> Response:
     """Take an order as the channel sends it, signed. A retry answers the first answer
     (`replayed`); paid orders reserve their stock now, or go OUT_OF_STOCK."""
     body = await request.body()
     adapter = gate.verify(str(channel), request.headers, body)
     async with gate.admitted(str(channel)):
-        now = runtime.clock.now()
-        taking = intake.Intake(_principal(channel, request), now, runtime.settings)
+        now = clock.now()
+        taking = intake.Intake(_principal(channel, request), now, settings)
         try:
             parsed = adapter.read_order(body)
             response = await run_once(
                 request,
-                runtime.db,
+                db,
                 taking.actor,
                 now,
                 lambda session: intake.take_order(session, adapter, parsed, taking),
             )
         except FieldProblem as problem:
-            raise await _refused(runtime, adapter, "order", problem) from None
+            raise await _refused(db, clock, adapter, "order", problem) from None
     return _replay_marked(response)
 
 
@@ -161,44 +167,49 @@ async def receive_order(
     ),
 )
 async def receive_callback(
-    channel: ChannelName, request: Request, runtime: RuntimeDep, gate: GateDep
+    channel: ChannelName,
+    request: Request,
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    gate: GateDep,
 ) -> Response:
     """A status change from the channel: paid, cancelled by the customer, refund requested, or
     its daily statement. Answered with what became of it (202 while its order has not come)."""
     body = await request.body()
     adapter = gate.verify(str(channel), request.headers, body)
     async with gate.admitted(str(channel)):
-        now = runtime.clock.now()
-        taking = intake.Intake(_principal(channel, request), now, runtime.settings)
+        now = clock.now()
+        taking = intake.Intake(_principal(channel, request), now, settings)
         try:
             parsed = adapter.read_callback(body)
             response = await run_once(
                 request,
-                runtime.db,
+                db,
                 taking.actor,
                 now,
                 lambda session: intake.take_callback(session, adapter, parsed, taking),
             )
         except FieldProblem as problem:
-            raise await _refused(runtime, adapter, "callback", problem) from None
+            raise await _refused(db, clock, adapter, "callback", problem) from None
     return _replay_marked(response)
 
 
-def _replay_marked(response: JSONResponse) -> Response:
+def _replay_marked(response: Response) -> Response:
     if b'"replayed":true' in response.body:
         response.headers["Idempotent-Replayed"] = "true"
     return response
 
 
 async def _refused(
-    runtime: Runtime, adapter: ChannelAdapter, kind: str, problem: FieldProblem
+    db: Database, clock: Clock, adapter: ChannelAdapter, kind: str, problem: FieldProblem
 ) -> Unprocessable:
     """Record the refusal for the operator (by field, never the payload) and say it."""
     channel = str(adapter.channel)
     rejection = ChannelRejectionRow(
         channel=channel,
         kind=kind,
-        received_at=runtime.clock.now(),
+        received_at=clock.now(),
         external_id=problem.external_id,
         field=(problem.field or "")[:80] or None,
         channel_field=(problem.channel_field or "")[:80] or None,
@@ -208,7 +219,7 @@ async def _refused(
     async def record(session: AsyncSession) -> None:
         session.add(rejection)
 
-    await runtime.db.write(record)
+    await db.write(record)
     log.info("refused a %s %s: %s", channel, kind, problem.sentence(channel))
     return Unprocessable(
         problem.sentence(channel),
@@ -223,9 +234,9 @@ async def _refused(
 
 @router.get("/channels", response_model=list[ChannelInfo], responses=PROTECTED)
 async def list_channels(
-    runtime: RuntimeDep,
+    settings: SettingsDep,
     gate: GateDep,
-    _principal: Annotated[Principal, Depends(require(Permission.CHANNELS_READ))],
+    _principal: CanReadChannels,
 ) -> list[ChannelInfo]:
     """Every channel the gateway has an adapter for: taken here or not, its rate, how its
     fields map to ours, and an order and a callback in its own words."""
@@ -233,7 +244,7 @@ async def list_channels(
         ChannelInfo(
             channel=adapter.channel,
             taken=name in gate.adapters,
-            rate_per_second=runtime.settings.channel_rate_per_second,
+            rate_per_second=settings.channel_rate_per_second,
             fields=dict(adapter.fields),
             example_order=ChannelPayload.model_validate(examples.ORDERS[name]),
             example_callback=ChannelPayload.model_validate(examples.CALLBACKS[name]),
@@ -247,8 +258,8 @@ DayQuery = Annotated[date, Query(description="The business day, e.g. 2026-11-22.
 
 @router.get("/channels/rejections", response_model=list[ChannelRejection], responses=PROTECTED)
 async def list_rejections(
-    runtime: RuntimeDep,
-    _principal: Annotated[Principal, Depends(require(Permission.CHANNELS_READ))],
+    db: DbDep,
+    _principal: CanReadChannels,
     channel: Channel | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ChannelRejection]:
@@ -257,7 +268,7 @@ async def list_rejections(
     query = select(ChannelRejectionRow).order_by(ChannelRejectionRow.id.desc()).limit(limit)
     if channel is not None:
         query = query.where(ChannelRejectionRow.channel == channel)
-    async with runtime.db.read() as session:
+    async with db.read() as session:
         rows = (await session.scalars(query)).all()
     return [
         ChannelRejection(
@@ -274,10 +285,11 @@ async def list_rejections(
     ]
 
 
-async def _reports(runtime: Runtime, day: date, channel: Channel | None):
-    zone = runtime.settings.zone
+async def _reports(
+    db: Database, zone: tzinfo, day: date, channel: Channel | None
+) -> list[ChannelReconciliation]:
     channels = [channel] if channel is not None else list(Channel)
-    async with runtime.db.read() as session:
+    async with db.read() as session:
         return [await reconciliation.reconcile(session, c, day, zone=zone) for c in channels]
 
 
@@ -288,13 +300,14 @@ async def _reports(runtime: Runtime, day: date, channel: Channel | None):
 )
 async def get_reconciliation(
     day: DayQuery,
-    runtime: RuntimeDep,
-    _principal: Annotated[Principal, Depends(require(Permission.CHANNELS_RECONCILE))],
+    db: DbDep,
+    settings: SettingsDep,
+    _principal: CanReconcileChannels,
     channel: Channel | None = None,
 ) -> list[ChannelReconciliation]:
     """Each channel's (or one channel's) business day: counts and amounts we hold against
     what the channel reported, and every difference."""
-    return await _reports(runtime, day, channel)
+    return await _reports(db, settings.zone, day, channel)
 
 
 @router.get(
@@ -307,12 +320,13 @@ async def get_reconciliation(
 )
 async def get_reconciliation_csv(
     day: DayQuery,
-    runtime: RuntimeDep,
-    _principal: Annotated[Principal, Depends(require(Permission.CHANNELS_RECONCILE))],
+    db: DbDep,
+    settings: SettingsDep,
+    _principal: CanReconcileChannels,
     channel: Channel | None = None,
 ) -> Response:
     """The same report as CSV: the day's totals, then one line per difference."""
-    text = reconciliation.as_csv(await _reports(runtime, day, channel))
+    text = reconciliation.as_csv(await _reports(db, settings.zone, day, channel))
     name = f"reconciliation-{day.isoformat()}{'-' + str(channel) if channel else ''}.csv"
     return Response(
         text,

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.auth.deps import RuntimeDep, require
-from backend.auth.permissions import Permission
-from backend.auth.principal import Principal
+from backend.auth.deps import CanReadOrders
+from backend.deps import DbDep
 from backend.dispatch import deliveries
 from backend.dispatch.models import DeliveryItemRow, DeliveryRow
 from backend.orders.models import OrderItemRow
@@ -29,19 +26,21 @@ router = APIRouter(tags=["dispatch"], responses=PROTECTED)
 )
 async def order_deliveries(
     order_id: OrderId,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.ORDERS_READ))],
+    db: DbDep,
+    principal: CanReadOrders,
 ) -> list[Delivery]:
     """The parcels the order travels in, oldest first: one; one shared with other orders of
     the same customer and address (or group-buy leader); or several when it was split."""
-    async with runtime.db.read() as session:
+    async with db.read() as session:
         await load_order(session, order_id, principal)
         return [
             await delivery_view(session, d) for d in await deliveries.of_order(session, order_id)
         ]
 
 
-async def delivery_view(session: AsyncSession, delivery: DeliveryRow) -> Delivery:
+async def delivery_view(
+    session: AsyncSession, delivery: DeliveryRow | deliveries.DeliveryRecord
+) -> Delivery:
     parts = (
         await session.execute(
             select(DeliveryItemRow, OrderItemRow.sku)

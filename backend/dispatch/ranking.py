@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from backend.inventory.models import WarehouseRow
-from backend.orders.models import OrderRow
 from backend.riders.models import RiderRow
 from backend_client.geo import EARTH_RADIUS_M, flat_metres
 from backend_client.models import RiderStatus
@@ -38,8 +37,21 @@ SHORTLIST = 50
 class Place(Protocol):
     """Where the goods are picked up: a warehouse, or a rider who has them on board."""
 
-    lat: float
-    lng: float
+    @property
+    def lat(self) -> float: ...
+    @property
+    def lng(self) -> float: ...
+
+
+class DropOff(Protocol):
+    """The order as the ranking sees it: where it goes, and whether it needs a cold box."""
+
+    @property
+    def lat(self) -> float: ...
+    @property
+    def lng(self) -> float: ...
+    @property
+    def cold_chain(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +68,7 @@ class Candidate:
 
 async def rank_riders(
     session: AsyncSession,
-    order: OrderRow,
+    order: DropOff,
     pickup: Place,
     *,
     limit: int = 5,

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.auth.deps import RuntimeDep, require
-from backend.auth.permissions import Permission
-from backend.auth.principal import Principal
+from backend.auth.deps import CanAssignOrders, CanConfigureDispatch
+from backend.deps import ClockDep, DbDep
 from backend.dispatch import deliveries
 from backend.dispatch.ranking import Place, rank_riders
 from backend.errors import NotFound
@@ -42,14 +41,14 @@ router = APIRouter(tags=["dispatch"], responses=PROTECTED)
 )
 async def suggest_riders(
     order_id: OrderId,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.ORDERS_ASSIGN))],
+    db: DbDep,
+    principal: CanAssignOrders,
     limit: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> list[RiderSuggestion]:
     """Riders who could take the order now (online, with room, cold chain if needed), best
     first: the ranking auto-dispatch uses. The order's current rider is left out. The goods
     are picked up at the warehouse, or, once out for delivery, where their rider is now."""
-    async with runtime.db.read() as session:
+    async with db.read() as session:
         order = await load_order(session, order_id, principal)
         pickup: Place | None = await _goods_with_rider(session, order)
         pickup = pickup or await session.get(WarehouseRow, order.warehouse_id)
@@ -109,18 +108,19 @@ async def handover(
     rider_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="The rider giving them up.")],
     body: Handover,
     request: Request,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.ORDERS_ASSIGN))],
+    db: DbDep,
+    clock: ClockDep,
+    principal: CanAssignOrders,
 ):
     """Move every order the rider carries to another rider in the listed sequence, all or
     none; list them as you last saw them (id and version)."""
-    now = runtime.clock.now()
+    now = clock.now()
 
     async def act(session):
         moved = await hand_over(session, rider_id, body, actor=principal, now=now)
         return 200, [order_view(o, now) for o in moved]
 
-    return await run_once(request, runtime.db, principal, now, act)
+    return await run_once(request, db, principal, now, act)
 
 
 @router.put(
@@ -131,12 +131,13 @@ async def handover(
 async def configure_dispatch(
     warehouse_id: WarehouseId,
     body: DispatchSettings,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.DISPATCH_CONFIGURE))],
+    db: DbDep,
+    clock: ClockDep,
+    principal: CanConfigureDispatch,
 ) -> Warehouse:
     """Turn auto-dispatch on or off for one warehouse. Off, its orders wait for a dispatcher;
     on again, waiting orders are offered to riders within a few seconds."""
-    now = runtime.clock.now()
+    now = clock.now()
 
     async def configure(session: AsyncSession) -> Warehouse:
         warehouse = await session.get(WarehouseRow, warehouse_id, with_for_update=True)
@@ -155,4 +156,4 @@ async def configure_dispatch(
             )
         return warehouse_view(warehouse)
 
-    return await runtime.db.write(configure)
+    return await db.write(configure)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.auth.deps import RuntimeDep, require
-from backend.auth.permissions import Permission
-from backend.auth.principal import Principal
+from backend.auth.deps import CanAdjustStock, CanReadStock, CanReadWarehouses
 from backend.auth.scope import warehouse_in_scope
+from backend.deps import ClockDep, DbDep
 from backend.errors import NotFound
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.inventory import service
@@ -33,11 +32,11 @@ def warehouse_view(row: WarehouseRow) -> Warehouse:
 
 @router.get("/warehouses", response_model=list[Warehouse])
 async def list_warehouses(
-    runtime: RuntimeDep,
-    _principal: Annotated[Principal, Depends(require(Permission.WAREHOUSES_READ))],
+    db: DbDep,
+    _principal: CanReadWarehouses,
 ) -> list[Warehouse]:
     """Every front warehouse with its zone and location."""
-    async with runtime.db.read() as session:
+    async with db.read() as session:
         rows = (await session.scalars(select(WarehouseRow).order_by(WarehouseRow.id))).all()
     return [warehouse_view(r) for r in rows]
 
@@ -45,11 +44,11 @@ async def list_warehouses(
 @router.get("/warehouses/{warehouse_id}", response_model=Warehouse, responses=NOT_FOUND)
 async def get_warehouse(
     warehouse_id: WarehouseId,
-    runtime: RuntimeDep,
-    _principal: Annotated[Principal, Depends(require(Permission.WAREHOUSES_READ))],
+    db: DbDep,
+    _principal: CanReadWarehouses,
 ) -> Warehouse:
     """One front warehouse."""
-    async with runtime.db.read() as session:
+    async with db.read() as session:
         row = await session.get(WarehouseRow, warehouse_id)
     if row is None:
         raise NotFound(f"no warehouse {warehouse_id}")
@@ -61,13 +60,13 @@ async def get_warehouse(
 )
 async def get_stock(
     warehouse_id: WarehouseId,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.STOCK_READ))],
+    db: DbDep,
+    principal: CanReadStock,
 ) -> list[StockLevel]:
     """Stock of every SKU in a warehouse: on hand, reserved by paid orders, available."""
     if not warehouse_in_scope(principal, warehouse_id):
         raise NotFound(f"no warehouse {warehouse_id}")
-    async with runtime.db.read() as session:
+    async with db.read() as session:
         if await session.get(WarehouseRow, warehouse_id) is None:
             raise NotFound(f"no warehouse {warehouse_id}")
         return await service.stock_levels(session, warehouse_id)
@@ -88,13 +87,14 @@ async def adjust_stock(
     sku: WarehouseId,
     body: StockAdjust,
     request: Request,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.STOCK_ADJUST))],
+    db: DbDep,
+    clock: ClockDep,
+    principal: CanAdjustStock,
 ) -> Response:
     """Restock (positive delta) or write off (negative); never below what is reserved."""
     if not warehouse_in_scope(principal, warehouse_id):
         raise NotFound(f"no warehouse {warehouse_id}")
-    now = runtime.clock.now()
+    now = clock.now()
 
     async def act(session: AsyncSession) -> tuple[int, BaseModel]:
         level = await service.adjust(
@@ -102,4 +102,4 @@ async def adjust_stock(
         )
         return 200, level
 
-    return await run_once(request, runtime.db, principal, now, act)
+    return await run_once(request, db, principal, now, act)

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.kpi.scope import TOTAL_KEY, Grouping, KpiScope
+from backend.kpi.scope import TOTAL_KEY, Grouping, GroupKey, KpiScope
 from backend.kpi.sql import epoch
 from backend.orders.models import OrderRow
 from backend.realtime.models import EventRow
@@ -38,12 +38,12 @@ def count_if(condition: Any) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def keyed(key: ColumnElement | None) -> ColumnElement:
+def keyed(key: GroupKey | None) -> ColumnElement:
     """The key column to select: the group key, or the total's marker."""
     return (key if key is not None else literal_column(f"'{TOTAL_KEY}'")).label("key")
 
 
-def grouped(query: Select, key: ColumnElement | None) -> Select:
+def grouped(query: Select, key: GroupKey | None) -> Select:
     return query if key is None else query.group_by(key)
 
 
@@ -101,7 +101,7 @@ async def signed_cohort(session: AsyncSession, scope: KpiScope, grouping: Groupi
         .cte("delivered")
     )
     d = delivered.c
-    partition = {"partition_by": d.key} if key is not None else {}
+    partition: dict[str, Any] = {"partition_by": d.key} if key is not None else {}
     ranked = select(
         d.key,
         d.minutes,

@@ -18,8 +18,8 @@ from backend.clock import Clock
 from backend.db import Database
 from backend.kpi import service
 from backend.realtime.hub import Connection, Hub
+from backend_client import within
 from backend_client.models import KpiMessage, Topic
-from backend_client.waiting import within
 
 log = logging.getLogger(__name__)
 

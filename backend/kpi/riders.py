@@ -14,6 +14,7 @@ so the cost follows the window, not the history.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -147,7 +148,7 @@ def _segments(scope: KpiScope):
         select(m.from_rider, m.t, m.seq, literal(0), literal(-1)).where(m.from_rider.is_not(None)),
     ).subquery("changes")
     rider, t, seq, d_online, d_busy = tuple(changes.c)
-    running = {"partition_by": rider, "order_by": (t, seq)}
+    running: dict[str, Any] = {"partition_by": rider, "order_by": (t, seq)}
     levels = select(
         rider.label("rider_id"),
         t.label("begins"),

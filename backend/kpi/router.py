@@ -6,18 +6,17 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from backend.auth.deps import RuntimeDep, require
-from backend.auth.permissions import Permission
-from backend.auth.principal import Principal
+from backend.auth.deps import CanReadKpi
+from backend.clock import Clock
+from backend.deps import ClockDep, DbDep, SettingsDep
 from backend.errors import Unprocessable
 from backend.kpi import service
 from backend.kpi.reconciliation import reconcile
 from backend.kpi.scope import KpiScope
 from backend.responses import PROTECTED
-from backend.runtime import Runtime
 from backend_client.models import (
     NO_CONTROL_CHARS,
     Channel,
@@ -28,7 +27,6 @@ from backend_client.models import (
 )
 
 router = APIRouter(prefix="/kpi", tags=["kpi"], responses=PROTECTED)
-Reader = Annotated[Principal, Depends(require(Permission.KPI_READ))]
 DEFAULT_WINDOW = timedelta(hours=24)
 
 Start = Annotated[
@@ -43,7 +41,7 @@ ZoneFilter = Annotated[str | None, Query(max_length=60, pattern=NO_CONTROL_CHARS
 
 
 def _scope(
-    runtime: Runtime,
+    clock: Clock,
     start: datetime | None,
     end: datetime | None,
     channel: Channel | None,
@@ -52,7 +50,7 @@ def _scope(
     bucket_minutes: int = 15,
 ) -> KpiScope:
     return service.scope_for(
-        now=runtime.clock.now(),
+        now=clock.now(),
         start=start,
         end=end,
         default_length=DEFAULT_WINDOW,
@@ -65,8 +63,9 @@ def _scope(
 
 @router.get("/summary", response_model=KpiSummary)
 async def kpi_summary(
-    runtime: RuntimeDep,
-    _principal: Reader,
+    db: DbDep,
+    clock: ClockDep,
+    _principal: CanReadKpi,
     start: Start = None,
     end: End = None,
     channel: ChannelFilter = None,
@@ -75,15 +74,16 @@ async def kpi_summary(
 ) -> KpiSummary:
     """Every KPI of the window, of the window of the same length before it, and per channel.
     The same summary is pushed on the stream's `kpi` topic."""
-    scope = _scope(runtime, start, end, channel, warehouse_id, zone)
-    async with runtime.db.read() as session:
-        return await service.summary(session, scope, now=runtime.clock.now())
+    scope = _scope(clock, start, end, channel, warehouse_id, zone)
+    async with db.read() as session:
+        return await service.summary(session, scope, now=clock.now())
 
 
 @router.get("/series", response_model=KpiSeries)
 async def kpi_series(
-    runtime: RuntimeDep,
-    _principal: Reader,
+    db: DbDep,
+    clock: ClockDep,
+    _principal: CanReadKpi,
     start: Start = None,
     end: End = None,
     channel: ChannelFilter = None,
@@ -94,15 +94,16 @@ async def kpi_series(
     ] = 15,
 ) -> KpiSeries:
     """Every KPI bucket by bucket (15 minutes by default), with orders per channel."""
-    scope = _scope(runtime, start, end, channel, warehouse_id, zone, bucket_minutes)
-    async with runtime.db.read() as session:
+    scope = _scope(clock, start, end, channel, warehouse_id, zone, bucket_minutes)
+    async with db.read() as session:
         return await service.series(session, scope)
 
 
 @router.get("/exceptions", response_model=KpiExceptions)
 async def kpi_exceptions(
-    runtime: RuntimeDep,
-    _principal: Reader,
+    db: DbDep,
+    clock: ClockDep,
+    _principal: CanReadKpi,
     start: Start = None,
     end: End = None,
     channel: ChannelFilter = None,
@@ -111,15 +112,17 @@ async def kpi_exceptions(
 ) -> KpiExceptions:
     """How often orders ran out of stock, hit an exception, were refused, went to a claim or
     were cancelled in the window, by state and by reason."""
-    scope = _scope(runtime, start, end, channel, warehouse_id, zone)
-    async with runtime.db.read() as session:
+    scope = _scope(clock, start, end, channel, warehouse_id, zone)
+    async with db.read() as session:
         return await service.exceptions(session, scope)
 
 
 @router.get("/reconciliation", response_model=ReconciliationReport)
 async def kpi_reconciliation(
-    runtime: RuntimeDep,
-    _principal: Reader,
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    _principal: CanReadKpi,
     day: Annotated[
         date | None, Query(description="The local day; default: today in that time zone.")
     ] = None,
@@ -135,10 +138,10 @@ async def kpi_reconciliation(
 ) -> ReconciliationReport:
     """Per channel, for one day: what the channel sent against what we recorded (counts and
     amounts, with the channel order ids that differ), and how those orders ended."""
-    tz = tz or runtime.settings.time_zone
+    tz = tz or settings.time_zone
     zone = _zone(tz)
-    day = day or runtime.clock.now().astimezone(zone).date()
-    async with runtime.db.read() as session:
+    day = day or clock.now().astimezone(zone).date()
+    async with db.read() as session:
         return await reconcile(session, day, zone, tz)
 
 

@@ -6,12 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import InstrumentedAttribute
 
 from backend.kpi.sql import epoch, floor_int
 from backend.orders.models import OrderRow
+
+GroupKey = ColumnElement[Any] | InstrumentedAttribute[str]
+"""What KPIs group orders by: a column (the channel) or an expression (the bucket)."""
 
 MAX_WINDOW = timedelta(days=92)
 MAX_BUCKETS = 3000
@@ -61,7 +65,7 @@ class KpiScope:
             conditions.append(OrderRow.zone == self.zone)
         return conditions
 
-    def key(self, grouping: Grouping, moment: InstrumentedAttribute) -> ColumnElement | None:
+    def key(self, grouping: Grouping, moment: InstrumentedAttribute) -> GroupKey | None:
         """The group key of an order row: its channel, or its bucket's index by `moment`; None
         for one total (no GROUP BY: PostgreSQL refuses to group by a constant)."""
         match grouping:

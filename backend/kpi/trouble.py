@@ -39,7 +39,10 @@ async def trouble(
         )
         .group_by(e.to_state, reason)
     )
-    rows = (await session.execute(query)).all()
+    rows: list[tuple[str, str, int]] = []
+    for state, text, count in (await session.execute(query)).all():
+        assert state is not None  # only entries into a trouble state were asked for
+        rows.append((state, text, count))
     by_state = {str(state): 0 for state in TROUBLE_STATES}
     for state, _reason, count in rows:
         by_state[state] += count

@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from backend.auth.principal import Principal
-from backend.auth.scope import order_in_scope
 from backend.errors import NotFound
+from backend.orders.scope import order_in_scope
 from backend.sql import Query, Row, Sql, save_changed, when
 
 

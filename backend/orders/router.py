@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.auth.deps import RuntimeDep, require
-from backend.auth.permissions import Permission
-from backend.auth.principal import Principal
+from backend.auth.deps import CanAssignOrders, CanCreateOrders, CanReadOrders, CanTransitionOrders
+from backend.deps import ClockDep, DbDep, SettingsDep
 from backend.errors import DomainError
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.orders import service
@@ -48,8 +47,9 @@ CHANGE = {
 
 @router.get("/orders", response_model=OrderPage)
 async def list_orders(
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.ORDERS_READ))],
+    db: DbDep,
+    clock: ClockDep,
+    principal: CanReadOrders,
     status: Annotated[list[OrderState] | None, Query(description="Any of these states.")] = None,
     channel: Channel | None = None,
     warehouse_id: Annotated[str | None, Query(max_length=40, pattern=NO_CONTROL_CHARS)] = None,
@@ -85,8 +85,8 @@ async def list_orders(
         cursor=cursor,
         limit=limit,
     )
-    now = runtime.clock.now()
-    async with runtime.db.read() as session:
+    now = clock.now()
+    async with db.read() as session:
         rows, next_cursor = await service.list_orders(session, principal, filters, now=now)
         return OrderPage(items=[order_view(r, now) for r in rows], next_cursor=next_cursor)
 
@@ -101,12 +101,14 @@ async def list_orders(
 async def create_order(
     body: OrderCreate,
     request: Request,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.ORDERS_CREATE))],
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    principal: CanCreateOrders,
 ):
     """Take a new order from a sales channel (state CREATED)."""
-    now = runtime.clock.now()
-    promise = timedelta(minutes=runtime.settings.default_promise_minutes)
+    now = clock.now()
+    promise = timedelta(minutes=settings.default_promise_minutes)
 
     async def act(session):
         order = await service.create_order(
@@ -114,29 +116,30 @@ async def create_order(
         )
         return 201, order_view(order, now)
 
-    return await run_once(request, runtime.db, principal, now, act)
+    return await run_once(request, db, principal, now, act)
 
 
 @router.get("/orders/{order_id}", response_model=Order, responses=NOT_FOUND)
 async def get_order(
     order_id: OrderId,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.ORDERS_READ))],
+    db: DbDep,
+    clock: ClockDep,
+    principal: CanReadOrders,
 ) -> Order:
     """One order with its items, stage times and lateness."""
-    now = runtime.clock.now()
-    async with runtime.db.read() as session:
+    now = clock.now()
+    async with db.read() as session:
         return order_view(await service.load_order(session, order_id, principal), now)
 
 
 @router.get("/orders/{order_id}/timeline", response_model=list[Event], responses=NOT_FOUND)
 async def get_timeline(
     order_id: OrderId,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.ORDERS_READ))],
+    db: DbDep,
+    principal: CanReadOrders,
 ) -> list[Event]:
     """The order's whole story: every event, oldest first."""
-    async with runtime.db.read() as session:
+    async with db.read() as session:
         rows = await service.order_timeline(session, order_id, principal)
     return event_views_for(rows, principal)
 
@@ -144,11 +147,11 @@ async def get_timeline(
 @router.get("/orders/{order_id}/actions", response_model=list[OrderAction], responses=NOT_FOUND)
 async def get_actions(
     order_id: OrderId,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.ORDERS_READ))],
+    db: DbDep,
+    principal: CanReadOrders,
 ) -> list[OrderAction]:
     """The lifecycle actions your role may take on this order now."""
-    async with runtime.db.read() as session:
+    async with db.read() as session:
         order = await service.load_order(session, order_id, principal)
     return actions_for(OrderState(order.status), str(principal.role))
 
@@ -163,11 +166,13 @@ async def transition_order(
     order_id: OrderId,
     body: TransitionRequest,
     request: Request,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.ORDERS_TRANSITION))],
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    principal: CanTransitionOrders,
 ):
     """Apply a lifecycle action. Send the version you saw; a stale one answers 409."""
-    now = runtime.clock.now()
+    now = clock.now()
 
     async def act(session):
         order = await service.transition(
@@ -176,11 +181,11 @@ async def transition_order(
             body,
             actor=principal,
             now=now,
-            auto_dispatch=runtime.settings.auto_dispatch,
+            auto_dispatch=settings.auto_dispatch,
         )
         return 200, order_view(order, now)
 
-    return await run_once(request, runtime.db, principal, now, act)
+    return await run_once(request, db, principal, now, act)
 
 
 @router.post(
@@ -192,8 +197,10 @@ async def transition_order(
 async def transition_orders(
     body: TransitionBatch,
     request: Request,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.ORDERS_TRANSITION))],
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    principal: CanTransitionOrders,
 ):
     """Many transitions in one request (up to 500), for machines: each on its own. Each is
     applied, or refused with the status and reason the single call would answer (404 outside
@@ -201,8 +208,8 @@ async def transition_orders(
     never undoes its neighbours. The applied ones commit together, in the order sent (send an
     order twice with the version it will have by then). 200 whatever each outcome; 422 for a
     malformed batch, and then nothing is applied."""
-    now = runtime.clock.now()
-    auto_dispatch = runtime.settings.auto_dispatch
+    now = clock.now()
+    auto_dispatch = settings.auto_dispatch
 
     async def act(session: AsyncSession) -> tuple[int, TransitionResults]:
         results = []
@@ -239,7 +246,7 @@ async def transition_orders(
             results=results, applied=applied, refused=len(results) - applied
         )
 
-    return await run_once(request, runtime.db, principal, now, act)
+    return await run_once(request, db, principal, now, act)
 
 
 @router.post(
@@ -255,14 +262,15 @@ async def assign_order(
     order_id: OrderId,
     body: AssignRequest,
     request: Request,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.ORDERS_ASSIGN))],
+    db: DbDep,
+    clock: ClockDep,
+    principal: CanAssignOrders,
 ):
     """Give the order to a rider (online, with room, cold-chain capable if needed)."""
-    now = runtime.clock.now()
+    now = clock.now()
 
     async def act(session):
         order = await service.assign_rider(session, order_id, body, actor=principal, now=now)
         return 200, order_view(order, now)
 
-    return await run_once(request, runtime.db, principal, now, act)
+    return await run_once(request, db, principal, now, act)

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.alerts.service import resolve_incident
 from backend.auth.principal import Principal, system_principal
 from backend.auth.redaction import sees_staff_details
-from backend.auth.scope import order_scope
 from backend.db import lock_key
 from backend.dispatch import deliveries
 from backend.dispatch.deliveries import DeliveryPlan, DeliveryRecord
@@ -39,6 +38,7 @@ from backend.orders.lifecycle import (
 )
 from backend.orders.models import OrderRow
 from backend.orders.records import ItemRecord, OrderRecord
+from backend.orders.scope import order_scope
 from backend.realtime.models import EventRow
 from backend.realtime.outbox import append_event
 from backend.returns.records import withdraw_pending
@@ -506,12 +506,12 @@ async def auto_assign(session: AsyncSession, order: OrderRecord, *, now: datetim
     pickup = Pickup(row[0], row[1], row[2], row[3], bool(row[4]))
     chosen: list[tuple[DeliveryRecord, str]] = []
     for parcel in await deliveries.riderless(session, order):
-        reason = await _auto_take(session, order, parcel, pickup, {p.rider_id for p, _ in chosen})
-        if reason is None:
+        why = await _auto_take(session, order, parcel, pickup, {p.rider_id for p, _ in chosen})
+        if why is None:
             for taken, _ in chosen:
                 await deliveries.untake(session, taken)
             return False
-        chosen.append((parcel, reason))
+        chosen.append((parcel, why))
     for parcel, reason in chosen:
         if parcel.id == lead.id:
             assert parcel.rider_id is not None

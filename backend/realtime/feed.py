@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from backend.db import Database
 from backend.realtime.models import EventRow
 from backend.realtime.outbox import COLUMNS, LoggedEvent
 from backend.sql import Query, sql_of
-from backend_client.waiting import within
+from backend_client import within
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +91,9 @@ class EventFeed:
 
     async def start(self) -> None:
         async with self.db.read() as session:
-            self.last_seq = await session.scalar(select(func.coalesce(func.max(EventRow.seq), 0)))
+            self.last_seq = (
+                await session.scalar(select(func.coalesce(func.max(EventRow.seq), 0))) or 0
+            )
         self._task = asyncio.create_task(self._follow(), name="event-feed")
 
     async def stop(self) -> None:
@@ -108,10 +109,7 @@ class EventFeed:
         fresh = [row for row in rows if row.seq is not None and row.seq > self.last_seq]
         if not fresh:
             return
-        follows = fresh[0].seq == self.last_seq + 1 and all(
-            b.seq == a.seq + 1 for a, b in itertools.pairwise(fresh)
-        )
-        if follows:
+        if _follow_on(fresh, self.last_seq):
             self._take([feed_item(row) for row in fresh])
         else:
             self._wake.set()
@@ -189,3 +187,13 @@ class EventFeed:
         # Waiters of `wait_beyond` wake and look again; later ones wait on a new event.
         self._advanced.set()
         self._advanced = asyncio.Event()
+
+
+def _follow_on(rows: list[LoggedEvent], last_seq: int) -> bool:
+    """Whether the rows' numbers run on from `last_seq` with no gap."""
+    expected = last_seq + 1
+    for row in rows:
+        if row.seq != expected:
+            return False
+        expected += 1
+    return True

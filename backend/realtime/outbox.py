@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,7 +57,7 @@ class LoggedEvent:
         """From a row of `events` read with `COLUMNS` after `seq`."""
         return cls(
             row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9],
-            when(row[10]), row[11], json_value(row[12]),
+            cast(datetime, when(row[10])), row[11], json_value(row[12]),  # `at`: NOT NULL
         )  # fmt: skip
 
 

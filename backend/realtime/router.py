@@ -5,20 +5,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Annotated
+from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Depends, Query, WebSocket
+from fastapi import APIRouter, Query, WebSocket
 from pydantic import TypeAdapter, ValidationError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from backend.auth.deps import RuntimeDep, current_principal
+from backend.auth.deps import Authenticated
 from backend.auth.principal import Principal
 from backend.auth.redaction import redact_event, sees_staff_details
+from backend.auth.tokens import TokenCache
+from backend.clock import Clock
+from backend.db import Database
+from backend.deps import SettingsDep
 from backend.errors import Forbidden, NotAuthenticated
-from backend.realtime.hub import CloseCode, Connection
+from backend.realtime.deps import FeedDep, HubDep
+from backend.realtime.feed import EventFeed
+from backend.realtime.hub import CloseCode, Connection, Hub
 from backend.realtime.visibility import Subscription, authorise
 from backend.responses import PROTECTED
-from backend.runtime import Runtime
+from backend.settings import Settings
+from backend_client import within
 from backend_client.models import (
     NO_CONTROL_CHARS,
     ClientMessage,
@@ -29,7 +36,6 @@ from backend_client.models import (
     Topic,
     Welcome,
 )
-from backend_client.waiting import within
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["stream"])
@@ -37,6 +43,23 @@ router = APIRouter(tags=["stream"])
 HELLO_TIMEOUT = 10.0
 LONG_POLL_LIMIT = 1000
 _client_message: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+
+
+class StreamHost(Protocol):
+    """What a stream connection uses of the runtime (`app.state.runtime`) for its lifetime."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def db(self) -> Database: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def tokens(self) -> TokenCache: ...
+    @property
+    def feed(self) -> EventFeed: ...
+    @property
+    def hub(self) -> Hub: ...
 
 
 class StreamClosed(Exception):
@@ -50,7 +73,7 @@ class StreamClosed(Exception):
 @router.websocket("/stream")
 async def stream(websocket: WebSocket) -> None:
     """The live stream: authenticate by header, then hello, then events until either side goes."""
-    runtime: Runtime = websocket.app.state.runtime
+    runtime: StreamHost = websocket.app.state.runtime
     token = _token_of(websocket)
     try:
         principal = await _authenticate(runtime, websocket, token)
@@ -95,7 +118,7 @@ async def stream(websocket: WebSocket) -> None:
 
 
 async def _serve(
-    runtime: Runtime, websocket: WebSocket, connection: Connection, token: str
+    runtime: StreamHost, websocket: WebSocket, connection: Connection, token: str
 ) -> None:
     tasks = [
         asyncio.create_task(_pump(websocket, connection), name="stream-pump"),
@@ -114,10 +137,10 @@ async def _serve(
     if connection.failure is not None:
         raise StreamClosed(*connection.failure)
     for task in done:
-        if not task.cancelled() and task.exception() is not None:
+        if not task.cancelled() and (failure := task.exception()) is not None:
             # StreamClosed and disconnects are handled by the caller; anything else is
             # unexpected, and the caller logs it and closes with 1011.
-            raise task.exception()  # type: ignore[misc]
+            raise failure
 
 
 async def _pump(websocket: WebSocket, connection: Connection) -> None:
@@ -128,7 +151,7 @@ async def _pump(websocket: WebSocket, connection: Connection) -> None:
             await websocket.send_text(message)
 
 
-async def _listen(runtime: Runtime, websocket: WebSocket) -> None:
+async def _listen(runtime: StreamHost, websocket: WebSocket) -> None:
     """Read the client's heartbeats; a client silent for the idle timeout is dropped."""
     idle = runtime.settings.stream_idle_timeout_seconds
     while True:
@@ -139,7 +162,9 @@ async def _listen(runtime: Runtime, websocket: WebSocket) -> None:
         _parse(raw)  # anything well-formed counts as a sign of life
 
 
-async def _beat(runtime: Runtime, websocket: WebSocket, connection: Connection, token: str) -> None:
+async def _beat(
+    runtime: StreamHost, websocket: WebSocket, connection: Connection, token: str
+) -> None:
     """Heartbeats to the client; each one also re-checks the token (expired or revoked: 4401)."""
     interval = runtime.settings.stream_heartbeat_seconds
     while True:
@@ -186,7 +211,7 @@ def _token_of(websocket: WebSocket) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-async def _authenticate(runtime: Runtime, websocket: WebSocket, token: str) -> Principal:
+async def _authenticate(runtime: StreamHost, websocket: WebSocket, token: str) -> Principal:
     if not token:
         raise NotAuthenticated("send Authorization: Bearer <token> on the handshake")
     return await runtime.tokens.principal(
@@ -210,8 +235,10 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
 
 @router.get("/events", response_model=EventBatch, responses=PROTECTED)
 async def poll_events(
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(current_principal)],
+    feed: FeedDep,
+    hub: HubDep,
+    settings: SettingsDep,
+    principal: Authenticated,
     topics: Annotated[list[Topic], Query(min_length=1, max_length=10)],
     since: Annotated[
         int | None,
@@ -224,13 +251,12 @@ async def poll_events(
     """Long-poll fallback for networks that block WebSocket: the events after `since` you may
     see, waiting up to `wait` seconds for the first one. Same scope and topics as the stream."""
     subscription = Subscription(principal, authorise(principal, topics), warehouse_id, zone)
-    feed = runtime.feed
     if since is None:
         # "From now on": where now is, so the next poll asks for what comes after it.
         return EventBatch(events=[], last_seq=feed.last_seq)
     if since > feed.last_seq:
         await feed.catch_up()  # perhaps committed through another instance, not yet read here
-    if since > feed.last_seq or feed.last_seq - since > runtime.settings.stream_replay_limit:
+    if since > feed.last_seq or feed.last_seq - since > settings.stream_replay_limit:
         return EventBatch(events=[], last_seq=feed.last_seq, snapshot_required=True)
     deadline = asyncio.get_running_loop().time() + wait
     while True:
@@ -240,7 +266,7 @@ async def poll_events(
             items = feed.held_after(since)[:LONG_POLL_LIMIT]
         else:
             items = await feed.read(since, 2**62, LONG_POLL_LIMIT)
-        visible = [i.event for i in items if subscription.sees(i.event, runtime.hub.zones)]
+        visible = [i.event for i in items if subscription.sees(i.event, hub.zones)]
         if not sees_staff_details(principal):
             visible = [redact_event(e) for e in visible]
         if items:

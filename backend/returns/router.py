@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
-from backend.auth.deps import RuntimeDep, require
-from backend.auth.permissions import Permission
+from backend.auth.deps import CanDecideReturns, CanReadReturns, CanRequestReturns
 from backend.auth.principal import Principal
+from backend.clock import Clock
+from backend.db import Database
+from backend.deps import ClockDep, DbDep, SettingsDep
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.paths import OrderId
 from backend.responses import PROTECTED, TOO_LARGE, errors
@@ -48,14 +50,21 @@ DECIDING = {
 }
 
 
-async def _open(request: Request, runtime, principal, order_id: int, body):
-    now = runtime.clock.now()
+async def _open(
+    request: Request,
+    db: Database,
+    clock: Clock,
+    principal: Principal,
+    order_id: int,
+    body: ReturnCreate | ClaimCreate,
+):
+    now = clock.now()
 
     async def act(session):
         row = await service.open_request(session, order_id, body, actor=principal, now=now)
         return 201, request_view(row)
 
-    return await run_once(request, runtime.db, principal, now, act)
+    return await run_once(request, db, principal, now, act)
 
 
 @router.post(
@@ -69,12 +78,13 @@ async def open_return(
     order_id: OrderId,
     body: ReturnCreate,
     request: Request,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.RETURNS_REQUEST))],
+    db: DbDep,
+    clock: ClockDep,
+    principal: CanRequestReturns,
 ):
     """The customer refused the goods: a return waits for the desk (an order out for delivery
     goes to EXCEPTION with it)."""
-    return await _open(request, runtime, principal, order_id, body)
+    return await _open(request, db, clock, principal, order_id, body)
 
 
 @router.post(
@@ -88,24 +98,25 @@ async def open_claim(
     order_id: OrderId,
     body: ClaimCreate,
     request: Request,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.RETURNS_REQUEST))],
+    db: DbDep,
+    clock: ClockDep,
+    principal: CanRequestReturns,
 ):
     """The goods arrived damaged: a claim for these items and this amount waits for the desk."""
-    return await _open(request, runtime, principal, order_id, body)
+    return await _open(request, db, clock, principal, order_id, body)
 
 
 @router.get("/requests", response_model=list[ReturnRequest])
 async def list_requests(
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.RETURNS_READ))],
+    db: DbDep,
+    principal: CanReadReturns,
     state: RequestState | None = None,
     kind: RequestKind | None = None,
     order_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[ReturnRequest]:
     """Returns and claims in your scope, oldest first."""
-    async with runtime.db.read() as session:
+    async with db.read() as session:
         rows = await service.list_requests(
             session, principal, state=state, kind=kind, order_id=order_id, limit=limit
         )
@@ -119,15 +130,23 @@ async def list_requests(
 )
 async def get_request(
     request_id: RequestId,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.RETURNS_READ))],
+    db: DbDep,
+    principal: CanReadReturns,
 ) -> ReturnRequest:
-    async with runtime.db.read() as session:
+    async with db.read() as session:
         return request_view(await service.load_request(session, request_id, principal))
 
 
-async def _decide(request: Request, runtime, principal, request_id: int, body, approve: bool):
-    now = runtime.clock.now()
+async def _decide(
+    request: Request,
+    db: Database,
+    clock: Clock,
+    principal: Principal,
+    request_id: int,
+    body: RequestDecision,
+    approve: bool,
+):
+    now = clock.now()
 
     async def act(session):
         row = await service.decide_request(
@@ -135,7 +154,7 @@ async def _decide(request: Request, runtime, principal, request_id: int, body, a
         )
         return 200, request_view(row)
 
-    return await run_once(request, runtime.db, principal, now, act)
+    return await run_once(request, db, principal, now, act)
 
 
 @router.post(
@@ -148,12 +167,13 @@ async def approve_request(
     request_id: RequestId,
     body: RequestDecision,
     request: Request,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.RETURNS_DECIDE))],
+    db: DbDep,
+    clock: ClockDep,
+    principal: CanDecideReturns,
 ):
     """Approve: a return sends the order back (RETURNING), a claim settles it (CLAIMING, then
     CLAIM_SETTLED, the goods written off). Claims above your role's limit are refused."""
-    return await _decide(request, runtime, principal, request_id, body, True)
+    return await _decide(request, db, clock, principal, request_id, body, True)
 
 
 @router.post(
@@ -166,11 +186,12 @@ async def reject_request(
     request_id: RequestId,
     body: RequestDecision,
     request: Request,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.RETURNS_DECIDE))],
+    db: DbDep,
+    clock: ClockDep,
+    principal: CanDecideReturns,
 ):
     """Reject, with a reason: the order stays in EXCEPTION for the desk to resume or settle."""
-    return await _decide(request, runtime, principal, request_id, body, False)
+    return await _decide(request, db, clock, principal, request_id, body, False)
 
 
 @router.post(
@@ -193,14 +214,16 @@ async def reopen_request(
     request_id: RequestId,
     body: RequestDecision,
     request: Request,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.RETURNS_DECIDE))],
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    principal: CanDecideReturns,
 ):
     """Take a rejection back within `decision_undo_seconds` (120 s) of it: the request waits
     for a decision again (`request.reopened`). By whoever rejected it, or a supervisor. An
     approval moved the order on and cannot be taken back."""
-    now = runtime.clock.now()
-    window = timedelta(seconds=runtime.settings.decision_undo_seconds)
+    now = clock.now()
+    window = timedelta(seconds=settings.decision_undo_seconds)
 
     async def act(session):
         row = await service.reopen_request(
@@ -208,4 +231,4 @@ async def reopen_request(
         )
         return 200, request_view(row)
 
-    return await run_once(request, runtime.db, principal, now, act)
+    return await run_once(request, db, principal, now, act)

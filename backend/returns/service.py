@@ -106,8 +106,8 @@ def _claimed(order: OrderRecord, body: ClaimCreate) -> tuple[list[dict[str, int 
     for item in order.items:
         ordered[item.sku] = ordered.get(item.sku, 0) + item.quantity
     claimed: dict[str, int] = {}
-    for item in body.items:
-        claimed[item.sku] = claimed.get(item.sku, 0) + item.quantity
+    for line in body.items:
+        claimed[line.sku] = claimed.get(line.sku, 0) + line.quantity
     problems = [
         f"items: {sku} is not in order {order.id}"
         if sku not in ordered

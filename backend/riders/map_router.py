@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from backend.auth.deps import RuntimeDep, require
-from backend.auth.permissions import Permission
+from backend.auth.deps import CanReadOrders, CanReadRiders, CanReadWarehouses
 from backend.auth.principal import Principal
+from backend.deps import ClockDep, DbDep
 from backend.orders.views import event_views_for
 from backend.paths import OrderId, RiderId
 from backend.responses import PROTECTED, errors
@@ -24,12 +24,12 @@ ORDER_NOT_FOUND = errors({404: "No such order in your scope."})
 
 @router.get("/zones", response_model=list[Zone])
 async def list_zones(
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.WAREHOUSES_READ))],
+    db: DbDep,
+    principal: CanReadWarehouses,
 ) -> list[Zone]:
     """Delivery zones with their polygons, by name (none until some are loaded: the demo
     seeds its city's)."""
-    async with runtime.db.read() as session:
+    async with db.read() as session:
         return await zones.delivery_zones(session)
 
 
@@ -43,8 +43,9 @@ async def list_zones(
 )
 async def get_rider_track(
     rider_id: RiderId,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.RIDERS_READ))],
+    db: DbDep,
+    clock: ClockDep,
+    principal: CanReadRiders,
     since: Annotated[
         AwareDatetime | None,
         Query(description="Start, with a zone (default: an hour before `until`)."),
@@ -54,9 +55,9 @@ async def get_rider_track(
     ] = None,
 ) -> Track:
     """The rider's fixes over a range (at most 24 h), with stops and their events."""
-    async with runtime.db.read() as session:
+    async with db.read() as session:
         parts = await tracks.rider_track(
-            session, rider_id, principal, since=since, until=until, now=runtime.clock.now()
+            session, rider_id, principal, since=since, until=until, now=clock.now()
         )
     return _track(parts, principal)
 
@@ -64,25 +65,27 @@ async def get_rider_track(
 @router.get("/orders/{order_id}/track", response_model=Track, responses=ORDER_NOT_FOUND)
 async def get_order_track(
     order_id: OrderId,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.ORDERS_READ))],
+    db: DbDep,
+    clock: ClockDep,
+    principal: CanReadOrders,
 ) -> Track:
     """The order's path from pick-up to sign-off (or now), of each rider who carried it, with
     stops and the order's events of that time."""
-    async with runtime.db.read() as session:
-        parts = await tracks.order_track(session, order_id, principal, now=runtime.clock.now())
+    async with db.read() as session:
+        parts = await tracks.order_track(session, order_id, principal, now=clock.now())
     return _track(parts, principal)
 
 
 @router.get("/riders/{rider_id}/route", response_model=RiderRoute, responses=RIDER_NOT_FOUND)
 async def get_rider_route(
     rider_id: RiderId,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.RIDERS_READ))],
+    db: DbDep,
+    clock: ClockDep,
+    principal: CanReadRiders,
 ) -> RiderRoute:
     """The rider's next stops in sequence, with ETAs, for the map."""
-    async with runtime.db.read() as session:
-        return await next_stops.rider_route(session, rider_id, principal, now=runtime.clock.now())
+    async with db.read() as session:
+        return await next_stops.rider_route(session, rider_id, principal, now=clock.now())
 
 
 def _track(parts: tracks.TrackParts, principal: Principal) -> Track:

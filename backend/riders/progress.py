@@ -286,8 +286,8 @@ async def goods_left_at(
     if row is None:
         row = DeliveryProgressRow(order_id=order_id)
         session.add(row)
-    start = (rider.last_lat, rider.last_lng)
-    to_goods = 0.0 if start[0] is None or start[1] is None else metres(start, pickup)  # type: ignore[arg-type]
+    lat, lng = rider.last_lat, rider.last_lng
+    to_goods = 0.0 if lat is None or lng is None else metres((lat, lng), pickup)
     row.rider_id = rider.id
     row.pickup_lat, row.pickup_lng = pickup
     row.distance_m = row.closest_m = to_goods + metres(pickup, customer)

@@ -5,12 +5,19 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.requests import HTTPConnection
 
-from backend.auth.deps import RuntimeDep, require
-from backend.auth.permissions import Permission
-from backend.auth.principal import Principal
+from backend.auth.deps import (
+    CanReadRiders,
+    CanRegisterRiders,
+    CanRelayPositions,
+    CanReportPositions,
+    CanSetRiderStatus,
+)
+from backend.deps import ClockDep, DbDep
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.paths import RiderId
+from backend.realtime.deps import BusDep
 from backend.responses import PROTECTED, TOO_LARGE, errors
 from backend.riders import service
 from backend_client.models import (
@@ -30,15 +37,23 @@ router = APIRouter(tags=["riders"], responses=PROTECTED)
 NOT_FOUND = errors({404: "No such rider in your scope."})
 
 
+async def still_radius(connection: HTTPConnection) -> float:
+    """The stationary rule's radius: fixes this close together are a rider standing still."""
+    return connection.app.state.runtime.alert_rules.rules.rider_stationary.radius_m
+
+
+StillRadius = Annotated[float, Depends(still_radius)]
+
+
 @router.get("/riders", response_model=list[Rider])
 async def list_riders(
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.RIDERS_READ))],
+    db: DbDep,
+    principal: CanReadRiders,
     status: RiderStatus | None = None,
     warehouse_id: Annotated[str | None, Query(max_length=40, pattern=NO_CONTROL_CHARS)] = None,
 ) -> list[Rider]:
     """Riders in your scope with load, capacity and last fix."""
-    async with runtime.db.read() as session:
+    async with db.read() as session:
         rows = await service.list_riders(
             session, principal, status=status, warehouse_id=warehouse_id
         )
@@ -48,11 +63,11 @@ async def list_riders(
 @router.get("/riders/{rider_id}", response_model=Rider, responses=NOT_FOUND)
 async def get_rider(
     rider_id: RiderId,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.RIDERS_READ))],
+    db: DbDep,
+    principal: CanReadRiders,
 ) -> Rider:
     """One rider with load, capacity and last fix."""
-    async with runtime.db.read() as session:
+    async with db.read() as session:
         return service.rider_view(await service.load_rider(session, rider_id, principal))
 
 
@@ -70,17 +85,18 @@ async def set_rider_status(
     rider_id: RiderId,
     body: RiderStatusUpdate,
     request: Request,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.RIDERS_STATUS))],
+    db: DbDep,
+    clock: ClockDep,
+    principal: CanSetRiderStatus,
 ):
     """Start or end a shift, or take a break."""
-    now = runtime.clock.now()
+    now = clock.now()
 
     async def act(session):
         rider = await service.set_status(session, rider_id, body.status, actor=principal, now=now)
         return 200, service.rider_view(rider)
 
-    return await run_once(request, runtime.db, principal, now, act)
+    return await run_once(request, db, principal, now, act)
 
 
 @router.post(
@@ -97,26 +113,29 @@ async def upload_positions(
     rider_id: RiderId,
     body: PositionBatch,
     request: Request,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.RIDERS_POSITIONS))],
+    db: DbDep,
+    clock: ClockDep,
+    bus: BusDep,
+    still_radius_m: StillRadius,
+    principal: CanReportPositions,
 ):
     """Upload fixes: any order, duplicates allowed; impossible values refuse the whole batch."""
-    now = runtime.clock.now()
+    now = clock.now()
     moved: list[dict] = []
 
     async def act(session):
         moved.clear()  # a transaction retried after a deadlock must not announce twice
         result = await service.record_positions(
-            session, rider_id, body, actor=principal, now=now, still_radius_m=_still_radius(runtime)
+            session, rider_id, body, actor=principal, now=now, still_radius_m=still_radius_m
         )
         if result.moved:
             moved.append(_position_message(await service.load_rider(session, rider_id, principal)))
         return 200, result
 
-    response = await run_once(request, runtime.db, principal, now, act)
+    response = await run_once(request, db, principal, now, act)
     # Committed: now the newest fix may go out (latest wins, not in the durable stream).
     for position in moved:
-        runtime.bus.announce_position(position)
+        bus.announce_position(position)
     return response
 
 
@@ -130,17 +149,18 @@ async def upload_positions(
 async def register_riders(
     body: RiderRegistration,
     request: Request,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.RIDERS_REGISTER))],
+    db: DbDep,
+    clock: ClockDep,
+    principal: CanRegisterRiders,
 ):
     """Register riders (a whole crew at once, all or none); they start offline unless told."""
-    now = runtime.clock.now()
+    now = clock.now()
 
     async def act(session):
         rows = await service.register_riders(session, body.riders, actor=principal, now=now)
         return 201, [service.rider_view(r) for r in rows]
 
-    return await run_once(request, runtime.db, principal, now, act)
+    return await run_once(request, db, principal, now, act)
 
 
 @router.post(
@@ -155,31 +175,29 @@ async def register_riders(
 async def upload_fleet_positions(
     body: FleetPositions,
     request: Request,
-    runtime: RuntimeDep,
-    principal: Annotated[Principal, Depends(require(Permission.RIDERS_RELAY))],
+    db: DbDep,
+    clock: ClockDep,
+    bus: BusDep,
+    still_radius_m: StillRadius,
+    principal: CanRelayPositions,
 ):
     """Many riders' fixes in one request, as a location gateway relays them: per rider, the
     same rules as `/riders/{id}/positions`; anything impossible refuses the whole request."""
-    now = runtime.clock.now()
+    now = clock.now()
     moved: list[dict] = []
 
     async def act(session):
         moved.clear()  # a transaction retried after a deadlock must not announce twice
         result, riders = await service.record_fleet_positions(
-            session, body, actor=principal, now=now, still_radius_m=_still_radius(runtime)
+            session, body, actor=principal, now=now, still_radius_m=still_radius_m
         )
         moved.extend(_position_message(r) for r in riders)
         return 200, result
 
-    response = await run_once(request, runtime.db, principal, now, act)
+    response = await run_once(request, db, principal, now, act)
     for position in moved:
-        runtime.bus.announce_position(position)
+        bus.announce_position(position)
     return response
-
-
-def _still_radius(runtime) -> float:
-    """The stationary rule's radius: fixes this close together are a rider standing still."""
-    return runtime.alert_rules.rules.rider_stationary.radius_m
 
 
 def _position_message(rider) -> dict:

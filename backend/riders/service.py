@@ -8,13 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.auth.scope import rider_scope
 from backend.db import conflict_insert
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.inventory.models import WarehouseRow
 from backend.realtime.outbox import append_event
 from backend.riders import progress
 from backend.riders.models import RiderPositionRow, RiderRow
+from backend.riders.scope import rider_scope
 from backend.sql import Query, sql_of
 from backend_client.models import (
     FleetFix,

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.auth.scope import order_scope
 from backend.errors import NotFound, Unprocessable
 from backend.orders.lifecycle import RIDER_FREE_STATES
 from backend.orders.models import OrderRow
+from backend.orders.scope import order_scope
 from backend.realtime.models import EventRow
 from backend.riders.geo import centre
 from backend.riders.models import RiderPositionRow

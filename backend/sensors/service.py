@@ -8,10 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.auth.scope import order_scope, rider_scope
 from backend.errors import Unprocessable
 from backend.orders.models import OrderRow
+from backend.orders.scope import order_scope
 from backend.riders.models import RiderRow
+from backend.riders.scope import rider_scope
 from backend.sensors.models import TemperatureReadingRow
 from backend_client.models import TemperatureReadings
 

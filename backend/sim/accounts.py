@@ -17,8 +17,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import httpx
 
 from backend.sim.city import demo_city
-from backend_client import FreshlineClient
-from backend_client.errors import ConnectionFailed, NotAuthenticated, ServerError
+from backend_client import ConnectionFailed, FreshlineClient, NotAuthenticated, ServerError
 from backend_client.models import Channel, Role
 
 log = logging.getLogger(__name__)

@@ -25,8 +25,7 @@ from backend.channels.adapter import CHINA
 from backend.channels.gate import demo_channel_secret
 from backend.sim.city import Zone, demo_city, demo_zones
 from backend.sim.demand import OrderPlan
-from backend_client import FreshlineClient
-from backend_client.errors import ConnectionFailed, ServerError
+from backend_client import ConnectionFailed, FreshlineClient, ServerError
 from backend_client.models import Channel, ChannelCallbackResult, ChannelOrderReceipt
 
 log = logging.getLogger(__name__)
@@ -248,7 +247,7 @@ class Platforms:
     async def place(self, plan: OrderPlan, promised_at: datetime) -> ChannelOrderReceipt:
         payload = order_payload(self.seed, plan, promised_at)
         return await self._through_outages(
-            lambda: self.client.send_channel_order(
+            lambda: self.client.channels.send_order(
                 plan.channel, payload, demo_channel_secret(plan.channel)
             )
         )
@@ -258,7 +257,7 @@ class Platforms:
     ) -> ChannelCallbackResult:
         payload = callback_payload(plan, kind, at, reason)
         return await self._through_outages(
-            lambda: self.client.send_channel_callback(
+            lambda: self.client.channels.send_callback(
                 plan.channel, payload, demo_channel_secret(plan.channel)
             )
         )

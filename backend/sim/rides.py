@@ -10,7 +10,7 @@ from backend.sim.city import LatLng
 from backend.sim.demand import Doorstep
 from backend.sim.movement import Leg, route
 from backend.sim.world import RiderAgent, Story
-from backend_client.errors import NotFound
+from backend_client import NotFound
 from backend_client.geo import flat_metres
 from backend_client.models import OrderAction, OrderState, RequestKind
 
@@ -64,7 +64,7 @@ async def _take_over(sim: Simulator, agent: RiderAgent, story: Story) -> None:
         waited += 30
     if story.status != S.DELIVERING or story.rider_id != agent.id:
         return
-    route = await agent.actor.call(lambda c: c.rider_route(agent.id))
+    route = await agent.actor.call(lambda c: c.riders.route(agent.id))
     stop = next((s for s in route.stops if s.order_id == story.order_id), None)
     if stop is not None and stop.pickup_lat is not None and stop.pickup_lng is not None:
         await travel(sim, agent, (stop.pickup_lat, stop.pickup_lng))
@@ -122,7 +122,7 @@ async def _went_out_with_its_parcel(agent: RiderAgent, story: Story) -> bool:
     """A merged order goes out with the first order of its parcel: dispatching it again is
     refused, and the rider carries it all the same."""
     try:
-        order = await agent.actor.call(lambda c: c.order(story.order_id))
+        order = await agent.actor.call(lambda c: c.orders.get(story.order_id))
     except NotFound:
         return False  # given to another rider meanwhile
     story.absorb(order)

@@ -30,18 +30,21 @@ from backend.sim.platforms import Platforms
 from backend.sim.rides import rider_shift
 from backend.sim.stories import order_story
 from backend.sim.world import RiderAgent, Story
-from backend_client import FreshlineClient
-from backend_client.errors import (
+from backend_client import (
     Conflict,
+    FreshlineClient,
     FreshlineError,
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    Stream,
+    within,
 )
 from backend_client.models import (
     CallbackOutcome,
     ClaimItem,
     Event,
+    EventMessage,
     FleetFix,
     OrderAction,
     OrderState,
@@ -53,8 +56,6 @@ from backend_client.models import (
     RiderStatus,
     Topic,
 )
-from backend_client.stream import StreamConsumer
-from backend_client.waiting import within
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -153,7 +154,7 @@ class Simulator:
         self.clock: ScaledClock
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._stream: StreamConsumer | None = None
+        self._stream: Stream | None = None
         self._uploads = asyncio.Semaphore(UPLOADS_IN_FLIGHT)
 
     # --- running --------------------------------------------------------------------------
@@ -242,7 +243,7 @@ class Simulator:
             story,
             str(action),
             lambda: actor.call(
-                lambda c: c.transition(story.order_id, action, story.version, reason=reason)
+                lambda c: c.orders.transition(story.order_id, action, story.version, reason=reason)
             ),
         )
         if order is None:
@@ -264,9 +265,11 @@ class Simulator:
         def opening() -> Awaitable[ReturnRequest]:
             if kind == RequestKind.CLAIM:
                 return actor.call(
-                    lambda c: c.open_claim(story.order_id, story.version, reason, items, price)
+                    lambda c: c.orders.open_claim(
+                        story.order_id, story.version, reason, items, price
+                    )
                 )
-            return actor.call(lambda c: c.open_return(story.order_id, story.version, reason))
+            return actor.call(lambda c: c.orders.open_return(story.order_id, story.version, reason))
 
         request = await self._on_fresh_version(story, str(kind), opening)
         if request is None:
@@ -305,7 +308,7 @@ class Simulator:
             return False
         try:
             decided = await actor.call(
-                lambda c: c.decide_request(
+                lambda c: c.requests.decide(
                     waiting.id, waiting.version, approve=approve, reason=reason
                 )
             )
@@ -350,20 +353,20 @@ class Simulator:
 
     async def _setup(self) -> None:
         admin = self.cast["admin"]
-        warehouses = await admin.call(lambda c: c.warehouses())
+        warehouses = await admin.call(lambda c: c.warehouses.all())
         self.warehouses = {w.id: (w.lat, w.lng) for w in warehouses}
-        riders = await admin.call(lambda c: c.riders())
+        riders = await admin.call(lambda c: c.riders.all())
         wanted = self.config.riders or len(riders)
         if wanted > len(riders):
             riders += await self._register(admin, wanted - len(riders), [w.id for w in warehouses])
-        accounts = {u.username for u in await admin.call(lambda c: c.users())}
+        accounts = {u.username for u in await admin.call(lambda c: c.users.all())}
         now = self.clock.now()
         for rider in riders[:wanted]:
             own = f"rider-{rider.id}" in accounts
             actor = self.cast[f"rider-{rider.id}"] if own else admin
             if rider.status != RiderStatus.ONLINE:
                 rider = await actor.call(
-                    lambda c, r: c.set_rider_status(r.id, RiderStatus.ONLINE), rider
+                    lambda c, r: c.riders.set_status(r.id, RiderStatus.ONLINE), rider
                 )
             home = self.warehouses[rider.warehouse_id]
             rng = random.Random(f"{self.config.seed}:rider:{rider.id}")
@@ -397,7 +400,7 @@ class Simulator:
         registered = []
         for start in range(0, count, 1000):
             chunk = crew[start : start + 1000]
-            registered += await admin.call(lambda c, some: c.register_riders(some), chunk)
+            registered += await admin.call(lambda c, some: c.riders.register(some), chunk)
         log.info("registered %d riders for the run", len(registered))
         return registered
 
@@ -409,11 +412,12 @@ class Simulator:
         since: int | None = None
         while True:
             await desk.sign_in()  # first, and again whenever the token has expired
-            self._stream = StreamConsumer(
-                desk.client, [Topic.ORDERS], on_event=self._on_event, since=since
-            )
+            self._stream = desk.client.stream([Topic.ORDERS], since=since)
             try:
-                await self._stream.run()
+                async with self._stream:
+                    async for message in self._stream:
+                        if isinstance(message, EventMessage):
+                            self._on_event(message)
                 return
             except NotAuthenticated:
                 since = self._stream.last_seq
@@ -505,7 +509,7 @@ class Simulator:
         points, agent.buffer = agent.buffer[-1000:], []
         async with self._uploads:
             try:
-                await agent.actor.call(lambda c: c.upload_positions(agent.id, points))
+                await agent.actor.call(lambda c: c.riders.upload_positions(agent.id, points))
             except FreshlineError as exc:
                 self.stats.errors += 1
                 log.warning("rider %s: positions not uploaded: %s", agent.id, exc)
@@ -515,7 +519,7 @@ class Simulator:
 
     async def _relay(self, fixes: list[FleetFix]) -> None:
         try:
-            await self.cast["admin"].call(lambda c: c.relay_positions(fixes))
+            await self.cast["admin"].call(lambda c: c.riders.relay_positions(fixes))
         except FreshlineError as exc:
             self.stats.errors += 1
             log.warning("fleet positions not relayed: %s", exc)
@@ -529,11 +533,11 @@ class Simulator:
         while True:
             for warehouse_id in self.warehouses:
                 merchant = self.cast[f"merchant-{warehouse_id.lower()}"]
-                for level in await merchant.call(lambda c, w: c.stock(w), warehouse_id):
+                for level in await merchant.call(lambda c, w: c.warehouses.stock(w), warehouse_id):
                     target = usual["cold_chain" if level.cold_chain else "default"]
                     if level.available < target * REPLENISH_BELOW:
                         await merchant.call(
-                            lambda c, lv, t: c.adjust_stock(
+                            lambda c, lv, t: c.warehouses.adjust_stock(
                                 lv.warehouse_id, lv.sku, t - lv.available, "scheduled delivery"
                             ),
                             level,

@@ -12,7 +12,7 @@ from backend.auth.permissions import CLAIM_LIMIT_CENTS
 from backend.sim.accounts import merchant_account
 from backend.sim.demand import Doorstep, OrderPlan
 from backend.sim.world import Story
-from backend_client.errors import Conflict
+from backend_client import Conflict
 from backend_client.models import OrderAction, OrderState, Role
 
 if TYPE_CHECKING:
@@ -99,13 +99,14 @@ async def _recover_stock(sim: Simulator, story: Story, rng: random.Random) -> bo
     await sim.sleep(rng.uniform(300, 900))  # the supplier's van
     merchant = sim.cast[merchant_account(story.warehouse_id)]
     levels = {
-        s.sku: s for s in await merchant.call(lambda client: client.stock(story.warehouse_id))
+        s.sku: s
+        for s in await merchant.call(lambda client: client.warehouses.stock(story.warehouse_id))
     }
     for sku, quantity in story.plan.items:
         if levels[sku].available < quantity:
             delta = max(20, quantity - levels[sku].available)
             await merchant.call(
-                lambda client, sku, delta: client.adjust_stock(
+                lambda client, sku, delta: client.warehouses.adjust_stock(
                     story.warehouse_id, sku, delta, "express delivery from the supplier"
                 ),
                 sku,

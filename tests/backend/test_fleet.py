@@ -294,41 +294,43 @@ async def test_the_client_registers_relays_suggests_and_switches_dispatch(api: A
     async with FreshlineClient("http://testserver", transport=transport) as client:
         await client.login("admin", "demo-admin")
         crew = [RiderIn(**recruit(cold_chain=True, status=RiderStatus.ONLINE))]
-        registered = await client.register_riders(crew, idempotency_key="crew-2026-11-22")
-        again = await client.register_riders(crew, idempotency_key="crew-2026-11-22")
+        registered = await client.riders.register(crew, idempotency_key="crew-2026-11-22")
+        again = await client.riders.register(crew, idempotency_key="crew-2026-11-22")
         assert [r.id for r in again] == [r.id for r in registered] == [DEMO_RIDERS + 1]
         newcomer = registered[0]
         assert newcomer.status is RiderStatus.ONLINE and newcomer.cold_chain is True
-        assert len(await client.riders()) == DEMO_RIDERS + 1
+        assert len(await client.riders.all()) == DEMO_RIDERS + 1
         with pytest.raises(InvalidRequest) as caught:
-            await client.register_riders([RiderIn(**recruit(warehouse_id="WH-NOPE"))])
+            await client.riders.register([RiderIn(**recruit(warehouse_id="WH-NOPE"))])
         assert "riders[0].warehouse_id" in str(caught.value.detail)
 
-        result = await client.relay_positions(
+        result = await client.riders.relay_positions(
             [
                 FleetFix(rider_id=newcomer.id, lat=39.9340, lng=116.4550, at=now),
                 FleetFix(rider_id=newcomer.id, lat=39.9300, lng=116.4500, at=now - timedelta(1)),
             ]
         )
         assert (result.accepted, result.duplicates, result.moved) == (2, 0, 1)
-        placed = await client.rider(newcomer.id)
+        placed = await client.riders.get(newcomer.id)
         assert (placed.last_lat, placed.last_lng, placed.last_fix_at) == (39.9340, 116.4550, now)
         with pytest.raises(InvalidRequest):
-            await client.relay_positions([FleetFix(rider_id=999, lat=39.9, lng=116.4, at=now)])
+            await client.riders.relay_positions(
+                [FleetFix(rider_id=999, lat=39.9, lng=116.4, at=now)]
+            )
 
         order = await api.create_order()
-        suggested = await client.rider_suggestions(order["id"], limit=3)
+        suggested = await client.orders.rider_suggestions(order["id"], limit=3)
         assert [s.rider.id for s in suggested] == [newcomer.id]
         expected = flat_metres((39.9334, 116.455), (39.9340, 116.4550))  # from WH-CY
         assert suggested[0].distance_m == pytest.approx(expected, abs=0.1)
 
-        warehouse = await client.set_auto_dispatch("WH-CY", False)
+        warehouse = await client.warehouses.set_auto_dispatch("WH-CY", False)
         assert (warehouse.id, warehouse.auto_dispatch) == ("WH-CY", False)
-        assert (await client.warehouse("WH-CY")).auto_dispatch is False
-        assert (await client.set_auto_dispatch("WH-CY", True)).auto_dispatch is True
+        assert (await client.warehouses.get("WH-CY")).auto_dispatch is False
+        assert (await client.warehouses.set_auto_dispatch("WH-CY", True)).auto_dispatch is True
 
         await client.login("viewer", "demo-viewer")
         with pytest.raises(PermissionDenied):
-            await client.set_auto_dispatch("WH-CY", False)
+            await client.warehouses.set_auto_dispatch("WH-CY", False)
         with pytest.raises(PermissionDenied):
-            await client.rider_suggestions(order["id"])
+            await client.orders.rider_suggestions(order["id"])

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from backend_client import StreamConsumer
-from backend_client.models import KpiSummary
+from backend_client.models import KpiMessage, KpiSummary
 from tests.stream_support import (
     Actors,
     Subscriber,
@@ -81,11 +80,17 @@ async def test_kpi_summaries_are_pushed_to_the_desk_and_follow_the_city(
         assert (message["type"], message["code"]) == ("error", 4403)
         await ws.close()
 
-        # The client hands each summary to on_kpi, typed.
+        # The stream hands each summary out, typed.
         received: list[KpiSummary] = []
         client = await actors("supervisor")
-        consumer = StreamConsumer(client, ["kpi"], on_event=lambda e: None, on_kpi=received.append)
-        task = asyncio.create_task(consumer.run())
+        consumer = client.stream(["kpi"])
+
+        async def read() -> None:
+            async for message in consumer:
+                if isinstance(message, KpiMessage):
+                    received.append(message.summary)
+
+        task = asyncio.create_task(read())
         try:
             for _ in range(100):
                 if received:

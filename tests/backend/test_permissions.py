@@ -20,7 +20,7 @@ import httpx
 
 from backend.app import create_app
 from backend.auth.permissions import PERMISSIONS, Permission
-from backend.orders.lifecycle import RULES, RULES_BY_ACTION
+from backend.orders.lifecycle import RULES, RULES_BY_ACTION, roles_taking_any_action
 from backend_client.models import OrderAction
 from tests import support
 from tests.support import Api, customer
@@ -390,6 +390,12 @@ def test_permission_table_matches_readme_copy_and_code():
     assert parsed == README_PERMISSIONS
 
 
+def test_whoever_takes_a_lifecycle_action_may_call_the_transition_routes():
+    # permissions.py names the roles itself (it imports no domain); the lifecycle table decides.
+    transitioning = {str(r) for r in PERMISSIONS[Permission.ORDERS_TRANSITION]}
+    assert transitioning == set(roles_taking_any_action())
+
+
 def test_rest_table_matches_readme_copy_and_routes():
     # The README's REST table, row by row.
     documented: set[tuple[str, str, str]] = set()
@@ -741,6 +747,10 @@ async def test_role_endpoint_matrix(api: Api):
         assert rider == (2 if holds(role, "orders:assign") else None), role
     me = {role: (await api.get(account, "/auth/me")).json() for role, account in ACCOUNTS.items()}
     assert {role: m["role"] for role, m in me.items()} == {r: r for r in ROLES}
+    # Each account is told what its role may do: the table the console dims its keys by.
+    assert {role: m["permissions"] for role, m in me.items()} == {
+        role: [p.value for p in Permission if holds(role, p)] for role in me
+    }
 
 
 # --- 2. Scope: ids that belong to someone else ------------------------------------------------

@@ -39,14 +39,14 @@ async def test_progress_events_reach_subscribers_in_scope(tmp_path: Path, templa
             await actors.online(1)
             order = await actors.assign(await actors.picking(), 1)
             rider = await actors("rider-1")
-            order = await rider.transition(order.id, "dispatch", order.version)
+            order = await rider.orders.transition(order.id, "dispatch", order.version)
             points = [
                 PositionPoint(lat=WH_CY[0], lng=WH_CY[1], at=ago(40)),
                 PositionPoint(lat=WH_CY[0] - 0.003, lng=WH_CY[1], at=ago(30)),  # 334 m south
                 PositionPoint(lat=CUSTOMER[0] - 0.0005, lng=CUSTOMER[1], at=ago(5)),  # 56 m
             ]
             for point in points:
-                await rider.upload_positions(1, [point])
+                await rider.riders.upload_positions(1, [point])
 
             kinds = {"order.eta", "order.arrived", "rider.left_warehouse"}
             await desk.wait_for(

@@ -45,25 +45,27 @@ async def test_the_rider_given_an_order_stopped_by_an_accident_collects_it_and_d
 
                 async def an_accident() -> bool:
                     assert not run.done(), run
-                    page = await desk.orders(status=[OrderState.EXCEPTION])
+                    page = await desk.orders.page(status=[OrderState.EXCEPTION])
                     stopped[:] = [o for o in page.items if o.rider_id is not None]
                     return bool(stopped)
 
                 await eventually(an_accident, "an order stopped by an accident", within=240)
                 order = stopped[0]
                 before = order.rider_id
-                (best, *_) = await desk.rider_suggestions(order.id)
-                moved = await desk.assign(order.id, best.rider.id, order.version, resume=True)
+                (best, *_) = await desk.orders.rider_suggestions(order.id)
+                moved = await desk.orders.assign(
+                    order.id, best.rider.id, order.version, resume=True
+                )
                 assert moved.status == OrderState.DELIVERING and moved.rider_id == best.rider.id
 
                 async def signed() -> bool:
                     assert not run.done(), run
-                    status = (await desk.order(order.id)).status
+                    status = (await desk.orders.get(order.id)).status
                     assert status != OrderState.EXCEPTION, "stopped again: the accident twice"
                     return status == OrderState.SIGNED
 
                 await eventually(signed, "the new rider delivering it", within=240)
-                story = await desk.timeline(order.id)
+                story = await desk.orders.timeline(order.id)
                 kinds = [(e.kind, e.rider_id) for e in story]
                 # Collected at the accident site by the new rider, then delivered by them.
                 assert ("order.collected", best.rider.id) in kinds, kinds

@@ -48,7 +48,7 @@ def demo_server(tmp_path: Path, speed: float, name: str = ""):
 async def every_order(server: Server) -> list[Order]:
     async with FreshlineClient(server.base_url) as client:
         client.token = (await client.login("admin", "demo-admin")).access_token
-        return [order async for order in client.all_orders()]
+        return [order async for order in client.orders.every()]
 
 
 async def states_reached(server: Server) -> set[str]:
@@ -98,7 +98,7 @@ async def test_a_few_simulated_hours_reach_every_state(tmp_path: Path) -> None:
         # The registered riders exist and moved through the fleet relay.
         async with FreshlineClient(server.base_url) as client:
             client.token = (await client.login("admin", "demo-admin")).access_token
-            riders = await client.riders()
+            riders = await client.riders.all()
         assert len(riders) == 40
         assert all(r.last_fix_at is not None for r in riders)
         # Orders were given to riders by auto-dispatch, and capacity held throughout.

@@ -3,7 +3,7 @@
 Each test starts its own server (a subprocess on a free loopback port, on a copy of a demo
 database) with the `FRESHLINE_STREAM_*` / `FRESHLINE_FEED_*` settings it needs, and kills it in
 a `finally`. Protocol-level checks use the `websockets` client directly; client-level checks
-use `backend_client.StreamConsumer` and `FreshlineClient`. Changes are made over REST as the
+read `client.stream(...)` (through `read_stream`). Changes are made over REST as the
 demo accounts. What each subscriber must have received is computed from the event log, read
 straight from the SQLite file.
 """
@@ -27,7 +27,7 @@ from backend_client import (
     FreshlineClient,
     FreshlineError,
     NotAuthenticated,
-    StreamConsumer,
+    Stream,
     StreamState,
 )
 from backend_client.models import Event, EventMessage, PositionPoint
@@ -43,6 +43,7 @@ from tests.stream_support import (
     live_server,
     make_demo_database,
     order_kinds,
+    read_stream,
     recv_json,
     send_hello,
 )
@@ -109,7 +110,7 @@ async def test_subscriber_gets_welcome_then_live_events_in_seq_order(
             orders = [await actors.paid() for _ in range(3)]
             dispatcher = await actors("dispatcher")
             orders.append(
-                await dispatcher.transition(orders[0].id, "start_picking", orders[0].version)
+                await dispatcher.orders.transition(orders[0].id, "start_picking", orders[0].version)
             )
             expected = [e["seq"] for e in order_kinds(server.log()) if e["seq"] > start]
             assert len(expected) == 7
@@ -118,7 +119,7 @@ async def test_subscriber_gets_welcome_then_live_events_in_seq_order(
             assert_chained(sub.events, start)
             assert [m["type"] for m in sub.messages] == ["event"] * 7
             # The fields are those of the order's timeline rows, plus type and prev_seq.
-            timeline = await dispatcher.timeline(orders[0].id)
+            timeline = await dispatcher.orders.timeline(orders[0].id)
             streamed = [
                 Event.model_validate({k: v for k, v in e.items() if k not in ("type", "prev_seq")})
                 for e in sub.events
@@ -173,14 +174,11 @@ async def test_consumer_applies_exactly_the_log_across_a_sigkill_and_restart(
     async with live_server(tmp_path, template) as server, Actors(server.base_url) as actors:
         client = FreshlineClient(server.base_url, retries=1)
         await client.login("dispatcher", "demo-dispatcher")
-        applied: list[int] = []
+        applied: list[EventMessage] = []
         states: list[StreamState] = []
-        consumer = StreamConsumer(
-            client,
+        consumer = client.stream(
             ["orders"],
             since=0,
-            on_event=lambda e: applied.append(e.seq),
-            on_status=lambda s: states.append(s.state),
             backoff=FAST_BACKOFF,
             poll_after_failures=10_000,  # this test is about WebSocket reconnection only
             dead_after=10,
@@ -197,7 +195,7 @@ async def test_consumer_applies_exactly_the_log_across_a_sigkill_and_restart(
                 except FreshlineError:
                     await asyncio.sleep(0.05)  # the server is down; keep trying
 
-        running = asyncio.create_task(consumer.run())
+        running = asyncio.create_task(read_stream(consumer, events=applied, states=states))
         writes = asyncio.create_task(writer())
         try:
             await eventually(lambda: len(applied) >= 10, 10, "events before the kill")
@@ -223,7 +221,8 @@ async def test_consumer_applies_exactly_the_log_across_a_sigkill_and_restart(
             await client.aclose()
 
         assert written >= 10
-        assert applied == sorted(set(applied)) == expected
+        seqs = [e.seq for e in applied]
+        assert seqs == sorted(set(seqs)) == expected
         live = states.index(StreamState.LIVE)
         reconnecting = states.index(StreamState.RECONNECTING, live)
         assert StreamState.LIVE in states[reconnecting:], states
@@ -316,15 +315,8 @@ async def test_too_far_behind_or_ahead_requires_a_snapshot(
         events: list[EventMessage] = []
         client = FreshlineClient(server.base_url)
         await client.login("dispatcher", "demo-dispatcher")
-        consumer = StreamConsumer(
-            client,
-            ["orders"],
-            since=0,
-            on_event=events.append,
-            on_snapshot=snapshots.append,
-            backoff=FAST_BACKOFF,
-        )
-        running = asyncio.create_task(consumer.run())
+        consumer = client.stream(["orders"], since=0, backoff=FAST_BACKOFF)
+        running = asyncio.create_task(read_stream(consumer, events=events, snapshots=snapshots))
         try:
             await behind.wait_for(lambda s: bool(s.messages), 5, "the first message")
             poll = await dispatcher.events(0, ["orders"])  # the long poll, too far behind
@@ -336,9 +328,9 @@ async def test_too_far_behind_or_ahead_requires_a_snapshot(
                 "stream": ("snapshot_required", last, "too far behind to replay"),
                 "long poll": (True, last, 0),
             }
-            await eventually(lambda: snapshots == [last], 5, "on_snapshot")
+            await eventually(lambda: snapshots == [last], 5, "the snapshot")
             order = await actors.create()
-            await (await actors("channel-app")).transition(order.id, "pay", order.version)
+            await (await actors("channel-app")).orders.transition(order.id, "pay", order.version)
             new = [e["seq"] for e in order_kinds(server.log()) if e["seq"] > last]
             await behind.wait_seq(new[-1])
             assert behind.seqs == new
@@ -481,15 +473,15 @@ async def test_each_role_receives_only_the_events_and_positions_in_its_scope(
         try:
             rider1 = await actors("rider-1")
             a = await actors.assign(await actors.picking(), 1)  # rider 1 carries it
-            a = await rider1.transition(a.id, "dispatch", a.version)
-            a = await rider1.transition(a.id, "sign", a.version)
+            a = await rider1.orders.transition(a.id, "dispatch", a.version)
+            a = await rider1.orders.transition(a.id, "sign", a.version)
             b = await actors.assign(await actors.paid(), 2)  # rider 2's
             c = await actors.paid(channel_user="channel-meituan")  # another channel, unassigned
             d = await actors.assign(await actors.paid("WH-HD"), 9)  # another warehouse
             e = await actors.assign(await actors.paid(), 1)
             e = await actors.assign(e, 2)  # rider 1 just lost it: sees that, nothing after
             dispatcher = await actors("dispatcher")
-            e = await dispatcher.transition(e.id, "start_picking", e.version)
+            e = await dispatcher.orders.transition(e.id, "start_picking", e.version)
             f = await actors.assign(await actors.paid(), 1)  # last: everyone here sees it
             log = [x for x in order_kinds(server.log()) if x["seq"] > start]
             last = log[-1]["seq"]
@@ -598,7 +590,7 @@ async def test_positions_are_latest_wins_and_not_in_the_seq_stream(
                     PositionPoint(lat=39.90 + i / 100, lng=116.40, at=ago(60 - 10 * i)),
                     PositionPoint(lat=39.905 + i / 100, lng=116.41, at=ago(55 - 10 * i)),
                 ]
-                result = await rider3.upload_positions(3, points)
+                result = await rider3.riders.upload_positions(3, points)
                 assert result.moved
                 fixes.append(points[-1])
             newest = fixes[-1]
@@ -618,7 +610,7 @@ async def test_positions_are_latest_wins_and_not_in_the_seq_stream(
             assert reader.events == []
 
             # A late upload of an older offline batch is never announced.
-            late = await rider3.upload_positions(
+            late = await rider3.riders.upload_positions(
                 3, [PositionPoint(lat=39.80, lng=116.30, at=ago(300 + s)) for s in range(3)]
             )
             assert not late.moved
@@ -648,7 +640,7 @@ async def test_positions_are_latest_wins_and_not_in_the_seq_stream(
             burst = []
             for i in range(8):
                 at = ago(8 - i)
-                await rider3.upload_positions(
+                await rider3.riders.upload_positions(
                     3, [PositionPoint(lat=40.0 + i / 100, lng=116.5, at=at)]
                 )
                 burst.append(PositionPoint(lat=40.0 + i / 100, lng=116.5, at=at))
@@ -751,14 +743,8 @@ async def test_heartbeats_idle_timeout_bad_hello_and_revoked_token(
             own = FreshlineClient(server.base_url)
             await own.login("dispatcher", "demo-dispatcher")
             states: list[StreamState] = []
-            consumer = StreamConsumer(
-                own,
-                ["orders"],
-                on_event=lambda e: None,
-                on_status=lambda s: states.append(s.state),
-                backoff=FAST_BACKOFF,
-            )
-            running = asyncio.create_task(consumer.run())
+            consumer = own.stream(["orders"], backoff=FAST_BACKOFF)
+            running = asyncio.create_task(read_stream(consumer, states=states))
             try:
                 await eventually(lambda: StreamState.LIVE in states, 5, "live")
                 token_of = own.token
@@ -905,8 +891,8 @@ async def test_long_poll_returns_at_once_waits_for_news_and_moves_past_the_invis
 # --- 9. falling back to long polling ------------------------------------------------------------
 
 
-class WebSocketBlocked(StreamConsumer):
-    """A consumer whose WebSocket goes to a port where nothing listens, while REST works."""
+class WebSocketBlocked(Stream):
+    """A stream whose WebSocket goes to a port where nothing listens, while REST works."""
 
     blocked_port = 0
 
@@ -917,17 +903,15 @@ class WebSocketBlocked(StreamConsumer):
 
 def blocked_consumer(
     client: FreshlineClient, *, since: int | None
-) -> tuple[WebSocketBlocked, list[int], list[StreamState]]:
-    """A consumer whose WebSocket can never connect, so it must fall back to long polling;
-    with the seqs it applies and the states it reports."""
-    applied: list[int] = []
+) -> tuple[WebSocketBlocked, list[EventMessage], list[StreamState]]:
+    """A stream whose WebSocket can never connect, so it must fall back to long polling;
+    with the events it hands out and the states it reports (once `read_stream` reads it)."""
+    applied: list[EventMessage] = []
     states: list[StreamState] = []
     consumer = WebSocketBlocked(
         client,
         ["orders"],
         since=since,
-        on_event=lambda e: applied.append(e.seq),
-        on_status=lambda s: states.append(s.state),
         backoff=FAST_BACKOFF,
         poll_after_failures=1,
         poll_wait=1,
@@ -946,14 +930,14 @@ async def test_consumer_falls_back_to_long_polling_when_websocket_fails(
         await actors.paid()
         start = server.last_seq()
         consumer, applied, states = blocked_consumer(client, since=start)
-        running = asyncio.create_task(consumer.run())
+        running = asyncio.create_task(read_stream(consumer, events=applied, states=states))
         try:
             await eventually(lambda: StreamState.POLLING in states, 5, "polling")
             for _ in range(3):
                 await actors.paid()
             expected = [e["seq"] for e in order_kinds(server.log()) if e["seq"] > start]
             await eventually(lambda: consumer.last_seq == expected[-1], 5, "the polled events")
-            assert applied == expected
+            assert [e.seq for e in applied] == expected
             assert StreamState.RECONNECTING in states[: states.index(StreamState.POLLING)]
         finally:
             consumer.stop()
@@ -974,14 +958,14 @@ async def test_polling_consumer_started_from_now_does_not_replay_the_history(
         for _ in range(2):
             await actors.paid()
         consumer, applied, states = blocked_consumer(client, since=None)
-        running = asyncio.create_task(consumer.run())
+        running = asyncio.create_task(read_stream(consumer, events=applied, states=states))
         try:
             await eventually(lambda: StreamState.POLLING in states, 5, "polling")
             started = server.last_seq()
             await actors.paid()
             expected = [e["seq"] for e in order_kinds(server.log()) if e["seq"] > started]
             await eventually(lambda: consumer.last_seq == expected[-1], 5, "the new events")
-            assert applied == expected
+            assert [e.seq for e in applied] == expected
         finally:
             consumer.stop()
             with contextlib.suppress(Exception):

@@ -8,7 +8,7 @@ Positions cross instances only over Redis.
 
 The cluster (one module-scoped PostgreSQL database, instances A and B on the Redis bus, C
 without it) is shared by the tests below. Each subscriber is a raw WebSocket, so the test sees
-every `prev_seq` as sent (the `StreamConsumer` would heal a gap by reconnecting and hide it).
+every `prev_seq` as sent (`client.stream(...)` would heal a gap by reconnecting and hide it).
 
 Redis pub/sub channels are global across database numbers, so another Freshline cluster using
 the same Redis server also hears our announcements and we hear theirs. Foreign `seq`
@@ -41,8 +41,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from backend.sim.accounts import demo_accounts
 from backend.sim.city import demo_city
-from backend_client.errors import NotAuthenticated
-from backend_client.http import FreshlineClient
+from backend_client import FreshlineClient, NotAuthenticated
 from backend_client.models import (
     CustomerIn,
     Order,
@@ -343,20 +342,20 @@ async def test_changes_through_a_reach_a_subscriber_of_b_in_order(cluster: Clust
     try:
         async with Subscriber(cluster.b, watcher.token, ["orders"], since=0, label="B") as sub:
             replayed = sub.welcome["last_seq"]
-            await rider.set_rider_status(2, "online")  # rider.status: not in `orders`
+            await rider.riders.set_status(2, "online")  # rider.status: not in `orders`
             steps: list[tuple[str, Callable[[Order], Any]]] = [
-                ("pay", lambda o: channel.transition(o.id, "pay", o.version)),
-                ("pick", lambda o: dispatcher.transition(o.id, "start_picking", o.version)),
-                ("assign", lambda o: dispatcher.assign(o.id, 2, o.version)),
-                ("dispatch", lambda o: dispatcher.transition(o.id, "dispatch", o.version)),
-                ("sign", lambda o: dispatcher.transition(o.id, "sign", o.version)),
+                ("pay", lambda o: channel.orders.transition(o.id, "pay", o.version)),
+                ("pick", lambda o: dispatcher.orders.transition(o.id, "start_picking", o.version)),
+                ("assign", lambda o: dispatcher.orders.assign(o.id, 2, o.version)),
+                ("dispatch", lambda o: dispatcher.orders.transition(o.id, "dispatch", o.version)),
+                ("sign", lambda o: dispatcher.orders.transition(o.id, "sign", o.version)),
             ]
             commit_to_receive: list[float] = []
             send_to_receive: list[float] = []
             expected: list[tuple[int, int]] = []
             for _ in range(2):
                 sent = time.perf_counter()
-                order = await channel.create_order(new_order("XI"))
+                order = await channel.orders.create(new_order("XI"))
                 answered = time.perf_counter()
                 got = await sub.wait_for(is_event_of(order), BUS_BOUND_S, "order.created")
                 commit_to_receive.append(got.at - answered)
@@ -370,7 +369,7 @@ async def test_changes_through_a_reach_a_subscriber_of_b_in_order(cluster: Clust
                     commit_to_receive.append(got.at - answered)
                     send_to_receive.append(got.at - sent)
                     expected.append((order.id, order.version))
-            await rider.set_rider_status(2, "offline")
+            await rider.riders.set_status(2, "offline")
 
             sub.assert_chained()
             live = [e for e in sub.events if e["seq"] > replayed]
@@ -395,7 +394,7 @@ async def test_changes_through_a_reach_a_subscriber_of_b_in_order(cluster: Clust
             finally:
                 await engine.dispose()
             for order_id in {oid for oid, _ in expected}:
-                timeline = await watcher.timeline(order_id)
+                timeline = await watcher.orders.timeline(order_id)
                 assert [e.seq for e in timeline] == [
                     e["seq"] for e in live if e["order_id"] == order_id
                 ]
@@ -436,7 +435,7 @@ async def test_positions_uploaded_through_one_instance_reach_the_other(
                     lng = round(116.4 + random.random() / 10, 6)
                     at = datetime.now(UTC) - timedelta(seconds=1)
                     sent = time.perf_counter()
-                    result = await uploaders[instance].upload_positions(
+                    result = await uploaders[instance].riders.upload_positions(
                         rider_id, [PositionPoint(lat=lat, lng=lng, at=at)]
                     )
                     assert result.moved, result
@@ -475,14 +474,14 @@ async def test_an_instance_without_the_bus_fills_from_the_log(cluster: Cluster) 
             through_a, through_c = [], []
             for _ in range(3):
                 sent = time.perf_counter()
-                order = await channel_a.create_order(new_order("XA"))
+                order = await channel_a.orders.create(new_order("XA"))
                 got = await sub_c.wait_for(is_event_of(order), POLL_BOUND_S, "A's order on C")
                 through_a.append(got.at - sent)
-                order = await channel_a.transition(order.id, "pay", order.version)
+                order = await channel_a.orders.transition(order.id, "pay", order.version)
                 await sub_c.wait_for(is_event_of(order), POLL_BOUND_S, "A's payment on C")
 
                 sent = time.perf_counter()
-                order = await channel_c.create_order(new_order("XC"))
+                order = await channel_c.orders.create(new_order("XC"))
                 got = await sub_b.wait_for(is_event_of(order), POLL_BOUND_S, "C's order on B")
                 through_c.append(got.at - sent)
             newest = await newest_seq(cluster)
@@ -527,9 +526,9 @@ async def test_concurrent_writers_on_two_instances_give_one_gap_free_order(
 
                 async def lane(orders: int) -> None:
                     for _ in range(orders):
-                        order = await channel.create_order(new_order(tag))
-                        order = await channel.transition(order.id, "pay", order.version)
-                        order = await dispatcher.transition(
+                        order = await channel.orders.create(new_order(tag))
+                        order = await channel.orders.transition(order.id, "pay", order.version)
+                        order = await dispatcher.orders.transition(
                             order.id, "start_picking", order.version
                         )
                         changed.append(order.id)
@@ -593,14 +592,14 @@ async def test_resuming_on_another_instance_right_after_a_commit_needs_no_snapsh
     try:
         await caught_up(cluster.c, on_c.token, await newest_seq(cluster))
         async with Subscriber(cluster.a, on_a.token, ["orders"], since=None, label="A") as sub_a:
-            order = await channel.create_order(new_order("XR"))
+            order = await channel.orders.create(new_order("XR"))
             applied = await sub_a.wait_for(is_event_of(order), BUS_BOUND_S, "order.created")
             since = applied.message["seq"]
             # Straight away, as a console does after a dropped connection.
             async with Subscriber(
                 cluster.c, on_c.token, ["orders"], since=since, label="C"
             ) as sub_c:
-                order = await channel.transition(order.id, "pay", order.version)
+                order = await channel.orders.transition(order.id, "pay", order.version)
                 await sub_c.wait_for(is_event_of(order), POLL_BOUND_S, "the payment on C")
                 snapshots = [r.message for r in sub_c.received if r.message["type"] != "event"]
                 assert not [m for m in snapshots if m["type"] == "snapshot_required"], (
@@ -621,7 +620,7 @@ async def test_long_poll_on_another_instance_right_after_a_commit_needs_no_snaps
     on_c = await signed_in(cluster.c, "dispatcher")
     try:
         await caught_up(cluster.c, on_c.token, await newest_seq(cluster))
-        order = await channel.create_order(new_order("XL"))
+        order = await channel.orders.create(new_order("XL"))
         (since,) = await pg_scalars(
             cluster.database_url, f"SELECT max(seq) FROM events WHERE order_id = {order.id}"
         )

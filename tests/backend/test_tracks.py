@@ -250,15 +250,15 @@ async def test_the_client_reads_zones_tracks_and_routes(api: Api) -> None:
     transport = httpx.ASGITransport(app=api.app)
     async with FreshlineClient("http://testserver", transport=transport) as client:
         await client.login("dispatcher", "demo-dispatcher")
-        zones = await client.zones()
+        zones = await client.warehouses.zones()
         assert "Chaoyang" in {z.name for z in zones}
-        track = await client.rider_track(1, since=now - timedelta(minutes=5), until=now)
+        track = await client.riders.track(1, since=now - timedelta(minutes=5), until=now)
         assert len(track.points) == 4 and track.since == now - timedelta(minutes=5)
-        assert len((await client.rider_track(1)).points) == 4
-        order_track = await client.order_track(order["id"])
+        assert len((await client.riders.track(1)).points) == 4
+        order_track = await client.orders.track(order["id"])
         assert order_track.order_id == order["id"] and len(order_track.points) == 4
-        route = await client.rider_route(1)
+        route = await client.riders.route(1)
         assert [s.order_id for s in route.stops] == [order["id"]]
         assert route.stops[0].eta is not None
         with pytest.raises(NotFound):
-            await client.rider_route(99999)
+            await client.riders.route(99999)

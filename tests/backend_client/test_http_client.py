@@ -228,7 +228,7 @@ async def test_every_status_maps_to_its_exception_with_detail_and_body(
     server = Server(error(status, body))
     async with client_for(server, retries=0) as client:
         with pytest.raises(ApiError) as caught:
-            await client.order(1)
+            await client.orders.get(1)
     assert type(caught.value) is kind
     assert caught.value.status == status
     assert caught.value.detail == f"refused with {status}"
@@ -241,7 +241,7 @@ async def test_a_conflict_carries_current_version_and_changed_by() -> None:
     server = Server(error(409, body))
     async with client_for(server) as client:
         with pytest.raises(Conflict) as caught:
-            await client.transition(1, "cancel", 3, reason="customer called")
+            await client.orders.transition(1, "cancel", 3, reason="customer called")
     assert caught.value.current_version == 5
     assert caught.value.changed_by == "bo"
     assert caught.value.detail == "order 1 is at version 5, not 3"
@@ -251,7 +251,7 @@ async def test_an_illegal_transition_conflict_has_no_version() -> None:
     server = Server(error(409, {"detail": "an order in SIGNED cannot pay"}))
     async with client_for(server) as client:
         with pytest.raises(Conflict) as caught:
-            await client.transition(1, "pay", 6)
+            await client.orders.transition(1, "pay", 6)
     assert caught.value.current_version is None
     assert caught.value.changed_by is None
 
@@ -260,7 +260,7 @@ async def test_rate_limited_reads_retry_after_from_the_header() -> None:
     server = Server(error(429, {"detail": "slow down"}, **{"Retry-After": "7"}))
     async with client_for(server, retries=0) as client:
         with pytest.raises(RateLimited) as caught:
-            await client.orders()
+            await client.orders.page()
     assert caught.value.retry_after == 7.0
     assert caught.value.detail == "slow down"
 
@@ -269,7 +269,7 @@ async def test_rate_limited_without_retry_after_defaults_to_one_second() -> None
     server = Server(error(429))
     async with client_for(server, retries=0) as client:
         with pytest.raises(RateLimited) as caught:
-            await client.orders()
+            await client.orders.page()
     assert caught.value.retry_after == 1.0
 
 
@@ -278,7 +278,7 @@ async def test_an_unparsable_retry_after_falls_back_to_the_default() -> None:
     server = Server(error(429, **{"Retry-After": date}))
     async with client_for(server, retries=0) as client:
         with pytest.raises(RateLimited) as caught:
-            await client.orders()
+            await client.orders.page()
     assert caught.value.retry_after == 1.0
 
 
@@ -287,7 +287,7 @@ async def test_retry_after_zero_means_retry_now() -> None:
     server = Server(error(429, **{"Retry-After": "0"}))
     async with client_for(server, retries=0) as client:
         with pytest.raises(RateLimited) as caught:
-            await client.orders()
+            await client.orders.page()
     assert caught.value.retry_after == 0.0
 
 
@@ -300,7 +300,7 @@ async def test_a_non_json_error_body_still_maps(status: int, kind: type[ApiError
     server = Server(httpx.Response(status, text=page, headers={"Content-Type": "text/html"}))
     async with client_for(server, retries=0) as client:
         with pytest.raises(ApiError) as caught:
-            await client.order(1)
+            await client.orders.get(1)
     assert type(caught.value) is kind
     assert caught.value.status == status
     assert caught.value.detail == page
@@ -331,7 +331,7 @@ async def test_transport_errors_are_retried_then_connection_failed(failure: Exce
     sleep = FakeSleep()
     async with client_for(server, sleep, retries=3) as client:
         with pytest.raises(ConnectionFailed) as caught:
-            await client.orders()
+            await client.orders.page()
     assert len(server.requests) == 4
     assert len(sleep.delays) == 3
     assert caught.value.__cause__ is failure
@@ -343,7 +343,7 @@ async def test_a_transport_error_then_success_returns_the_answer() -> None:
     server = Server(httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), ok(page))
     sleep = FakeSleep()
     async with client_for(server, sleep, retries=3) as client:
-        answer = await client.orders()
+        answer = await client.orders.page()
     assert [o.id for o in answer.items] == [1]
     assert len(server.requests) == 3
     assert len(sleep.delays) == 2
@@ -376,7 +376,7 @@ async def test_retryable_statuses_give_up_after_retries(status: int, kind: type[
     sleep = FakeSleep()
     async with client_for(server, sleep, retries=2) as client:
         with pytest.raises(kind) as caught:
-            await client.orders()
+            await client.orders.page()
     assert caught.value.status == status
     assert len(server.requests) == 3
     assert len(sleep.delays) == 2
@@ -400,7 +400,7 @@ async def test_a_conflict_on_a_post_is_an_answer_never_retried() -> None:
     sleep = FakeSleep()
     async with client_for(server, sleep, retries=5) as client:
         with pytest.raises(Conflict):
-            await client.transition(1, "start_picking", 3)
+            await client.orders.transition(1, "start_picking", 3)
     assert len(server.requests) == 1
     assert sleep.delays == []
 
@@ -426,7 +426,7 @@ async def test_retry_after_above_the_cap_still_wins() -> None:
 async def test_the_client_backoff_grows_and_stays_under_the_cap(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("backend_client.retry.random", MaxRandom())
+    monkeypatch.setattr("backend_client._retry.random", MaxRandom())
     server = Server(httpx.ConnectError("refused"))
     sleep = FakeSleep()
     backoff = Backoff(base=0.5, cap=3.0)
@@ -475,7 +475,7 @@ def test_backoff_at_least_is_a_floor() -> None:
 
 @pytest.mark.parametrize("attempt", [64, 1023, 1100, 5000])
 def test_backoff_stays_under_the_cap_for_any_attempt(attempt: int) -> None:
-    # The stream consumer passes its count of consecutive failures, which is unbounded while
+    # The stream passes its count of consecutive failures, which is unbounded while
     # the server stays down; a long outage must still give a delay, never an exception.
     backoff = Backoff(base=0.5, cap=15.0)
     assert 0 <= backoff.delay(attempt, rng=random.Random(1)) <= 15.0
@@ -490,7 +490,7 @@ async def test_a_posts_retries_carry_the_same_idempotency_key() -> None:
         error(503), httpx.ReadTimeout("lost answer"), error(429), ok(order_json(9), 201)
     )
     async with client_for(server, retries=5) as client:
-        order = await client.create_order(new_order())
+        order = await client.orders.create(new_order())
     assert order.id == 9
     keys = server.keys()
     assert len(keys) == 4
@@ -503,10 +503,10 @@ async def test_a_posts_retries_carry_the_same_idempotency_key() -> None:
 async def test_each_new_post_call_gets_a_new_key() -> None:
     server = Server(ok(order_json(1), 201))
     async with client_for(server) as client:
-        await client.create_order(new_order("A-1"))
-        await client.create_order(new_order("A-2"))
-        await client.transition(1, "pay", 1)
-        await client.assign(1, 3, 2)
+        await client.orders.create(new_order("A-1"))
+        await client.orders.create(new_order("A-2"))
+        await client.orders.transition(1, "pay", 1)
+        await client.orders.assign(1, 3, 2)
     keys = server.keys()
     assert all(keys)
     assert len(set(keys)) == 4
@@ -515,8 +515,8 @@ async def test_each_new_post_call_gets_a_new_key() -> None:
 async def test_a_caller_supplied_idempotency_key_is_used_as_is() -> None:
     server = Server(error(502), ok(order_json(1), 201))
     async with client_for(server) as client:
-        await client.create_order(new_order(), idempotency_key="intake-MT-0001")
-        await client.transition(1, "pay", 1, idempotency_key="pay-1-v1")
+        await client.orders.create(new_order(), idempotency_key="intake-MT-0001")
+        await client.orders.transition(1, "pay", 1, idempotency_key="pay-1-v1")
     assert server.keys() == ["intake-MT-0001", "intake-MT-0001", "pay-1-v1"]
 
 
@@ -524,7 +524,7 @@ async def test_gets_carry_no_idempotency_key() -> None:
     page = {"items": [], "next_cursor": None}
     server = Server(error(503), ok(page))
     async with client_for(server) as client:
-        await client.orders()
+        await client.orders.page()
     assert len(server.requests) == 2
     assert all(r.method == "GET" for r in server.requests)
     assert server.keys() == [None, None]
@@ -554,7 +554,7 @@ async def test_login_sends_form_fields_and_later_calls_carry_the_token() -> None
         assert answer_.access_token == "tok-123"
         assert answer_.role is Role.DISPATCHER
         assert client.token == "tok-123"
-        await client.orders()
+        await client.orders.page()
 
     login, listing = server.requests
     assert login.method == "POST"
@@ -602,7 +602,7 @@ async def test_orders_parse_into_models_and_send_the_filters() -> None:
     page = {"items": [order_json(1), order_json(2, late=True)], "next_cursor": "c-2"}
     server = Server(ok(page))
     async with client_for(server) as client:
-        answer = await client.orders(
+        answer = await client.orders.page(
             status=[OrderState.PAID, OrderState.PICKING],
             late=True,
             limit=50,
@@ -631,7 +631,7 @@ async def test_orders_parse_into_models_and_send_the_filters() -> None:
 async def test_orders_without_filters_send_only_the_limit() -> None:
     server = Server(ok({"items": [], "next_cursor": None}))
     async with client_for(server) as client:
-        await client.orders()
+        await client.orders.page()
     assert dict(server.requests[0].url.params) == {"limit": "100"}
 
 
@@ -647,7 +647,7 @@ async def test_all_orders_follows_next_cursor_across_pages() -> None:
 
     server = Server(answer)
     async with client_for(server) as client:
-        ids = [o.id async for o in client.all_orders(status=[OrderState.PAID], limit=2)]
+        ids = [o.id async for o in client.orders.every(status=[OrderState.PAID], limit=2)]
     assert ids == [1, 2, 3, 4]
     assert [r.url.params.get("cursor") for r in server.requests] == [None, "p2", "p3"]
     for request in server.requests:
@@ -668,8 +668,8 @@ async def test_order_timeline_and_events_parse_into_models() -> None:
 
     server = Server(answer)
     async with client_for(server) as client:
-        order = await client.order(5)
-        timeline = await client.timeline(5)
+        order = await client.orders.get(5)
+        timeline = await client.orders.timeline(5)
         batch = await client.events(9, [Topic.ORDERS, "riders"], wait=5, zone="chaoyang")
 
     assert isinstance(order, Order)
@@ -692,8 +692,8 @@ async def test_order_timeline_and_events_parse_into_models() -> None:
 async def test_a_post_sends_its_model_as_json_without_nulls() -> None:
     server = Server(ok(order_json(1)))
     async with client_for(server) as client:
-        await client.transition(1, "start_picking", 2)
-        await client.transition(1, "cancel", 3, reason="customer called")
+        await client.orders.transition(1, "start_picking", 2)
+        await client.orders.transition(1, "cancel", 3, reason="customer called")
     first, second = (json.loads(r.content) for r in server.requests)
     assert first == {"action": "start_picking", "version": 2}
     assert second == {"action": "cancel", "version": 3, "reason": "customer called"}
@@ -727,41 +727,41 @@ async def test_against_the_real_app(database_url: str) -> None:
             signed_in = await dispatcher.login("dispatcher", "demo-dispatcher")
             assert signed_in.role is Role.DISPATCHER
             assert (await dispatcher.me()).username == "dispatcher"
-            before = await dispatcher.orders()
+            before = await dispatcher.orders.page()
             assert isinstance(before, OrderPage)
 
             await channel.login("channel-app", "demo-channel-app")
-            created = await channel.create_order(
+            created = await channel.orders.create(
                 new_order("CLIENT-IDEM-1"), idempotency_key="client-test-key-1"
             )
-            replayed = await channel.create_order(
+            replayed = await channel.orders.create(
                 new_order("CLIENT-IDEM-1"), idempotency_key="client-test-key-1"
             )
             assert replayed.id == created.id
             assert created.status is OrderState.CREATED and created.version == 1
             assert created.channel is Channel.APP
 
-            mine = [o async for o in dispatcher.all_orders(q="CLIENT-IDEM-1", limit=1)]
+            mine = [o async for o in dispatcher.orders.every(q="CLIENT-IDEM-1", limit=1)]
             assert [o.id for o in mine] == [created.id]
-            listed = await dispatcher.orders(status=[OrderState.CREATED])
+            listed = await dispatcher.orders.page(status=[OrderState.CREATED])
             assert created.id in [o.id for o in listed.items]
 
-            paid = await channel.transition(created.id, "pay", created.version)
+            paid = await channel.orders.transition(created.id, "pay", created.version)
             assert paid.status is OrderState.PAID and paid.version == 2
 
             with pytest.raises(Conflict) as caught:
-                await dispatcher.transition(
+                await dispatcher.orders.transition(
                     created.id, "cancel", created.version, reason="customer called"
                 )
             assert caught.value.status == 409
             assert caught.value.current_version == 2
             assert caught.value.changed_by == "channel-app"
 
-            timeline = await dispatcher.timeline(created.id)
+            timeline = await dispatcher.orders.timeline(created.id)
             assert [e.to_state for e in timeline] == ["CREATED", "PAID"]
 
             with pytest.raises(NotFound):
-                await dispatcher.order(2**31 - 1)
+                await dispatcher.orders.get(2**31 - 1)
 
             old_token = dispatcher.token
             await dispatcher.logout()
@@ -781,7 +781,7 @@ async def test_an_unreadable_retry_after_never_means_wait_forever(value: str) ->
     server = Server(error(429, **{"Retry-After": value}))
     async with client_for(server, retries=0) as client:
         with pytest.raises(RateLimited) as caught:
-            await client.orders()
+            await client.orders.page()
     assert caught.value.retry_after == 1.0
 
 
@@ -789,7 +789,7 @@ async def test_a_huge_retry_after_is_capped_at_five_minutes() -> None:
     server = Server(error(429, **{"Retry-After": "86400"}))
     async with client_for(server, retries=0) as client:
         with pytest.raises(RateLimited) as caught:
-            await client.orders()
+            await client.orders.page()
     assert caught.value.retry_after == 300.0
 
 
@@ -797,7 +797,7 @@ async def test_a_success_that_breaks_the_contract_is_an_unexpected_answer() -> N
     server = Server(ok({"items": "not a list"}))
     async with client_for(server) as client:
         with pytest.raises(UnexpectedAnswer):
-            await client.orders()
+            await client.orders.page()
     assert len(server.requests) == 1
 
 

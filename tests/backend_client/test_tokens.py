@@ -20,7 +20,8 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from keyring.compat import properties
 
-from backend_client.tokens import ENV_TOKEN, SERVICE, KeyringUnavailable, TokenStore
+from backend_client import KeyringUnavailable, TokenStore
+from backend_client._tokens import ENV_TOKEN, SERVICE
 
 SERVER = "https://freshline.example"
 OTHER = "http://127.0.0.1:8765"
@@ -187,7 +188,7 @@ async def test_opted_in_file_is_written_0600_with_a_warning(
 ) -> None:
     token_file = tmp_path / "config" / "freshline" / "tokens.json"
     store = TokenStore(env={}, backend=no_keyring, token_file=token_file)
-    with caplog.at_level(logging.WARNING, logger="backend_client.tokens"):
+    with caplog.at_level(logging.WARNING, logger="backend_client._tokens"):
         where = await store.save(SERVER, "tok-1")
 
     assert where == str(token_file)
@@ -209,7 +210,7 @@ async def test_a_pre_existing_0644_file_is_tightened_to_0600(
     assert mode_of(token_file) == 0o644
 
     store = TokenStore(env={}, backend=no_keyring, token_file=token_file)
-    with caplog.at_level(logging.WARNING, logger="backend_client.tokens"):
+    with caplog.at_level(logging.WARNING, logger="backend_client._tokens"):
         await store.save(SERVER, "tok-1")
 
     assert mode_of(token_file) == 0o600

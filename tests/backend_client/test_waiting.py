@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from backend_client.waiting import wait_event, within
+from backend_client import wait_event, within
 from tests.support import one_turn
 
 

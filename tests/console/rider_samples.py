@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from types import SimpleNamespace
 
 from backend.sim.city import demo_city, demo_zones
-from backend_client import NotFound
+from backend_client import NotFound, StreamState, StreamStatus
 from backend_client.models import (
     Event,
-    Me,
     Order,
     OrderState,
     Rider,
@@ -21,10 +21,9 @@ from backend_client.models import (
     TrackPoint,
     TrackStop,
 )
-from backend_client.stream import StreamState, StreamStatus
 from console.app import FreshlineApp
 from console.store import FrozenClock, MapPlace, MapZone, Store
-from tests.console.samples import BEIJING, NOW, order
+from tests.console.samples import BEIJING, NOW, me_as, order
 
 FIRST = ["Zhou", "Wu", "Sun", "Ma", "Hu", "Guo", "Lin", "He", "Gao", "Luo", "Zheng", "Liang"]
 LAST = ["Tao", "Gang", "Li", "Jun", "Bin", "Hua", "Fei", "Ying", "Qiang", "Mei", "Hao", "Xin"]
@@ -95,7 +94,7 @@ def riders_store(count: int = 24) -> Store:
 
 def riders_app(count: int = 24, *, client: bool = True) -> FreshlineApp:
     """The console on `riders_store`, not live; with a stand-in client for routes and tracks."""
-    me = Me(id=1, username="dispatcher", role=Role.DISPATCHER)
+    me = me_as(Role.DISPATCHER, "dispatcher")
     store = riders_store(count)
     app = FreshlineApp(store=store, zone=BEIJING, live=False, me=me)
     if client:
@@ -166,6 +165,8 @@ class TrackClient:
         self.store = store
         self.token = "t"
         self.routes_asked: list[int] = []
+        self.orders = SimpleNamespace(track=self.order_track, get=self.order)
+        self.riders = SimpleNamespace(route=self.rider_route)
 
     async def order_track(self, order_id: int) -> Track:
         if order_id != 5000:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 
-from backend_client.models import Alert, Me, OrderState, Role
-from backend_client.stream import StreamState, StreamStatus
+from backend_client import StreamState, StreamStatus
+from backend_client.models import Alert, OrderState, Role
 from console.app import FreshlineApp
 from console.store import FrozenClock, Store
-from tests.console.samples import BEIJING, NOW, ZONES, order, rider
+from tests.console.samples import BEIJING, NOW, ZONES, me_as, order, rider
 
 # (state, minutes from now to the promise, rider) for each order
 PLAN = [
@@ -43,7 +43,7 @@ def board_app() -> FreshlineApp:
     )
     store.set_connection(StreamStatus(StreamState.LIVE))
     store.fresh_at = None  # the badge's age would depend on when the test runs
-    me = Me(id=1, username="dispatcher", role=Role.DISPATCHER)
+    me = me_as(Role.DISPATCHER, "dispatcher")
     return FreshlineApp(store=store, zone=BEIJING, live=False, me=me)
 
 

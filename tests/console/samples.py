@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from backend_client.models import Event, Order, OrderItem, OrderState, Rider
+from backend.auth.permissions import permissions_of
+from backend_client.models import Event, Me, Order, OrderItem, OrderState, Rider, Role
 from console.store import Store
 
 NOW = datetime(2026, 11, 22, 4, 30, tzinfo=UTC)  # 12:30 in Beijing
@@ -102,4 +103,14 @@ def moved(store: Store, seq: int, order_id: int, to: OrderState) -> Event:
         at=NOW + timedelta(seconds=seq),
         reason=None,
         payload={"version": card.version + 1},
+    )
+
+
+def me_as(role: Role, username: str = "", user_id: int = 1) -> Me:
+    """The account the server would describe: `role` with the permissions its table gives it."""
+    return Me(
+        id=user_id,
+        username=username or str(role),
+        role=role,
+        permissions=list(permissions_of(role)),
     )

@@ -12,18 +12,16 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-import console.cli
 from tests.conftest import empty_postgres_database
 from tests.servers import FRESHLINE, Server, clean_env, free_port, running
 
@@ -317,93 +315,6 @@ def test_settings_refuse_a_bad_value_in_the_file(
         Settings()
 
 
-# --- What `serve` hands to uvicorn (in process; uvicorn and the app are stubbed) ----------------
-
-
-@dataclass
-class ServeCall:
-    exit_code: int
-    stderr: str
-    settings: Any = None
-    uvicorn_kwargs: dict[str, Any] | None = None
-
-
-def invoke_serve(monkeypatch: pytest.MonkeyPatch, *args: str) -> ServeCall:
-    """Run `freshline serve *args` in process, capturing the settings and uvicorn's arguments."""
-    import uvicorn
-
-    import backend.app
-
-    call = ServeCall(exit_code=-1, stderr="")
-
-    def fake_create_app(settings: Any = None, **_: Any) -> object:
-        call.settings = settings
-        return object()
-
-    def fake_run(app: object, **kwargs: Any) -> None:
-        call.uvicorn_kwargs = kwargs
-
-    monkeypatch.setattr(backend.app, "create_app", fake_create_app)
-    monkeypatch.setattr(uvicorn, "run", fake_run)
-    monkeypatch.setattr(console.cli, "_configure_logging", lambda _log_file: None)
-    result = CliRunner().invoke(console.cli.app, ["serve", *args])
-    call.exit_code = result.exit_code
-    call.stderr = result.stderr
-    return call
-
-
-def test_serve_turns_websocket_compression_off(no_freshline_env: pytest.MonkeyPatch) -> None:
-    """STYLE.md: uvicorn compresses WebSocket messages by default (4x memory); serve must not."""
-    call = invoke_serve(
-        no_freshline_env, "--port", "9999", "--database-url", "sqlite+aiosqlite:///x.db"
-    )
-    assert call.exit_code == 0, call.stderr
-    assert call.uvicorn_kwargs is not None
-    assert call.uvicorn_kwargs["ws_per_message_deflate"] is False
-    assert call.uvicorn_kwargs["host"] == "127.0.0.1"
-    assert call.uvicorn_kwargs["port"] == 9999
-    assert call.settings.demo is False
-
-
-def test_serve_database_url_argument_beats_environment_beats_file(
-    no_freshline_env: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    config = write_config(tmp_path / "f.toml", database_url="sqlite+aiosqlite:///from-file.db")
-    no_freshline_env.setenv("FRESHLINE_CONFIG", str(config))
-    assert invoke_serve(no_freshline_env).settings.database_url.endswith("from-file.db")
-    no_freshline_env.setenv("FRESHLINE_DATABASE_URL", "sqlite+aiosqlite:///from-env.db")
-    assert invoke_serve(no_freshline_env).settings.database_url.endswith("from-env.db")
-    call = invoke_serve(no_freshline_env, "--database-url", "sqlite+aiosqlite:///from-arg.db")
-    assert call.settings.database_url.endswith("from-arg.db")
-
-
-def test_serve_honours_demo_from_the_environment(no_freshline_env: pytest.MonkeyPatch) -> None:
-    """README lists `demo` / FRESHLINE_DEMO as a setting; `serve` without --demo must read it."""
-    no_freshline_env.setenv("FRESHLINE_DATABASE_URL", "sqlite+aiosqlite:///x.db")
-    no_freshline_env.setenv("FRESHLINE_DEMO", "true")
-    call = invoke_serve(no_freshline_env)
-    assert call.exit_code == 0, call.stderr
-    assert call.settings.demo is True
-
-
-def test_demo_from_the_environment_never_reaches_a_non_loopback_host(
-    no_freshline_env: pytest.MonkeyPatch,
-) -> None:
-    """However demo is switched on, demo accounts are never served on a public address."""
-    no_freshline_env.setenv("FRESHLINE_DATABASE_URL", "sqlite+aiosqlite:///x.db")
-    no_freshline_env.setenv("FRESHLINE_DEMO", "true")
-    call = invoke_serve(no_freshline_env, "--host", "0.0.0.0")
-    refused = call.exit_code != 0 and call.uvicorn_kwargs is None
-    assert refused or call.settings.demo is False, call
-
-
-def test_serve_refuses_a_port_out_of_range(no_freshline_env: pytest.MonkeyPatch) -> None:
-    for port in ("0", "65536"):
-        call = invoke_serve(no_freshline_env, "--port", port)
-        assert call.exit_code == 2
-        assert call.uvicorn_kwargs is None
-
-
 # --- Help -------------------------------------------------------------------------------------
 
 
@@ -419,6 +330,31 @@ def test_help_lists_the_commands_and_options(tmp_path: Path) -> None:
     assert serve.returncode == 0, serve.stderr
     for option in ("--host", "--port", "--database-url", "--demo"):
         assert option in serve.stdout, serve.stdout
+
+    simulate = run_command("simulate", "--help", env=env, cwd=tmp_path)
+    assert simulate.returncode == 0, simulate.stderr
+    for option in ("--server", "--orders-per-hour", "--riders", "--flat", "--no-desk"):
+        assert option in simulate.stdout, simulate.stdout
+
+
+def test_serve_and_simulate_are_the_backends_own_modules(tmp_path: Path) -> None:
+    """`freshline serve` and `simulate` hand their arguments to `python -m backend serve` and
+    `python -m backend.sim`: the same answer either way (here, to a bad option)."""
+    env = clean_env(tmp_path, **WIDE_TERMINAL)
+    for ours, module in ((["serve"], ["backend", "serve"]), (["simulate"], ["backend.sim"])):
+        mine = run_command(*ours, "--seed=x", "--port=x", env=env, cwd=tmp_path)
+        theirs = subprocess.run(
+            [sys.executable, "-m", *module, "--seed=x", "--port=x"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
+        assert mine.returncode == theirs.returncode == 2, (mine, theirs)
+        assert mine.stderr == theirs.stderr
+        assert f"python -m {' '.join(module)}" in mine.stderr
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------

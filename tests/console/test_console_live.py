@@ -8,8 +8,8 @@ from typing import Any
 
 from rich.console import Console
 
+from backend_client import StreamState
 from backend_client.models import OrderState
-from backend_client.stream import StreamState
 from console.app import FreshlineApp
 from console.store import Lane
 from screens.board import BoardScreen
@@ -71,7 +71,7 @@ async def test_the_board_shows_every_order_in_its_lane_and_follows_changes(
         assert "1" in str(lane(app, Lane.PICKING).border_title)
         # A change made over REST by someone else reaches the screen by itself.
         dispatcher = await actors("dispatcher")
-        await dispatcher.transition(paid.id, "start_picking", paid.version)
+        await dispatcher.orders.transition(paid.id, "start_picking", paid.version)
         took = await until(
             pilot, lambda: paid.id in lane(app, Lane.PICKING).ids, "the transition", within=5
         )
@@ -81,7 +81,9 @@ async def test_the_board_shows_every_order_in_its_lane_and_follows_changes(
         fresh = await actors.create()
         await until(pilot, lambda: fresh.id in lane(app, Lane.NEW).ids, "the new order")
         channel = await actors("channel-app")
-        await channel.transition(created.id, "cancel", created.version, reason="customer left")
+        await channel.orders.transition(
+            created.id, "cancel", created.version, reason="customer left"
+        )
         await until(pilot, lambda: created.id not in lane(app, Lane.NEW).ids, "the cancellation")
         assert created.id not in app.store.orders
 
@@ -106,8 +108,8 @@ async def test_enter_opens_the_order_with_its_timeline_and_esc_comes_back(
         assert order.customer.phone[-4:] in people
         # It updates live: a transition made elsewhere lands in its timeline.
         merchant = await actors("merchant-wh-cy")
-        current = await merchant.order(order.id)
-        await merchant.transition(
+        current = await merchant.orders.get(order.id)
+        await merchant.orders.transition(
             order.id, "report_out_of_stock", current.version, reason="no bok choy left"
         )
         await until(pilot, lambda: len(detail.events) >= 4, "the new timeline row")
@@ -152,7 +154,7 @@ async def test_acting_on_an_order_goes_through_rest_and_a_stale_version_is_expla
         # The console's copy is one version behind when someone else acted first.
         other = await actors.create()
         channel = await actors("channel-app")
-        paid = await channel.transition(other.id, "pay", other.version)
+        paid = await channel.orders.transition(other.id, "pay", other.version)
         await until(
             pilot,
             lambda: (
@@ -267,8 +269,6 @@ async def test_the_badge_tells_when_the_picture_is_old_and_recovers(
             follow(status)
 
         app.store.set_connection = track  # type: ignore[method-assign]
-        if app.feed and app.feed.consumer:
-            app.feed.consumer.on_status = track
         backend.kill()
         await until(pilot, lambda: not live(app), "the loss")
         await until(pilot, lambda: "picture" in text_of(badge), f"age: {states}")

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from textual.widgets import DataTable
 
-from backend_client.models import AlertRule, Event, Me, OrderState, Role
+from backend_client.models import AlertRule, Event, OrderState, Role
 from console.alert_book import RULE_WORDS
 from console.alert_words import figure_words, plural
 from console.app import FreshlineApp
@@ -17,7 +18,7 @@ from console.store import FrozenClock, Store
 from screens.order_detail import OrderDetailScreen
 from tests.console.conftest import until
 from tests.console.sample_apps import queue_app
-from tests.console.samples import BEIJING, NOW, order, rider
+from tests.console.samples import BEIJING, NOW, me_as, order, rider
 from tests.console.test_console_live import text_of
 from widgets.alert_row import subject_text
 
@@ -49,6 +50,9 @@ class StubClient:
         self.the_order = order(8, OrderState.DELIVERING, 25, 4)
         self.events = events
         self.token = "stub"
+        self.orders = SimpleNamespace(
+            get=self.order, timeline=self.timeline, deliveries=self.order_deliveries
+        )
 
     async def order(self, order_id: int) -> Any:
         return self.the_order
@@ -66,7 +70,7 @@ class StubClient:
 def detail_app(events: list[Event]) -> FreshlineApp:
     store = Store(FrozenClock(NOW))
     store.load([order(8, OrderState.DELIVERING, 25, 4)], [rider(4)], last_seq=500)
-    me = Me(id=1, username="dispatcher", role=Role.DISPATCHER)
+    me = me_as(Role.DISPATCHER, "dispatcher")
     app = FreshlineApp(store=store, zone=BEIJING, live=False, me=me)
     app.client = StubClient(events)  # type: ignore[assignment]
     return app

@@ -70,7 +70,9 @@ async def test_incidents_queue_up_and_are_acknowledged_snoozed_and_walked_by_key
     short = [await crew.paid() for _ in range(3)]
     merchant = await crew("merchant-wh-cy")
     for order in short:
-        await merchant.transition(order.id, "report_out_of_stock", order.version, reason="wilted")
+        await merchant.orders.transition(
+            order.id, "report_out_of_stock", order.version, reason="wilted"
+        )
     app = FreshlineApp(server=alerting.base_url, token=await crew.token("dispatcher"))
     notes = notes_of(app)
     async with app.run_test(size=SIZE) as pilot:
@@ -127,7 +129,7 @@ async def test_incidents_queue_up_and_are_acknowledged_snoozed_and_walked_by_key
         held = app.store.alerts.alerts[others[0]]
         app.store.alerts.alerts[others[0]] = held.model_copy(update={"version": 1})
         await cursor_on(pilot, app, others[0])
-        await support.acknowledge_alert(others[0], held.version, note="mine")
+        await support.alerts.acknowledge(others[0], held.version, note="mine")
         await pilot.press("a")
         await pilot.press("enter")
         await until(pilot, lambda: "conflict" in notes[-1], "the refusal")
@@ -150,14 +152,14 @@ async def test_returns_and_claims_are_decided_from_the_queue(
         warehouse_id="WH-CY",
     )
     orders = []
-    for made in (await crew.create(), await crew.create(), await channel.create_order(salmon)):
-        order = await channel.transition(made.id, "pay", made.version)
-        order = await dispatcher.transition(order.id, "start_picking", order.version)
+    for made in (await crew.create(), await crew.create(), await channel.orders.create(salmon)):
+        order = await channel.orders.transition(made.id, "pay", made.version)
+        order = await dispatcher.orders.transition(order.id, "start_picking", order.version)
         order = await crew.assign(order, 1)
-        orders.append(await rider.transition(order.id, "dispatch", order.version))
-    refused = await rider.open_return(orders[0].id, orders[0].version, "customer refused")
-    second = await rider.open_return(orders[1].id, orders[1].version, "customer not home")
-    big = await rider.open_claim(
+        orders.append(await rider.orders.transition(order.id, "dispatch", order.version))
+    refused = await rider.orders.open_return(orders[0].id, orders[0].version, "customer refused")
+    second = await rider.orders.open_return(orders[1].id, orders[1].version, "customer not home")
+    big = await rider.orders.open_claim(
         orders[2].id,
         orders[2].version,
         "eggs broken",
@@ -176,7 +178,7 @@ async def test_returns_and_claims_are_decided_from_the_queue(
         await cursor_on(pilot, app, by_request[refused.id])
         await pilot.press("p", "y")  # it asks first; y says yes
         await until(pilot, lambda: by_request[refused.id] not in app.store.alerts.alerts, "done")
-        assert (await rider.order(orders[0].id)).status == OrderState.RETURNING
+        assert (await rider.orders.get(orders[0].id)).status == OrderState.RETURNING
 
         # x rejects, and a reason is required.
         await cursor_on(pilot, app, by_request[second.id])
@@ -188,7 +190,7 @@ async def test_returns_and_claims_are_decided_from_the_queue(
         assert isinstance(app.screen, ConfirmDialog)
         await pilot.press("y")
         await until(pilot, lambda: "Reject: request" in notes[-1], "the rejection")
-        assert (await (await crew("support")).request(second.id)).state == "rejected"
+        assert (await (await crew("support")).requests.get(second.id)).state == "rejected"
 
         # The claim is above what support may approve: the server says so, nothing changes.
         await until(pilot, lambda: by_request[big.id] in queue(app).ids, "the claim queued")
@@ -197,7 +199,7 @@ async def test_returns_and_claims_are_decided_from_the_queue(
         await pilot.press("p", "y")
         await until(pilot, lambda: "denied" in notes[-1], "the refusal")
         assert "200.00" in notes[-1]
-        assert (await rider.order(orders[2].id)).status == OrderState.EXCEPTION
+        assert (await rider.orders.get(orders[2].id)).status == OrderState.EXCEPTION
 
 
 async def test_reassigning_an_order_and_handing_over_a_silent_riders_orders(
@@ -208,9 +210,11 @@ async def test_reassigning_an_order_and_handing_over_a_silent_riders_orders(
     carried = []
     for _ in range(2):
         picked = await crew.assign(await crew.picking(), 1)
-        carried.append(await rider_1.transition(picked.id, "dispatch", picked.version))
+        carried.append(await rider_1.orders.transition(picked.id, "dispatch", picked.version))
     crash = carried[0]
-    await rider_1.transition(crash.id, "report_exception", crash.version, reason="scooter crash")
+    await rider_1.orders.transition(
+        crash.id, "report_exception", crash.version, reason="scooter crash"
+    )
     app = FreshlineApp(server=alerting.base_url, token=await crew.token("dispatcher"))
     async with app.run_test(size=SIZE) as pilot:
         # Rider 1 has no fix at all and carries orders: GPS silent; the crash: an exception.
@@ -228,7 +232,7 @@ async def test_reassigning_an_order_and_handing_over_a_silent_riders_orders(
         dispatcher = await crew("dispatcher")
 
         async def moved() -> bool:
-            return (await dispatcher.order(crash.id)).rider_id != 1
+            return (await dispatcher.orders.get(crash.id)).rider_id != 1
 
         await until(pilot, lambda: crash.rider_id != app.store.orders[crash.id].rider_id, "moved")
         assert await moved()
@@ -244,7 +248,7 @@ async def test_reassigning_an_order_and_handing_over_a_silent_riders_orders(
         await until(
             pilot, lambda: app.store.orders[carried[1].id].rider_id not in (None, 1), "handover"
         )
-        assert (await dispatcher.order(carried[1].id)).rider_id in (2, 4)
+        assert (await dispatcher.orders.get(carried[1].id)).rider_id in (2, 4)
 
 
 async def test_a_viewer_sees_the_queue_with_its_verbs_dimmed_and_told_why(
@@ -252,7 +256,9 @@ async def test_a_viewer_sees_the_queue_with_its_verbs_dimmed_and_told_why(
 ) -> None:
     order = await crew.paid()
     merchant = await crew("merchant-wh-cy")
-    await merchant.transition(order.id, "report_out_of_stock", order.version, reason="none left")
+    await merchant.orders.transition(
+        order.id, "report_out_of_stock", order.version, reason="none left"
+    )
     app = FreshlineApp(server=alerting.base_url, token=await crew.token("viewer"))
     notes = notes_of(app)
     async with app.run_test(size=SIZE) as pilot:

@@ -61,12 +61,12 @@ async def out_for_delivery(crew: Actors, rider_id: int, promise_s: float | None 
     if promise_s is not None:
         now = (await dispatcher.health()).time
         request.promised_at = now + timedelta(seconds=promise_s)
-    order = await channel.create_order(request)
-    order = await channel.transition(order.id, "pay", order.version)
-    order = await dispatcher.transition(order.id, "start_picking", order.version)
+    order = await channel.orders.create(request)
+    order = await channel.orders.transition(order.id, "pay", order.version)
+    order = await dispatcher.orders.transition(order.id, "start_picking", order.version)
     order = await crew.assign(order, rider_id)
     rider = await crew(f"rider-{rider_id}")
-    return await rider.transition(order.id, "dispatch", order.version)
+    return await rider.orders.transition(order.id, "dispatch", order.version)
 
 
 async def an_accident(crew: Actors, promise_s: float | None = None):
@@ -77,7 +77,7 @@ async def an_accident(crew: Actors, promise_s: float | None = None):
     await crew.position(1, *north(2_000), now)
     await crew.position(2, *north(1_000), now)
     rider = await crew("rider-1")
-    return await rider.transition(
+    return await rider.orders.transition(
         order.id, "report_exception", order.version, reason="traffic accident, rider hurt"
     )
 
@@ -110,12 +110,12 @@ async def test_an_accident_is_handled_in_four_keys_and_seen_resolved(
         assert any("Reassign to" in n and "and resume" in n for n in notes), notes
         assert isinstance(app.screen, ExceptionsScreen)
     dispatcher = await crew("dispatcher")
-    order = await dispatcher.order(stopped.id)
+    order = await dispatcher.orders.get(stopped.id)
     assert (order.status, order.rider_id) == (OrderState.DELIVERING, 2)
-    (closed,) = await dispatcher.alerts(order_id=stopped.id, state=[AlertState.RESOLVED])
+    (closed,) = await dispatcher.alerts.all(order_id=stopped.id, state=[AlertState.RESOLVED])
     assert closed.resolution and "reassigned to" in closed.resolution
     # Rider 2's route goes via the accident site first.
-    (stop,) = (await (await crew("rider-2")).rider_route(2)).stops
+    (stop,) = (await (await crew("rider-2")).riders.route(2)).stops
     assert stop.pickup_lat is not None and abs(stop.pickup_lat - north(2_000)[0]) < 1e-6
 
 
@@ -152,14 +152,14 @@ async def test_money_and_many_at_once_ask_first_and_only_y_says_yes(
     await crew.online(1, 2)
     first = await out_for_delivery(crew, 1)
     second = await out_for_delivery(crew, 2)
-    claim = await (await crew("rider-1")).open_claim(
+    claim = await (await crew("rider-1")).orders.open_claim(
         first.id,
         first.version,
         "eggs broken",
         [ClaimItem(sku=first.items[0].sku, quantity=1)],
         first.items[0].unit_price_cents,
     )
-    refused = await (await crew("rider-2")).open_return(second.id, second.version, "refused")
+    refused = await (await crew("rider-2")).orders.open_return(second.id, second.version, "refused")
     support = await crew("support")
     app = FreshlineApp(server=alerting.base_url, token=await crew.token("support"))
     async with app.run_test(size=SIZE) as pilot:
@@ -181,7 +181,7 @@ async def test_money_and_many_at_once_ask_first_and_only_y_says_yes(
         assert "cannot be undone" in question
         await pilot.press("n")
         assert isinstance(app.screen, ExceptionsScreen)
-        assert (await support.request(claim.id)).state == RequestState.PENDING
+        assert (await support.requests.get(claim.id)).state == RequestState.PENDING
 
         # Both marked: one question listing both, with the money in all; y approves both.
         await pilot.press("space")
@@ -191,7 +191,7 @@ async def test_money_and_many_at_once_ask_first_and_only_y_says_yes(
         question = dialog_text(app)
         assert f"Approve all 2 marked requests (1 claims, {amount} in all)?" in question
         assert f"the return of order {second.id}, {second.customer.name}" in question
-        assert (await support.request(refused.id)).state == RequestState.PENDING
+        assert (await support.requests.get(refused.id)).state == RequestState.PENDING
         await pilot.press("y")
         await until(
             pilot,
@@ -200,8 +200,8 @@ async def test_money_and_many_at_once_ask_first_and_only_y_says_yes(
             ),
             "both decided",
         )
-    assert (await support.request(claim.id)).state == RequestState.APPROVED
-    assert (await support.request(refused.id)).state == RequestState.APPROVED
+    assert (await support.requests.get(claim.id)).state == RequestState.APPROVED
+    assert (await support.requests.get(refused.id)).state == RequestState.APPROVED
 
 
 async def test_a_final_state_asks_first(alerting: LiveServer, crew: Actors) -> None:
@@ -222,7 +222,7 @@ async def test_a_final_state_asks_first(alerting: LiveServer, crew: Actors) -> N
         question = dialog_text(app)
         assert f"Signed by the customer: order {order.id} for {order.customer.name}?" in question
         assert "cannot be undone" in question
-        assert (await dispatcher.order(order.id)).status == OrderState.DELIVERING
+        assert (await dispatcher.orders.get(order.id)).status == OrderState.DELIVERING
         await pilot.press("y")
         await until(pilot, lambda: app.store.orders[order.id].status == OrderState.SIGNED, "signed")
 
@@ -263,8 +263,8 @@ async def test_a_rejection_is_taken_back_with_z_an_approval_is_not(
     await crew.online(1, 2)
     first = await out_for_delivery(crew, 1)
     second = await out_for_delivery(crew, 2)
-    refused = await (await crew("rider-1")).open_return(first.id, first.version, "refused")
-    other = await (await crew("rider-2")).open_return(second.id, second.version, "not home")
+    refused = await (await crew("rider-1")).orders.open_return(first.id, first.version, "refused")
+    other = await (await crew("rider-2")).orders.open_return(second.id, second.version, "not home")
     support = await crew("support")
     app = FreshlineApp(server=alerting.base_url, token=await crew.token("support"))
     notes = notes_of(app)
@@ -283,7 +283,7 @@ async def test_a_rejection_is_taken_back_with_z_an_approval_is_not(
         assert "z takes a rejection back" in dialog_text(app)
         await pilot.press("y")
         await until(pilot, lambda: "Reject: request" in notes[-1], "the rejection")
-        assert (await support.request(refused.id)).state == RequestState.REJECTED
+        assert (await support.requests.get(refused.id)).state == RequestState.REJECTED
 
         # z, y: it waits for a decision again.
         await pilot.press("z")
@@ -292,7 +292,7 @@ async def test_a_rejection_is_taken_back_with_z_an_approval_is_not(
         await pilot.press("y")
         await until(pilot, lambda: "Take back the rejection" in notes[-1], "taken back")
         assert "done" in notes[-1], notes[-1]
-        assert (await support.request(refused.id)).state == RequestState.PENDING
+        assert (await support.requests.get(refused.id)).state == RequestState.PENDING
 
         # An approval says plainly it cannot be undone, and z has nothing to take back.
         await cursor_on(pilot, app, by_request[other.id])

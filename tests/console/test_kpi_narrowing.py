@@ -9,9 +9,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from backend_client import FreshlineClient
-from backend_client.models import Me, Role
-from backend_client.stream import StreamState, StreamStatus
+from backend_client import FreshlineClient, StreamState, StreamStatus
+from backend_client.models import Role
 from console.app import FreshlineApp
 from console.kpi_feed import KpiFeed
 from console.store import FrozenClock, KpiScope, Store
@@ -20,6 +19,7 @@ from screens.dialogs import ChoiceDialog
 from screens.kpi import KpiScreen
 from tests.console import kpi_samples as sample
 from tests.console.conftest import until
+from tests.console.samples import me_as
 from tests.support import Api, customer
 
 HAIDIAN = customer(address="Zhongguancun St 30, Haidian", lat=39.9840, lng=116.3170)
@@ -79,7 +79,7 @@ async def test_f_narrows_the_screen_and_enter_opens_the_board_on_the_same_place(
     store.set_connection(StreamStatus(StreamState.LIVE))
     store.set_geography([("Chaoyang", ()), ("Haidian", ())], [("WH-CY", 39.93, 116.45)])
     store.set_kpi(sample.summary())
-    me = Me(id=1, username="supervisor", role=Role.SUPERVISOR)
+    me = me_as(Role.SUPERVISOR, "supervisor")
     app = FreshlineApp(store=store, live=False, me=me)
     async with app.run_test(size=(160, 48)) as pilot:
         await until(pilot, lambda: bool(app.screen_stack) and app.screen.is_mounted, "the board")

@@ -9,14 +9,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backend_client.models import Me, Role
-from backend_client.stream import StreamState, StreamStatus
+from backend_client import StreamState, StreamStatus
+from backend_client.models import Role
 from console.app import FreshlineApp
 from console.store import FrozenClock, Lane, Store
 from screens.board import BoardScreen
 from screens.kpi import OPENS, TILES, KpiScreen
 from tests.console import kpi_samples as sample
 from tests.console.conftest import until
+from tests.console.samples import me_as
 from themes import THEMES
 from widgets.filter_bar import FilterBar
 from widgets.kpi_tile import change_text, value_text
@@ -35,7 +36,7 @@ def kpi_app(theme: str = "freshline-dark", *, stale: bool = False) -> FreshlineA
     if stale:
         store.set_connection(StreamStatus(StreamState.RECONNECTING, attempt=3))
         store.kpi.summary_at = time.monotonic() - 130  # "2min old" however long the test takes
-    me = Me(id=1, username="supervisor", role=Role.SUPERVISOR)
+    me = me_as(Role.SUPERVISOR, "supervisor")
     return FreshlineApp(store=store, zone=BEIJING, live=False, me=me, theme=theme)
 
 

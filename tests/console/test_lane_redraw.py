@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from backend_client.models import Me, OrderState, PositionMessage, Role
-from backend_client.stream import StreamState, StreamStatus
+from backend_client import StreamState, StreamStatus
+from backend_client.models import OrderState, PositionMessage, Role
 from console.app import FreshlineApp
 from console.store import FrozenClock, Lane, Store
-from tests.console.samples import NOW, moved, order, rider
+from tests.console.samples import NOW, me_as, moved, order, rider
 
 PICKING = 300
 
@@ -22,7 +22,7 @@ def long_lane_app() -> FreshlineApp:
     orders = [order(n, OrderState.PICKING, n - 2, 1) for n in range(PICKING)]
     store.load(orders, [rider(1)], last_seq=10)
     store.set_connection(StreamStatus(StreamState.LIVE))
-    return FreshlineApp(store=store, live=False, me=Me(id=1, username="d", role=Role.DISPATCHER))
+    return FreshlineApp(store=store, live=False, me=me_as(Role.DISPATCHER, "d"))
 
 
 def order_id(line: str) -> str | None:
@@ -106,7 +106,7 @@ async def test_a_rider_moving_repaints_only_the_rows_whose_eta_changed() -> None
     out = [order(n, OrderState.DELIVERING, 40 + n, n + 1) for n in range(6)]
     store.load(out, [rider(n + 1) for n in range(6)], last_seq=10)
     store.set_connection(StreamStatus(StreamState.LIVE))
-    me = Me(id=1, username="d", role=Role.DISPATCHER)
+    me = me_as(Role.DISPATCHER, "d")
     app = FreshlineApp(store=store, live=False, me=me)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause(0.3)

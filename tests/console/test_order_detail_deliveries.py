@@ -18,8 +18,8 @@ async def test_the_detail_shows_a_merged_delivery(backend: LiveServer, actors: A
     for payload, number in ((first, "0001"), (second, "0002")):
         payload["orderNo"] = f"APP-DETAIL-{number}"
         payload.pop("expectedArrival")  # the sample's promise is long past on this clock
-    a = await platform.send_channel_order("app", first, demo_channel_secret("app"))
-    b = await platform.send_channel_order("app", second, demo_channel_secret("app"))
+    a = await platform.channels.send_order("app", first, demo_channel_secret("app"))
+    b = await platform.channels.send_order("app", second, demo_channel_secret("app"))
     assert a.deliveries == b.deliveries
     app = FreshlineApp(server=backend.base_url, token=await actors.token("dispatcher"))
     async with app.run_test(size=(160, 48)) as pilot:

@@ -24,7 +24,7 @@ async def test_a_rider_out_for_delivery_moves_on_the_map_and_the_backends_eta_ar
     order = await actors.picking()
     order = await actors.assign(order, RIDER)
     rider = await actors(f"rider-{RIDER}")
-    order = await rider.transition(order.id, "dispatch", order.version)
+    order = await rider.orders.transition(order.id, "dispatch", order.version)
     now = (await rider.health()).time
 
     app = FreshlineApp(server=backend.base_url, token=await actors.token("dispatcher"))

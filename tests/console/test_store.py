@@ -16,6 +16,7 @@ from geopy.distance import great_circle
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backend_client import StreamState, StreamStatus
 from backend_client.models import (
     Channel,
     CustomerOut,
@@ -27,7 +28,6 @@ from backend_client.models import (
     Rider,
     RiderStatus,
 )
-from backend_client.stream import StreamState, StreamStatus
 from console.store import (
     LANE_OF_STATE,
     RIDER_ORDER_LANES,
@@ -1167,3 +1167,16 @@ def test_any_event_sequence_leaves_every_lane_exactly_its_orders_and_sorted(
     assert {i: card.version for i, card in store.orders.items()} == {
         i: versions[i] for i in expected
     }
+
+
+def test_a_lane_says_its_name_and_stays_a_string() -> None:
+    # The board's words come from `label`; `str.title` is still the string's own.
+    assert [lane.label for lane in Lane] == [
+        "New",
+        "Picking",
+        "Out of stock",
+        "Delivering",
+        "Exception",
+        "Signed (1 h)",
+    ]
+    assert Lane.SHORT.title() == "Out_Of_Stock"

@@ -88,7 +88,7 @@ def wait_for(predicate, what: str, within: float):  # type: ignore[no-untyped-de
 
 
 async def delivering_ids(client: FreshlineClient) -> set[int]:
-    return {o.id async for o in client.all_orders(status=[OrderState.DELIVERING], limit=500)}
+    return {o.id async for o in client.orders.every(status=[OrderState.DELIVERING], limit=500)}
 
 
 def test_the_real_console_follows_the_api_and_handles_an_incident_by_keyboard(
@@ -133,7 +133,7 @@ async def _check_against_the_api(terminal: Terminal, url: str) -> None:
 
         # A change made over REST is on screen within a second.
         external = f"E2E-{uuid.uuid4().hex[:6].upper()}"
-        order = await channel.create_order(
+        order = await channel.orders.create(
             OrderCreate(
                 external_id=external,
                 customer=CustomerIn(
@@ -156,8 +156,8 @@ async def _check_against_the_api(terminal: Terminal, url: str) -> None:
         wait_for(lambda: external in "\n".join(terminal.screen()), "the search text", 15)
         terminal.keys("Enter")
         assert lane_rows_waiting(terminal, "New", order.id, 15)
-        paid = await channel.transition(order.id, "pay", order.version)
-        await dispatcher.transition(order.id, "start_picking", paid.version)
+        paid = await channel.orders.transition(order.id, "pay", order.version)
+        await dispatcher.orders.transition(order.id, "start_picking", paid.version)
         committed = time.monotonic()  # the answer came: the change is committed
         lane_rows_waiting(terminal, "Picking", order.id, 5)
         took = time.monotonic() - committed
@@ -171,8 +171,8 @@ async def _handle_an_incident(terminal: Terminal, url: str) -> None:
         await dispatcher.login("dispatcher", "demo-dispatcher")
 
         async def an_accident() -> Alert | None:
-            for alert in await dispatcher.alerts(rule=AlertRule.DELIVERY_EXCEPTION):
-                order = await dispatcher.order(alert.order_id or 0)
+            for alert in await dispatcher.alerts.all(rule=AlertRule.DELIVERY_EXCEPTION):
+                order = await dispatcher.orders.get(alert.order_id or 0)
                 if order.status == OrderState.EXCEPTION and order.rider_id is not None:
                     return alert
             return None
@@ -182,7 +182,7 @@ async def _handle_an_incident(terminal: Terminal, url: str) -> None:
             assert time.monotonic() < deadline, "no accident in two minutes of trouble"
             await asyncio.sleep(1)
         order_id = incident.order_id
-        carrier = (await dispatcher.order(order_id or 0)).rider_id
+        carrier = (await dispatcher.orders.get(order_id or 0)).rider_id
 
         terminal.keys("2")
         wait_for(lambda: "Alerts " in "\n".join(terminal.screen()), "the exception queue", 15)
@@ -192,10 +192,10 @@ async def _handle_an_incident(terminal: Terminal, url: str) -> None:
         terminal.keys("-l", "calling the rider")
         terminal.keys("Enter")
         deadline = time.monotonic() + 15
-        while (await dispatcher.alert(incident.id)).acknowledged_by != "dispatcher":
+        while (await dispatcher.alerts.get(incident.id)).acknowledged_by != "dispatcher":
             assert time.monotonic() < deadline, f"not acknowledged:\n{_dump(terminal)}"
             await asyncio.sleep(0.2)
-        assert (await dispatcher.alert(incident.id)).note == "calling the rider"
+        assert (await dispatcher.alerts.get(incident.id)).note == "calling the rider"
 
         terminal.keys("r")
         wait_for(lambda: "to whom?" in "\n".join(terminal.screen()), "the suggestions", 15)
@@ -206,16 +206,16 @@ async def _handle_an_incident(terminal: Terminal, url: str) -> None:
         )
         terminal.keys("y")
         deadline = time.monotonic() + 15
-        while (order := await dispatcher.order(order_id or 0)).rider_id == carrier:
+        while (order := await dispatcher.orders.get(order_id or 0)).rider_id == carrier:
             assert time.monotonic() < deadline, f"not reassigned:\n{_dump(terminal)}"
             await asyncio.sleep(0.2)
-        timeline = await dispatcher.timeline(order.id)
+        timeline = await dispatcher.orders.timeline(order.id)
         last = [e for e in timeline if e.kind == "order.assigned"][-1]
         assert (last.actor, last.payload["to_rider"]) == ("dispatcher", order.rider_id)
         assert last.reason == "reassigned from the exception queue"
         # One step: the delivery resumed and the incident's alert is resolved.
         assert order.status != OrderState.EXCEPTION, order.status
-        assert (await dispatcher.alert(incident.id)).state == AlertState.RESOLVED
+        assert (await dispatcher.alerts.get(incident.id)).state == AlertState.RESOLVED
 
 
 def _cursor_to(terminal: Terminal, subject: str) -> None:

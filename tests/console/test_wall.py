@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from backend_client.stream import StreamState
+from backend_client import StreamState
 from console.app import FreshlineApp
 from console.wall import WallSettings, rotation
 from screens.board_summary import BoardSummaryScreen

@@ -1,29 +1,32 @@
-"""The stream consumer: keeps a console's picture exact across every kind of network trouble.
+"""The live stream: keeps a reader's picture exact across every kind of network trouble.
 
-It connects to `/api/v1/stream`, resumes from the last applied `seq`, drops duplicates,
-detects gaps (by `prev_seq`) and reconnects to fill them, reloads a snapshot when told to,
-reconnects by itself with exponential backoff and jitter, falls back to long polling when
-WebSocket keeps failing while REST works, and reports its state all along. Protocol:
-docs/stream.md.
+`async for message in client.stream(topics, since=seq)` connects to `/api/v1/stream`, resumes
+from the last `seq` handed out, drops duplicates, detects gaps (by `prev_seq`) and reconnects
+to fill them, says when to reload a snapshot, reconnects by itself with exponential backoff and
+jitter, falls back to long polling when WebSocket keeps failing while REST works, and reports
+its state all along. Protocol: docs/stream.md.
+
+The stream reads the next message only when the reader asks for it: whatever the reader does
+with one message (apply it, reload a snapshot) is done before the next is read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import websockets
 from pydantic import TypeAdapter, ValidationError
 
-from backend_client.errors import FreshlineError, NotAuthenticated
-from backend_client.http import FreshlineClient
+from backend_client._errors import FreshlineError, GapDetected, NotAuthenticated, StreamRefused
+from backend_client._retry import Backoff
+from backend_client._waiting import within
 from backend_client.models import (
     ClientHeartbeat,
     EventMessage,
@@ -37,13 +40,14 @@ from backend_client.models import (
     Topic,
     Welcome,
 )
-from backend_client.retry import Backoff
-from backend_client.waiting import within
+
+if TYPE_CHECKING:
+    from backend_client._client import FreshlineClient
 
 log = logging.getLogger(__name__)
 
-_server_message: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
-Handler = Callable[..., Awaitable[None] | None]
+SERVER_MESSAGE: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
+"""Reads one message from the server (`SERVER_MESSAGE.validate_json(raw)`)."""
 
 
 class StreamState(StrEnum):
@@ -59,6 +63,8 @@ class StreamState(StrEnum):
 
 @dataclass(frozen=True)
 class StreamStatus:
+    """The stream's state, handed to the reader each time it changes."""
+
     state: StreamState
     attempt: int = 0
     """Consecutive failed attempts (shown as "reconnecting (attempt n)")."""
@@ -68,30 +74,29 @@ class StreamStatus:
     detail: str | None = None
 
 
-class GapDetected(FreshlineError):
-    """An event's `prev_seq` is not the last applied seq: something was lost in between."""
+StreamMessage = EventMessage | PositionMessage | KpiMessage | SnapshotRequired | StreamStatus
+"""What a stream hands its reader:
 
-
-class StreamRefused(FreshlineError):
-    """The server closed for a reason retrying cannot fix (4400 bad message, 4403 forbidden)."""
-
+- `EventMessage`: every visible event exactly once, in `seq` order;
+- `SnapshotRequired`: reload over REST as of `last_seq`; the events after it follow;
+- `PositionMessage`: a rider's newest fix (latest wins, not in the durable seq stream);
+- `KpiMessage`: the KPI summary pushed on the `kpi` topic (WebSocket only: while polling none
+  come, so the reader asks `client.kpi.summary()` when they stop);
+- `StreamStatus`: the connection's state, whenever it is reported.
+"""
 
 FATAL_CLOSE_CODES = {4400, 4403}
 
 
-class StreamConsumer:
-    """Feeds `on_event` every visible event exactly once, in order, for as long as it runs."""
+class Stream:
+    """The live stream as an async iterator; ends after `stop()`, raises `NotAuthenticated` or
+    `StreamRefused`, which need a person. Also an async context manager that stops it."""
 
     def __init__(
         self,
         client: FreshlineClient,
-        topics: list[Topic | str],
+        topics: Sequence[Topic | str],
         *,
-        on_event: Handler,
-        on_position: Handler | None = None,
-        on_snapshot: Handler | None = None,
-        on_status: Callable[[StreamStatus], None] | None = None,
-        on_kpi: Handler | None = None,
         since: int | None = None,
         warehouse_id: str | None = None,
         zone: str | None = None,
@@ -103,12 +108,8 @@ class StreamConsumer:
     ) -> None:
         self.client = client
         self.topics = [Topic(t) for t in topics]
-        self.on_event, self.on_position, self.on_snapshot = on_event, on_position, on_snapshot
-        self.on_status = on_status
-        self.on_kpi = on_kpi
-        """Called with each `KpiSummary` pushed on the `kpi` topic (WebSocket only: a polling
-        consumer gets none, so the caller asks `GET /kpi/summary` when they stop coming)."""
         self.last_seq = since
+        """The seq of the last event handed out (or of the snapshot asked for)."""
         self.warehouse_id, self.zone = warehouse_id, zone
         self.backoff = backoff or Backoff(base=0.5, cap=15.0)
         self.dead_after = dead_after
@@ -125,49 +126,82 @@ class StreamConsumer:
         """Every failure of the current streak was the server not answering at all (refused,
         reset): once REST answers again, WebSocket is worth one more try at once."""
         self._tried_again = False
+        self._polled_ok = False
+        self._messages: AsyncGenerator[StreamMessage, None] | None = None
+        self._reading = False
+        """A reader is waiting on `_messages` (which cannot be closed from outside then)."""
 
     @property
     def url(self) -> str:
         return self.client.server.replace("http", "ws", 1) + "/api/v1/stream"
 
     def stop(self) -> None:
+        """End the stream: the reader's loop gets a last `StreamStatus` (offline) and ends."""
         self._stopped.set()
         if self._socket is not None:
             self._closing = asyncio.ensure_future(self._socket.close())
 
-    async def run(self) -> None:
-        """Consume until `stop()`; raises NotAuthenticated or StreamRefused, which need a person."""
+    def __aiter__(self) -> AsyncIterator[StreamMessage]:
+        return self
+
+    async def __anext__(self) -> StreamMessage:
+        if self._messages is None:
+            self._messages = self._run()
+        self._reading = True
+        try:
+            return await self._messages.__anext__()
+        finally:
+            self._reading = False
+
+    async def aclose(self) -> None:
+        """Stop, and close the connection now if no reader is waiting on it."""
+        self.stop()
+        if self._messages is not None and not self._reading:
+            await self._messages.aclose()
+
+    async def __aenter__(self) -> Stream:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def _run(self) -> AsyncGenerator[StreamMessage, None]:
         failures = 0
         while not self._stopped.is_set():
             if failures >= self.poll_after_failures:
-                failures = 0 if await self._poll() else failures
+                async with contextlib.aclosing(self._poll()) as polled:
+                    async for message in polled:
+                        yield message
+                failures = 0 if self._polled_ok else failures
                 if self._stopped.is_set():
                     break
-            self._report(
+            yield self._report(
                 StreamState.CONNECTING if failures == 0 else StreamState.RECONNECTING,
                 attempt=failures,
             )
             self._welcomed = False
             try:
-                await self._session()
+                async with contextlib.aclosing(self._session()) as session:
+                    async for message in session:
+                        yield message
                 failures = 0
             except (NotAuthenticated, StreamRefused) as refusal:
-                self._report(StreamState.OFFLINE, detail=str(refusal))
+                yield self._report(StreamState.OFFLINE, detail=str(refusal))
                 raise
             except (OSError, TimeoutError, websockets.WebSocketException, GapDetected) as exc:
                 # A session that got as far as welcome was a success that ended: this is the
                 # first attempt again, not one more failure in a row.
                 failures = 1 if self._welcomed else failures + 1
                 self._unreachable = _unreachable(exc) and (failures == 1 or self._unreachable)
-                self._report(StreamState.RECONNECTING, attempt=failures, detail=repr(exc))
+                yield self._report(StreamState.RECONNECTING, attempt=failures, detail=repr(exc))
                 log.info("stream broke (%r); reconnecting, attempt %d", exc, failures)
             if not self._stopped.is_set():
                 await self._pause(self.backoff.delay(failures))
-        self._report(StreamState.OFFLINE, detail="stopped")
+        yield self._report(StreamState.OFFLINE, detail="stopped")
 
     # --- WebSocket ----------------------------------------------------------------------------
 
-    async def _session(self) -> None:
+    async def _session(self) -> AsyncGenerator[StreamMessage, None]:
         headers = {"Authorization": f"Bearer {self.client.token}"}
         try:
             socket = await websockets.connect(
@@ -209,9 +243,11 @@ class StreamConsumer:
                     beat = beat or asyncio.create_task(
                         self._beat(socket, message.heartbeat_seconds)
                     )
-                    self._report(StreamState.LIVE)
+                    yield self._report(StreamState.LIVE)
                 else:
-                    await self._handle(message)
+                    async with contextlib.aclosing(self._handle(message)) as handled:
+                        async for item in handled:
+                            yield item
         except websockets.ConnectionClosed as closed:
             code = closed.rcvd.code if closed.rcvd else None
             reason = closed.rcvd.reason if closed.rcvd else ""
@@ -236,49 +272,51 @@ class StreamConsumer:
 
     def _parse(self, raw: str | bytes) -> ServerMessage:
         try:
-            return _server_message.validate_json(raw)
+            return SERVER_MESSAGE.validate_json(raw)
         except ValidationError as exc:
             raise StreamRefused(f"unreadable message from the server: {exc}") from exc
 
-    async def _handle(self, message: ServerMessage) -> None:
+    async def _handle(self, message: ServerMessage) -> AsyncGenerator[StreamMessage, None]:
         self.status = replace(self.status, last_message_at=time.monotonic())
         match message:
             case EventMessage():
-                await self._apply(message, prev_seq=message.prev_seq)
-            case PositionMessage():
-                if self.on_position is not None:
-                    await _call(self.on_position, message)
-            case KpiMessage():
-                if self.on_kpi is not None:
-                    await _call(self.on_kpi, message.summary)
+                if self._fresh(message, prev_seq=message.prev_seq):
+                    yield message
+            case PositionMessage() | KpiMessage():
+                yield message
             case SnapshotRequired():
-                await self._resync(message.last_seq)
+                async with contextlib.aclosing(self._resync(message)) as resync:
+                    async for item in resync:
+                        yield item
             case Heartbeat():
-                self._report(StreamState.LIVE)
+                yield self._report(StreamState.LIVE)
             case StreamError():
                 self.status = replace(self.status, detail=message.detail)
 
-    async def _apply(self, event: EventMessage, *, prev_seq: int | None) -> None:
+    def _fresh(self, event: EventMessage, *, prev_seq: int | None) -> bool:
+        """Whether to hand the event out (and count it as applied); a duplicate is dropped, a
+        gap raises `GapDetected` (the session reconnects from the last seq to fill it)."""
         last = self.last_seq if self.last_seq is not None else 0
         if event.seq <= last:
             self.duplicates += 1
-            return
+            return False
         if prev_seq is not None and prev_seq != last:
             raise GapDetected(f"event {event.seq} follows {prev_seq}, but {last} was applied last")
-        await _call(self.on_event, event)
         self.last_seq = event.seq
+        return True
 
-    async def _resync(self, last_seq: int) -> None:
-        self._report(StreamState.RESYNCING)
-        if self.on_snapshot is not None:
-            await _call(self.on_snapshot, last_seq)
-        self.last_seq = last_seq
-        self._report(StreamState.LIVE)
+    async def _resync(self, snapshot: SnapshotRequired) -> AsyncGenerator[StreamMessage, None]:
+        yield self._report(StreamState.RESYNCING)
+        self.last_seq = snapshot.last_seq
+        yield snapshot
+        yield self._report(StreamState.LIVE)
 
     # --- long polling -------------------------------------------------------------------------
 
-    async def _poll(self) -> bool:
-        """Poll for a while; True if REST worked (so WebSocket is what is blocked)."""
+    async def _poll(self) -> AsyncGenerator[StreamMessage, None]:
+        """Poll for a while; `_polled_ok` says whether REST worked (so WebSocket is what is
+        blocked)."""
+        self._polled_ok = False
         if self._unreachable and not self._tried_again:
             # The server itself seemed down, not the WebSocket blocked: when it answers again,
             # try the stream once more at once instead of polling for a minute. (If that
@@ -286,12 +324,12 @@ class StreamConsumer:
             try:
                 await self.client.health()
             except FreshlineError as exc:
-                self._report(StreamState.OFFLINE, detail=repr(exc))
-                return False
+                yield self._report(StreamState.OFFLINE, detail=repr(exc))
+                return
             self._tried_again = True
-            return True
+            self._polled_ok = True
+            return
         deadline = time.monotonic() + self.retry_websocket_after
-        worked = False
         while time.monotonic() < deadline and not self._stopped.is_set():
             try:
                 batch = await self.client.events(
@@ -302,23 +340,27 @@ class StreamConsumer:
                     zone=self.zone,
                 )
             except NotAuthenticated:
-                self._report(StreamState.OFFLINE, detail="token refused")
+                yield self._report(StreamState.OFFLINE, detail="token refused")
                 raise
             except FreshlineError as exc:
-                self._report(StreamState.OFFLINE, detail=repr(exc))
-                return worked
-            worked = True
-            self._report(StreamState.POLLING)
+                yield self._report(StreamState.OFFLINE, detail=repr(exc))
+                return
+            self._polled_ok = True
+            yield self._report(StreamState.POLLING)
             if batch.snapshot_required:
-                await self._resync(batch.last_seq)
-                self._report(StreamState.POLLING)
+                snapshot = SnapshotRequired(last_seq=batch.last_seq, reason="snapshot required")
+                async with contextlib.aclosing(self._resync(snapshot)) as resync:
+                    async for item in resync:
+                        yield item
+                yield self._report(StreamState.POLLING)
                 continue
             for event in batch.events:
-                await self._apply(EventMessage(**event.model_dump(), prev_seq=0), prev_seq=None)
+                message = EventMessage(**event.model_dump(), prev_seq=0)
+                if self._fresh(message, prev_seq=None):
+                    yield message
             if self.last_seq is None or batch.last_seq > self.last_seq:
                 self.last_seq = batch.last_seq
             self.status = replace(self.status, last_message_at=time.monotonic())
-        return worked
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -326,12 +368,13 @@ class StreamConsumer:
         with contextlib.suppress(TimeoutError):
             await within(seconds, self._stopped.wait())
 
-    def _report(self, state: StreamState, *, attempt: int = 0, detail: str | None = None) -> None:
+    def _report(
+        self, state: StreamState, *, attempt: int = 0, detail: str | None = None
+    ) -> StreamStatus:
         self.status = replace(
             self.status, state=state, attempt=attempt, last_seq=self.last_seq, detail=detail
         )
-        if self.on_status is not None:
-            self.on_status(self.status)
+        return self.status
 
 
 def _unreachable(exc: BaseException) -> bool:
@@ -340,9 +383,3 @@ def _unreachable(exc: BaseException) -> bool:
     if isinstance(exc, websockets.ConnectionClosed):
         return exc.rcvd is None
     return isinstance(exc, OSError) and not isinstance(exc, TimeoutError)
-
-
-async def _call(handler: Handler, *args: Any) -> None:
-    result = handler(*args)
-    if inspect.isawaitable(result):
-        await result

@@ -1,4 +1,4 @@
-"""The console's picture of the city: orders in lanes, riders, and how fresh it all is.
+"""The store: the console's picture of the city, orders in lanes, riders, and how fresh it is.
 
 Pure Python (no Textual; tests/test_layering.py checks it). The live feed applies snapshots,
 events and positions here at whatever rate they come; screens `drain()` what changed a few
@@ -10,16 +10,15 @@ for the feed to fetch again.
 from __future__ import annotations
 
 import bisect
-import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from enum import IntEnum, StrEnum
-from typing import Any
+from datetime import datetime, timedelta
 
 from geopy.distance import great_circle
 
+from backend_client import StreamState, StreamStatus
+from backend_client.geo import flat_metres
 from backend_client.models import (
     Alert,
     Event,
@@ -31,71 +30,23 @@ from backend_client.models import (
     PositionMessage,
     Rider,
 )
-from backend_client.stream import StreamState, StreamStatus
 from console.alert_book import AlertBook
-
-
-class Lane(StrEnum):
-    """The board's swimlanes, in the order they are shown."""
-
-    NEW = "new"
-    PICKING = "picking"
-    SHORT = "out_of_stock"
-    DELIVERING = "delivering"
-    EXCEPTION = "exception"
-    SIGNED = "signed"
-
-    @property
-    def title(self) -> str:
-        return LANE_TITLES[self]
-
-    @property
-    def short(self) -> str:
-        return LANE_SHORT[self]
-
-
-LANE_TITLES = {
-    Lane.NEW: "New",
-    Lane.PICKING: "Picking",
-    Lane.SHORT: "Out of stock",
-    Lane.DELIVERING: "Delivering",
-    Lane.EXCEPTION: "Exception",
-    Lane.SIGNED: "Signed (1 h)",
-}
-
-LANE_SHORT = {
-    Lane.NEW: "New",
-    Lane.PICKING: "Pick",
-    Lane.SHORT: "Short",
-    Lane.DELIVERING: "Deliv",
-    Lane.EXCEPTION: "Exc",
-    Lane.SIGNED: "Signed",
-}
-
-LANE_OF_STATE: dict[str, Lane] = {
-    OrderState.CREATED: Lane.NEW,
-    OrderState.PAID: Lane.NEW,
-    OrderState.PICKING: Lane.PICKING,
-    OrderState.OUT_OF_STOCK: Lane.SHORT,
-    OrderState.DELIVERING: Lane.DELIVERING,
-    OrderState.EXCEPTION: Lane.EXCEPTION,
-    OrderState.RETURNING: Lane.EXCEPTION,
-    OrderState.CLAIMING: Lane.EXCEPTION,
-    OrderState.SIGNED: Lane.SIGNED,
-}
-"""States not listed (returned, claim settled, cancelled) are done and leave the board."""
-
-BOARD_STATES = tuple(OrderState(s) for s in LANE_OF_STATE if s != OrderState.SIGNED)
-"""Open states: a snapshot loads all of them, plus what was signed within the window."""
-
-
-class Urgency(IntEnum):
-    """How much an order needs attention; lower sorts first."""
-
-    LATE = 0
-    WARNING = 1
-    OK = 2
-
+from console.store.cards import (
+    GPS_JITTER_M,
+    RIDER_ORDER_LANES,
+    SILENT_AFTER,
+    SPEED_WINDOW,
+    MapPlace,
+    MapZone,
+    OrderCard,
+    RiderCard,
+    RiderState,
+    aware,
+    card_from_created,
+)
+from console.store.clocks import ServerClock
+from console.store.kpi_board import KpiBoard, KpiScope
+from console.store.lanes import LANE_OF_STATE, Lane, OrderFilter, Urgency
 
 WARN_BEFORE = timedelta(minutes=10)
 """An open order this close to its promise is a warning."""
@@ -103,148 +54,6 @@ SIGNED_WINDOW = timedelta(hours=1)
 RIDER_KMH = 20.0
 """Nominal speed for the console's ETA estimate (the backend's own ETA replaces it)."""
 HANDOVER = timedelta(minutes=2)
-
-
-class ServerClock:
-    """The backend's time (simulated in the demo), anchored on what it reports and run forward
-    locally at its speed; urgency is judged on this clock, never the console's own."""
-
-    def __init__(self, now: datetime | None = None, speed: float = 1.0) -> None:
-        self.speed = speed
-        self._anchor = now or datetime.now(UTC)
-        self._at = time.monotonic()
-
-    def anchor(self, now: datetime, speed: float | None = None) -> None:
-        self._anchor, self._at = now, time.monotonic()
-        if speed is not None:
-            self.speed = speed
-
-    def now(self) -> datetime:
-        return self._anchor + timedelta(seconds=(time.monotonic() - self._at) * self.speed)
-
-
-class FrozenClock(ServerClock):
-    """A clock that stands still (snapshot tests, benchmarks)."""
-
-    def now(self) -> datetime:
-        return self._anchor
-
-
-@dataclass(slots=True)
-class OrderCard:
-    """What the board needs to know about one order."""
-
-    id: int
-    status: OrderState
-    version: int
-    channel: str
-    zone: str
-    warehouse_id: str
-    customer: str
-    phone_tail: str
-    promised_at: datetime
-    rider_id: int | None
-    cold_chain: bool
-    lat: float
-    lng: float
-    external_id: str = ""
-    signed_at: datetime | None = None
-    eta: datetime | None = None
-    """The backend's arrival estimate (`order.eta` events); the store's own is the fallback."""
-    predicted_late: bool = False
-    """The backend predicts it arrives after its promise."""
-    eta_distance_m: float | None = None
-    key: tuple[float, int] = (0.0, 0)
-    """Its place in its lane (kept so it can be found again without a scan)."""
-
-    @property
-    def lane(self) -> Lane | None:
-        return LANE_OF_STATE.get(self.status)
-
-    @classmethod
-    def of(cls, order: Order) -> OrderCard:
-        return cls(
-            id=order.id,
-            status=order.status,
-            version=order.version,
-            channel=order.channel,
-            zone=order.zone,
-            warehouse_id=order.warehouse_id,
-            customer=order.customer.name,
-            phone_tail=order.customer.phone[-4:],
-            promised_at=_aware(order.promised_at),
-            rider_id=order.rider_id,
-            cold_chain=order.cold_chain,
-            lat=order.lat,
-            lng=order.lng,
-            external_id=order.external_id,
-            signed_at=order.signed_at and _aware(order.signed_at),
-        )
-
-
-@dataclass(slots=True)
-class RiderCard:
-    """What the riders screen and the map need to know about one rider."""
-
-    id: int
-    name: str
-    warehouse_id: str = ""
-    status: str = "offline"
-    cold_chain: bool = False
-    lat: float | None = None
-    lng: float | None = None
-    fix_at: datetime | None = None
-    capacity: int = 0
-    active_orders: int = 0
-    """As the snapshot said; the store's own count of the rider's open orders is fresher."""
-    speed_kmh: float | None = None
-    """Between the last two fixes (None until there are two close enough in time)."""
-
-    @classmethod
-    def of(cls, rider: Rider) -> RiderCard:
-        return cls(
-            id=rider.id,
-            name=rider.name,
-            warehouse_id=rider.warehouse_id,
-            status=rider.status,
-            cold_chain=rider.cold_chain,
-            lat=rider.last_lat,
-            lng=rider.last_lng,
-            fix_at=rider.last_fix_at and _aware(rider.last_fix_at),
-            capacity=rider.capacity,
-            active_orders=rider.active_orders,
-        )
-
-
-MapZone = tuple[str, tuple[tuple[float, float], ...]]
-"""A zone's name and outline, (lat, lng) points."""
-MapPlace = tuple[str, float, float]
-"""A warehouse's id, lat and lng."""
-
-
-class RiderState(StrEnum):
-    """How a rider shows on the map and in the list; the worse state wins a shared cell."""
-
-    LATE = "late"
-    """Carrying an order past its promise, or predicted to arrive after it."""
-    SILENT = "silent"
-    """On shift, but no fix for longer than `SILENT_AFTER`."""
-    DELIVERING = "delivering"
-    IDLE = "idle"
-    """On shift with nothing to carry."""
-    OFFLINE = "offline"
-    """Off shift (or on a break): not on the map."""
-
-
-SILENT_AFTER = timedelta(minutes=2)
-"""A rider on shift without a fix for this long is silent (phones send one every ~15 s)."""
-SPEED_WINDOW = timedelta(minutes=5)
-"""Two fixes further apart than this say nothing about the rider's speed now."""
-GPS_JITTER_M = 15.0
-"""A phone standing still wanders this far between fixes: a rider who moved less is stopped
-(read as moving, a rider waiting at a door showed 1-3 km/h)."""
-RIDER_ORDER_LANES = frozenset({Lane.PICKING, Lane.DELIVERING, Lane.EXCEPTION})
-"""A rider's current orders: given to them and not done yet."""
 
 
 @dataclass
@@ -278,56 +87,6 @@ class Changes:
             or self.alerts
             or self.kpi
         )
-
-
-@dataclass(frozen=True)
-class KpiScope:
-    """What the KPI screen is narrowed to: one warehouse or one zone, or (empty) everything the
-    account sees."""
-
-    warehouse_id: str | None = None
-    zone: str | None = None
-
-    @property
-    def active(self) -> bool:
-        return bool(self.warehouse_id or self.zone)
-
-    @property
-    def label(self) -> str:
-        return self.warehouse_id or self.zone or "everything"
-
-
-@dataclass
-class KpiBoard:
-    """What the KPI screen shows, and when (monotonic) each part last arrived."""
-
-    scope: KpiScope = KpiScope()
-    summary: KpiSummary | None = None
-    summary_at: float | None = None
-    series: KpiSeries | None = None
-    exceptions: KpiExceptions | None = None
-    day_at: float | None = None
-
-    def age(self, now: float | None = None) -> float | None:
-        """Seconds since the last summary arrived (None: never)."""
-        if self.summary_at is None:
-            return None
-        return (time.monotonic() if now is None else now) - self.summary_at
-
-
-@dataclass(frozen=True)
-class OrderFilter:
-    """What the board is narrowed to; empty matches everything."""
-
-    text: str = ""
-    channel: str | None = None
-    warehouse_id: str | None = None
-    zone: str | None = None
-    late_only: bool = False
-
-    @property
-    def active(self) -> bool:
-        return bool(self.text or self.channel or self.warehouse_id or self.zone or self.late_only)
 
 
 class Store:
@@ -428,7 +187,7 @@ class Store:
         if event.kind == "order.created":
             if held is not None:
                 return False
-            card = _card_from_created(event)
+            card = card_from_created(event)
             if card is None:  # an older backend's event: ask for the order instead
                 self.stale.add(event.order_id)
                 return False
@@ -452,7 +211,7 @@ class Store:
             card.status = OrderState(event.to_state)
             card.rider_id = event.rider_id
             if card.status == OrderState.SIGNED:
-                card.signed_at = _aware(event.at)
+                card.signed_at = aware(event.at)
         elif event.kind == "order.assigned":
             card.rider_id = event.payload.get("to_rider", event.rider_id)
             # The backend's ETA was the old rider's: the nominal one stands in until a new one.
@@ -468,7 +227,7 @@ class Store:
         if held is None or not isinstance(version, int) or version < held.version:
             return False
         try:
-            eta = _aware(datetime.fromisoformat(str(p["eta"])))
+            eta = aware(datetime.fromisoformat(str(p["eta"])))
         except (KeyError, ValueError):
             return False
         if version > held.version:
@@ -510,14 +269,14 @@ class Store:
         rider = self.riders.get(position.rider_id)
         if rider is None:
             return
-        at = _aware(position.at)
+        at = aware(position.at)
         if rider.fix_at is not None and at <= rider.fix_at:
             return
         rider.speed_kmh = None
         if rider.lat is not None and rider.lng is not None and rider.fix_at is not None:
             seconds = (at - rider.fix_at).total_seconds()
             if seconds <= SPEED_WINDOW.total_seconds():
-                metres = flat_metres(rider.lat, rider.lng, position.lat, position.lng)
+                metres = flat_metres((rider.lat, rider.lng), (position.lat, position.lng))
                 rider.speed_kmh = 0.0 if metres < GPS_JITTER_M else metres / seconds * 3.6
         rider.lat, rider.lng, rider.fix_at = position.lat, position.lng, at
         self._changes.riders = True
@@ -665,7 +424,11 @@ class Store:
 
     # --- the map ------------------------------------------------------------------------------
 
-    def set_geography(self, zones: Iterable[MapZone], warehouses: Iterable[MapPlace]) -> None:
+    def set_geography(
+        self,
+        zones: Iterable[tuple[str, Iterable[tuple[float, float]]]],
+        warehouses: Iterable[MapPlace],
+    ) -> None:
         """The city's zones (name, polygon of (lat, lng)) and warehouses (id, lat, lng)."""
         self.zones = tuple((name, tuple(polygon)) for name, polygon in zones)
         self.warehouses = tuple(warehouses)
@@ -744,42 +507,3 @@ class Store:
         if index < len(keys) and keys[index] == card.key:
             del keys[index]
             self._changes.lanes.add(lane)
-
-
-def _card_from_created(event: Event) -> OrderCard | None:
-    p: dict[str, Any] = event.payload
-    try:
-        return OrderCard(
-            id=event.order_id or 0,
-            status=OrderState(event.to_state or OrderState.CREATED),
-            version=int(p["version"]),
-            channel=str(p["channel"]),
-            zone=str(p["zone"]),
-            warehouse_id=event.warehouse_id or "",
-            customer=str(p["customer"]),
-            phone_tail=str(p["phone_tail"]),
-            promised_at=_aware(datetime.fromisoformat(p["promised_at"])),
-            rider_id=event.rider_id,
-            cold_chain=bool(p["cold_chain"]),
-            lat=float(p["lat"]),
-            lng=float(p["lng"]),
-            external_id=str(p.get("external_id", "")),
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def flat_metres(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """Distance on a local flat map (equirectangular): close enough within a city, and cheap
-    enough for every fix of every rider."""
-    mean = math.radians((lat1 + lat2) / 2)
-    dx = math.radians(lng2 - lng1) * math.cos(mean)
-    dy = math.radians(lat2 - lat1)
-    return EARTH_M * math.hypot(dx, dy)
-
-
-EARTH_M = 6_371_000.0
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

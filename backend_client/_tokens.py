@@ -21,16 +21,12 @@ from types import ModuleType
 import keyring
 import keyring.errors
 
-from backend_client.errors import FreshlineError
+from backend_client._errors import KeyringUnavailable
 
 log = logging.getLogger(__name__)
 
 SERVICE = "freshline"
 ENV_TOKEN = "FRESHLINE_TOKEN"
-
-
-class KeyringUnavailable(FreshlineError):
-    """No keyring backend here and no token file opted in: sign in each time."""
 
 
 class TokenStore:

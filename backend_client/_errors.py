@@ -1,10 +1,15 @@
-"""Exceptions raised by the Freshline client.
+"""Every exception the Freshline client raises, importable from `backend_client`.
 
 FreshlineError
 ├── ConnectionFailed      the server could not be reached, or the connection broke
 ├── UnexpectedAnswer      a success answer that does not fit the wire contract
+├── StreamRefused         the stream closed for a reason retrying cannot fix (4400, 4403)
+├── GapDetected           an event's `prev_seq` is not the last applied seq; the stream heals it
+│                         by reconnecting from there, so a reader never sees this one
+├── KeyringUnavailable    no keyring here and no token file opted in: sign in each time
 └── ApiError              the server answered with an error status (.status, .detail, .body)
-    ├── NotAuthenticated  401: no token, or it expired or was revoked: sign in again
+    ├── NotAuthenticated  401: no token, or it expired or was revoked: sign in again (also a
+    │                          stream closed with 4401)
     ├── PermissionDenied  403: your role may not do this
     ├── NotFound          404: no such object in your scope
     ├── Conflict          409: illegal transition or stale version (.current_version,
@@ -29,6 +34,19 @@ class ConnectionFailed(FreshlineError):
 
 class UnexpectedAnswer(FreshlineError):
     """The server said yes, but in a shape the client does not know (a version mismatch)."""
+
+
+class StreamRefused(FreshlineError):
+    """The server closed the stream for a reason retrying cannot fix (4400 bad message, 4403
+    forbidden), or sent a message the client cannot read."""
+
+
+class GapDetected(FreshlineError):
+    """An event's `prev_seq` is not the last applied seq: something was lost in between."""
+
+
+class KeyringUnavailable(FreshlineError):
+    """No keyring backend here and no token file opted in: sign in each time."""
 
 
 class ApiError(FreshlineError):

@@ -1,0 +1,36 @@
+"""What a Freshline process started from the command line sets up for itself: where its logs go,
+and stopping when the parent that started it dies (the demo's backend and simulator).
+
+Standard library only: the backend (`python -m backend`) and the simulator (`python -m
+backend.sim`) both use it, and the simulator imports nothing else of the backend.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+
+
+def configure_logging(log_file: str | None, *, level: int = logging.INFO) -> None:
+    """Everything the process logs (uvicorn's records too) goes to `log_file`, else stderr."""
+    handler: logging.Handler = (
+        logging.FileHandler(log_file) if log_file else logging.StreamHandler()
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+def exit_when_stdin_closes() -> None:
+    """A child of the demo: when the parent's pipe closes (it died), shut down gracefully."""
+
+    def watch() -> None:
+        # The raw descriptor, not sys.stdin's buffer: a process ending by itself must not find
+        # this thread holding the buffer's lock at shutdown (a fatal error).
+        while os.read(sys.stdin.fileno(), 4096):
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()

@@ -1,0 +1,115 @@
+"""`client.riders`: the fleet, their fixes, tracks and routes, and handovers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from backend_client._transport import Resource, query_params
+from backend_client.models import (
+    FleetFix,
+    FleetPositions,
+    FleetPositionsResult,
+    Handover,
+    HandoverOrder,
+    Order,
+    PositionBatch,
+    PositionBatchResult,
+    PositionPoint,
+    Rider,
+    RiderIn,
+    RiderRegistration,
+    RiderRoute,
+    RiderStatus,
+    RiderStatusUpdate,
+    Track,
+)
+
+
+class Riders(Resource):
+    """Riders: who is on shift, where they are, where they go next."""
+
+    async def all(
+        self, *, status: RiderStatus | None = None, warehouse_id: str | None = None
+    ) -> list[Rider]:
+        params = query_params(status=status and str(status), warehouse_id=warehouse_id)
+        return await self._transport.call("GET", "/riders", list[Rider], params=params)
+
+    async def get(self, rider_id: int) -> Rider:
+        return await self._transport.call("GET", f"/riders/{rider_id}", Rider)
+
+    async def set_status(self, rider_id: int, status: RiderStatus | str) -> Rider:
+        request = RiderStatusUpdate(status=RiderStatus(status))
+        return await self._transport.call("POST", f"/riders/{rider_id}/status", Rider, json=request)
+
+    async def register(
+        self, riders: list[RiderIn], *, idempotency_key: str | None = None
+    ) -> list[Rider]:
+        """Riders joining the fleet (a whole crew at once)."""
+        return await self._transport.call(
+            "POST",
+            "/riders",
+            list[Rider],
+            json=RiderRegistration(riders=riders),
+            idempotency_key=idempotency_key,
+        )
+
+    async def upload_positions(
+        self, rider_id: int, points: list[PositionPoint], *, idempotency_key: str | None = None
+    ) -> PositionBatchResult:
+        """One rider's fixes, in any order, duplicates allowed (what the phone cached)."""
+        return await self._transport.call(
+            "POST",
+            f"/riders/{rider_id}/positions",
+            PositionBatchResult,
+            json=PositionBatch(points=points),
+            idempotency_key=idempotency_key,
+        )
+
+    async def relay_positions(
+        self, fixes: list[FleetFix], *, idempotency_key: str | None = None
+    ) -> FleetPositionsResult:
+        """Many riders' fixes in one request, as a location gateway relays them."""
+        return await self._transport.call(
+            "POST",
+            "/positions",
+            FleetPositionsResult,
+            json=FleetPositions(fixes=fixes),
+            idempotency_key=idempotency_key,
+        )
+
+    async def track(
+        self,
+        rider_id: int,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Track:
+        """The rider's path from `since` to `until` (default: the last hour; at most 24 h)."""
+        params = query_params(since=since and since.isoformat(), until=until and until.isoformat())
+        return await self._transport.call("GET", f"/riders/{rider_id}/track", Track, params=params)
+
+    async def route(self, rider_id: int) -> RiderRoute:
+        """The rider's next stops, in sequence, with their ETAs."""
+        return await self._transport.call("GET", f"/riders/{rider_id}/route", RiderRoute)
+
+    async def hand_over(
+        self,
+        rider_id: int,
+        to_rider_id: int,
+        orders: list[tuple[int, int]],
+        *,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> list[Order]:
+        """Every order `rider_id` carries, as (id, version) in their sequence, to another rider."""
+        body = Handover(
+            to_rider_id=to_rider_id,
+            orders=[HandoverOrder(id=i, version=v) for i, v in orders],
+            reason=reason,
+        )
+        return await self._transport.call(
+            "POST",
+            f"/riders/{rider_id}/handover",
+            list[Order],
+            json=body,
+            idempotency_key=idempotency_key,
+        )

@@ -1,0 +1,44 @@
+"""`client.warehouses`: front warehouses, their stock, auto-dispatch, and the zones they serve."""
+
+from __future__ import annotations
+
+from backend_client._transport import Resource
+from backend_client.models import DispatchSettings, StockAdjust, StockLevel, Warehouse, Zone
+
+
+class Warehouses(Resource):
+    """Warehouses, their stock, and the delivery zones they serve."""
+
+    async def all(self) -> list[Warehouse]:
+        return await self._transport.call("GET", "/warehouses", list[Warehouse])
+
+    async def get(self, warehouse_id: str) -> Warehouse:
+        return await self._transport.call("GET", f"/warehouses/{warehouse_id}", Warehouse)
+
+    async def stock(self, warehouse_id: str) -> list[StockLevel]:
+        return await self._transport.call(
+            "GET", f"/warehouses/{warehouse_id}/stock", list[StockLevel]
+        )
+
+    async def adjust_stock(
+        self, warehouse_id: str, sku: str, delta: int, reason: str
+    ) -> StockLevel:
+        """Add (restock) or remove (write-off, count correction) units on hand."""
+        return await self._transport.call(
+            "POST",
+            f"/warehouses/{warehouse_id}/stock/{sku}/adjust",
+            StockLevel,
+            json=StockAdjust(delta=delta, reason=reason),
+        )
+
+    async def set_auto_dispatch(self, warehouse_id: str, on: bool) -> Warehouse:
+        return await self._transport.call(
+            "PUT",
+            f"/warehouses/{warehouse_id}/dispatch",
+            Warehouse,
+            json=DispatchSettings(auto_dispatch=on),
+        )
+
+    async def zones(self) -> list[Zone]:
+        """The delivery zones with their polygons."""
+        return await self._transport.call("GET", "/zones", list[Zone])

@@ -1,0 +1,103 @@
+"""Returns and claims, and their decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import (
+    ConfigDict,
+    Field,
+)
+
+from backend_client.models.common import Code, Reason, Request, Response, Version
+
+
+class RequestKind(StrEnum):
+    RETURN = "return"
+    """The customer refused the goods: they go back to the warehouse."""
+    CLAIM = "claim"
+    """The goods arrived damaged: the customer is compensated, the goods written off."""
+
+
+class RequestState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    """The order left EXCEPTION another way (resumed) before anyone decided."""
+
+
+class ClaimItem(Request):
+    sku: Code
+    quantity: int = Field(ge=1, le=999)
+
+
+class ClaimLine(Response):
+    """One line of a return or claim, as the server holds it."""
+
+    sku: str
+    quantity: int
+
+
+class ReturnCreate(Request):
+    """Open a return: the order (delivering, or already an exception) waits for a decision."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"version": 5, "reason": "customer refused: wilted"}]},
+    )
+
+    version: Version
+    reason: Reason
+
+
+class ClaimCreate(Request):
+    """Open a claim for damaged goods: which items, and how much to pay back."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": 5,
+                    "reason": "box crushed, eggs broken",
+                    "items": [{"sku": "EGG-DOZEN", "quantity": 1}],
+                    "amount_cents": 1890,
+                }
+            ]
+        },
+    )
+
+    version: Version
+    reason: Reason
+    items: list[ClaimItem] = Field(min_length=1, max_length=50)
+    amount_cents: int = Field(ge=1, le=10_000_000, description="Compensation asked for.")
+
+
+class RequestDecision(Request):
+    """Approve or reject a request; rejecting needs a reason."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"version": 1, "reason": "photo checked"}]}
+    )
+
+    version: Version = Field(description="The request version you last saw.")
+    reason: Reason | None = None
+
+
+class ReturnRequest(Response):
+    """A return or a claim, and its decision."""
+
+    id: int
+    kind: RequestKind
+    state: RequestState
+    order_id: int
+    warehouse_id: str
+    reason: str
+    items: list[ClaimLine]
+    amount_cents: int
+    opened_by: str
+    opened_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+    version: int

@@ -1,0 +1,27 @@
+"""Cold-chain sensor readings."""
+
+from __future__ import annotations
+
+from pydantic import (
+    AwareDatetime,
+    Field,
+)
+
+from backend_client.models.common import DbId, Request, Response
+
+
+class TemperatureReading(Request):
+    """One reading of a cold-chain sensor, in an order's box or a rider's vehicle."""
+
+    order_id: DbId | None = None
+    rider_id: DbId | None = None
+    celsius: float = Field(ge=-60, le=80, allow_inf_nan=False)
+    at: AwareDatetime
+
+
+class TemperatureReadings(Request):
+    readings: list[TemperatureReading] = Field(min_length=1, max_length=1000)
+
+
+class ReadingsResult(Response):
+    accepted: int

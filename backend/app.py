@@ -49,7 +49,6 @@ from backend.riders.router import router as riders_router
 from backend.runtime import Runtime
 from backend.sensors.router import router as sensors_router
 from backend.settings import Settings
-from backend.sim.seed import seed_demo
 from backend_client.models import Health
 
 log = logging.getLogger(__name__)
@@ -89,6 +88,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 await db.migrate()
             await db.start()
             if settings.demo:
+                # Imported here: the simulator's city data stays out of a production backend.
+                from backend.demo import seed_demo
+
                 await seed_demo(db, passwords, now=clock.now())
             tokens = TokenCache(settings.token_cache_seconds)
             await bus.start(
@@ -125,7 +127,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 alerts=alerts,
                 alert_rules=alert_rules,
                 tokens=tokens,
-                geocoder=geocoder_for(settings),
+                geocoder=geocoder_for(settings, db),
             )
             yield
         finally:
@@ -178,7 +180,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     ):
         app.include_router(router, prefix=API_PREFIX)
 
-    # DESIGN.md names /openapi.json at the root; serve it there too.
+    # Tools look for /openapi.json at the root (README); serve it there too.
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi_root() -> JSONResponse:
         return JSONResponse(app.openapi())

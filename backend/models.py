@@ -15,7 +15,13 @@ from backend.inventory.models import SkuRow, StockRow, WarehouseRow
 from backend.orders.models import CustomerRow, OrderItemRow, OrderRow
 from backend.realtime.models import EventRow
 from backend.returns.models import ReturnRequestRow
-from backend.riders.models import DeliveryProgressRow, RiderPositionRow, RiderRow
+from backend.riders.models import (
+    DeliveryProgressRow,
+    RiderPositionRow,
+    RiderRow,
+    StreetRow,
+    ZoneRow,
+)
 from backend.sensors.models import TemperatureReadingRow
 
 __all__ = [
@@ -38,8 +44,10 @@ __all__ = [
     "RiderRow",
     "SkuRow",
     "StockRow",
+    "StreetRow",
     "TemperatureReadingRow",
     "TokenRow",
     "UserRow",
     "WarehouseRow",
+    "ZoneRow",
 ]

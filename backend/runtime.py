@@ -7,7 +7,7 @@ app imports this module, so nothing under it depends on everything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from backend.alerts.engine import AlertEngine
 from backend.alerts.rules import RuleBook
@@ -20,7 +20,7 @@ from backend.dispatch.sweeper import AutoDispatcher
 from backend.realtime.bus import Bus
 from backend.realtime.feed import EventFeed
 from backend.realtime.hub import Hub
-from backend.riders.geocoder import CityGeocoder, Geocoder
+from backend.riders.geocoder import Geocoder
 from backend.settings import Settings
 
 
@@ -40,4 +40,4 @@ class Runtime:
     alerts: AlertEngine
     alert_rules: RuleBook
     tokens: TokenCache
-    geocoder: Geocoder = field(default_factory=CityGeocoder)
+    geocoder: Geocoder

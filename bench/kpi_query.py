@@ -35,11 +35,11 @@ from kpi_history import write_history
 
 from backend.auth.passwords import Passwords
 from backend.db import Database
+from backend.demo import seed_demo
 from backend.kpi import service
 from backend.kpi.reconciliation import reconcile
 from backend.kpi.scope import KpiScope
 from backend.orders.models import OrderRow
-from backend.sim.seed import seed_demo
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 BUDGET_MS = 1000.0

@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime, tzinfo
 
+from backend_client.geo import contains
 from console.store import MapZone
 
 
@@ -28,19 +29,8 @@ def distance(metres: float) -> str:
 
 
 def zone_at(zones: Iterable[MapZone], lat: float, lng: float) -> str | None:
-    """The name of the zone whose outline holds the point (even-odd rule), if any."""
-    for name, polygon in zones:
-        inside = False
-        count = len(polygon)
-        for i in range(count):
-            (lat1, lng1), (lat2, lng2) = polygon[i], polygon[(i + 1) % count]
-            if (lng1 > lng) != (lng2 > lng):
-                crossing = lat1 + (lng - lng1) * (lat2 - lat1) / (lng2 - lng1)
-                if lat < crossing:
-                    inside = not inside
-        if inside:
-            return name
-    return None
+    """The name of the zone whose outline holds the point, if any."""
+    return next((name for name, polygon in zones if contains(polygon, (lat, lng))), None)
 
 
 # How each figure the backend sends is read; a figure not named here is shown with its name

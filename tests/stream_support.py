@@ -47,7 +47,7 @@ async def make_demo_database(path: Path) -> None:
     server starts on a copy instead of migrating and seeding from scratch."""
     from backend.auth.passwords import Passwords
     from backend.db import Database
-    from backend.sim.seed import seed_demo
+    from backend.demo import seed_demo
 
     db = Database(f"sqlite+aiosqlite:///{path}")
     try:

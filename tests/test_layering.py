@@ -1,6 +1,9 @@
 """The layering rules of DESIGN.md, checked by importing each layer alone in a fresh interpreter.
 
 - `backend/` never imports `console/`, `screens/`, `widgets/` or `themes/`;
+- nothing in `backend/` but the simulator (`backend/sim/`) and the demo seeding
+  (`backend/demo.py`) imports `backend.sim`: a production backend serves the zones in its
+  database, never the demo city's data;
 - `backend_client/` imports none of those, nor textual or rich;
 - `console/store/` (the store and its lanes, cards, clocks and KPI board) imports no textual;
 - screens and widgets (and the app and its feed) talk to the backend only through
@@ -28,11 +31,14 @@ CONSOLE_SIDE = ("console", "screens", "widgets", "themes")
 # rich is installed, and falls back quietly when it is not.)
 PROBE = """
 import importlib, importlib.abc, json, pkgutil, sys
-targets, blocked = json.loads(sys.argv[1]), set(json.loads(sys.argv[2]))
+targets, blocked, skipped = (json.loads(arg) for arg in sys.argv[1:4])
+
+def within(name, packages):
+    return any(name == p or name.startswith(p + ".") for p in packages)
 
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in blocked:
+        if within(name, blocked):
             raise ModuleNotFoundError(f"{name} is blocked for this layer", name=name)
         return None
 
@@ -41,16 +47,21 @@ for name in targets:
     module = importlib.import_module(name)
     if hasattr(module, "__path__"):
         for info in pkgutil.walk_packages(module.__path__, name + "."):
-            importlib.import_module(info.name)
+            if not within(info.name, skipped):
+                importlib.import_module(info.name)
 print(json.dumps(sorted(sys.modules)))
 """
 
 
-def imported_by(*targets: str, blocked: tuple[str, ...] = ()) -> set[str]:
-    """Every module loaded by importing `targets` (packages with all their submodules), with
-    `blocked` packages unavailable; fails if the import needs one of them."""
+def imported_by(
+    *targets: str, blocked: tuple[str, ...] = (), skipped: tuple[str, ...] = ()
+) -> set[str]:
+    """Every module loaded by importing `targets` (packages with all their submodules but the
+    `skipped` ones), with `blocked` packages (or modules) unavailable; fails if the import
+    needs one of them."""
+    arguments = (list(targets), list(blocked), list(skipped))
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(list(targets)), json.dumps(list(blocked))],
+        [sys.executable, "-c", PROBE, *(json.dumps(a) for a in arguments)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -61,11 +72,25 @@ def imported_by(*targets: str, blocked: tuple[str, ...] = ()) -> set[str]:
 
 
 def offenders(modules: set[str], forbidden: tuple[str, ...]) -> list[str]:
-    return sorted(m for m in modules if m.split(".")[0] in forbidden)
+    return sorted(m for m in modules if any(m == f or m.startswith(f + ".") for f in forbidden))
 
 
 def test_backend_never_imports_the_console() -> None:
     assert offenders(imported_by("backend", blocked=CONSOLE_SIDE), CONSOLE_SIDE) == []
+
+
+def test_only_the_simulator_and_the_demo_seeding_import_the_simulator() -> None:
+    simulator = ("backend.sim",)
+    skipped = (*simulator, "backend.demo")
+    loaded = imported_by("backend", blocked=simulator, skipped=skipped)
+    assert "backend.app" in loaded  # the walk went through the backend
+    assert offenders(loaded, simulator) == []
+
+
+def test_the_probe_blocks_a_subpackage_alone() -> None:
+    with pytest.raises(subprocess.CalledProcessError):
+        imported_by("backend.demo", blocked=("backend.sim",))
+    assert "backend.riders.zones" in imported_by("backend.riders", blocked=("backend.sim",))
 
 
 def test_client_imports_neither_console_nor_textual_nor_rich() -> None:
@@ -146,6 +171,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
     ("dispatch",),
     ("channels",),
     ("kpi",),
+    ("demo",),  # seeding the demo city: the app imports it only with the `demo` setting on
     ("runtime",),
     ("app", "models"),
     ("cli", "__main__"),  # `python -m backend serve`

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, select
+from sqlalchemy import ColumnElement, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.alerts.findings import Finding
@@ -20,31 +20,8 @@ SEVERITY_RANK = {AlertSeverity.CRITICAL: 0, AlertSeverity.WARNING: 1, AlertSever
 
 
 def alert_view(row: AlertRow) -> Alert:
-    return Alert(
-        id=row.id,
-        rule=AlertRule(row.rule),
-        subject=row.subject,
-        severity=AlertSeverity(row.severity),
-        state=AlertState(row.state),
-        title=row.title,
-        details=row.details or {},
-        order_id=row.order_id,
-        rider_id=row.rider_id,
-        request_id=row.request_id,
-        warehouse_id=row.warehouse_id,
-        zone=row.zone,
-        parent_id=row.parent_id,
-        opened_at=row.opened_at,
-        updated_at=row.updated_at,
-        acknowledged_by=row.acknowledged_by,
-        acknowledged_at=row.acknowledged_at,
-        note=row.note,
-        snoozed_until=row.snoozed_until,
-        escalated_at=row.escalated_at,
-        resolved_at=row.resolved_at,
-        resolution=row.resolution,
-        version=row.version,
-    )
+    """The alert as the API shows it: the row's columns by name (see `user_view`)."""
+    return Alert.model_validate(row, from_attributes=True)
 
 
 # --- Writing, with the event --------------------------------------------------------------------
@@ -107,7 +84,7 @@ async def open_alert(
 # --- Reading ------------------------------------------------------------------------------------
 
 
-def alert_scope(principal: Principal):
+def alert_scope(principal: Principal) -> ColumnElement[bool]:
     """Merchants see their warehouse's alerts; desk roles see all."""
     if principal.role == Role.MERCHANT:
         return AlertRow.warehouse_id == principal.warehouse_id

@@ -94,15 +94,9 @@ async def revoke_token(session: AsyncSession, token: str, *, now: datetime) -> N
 
 
 def user_view(user: UserRow) -> User:
-    return User(
-        id=user.id,
-        username=user.username,
-        role=Role(user.role),
-        warehouse_id=user.warehouse_id,
-        rider_id=user.rider_id,
-        channel=user.channel,
-        active=user.active,
-    )
+    """The account as the API shows it (`from_attributes`: the row's columns by name, faster than
+    copying them by hand, `bench/row_views.py`)."""
+    return User.model_validate(user, from_attributes=True)
 
 
 SCOPE_OF_ROLE = {Role.MERCHANT: "warehouse_id", Role.RIDER: "rider_id", Role.CHANNEL: "channel"}

@@ -2,8 +2,10 @@
 
 An adapter declares its platform's payloads as pydantic models in the platform's own field
 names, maps a valid payload to `OrderCreate` (ours), and says which of its fields each of ours
-came from, so that any refusal names both: `recipient_phone (customer.phone): ...`. Signature
-and replay checks are the gateway's (`signature.py`), the same for every channel.
+came from, so that any refusal names both: `recipient_phone (customer.phone): ...`. Status
+callbacks differ only in names and units, so an adapter declares where each of our fields is
+(`CallbackFields`) and one mapping here reads them all. Signature and replay checks are the
+gateway's (`gate.py`), the same for every channel.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import hashlib
 import json
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -118,6 +121,36 @@ class Mapped:
     """The channel's path of each of our items (`detail[2]`), when not simply by index."""
 
 
+class ReadTime(Protocol):
+    """How a channel writes a moment: its value to an aware datetime, or FieldProblem."""
+
+    def __call__(self, value: Any, /, *, our: str, theirs: str) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackFields:
+    """Where a channel's status callback keeps each of our `ChannelCallback`'s fields: paths in
+    its payload model (`message.orderId`), and how it writes times and amounts."""
+
+    kinds: Mapping[Any, CallbackKind]
+    """The channel's event type -> ours."""
+    kind: str
+    callback_id: str
+    occurred_at: str
+    read_time: ReadTime
+    external_id: str
+    amount: str
+    """A payment's or refund's amount."""
+    reason: str
+    statement: str
+    """What the channel calls its daily totals, for a refusal: `a bill`."""
+    day: str
+    orders: str
+    takings: str
+    yuan: bool = False
+    """Amounts in yuan (decimals); else in whole cents."""
+
+
 class ChannelAdapter(ABC):
     """A sales channel's payloads: parse, check, map to the unified order model."""
 
@@ -127,15 +160,49 @@ class ChannelAdapter(ABC):
     fields: ClassVar[dict[str, str]]
     """Our field -> the channel's (`customer.phone` -> `recipient_phone`; item fields as
     `items[].sku`), for naming both in a refusal."""
+    callbacks: ClassVar[CallbackFields]
 
     @abstractmethod
     def to_order(self, payload: Any) -> Mapped:
         """Our order's fields from a valid payload (raise FieldProblem for what the payload
         model cannot check alone)."""
 
-    @abstractmethod
     def to_callback(self, payload: Any) -> ChannelCallback:
-        """Our callback from a valid payload."""
+        """Our callback from a valid payload: a statement needs its day and count; anything
+        else, the order it is about."""
+        where = self.callbacks
+        kind = where.kinds[_at(payload, where.kind)]
+        callback_id = _at(payload, where.callback_id)
+        at = where.read_time(
+            _at(payload, where.occurred_at), our="occurred_at", theirs=where.occurred_at
+        )
+        if kind == CallbackKind.STATEMENT:
+            day, orders = _at(payload, where.day), _at(payload, where.orders)
+            if day is None or orders is None:
+                needs = f"{where.statement} needs {_leaf(where.day)} and {_leaf(where.orders)}"
+                raise FieldProblem("statement", where.day, needs)
+            takings = self._cents(payload, where.takings, our="statement.amount")
+            statement = Statement(
+                business_day(day, our="statement.day", theirs=where.day), orders, takings or 0
+            )
+            return ChannelCallback(callback_id, kind, at, statement=statement)
+        external_id = _at(payload, where.external_id)
+        if external_id is None:
+            raise FieldProblem("external_id", where.external_id, "Field required")
+        return ChannelCallback(
+            callback_id,
+            kind,
+            at,
+            external_id=str(external_id),
+            amount_cents=self._cents(payload, where.amount, our="amount"),
+            reason=_at(payload, where.reason),
+        )
+
+    def _cents(self, payload: Any, path: str, *, our: str) -> int | None:
+        value = _at(payload, path)
+        if value is None:
+            return None
+        return cents_of_yuan(value, our=our, theirs=path) if self.callbacks.yuan else int(value)
 
     # --- the shared part ------------------------------------------------------------------
 
@@ -218,6 +285,17 @@ class ChannelAdapter(ABC):
         return None
 
 
+def _at(payload: Any, path: str) -> Any:
+    """The value at a dotted path of a payload model (`message.orderId`)."""
+    for name in path.split("."):
+        payload = getattr(payload, name)
+    return payload
+
+
+def _leaf(path: str) -> str:
+    return path.rpartition(".")[2]
+
+
 def _dotted(loc: tuple[int | str, ...]) -> str:
     """`("detail", 0, "quantity")` -> `detail[0].quantity`."""
     text = ""
@@ -269,6 +347,15 @@ def unix_time(seconds: float, *, our: str, theirs: str) -> datetime:
         return datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError):
         raise FieldProblem(our, theirs, "not a Unix time") from None
+
+
+def unix_millis(milliseconds: float, *, our: str, theirs: str) -> datetime:
+    return unix_time(milliseconds / 1000, our=our, theirs=theirs)
+
+
+def aware_time(moment: datetime, *, our: str, theirs: str) -> datetime:
+    """A time the payload model parsed already (ISO 8601 with its zone)."""
+    return moment
 
 
 def business_day(text: str, *, our: str, theirs: str) -> date:

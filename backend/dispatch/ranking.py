@@ -10,13 +10,13 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
-from geopy.distance import geodesic
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from backend.inventory.models import WarehouseRow
 from backend.riders.models import RiderRow
+from backend_client.geo import EARTH_RADIUS_M, flat_metres
 from backend_client.models import RiderStatus
 
 # A city rider's average speed on an e-bike, door to door, for the ETA a suggestion promises.
@@ -28,9 +28,9 @@ HANDOVER_MINUTES = 2.0
 # Auto-dispatch does not send a rider across town: farther than this from the pick-up, the
 # order waits for a nearer rider (a dispatcher can still choose anyone from the suggestions).
 AUTO_DISPATCH_REACH_M = 5_000.0
-# Roughly, for the flat-earth shortlist (a degree of latitude).
-METRES_PER_DEGREE = 111_320.0
-# Riders taken from the database (by a flat-earth distance) before the exact geodesic ranking.
+# A degree of latitude on the sphere `flat_metres` measures on, for the shortlist's circle.
+METRES_PER_DEGREE = math.radians(EARTH_RADIUS_M)
+# Riders taken from the database (by squared degrees) before ranking them in metres.
 SHORTLIST = 50
 
 
@@ -96,10 +96,10 @@ async def rank_riders(
     if exclude is not None:
         available = available.where(RiderRow.id != exclude)
     size = max(SHORTLIST, limit)
-    drop_off_m = geodesic((pickup.lat, pickup.lng), (order.lat, order.lng)).meters
+    drop_off_m = flat_metres((pickup.lat, pickup.lng), (order.lat, order.lng))
     found: dict[int, Candidate] = {}
 
-    async def consider(query) -> None:
+    async def consider(query: Select[RiderRow, float, float]) -> None:
         for rider, rider_lat, rider_lng in (await session.execute(query)).all():
             if rider.id not in found:
                 found[rider.id] = _candidate(rider, (rider_lat, rider_lng), pickup, drop_off_m)
@@ -123,7 +123,10 @@ async def rank_riders(
 def _candidate(
     rider: RiderRow, at: tuple[float, float], pickup: Place, drop_off_m: float
 ) -> Candidate:
-    distance = geodesic(at, (pickup.lat, pickup.lng)).meters
+    # The flat map, not geopy's geodesic: within 0.3% of it across a city, which moves no
+    # rider past another that matters, and some fifty times cheaper for every candidate of
+    # every order auto-dispatch places.
+    distance = flat_metres(at, (pickup.lat, pickup.lng))
     ride_minutes = (distance + drop_off_m) / (NOMINAL_SPEED_KMH * 1000 / 60)
     return Candidate(
         rider=rider,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Request, Response
+from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.deps import CanAdjustStock, CanReadStock, CanReadWarehouses
 from backend.auth.scope import warehouse_in_scope
@@ -24,15 +26,8 @@ WarehouseId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")]
 
 
 def warehouse_view(row: WarehouseRow) -> Warehouse:
-    return Warehouse(
-        id=row.id,
-        name=row.name,
-        zone=row.zone,
-        address=row.address,
-        lat=row.lat,
-        lng=row.lng,
-        auto_dispatch=row.auto_dispatch,
-    )
+    """The warehouse as the API shows it: the row's columns by name (see `user_view`)."""
+    return Warehouse.model_validate(row, from_attributes=True)
 
 
 @router.get("/warehouses", response_model=list[Warehouse])
@@ -95,13 +90,13 @@ async def adjust_stock(
     db: DbDep,
     clock: ClockDep,
     principal: CanAdjustStock,
-):
+) -> Response:
     """Restock (positive delta) or write off (negative); never below what is reserved."""
     if not warehouse_in_scope(principal, warehouse_id):
         raise NotFound(f"no warehouse {warehouse_id}")
     now = clock.now()
 
-    async def act(session):
+    async def act(session: AsyncSession) -> tuple[int, BaseModel]:
         level = await service.adjust(
             session, warehouse_id, sku, body.delta, body.reason, actor=principal, now=now
         )

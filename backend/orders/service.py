@@ -43,9 +43,9 @@ from backend.realtime.models import EventRow
 from backend.realtime.outbox import append_event
 from backend.returns.records import withdraw_pending
 from backend.riders import progress
-from backend.riders.geo import rough_metres
 from backend.riders.models import DeliveryProgressRow, RiderRow
 from backend.sql import Query, Sql, sql_of
+from backend_client.geo import flat_metres
 from backend_client.models import (
     AssignRequest,
     Channel,
@@ -311,7 +311,7 @@ async def _serving_warehouse(sql: Sql, request: OrderCreate) -> Pickup:
     target = (request.customer.lat, request.customer.lng)
     # The flat-map distance (within 0.1% across a city) ranks them as the geodesic does, at a
     # fraction of its cost, paid by every order.
-    return min(warehouses, key=lambda w: rough_metres((w.lat, w.lng), target))
+    return min(warehouses, key=lambda w: flat_metres((w.lat, w.lng), target))
 
 
 # --- Changes ------------------------------------------------------------------------------------

@@ -1,1 +1,3 @@
-"""The event log (outbox) and, later, the bus and the WebSocket hub."""
+"""The event log and the live stream: appending events (the outbox), the feed that follows the
+log, the bus between instances, and the hub that serves each console over WebSocket or long
+poll."""

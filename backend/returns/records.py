@@ -15,26 +15,13 @@ from backend.orders.records import OrderRecord
 from backend.realtime.outbox import append_event
 from backend.returns.models import ReturnRequestRow
 from backend.sql import Query, sql_of
-from backend_client.models import ClaimLine, RequestKind, RequestState, ReturnRequest
+from backend_client.models import RequestState, ReturnRequest
 
 
 def request_view(row: ReturnRequestRow) -> ReturnRequest:
-    return ReturnRequest(
-        id=row.id,
-        kind=RequestKind(row.kind),
-        state=RequestState(row.state),
-        order_id=row.order_id,
-        warehouse_id=row.warehouse_id,
-        reason=row.reason,
-        items=[ClaimLine(**item) for item in row.items],
-        amount_cents=row.amount_cents,
-        opened_by=row.opened_by,
-        opened_at=row.opened_at,
-        decided_by=row.decided_by,
-        decided_at=row.decided_at,
-        decision_reason=row.decision_reason,
-        version=row.version,
-    )
+    """The return or claim as the API shows it: the row's columns by name, its items validated
+    from the stored JSON (see `user_view`)."""
+    return ReturnRequest.model_validate(row, from_attributes=True)
 
 
 async def announce(

@@ -1,9 +1,10 @@
-"""Plane geometry on a city's scale: distances on the globe (geopy, offline), whether a point
-lies in a zone's polygon (ray casting), and the point a fraction of the way along a line."""
+"""Plane geometry on a city's scale: the great-circle distance (geopy, offline), the point a
+fraction of the way along a line, and the middle of some points. The flat-map distance for hot
+paths and whether a point lies in a zone are `backend_client.geo`'s, shared with the simulator
+and the console."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from geopy.distance import great_circle
@@ -13,37 +14,7 @@ LatLng = tuple[float, float]
 
 def metres(a: LatLng, b: LatLng) -> float:
     """The great-circle distance between two (lat, lng) points, in metres."""
-    return great_circle(a, b).meters
-
-
-EARTH_RADIUS_M = 6_371_009.0
-"""The mean radius geopy's great circle uses."""
-
-
-def rough_metres(a: LatLng, b: LatLng) -> float:
-    """The distance as on a flat map around the two points (equirectangular): within 0.1% of
-    `metres` across a city, and several times cheaper. For per-fix threshold checks (fences,
-    standing still); what is reported or worked into an ETA uses `metres`."""
-    x = math.radians(b[1] - a[1]) * math.cos(math.radians((a[0] + b[0]) / 2))
-    y = math.radians(b[0] - a[0])
-    return EARTH_RADIUS_M * math.hypot(x, y)
-
-
-def contains(polygon: Sequence[LatLng], point: LatLng) -> bool:
-    """Whether `point` lies inside `polygon` (its (lat, lng) corners, not closed).
-
-    Ray casting: a city zone is small enough to treat degrees as a plane. A point exactly on
-    an edge may count as either side.
-    """
-    lat, lng = point
-    inside = False
-    ring = list(polygon)
-    for (lat1, lng1), (lat2, lng2) in zip(ring, ring[1:] + ring[:1], strict=True):
-        if (lng1 > lng) != (lng2 > lng):
-            crossing = lat1 + (lng - lng1) * (lat2 - lat1) / (lng2 - lng1)
-            if lat < crossing:
-                inside = not inside
-    return inside
+    return float(great_circle(a, b).meters)
 
 
 def between(a: LatLng, b: LatLng, fraction: float) -> LatLng:

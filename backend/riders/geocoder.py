@@ -1,8 +1,10 @@
-"""Turning addresses into coordinates, behind one interface: `CityGeocoder` works offline from
-the demo city's data and is the default; `NominatimGeocoder` asks OpenStreetMap's Nominatim
-over the network (geopy, imported only when chosen, never in tests).
+"""Turning addresses into coordinates, behind one interface: `OfflineGeocoder`, the default,
+places them on the zones, streets and warehouses in the database (`CityGeocoder` does the
+placing, on one city's data); `NominatimGeocoder` asks OpenStreetMap's Nominatim over the
+network (geopy, imported only when chosen, never in tests). A database without zones places
+nothing but its warehouses' own addresses.
 
-The city's data names streets but has no street geometry, so `CityGeocoder` lays each zone's
+The map names streets but has no street geometry, so `CityGeocoder` lays each zone's
 streets out itself: street i of a zone's n runs through the zone's warehouse at i/n of a half
 turn, and house numbers 1 to 200 spread along the part of that line inside the zone (a higher
 number wraps around). The same address always lands on the same point, inside its zone.
@@ -17,9 +19,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from backend.riders.geo import LatLng, contains, metres
+from backend.riders.geo import LatLng, metres
+from backend.riders.zones import city_map
+from backend_client.geo import contains
 
 if TYPE_CHECKING:
+    from backend.db import Database
     from backend.settings import Settings
 
 HOUSES_PER_STREET = 200
@@ -51,16 +56,13 @@ def _key(text: str) -> str:
 
 
 class CityGeocoder:
-    """Offline, from a city's data (the demo city's by default): a warehouse's own address to
-    the warehouse; "<street> <number>, <area>" on a zone's street to a point on that street.
+    """Offline, from a city's data (`warehouses` with `id`, `address`, `lat`, `lng`; `zones`
+    with `name`, `warehouse_id`, `polygon`, `streets`): a warehouse's own address to the
+    warehouse; "<street> <number>, <area>" on a zone's street to a point on that street.
     The area (a zone or district name) picks among zones sharing a street name; it may be
     left out."""
 
-    def __init__(self, city: dict[str, Any] | None = None) -> None:
-        if city is None:
-            from backend.sim.city import demo_city
-
-            city = demo_city()
+    def __init__(self, city: dict[str, Any]) -> None:
         warehouses = {w["id"]: w for w in city["warehouses"]}
         self._exact = {_key(w["address"]): (w["lat"], w["lng"]) for w in city["warehouses"]}
         self._zones = [
@@ -151,6 +153,23 @@ def _steps() -> Iterable[float]:
         step += _STEP_M
 
 
+class OfflineGeocoder:
+    """`CityGeocoder` on the map in the database, read again at each call (a few small
+    tables) so that zones loaded after start count; the placing is rebuilt only when the map
+    changed, keeping the streets' laid-out lines."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._city: tuple[dict[str, Any], CityGeocoder] | None = None
+
+    async def geocode(self, address: str) -> LatLng | None:
+        async with self._db.read() as session:
+            city = await city_map(session)
+        if self._city is None or self._city[0] != city:
+            self._city = (city, CityGeocoder(city))
+        return self._city[1].place(address)
+
+
 class NominatimGeocoder:
     """OpenStreetMap's Nominatim through geopy, over the network: for a deployment outside the
     demo city. Its usage policy asks for an identifying user agent and at most one request a
@@ -171,8 +190,9 @@ class NominatimGeocoder:
         return (found.latitude, found.longitude)
 
 
-def geocoder_for(settings: Settings) -> Geocoder:
-    """The geocoder the settings choose (`geocoder`: offline by default, or nominatim)."""
+def geocoder_for(settings: Settings, db: Database) -> Geocoder:
+    """The geocoder the settings choose (`geocoder`: offline on the database's map by default,
+    or nominatim)."""
     if settings.geocoder == "nominatim":
         return NominatimGeocoder(settings.geocoder_user_agent)
-    return CityGeocoder()
+    return OfflineGeocoder(db)

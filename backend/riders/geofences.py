@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.riders.geo import LatLng, metres, rough_metres
+from backend.riders.geo import LatLng, metres
 from backend.riders.models import RiderRow
+from backend_client.geo import flat_metres
 from backend_client.models import PositionPoint
 
 ARRIVAL_M = 150.0
@@ -42,7 +43,7 @@ def first_arrival(fixes: Sequence[PositionPoint], customer: LatLng) -> tuple[Pos
     chosen = fixes[0]
     best = math.inf
     for fix in fixes:
-        distance = rough_metres((fix.lat, fix.lng), customer)
+        distance = flat_metres((fix.lat, fix.lng), customer)
         if distance <= ARRIVAL_M:
             chosen = fix
             break
@@ -58,7 +59,7 @@ def warehouse_crossings(
     `rider.at_warehouse`; the first fix ever only says where they are, it crosses nothing."""
     crossings = []
     for fix in fixes:
-        distance = rough_metres((fix.lat, fix.lng), warehouse)
+        distance = flat_metres((fix.lat, fix.lng), warehouse)
         if rider.at_warehouse is None:
             rider.at_warehouse = distance <= LEAVE_WAREHOUSE_M
             continue

@@ -6,17 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
-from sqlalchemy import select
 
 from backend.auth.deps import CanReadOrders, CanReadRiders, CanReadWarehouses
 from backend.auth.principal import Principal
 from backend.deps import ClockDep, DbDep
-from backend.inventory.models import WarehouseRow
 from backend.orders.views import event_views_for
 from backend.paths import OrderId, RiderId
 from backend.responses import PROTECTED, errors
-from backend.riders import next_stops, tracks
-from backend.sim.city import demo_zones
+from backend.riders import next_stops, tracks, zones
 from backend_client.models import RiderRoute, Track, Zone
 
 router = APIRouter(tags=["riders"], responses=PROTECTED)
@@ -30,15 +27,10 @@ async def list_zones(
     db: DbDep,
     principal: CanReadWarehouses,
 ) -> list[Zone]:
-    """Delivery zones with their polygons: the demo city's, for the warehouses this backend
-    knows."""
+    """Delivery zones with their polygons, by name (none until some are loaded: the demo
+    seeds its city's)."""
     async with db.read() as session:
-        known = set((await session.scalars(select(WarehouseRow.id))).all())
-    return [
-        Zone(name=z.name, warehouse_id=z.warehouse_id, polygon=list(z.polygon))
-        for z in demo_zones()
-        if z.warehouse_id in known
-    ]
+        return await zones.delivery_zones(session)
 
 
 @router.get(

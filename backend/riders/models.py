@@ -1,10 +1,10 @@
-"""Tables for riders and their position track."""
+"""Tables for riders and their position track, and the map they ride on: zones and streets."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, UTCDateTime
@@ -83,3 +83,25 @@ class DeliveryProgressRow(Base):
     pickup_lng: Mapped[float | None]
     """Where the goods wait for this rider first: the rider before them left the road there (an
     accident). Cleared once this rider has been there; distance and ETA go via it until then."""
+
+
+class ZoneRow(Base):
+    """A delivery zone: the area one front warehouse serves."""
+
+    __tablename__ = "zones"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    warehouse_id: Mapped[str] = mapped_column(ForeignKey("warehouses.id"), index=True)
+    polygon: Mapped[list[list[float]]] = mapped_column(JSON)
+    """The border as [lat, lng] pairs, not closed (the last point joins the first)."""
+
+
+class StreetRow(Base):
+    """A named street of a zone. The zone's order of streets counts: the offline geocoder lays
+    street i of n at i/n of a half turn around the warehouse, so renumbering moves addresses."""
+
+    __tablename__ = "streets"
+
+    zone: Mapped[str] = mapped_column(ForeignKey("zones.name"), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))

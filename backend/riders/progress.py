@@ -18,10 +18,11 @@ from backend.inventory.models import WarehouseRow
 from backend.orders.models import OrderRow
 from backend.realtime.outbox import append_event
 from backend.riders import geofences
-from backend.riders.geo import metres, rough_metres
+from backend.riders.geo import metres
 from backend.riders.geofences import RiderEvent
 from backend.riders.models import DeliveryProgressRow, RiderRow
 from backend.sql import Query, sql_of
+from backend_client.geo import flat_metres
 from backend_client.models import OrderState, PositionPoint
 
 NOMINAL_KMH = 20.0
@@ -132,7 +133,7 @@ async def new_leg(session: AsyncSession, rider_id: int) -> None:
 def _track_stillness(rider: RiderRow, fixes: list[PositionPoint], radius_m: float) -> None:
     for fix in fixes:
         lat, lng = rider.still_lat, rider.still_lng
-        if lat is None or lng is None or rough_metres((lat, lng), (fix.lat, fix.lng)) > radius_m:
+        if lat is None or lng is None or flat_metres((lat, lng), (fix.lat, fix.lng)) > radius_m:
             rider.still_lat, rider.still_lng, rider.still_since = fix.lat, fix.lng, fix.at
 
 

@@ -36,19 +36,8 @@ MAX_FIX_AGE = timedelta(days=2)
 
 
 def rider_view(row: RiderRow) -> Rider:
-    return Rider(
-        id=row.id,
-        name=row.name,
-        phone=row.phone,
-        status=RiderStatus(row.status),
-        warehouse_id=row.warehouse_id,
-        capacity=row.capacity,
-        active_orders=row.active_orders,
-        cold_chain=row.cold_chain,
-        last_lat=row.last_lat,
-        last_lng=row.last_lng,
-        last_fix_at=row.last_fix_at,
-    )
+    """The rider as the API shows it: the row's columns by name (see `user_view`)."""
+    return Rider.model_validate(row, from_attributes=True)
 
 
 async def list_riders(

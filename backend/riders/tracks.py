@@ -16,9 +16,10 @@ from backend.orders.lifecycle import RIDER_FREE_STATES
 from backend.orders.models import OrderRow
 from backend.orders.scope import order_scope
 from backend.realtime.models import EventRow
-from backend.riders.geo import centre, rough_metres
+from backend.riders.geo import centre
 from backend.riders.models import RiderPositionRow
 from backend.riders.service import load_rider
+from backend_client.geo import flat_metres
 from backend_client.models import OrderState, Role, TrackPoint, TrackStop
 
 DEFAULT_SPAN = timedelta(hours=1)
@@ -183,7 +184,7 @@ async def _fixes(
         if speed is None and before is not None:
             hours = (at - before.at).total_seconds() / 3600
             if hours > 0:
-                speed = round(rough_metres((before.lat, before.lng), (lat, lng)) / 1000 / hours, 1)
+                speed = round(flat_metres((before.lat, before.lng), (lat, lng)) / 1000 / hours, 1)
         before = TrackPoint(at=at, lat=lat, lng=lng, speed_kmh=speed)
         points.append(before)
     return points
@@ -205,7 +206,7 @@ def find_stops(
     while i < len(points):
         anchor = (points[i].lat, points[i].lng)
         j = i + 1
-        while j < len(points) and rough_metres(anchor, (points[j].lat, points[j].lng)) <= radius_m:
+        while j < len(points) and flat_metres(anchor, (points[j].lat, points[j].lng)) <= radius_m:
             j += 1
         last = points[j - 1]
         stayed = (last.at - points[i].at).total_seconds() / 60

@@ -1,1 +1,2 @@
-"""The demo city and (later) the simulator that plays channels, stores and riders."""
+"""The demo city and the simulator that plays its channels, stores and riders against the
+backend's public API, as a client like any other."""

@@ -1,4 +1,5 @@
-"""The simulator's people: one signed-in client per account, as a real deployment's apps have.
+"""The simulator's people: the demo's accounts, and one signed-in client per account, as a real
+deployment's apps have.
 
 Every call goes through `Actor.call`, which signs in again when a token has expired (the demo's
 clock can run fast) and waits out a backend that is restarting, so a story is not lost to a
@@ -10,18 +11,55 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import httpx
 
-from backend.sim.seed import demo_password
+from backend.sim.city import demo_city
 from backend_client import ConnectionFailed, FreshlineClient, NotAuthenticated, ServerError
+from backend_client.models import Channel, Role
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+P = ParamSpec("P")
 
 # How long an action keeps retrying a backend that does not answer before giving up.
 OUTAGE_PATIENCE_S = 60.0
+
+DESK_ACCOUNTS = (Role.DISPATCHER, Role.SUPERVISOR, Role.SUPPORT, Role.ADMIN, Role.VIEWER)
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """An account the demo creates (`backend.demo`) and the simulator signs in as."""
+
+    username: str
+    role: Role
+    warehouse_id: str | None = None
+    rider_id: int | None = None
+    channel: str | None = None
+
+    @property
+    def password(self) -> str:
+        return demo_password(self.username)
+
+
+def demo_password(username: str) -> str:
+    return f"demo-{username}"
+
+
+def demo_accounts(rider_ids: list[int]) -> list[DemoAccount]:
+    """Desk staff, one merchant per warehouse, one account per rider and per channel."""
+    city = demo_city()
+    accounts = [DemoAccount(str(role), role) for role in DESK_ACCOUNTS]
+    accounts += [
+        DemoAccount(merchant_account(w["id"]), Role.MERCHANT, warehouse_id=w["id"])
+        for w in city["warehouses"]
+    ]
+    accounts += [DemoAccount(f"rider-{rid}", Role.RIDER, rider_id=rid) for rid in rider_ids]
+    accounts += [DemoAccount(channel_account(c), Role.CHANNEL, channel=c.value) for c in Channel]
+    return accounts
 
 
 class Actor:
@@ -43,17 +81,24 @@ class Actor:
             answer = await self.client.login(self.username, demo_password(self.username))
             self.client.token = answer.access_token
 
-    async def call(self, act: Callable[[FreshlineClient], Awaitable[T]]) -> T:
-        """`act(client)`, signed in, through short outages."""
+    async def call(
+        self,
+        act: Callable[Concatenate[FreshlineClient, P], Awaitable[T]],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """`act(client, *args, **kwargs)`, signed in, through short outages. Arguments after
+        `act` are bound at the call, as a loop's variables must be."""
         if self.client.token is None:
             await self.sign_in()
         waited = 0.0
         while True:
             try:
-                return await act(self.client)
+                return await act(self.client, *args, **kwargs)
             except NotAuthenticated:
                 await self.sign_in()
-                return await act(self.client)
+                return await act(self.client, *args, **kwargs)
             except (ConnectionFailed, ServerError) as exc:
                 # A 500 is a bug to see, not an outage to sit out.
                 if waited >= OUTAGE_PATIENCE_S or getattr(exc, "status", 503) == 500:

@@ -10,7 +10,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from backend.riders import geo
+from backend_client import geo
 
 LatLng = tuple[float, float]
 
@@ -18,7 +18,10 @@ LatLng = tuple[float, float]
 @cache
 def demo_city() -> dict[str, Any]:
     """The raw city data."""
-    return json.loads(resources.files(__package__).joinpath("city.json").read_text("utf-8"))
+    city: dict[str, Any] = json.loads(
+        resources.files(__package__).joinpath("city.json").read_text("utf-8")
+    )
+    return city
 
 
 @dataclass(frozen=True, slots=True)

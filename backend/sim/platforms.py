@@ -14,20 +14,22 @@ import asyncio
 import json
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from backend.channels.adapter import CHINA
 from backend.channels.gate import demo_channel_secret
-from backend.sim.city import demo_city, demo_zones
+from backend.sim.city import Zone, demo_city, demo_zones
 from backend.sim.demand import OrderPlan
 from backend_client import ConnectionFailed, FreshlineClient, ServerError
 from backend_client.models import Channel, ChannelCallbackResult, ChannelOrderReceipt
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LEADERS_PER_ZONE = 4
 # Group buys sell a little under the list price; the difference shows in reconciliation.
@@ -40,7 +42,7 @@ def _catalogue() -> dict[str, dict[str, Any]]:
     return {s["sku"]: s for s in demo_city()["skus"]}
 
 
-def _zone(plan: OrderPlan):
+def _zone(plan: OrderPlan) -> Zone:
     return next(z for z in demo_zones() if z.name == plan.zone)
 
 
@@ -260,7 +262,7 @@ class Platforms:
             )
         )
 
-    async def _through_outages(self, send):
+    async def _through_outages(self, send: Callable[[], Awaitable[T]]) -> T:
         waited = 0.0
         while True:
             try:

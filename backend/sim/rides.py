@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from geopy.distance import geodesic
-
 from backend.sim.city import LatLng
 from backend.sim.demand import Doorstep
 from backend.sim.movement import Leg, route
 from backend.sim.world import RiderAgent, Story
 from backend_client import NotFound
+from backend_client.geo import flat_metres
 from backend_client.models import OrderAction, OrderState, RequestKind
 
 if TYPE_CHECKING:
@@ -140,7 +139,8 @@ async def _deliver(
         agent.silent_until = sim.clock.now() + timedelta(minutes=agent.rng.uniform(6, 12))
     returns, here = [], start
     while carried:
-        story = min(carried, key=lambda s: geodesic(here, s.drop_off).meters)
+        # Nearest first on the flat map: exact enough to order a rider's stops, and cheap.
+        story = min(carried, key=lambda s: flat_metres(here, s.drop_off))
         carried.remove(story)
         if story.status != S.DELIVERING or story.rider_id != agent.id:
             continue  # cancelled or given to someone else meanwhile

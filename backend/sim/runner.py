@@ -51,6 +51,7 @@ from backend_client.models import (
     PositionPoint,
     RequestKind,
     ReturnRequest,
+    Rider,
     RiderIn,
     RiderStatus,
     Topic,
@@ -343,10 +344,10 @@ class Simulator:
         for agent in self.riders.values():
             if agent.queue.pop(story.order_id, None) is not None:
                 agent.wake.set()
-        agent = self.riders.get(story.rider_id) if story.rider_id else None
-        if agent is not None and story.status not in FINAL:
-            agent.queue[story.order_id] = story
-            agent.wake.set()
+        taker = self.riders.get(story.rider_id) if story.rider_id else None
+        if taker is not None and story.status not in FINAL:
+            taker.queue[story.order_id] = story
+            taker.wake.set()
 
     # --- setting up -----------------------------------------------------------------------
 
@@ -365,7 +366,7 @@ class Simulator:
             actor = self.cast[f"rider-{rider.id}"] if own else admin
             if rider.status != RiderStatus.ONLINE:
                 rider = await actor.call(
-                    lambda c, r=rider: c.riders.set_status(r.id, RiderStatus.ONLINE)
+                    lambda c, r: c.riders.set_status(r.id, RiderStatus.ONLINE), rider
                 )
             home = self.warehouses[rider.warehouse_id]
             rng = random.Random(f"{self.config.seed}:rider:{rider.id}")
@@ -381,7 +382,7 @@ class Simulator:
             )
         await self._subscribe()
 
-    async def _register(self, admin: Actor, count: int, warehouse_ids: list[str]) -> list:
+    async def _register(self, admin: Actor, count: int, warehouse_ids: list[str]) -> list[Rider]:
         """More riders for a load test, spread over the warehouses, online from the start."""
         rng = random.Random(f"{self.config.seed}:crew")
         people = demo_city()["people"]
@@ -399,7 +400,7 @@ class Simulator:
         registered = []
         for start in range(0, count, 1000):
             chunk = crew[start : start + 1000]
-            registered += await admin.call(lambda c, chunk=chunk: c.riders.register(chunk))
+            registered += await admin.call(lambda c, some: c.riders.register(some), chunk)
         log.info("registered %d riders for the run", len(registered))
         return registered
 
@@ -532,13 +533,15 @@ class Simulator:
         while True:
             for warehouse_id in self.warehouses:
                 merchant = self.cast[f"merchant-{warehouse_id.lower()}"]
-                for level in await merchant.call(lambda c, w=warehouse_id: c.warehouses.stock(w)):
+                for level in await merchant.call(lambda c, w: c.warehouses.stock(w), warehouse_id):
                     target = usual["cold_chain" if level.cold_chain else "default"]
                     if level.available < target * REPLENISH_BELOW:
                         await merchant.call(
-                            lambda c, lv=level, t=target: c.warehouses.adjust_stock(
+                            lambda c, lv, t: c.warehouses.adjust_stock(
                                 lv.warehouse_id, lv.sku, t - lv.available, "scheduled delivery"
-                            )
+                            ),
+                            level,
+                            target,
                         )
             await self.sleep(REPLENISH_EVERY_S)
 

@@ -106,9 +106,11 @@ async def _recover_stock(sim: Simulator, story: Story, rng: random.Random) -> bo
         if levels[sku].available < quantity:
             delta = max(20, quantity - levels[sku].available)
             await merchant.call(
-                lambda client, sku=sku, delta=delta: client.warehouses.adjust_stock(
+                lambda client, sku, delta: client.warehouses.adjust_stock(
                     story.warehouse_id, sku, delta, "express delivery from the supplier"
-                )
+                ),
+                sku,
+                delta,
             )
     if story.status != S.OUT_OF_STOCK:
         return False  # someone at a console settled it meanwhile

@@ -14,7 +14,6 @@ from console.store.cards import (
     OrderCard,
     RiderCard,
     RiderState,
-    flat_metres,
 )
 from console.store.clocks import FrozenClock, ServerClock
 from console.store.kpi_board import KpiBoard, KpiScope
@@ -52,5 +51,4 @@ __all__ = [
     "ServerClock",
     "Store",
     "Urgency",
-    "flat_metres",
 ]

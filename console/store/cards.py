@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -150,18 +149,6 @@ def card_from_created(event: Event) -> OrderCard | None:
         )
     except (KeyError, TypeError, ValueError):
         return None
-
-
-def flat_metres(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """Distance on a local flat map (equirectangular): close enough within a city, and cheap
-    enough for every fix of every rider."""
-    mean = math.radians((lat1 + lat2) / 2)
-    dx = math.radians(lng2 - lng1) * math.cos(mean)
-    dy = math.radians(lat2 - lat1)
-    return EARTH_M * math.hypot(dx, dy)
-
-
-EARTH_M = 6_371_000.0
 
 
 def aware(moment: datetime) -> datetime:

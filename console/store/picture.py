@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from geopy.distance import great_circle
 
 from backend_client import StreamState, StreamStatus
+from backend_client.geo import flat_metres
 from backend_client.models import (
     Alert,
     Event,
@@ -42,7 +43,6 @@ from console.store.cards import (
     RiderState,
     aware,
     card_from_created,
-    flat_metres,
 )
 from console.store.clocks import ServerClock
 from console.store.kpi_board import KpiBoard, KpiScope
@@ -276,7 +276,7 @@ class Store:
         if rider.lat is not None and rider.lng is not None and rider.fix_at is not None:
             seconds = (at - rider.fix_at).total_seconds()
             if seconds <= SPEED_WINDOW.total_seconds():
-                metres = flat_metres(rider.lat, rider.lng, position.lat, position.lng)
+                metres = flat_metres((rider.lat, rider.lng), (position.lat, position.lng))
                 rider.speed_kmh = 0.0 if metres < GPS_JITTER_M else metres / seconds * 3.6
         rider.lat, rider.lng, rider.fix_at = position.lat, position.lng, at
         self._changes.riders = True

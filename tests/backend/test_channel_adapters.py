@@ -190,3 +190,19 @@ def test_refund_amounts_and_daily_statements() -> None:
     assert statement is not None and statement.amount_cents == 40150
     problem = refused("meituan", bill | {"bill_date": "yesterday"}, callback=True)
     assert (problem.field, problem.channel_field) == ("statement.day", "bill_date")
+
+
+def test_a_callback_refused_names_the_platforms_field() -> None:
+    bill = sample_callback("mini_program") | {"event_type": "BILL.DAILY"}
+    bill["resource"] = {"bill_date": "2026-11-22"}
+    problem = refused("mini_program", bill, callback=True)
+    assert (problem.field, problem.channel_field) == ("statement", "resource.bill_date")
+    assert problem.problem == "a bill needs bill_date and count"
+
+    no_order = with_message(sample_callback("eleme"), orderId=None)
+    problem = refused("eleme", no_order, callback=True)
+    assert (problem.field, problem.channel_field) == ("external_id", "message.orderId")
+
+    bad_refund = with_message(sample_callback("eleme"), refundAmount=-1)
+    problem = refused("eleme", bad_refund, callback=True)
+    assert (problem.field, problem.channel_field) == ("amount", "message.refundAmount")

@@ -9,6 +9,7 @@ riders 1 and 3 have a cold-chain box, rider 2 has none.
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy import select
 from backend.app import create_app
 from backend.clock import ManualClock
 from backend.realtime.models import EventRow
+from backend_client.geo import EARTH_RADIUS_M, flat_metres
 from tests.support import STARTUP_S, Api, customer, settings_for
 
 WH_CY = (39.9334, 116.455)
@@ -50,9 +52,10 @@ async def sweep(api: Api) -> int:
 
 
 async def place(api: Api, rider_id: int, metres: float) -> None:
-    """Put the rider `metres` due north of WH-CY, as of now."""
-    point = geodesic(meters=metres).destination(WH_CY, bearing=0)
-    fix = {"lat": point.latitude, "lng": point.longitude, "at": api.clock.now().isoformat()}
+    """Put the rider `metres` due north of WH-CY, as of now, on the sphere the ranking measures
+    on (`flat_metres`)."""
+    lat = WH_CY[0] + math.degrees(metres / EARTH_RADIUS_M)
+    fix = {"lat": lat, "lng": WH_CY[1], "at": api.clock.now().isoformat()}
     response = await api.post("admin", f"/riders/{rider_id}/positions", json={"points": [fix]})
     assert response.status_code == 200, response.text
 
@@ -381,7 +384,7 @@ async def test_suggestions_rank_riders_and_leave_out_the_current_one(api: Api) -
     created = await api.create_order()
     ranked = await suggestions(api, created)
     assert [s["rider"]["id"] for s in ranked] == [2, 1, 4]
-    drop_off_m = geodesic(WH_CY, (customer()["lat"], customer()["lng"])).meters
+    drop_off_m = flat_metres(WH_CY, (customer()["lat"], customer()["lng"]))
     for suggestion, metres in zip(ranked, (100, 300, 1500), strict=True):
         assert suggestion["distance_m"] == pytest.approx(metres, abs=1)
         eta = (metres + drop_off_m) / METRES_PER_MINUTE + HANDOVERS_MINUTES

@@ -12,12 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from geopy.distance import geodesic
 from sqlalchemy import select
 
 from backend.realtime.models import EventRow
 from backend.riders.models import RiderPositionRow
 from backend_client import FreshlineClient, InvalidRequest, PermissionDenied
+from backend_client.geo import flat_metres
 from backend_client.models import FleetFix, RiderIn, RiderStatus
 from tests.support import Api
 
@@ -321,7 +321,7 @@ async def test_the_client_registers_relays_suggests_and_switches_dispatch(api: A
         order = await api.create_order()
         suggested = await client.orders.rider_suggestions(order["id"], limit=3)
         assert [s.rider.id for s in suggested] == [newcomer.id]
-        expected = geodesic((39.9334, 116.455), (39.9340, 116.4550)).meters  # from WH-CY
+        expected = flat_metres((39.9334, 116.455), (39.9340, 116.4550))  # from WH-CY
         assert suggested[0].distance_m == pytest.approx(expected, abs=0.1)
 
         warehouse = await client.warehouses.set_auto_dispatch("WH-CY", False)

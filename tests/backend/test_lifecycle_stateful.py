@@ -32,6 +32,7 @@ from backend.auth.passwords import Passwords
 from backend.auth.principal import Principal
 from backend.clock import ManualClock
 from backend.db import Database
+from backend.demo import seed_demo
 from backend.errors import Conflict, Forbidden, IllegalTransition, NotFound, StaleVersion
 from backend.inventory import service as stock_service
 from backend.inventory.models import StockRow
@@ -41,7 +42,6 @@ from backend.realtime.models import EventRow
 from backend.returns import service as returns_service
 from backend.riders import service as rider_service
 from backend.riders.models import RiderRow
-from backend.sim.seed import seed_demo
 from backend_client.models import (
     AssignRequest,
     ClaimCreate,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections import Counter, defaultdict
@@ -9,11 +10,11 @@ from datetime import datetime, timedelta
 from itertools import islice, pairwise
 
 import pytest
-from geopy.distance import geodesic
 
 from backend.sim.city import LatLng, Zone, demo_city, demo_zones
 from backend.sim.demand import BEIJING, CHANNEL_MIX, Demand, Doorstep, OrderPlan, demand_weight
 from backend.sim.movement import Leg, route
+from backend_client.geo import EARTH_RADIUS_M, flat_metres
 from backend_client.models import Channel, Code
 
 START = datetime(2025, 3, 3, 0, 0, tzinfo=BEIJING)  # a Monday, midnight in Beijing
@@ -42,14 +43,14 @@ def per_hour(orders: list[OrderPlan]) -> Counter[int]:
     return Counter(order.at.astimezone(BEIJING).hour for order in orders)
 
 
+# On the sphere the simulator measures rides on (`flat_metres`).
 def north_of(point: LatLng, metres: float) -> LatLng:
-    p = geodesic(meters=metres).destination(point, bearing=0)
-    return (p.latitude, p.longitude)
+    return (point[0] + math.degrees(metres / EARTH_RADIUS_M), point[1])
 
 
 def east_of(point: LatLng, metres: float) -> LatLng:
-    p = geodesic(meters=metres).destination(point, bearing=90)
-    return (p.latitude, p.longitude)
+    across = EARTH_RADIUS_M * math.cos(math.radians(point[0]))
+    return (point[0], point[1] + math.degrees(metres / across))
 
 
 # --- demand ----------------------------------------------------------------------------------
@@ -258,8 +259,8 @@ def test_a_rider_is_where_the_clock_says() -> None:
     assert leg.position(leg.arrive) == pytest.approx(end)
     assert leg.position(leg.arrive + timedelta(hours=1)) == end
     half = leg.position(DEPART + timedelta(seconds=90))
-    assert geodesic(SANLITUN, half).meters == pytest.approx(500, abs=3)
-    assert geodesic(half, end).meters == pytest.approx(500, abs=3)
+    assert flat_metres(SANLITUN, half) == pytest.approx(500, abs=3)
+    assert flat_metres(half, end) == pytest.approx(500, abs=3)
 
 
 def test_half_way_round_a_corner_is_at_the_corner() -> None:
@@ -269,10 +270,10 @@ def test_half_way_round_a_corner_is_at_the_corner() -> None:
     assert (leg.arrive - leg.depart).total_seconds() == pytest.approx(480, abs=0.1)
     assert leg.speed_kmh() == pytest.approx(15)
     half = leg.position(DEPART + (leg.arrive - DEPART) / 2)
-    assert geodesic(half, corner).meters < 3
+    assert flat_metres(half, corner) < 3
     three_quarters = leg.position(DEPART + (leg.arrive - DEPART) * 3 / 4)
-    assert geodesic(three_quarters, corner).meters == pytest.approx(500, abs=3)
-    assert geodesic(three_quarters, end).meters == pytest.approx(500, abs=3)
+    assert flat_metres(three_quarters, corner) == pytest.approx(500, abs=3)
+    assert flat_metres(three_quarters, end) == pytest.approx(500, abs=3)
 
 
 def test_a_stay_stays_put() -> None:

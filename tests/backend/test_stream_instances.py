@@ -39,8 +39,8 @@ import websockets
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from backend.sim.accounts import demo_accounts
 from backend.sim.city import demo_city
-from backend.sim.seed import demo_accounts
 from backend_client import FreshlineClient, NotAuthenticated
 from backend_client.models import (
     CustomerIn,

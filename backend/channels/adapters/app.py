@@ -15,13 +15,11 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from backend.channels.adapter import (
+    CallbackFields,
     CallbackKind,
     ChannelAdapter,
-    ChannelCallback,
-    FieldProblem,
     Mapped,
-    Statement,
-    business_day,
+    aware_time,
     coordinate,
 )
 from backend_client.models import Channel
@@ -76,14 +74,6 @@ class AppEvent(BaseModel):
     orderCount: int | None = None
 
 
-KINDS = {
-    "PAID": CallbackKind.PAID,
-    "CANCELLED_BY_USER": CallbackKind.CANCELLED,
-    "REFUND_REQUESTED": CallbackKind.REFUND_REQUESTED,
-    "DAILY_TOTALS": CallbackKind.STATEMENT,
-}
-
-
 class AppAdapter(ChannelAdapter):
     channel = Channel.APP
     order_payload = AppOrder
@@ -101,6 +91,26 @@ class AppAdapter(ChannelAdapter):
         "promised_at": "expectedArrival",
         "note": "remark",
     }
+
+    callbacks = CallbackFields(
+        kinds={
+            "PAID": CallbackKind.PAID,
+            "CANCELLED_BY_USER": CallbackKind.CANCELLED,
+            "REFUND_REQUESTED": CallbackKind.REFUND_REQUESTED,
+            "DAILY_TOTALS": CallbackKind.STATEMENT,
+        },
+        kind="event",
+        callback_id="eventId",
+        occurred_at="occurredAt",
+        read_time=aware_time,
+        external_id="orderNo",
+        amount="amountCents",
+        reason="reason",
+        statement="a DAILY_TOTALS event",
+        day="day",
+        orders="orderCount",
+        takings="amountCents",
+    )
 
     def to_order(self, payload: AppOrder) -> Mapped:
         receiver = payload.receiver
@@ -124,32 +134,6 @@ class AppAdapter(ChannelAdapter):
             },
             paid=payload.payStatus == "PAID",
             reported_amount_cents=payload.payableCents,
-        )
-
-    def to_callback(self, payload: AppEvent) -> ChannelCallback:
-        kind = KINDS[payload.event]
-        if kind == CallbackKind.STATEMENT:
-            if payload.day is None or payload.orderCount is None:
-                raise FieldProblem("statement", "day", "daily totals need day and orderCount")
-            return ChannelCallback(
-                payload.eventId,
-                kind,
-                payload.occurredAt,
-                statement=Statement(
-                    business_day(payload.day, our="statement.day", theirs="day"),
-                    payload.orderCount,
-                    payload.amountCents or 0,
-                ),
-            )
-        if payload.orderNo is None:
-            raise FieldProblem("external_id", "orderNo", "Field required")
-        return ChannelCallback(
-            payload.eventId,
-            kind,
-            payload.occurredAt,
-            external_id=payload.orderNo,
-            amount_cents=payload.amountCents,
-            reason=payload.reason,
         )
 
 

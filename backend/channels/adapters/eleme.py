@@ -18,17 +18,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Json
 
 from backend.channels.adapter import (
+    CallbackFields,
     CallbackKind,
     ChannelAdapter,
-    ChannelCallback,
     FieldProblem,
     Mapped,
-    Statement,
-    business_day,
     cents_of_yuan,
     china_time,
     coordinate,
-    unix_time,
+    unix_millis,
 )
 from backend_client.models import Channel
 
@@ -102,14 +100,6 @@ class ElemeNotice(BaseModel):
     message: Json[ElemeNoticeMessage]
 
 
-KINDS = {
-    11: CallbackKind.PAID,
-    14: CallbackKind.CANCELLED,
-    30: CallbackKind.REFUND_REQUESTED,
-    90: CallbackKind.STATEMENT,
-}
-
-
 class ElemeAdapter(ChannelAdapter):
     channel = Channel.ELEME
     order_payload = ElemeOrderPush
@@ -128,6 +118,27 @@ class ElemeAdapter(ChannelAdapter):
         "promised_at": "message.deliverTime",
         "note": "message.description",
     }
+
+    callbacks = CallbackFields(
+        kinds={
+            11: CallbackKind.PAID,
+            14: CallbackKind.CANCELLED,
+            30: CallbackKind.REFUND_REQUESTED,
+            90: CallbackKind.STATEMENT,
+        },
+        kind="type",
+        callback_id="requestId",
+        occurred_at="timestamp",
+        read_time=unix_millis,
+        external_id="message.orderId",
+        amount="message.refundAmount",
+        reason="message.reason",
+        statement="a bill",
+        day="message.billDate",
+        orders="message.orderCount",
+        takings="message.income",
+        yuan=True,
+    )
 
     def to_order(self, payload: ElemeOrderPush) -> Mapped:
         message = payload.message
@@ -164,39 +175,6 @@ class ElemeAdapter(ChannelAdapter):
                 message.totalPrice, our="amount", theirs="message.totalPrice"
             ),
             item_paths=paths,
-        )
-
-    def to_callback(self, payload: ElemeNotice) -> ChannelCallback:
-        kind = KINDS[payload.type]
-        message = payload.message
-        at = unix_time(payload.timestamp / 1000, our="occurred_at", theirs="timestamp")
-        if kind == CallbackKind.STATEMENT:
-            if message.billDate is None or message.orderCount is None:
-                raise FieldProblem(
-                    "statement", "message.billDate", "a bill needs billDate and orderCount"
-                )
-            return ChannelCallback(
-                payload.requestId,
-                kind,
-                at,
-                statement=Statement(
-                    business_day(message.billDate, our="statement.day", theirs="message.billDate"),
-                    message.orderCount,
-                    cents_of_yuan(message.income or 0, our="statement.amount", theirs="income"),
-                ),
-            )
-        if message.orderId is None:
-            raise FieldProblem("external_id", "message.orderId", "Field required")
-        refund = None
-        if message.refundAmount is not None:
-            refund = cents_of_yuan(message.refundAmount, our="amount", theirs="refundAmount")
-        return ChannelCallback(
-            payload.requestId,
-            kind,
-            at,
-            external_id=message.orderId,
-            amount_cents=refund,
-            reason=message.reason,
         )
 
 

@@ -17,14 +17,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from backend.channels.adapter import (
+    CallbackFields,
     CallbackKind,
     ChannelAdapter,
-    ChannelCallback,
-    FieldProblem,
     Mapped,
-    Statement,
-    business_day,
     coordinate,
+    unix_millis,
     unix_time,
 )
 from backend_client.models import Channel
@@ -85,14 +83,6 @@ class GroupNotify(BaseModel):
     settle_amount: int | None = None
 
 
-KINDS = {
-    "PAY_SUCCESS": CallbackKind.PAID,
-    "USER_CANCEL": CallbackKind.CANCELLED,
-    "AFTER_SALE_APPLY": CallbackKind.REFUND_REQUESTED,
-    "DAILY_SETTLE": CallbackKind.STATEMENT,
-}
-
-
 class GroupBuyAdapter(ChannelAdapter):
     channel = Channel.GROUP_BUY
     order_payload = SubOrder
@@ -110,6 +100,26 @@ class GroupBuyAdapter(ChannelAdapter):
         "promised_at": "pickup_by",
         "note": "remark",
     }
+
+    callbacks = CallbackFields(
+        kinds={
+            "PAY_SUCCESS": CallbackKind.PAID,
+            "USER_CANCEL": CallbackKind.CANCELLED,
+            "AFTER_SALE_APPLY": CallbackKind.REFUND_REQUESTED,
+            "DAILY_SETTLE": CallbackKind.STATEMENT,
+        },
+        kind="notify_type",
+        callback_id="notify_id",
+        occurred_at="notify_time",
+        read_time=unix_millis,
+        external_id="sub_order_sn",
+        amount="refund_amount",
+        reason="reason",
+        statement="a settlement",
+        day="settle_date",
+        orders="order_num",
+        takings="settle_amount",
+    )
 
     def to_order(self, payload: SubOrder) -> Mapped:
         leader = payload.leader
@@ -134,35 +144,6 @@ class GroupBuyAdapter(ChannelAdapter):
             paid=payload.order_status == 1,
             reported_amount_cents=payload.pay_amount,
             pickup_point=leader.leader_id,
-        )
-
-    def to_callback(self, payload: GroupNotify) -> ChannelCallback:
-        kind = KINDS[payload.notify_type]
-        at = unix_time(payload.notify_time / 1000, our="occurred_at", theirs="notify_time")
-        if kind == CallbackKind.STATEMENT:
-            if payload.settle_date is None or payload.order_num is None:
-                raise FieldProblem(
-                    "statement", "settle_date", "a settlement needs settle_date and order_num"
-                )
-            return ChannelCallback(
-                payload.notify_id,
-                kind,
-                at,
-                statement=Statement(
-                    business_day(payload.settle_date, our="statement.day", theirs="settle_date"),
-                    payload.order_num,
-                    payload.settle_amount or 0,
-                ),
-            )
-        if payload.sub_order_sn is None:
-            raise FieldProblem("external_id", "sub_order_sn", "Field required")
-        return ChannelCallback(
-            payload.notify_id,
-            kind,
-            at,
-            external_id=payload.sub_order_sn,
-            amount_cents=payload.refund_amount,
-            reason=payload.reason,
         )
 
 

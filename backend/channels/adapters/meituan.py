@@ -17,13 +17,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Json
 
 from backend.channels.adapter import (
+    CallbackFields,
     CallbackKind,
     ChannelAdapter,
-    ChannelCallback,
     FieldProblem,
     Mapped,
-    Statement,
-    business_day,
     cents_of_yuan,
     coordinate,
     unix_time,
@@ -79,14 +77,6 @@ class MeituanNotice(BaseModel):
     settle_amount: Decimal | None = None
 
 
-KINDS = {
-    "order_paid": CallbackKind.PAID,
-    "order_cancel": CallbackKind.CANCELLED,
-    "refund_apply": CallbackKind.REFUND_REQUESTED,
-    "bill": CallbackKind.STATEMENT,
-}
-
-
 class MeituanAdapter(ChannelAdapter):
     channel = Channel.MEITUAN
     order_payload = MeituanOrder
@@ -105,6 +95,27 @@ class MeituanAdapter(ChannelAdapter):
         "promised_at": "delivery_time",
         "note": "caution",
     }
+
+    callbacks = CallbackFields(
+        kinds={
+            "order_paid": CallbackKind.PAID,
+            "order_cancel": CallbackKind.CANCELLED,
+            "refund_apply": CallbackKind.REFUND_REQUESTED,
+            "bill": CallbackKind.STATEMENT,
+        },
+        kind="notify_type",
+        callback_id="msg_id",
+        occurred_at="timestamp",
+        read_time=unix_time,
+        external_id="order_id",
+        amount="money",
+        reason="reason",
+        statement="a bill",
+        day="bill_date",
+        orders="order_count",
+        takings="settle_amount",
+        yuan=True,
+    )
 
     def to_order(self, payload: MeituanOrder) -> Mapped:
         if payload.status == 9:
@@ -136,38 +147,6 @@ class MeituanAdapter(ChannelAdapter):
             },
             paid=payload.status in PAID_STATUSES,
             reported_amount_cents=cents_of_yuan(payload.total, our="amount", theirs="total"),
-        )
-
-    def to_callback(self, payload: MeituanNotice) -> ChannelCallback:
-        kind = KINDS[payload.notify_type]
-        at = unix_time(payload.timestamp, our="occurred_at", theirs="timestamp")
-        if kind == CallbackKind.STATEMENT:
-            if payload.bill_date is None or payload.order_count is None:
-                raise FieldProblem(
-                    "statement", "bill_date", "a bill needs bill_date and order_count"
-                )
-            day = business_day(payload.bill_date, our="statement.day", theirs="bill_date")
-            amount = cents_of_yuan(
-                payload.settle_amount or 0, our="statement.amount", theirs="settle_amount"
-            )
-            return ChannelCallback(
-                payload.msg_id,
-                kind,
-                at,
-                statement=Statement(day, payload.order_count, amount),
-            )
-        if payload.order_id is None:
-            raise FieldProblem("external_id", "order_id", "Field required")
-        refund = None
-        if payload.money is not None:
-            refund = cents_of_yuan(payload.money, our="amount", theirs="money")
-        return ChannelCallback(
-            payload.msg_id,
-            kind,
-            at,
-            external_id=str(payload.order_id),
-            amount_cents=refund,
-            reason=payload.reason,
         )
 
 

@@ -18,13 +18,11 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Json
 
 from backend.channels.adapter import (
+    CallbackFields,
     CallbackKind,
     ChannelAdapter,
-    ChannelCallback,
-    FieldProblem,
     Mapped,
-    Statement,
-    business_day,
+    aware_time,
     china_time,
     coordinate,
 )
@@ -96,14 +94,6 @@ class MiniProgramNotify(BaseModel):
     resource: NotifyResource
 
 
-KINDS = {
-    "TRANSACTION.SUCCESS": CallbackKind.PAID,
-    "TRANSACTION.CLOSED": CallbackKind.CANCELLED,
-    "REFUND.APPLY": CallbackKind.REFUND_REQUESTED,
-    "BILL.DAILY": CallbackKind.STATEMENT,
-}
-
-
 class MiniProgramAdapter(ChannelAdapter):
     channel = Channel.MINI_PROGRAM
     order_payload = MiniProgramOrder
@@ -121,6 +111,26 @@ class MiniProgramAdapter(ChannelAdapter):
         "promised_at": "expected_time",
         "note": "attach",
     }
+
+    callbacks = CallbackFields(
+        kinds={
+            "TRANSACTION.SUCCESS": CallbackKind.PAID,
+            "TRANSACTION.CLOSED": CallbackKind.CANCELLED,
+            "REFUND.APPLY": CallbackKind.REFUND_REQUESTED,
+            "BILL.DAILY": CallbackKind.STATEMENT,
+        },
+        kind="event_type",
+        callback_id="id",
+        occurred_at="create_time",
+        read_time=aware_time,
+        external_id="resource.out_trade_no",
+        amount="resource.amount",
+        reason="resource.reason",
+        statement="a bill",
+        day="resource.bill_date",
+        orders="resource.count",
+        takings="resource.total_fee",
+    )
 
     def to_order(self, payload: MiniProgramOrder) -> Mapped:
         address = payload.address_info
@@ -152,32 +162,6 @@ class MiniProgramAdapter(ChannelAdapter):
             },
             paid=payload.trade_state == "SUCCESS",
             reported_amount_cents=payload.total_fee,
-        )
-
-    def to_callback(self, payload: MiniProgramNotify) -> ChannelCallback:
-        kind = KINDS[payload.event_type]
-        resource = payload.resource
-        if kind == CallbackKind.STATEMENT:
-            if resource.bill_date is None or resource.count is None:
-                raise FieldProblem(
-                    "statement", "resource.bill_date", "a bill needs bill_date and count"
-                )
-            day = business_day(resource.bill_date, our="statement.day", theirs="bill_date")
-            return ChannelCallback(
-                payload.id,
-                kind,
-                payload.create_time,
-                statement=Statement(day, resource.count, resource.total_fee or 0),
-            )
-        if resource.out_trade_no is None:
-            raise FieldProblem("external_id", "resource.out_trade_no", "Field required")
-        return ChannelCallback(
-            payload.id,
-            kind,
-            payload.create_time,
-            external_id=resource.out_trade_no,
-            amount_cents=resource.amount,
-            reason=resource.reason,
         )
 
 

@@ -12,18 +12,17 @@ customer cancelled at the counter, `refund`, `z_report` = the day's closing tota
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from backend.channels.adapter import (
+    CallbackFields,
     CallbackKind,
     ChannelAdapter,
-    ChannelCallback,
     FieldProblem,
     Mapped,
-    Statement,
-    business_day,
     cents_of_yuan,
     china_time,
     coordinate,
@@ -86,14 +85,6 @@ class TillEvent(BaseModel):
     takings: Decimal | None = None
 
 
-KINDS = {
-    "payment": CallbackKind.PAID,
-    "void": CallbackKind.CANCELLED,
-    "refund": CallbackKind.REFUND_REQUESTED,
-    "z_report": CallbackKind.STATEMENT,
-}
-
-
 class StoreAdapter(ChannelAdapter):
     channel = Channel.STORE
     order_payload = Receipt
@@ -112,6 +103,27 @@ class StoreAdapter(ChannelAdapter):
         "promised_at": "deliver_by",
         "note": "note",
     }
+
+    callbacks = CallbackFields(
+        kinds={
+            "payment": CallbackKind.PAID,
+            "void": CallbackKind.CANCELLED,
+            "refund": CallbackKind.REFUND_REQUESTED,
+            "z_report": CallbackKind.STATEMENT,
+        },
+        kind="type",
+        callback_id="event_id",
+        occurred_at="at",
+        read_time=partial(china_time, fmt=TILL_TIME),
+        external_id="receipt_no",
+        amount="amount",
+        reason="note",
+        statement="a Z report",
+        day="business_date",
+        orders="receipts",
+        takings="takings",
+        yuan=True,
+    )
 
     def to_order(self, payload: Receipt) -> Mapped:
         lat, _, lng = payload.delivery.geo.partition(",")
@@ -145,41 +157,6 @@ class StoreAdapter(ChannelAdapter):
             },
             paid=payload.paid,
             reported_amount_cents=cents_of_yuan(payload.total, our="amount", theirs="total"),
-        )
-
-    def to_callback(self, payload: TillEvent) -> ChannelCallback:
-        kind = KINDS[payload.type]
-        at = china_time(payload.at, TILL_TIME, our="occurred_at", theirs="at")
-        if kind == CallbackKind.STATEMENT:
-            day_text = payload.business_date
-            if day_text is None or payload.receipts is None:
-                raise FieldProblem(
-                    "statement", "business_date", "a Z report needs business_date and receipts"
-                )
-            return ChannelCallback(
-                payload.event_id,
-                kind,
-                at,
-                statement=Statement(
-                    business_day(
-                        payload.business_date, our="statement.day", theirs="business_date"
-                    ),
-                    payload.receipts,
-                    cents_of_yuan(payload.takings or 0, our="statement.amount", theirs="takings"),
-                ),
-            )
-        if payload.receipt_no is None:
-            raise FieldProblem("external_id", "receipt_no", "Field required")
-        amount = None
-        if payload.amount is not None:
-            amount = cents_of_yuan(payload.amount, our="amount", theirs="amount")
-        return ChannelCallback(
-            payload.event_id,
-            kind,
-            at,
-            external_id=payload.receipt_no,
-            amount_cents=amount,
-            reason=payload.note,
         )
 
 

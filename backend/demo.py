@@ -1,13 +1,14 @@
-"""Seeding the demo: the city (warehouses, catalogue, stock, riders) and its accounts.
+"""Seeding the demo: the simulator's city (warehouses, zones and their streets, catalogue,
+stock, riders) and its accounts, written into the database the backend serves them from.
 
-Idempotent: what exists is left alone, so `freshline serve --demo` can restart on the same
-database. Every demo account's password is `demo-<username>`.
+The one place outside `backend/sim/` that reads the simulator's data, and only when the `demo`
+setting is on. Idempotent: what exists is left alone, so `freshline serve --demo` can restart
+on the same database. Every demo account's password is `demo-<username>`.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,47 +18,13 @@ from backend.auth.models import UserRow
 from backend.auth.passwords import Passwords
 from backend.db import Database, lock_key
 from backend.inventory.models import SkuRow, StockRow, WarehouseRow
-from backend.riders.models import RiderRow
+from backend.riders.models import RiderRow, StreetRow, ZoneRow
+from backend.sim.accounts import demo_accounts
 from backend.sim.city import demo_city
-from backend_client.models import Channel, Role
 
 log = logging.getLogger(__name__)
 
 DEMO_SEED_LOCK = 0x46524C05
-DESK_ACCOUNTS = (Role.DISPATCHER, Role.SUPERVISOR, Role.SUPPORT, Role.ADMIN, Role.VIEWER)
-
-
-@dataclass(frozen=True)
-class DemoAccount:
-    username: str
-    role: Role
-    warehouse_id: str | None = None
-    rider_id: int | None = None
-    channel: str | None = None
-
-    @property
-    def password(self) -> str:
-        return demo_password(self.username)
-
-
-def demo_password(username: str) -> str:
-    return f"demo-{username}"
-
-
-def demo_accounts(rider_ids: list[int]) -> list[DemoAccount]:
-    """Desk staff, one merchant per warehouse, one account per rider and per channel."""
-    city = demo_city()
-    accounts = [DemoAccount(str(role), role) for role in DESK_ACCOUNTS]
-    accounts += [
-        DemoAccount(f"merchant-{w['id'].lower()}", Role.MERCHANT, warehouse_id=w["id"])
-        for w in city["warehouses"]
-    ]
-    accounts += [DemoAccount(f"rider-{rid}", Role.RIDER, rider_id=rid) for rid in rider_ids]
-    accounts += [
-        DemoAccount(f"channel-{c.value.replace('_', '-')}", Role.CHANNEL, channel=c.value)
-        for c in Channel
-    ]
-    return accounts
 
 
 async def seed_demo(db: Database, passwords: Passwords, *, now: datetime) -> None:
@@ -87,6 +54,23 @@ async def seed_demo(db: Database, passwords: Passwords, *, now: datetime) -> Non
             )
             await session.flush()
             log.info("seeded the demo city %s", city["name"])
+        # Apart from the warehouses: a demo database kept from before zones were tables has
+        # its warehouses already.
+        if await session.scalar(select(ZoneRow.name).limit(1)) is None:
+            known = set((await session.scalars(select(WarehouseRow.id))).all())
+            zones = [z for z in city["zones"] if z["warehouse_id"] in known]
+            session.add_all(
+                ZoneRow(name=z["name"], warehouse_id=z["warehouse_id"], polygon=z["polygon"])
+                for z in zones
+            )
+            await session.flush()
+            session.add_all(
+                StreetRow(zone=z["name"], position=position, name=street)
+                for z in zones
+                for position, street in enumerate(z["streets"])
+            )
+            await session.flush()
+            log.info("seeded %d demo zones and their streets", len(zones))
         rider_ids = list((await session.scalars(select(RiderRow.id).order_by(RiderRow.id))).all())
         existing = set((await session.scalars(select(UserRow.username))).all())
         missing = [a for a in demo_accounts(rider_ids) if a.username not in existing]

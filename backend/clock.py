@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+from backend_client.demo import ScaledClock
+
+__all__ = ["Clock", "ManualClock", "ScaledClock", "SystemClock"]
 
 
 class Clock(Protocol):
@@ -38,33 +40,3 @@ class ManualClock:
         """Move forward by a `timedelta(**delta)` and return the new time."""
         self._now += timedelta(**delta)
         return self._now
-
-
-class ScaledClock:
-    """Simulated time: it read `start` at Unix time `epoch` and runs `speed` times faster.
-
-    Two processes given the same three numbers read the same time, which is how the demo's
-    backend and its simulator agree on promised times and lateness without talking.
-    """
-
-    def __init__(
-        self,
-        start: datetime,
-        *,
-        speed: float,
-        epoch: float | None = None,
-        wall: Callable[[], float] = time.time,
-    ) -> None:
-        if speed <= 0:
-            raise ValueError("a clock's speed must be positive")
-        self.start = start.astimezone(UTC)
-        self.speed = speed
-        self._wall = wall
-        self.epoch = wall() if epoch is None else epoch
-
-    def now(self) -> datetime:
-        return self.start + timedelta(seconds=(self._wall() - self.epoch) * self.speed)
-
-    def real_seconds(self, simulated: timedelta) -> float:
-        """How long `simulated` time takes on the wall clock."""
-        return simulated.total_seconds() / self.speed

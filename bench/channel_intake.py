@@ -38,10 +38,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backend.channels.gate import demo_channel_secret
 from backend.sim.accounts import channel_account
 from backend.sim.demand import Demand, OrderPlan
 from backend.sim.platforms import order_payload
+from backend_client.demo import demo_channel_secret
 from backend_client.models import CustomerIn, OrderCreate, OrderItemIn
 from backend_client.signing import signed_headers
 from bench.common import percentile, serving, spread_ms

@@ -4,6 +4,9 @@
 - nothing in `backend/` but the simulator (`backend/sim/`) and the demo seeding
   (`backend/demo.py`) imports `backend.sim`: a production backend serves the zones in its
   database, never the demo city's data;
+- the simulator (`backend/sim/`) is a pure API client: of the backend it imports only itself and
+  `backend.process` (the standard-library process set-up every command-line process shares), so
+  it stands on its own beside `backend_client`;
 - `backend_client/` imports none of those, nor textual or rich;
 - `console/store/` (the store and its lanes, cards, clocks and KPI board) imports no textual;
 - screens and widgets (and the app and its feed) talk to the backend only through
@@ -129,6 +132,27 @@ def test_the_console_side_imports_no_backend_at_all() -> None:
         if any(name.split(".")[0] == "backend" for name in imported_names(node))
     ]
     assert found == []
+
+
+def test_the_simulator_stands_on_its_own() -> None:
+    allowed = ("backend.sim", "backend.process")
+    found = [
+        f"{path.relative_to(ROOT)}:{node.lineno}: {name}"
+        for path in sorted((ROOT / "backend" / "sim").rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        for name in imported_names(node)
+        if name.split(".")[0] == "backend"
+        and not any(name == module or name.startswith(f"{module}.") for module in allowed)
+    ]
+    assert found == []
+    # Loaded with everything else of the backend unavailable, it still imports.
+    blocked = tuple(
+        f"backend.{path.stem if path.is_file() else path.name}"
+        for path in (ROOT / "backend").iterdir()
+        if (path.suffix == ".py" and path.stem not in ("__init__", "process"))
+        or (path.is_dir() and path.name not in ("sim", "__pycache__"))
+    )
+    assert offenders(imported_by("backend.sim", blocked=blocked), blocked) == []
 
 
 def imported_names(node: ast.AST) -> list[str]:

@@ -14,7 +14,7 @@ from backend.auth.deps import Authenticated, CanManageUsers, bearer_token
 from backend.auth.login_limiter import LoginLimiter
 from backend.auth.models import UserRow
 from backend.auth.passwords import Passwords
-from backend.auth.permissions import permissions_of
+from backend.auth.permissions import claim_limit_cents, permissions_of
 from backend.auth.service import (
     authenticate,
     create_user,
@@ -131,6 +131,7 @@ async def who_am_i(principal: Authenticated) -> Me:
         rider_id=principal.rider_id,
         channel=principal.channel,
         permissions=list(permissions_of(principal.role)),
+        claim_limit_cents=claim_limit_cents(principal.role),
     )
 
 

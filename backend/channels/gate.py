@@ -26,14 +26,10 @@ from backend.channels.adapter import ChannelAdapter
 from backend.channels.registry import all_adapters
 from backend.errors import NotAuthenticated, NotFound, RateLimited
 from backend.settings import Settings
+from backend_client.demo import demo_channel_secret
 from backend_client.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, matches
 
 log = logging.getLogger(__name__)
-
-
-def demo_channel_secret(channel: str) -> str:
-    """The known secret of a channel in the demo (never outside it), so its simulator signs."""
-    return f"demo-secret-{channel}"
 
 
 class ChannelGate:

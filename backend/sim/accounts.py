@@ -18,7 +18,7 @@ import httpx
 
 from backend.sim.city import demo_city
 from backend_client import ConnectionFailed, FreshlineClient, NotAuthenticated, ServerError
-from backend_client.models import Channel, Role
+from backend_client.models import Channel, Me, Role
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -75,6 +75,7 @@ class Actor:
         self.username = username
         self.client = FreshlineClient(server, transport=transport, timeout=30.0)
         self._signing_in = asyncio.Lock()
+        self._me: Me | None = None
 
     async def sign_in(self) -> None:
         async with self._signing_in:
@@ -106,6 +107,12 @@ class Actor:
                 log.info("%s: backend unavailable (%s); retrying", self.username, exc)
                 await asyncio.sleep(2.0)
                 waited += 2.0
+
+    async def me(self) -> Me:
+        """The account as the server sees it (role, scope, what it may approve), asked once."""
+        if self._me is None:
+            self._me = await self.call(FreshlineClient.me)
+        return self._me
 
     async def aclose(self) -> None:
         await self.client.aclose()

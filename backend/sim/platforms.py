@@ -21,11 +21,10 @@ from typing import Any, TypeVar
 
 import httpx
 
-from backend.channels.adapter import CHINA
-from backend.channels.gate import demo_channel_secret
 from backend.sim.city import Zone, demo_city, demo_zones
-from backend.sim.demand import OrderPlan
+from backend.sim.demand import BEIJING, OrderPlan
 from backend_client import ConnectionFailed, FreshlineClient, ServerError
+from backend_client.demo import demo_channel_secret
 from backend_client.models import Channel, ChannelCallbackResult, ChannelOrderReceipt
 
 log = logging.getLogger(__name__)
@@ -70,8 +69,8 @@ def order_payload(seed: int, plan: OrderPlan, promised_at: datetime) -> dict[str
     catalogue = _catalogue()
     lines = [(sku, quantity, catalogue[sku]) for sku, quantity in plan.items]
     total = sum(q * s["price_cents"] for _, q, s in lines)
-    at, local = plan.at, plan.at.astimezone(CHINA)
-    promise_local = promised_at.astimezone(CHINA)
+    at, local = plan.at, plan.at.astimezone(BEIJING)
+    promise_local = promised_at.astimezone(BEIJING)
     warehouse = _zone(plan).warehouse_id
     match plan.channel:
         case Channel.APP:
@@ -201,7 +200,7 @@ def order_payload(seed: int, plan: OrderPlan, promised_at: datetime) -> dict[str
 
 def callback_payload(plan: OrderPlan, kind: str, at: datetime, reason: str) -> dict[str, Any]:
     """`paid` or `cancelled` (by the customer) for the plan's order, in its channel's words."""
-    external_id, local = plan.external_id, at.astimezone(CHINA)
+    external_id, local = plan.external_id, at.astimezone(BEIJING)
     match plan.channel, kind:
         case Channel.APP, _:
             event = {"paid": "PAID", "cancelled": "CANCELLED_BY_USER"}[kind]

@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 
 import httpx
 
-from backend.clock import ScaledClock
 from backend.sim.accounts import Actor, Cast
 from backend.sim.city import demo_city
 from backend.sim.demand import BEIJING, Demand
@@ -40,6 +39,7 @@ from backend_client import (
     Stream,
     within,
 )
+from backend_client.demo import ScaledClock
 from backend_client.models import (
     CallbackOutcome,
     ClaimItem,

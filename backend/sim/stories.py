@@ -8,12 +8,11 @@ import random
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from backend.auth.permissions import CLAIM_LIMIT_CENTS
 from backend.sim.accounts import merchant_account
 from backend.sim.demand import Doorstep, OrderPlan
 from backend.sim.world import Story
 from backend_client import Conflict
-from backend_client.models import OrderAction, OrderState, Role
+from backend_client.models import OrderAction, OrderState
 
 if TYPE_CHECKING:
     from backend.sim.runner import Simulator
@@ -143,8 +142,9 @@ async def _desk(sim: Simulator, story: Story, rng: random.Random) -> None:
                 await sim.sleep(rng.uniform(180, 480))
                 # Support approves what its limit allows; bigger claims go to a supervisor.
                 amount = story.request.amount_cents if story.request else 0
-                limit = CLAIM_LIMIT_CENTS[Role.SUPPORT] or amount
-                desk = sim.cast["support" if amount <= limit else "supervisor"]
+                limit = (await sim.cast["support"].me()).claim_limit_cents
+                within_limit = limit is None or amount <= limit
+                desk = sim.cast["support" if within_limit else "supervisor"]
                 if not await sim.decide(story, desk, approve=True, reason="photo checked"):
                     return
                 await sim.sleep(rng.uniform(600, 1800))

@@ -50,6 +50,11 @@ class Me(Response):
         "server's permission table; the scope above narrows it further. Plain strings, so a "
         "permission a newer server adds does not break an older console.",
     )
+    claim_limit_cents: int | None = Field(
+        default=0,
+        description="The largest claim this account may approve, in cents: 0 none, null any "
+        "amount. A bigger claim goes to a role with a higher limit.",
+    )
 
 
 class UserCreate(Request):

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from backend.channels.examples import CALLBACKS, ORDERS
-from backend.channels.gate import demo_channel_secret
+from backend_client.demo import demo_channel_secret
 from backend_client.signing import signed_headers
 from tests.support import Api
 

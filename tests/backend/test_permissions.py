@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from backend.app import create_app
-from backend.auth.permissions import PERMISSIONS, Permission
+from backend.auth.permissions import PERMISSIONS, Permission, claim_limit_cents
 from backend.orders.lifecycle import RULES, RULES_BY_ACTION, roles_taking_any_action
 from backend_client.models import OrderAction
 from tests import support
@@ -751,6 +751,11 @@ async def test_role_endpoint_matrix(api: Api):
     assert {role: m["permissions"] for role, m in me.items()} == {
         role: [p.value for p in Permission if holds(role, p)] for role in me
     }
+    # ...and the largest claim it may approve (the simulator routes claims by it).
+    assert {role: m["claim_limit_cents"] for role, m in me.items()} == {
+        role: claim_limit_cents(role) for role in me
+    }
+    assert me["support"]["claim_limit_cents"] == 20_000 and me["admin"]["claim_limit_cents"] is None
 
 
 # --- 2. Scope: ids that belong to someone else ------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.channels.gate import demo_channel_secret
+from backend_client.demo import demo_channel_secret
 from console.app import FreshlineApp
 from screens.order_detail import OrderDetailScreen
 from tests.backend.channel_support import sample_order

@@ -26,6 +26,7 @@ services: ## start the local PostgreSQL and Redis used by the tests, if they are
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy  # the packages, as pyproject's [tool.mypy] says: strict for the contract and the store
 
 test: install services lint ## install, lint, and run the whole test suite
 	$(BIN)/pytest -n 2 --dist loadfile -m "not serial"  # two cores, a file per worker at a time

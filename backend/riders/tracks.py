@@ -18,7 +18,7 @@ from backend.orders.scope import order_scope
 from backend.realtime.models import EventRow
 from backend.riders.geo import centre
 from backend.riders.models import RiderPositionRow
-from backend.riders.service import load_rider
+from backend.riders.service import MAX_CLOCK_SKEW, load_rider
 from backend_client.geo import flat_metres
 from backend_client.models import OrderState, Role, TrackPoint, TrackStop
 
@@ -114,16 +114,23 @@ async def order_track(
             .order_by(EventRow.id)
         )
     )
-    legs, events = carriers(timeline, now=now)
+    legs, events, still_out = carriers(timeline, now=now)
     if not legs:
         return TrackParts(None, order_id, now, now, [], [], [])
     since, until = legs[0][1], legs[-1][2]
     points: list[TrackPoint] = []
     stops: list[TrackStop] = []
-    for rider_id, start, end in legs:
+    for number, (rider_id, start, end) in enumerate(legs, 1):
+        if still_out and number == len(legs):
+            # Still out: every fix the backend accepted belongs to it, those a phone's clock
+            # put ahead of ours too (within the skew it accepts); else the map would show the
+            # rider where the replay has not yet been.
+            end = now + MAX_CLOCK_SKEW
         fixes = await _fixes(session, rider_id, start, end)
         points += fixes
         stops += find_stops(fixes)
+    if points:
+        until = max(until, points[-1].at)
     riders = {rider_id for rider_id, _, _ in legs}
     return TrackParts(
         riders.pop() if len(riders) == 1 else None,
@@ -138,10 +145,10 @@ async def order_track(
 
 def carriers(
     timeline: Sequence[EventRow], *, now: datetime
-) -> tuple[list[tuple[int, datetime, datetime]], list[EventRow]]:
+) -> tuple[list[tuple[int, datetime, datetime]], list[EventRow], bool]:
     """Who carried the order when, from its events: (rider, from, to) legs, the first from its
-    first departure for delivery, the last to when a rider let it go (or now); and the events
-    from that departure to that end."""
+    first departure for delivery, the last to when a rider let it go (or now); the events
+    from that departure to that end; and whether a rider still has it (the last leg is open)."""
     legs: list[tuple[int, datetime, datetime]] = []
     rider: int | None = None
     start: datetime | None = None
@@ -156,13 +163,14 @@ def carriers(
         events.append(event)
         if event.kind == "order.transition" and event.to_state in RIDER_FREE_STATES:
             legs.append((rider, start, event.at))
-            return legs, events
+            return legs, events, False
         if event.rider_id is not None and event.rider_id != rider:
             legs.append((rider, start, event.at))
             rider, start = event.rider_id, event.at
     if rider is not None and start is not None:
         legs.append((rider, start, max(start, now)))
-    return legs, events
+        return legs, events, True
+    return legs, events, False
 
 
 async def _fixes(

@@ -559,7 +559,7 @@ async def test_concurrent_writers_on_two_instances_give_one_gap_free_order(
             # would have arrived first.
             late = await signed_in(cluster.a, "channel-meituan")
             clients.append(late)
-            sentinel = await late.create_order(new_order("S"))
+            sentinel = await late.orders.create(new_order("S"))
             newest = await newest_seq(cluster)
             for sub in (audit_a, audit_b):
                 await sub.wait_seq(newest, POLL_BOUND_S)

@@ -175,6 +175,25 @@ async def test_an_orders_track_runs_from_pick_up_to_sign_off(api: Api) -> None:
     assert other.status_code == 404
 
 
+async def test_an_order_still_out_has_the_fixes_a_phone_put_ahead_of_our_clock(api: Api) -> None:
+    # The backend accepts fixes up to two minutes ahead of its clock (a phone's skew), and the
+    # map moves the rider to them at once: the replay must not lag behind the map.
+    await api.rider_online(1)
+    order = await delivering(api, 1, promise_minutes=40)
+    now = api.clock.now()
+    ahead = ride(now + timedelta(seconds=15), WH_CY, 6)  # the last 90 s ahead
+    await upload(api, 1, ahead)
+    track = (await api.get("dispatcher", f"/orders/{order['id']}/track")).json()
+    assert [datetime.fromisoformat(p["at"]) for p in track["points"]] == [a for a, _, _ in ahead]
+    assert datetime.fromisoformat(track["until"]) == ahead[-1][0]
+    # Once signed, the track ends at the signature, whatever a phone sends later.
+    signed = await api.act("rider-1", order, "sign")
+    await upload(api, 1, ride(now + timedelta(seconds=100), ahead[-1][1:], 2))
+    track = (await api.get("dispatcher", f"/orders/{order['id']}/track")).json()
+    assert datetime.fromisoformat(track["until"]) == datetime.fromisoformat(signed["updated_at"])
+    assert track["points"] == []  # signed at `now`: every fix came after
+
+
 async def test_an_order_handed_over_has_each_riders_part_of_the_track(api: Api) -> None:
     for rider in (1, 2):
         await api.rider_online(rider)

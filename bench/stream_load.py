@@ -261,7 +261,8 @@ async def one_step(
         body = {"action": action, "version": order["version"]}
         return await post(http, tokens[who], f"/orders/{order['id']}/transitions", body)
     except (SystemExit, httpx.HTTPError) as failure:
-        raise RuntimeError(f"step {step}: {failure}") from None
+        # The type too: a timeout's message is empty.
+        raise RuntimeError(f"step {step}: {type(failure).__name__}: {failure}") from None
 
 
 # --- One run ------------------------------------------------------------------------------------

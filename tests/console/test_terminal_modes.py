@@ -10,6 +10,9 @@ import pytest
 
 from tests.console.terminal import Cell, Terminal, find, sample_console
 
+# A real terminal (tmux) per test: `make test` runs these, the inner loop does not.
+pytestmark = pytest.mark.slow
+
 ETA = re.compile(r"~\d\d:\d\d")
 
 

@@ -17,6 +17,9 @@ import pytest
 from tests.console.terminal import Tmux
 from tests.servers import clean_env
 
+# A real terminal (tmux) per test: `make test` runs these, the inner loop does not.
+pytestmark = pytest.mark.slow
+
 WITHIN = 30.0
 """Generous: the machine is shared; a wait ends as soon as the screen shows the answer."""
 

@@ -111,6 +111,15 @@ async def test_a_riders_track_over_a_range_with_a_stop_marked(api: Api) -> None:
     assert len(later.json()["points"]) == len(back)
     assert later.json()["stops"] == []
 
+    # Up to now includes a fix a phone's clock put ahead of ours, as the map shows it.
+    ahead = [(now + timedelta(seconds=40), back[-1][1] + STEP, back[-1][2])]
+    await upload(api, 1, ahead)
+    default = (await api.get("dispatcher", "/riders/1/track")).json()
+    assert datetime.fromisoformat(default["points"][-1]["at"]) == ahead[0][0]
+    assert datetime.fromisoformat(default["until"]) == ahead[0][0]
+    asked = await api.get("dispatcher", "/riders/1/track", params={"until": now.isoformat()})
+    assert len(asked.json()["points"]) == len(track["points"])  # an asked end is kept
+
 
 async def test_track_ranges_are_checked_and_scope_applies(api: Api) -> None:
     now = api.clock.now()

@@ -27,16 +27,23 @@ def age(seconds: float) -> str:
 
 
 def badge_text(
-    status: StreamStatus, last_event_at: float | None, fresh_at: float | None, now: float
+    status: StreamStatus,
+    last_event_at: float | None,
+    fresh_at: float | None,
+    now: float,
+    *,
+    compact: bool = False,
 ) -> str:
-    """E.g. "● LIVE · event 3s ago", "◌ RECONNECTING (attempt 2) · picture 42s old"."""
+    """E.g. "● LIVE · event 3s ago", "◌ RECONNECTING (attempt 2) · picture 42s old"; compact
+    (a narrow terminal) while all is well: "● LIVE 3s". Trouble keeps its words."""
     label = status.state.value.upper()
     if status.state == StreamState.RECONNECTING and status.attempt:
         label += f" (attempt {status.attempt})"
     text = f"{MARK[status.state]} {label}"
     if status.state in (StreamState.LIVE, StreamState.POLLING):
         if last_event_at is not None:
-            text += f" · event {age(now - last_event_at)} ago"
+            since = age(now - last_event_at)
+            text += f" {since}" if compact else f" · event {since} ago"
         return text
     if fresh_at is not None:
         text += f" · picture {age(now - fresh_at)} old"
@@ -53,6 +60,9 @@ class ConnectionBadge(LiveText):
     ConnectionBadge.-offline { background: $badge-offline; color: $background; }
     """
 
+    compact = False
+    """Set by the top bar on a narrow terminal: the short form while all is well."""
+
     def on_mount(self) -> None:
         self.update_badge()
         self.set_interval(0.5, self.update_badge)
@@ -60,7 +70,10 @@ class ConnectionBadge(LiveText):
     def update_badge(self) -> None:
         store = host(self.app).store
         status: StreamStatus = store.connection
-        self.show(badge_text(status, store.last_event_at, store.fresh_at, time.monotonic()))
+        now = time.monotonic()
+        self.show(
+            badge_text(status, store.last_event_at, store.fresh_at, now, compact=self.compact)
+        )
         state = status.state
         self.set_class(state == StreamState.LIVE, "-live")
         self.set_class(state == StreamState.OFFLINE, "-offline")

@@ -18,8 +18,9 @@ TABS = (
     ("4", "kpi", "KPIs", "KPIs"),
 )
 """(key, mode, label, short label) of each main screen, in key order."""
-NARROW = 100
-"""Under this width the tabs use their short labels (every tab fits at 80 columns)."""
+BADGE_ROOM = 24
+"""What the connection badge takes in its long form while all is well ("● LIVE · event 12s
+ago" and its padding)."""
 
 
 class TopBar(Horizontal):
@@ -46,11 +47,12 @@ class TopBar(Horizontal):
     def on_resize(self) -> None:
         self.tick()  # narrow or wide tabs
 
-    def _title_text(self) -> Text:
-        text = Text("Freshline", style="bold")
+    def _title_text(self, narrow: bool = False) -> Text:
+        """The name, the tabs and who; `narrow`: short labels, no name and no account, so that
+        every tab fits at 80 columns."""
+        text = Text("" if narrow else "Freshline", style="bold")
         modes, current = self.app.MODES, self.app.current_mode
         store = host(self.app).store
-        narrow = 0 < self.size.width < NARROW
         for key, mode, label, short in TABS:
             if mode not in modes:
                 continue
@@ -58,21 +60,31 @@ class TopBar(Horizontal):
             if mode == "exceptions":
                 waiting, critical = store.alerts.unhandled(), store.alerts.critical()
                 tab += f" {waiting}" + (f" !!{critical}" if critical else "")
-            text.append("  ")
+            text.append(" " if narrow and not text else "  ")
             text.append(tab + " ", style="reverse bold" if mode == current else "")
         if self.title not in {mode for _, mode, _, _ in TABS}:
             text.append(f"  · {self.title}", style="bold")
         who = host(self.app).who
-        if who:
+        if who and not narrow:
             text.append(f"  · {who}", style="dim")
         return text
 
     def tick(self) -> None:
         # Who is signed in can change under a mounted screen (a wall signs in by itself), and
         # so do the tabs' counts: shown again only when they change.
-        self.query_one("#title", LiveText).show(self._title_text())
         clock = host(self.app).store.clock
         speed = f" ({clock.speed:g}x)" if clock.speed != 1 else ""
-        self.query_one("#clock", LiveText).show(
-            f"{clock.now().astimezone(host(self.app).zone):%H:%M:%S}{speed}"
-        )
+        time_text = f"{clock.now().astimezone(host(self.app).zone):%H:%M:%S}{speed}"
+        title = self._title_text()
+        # The long form while it fits beside the clock and the badge (padding included), else
+        # the short one, with a short badge too: a tab cut off is a screen you cannot find.
+        room = self.size.width - (len(time_text) + 2) - BADGE_ROOM
+        narrow = self.size.width > 0 and title.cell_len + 2 > room
+        if narrow:
+            title = self._title_text(narrow=True)
+        badge = self.query_one(ConnectionBadge)
+        if badge.compact != narrow:
+            badge.compact = narrow
+            badge.update_badge()
+        self.query_one("#title", LiveText).show(title)
+        self.query_one("#clock", LiveText).show(time_text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Unpack
 
 import httpx
 
@@ -15,7 +16,7 @@ from backend_client._requests import Requests
 from backend_client._retry import Backoff
 from backend_client._riders import Riders
 from backend_client._sensors import Sensors
-from backend_client._stream import Stream
+from backend_client._stream import Stream, StreamOptions
 from backend_client._transport import Transport, query_params
 from backend_client._users import Users
 from backend_client._warehouses import Warehouses
@@ -125,35 +126,13 @@ class FreshlineClient:
 
     # --- what changes ---------------------------------------------------------------------------
 
-    def stream(
-        self,
-        topics: Sequence[Topic | str],
-        *,
-        since: int | None = None,
-        warehouse_id: str | None = None,
-        zone: str | None = None,
-        backoff: Backoff | None = None,
-        dead_after: float = 40.0,
-        poll_after_failures: int = 3,
-        poll_wait: float = 25.0,
-        retry_websocket_after: float = 60.0,
-    ) -> Stream:
+    def stream(self, topics: Sequence[Topic | str], **options: Unpack[StreamOptions]) -> Stream:
         """The live stream from `since` (None: from now on): `async for message in ...`.
 
         Every visible event exactly once and in order, across reconnections, gaps and long
-        polling; see `Stream` for what it yields and docs/stream.md for the protocol."""
-        return Stream(
-            self,
-            topics,
-            since=since,
-            warehouse_id=warehouse_id,
-            zone=zone,
-            backoff=backoff,
-            dead_after=dead_after,
-            poll_after_failures=poll_after_failures,
-            poll_wait=poll_wait,
-            retry_websocket_after=retry_websocket_after,
-        )
+        polling; see `Stream` for its options and what it yields, and docs/stream.md for the
+        protocol."""
+        return Stream(self, topics, **options)
 
     async def events(
         self,

@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import websockets
 from pydantic import TypeAdapter, ValidationError
@@ -86,6 +86,20 @@ StreamMessage = EventMessage | PositionMessage | KpiMessage | SnapshotRequired |
 """
 
 FATAL_CLOSE_CODES = {4400, 4403}
+
+
+class StreamOptions(TypedDict, total=False):
+    """`Stream`'s keyword options, for `FreshlineClient.stream` to pass on (the defaults are
+    `Stream`'s own)."""
+
+    since: int | None
+    warehouse_id: str | None
+    zone: str | None
+    backoff: Backoff | None
+    dead_after: float
+    poll_after_failures: int
+    poll_wait: float
+    retry_websocket_after: float
 
 
 class Stream:

@@ -2,7 +2,11 @@
 
 - by hand: the model's constructor with every field named (what the views did before);
 - `from_attributes`: `Model.model_validate(row, from_attributes=True)`, the columns by name;
-- `model_construct`: no validation at all (the order's view, `backend/orders/views.py`).
+- `model_construct`: no validation at all (the order's view, `backend/orders/views.py`);
+
+and what the field policy's masking adds to the views the API answers with
+(`backend/auth/fields.py`): the order and the rider as the desk sees them (phones whole, the
+baseline) against as a viewer sees them (phones masked), with the ratio.
 
     .venv/bin/python bench/row_views.py            # 20,000 rows a model, best of 5
 
@@ -20,13 +24,17 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from backend.auth.fields import FULL, FieldPolicy
 from backend.orders.models import OrderItemRow, OrderRow
 from backend.orders.views import order_view
 from backend.realtime.models import EventRow
 from backend.riders.models import RiderRow
+from backend.riders.service import rider_view
 from backend_client.models import CustomerOut, Event, Order, Rider
 
 NOW = datetime(2026, 11, 22, 10, tzinfo=UTC)
+MASKED = FieldPolicy(full_phones=False)
+"""A viewer's, a merchant's or a channel's policy."""
 
 
 def rider() -> RiderRow:
@@ -113,15 +121,31 @@ def main() -> None:
                 "from_attributes": lambda: Order.model_validate(
                     OrderAttributes(an_order), from_attributes=True
                 ),
-                "model_construct": lambda: order_view(an_order, NOW),
+                "model_construct": lambda: order_view(an_order, NOW, FULL),
+            },
+        ),
+        (
+            "order",
+            {
+                "whole (desk)": lambda: order_view(an_order, NOW, FULL),
+                "masked": lambda: order_view(an_order, NOW, MASKED),
+            },
+        ),
+        (
+            "rider",
+            {
+                "whole (desk)": lambda: rider_view(a_rider, FULL),
+                "masked": lambda: rider_view(a_rider, MASKED),
             },
         ),
     ]
-    print(f"{'model':8} {'way':16} {'us a row':>9}")
+    print(f"{'model':8} {'way':16} {'us a row':>9} {'ratio':>6}")
     for model, ways in cases:
+        baseline = None
         for way, convert in ways.items():
             seconds = min(timeit.repeat(convert, number=args.rows, repeat=5)) / args.rows
-            print(f"{model:8} {way:16} {seconds * 1e6:9.2f}")
+            baseline = baseline or seconds
+            print(f"{model:8} {way:16} {seconds * 1e6:9.2f} {seconds / baseline:6.2f}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from backend_client import ConnectionFailed, FreshlineError, NotFound, PermissionDenied
 from backend_client.models import AlertRule, Delivery, Event, Order, OrderState
+from backend_client.phones import mask_phone
 from console.alert_book import RULE_WORDS
 from console.store import LANE_OF_STATE, Changes, OrderCard, Store, Urgency
 from screens.acting import act_on_orders
@@ -38,14 +39,6 @@ def rule_words(name: str) -> str:
         return RULE_WORDS.get(AlertRule(name), name)
     except ValueError:
         return name
-
-
-def mask_phone(phone: str) -> str:
-    """138****8000: enough to recognise a customer, not enough to call them from a screen."""
-    digits = phone.replace(" ", "").replace("-", "")
-    if len(digits) <= 7:
-        return "*" * max(0, len(digits) - 2) + digits[-2:]
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
 
 
 def event_words(event: Event, store: Store) -> str:

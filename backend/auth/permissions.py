@@ -40,6 +40,7 @@ class Permission(StrEnum):
     CHANNELS_READ = "channels:read"
     CHANNELS_RECONCILE = "channels:reconcile"
     KPI_READ = "kpi:read"
+    PHONES_READ = "phones:read"
 
 
 EVERYONE = frozenset(Role)
@@ -80,6 +81,9 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.CHANNELS_RECONCILE: frozenset({R.ADMIN, R.SUPERVISOR}),
     # KPIs cover every warehouse and channel: the desk's, not a scoped account's.
     Permission.KPI_READ: DESK,
+    # Whole phone numbers, for the desk that calls customers and riders when something goes
+    # wrong; every other account gets them masked (`fields.py` applies it to every answer).
+    Permission.PHONES_READ: frozenset({R.ADMIN, R.SUPERVISOR, R.DISPATCHER, R.SUPPORT}),
 }
 
 CLAIM_LIMIT_CENTS: dict[Role, int | None] = {

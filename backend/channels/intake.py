@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth.fields import FieldPolicy
 from backend.auth.principal import Principal
 from backend.channels.adapter import (
     CallbackKind,
@@ -142,7 +143,7 @@ async def take_order(
     answer = ChannelOrderReceipt(
         channel=adapter.channel,
         external_id=external_id,
-        order=order_view(order, intake.now),
+        order=order_view(order, intake.now, FieldPolicy.of(intake.actor)),
         deliveries=parcels,
         reported_amount_cents=parsed.reported_amount_cents,
     )
@@ -295,7 +296,11 @@ async def _answer(
         kind=row.kind,
         outcome=CallbackOutcome(row.outcome),
         detail=row.detail or "",
-        order=order_view(order, intake.now) if order is not None else None,
+        order=(
+            order_view(order, intake.now, FieldPolicy.of(intake.actor))
+            if order is not None
+            else None
+        ),
         replayed=replayed,
     )
     return row.status_code, result

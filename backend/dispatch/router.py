@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.deps import CanAssignOrders, CanConfigureDispatch
+from backend.auth.fields import FieldPolicy
 from backend.deps import ClockDep, DbDep
 from backend.dispatch import deliveries
 from backend.dispatch.ranking import Place, rank_riders
@@ -63,9 +64,10 @@ async def suggest_riders(
             exclude=order.rider_id,
             cold_chain=parcel.cold_chain or order.cold_chain,
         )
+    fields = FieldPolicy.of(principal)
     return [
         RiderSuggestion(
-            rider=rider_view(c.rider),
+            rider=rider_view(c.rider, fields),
             distance_m=round(c.distance_m, 1),
             eta_minutes=round(c.eta_minutes, 1),
         )
@@ -118,7 +120,7 @@ async def handover(
 
     async def act(session):
         moved = await hand_over(session, rider_id, body, actor=principal, now=now)
-        return 200, [order_view(o, now) for o in moved]
+        return 200, [order_view(o, now, FieldPolicy.of(principal)) for o in moved]
 
     return await run_once(request, db, principal, now, act)
 

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.deps import CanAssignOrders, CanCreateOrders, CanReadOrders, CanTransitionOrders
+from backend.auth.fields import FieldPolicy
 from backend.deps import ClockDep, DbDep, SettingsDep
 from backend.errors import DomainError
 from backend.idempotency import IDEMPOTENT, run_once
@@ -62,7 +63,8 @@ async def list_orders(
             min_length=1,
             max_length=60,
             pattern=NO_CONTROL_CHARS,
-            description="Order id, channel order id, customer name, phone suffix.",
+            description="Order id, channel order id, customer name, phone suffix (of at most "
+            "4 digits for accounts that see phones masked).",
         ),
     ] = None,
     updated_since: Annotated[
@@ -86,9 +88,10 @@ async def list_orders(
         limit=limit,
     )
     now = clock.now()
+    fields = FieldPolicy.of(principal)
     async with db.read() as session:
         rows, next_cursor = await service.list_orders(session, principal, filters, now=now)
-        return OrderPage(items=[order_view(r, now) for r in rows], next_cursor=next_cursor)
+        return OrderPage(items=[order_view(r, now, fields) for r in rows], next_cursor=next_cursor)
 
 
 @router.post(
@@ -114,7 +117,7 @@ async def create_order(
         order = await service.create_order(
             session, body, actor=principal, now=now, default_promise=promise
         )
-        return 201, order_view(order, now)
+        return 201, order_view(order, now, FieldPolicy.of(principal))
 
     return await run_once(request, db, principal, now, act)
 
@@ -129,7 +132,8 @@ async def get_order(
     """One order with its items, stage times and lateness."""
     now = clock.now()
     async with db.read() as session:
-        return order_view(await service.load_order(session, order_id, principal), now)
+        order = await service.load_order(session, order_id, principal)
+        return order_view(order, now, FieldPolicy.of(principal))
 
 
 @router.get("/orders/{order_id}/timeline", response_model=list[Event], responses=NOT_FOUND)
@@ -183,7 +187,7 @@ async def transition_order(
             now=now,
             auto_dispatch=settings.auto_dispatch,
         )
-        return 200, order_view(order, now)
+        return 200, order_view(order, now, FieldPolicy.of(principal))
 
     return await run_once(request, db, principal, now, act)
 
@@ -210,6 +214,7 @@ async def transition_orders(
     malformed batch, and then nothing is applied."""
     now = clock.now()
     auto_dispatch = settings.auto_dispatch
+    fields = FieldPolicy.of(principal)
 
     async def act(session: AsyncSession) -> tuple[int, TransitionResults]:
         results = []
@@ -238,7 +243,7 @@ async def transition_orders(
             else:
                 results.append(
                     TransitionOutcome(
-                        order_id=item.order_id, status=200, order=order_view(order, now)
+                        order_id=item.order_id, status=200, order=order_view(order, now, fields)
                     )
                 )
         applied = sum(1 for r in results if r.status == 200)
@@ -271,6 +276,6 @@ async def assign_order(
 
     async def act(session):
         order = await service.assign_rider(session, order_id, body, actor=principal, now=now)
-        return 200, order_view(order, now)
+        return 200, order_view(order, now, FieldPolicy.of(principal))
 
     return await run_once(request, db, principal, now, act)

@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.alerts.service import resolve_incident
+from backend.auth.fields import FieldPolicy, phone_tail
 from backend.auth.principal import Principal, system_principal
 from backend.auth.redaction import sees_staff_details
 from backend.db import lock_key
@@ -104,7 +105,8 @@ async def list_orders(
     if filters.late_only:
         query = query.where(OrderRow.open_rank == 0, OrderRow.promised_at < now)
     if filters.query:
-        query = query.where(_search(filters.query))
+        phone_digits = FieldPolicy.of(principal).phone_search_digits
+        query = query.where(_search(filters.query, phone_digits=phone_digits))
     if filters.updated_since is not None:
         query = query.where(OrderRow.updated_at >= filters.updated_since)
     if filters.cursor:
@@ -130,14 +132,16 @@ async def list_orders(
     return rows, next_cursor
 
 
-def _search(text: str):
-    """Order id, channel order id, customer name (substring) or phone (suffix)."""
+def _search(text: str, *, phone_digits: int | None):
+    """Order id, channel order id, customer name (substring) or phone (suffix: of at most
+    `phone_digits` digits, what the caller's masked phones show; None: any)."""
     text = text.strip()
     # The order's own copy of the customer: what this order's channel said, nobody else.
     name = func.lower(OrderRow.customer_name).contains(text.lower(), autoescape=True)
     clauses = [name, OrderRow.external_id == text]
     if text.isascii() and text.isdigit():  # "²".isdigit() is True, int("²") is not
-        clauses.append(OrderRow.customer_phone.endswith(text, autoescape=True))
+        if phone_digits is None or len(text) <= phone_digits:
+            clauses.append(OrderRow.customer_phone.endswith(text, autoescape=True))
         if int(text) < 2**31:
             clauses.append(OrderRow.id == int(text))
     return or_(*clauses)
@@ -277,7 +281,7 @@ async def create_order(
             # What a console needs to show the new order without asking for it (the board's
             # line and urgency): later events carry only what changed.
             "customer": order.customer_name,
-            "phone_tail": order.customer_phone[-4:],
+            "phone_tail": phone_tail(order.customer_phone),
             "promised_at": order.promised_at.isoformat(),
             "cold_chain": order.cold_chain,
             "lat": order.lat,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from backend.auth.fields import FieldPolicy
 from backend.auth.principal import Principal
 from backend.auth.redaction import redact_event, sees_staff_details
 from backend.orders.models import OrderRow
@@ -13,8 +14,9 @@ from backend.realtime.models import EventRow
 from backend_client.models import Channel, CustomerOut, Event, Order, OrderItem, OrderState
 
 
-def order_view(row: OrderRow | OrderRecord, now: datetime) -> Order:
-    """The wire model of an order, built without validation (`model_construct`): every value
+def order_view(row: OrderRow | OrderRecord, now: datetime, fields: FieldPolicy) -> Order:
+    """The wire model of an order as the account with `fields` may see it (the customer's
+    phone whole or masked), built without validation (`model_construct`): every value
     comes from our own rows, and validating them again cost more than the rest of a read. The
     one view not built `from_attributes` like the others: with its computed customer and
     lateness that costs 1.5x as much (`bench/row_views.py`), and every write answers with it."""
@@ -25,7 +27,9 @@ def order_view(row: OrderRow | OrderRecord, now: datetime) -> Order:
         status=OrderState(row.status),
         version=row.version,
         customer=CustomerOut.model_construct(
-            id=row.customer_id, name=row.customer_name, phone=row.customer_phone
+            id=row.customer_id,
+            name=row.customer_name,
+            phone=fields.customer_phone(row.customer_phone),
         ),
         address=row.address,
         lat=row.lat,

@@ -14,6 +14,7 @@ from backend.auth.deps import (
     CanReportPositions,
     CanSetRiderStatus,
 )
+from backend.auth.fields import FieldPolicy
 from backend.deps import ClockDep, DbDep
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.paths import RiderId
@@ -57,7 +58,8 @@ async def list_riders(
         rows = await service.list_riders(
             session, principal, status=status, warehouse_id=warehouse_id
         )
-    return [service.rider_view(r) for r in rows]
+    fields = FieldPolicy.of(principal)
+    return [service.rider_view(r, fields) for r in rows]
 
 
 @router.get("/riders/{rider_id}", response_model=Rider, responses=NOT_FOUND)
@@ -68,7 +70,8 @@ async def get_rider(
 ) -> Rider:
     """One rider with load, capacity and last fix."""
     async with db.read() as session:
-        return service.rider_view(await service.load_rider(session, rider_id, principal))
+        rider = await service.load_rider(session, rider_id, principal)
+        return service.rider_view(rider, FieldPolicy.of(principal))
 
 
 @router.post(
@@ -94,7 +97,7 @@ async def set_rider_status(
 
     async def act(session):
         rider = await service.set_status(session, rider_id, body.status, actor=principal, now=now)
-        return 200, service.rider_view(rider)
+        return 200, service.rider_view(rider, FieldPolicy.of(principal))
 
     return await run_once(request, db, principal, now, act)
 
@@ -158,7 +161,8 @@ async def register_riders(
 
     async def act(session):
         rows = await service.register_riders(session, body.riders, actor=principal, now=now)
-        return 201, [service.rider_view(r) for r in rows]
+        fields = FieldPolicy.of(principal)
+        return 201, [service.rider_view(r, fields) for r in rows]
 
     return await run_once(request, db, principal, now, act)
 

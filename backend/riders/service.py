@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth.fields import FieldPolicy
 from backend.auth.principal import Principal
 from backend.db import conflict_insert
 from backend.errors import Conflict, NotFound, Unprocessable
@@ -35,9 +36,12 @@ MAX_CLOCK_SKEW = timedelta(minutes=2)
 MAX_FIX_AGE = timedelta(days=2)
 
 
-def rider_view(row: RiderRow) -> Rider:
-    """The rider as the API shows it: the row's columns by name (see `user_view`)."""
-    return Rider.model_validate(row, from_attributes=True)
+def rider_view(row: RiderRow, fields: FieldPolicy) -> Rider:
+    """The rider as the account with `fields` may see it (the phone whole or masked): the row's
+    columns by name (see `user_view`)."""
+    rider = Rider.model_validate(row, from_attributes=True)
+    phone = fields.rider_phone(row.id, row.phone)
+    return rider if phone == row.phone else rider.model_copy(update={"phone": phone})
 
 
 async def list_riders(

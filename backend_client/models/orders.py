@@ -96,7 +96,10 @@ class OrderItem(Response):
 class CustomerOut(Response):
     id: int
     name: str
-    phone: str
+    phone: str = Field(
+        description="Whole for accounts with `phones:read`, else masked: `138****7474` "
+        "(`backend_client.phones`)."
+    )
 
 
 class Order(Response):

@@ -29,7 +29,10 @@ from backend_client.models.common import (
 class Rider(Response):
     id: int
     name: str
-    phone: str
+    phone: str = Field(
+        description="Whole for accounts with `phones:read` and for the rider themself, else "
+        "masked: `138****7474` (`backend_client.phones`)."
+    )
     status: RiderStatus
     warehouse_id: str
     capacity: int

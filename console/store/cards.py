@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from backend_client.models import Event, Order, OrderState, Rider
+from backend_client.phones import phone_tail
 from console.store.lanes import LANE_OF_STATE, Lane
 
 
@@ -52,7 +53,7 @@ class OrderCard:
             zone=order.zone,
             warehouse_id=order.warehouse_id,
             customer=order.customer.name,
-            phone_tail=order.customer.phone[-4:],
+            phone_tail=phone_tail(order.customer.phone),
             promised_at=aware(order.promised_at),
             rider_id=order.rider_id,
             cold_chain=order.cold_chain,

@@ -68,6 +68,7 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "channels:read": frozenset({"admin", "supervisor", "dispatcher", "support"}),
     "channels:reconcile": frozenset({"admin", "supervisor"}),
     "kpi:read": frozenset({"admin", "supervisor", "dispatcher", "support", "viewer"}),
+    "phones:read": frozenset({"admin", "supervisor", "dispatcher", "support"}),
 }
 
 PUBLIC = "none"

@@ -14,8 +14,9 @@ from backend_client import _errors
 ROOT = Path(__file__).resolve().parents[2]
 CALLERS = ("backend", "console", "screens", "widgets", "bench")
 # The contract, and what both sides share beside it: how a channel signs, geometry on a city,
-# what a demo's backend and its simulator agree on (simulated time, channel secrets).
-PUBLIC_MODULES = {"models", "signing", "geo", "demo"}
+# what a demo's backend and its simulator agree on (simulated time, channel secrets), how a
+# phone is masked (the API's answers and the console's screens alike).
+PUBLIC_MODULES = {"models", "signing", "geo", "demo", "phones"}
 
 
 def client_modules() -> list[str]:

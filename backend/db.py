@@ -94,7 +94,9 @@ class Database:
             # Sized for the writers side by side plus the readers, without opening and closing
             # overflow connections at every burst.
             kwargs["pool_size"], kwargs["max_overflow"] = 20, 20
-        self.engine = create_async_engine(self.url, **kwargs)
+        # A failed statement's error (logged with its traceback) names the statement, never
+        # the values it carried: phones and names stay out of the logs (log_redaction.py).
+        self.engine = create_async_engine(self.url, hide_parameters=True, **kwargs)
         if self.dialect == "sqlite":
             install_hooks(self.engine.sync_engine, busy_timeout_ms)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)

@@ -179,6 +179,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
         "sql",
         "sqlite",
         "process",
+        "log_redaction",
     ),
     ("writer",),
     ("db",),

@@ -40,8 +40,8 @@ def rider_view(row: RiderRow, fields: FieldPolicy) -> Rider:
     """The rider as the account with `fields` may see it (the phone whole or masked): the row's
     columns by name (see `user_view`)."""
     rider = Rider.model_validate(row, from_attributes=True)
-    phone = fields.rider_phone(row.id, row.phone)
-    return rider if phone == row.phone else rider.model_copy(update={"phone": phone})
+    rider.phone = fields.rider_phone(row.id, row.phone)  # a fresh model: no copy needed
+    return rider
 
 
 async def list_riders(

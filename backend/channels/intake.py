@@ -112,6 +112,9 @@ async def take_order(
                 order_id=order_id,
             )
         answer = ChannelOrderReceipt.model_validate({**json_value(response), "replayed": True})
+        # Kept masked since the field policy; a receipt kept before it is masked on the way out.
+        customer = answer.order.customer
+        customer.phone = FieldPolicy.of(intake.actor).customer_phone(customer.phone)
         return status_code, answer
 
     await _check_catalogue(session, adapter, parsed)

@@ -1,60 +1,113 @@
-"""Failed-login throttling per username and client address (answers 429 with Retry-After)."""
+"""Failed-login throttling, shared by every instance (README "Signing in and throttling").
+
+Four counters, each a fixed window of `window_seconds` in a shared storage (`auth/attempts.py`):
+
+- **pair** (account, address): `max_failures`. Counted when an attempt starts, so parallel
+  guesses cannot all pass before the first one fails; a success clears it. It holds for
+  everyone, so during its lockout the right password is refused too.
+- **address**: `address_max_failures` failures from one address, whatever the accounts: one
+  address spraying a password over many accounts.
+- **account**: `account_max_failures` failures at one account, whatever the addresses: many
+  addresses guessing at one account.
+- **spray**: `spray_max_failures` failures in all, whoever and wherever: a password sprayed
+  from many addresses over many accounts.
+
+The last three refuse only addresses the account never signed in from (within
+`known_days`): an attacker can lock an account, or everyone, out of new places for a window
+at a time, but never out of the places its owner signs in from, where only the pair counts.
+Every refusal is a 429 with Retry-After, and says the same whether the account exists or not.
+"""
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
-from datetime import datetime, timedelta
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerSecond
+from limits.aio.storage import Storage
+from limits.aio.strategies import FixedWindowRateLimiter
 
 from backend.errors import RateLimited
 
+log = logging.getLogger(__name__)
+
+REFUSED = "too many failed sign-ins; try again later"
+"""One answer for every refusal: it must not tell which counter (or which account) it was."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoginLimits:
+    """How many failures each counter allows in one window."""
+
+    max_failures: int = 5
+    address_max_failures: int = 20
+    account_max_failures: int = 20
+    spray_max_failures: int = 100
+    window_seconds: int = 300
+    known_days: int = 30
+
 
 class LoginLimiter:
-    """At most `max_failures` failed logins per (username, address) in a sliding window.
+    """Admits or refuses sign-in attempts; told how each one ended."""
 
-    An attempt counts as a failure from the moment it starts (`attempt`), so parallel guesses
-    cannot all pass the check before the first one fails; a success wipes the slate. Memory is
-    a hard cap: past `max_tracked` pairs, the pair that failed longest ago is forgotten, in
-    constant time.
-    """
+    def __init__(self, storage: Storage, limits: LoginLimits, *, now: Callable[[], float]) -> None:
+        self.storage = storage
+        self.limiter = FixedWindowRateLimiter(storage)
+        self.now = now
+        """The storage's clock (Unix seconds), for Retry-After."""
+        window = limits.window_seconds
+        self.pair = RateLimitItemPerSecond(limits.max_failures, window, namespace="login-pair")
+        self.address = RateLimitItemPerSecond(
+            limits.address_max_failures, window, namespace="login-address"
+        )
+        self.account = RateLimitItemPerSecond(
+            limits.account_max_failures, window, namespace="login-account"
+        )
+        self.spray = RateLimitItemPerSecond(
+            limits.spray_max_failures, window, namespace="login-spray"
+        )
+        self.known = RateLimitItemPerDay(1, limits.known_days, namespace="login-known")
 
-    def __init__(
-        self, *, max_failures: int, window_seconds: int, max_tracked: int = 10_000
-    ) -> None:
-        self.max_failures = max_failures
-        self.window = timedelta(seconds=window_seconds)
-        self.max_tracked = max_tracked
-        self._failures: OrderedDict[tuple[str, str], deque[datetime]] = OrderedDict()
+    async def admit(self, username: str, address: str) -> None:
+        """Refuse (RateLimited) while a counter that applies is spent; otherwise count this
+        attempt against its pair until `succeeded` says otherwise."""
+        name = _part(username)
+        known = not await self.limiter.test(self.known, name, address)
+        if not known:
+            # Never signed in from here: every counter applies (known places: the pair only).
+            for item, keys in (
+                (self.address, (address,)),
+                (self.account, (name,)),
+                (self.spray, ("all",)),
+            ):
+                if not await self.limiter.test(item, *keys):
+                    if item is self.spray:
+                        log.warning("sign-in spray: unfamiliar addresses refused for a while")
+                    await self._refuse(item, keys)
+        if not await self.limiter.hit(self.pair, name, address):
+            await self._refuse(self.pair, (name, address))
 
-    def attempt(self, username: str, address: str, now: datetime) -> None:
-        """Refuse while the pair is over its limit; otherwise count this attempt as failed
-        until `succeeded` says otherwise."""
-        key = (username, address)
-        failures = self._prune(key, now)
-        if len(failures) >= self.max_failures:
-            retry_after = int((failures[0] + self.window - now).total_seconds()) + 1
-            raise RateLimited("too many failed logins; wait and try again", retry_after=retry_after)
-        failures = self._failures.setdefault(key, deque())
-        self._failures.move_to_end(key)
-        failures.append(now)
-        while len(failures) > self.max_failures:
-            failures.popleft()
-        while len(self._failures) > self.max_tracked:
-            self._failures.popitem(last=False)
+    async def failed(self, username: str, address: str) -> None:
+        """A wrong password (or no such account, or a disabled one: the same to the caller)."""
+        name = _part(username)
+        await self.limiter.hit(self.address, address)
+        await self.limiter.hit(self.account, name)
+        await self.limiter.hit(self.spray, "all")
 
-    def succeeded(self, username: str, address: str) -> None:
-        self._failures.pop((username, address), None)
+    async def succeeded(self, username: str, address: str) -> None:
+        """The right password: the pair's slate is wiped and the address becomes known."""
+        name = _part(username)
+        await self.limiter.clear(self.pair, name, address)
+        await self.limiter.hit(self.known, name, address)
 
-    @property
-    def tracked(self) -> int:
-        """How many (username, address) pairs are remembered."""
-        return len(self._failures)
+    async def _refuse(self, item: RateLimitItem, keys: tuple[str, ...]) -> None:
+        stats = await self.limiter.get_window_stats(item, *keys)
+        retry_after = max(1, math.ceil(stats.reset_time - self.now()))
+        raise RateLimited(REFUSED, retry_after=retry_after)
 
-    def _prune(self, key: tuple[str, str], now: datetime) -> deque[datetime]:
-        failures = self._failures.get(key)
-        if failures is None:
-            return deque()
-        while failures and failures[0] + self.window <= now:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]
-        return failures
+
+def _part(username: str) -> str:
+    """A username as one part of a counter's key (`limits` joins parts with '/')."""
+    return username.replace("%", "%25").replace("/", "%2F")

@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 on_seq=feed.wake, on_position=hub.dispatch_position, on_forget=tokens.forget
             )
             tokens.announce = bus.announce_forget
+            tokens.listeners.append(hub.revoke)
             await feed.start()
             # Numbered events go straight to this instance's feed; other instances hear the
             # news on the bus and read the log.

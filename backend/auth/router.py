@@ -116,12 +116,14 @@ async def sign_out(
     tokens: TokensDep,
     _principal: Authenticated,
 ) -> None:
-    """Revoke the token this request carries."""
+    """Revoke the token this request carries; its open streams and long polls end at once, on
+    every instance (through the bus)."""
     token, now = bearer_token(request), clock.now()
 
     async def revoke(session: AsyncSession) -> None:
         await revoke_token(session, token, now=now)
 
+    tokens.signing_out(token)
     await db.write(revoke)
     tokens.revoked(token)
 

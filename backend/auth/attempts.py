@@ -13,6 +13,7 @@ Redis must still share counts between its instances, and the database is what th
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db import Database
 from backend.sql import Query, sql_of
 
+KEY_LENGTH = 400
+"""`login_attempts.key`'s length."""
 PURGE_EVERY_SECONDS = 60.0
 """How often an instance deletes counters whose window has ended (at most)."""
 
@@ -61,6 +64,7 @@ class DatabaseCounters(Storage):
         return SQLAlchemyError
 
     async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        key = _stored(key)
         now = self.now()
         purge = now - self._purged_at >= PURGE_EVERY_SECONDS
         if purge:
@@ -103,6 +107,8 @@ class DatabaseCounters(Storage):
         return await self.db.write(wipe)
 
     async def clear(self, key: str) -> None:
+        key = _stored(key)
+
         async def forget(session: AsyncSession) -> None:
             await sql_of(session).run(_CLEAR, {"key": key})
 
@@ -110,6 +116,7 @@ class DatabaseCounters(Storage):
 
     async def _row(self, key: str) -> tuple[int, float] | None:
         """The counter's hits and end, if its window has not ended."""
+        key = _stored(key)
         async with self.db.read() as session:
             row = (
                 await session.execute(
@@ -121,6 +128,14 @@ class DatabaseCounters(Storage):
                 )
             ).first()
         return None if row is None else (int(row[0]), float(row[1]))
+
+
+def _stored(key: str) -> str:
+    """The key as stored: itself, or its digest when too long for the column (an address a
+    trusted proxy passed on is the client's word, of any length)."""
+    if len(key) <= KEY_LENGTH:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 class RedisCounters:

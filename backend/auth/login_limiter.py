@@ -12,9 +12,12 @@ Four counters, each a fixed window of `window_seconds` in a shared storage (`aut
 - **spray**: `spray_max_failures` failures in all, whoever and wherever: a password sprayed
   from many addresses over many accounts.
 
-The last three refuse only addresses the account never signed in from (within
-`known_days`): an attacker can lock an account, or everyone, out of new places for a window
-at a time, but never out of the places its owner signs in from, where only the pair counts.
+The last three count failures as they happen (a success must not count against an office
+behind one address): guesses in flight at once can pass them by as many as are in flight,
+which the pair bounds per account and address. They refuse only addresses the account never
+signed in from (within `known_days`): an attacker can lock an account, or everyone, out of new
+places for a window at a time, but never out of the places its owner signs in from, where only
+the pair counts.
 Every refusal is a 429 with Retry-After, and says the same whether the account exists or not.
 """
 

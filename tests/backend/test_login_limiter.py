@@ -191,6 +191,13 @@ async def test_ended_counters_are_deleted(database_url: str) -> None:
         clock.advance(seconds=301)
         assert await counters.get("guess-1") == 0
         assert await counters.incr("fresh", 300) == 1
+        # A key longer than the column (a long address from a trusted proxy) is kept whole.
+        long_key = "LIMITER/login-pair/x/" + "9" * 1000
+        assert await counters.incr(long_key, 300) == 1
+        assert await counters.incr(long_key, 300) == 2
+        assert await counters.get(long_key) == 2
+        await counters.clear(long_key)
+        assert await counters.get(long_key) == 0
         async with db.read() as session:
             left = await session.scalar(text("SELECT count(*) FROM login_attempts"))
         assert left == 1

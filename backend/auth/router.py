@@ -90,7 +90,7 @@ async def sign_in(
     address = request.client.host if request.client else "-"
     # Counted before the slow check, so parallel guesses cannot all slip under the limit; a
     # lockout refuses the right password too.
-    await limiter.admit(username, address)
+    known = await limiter.admit(username, address)
     # The password is checked (argon2, deliberately slow) holding no transaction: on SQLite a
     # write transaction would hold the only write lock for everyone meanwhile.
     try:
@@ -98,7 +98,7 @@ async def sign_in(
     except NotAuthenticated:
         await limiter.failed(username, address)
         raise
-    await limiter.succeeded(username, address)
+    await limiter.succeeded(username, address, known=known)
     ttl = timedelta(minutes=settings.token_ttl_minutes)
 
     async def issue(session: AsyncSession) -> tuple[str, datetime]:

@@ -23,7 +23,7 @@ from backend.alerts.engine import AlertEngine
 from backend.alerts.router import router as alerts_router
 from backend.alerts.rules import RuleBook
 from backend.auth.attempts import DatabaseCounters, RedisCounters
-from backend.auth.login_limiter import LoginLimiter, LoginLimits
+from backend.auth.login_limiter import LoginLimiter, LoginLimits, Tally
 from backend.auth.passwords import Passwords
 from backend.auth.router import router as auth_router
 from backend.auth.tokens import TokenCache
@@ -208,13 +208,15 @@ def _login_limiter(
         window_seconds=settings.login_window_seconds,
         known_days=settings.login_known_address_days,
     )
-    if redis_counters is not None:
-        return LoginLimiter(redis_counters.storage, limits, now=redis_counters.now)
 
     def now() -> float:
         return clock.now().timestamp()
 
-    return LoginLimiter(DatabaseCounters(db, now=now), limits, now=now)
+    tallies = [Tally(DatabaseCounters(db, now=now), now)]
+    if redis_counters is not None:
+        # Redis first; the database counts while Redis is down.
+        tallies.insert(0, Tally(redis_counters.storage, redis_counters.now))
+    return LoginLimiter(tallies, limits)
 
 
 def clock_for(settings: Settings) -> Clock:

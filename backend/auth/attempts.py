@@ -146,10 +146,15 @@ class RedisCounters:
     def __init__(self, url: str) -> None:
         from redis.asyncio import BlockingConnectionPool
 
-        self.pool = BlockingConnectionPool.from_url(url, max_connections=20)
+        # Bounded waits: a Redis that hangs must not hang sign-ins (the database takes over).
+        self.pool = BlockingConnectionPool.from_url(
+            url, max_connections=20, timeout=2, socket_timeout=2, socket_connect_timeout=2
+        )
         # `limits` types its options as scalars; a pool is what its redis-py bridge takes.
         options: dict[str, Any] = {"connection_pool": self.pool}
-        storage = storage_from_string(f"async+{url}", implementation="redispy", **options)
+        storage = storage_from_string(
+            f"async+{url}", implementation="redispy", wrap_exceptions=True, **options
+        )
         assert isinstance(storage, Storage)
         self.storage = storage
         self.now: Callable[[], float] = time.time

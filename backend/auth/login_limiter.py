@@ -26,16 +26,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import NoReturn, TypeVar
 
 from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerSecond
 from limits.aio.storage import Storage
 from limits.aio.strategies import FixedWindowRateLimiter
+from limits.errors import StorageError
 
 from backend.errors import RateLimited
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Clock = Callable[[], float]
 
 REFUSED = "too many failed sign-ins; try again later"
 """One answer for every refusal: it must not tell which counter (or which account) it was."""
@@ -53,14 +58,25 @@ class LoginLimits:
     known_days: int = 30
 
 
-class LoginLimiter:
-    """Admits or refuses sign-in attempts; told how each one ended."""
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """One place counters live: a `limits` storage and the clock it counts by (Unix seconds)."""
 
-    def __init__(self, storage: Storage, limits: LoginLimits, *, now: Callable[[], float]) -> None:
-        self.storage = storage
-        self.limiter = FixedWindowRateLimiter(storage)
-        self.now = now
-        """The storage's clock (Unix seconds), for Retry-After."""
+    storage: Storage
+    now: Callable[[], float]
+
+
+class LoginLimiter:
+    """Admits or refuses sign-in attempts; told how each one ended.
+
+    Counts in the first of `tallies` that answers: Redis, with the database behind it, goes on
+    counting (shared between instances still) while Redis is down; a failure of the last one
+    reaches the caller (503: nobody signs in uncounted).
+    """
+
+    def __init__(self, tallies: Sequence[Tally], limits: LoginLimits) -> None:
+        assert tallies, "somewhere to count"
+        self.tallies = [(FixedWindowRateLimiter(t.storage), t.now) for t in tallies]
         window = limits.window_seconds
         self.pair = RateLimitItemPerSecond(limits.max_failures, window, namespace="login-pair")
         self.address = RateLimitItemPerSecond(
@@ -78,12 +94,42 @@ class LoginLimiter:
         """Refuse (RateLimited) while a counter that applies is spent; otherwise count this
         attempt against its pair until `succeeded` says otherwise. True: the account signed in
         from this address before."""
+        return await self._counting(
+            lambda limiter, now: self._admit(limiter, now, username, address)
+        )
+
+    async def failed(self, username: str, address: str) -> None:
+        """A wrong password (or no such account, or a disabled one: the same to the caller)."""
+
+        async def count(limiter: FixedWindowRateLimiter, _now: Clock) -> None:
+            await limiter.hit(self.address, address)
+            await limiter.hit(self.account, _part(username))
+            await limiter.hit(self.spray, "all")
+
+        await self._counting(count)
+
+    async def succeeded(self, username: str, address: str, *, known: bool) -> None:
+        """The right password: the pair's slate is wiped and the address becomes known (for
+        `known_days` from the first sign-in there: hitting a known one again would not move
+        its window on, so it is not written)."""
+
+        async def count(limiter: FixedWindowRateLimiter, _now: Clock) -> None:
+            name = _part(username)
+            await limiter.clear(self.pair, name, address)
+            if not known:
+                await limiter.hit(self.known, name, address)
+
+        await self._counting(count)
+
+    async def _admit(
+        self, limiter: FixedWindowRateLimiter, now: Clock, username: str, address: str
+    ) -> bool:
         name = _part(username)
         shared = ((self.address, (address,)), (self.account, (name,)), (self.spray, ("all",)))
         # Read side by side: one round trip's wait instead of four.
         unknown, *open_ = await asyncio.gather(
-            self.limiter.test(self.known, name, address),
-            *(self.limiter.test(item, *keys) for item, keys in shared),
+            limiter.test(self.known, name, address),
+            *(limiter.test(item, *keys) for item, keys in shared),
         )
         if unknown:
             # Never signed in from here: every counter applies (known places: the pair only).
@@ -91,31 +137,27 @@ class LoginLimiter:
                 if not is_open:
                     if item is self.spray:
                         log.warning("sign-in spray: unfamiliar addresses refused for a while")
-                    await self._refuse(item, keys)
-        if not await self.limiter.hit(self.pair, name, address):
-            await self._refuse(self.pair, (name, address))
+                    await _refuse(limiter, now, item, keys)
+        if not await limiter.hit(self.pair, name, address):
+            await _refuse(limiter, now, self.pair, (name, address))
         return not unknown
 
-    async def failed(self, username: str, address: str) -> None:
-        """A wrong password (or no such account, or a disabled one: the same to the caller)."""
-        name = _part(username)
-        await self.limiter.hit(self.address, address)
-        await self.limiter.hit(self.account, name)
-        await self.limiter.hit(self.spray, "all")
+    async def _counting(self, act: Callable[[FixedWindowRateLimiter, Clock], Awaitable[T]]) -> T:
+        for limiter, now in self.tallies[:-1]:
+            try:
+                return await act(limiter, now)
+            except StorageError as exc:
+                log.warning("login counters unavailable (%s); counting in the next place", exc)
+        limiter, now = self.tallies[-1]
+        return await act(limiter, now)
 
-    async def succeeded(self, username: str, address: str, *, known: bool) -> None:
-        """The right password: the pair's slate is wiped and the address becomes known (for
-        `known_days` from the first sign-in there: hitting a known one again would not move
-        its window on, so it is not written)."""
-        name = _part(username)
-        await self.limiter.clear(self.pair, name, address)
-        if not known:
-            await self.limiter.hit(self.known, name, address)
 
-    async def _refuse(self, item: RateLimitItem, keys: tuple[str, ...]) -> None:
-        stats = await self.limiter.get_window_stats(item, *keys)
-        retry_after = max(1, math.ceil(stats.reset_time - self.now()))
-        raise RateLimited(REFUSED, retry_after=retry_after)
+async def _refuse(
+    limiter: FixedWindowRateLimiter, now: Clock, item: RateLimitItem, keys: tuple[str, ...]
+) -> NoReturn:
+    stats = await limiter.get_window_stats(item, *keys)
+    retry_after = max(1, math.ceil(stats.reset_time - now()))
+    raise RateLimited(REFUSED, retry_after=retry_after)
 
 
 def _part(username: str) -> str:

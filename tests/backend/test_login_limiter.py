@@ -4,6 +4,7 @@ addresses keep their way in; X-Forwarded-For believed from trusted proxies only.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,9 +14,11 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 
 from backend.app import create_app
-from backend.auth.attempts import DatabaseCounters
+from backend.auth.attempts import DatabaseCounters, RedisCounters
+from backend.auth.login_limiter import LoginLimiter, LoginLimits, Tally
 from backend.clock import ManualClock
 from backend.db import Database
+from backend.errors import RateLimited
 from backend.settings import Settings
 from tests.support import STARTUP_S, settings_for
 
@@ -202,4 +205,37 @@ async def test_ended_counters_are_deleted(database_url: str) -> None:
             left = await session.scalar(text("SELECT count(*) FROM login_attempts"))
         assert left == 1
     finally:
+        await db.dispose()
+
+
+async def test_with_redis_down_the_database_goes_on_counting(database_url: str) -> None:
+    """Redis first, the database behind it: a Redis that does not answer neither lets guesses
+    through uncounted nor stops sign-ins; the counts land in the database, which every
+    instance shares too."""
+    clock = ManualClock()
+    db = Database(database_url)
+    await db.start()
+    with socket.socket() as unused:  # a port nothing listens on: refused at once
+        unused.bind(("127.0.0.1", 0))
+        dead = RedisCounters(f"redis://127.0.0.1:{unused.getsockname()[1]}/0")
+    try:
+
+        def now() -> float:
+            return clock.now().timestamp()
+
+        limiter = LoginLimiter(
+            [Tally(dead.storage, dead.now), Tally(DatabaseCounters(db, now=now), now)],
+            LoginLimits(max_failures=3),
+        )
+        for _ in range(3):
+            await limiter.admit("dispatcher", "10.0.0.1")
+            await limiter.failed("dispatcher", "10.0.0.1")
+        with pytest.raises(RateLimited) as refused:
+            await limiter.admit("dispatcher", "10.0.0.1")
+        assert 1 <= refused.value.retry_after <= 300
+        async with db.read() as session:
+            rows = await session.scalar(text("SELECT count(*) FROM login_attempts"))
+        assert rows == 4  # the pair, the address, the account and the spray
+    finally:
+        await dead.close()
         await db.dispose()

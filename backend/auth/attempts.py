@@ -8,7 +8,8 @@ an upsert that starts a new window when the old one has ended, atomic on both da
 
 Why not always the database: with Redis configured, Redis already is the shared, fast place,
 and a failed sign-in costs no write on the database. Why not always Redis: a deployment without
-Redis must still share counts between its instances, and the database is what they share.
+Redis must still share counts between its instances, and the database is what they share; and
+while Redis does not answer, the database counts (`LoginLimiter` tries them in turn).
 """
 
 from __future__ import annotations

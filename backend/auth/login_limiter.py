@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn, TypeVar
@@ -77,7 +78,8 @@ class LoginLimiter:
     def __init__(self, tallies: Sequence[Tally], limits: LoginLimits) -> None:
         assert tallies, "somewhere to count"
         self.tallies = [(FixedWindowRateLimiter(t.storage), t.now) for t in tallies]
-        window = limits.window_seconds
+        window = self.window_seconds = limits.window_seconds
+        self._spray_logged_at = -float(window)
         self.pair = RateLimitItemPerSecond(limits.max_failures, window, namespace="login-pair")
         self.address = RateLimitItemPerSecond(
             limits.address_max_failures, window, namespace="login-address"
@@ -136,11 +138,18 @@ class LoginLimiter:
             for (item, keys), is_open in zip(shared, open_, strict=True):
                 if not is_open:
                     if item is self.spray:
-                        log.warning("sign-in spray: unfamiliar addresses refused for a while")
+                        self._spray_seen()
                     await _refuse(limiter, now, item, keys)
         if not await limiter.hit(self.pair, name, address):
             await _refuse(limiter, now, self.pair, (name, address))
         return not unknown
+
+    def _spray_seen(self) -> None:
+        """Say so in the log, once a window: each refused attempt would flood it."""
+        at = time.monotonic()
+        if at - self._spray_logged_at >= self.window_seconds:
+            self._spray_logged_at = at
+            log.warning("sign-in spray: unfamiliar addresses refused until the window ends")
 
     async def _counting(self, act: Callable[[FixedWindowRateLimiter, Clock], Awaitable[T]]) -> T:
         for limiter, now in self.tallies[:-1]:

@@ -164,14 +164,31 @@ def two_instances(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
 async def test_signing_out_on_one_instance_closes_the_websockets_on_another(
     two_instances: tuple[Server, Server],
 ) -> None:
+    """A WebSocket and a long poll on B, the sign-out through A: both end at once. Whether the
+    poll reached B before the news or after, it answers 401 well within its `wait`."""
     a, b = two_instances
-    async with FreshlineClient(a.base_url, retries=0) as on_a:
+    async with (
+        FreshlineClient(a.base_url, retries=0) as on_a,
+        httpx.AsyncClient(base_url=b.base_url, timeout=2 * HEARTBEAT_S) as raw_b,
+    ):
         await on_a.login("dispatcher", "demo-dispatcher")
         assert on_a.token is not None
+        headers = {"Authorization": f"Bearer {on_a.token}"}
         sub = await Subscriber.open(b.ws_url, on_a.token, ["orders"])
+        now = await raw_b.get("/api/v1/events", params={"topics": "orders"}, headers=headers)
+        poll = asyncio.create_task(
+            raw_b.get(
+                "/api/v1/events",
+                params={"topics": "orders", "since": now.json()["last_seq"], "wait": 60},
+                headers=headers,
+            )
+        )
         try:
             await on_a.logout()
             await sub.wait_closed(BOUND_S)
             assert sub.close_code == 4401, sub.summary()
+            answer = await asyncio.wait_for(poll, BOUND_S)
+            assert answer.status_code == 401, answer.text
         finally:
+            poll.cancel()
             await sub.aclose()

@@ -17,11 +17,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from backend.alerts.engine import AlertEngine
 from backend.alerts.router import router as alerts_router
 from backend.alerts.rules import RuleBook
-from backend.auth.login_limiter import LoginLimiter
+from backend.auth.attempts import DatabaseCounters, RedisCounters
+from backend.auth.login_limiter import LoginLimiter, LoginLimits, Tally
 from backend.auth.passwords import Passwords
 from backend.auth.router import router as auth_router
 from backend.auth.tokens import TokenCache
@@ -84,6 +86,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             period=settings.kpi_push_seconds,
             window=timedelta(minutes=settings.kpi_push_window_minutes),
         )
+        # Failed sign-ins are counted where every instance sees them (auth/attempts.py).
+        redis_counters = RedisCounters(settings.bus_url) if settings.bus_url else None
         try:
             if settings.migrate_on_start:
                 await db.migrate()
@@ -98,6 +102,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 on_seq=feed.wake, on_position=hub.dispatch_position, on_forget=tokens.forget
             )
             tokens.announce = bus.announce_forget
+            tokens.listeners.append(hub.revoke)
             await feed.start()
             # Numbered events go straight to this instance's feed; other instances hear the
             # news on the bus and read the log.
@@ -112,15 +117,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 db.committed.append(alerts.heard)
                 alerts.start()
             kpi_pusher.start()
+            login_limiter = _login_limiter(settings, db, clock, redis_counters)
             app.state.runtime = Runtime(
                 settings=settings,
                 db=db,
                 clock=clock,
                 passwords=passwords,
-                login_limiter=LoginLimiter(
-                    max_failures=settings.login_max_failures,
-                    window_seconds=settings.login_window_seconds,
-                ),
+                login_limiter=login_limiter,
                 feed=feed,
                 hub=hub,
                 bus=bus,
@@ -138,6 +141,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             hub.close_all("the server is shutting down")
             await feed.stop()
             await bus.stop()
+            if redis_counters is not None:
+                await redis_counters.close()
             await db.dispose()
 
     app = FastAPI(
@@ -150,6 +155,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         redoc_url=None,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.trusted_proxies:
+        # Outermost: every route, the login limiter included, sees the client behind the
+        # proxy; X-Forwarded-For from any other peer is ignored (uvicorn's own is off, cli.py).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     _install_error_handlers(app)
     redact_logged_queries()  # uvicorn's access log keeps no search terms (log_redaction.py)
 
@@ -188,6 +197,28 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         return JSONResponse(app.openapi())
 
     return app
+
+
+def _login_limiter(
+    settings: Settings, db: Database, clock: Clock, redis_counters: RedisCounters | None
+) -> LoginLimiter:
+    limits = LoginLimits(
+        max_failures=settings.login_max_failures,
+        address_max_failures=settings.login_address_max_failures,
+        account_max_failures=settings.login_account_max_failures,
+        spray_max_failures=settings.login_spray_max_failures,
+        window_seconds=settings.login_window_seconds,
+        known_days=settings.login_known_address_days,
+    )
+
+    def now() -> float:
+        return clock.now().timestamp()
+
+    tallies = [Tally(DatabaseCounters(db, now=now), now)]
+    if redis_counters is not None:
+        # Redis first; the database counts while Redis is down.
+        tallies.insert(0, Tally(redis_counters.storage, redis_counters.now))
+    return LoginLimiter(tallies, limits)
 
 
 def clock_for(settings: Settings) -> Clock:

@@ -84,6 +84,9 @@ def serve(
         host=host,
         port=port,
         ws_per_message_deflate=False,
+        # X-Forwarded-For is believed only from `trusted_proxies`, by the app itself (none by
+        # default); uvicorn's own default would believe any local peer.
+        proxy_headers=False,
         # Our handler (file or stderr) takes uvicorn's records too; it must not install its own.
         log_config=None,
         log_level="info",

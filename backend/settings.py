@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -47,8 +48,23 @@ class Settings(BaseSettings):
     default_promise_minutes: int = Field(default=45, ge=5, le=24 * 60)
     """Promised delivery time for an order created without one."""
     login_max_failures: int = Field(default=5, ge=1)
-    """Failed logins per user and address within `login_window_seconds` before 429."""
+    """Failed logins per user and address within `login_window_seconds` before 429 (the right
+    password included); every instance on the same database or Redis shares the counts."""
     login_window_seconds: int = Field(default=300, ge=1)
+    login_address_max_failures: int = Field(default=20, ge=1)
+    """Failed logins from one address, over any accounts, per window, before that address is
+    refused at accounts it never signed in to (a password sprayed from one place)."""
+    login_account_max_failures: int = Field(default=20, ge=1)
+    """Failed logins at one account, from any addresses, per window, before the account is
+    refused from addresses it never signed in from."""
+    login_spray_max_failures: int = Field(default=100, ge=1)
+    """Failed logins in all per window before every address refuses accounts it never signed
+    in to (a password sprayed from many places)."""
+    login_known_address_days: int = Field(default=30, ge=1, le=365)
+    """How long an address an account signed in from stays familiar to it."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses (or networks) of reverse proxies whose X-Forwarded-For is believed; empty:
+    the peer address is the client's, whatever the headers say."""
     argon2_time_cost: int = Field(default=2, ge=1)
     """Argon2 passes; tests lower the costs to stay fast."""
     argon2_memory_cost_kib: int = Field(default=19 * 1024, ge=64)
@@ -119,6 +135,18 @@ class Settings(BaseSettings):
     """The business time zone (an IANA name): served to every console and wall in
     `GET /health`, so clocks read the same everywhere, and where business days (KPI days,
     reconciliation) cut at midnight."""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"trusted proxy {proxy!r} is not an address or network (10.0.0.5, 10.0.0.0/8)"
+                ) from exc
+        return proxies
 
     @field_validator("time_zone")
     @classmethod

@@ -1,60 +1,174 @@
-"""Failed-login throttling per username and client address (answers 429 with Retry-After)."""
+"""Failed-login throttling, shared by every instance (README "Signing in and throttling").
+
+Four counters, each a fixed window of `window_seconds` in a shared storage (`auth/attempts.py`):
+
+- **pair** (account, address): `max_failures`. Counted when an attempt starts, so parallel
+  guesses cannot all pass before the first one fails; a success clears it. It holds for
+  everyone, so during its lockout the right password is refused too.
+- **address**: `address_max_failures` failures from one address, whatever the accounts: one
+  address spraying a password over many accounts.
+- **account**: `account_max_failures` failures at one account, whatever the addresses: many
+  addresses guessing at one account.
+- **spray**: `spray_max_failures` failures in all, whoever and wherever: a password sprayed
+  from many addresses over many accounts.
+
+The last three count failures as they happen (a success must not count against an office
+behind one address): guesses in flight at once can pass them by as many as are in flight,
+which the pair bounds per account and address. They refuse only addresses the account never
+signed in from (within `known_days`): an attacker can lock an account, or everyone, out of new
+places for a window at a time, but never out of the places its owner signs in from, where only
+the pair counts.
+Every refusal is a 429 with Retry-After, and says the same whether the account exists or not.
+"""
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
-from datetime import datetime, timedelta
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import NoReturn, TypeVar
+
+from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerSecond
+from limits.aio.storage import Storage
+from limits.aio.strategies import FixedWindowRateLimiter
+from limits.errors import StorageError
 
 from backend.errors import RateLimited
 
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Clock = Callable[[], float]
+
+REFUSED = "too many failed sign-ins; try again later"
+"""One answer for every refusal: it must not tell which counter (or which account) it was."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoginLimits:
+    """How many failures each counter allows in one window."""
+
+    max_failures: int = 5
+    address_max_failures: int = 20
+    account_max_failures: int = 20
+    spray_max_failures: int = 100
+    window_seconds: int = 300
+    known_days: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """One place counters live: a `limits` storage and the clock it counts by (Unix seconds)."""
+
+    storage: Storage
+    now: Callable[[], float]
+
 
 class LoginLimiter:
-    """At most `max_failures` failed logins per (username, address) in a sliding window.
+    """Admits or refuses sign-in attempts; told how each one ended.
 
-    An attempt counts as a failure from the moment it starts (`attempt`), so parallel guesses
-    cannot all pass the check before the first one fails; a success wipes the slate. Memory is
-    a hard cap: past `max_tracked` pairs, the pair that failed longest ago is forgotten, in
-    constant time.
+    Counts in the first of `tallies` that answers: Redis, with the database behind it, goes on
+    counting (shared between instances still) while Redis is down; a failure of the last one
+    reaches the caller (503: nobody signs in uncounted).
     """
 
-    def __init__(
-        self, *, max_failures: int, window_seconds: int, max_tracked: int = 10_000
-    ) -> None:
-        self.max_failures = max_failures
-        self.window = timedelta(seconds=window_seconds)
-        self.max_tracked = max_tracked
-        self._failures: OrderedDict[tuple[str, str], deque[datetime]] = OrderedDict()
+    def __init__(self, tallies: Sequence[Tally], limits: LoginLimits) -> None:
+        assert tallies, "somewhere to count"
+        self.tallies = [(FixedWindowRateLimiter(t.storage), t.now) for t in tallies]
+        window = self.window_seconds = limits.window_seconds
+        self._spray_logged_at = -float(window)
+        self.pair = RateLimitItemPerSecond(limits.max_failures, window, namespace="login-pair")
+        self.address = RateLimitItemPerSecond(
+            limits.address_max_failures, window, namespace="login-address"
+        )
+        self.account = RateLimitItemPerSecond(
+            limits.account_max_failures, window, namespace="login-account"
+        )
+        self.spray = RateLimitItemPerSecond(
+            limits.spray_max_failures, window, namespace="login-spray"
+        )
+        self.known = RateLimitItemPerDay(1, limits.known_days, namespace="login-known")
 
-    def attempt(self, username: str, address: str, now: datetime) -> None:
-        """Refuse while the pair is over its limit; otherwise count this attempt as failed
-        until `succeeded` says otherwise."""
-        key = (username, address)
-        failures = self._prune(key, now)
-        if len(failures) >= self.max_failures:
-            retry_after = int((failures[0] + self.window - now).total_seconds()) + 1
-            raise RateLimited("too many failed logins; wait and try again", retry_after=retry_after)
-        failures = self._failures.setdefault(key, deque())
-        self._failures.move_to_end(key)
-        failures.append(now)
-        while len(failures) > self.max_failures:
-            failures.popleft()
-        while len(self._failures) > self.max_tracked:
-            self._failures.popitem(last=False)
+    async def admit(self, username: str, address: str) -> bool:
+        """Refuse (RateLimited) while a counter that applies is spent; otherwise count this
+        attempt against its pair until `succeeded` says otherwise. True: the account signed in
+        from this address before."""
+        return await self._counting(
+            lambda limiter, now: self._admit(limiter, now, username, address)
+        )
 
-    def succeeded(self, username: str, address: str) -> None:
-        self._failures.pop((username, address), None)
+    async def failed(self, username: str, address: str) -> None:
+        """A wrong password (or no such account, or a disabled one: the same to the caller)."""
 
-    @property
-    def tracked(self) -> int:
-        """How many (username, address) pairs are remembered."""
-        return len(self._failures)
+        async def count(limiter: FixedWindowRateLimiter, _now: Clock) -> None:
+            await limiter.hit(self.address, address)
+            await limiter.hit(self.account, _part(username))
+            await limiter.hit(self.spray, "all")
 
-    def _prune(self, key: tuple[str, str], now: datetime) -> deque[datetime]:
-        failures = self._failures.get(key)
-        if failures is None:
-            return deque()
-        while failures and failures[0] + self.window <= now:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]
-        return failures
+        await self._counting(count)
+
+    async def succeeded(self, username: str, address: str, *, known: bool) -> None:
+        """The right password: the pair's slate is wiped and the address becomes known (for
+        `known_days` from the first sign-in there: hitting a known one again would not move
+        its window on, so it is not written)."""
+
+        async def count(limiter: FixedWindowRateLimiter, _now: Clock) -> None:
+            name = _part(username)
+            await limiter.clear(self.pair, name, address)
+            if not known:
+                await limiter.hit(self.known, name, address)
+
+        await self._counting(count)
+
+    async def _admit(
+        self, limiter: FixedWindowRateLimiter, now: Clock, username: str, address: str
+    ) -> bool:
+        name = _part(username)
+        shared = ((self.address, (address,)), (self.account, (name,)), (self.spray, ("all",)))
+        # Read side by side: one round trip's wait instead of four.
+        unknown, *open_ = await asyncio.gather(
+            limiter.test(self.known, name, address),
+            *(limiter.test(item, *keys) for item, keys in shared),
+        )
+        if unknown:
+            # Never signed in from here: every counter applies (known places: the pair only).
+            for (item, keys), is_open in zip(shared, open_, strict=True):
+                if not is_open:
+                    if item is self.spray:
+                        self._spray_seen()
+                    await _refuse(limiter, now, item, keys)
+        if not await limiter.hit(self.pair, name, address):
+            await _refuse(limiter, now, self.pair, (name, address))
+        return not unknown
+
+    def _spray_seen(self) -> None:
+        """Say so in the log, once a window: each refused attempt would flood it."""
+        at = time.monotonic()
+        if at - self._spray_logged_at >= self.window_seconds:
+            self._spray_logged_at = at
+            log.warning("sign-in spray: unfamiliar addresses refused until the window ends")
+
+    async def _counting(self, act: Callable[[FixedWindowRateLimiter, Clock], Awaitable[T]]) -> T:
+        for limiter, now in self.tallies[:-1]:
+            try:
+                return await act(limiter, now)
+            except StorageError as exc:
+                log.warning("login counters unavailable (%s); counting in the next place", exc)
+        limiter, now = self.tallies[-1]
+        return await act(limiter, now)
+
+
+async def _refuse(
+    limiter: FixedWindowRateLimiter, now: Clock, item: RateLimitItem, keys: tuple[str, ...]
+) -> NoReturn:
+    stats = await limiter.get_window_stats(item, *keys)
+    retry_after = max(1, math.ceil(stats.reset_time - now()))
+    raise RateLimited(REFUSED, retry_after=retry_after)
+
+
+def _part(username: str) -> str:
+    """A username as one part of a counter's key (`limits` joins parts with '/')."""
+    return username.replace("%", "%25").replace("/", "%2F")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Double, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime
@@ -36,3 +36,14 @@ class TokenRow(Base):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginAttemptRow(Base):
+    """A counter of the login limiter (`auth/attempts.py`): hits in a window ending at
+    `expires_at` (Unix seconds), shared by every instance on this database."""
+
+    __tablename__ = "login_attempts"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    hits: Mapped[int] = mapped_column()
+    expires_at: Mapped[float] = mapped_column(Double(), index=True)

@@ -25,6 +25,7 @@ from backend.auth.service import (
 )
 from backend.auth.tokens import TokenCache
 from backend.deps import ClockDep, DbDep, SettingsDep
+from backend.errors import NotAuthenticated
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.responses import PROTECTED, TOO_LARGE, errors
 from backend_client.models import (
@@ -46,7 +47,7 @@ async def password_hasher(connection: HTTPConnection) -> Passwords:
 
 
 async def sign_in_limiter(connection: HTTPConnection) -> LoginLimiter:
-    """Failed sign-ins counted by account and address."""
+    """Failed sign-ins counted by account, address and in all, shared by every instance."""
     return connection.app.state.runtime.login_limiter
 
 
@@ -69,7 +70,7 @@ TokensDep = Annotated[TokenCache, Depends(token_cache)]
             {
                 401: "Wrong username or password.",
                 422: "Missing form fields.",
-                429: "Too many failed sign-ins; see Retry-After.",
+                429: "Too many failed sign-ins (even with the right password); see Retry-After.",
             }
         ),
     },
@@ -87,12 +88,17 @@ async def sign_in(
     """Exchange a username and password (form fields) for an expiring bearer token."""
     now = clock.now()
     address = request.client.host if request.client else "-"
-    # Counted before the slow check, so parallel guesses cannot all slip under the limit.
-    limiter.attempt(username, address, now)
+    # Counted before the slow check, so parallel guesses cannot all slip under the limit; a
+    # lockout refuses the right password too.
+    known = await limiter.admit(username, address)
     # The password is checked (argon2, deliberately slow) holding no transaction: on SQLite a
     # write transaction would hold the only write lock for everyone meanwhile.
-    user = await authenticate(db, passwords, username, password)
-    limiter.succeeded(username, address)
+    try:
+        user = await authenticate(db, passwords, username, password)
+    except NotAuthenticated:
+        await limiter.failed(username, address)
+        raise
+    await limiter.succeeded(username, address, known=known)
     ttl = timedelta(minutes=settings.token_ttl_minutes)
 
     async def issue(session: AsyncSession) -> tuple[str, datetime]:
@@ -110,12 +116,14 @@ async def sign_out(
     tokens: TokensDep,
     _principal: Authenticated,
 ) -> None:
-    """Revoke the token this request carries."""
+    """Revoke the token this request carries; its open streams and long polls end at once, on
+    every instance (through the bus)."""
     token, now = bearer_token(request), clock.now()
 
     async def revoke(session: AsyncSession) -> None:
         await revoke_token(session, token, now=now)
 
+    tokens.signing_out(token)
     await db.write(revoke)
     tokens.revoked(token)
 

@@ -24,6 +24,8 @@ from backend.errors import NotAuthenticated
 
 Announce = Callable[[str | None, int | None], None]
 """Tells the other instances to forget a token (by digest) or an account's tokens."""
+Revoked = Callable[[str | None, int | None], None]
+"""Told of a token (by digest) or an account whose tokens no longer count (the hub)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,8 @@ class TokenCache:
         self.monotonic = monotonic
         self.announce: Announce | None = None
         """Set by the app once the bus runs."""
+        self.listeners: list[Revoked] = []
+        """Told of every revocation, this instance's and the others' (the hub ends streams)."""
         self._known: OrderedDict[str, _Vouched] = OrderedDict()
 
     async def principal(
@@ -75,6 +79,17 @@ class TokenCache:
 
     # --- forgetting ------------------------------------------------------------------------
 
+    def signing_out(self, token: str) -> None:
+        """A token is about to be revoked: its streams here end before the revocation commits,
+        so nothing committed after it reaches them (`revoked` follows once committed)."""
+        digest = token_digest(token)
+        for listener in self.listeners:
+            listener(digest, None)
+        if self.announce is not None:
+            # The other instances too; they hear it again once committed (`revoked`), so a
+            # check of theirs in between cannot keep the token believed.
+            self.announce(digest, None)
+
     def revoked(self, token: str) -> None:
         """A token was signed out: forget it here and everywhere."""
         digest = token_digest(token)
@@ -89,7 +104,10 @@ class TokenCache:
             self.announce(None, user_id)
 
     def forget(self, digest: str | None, user_id: int | None) -> None:
-        """Forget one token, or every token of one account (news from another instance)."""
+        """Forget one token, or every token of one account (news from another instance), and
+        end their streams."""
+        for listener in self.listeners:
+            listener(digest, user_id)
         if digest is not None:
             self._known.pop(digest, None)
         if user_id is not None:

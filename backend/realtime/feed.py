@@ -140,15 +140,23 @@ class EventFeed:
             )
             return [feed_item(LoggedEvent.of_row(row)) for row in rows]
 
-    async def wait_beyond(self, seq: int, seconds: float) -> None:
-        """Return once the feed has passed `seq`, or after `seconds`."""
+    async def wait_beyond(
+        self, seq: int, seconds: float, *, unless: asyncio.Event | None = None
+    ) -> None:
+        """Return once the feed has passed `seq`, after `seconds`, or once `unless` is set."""
         deadline = asyncio.get_running_loop().time() + seconds
-        while self.last_seq <= seq:
+        while self.last_seq <= seq and not (unless is not None and unless.is_set()):
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
                 return
-            with contextlib.suppress(TimeoutError):
-                await within(remaining, self._advanced.wait())
+            waits = [asyncio.ensure_future(self._advanced.wait())]
+            if unless is not None:
+                waits.append(asyncio.ensure_future(unless.wait()))
+            try:
+                await asyncio.wait(waits, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiting in waits:
+                    waiting.cancel()
 
     async def _follow(self) -> None:
         while True:

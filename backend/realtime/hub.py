@@ -3,6 +3,10 @@
 Each connection has a bounded outbox. A console that stops reading fills it and is cut off
 with close code 4429 (it resumes by seq when it returns); nobody else waits for it. Rider
 positions are not queued: each connection keeps only the newest fix per rider.
+
+A revoked token (signed out, its account disabled or changed) ends its connections and its
+long polls at once (`Hub.revoke`, told by the token cache here and over the bus): a connection
+failed is sent nothing more, so nothing committed after the revocation reaches it.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -35,11 +41,43 @@ class CloseCode:
     TOO_SLOW = 4429
 
 
+REVOKED = "signed out, or the account was disabled or changed; sign in again"
+
+
+@dataclass(eq=False)
+class PollWatch:
+    """A long poll under way: its token and account, and whether they were revoked since."""
+
+    digest: str
+    user_id: int | None
+    revoked: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def matches(self, digest: str | None, user_id: int | None) -> bool:
+        return _matches(self.digest, self.user_id, digest, user_id)
+
+
+def _matches(
+    own_digest: str | None, own_user: int | None, digest: str | None, user_id: int | None
+) -> bool:
+    if digest is not None and digest == own_digest:
+        return True
+    return user_id is not None and user_id == own_user
+
+
 class Connection:
     """What one subscriber is owed: queued messages, newest positions, and why it must close."""
 
-    def __init__(self, subscription: Subscription, *, queue_limit: int, since: int) -> None:
+    def __init__(
+        self,
+        subscription: Subscription,
+        *,
+        queue_limit: int,
+        since: int,
+        digest: str | None = None,
+    ) -> None:
         self.subscription = subscription
+        self.digest = digest
+        """The digest of the token it was opened with (revocation closes it)."""
         self.queue_limit = queue_limit
         self.outbox: deque[str] = deque()
         self.positions: dict[int, str] = {}
@@ -69,10 +107,14 @@ class Connection:
         self.prev_seq = item.seq
 
     def offer_position(self, rider_id: int, message: str) -> None:
+        if self.failure is not None:
+            return
         self.positions[rider_id] = message
         self.ready.set()
 
     def offer_kpi(self, message: str) -> None:
+        if self.failure is not None:
+            return
         self.kpi = message
         self.ready.set()
 
@@ -94,7 +136,11 @@ class Connection:
             self.failed.set()
 
     def take(self) -> list[str]:
-        """Everything owed now: queued messages in order, then the newest positions."""
+        """Everything owed now: queued messages in order, then the newest positions (nothing
+        once it failed: it is closing)."""
+        if self.failure is not None:
+            self.ready.clear()
+            return []
         messages = list(self.outbox)
         self.outbox.clear()
         self.backlog = 0
@@ -117,6 +163,8 @@ class Hub:
         self.connections: set[Connection] = set()
         self.zones: dict[str, str] = {}
         """Warehouse id -> zone, for zone filters on events that carry no zone."""
+        self.polls: set[PollWatch] = set()
+        """Long polls under way, so a revocation ends them at once."""
         self.joined: list[Callable[[Connection], None]] = []
         """Told of each connection as it goes live (the KPI pusher greets `kpi` subscribers)."""
         feed.listeners.append(self.dispatch)
@@ -180,6 +228,27 @@ class Hub:
 
     def heartbeat(self, connection: Connection, now: datetime) -> None:
         connection.push(Heartbeat(last_seq=self.feed.last_seq, at=now).model_dump_json())
+
+    def revoke(self, digest: str | None, user_id: int | None) -> None:
+        """A token (by digest), or every token of an account, no longer counts: close its
+        connections (4401) and end its long polls (401), now."""
+        for connection in list(self.connections):
+            user = connection.subscription.principal.user_id
+            if _matches(connection.digest, user, digest, user_id):
+                connection.fail(CloseCode.NOT_AUTHENTICATED, REVOKED)
+        for watch in list(self.polls):
+            if watch.matches(digest, user_id):
+                watch.revoked.set()
+
+    @contextmanager
+    def watching(self, digest: str, user_id: int | None) -> Iterator[PollWatch]:
+        """A long poll's watch for revocation, for as long as the poll lasts."""
+        watch = PollWatch(digest, user_id)
+        self.polls.add(watch)
+        try:
+            yield watch
+        finally:
+            self.polls.discard(watch)
 
     def close_all(self, reason: str) -> None:
         for connection in list(self.connections):

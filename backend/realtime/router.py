@@ -7,13 +7,14 @@ import contextlib
 import logging
 from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Query, WebSocket
+from fastapi import APIRouter, Query, Request, WebSocket
 from pydantic import TypeAdapter, ValidationError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from backend.auth.deps import Authenticated
+from backend.auth.deps import Authenticated, bearer_token
 from backend.auth.principal import Principal
 from backend.auth.redaction import redact_event, sees_staff_details
+from backend.auth.service import token_digest
 from backend.auth.tokens import TokenCache
 from backend.clock import Clock
 from backend.db import Database
@@ -21,7 +22,7 @@ from backend.deps import SettingsDep
 from backend.errors import Forbidden, NotAuthenticated
 from backend.realtime.deps import FeedDep, HubDep
 from backend.realtime.feed import EventFeed
-from backend.realtime.hub import CloseCode, Connection, Hub
+from backend.realtime.hub import REVOKED, CloseCode, Connection, Hub, PollWatch
 from backend.realtime.visibility import Subscription, authorise
 from backend.responses import PROTECTED
 from backend.settings import Settings
@@ -94,6 +95,7 @@ async def stream(websocket: WebSocket) -> None:
             subscription,
             queue_limit=runtime.settings.stream_queue_limit,
             since=hello.since or 0,
+            digest=token_digest(token),
         )
         connection.push(
             Welcome(
@@ -103,6 +105,12 @@ async def stream(websocket: WebSocket) -> None:
             ).model_dump_json()
         )
         await runtime.hub.attach(connection, hello.since)
+        # Revoked while saying hello (before the hub knew this connection)? The hub tells it
+        # of revocations from now on; this covers the time before.
+        try:
+            await _authenticate(runtime, websocket, token)
+        except NotAuthenticated as refusal:
+            raise StreamClosed(CloseCode.NOT_AUTHENTICATED, refusal.detail) from None
         await _serve(runtime, websocket, connection, token)
     except StreamClosed as closed:
         await _close(websocket, closed.code, closed.reason)
@@ -148,6 +156,8 @@ async def _pump(websocket: WebSocket, connection: Connection) -> None:
     while True:
         await connection.ready.wait()
         for message in connection.take():
+            if connection.failure is not None:
+                return  # failed (revoked, too slow) while sending: the rest is not owed
             await websocket.send_text(message)
 
 
@@ -235,6 +245,7 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
 
 @router.get("/events", response_model=EventBatch, responses=PROTECTED)
 async def poll_events(
+    request: Request,
     feed: FeedDep,
     hub: HubDep,
     settings: SettingsDep,
@@ -249,8 +260,29 @@ async def poll_events(
     zone: Annotated[str | None, Query(max_length=60, pattern=NO_CONTROL_CHARS)] = None,
 ) -> EventBatch:
     """Long-poll fallback for networks that block WebSocket: the events after `since` you may
-    see, waiting up to `wait` seconds for the first one. Same scope and topics as the stream."""
+    see, waiting up to `wait` seconds for the first one. Same scope and topics as the stream.
+    Signing out (or the account disabled) ends a poll under way with 401 at once."""
     subscription = Subscription(principal, authorise(principal, topics), warehouse_id, zone)
+    token = bearer_token(request)
+    with hub.watching(token_digest(token), principal.user_id) as watch:
+        # Revoked between the token check and the watch? The hub tells the watch from now on.
+        runtime: StreamHost = request.app.state.runtime
+        await runtime.tokens.principal(
+            runtime.db, token, now=runtime.clock.now(), client_addr=principal.client_addr
+        )
+        return await _poll(feed, hub, settings, principal, subscription, since, wait, watch)
+
+
+async def _poll(
+    feed: EventFeed,
+    hub: Hub,
+    settings: Settings,
+    principal: Principal,
+    subscription: Subscription,
+    since: int | None,
+    wait: float,
+    watch: PollWatch,
+) -> EventBatch:
     if since is None:
         # "From now on": where now is, so the next poll asks for what comes after it.
         return EventBatch(events=[], last_seq=feed.last_seq)
@@ -261,7 +293,13 @@ async def poll_events(
     deadline = asyncio.get_running_loop().time() + wait
     while True:
         if feed.last_seq <= since:
-            await feed.wait_beyond(since, max(0.0, deadline - asyncio.get_running_loop().time()))
+            await feed.wait_beyond(
+                since,
+                max(0.0, deadline - asyncio.get_running_loop().time()),
+                unless=watch.revoked,
+            )
+        if watch.revoked.is_set():
+            raise NotAuthenticated(REVOKED)
         if since + 1 >= feed.ring_first:
             items = feed.held_after(since)[:LONG_POLL_LIMIT]
         else:
@@ -271,5 +309,8 @@ async def poll_events(
             visible = [redact_event(e) for e in visible]
         if items:
             since = items[-1].seq
+        if watch.revoked.is_set():
+            # Revoked while the log was read: nothing read after the sign-out goes out.
+            raise NotAuthenticated(REVOKED)
         if visible or asyncio.get_running_loop().time() >= deadline:
             return EventBatch(events=[Event(**e) for e in visible], last_seq=max(since, 0))

@@ -817,7 +817,8 @@ async def test_heartbeats_idle_timeout_bad_hello_and_revoked_token(
             assert [m["type"] for m in messages] == ["error"], messages
             assert messages[0]["code"] == 4400
 
-        # Revoked mid-stream: 4401 at the next heartbeat (every second here).
+        # Revoked mid-stream: 4401 at once (tests/backend/test_revocation.py shows it without
+        # a heartbeat to fall back on).
         assert revoked_code == 4401, (revoked_code, revoked_messages)
         assert revoked_after <= 2.5, revoked_after
         assert revoked_messages[-1] == {

@@ -31,6 +31,8 @@ from backend.db import Database
 from backend.dispatch.delivery_router import router as delivery_router
 from backend.dispatch.router import router as dispatch_router
 from backend.dispatch.sweeper import AutoDispatcher
+from backend.edge.docs import add_docs
+from backend.edge.headers import SecurityHeaders
 from backend.errors import DomainError, NotAuthenticated, RateLimited
 from backend.inventory.router import router as inventory_router
 from backend.inventory.service import warehouse_zones
@@ -145,10 +147,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         summary="Real-time order tracking for fresh-grocery delivery.",
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served from the package's own assets: add_docs below
         redoc_url=None,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outermost: a 413 from the body limit carries the headers too.
+    app.add_middleware(SecurityHeaders)
+    add_docs(
+        app,
+        docs_url=f"{API_PREFIX}/docs",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        title=app.title,
+    )
     _install_error_handlers(app)
 
     @app.get(f"{API_PREFIX}/health", response_model=Health, tags=["health"])

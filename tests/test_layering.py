@@ -180,6 +180,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
         "sqlite",
         "process",
     ),
+    ("edge",),  # security headers, offline docs, TLS, the connection guard
     ("writer",),
     ("db",),
     ("deps",),

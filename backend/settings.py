@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     """Newest events kept in memory for replay and long polls."""
     feed_poll_seconds: float = Field(default=1.0, gt=0)
     """How often the feed reads the log when nothing was announced (commits on other instances)."""
+    ssl_certfile: str | None = None
+    """Serve HTTPS (and `wss://`) with this PEM certificate chain; plain HTTP if unset."""
+    ssl_keyfile: str | None = None
+    """The certificate's private key (PEM), unless it is inside `ssl_certfile`."""
     log_file: str | None = None
     """Where the service logs; stderr when unset."""
     auto_dispatch: bool = True

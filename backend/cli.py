@@ -114,10 +114,21 @@ def serve(
             "ssl_certfile": certfile,
             "ssl_context_factory": lambda _config, _default: server_tls(certfile, keyfile),
         }
+    from backend.edge.guard import ConnectionGuard, guarded_protocols
+
+    try:
+        guard = ConnectionGuard.from_settings(settings)
+    except ValueError as exc:
+        typer.echo(f"cannot start: {exc}", err=True)
+        raise typer.Exit(2) from None
+    http_protocol, ws_protocol = guarded_protocols(guard)
     uvicorn.run(
         create_app(settings),
         host=host,
         port=port,
+        http=http_protocol,
+        ws=ws_protocol,
+        timeout_keep_alive=settings.keep_alive_timeout_seconds,
         ws_per_message_deflate=False,
         **tls,
         # Our handler (file or stderr) takes uvicorn's records too; it must not install its own.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -66,6 +67,19 @@ class Settings(BaseSettings):
     """Newest events kept in memory for replay and long polls."""
     feed_poll_seconds: float = Field(default=1.0, gt=0)
     """How often the feed reads the log when nothing was announced (commits on other instances)."""
+    keep_alive_timeout_seconds: int = Field(default=5, ge=1, le=300)
+    """A kept-alive connection idle this long between requests is closed."""
+    request_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    """From a connection's opening (or a kept-alive one's next first byte) to its request's last
+    byte: a connection silent or trickling past it is closed (408 if part of a request came)."""
+    max_connections_per_address: int = Field(default=256, ge=1)
+    """Connections one peer address may hold open at once (streams included); more: 429."""
+    stream_handshakes_per_minute: int = Field(default=300, ge=1)
+    """Stream (WebSocket) connections one address may open in any minute; more: 429."""
+    blocked_addresses: list[str] = Field(default_factory=list)
+    """Addresses and networks whose connections are refused (403)."""
+    blocked_addresses_file: str | None = None
+    """A file of more of them, one a line, read again when it changes."""
     ssl_certfile: str | None = None
     """Serve HTTPS (and `wss://`) with this PEM certificate chain; plain HTTP if unset."""
     ssl_keyfile: str | None = None
@@ -123,6 +137,16 @@ class Settings(BaseSettings):
     """The business time zone (an IANA name): served to every console and wall in
     `GET /health`, so clocks read the same everywhere, and where business days (KPI days,
     reconciliation) cut at midnight."""
+
+    @field_validator("blocked_addresses")
+    @classmethod
+    def _networks(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an address or network") from None
+        return entries
 
     @field_validator("time_zone")
     @classmethod

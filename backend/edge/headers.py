@@ -28,6 +28,8 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"cache-control", b"no-store"),
 )
 
+NAMES = frozenset(name for name, _ in (*SECURITY_HEADERS, HSTS))
+
 
 class SecurityHeaders:
     """Add `SECURITY_HEADERS` (and HSTS over TLS) to every HTTP answer that lacks them."""
@@ -44,8 +46,12 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers") or ())
-                present = {name.lower() for name, _ in headers}
-                headers.extend(h for h in extra if h[0] not in present)
+                # ASGI header names are lower case already.
+                present = {name for name, _ in headers}
+                if present.isdisjoint(NAMES):
+                    headers.extend(extra)
+                else:
+                    headers.extend(h for h in extra if h[0] not in present)
                 message["headers"] = headers
             await send(message)
 

@@ -22,6 +22,10 @@ CLOSED_WITHIN_S = 60.0
 """A bound for a loaded machine: the server closes them after 1 s."""
 
 
+def own_database(tmp_path: Path) -> tuple[str, str]:
+    return ("--database-url", f"sqlite+aiosqlite:///{tmp_path / 'guard.db'}")
+
+
 async def closed(reader: asyncio.StreamReader) -> bytes:
     """Everything the server sent until it closed the connection (fails past the bound)."""
     return await asyncio.wait_for(reader.read(), CLOSED_WITHIN_S)
@@ -40,7 +44,7 @@ def quick(tmp_path: Path) -> Iterator[Server]:
         "FRESHLINE_KEEP_ALIVE_TIMEOUT_SECONDS": "1",
         "FRESHLINE_MAX_CONNECTIONS_PER_ADDRESS": "5000",
     }
-    with serving(tmp_path, "--demo", env=env) as server:
+    with serving(tmp_path, "--demo", *own_database(tmp_path), env=env) as server:
         yield server
 
 
@@ -62,7 +66,7 @@ async def test_idle_and_half_sent_connections_are_closed(quick: Server) -> None:
 
 async def test_connections_per_address_are_bounded(tmp_path: Path) -> None:
     env = {"FRESHLINE_MAX_CONNECTIONS_PER_ADDRESS": "5"}
-    with serving(tmp_path, "--demo", env=env) as server:
+    with serving(tmp_path, "--demo", *own_database(tmp_path), env=env) as server:
         held = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(5)]
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
         refused = await closed(reader)
@@ -82,7 +86,7 @@ async def test_connections_per_address_are_bounded(tmp_path: Path) -> None:
 
 async def test_stream_handshakes_per_address_are_bounded(tmp_path: Path) -> None:
     env = {"FRESHLINE_STREAM_HANDSHAKES_PER_MINUTE": "3"}
-    with serving(tmp_path, "--demo", env=env) as server:
+    with serving(tmp_path, "--demo", *own_database(tmp_path), env=env) as server:
         for _ in range(3):  # through the door; then the missing token is refused
             with pytest.raises(websockets.InvalidStatus) as refused:
                 async with websockets.connect(server.ws_url):
@@ -100,7 +104,7 @@ async def test_the_block_list_file_is_read_again_when_it_changes(tmp_path: Path)
     blocked = tmp_path / "blocked.txt"
     blocked.write_text("# nobody yet\n198.51.100.0/24\n")
     env = {"FRESHLINE_BLOCKED_ADDRESSES_FILE": str(blocked)}
-    with serving(tmp_path, "--demo", env=env) as server:
+    with serving(tmp_path, "--demo", *own_database(tmp_path), env=env) as server:
         assert (await get(server)).status_code == 200
 
         async def status() -> int:
@@ -138,7 +142,7 @@ async def status_is(status: Callable[[], Awaitable[int]], expected: int) -> bool
 
 async def test_blocked_addresses_setting_refuses_rest_and_stream(tmp_path: Path) -> None:
     env = {"FRESHLINE_BLOCKED_ADDRESSES": '["10.1.2.3", "127.0.0.0/8"]'}
-    with running(tmp_path, "--demo", env=env) as server:
+    with running(tmp_path, "--demo", *own_database(tmp_path), env=env) as server:
 
         async def status() -> int:
             try:
@@ -156,7 +160,9 @@ async def test_blocked_addresses_setting_refuses_rest_and_stream(tmp_path: Path)
 def test_an_unreadable_block_list_stops_the_start(tmp_path: Path) -> None:
     broken = tmp_path / "blocked.txt"
     broken.write_text("127.0.0.1\n300.1.1.1\n")
-    with running(tmp_path, env={"FRESHLINE_BLOCKED_ADDRESSES_FILE": str(broken)}) as server:
+    with running(
+        tmp_path, *own_database(tmp_path), env={"FRESHLINE_BLOCKED_ADDRESSES_FILE": str(broken)}
+    ) as server:
         assert server.process is not None
         assert server.process.wait(timeout=60) == 2
         assert "entry 2: '300.1.1.1' is not an address" in server.read("stderr.txt")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ import trustme
 
 from backend_client import ConnectionFailed, FreshlineClient, StreamState, StreamStatus
 from backend_client.models import EventMessage
-from tests.servers import START_TIMEOUT_S, Server, running
+from tests.servers import FRESHLINE, START_TIMEOUT_S, Server, clean_env, running
 from tests.support import customer
 
 pytestmark = pytest.mark.slow
@@ -46,7 +47,9 @@ def tls_server(tmp_path: Path, ca: trustme.CA) -> Iterator[TlsServer]:
             out.write(blob.bytes())
     issued.private_key_pem.write_to_path(str(key))
     ca.cert_pem.write_to_path(str(ca_file))
-    args = ("--demo", "--ssl-certfile", str(cert), "--ssl-keyfile", str(key))
+    database = f"sqlite+aiosqlite:///{tmp_path / 'tls.db'}"
+    args = ("--demo", "--database-url", database, "--ssl-certfile", str(cert))
+    args += ("--ssl-keyfile", str(key))
     with running(tmp_path, *args, name="tls") as server:
         served = TlsServer(server, ca_file)
         wait_healthy(served)
@@ -161,3 +164,44 @@ async def test_the_stream_over_wss(tls_server: TlsServer) -> None:
             async for message in stream:
                 if isinstance(message, EventMessage) and message.order_id == created.json()["id"]:
                     break
+
+
+def freshline(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed `freshline` command, with no FRESHLINE_* setting but those given."""
+    assert FRESHLINE is not None
+    return subprocess.run(
+        [FRESHLINE, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(tmp_path, FRESHLINE_CONFIG=str(tmp_path / "none.toml")),
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_freshline_login_verifies_against_ca_file(tls_server: TlsServer, tmp_path: Path) -> None:
+    login = ("login", "--server", tls_server.url, "--user", "dispatcher")
+    trusted = freshline(
+        tmp_path, "--ca-file", str(tls_server.ca_file), *login, "--password", "demo-dispatcher"
+    )
+    # Signed in either way; whether a keyring could keep the token depends on the machine.
+    assert "signed in" in trusted.stdout + trusted.stderr, trusted
+    assert "cannot sign in" not in trusted.stderr
+    untrusted = freshline(tmp_path, *login, "--password", "demo-dispatcher")
+    assert untrusted.returncode == 1
+    assert "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr, untrusted
+
+
+def test_a_bad_certificate_stops_the_start(tmp_path: Path) -> None:
+    serve = ("serve", "--database-url", f"sqlite+aiosqlite:///{tmp_path / 'tls.db'}")
+    missing = freshline(tmp_path, *serve, "--ssl-certfile", str(tmp_path / "missing.pem"))
+    assert missing.returncode == 2
+    assert "cannot serve TLS with" in missing.stderr, missing.stderr
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    broken = freshline(tmp_path, *serve, "--ssl-certfile", str(garbage))
+    assert broken.returncode == 2
+    assert "cannot serve TLS with" in broken.stderr, broken.stderr
+    key_only = freshline(tmp_path, *serve, "--ssl-keyfile", str(garbage))
+    assert key_only.returncode == 2
+    assert "--ssl-keyfile needs --ssl-certfile" in key_only.stderr

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -32,7 +32,7 @@ from backend.dispatch.delivery_router import router as delivery_router
 from backend.dispatch.router import router as dispatch_router
 from backend.dispatch.sweeper import AutoDispatcher
 from backend.edge.docs import add_docs
-from backend.edge.headers import SecurityHeaders
+from backend.edge.headers import SecurityHeaders, with_security_headers
 from backend.errors import DomainError, NotAuthenticated, RateLimited
 from backend.inventory.router import router as inventory_router
 from backend.inventory.service import warehouse_zones
@@ -209,6 +209,14 @@ def clock_for(settings: Settings) -> Clock:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Exception)
+    async def server_error(_request: Request, _exc: Exception) -> PlainTextResponse:
+        # Starlette's outermost layer sends this one, outside SecurityHeaders: the headers go
+        # with it here. (Its traceback is logged by uvicorn, as before.)
+        return PlainTextResponse(
+            "Internal Server Error", status_code=500, headers=with_security_headers()
+        )
+
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
         headers = {}

@@ -56,3 +56,12 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def with_security_headers(headers: dict[str, str] | None = None) -> dict[str, str]:
+    """`SECURITY_HEADERS` as a response's `headers=` (for an answer sent outside the middleware:
+    Starlette's last-resort 500 is sent by its outermost layer), `headers` added."""
+    return {
+        **{name.decode(): value.decode() for name, value in SECURITY_HEADERS},
+        **(headers or {}),
+    }

@@ -6,6 +6,8 @@ import base64
 import hashlib
 import re
 
+import httpx
+
 from tests.support import Api
 
 EXPECTED = {
@@ -81,3 +83,16 @@ async def test_only_the_docs_assets_are_served(api: Api) -> None:
     for name in ("redoc.standalone.js", "..%2Fcore.py", "__init__.py"):
         response = await api.client.get(f"/api/v1/docs/assets/{name}")
         assert response.status_code == 404, name
+
+
+async def test_even_a_server_error_carries_the_headers(api: Api) -> None:
+    @api.app.get("/api/v1/test-only-boom", include_in_schema=False)
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    transport = httpx.ASGITransport(app=api.app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.get("/api/v1/test-only-boom")
+    assert response.status_code == 500
+    assert response.text == "Internal Server Error"
+    assert_secured(response)

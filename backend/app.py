@@ -31,6 +31,7 @@ from backend.db import Database
 from backend.dispatch.delivery_router import router as delivery_router
 from backend.dispatch.router import router as dispatch_router
 from backend.dispatch.sweeper import AutoDispatcher
+from backend.edge.blocklist import BlockedAddresses, BlockList
 from backend.edge.docs import add_docs
 from backend.edge.headers import SecurityHeaders, with_security_headers
 from backend.errors import DomainError, NotAuthenticated, RateLimited
@@ -151,7 +152,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         redoc_url=None,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    # Outermost: a 413 from the body limit carries the headers too.
+    if settings.blocked_addresses or settings.blocked_addresses_file:
+        # The socket's guard (`freshline serve`) refuses blocked peers; this refuses blocked
+        # clients a trusted proxy forwards. Not installed, and free, without a block list.
+        file = settings.blocked_addresses_file
+        blocklist = BlockList(settings.blocked_addresses, Path(file) if file else None)
+        app.add_middleware(BlockedAddresses, blocklist=blocklist)
+    # Outermost: a 413 from the body limit and a 403 from the block list carry the headers too.
     app.add_middleware(SecurityHeaders)
     add_docs(
         app,

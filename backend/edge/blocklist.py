@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -103,3 +104,34 @@ class BlockList:
         self._from_file = networks
         self._decided.clear()
         log.info("blocked addresses: %d from %s", len(networks), self._file)
+
+
+REFUSED_BODY = b'{"detail": "connections from this address are refused"}'
+REFUSED_HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"content-length", str(len(REFUSED_BODY)).encode()),
+]
+
+
+class BlockedAddresses:
+    """The block list on each request's client address, as the app sees it: behind a trusted
+    proxy (uvicorn's `forwarded_allow_ips`, loopback by default) that is the address the proxy
+    names in `X-Forwarded-For`, which the socket-level guard cannot see. 403, REST and stream."""
+
+    def __init__(self, app: Any, blocklist: BlockList) -> None:
+        self.app = app
+        self.blocklist = blocklist
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        kind, client = scope["type"], scope.get("client")
+        if kind not in ("http", "websocket") or not client or not self.blocklist.blocked(client[0]):
+            await self.app(scope, receive, send)
+        elif kind == "http":
+            await send({"type": "http.response.start", "status": 403, "headers": REFUSED_HEADERS})
+            await send({"type": "http.response.body", "body": REFUSED_BODY})
+        elif "websocket.http.response" in scope.get("extensions", {}):
+            start = {"type": "websocket.http.response.start", "status": 403}
+            await send({**start, "headers": REFUSED_HEADERS})
+            await send({"type": "websocket.http.response.body", "body": REFUSED_BODY})
+        else:
+            await send({"type": "websocket.close", "code": 1008})

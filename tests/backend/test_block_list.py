@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import ValidationError
 
+from backend.app import create_app
 from backend.edge.blocklist import BlockList
 from backend.edge.guard import BLOCKED, ConnectionGuard
 from backend.settings import Settings
@@ -99,3 +101,24 @@ def test_connections_are_counted_in_and_out() -> None:
     assert guard.handshake_allowed("192.0.2.1")
     assert not guard.handshake_allowed("192.0.2.1")
     assert guard.handshake_allowed("192.0.2.2")
+
+
+async def test_the_app_refuses_blocked_clients_as_it_sees_them(tmp_path: Path) -> None:
+    # Behind a trusted proxy the client is the address the proxy forwards, which the socket's
+    # guard never sees: the app checks it too. (No lifespan: /health needs none.)
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
+        blocked_addresses=["203.0.113.0/24"],
+    )
+    app = create_app(settings)
+    answers = {}
+    for client in (("203.0.113.9", 1), ("192.0.2.1", 1)):
+        transport = httpx.ASGITransport(app=app, client=client)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            answers[client[0]] = await http.get("/api/v1/health")
+    blocked, passed = answers["203.0.113.9"], answers["192.0.2.1"]
+    assert blocked.status_code == 403
+    assert blocked.json() == {"detail": "connections from this address are refused"}
+    assert blocked.headers["cache-control"] == "no-store"
+    assert blocked.headers["x-content-type-options"] == "nosniff"
+    assert passed.status_code == 200

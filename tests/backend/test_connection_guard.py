@@ -166,3 +166,20 @@ def test_an_unreadable_block_list_stops_the_start(tmp_path: Path) -> None:
         assert server.process is not None
         assert server.process.wait(timeout=60) == 2
         assert "entry 2: '300.1.1.1' is not an address" in server.read("stderr.txt")
+
+
+async def test_a_blocked_client_behind_a_trusted_proxy_is_refused(tmp_path: Path) -> None:
+    # uvicorn trusts X-Forwarded-For from loopback (a proxy on this machine) by default.
+    env = {"FRESHLINE_BLOCKED_ADDRESSES": '["203.0.113.9"]'}
+    with serving(tmp_path, "--demo", *own_database(tmp_path), env=env) as server:
+        forwarded = {"X-Forwarded-For": "203.0.113.9", "Connection": "close"}
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as client:
+            refused = await client.get("/api/v1/health", headers=forwarded)
+            passed = await client.get("/api/v1/health", headers={"X-Forwarded-For": "192.0.2.1"})
+        assert refused.status_code == 403
+        assert refused.headers["content-security-policy"].startswith("default-src 'none'")
+        assert passed.status_code == 200
+        with pytest.raises(websockets.InvalidStatus) as stream_refused:
+            async with websockets.connect(server.ws_url, additional_headers=forwarded):
+                pass
+        assert stream_refused.value.response.status_code == 403

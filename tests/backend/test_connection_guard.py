@@ -183,3 +183,43 @@ async def test_a_blocked_client_behind_a_trusted_proxy_is_refused(tmp_path: Path
             async with websockets.connect(server.ws_url, additional_headers=forwarded):
                 pass
         assert stream_refused.value.response.status_code == 403
+
+
+async def test_stream_connections_count_in_and_out(tmp_path: Path) -> None:
+    env = {"FRESHLINE_MAX_CONNECTIONS_PER_ADDRESS": "2"}
+    with serving(tmp_path, "--demo", *own_database(tmp_path), env=env) as server:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as client:
+            signed_in = await client.post(
+                "/api/v1/auth/token",
+                data={"username": "dispatcher", "password": "demo-dispatcher"},
+                headers={"Connection": "close"},
+            )
+        token = signed_in.json()["access_token"]
+        bearer = {"Authorization": f"Bearer {token}"}
+
+        async def served() -> bool:
+            try:
+                return (await get(server)).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        # Far more streams, one after another, than the two an address may hold at once: each
+        # one closed gives its place back (refused ones and accepted ones alike).
+        for _ in range(5):
+            await eventually(served, "a place free for the next stream")
+            async with websockets.connect(server.ws_url, additional_headers=bearer) as stream:
+                await stream.send('{"type": "hello", "topics": ["orders"]}')
+                assert '"welcome"' in str(await stream.recv())
+            await eventually(served, "a place free for the next stream")
+            with pytest.raises(websockets.InvalidStatus):
+                async with websockets.connect(server.ws_url):
+                    pass
+        # Two held streams fill the address's places: a third connection is refused.
+        async with (
+            websockets.connect(server.ws_url, additional_headers=bearer),
+            websockets.connect(server.ws_url, additional_headers=bearer),
+        ):
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            assert (await closed(reader)).startswith(b"HTTP/1.1 429 ")
+            writer.close()
+        await eventually(served, "both places back once the streams closed")

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -33,6 +33,9 @@ from backend.db import Database
 from backend.dispatch.delivery_router import router as delivery_router
 from backend.dispatch.router import router as dispatch_router
 from backend.dispatch.sweeper import AutoDispatcher
+from backend.edge.blocklist import BlockedAddresses, BlockList
+from backend.edge.docs import add_docs
+from backend.edge.headers import SecurityHeaders, with_security_headers
 from backend.errors import DomainError, NotAuthenticated, RateLimited
 from backend.inventory.router import router as inventory_router
 from backend.inventory.service import warehouse_zones
@@ -151,14 +154,29 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         summary="Real-time order tracking for fresh-grocery delivery.",
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served from the package's own assets: add_docs below
         redoc_url=None,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.blocked_addresses or settings.blocked_addresses_file:
+        # The socket's guard (`freshline serve`) refuses blocked peers; this refuses blocked
+        # clients a trusted proxy forwards. Not installed, and free, without a block list.
+        file = settings.blocked_addresses_file
+        blocklist = BlockList(settings.blocked_addresses, Path(file) if file else None)
+        app.add_middleware(BlockedAddresses, blocklist=blocklist)
     if settings.trusted_proxies:
-        # Outermost: every route, the login limiter included, sees the client behind the
-        # proxy; X-Forwarded-For from any other peer is ignored (uvicorn's own is off, cli.py).
+        # Outside the routes and the block list: each of them, the login limiter included,
+        # sees the client behind the proxy; X-Forwarded-For from any other peer is ignored
+        # (uvicorn's own is off, cli.py).
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    # Outermost: a 413 from the body limit and a 403 from the block list carry the headers too.
+    app.add_middleware(SecurityHeaders)
+    add_docs(
+        app,
+        docs_url=f"{API_PREFIX}/docs",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        title=app.title,
+    )
     _install_error_handlers(app)
     redact_logged_queries()  # uvicorn's access log keeps no search terms (log_redaction.py)
 
@@ -232,6 +250,14 @@ def clock_for(settings: Settings) -> Clock:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Exception)
+    async def server_error(_request: Request, _exc: Exception) -> PlainTextResponse:
+        # Starlette's outermost layer sends this one, outside SecurityHeaders: the headers go
+        # with it here. (Its traceback is logged by uvicorn, as before.)
+        return PlainTextResponse(
+            "Internal Server Error", status_code=500, headers=with_security_headers()
+        )
+
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
         headers = {}

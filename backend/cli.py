@@ -52,6 +52,20 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    ssl_certfile: Annotated[
+        str | None,
+        typer.Option(
+            help="Serve HTTPS and wss:// with this PEM certificate chain (TLS 1.2 at least).",
+            envvar="FRESHLINE_SSL_CERTFILE",
+        ),
+    ] = None,
+    ssl_keyfile: Annotated[
+        str | None,
+        typer.Option(
+            help="The certificate's PEM private key, unless it is in the certificate file.",
+            envvar="FRESHLINE_SSL_KEYFILE",
+        ),
+    ] = None,
     exit_with_stdin: Annotated[
         bool, typer.Option(hidden=True, help="Shut down when stdin closes (a parent died).")
     ] = False,
@@ -68,6 +82,10 @@ def serve(
         overrides["demo"] = demo
     if database_url:
         overrides["database_url"] = database_url
+    if ssl_certfile:
+        overrides["ssl_certfile"] = ssl_certfile
+    if ssl_keyfile:
+        overrides["ssl_keyfile"] = ssl_keyfile
     settings = Settings(**overrides)
     if settings.demo and not is_loopback(host):
         typer.echo(
@@ -76,17 +94,46 @@ def serve(
             err=True,
         )
         raise typer.Exit(2)
+    if settings.ssl_keyfile and not settings.ssl_certfile:
+        typer.echo("--ssl-keyfile needs --ssl-certfile", err=True)
+        raise typer.Exit(2)
     configure_logging(settings.log_file)
     if exit_with_stdin:
         exit_when_stdin_closes()
+    tls: dict[str, Any] = {}
+    if settings.ssl_certfile:
+        from backend.edge.tls import server_tls
+
+        certfile, keyfile = settings.ssl_certfile, settings.ssl_keyfile
+        try:  # checked now: a missing or wrong file stops the start, with its reason
+            server_tls(certfile, keyfile)
+        except (OSError, ValueError) as exc:
+            typer.echo(f"cannot serve TLS with {certfile}: {exc}", err=True)
+            raise typer.Exit(2) from None
+        tls = {
+            "ssl_certfile": certfile,
+            "ssl_context_factory": lambda _config, _default: server_tls(certfile, keyfile),
+        }
+    from backend.edge.guard import ConnectionGuard, guarded_protocols
+
+    try:
+        guard = ConnectionGuard.from_settings(settings)
+    except ValueError as exc:
+        typer.echo(f"cannot start: {exc}", err=True)
+        raise typer.Exit(2) from None
+    http_protocol, ws_protocol = guarded_protocols(guard)
     uvicorn.run(
         create_app(settings),
         host=host,
         port=port,
+        http=http_protocol,
+        ws=ws_protocol,
+        timeout_keep_alive=settings.keep_alive_timeout_seconds,
         ws_per_message_deflate=False,
         # X-Forwarded-For is believed only from `trusted_proxies`, by the app itself (none by
         # default); uvicorn's own default would believe any local peer.
         proxy_headers=False,
+        **tls,
         # Our handler (file or stderr) takes uvicorn's records too; it must not install its own.
         log_config=None,
         log_level="info",

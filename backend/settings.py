@@ -82,6 +82,23 @@ class Settings(BaseSettings):
     """Newest events kept in memory for replay and long polls."""
     feed_poll_seconds: float = Field(default=1.0, gt=0)
     """How often the feed reads the log when nothing was announced (commits on other instances)."""
+    keep_alive_timeout_seconds: int = Field(default=5, ge=1, le=300)
+    """A kept-alive connection idle this long between requests is closed."""
+    request_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    """From a connection's opening (or a kept-alive one's next first byte) to its request's last
+    byte: a connection silent or trickling past it is closed (408 if part of a request came)."""
+    max_connections_per_address: int = Field(default=256, ge=1)
+    """Connections one peer address may hold open at once (streams included); more: 429."""
+    stream_handshakes_per_minute: int = Field(default=300, ge=1)
+    """Stream (WebSocket) connections one address may open in any minute; more: 429."""
+    blocked_addresses: list[str] = Field(default_factory=list)
+    """Addresses and networks whose connections are refused (403)."""
+    blocked_addresses_file: str | None = None
+    """A file of more of them, one a line, read again when it changes."""
+    ssl_certfile: str | None = None
+    """Serve HTTPS (and `wss://`) with this PEM certificate chain; plain HTTP if unset."""
+    ssl_keyfile: str | None = None
+    """The certificate's private key (PEM), unless it is inside `ssl_certfile`."""
     log_file: str | None = None
     """Where the service logs; stderr when unset."""
     auto_dispatch: bool = True
@@ -136,17 +153,17 @@ class Settings(BaseSettings):
     `GET /health`, so clocks read the same everywhere, and where business days (KPI days,
     reconciliation) cut at midnight."""
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "blocked_addresses")
     @classmethod
-    def _proxy_addresses(cls, proxies: list[str]) -> list[str]:
-        for proxy in proxies:
+    def _networks(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
             try:
-                ipaddress.ip_network(proxy, strict=False)
-            except ValueError as exc:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
                 raise ValueError(
-                    f"trusted proxy {proxy!r} is not an address or network (10.0.0.5, 10.0.0.0/8)"
-                ) from exc
-        return proxies
+                    f"{entry!r} is not an address or network (10.0.0.5, 10.0.0.0/8)"
+                ) from None
+        return entries
 
     @field_validator("time_zone")
     @classmethod

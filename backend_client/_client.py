@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Unpack
 
@@ -17,6 +18,7 @@ from backend_client._retry import Backoff
 from backend_client._riders import Riders
 from backend_client._sensors import Sensors
 from backend_client._stream import Stream, StreamOptions
+from backend_client._tls import ca_file_in_force, client_tls
 from backend_client._transport import Transport, query_params
 from backend_client._users import Users
 from backend_client._warehouses import Warehouses
@@ -41,7 +43,14 @@ class FreshlineClient:
         retries: int = 3,
         backoff: Backoff | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        ca_file: str | None = None,
     ) -> None:
+        ca_file = ca_file_in_force(ca_file)
+        self.tls: ssl.SSLContext | None = (
+            client_tls(ca_file) if server.startswith("https://") else None
+        )
+        """How an `https://` server is verified (REST and the `wss://` stream): against
+        `ca_file`, else `FRESHLINE_CA_FILE`, else the public CAs; None for `http://`."""
         self._transport = Transport(
             server.rstrip("/"),
             token=token,
@@ -50,6 +59,7 @@ class FreshlineClient:
             retries=retries,
             backoff=backoff or Backoff(),
             sleep=sleep,
+            verify=self.tls or True,
         )
         self.orders = Orders(self._transport)
         """Orders, their lifecycle, parcels and track; returns and claims are opened here."""

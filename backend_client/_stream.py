@@ -226,6 +226,7 @@ class Stream:
                 ping_interval=20,
                 ping_timeout=20,
                 max_size=8 * 2**20,
+                ssl=self.client.tls,  # wss://: verified as REST is; ws://: None
             )
         except websockets.InvalidStatus as exc:
             if exc.response.status_code in (401, 403):

@@ -8,6 +8,7 @@ retried POST never acts twice. A 409 is an answer, never retried.
 from __future__ import annotations
 
 import json as jsonlib
+import ssl
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, overload
@@ -48,6 +49,7 @@ class Transport:
         retries: int,
         backoff: Backoff,
         sleep: Callable[[float], Awaitable[None]],
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.server = server
         self.token = token
@@ -55,7 +57,7 @@ class Transport:
         self.backoff = backoff
         self._sleep = sleep
         self._http = httpx.AsyncClient(
-            base_url=f"{server}/api/v1", transport=transport, timeout=timeout
+            base_url=f"{server}/api/v1", transport=transport, timeout=timeout, verify=verify
         )
 
     async def aclose(self) -> None:

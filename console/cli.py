@@ -30,12 +30,26 @@ def freshline(
             show_default=False,
         ),
     ] = None,
+    ca_file: Annotated[
+        str | None,
+        typer.Option(
+            help="Trust this CA's PEM bundle for https:// servers instead of the public CAs "
+            "(also FRESHLINE_CA_FILE or the settings file's ca_file).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Real-time order tracking for fresh-grocery delivery: the console. With no server
     configured: the demo (a local backend with a simulated city, and the console on it)."""
+    if context.invoked_subcommand in ("serve", "simulate"):
+        if ca_file:  # the simulator's clients read it from there
+            os.environ["FRESHLINE_CA_FILE"] = ca_file
+        return
+    from console.config import ConsoleConfig, trust_ca
+
+    trust_ca(ca_file or ConsoleConfig().ca_file)
     if context.invoked_subcommand is not None:
         return
-    from console.config import ConsoleConfig
 
     config = ConsoleConfig(server=server) if server else ConsoleConfig()
     if config.server:

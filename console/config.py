@@ -9,6 +9,7 @@ The settings file is TOML, at `FRESHLINE_CONFIG` or `<user config dir>/freshline
     wall_user = "viewer"    # `freshline wall`: the read-only account it signs in as,
     wall_password = "..."   # its password (or FRESHLINE_WALL_PASSWORD), so it signs in by itself,
     wall_rotate_seconds = 20  # and how long each screen stays
+    ca_file = "/path/to/ca.pem"  # trust this CA for https:// servers (also FRESHLINE_CA_FILE)
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ class ConsoleConfig(BaseSettings):
     wall_rotate_seconds: float = Field(default=20.0, ge=3, le=3600)
     """How long the wall shows each screen."""
 
+    ca_file: str | None = None
+    """A PEM bundle of the CA(s) to verify `https://` servers against instead of the public CAs
+    (a company's own CA); `FRESHLINE_CA_FILE` too."""
+
     @property
     def token_path(self) -> Path | None:
         return Path(user_config_dir("freshline")) / "tokens.json" if self.token_file else None
@@ -70,3 +75,10 @@ class ConsoleConfig(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=config_path())
         return (init_settings, env_settings, toml)
+
+
+def trust_ca(ca_file: str | None) -> None:
+    """Make every client of this process (and the processes it starts) verify `https://`
+    servers against `ca_file` (`FreshlineClient` reads `FRESHLINE_CA_FILE`); None: unchanged."""
+    if ca_file:
+        os.environ["FRESHLINE_CA_FILE"] = ca_file

@@ -181,6 +181,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
         "process",
         "log_redaction",
     ),
+    ("edge",),  # security headers, offline docs, TLS, the connection guard
     ("writer",),
     ("db",),
     ("deps",),

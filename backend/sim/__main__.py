@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from typing import TYPE_CHECKING, Annotated
 
@@ -51,6 +52,13 @@ def simulate(
             "--desk/--no-desk", help="Also play support and dispatch answering incidents."
         ),
     ] = True,
+    ca_file: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FRESHLINE_CA_FILE",
+            help="Trust this CA's PEM bundle for an https:// backend instead of the public CAs.",
+        ),
+    ] = None,
     log_file: Annotated[
         str | None, typer.Option(hidden=True, help="Log here instead of stderr (the demo).")
     ] = None,
@@ -63,6 +71,8 @@ def simulate(
     from backend.sim.runner import SimConfig
 
     configure_logging(log_file, level=logging.INFO if log_file else logging.WARNING)
+    if ca_file:  # every client of the simulator reads it there (FreshlineClient's default)
+        os.environ["FRESHLINE_CA_FILE"] = ca_file
     if exit_with_stdin:
         exit_when_stdin_closes()
     config = SimConfig(

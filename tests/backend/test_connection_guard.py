@@ -169,8 +169,11 @@ def test_an_unreadable_block_list_stops_the_start(tmp_path: Path) -> None:
 
 
 async def test_a_blocked_client_behind_a_trusted_proxy_is_refused(tmp_path: Path) -> None:
-    # uvicorn trusts X-Forwarded-For from loopback (a proxy on this machine) by default.
-    env = {"FRESHLINE_BLOCKED_ADDRESSES": '["203.0.113.9"]'}
+    # A proxy on this machine, named as trusted (no peer is by default).
+    env = {
+        "FRESHLINE_BLOCKED_ADDRESSES": '["203.0.113.9"]',
+        "FRESHLINE_TRUSTED_PROXIES": '["127.0.0.1"]',
+    }
     with serving(tmp_path, "--demo", *own_database(tmp_path), env=env) as server:
         forwarded = {"X-Forwarded-For": "203.0.113.9", "Connection": "close"}
         async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as client:

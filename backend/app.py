@@ -42,6 +42,7 @@ from backend.realtime.bus import bus_for
 from backend.realtime.feed import EventFeed
 from backend.realtime.hub import Hub
 from backend.realtime.router import router as stream_router
+from backend.responses import document_unparseable_bodies
 from backend.returns.router import router as returns_router
 from backend.riders.geocoder import geocoder_for
 from backend.riders.map_router import router as rider_map_router
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     _install_error_handlers(app)
+    document_unparseable_bodies(app)
 
     @app.get(f"{API_PREFIX}/health", response_model=Health, tags=["health"])
     async def health() -> Health:

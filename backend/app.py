@@ -37,6 +37,7 @@ from backend.inventory.service import warehouse_zones
 from backend.kpi.pusher import KpiPusher
 from backend.kpi.router import router as kpi_router
 from backend.limits import BodySizeLimit
+from backend.methods import install_allow_header
 from backend.orders.router import router as orders_router
 from backend.realtime.bus import bus_for
 from backend.realtime.feed import EventFeed
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     _install_error_handlers(app)
+    install_allow_header(app)
     document_unparseable_bodies(app)
 
     @app.get(f"{API_PREFIX}/health", response_model=Health, tags=["health"])

@@ -522,3 +522,21 @@ async def test_refusal_422_body_matches_the_schema(live: Api) -> None:
         json={"action": "cancel", "version": order["version"]},
     )
     assert_matches_declared(live, "POST", "/orders/{}/transitions", response, 422)
+
+
+async def test_a_method_a_path_does_not_take_is_405_naming_those_it_does(app: FastAPI) -> None:
+    # Routed by template, `PUT /orders/transitions` first meets `GET /orders/{order_id}`:
+    # Starlette's own header said GET there. Nothing is routed, so the app need not start.
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        for method, path, allowed in [
+            ("PUT", "/orders/transitions", "POST"),
+            ("DELETE", "/users", "GET, POST"),
+            ("PUT", "/orders/5", "GET"),
+            ("GET", "/riders/3/status", "POST"),
+        ]:
+            response = await client.request(method, PREFIX + path)
+            assert response.status_code == 405, (method, path, response.text)
+            assert response.headers["allow"] == allowed, (method, path)
+            assert response.json() == {"detail": "Method Not Allowed"}

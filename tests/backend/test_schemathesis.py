@@ -89,7 +89,8 @@ def test_every_operation_answers_as_its_schema_says(case: Case) -> None:
 
 def test_the_run_was_made_as_admin_throughout(server: Server, admin_token: str) -> None:
     # Generated changes to accounts could have disabled or demoted admin, leaving the run
-    # above to collect 401s and 403s: the token still works, as admin.
+    # above to collect 401s and 403s: the token still works, as admin. After the run on the
+    # same server: pytest keeps a module's order, and `make test` deals whole files to workers.
     with server.client() as client:
         me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {admin_token}"})
     assert me.status_code == 200, me.text

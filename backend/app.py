@@ -43,11 +43,13 @@ from backend.kpi.pusher import KpiPusher
 from backend.kpi.router import router as kpi_router
 from backend.limits import BodySizeLimit
 from backend.log_redaction import install as redact_logged_queries
+from backend.methods import install_allow_header
 from backend.orders.router import router as orders_router
 from backend.realtime.bus import bus_for
 from backend.realtime.feed import EventFeed
 from backend.realtime.hub import Hub
 from backend.realtime.router import router as stream_router
+from backend.responses import document_unparseable_bodies
 from backend.returns.router import router as returns_router
 from backend.riders.geocoder import geocoder_for
 from backend.riders.map_router import router as rider_map_router
@@ -179,6 +181,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     _install_error_handlers(app)
     redact_logged_queries()  # uvicorn's access log keeps no search terms (log_redaction.py)
+
+    install_allow_header(app)
+    document_unparseable_bodies(app)
 
     @app.get(f"{API_PREFIX}/health", response_model=Health, tags=["health"])
     async def health() -> Health:

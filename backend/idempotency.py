@@ -29,7 +29,7 @@ from backend.errors import Unprocessable
 from backend.sql import Query, json_text, sql_of
 
 HEADER = "Idempotency-Key"
-_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")
+KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
 class IdempotencyRow(Base):
@@ -56,7 +56,13 @@ IDEMPOTENT: dict[str, Any] = {
             "name": HEADER,
             "in": "header",
             "required": False,
-            "schema": {"type": "string", "minLength": 1, "maxLength": 200, "title": HEADER},
+            "schema": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 200,
+                "pattern": KEY_PATTERN.pattern,
+                "title": HEADER,
+            },
             "description": "Any 1-200 printable ASCII characters, new for each intended action: "
             "a retry with the same key gets the first answer and does not act again.",
         }
@@ -93,7 +99,7 @@ async def run_once(
 
         status, body, replayed = await db.write(plain)
         return _answer(status, body, replayed)
-    if not _KEY_PATTERN.match(key):
+    if not KEY_PATTERN.match(key):
         raise Unprocessable(f"{HEADER} must be 1 to 200 printable ASCII characters")
     fingerprint = await _fingerprint(request)
     mine = {"user_id": principal.user_id, "key": key}

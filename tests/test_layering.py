@@ -175,6 +175,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
         "paths",
         "limits",
         "responses",
+        "methods",
         "background",
         "sql",
         "sqlite",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import AwareDatetime
 from starlette.requests import HTTPConnection
 
 from backend.alerts import service
@@ -23,6 +22,7 @@ from backend_client.models import (
     AlertSeverity,
     AlertSnooze,
     AlertState,
+    Moment,
 )
 
 router = APIRouter(tags=["alerts"], responses=PROTECTED)
@@ -58,7 +58,7 @@ async def list_alerts(
     order_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     rider_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     updated_since: Annotated[
-        AwareDatetime | None, Query(description="Only alerts changed at or after this time.")
+        Moment | None, Query(description="Only alerts changed at or after this time.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=2000)] = 500,
 ) -> list[Alert]:

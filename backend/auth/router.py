@@ -82,8 +82,8 @@ async def sign_in(
     settings: SettingsDep,
     passwords: PasswordsDep,
     limiter: LoginLimiterDep,
-    username: Annotated[str, Form(max_length=40, pattern=NO_CONTROL_CHARS)],
-    password: Annotated[str, Form(max_length=200)],
+    username: Annotated[str, Form(min_length=1, max_length=40, pattern=NO_CONTROL_CHARS)],
+    password: Annotated[str, Form(min_length=1, max_length=200)],
 ) -> TokenResponse:
     """Exchange a username and password (form fields) for an expiring bearer token."""
     now = clock.now()

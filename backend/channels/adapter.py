@@ -108,6 +108,22 @@ class ChannelCallback:
     reason: str | None = None
     statement: Statement | None = None
 
+    def digest(self) -> str:
+        """What the callback says, to tell a retry (the same) from a reused id (not the same)."""
+        statement = self.statement
+        content = {
+            "kind": str(self.kind),
+            "at": self.occurred_at.astimezone(UTC).isoformat(),
+            "order": self.external_id,
+            "amount": self.amount_cents,
+            "reason": self.reason,
+            "statement": None
+            if statement is None
+            else [statement.day.isoformat(), statement.orders, statement.amount_cents],
+        }
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
 
 @dataclass(frozen=True, slots=True)
 class Mapped:

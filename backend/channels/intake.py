@@ -245,6 +245,17 @@ async def take_callback(
         )
     )
     if seen is not None:
+        # A retry says the same; the same id saying something else is another callback that
+        # the channel gave a used id: refused (as a channel order id taken with other
+        # content), never answered as if it had been applied. Callbacks kept before digests
+        # were (an empty `response`) replay as before.
+        kept = (seen.response or {}).get("digest")
+        if kept is not None and kept != callback.digest():
+            raise Conflict(
+                f"{channel} callback {callback.callback_id} was taken already with other "
+                "content; a new callback needs a new id",
+                callback_id=callback.callback_id,
+            )
         return await _answer(session, seen, intake, replayed=True)
 
     row = ChannelCallbackRow(
@@ -258,7 +269,7 @@ async def take_callback(
         reason=callback.reason,
         outcome=CallbackOutcome.PENDING,
         status_code=202,
-        response={},
+        response={"digest": callback.digest()},
     )
     if callback.statement is not None:
         await _keep_statement(session, channel, callback, intake.now)

@@ -57,6 +57,8 @@ class ChannelCallbackRow(Base):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     status_code: Mapped[int]
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """`{"digest": ...}`: what the callback said (`ChannelCallback.digest`), so a reused id
+    with other content is told from a retry."""
 
 
 class ChannelStatementRow(Base):

@@ -33,6 +33,7 @@ from backend_client.models import (
     ChannelPayload,
     ChannelReconciliation,
     ChannelRejection,
+    Day,
     Role,
 )
 from backend_client.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
@@ -161,6 +162,7 @@ async def receive_order(
     responses={
         **SIGNED,
         202: {"model": ChannelCallbackResult, "description": "Kept until its order arrives."},
+        **errors({409: "The callback id was taken already with other content."}),
     },
     openapi_extra=_body_doc(
         "The channel's own status callback (see README, Sales channels).", examples.CALLBACKS
@@ -253,7 +255,7 @@ async def list_channels(
     ]
 
 
-DayQuery = Annotated[date, Query(description="The business day, e.g. 2026-11-22.")]
+DayQuery = Annotated[Day, Query(description="The business day, e.g. 2026-11-22.")]
 
 
 @router.get("/channels/rejections", response_model=list[ChannelRejection], responses=PROTECTED)

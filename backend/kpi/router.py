@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from backend.auth.deps import CanReadKpi
 from backend.clock import Clock
@@ -20,20 +19,20 @@ from backend.responses import PROTECTED
 from backend_client.models import (
     NO_CONTROL_CHARS,
     Channel,
+    Day,
     KpiExceptions,
     KpiSeries,
     KpiSummary,
+    Moment,
     ReconciliationReport,
 )
 
 router = APIRouter(prefix="/kpi", tags=["kpi"], responses=PROTECTED)
 DEFAULT_WINDOW = timedelta(hours=24)
 
-Start = Annotated[
-    AwareDatetime | None, Query(description="Window start; default: `end` minus 24 hours.")
-]
+Start = Annotated[Moment | None, Query(description="Window start; default: `end` minus 24 hours.")]
 End = Annotated[
-    AwareDatetime | None, Query(description="Window end (exclusive); default and at most: now.")
+    Moment | None, Query(description="Window end (exclusive); default and at most: now.")
 ]
 ChannelFilter = Annotated[Channel | None, Query(description="Only this channel's orders.")]
 WarehouseFilter = Annotated[str | None, Query(max_length=40, pattern=NO_CONTROL_CHARS)]
@@ -124,7 +123,7 @@ async def kpi_reconciliation(
     settings: SettingsDep,
     _principal: CanReadKpi,
     day: Annotated[
-        date | None, Query(description="The local day; default: today in that time zone.")
+        Day | None, Query(description="The local day; default: today in that time zone.")
     ] = None,
     tz: Annotated[
         str | None,

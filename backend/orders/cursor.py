@@ -7,9 +7,7 @@ import json
 from datetime import UTC, datetime
 
 from backend.errors import Unprocessable
-
-_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+from backend_client.models.common import EARLIEST, LATEST
 
 
 def encode_cursor(open_rank: int, promised_at: datetime, order_id: int) -> str:
@@ -30,7 +28,7 @@ def decode_cursor(cursor: str) -> tuple[int, datetime, int]:
             and type(order_id) is int
             and 1 <= order_id < 2**31
             and when.tzinfo is not None
-            and _EARLIEST <= when <= _LATEST
+            and EARLIEST <= when < LATEST
         )
         if not valid:
             raise ValueError(cursor)

@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.deps import CanAssignOrders, CanCreateOrders, CanReadOrders, CanTransitionOrders
@@ -25,6 +24,7 @@ from backend_client.models import (
     AssignRequest,
     Channel,
     Event,
+    Moment,
     Order,
     OrderAction,
     OrderCreate,
@@ -68,7 +68,7 @@ async def list_orders(
         ),
     ] = None,
     updated_since: Annotated[
-        AwareDatetime | None,
+        Moment | None,
         Query(description="Only orders changed at or after this time (e.g. signed lately)."),
     ] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from backend.auth.deps import CanReadOrders, CanReadRiders, CanReadWarehouses
 from backend.auth.principal import Principal
@@ -14,7 +13,7 @@ from backend.orders.views import event_views_for
 from backend.paths import OrderId, RiderId
 from backend.responses import PROTECTED, errors
 from backend.riders import next_stops, tracks, zones
-from backend_client.models import RiderRoute, Track, Zone
+from backend_client.models import Moment, RiderRoute, Track, Zone
 
 router = APIRouter(tags=["riders"], responses=PROTECTED)
 
@@ -47,12 +46,10 @@ async def get_rider_track(
     clock: ClockDep,
     principal: CanReadRiders,
     since: Annotated[
-        AwareDatetime | None,
+        Moment | None,
         Query(description="Start, with a zone (default: an hour before `until`)."),
     ] = None,
-    until: Annotated[
-        AwareDatetime | None, Query(description="End, with a zone (default: now).")
-    ] = None,
+    until: Annotated[Moment | None, Query(description="End, with a zone (default: now).")] = None,
 ) -> Track:
     """The rider's fixes over a range (at most 24 h), with stops and their events."""
     async with db.read() as session:

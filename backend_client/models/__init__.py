@@ -39,12 +39,15 @@ from backend_client.models.channels import (
 )
 from backend_client.models.common import (
     NO_CONTROL_CHARS,
+    ByValue,
     Channel,
     Code,
+    Day,
     DbId,
     ErrorBody,
     Latitude,
     Longitude,
+    Moment,
     Name,
     OrderAction,
     OrderState,
@@ -56,6 +59,7 @@ from backend_client.models.common import (
     Role,
     Version,
     WireModel,
+    normalise_name,
     text,
 )
 from backend_client.models.kpi import (
@@ -160,6 +164,7 @@ __all__ = [
     "AlertState",
     "AssignRequest",
     "BatchTransition",
+    "ByValue",
     "CallbackOutcome",
     "Channel",
     "ChannelCallbackResult",
@@ -179,6 +184,7 @@ __all__ = [
     "Code",
     "CustomerIn",
     "CustomerOut",
+    "Day",
     "DbId",
     "Delivery",
     "DeliveryPart",
@@ -207,6 +213,7 @@ __all__ = [
     "LedgerLine",
     "Longitude",
     "Me",
+    "Moment",
     "Name",
     "Order",
     "OrderAction",
@@ -264,5 +271,6 @@ __all__ = [
     "Welcome",
     "WireModel",
     "Zone",
+    "normalise_name",
     "text",
 ]

@@ -10,7 +10,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from backend_client.models.common import Channel, Code, DbId, Request, Response, Role
+from backend_client.models.common import ByValue, Channel, Code, DbId, Request, Response, Role
 
 
 class Health(Response):
@@ -62,10 +62,12 @@ class UserCreate(Request):
 
     username: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{1,39}$")]
     password: Annotated[str, StringConstraints(min_length=8, max_length=200)]
-    role: Role
+    role: Annotated[Role, ByValue]
     warehouse_id: Code | None = Field(default=None, description="Required for merchants.")
     rider_id: DbId | None = Field(default=None, description="Required for riders.")
-    channel: Channel | None = Field(default=None, description="Required for channels.")
+    channel: Annotated[Channel, ByValue] | None = Field(
+        default=None, description="Required for channels."
+    )
 
 
 class UserUpdate(Request):
@@ -74,10 +76,12 @@ class UserUpdate(Request):
     account's tokens at once."""
 
     active: bool | None = None
-    role: Role | None = None
+    role: Annotated[Role, ByValue] | None = None
     warehouse_id: Code | None = Field(default=None, description="With role merchant.")
     rider_id: DbId | None = Field(default=None, description="With role rider.")
-    channel: Channel | None = Field(default=None, description="With role channel.")
+    channel: Annotated[Channel, ByValue] | None = Field(
+        default=None, description="With role channel."
+    )
 
 
 class User(Response):

@@ -7,18 +7,19 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     ConfigDict,
     Field,
     StrictBool,
 )
 
 from backend_client.models.common import (
+    ByValue,
     Channel,
     Code,
     DbId,
     Latitude,
     Longitude,
+    Moment,
     Name,
     OrderAction,
     OrderState,
@@ -69,7 +70,7 @@ class OrderCreate(Request):
     )
 
     external_id: Code = Field(description="The channel's own order id; unique per channel.")
-    channel: Channel | None = Field(
+    channel: Annotated[Channel, ByValue] | None = Field(
         default=None, description="Taken from a channel account; admins must give it."
     )
     customer: CustomerIn
@@ -77,7 +78,7 @@ class OrderCreate(Request):
     warehouse_id: Code | None = Field(
         default=None, description="Serving warehouse; the nearest one when omitted."
     )
-    promised_at: AwareDatetime | None = Field(
+    promised_at: Moment | None = Field(
         default=None, description="Promised delivery time; default is now + 45 minutes."
     )
     note: Annotated[str, text(500, min_length=0)] | None = None
@@ -153,7 +154,7 @@ class TransitionRequest(Request):
         json_schema_extra={"examples": [{"action": "start_picking", "version": 2}]},
     )
 
-    action: OrderAction
+    action: Annotated[OrderAction, ByValue]
     version: Version
     reason: Reason | None = Field(
         default=None, description="Required for cancel, exceptions, returns, claims, shortages."
@@ -164,7 +165,7 @@ class BatchTransition(Request):
     """One transition of a batch: which order, the action, the version you saw."""
 
     order_id: DbId
-    action: OrderAction
+    action: Annotated[OrderAction, ByValue]
     version: Version
     reason: Reason | None = Field(
         default=None, description="Required for cancel, exceptions, returns, claims, shortages."

@@ -6,16 +6,17 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import (
-    AwareDatetime,
     ConfigDict,
     Field,
 )
 
 from backend_client.models.common import (
+    ByValue,
     Code,
     DbId,
     Latitude,
     Longitude,
+    Moment,
     Name,
     Phone,
     Reason,
@@ -44,7 +45,7 @@ class Rider(Response):
 
 
 class RiderStatusUpdate(Request):
-    status: RiderStatus
+    status: Annotated[RiderStatus, ByValue]
 
 
 class PositionPoint(Request):
@@ -52,7 +53,7 @@ class PositionPoint(Request):
 
     lat: Latitude
     lng: Longitude
-    at: AwareDatetime
+    at: Moment
     speed_kmh: Annotated[float, Field(ge=0, le=200, allow_inf_nan=False)] | None = None
     accuracy_m: Annotated[float, Field(ge=0, le=10_000, allow_inf_nan=False)] | None = None
 
@@ -103,7 +104,7 @@ class RiderIn(Request):
     warehouse_id: Code
     capacity: Annotated[int, Field(ge=1, le=20, description="Orders carried at once.")]
     cold_chain: bool = False
-    status: RiderStatus = RiderStatus.OFFLINE
+    status: Annotated[RiderStatus, ByValue] = RiderStatus.OFFLINE
 
 
 class RiderRegistration(Request):

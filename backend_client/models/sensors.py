@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pydantic import (
-    AwareDatetime,
     Field,
 )
 
-from backend_client.models.common import DbId, Request, Response
+from backend_client.models.common import DbId, Moment, Request, Response
 
 
 class TemperatureReading(Request):
@@ -16,7 +15,7 @@ class TemperatureReading(Request):
     order_id: DbId | None = None
     rider_id: DbId | None = None
     celsius: float = Field(ge=-60, le=80, allow_inf_nan=False)
-    at: AwareDatetime
+    at: Moment
 
 
 class TemperatureReadings(Request):

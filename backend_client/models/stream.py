@@ -10,7 +10,7 @@ from pydantic import (
     Field,
 )
 
-from backend_client.models.common import Code, Request, Response, text
+from backend_client.models.common import ByValue, Code, Request, Response, text
 from backend_client.models.kpi import KpiSummary
 from backend_client.models.orders import Event
 
@@ -32,7 +32,7 @@ class Hello(Request):
     """The client's first message: what to receive, and the last `seq` it applied."""
 
     type: Literal["hello"] = "hello"
-    topics: Annotated[list[Topic], Field(min_length=1, max_length=10)]
+    topics: Annotated[list[Annotated[Topic, ByValue]], Field(min_length=1, max_length=10)]
     since: Annotated[int, Field(ge=0, le=2**62)] | None = None
     warehouse_id: Code | None = None
     zone: Annotated[str, text(60)] | None = None

@@ -21,6 +21,7 @@ from fastapi import FastAPI
 import backend_client.models as wire
 from backend.app import create_app
 from backend.clock import ManualClock
+from backend.idempotency import HEADER, KEY_PATTERN
 from tests import support
 from tests.support import STARTUP_S, Api
 
@@ -342,6 +343,7 @@ DECLARED_ERRORS = [
     ("POST", "/channels/{}/orders", 422),
     ("POST", "/channels/{}/orders", 429),
     ("POST", "/channels/{}/callbacks", 401),
+    ("POST", "/channels/{}/callbacks", 409),
     ("POST", "/channels/{}/callbacks", 422),
     ("POST", "/channels/{}/callbacks", 429),
 ]
@@ -409,6 +411,45 @@ def test_posts_document_the_idempotency_key(schema: dict[str, Any], path: str) -
     assert "idempotency-key" in headers
 
 
+def test_the_idempotency_key_pattern_is_the_one_checked(schema: dict[str, Any]) -> None:
+    # Keys with a space or a non-ASCII letter answer 422: the schema says so, not only README.
+    for (method, path), op in operations(schema).items():
+        for parameter in op.get("parameters", []):
+            if parameter["name"] == HEADER:
+                assert parameter["schema"]["pattern"] == KEY_PATTERN.pattern, (method, path)
+                assert re.fullmatch(parameter["schema"]["pattern"], "k" * 200)
+                assert not re.fullmatch(parameter["schema"]["pattern"], "has space")
+
+
+def test_every_operation_with_a_body_declares_the_unparseable_400(schema: dict[str, Any]) -> None:
+    with_body = {key: op for key, op in operations(schema).items() if "requestBody" in op}
+    assert len(with_body) >= 20
+    undeclared = sorted(key for key, op in with_body.items() if "400" not in op["responses"])
+    assert undeclared == []
+    for op in with_body.values():
+        assert (
+            violations(
+                {"detail": "There was an error parsing the body"}, response_schema(op, 400), schema
+            )
+            == []
+        )
+
+
+def test_times_and_days_in_queries_are_documented_as_such(schema: dict[str, Any]) -> None:
+    formats = {
+        (method, path, p["name"]): p["schema"]
+        for (method, path), op in operations(schema).items()
+        for p in op.get("parameters", [])
+        if p["name"] in ("updated_since", "since", "until", "start", "end", "day")
+        and path != "/events"  # its `since` is a seq
+    }
+    assert len(formats) >= 12, formats
+    for where, declared in formats.items():
+        options = declared.get("anyOf", [declared])
+        kinds = {o.get("format") for o in options if o.get("type") == "string"}
+        assert kinds in ({"date-time"}, {"date"}), (where, declared)
+
+
 def test_public_operations_need_no_token(schema: dict[str, Any]) -> None:
     for key in PUBLIC:
         op = operation(schema, *key)
@@ -462,6 +503,16 @@ async def test_validation_error_body_matches_the_schema(live: Api) -> None:
     assert_matches_declared(live, "POST", "/orders", response, 422)
 
 
+async def test_unparseable_body_answers_the_declared_400(live: Api) -> None:
+    response = await live.post(
+        "admin",
+        "/warehouses/WH-CY/stock/VEG-BOKCHOY/adjust",
+        content=b'{"delta": 1, "reason": "\xff\xfe"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert_matches_declared(live, "POST", "/warehouses/{}/stock/{}/adjust", response, 400)
+
+
 async def test_refusal_422_body_matches_the_schema(live: Api) -> None:
     """A well-formed request the service refuses: `{"detail": "cancel needs a reason"}`."""
     order = await live.create_order()
@@ -471,3 +522,21 @@ async def test_refusal_422_body_matches_the_schema(live: Api) -> None:
         json={"action": "cancel", "version": order["version"]},
     )
     assert_matches_declared(live, "POST", "/orders/{}/transitions", response, 422)
+
+
+async def test_a_method_a_path_does_not_take_is_405_naming_those_it_does(app: FastAPI) -> None:
+    # Routed by template, `PUT /orders/transitions` first meets `GET /orders/{order_id}`:
+    # Starlette's own header said GET there. Nothing is routed, so the app need not start.
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        for method, path, allowed in [
+            ("PUT", "/orders/transitions", "POST"),
+            ("DELETE", "/users", "GET, POST"),
+            ("PUT", "/orders/5", "GET"),
+            ("GET", "/riders/3/status", "POST"),
+        ]:
+            response = await client.request(method, PREFIX + path)
+            assert response.status_code == 405, (method, path, response.text)
+            assert response.headers["allow"] == allowed, (method, path)
+            assert response.json() == {"detail": "Method Not Allowed"}

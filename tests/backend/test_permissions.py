@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi.routing import APIRoute
 
 from backend.app import create_app
+from backend.auth.deps import Gate
 from backend.auth.permissions import PERMISSIONS, Permission, claim_limit_cents
 from backend.orders.lifecycle import RULES, RULES_BY_ACTION, roles_taking_any_action
 from backend_client.models import OrderAction
@@ -427,6 +429,30 @@ def test_rest_table_matches_readme_copy_and_routes():
         for method in operations
     }
     assert served == {(m, p) for m, p, _ in ENDPOINTS}
+
+
+def test_each_route_checks_the_permission_its_row_names():
+    # The matrix below expects of each endpoint what its row says; here the row is held to the
+    # gate its route really passes (backend/auth/deps.py), so neither can change alone.
+    app = create_app(support.settings_for("sqlite+aiosqlite:///:memory:"))
+    checked: dict[tuple[str, str], str] = {}
+    for included in app.routes:
+        router = getattr(included, "original_router", None)
+        for route in getattr(router, "routes", []):
+            if not isinstance(route, APIRoute):
+                continue
+            gates = [d.call for d in route.dependant.dependencies if isinstance(d.call, Gate)]
+            permission = (
+                PUBLIC
+                if not gates
+                else ANY_ACCOUNT
+                if gates[0].permission is None
+                else str(gates[0].permission)
+            )
+            for method in route.methods:
+                checked[method, route.path.removeprefix(API)] = permission
+    rows = {(m, p): perm for m, p, perm in ENDPOINTS if p != "/health"}
+    assert checked == rows
 
 
 def test_lifecycle_table_matches_readme_copy_and_code():

@@ -181,7 +181,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     _install_error_handlers(app)
     redact_logged_queries()  # uvicorn's access log keeps no search terms (log_redaction.py)
-
     install_allow_header(app)
     document_unparseable_bodies(app)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.alerts.service import resolve_incident
@@ -39,6 +39,13 @@ from backend.orders.lifecycle import (
 from backend.orders.models import OrderRow
 from backend.orders.records import ItemRecord, OrderRecord
 from backend.orders.scope import order_scope
+from backend.orders.search import (
+    MAX_CANDIDATES,
+    SearchCorpus,
+    exact_clause,
+    exact_score,
+    narrowing_of,
+)
 from backend.realtime.models import EventRow
 from backend.realtime.outbox import append_event
 from backend.returns.records import withdraw_pending
@@ -87,26 +94,22 @@ async def load_order(
 
 
 async def list_orders(
-    session: AsyncSession, principal: Principal, filters: OrderFilters, *, now: datetime
+    session: AsyncSession,
+    principal: Principal,
+    filters: OrderFilters,
+    *,
+    now: datetime,
+    corpus: SearchCorpus | None = None,
 ) -> tuple[list[OrderRow], str | None]:
-    """Orders in scope, most urgent first (open before final, then by promised time)."""
-    query = select(OrderRow).where(order_scope(principal))
-    if filters.statuses:
-        query = query.where(OrderRow.status.in_(filters.statuses))
-    if filters.channel is not None:
-        query = query.where(OrderRow.channel == filters.channel)
-    if filters.warehouse_id is not None:
-        query = query.where(OrderRow.warehouse_id == filters.warehouse_id)
-    if filters.zone is not None:
-        query = query.where(OrderRow.zone == filters.zone)
-    if filters.rider_id is not None:
-        query = query.where(OrderRow.rider_id == filters.rider_id)
-    if filters.late_only:
-        query = query.where(OrderRow.open_rank == 0, OrderRow.promised_at < now)
+    """Orders in scope, most urgent first (open before final, then by promised time); with a
+    search `query`, the best matches first instead, on one page (`search_orders`)."""
     if filters.query:
-        query = query.where(_search(filters.query))
-    if filters.updated_since is not None:
-        query = query.where(OrderRow.updated_at >= filters.updated_since)
+        if filters.cursor:
+            raise Unprocessable(
+                "a search answers one page, best matches first: narrow it instead of paging"
+            )
+        return await search_orders(session, principal, filters, now=now, corpus=corpus), None
+    query = select(OrderRow).where(order_scope(principal), *_narrowing(filters, now))
     if filters.cursor:
         rank, promised_at, last_id = decode_cursor(filters.cursor)
         query = query.where(
@@ -120,7 +123,7 @@ async def list_orders(
                 ),
             )
         )
-    query = query.order_by(OrderRow.open_rank, OrderRow.promised_at, OrderRow.id)
+    query = query.order_by(*URGENCY)
     rows = list((await session.scalars(query.limit(filters.limit + 1))).all())
     next_cursor = None
     if len(rows) > filters.limit:
@@ -130,17 +133,73 @@ async def list_orders(
     return rows, next_cursor
 
 
-def _search(text: str):
-    """Order id, channel order id, customer name (substring) or phone (suffix)."""
-    text = text.strip()
-    # The order's own copy of the customer: what this order's channel said, nobody else.
-    name = func.lower(OrderRow.customer_name).contains(text.lower(), autoescape=True)
-    clauses = [name, OrderRow.external_id == text]
-    if text.isascii() and text.isdigit():  # "²".isdigit() is True, int("²") is not
-        clauses.append(OrderRow.customer_phone.endswith(text, autoescape=True))
-        if int(text) < 2**31:
-            clauses.append(OrderRow.id == int(text))
-    return or_(*clauses)
+URGENCY = (OrderRow.open_rank, OrderRow.promised_at, OrderRow.id)
+
+
+def _narrowing(filters: OrderFilters, now: datetime) -> list[ColumnElement[bool]]:
+    """The list's filters as WHERE clauses (the search query aside)."""
+    clauses: list[ColumnElement[bool]] = []
+    if filters.statuses:
+        clauses.append(OrderRow.status.in_(filters.statuses))
+    if filters.channel is not None:
+        clauses.append(OrderRow.channel == filters.channel)
+    if filters.warehouse_id is not None:
+        clauses.append(OrderRow.warehouse_id == filters.warehouse_id)
+    if filters.zone is not None:
+        clauses.append(OrderRow.zone == filters.zone)
+    if filters.rider_id is not None:
+        clauses.append(OrderRow.rider_id == filters.rider_id)
+    if filters.late_only:
+        clauses.extend((OrderRow.open_rank == 0, OrderRow.promised_at < now))
+    if filters.updated_since is not None:
+        clauses.append(OrderRow.updated_at >= filters.updated_since)
+    return clauses
+
+
+async def search_orders(
+    session: AsyncSession,
+    principal: Principal,
+    filters: OrderFilters,
+    *,
+    now: datetime,
+    corpus: SearchCorpus | None,
+) -> list[OrderRow]:
+    """The orders in scope matching `filters.query`, best first (ties: most urgent first):
+    exact keys over every order, and, given a corpus, fuzzy similarity over the live ones."""
+    assert filters.query
+    text = filters.query.strip()
+    narrowing = _narrowing(filters, now)
+    scores: dict[int, float] = {}
+    if text:
+        exact = await session.execute(
+            select(OrderRow.id, OrderRow.external_id, OrderRow.customer_name)
+            .where(order_scope(principal), exact_clause(principal, text), *narrowing)
+            .order_by(*URGENCY)
+            .limit(MAX_CANDIDATES)
+        )
+        scores = {row[0]: exact_score(text, *row) for row in exact}
+    if corpus is not None:
+        await corpus.refresh(session, now)
+        ranked = corpus.rank(
+            text,
+            principal,
+            narrowing_of(
+                filters.statuses,
+                filters.channel,
+                filters.warehouse_id,
+                filters.zone,
+                filters.rider_id,
+            ),
+        )
+        for order_id, score in ranked.items():
+            scores[order_id] = max(score, scores.get(order_id, 0.0))
+    if not scores:
+        return []
+    rows = await session.scalars(
+        select(OrderRow).where(OrderRow.id.in_(scores), order_scope(principal), *narrowing)
+    )
+    found = sorted(rows.all(), key=lambda r: (-scores[r.id], r.open_rank, r.promised_at, r.id))
+    return found[: filters.limit]
 
 
 async def order_timeline(

@@ -1,0 +1,274 @@
+"""Order search: exact keys in SQL over every order, fuzzy similarity in memory over live ones.
+
+A search `q` is answered in two parts, then ranked together (README "Search"):
+
+- exact, in SQL, over every order the caller may see: the order id, the channel's order id,
+  the customer's name containing `q`, and the phone's last digits (`phone_clause`, for roles
+  that may search phones);
+- fuzzy, with RapidFuzz, over the orders in play (open ones, and final ones changed within
+  `KEEP`): the customer's name, the address and the rider's name, by edit-distance similarity,
+  so the typo "Audt Two" finds "Audit Two".
+
+The fuzzy part keeps the searchable text of the live orders in memory (`SearchCorpus`), read
+once and then topped up on each search with the rows changed since (`updated_at`, indexed), so
+a search costs the similarity of a few tens of thousands of short strings (a few ms each field,
+`bench/search.py`), not reading them all. Names never change once an order exists; state, rider
+and scope facts do, and are re-read with the row. The corpus only proposes ids: the page is read
+from the database with the caller's scope and filters applied again, so a stale entry can miss
+a result for one search but never show what the caller may not see.
+
+One implementation on SQLite and PostgreSQL: pg_trgm ranks the same on PostgreSQL only, and
+leaves out CJK names under the C locale; RapidFuzz compares characters, whatever the script.
+Phones stay out of memory: the phone clause is SQL, in one function, so a blind index can
+take its place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from rapidfuzz import fuzz, process, utils
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.principal import Principal
+from backend.orders.models import OrderRow
+from backend.orders.scope import order_in_scope
+from backend.riders.models import RiderRow
+from backend_client.models import OrderState, Role
+
+KEEP = timedelta(days=1)
+"""A final order stays in the fuzzy corpus this long after its last change (a day's signed)."""
+LAG = timedelta(minutes=5)
+"""Each top-up re-reads the rows changed this long before the newest change seen: a change
+stamped earlier but committed later (another instance, a slow transaction) is still heard."""
+SWEEP_EVERY = timedelta(minutes=1)
+MAX_CANDIDATES = 500
+"""At most this many ids from each part go to the database for the page."""
+
+EXACT = 100.0
+NAME_CONTAINS = 95.0
+# Fuzzy scores are the similarity (0-100) times a weight: a typo in the name ranks above an
+# address or a rider that merely resembles the query.
+NAME_WEIGHT = 0.9
+NAME_PART_WEIGHT = 0.85
+ADDRESS_WEIGHT = 0.65
+RIDER_WEIGHT = 0.65
+WHOLE_CUTOFF = 75.0
+"""Least similarity of the whole text (edit distance, `fuzz.ratio`) that counts as a match;
+lowered for a short query so that one wrong character still counts (`whole_cutoff`)."""
+PART_CUTOFF = 85.0
+"""Least similarity of the best-matching part of a longer text (`fuzz.partial_ratio`)."""
+ADDRESS_MIN_LENGTH = 4
+"""Shorter queries resemble some part of almost every address."""
+
+PHONE_SEARCHERS = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER, Role.SUPPORT})
+"""Roles that may find orders by the customer's phone: the desk, who call customers back.
+A viewer, a store, a rider or a channel could learn numbers by guessing their digits."""
+
+
+def phone_clause(principal: Principal, text: str) -> ColumnElement[bool] | None:
+    """Orders whose customer's phone ends in `text`; None when the caller's role may not search
+    phones or `text` is not digits. The one place search touches phones."""
+    if principal.role not in PHONE_SEARCHERS or not (text.isascii() and text.isdigit()):
+        return None
+    return OrderRow.customer_phone.endswith(text, autoescape=True)
+
+
+def exact_clause(principal: Principal, text: str) -> ColumnElement[bool]:
+    """Order id, channel order id, name containing `text` (any case), phone suffix."""
+    # The order's own copy of the customer: what this order's channel said, nobody else.
+    clauses = [
+        func.lower(OrderRow.customer_name).contains(text.lower(), autoescape=True),
+        OrderRow.external_id == text,
+    ]
+    # "²".isdigit() is True, int("²") is not.
+    if text.isascii() and text.isdigit() and int(text) < 2**31:
+        clauses.append(OrderRow.id == int(text))
+    phone = phone_clause(principal, text)
+    if phone is not None:
+        clauses.append(phone)
+    return or_(*clauses)
+
+
+def exact_score(text: str, order_id: int, external_id: str, name: str) -> float:
+    """How an exact hit ranks: a whole key or name first, a name containing the text next."""
+    if text == str(order_id) or text == external_id or text.casefold() == name.casefold():
+        return EXACT
+    if text.casefold() in name.casefold():
+        return NAME_CONTAINS
+    return EXACT  # none of the above: the phone's last digits (the clause holds nothing else)
+
+
+@dataclass(slots=True)
+class Entry:
+    """A live order as the fuzzy part sees it: what scope and filters look at."""
+
+    id: int
+    warehouse_id: str
+    zone: str
+    channel: str
+    rider_id: int | None
+    status: str
+    open_rank: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Narrowing:
+    """The list filters the corpus can apply itself, so candidates are not wasted on orders
+    the database would drop (late and changed-since are left to it)."""
+
+    statuses: frozenset[str] = frozenset()
+    channel: str | None = None
+    warehouse_id: str | None = None
+    zone: str | None = None
+    rider_id: int | None = None
+
+    def admits(self, entry: Entry) -> bool:
+        return (
+            (not self.statuses or entry.status in self.statuses)
+            and (self.channel is None or entry.channel == self.channel)
+            and (self.warehouse_id is None or entry.warehouse_id == self.warehouse_id)
+            and (self.zone is None or entry.zone == self.zone)
+            and (self.rider_id is None or entry.rider_id == self.rider_id)
+        )
+
+
+_LIVE = (
+    OrderRow.id,
+    OrderRow.warehouse_id,
+    OrderRow.zone,
+    OrderRow.channel,
+    OrderRow.rider_id,
+    OrderRow.status,
+    OrderRow.open_rank,
+    OrderRow.updated_at,
+    OrderRow.customer_name,
+    OrderRow.address,
+)
+
+
+class SearchCorpus:
+    """The searchable text of the live orders and the riders' names, topped up per search."""
+
+    def __init__(self, *, keep: timedelta = KEEP, lag: timedelta = LAG) -> None:
+        self.keep = keep
+        self.lag = lag
+        self.entries: dict[int, Entry] = {}
+        self._names: dict[int, str] = {}
+        self._addresses: dict[int, str] = {}
+        self._riders: dict[int, str] = {}
+        self._newest: datetime | None = None
+        self._swept_at: datetime | None = None
+        self._lock = asyncio.Lock()
+
+    async def refresh(self, session: AsyncSession, now: datetime) -> None:
+        """Read what changed since the last search (everything live, the first time)."""
+        async with self._lock:
+            if self._newest is None:
+                where = or_(OrderRow.open_rank == 0, OrderRow.updated_at >= now - self.keep)
+            else:
+                where = OrderRow.updated_at >= self._newest - self.lag
+            newest = self._newest or now
+            for row in (await session.execute(select(*_LIVE).where(where))).all():
+                order_id, warehouse, zone, channel, rider, status, rank, updated, name, address = (
+                    row
+                )
+                self.entries[order_id] = Entry(
+                    order_id, warehouse, zone, channel, rider, status, rank, updated
+                )
+                if order_id not in self._names:  # written once, at intake
+                    self._names[order_id] = utils.default_process(name)
+                    self._addresses[order_id] = utils.default_process(address)
+                newest = max(newest, updated)
+            self._newest = newest
+            riders = await session.execute(select(RiderRow.id, RiderRow.name))
+            self._riders = {rider_id: utils.default_process(name) for rider_id, name in riders}
+            if self._swept_at is None or now - self._swept_at >= SWEEP_EVERY:
+                self._sweep(now)
+
+    def _sweep(self, now: datetime) -> None:
+        """Drop final orders whose last change is older than `keep`."""
+        self._swept_at = now
+        gone = [
+            e.id for e in self.entries.values() if e.open_rank and e.updated_at < now - self.keep
+        ]
+        for order_id in gone:
+            del self.entries[order_id], self._names[order_id], self._addresses[order_id]
+
+    def rank(self, text: str, principal: Principal, narrowing: Narrowing) -> dict[int, float]:
+        """Order id -> score for the live orders in the caller's scope resembling `text`, the
+        best `MAX_CANDIDATES`."""
+        query = utils.default_process(text)
+        if not query:
+            return {}
+        scores: dict[int, float] = {}
+        whole = whole_cutoff(query)
+        _best(scores, _similar(query, self._names, fuzz.ratio, whole), NAME_WEIGHT)
+        _best(
+            scores, _similar(query, self._names, fuzz.partial_ratio, PART_CUTOFF), NAME_PART_WEIGHT
+        )
+        if len(query) >= ADDRESS_MIN_LENGTH:
+            _best(
+                scores,
+                _similar(query, self._addresses, fuzz.partial_ratio, PART_CUTOFF),
+                ADDRESS_WEIGHT,
+            )
+        riders: dict[int, float] = {}
+        _best(riders, _similar(query, self._riders, fuzz.ratio, whole), 1.0)
+        _best(riders, _similar(query, self._riders, fuzz.partial_ratio, PART_CUTOFF), 1.0)
+        if riders:
+            carried = (
+                (e.id, riders[e.rider_id] * RIDER_WEIGHT)
+                for e in self.entries.values()
+                if e.rider_id in riders
+            )
+            _best(scores, carried, 1.0)
+        admitted = [
+            (score, order_id)
+            for order_id, score in scores.items()
+            if (entry := self.entries.get(order_id)) is not None
+            and narrowing.admits(entry)
+            and order_in_scope(principal, entry)
+        ]
+        admitted.sort(reverse=True)
+        return {order_id: score for score, order_id in admitted[:MAX_CANDIDATES]}
+
+
+def whole_cutoff(query: str) -> float:
+    """`WHOLE_CUTOFF`, or just under one wrong character's similarity when that is lower: a
+    three-character name (most Chinese names) with one character wrong is 67% similar."""
+    if len(query) < 3:
+        return 100.0  # two characters, one wrong: half of the name; the exact part finds these
+    return min(WHOLE_CUTOFF, 100.0 * (len(query) - 1) / len(query) - 0.1)
+
+
+def _similar(
+    query: str, choices: dict[int, str], scorer: Callable[..., float], cutoff: float
+) -> list[tuple[int, float]]:
+    """(key, similarity) of every choice at least `cutoff` similar to `query`."""
+    found = process.extract(
+        query, choices, scorer=scorer, processor=None, limit=None, score_cutoff=cutoff
+    )
+    return [(key, score) for _choice, score, key in found]
+
+
+def _best(scores: dict[int, float], found: Iterable[tuple[int, float]], weight: float) -> None:
+    for key, score in found:
+        weighted = score * weight
+        if weighted > scores.get(key, 0.0):
+            scores[key] = weighted
+
+
+def narrowing_of(
+    statuses: Iterable[OrderState],
+    channel: str | None,
+    warehouse_id: str | None,
+    zone: str | None,
+    rider_id: int | None,
+) -> Narrowing:
+    return Narrowing(frozenset(str(s) for s in statuses), channel, warehouse_id, zone, rider_id)

@@ -23,6 +23,7 @@ from backend.alerts.router import router as alerts_router
 from backend.alerts.rules import RuleBook
 from backend.auth.login_limiter import LoginLimiter
 from backend.auth.passwords import Passwords
+from backend.auth.permissions import STAGES
 from backend.auth.router import router as auth_router
 from backend.auth.tokens import TokenCache
 from backend.channels.router import router as channels_router
@@ -38,6 +39,7 @@ from backend.kpi.pusher import KpiPusher
 from backend.kpi.router import router as kpi_router
 from backend.limits import BodySizeLimit
 from backend.orders.router import router as orders_router
+from backend.orders.service import live_order_states
 from backend.realtime.bus import bus_for
 from backend.realtime.feed import EventFeed
 from backend.realtime.hub import Hub
@@ -92,7 +94,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 from backend.demo import seed_demo
 
                 await seed_demo(db, passwords, now=clock.now())
-            tokens = TokenCache(settings.token_cache_seconds)
+            tokens = TokenCache(
+                settings.token_cache_seconds,
+                stages=STAGES if settings.stage_scope is None else settings.stage_scope,
+            )
             await bus.start(
                 on_seq=feed.wake, on_position=hub.dispatch_position, on_forget=tokens.forget
             )
@@ -103,6 +108,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             db.committed.append(feed.offer)
             db.committed.append(lambda rows: bus.announce_seq(rows[-1].seq))
             hub.zones.update(await warehouse_zones(db))
+            hub.order_states.update(await live_order_states(db, now=clock.now()))
             if settings.auto_dispatch:
                 dispatcher.start()
             if settings.alerts:

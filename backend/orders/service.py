@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.alerts.service import resolve_incident
 from backend.auth.principal import Principal, system_principal
 from backend.auth.redaction import sees_staff_details
-from backend.db import lock_key
+from backend.db import Database, lock_key
 from backend.dispatch import deliveries
 from backend.dispatch.deliveries import DeliveryPlan, DeliveryRecord
 from backend.dispatch.ranking import AUTO_DISPATCH_REACH_M, SHORTLIST, rank_riders
@@ -200,6 +200,18 @@ async def search_orders(
     )
     found = sorted(rows.all(), key=lambda r: (-scores[r.id], r.open_rank, r.promised_at, r.id))
     return found[: filters.limit]
+
+
+async def live_order_states(db: Database, *, now: datetime) -> dict[int, str]:
+    """Each open order's state, and each final one's changed within a day: what the stream's
+    stage scopes start from (`realtime/hub.py` `order_states`)."""
+    async with db.read() as session:
+        rows = await session.execute(
+            select(OrderRow.id, OrderRow.status).where(
+                or_(OrderRow.open_rank == 0, OrderRow.updated_at >= now - timedelta(days=1))
+            )
+        )
+        return {order_id: status for order_id, status in rows}
 
 
 async def order_timeline(

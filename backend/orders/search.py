@@ -29,6 +29,7 @@ import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from rapidfuzz import fuzz, process, utils
 from sqlalchemy import ColumnElement, func, or_, select
@@ -37,14 +38,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.principal import Principal
 from backend.orders.models import OrderRow
 from backend.orders.scope import order_in_scope
+from backend.realtime.models import EventRow
 from backend.riders.models import RiderRow
 from backend_client.models import OrderState, Role
 
 KEEP = timedelta(days=1)
 """A final order stays in the fuzzy corpus this long after its last change (a day's signed)."""
-LAG = timedelta(minutes=5)
-"""Each top-up re-reads the rows changed this long before the newest change seen: a change
-stamped earlier but committed later (another instance, a slow transaction) is still heard."""
 SWEEP_EVERY = timedelta(minutes=1)
 MAX_CANDIDATES = 500
 """At most this many ids from each part go to the database for the page."""
@@ -150,46 +149,96 @@ _LIVE = (
     OrderRow.customer_name,
     OrderRow.address,
 )
+_DIGITS = str.maketrans("", "", "0123456789")
+
+
+def place_of(address: str) -> str:
+    """An address as the fuzzy part compares it: street and district, house numbers aside (so
+    the many orders of one street share one entry, compared once)."""
+    return " ".join(utils.default_process(address).translate(_DIGITS).split())
+
+
+class _Texts:
+    """Distinct texts -> the orders bearing them: each text is compared once per search."""
+
+    def __init__(self) -> None:
+        self.orders: dict[str, set[int]] = {}
+        self.text_of: dict[int, str] = {}
+        self._keys: list[str] | None = None
+
+    def add(self, order_id: int, text: str) -> None:
+        if order_id in self.text_of:
+            return  # written once, at intake
+        self.text_of[order_id] = text
+        holders = self.orders.setdefault(text, set())
+        if not holders:
+            self._keys = None
+        holders.add(order_id)
+
+    def remove(self, order_id: int) -> None:
+        text = self.text_of.pop(order_id, None)
+        if text is None:
+            return
+        holders = self.orders[text]
+        holders.discard(order_id)
+        if not holders:
+            del self.orders[text]
+            self._keys = None
+
+    @property
+    def keys(self) -> list[str]:
+        if self._keys is None:
+            self._keys = list(self.orders)
+        return self._keys
 
 
 class SearchCorpus:
-    """The searchable text of the live orders and the riders' names, topped up per search."""
+    """The searchable text of the live orders and the riders' names, topped up per search from
+    the event log: every change to an order appends an event, numbered (`seq`) in commit
+    order, so the orders named by events after the last one read are exactly what changed."""
 
-    def __init__(self, *, keep: timedelta = KEEP, lag: timedelta = LAG) -> None:
+    def __init__(self, *, keep: timedelta = KEEP) -> None:
         self.keep = keep
-        self.lag = lag
         self.entries: dict[int, Entry] = {}
-        self._names: dict[int, str] = {}
-        self._addresses: dict[int, str] = {}
+        self._names = _Texts()
+        self._places = _Texts()
         self._riders: dict[int, str] = {}
-        self._newest: datetime | None = None
+        self._seq: int | None = None
         self._swept_at: datetime | None = None
         self._lock = asyncio.Lock()
 
     async def refresh(self, session: AsyncSession, now: datetime) -> None:
         """Read what changed since the last search (everything live, the first time)."""
         async with self._lock:
-            if self._newest is None:
+            newest = await session.scalar(select(func.max(EventRow.seq)))
+            if self._seq is None:
+                # The mark first: a change committed while the orders are read is read again.
                 where = or_(OrderRow.open_rank == 0, OrderRow.updated_at >= now - self.keep)
+            elif newest is None or newest <= self._seq:
+                where = None
             else:
-                where = OrderRow.updated_at >= self._newest - self.lag
-            newest = self._newest or now
-            for row in (await session.execute(select(*_LIVE).where(where))).all():
-                order_id, warehouse, zone, channel, rider, status, rank, updated, name, address = (
-                    row
+                changed = select(EventRow.order_id).where(
+                    EventRow.seq > self._seq,
+                    EventRow.seq <= newest,
+                    EventRow.order_id.is_not(None),
                 )
-                self.entries[order_id] = Entry(
-                    order_id, warehouse, zone, channel, rider, status, rank, updated
-                )
-                if order_id not in self._names:  # written once, at intake
-                    self._names[order_id] = utils.default_process(name)
-                    self._addresses[order_id] = utils.default_process(address)
-                newest = max(newest, updated)
-            self._newest = newest
+                where = OrderRow.id.in_(changed)
+            if where is not None:
+                for row in (await session.execute(select(*_LIVE).where(where))).all():
+                    self._take(tuple(row))
+            self._seq = newest or 0
             riders = await session.execute(select(RiderRow.id, RiderRow.name))
             self._riders = {rider_id: utils.default_process(name) for rider_id, name in riders}
             if self._swept_at is None or now - self._swept_at >= SWEEP_EVERY:
                 self._sweep(now)
+
+    def _take(self, row: tuple[Any, ...]) -> None:
+        order_id, warehouse, zone, channel, rider, status, rank, updated, name, address = row
+        self.entries[order_id] = Entry(
+            order_id, warehouse, zone, channel, rider, status, rank, updated
+        )
+        self._names.add(order_id, utils.default_process(name))
+        self._places.add(order_id, place_of(address))
 
     def _sweep(self, now: datetime) -> None:
         """Drop final orders whose last change is older than `keep`."""
@@ -198,7 +247,9 @@ class SearchCorpus:
             e.id for e in self.entries.values() if e.open_rank and e.updated_at < now - self.keep
         ]
         for order_id in gone:
-            del self.entries[order_id], self._names[order_id], self._addresses[order_id]
+            del self.entries[order_id]
+            self._names.remove(order_id)
+            self._places.remove(order_id)
 
     def rank(self, text: str, principal: Principal, narrowing: Narrowing) -> dict[int, float]:
         """Order id -> score for the live orders in the caller's scope resembling `text`, the
@@ -208,19 +259,28 @@ class SearchCorpus:
             return {}
         scores: dict[int, float] = {}
         whole = whole_cutoff(query)
-        _best(scores, _similar(query, self._names, fuzz.ratio, whole), NAME_WEIGHT)
-        _best(
-            scores, _similar(query, self._names, fuzz.partial_ratio, PART_CUTOFF), NAME_PART_WEIGHT
-        )
-        if len(query) >= ADDRESS_MIN_LENGTH:
-            _best(
-                scores,
-                _similar(query, self._addresses, fuzz.partial_ratio, PART_CUTOFF),
-                ADDRESS_WEIGHT,
-            )
+        names = self._names
+        _best(scores, _holders(names, _similar(query, names.keys, fuzz.ratio, whole)), NAME_WEIGHT)
+        # A part of a name like the query (one name of two mistyped); a part equal to it is a
+        # substring, which the exact part ranks already.
+        parts = [
+            (key, score)
+            for key, score in _similar(query, names.keys, fuzz.partial_ratio, PART_CUTOFF)
+            if score < 100
+        ]
+        _best(scores, _holders(names, parts), NAME_PART_WEIGHT)
+        street = " ".join(query.translate(_DIGITS).split())
+        if len(street) >= ADDRESS_MIN_LENGTH:
+            places = self._places
+            found = _similar(street, places.keys, fuzz.partial_ratio, PART_CUTOFF)
+            _best(scores, _holders(places, found), ADDRESS_WEIGHT)
         riders: dict[int, float] = {}
-        _best(riders, _similar(query, self._riders, fuzz.ratio, whole), 1.0)
-        _best(riders, _similar(query, self._riders, fuzz.partial_ratio, PART_CUTOFF), 1.0)
+        rider_ids = list(self._riders)
+        rider_names = [self._riders[r] for r in rider_ids]
+        for scorer, cutoff in ((fuzz.ratio, whole), (fuzz.partial_ratio, PART_CUTOFF)):
+            for key, score in _similar(query, rider_names, scorer, cutoff):
+                for rider_id in (r for r in rider_ids if self._riders[r] == key):
+                    riders[rider_id] = max(score, riders.get(rider_id, 0.0))
         if riders:
             carried = (
                 (e.id, riders[e.rider_id] * RIDER_WEIGHT)
@@ -228,15 +288,18 @@ class SearchCorpus:
                 if e.rider_id in riders
             )
             _best(scores, carried, 1.0)
-        admitted = [
-            (score, order_id)
-            for order_id, score in scores.items()
-            if (entry := self.entries.get(order_id)) is not None
-            and narrowing.admits(entry)
-            and order_in_scope(principal, entry)
-        ]
-        admitted.sort(reverse=True)
-        return {order_id: score for score, order_id in admitted[:MAX_CANDIDATES]}
+        best = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+        admitted: dict[int, float] = {}
+        for order_id, score in best:
+            entry = self.entries.get(order_id)
+            if entry is None or not narrowing.admits(entry):
+                continue
+            if not order_in_scope(principal, entry):
+                continue
+            admitted[order_id] = score
+            if len(admitted) == MAX_CANDIDATES:
+                break
+        return admitted
 
 
 def whole_cutoff(query: str) -> float:
@@ -248,13 +311,20 @@ def whole_cutoff(query: str) -> float:
 
 
 def _similar(
-    query: str, choices: dict[int, str], scorer: Callable[..., float], cutoff: float
-) -> list[tuple[int, float]]:
-    """(key, similarity) of every choice at least `cutoff` similar to `query`."""
+    query: str, choices: list[str], scorer: Callable[..., float], cutoff: float
+) -> list[tuple[str, float]]:
+    """(choice, similarity) of every choice at least `cutoff` similar to `query`."""
     found = process.extract(
         query, choices, scorer=scorer, processor=None, limit=None, score_cutoff=cutoff
     )
-    return [(key, score) for _choice, score, key in found]
+    return [(choice, score) for choice, score, _index in found]
+
+
+def _holders(texts: _Texts, found: list[tuple[str, float]]) -> Iterable[tuple[int, float]]:
+    """The orders bearing each text found, with its similarity."""
+    for text, score in found:
+        for order_id in texts.orders.get(text, ()):
+            yield order_id, score
 
 
 def _best(scores: dict[int, float], found: Iterable[tuple[int, float]], weight: float) -> None:

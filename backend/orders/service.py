@@ -174,7 +174,10 @@ async def search_orders(
         exact = await session.execute(
             select(OrderRow.id, OrderRow.external_id, OrderRow.customer_name)
             .where(order_scope(principal), exact_clause(principal, text), *narrowing)
-            .order_by(*URGENCY)
+            # `+ 0`: no index serves `LIKE '%...%'`, so read the table once and sort what
+            # matched, rather than walk the urgency index and look up every row it names
+            # (SQLite chooses the walk for the ORDER BY: 51 ms against 13 at 40,000 orders).
+            .order_by(OrderRow.open_rank + 0, OrderRow.promised_at, OrderRow.id)
             .limit(MAX_CANDIDATES)
         )
         scores = {row[0]: exact_score(text, *row) for row in exact}
@@ -195,11 +198,18 @@ async def search_orders(
             scores[order_id] = max(score, scores.get(order_id, 0.0))
     if not scores:
         return []
-    rows = await session.scalars(
-        select(OrderRow).where(OrderRow.id.in_(scores), order_scope(principal), *narrowing)
+    # Rank on the sort keys alone; read whole orders (with their lines) for the page only.
+    keys = await session.execute(
+        select(OrderRow.id, OrderRow.open_rank, OrderRow.promised_at).where(
+            OrderRow.id.in_(scores), order_scope(principal), *narrowing
+        )
     )
-    found = sorted(rows.all(), key=lambda r: (-scores[r.id], r.open_rank, r.promised_at, r.id))
-    return found[: filters.limit]
+    ordered = sorted(keys.all(), key=lambda k: (-scores[k[0]], k[1], k[2], k[0]))
+    page = [k[0] for k in ordered[: filters.limit]]
+    if not page:
+        return []
+    rows = {r.id: r for r in (await session.scalars(select(OrderRow).where(OrderRow.id.in_(page))))}
+    return [rows[order_id] for order_id in page if order_id in rows]
 
 
 async def live_order_states(db: Database, *, now: datetime) -> dict[int, str]:

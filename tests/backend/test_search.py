@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.orders.models import OrderRow
+from backend.auth.principal import system_principal
+from backend.orders.service import assign_rider
+from backend_client.models import AssignRequest
 from tests.support import Api, customer
 
 
@@ -111,21 +112,21 @@ async def test_changes_since_the_last_search_are_found(api: Api) -> None:
     assert await found(api, "dispatcher", "Hua Mulam", status="CANCELLED") == [cancelled["id"]]
     assert await found(api, "dispatcher", "Hua Mulam", status="CREATED") == []
 
-    # A change stamped before the newest one seen, committed after the search that saw it
-    # (another instance, a slow transaction): the next search still hears it.
-    api.clock.advance(minutes=2)
-    await named(api, "Lu Xun")
-    assert await found(api, "dispatcher", "Lu Xum") != []
-    late = await named(api, "Ba Jin")
-    stamp = api.clock.now() - timedelta(minutes=1)
+    # Changed outside this instance's routes (as another instance would): the event log says
+    # so, and the next search reads the order again.
+    other = await named(api, "Lao She")
+    assert await found(api, "dispatcher", "Lao Shi") == [other["id"]]
+    assign = AssignRequest(rider_id=3, version=other["version"] + 1)
+    paid = await api.act("channel-app", other, "pay")
+    await api.rider_online(3)
 
-    async def backdate(session: AsyncSession) -> None:
-        await session.execute(
-            update(OrderRow).where(OrderRow.id == late["id"]).values(updated_at=stamp)
+    async def elsewhere(session: AsyncSession) -> None:
+        await assign_rider(
+            session, paid["id"], assign, actor=system_principal(), now=api.clock.now()
         )
 
-    await api.app.state.runtime.db.write(backdate)
-    assert await found(api, "dispatcher", "Ba Jim") == [late["id"]]
+    await api.app.state.runtime.db.write(elsewhere)
+    assert await found(api, "dispatcher", "Lao Shi", rider_id=3) == [other["id"]]
 
 
 async def test_final_orders_leave_the_fuzzy_search_after_a_day_but_not_the_exact_one(

@@ -13,9 +13,10 @@ The fuzzy part keeps the searchable text of the live orders in memory (`SearchCo
 once and then topped up on each search with the orders the event log names since the last one
 (`seq`, indexed), so a search compares each distinct name and street once (about 4 ms of
 RapidFuzz at 40,000 orders, `bench/search.py`) instead of reading them all. Names never change
-once an order exists; state, rider and scope facts do, and are re-read with the row. The corpus only proposes ids: the page is read
-from the database with the caller's scope and filters applied again, so a stale entry can miss
-a result for one search but never show what the caller may not see.
+once an order exists; state, rider and scope facts do, and are re-read with the row. The
+corpus only proposes ids: the page is read from the database with the caller's scope and
+filters applied again, so a stale entry can miss a result for one search but never show what
+the caller may not see.
 
 One implementation on SQLite and PostgreSQL: pg_trgm ranks the same on PostgreSQL only, and
 leaves out CJK names under the C locale; RapidFuzz compares characters, whatever the script.

@@ -31,6 +31,7 @@ from backend_client.models import (
     Rider,
 )
 from console.alert_book import AlertBook
+from console.store.alike import alike, prepared
 from console.store.cards import (
     GPS_JITTER_M,
     RIDER_ORDER_LANES,
@@ -122,6 +123,9 @@ class Store:
         self.zones: tuple[MapZone, ...] = ()
         self.warehouses: tuple[MapPlace, ...] = ()
         self._changes = Changes()
+        self._alike_text: str | None = None
+        self._alike_orders: dict[int, bool] = {}
+        self._alike_riders: set[int] = set()
 
     # --- loading ------------------------------------------------------------------------------
 
@@ -337,11 +341,24 @@ class Store:
                 or card.external_id.startswith(needle)
             )
         rider = self.riders.get(card.rider_id) if card.rider_id else None
-        return (
+        if (
             needle in card.customer.lower()
             or needle in card.external_id.lower()
             or (rider is not None and needle in rider.name.lower())
-        )
+        ):
+            return True
+        # A wrong letter forgiven: names are compared once per search text (the lanes are
+        # filtered again on every redraw), riders' names once per text too.
+        if self._alike_text != needle:
+            self._alike_text, self._alike_orders = needle, {}
+            query = prepared(needle)
+            self._alike_riders = {r.id for r in self.riders.values() if alike(query, r.name)}
+        if card.rider_id in self._alike_riders:
+            return True
+        known = self._alike_orders.get(card.id)
+        if known is None:
+            known = self._alike_orders[card.id] = alike(prepared(needle), card.customer)
+        return known
 
     def urgency(self, card: OrderCard, now: datetime | None = None) -> Urgency:
         """Late past the promise (signed: signed after it), a warning when close to it or when

@@ -123,6 +123,9 @@ class Store:
         self.zones: tuple[MapZone, ...] = ()
         self.warehouses: tuple[MapPlace, ...] = ()
         self._changes = Changes()
+        self.stages: frozenset[str] | None = None
+        """The order states the account sees (`Me.stages`): an order moving to another leaves
+        the board, as it leaves the account's scope on the server. None: every state."""
         self._alike_text: str | None = None
         self._alike_orders: dict[int, bool] = {}
         self._alike_riders: set[int] = set()
@@ -202,7 +205,7 @@ class Store:
         if held is None:
             # An order we never saw (created before our snapshot's window, or out of scope
             # until now): worth fetching only if it is on the board now.
-            if event.to_state in LANE_OF_STATE:
+            if event.to_state in LANE_OF_STATE and self._seen(event.to_state):
                 self.stale.add(event.order_id)
             return False
         if not isinstance(version, int) or version <= held.version:
@@ -480,10 +483,13 @@ class Store:
 
     # --- keeping the lanes sorted -------------------------------------------------------------
 
+    def _seen(self, state: str) -> bool:
+        return self.stages is None or state in self.stages
+
     def _replace(self, held: OrderCard | None, card: OrderCard) -> None:
         if held is not None:
             self._remove(held)
-        if card.lane is None:
+        if card.lane is None or not self._seen(card.status):
             self._changes.orders.add(card.id)
             return
         self._place(card, insort=True)

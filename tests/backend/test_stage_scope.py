@@ -90,6 +90,12 @@ async def test_store_staff_see_their_orders_from_payment_to_dispatch_and_returns
     assert (await api.get(MERCHANT, f"/requests/{claim['id']}")).status_code == 404
 
 
+async def test_the_account_is_told_which_states_it_sees(api: Api) -> None:
+    mine = (await api.get(MERCHANT, "/auth/me")).json()
+    assert mine["stages"] == sorted(SEEN)
+    assert (await api.get("dispatcher", "/auth/me")).json()["stages"] is None
+
+
 async def test_store_staff_act_on_an_order_and_it_leaves_their_view(api: Api) -> None:
     await api.rider_online(1)
     picking = await order_in(api, "PICKING", rider=1)

@@ -38,9 +38,7 @@ from typing import Any
 from sqlalchemy import and_, func, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import percentile, temporary_postgres
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from backend.auth.passwords import Passwords
 from backend.auth.permissions import STAGES, stages_of
 from backend.auth.principal import Principal
@@ -52,6 +50,7 @@ from backend.orders.scope import order_scope
 from backend.orders.search import SearchCorpus
 from backend.riders.models import RiderRow
 from backend_client.models import Role
+from bench.common import percentile, temporary_postgres
 
 CITY = json.loads((Path(__file__).resolve().parents[1] / "backend/sim/city.json").read_text())
 GOAL_P99_MS = 50.0

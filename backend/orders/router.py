@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import HTTPConnection
 
 from backend.auth.deps import CanAssignOrders, CanCreateOrders, CanReadOrders, CanTransitionOrders
 from backend.deps import ClockDep, DbDep, SettingsDep
@@ -40,16 +39,15 @@ from backend_client.models import (
 router = APIRouter(tags=["orders"], responses=PROTECTED)
 
 
-async def search_corpus(connection: HTTPConnection) -> SearchCorpus:
-    """This instance's fuzzy search corpus, made by the first search (`orders/search.py`)."""
-    state = connection.app.state
+def search_corpus(request: Request) -> SearchCorpus:
+    """This instance's fuzzy search corpus, made by the first search (`orders/search.py`); not
+    a dependency: the list route keeps to the dependencies it had (test_route_dependencies)."""
+    state = request.app.state
     corpus: SearchCorpus | None = getattr(state, "order_search", None)
     if corpus is None:
         corpus = state.order_search = SearchCorpus()
     return corpus
 
-
-CorpusDep = Annotated[SearchCorpus, Depends(search_corpus)]
 
 NOT_FOUND = errors({404: "No such order in your scope."})
 CHANGE = {
@@ -64,7 +62,7 @@ async def list_orders(
     db: DbDep,
     clock: ClockDep,
     principal: CanReadOrders,
-    corpus: CorpusDep,
+    request: Request,
     status: Annotated[list[OrderState] | None, Query(description="Any of these states.")] = None,
     channel: Channel | None = None,
     warehouse_id: Annotated[str | None, Query(max_length=40, pattern=NO_CONTROL_CHARS)] = None,
@@ -108,7 +106,7 @@ async def list_orders(
     now = clock.now()
     async with db.read() as session:
         rows, next_cursor = await service.list_orders(
-            session, principal, filters, now=now, corpus=corpus
+            session, principal, filters, now=now, corpus=search_corpus(request)
         )
         return OrderPage(items=[order_view(r, now) for r in rows], next_cursor=next_cursor)
 

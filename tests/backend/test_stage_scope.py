@@ -5,6 +5,7 @@ configuration. Through REST, search, returns, alerts and the stream's long poll.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 from backend.app import create_app
 from backend.auth.principal import Principal
 from backend.clock import ManualClock
+from backend.orders.service import live_order_states
 from backend.realtime.visibility import Subscription
 from backend.settings import Settings
 from backend_client.models import Role, Topic
@@ -145,6 +147,18 @@ async def test_alerts_and_the_stream_follow_the_stages(api: Api) -> None:
     assert {e["order_id"] for e in opened if e["order_id"] is not None} == {short["id"]}
     everything = await events("dispatcher", "orders")
     assert {e["order_id"] for e in everything} == {unpaid["id"], short["id"], left["id"]}
+
+
+async def test_an_instance_knows_each_live_orders_state_for_the_stream(api: Api) -> None:
+    picking = await order_in(api, "PICKING")
+    gone = await api.act("channel-app", await api.create_order(), "cancel", reason=REASON)
+    # This instance followed its feed; one starting now reads the live orders.
+    assert api.app.state.runtime.hub.order_states[picking["id"]] == "PICKING"
+    db = api.app.state.runtime.db
+    started = await live_order_states(db, now=api.clock.now())
+    assert (started[picking["id"]], started[gone["id"]]) == ("PICKING", "CANCELLED")
+    later = await live_order_states(db, now=api.clock.now() + timedelta(days=1, minutes=1))
+    assert picking["id"] in later and gone["id"] not in later  # final a day ago: not needed
 
 
 def test_events_without_a_state_follow_the_orders_newest_state() -> None:

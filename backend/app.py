@@ -25,6 +25,7 @@ from backend.alerts.rules import RuleBook
 from backend.auth.attempts import DatabaseCounters, RedisCounters
 from backend.auth.login_limiter import LoginLimiter, LoginLimits, Tally
 from backend.auth.passwords import Passwords
+from backend.auth.permissions import STAGES
 from backend.auth.router import router as auth_router
 from backend.auth.tokens import TokenCache
 from backend.channels.router import router as channels_router
@@ -45,6 +46,7 @@ from backend.limits import BodySizeLimit
 from backend.log_redaction import install as redact_logged_queries
 from backend.methods import install_allow_header
 from backend.orders.router import router as orders_router
+from backend.orders.service import live_order_states
 from backend.realtime.bus import bus_for
 from backend.realtime.feed import EventFeed
 from backend.realtime.hub import Hub
@@ -102,7 +104,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 from backend.demo import seed_demo
 
                 await seed_demo(db, passwords, now=clock.now())
-            tokens = TokenCache(settings.token_cache_seconds)
+            tokens = TokenCache(
+                settings.token_cache_seconds,
+                stages=STAGES if settings.stage_scope is None else settings.stage_scope,
+            )
             await bus.start(
                 on_seq=feed.wake, on_position=hub.dispatch_position, on_forget=tokens.forget
             )
@@ -114,6 +119,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             db.committed.append(feed.offer)
             db.committed.append(lambda rows: bus.announce_seq(rows[-1].seq))
             hub.zones.update(await warehouse_zones(db))
+            hub.order_states.update(await live_order_states(db, now=clock.now()))
             if settings.auto_dispatch:
                 dispatcher.start()
             if settings.alerts:

@@ -17,6 +17,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from backend_client.models import OrderState, Role
+
 
 def default_database_url() -> str:
     """A SQLite file in the user's data directory."""
@@ -164,6 +166,27 @@ class Settings(BaseSettings):
                     f"{entry!r} is not an address or network (10.0.0.5, 10.0.0.0/8)"
                 ) from None
         return entries
+
+    # --- Scope (backend/auth/permissions.py) ---
+    stage_scope: dict[Role, frozenset[OrderState]] | None = None
+    """The order states each role sees, on top of its warehouse, rider or channel scope: a
+    role named here sees only these states of its orders (REST, search, the stream, returns
+    and alerts about them); a role not named sees every state. Replaces the whole default
+    table, `backend/auth/permissions.py` STAGES, which applies when unset."""
+
+    @field_validator("stage_scope")
+    @classmethod
+    def _stages_leave_something(
+        cls, table: dict[Role, frozenset[OrderState]] | None
+    ) -> dict[Role, frozenset[OrderState]] | None:
+        if table is None:
+            return None
+        if Role.ADMIN in table:
+            raise ValueError("admin sees every state: it repairs what others cannot see")
+        for role, states in table.items():
+            if not states:
+                raise ValueError(f"{role} sees no state: leave it out or name some states")
+        return table
 
     @field_validator("time_zone")
     @classmethod

@@ -19,6 +19,9 @@
 6. intake: orders/s through the channel gateway beside `POST /orders` (`channel_intake.py`);
 7. peak day: a million orders a day at its peak hour with every transition, 10,000 riders and
    20 consoles, on SQLite and PostgreSQL, beside the bare broadcast at the same rates.
+8. search: `GET /orders?q=`'s search at 20,000 open orders and 20,000 signed in the last day,
+   p99, CPU per query and typos found, beside the substring search it replaced
+   (`search.py`), on SQLite and PostgreSQL.
 
 `--scale` multiplies every load (riders, event rates, orders, requests; consoles by up to 2x
 the scale); `--seconds` is how long each stream load runs. Writes `<out>/latest.json` and
@@ -43,7 +46,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import backend_load, channel_intake, console_apply
+from bench import backend_load, channel_intake, console_apply, search
 from bench.common import (
     ROOT,
     postgres_reachable,
@@ -54,7 +57,16 @@ from bench.common import (
 from bench.figures import Figure, goal, write_report
 from bench.stream_load import NOMINAL, PEAK, Load, measure_bare, measure_freshline
 
-BENCHMARKS = ("stream", "console", "memory", "backend", "scaleout", "intake", "peakday")
+BENCHMARKS = (
+    "stream",
+    "console",
+    "memory",
+    "backend",
+    "scaleout",
+    "intake",
+    "peakday",
+    "search",
+)
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
 """A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
 six changes (created, paid, picked, assigned, out, signed), 10,000 riders every 15 s, 20
@@ -422,6 +434,56 @@ def bench_intake(run: Run) -> None:
     )
 
 
+def bench_search(run: Run) -> None:
+    each = max(200, round(20_000 * run.args.scale))
+    queries = max(14, round(350 * run.args.scale))
+    run.loads["search"] = (
+        f"{each:,} open orders and {each:,} signed in the last day; {queries} mixed queries "
+        "(name, street and rider typos, name parts, phone digits, ids; a merchant's too)"
+    )
+    print(f"8. search: {run.loads['search']}", flush=True)
+    options = argparse.Namespace(open=each, signed=each, queries=queries, seed=1)
+    databases: list[tuple[str, Any]] = []
+    with ExitStack() as stack:
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="freshline-bench-search-"))
+        databases.append(("SQLite", f"sqlite+aiosqlite:///{folder}/search.db"))
+        if run.args.postgres:
+            databases.append(("PostgreSQL", stack.enter_context(temporary_postgres())))
+        for label, url in databases:
+            result = asyncio.run(search.run(url, options, label))
+            run.raw[f"search {label}"] = result
+            new, old = result["new"], result["old"]
+            run.add(
+                Figure(
+                    f"8 search {label}",
+                    "search p99",
+                    new["p99"],
+                    "ms",
+                    "substring search p99 (the search before)",
+                    old["p99"],
+                    f"<= {search.GOAL_P99_MS:g} ms",
+                    goal(new["p99"], search.GOAL_P99_MS, at_most=True),
+                ),
+                Figure(
+                    f"8 search {label}",
+                    "CPU per search",
+                    new["cpu_mean"],
+                    "ms",
+                    "substring search, CPU per query",
+                    old["cpu_mean"],
+                    note="this process: on SQLite the database too; PostgreSQL's is its own",
+                ),
+                Figure(
+                    f"8 search {label}",
+                    "typo queries finding their order",
+                    new["typos_found"] / max(1, result["typo_queries"]),
+                    "share",
+                    "substring search",
+                    old["typos_found"] / max(1, result["typo_queries"]),
+                ),
+            )
+
+
 def bench_peakday(run: Run) -> None:
     """The seeds' million orders a day at its peak hour, with every order's transitions, the
     riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
@@ -640,6 +702,7 @@ def main() -> int:
         "scaleout": bench_scaleout,
         "intake": bench_intake,
         "peakday": bench_peakday,
+        "search": bench_search,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

@@ -63,6 +63,7 @@ class LiveFeed:
 
     def __init__(self, client: FreshlineClient, store: Store, me: Me) -> None:
         self.client, self.store, self.me = client, store, me
+        store.stages = None if me.stages is None else frozenset(me.stages)
         self.topics = topics_for(me)
         self.stream: Stream | None = None
 

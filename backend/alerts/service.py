@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, case, select
+from sqlalchemy import ColumnElement, and_, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.alerts.findings import Finding
@@ -13,6 +13,8 @@ from backend.alerts.models import ACTIVE, AlertRow
 from backend.auth.principal import Principal
 from backend.auth.redaction import sees_staff_details
 from backend.errors import Conflict, NotFound, StaleVersion
+from backend.orders.models import OrderRow
+from backend.orders.scope import order_scope
 from backend.realtime.outbox import append_event
 from backend_client.models import Alert, AlertRule, AlertSeverity, AlertState, Role
 
@@ -85,10 +87,16 @@ async def open_alert(
 
 
 def alert_scope(principal: Principal) -> ColumnElement[bool]:
-    """Merchants see their warehouse's alerts; desk roles see all."""
+    """Merchants see their warehouse's alerts; desk roles see all; an account seeing some
+    order states only, alerts about orders in other states not."""
+    clause: ColumnElement[bool] = AlertRow.id.is_not(None)
     if principal.role == Role.MERCHANT:
-        return AlertRow.warehouse_id == principal.warehouse_id
-    return AlertRow.id.is_not(None)
+        clause = AlertRow.warehouse_id == principal.warehouse_id
+    if principal.stages is not None:
+        # An alert about an order: only while the order is in a state the account sees.
+        visible = select(OrderRow.id).where(order_scope(principal))
+        clause = and_(clause, or_(AlertRow.order_id.is_(None), AlertRow.order_id.in_(visible)))
+    return clause
 
 
 async def list_alerts(

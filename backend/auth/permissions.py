@@ -9,11 +9,13 @@ This module imports no domain: every router depends on it, so it sits under all 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 
-from backend_client.models import Role
+from backend_client.models import OrderState, Role
 
 R = Role
+S = OrderState
 
 
 class Permission(StrEnum):
@@ -92,6 +94,27 @@ CLAIM_LIMIT_CENTS: dict[Role, int | None] = {
     R.ADMIN: None,
 }
 """The largest claim each deciding role may approve (None: any amount)."""
+
+
+STAGES: dict[Role, frozenset[OrderState]] = {
+    # Store staff: their warehouse's orders from payment until a rider takes them out (the
+    # dispatch itself shows, as it leaves picking), the returns coming back to the shelf, and
+    # their stock; not what happens on the road, nor how an order ended.
+    R.MERCHANT: frozenset({S.PAID, S.PICKING, S.OUT_OF_STOCK, S.RETURNING}),
+}
+"""The order states each role sees, on top of its warehouse, rider or channel scope (the
+default of setting `stage_scope`); a role not named sees every state."""
+
+
+def stages_of(
+    role: Role | str, table: Mapping[Role, frozenset[OrderState]]
+) -> frozenset[str] | None:
+    """The states `role` sees by `table` as plain strings, or None for every state."""
+    try:
+        stages = table.get(Role(role))
+    except ValueError:  # the system's own role
+        return None
+    return None if stages is None else frozenset(str(s) for s in stages)
 
 
 def claim_limit_cents(role: Role | str) -> int | None:

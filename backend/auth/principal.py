@@ -18,6 +18,9 @@ class Principal:
     rider_id: int | None = None
     channel: str | None = None
     client_addr: str | None = None
+    stages: frozenset[str] | None = None
+    """The order states this account sees (`permissions.STAGES`, setting `stage_scope`);
+    None: every state."""
 
 
 SYSTEM_ROLE = "system"

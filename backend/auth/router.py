@@ -140,6 +140,7 @@ async def who_am_i(principal: Authenticated) -> Me:
         channel=principal.channel,
         permissions=list(permissions_of(principal.role)),
         claim_limit_cents=claim_limit_cents(principal.role),
+        stages=None if principal.stages is None else sorted(principal.stages),
     )
 
 

@@ -13,14 +13,16 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from backend.auth.permissions import STAGES, stages_of
 from backend.auth.principal import Principal
 from backend.auth.service import principal_for_token, token_digest
 from backend.db import Database
 from backend.errors import NotAuthenticated
+from backend_client.models import OrderState, Role
 
 Announce = Callable[[str | None, int | None], None]
 """Tells the other instances to forget a token (by digest) or an account's tokens."""
@@ -45,8 +47,11 @@ class TokenCache:
         *,
         max_entries: int = 50_000,
         monotonic: Callable[[], float] = time.monotonic,
+        stages: Mapping[Role, frozenset[OrderState]] = STAGES,
     ) -> None:
         self.ttl_seconds = ttl_seconds
+        self.stages = stages
+        """Which order states each role sees (setting `stage_scope`), stamped on principals."""
         self.max_entries = max_entries
         self.monotonic = monotonic
         self.announce: Announce | None = None
@@ -68,6 +73,7 @@ class TokenCache:
             return dataclasses.replace(known.principal, client_addr=client_addr)
         async with db.read() as session:
             principal, expires_at = await principal_for_token(session, token, now=now)
+        principal = dataclasses.replace(principal, stages=stages_of(principal.role, self.stages))
         self._remember(digest, principal, expires_at)
         return dataclasses.replace(principal, client_addr=client_addr)
 

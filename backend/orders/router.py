@@ -15,6 +15,7 @@ from backend.errors import DomainError
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.orders import service
 from backend.orders.lifecycle import actions_for
+from backend.orders.search import SearchCorpus
 from backend.orders.views import event_views_for, order_view
 from backend.paths import OrderId
 from backend.responses import PROTECTED, TOO_LARGE, errors
@@ -38,6 +39,17 @@ from backend_client.models import (
 
 router = APIRouter(tags=["orders"], responses=PROTECTED)
 
+
+def search_corpus(request: Request) -> SearchCorpus:
+    """This instance's fuzzy search corpus, made by the first search (`orders/search.py`); not
+    a dependency: the list route keeps to the dependencies it had (test_route_dependencies)."""
+    state = request.app.state
+    corpus: SearchCorpus | None = getattr(state, "order_search", None)
+    if corpus is None:
+        corpus = state.order_search = SearchCorpus()
+    return corpus
+
+
 NOT_FOUND = errors({404: "No such order in your scope."})
 CHANGE = {
     **NOT_FOUND,
@@ -51,6 +63,7 @@ async def list_orders(
     db: DbDep,
     clock: ClockDep,
     principal: CanReadOrders,
+    request: Request,
     status: Annotated[list[OrderState] | None, Query(description="Any of these states.")] = None,
     channel: Channel | None = None,
     warehouse_id: Annotated[str | None, Query(max_length=40, pattern=NO_CONTROL_CHARS)] = None,
@@ -63,8 +76,11 @@ async def list_orders(
             min_length=1,
             max_length=60,
             pattern=NO_CONTROL_CHARS,
-            description="Order id, channel order id, customer name, phone suffix (of at most "
-            "4 digits for accounts that see phones masked).",
+            description=(
+                "Search: order id, channel order id, customer name (substring, or alike: "
+                "typos too), phone suffix (at most 4 digits for accounts that see phones "
+                "masked), address, rider; best matches first, one page (no cursor)."
+            ),
         ),
     ] = None,
     updated_since: Annotated[
@@ -74,7 +90,8 @@ async def list_orders(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> OrderPage:
-    """Orders in your scope, most urgent first: open orders by promised time, then final ones."""
+    """Orders in your scope, most urgent first: open orders by promised time, then final ones;
+    with `q`, the best matches first (README "Search")."""
     filters = service.OrderFilters(
         statuses=tuple(status or ()),
         channel=channel,
@@ -90,7 +107,9 @@ async def list_orders(
     now = clock.now()
     fields = FieldPolicy.of(principal)
     async with db.read() as session:
-        rows, next_cursor = await service.list_orders(session, principal, filters, now=now)
+        rows, next_cursor = await service.list_orders(
+            session, principal, filters, now=now, corpus=search_corpus(request)
+        )
         return OrderPage(items=[order_view(r, now, fields) for r in rows], next_cursor=next_cursor)
 
 

@@ -1,10 +1,11 @@
-"""Which orders a merchant, rider or channel may see (the rule of `auth/scope.py`)."""
+"""Which orders a merchant, rider or channel may see (the rule of `auth/scope.py`), and in
+which states (the account's `stages`, `auth/permissions.py` STAGES)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, and_, false, true
 
 from backend.auth.principal import Principal
 from backend.orders.models import OrderRow
@@ -20,10 +21,19 @@ class ScopedOrder(Protocol):
     def rider_id(self) -> int | None: ...
     @property
     def channel(self) -> str: ...
+    @property
+    def status(self) -> str: ...
 
 
 def order_scope(principal: Principal) -> ColumnElement[bool]:
     """A WHERE clause limiting orders to the caller's scope."""
+    owned = _owned(principal)
+    if principal.stages is None:
+        return owned
+    return and_(owned, OrderRow.status.in_(sorted(principal.stages)))
+
+
+def _owned(principal: Principal) -> ColumnElement[bool]:
     match principal.role:
         case Role.MERCHANT:
             return OrderRow.warehouse_id == principal.warehouse_id
@@ -36,6 +46,8 @@ def order_scope(principal: Principal) -> ColumnElement[bool]:
 
 def order_in_scope(principal: Principal, order: ScopedOrder) -> bool:
     """The same rule as `order_scope`, for an order already loaded."""
+    if principal.stages is not None and order.status not in principal.stages:
+        return False
     match principal.role:
         case Role.MERCHANT:
             return order.warehouse_id == principal.warehouse_id

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.alerts.service import resolve_incident
-from backend.auth.fields import FieldPolicy, phone_tail
+from backend.auth.fields import phone_tail
 from backend.auth.principal import Principal, system_principal
 from backend.auth.redaction import sees_staff_details
-from backend.db import lock_key
+from backend.db import Database, lock_key
 from backend.dispatch import deliveries
 from backend.dispatch.deliveries import DeliveryPlan, DeliveryRecord
 from backend.dispatch.ranking import AUTO_DISPATCH_REACH_M, SHORTLIST, rank_riders
@@ -40,6 +40,13 @@ from backend.orders.lifecycle import (
 from backend.orders.models import OrderRow
 from backend.orders.records import ItemRecord, OrderRecord
 from backend.orders.scope import order_scope
+from backend.orders.search import (
+    MAX_CANDIDATES,
+    SearchCorpus,
+    exact_clause,
+    exact_score,
+    narrowing_of,
+)
 from backend.realtime.models import EventRow
 from backend.realtime.outbox import append_event
 from backend.returns.records import withdraw_pending
@@ -88,27 +95,22 @@ async def load_order(
 
 
 async def list_orders(
-    session: AsyncSession, principal: Principal, filters: OrderFilters, *, now: datetime
+    session: AsyncSession,
+    principal: Principal,
+    filters: OrderFilters,
+    *,
+    now: datetime,
+    corpus: SearchCorpus | None = None,
 ) -> tuple[list[OrderRow], str | None]:
-    """Orders in scope, most urgent first (open before final, then by promised time)."""
-    query = select(OrderRow).where(order_scope(principal))
-    if filters.statuses:
-        query = query.where(OrderRow.status.in_(filters.statuses))
-    if filters.channel is not None:
-        query = query.where(OrderRow.channel == filters.channel)
-    if filters.warehouse_id is not None:
-        query = query.where(OrderRow.warehouse_id == filters.warehouse_id)
-    if filters.zone is not None:
-        query = query.where(OrderRow.zone == filters.zone)
-    if filters.rider_id is not None:
-        query = query.where(OrderRow.rider_id == filters.rider_id)
-    if filters.late_only:
-        query = query.where(OrderRow.open_rank == 0, OrderRow.promised_at < now)
+    """Orders in scope, most urgent first (open before final, then by promised time); with a
+    search `query`, the best matches first instead, on one page (`search_orders`)."""
     if filters.query:
-        phone_digits = FieldPolicy.of(principal).phone_search_digits
-        query = query.where(_search(filters.query, phone_digits=phone_digits))
-    if filters.updated_since is not None:
-        query = query.where(OrderRow.updated_at >= filters.updated_since)
+        if filters.cursor:
+            raise Unprocessable(
+                "a search answers one page, best matches first: narrow it instead of paging"
+            )
+        return await search_orders(session, principal, filters, now=now, corpus=corpus), None
+    query = select(OrderRow).where(order_scope(principal), *_narrowing(filters, now))
     if filters.cursor:
         rank, promised_at, last_id = decode_cursor(filters.cursor)
         query = query.where(
@@ -122,7 +124,7 @@ async def list_orders(
                 ),
             )
         )
-    query = query.order_by(OrderRow.open_rank, OrderRow.promised_at, OrderRow.id)
+    query = query.order_by(*URGENCY)
     rows = list((await session.scalars(query.limit(filters.limit + 1))).all())
     next_cursor = None
     if len(rows) > filters.limit:
@@ -132,19 +134,95 @@ async def list_orders(
     return rows, next_cursor
 
 
-def _search(text: str, *, phone_digits: int | None):
-    """Order id, channel order id, customer name (substring) or phone (suffix: of at most
-    `phone_digits` digits, what the caller's masked phones show; None: any)."""
-    text = text.strip()
-    # The order's own copy of the customer: what this order's channel said, nobody else.
-    name = func.lower(OrderRow.customer_name).contains(text.lower(), autoescape=True)
-    clauses = [name, OrderRow.external_id == text]
-    if text.isascii() and text.isdigit():  # "²".isdigit() is True, int("²") is not
-        if phone_digits is None or len(text) <= phone_digits:
-            clauses.append(OrderRow.customer_phone.endswith(text, autoescape=True))
-        if int(text) < 2**31:
-            clauses.append(OrderRow.id == int(text))
-    return or_(*clauses)
+URGENCY = (OrderRow.open_rank, OrderRow.promised_at, OrderRow.id)
+
+
+def _narrowing(filters: OrderFilters, now: datetime) -> list[ColumnElement[bool]]:
+    """The list's filters as WHERE clauses (the search query aside)."""
+    clauses: list[ColumnElement[bool]] = []
+    if filters.statuses:
+        clauses.append(OrderRow.status.in_(filters.statuses))
+    if filters.channel is not None:
+        clauses.append(OrderRow.channel == filters.channel)
+    if filters.warehouse_id is not None:
+        clauses.append(OrderRow.warehouse_id == filters.warehouse_id)
+    if filters.zone is not None:
+        clauses.append(OrderRow.zone == filters.zone)
+    if filters.rider_id is not None:
+        clauses.append(OrderRow.rider_id == filters.rider_id)
+    if filters.late_only:
+        clauses.extend((OrderRow.open_rank == 0, OrderRow.promised_at < now))
+    if filters.updated_since is not None:
+        clauses.append(OrderRow.updated_at >= filters.updated_since)
+    return clauses
+
+
+async def search_orders(
+    session: AsyncSession,
+    principal: Principal,
+    filters: OrderFilters,
+    *,
+    now: datetime,
+    corpus: SearchCorpus | None,
+) -> list[OrderRow]:
+    """The orders in scope matching `filters.query`, best first (ties: most urgent first):
+    exact keys over every order, and, given a corpus, fuzzy similarity over the live ones."""
+    assert filters.query
+    text = filters.query.strip()
+    narrowing = _narrowing(filters, now)
+    scores: dict[int, float] = {}
+    if text:
+        exact = await session.execute(
+            select(OrderRow.id, OrderRow.external_id, OrderRow.customer_name)
+            .where(order_scope(principal), exact_clause(principal, text), *narrowing)
+            # `+ 0`: no index serves `LIKE '%...%'`, so read the table once and sort what
+            # matched, rather than walk the urgency index and look up every row it names
+            # (SQLite chooses the walk for the ORDER BY: 51 ms against 13 at 40,000 orders).
+            .order_by(OrderRow.open_rank + 0, OrderRow.promised_at, OrderRow.id)
+            .limit(MAX_CANDIDATES)
+        )
+        scores = {row[0]: exact_score(text, *row) for row in exact}
+    if corpus is not None:
+        await corpus.refresh(session, now)
+        ranked = corpus.rank(
+            text,
+            principal,
+            narrowing_of(
+                filters.statuses,
+                filters.channel,
+                filters.warehouse_id,
+                filters.zone,
+                filters.rider_id,
+            ),
+        )
+        for order_id, score in ranked.items():
+            scores[order_id] = max(score, scores.get(order_id, 0.0))
+    if not scores:
+        return []
+    # Rank on the sort keys alone; read whole orders (with their lines) for the page only.
+    keys = await session.execute(
+        select(OrderRow.id, OrderRow.open_rank, OrderRow.promised_at).where(
+            OrderRow.id.in_(scores), order_scope(principal), *narrowing
+        )
+    )
+    ordered = sorted(keys.all(), key=lambda k: (-scores[k[0]], k[1], k[2], k[0]))
+    page = [k[0] for k in ordered[: filters.limit]]
+    if not page:
+        return []
+    rows = {r.id: r for r in (await session.scalars(select(OrderRow).where(OrderRow.id.in_(page))))}
+    return [rows[order_id] for order_id in page if order_id in rows]
+
+
+async def live_order_states(db: Database, *, now: datetime) -> dict[int, str]:
+    """Each open order's state, and each final one's changed within a day: what the stream's
+    stage scopes start from (`realtime/hub.py` `order_states`)."""
+    async with db.read() as session:
+        rows = await session.execute(
+            select(OrderRow.id, OrderRow.status).where(
+                or_(OrderRow.open_rank == 0, OrderRow.updated_at >= now - timedelta(days=1))
+            )
+        )
+        return {order_id: status for order_id, status in rows}
 
 
 async def order_timeline(

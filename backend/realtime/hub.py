@@ -92,9 +92,14 @@ class Connection:
         self.failed = asyncio.Event()
 
     def offer_event(
-        self, item: FeedItem, zones: Mapping[str, str], *, replay: bool = False
+        self,
+        item: FeedItem,
+        zones: Mapping[str, str],
+        *,
+        replay: bool = False,
+        states: Mapping[int, str] | None = None,
     ) -> None:
-        if not self.subscription.sees(item.event, zones):
+        if not self.subscription.sees(item.event, zones, states):
             return
         # The body was serialised once for everyone; only prev_seq is this connection's own.
         body = item.body if self.staff_view else item.redacted_body
@@ -154,6 +159,27 @@ class Connection:
         return messages
 
 
+ORDER_STATES_KEPT = 200_000
+"""Orders whose newest state the hub remembers; beyond that, those in a final state go (an
+event about one later is shown only to accounts that see every state)."""
+
+
+def note_states(states: dict[int, str], items: list[FeedItem]) -> None:
+    """Remember each order's newest state from the events that moved it (an alert's or a
+    request's states are their own)."""
+    for item in items:
+        event = item.event
+        order_id, state = event.get("order_id"), event.get("to_state")
+        if order_id is not None and state is not None and event["kind"].startswith("order."):
+            states[order_id] = state
+    if len(states) > ORDER_STATES_KEPT:
+        for order_id in [k for k, v in states.items() if v in FINAL]:
+            del states[order_id]
+
+
+FINAL = frozenset({"SIGNED", "RETURNED", "CLAIM_SETTLED", "CANCELLED"})
+
+
 class Hub:
     """Every open stream connection of this backend instance."""
 
@@ -165,14 +191,18 @@ class Hub:
         """Warehouse id -> zone, for zone filters on events that carry no zone."""
         self.polls: set[PollWatch] = set()
         """Long polls under way, so a revocation ends them at once."""
+        self.order_states: dict[int, str] = {}
+        """Order id -> its newest state as the feed told it (or as loaded at start), for
+        stage scopes on events that carry no state (an ETA, a request, an alert)."""
         self.joined: list[Callable[[Connection], None]] = []
         """Told of each connection as it goes live (the KPI pusher greets `kpi` subscribers)."""
         feed.listeners.append(self.dispatch)
 
     def dispatch(self, items: list[FeedItem]) -> None:
+        note_states(self.order_states, items)
         for connection in list(self.connections):
             for item in items:
-                connection.offer_event(item, self.zones)
+                connection.offer_event(item, self.zones, states=self.order_states)
 
     def dispatch_position(self, position: dict[str, Any]) -> None:
         message = json.dumps({"type": "position", **position}, separators=(",", ":"))
@@ -203,11 +233,11 @@ class Hub:
             if not items:
                 break
             for item in items:
-                connection.offer_event(item, self.zones, replay=True)
+                connection.offer_event(item, self.zones, replay=True, states=self.order_states)
             since = items[-1].seq
         # From memory, without awaiting: nothing can be dispatched in between.
         for item in feed.held_after(since):
-            connection.offer_event(item, self.zones, replay=True)
+            connection.offer_event(item, self.zones, replay=True, states=self.order_states)
         connection.ready.set()
         self._join(connection)
 

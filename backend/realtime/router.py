@@ -304,7 +304,9 @@ async def _poll(
             items = feed.held_after(since)[:LONG_POLL_LIMIT]
         else:
             items = await feed.read(since, 2**62, LONG_POLL_LIMIT)
-        visible = [i.event for i in items if subscription.sees(i.event, hub.zones)]
+        visible = [
+            i.event for i in items if subscription.sees(i.event, hub.zones, hub.order_states)
+        ]
         if not sees_staff_details(principal):
             visible = [redact_event(e) for e in visible]
         if items:

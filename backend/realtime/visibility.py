@@ -1,7 +1,9 @@
 """Who may subscribe to what, and which events and positions each subscriber sees.
 
 The same scope as REST: a rider sees their own orders and fixes, a merchant their warehouse's,
-a channel its own orders; desk roles see everything their topics cover.
+a channel its own orders; desk roles see everything their topics cover. An account that sees
+some order states only (`Principal.stages`) gets an order's events while the order is in one of
+them, and the move that takes it out (so a console drops it from the lane it left).
 """
 
 from __future__ import annotations
@@ -58,8 +60,14 @@ class Subscription:
     warehouse_id: str | None = None
     zone: str | None = None
 
-    def sees(self, event: Mapping[str, Any], zones: Mapping[str, str]) -> bool:
-        """Whether this subscriber receives `event` (a wire Event as a dict)."""
+    def sees(
+        self,
+        event: Mapping[str, Any],
+        zones: Mapping[str, str],
+        states: Mapping[int, str] | None = None,
+    ) -> bool:
+        """Whether this subscriber receives `event` (a wire Event as a dict); `states`: each
+        order's newest state, for events that carry none."""
         if Topic.AUDIT not in self.topics and topic_of(event["kind"]) not in self.topics:
             return False
         warehouse = event.get("warehouse_id")
@@ -69,7 +77,22 @@ class Subscription:
             zone = event["payload"].get("zone") or zones.get(warehouse or "")
             if zone != self.zone:
                 return False
-        return self._in_scope(event)
+        return self._in_scope(event) and self._in_stage(event, states or {})
+
+    def _in_stage(self, event: Mapping[str, Any], states: Mapping[int, str]) -> bool:
+        stages = self.principal.stages
+        order_id = event.get("order_id")
+        if stages is None or order_id is None:
+            return True
+        if event["kind"].startswith("order."):  # their states are the order's
+            moved = event.get("from_state"), event.get("to_state")
+            if moved[0] in stages or moved[1] in stages:
+                return True  # within the account's states, into them, or out of them
+            if moved[1] is not None:
+                return False  # a move between states the account does not see
+        # An ETA, a request or an alert about the order (their states are their own): by the
+        # order's newest state; unknown here, not shown.
+        return states.get(order_id) in stages
 
     def _in_scope(self, event: Mapping[str, Any]) -> bool:
         p = self.principal

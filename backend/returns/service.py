@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import claim_limit_cents
@@ -18,7 +18,9 @@ from backend.auth.redaction import sees_staff_details
 from backend.errors import Conflict, Forbidden, NotFound, StaleVersion, Unprocessable
 from backend.orders import service as orders
 from backend.orders.lifecycle import rule_from
+from backend.orders.models import OrderRow
 from backend.orders.records import OrderRecord
+from backend.orders.scope import order_scope
 from backend.returns.models import ReturnRequestRow
 from backend.returns.records import announce
 from backend_client.models import (
@@ -128,9 +130,15 @@ def _claimed(order: OrderRecord, body: ClaimCreate) -> tuple[list[dict[str, int 
 
 
 def _scope(principal: Principal):
+    """Merchants see their warehouse's requests; an account seeing some order states only,
+    the requests about orders in those states."""
+    clause: ColumnElement[bool] = ReturnRequestRow.id.is_not(None)
     if principal.role == Role.MERCHANT:
-        return ReturnRequestRow.warehouse_id == principal.warehouse_id
-    return ReturnRequestRow.id.is_not(None)
+        clause = ReturnRequestRow.warehouse_id == principal.warehouse_id
+    if principal.stages is not None:
+        visible = select(OrderRow.id).where(order_scope(principal))
+        clause = and_(clause, ReturnRequestRow.order_id.in_(visible))
+    return clause
 
 
 async def list_requests(

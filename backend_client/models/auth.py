@@ -55,6 +55,11 @@ class Me(Response):
         description="The largest claim this account may approve, in cents: 0 none, null any "
         "amount. A bigger claim goes to a role with a higher limit.",
     )
+    stages: list[str] | None = Field(
+        default=None,
+        description='The order states this account sees (README "Views scoped by stage"): an '
+        "order that moves to another leaves its view. Null: every state.",
+    )
 
 
 class UserCreate(Request):

@@ -31,6 +31,7 @@ from backend_client.models import (
     Rider,
 )
 from console.alert_book import AlertBook
+from console.store.alike import alike, prepared
 from console.store.cards import (
     GPS_JITTER_M,
     RIDER_ORDER_LANES,
@@ -122,6 +123,12 @@ class Store:
         self.zones: tuple[MapZone, ...] = ()
         self.warehouses: tuple[MapPlace, ...] = ()
         self._changes = Changes()
+        self.stages: frozenset[str] | None = None
+        """The order states the account sees (`Me.stages`): an order moving to another leaves
+        the board, as it leaves the account's scope on the server. None: every state."""
+        self._alike_text: str | None = None
+        self._alike_orders: dict[int, bool] = {}
+        self._alike_riders: set[int] = set()
 
     # --- loading ------------------------------------------------------------------------------
 
@@ -198,7 +205,7 @@ class Store:
         if held is None:
             # An order we never saw (created before our snapshot's window, or out of scope
             # until now): worth fetching only if it is on the board now.
-            if event.to_state in LANE_OF_STATE:
+            if event.to_state in LANE_OF_STATE and self._seen(event.to_state):
                 self.stale.add(event.order_id)
             return False
         if not isinstance(version, int) or version <= held.version:
@@ -337,11 +344,24 @@ class Store:
                 or card.external_id.startswith(needle)
             )
         rider = self.riders.get(card.rider_id) if card.rider_id else None
-        return (
+        if (
             needle in card.customer.lower()
             or needle in card.external_id.lower()
             or (rider is not None and needle in rider.name.lower())
-        )
+        ):
+            return True
+        # A wrong letter forgiven: names are compared once per search text (the lanes are
+        # filtered again on every redraw), riders' names once per text too.
+        if self._alike_text != needle:
+            self._alike_text, self._alike_orders = needle, {}
+            query = prepared(needle)
+            self._alike_riders = {r.id for r in self.riders.values() if alike(query, r.name)}
+        if card.rider_id in self._alike_riders:
+            return True
+        known = self._alike_orders.get(card.id)
+        if known is None:
+            known = self._alike_orders[card.id] = alike(prepared(needle), card.customer)
+        return known
 
     def urgency(self, card: OrderCard, now: datetime | None = None) -> Urgency:
         """Late past the promise (signed: signed after it), a warning when close to it or when
@@ -463,10 +483,13 @@ class Store:
 
     # --- keeping the lanes sorted -------------------------------------------------------------
 
+    def _seen(self, state: str) -> bool:
+        return self.stages is None or state in self.stages
+
     def _replace(self, held: OrderCard | None, card: OrderCard) -> None:
         if held is not None:
             self._remove(held)
-        if card.lane is None:
+        if card.lane is None or not self._seen(card.status):
             self._changes.orders.add(card.id)
             return
         self._place(card, insort=True)

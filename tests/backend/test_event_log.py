@@ -542,7 +542,12 @@ async def test_refused_changes_write_no_event_and_change_nothing(api: Api) -> No
         (
             "role may not take the action",
             403,
-            order_post("merchant-wh-cy", created, "transitions", {"action": "pay", "version": 1}),
+            order_post(
+                "merchant-wh-cy",
+                paid,
+                "transitions",
+                {"action": "cancel", "version": 2, "reason": "x"},
+            ),
         ),
         (
             "role may not transition at all",

@@ -555,6 +555,11 @@ class Matrix:
             for role in ROLES
             if holds(role, "returns:decide")
         }
+        # A return on its way back to WH-CY: the request every reader sees, store staff too
+        # (they see an order's returns while it is RETURNING, not while it waits on the road).
+        back = await order_in(api, "RETURNING", rider=4)
+        requests = (await api.get("admin", "/requests", params={"order_id": back["id"]})).json()
+        self.returning_request = requests[0]
         # Alerts in WH-CY: one to read, one per handler to acknowledge and to snooze.
         handlers = [role for role in ROLES if holds(role, "alerts:handle")]
         short = [await order_in(api, "OUT_OF_STOCK") for _ in range(1 + 2 * len(handlers))]
@@ -701,7 +706,7 @@ class Matrix:
             case "GET", "/requests":
                 return Call("/requests")
             case "GET", "/requests/{request_id}":
-                return Call(f"/requests/{self.waiting['approve', 'admin']['id']}")
+                return Call(f"/requests/{self.returning_request['id']}")
             case "POST", "/requests/{request_id}/approve" | "/requests/{request_id}/reject":
                 verdict = template.rsplit("/", 1)[1]
                 request = self.waiting.get((verdict, role), self.waiting["approve", "admin"])
@@ -994,9 +999,10 @@ async def test_order_list_and_search_never_leave_scope(api: Api):
     assert set(await list_ids(api, "admin")) == everyone
     assert set(await list_ids(api, "viewer")) == everyone
 
+    # Store staff see their warehouse's orders from payment on (STAGES): not CREATED ones.
     scopes = {
-        "merchant-wh-cy": lambda o: o["warehouse_id"] == "WH-CY",
-        "merchant-wh-hd": lambda o: o["warehouse_id"] == "WH-HD",
+        "merchant-wh-cy": lambda o: o["warehouse_id"] == "WH-CY" and o["status"] != "CREATED",
+        "merchant-wh-hd": lambda o: o["warehouse_id"] == "WH-HD" and o["status"] != "CREATED",
         "rider-1": lambda o: o["rider_id"] == 1,
         "rider-2": lambda o: o["rider_id"] == 2,
         "channel-app": lambda o: o["channel"] == "app",
@@ -1145,11 +1151,19 @@ async def test_revoked_and_expired_tokens_answer_401(api: Api):
 # --- 4. Lifecycle actions per role ------------------------------------------------------------
 
 
+MERCHANT_STAGES = frozenset({"PAID", "PICKING", "OUT_OF_STOCK", "RETURNING"})
+"""What store staff see of their warehouse's orders by default (README "Views scoped by
+stage"), copied by hand."""
+
+
 def account_for(role: str, order: dict[str, Any]) -> tuple[str, bool]:
-    """The role's account that could see `order`, and whether it can (riders: only if theirs)."""
+    """The role's account that could see `order`, and whether it can (riders: only if theirs;
+    store staff: only in the states they see)."""
     if role == "rider":
         rider = order["rider_id"]
         return (f"rider-{rider}", True) if rider else ("rider-1", False)
+    if role == "merchant":
+        return ACCOUNTS[role], order["status"] in MERCHANT_STAGES
     return ACCOUNTS[role], True
 
 

@@ -46,6 +46,7 @@ EXPECTED = {
         "events lost or doubled, either instance's stream",
     },
     "6 intake": {"orders/s through the channel gateway", "paid orders/s through the gateway"},
+    "8 search SQLite": {"search p99", "CPU per search", "typo queries finding their order"},
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",
@@ -70,7 +71,11 @@ def test_every_benchmark_produces_its_figures_beside_its_baseline(tmp_path: Path
     for benchmark, names in EXPECTED.items():
         for name in names:
             assert (benchmark, name) in figures, (benchmark, name, sorted(figures))
-    assert {b for b, _ in figures} >= {"4 backend PostgreSQL", "7 peak day PostgreSQL"}
+    assert {b for b, _ in figures} >= {
+        "4 backend PostgreSQL",
+        "7 peak day PostgreSQL",
+        "8 search PostgreSQL",
+    }
     for figure in figures.values():
         assert math.isfinite(figure["value"]), figure
         assert figure["baseline"], figure  # every figure beside a baseline

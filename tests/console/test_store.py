@@ -505,6 +505,20 @@ def test_transition_to_cancelled_removes_the_card() -> None:
     assert 1 in changes.orders
 
 
+def test_an_order_moving_out_of_the_accounts_stages_leaves_the_board() -> None:
+    """Store staff see picking, not delivering (`Me.stages`): the dispatch takes the card off
+    their board, and a move they cannot follow is not fetched (the server would answer 404)."""
+    store = new_store([make_order(1, OrderState.PICKING, version=3)], [make_rider(7)])
+    store.stages = frozenset({"PAID", "PICKING", "OUT_OF_STOCK", "RETURNING"})
+    assert store.apply(transition(101, 1, OrderState.DELIVERING, 4, rider_id=7)) is True
+    assert 1 not in store.orders
+    assert all(1 not in store.lane_ids(lane) for lane in Lane)
+    assert store.apply(transition(102, 9, OrderState.DELIVERING, 5, rider_id=7)) is False
+    assert store.stale == set()
+    assert store.apply(transition(103, 8, OrderState.PICKING, 3)) is False
+    assert store.stale == {8}  # came into view: fetched
+
+
 # --- apply: riders ------------------------------------------------------------------------------
 
 
@@ -835,6 +849,10 @@ def filter_store() -> Store:
         (OrderFilter(text="ele-7"), [1204]),
         (OrderFilter(text="mt-2026"), [1203]),
         (OrderFilter(text="nobody"), []),
+        (OrderFilter(text="Zhao Lie"), [2203]),
+        (OrderFilter(text="fang qimg"), [3301]),
+        (OrderFilter(text="Chen Jei"), [1204]),
+        (OrderFilter(text="Fnag"), []),
         (OrderFilter(channel="meituan"), [1203]),
         (OrderFilter(warehouse_id="WH-HD"), [1204]),
         (OrderFilter(zone="Haidian"), [1204, 3301]),
@@ -855,6 +873,10 @@ def filter_store() -> Store:
         "external-id",
         "external-id-prefix",
         "no-match",
+        "customer-typo",
+        "customer-typo-any-case",
+        "rider-typo",
+        "too-far-from-any-name",
         "channel",
         "warehouse",
         "zone",

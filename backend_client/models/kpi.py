@@ -99,6 +99,11 @@ class ExceptionCount(Response):
     state: OrderState
     reason: str = Field(description="As given by whoever reported it; empty when none was.")
     count: int
+    sku: str | None = Field(
+        default=None,
+        description="The catalogue item the reason starts with (`VEG-SPINACH: wilted`), if any.",
+    )
+    sku_name: str | None = Field(default=None, description="That item's name (`Spinach`).")
 
 
 class KpiExceptions(Response):

@@ -121,5 +121,14 @@ def exceptions() -> KpiExceptions:
             "CLAIMING": 2,
             "CANCELLED": 6,
         },
-        by_reason=[ExceptionCount(state=s, reason=r, count=c) for s, r, c in rows],
+        by_reason=[
+            ExceptionCount(
+                state=s,
+                reason=r,
+                count=c,
+                sku="VEG-SPINACH" if r.startswith("VEG-SPINACH:") else None,
+                sku_name="Spinach" if r.startswith("VEG-SPINACH:") else None,
+            )
+            for s, r, c in rows
+        ],
     )

@@ -57,8 +57,8 @@ async def trouble(
     codes = {_sku_of(text) for _state, text, _count in top} - {None}
     names: dict[str, str] = {}
     if codes:
-        query = select(SkuRow.sku, SkuRow.name).where(SkuRow.sku.in_(codes))
-        names = {sku: name for sku, name in (await session.execute(query)).all()}
+        known = select(SkuRow.sku, SkuRow.name).where(SkuRow.sku.in_(codes))
+        names = {sku: name for sku, name in (await session.execute(known)).all()}
     counts = []
     for state, text, count in top:
         sku = _sku_of(text)

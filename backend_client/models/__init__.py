@@ -115,7 +115,10 @@ from backend_client.models.riders import (
     RiderSuggestion,
 )
 from backend_client.models.sensors import (
+    LatestReading,
+    OrderSensors,
     ReadingsResult,
+    SensorReading,
     TemperatureReading,
     TemperatureReadings,
 )
@@ -203,6 +206,7 @@ __all__ = [
     "KpiSeries",
     "KpiSummary",
     "KpiWindow",
+    "LatestReading",
     "Latitude",
     "LedgerLine",
     "Longitude",
@@ -214,6 +218,7 @@ __all__ = [
     "OrderItem",
     "OrderItemIn",
     "OrderPage",
+    "OrderSensors",
     "OrderState",
     "Phone",
     "PositionBatch",
@@ -240,6 +245,7 @@ __all__ = [
     "RiderSuggestion",
     "Role",
     "RouteStop",
+    "SensorReading",
     "ServerMessage",
     "SnapshotRequired",
     "StockAdjust",

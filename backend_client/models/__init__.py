@@ -70,6 +70,7 @@ from backend_client.models.kpi import (
     KpiWindow,
     LedgerLine,
     ReconciliationReport,
+    SensorKpis,
 )
 from backend_client.models.orders import (
     AssignRequest,
@@ -245,6 +246,7 @@ __all__ = [
     "RiderSuggestion",
     "Role",
     "RouteStop",
+    "SensorKpis",
     "SensorReading",
     "ServerMessage",
     "SnapshotRequired",

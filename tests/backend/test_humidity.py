@@ -187,3 +187,32 @@ async def test_the_client_sends_humidity_and_reads_the_order_back(api: Api) -> N
         read = await client.sensors.of_order(order["id"])
     assert read.humidity is not None and read.humidity.value == 91.5
     assert read.celsius is None and read.humidity_bands == {"vegetables": (85.0, 98.0)}
+
+
+async def test_the_kpi_summary_says_what_the_sensors_read(api: Api) -> None:
+    await api.rider_online(1)
+    greens = await delivering(api, 1, items=VEGETABLES)
+    await report(
+        api,
+        {"order_id": greens["id"], "celsius": 6.0, "humidity": 90.0},
+        {"order_id": greens["id"], "humidity": 80.0},
+        {"rider_id": 1, "celsius": 2.0},
+    )
+    api.clock.advance(minutes=1)
+    summary = (await api.get("supervisor", "/kpi/summary")).json()
+    assert summary["sensors"] == {
+        "celsius_readings": 2,
+        "celsius_min": 2.0,
+        "celsius_avg": 4.0,
+        "celsius_max": 6.0,
+        "humidity_readings": 2,
+        "humidity_min": 80.0,
+        "humidity_avg": 85.0,
+        "humidity_max": 90.0,
+    }
+    # Narrowed to a zone: the boxes of its orders only (a vehicle serves every zone).
+    zone = (await api.get("supervisor", "/kpi/summary", params={"zone": greens["zone"]})).json()
+    assert zone["sensors"]["celsius_readings"] == 1 and zone["sensors"]["celsius_min"] == 6.0
+    other = await api.get("supervisor", "/kpi/summary", params={"warehouse_id": "WH-HD"})
+    assert other.json()["sensors"]["humidity_readings"] == 0
+    assert other.json()["sensors"]["humidity_avg"] is None

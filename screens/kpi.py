@@ -20,6 +20,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer
 
 from backend_client.models import Channel, KpiFigures, KpiSummary
+from console.sensor_words import kpi_sensor_line, sensor_alerts
 from console.store import Changes, KpiScope, Lane, OrderFilter, Store
 from screens.dialogs import ChoiceDialog
 from screens.guard import LiveScreen
@@ -110,6 +111,7 @@ class KpiScreen(LiveScreen):
 
     DEFAULT_CSS = """
     KpiScreen #window { height: 1; padding: 0 1; color: $text-muted; }
+    KpiScreen #sensors { height: auto; padding: 0 1; }
     KpiScreen #body { height: 1fr; }
     KpiScreen #tiles { grid-size: 8; grid-gutter: 0 1; height: 6; padding: 0 1; }
     KpiScreen.-compact #tiles { grid-size: 4; height: 12; }
@@ -144,6 +146,7 @@ class KpiScreen(LiveScreen):
         yield TopBar("KPIs")
         yield StaleBanner()
         yield LiveText(id="window")
+        yield LiveText(id="sensors")
         with VerticalScroll(id="body"):
             self.tiles = {spec.key: KpiTile(spec) for spec in TILES}
             with Grid(id="tiles"):
@@ -183,6 +186,8 @@ class KpiScreen(LiveScreen):
     def show_changes(self, changes: Changes) -> None:
         """Redraw from the KPI board when it changed; check its age once a second."""
         board = self.store.kpi
+        if changes.kpi or changes.reloaded or changes.alerts:
+            self._draw_sensors(board.summary)
         if changes.kpi or changes.reloaded:
             self._draw_summary(board.summary)
             self.call_after_refresh(self._say_what_is_below)  # rows came or went
@@ -226,6 +231,15 @@ class KpiScreen(LiveScreen):
             table.add_row(*channel_row(entry.channel, entry.figures), key=str(entry.channel))
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))
+
+    def _draw_sensors(self, summary: KpiSummary | None) -> None:
+        """Temperature and humidity read in the window, and the sensor alerts standing now."""
+        line = self.query_one("#sensors", LiveText)
+        if summary is None:
+            line.show("")
+            return
+        alerts = sensor_alerts(self.store.alerts.alerts.values())
+        line.show(kpi_sensor_line(summary.sensors, alerts))
 
     def _draw_window(self, summary: KpiSummary | None) -> None:
         zone = self.zone

@@ -14,11 +14,19 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Digits
 
 from backend_client import FreshlineClient, StreamState
-from backend_client.models import KpiExceptions, KpiSeries, KpiSummary, OrderState
+from backend_client.models import (
+    KpiExceptions,
+    KpiSeries,
+    KpiSummary,
+    OrderState,
+    SensorReading,
+)
 from console.app import FreshlineApp
+from console.sensor_words import order_sensor_rows
 from console.store import Lane
 from screens.board_summary import BoardSummaryScreen, LaneCard
 from screens.kpi import KpiScreen
+from screens.order_detail import OrderDetailScreen
 from tests.console.conftest import until
 from tests.stream_support import Actors, LiveServer
 from widgets.kpi_chart import KpiChart, day_orders
@@ -180,3 +188,41 @@ async def test_the_board_summary_lists_as_many_orders_as_its_cards_hold(
         assert len(lines) - 1 + int(more[1]) == len(new)
         ids = {o.id for o in new}
         assert all(int(re.search(r"\d+", line).group()) in ids for line in lines[:-1])  # type: ignore[union-attr]
+
+
+async def test_the_order_and_the_kpi_screen_show_what_the_sensors_read(
+    backend: LiveServer, actors: Actors
+) -> None:
+    order = await actors.picking()
+    merchant = await actors("merchant-wh-cy")
+    now = (await merchant.health()).time
+    reading = SensorReading(order_id=order.id, celsius=5.5, humidity=40.0, at=now)
+    assert (await merchant.sensors.send([reading])).accepted == 1
+    supervisor = await actors("supervisor")
+    read = await supervisor.sensors.of_order(order.id)
+    assert read.humidity is not None and read.humidity.value == 40.0
+    app, running = await kpi_console(backend, actors, (200, 50))
+    async with running as pilot:
+        await until(pilot, lambda: app.store.connection.state == StreamState.LIVE, "live")
+        app.open_order(order.id)
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, OrderDetailScreen) and app.screen.sensors is not None,
+            "the order's sensors",
+        )
+        people = app.screen.query_one("#people-text")
+        shown = "\n".join(lines_of(people))
+        for label, words in order_sensor_rows(read, BEIJING):
+            # The API's figure, where it was read and the band, beside its label.
+            assert re.search(rf"{label} +{re.escape(words.plain[:30])}", shown), shown
+        assert "!! 40 %" in shown  # too dry for every class of goods: flagged in words
+        await pilot.press("escape")
+        await pilot.press("4")
+        await until(pilot, lambda: isinstance(app.screen, KpiScreen), "the KPI screen")
+        line = app.screen.query_one("#sensors")
+        summary = await supervisor.kpi.summary(
+            start=now - timedelta(minutes=60), end=(await supervisor.health()).time
+        )
+        assert summary.sensors is not None and summary.sensors.humidity_min == 40.0
+        want = f"humidity {summary.sensors.humidity_min:g}-{summary.sensors.humidity_max:g} %"
+        await until(pilot, lambda: want in "".join(lines_of(line)), "the sensors on the KPIs")

@@ -20,6 +20,8 @@ class TemperatureReadingRow(Base):
         CheckConstraint("celsius IS NOT NULL OR humidity IS NOT NULL", name="something_measured"),
         Index("ix_temperature_readings_order_at", "order_id", "at"),
         Index("ix_temperature_readings_rider_at", "rider_id", "at"),
+        # The KPI window's readings, of every box and vehicle (`backend/kpi/sensors.py`).
+        Index("ix_temperature_readings_at", "at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -1,4 +1,5 @@
-"""sensor readings carry relative humidity beside (or instead of) temperature
+"""sensor readings carry relative humidity beside (or instead of) temperature; an index on
+their time for the KPI window's readings
 
 Revision ID: 0014
 Revises: 0011
@@ -23,12 +24,14 @@ def upgrade() -> None:
             op.f("ck_temperature_readings_something_measured"),
             "celsius IS NOT NULL OR humidity IS NOT NULL",
         )
+        batch_op.create_index("ix_temperature_readings_at", ["at"], unique=False)
 
 
 def downgrade() -> None:
     # Readings of humidity alone have no temperature to keep.
     op.execute("DELETE FROM temperature_readings WHERE celsius IS NULL")
     with op.batch_alter_table("temperature_readings", schema=None) as batch_op:
+        batch_op.drop_index("ix_temperature_readings_at")
         batch_op.drop_constraint(op.f("ck_temperature_readings_something_measured"), type_="check")
         batch_op.alter_column("celsius", existing_type=sa.Double(), nullable=False)
         batch_op.drop_column("humidity")

@@ -20,6 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from backend.alerts.engine import AlertEngine
+from backend.alerts.order_sensors import router as order_sensors_router
 from backend.alerts.router import router as alerts_router
 from backend.alerts.rules import RuleBook
 from backend.auth.attempts import DatabaseCounters, RedisCounters
@@ -212,6 +213,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         alerts_router,
         returns_router,
         sensors_router,
+        order_sensors_router,
         stream_router,
         channels_router,
         delivery_router,

@@ -20,7 +20,15 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from backend.db import Database
-from backend.models import CustomerRow, EventRow, OrderItemRow, OrderRow, RiderRow, SkuRow
+from backend.models import (
+    CustomerRow,
+    EventRow,
+    OrderItemRow,
+    OrderRow,
+    RiderRow,
+    SkuRow,
+    TemperatureReadingRow,
+)
 from backend.sim.city import demo_zones
 from backend.sim.demand import Demand, Doorstep, OrderPlan
 
@@ -36,6 +44,7 @@ class History:
     orders: list[dict[str, Any]] = field(default_factory=list)
     items: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    readings: list[dict[str, Any]] = field(default_factory=list)
     customers: dict[str, int] = field(default_factory=dict)
 
 
@@ -68,6 +77,23 @@ class Writer:
         }
         row.update(fields)
         self.history.events.append(row)
+
+    def vehicle_readings(self, rider: int, start: datetime, ride: timedelta) -> None:
+        """A reading of the rider's box a minute while out (as the simulator's vehicles); its
+        own random numbers, so the orders' history is the same with or without them."""
+        rng = random.Random(f"{rider}:{start.isoformat()}")
+        for minute in range(int(ride.total_seconds() // 60)):
+            at = start + timedelta(minutes=minute)
+            self.history.readings.append(
+                {
+                    "order_id": None,
+                    "rider_id": rider,
+                    "celsius": round(rng.gauss(4.0, 0.8), 1),
+                    "humidity": round(rng.gauss(88.0, 2.5), 1),
+                    "at": at,
+                    "received_at": at,
+                }
+            )
 
     def shifts(self, start: datetime, end: datetime) -> None:
         for warehouse, ids in self.riders.items():
@@ -254,6 +280,7 @@ class Writer:
         t += timedelta(minutes=fate.picking_minutes)
         move(t, "DELIVERING", f"rider-{rider}", "rider")
         ride = timedelta(minutes=rng.uniform(8, 25))
+        self.vehicle_readings(rider, t, ride)
         if fate.accident:
             t += ride / 2
             move(t, "EXCEPTION", f"rider-{rider}", "rider", "traffic accident")
@@ -331,6 +358,7 @@ async def write_history(
         (OrderRow, history.orders),
         (OrderItemRow, history.items),
         (EventRow, history.events),
+        (TemperatureReadingRow, history.readings),
     ):
         for first in range(0, len(rows), BATCH):
             chunk = rows[first : first + BATCH]
@@ -343,5 +371,6 @@ async def write_history(
         "orders": len(history.orders),
         "order lines": len(history.items),
         "events": len(history.events),
+        "sensor readings": len(history.readings),
         "customers": len(customers),
     }

@@ -39,6 +39,7 @@ from backend.demo import seed_demo
 from backend.kpi import service
 from backend.kpi.reconciliation import reconcile
 from backend.kpi.scope import KpiScope
+from backend.kpi.sensors import sensor_kpis
 from backend.orders.models import OrderRow
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -75,6 +76,10 @@ def questions(db: Database, now: datetime) -> list[tuple[str, KpiScope, Callable
         async with db.read() as session:
             await service.series(session, s)
 
+    async def sensors(s: KpiScope) -> None:
+        async with db.read() as session:
+            await sensor_kpis(session, s)
+
     async def exceptions(s: KpiScope) -> None:
         async with db.read() as session:
             await service.exceptions(session, s)
@@ -88,6 +93,7 @@ def questions(db: Database, now: datetime) -> list[tuple[str, KpiScope, Callable
     hour, day, month = timedelta(hours=1), timedelta(days=1), timedelta(days=30)
     return [
         ("summary, last hour (the stream's push)", scope(hour), summary),
+        ("sensors alone, last hour (in the summary)", scope(hour), sensors),
         ("summary, last 24 h", scope(day), summary),
         ("summary, last 24 h, one zone", scope(day, zone="Chaoyang"), summary),
         ("series, last 24 h, 96 x 15 min", scope(day), series),

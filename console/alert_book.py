@@ -29,6 +29,7 @@ RULE_WORDS: dict[AlertRule, str] = {
     AlertRule.PAYMENT_PENDING: "unpaid",
     AlertRule.OUT_OF_STOCK: "out of stock",
     AlertRule.COLD_CHAIN_TEMPERATURE: "cold chain",
+    AlertRule.HUMIDITY: "humidity",
     AlertRule.DELIVERY_EXCEPTION: "exception",
     AlertRule.RETURN_REQUESTED: "return",
     AlertRule.CLAIM_REQUESTED: "claim",

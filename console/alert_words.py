@@ -79,6 +79,13 @@ def figure_words(
             words.append(f"carrying {plural(value, 'order')}")
         elif key == "celsius" and isinstance(value, int | float):
             words.append(f"{value:g} °C")
+        elif key == "humidity" and isinstance(value, int | float):
+            words.append(f"{value:g} % humidity")
+        elif key == "bands" and isinstance(value, dict):
+            words.append(
+                "wants "
+                + ", ".join(f"{name} {low:g}-{high:g} %" for name, (low, high) in value.items())
+            )
         elif key == "opened_by":
             words.append(f"asked by {value}")
         elif key == "state":

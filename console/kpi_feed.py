@@ -3,8 +3,11 @@
 Summaries arrive on the stream's `kpi` topic every few seconds. When they stop (the stream is
 polling, reconnecting, or the server is slow), or the screen is narrowed to one warehouse or
 zone (the stream pushes the account's whole scope), this asks `GET /kpi/summary` itself. The day so
-far (15-minute series and trouble by reason, for the charts) is fetched every minute. Failures
-are logged and retried; the screens show how old the numbers are.
+far (15-minute series and trouble by reason, for the charts) is fetched every minute, and
+sooner (every `day_behind_every` seconds at most) when a summary counts orders the day does not
+hold yet. Every window is on the backend's clock, read first if the live feed has not read it
+yet (the demo's is hours from the machine's), and days are cut at the business time zone's
+midnight. Failures are logged and retried; the screens show how old the numbers are.
 """
 
 from __future__ import annotations
@@ -37,11 +40,15 @@ class KpiFeed:
         zone: tzinfo | None = None,
         summary_after: float = 12.0,
         day_every: float = 60.0,
+        day_behind_every: float = 5.0,
     ) -> None:
         self.client, self.store, self.zone = client, store, zone
         self.summary_after = summary_after
         """Ask REST for a summary when the stream has pushed none for this long."""
         self.day_every = day_every
+        self.day_behind_every = day_behind_every
+        """Fetch the day again this soon when the summary shows orders it lacks (bounds the
+        cost of a busy day: one series and one trouble query per console this often)."""
         self.backoff = Backoff(base=1.0, cap=30.0)
 
     async def run(self) -> None:
@@ -57,12 +64,21 @@ class KpiFeed:
             await asyncio.sleep(self.backoff.delay(failures) if failures else 1.0)
 
     async def tick(self) -> None:
+        if not self.store.clock.anchored:
+            health = await self.client.health()
+            self.store.clock.anchor(health.time, health.clock_speed)
         board = self.store.kpi
         age = board.age()
         due = NARROWED_EVERY if board.scope.active else self.summary_after
         if age is None or age > due:
             await self.refresh_summary()
-        if board.day_at is None or time.monotonic() - board.day_at > self.day_every:
+        board = self.store.kpi
+        since_day = None if board.day_at is None else time.monotonic() - board.day_at
+        if (
+            since_day is None
+            or since_day > self.day_every
+            or (since_day > self.day_behind_every and board.day_behind())
+        ):
             await self.refresh_day()
 
     async def refresh_all(self) -> None:

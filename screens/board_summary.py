@@ -19,8 +19,19 @@ from widgets.order_row import GLYPH, fit, time_cell
 from widgets.stale_banner import StaleBanner, picture_staleness
 from widgets.top_bar import TopBar
 
-SHOWN = 5
-"""Orders listed per card, most urgent first."""
+HEAD_ROWS = 4
+"""Rows of a card above its orders: the count in big digits (3) and how many are late (1)."""
+
+
+def room(card_height: int) -> int:
+    """How many order lines fit on a card whose inside is `card_height` rows (one at least)."""
+    return max(1, card_height - HEAD_ROWS)
+
+
+def listed(orders: int, fits: int) -> int:
+    """Orders to list when `fits` lines fit: all, or all but the line that counts the rest (on
+    a one-line card the most urgent order, its count in the digits above)."""
+    return orders if orders <= fits or fits == 1 else fits - 1
 
 
 class LaneCard(Vertical, can_focus=True):
@@ -32,7 +43,7 @@ class LaneCard(Vertical, can_focus=True):
     LaneCard:focus { border: round $accent; }
     LaneCard > #late { color: $lane-late; text-style: bold; }
     LaneCard > #late.-none { color: $lane-ok; text-style: none; }
-    LaneCard > #orders { color: $text; }
+    LaneCard > #orders { color: $text; text-wrap: nowrap; text-overflow: ellipsis; }
     LaneCard.-stale > Digits { color: $text-disabled; }
     """
 
@@ -83,6 +94,7 @@ class BoardSummaryScreen(LiveScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.set_class(self.app.size.width < 120, "-narrow")  # no Resize comes on a mode switch
         self.show_changes(Changes(reloaded=True))
         self.ready = True
 
@@ -91,6 +103,7 @@ class BoardSummaryScreen(LiveScreen):
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 120, "-narrow")
+        self.call_after_refresh(self.show_changes, Changes(reloaded=True))  # cards' room changed
 
     def show_changes(self, changes: Changes) -> None:
         """Redraw on any change of lanes or connection, and once a second (time moves)."""
@@ -107,15 +120,18 @@ class BoardSummaryScreen(LiveScreen):
             ids = store.lane_ids(lane)
             count, late = store.lane_counts(lane)
             lines = Text()
-            for order_id in ids[:SHOWN]:
+            fits = room(card.content_size.height)
+            # The most urgent orders, as many as the card holds; the last line counts the rest.
+            shown = listed(len(ids), fits)
+            for order_id in ids[:shown]:
                 order = store.orders[order_id]
                 urgency = store.urgency(order, clock_now)
                 style = "bold" if urgency == Urgency.LATE else ""
                 line = f"{GLYPH[urgency]}{order.id:>6} {fit(order.customer, 12)} "
                 line += time_cell(order, clock_now, zone)
                 lines.append(line + "\n", style=style)
-            if len(ids) > SHOWN:
-                lines.append(f"   … {len(ids) - SHOWN} more", style="dim")
+            if len(ids) > shown and fits > 1:
+                lines.append(f"   … {len(ids) - shown} more", style="dim")
             card.show(count, late, lines)
             card.set_class(why is not None, "-stale")
 

@@ -20,11 +20,23 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer
 
 from backend_client.models import Channel, KpiFigures, KpiSummary
+from console.sensor_words import kpi_sensor_line, sensor_alerts
 from console.store import Changes, KpiScope, Lane, OrderFilter, Store
 from screens.dialogs import ChoiceDialog
 from screens.guard import LiveScreen
-from widgets.kpi_chart import KpiChart, day_quality, orders_by_hour, trouble_by_reason
+from widgets.kpi_chart import (
+    QUALITY_LEGEND,
+    KpiChart,
+    day_orders,
+    day_quality,
+    day_quality_figures,
+    orders_by_hour,
+    orders_legend,
+    orders_title,
+    quality_title,
+)
 from widgets.kpi_tile import KpiTile, TileSpec
+from widgets.kpi_trouble import TroubleList
 from widgets.live_text import LiveText
 from widgets.stale_banner import StaleBanner, kpi_staleness
 from widgets.top_bar import TopBar
@@ -53,23 +65,40 @@ OPENS: dict[str, tuple[OrderFilter, Lane | None]] = {
 """What `enter` on each tile opens: the board, narrowed to what the figure is about."""
 
 COMPACT_WIDTH = 120
-CHANNEL_COLUMNS = ("channel", "orders", "fulfil", "on time", "mean min", "p90 min", "loss", "exc")
+SECTIONS = (
+    ("#channels", "channels"),
+    ("#orders-chart", "orders/hour"),
+    ("#quality-chart", "on time"),
+    ("#trouble-chart", "trouble"),
+)
+"""What the hint under a short terminal names when it is out of sight."""
+CHANNEL_COLUMNS = ("channel", "orders", "fulfil", "on time", "mean", "p90", "loss", "exc")
+
+
+NONE = "—"
+"""A rate over nothing, or minutes of no delivery: not 0, not 100 %."""
 
 
 def _pct(value: float | None) -> str:
-    return "--" if value is None else f"{value * 100:.1f}%"
+    return NONE if value is None else f"{value * 100:.1f}%"
+
+
+def _rate_of(value: float | None, whole: int) -> str:
+    """A rate whose base is not the orders column beside it, with that base: `100% of 1`
+    (fulfilment counts orders promised in the window, on time those signed in it)."""
+    return NONE if value is None or not whole else f"{value * 100:.0f}% of {whole}"
 
 
 def _min(value: float | None) -> str:
-    return "--" if value is None else f"{value:.1f}"
+    return NONE if value is None else f"{value:.1f}"
 
 
 def channel_row(channel: Channel, f: KpiFigures) -> tuple[str, ...]:
     return (
         str(channel),
         str(f.orders),
-        _pct(f.fulfilment_rate),
-        _pct(f.on_time_rate),
+        _rate_of(f.fulfilment_rate, f.due),
+        _rate_of(f.on_time_rate, f.signed),
         _min(f.delivery_minutes_avg),
         _min(f.delivery_minutes_p90),
         _pct(f.loss_rate),
@@ -82,12 +111,16 @@ class KpiScreen(LiveScreen):
 
     DEFAULT_CSS = """
     KpiScreen #window { height: 1; padding: 0 1; color: $text-muted; }
+    KpiScreen #sensors { height: auto; padding: 0 1; }
     KpiScreen #body { height: 1fr; }
     KpiScreen #tiles { grid-size: 8; grid-gutter: 0 1; height: 6; padding: 0 1; }
     KpiScreen.-compact #tiles { grid-size: 4; height: 12; }
     KpiScreen .charts { height: 1fr; min-height: 14; padding: 0 1; }
     KpiScreen.-compact .charts { layout: vertical; height: auto; }
-    KpiScreen.-compact KpiChart { height: 14; }
+    KpiScreen.-compact KpiChart, KpiScreen.-compact TroubleList { height: 14; }
+    KpiScreen #below { height: 1; padding: 0 1; display: none; }
+    KpiScreen #trouble-chart { width: 1fr; }
+    KpiScreen #below.-shown { display: block; background: $boost; text-style: bold; }
     KpiScreen #channels {
         width: 1fr; height: auto; max-height: 12; border: round $panel-lighten-2;
     }
@@ -113,6 +146,7 @@ class KpiScreen(LiveScreen):
         yield TopBar("KPIs")
         yield StaleBanner()
         yield LiveText(id="window")
+        yield LiveText(id="sensors")
         with VerticalScroll(id="body"):
             self.tiles = {spec.key: KpiTile(spec) for spec in TILES}
             with Grid(id="tiles"):
@@ -126,7 +160,8 @@ class KpiScreen(LiveScreen):
                 yield KpiChart("Orders per hour by channel, today", id="orders-chart")
             with Horizontal(classes="charts"):
                 yield KpiChart("On time % and delivery minutes, today", id="quality-chart")
-                yield KpiChart("Trouble by reason, today", id="trouble-chart")
+                yield TroubleList(id="trouble-chart")
+        yield LiveText(id="below")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -135,6 +170,8 @@ class KpiScreen(LiveScreen):
             table.add_column(column, key=column)
         self.show_changes(Changes(reloaded=True))
         self.tiles[TILES[0].key].focus()
+        body = self.query_one("#body", VerticalScroll)
+        self.watch(body, "scroll_y", lambda _y: self._say_what_is_below(), init=False)
         self.ready = True
 
     def on_screen_resume(self) -> None:
@@ -142,14 +179,18 @@ class KpiScreen(LiveScreen):
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < COMPACT_WIDTH, "-compact")
+        self.call_after_refresh(self._say_what_is_below)
 
     # --- drawing from the store ---------------------------------------------------------------
 
     def show_changes(self, changes: Changes) -> None:
         """Redraw from the KPI board when it changed; check its age once a second."""
         board = self.store.kpi
+        if changes.kpi or changes.reloaded or changes.alerts:
+            self._draw_sensors(board.summary)
         if changes.kpi or changes.reloaded:
             self._draw_summary(board.summary)
+            self.call_after_refresh(self._say_what_is_below)  # rows came or went
             if board.series is not None and board.exceptions is not None:
                 day = (id(board.series), id(board.exceptions))
                 if day != self._day_shown or changes.reloaded:
@@ -159,6 +200,23 @@ class KpiScreen(LiveScreen):
         if changes.reloaded or changes.kpi or changes.connection or now - self._checked >= 1:
             self._checked = now
             self._check_age(now)
+
+    def _say_what_is_below(self) -> None:
+        """Name the parts the terminal cuts off (at 80x24 every chart is below the fold), or
+        nothing when all is in sight."""
+        body = self.query_one("#body", VerticalScroll)
+        bottom = body.region.bottom
+        hidden = [
+            name
+            for selector, name in SECTIONS
+            if (part := self.query_one(selector)).region.bottom > bottom and part.region.height
+        ]
+        below = self.query_one("#below", LiveText)
+        if hidden:
+            below.show(f"↓ below: {', '.join(hidden)} (pgdn)")
+        if below.has_class("-shown") != bool(hidden):
+            below.set_class(bool(hidden), "-shown")
+            self.call_after_refresh(self._say_what_is_below)  # the body's height changed
 
     def _draw_summary(self, summary: KpiSummary | None) -> None:
         current = summary.current if summary else None
@@ -173,6 +231,15 @@ class KpiScreen(LiveScreen):
             table.add_row(*channel_row(entry.channel, entry.figures), key=str(entry.channel))
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))
+
+    def _draw_sensors(self, summary: KpiSummary | None) -> None:
+        """Temperature and humidity read in the window, and the sensor alerts standing now."""
+        line = self.query_one("#sensors", LiveText)
+        if summary is None:
+            line.show("")
+            return
+        alerts = sensor_alerts(self.store.alerts.alerts.values())
+        line.show(kpi_sensor_line(summary.sensors, alerts))
 
     def _draw_window(self, summary: KpiSummary | None) -> None:
         zone = self.zone
@@ -198,9 +265,17 @@ class KpiScreen(LiveScreen):
         board = self.store.kpi
         zone = self.zone
         assert board.series is not None and board.exceptions is not None
-        self.query_one("#orders-chart", KpiChart).paint(orders_by_hour(board.series, zone))
-        self.query_one("#quality-chart", KpiChart).paint(day_quality(board.series, zone))
-        self.query_one("#trouble-chart", KpiChart).paint(trouble_by_reason(board.exceptions))
+        day = day_orders(board.series, zone)
+        self.query_one("#orders-chart", KpiChart).paint(
+            orders_by_hour(board.series, zone),
+            title=orders_title(day),
+            legend=orders_legend(day) if self.app.no_color else "",  # else: plotext's swatches
+        )
+        quality = day_quality_figures(board.series)
+        self.query_one("#quality-chart", KpiChart).paint(
+            day_quality(board.series, zone), title=quality_title(quality), legend=QUALITY_LEGEND
+        )
+        self.query_one("#trouble-chart", TroubleList).show(board.exceptions)
 
     def _check_age(self, now: float) -> None:
         zone = self.zone

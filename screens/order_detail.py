@@ -14,9 +14,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Static
 
 from backend_client import ConnectionFailed, FreshlineError, NotFound, PermissionDenied
-from backend_client.models import AlertRule, Delivery, Event, Order, OrderState
+from backend_client.models import AlertRule, Delivery, Event, Order, OrderSensors, OrderState
 from backend_client.phones import mask_phone
 from console.alert_book import RULE_WORDS
+from console.sensor_words import order_sensor_rows
 from console.store import LANE_OF_STATE, Changes, OrderCard, Store, Urgency
 from screens.acting import act_on_orders
 from screens.guard import LiveScreen
@@ -158,6 +159,7 @@ class OrderDetailScreen(LiveScreen):
         self.order: Order | None = None
         self.events: list[Event] = []
         self.parcels: list[Delivery] = []
+        self.sensors: OrderSensors | None = None
 
     def compose(self) -> ComposeResult:
         yield TopBar(f"order {self.order_id}")
@@ -209,7 +211,11 @@ class OrderDetailScreen(LiveScreen):
             parcels = await client.orders.deliveries(self.order_id)
         except FreshlineError:
             parcels = []  # a backend without deliveries: the rest of the order still shows
-        self.order, self.events, self.parcels = order, events, parcels
+        try:
+            sensors: OrderSensors | None = await client.sensors.of_order(self.order_id)
+        except FreshlineError:
+            sensors = None  # a backend without it: the rest of the order still shows
+        self.order, self.events, self.parcels, self.sensors = order, events, parcels, sensors
         self._draw()
 
     # --- drawing ------------------------------------------------------------------------------
@@ -287,6 +293,9 @@ class OrderDetailScreen(LiveScreen):
             if rider is not None and rider.fix_at is not None:
                 seconds = (self.store.clock.now() - rider.fix_at).total_seconds()
                 grid.add_row("last fix", f"{seconds / 60:.0f} min ago ({rider.status})")
+        if self.sensors is not None:
+            for label, words in order_sensor_rows(self.sensors, self.zone):
+                grid.add_row(label, words)
         self.query_one("#people-text", Static).update(grid)
 
     def _draw_timeline(self) -> None:

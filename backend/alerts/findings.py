@@ -24,7 +24,7 @@ from backend.orders.models import OrderRow
 from backend.realtime.models import EventRow
 from backend.returns.models import ReturnRequestRow
 from backend.riders.models import DeliveryProgressRow, RiderRow
-from backend.sensors.models import TemperatureReadingRow
+from backend.sensors.latest import classes_of, newest_readings, speaking_for
 from backend_client.models import (
     AlertRule,
     AlertSeverity,
@@ -341,37 +341,19 @@ async def cold_chain_temperature(
     if not orders:
         return []
     since = now - _minutes(rule.max_reading_age_minutes)
-    order_ids = [o.id for o in orders]
-    rider_ids = sorted({o.rider_id for o in orders if o.rider_id})
-    readings = await session.execute(
-        select(
-            TemperatureReadingRow.order_id,
-            TemperatureReadingRow.rider_id,
-            TemperatureReadingRow.celsius,
-            TemperatureReadingRow.at,
-        )
-        .where(
-            TemperatureReadingRow.at >= since,
-            or_(
-                TemperatureReadingRow.order_id.in_(order_ids),
-                TemperatureReadingRow.rider_id.in_(rider_ids),
-            ),
-        )
-        .order_by(TemperatureReadingRow.at, TemperatureReadingRow.id)
+    newest = await newest_readings(
+        session,
+        "celsius",
+        order_ids=[o.id for o in orders],
+        rider_ids={o.rider_id for o in orders if o.rider_id},
+        since=since,
     )
-    newest: dict[tuple[str, int | None], tuple[float, datetime]] = {}
-    for order_id, rider_id, celsius, at in readings:
-        key = ("order", order_id) if order_id is not None else ("rider", rider_id)
-        newest[key] = (celsius, at)
     found = []
     for order in orders:
-        candidates = [newest.get(("order", order.id))]
-        if order.rider_id:
-            candidates.append(newest.get(("rider", order.rider_id)))
-        known = [c for c in candidates if c is not None]
-        if not known:
+        reading = speaking_for(newest, order.id, order.rider_id)
+        if reading is None:
             continue
-        celsius, at = max(known, key=lambda c: c[1])
+        _source, celsius, at = reading
         if rule.min_celsius <= celsius <= rule.max_celsius:
             continue
         found.append(
@@ -383,6 +365,58 @@ async def cold_chain_temperature(
                 f"({rule.min_celsius:g} to {rule.max_celsius:g} °C)",
                 celsius=celsius,
                 read_at=_iso(at),
+            )
+        )
+    return found
+
+
+async def humidity(
+    session: AsyncSession, rules: Rules, now: datetime, subjects: Subjects
+) -> list[Finding]:
+    """The newest recent humidity reading for each order being picked or delivered, from its
+    own box or its rider's vehicle, outside the band of a class of goods it carries."""
+    rule = rules.humidity
+    orders = (
+        await session.execute(
+            select(*ORDER_COLUMNS).where(
+                _chosen(OrderRow.id, subjects.orders),
+                OrderRow.status.in_((S.PICKING, S.DELIVERING)),
+            )
+        )
+    ).all()
+    if not orders or not rule.classes:
+        return []
+    newest = await newest_readings(
+        session,
+        "humidity",
+        order_ids=[o.id for o in orders],
+        rider_ids={o.rider_id for o in orders if o.rider_id},
+        since=now - _minutes(rule.max_reading_age_minutes),
+    )
+    carried = await classes_of(session, [o.id for o in orders])
+    found = []
+    for order in orders:
+        reading = speaking_for(newest, order.id, order.rider_id)
+        if reading is None:
+            continue
+        _source, percent, at = reading
+        bands = {
+            name: (band.min_percent, band.max_percent)
+            for name, band in sorted(rule.classes.items())
+            if name in carried.get(order.id, set())
+        }
+        outside = [name for name, (low, high) in bands.items() if not low <= percent <= high]
+        if not outside:
+            continue
+        found.append(
+            _about_order(
+                order,
+                AlertRule.HUMIDITY,
+                rule.severity,
+                f"Order {order.id}: humidity out of range for {', '.join(outside)}",
+                humidity=percent,
+                read_at=_iso(at),
+                bands={name: bands[name] for name in outside},
             )
         )
     return found
@@ -580,6 +614,7 @@ FINDERS: dict[AlertRule, Finder] = {
     AlertRule.PAYMENT_PENDING: payment_pending,
     AlertRule.OUT_OF_STOCK: out_of_stock,
     AlertRule.COLD_CHAIN_TEMPERATURE: cold_chain_temperature,
+    AlertRule.HUMIDITY: humidity,
     AlertRule.DELIVERY_EXCEPTION: delivery_exception,
 }
 """One finder per rule; returns and claims share `requests_waiting`."""
@@ -593,6 +628,7 @@ ORDER_RULES = frozenset(
         AlertRule.PAYMENT_PENDING,
         AlertRule.OUT_OF_STOCK,
         AlertRule.COLD_CHAIN_TEMPERATURE,
+        AlertRule.HUMIDITY,
         AlertRule.DELIVERY_EXCEPTION,
     }
 )

@@ -71,6 +71,33 @@ class ColdChain(Section):
     max_reading_age_minutes: float = Field(default=30, gt=0)
 
 
+class HumidityBand(BaseModel):
+    """The relative humidity one class of goods keeps well in, percent."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_percent: float = Field(ge=0, le=100)
+    max_percent: float = Field(ge=0, le=100)
+
+
+DEFAULT_HUMIDITY = {
+    "vegetables": HumidityBand(min_percent=85, max_percent=98),
+    "fruit": HumidityBand(min_percent=80, max_percent=95),
+    "meat": HumidityBand(min_percent=80, max_percent=95),
+    "seafood": HumidityBand(min_percent=85, max_percent=98),
+    "dairy": HumidityBand(min_percent=60, max_percent=90),
+    "eggs": HumidityBand(min_percent=65, max_percent=85),
+}
+
+
+class Humidity(Section):
+    """Per class of goods (the catalogue's category), the band the newest humidity reading
+    of an order's box or its rider's vehicle must be in; classes not named are not checked."""
+
+    max_reading_age_minutes: float = Field(default=30, gt=0)
+    classes: dict[str, HumidityBand] = Field(default_factory=lambda: dict(DEFAULT_HUMIDITY))
+
+
 class Rules(BaseModel):
     """Every rule's thresholds (defaults as in the packaged rules.toml)."""
 
@@ -86,6 +113,7 @@ class Rules(BaseModel):
     payment_pending: Waiting = Waiting(severity=AlertSeverity.INFO)
     out_of_stock: Section = Section()
     cold_chain_temperature: ColdChain = ColdChain()
+    humidity: Humidity = Humidity()
     delivery_exception: Section = Section(severity=AlertSeverity.CRITICAL)
     return_requested: Section = Section()
     claim_requested: Section = Section()
@@ -107,6 +135,9 @@ def parse_rules(text: str) -> Rules:
     band = rules.cold_chain_temperature
     if band.min_celsius >= band.max_celsius:
         raise ValueError("cold_chain_temperature: min_celsius must be below max_celsius")
+    for name, humid in rules.humidity.classes.items():
+        if humid.min_percent >= humid.max_percent:
+            raise ValueError(f"humidity.classes.{name}: min_percent must be below max_percent")
     return rules
 
 

@@ -14,6 +14,7 @@ from backend.errors import Unprocessable
 from backend.kpi.orders import created_cohort, due_cohort, merged, signed_cohort
 from backend.kpi.riders import utilisation
 from backend.kpi.scope import MAX_BUCKETS, MAX_WINDOW, TOTAL_KEY, Grouping, KpiScope
+from backend.kpi.sensors import sensor_kpis
 from backend.kpi.trouble import trouble
 from backend_client.models import (
     Channel,
@@ -145,6 +146,7 @@ async def summary(session: AsyncSession, scope: KpiScope, *, now: datetime) -> K
         previous=previous,
         by_channel=by_channel,
         computed_at=now,
+        sensors=await sensor_kpis(session, scope),
     )
 
 

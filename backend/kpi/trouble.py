@@ -1,11 +1,16 @@
 """Trouble by state and reason, from the event log: how often orders ran out of stock, hit an
-exception on the road, were refused, went to a claim or were cancelled, and why."""
+exception on the road, were refused, went to a claim or were cancelled, and why. A reason that
+starts with a catalogue code (`VEG-SPINACH: wilted`, as stores report shortages) is answered
+with the item's name beside it, so screens need not show codes."""
 
 from __future__ import annotations
+
+import re
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.inventory.models import SkuRow
 from backend.kpi.scope import KpiScope
 from backend.orders.models import OrderRow
 from backend.realtime.models import EventRow
@@ -19,6 +24,8 @@ TROUBLE_STATES = (
     OrderState.CANCELLED,
 )
 TOP_REASONS = 20
+SKU_PREFIX = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,39}):\s")
+"""A reason naming an item first: `VEG-SPINACH: the last units failed the freshness check`."""
 
 
 async def trouble(
@@ -47,7 +54,27 @@ async def trouble(
     for state, _reason, count in rows:
         by_state[state] += count
     top = sorted(rows, key=lambda r: (-r[2], r[0], r[1]))[:TOP_REASONS]
-    return by_state, [
-        ExceptionCount(state=OrderState(state), reason=text, count=count)
-        for state, text, count in top
-    ]
+    codes = {_sku_of(text) for _state, text, _count in top} - {None}
+    names: dict[str, str] = {}
+    if codes:
+        known = select(SkuRow.sku, SkuRow.name).where(SkuRow.sku.in_(codes))
+        names = {sku: name for sku, name in (await session.execute(known)).all()}
+    counts = []
+    for state, text, count in top:
+        sku = _sku_of(text)
+        named = sku if sku in names else None
+        counts.append(
+            ExceptionCount(
+                state=OrderState(state),
+                reason=text,
+                count=count,
+                sku=named,
+                sku_name=names.get(named) if named else None,
+            )
+        )
+    return by_state, counts
+
+
+def _sku_of(reason: str) -> str | None:
+    found = SKU_PREFIX.match(reason)
+    return found.group(1) if found else None

@@ -1,1 +1,1 @@
-"""Cold-chain sensors: temperature readings from order boxes and riders' vehicles."""
+"""Sensors: temperature and relative humidity readings from order boxes and riders' vehicles."""

@@ -1,4 +1,4 @@
-"""Routes: cold-chain temperature readings in."""
+"""Routes: sensor readings (temperature, humidity) in."""
 
 from __future__ import annotations
 
@@ -40,8 +40,8 @@ async def upload_readings(
     wake: WakeAlerts,
     principal: CanReportSensors,
 ):
-    """Temperature readings from cold-chain boxes (by order) and vehicles (by rider); the
-    cold-chain rule reads the newest of each."""
+    """Readings of temperature, relative humidity or both from order boxes (by order) and
+    vehicles (by rider); the cold-chain and humidity rules read the newest of each."""
     now = clock.now()
 
     async def act(session):

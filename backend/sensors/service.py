@@ -1,4 +1,5 @@
-"""Keeping temperature readings: each names an order's box or a rider's vehicle, in scope."""
+"""Keeping sensor readings (temperature, humidity or both): each names an order's box or a
+rider's vehicle, in scope."""
 
 from __future__ import annotations
 
@@ -57,7 +58,12 @@ async def record_readings(
         raise Unprocessable("; ".join(problems[:20]))
     session.add_all(
         TemperatureReadingRow(
-            order_id=r.order_id, rider_id=r.rider_id, celsius=r.celsius, at=r.at, received_at=now
+            order_id=r.order_id,
+            rider_id=r.rider_id,
+            celsius=r.celsius,
+            humidity=r.humidity,
+            at=r.at,
+            received_at=now,
         )
         for r in batch.readings
     )

@@ -27,6 +27,7 @@ from backend.sim.demand import BEIJING, Demand
 from backend.sim.movement import Leg
 from backend.sim.platforms import Platforms
 from backend.sim.rides import rider_shift
+from backend.sim.sensors import report_vehicles
 from backend.sim.stories import order_story
 from backend.sim.world import RiderAgent, Story
 from backend_client import (
@@ -168,6 +169,7 @@ class Simulator:
             self._spawn(self._place_orders(), "demand")
             self._spawn(self._pump_positions(), "positions")
             self._spawn(self._replenish(), "replenish")
+            self._spawn(report_vehicles(self), "vehicle-sensors")
             if self.on_status is not None:
                 self._spawn(self._report(), "status")
             for agent in self.riders.values():

@@ -74,6 +74,7 @@ from backend_client.models.kpi import (
     KpiWindow,
     LedgerLine,
     ReconciliationReport,
+    SensorKpis,
 )
 from backend_client.models.orders import (
     AssignRequest,
@@ -119,7 +120,10 @@ from backend_client.models.riders import (
     RiderSuggestion,
 )
 from backend_client.models.sensors import (
+    LatestReading,
+    OrderSensors,
     ReadingsResult,
+    SensorReading,
     TemperatureReading,
     TemperatureReadings,
 )
@@ -209,6 +213,7 @@ __all__ = [
     "KpiSeries",
     "KpiSummary",
     "KpiWindow",
+    "LatestReading",
     "Latitude",
     "LedgerLine",
     "Longitude",
@@ -221,6 +226,7 @@ __all__ = [
     "OrderItem",
     "OrderItemIn",
     "OrderPage",
+    "OrderSensors",
     "OrderState",
     "Phone",
     "PositionBatch",
@@ -247,6 +253,8 @@ __all__ = [
     "RiderSuggestion",
     "Role",
     "RouteStop",
+    "SensorKpis",
+    "SensorReading",
     "ServerMessage",
     "SnapshotRequired",
     "StockAdjust",

@@ -43,6 +43,7 @@ class AlertRule(StrEnum):
     PAYMENT_PENDING = "payment_pending"
     OUT_OF_STOCK = "out_of_stock"
     COLD_CHAIN_TEMPERATURE = "cold_chain_temperature"
+    HUMIDITY = "humidity"
     DELIVERY_EXCEPTION = "delivery_exception"
     RETURN_REQUESTED = "return_requested"
     CLAIM_REQUESTED = "claim_requested"

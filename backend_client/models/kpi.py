@@ -67,6 +67,20 @@ class ChannelKpis(Response):
     figures: KpiFigures
 
 
+class SensorKpis(Response):
+    """What the sensors read in the window: box readings of the orders in scope, and vehicle
+    readings when the question is not narrowed. None where there was no reading."""
+
+    celsius_readings: int
+    celsius_min: float | None
+    celsius_avg: float | None
+    celsius_max: float | None
+    humidity_readings: int = Field(description="Readings of relative humidity (%).")
+    humidity_min: float | None
+    humidity_avg: float | None
+    humidity_max: float | None
+
+
 class KpiSummary(Response):
     """Answer of `GET /api/v1/kpi/summary`, and what the `kpi` stream topic pushes."""
 
@@ -75,6 +89,9 @@ class KpiSummary(Response):
     previous: KpiFigures = Field(description="The window of the same length just before.")
     by_channel: list[ChannelKpis] = Field(description="`current`, per channel that had orders.")
     computed_at: datetime = Field(description="The server's clock when it was computed.")
+    sensors: SensorKpis | None = Field(
+        default=None, description="Temperature and humidity read in the window."
+    )
 
 
 class KpiBucket(Response):
@@ -99,6 +116,11 @@ class ExceptionCount(Response):
     state: OrderState
     reason: str = Field(description="As given by whoever reported it; empty when none was.")
     count: int
+    sku: str | None = Field(
+        default=None,
+        description="The catalogue item the reason starts with (`VEG-SPINACH: wilted`), if any.",
+    )
+    sku_name: str | None = Field(default=None, description="That item's name (`Spinach`).")
 
 
 class KpiExceptions(Response):

@@ -14,9 +14,13 @@ class ServerClock:
         self.speed = speed
         self._anchor = now or datetime.now(UTC)
         self._at = time.monotonic()
+        self.anchored = now is not None
+        """False while this is only the machine's clock: the backend's has not been read yet
+        (in the demo they are hours apart, and a day cut by the machine's clock is another)."""
 
     def anchor(self, now: datetime, speed: float | None = None) -> None:
         self._anchor, self._at = now, time.monotonic()
+        self.anchored = True
         if speed is not None:
             self.speed = speed
 

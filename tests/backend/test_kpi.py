@@ -223,6 +223,10 @@ async def check_trouble(api: Api) -> None:
     reasons = {(r["state"], r["reason"]): r["count"] for r in trouble["by_reason"]}
     assert reasons[("EXCEPTION", "customer refused the delivery")] == 1
     assert reasons[("CANCELLED", "customer changed their mind")] == 1
+    # A reason naming a catalogue item comes with the item's name; others with none.
+    named = {r["reason"]: (r["sku"], r["sku_name"]) for r in trouble["by_reason"]}
+    assert named["VEG-BOKCHOY: wilted"] == ("VEG-BOKCHOY", "Bok choy")
+    assert named["customer changed their mind"] == (None, None)
 
 
 async def check_reconciliation(api: Api, orders: dict[str, dict]) -> None:

@@ -123,6 +123,7 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("POST", "/requests/{request_id}/reject", "returns:decide"),
     ("POST", "/requests/{request_id}/reopen", "returns:decide"),
     ("POST", "/sensors/readings", "sensors:report"),
+    ("GET", "/orders/{order_id}/sensors", "orders:read"),
     ("GET", "/events", ANY_ACCOUNT),
     ("GET", "/orders/{order_id}/deliveries", "orders:read"),
     # Signed by the channel's secret instead of a token (backend/channels/gate.py).
@@ -723,6 +724,8 @@ class Matrix:
                 return Call("/sensors/readings", json={"readings": [reading]})
             case "GET", "/orders/{order_id}/deliveries":
                 return Call(f"/orders/{shared}/deliveries")
+            case "GET", "/orders/{order_id}/sensors":
+                return Call(f"/orders/{shared}/sensors")
             case "POST", "/channels/{channel}/orders" | "/channels/{channel}/callbacks":
                 # Taken on the channel's signature alone: a token, whoever's, is none.
                 return Call(template.replace("{channel}", "app"), json={}, ok=401)

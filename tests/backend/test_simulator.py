@@ -154,3 +154,19 @@ async def test_the_simulator_refuses_a_backend_on_another_clock(tmp_path: Path) 
         pytest.raises(SimulatorError, match="runs at 60x, not 1x"),
     ):
         await Simulator(SimConfig(server=server.base_url, speed=1, duration=1)).run()
+
+
+async def test_riders_vehicles_report_temperature_and_humidity(tmp_path: Path) -> None:
+    with demo_server(tmp_path, speed=120) as server:
+        config = SimConfig(server=server.base_url, seed=11, orders_per_hour=150, duration=20)
+        stats = await Simulator(config).run()
+        assert stats.errors == 0, stats.summary()
+        async with FreshlineClient(server.base_url) as client:
+            client.token = (await client.login("supervisor", "demo-supervisor")).access_token
+            now = (await client.health()).time
+            summary = await client.kpi.summary(start=START, end=now)
+        sensors = summary.sensors
+        assert sensors is not None and sensors.humidity_readings > 0, summary
+        assert sensors.celsius_readings == sensors.humidity_readings  # both in every reading
+        assert sensors.humidity_avg is not None and 80 < sensors.humidity_avg < 95
+        assert_no_server_errors(server)

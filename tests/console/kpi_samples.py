@@ -16,6 +16,7 @@ from backend_client.models import (
     KpiSeries,
     KpiSummary,
     KpiWindow,
+    SensorKpis,
 )
 
 NOW = datetime(2026, 11, 22, 4, 30, tzinfo=UTC)  # 12:30 in Beijing
@@ -81,6 +82,16 @@ def summary() -> KpiSummary:
         previous=figures(65, on_time=0.934, fulfil=0.961, minutes=35.0, rider_utilisation=0.55),
         by_channel=by_channel,
         computed_at=NOW,
+        sensors=SensorKpis(
+            celsius_readings=38,
+            celsius_min=1.5,
+            celsius_avg=4.2,
+            celsius_max=9.5,
+            humidity_readings=41,
+            humidity_min=62.0,
+            humidity_avg=88.4,
+            humidity_max=97.0,
+        ),
     )
 
 
@@ -121,5 +132,14 @@ def exceptions() -> KpiExceptions:
             "CLAIMING": 2,
             "CANCELLED": 6,
         },
-        by_reason=[ExceptionCount(state=s, reason=r, count=c) for s, r, c in rows],
+        by_reason=[
+            ExceptionCount(
+                state=s,
+                reason=r,
+                count=c,
+                sku="VEG-SPINACH" if r.startswith("VEG-SPINACH:") else None,
+                sku_name="Spinach" if r.startswith("VEG-SPINACH:") else None,
+            )
+            for s, r, c in rows
+        ],
     )

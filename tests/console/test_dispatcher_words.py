@@ -10,7 +10,7 @@ from typing import Any
 
 from textual.widgets import DataTable
 
-from backend_client.models import AlertRule, Event, OrderState, Role
+from backend_client.models import AlertRule, Event, OrderSensors, OrderState, Role
 from console.alert_book import RULE_WORDS
 from console.alert_words import figure_words, plural
 from console.app import FreshlineApp
@@ -44,7 +44,7 @@ def event(seq: int, kind: str, minutes: float, **payload: Any) -> Event:
 
 
 class StubClient:
-    """The three calls the order's detail makes, answered from memory."""
+    """The four calls the order's detail makes, answered from memory."""
 
     def __init__(self, events: list[Event]) -> None:
         self.the_order = order(8, OrderState.DELIVERING, 25, 4)
@@ -53,6 +53,7 @@ class StubClient:
         self.orders = SimpleNamespace(
             get=self.order, timeline=self.timeline, deliveries=self.order_deliveries
         )
+        self.sensors = SimpleNamespace(of_order=self.order_sensors)
 
     async def order(self, order_id: int) -> Any:
         return self.the_order
@@ -62,6 +63,9 @@ class StubClient:
 
     async def order_deliveries(self, order_id: int) -> list[Any]:
         return []
+
+    async def order_sensors(self, order_id: int) -> OrderSensors:
+        return OrderSensors(celsius=None, humidity=None, humidity_bands={}, celsius_band=None)
 
     async def aclose(self) -> None:
         return None

@@ -211,10 +211,22 @@ async def test_the_order_and_the_kpi_screen_show_what_the_sensors_read(
             "the order's sensors",
         )
         people = app.screen.query_one("#people-text")
-        shown = "\n".join(lines_of(people))
-        for label, words in order_sensor_rows(read, BEIJING):
-            # The API's figure, where it was read and the band, beside its label.
-            assert re.search(rf"{label} +{re.escape(words.plain[:30])}", shown), shown
+        # The API's figure, where it was read and the band, beside its label.
+        expected = [
+            rf"{label} +{re.escape(words.plain[:30])}"
+            for label, words in order_sensor_rows(read, BEIJING)
+        ]
+
+        def shown_rows() -> str:
+            return "\n".join(lines_of(people))
+
+        # The grid is laid out again once the readings have grown it: wait for that redraw.
+        await until(
+            pilot,
+            lambda: all(re.search(row, shown_rows()) for row in expected),
+            "the sensor rows in sight",
+        )
+        shown = shown_rows()
         assert "!! 40 %" in shown  # too dry for every class of goods: flagged in words
         await pilot.press("escape")
         await pilot.press("4")

@@ -2,7 +2,7 @@
 their time for the KPI window's readings
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 """
 
 from collections.abc import Sequence

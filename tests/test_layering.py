@@ -179,6 +179,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
         "sql",
         "sqlite",
         "process",
+        "crypto",
     ),
     ("writer",),
     ("db",),
@@ -195,6 +196,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
     ("dispatch",),
     ("channels",),
     ("kpi",),
+    ("privacy",),  # erasure and the upkeep of keys and stored answers: over every domain
     ("demo",),  # seeding the demo city: the app imports it only with the `demo` setting on
     ("runtime",),
     ("app", "models"),

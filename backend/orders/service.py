@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.alerts.service import resolve_incident
 from backend.auth.principal import Principal, system_principal
 from backend.auth.redaction import sees_staff_details
+from backend.crypto.cipher import active
 from backend.db import lock_key
 from backend.dispatch import deliveries
 from backend.dispatch.deliveries import DeliveryPlan, DeliveryRecord
@@ -131,13 +132,21 @@ async def list_orders(
 
 
 def _search(text: str):
-    """Order id, channel order id, customer name (substring) or phone (suffix)."""
+    """Order id, channel order id, customer name (the start of a word of it, or of the whole
+    name) or phone (suffix). Name and phone are encrypted: they are found by the order's
+    blind index (`search_tags`), the tag of what was typed among the order's tags."""
     text = text.strip()
+    cipher = active()
     # The order's own copy of the customer: what this order's channel said, nobody else.
-    name = func.lower(OrderRow.customer_name).contains(text.lower(), autoescape=True)
-    clauses = [name, OrderRow.external_id == text]
+    lowered = " ".join(text.lower().split())
+    clauses = [
+        OrderRow.search_tags.contains(cipher.tag("name", lowered), autoescape=True),
+        OrderRow.external_id == text,
+    ]
     if text.isascii() and text.isdigit():  # "²".isdigit() is True, int("²") is not
-        clauses.append(OrderRow.customer_phone.endswith(text, autoescape=True))
+        clauses.append(
+            OrderRow.search_tags.contains(cipher.tag("phone-suffix", text), autoescape=True)
+        )
         if int(text) < 2**31:
             clauses.append(OrderRow.id == int(text))
     return or_(*clauses)
@@ -165,11 +174,14 @@ WAREHOUSES = Query("SELECT id, zone, lat, lng, auto_dispatch FROM warehouses ORD
 WAREHOUSE = Query("SELECT id, zone, lat, lng, auto_dispatch FROM warehouses WHERE id = :id")
 EXISTING = Query("SELECT id FROM orders WHERE channel = :channel AND external_id = :external_id")
 UPSERT_CUSTOMER = Query(
-    "INSERT INTO customers (name, phone, address, lat, lng) "
-    "VALUES (:name, :phone, :address, :lat, :lng) ON CONFLICT (phone) DO UPDATE SET "
+    "INSERT INTO customers (name, phone, phone_index, address, lat, lng) "
+    "VALUES (:name, :phone, :phone_index, :address, :lat, :lng) "
+    "ON CONFLICT (phone_index) DO UPDATE SET "
     "name = excluded.name, address = excluded.address, lat = excluded.lat, lng = excluded.lng "
     "RETURNING id"
 )
+"""The customer of this phone (found by its blind index: the phone itself is encrypted, with a
+nonce of its own each time), created or brought up to date."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,9 +230,17 @@ async def create_order(
         raise Unprocessable(f"unknown SKU: {', '.join(unknown)}")
     warehouse = await _serving_warehouse(sql, request)
     c = request.customer
+    cipher = active()
     customer = await sql.one(
         UPSERT_CUSTOMER,
-        {"name": c.name, "phone": c.phone, "address": c.address, "lat": c.lat, "lng": c.lng},
+        {
+            "name": cipher.encrypt(c.name, "customers.name"),
+            "phone": cipher.encrypt(c.phone, "customers.phone"),
+            "phone_index": cipher.blind("phone", c.phone),
+            "address": cipher.encrypt(c.address, "customers.address"),
+            "lat": c.lat,
+            "lng": c.lng,
+        },
     )
     assert customer is not None
     items = [

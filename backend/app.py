@@ -40,6 +40,7 @@ from backend.kpi.pusher import KpiPusher
 from backend.kpi.router import router as kpi_router
 from backend.limits import BodySizeLimit
 from backend.orders.router import router as orders_router
+from backend.privacy.router import router as privacy_router
 from backend.privacy.upkeep import PrivacyUpkeep, seal_plain
 from backend.realtime.bus import bus_for
 from backend.realtime.feed import EventFeed
@@ -194,6 +195,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         channels_router,
         delivery_router,
         kpi_router,
+        privacy_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

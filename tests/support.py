@@ -13,6 +13,7 @@ import httpx
 from fastapi import FastAPI
 
 from backend.clock import ManualClock
+from backend.crypto.keys import new_ring_text
 from backend.settings import Settings
 
 _external_ids = itertools.count(1)
@@ -40,6 +41,11 @@ async def one_turn() -> None:
     await asyncio.sleep(0)
 
 
+TEST_FIELD_KEYS = new_ring_text()
+"""One key ring for every test app of this process (a fresh one each run): no key file is
+written outside the test's folders, and apps started one after another read each other's
+values as one deployment does."""
+
 STARTUP_S = 60.0
 """How long an app may take to start (migrations, demo seeding) before a test gives up: a
 bound for a loaded machine, not a wait; a healthy start takes well under a second."""
@@ -56,6 +62,7 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         "alerts": False,
         "argon2_time_cost": 1,
         "argon2_memory_cost_kib": 64,
+        "field_keys": TEST_FIELD_KEYS,
         **overrides,
     }
     return Settings(**values)

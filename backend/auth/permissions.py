@@ -40,6 +40,7 @@ class Permission(StrEnum):
     CHANNELS_READ = "channels:read"
     CHANNELS_RECONCILE = "channels:reconcile"
     KPI_READ = "kpi:read"
+    CUSTOMERS_ERASE = "customers:erase"
 
 
 EVERYONE = frozenset(Role)
@@ -80,6 +81,9 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.CHANNELS_RECONCILE: frozenset({R.ADMIN, R.SUPERVISOR}),
     # KPIs cover every warehouse and channel: the desk's, not a scoped account's.
     Permission.KPI_READ: DESK,
+    # The customer asks their platform, or us; a channel erases only customers all of whose
+    # orders came through it (privacy/erasure.py).
+    Permission.CUSTOMERS_ERASE: frozenset({R.ADMIN, R.CHANNEL}),
 }
 
 CLAIM_LIMIT_CENTS: dict[Role, int | None] = {

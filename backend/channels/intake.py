@@ -26,7 +26,7 @@ from backend.channels.adapter import (
 )
 from backend.channels.callbacks import apply_callback
 from backend.channels.models import ChannelCallbackRow, ChannelStatementRow
-from backend.crypto.cipher import seal_json, unseal_json_text
+from backend.crypto.cipher import seal_json, stored_json, unseal_json_text
 from backend.db import lock_key
 from backend.dispatch import deliveries
 from backend.dispatch.deliveries import DeliveryPlan, pickup_key
@@ -39,7 +39,7 @@ from backend.orders.models import OrderRow
 from backend.orders.records import OrderRecord
 from backend.orders.views import order_view
 from backend.settings import Settings
-from backend.sql import Query, json_value, sql_of
+from backend.sql import Query, sql_of
 from backend_client.models import (
     CallbackOutcome,
     ChannelCallbackResult,
@@ -113,7 +113,7 @@ async def take_order(
                 "with other content; changes come as callbacks, not as the order again",
                 order_id=order_id,
             )
-        if json_value(response) is None:  # past `answer_retention_hours`: as it is now
+        if stored_json(response) is None:  # past `answer_retention_hours`: as it is now
             order = await records.load(sql, order_id)
             assert order is not None  # orders are never deleted
             parcels = [d.id for d in await deliveries.of_order(session, order_id)]

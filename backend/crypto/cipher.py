@@ -24,6 +24,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -197,17 +198,21 @@ def seal_json(value: Any, label: str) -> str:
     return _dumps(active().encrypt(text, label))
 
 
+def stored_json(stored: Any) -> Any:
+    """A JSON column's value as read: text from SQLite, parsed already from PostgreSQL (where
+    a sealed answer arrives as the bare string)."""
+    if isinstance(stored, str) and stored.startswith(PREFIX):
+        return stored
+    return orjson.loads(stored) if isinstance(stored, str | bytes) else stored
+
+
 def unseal_json_text(stored: Any, label: str) -> str:
     """The JSON text of an answer stored by `seal_json` (or one stored before encryption)."""
-    import orjson
-
-    value = orjson.loads(stored) if isinstance(stored, str | bytes) else stored
+    value = stored_json(stored)
     if isinstance(value, str) and value.startswith(PREFIX):
         return active().decrypt(value, label)
     return _dumps(value)
 
 
 def _dumps(value: Any) -> str:
-    import orjson
-
     return orjson.dumps(value).decode()

@@ -74,6 +74,7 @@ from backend_client.models.kpi import (
 from backend_client.models.orders import (
     AssignRequest,
     BatchTransition,
+    CustomerErasure,
     CustomerIn,
     CustomerOut,
     Delivery,
@@ -177,6 +178,7 @@ __all__ = [
     "ClientHeartbeat",
     "ClientMessage",
     "Code",
+    "CustomerErasure",
     "CustomerIn",
     "CustomerOut",
     "DbId",

@@ -99,6 +99,18 @@ class CustomerOut(Response):
     phone: str
 
 
+class CustomerErasure(Response):
+    """What `DELETE /customers/{id}` did (the same answer again for a customer erased before):
+    their name, phone and address replaced by a pseudonym wherever they were kept."""
+
+    customer_id: int
+    erased_at: AwareDatetime
+    erased_by: str = Field(description="The account that erased the customer.")
+    orders: list[int] = Field(
+        description="The customer's orders: kept, with the pseudonym in place of the customer."
+    )
+
+
 class Order(Response):
     """An order as every client sees it."""
 

@@ -15,6 +15,7 @@ A customer with an order still open is not erased (409): the rider needs the add
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +30,7 @@ from backend.dispatch.models import DeliveryItemRow, DeliveryRow
 from backend.errors import Conflict, Forbidden, NotFound
 from backend.orders.lifecycle import FINAL_STATES
 from backend.orders.models import CustomerRow, OrderRow
+from backend.realtime.feed import EventFeed
 from backend.realtime.models import EventRow
 from backend.realtime.outbox import append_event
 from backend.returns.models import ReturnRequestRow
@@ -76,9 +78,36 @@ class Scrubber:
         return any(old in value for old, _ in self.pairs)
 
 
+@dataclass(frozen=True)
+class Erased:
+    """An erasure's answer, and what the events held in memory need rewritten like the log."""
+
+    answer: CustomerErasure
+    order_ids: frozenset[int] = frozenset()
+    scrub: Scrubber | None = None
+
+    def rewrite_held(self, feed: EventFeed) -> int:
+        """The erased customer's events in the feed's memory rewritten as in the log."""
+        scrub = self.scrub
+        if scrub is None:
+            return 0
+
+        def change(event: dict[str, Any]) -> dict[str, Any] | None:
+            if event.get("order_id") not in self.order_ids:
+                return None
+            reason = event.get("reason")
+            return {
+                **event,
+                "payload": scrub.json(event["payload"]),
+                "reason": scrub.text(reason) if reason else reason,
+            }
+
+        return feed.rewrite(change)
+
+
 async def erase_customer(
     session: AsyncSession, customer_id: int, *, actor: Principal, now: datetime
-) -> CustomerErasure:
+) -> Erased:
     """Erase the customer (idempotent: erased already, the same answer and no change)."""
     customer = await session.get(CustomerRow, customer_id, with_for_update=True)
     if customer is None:
@@ -99,7 +128,7 @@ async def erase_customer(
                 "an admin erases customers several channels share"
             )
     if customer.erased_at is not None:
-        return _answer(customer, orders)
+        return Erased(_answer(customer, orders))
     still_open = [o.id for o in orders if o.status not in FINAL_STATES]
     if still_open:
         raise Conflict(
@@ -135,7 +164,7 @@ async def erase_customer(
         payload={"customer_id": customer_id, "orders": len(order_ids)},
     )
     await session.flush()
-    return _answer(customer, orders)
+    return Erased(_answer(customer, orders), frozenset(order_ids), scrub)
 
 
 def _answer(customer: CustomerRow, orders: list[OrderRow]) -> CustomerErasure:

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.deps import CanEraseCustomers
 from backend.deps import ClockDep, DbDep
-from backend.privacy.erasure import erase_customer
+from backend.privacy.erasure import Erased, erase_customer
+from backend.realtime.deps import FeedDep
 from backend.responses import PROTECTED, errors
 from backend_client.models import CustomerErasure
 
@@ -34,7 +35,11 @@ CustomerId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Customer id.")
     },
 )
 async def erase(
-    customer_id: CustomerId, db: DbDep, clock: ClockDep, principal: CanEraseCustomers
+    customer_id: CustomerId,
+    db: DbDep,
+    clock: ClockDep,
+    feed: FeedDep,
+    principal: CanEraseCustomers,
 ) -> CustomerErasure:
     """Erase a customer: their name, phone and address become a pseudonym in every place they
     were kept (the customer, their orders, the events, alerts and requests that quoted them,
@@ -43,7 +48,10 @@ async def erase(
     answers the same and changes nothing."""
     now = clock.now()
 
-    async def job(session: AsyncSession) -> CustomerErasure:
+    async def job(session: AsyncSession) -> Erased:
         return await erase_customer(session, customer_id, actor=principal, now=now)
 
-    return await db.write(job)
+    erased = await db.write(job)
+    # The log is rewritten; so are its newest events this instance holds for replays.
+    erased.rewrite_held(feed)
+    return erased.answer

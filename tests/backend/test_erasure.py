@@ -134,6 +134,10 @@ async def test_an_erased_customer_leaves_no_trace_and_the_numbers_stay(
     assert [e["kind"] for e in timeline][:1] == ["order.created"]
     audit = (await api.get("admin", "/events", params={"since": 0, "topics": "audit"})).json()
     assert any(e["kind"] == "customer.erased" for e in audit["events"])
+    # The events held in memory for replays are rewritten as the log was.
+    replayed = await api.get("admin", "/events", params={"since": 0, "topics": "orders"})
+    assert replayed.json()["events"] and NAME not in replayed.text
+    assert f"erased customer {customer_id}" in replayed.text
 
     # A retry of the channel's order and of the idempotent POST answer the pseudonym.
     replay = await send(api, "app", "orders", app_order(1))

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -119,10 +119,10 @@ async def test_keys_rotate_command_is_picked_up_by_a_running_backend(
         second = current_of(path)
         assert second != first and second in rotated.stdout
 
-        async def only_the_new_key() -> bool:
-            return await keys_in_use(api) == {second}
+        async def only(app: Api, kid: str) -> bool:
+            return await keys_in_use(app) == {kid}
 
-        await eventually(only_the_new_key, "every value re-encrypted under the new key")
+        await eventually(partial(only, api, second), "every value re-encrypted under the new key")
         assert active().current == second
         status = await asyncio.to_thread(
             subprocess.run,

@@ -45,9 +45,9 @@ class OrderRow(Base):
     """The name as this order's channel gave it; another channel's order never rewrites it."""
     customer_phone: Mapped[str] = mapped_column(Sealed("orders.customer_phone"))
     address: Mapped[str] = mapped_column(Sealed("orders.address"))
-    search_tags: Mapped[str | None] = mapped_column(Text)
+    search_tags: Mapped[str | None] = mapped_column(Text, deferred=True)
     """The blind index the search reads (`FieldCipher.search_tags`): phone suffixes and name
-    words, as keyed hashes."""
+    words, as keyed hashes. Deferred: only the search's WHERE reads it, never a row's load."""
     lat: Mapped[float]
     lng: Mapped[float]
     zone: Mapped[str] = mapped_column(String(60), index=True)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.deps import CanEraseCustomers
+from backend.crypto.cipher import active
 from backend.deps import ClockDep, DbDep
 from backend.privacy.erasure import Erased, erase_customer
 from backend.realtime.deps import FeedDep
@@ -54,4 +55,5 @@ async def erase(
     erased = await db.write(job)
     # The log is rewritten; so are its newest events this instance holds for replays.
     erased.rewrite_held(feed)
+    active().forget()  # nor are their values kept decrypted in this instance's memory
     return erased.answer

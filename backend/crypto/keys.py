@@ -79,8 +79,10 @@ def new_ring_text() -> str:
     return ring_text({key_id_of(key): key}, key_id_of(key), new_key())
 
 
-def write_private(path: Path, text: str) -> None:
-    """Replace `path` at once (a reader sees the old file or the new one), mode 0600."""
+def write_private(path: Path, text: str, *, replace: bool = True) -> bool:
+    """Write `path` at once (a reader sees the old file or the new one), mode 0600; with
+    `replace=False` only if there is none yet (two backends starting together agree on the
+    first one's keys). Whether this call wrote it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".keys-", dir=path.parent)
     try:
@@ -89,10 +91,16 @@ def write_private(path: Path, text: str) -> None:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        if replace:
+            os.replace(tmp, path)
+            return True
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def key_source(settings: Settings) -> KeySource:
@@ -115,8 +123,7 @@ def key_source(settings: Settings) -> KeySource:
     else:
         folder = Path(user_data_dir("freshline", appauthor=False))
     path = folder / DEV_KEY_FILE
-    if not path.exists():
-        write_private(path, new_ring_text())
+    if not path.exists() and write_private(path, new_ring_text(), replace=False):
         log.warning(
             "no field key configured: generated a development key file %s; production sets "
             "field_key_file or FRESHLINE_FIELD_KEYS (README, Configuration)",

@@ -46,7 +46,8 @@ class IdempotencyRow(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int]
     response: Mapped[Any] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    """Answers older than `answer_retention_hours` are pruned (backend/privacy/upkeep.py)."""
 
 
 Action = Callable[[AsyncSession], Awaitable[tuple[int, BaseModel]]]

@@ -155,7 +155,9 @@ async def erase_customer(
         o.lat, o.lng = _coarse(o.lat), _coarse(o.lng)
     if order_ids:
         await _scrub_order_trail(session, order_ids, scrub)
-    await _scrub_idempotency_answers(session, scrub)
+    if orders:
+        first = min(o.created_at for o in orders)
+        await _scrub_idempotency_answers(session, scrub, since=first)
     await append_event(
         session,
         kind="customer.erased",
@@ -215,15 +217,17 @@ async def _scrub_order_trail(session: AsyncSession, order_ids: list[int], scrub:
     )
 
 
-async def _scrub_idempotency_answers(session: AsyncSession, scrub: Scrubber) -> None:
+async def _scrub_idempotency_answers(
+    session: AsyncSession, scrub: Scrubber, *, since: datetime
+) -> None:
     # Which stored answers quote the customer is known only by reading them (they are kept
-    # encrypted): every one still kept, at most `answer_retention_hours` of them.
+    # encrypted): those given since the customer's first order, within the retention.
     await _scrub_answers(
         session,
-        Query("SELECT id, CAST(response AS TEXT) FROM idempotency_keys"),
+        Query("SELECT id, CAST(response AS TEXT) FROM idempotency_keys WHERE created_at >= :since"),
         "idempotency_keys",
         scrub,
-        [{}],
+        [{"since": since}],
     )
 
 

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 """Values re-encrypted per transaction: short transactions, so requests wait little."""
+RESEAL_EVERY = 60
+"""Upkeep passes between two scans for values under older keys when nothing changed."""
 
 
 @dataclass(frozen=True)
@@ -188,24 +190,31 @@ async def key_census(db: Database) -> dict[str, Counter[str]]:
     return found
 
 
-PRUNE_IDEMPOTENCY = Query("DELETE FROM idempotency_keys WHERE created_at < :cutoff")
+PRUNE_BATCH = 5000
+"""Rows pruned per transaction: the first pass after a long pause does not hold the writer."""
+PRUNE_IDEMPOTENCY = Query(
+    "DELETE FROM idempotency_keys WHERE id IN (SELECT id FROM idempotency_keys "
+    f"WHERE created_at < :cutoff ORDER BY created_at LIMIT {PRUNE_BATCH})"
+)
 PRUNE_RECEIPTS = Query(
-    "UPDATE channel_orders SET response = 'null' "
-    "WHERE received_at < :cutoff AND CAST(response AS TEXT) <> 'null'"
+    "UPDATE channel_orders SET response = 'null' WHERE id IN (SELECT id FROM channel_orders "
+    "WHERE received_at < :cutoff AND CAST(response AS TEXT) <> 'null' "
+    f"ORDER BY received_at LIMIT {PRUNE_BATCH})"
 )
 
 
 async def prune_answers(db: Database, cutoff: datetime) -> tuple[int, int]:
     """Stored answers given before `cutoff` forgotten: (idempotency answers deleted, channel
     receipts emptied). A receipt's row stays (reconciliation counts it); its answer goes."""
+    totals = [0, 0]
+    for index, query in enumerate((PRUNE_IDEMPOTENCY, PRUNE_RECEIPTS)):
 
-    async def job(session: AsyncSession) -> tuple[int, int]:
-        sql = sql_of(session)
-        return await sql.run(PRUNE_IDEMPOTENCY, {"cutoff": cutoff}), await sql.run(
-            PRUNE_RECEIPTS, {"cutoff": cutoff}
-        )
+        async def job(session: AsyncSession, query: Query = query) -> int:
+            return await sql_of(session).run(query, {"cutoff": cutoff})
 
-    return await db.write(job)
+        while done := await db.write(job):
+            totals[index] += done
+    return totals[0], totals[1]
 
 
 class PrivacyUpkeep(BackgroundLoop):
@@ -251,10 +260,11 @@ class PrivacyUpkeep(BackgroundLoop):
             return True
         return False
 
-    async def run_once(self) -> tuple[int, tuple[int, int]]:
-        """One pass: (values re-encrypted, (answers deleted, receipts emptied))."""
+    async def run_once(self, *, reseal: bool = True) -> tuple[int, tuple[int, int]]:
+        """One pass: (values re-encrypted, (answers deleted, receipts emptied)). `reseal`:
+        look for values under older keys (a scan of every sealed column)."""
         self.reload_keys()
-        resealed = await reseal_all(self.db)
+        resealed = await reseal_all(self.db) if reseal else 0
         if resealed:
             log.info("re-encrypted %d personal value(s) under key %s", resealed, active().current)
         pruned = await prune_answers(self.db, self.clock.now() - self.retention)
@@ -265,9 +275,20 @@ class PrivacyUpkeep(BackgroundLoop):
         return resealed, pruned
 
     async def _run(self) -> None:
+        # The sealed columns are scanned at start (a rotation may have been cut short), when
+        # the current key changes (the key file, or a value under a key heard of late), and
+        # every `RESEAL_EVERY` passes (a value an instance wrote under the old key after the
+        # others had finished); the scans are full-table, the pruning uses indexes.
+        done_under: str | None = None
+        passes = 0
         while True:
+            self.reload_keys()
+            due = active().current != done_under or passes % RESEAL_EVERY == 0
             try:
-                await self.run_once()
+                await self.run_once(reseal=due)
+                if due:
+                    done_under = active().current
             except Exception:  # an outage must not end the upkeep; the next pass retries
                 log.exception("privacy upkeep pass failed")
+            passes += 1
             await asyncio.sleep(self.period)

@@ -1,6 +1,6 @@
 """personal fields encrypted at rest: wider text columns for ciphertext, the customers' phone
-found by a blind index instead of a unique plain phone, the orders' search tags, and when a
-customer was erased
+found by a blind index instead of a unique plain phone, the orders' search tags, when a
+customer was erased, and stored answers indexed by age (they are pruned)
 
 Values written before this revision stay plain until the backend's first start after it,
 which encrypts them and fills the blind index (`backend/privacy/upkeep.py`): a migration has
@@ -48,9 +48,16 @@ def upgrade() -> None:
         batch_op.alter_column(
             "phone", existing_type=sa.String(length=30), type_=sa.Text(), nullable=False
         )
+    # Stored answers are pruned by age.
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_idempotency_keys_created_at"), ["created_at"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_idempotency_keys_created_at"))
     # Only a database whose values are plain again (`keys decrypt` does not exist: restore a
     # backup) fits the narrow columns; the structure is put back as it was.
     with op.batch_alter_table("riders", schema=None) as batch_op:

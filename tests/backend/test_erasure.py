@@ -90,6 +90,8 @@ async def test_an_erased_customer_leaves_no_trace_and_the_numbers_stay(
     )
     assert created.status_code == 201, created.text
     order = created.json()
+    api.clock.advance(minutes=16)  # unpaid this long: an alert, titled with her name
+    assert await api.app.state.runtime.alerts.evaluate() == 1
     order = await api.act("channel-app", order, "cancel", reason=f"{NAME} changed her mind")
     taken = await send(api, "app", "orders", app_order(1))
     assert taken.status_code == 201, taken.text
@@ -105,6 +107,7 @@ async def test_an_erased_customer_leaves_no_trace_and_the_numbers_stay(
     # Encrypted at rest: the phone and the address are nowhere in plain text, even before.
     stored = await every_value(api)
     assert PHONE not in stored and ADDRESS not in stored
+    assert NAME in stored  # the events' and the alert's copy: plain until the erasure
     assert (await api.get("dispatcher", "/orders", params={"q": PHONE[-4:]})).json()["items"]
 
     kpis_before = (await api.get("admin", "/kpi/summary")).json()

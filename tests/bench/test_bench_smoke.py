@@ -46,6 +46,10 @@ EXPECTED = {
         "events lost or doubled, either instance's stream",
     },
     "6 intake": {"orders/s through the channel gateway", "paid orders/s through the gateway"},
+    "8 privacy": {
+        "CPU per order taken, fields encrypted",
+        "CPU per snapshot, fields encrypted",
+    },
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",

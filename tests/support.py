@@ -13,7 +13,8 @@ import httpx
 from fastapi import FastAPI
 
 from backend.clock import ManualClock
-from backend.crypto.keys import new_ring_text
+from backend.crypto.cipher import install
+from backend.crypto.keys import new_ring_text, parse_ring
 from backend.settings import Settings
 
 _external_ids = itertools.count(1)
@@ -44,7 +45,9 @@ async def one_turn() -> None:
 TEST_FIELD_KEYS = new_ring_text()
 """One key ring for every test app of this process (a fresh one each run): no key file is
 written outside the test's folders, and apps started one after another read each other's
-values as one deployment does."""
+values as one deployment does. Installed now too, for tests that write rows through a
+`Database` of their own, without an app (the demo seeded straight into it)."""
+install(parse_ring(TEST_FIELD_KEYS, "tests", reload=None))
 
 STARTUP_S = 60.0
 """How long an app may take to start (migrations, demo seeding) before a test gives up: a

@@ -108,6 +108,7 @@ async def test_keys_rotate_command_is_picked_up_by_a_running_backend(
             FRESHLINE_DATABASE_URL=database_url,
             FRESHLINE_FIELD_KEY_FILE=str(path),
         )
+        del env["FRESHLINE_FIELD_KEYS"]  # the keys from the file, as the backend here has them
         rotated = await asyncio.to_thread(
             subprocess.run,
             [sys.executable, "-m", "backend", "keys", "rotate"],

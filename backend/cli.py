@@ -133,9 +133,8 @@ def rotate() -> None:
     )
 
 
-@keys_app.command()
-def status() -> None:
-    """How many encrypted values each key holds, per column (`plain`: not encrypted yet)."""
+def _census() -> dict[str, Any]:
+    """Per sealed column, how many values each key holds, with the settings' keys installed."""
     import asyncio
 
     from backend.crypto.cipher import install
@@ -154,10 +153,17 @@ def status() -> None:
         finally:
             await db.dispose()
 
+    return asyncio.run(census())
+
+
+@keys_app.command()
+def status() -> None:
+    """How many encrypted values each key holds, per column (`plain`: not encrypted yet)."""
     from backend.crypto.cipher import active
 
+    census = _census()
     typer.echo(f"current key: {active().current}")
-    for label, counts in asyncio.run(census()).items():
+    for label, counts in census.items():
         shown = ", ".join(f"{kid} {n}" for kid, n in sorted(counts.items())) or "empty"
         typer.echo(f"{label}: {shown}")
 
@@ -193,26 +199,10 @@ def retire(
     key_id: Annotated[str, typer.Argument(help="The old key's id (`keys status`).")],
 ) -> None:
     """Drop an old key from the key file, once no value is under it any more."""
-    import asyncio
-
-    from backend.crypto.cipher import install
-    from backend.crypto.keys import key_source, retire_key
-    from backend.db import Database
-    from backend.privacy.upkeep import key_census
-    from backend.settings import Settings
+    from backend.crypto.keys import retire_key
 
     path = _key_file()
-    settings = Settings()
-    install(key_source(settings).load())
-    db = Database(settings.database_url)
-
-    async def census() -> dict[str, Any]:
-        try:
-            return await key_census(db)
-        finally:
-            await db.dispose()
-
-    left = sum(counts.get(key_id, 0) for counts in asyncio.run(census()).values())
+    left = sum(counts.get(key_id, 0) for counts in _census().values())
     if left:
         typer.echo(f"{left} value(s) are still under {key_id}: `keys reseal` first", err=True)
         raise typer.Exit(1)

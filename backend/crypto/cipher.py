@@ -212,14 +212,6 @@ def active() -> FieldCipher:
     return _active
 
 
-def seal(plain: str | None, label: str) -> str | None:
-    return None if plain is None else active().encrypt(plain, label)
-
-
-def unseal(stored: str | None, label: str) -> str | None:
-    return None if stored is None else active().decrypt(stored, label)
-
-
 def seal_json(value: Any, label: str) -> str:
     """A JSON answer kept encrypted: the JSON text of a string holding its ciphertext."""
     text = value if isinstance(value, str) else _dumps(value)

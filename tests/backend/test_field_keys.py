@@ -55,6 +55,12 @@ async def started(database_url: str, clock: ManualClock, **settings: Any) -> Asy
         yield Api(client, app, clock)
 
 
+async def keys(env: dict[str, str], *words: str) -> subprocess.CompletedProcess[str]:
+    """`python -m backend keys WORDS` in a process of its own."""
+    command = [sys.executable, "-m", "backend", "keys", *words]
+    return await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True)
+
+
 async def keys_in_use(api: Api) -> set[str]:
     census = await key_census(api.app.state.runtime.db)
     return {kid for counts in census.values() for kid, n in counts.items() if n}
@@ -134,6 +140,12 @@ async def test_keys_rotate_command_is_picked_up_by_a_running_backend(
         )
         assert status.returncode == 0, status.stderr
         assert f"current key: {second}" in status.stdout and first not in status.stdout
+
+        assert (await keys(env, "retire", second)).returncode == 1  # the current key stays
+        assert (await keys(env, "retire", first)).returncode == 0  # nothing is under it any more
+        assert set(parse_ring(path.read_text(encoding="utf-8"), "k", reload=None).keys) == {second}
+        resealed = await keys(env, "reseal")
+        assert resealed.returncode == 0 and "re-encrypted 0 value(s)" in resealed.stdout
 
 
 async def test_stored_answers_are_pruned_after_their_retention(api: Api) -> None:

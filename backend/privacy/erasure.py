@@ -5,9 +5,11 @@ What changes: the customer's row (name, phone, address, and its blind index, whi
 otherwise still find them by phone), each of their orders' copy (and its search tags), the
 point they were delivered to, rounded to about a kilometre (the zone and the warehouse stay),
 every event, alert and return or claim of those orders that quoted them, the stored answers
-that carried them (channel receipts, `Idempotency-Key` replays), and the merge key of their
-parcels. What stays: every count, time, amount, state and actor, so the KPIs and the audit
-trail read the same; an event (`customer.erased`) records who erased whom, and when.
+that carried them (channel receipts, `Idempotency-Key` replays), the merge key of their
+parcels, and the fixes of the riders who carried their orders near their door (blurred to about
+100 m: the order's track would still lead there). What stays: every count, time, amount,
+state and actor, so the KPIs and the audit trail read the same; an event (`customer.erased`)
+records who erased whom, and when.
 
 A customer with an order still open is not erased (409): the rider needs the address.
 """
@@ -34,6 +36,7 @@ from backend.realtime.feed import EventFeed
 from backend.realtime.models import EventRow
 from backend.realtime.outbox import append_event
 from backend.returns.models import ReturnRequestRow
+from backend.riders.models import RiderPositionRow
 from backend.sql import Query, sql_of
 from backend_client.models import CustomerErasure, Role
 
@@ -136,6 +139,7 @@ async def erase_customer(
             "erase once they have ended"
         )
 
+    await _blur_doorstep(session, orders, now)
     name = pseudonym(customer_id)
     phones = {customer.phone} | {o.customer_phone for o in orders}
     replacements = {customer.name: name, customer.address: ERASED_ADDRESS}
@@ -181,6 +185,34 @@ def _answer(customer: CustomerRow, orders: list[OrderRow]) -> CustomerErasure:
 
 def _coarse(degrees: float) -> float:
     return round(degrees, COORDINATE_DECIMALS)
+
+
+DOORSTEP_DEGREES = 0.002
+"""About 200 m: the fixes of a rider this near an erased customer's door while carrying their
+order are blurred, or the order's track would still lead there."""
+DOORSTEP_DECIMALS = 3
+"""Blurred to about 100 m: the rider's track keeps its shape and its length, not the door."""
+
+
+async def _blur_doorstep(session: AsyncSession, orders: list[OrderRow], now: datetime) -> None:
+    for order in orders:
+        if order.rider_id is None or order.delivering_at is None:
+            continue
+        ended = order.signed_at or order.exception_at or order.cancelled_at or now
+        near = select(RiderPositionRow).where(
+            RiderPositionRow.rider_id == order.rider_id,
+            RiderPositionRow.at >= order.delivering_at,
+            RiderPositionRow.at <= ended,
+            RiderPositionRow.lat.between(
+                order.lat - DOORSTEP_DEGREES, order.lat + DOORSTEP_DEGREES
+            ),
+            RiderPositionRow.lng.between(
+                order.lng - DOORSTEP_DEGREES, order.lng + DOORSTEP_DEGREES
+            ),
+        )
+        for fix in await session.scalars(near):
+            fix.lat = round(fix.lat, DOORSTEP_DECIMALS)
+            fix.lng = round(fix.lng, DOORSTEP_DECIMALS)
 
 
 async def _scrub_order_trail(session: AsyncSession, order_ids: list[int], scrub: Scrubber) -> None:

@@ -7,6 +7,7 @@ import copy
 import logging
 import sqlite3
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,16 @@ async def test_an_erased_customer_leaves_no_trace_and_the_numbers_stay(
     await api.rider_online(1)
     signed = await api.assign(signed, 1)
     signed = await api.act("rider-1", signed, "dispatch")
+    api.clock.advance(minutes=1)
+    doorstep = [  # the rider at her door, to the metre
+        {"lat": 39.936123, "lng": 116.455187, "at": (api.clock.now() - timedelta(seconds=s))}
+        for s in (20, 10)
+    ]
+    for fix, nudge in zip(doorstep, (0.0, 0.000011), strict=True):
+        fix["lat"] += nudge
+        fix["at"] = fix["at"].isoformat()
+    fixes = await api.post("rider-1", "/riders/1/positions", json={"points": doorstep})
+    assert fixes.status_code == 200, fixes.text
     signed = await api.act("rider-1", signed, "sign")
     customer_id = order["customer"]["id"]
     assert channel_order["customer"]["id"] == customer_id  # the same phone: the same customer
@@ -127,6 +138,8 @@ async def test_an_erased_customer_leaves_no_trace_and_the_numbers_stay(
     assert await api.event_count() == events_before + 1  # one `customer.erased`, audited once
     assert (await api.get("admin", "/kpi/summary")).json() == kpis_before
 
+    track = (await api.get("admin", f"/orders/{channel_order['id']}/track")).json()
+    assert [(p["lat"], p["lng"]) for p in track["points"]] == [(39.936, 116.455)] * 2
     seen = (await api.get("admin", f"/orders/{order['id']}")).json()
     assert seen["customer"]["name"] == f"erased customer {customer_id}"
     assert seen["customer"]["phone"] == "" and seen["address"] == "erased"

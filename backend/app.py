@@ -31,6 +31,8 @@ from backend.auth.router import router as auth_router
 from backend.auth.tokens import TokenCache
 from backend.channels.router import router as channels_router
 from backend.clock import Clock, ScaledClock, SystemClock
+from backend.crypto.cipher import install
+from backend.crypto.keys import key_source
 from backend.db import Database
 from backend.dispatch.delivery_router import router as delivery_router
 from backend.dispatch.router import router as dispatch_router
@@ -48,6 +50,8 @@ from backend.log_redaction import install as redact_logged_queries
 from backend.methods import install_allow_header
 from backend.orders.router import router as orders_router
 from backend.orders.service import live_order_states
+from backend.privacy.router import router as privacy_router
+from backend.privacy.upkeep import PrivacyUpkeep, seal_plain
 from backend.realtime.bus import bus_for
 from backend.realtime.feed import EventFeed
 from backend.realtime.hub import Hub
@@ -74,6 +78,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Personal fields are encrypted under these keys (never kept in the database).
+        keys = key_source(settings)
+        install(keys.load())
         db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
         passwords = Passwords(
             time_cost=settings.argon2_time_cost, memory_cost_kib=settings.argon2_memory_cost_kib
@@ -96,10 +103,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         )
         # Failed sign-ins are counted where every instance sees them (auth/attempts.py).
         redis_counters = RedisCounters(settings.bus_url) if settings.bus_url else None
+        upkeep = PrivacyUpkeep(
+            db,
+            clock,
+            keys,
+            period=settings.privacy_upkeep_seconds,
+            retention=timedelta(hours=settings.answer_retention_hours),
+        )
         try:
             if settings.migrate_on_start:
                 await db.migrate()
             await db.start()
+            await seal_plain(db)
             if settings.demo:
                 # Imported here: the simulator's city data stays out of a production backend.
                 from backend.demo import seed_demo
@@ -130,6 +145,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 alerts.start()
             kpi_pusher.start()
             login_limiter = _login_limiter(settings, db, clock, redis_counters)
+            upkeep.start()
             app.state.runtime = Runtime(
                 settings=settings,
                 db=db,
@@ -144,10 +160,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 alert_rules=alert_rules,
                 tokens=tokens,
                 geocoder=geocoder_for(settings, db),
+                privacy=upkeep,
             )
             yield
         finally:
             await alerts.stop()
+            await upkeep.stop()
             await kpi_pusher.stop()
             await dispatcher.stop()
             hub.close_all("the server is shutting down")
@@ -218,6 +236,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         channels_router,
         delivery_router,
         kpi_router,
+        privacy_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

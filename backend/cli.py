@@ -140,9 +140,133 @@ def serve(
     )
 
 
+keys_app = typer.Typer(
+    name="keys",
+    help="The field keys personal data is encrypted under (README, Configuration).",
+    no_args_is_help=True,
+)
+app.add_typer(keys_app)
+
+
+def _key_file() -> Any:
+    """The settings' key file (generated for development if none is set), or exit 2 when the
+    keys come from `field_keys`, which only whoever set them can change."""
+    from pathlib import Path
+
+    from backend.crypto.keys import key_source
+    from backend.settings import Settings
+
+    source = key_source(Settings())
+    if source.path is None:
+        typer.echo(
+            "the field keys come from field_keys (FRESHLINE_FIELD_KEYS) or live in memory: "
+            "add a new key there, make it current and restart; running backends then "
+            "re-encrypt in the background",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return Path(source.path)
+
+
+@keys_app.command()
+def rotate() -> None:
+    """Add a new key to the key file and make it current. Running backends read the file
+    again within `privacy_upkeep_seconds` and re-encrypt every value under the older keys in
+    the background, reading both meanwhile; `keys status` shows how far they are."""
+    from backend.crypto.keys import rotate_file
+
+    path = _key_file()
+    old, new = rotate_file(path)
+    typer.echo(
+        f"key {new} is current in {path} (was {old}, kept for reading). Running backends "
+        "re-encrypt in the background; with none running, `keys reseal` does it now."
+    )
+
+
+def _census() -> dict[str, Any]:
+    """Per sealed column, how many values each key holds, with the settings' keys installed."""
+    import asyncio
+
+    from backend.crypto.cipher import install
+    from backend.crypto.keys import key_source
+    from backend.db import Database
+    from backend.privacy.upkeep import key_census
+    from backend.settings import Settings
+
+    settings = Settings()
+    install(key_source(settings).load())
+    db = Database(settings.database_url)
+
+    async def census() -> dict[str, Any]:
+        try:
+            return await key_census(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(census())
+
+
+@keys_app.command()
+def status() -> None:
+    """How many encrypted values each key holds, per column (`plain`: not encrypted yet)."""
+    from backend.crypto.cipher import active
+
+    census = _census()
+    typer.echo(f"current key: {active().current}")
+    for label, counts in census.items():
+        shown = ", ".join(f"{kid} {n}" for kid, n in sorted(counts.items())) or "empty"
+        typer.echo(f"{label}: {shown}")
+
+
+@keys_app.command()
+def reseal() -> None:
+    """Re-encrypt every value not under the current key now (what running backends do in
+    the background), batch by batch; safe beside running backends."""
+    import asyncio
+
+    from backend.crypto.cipher import install
+    from backend.crypto.keys import key_source
+    from backend.db import Database
+    from backend.privacy.upkeep import reseal_all
+    from backend.settings import Settings
+
+    settings = Settings()
+    install(key_source(settings).load())
+    db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+
+    async def run() -> int:
+        try:
+            await db.start()
+            return await reseal_all(db)
+        finally:
+            await db.dispose()
+
+    typer.echo(f"re-encrypted {asyncio.run(run())} value(s)")
+
+
+@keys_app.command()
+def retire(
+    key_id: Annotated[str, typer.Argument(help="The old key's id (`keys status`).")],
+) -> None:
+    """Drop an old key from the key file, once no value is under it any more."""
+    from backend.crypto.keys import retire_key
+
+    path = _key_file()
+    left = sum(counts.get(key_id, 0) for counts in _census().values())
+    if left:
+        typer.echo(f"{left} value(s) are still under {key_id}: `keys reseal` first", err=True)
+        raise typer.Exit(1)
+    try:
+        retire_key(path, key_id)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"key {key_id} removed from {path}")
+
+
 @app.callback()
 def backend() -> None:
-    """The Freshline backend: `serve` runs it."""
+    """The Freshline backend: `serve` runs it; `keys` looks after the field keys."""
 
 
 def main() -> None:

@@ -24,11 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.auth.principal import Principal
+from backend.crypto.cipher import seal_json, unseal_json_text
 from backend.db import Base, Database, UTCDateTime
 from backend.errors import Unprocessable
 from backend.sql import Query, json_text, sql_of
 
 HEADER = "Idempotency-Key"
+ANSWER_LABEL = "idempotency_keys.response"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
@@ -44,7 +46,8 @@ class IdempotencyRow(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int]
     response: Mapped[Any] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    """Answers older than `answer_retention_hours` are pruned (backend/privacy/upkeep.py)."""
 
 
 Action = Callable[[AsyncSession], Awaitable[tuple[int, BaseModel]]]
@@ -112,11 +115,14 @@ async def run_once(
             assert stored is not None
             if stored[0] != fingerprint:
                 raise Unprocessable(f"{HEADER} {key!r} was already used for a different request")
-            body = stored[2]
-            return stored[1], body if isinstance(body, str) else json_text(body), True
+            return stored[1], unseal_json_text(stored[2], ANSWER_LABEL), True
         status, model = await action(session)
         body = json_body(model)
-        await sql.run(ANSWER, {"id": claimed[0], "status": status, "body": body})
+        # The answer may carry a customer's name, phone and address: kept encrypted, and
+        # pruned after `answer_retention_hours` (backend/privacy/upkeep.py).
+        await sql.run(
+            ANSWER, {"id": claimed[0], "status": status, "body": seal_json(body, ANSWER_LABEL)}
+        )
         return status, body, False
 
     status, body, replayed = await db.write(once)

@@ -17,6 +17,7 @@ from backend.auth.tokens import TokenCache
 from backend.clock import Clock
 from backend.db import Database
 from backend.dispatch.sweeper import AutoDispatcher
+from backend.privacy.upkeep import PrivacyUpkeep
 from backend.realtime.bus import Bus
 from backend.realtime.feed import EventFeed
 from backend.realtime.hub import Hub
@@ -41,3 +42,4 @@ class Runtime:
     alert_rules: RuleBook
     tokens: TokenCache
     geocoder: Geocoder
+    privacy: PrivacyUpkeep

@@ -150,6 +150,20 @@ class Settings(BaseSettings):
     """What one rider carries on one delivery; a heavier order is split into several."""
     cold_box_max_g: int = Field(default=8_000, ge=500)
     """What one cold-chain box holds; more cold goods than that are split into several."""
+    # --- Personal data at rest (backend/crypto/, backend/privacy/) ---
+    field_keys: SecretStr | None = None
+    """The field keys as JSON (`{"current", "keys", "index_key"}`, README "Configuration"),
+    e.g. from a secret store through `FRESHLINE_FIELD_KEYS`; beats `field_key_file`."""
+    field_key_file: str | None = None
+    """A JSON file of field keys (mode 0600), rotated by `python -m backend keys rotate`; unset
+    (and no `field_keys`): a development key file is generated beside the SQLite database."""
+    answer_retention_hours: float = Field(default=72.0, gt=0, le=24 * 365)
+    """Stored answers (`Idempotency-Key` replays, channel order and callback answers) are
+    deleted this long after they were given: a retry after that acts again (or, for a channel's
+    order, answers 409 naming the order it made)."""
+    privacy_upkeep_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
+    """How often the upkeep pass runs: re-reads the key file, re-encrypts values under older
+    keys, prunes stored answers past their retention."""
     time_zone: str = "Asia/Shanghai"
     """The business time zone (an IANA name): served to every console and wall in
     `GET /health`, so clocks read the same everywhere, and where business days (KPI days,

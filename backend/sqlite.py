@@ -40,6 +40,9 @@ def install_hooks(sync_engine: Any, busy_timeout_ms: int) -> None:
             f"PRAGMA busy_timeout={int(busy_timeout_ms)}",
             "PRAGMA foreign_keys=ON",
             "PRAGMA synchronous=NORMAL",
+            # A changed or deleted value is overwritten in the file, not left in a free page:
+            # an erased customer (backend/privacy/erasure.py) leaves no bytes behind.
+            "PRAGMA secure_delete=ON",
         ):
             cursor.execute(pragma)
         cursor.close()

@@ -17,6 +17,7 @@ Never imports textual or rich (tests/test_layering.py).
 from backend_client._alerts import Alerts
 from backend_client._channels import Channels
 from backend_client._client import FreshlineClient
+from backend_client._customers import Customers
 from backend_client._errors import (
     ApiError,
     Conflict,
@@ -59,6 +60,7 @@ __all__ = [
     "Channels",
     "Conflict",
     "ConnectionFailed",
+    "Customers",
     "FreshlineClient",
     "FreshlineError",
     "GapDetected",

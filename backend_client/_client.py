@@ -11,6 +11,7 @@ import httpx
 
 from backend_client._alerts import Alerts
 from backend_client._channels import Channels
+from backend_client._customers import Customers
 from backend_client._kpi import Kpi
 from backend_client._orders import Orders
 from backend_client._requests import Requests
@@ -77,6 +78,9 @@ class FreshlineClient:
         """The sales channels' gateway."""
         self.users = Users(self._transport)
         """Accounts (admins only)."""
+        """Accounts (admins only)."""
+        self.customers = Customers(self._transport)
+        """A customer's erasure."""
         self.sensors = Sensors(self._transport)
         """Cold-chain temperature readings."""
 

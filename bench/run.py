@@ -18,10 +18,12 @@
    load through two instances beside one;
 6. intake: orders/s through the channel gateway beside `POST /orders` (`channel_intake.py`);
 7. peak day: a million orders a day at its peak hour with every transition, 10,000 riders and
-   20 consoles, on SQLite and PostgreSQL, beside the bare broadcast at the same rates.
+   20 consoles, on SQLite and PostgreSQL, beside the bare broadcast at the same rates;
 8. search: `GET /orders?q=`'s search at 20,000 open orders and 20,000 signed in the last day,
    p99, CPU per query and typos found, beside the substring search it replaced
-   (`search.py`), on SQLite and PostgreSQL.
+   (`search.py`), on SQLite and PostgreSQL;
+9. privacy: CPU per order taken and per snapshot with personal fields encrypted beside the
+   same code storing them plain (`field_encryption.py`).
 
 `--scale` multiplies every load (riders, event rates, orders, requests; consoles by up to 2x
 the scale); `--seconds` is how long each stream load runs. Writes `<out>/latest.json` and
@@ -46,7 +48,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import backend_load, channel_intake, console_apply, search
+from bench import backend_load, channel_intake, console_apply, field_encryption, search
 from bench.common import (
     ROOT,
     postgres_reachable,
@@ -66,6 +68,7 @@ BENCHMARKS = (
     "intake",
     "peakday",
     "search",
+    "privacy",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
 """A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
@@ -484,6 +487,36 @@ def bench_search(run: Run) -> None:
             )
 
 
+def bench_privacy(run: Run) -> None:
+    rounds = 5 if run.args.scale >= 0.5 else 1
+    args = argparse.Namespace(
+        orders=max(field_encryption.WRITE_SAMPLE, round(300 * run.args.scale)),
+        snapshot=max(50, round(2000 * run.args.scale)),
+        rounds=rounds,
+    )
+    run.loads["privacy"] = (
+        f"{args.orders} orders a round, snapshots of {args.snapshot}+ orders, {rounds} "
+        "round(s), in this process; SQLite"
+    )
+    print(f"9. privacy: {run.loads['privacy']}", flush=True)
+    report = asyncio.run(field_encryption.run(args))
+    run.raw["privacy"] = report
+    for what, label in (("write", "order taken"), ("snapshot", "snapshot")):
+        figures = report[what]
+        run.add(
+            Figure(
+                "9 privacy",
+                f"CPU per {label}, fields encrypted",
+                figures["sealed_cpu_s"] * 1000,
+                "ms",
+                "the same, stored plain",
+                figures["plain_cpu_s"] * 1000,
+                "<= 1.05x",
+                goal(figures["ratio"], field_encryption.GOAL, at_most=True),
+            )
+        )
+
+
 def bench_peakday(run: Run) -> None:
     """The seeds' million orders a day at its peak hour, with every order's transitions, the
     riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
@@ -703,6 +736,7 @@ def main() -> int:
         "intake": bench_intake,
         "peakday": bench_peakday,
         "search": bench_search,
+        "privacy": bench_privacy,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

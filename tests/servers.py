@@ -42,8 +42,10 @@ def free_port() -> int:
 
 def clean_env(run_dir: Path, **extra: str) -> dict[str, str]:
     """The inherited environment without any FRESHLINE_* setting, plus fast hashing and a log
-    file in `run_dir`, no auto-dispatch and no alert engine; `extra` is added last (it may
-    override those)."""
+    file in `run_dir`, no auto-dispatch, no alert engine, and the test process's field keys
+    (a database seeded here is read there); `extra` is added last (it may override those)."""
+    from tests.support import TEST_FIELD_KEYS
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRESHLINE_")}
     env.update(
         {
@@ -52,6 +54,7 @@ def clean_env(run_dir: Path, **extra: str) -> dict[str, str]:
             "FRESHLINE_ARGON2_TIME_COST": "1",
             "FRESHLINE_ARGON2_MEMORY_COST_KIB": "64",
             "FRESHLINE_LOG_FILE": str(run_dir / LOG),
+            "FRESHLINE_FIELD_KEYS": TEST_FIELD_KEYS,
             **extra,
         }
     )

@@ -13,6 +13,8 @@ import httpx
 from fastapi import FastAPI
 
 from backend.clock import ManualClock
+from backend.crypto.cipher import install
+from backend.crypto.keys import new_ring_text, parse_ring
 from backend.settings import Settings
 
 _external_ids = itertools.count(1)
@@ -40,6 +42,13 @@ async def one_turn() -> None:
     await asyncio.sleep(0)
 
 
+TEST_FIELD_KEYS = new_ring_text()
+"""One key ring for every test app of this process (a fresh one each run): no key file is
+written outside the test's folders, and apps started one after another read each other's
+values as one deployment does. Installed now too, for tests that write rows through a
+`Database` of their own, without an app (the demo seeded straight into it)."""
+install(parse_ring(TEST_FIELD_KEYS, "tests", reload=None))
+
 STARTUP_S = 60.0
 """How long an app may take to start (migrations, demo seeding) before a test gives up: a
 bound for a loaded machine, not a wait; a healthy start takes well under a second."""
@@ -56,6 +65,7 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         "alerts": False,
         "argon2_time_cost": 1,
         "argon2_memory_cost_kib": 64,
+        "field_keys": TEST_FIELD_KEYS,
         **overrides,
     }
     return Settings(**values)

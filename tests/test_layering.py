@@ -181,6 +181,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
         "sqlite",
         "process",
         "log_redaction",
+        "crypto",
     ),
     ("edge",),  # security headers, offline docs, TLS, the connection guard
     ("writer",),
@@ -198,6 +199,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
     ("dispatch",),
     ("channels",),
     ("kpi",),
+    ("privacy",),  # erasure and the upkeep of keys and stored answers: over every domain
     ("demo",),  # seeding the demo city: the app imports it only with the `demo` setting on
     ("runtime",),
     ("app", "models"),

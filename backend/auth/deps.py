@@ -88,3 +88,4 @@ CanReportSensors = Annotated[Principal, Depends(require(Permission.SENSORS_REPOR
 CanReadChannels = Annotated[Principal, Depends(require(Permission.CHANNELS_READ))]
 CanReconcileChannels = Annotated[Principal, Depends(require(Permission.CHANNELS_RECONCILE))]
 CanReadKpi = Annotated[Principal, Depends(require(Permission.KPI_READ))]
+CanEraseCustomers = Annotated[Principal, Depends(require(Permission.CUSTOMERS_ERASE))]

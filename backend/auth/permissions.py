@@ -43,6 +43,7 @@ class Permission(StrEnum):
     CHANNELS_RECONCILE = "channels:reconcile"
     KPI_READ = "kpi:read"
     PHONES_READ = "phones:read"
+    CUSTOMERS_ERASE = "customers:erase"
 
 
 EVERYONE = frozenset(Role)
@@ -86,6 +87,9 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # Whole phone numbers, for the desk that calls customers and riders when something goes
     # wrong; every other account gets them masked (`fields.py` applies it to every answer).
     Permission.PHONES_READ: frozenset({R.ADMIN, R.SUPERVISOR, R.DISPATCHER, R.SUPPORT}),
+    # The customer asks their platform, or us; a channel erases only customers all of whose
+    # orders came through it (privacy/erasure.py).
+    Permission.CUSTOMERS_ERASE: frozenset({R.ADMIN, R.CHANNEL}),
 }
 
 CLAIM_LIMIT_CENTS: dict[Role, int | None] = {

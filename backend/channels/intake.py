@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +27,7 @@ from backend.channels.adapter import (
 )
 from backend.channels.callbacks import apply_callback
 from backend.channels.models import ChannelCallbackRow, ChannelStatementRow
+from backend.crypto.cipher import seal_json, stored_json, unseal_json_text
 from backend.db import lock_key
 from backend.dispatch import deliveries
 from backend.dispatch.deliveries import DeliveryPlan, pickup_key
@@ -38,7 +40,7 @@ from backend.orders.models import OrderRow
 from backend.orders.records import OrderRecord
 from backend.orders.views import order_view
 from backend.settings import Settings
-from backend.sql import Query, json_value, sql_of
+from backend.sql import Query, sql_of
 from backend_client.models import (
     CallbackOutcome,
     ChannelCallbackResult,
@@ -53,7 +55,7 @@ CHANNEL_ORDER_LOCK = 0x46524C20
 CHANNEL_CALLBACK_LOCK = 0x46524C21
 CALLBACK_ID = re.compile(r"^[\x21-\x7e]{1,80}$")
 RECEIPT = Query(
-    "SELECT digest, order_id, status_code, response FROM channel_orders "
+    "SELECT digest, order_id, status_code, response, reported_amount_cents FROM channel_orders "
     "WHERE channel = :channel AND external_id = :external_id"
 )
 KEEP_RECEIPT = Query(
@@ -61,6 +63,7 @@ KEEP_RECEIPT = Query(
     "received_at, status_code, response) VALUES (:channel, :external_id, :order_id, :digest, "
     ":reported_amount_cents, :received_at, :status_code, :response)"
 )
+RECEIPT_LABEL = "channel_orders.response"
 ANY_WAITING = Query(
     "SELECT id FROM channel_callbacks WHERE channel = :channel AND external_id = :external_id "
     "AND outcome = 'pending' LIMIT 1"
@@ -104,14 +107,27 @@ async def take_order(
     ours = {"channel": channel, "external_id": external_id}
     receipt = await sql.one(RECEIPT, ours)
     if receipt is not None:
-        digest, order_id, status_code, response = receipt
+        digest, order_id, status_code, response, reported = receipt
         if digest != parsed.digest():
             raise Conflict(
                 f"{channel} order {external_id} was taken already as order {order_id}, "
                 "with other content; changes come as callbacks, not as the order again",
                 order_id=order_id,
             )
-        answer = ChannelOrderReceipt.model_validate({**json_value(response), "replayed": True})
+        if stored_json(response) is None:  # past `answer_retention_hours`: as it is now
+            order = await records.load(sql, order_id)
+            assert order is not None  # orders are never deleted
+            parcels = [d.id for d in await deliveries.of_order(session, order_id)]
+            return status_code, ChannelOrderReceipt(
+                channel=adapter.channel,
+                external_id=external_id,
+                order=order_view(order, intake.now, FieldPolicy.of(intake.actor)),
+                deliveries=parcels,
+                reported_amount_cents=reported,
+                replayed=True,
+            )
+        text = unseal_json_text(response, RECEIPT_LABEL)
+        answer = ChannelOrderReceipt.model_validate({**orjson.loads(text), "replayed": True})
         # Kept masked since the field policy; a receipt kept before it is masked on the way out.
         customer = answer.order.customer
         customer.phone = FieldPolicy.of(intake.actor).customer_phone(customer.phone)
@@ -159,7 +175,9 @@ async def take_order(
             "reported_amount_cents": parsed.reported_amount_cents,
             "received_at": intake.now,
             "status_code": 201,
-            "response": answer.model_dump_json(),
+            # It carries the customer's name, phone and address: kept encrypted, pruned
+            # after `answer_retention_hours` (backend/privacy/upkeep.py).
+            "response": seal_json(answer.model_dump_json(), RECEIPT_LABEL),
         },
     )
     return 201, answer

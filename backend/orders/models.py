@@ -4,23 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from backend.crypto.columns import Sealed
 from backend.db import Base, UTCDateTime
 
 
 class CustomerRow(Base):
-    """A customer, known by phone across channels."""
+    """A customer, known by phone across channels: name, phone and address encrypted, the
+    phone found by its blind index (`phone_index`, cleared when the customer is erased)."""
 
     __tablename__ = "customers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(120))
-    phone: Mapped[str] = mapped_column(String(30), unique=True)
-    address: Mapped[str] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(Sealed("customers.name"))
+    phone: Mapped[str] = mapped_column(Sealed("customers.phone"))
+    phone_index: Mapped[str | None] = mapped_column(String(64), unique=True)
+    address: Mapped[str] = mapped_column(Sealed("customers.address"))
     lat: Mapped[float]
     lng: Mapped[float]
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    erased_by: Mapped[str | None] = mapped_column(String(40))
 
 
 class OrderRow(Base):
@@ -36,10 +41,13 @@ class OrderRow(Base):
     channel: Mapped[str] = mapped_column(String(20), index=True)
     external_id: Mapped[str] = mapped_column(String(40))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    customer_name: Mapped[str] = mapped_column(String(120))
+    customer_name: Mapped[str] = mapped_column(Sealed("orders.customer_name"))
     """The name as this order's channel gave it; another channel's order never rewrites it."""
-    customer_phone: Mapped[str] = mapped_column(String(30))
-    address: Mapped[str] = mapped_column(String(300))
+    customer_phone: Mapped[str] = mapped_column(Sealed("orders.customer_phone"))
+    address: Mapped[str] = mapped_column(Sealed("orders.address"))
+    search_tags: Mapped[str | None] = mapped_column(Text, deferred=True)
+    """The blind index the search reads (`FieldCipher.search_tags`): phone suffixes and name
+    words, as keyed hashes. Deferred: only the search's WHERE reads it, never a row's load."""
     lat: Mapped[float]
     lng: Mapped[float]
     zone: Mapped[str] = mapped_column(String(60), index=True)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from backend.auth.principal import Principal
+from backend.crypto.cipher import active
 from backend.errors import NotFound
 from backend.orders.scope import order_in_scope
 from backend.sql import Query, Row, Sql, save_changed, when
@@ -84,13 +85,17 @@ class OrderRecord:
 
     @classmethod
     def of_row(cls, row: Row, items: list[ItemRecord]) -> OrderRecord:
-        """From a row read with `COLUMNS`, in that order."""
+        """From a row read with `COLUMNS`, in that order (the customer's copy as stored:
+        encrypted, decrypted here)."""
         record = object.__new__(cls)
+        cipher = active()
         for name, value in zip(COLUMNS, row, strict=True):
             if name in _TIMES:
                 value = when(value)
             elif name == "cold_chain":
                 value = bool(value)
+            elif name in SEALED:
+                value = cipher.decrypt(value, SEALED[name])
             object.__setattr__(record, name, value)
         object.__setattr__(record, "items", items)
         object.__setattr__(record, "changed", set())
@@ -101,6 +106,12 @@ COLUMNS: tuple[str, ...] = tuple(
     f.name for f in fields(OrderRecord) if f.name not in ("items", "changed")
 )
 _TRACKED = frozenset(COLUMNS) - {"id"}
+SEALED = {
+    "customer_name": "orders.customer_name",
+    "customer_phone": "orders.customer_phone",
+    "address": "orders.address",
+}
+"""The customer's copy on the order: encrypted at rest (`backend/crypto/`), with these labels."""
 _TIMES = frozenset(name for name in COLUMNS if name.endswith("_at"))
 ITEM_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(ItemRecord))
 
@@ -113,8 +124,8 @@ LOAD = Query(_SELECT)
 LOAD_LOCKED = Query(_SELECT + " FOR UPDATE OF o")
 LAST_CHANGE = Query("SELECT actor, role FROM events WHERE order_id = :id ORDER BY id DESC LIMIT 1")
 INSERT = Query(
-    f"INSERT INTO orders ({', '.join(COLUMNS[1:])}) "
-    f"VALUES ({', '.join(':' + c for c in COLUMNS[1:])}) RETURNING id"
+    f"INSERT INTO orders ({', '.join(COLUMNS[1:])}, search_tags) "
+    f"VALUES ({', '.join(':' + c for c in COLUMNS[1:])}, :search_tags) RETURNING id"
 )
 INSERT_ITEM = Query(
     f"INSERT INTO order_items (order_id, {', '.join(ITEM_COLUMNS)}) "
@@ -159,12 +170,20 @@ def _item(row: Row) -> ItemRecord:
 
 async def save(sql: Sql, order: OrderRecord) -> None:
     """Write the columns assigned since the order was loaded (or last saved)."""
+    if order.changed & SEALED.keys():
+        raise ValueError("the customer's copy on an order changes only by erasure")
     await save_changed(sql, "orders", order)
 
 
 async def insert(sql: Sql, values: dict[str, Any], items: list[ItemRecord]) -> OrderRecord:
-    """A new order (every column but `id`) and its lines; the record as stored."""
-    row = await sql.one(INSERT, values)
+    """A new order (every column but `id`, the customer's copy in plain text) and its lines;
+    stored with that copy encrypted and the search's blind index. The record as stored."""
+    cipher = active()
+    stored = dict(values)
+    for name, label in SEALED.items():
+        stored[name] = cipher.encrypt(values[name], label)
+    stored["search_tags"] = cipher.search_tags(values["customer_name"], values["customer_phone"])
+    row = await sql.one(INSERT, stored)
     assert row is not None
     order_id = int(row[0])
     await sql.many(

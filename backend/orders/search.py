@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.fields import FieldPolicy
 from backend.auth.principal import Principal
+from backend.crypto.cipher import active
 from backend.orders.models import OrderRow
 from backend.orders.scope import order_in_scope
 from backend.realtime.models import EventRow
@@ -76,16 +77,20 @@ def phone_clause(principal: Principal, text: str) -> ColumnElement[bool] | None:
     digits = FieldPolicy.of(principal).phone_search_digits
     if digits is not None and len(text) > digits:
         return None
-    return OrderRow.customer_phone.endswith(text, autoescape=True)
+    # The phone is encrypted: its suffixes are found by the order's blind index.
+    return _tagged("phone-suffix", text)
+
+
+def _tagged(kind: str, value: str) -> ColumnElement[bool]:
+    """Orders whose blind index (`search_tags`, `FieldCipher.search_tags`) holds `value`."""
+    return OrderRow.search_tags.contains(active().tag(kind, value), autoescape=True)
 
 
 def exact_clause(principal: Principal, text: str) -> ColumnElement[bool]:
-    """Order id, channel order id, name containing `text` (any case), phone suffix."""
+    """Order id, channel order id, the start of a word of the name or of the whole name (any
+    case; the name is encrypted, so by its blind index), phone suffix."""
     # The order's own copy of the customer: what this order's channel said, nobody else.
-    clauses = [
-        func.lower(OrderRow.customer_name).contains(text.lower(), autoescape=True),
-        OrderRow.external_id == text,
-    ]
+    clauses = [_tagged("name", " ".join(text.lower().split())), OrderRow.external_id == text]
     # "²".isdigit() is True, int("²") is not.
     if text.isascii() and text.isdigit() and int(text) < 2**31:
         clauses.append(OrderRow.id == int(text))
@@ -219,12 +224,15 @@ class SearchCorpus:
             elif newest is None or newest <= self._seq:
                 where = None
             else:
-                changed = select(EventRow.order_id).where(
-                    EventRow.seq > self._seq,
-                    EventRow.seq <= newest,
-                    EventRow.order_id.is_not(None),
-                )
-                where = OrderRow.id.in_(changed)
+                since = (EventRow.seq > self._seq, EventRow.seq <= newest)
+                changed = select(EventRow.order_id).where(*since, EventRow.order_id.is_not(None))
+                # An erasure names the orders it rewrote (on any instance): read them again.
+                erased: set[int] = set()
+                for payload in await session.scalars(
+                    select(EventRow.payload).where(*since, EventRow.kind == "customer.erased")
+                ):
+                    erased.update(payload.get("order_ids", []))
+                where = or_(OrderRow.id.in_(changed), OrderRow.id.in_(erased))
             if where is not None:
                 for row in (await session.execute(select(*_LIVE).where(where))).all():
                     self._take(tuple(row))

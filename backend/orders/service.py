@@ -18,6 +18,7 @@ from backend.alerts.service import resolve_incident
 from backend.auth.fields import phone_tail
 from backend.auth.principal import Principal, system_principal
 from backend.auth.redaction import sees_staff_details
+from backend.crypto.cipher import active
 from backend.db import Database, lock_key
 from backend.dispatch import deliveries
 from backend.dispatch.deliveries import DeliveryPlan, DeliveryRecord
@@ -247,11 +248,14 @@ WAREHOUSES = Query("SELECT id, zone, lat, lng, auto_dispatch FROM warehouses ORD
 WAREHOUSE = Query("SELECT id, zone, lat, lng, auto_dispatch FROM warehouses WHERE id = :id")
 EXISTING = Query("SELECT id FROM orders WHERE channel = :channel AND external_id = :external_id")
 UPSERT_CUSTOMER = Query(
-    "INSERT INTO customers (name, phone, address, lat, lng) "
-    "VALUES (:name, :phone, :address, :lat, :lng) ON CONFLICT (phone) DO UPDATE SET "
+    "INSERT INTO customers (name, phone, phone_index, address, lat, lng) "
+    "VALUES (:name, :phone, :phone_index, :address, :lat, :lng) "
+    "ON CONFLICT (phone_index) DO UPDATE SET "
     "name = excluded.name, address = excluded.address, lat = excluded.lat, lng = excluded.lng "
     "RETURNING id"
 )
+"""The customer of this phone (found by its blind index: the phone itself is encrypted, with a
+nonce of its own each time), created or brought up to date."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,9 +304,17 @@ async def create_order(
         raise Unprocessable(f"unknown SKU: {', '.join(unknown)}")
     warehouse = await _serving_warehouse(sql, request)
     c = request.customer
+    cipher = active()
     customer = await sql.one(
         UPSERT_CUSTOMER,
-        {"name": c.name, "phone": c.phone, "address": c.address, "lat": c.lat, "lng": c.lng},
+        {
+            "name": cipher.encrypt(c.name, "customers.name"),
+            "phone": cipher.encrypt(c.phone, "customers.phone"),
+            "phone_index": cipher.blind("phone", c.phone),
+            "address": cipher.encrypt(c.address, "customers.address"),
+            "lat": c.lat,
+            "lng": c.lng,
+        },
     )
     assert customer is not None
     items = [

@@ -119,6 +119,19 @@ class EventFeed:
         if seq is None or seq > self.last_seq:
             self._wake.set()
 
+    def rewrite(self, change: Callable[[dict[str, Any]], dict[str, Any] | None]) -> int:
+        """Replace the held events `change` gives a new version of (a customer's erasure
+        rewrote them in the log); how many it replaced."""
+        replaced = 0
+        for index, item in enumerate(self.ring):
+            event = change(item.event)
+            if event is not None:
+                self.ring[index] = FeedItem(
+                    item.seq, event, _json(event), _json(redact_event(event))
+                )
+                replaced += 1
+        return replaced
+
     @property
     def ring_first(self) -> int:
         """The oldest seq held in memory (`last_seq + 1` when none is)."""

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.crypto.columns import Sealed
 from backend.db import Base, BigId, UTCDateTime
 
 
@@ -21,7 +22,7 @@ class RiderRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
-    phone: Mapped[str] = mapped_column(String(30))
+    phone: Mapped[str] = mapped_column(Sealed("riders.phone"))
     warehouse_id: Mapped[str] = mapped_column(ForeignKey("warehouses.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="offline")
     capacity: Mapped[int]

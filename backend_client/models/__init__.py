@@ -79,6 +79,7 @@ from backend_client.models.kpi import (
 from backend_client.models.orders import (
     AssignRequest,
     BatchTransition,
+    CustomerErasure,
     CustomerIn,
     CustomerOut,
     Delivery,
@@ -186,6 +187,7 @@ __all__ = [
     "ClientHeartbeat",
     "ClientMessage",
     "Code",
+    "CustomerErasure",
     "CustomerIn",
     "CustomerOut",
     "Day",

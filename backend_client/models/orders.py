@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AwareDatetime,
     ConfigDict,
     Field,
     StrictBool,
@@ -100,6 +101,18 @@ class CustomerOut(Response):
     phone: str = Field(
         description="Whole for accounts with `phones:read`, else masked: `138****7474` "
         "(`backend_client.phones`)."
+    )
+
+
+class CustomerErasure(Response):
+    """What `DELETE /customers/{id}` did (the same answer again for a customer erased before):
+    their name, phone and address replaced by a pseudonym wherever they were kept."""
+
+    customer_id: int
+    erased_at: AwareDatetime
+    erased_by: str = Field(description="The account that erased the customer.")
+    orders: list[int] = Field(
+        description="The customer's orders: kept, with the pseudonym in place of the customer."
     )
 
 

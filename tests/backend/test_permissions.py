@@ -71,6 +71,7 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "channels:reconcile": frozenset({"admin", "supervisor"}),
     "kpi:read": frozenset({"admin", "supervisor", "dispatcher", "support", "viewer"}),
     "phones:read": frozenset({"admin", "supervisor", "dispatcher", "support"}),
+    "customers:erase": frozenset({"admin", "channel"}),
 }
 
 PUBLIC = "none"
@@ -137,6 +138,7 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("GET", "/kpi/series", "kpi:read"),
     ("GET", "/kpi/exceptions", "kpi:read"),
     ("GET", "/kpi/reconciliation", "kpi:read"),
+    ("DELETE", "/customers/{customer_id}", "customers:erase"),
 )
 PROTECTED = tuple(e for e in ENDPOINTS if e[2] != PUBLIC)
 
@@ -404,7 +406,7 @@ def test_rest_table_matches_readme_copy_and_routes():
     # The README's REST table, row by row.
     documented: set[tuple[str, str, str]] = set()
     for line in README.read_text(encoding="utf-8").splitlines():
-        if not re.match(r"^\| `(GET|POST|PUT|PATCH) /", line):
+        if not re.match(r"^\| `(GET|POST|PUT|PATCH|DELETE) /", line):
             continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         permission_cell = cells[-1]
@@ -416,7 +418,7 @@ def test_rest_table_matches_readme_copy_and_routes():
         else:
             assert permission_cell == ANY_ACCOUNT, line
             permission = ANY_ACCOUNT
-        for method, path in re.findall(r"`(GET|POST|PUT|PATCH) (/[^`]*)`", cells[0]):
+        for method, path in re.findall(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`]*)`", cells[0]):
             documented.add((method, normalise(path), permission))
     copy = {(m, normalise(p), perm) for m, p, perm in ENDPOINTS}
     assert documented == copy
@@ -604,6 +606,11 @@ class Matrix:
                     "role": "viewer",
                 }
                 return Call("/users", json=body, ok=201)
+            case "DELETE", "/customers/{customer_id}":
+                # A customer of the channel's alone, with nothing open: erasable by who may.
+                mine = await api.create_order(customer=customer(phone=f"1390000{n:04d}"))
+                await api.act("channel-app", mine, "cancel", reason=REASON)
+                return Call(f"/customers/{mine['customer']['id']}")
             case "GET", "/orders":
                 return Call("/orders")
             case "POST", "/orders":
@@ -1045,6 +1052,7 @@ def simple_call(method: str, template: str, order: dict[str, Any], now: datetime
         alert_id=1,
         request_id=1,
         user_id=1,
+        customer_id=1,
     )
     bodies: dict[str, Any] = {
         "/users": {"username": "never-made", "password": "long-password", "role": "viewer"},

@@ -47,6 +47,10 @@ EXPECTED = {
     },
     "6 intake": {"orders/s through the channel gateway", "paid orders/s through the gateway"},
     "8 search SQLite": {"search p99", "CPU per search", "typo queries finding their order"},
+    "9 privacy": {
+        "CPU per order taken, fields encrypted",
+        "CPU per snapshot, fields encrypted",
+    },
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",

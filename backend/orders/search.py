@@ -174,8 +174,11 @@ class _Texts:
         self._keys: list[str] | None = None
 
     def add(self, order_id: int, text: str) -> None:
-        if order_id in self.text_of:
-            return  # written once, at intake
+        known = self.text_of.get(order_id)
+        if known == text:
+            return  # written at intake; rewritten only by an erasure
+        if known is not None:
+            self.remove(order_id)
         self.text_of[order_id] = text
         holders = self.orders.setdefault(text, set())
         if not holders:

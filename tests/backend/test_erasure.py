@@ -145,7 +145,7 @@ async def test_an_erased_customer_leaves_no_trace_and_the_numbers_stay(
     assert seen["customer"]["phone"] == "" and seen["address"] == "erased"
     assert seen["amount_cents"] == order["amount_cents"] and seen["status"] == "CANCELLED"
     for q in (PHONE[-4:], NAME.split()[0].lower(), NAME.lower()):
-        assert (await api.get("dispatcher", "/orders", params={"q": q})).json()["items"] == []
+        assert (await api.get("dispatcher", "/orders", params={"q": q})).json()["items"] == [], q
     timeline = (await api.get("admin", f"/orders/{channel_order['id']}/timeline")).json()
     assert [e["kind"] for e in timeline][:1] == ["order.created"]
     audit = (await api.get("admin", "/events", params={"since": 0, "topics": "audit"})).json()

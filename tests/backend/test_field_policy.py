@@ -18,6 +18,9 @@ from sqlalchemy import text
 from backend.auth.fields import FULL, FieldPolicy
 from backend.auth.permissions import PERMISSIONS, Permission
 from backend.auth.principal import Principal, system_principal
+from backend.channels.intake import RECEIPT_LABEL
+from backend.crypto.cipher import unseal_json_text
+from backend.idempotency import ANSWER_LABEL
 from backend_client.models import Role
 from backend_client.phones import mask_phone, phone_tail
 from tests.backend.channel_support import sample_order, send
@@ -172,7 +175,9 @@ async def test_a_replayed_answer_is_kept_masked(api: Api) -> None:
     assert again.headers["Idempotent-Replayed"] == "true"
     assert first.json()["customer"]["phone"] == again.json()["customer"]["phone"] == MASKED
     stored = await every_text(api, "SELECT response FROM idempotency_keys")
-    assert stored and PHONE not in stored and MASKED in stored
+    assert stored and PHONE not in stored  # encrypted at rest
+    kept = await every_answer(api, "SELECT response FROM idempotency_keys", ANSWER_LABEL)
+    assert kept and PHONE not in kept and MASKED in kept  # and masked inside
 
 
 async def test_a_channel_gets_its_receipt_masked_and_the_receipt_is_kept_so(api: Api) -> None:
@@ -185,9 +190,10 @@ async def test_a_channel_gets_its_receipt_masked_and_the_receipt_is_kept_so(api:
         assert response.json()["order"]["customer"]["phone"] == mask_phone(sent_phone)
         assert sent_phone not in response.text
     assert again.json()["replayed"] is True
-    kept = await every_text(api, "SELECT response FROM channel_orders")
-    assert kept and sent_phone not in kept
-    # A receipt kept whole before the policy (an older backend's) is masked when replayed.
+    kept = await every_answer(api, "SELECT response FROM channel_orders", RECEIPT_LABEL)
+    assert kept and sent_phone not in kept and mask_phone(sent_phone) in kept
+    # A receipt kept whole and plain before the policy (an older backend's) is masked when
+    # replayed.
     async with api.app.state.runtime.db.engine.begin() as connection:
         kept_whole = kept.replace(mask_phone(sent_phone), sent_phone)
         await connection.execute(text("UPDATE channel_orders SET response = :r"), {"r": kept_whole})
@@ -228,6 +234,13 @@ async def test_the_event_log_and_the_stream_hold_no_whole_number(api: Api) -> No
         assert {e["payload"]["phone_tail"] for e in made} <= {"7474"}, role
         # A rider hears of an order once it is theirs, a merchant once it is paid (its stages).
         assert made or role in ("rider", "merchant"), role
+
+
+async def every_answer(api: Api, sql: str, label: str) -> str:
+    """Every stored answer of one column, decrypted, as one text."""
+    async with api.app.state.runtime.db.read() as session:
+        rows = (await session.execute(text(sql))).scalars().all()
+    return "\n".join(unseal_json_text(r, label) for r in rows)
 
 
 async def every_text(api: Api, sql: str) -> str:

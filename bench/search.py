@@ -137,7 +137,9 @@ async def write_orders(db: Database, n_open: int, n_signed: int, now: datetime, 
 
 
 def old_search(text_: str):
-    """The search before fuzzy matching (orders/service.py `_search`, as it was)."""
+    """The search before fuzzy matching (orders/service.py `_search`, as it was). Names and
+    phones are encrypted since: its LIKEs scan the same rows (the cost it had) but match
+    ciphertext, so as a baseline it stands for cost, not for what it finds."""
     text_ = text_.strip()
     clauses = [
         func.lower(OrderRow.customer_name).contains(text_.lower(), autoescape=True),

@@ -31,6 +31,9 @@ from backend_client import within
 log = logging.getLogger(__name__)
 
 BATCH = 1000
+ERASURE = "customer.erased"
+"""An event after which the log's events of the orders it names read differently: held copies
+are read again (on every instance: the one that erased rewrote its own at once)."""
 READ = Query(
     f"SELECT seq, {COLUMNS} FROM events WHERE seq > :after AND seq < :before "
     "ORDER BY seq LIMIT :limit"
@@ -88,6 +91,7 @@ class EventFeed:
         self._advanced = asyncio.Event()
         self._reading = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._rereads: set[asyncio.Task[int]] = set()
 
     async def start(self) -> None:
         async with self.db.read() as session:
@@ -97,10 +101,11 @@ class EventFeed:
         self._task = asyncio.create_task(self._follow(), name="event-feed")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in [self._task, *self._rereads]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     def offer(self, rows: list[LoggedEvent]) -> None:
         """Rows numbered by this instance's writer, in `seq` order: taken at once when they
@@ -131,6 +136,34 @@ class EventFeed:
                 )
                 replaced += 1
         return replaced
+
+    async def reread_orders(self, order_ids: frozenset[int]) -> int:
+        """Replace the held events of these orders by the log's (rewritten by an erasure, here
+        or on another instance); how many it replaced."""
+        held = [item.seq for item in self.ring if item.event["order_id"] in order_ids]
+        if not held:
+            return 0
+        async with self.db.read() as session:
+            rows = await session.scalars(select(EventRow).where(EventRow.seq.in_(held)))
+            fresh = {row.seq: feed_item(row).event for row in rows}
+        return self.rewrite(lambda event: fresh.get(event["seq"]))
+
+    def _reread_erased(self, items: list[FeedItem]) -> None:
+        erased = frozenset(
+            order_id
+            for item in items
+            if item.event["kind"] == ERASURE
+            for order_id in item.event["payload"].get("order_ids", ())
+        )
+        if erased:
+            task = asyncio.get_running_loop().create_task(self.reread_orders(erased))
+            self._rereads.add(task)
+            task.add_done_callback(self._reread_done)
+
+    def _reread_done(self, task: asyncio.Task[int]) -> None:
+        self._rereads.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("held events of erased orders not read again", exc_info=task.exception())
 
     @property
     def ring_first(self) -> int:
@@ -203,6 +236,7 @@ class EventFeed:
         a consistent picture (see Hub.attach)."""
         self.ring.extend(items)
         self.last_seq = items[-1].seq
+        self._reread_erased(items)
         for listener in self.listeners:
             listener(items)
         # Waiters of `wait_beyond` wake and look again; later ones wait on a new event.

@@ -17,9 +17,10 @@ from sqlalchemy import text
 
 from backend.channels.examples import ORDERS
 from backend.models import Base
+from backend.realtime.feed import EventFeed
 from backend_client import FreshlineClient, NotFound
 from tests.backend.channel_support import send
-from tests.support import Api, customer
+from tests.support import Api, customer, eventually
 
 NAME = "Qiao Lianhua"
 PHONE = "13911172635"
@@ -216,3 +217,32 @@ async def test_the_client_erases_through_its_customers_group(api: Api) -> None:
         with pytest.raises(NotFound):
             await client.customers.erase(999_999)
     assert erased.orders == [order["id"]] and erased.erased_by == "channel-app"
+
+
+async def test_another_instance_reads_its_held_events_of_the_erased_orders_again(
+    api: Api,
+) -> None:
+    """Another instance on the same database holds the newest events for replays too: the
+    erasure's own event makes it read the erased orders' events again from the log."""
+    order = await api.create_order(customer=customer(name=NAME, phone=PHONE, address=ADDRESS))
+    await api.act("channel-app", order, "cancel", reason=f"{NAME} changed her mind")
+    runtime = api.app.state.runtime
+    other = EventFeed(runtime.db, ring_size=1000, poll_seconds=3600)
+    await other.start()
+    try:
+        other.last_seq = 0  # hold the whole log, as an instance that has been up all along
+        await other.catch_up()
+
+        def held() -> str:
+            return "\n".join(item.body + item.redacted_body for item in other.ring)
+
+        assert NAME in held()
+        response = await api.client.delete(
+            f"/api/v1/customers/{order['customer']['id']}", headers=await api.auth("admin")
+        )
+        assert response.status_code == 200, response.text
+        await other.catch_up()  # as the bus's announcement or the next poll would have it
+        await eventually(lambda: not any(s in held() for s in SECRETS), "held events rewritten")
+        assert any(item.event["kind"] == "customer.erased" for item in other.ring)
+    finally:
+        await other.stop()

@@ -133,12 +133,13 @@ class Database:
 
     async def migrate(self) -> None:
         """Upgrade the schema to the newest revision."""
+        if not self.is_postgres:
+            async with self.engine.connect() as conn:
+                await conn.run_sync(_upgrade_sqlite_to_head)
+            return
         async with self.engine.begin() as conn:
-            if self.is_postgres:
-                # Two instances starting together must not both run the same migration.
-                await conn.execute(
-                    text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY}
-                )
+            # Two instances starting together must not both run the same migration.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
             await conn.run_sync(_upgrade_to_head)
 
     async def dispose(self) -> None:
@@ -172,6 +173,32 @@ def _upgrade_to_head(connection: Connection) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+
+
+def _upgrade_sqlite_to_head(connection: Connection) -> None:
+    """SQLite alters a table by copying it and dropping the old one, which the foreign keys
+    of rows elsewhere refuse (`DROP TABLE riders` with accounts of riders): they are off while
+    the migrations run (a pragma outside any transaction, so before it begins) and checked
+    whole before the upgrade commits."""
+    driver = connection.connection.dbapi_connection
+    assert driver is not None
+
+    def pragma(sql: str) -> None:
+        cursor = driver.cursor()
+        try:
+            cursor.execute(sql)
+        finally:
+            cursor.close()
+
+    pragma("PRAGMA foreign_keys=OFF")
+    try:
+        with connection.begin():
+            _upgrade_to_head(connection)
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if broken:
+                raise RuntimeError(f"the migrations left rows without their parents: {broken[:5]}")
+    finally:
+        pragma("PRAGMA foreign_keys=ON")
 
 
 def conflict_insert(session: AsyncSession) -> Callable[..., Any]:

@@ -100,6 +100,12 @@ class Server:
         command = [FRESHLINE, "serve", "--port", str(self.port), *args]
         if "--host" not in args:
             command += ["--host", "127.0.0.1"]
+        told = "--database-url" in args or {"FRESHLINE_DATABASE_URL", "FRESHLINE_CONFIG"} & set(
+            env or {}
+        )
+        if not told:
+            # Never the user's own database (the default one in their data folder).
+            command += ["--database-url", f"sqlite+aiosqlite:///{self.run_dir / 'freshline.db'}"]
         with (
             (self.run_dir / STDOUT).open("ab") as stdout,
             (self.run_dir / STDERR).open("ab") as stderr,

@@ -24,21 +24,12 @@ from backend.idempotency import ANSWER_LABEL
 from backend_client.models import Role
 from backend_client.phones import mask_phone, phone_tail
 from tests.backend.channel_support import sample_order, send
+from tests.backend.test_permissions import ACCOUNTS
 from tests.support import Api, customer
 
 PHONE, MASKED = "13800137474", "138****7474"
 RIDER_1_PHONE, RIDER_1_MASKED = "13900000001", "139****0001"  # backend/sim/city.json
 
-ACCOUNTS: dict[str, str] = {
-    "admin": "admin",
-    "supervisor": "supervisor",
-    "dispatcher": "dispatcher",
-    "support": "support",
-    "viewer": "viewer",
-    "merchant": "merchant-wh-cy",
-    "rider": "rider-1",
-    "channel": "channel-app",
-}
 WHOLE = frozenset({"admin", "supervisor", "dispatcher", "support"})
 """README: the desk that calls customers and riders."""
 

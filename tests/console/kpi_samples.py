@@ -31,6 +31,19 @@ CHANNEL_SHARE = {
 }
 
 
+SENSORS = SensorKpis(
+    celsius_readings=38,
+    celsius_min=1.5,
+    celsius_avg=4.2,
+    celsius_max=9.5,
+    humidity_readings=41,
+    humidity_min=62.0,
+    humidity_avg=88.4,
+    humidity_max=97.0,
+)
+"""A day's box and vehicle readings, some out of their bands."""
+
+
 def figures(orders: int, *, on_time: float, fulfil: float, minutes: float, **extra: Any):
     signed = round(orders * 0.9)
     due = round(orders * 0.95)
@@ -82,16 +95,7 @@ def summary() -> KpiSummary:
         previous=figures(65, on_time=0.934, fulfil=0.961, minutes=35.0, rider_utilisation=0.55),
         by_channel=by_channel,
         computed_at=NOW,
-        sensors=SensorKpis(
-            celsius_readings=38,
-            celsius_min=1.5,
-            celsius_avg=4.2,
-            celsius_max=9.5,
-            humidity_readings=41,
-            humidity_min=62.0,
-            humidity_avg=88.4,
-            humidity_max=97.0,
-        ),
+        sensors=SENSORS,
     )
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from backend_client.models import LatestReading, OrderSensors, SensorKpis
 from console.sensor_words import kpi_sensor_line, order_sensor_rows
+from tests.console.kpi_samples import SENSORS
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 AT = datetime(2026, 11, 22, 4, 31, tzinfo=UTC)  # 12:31 in Beijing
@@ -45,16 +46,7 @@ def test_no_reading_is_said_and_goods_without_bands_show_nothing() -> None:
 
 
 def test_the_kpi_line_fits_80_columns_and_flags_standing_alerts() -> None:
-    sensors = SensorKpis(
-        celsius_readings=38,
-        celsius_min=1.5,
-        celsius_avg=4.2,
-        celsius_max=9.5,
-        humidity_readings=41,
-        humidity_min=62.0,
-        humidity_avg=88.4,
-        humidity_max=97.0,
-    )
+    sensors = SENSORS
     line = kpi_sensor_line(sensors, (0, 0)).plain
     assert line == "Sensors: 1.5-9.5 °C (~4.2) · humidity 62-97 % (~88.4) · no sensor alerts"
     assert len(line) <= 78

@@ -16,17 +16,14 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from hypothesis import HealthCheck, settings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from backend.app import create_app
 from backend.clock import ManualClock
 from backend.db import Base, Database
-from tests.support import STARTUP_S, Api, settings_for
+from tests.support import Api, started
 
 # Property tests: a short run on a developer's machine, the full one under CI (`CI` set). The
 # lifecycle machine (tests/backend/test_lifecycle_stateful.py) reads its sizes from here.
@@ -145,11 +142,5 @@ def clock() -> ManualClock:
 @pytest.fixture
 async def api(database_url: str, clock: ManualClock) -> AsyncIterator[Api]:
     """The real app with the demo city, on the parametrised database, behind an httpx client."""
-    app = create_app(settings_for(database_url), clock=clock)
-    async with (
-        LifespanManager(app, startup_timeout=STARTUP_S) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
-        ) as client,
-    ):
-        yield Api(client, app, clock)
+    async for api in started(database_url, clock):
+        yield api

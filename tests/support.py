@@ -6,10 +6,11 @@ import asyncio
 import inspect
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
+from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from backend.clock import ManualClock
@@ -177,3 +178,18 @@ class Api:
 
         async with self.app.state.runtime.db.read() as session:
             return await session.scalar(select(func.count()).select_from(EventRow))
+
+
+async def started(database_url: str, clock: ManualClock, **settings: Any) -> AsyncIterator[Api]:
+    """The real app with the demo city on `database_url` (with `settings`), started, behind an
+    httpx client; stopped when the loop over it ends (`async for api in started(...)`)."""
+    from backend.app import create_app  # the whole backend, only for tests that start it
+
+    app = create_app(settings_for(database_url, **settings), clock=clock)
+    async with (
+        LifespanManager(app, startup_timeout=STARTUP_S) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
+        ) as client,
+    ):
+        yield Api(client, app, clock)

@@ -8,19 +8,15 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from alembic import command
-from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from backend.app import create_app
 from backend.clock import ManualClock
 from backend.crypto.cipher import active
 from backend.crypto.keys import new_ring_text, parse_ring, rotate_file, write_private
@@ -29,7 +25,7 @@ from backend.privacy.upkeep import key_census
 from tests.backend.channel_support import send
 from tests.backend.test_erasure import app_order
 from tests.servers import clean_env
-from tests.support import STARTUP_S, Api, customer, eventually, settings_for
+from tests.support import Api, customer, eventually, started
 
 PHONE = "13766554433"
 
@@ -42,17 +38,6 @@ def key_file(folder: Path) -> Path:
 
 def current_of(path: Path) -> str:
     return parse_ring(path.read_text(encoding="utf-8"), str(path), reload=None).current
-
-
-async def started(database_url: str, clock: ManualClock, **settings: Any) -> AsyncIterator[Api]:
-    app = create_app(settings_for(database_url, **settings), clock=clock)
-    async with (
-        LifespanManager(app, startup_timeout=STARTUP_S) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
-        ) as client,
-    ):
-        yield Api(client, app, clock)
 
 
 async def keys(env: dict[str, str], *words: str) -> subprocess.CompletedProcess[str]:

@@ -10,17 +10,15 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 
-from backend.app import create_app
 from backend.auth.attempts import DatabaseCounters, RedisCounters
 from backend.auth.login_limiter import LoginLimiter, LoginLimits, Tally
 from backend.clock import ManualClock
 from backend.db import Database
 from backend.errors import RateLimited
 from backend.settings import Settings
-from tests.support import STARTUP_S, settings_for
+from tests.support import started
 
 PROXY = "127.0.0.1"
 """The address httpx's ASGITransport gives every request: the proxy, where one is trusted."""
@@ -53,14 +51,8 @@ class Door:
 
 
 async def door_on(database_url: str, clock: ManualClock, **settings: Any) -> AsyncIterator[Door]:
-    app = create_app(settings_for(database_url, **settings), clock=clock)
-    async with (
-        LifespanManager(app, startup_timeout=STARTUP_S) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
-        ) as client,
-    ):
-        yield Door(client, clock)
+    async for api in started(database_url, clock, **settings):
+        yield Door(api.client, clock)
 
 
 @pytest.fixture

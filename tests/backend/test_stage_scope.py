@@ -8,12 +8,9 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from pydantic import ValidationError
 
-from backend.app import create_app
 from backend.auth.principal import Principal
 from backend.clock import ManualClock
 from backend.orders.service import live_order_states
@@ -21,7 +18,7 @@ from backend.realtime.visibility import Subscription
 from backend.settings import Settings
 from backend_client.models import Role, Topic
 from tests.backend.test_permissions import MISSING_ORDER, REASON, assert_hidden, order_in
-from tests.support import STARTUP_S, Api, customer, settings_for
+from tests.support import Api, customer, started
 
 MERCHANT = "merchant-wh-cy"
 SEEN = ("PAID", "PICKING", "OUT_OF_STOCK", "RETURNING")
@@ -192,16 +189,8 @@ def test_events_without_a_state_follow_the_orders_newest_state() -> None:
 @pytest.fixture
 async def viewer_sees_picking(database_url: str) -> AsyncIterator[Api]:
     """The app with a stage table of its own: viewers see picking only; merchants unnamed."""
-    clock = ManualClock()
-    settings = settings_for(database_url, stage_scope={"viewer": ["PICKING"]})
-    app = create_app(settings, clock=clock)
-    async with (
-        LifespanManager(app, startup_timeout=STARTUP_S) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
-        ) as client,
-    ):
-        yield Api(client, app, clock)
+    async for api in started(database_url, ManualClock(), stage_scope={"viewer": ["PICKING"]}):
+        yield api
 
 
 async def test_the_stage_table_is_configuration(viewer_sees_picking: Api) -> None:

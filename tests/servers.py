@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -119,14 +120,18 @@ class Server:
                 cwd=self.run_dir,
             )
 
-    def wait_healthy(self) -> httpx.Response:
+    def wait_healthy(
+        self, base_url: str | None = None, verify: ssl.SSLContext | bool = True
+    ) -> httpx.Response:
         """Poll /api/v1/health until it answers 200 (the answer is returned); fail, with the
-        server's output, if it exits first or takes longer than START_TIMEOUT_S.
+        server's output, if it exits first or takes longer than START_TIMEOUT_S. `base_url`
+        and `verify` for a server over TLS (its https:// address, its CA).
 
         It blocks: async callers run it in a thread (`asyncio.to_thread`)."""
         assert self.process is not None, f"{self.label} was never started"
         deadline = time.monotonic() + START_TIMEOUT_S
-        with httpx.Client(base_url=self.base_url, timeout=2) as client:
+        url = base_url or self.base_url
+        with httpx.Client(base_url=url, verify=verify, timeout=2) as client:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     pytest.fail(

@@ -7,7 +7,6 @@ import asyncio
 import socket
 import ssl
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import trustme
 
 from backend_client import ConnectionFailed, FreshlineClient, StreamState, StreamStatus
 from backend_client.models import EventMessage
-from tests.servers import FRESHLINE, START_TIMEOUT_S, Server, clean_env, running
+from tests.servers import FRESHLINE, Server, clean_env, running
 from tests.support import customer
 
 pytestmark = pytest.mark.slow
@@ -52,25 +51,8 @@ def tls_server(tmp_path: Path, ca: trustme.CA) -> Iterator[TlsServer]:
     args += ("--ssl-keyfile", str(key))
     with running(tmp_path, *args, name="tls") as server:
         served = TlsServer(server, ca_file)
-        wait_healthy(served)
+        server.wait_healthy(served.url, served.context())
         yield served
-
-
-def wait_healthy(served: TlsServer) -> None:
-    """Poll /health over HTTPS until it answers (a bound for a loaded machine, not a wait)."""
-    process = served.server.process
-    assert process is not None
-    deadline = time.monotonic() + START_TIMEOUT_S
-    with httpx.Client(base_url=served.url, verify=served.context(), timeout=2) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"exited with {process.returncode}:\n{served.server.output()}")
-            try:
-                if client.get("/api/v1/health").status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)  # polling: not listening yet
-    pytest.fail(f"not healthy within {START_TIMEOUT_S} s:\n{served.server.output()}")
 
 
 def handshake(port: int, context: ssl.SSLContext) -> str:

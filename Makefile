@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-fast lint format services bench clean
+.PHONY: install run test test-fast lint format services system bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,12 +23,23 @@ services: ## start the local PostgreSQL and Redis used by the tests, if they are
 		redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
 			--dir /var/lib/redis --logfile /var/log/redis/ci.log || true; fi
 
+SYSTEM_PACKAGES := chromium nginx
+
+system: ## the Debian packages the tests drive (a real browser, a real reverse proxy), if missing
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo=sudo; fi; \
+		echo "installing Debian packages:$$missing"; \
+		$$sudo apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$missing; fi
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy  # the packages, as pyproject's [tool.mypy] says: strict for the contract and the store
 
-test: install services lint ## install, lint, and run the whole test suite
+test: install services system lint ## install, lint, and run the whole test suite
 	$(BIN)/pytest -n 2 --dist loadfile -m "not serial"  # two cores, a file per worker at a time
 	$(BIN)/pytest -m serial  # whole demos, timing bounds and the shared Redis channel: alone
 

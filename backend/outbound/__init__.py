@@ -1,0 +1,1 @@
+"""What leaves Freshline: the pieces webhooks and customer notifications share."""

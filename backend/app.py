@@ -48,6 +48,10 @@ from backend.kpi.router import router as kpi_router
 from backend.limits import BodySizeLimit
 from backend.log_redaction import install as redact_logged_queries
 from backend.methods import install_allow_header
+from backend.notifications.engine import NotificationEngine
+from backend.notifications.router import router as notifications_router
+from backend.notifications.sender import NotificationSender
+from backend.notifications.setup import attempts_of, notifier_for
 from backend.orders.router import router as orders_router
 from backend.orders.service import live_order_states
 from backend.privacy.router import router as privacy_router
@@ -94,6 +98,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         rules_file = Path(settings.alert_rules_file) if settings.alert_rules_file else None
         alert_rules = RuleBook(rules_file, now=clock.now())
         alerts = AlertEngine(db, clock, alert_rules, tick_seconds=settings.alert_tick_seconds)
+        notification_sender = NotificationSender(
+            db, clock, notifier_for(settings), attempts_of(settings)
+        )
+        notifications = NotificationEngine(
+            db,
+            clock,
+            alert_rules,
+            zone=settings.zone,
+            tick_seconds=settings.notify_tick_seconds,
+            queued=notification_sender.wake,
+        )
         kpi_pusher = KpiPusher(
             db,
             clock,
@@ -143,6 +158,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 # engine only, however many instances there are.
                 db.committed.append(alerts.heard)
                 alerts.start()
+            if settings.notifications:
+                db.committed.append(notifications.heard)
+                notifications.start()
+                notification_sender.start()
             kpi_pusher.start()
             login_limiter = _login_limiter(settings, db, clock, redis_counters)
             upkeep.start()
@@ -161,10 +180,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 tokens=tokens,
                 geocoder=geocoder_for(settings, db),
                 privacy=upkeep,
+                notifications=notifications,
+                notification_sender=notification_sender,
             )
             yield
         finally:
             await alerts.stop()
+            await notifications.stop()
+            await notification_sender.stop()
             await upkeep.stop()
             await kpi_pusher.stop()
             await dispatcher.stop()
@@ -229,6 +252,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         inventory_router,
         dispatch_router,
         alerts_router,
+        notifications_router,
         returns_router,
         sensors_router,
         order_sensors_router,

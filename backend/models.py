@@ -12,6 +12,7 @@ from backend.db import Base
 from backend.dispatch.models import DeliveryItemRow, DeliveryRow
 from backend.idempotency import IdempotencyRow
 from backend.inventory.models import SkuRow, StockRow, WarehouseRow
+from backend.notifications.models import NotificationRow
 from backend.orders.models import CustomerRow, OrderItemRow, OrderRow
 from backend.realtime.models import EventRow
 from backend.returns.models import ReturnRequestRow
@@ -37,6 +38,7 @@ __all__ = [
     "DeliveryRow",
     "EventRow",
     "IdempotencyRow",
+    "NotificationRow",
     "OrderItemRow",
     "OrderRow",
     "ReturnRequestRow",

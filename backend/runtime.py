@@ -17,6 +17,8 @@ from backend.auth.tokens import TokenCache
 from backend.clock import Clock
 from backend.db import Database
 from backend.dispatch.sweeper import AutoDispatcher
+from backend.notifications.engine import NotificationEngine
+from backend.notifications.sender import NotificationSender
 from backend.privacy.upkeep import PrivacyUpkeep
 from backend.realtime.bus import Bus
 from backend.realtime.feed import EventFeed
@@ -43,3 +45,5 @@ class Runtime:
     tokens: TokenCache
     geocoder: Geocoder
     privacy: PrivacyUpkeep
+    notifications: NotificationEngine
+    notification_sender: NotificationSender

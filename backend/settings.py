@@ -150,6 +150,24 @@ class Settings(BaseSettings):
     """What one rider carries on one delivery; a heavier order is split into several."""
     cold_box_max_g: int = Field(default=8_000, ge=500)
     """What one cold-chain box holds; more cold goods than that are split into several."""
+    # --- Customer notifications (backend/notifications/, docs/notifications.md) ---
+    notifications: bool = True
+    """The notification engine and sender run (off: this instance decides and sends none)."""
+    notifier: Literal["log", "http"] = "log"
+    """How messages reach customers: `log` writes them to the service log (the demo's);
+    `http` POSTs them, signed, to `notify_url` (an SMS/WeChat gateway)."""
+    notify_url: str | None = Field(default=None, pattern=r"^https?://")
+    notify_secret: SecretStr | None = None
+    """The HTTP gateway's address and the secret messages are signed with."""
+    notify_tick_seconds: float = Field(default=5.0, gt=0, le=600)
+    """How often the time-based rules (ETA close, late, unsigned) are looked at for everyone."""
+    notify_max_attempts: int = Field(default=10, ge=1, le=1000)
+    """Failed attempts before a message is parked for the desk."""
+    notify_backoff_base_seconds: float = Field(default=1.0, gt=0, le=3600)
+    notify_backoff_cap_seconds: float = Field(default=300.0, gt=0, le=24 * 3600)
+    """The retry backoff's first step and ceiling (`backend/outbound/backoff.py`)."""
+    notify_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    """How long one POST to the gateway may take."""
     # --- Personal data at rest (backend/crypto/, backend/privacy/) ---
     field_keys: SecretStr | None = None
     """The field keys as JSON (`{"current", "keys", "index_key"}`, README "Configuration"),
@@ -215,6 +233,12 @@ class Settings(BaseSettings):
     def zone(self) -> ZoneInfo:
         """`time_zone` as a tzinfo."""
         return ZoneInfo(self.time_zone)
+
+    @model_validator(mode="after")
+    def _http_notifier_has_a_gateway(self) -> Settings:
+        if self.notifier == "http" and (not self.notify_url or self.notify_secret is None):
+            raise ValueError("notifier http needs notify_url and notify_secret")
+        return self
 
     @model_validator(mode="after")
     def _simulated_time_only_in_the_demo(self) -> Settings:

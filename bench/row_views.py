@@ -121,14 +121,14 @@ def main() -> None:
                 "from_attributes": lambda: Order.model_validate(
                     OrderAttributes(an_order), from_attributes=True
                 ),
-                "model_construct": lambda: order_view(an_order, NOW, FULL),
+                "model_construct": lambda: order_view(an_order, NOW, FULL, None),
             },
         ),
         (
             "order",
             {
-                "whole (desk)": lambda: order_view(an_order, NOW, FULL),
-                "masked": lambda: order_view(an_order, NOW, MASKED),
+                "whole (desk)": lambda: order_view(an_order, NOW, FULL, None),
+                "masked": lambda: order_view(an_order, NOW, MASKED, None),
             },
         ),
         (

@@ -52,6 +52,7 @@ def clean_env(run_dir: Path, **extra: str) -> dict[str, str]:
         {
             "FRESHLINE_AUTO_DISPATCH": "false",
             "FRESHLINE_ALERTS": "false",
+            "FRESHLINE_NOTIFICATIONS": "false",
             "FRESHLINE_ARGON2_TIME_COST": "1",
             "FRESHLINE_ARGON2_MEMORY_COST_KIB": "64",
             "FRESHLINE_LOG_FILE": str(run_dir / LOG),

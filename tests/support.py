@@ -58,12 +58,13 @@ bound for a loaded machine, not a wait; a healthy start takes well under a secon
 def settings_for(database_url: str, **overrides: Any) -> Settings:
     """Settings for a test app: demo data, cheap password hashing, the given database, no
     auto-dispatch (tests assign riders themselves unless they test auto-dispatch) and no alert
-    engine running by itself (alert tests run its passes on their own clock)."""
+    or notification engine running by itself (their tests run passes on their own clock)."""
     values: dict[str, Any] = {
         "database_url": database_url,
         "demo": True,
         "auto_dispatch": False,
         "alerts": False,
+        "notifications": False,
         "argon2_time_cost": 1,
         "argon2_memory_cost_kib": 64,
         "field_keys": TEST_FIELD_KEYS,

@@ -1,4 +1,5 @@
-"""The alert rules' thresholds: a TOML file the operator can change while the backend runs.
+"""The alert rules' thresholds, and the customer notification rules (`[notify.*]`): a TOML
+file the operator can change while the backend runs.
 
 `RuleBook` holds the rules in force. It reads its file again when the file's modification time
 changes; a file that does not parse or validate is not taken (the rules in force stay) and the
@@ -13,8 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from backend.notifications.messages import check_template
 from backend_client.models import AlertSeverity
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,72 @@ class Humidity(Section):
     classes: dict[str, HumidityBand] = Field(default_factory=lambda: dict(DEFAULT_HUMIDITY))
 
 
+class Notice(BaseModel):
+    """One customer notification rule: whether it is on, and its message (placeholders:
+    `backend/notifications/messages.py`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    message: str = Field(min_length=1, max_length=400)
+
+    @field_validator("message")
+    @classmethod
+    def _known_placeholders(cls, template: str) -> str:
+        return check_template(template)
+
+
+class EtaSoonNotice(Notice):
+    message: str = "Your order {reference} arrives in a few minutes ({eta}). {tracking_url}"
+    minutes: float = Field(default=10, gt=0, le=240)
+    """Told once, when the ETA is this close."""
+
+
+class LateNotice(Notice):
+    message: str = (
+        "Sorry, your order {reference} is running late: it should now arrive {eta} "
+        "(promised {promised}). {tracking_url}"
+    )
+    grace_minutes: float = Field(default=0, ge=0, le=240)
+    """Past its promise, or its ETA past it, by more than this."""
+
+
+class ExceptionNotice(Notice):
+    message: str = (
+        "Your order {reference} met a problem on the road; we are on it and it should now "
+        "arrive {eta}. {tracking_url}"
+    )
+
+
+class SignedNotice(Notice):
+    message: str = "Your order {reference} was delivered. Thank you!"
+
+
+class SurveyNotice(Notice):
+    message: str = (
+        "Your order {reference} has not been signed for. How did it go? Tell us and we will "
+        "put it right."
+    )
+    hours: float = Field(default=72, gt=0, le=24 * 30)
+    """This long after it went out for delivery without a signature (seed 002: "not signed
+    in 3 days -> survey")."""
+
+
+class Notify(BaseModel):
+    """The customer notification rules (`[notify.*]`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_age_minutes: float = Field(default=60, gt=0, le=7 * 24 * 60)
+    """A change older than this is not told any more (a backend back after an outage, or
+    notifications just turned on, does not message yesterday's customers)."""
+    eta_soon: EtaSoonNotice = EtaSoonNotice()
+    late: LateNotice = LateNotice()
+    exception: ExceptionNotice = ExceptionNotice()
+    signed: SignedNotice = SignedNotice()
+    unsigned_survey: SurveyNotice = SurveyNotice()
+
+
 class Rules(BaseModel):
     """Every rule's thresholds (defaults as in the packaged rules.toml)."""
 
@@ -117,6 +185,7 @@ class Rules(BaseModel):
     delivery_exception: Section = Section(severity=AlertSeverity.CRITICAL)
     return_requested: Section = Section()
     claim_requested: Section = Section()
+    notify: Notify = Notify()
 
 
 def parse_rules(text: str) -> Rules:

@@ -44,6 +44,7 @@ class Permission(StrEnum):
     KPI_READ = "kpi:read"
     PHONES_READ = "phones:read"
     CUSTOMERS_ERASE = "customers:erase"
+    NOTIFICATIONS_READ = "notifications:read"
 
 
 EVERYONE = frozenset(Role)
@@ -90,6 +91,8 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # The customer asks their platform, or us; a channel erases only customers all of whose
     # orders came through it (privacy/erasure.py).
     Permission.CUSTOMERS_ERASE: frozenset({R.ADMIN, R.CHANNEL}),
+    # What the customers were told and what failed to reach them: the desk that answers them.
+    Permission.NOTIFICATIONS_READ: frozenset({R.ADMIN, R.SUPERVISOR, R.DISPATCHER, R.SUPPORT}),
 }
 
 CLAIM_LIMIT_CENTS: dict[Role, int | None] = {

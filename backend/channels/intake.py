@@ -38,7 +38,7 @@ from backend.orders import records
 from backend.orders import service as orders
 from backend.orders.models import OrderRow
 from backend.orders.records import OrderRecord
-from backend.orders.views import order_view
+from backend.orders.views import order_answer
 from backend.settings import Settings
 from backend.sql import Query, sql_of
 from backend_client.models import (
@@ -121,7 +121,7 @@ async def take_order(
             return status_code, ChannelOrderReceipt(
                 channel=adapter.channel,
                 external_id=external_id,
-                order=order_view(order, intake.now, FieldPolicy.of(intake.actor)),
+                order=await order_answer(session, order, intake.now, FieldPolicy.of(intake.actor)),
                 deliveries=parcels,
                 reported_amount_cents=reported,
                 replayed=True,
@@ -162,7 +162,7 @@ async def take_order(
     answer = ChannelOrderReceipt(
         channel=adapter.channel,
         external_id=external_id,
-        order=order_view(order, intake.now, FieldPolicy.of(intake.actor)),
+        order=await order_answer(session, order, intake.now, FieldPolicy.of(intake.actor)),
         deliveries=parcels,
         reported_amount_cents=parsed.reported_amount_cents,
     )
@@ -329,7 +329,7 @@ async def _answer(
         outcome=CallbackOutcome(row.outcome),
         detail=row.detail or "",
         order=(
-            order_view(order, intake.now, FieldPolicy.of(intake.actor))
+            await order_answer(session, order, intake.now, FieldPolicy.of(intake.actor))
             if order is not None
             else None
         ),

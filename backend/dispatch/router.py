@@ -19,7 +19,7 @@ from backend.inventory.models import WarehouseRow
 from backend.inventory.router import WarehouseId, warehouse_view
 from backend.orders.handover import hand_over
 from backend.orders.service import goods_on_the_road, load_order
-from backend.orders.views import order_view
+from backend.orders.views import order_views
 from backend.paths import OrderId
 from backend.realtime.outbox import append_event
 from backend.responses import PROTECTED, TOO_LARGE, errors
@@ -120,7 +120,7 @@ async def handover(
 
     async def act(session):
         moved = await hand_over(session, rider_id, body, actor=principal, now=now)
-        return 200, [order_view(o, now, FieldPolicy.of(principal)) for o in moved]
+        return 200, await order_views(session, moved, now, FieldPolicy.of(principal))
 
     return await run_once(request, db, principal, now, act)
 

@@ -15,8 +15,9 @@ from backend.errors import DomainError
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.orders import service
 from backend.orders.lifecycle import actions_for
+from backend.orders.records import OrderRecord
 from backend.orders.search import SearchCorpus
-from backend.orders.views import event_views_for, order_view
+from backend.orders.views import event_views_for, order_answer, order_views
 from backend.paths import OrderId
 from backend.responses import PROTECTED, TOO_LARGE, errors
 from backend.writer import part
@@ -110,7 +111,9 @@ async def list_orders(
         rows, next_cursor = await service.list_orders(
             session, principal, filters, now=now, corpus=search_corpus(request)
         )
-        return OrderPage(items=[order_view(r, now, fields) for r in rows], next_cursor=next_cursor)
+        return OrderPage(
+            items=await order_views(session, rows, now, fields), next_cursor=next_cursor
+        )
 
 
 @router.post(
@@ -136,7 +139,7 @@ async def create_order(
         order = await service.create_order(
             session, body, actor=principal, now=now, default_promise=promise
         )
-        return 201, order_view(order, now, FieldPolicy.of(principal))
+        return 201, await order_answer(session, order, now, FieldPolicy.of(principal))
 
     return await run_once(request, db, principal, now, act)
 
@@ -152,7 +155,7 @@ async def get_order(
     now = clock.now()
     async with db.read() as session:
         order = await service.load_order(session, order_id, principal)
-        return order_view(order, now, FieldPolicy.of(principal))
+        return await order_answer(session, order, now, FieldPolicy.of(principal))
 
 
 @router.get("/orders/{order_id}/timeline", response_model=list[Event], responses=NOT_FOUND)
@@ -206,7 +209,7 @@ async def transition_order(
             now=now,
             auto_dispatch=settings.auto_dispatch,
         )
-        return 200, order_view(order, now, FieldPolicy.of(principal))
+        return 200, await order_answer(session, order, now, FieldPolicy.of(principal))
 
     return await run_once(request, db, principal, now, act)
 
@@ -236,7 +239,8 @@ async def transition_orders(
     fields = FieldPolicy.of(principal)
 
     async def act(session: AsyncSession) -> tuple[int, TransitionResults]:
-        results = []
+        results: list[TransitionOutcome] = []
+        moved: list[tuple[int, OrderRecord]] = []  # (place in results, order): views at the end
         for item in body.transitions:
             asked = TransitionRequest(action=item.action, version=item.version, reason=item.reason)
             try:
@@ -260,11 +264,12 @@ async def transition_orders(
                     )
                 )
             else:
-                results.append(
-                    TransitionOutcome(
-                        order_id=item.order_id, status=200, order=order_view(order, now, fields)
-                    )
-                )
+                moved.append((len(results), order))
+                results.append(TransitionOutcome(order_id=item.order_id, status=200))
+        # Every order's rider and ETA in one query, not one per order.
+        views = await order_views(session, [order for _, order in moved], now, fields)
+        for (place, _), view in zip(moved, views, strict=True):
+            results[place] = results[place].model_copy(update={"order": view})
         applied = sum(1 for r in results if r.status == 200)
         return 200, TransitionResults(
             results=results, applied=applied, refused=len(results) - applied
@@ -295,6 +300,6 @@ async def assign_order(
 
     async def act(session):
         order = await service.assign_rider(session, order_id, body, actor=principal, now=now)
-        return 200, order_view(order, now, FieldPolicy.of(principal))
+        return 200, await order_answer(session, order, now, FieldPolicy.of(principal))
 
     return await run_once(request, db, principal, now, act)

@@ -4,6 +4,7 @@ they travel in."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -116,6 +117,39 @@ class CustomerErasure(Response):
     )
 
 
+class EtaReason(StrEnum):
+    """Why an order has no ETA."""
+
+    NOT_DISPATCHED = "not_dispatched"
+    """Not out for delivery yet."""
+    NO_FIX = "no_fix"
+    """Out for delivery, but its rider has sent no fix since taking it."""
+    EXCEPTION = "exception"
+    """Stopped on the road (EXCEPTION): a new ETA comes with the rider who resumes it."""
+    DELIVERY_OVER = "delivery_over"
+    """Signed, cancelled, or coming back (returns, claims): nothing is on its way."""
+
+
+class RiderFix(Response):
+    """Where a rider was last seen."""
+
+    lat: float
+    lng: float
+    at: datetime
+
+
+class OrderRider(Response):
+    """The rider carrying an order out for delivery."""
+
+    id: int
+    name: str
+    phone: str = Field(
+        description="Whole for accounts with `phones:read` (and the rider themselves), else "
+        "masked: `138****7474`."
+    )
+    last_fix: RiderFix | None = Field(description="Null before the rider's first fix.")
+
+
 class Order(Response):
     """An order as every client sees it."""
 
@@ -151,6 +185,17 @@ class Order(Response):
     claim_settled_at: datetime | None
     cancelled_at: datetime | None
     updated_at: datetime
+    eta: datetime | None = Field(
+        default=None,
+        description="When its rider should reach the customer (the source of `order.eta` "
+        "events); null while DELIVERING only until the rider's first fix.",
+    )
+    eta_reason: EtaReason | None = Field(
+        default=None, description="Why `eta` is null; null when there is an ETA."
+    )
+    rider: OrderRider | None = Field(
+        default=None, description="While DELIVERING: the rider carrying it; else null."
+    )
 
 
 class OrderPage(Response):

@@ -72,6 +72,7 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "kpi:read": frozenset({"admin", "supervisor", "dispatcher", "support", "viewer"}),
     "phones:read": frozenset({"admin", "supervisor", "dispatcher", "support"}),
     "customers:erase": frozenset({"admin", "channel"}),
+    "notifications:read": frozenset({"admin", "supervisor", "dispatcher", "support"}),
 }
 
 PUBLIC = "none"
@@ -139,6 +140,7 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("GET", "/kpi/exceptions", "kpi:read"),
     ("GET", "/kpi/reconciliation", "kpi:read"),
     ("DELETE", "/customers/{customer_id}", "customers:erase"),
+    ("GET", "/notifications", "notifications:read"),
 )
 PROTECTED = tuple(e for e in ENDPOINTS if e[2] != PUBLIC)
 
@@ -613,6 +615,8 @@ class Matrix:
                 return Call(f"/customers/{mine['customer']['id']}")
             case "GET", "/orders":
                 return Call("/orders")
+            case "GET", "/notifications":
+                return Call("/notifications")
             case "POST", "/orders":
                 body: dict[str, Any] = {
                     "external_id": f"MATRIX-{role}-{n}",

@@ -32,7 +32,8 @@ class OrderCard:
     external_id: str = ""
     signed_at: datetime | None = None
     eta: datetime | None = None
-    """The backend's arrival estimate (`order.eta` events); the store's own is the fallback."""
+    """The backend's arrival estimate (the order's `eta`, then its `order.eta` events); the
+    store's own is the fallback. Dropped when the order leaves DELIVERING."""
     predicted_late: bool = False
     """The backend predicts it arrives after its promise."""
     eta_distance_m: float | None = None
@@ -45,6 +46,7 @@ class OrderCard:
 
     @classmethod
     def of(cls, order: Order) -> OrderCard:
+        eta = aware(order.eta) if order.eta is not None else None
         return cls(
             id=order.id,
             status=order.status,
@@ -61,6 +63,9 @@ class OrderCard:
             lng=order.lng,
             external_id=order.external_id,
             signed_at=order.signed_at and aware(order.signed_at),
+            # The order's own ETA, until `order.eta` events bring newer ones.
+            eta=eta,
+            predicted_late=eta is not None and eta > aware(order.promised_at),
         )
 
 

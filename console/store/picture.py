@@ -217,6 +217,9 @@ class Store:
         if event.kind == "order.transition" and event.to_state:
             card.status = OrderState(event.to_state)
             card.rider_id = event.rider_id
+            if card.status != OrderState.DELIVERING:
+                # Stopped, signed or turned back: no arrival to expect (the API's `eta` is null).
+                card.eta, card.predicted_late, card.eta_distance_m = None, False, None
             if card.status == OrderState.SIGNED:
                 card.signed_at = aware(event.at)
         elif event.kind == "order.assigned":

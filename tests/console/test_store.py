@@ -1202,3 +1202,21 @@ def test_a_lane_says_its_name_and_stays_a_string() -> None:
         "Signed (1 h)",
     ]
     assert Lane.SHORT.title() == "Out_Of_Stock"
+
+
+def test_the_orders_own_eta_is_the_boards_until_an_eta_event_moves_it() -> None:
+    """The snapshot's `eta` (the backend's, from the rider's route) stands in for the straight
+    line from the first draw; the stream's `order.eta` replaces it; leaving DELIVERING drops it,
+    as the API's `eta` turns null then."""
+    served = make_order(1, OrderState.DELIVERING, version=4, rider_id=7)
+    served = served.model_copy(update={"eta": NOW + timedelta(minutes=70)})  # promise: 40 min
+    store = new_store([served], [make_rider(7, at=north(1))])
+    card = store.orders[1]
+    assert store.eta(card) == NOW + timedelta(minutes=70)
+    assert card.predicted_late and store.urgency(card) == Urgency.WARNING
+    assert store.apply(eta_event(101, 1, 4, NOW + timedelta(minutes=15))) is True
+    assert store.eta(store.orders[1]) == NOW + timedelta(minutes=15)
+    assert store.urgency(store.orders[1]) == Urgency.OK
+    assert store.apply(transition(102, 1, OrderState.EXCEPTION, 5, rider_id=7)) is True
+    stopped = store.orders[1]
+    assert (stopped.eta, stopped.predicted_late) == (None, False)

@@ -182,6 +182,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
         "process",
         "log_redaction",
         "crypto",
+        "outbound",  # the retry rule of webhooks and notifiers
     ),
     ("edge",),  # security headers, offline docs, TLS, the connection guard
     ("writer",),
@@ -196,6 +197,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
     ("riders",),
     ("sensors",),
     ("alerts",),
+    ("notifications",),  # customer messages: decided from orders, under the alert rules' file
     ("dispatch",),
     ("channels",),
     ("kpi",),

@@ -12,11 +12,11 @@ import logging
 import tomllib
 from datetime import datetime
 from pathlib import Path
+from string import Formatter
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from backend.notifications.messages import check_template
 from backend_client.models import AlertSeverity
 
 log = logging.getLogger(__name__)
@@ -100,9 +100,28 @@ class Humidity(Section):
     classes: dict[str, HumidityBand] = Field(default_factory=lambda: dict(DEFAULT_HUMIDITY))
 
 
+PLACEHOLDERS = frozenset({"reference", "eta", "promised", "tracking_url"})
+"""What a customer message may name (`backend/notifications/messages.py` fills them in):
+`{reference}` the channel's order number, `{eta}` the expected arrival ("about 14:30", or "as
+soon as we can"), `{promised}` the promised time (HH:MM), `{tracking_url}` the customer's
+tracking link (empty while there is none). Nothing else about the customer."""
+
+
+def check_template(template: str) -> str:
+    """`template` if it names only `PLACEHOLDERS`; else ValueError naming the stranger."""
+    try:
+        fields = [field for _, field, _, _ in Formatter().parse(template) if field is not None]
+    except ValueError as exc:
+        raise ValueError(f"not a template: {exc}") from None
+    for field in fields:
+        if field not in PLACEHOLDERS:
+            known = ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS))
+            raise ValueError(f"unknown placeholder {{{field}}}: use {known}")
+    return template
+
+
 class Notice(BaseModel):
-    """One customer notification rule: whether it is on, and its message (placeholders:
-    `backend/notifications/messages.py`)."""
+    """One customer notification rule: whether it is on, and its message (`PLACEHOLDERS`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

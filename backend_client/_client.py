@@ -13,6 +13,7 @@ from backend_client._alerts import Alerts
 from backend_client._channels import Channels
 from backend_client._customers import Customers
 from backend_client._kpi import Kpi
+from backend_client._notifications import Notifications
 from backend_client._orders import Orders
 from backend_client._requests import Requests
 from backend_client._retry import Backoff
@@ -83,6 +84,8 @@ class FreshlineClient:
         """A customer's erasure."""
         self.sensors = Sensors(self._transport)
         """Cold-chain temperature readings."""
+        self.notifications = Notifications(self._transport)
+        """What customers were told: sent, pending, parked."""
 
     @property
     def server(self) -> str:

@@ -26,6 +26,8 @@ from backend.notifications.notifiers import (
 )
 from backend.notifications.sender import Attempts, NotificationSender
 from backend.outbound.backoff import Backoff
+from backend_client import FreshlineClient
+from backend_client.models import NotificationStatus
 from backend_client.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, matches
 from tests.backend.notify_support import RecordingNotifier, evaluate, rows
 from tests.backend.test_eta_and_geofences import delivering, north
@@ -152,6 +154,18 @@ async def test_parked_after_too_many_failures_or_a_refusal_and_shown_to_the_desk
     assert failing["external_id"] in exception["message"]
     parked = await api.get("dispatcher", "/notifications", params={"status": "parked"})
     assert len(parked.json()) == 4
+    # The same through the client, as the desk's console would read it.
+    async with FreshlineClient(
+        "http://testserver",
+        token=await api.token("support"),
+        transport=httpx.ASGITransport(app=api.app),
+    ) as client:
+        mine = await client.notifications.all(order_id=refused["id"])
+        assert [(n.rule, n.status) for n in mine] == [
+            ("exception", NotificationStatus.PARKED),
+            ("signed", NotificationStatus.PARKED),
+        ]
+        assert mine[0].last_error == "HTTP 400"
     assert (await api.get("viewer", "/notifications")).status_code == 403
     assert (await api.get("rider-1", "/notifications")).status_code == 403
     unknown = await api.get("dispatcher", "/notifications", params={"order_id": 999_999})

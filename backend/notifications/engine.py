@@ -37,6 +37,7 @@ from backend.orders.models import OrderRow
 from backend.realtime.outbox import LoggedEvent
 from backend.riders.models import DeliveryProgressRow
 from backend_client import wait_event
+from backend_client.models import OrderState
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def _row(
     message = render(
         notice(rules, rule).message,
         reference=order.reference,
-        eta=order.eta_at if order.status == "DELIVERING" else None,
+        eta=order.eta_at if order.status == OrderState.DELIVERING else None,
         promised=order.promised_at,
         zone=zone,
     )
@@ -216,11 +217,21 @@ async def read_facts(
 
 
 def _concerned(rules: Notify, now: datetime) -> ColumnElement[bool]:
-    """Orders some rule may concern at `now`: open ones, and final ones changed lately."""
+    """Orders some rule may concern at `now` (a few more: `due` decides): arriving soon, past
+    their promise or expected past it, and stopped, signed or long unsigned lately. Not every
+    open order: the tick reads what time may have changed, not the whole board."""
     fresh = now - timedelta(minutes=rules.max_age_minutes)
     survey = now - timedelta(hours=rules.unsigned_survey.hours)
+    grace = timedelta(minutes=rules.late.grace_minutes)
+    delivering = OrderRow.status == OrderState.DELIVERING
     return or_(
-        OrderRow.open_rank == 0,
+        and_(
+            delivering,
+            DeliveryProgressRow.eta_at <= now + timedelta(minutes=rules.eta_soon.minutes),
+        ),
+        and_(OrderRow.open_rank == 0, OrderRow.promised_at < now - grace),
+        # Expected past the promise (with any grace: `due` applies it).
+        and_(delivering, DeliveryProgressRow.eta_at > OrderRow.promised_at),
         OrderRow.signed_at >= fresh,
         OrderRow.exception_at >= fresh,
         and_(

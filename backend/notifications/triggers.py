@@ -22,8 +22,9 @@ class NotifyRule(StrEnum):
 
 SURVEY_WINDOW = timedelta(hours=24)
 """An unsigned order is surveyed within a day of coming due, not on and on after."""
-NOT_LATE_STATES = frozenset({OrderState.RETURNING, OrderState.CLAIMING})
-"""Open, but nothing is on its way to the customer: no "running late" for these."""
+NOT_LATE_STATES = frozenset({OrderState.CREATED, OrderState.RETURNING, OrderState.CLAIMING})
+"""Open, but no "running late" for these: not paid for (it is cancelled when payment times
+out), or nothing is on its way to the customer any more."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,11 +80,16 @@ async def test_an_open_order_past_its_promise_is_late_even_before_dispatch(api: 
         promised_at=(api.clock.now() + timedelta(minutes=30)).isoformat()
     )
     order = await api.act("channel-app", order, "pay")
+    unpaid = await api.create_order(
+        promised_at=(api.clock.now() + timedelta(minutes=30)).isoformat()
+    )
     assert await evaluate(api) == 0
     api.clock.advance(minutes=31)
     assert await evaluate(api) == 1
     [late] = await rows(api, order["id"])
     assert late.rule == "late" and "as soon as we can" in late.message
+    # Not paid for: nothing to tell (it is cancelled when the payment times out).
+    assert await rules_of(api, unpaid["id"]) == []
 
 
 async def test_exception_and_signed_are_told_once_each(api: Api) -> None:

@@ -24,6 +24,8 @@
    (`search.py`), on SQLite and PostgreSQL;
 9. privacy: CPU per order taken and per snapshot with personal fields encrypted beside the
    same code storing them plain (`field_encryption.py`).
+10. order page: CPU per page of the DELIVERING lane with each order's ETA and rider beside the
+   same page without them (`order_page.py`), SQLite.
 
 `--scale` multiplies every load (riders, event rates, orders, requests; consoles by up to 2x
 the scale); `--seconds` is how long each stream load runs. Writes `<out>/latest.json` and
@@ -48,7 +50,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import backend_load, channel_intake, console_apply, field_encryption, search
+from bench import (
+    backend_load,
+    channel_intake,
+    console_apply,
+    field_encryption,
+    order_page,
+    search,
+)
 from bench.common import (
     ROOT,
     postgres_reachable,
@@ -69,6 +78,7 @@ BENCHMARKS = (
     "peakday",
     "search",
     "privacy",
+    "orderpage",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
 """A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
@@ -517,6 +527,34 @@ def bench_privacy(run: Run) -> None:
         )
 
 
+def bench_order_page(run: Run) -> None:
+    args = argparse.Namespace(
+        open=max(400, round(4000 * run.args.scale)),
+        pages=200 if run.args.scale >= 0.5 else 20,
+    )
+    run.loads["order page"] = (
+        f"{args.open} open orders (a quarter out for delivery), the DELIVERING lane's first "
+        f"page read {args.pages} times each way, in this process; SQLite"
+    )
+    print(f"10. order page: {run.loads['order page']}", flush=True)
+    report = asyncio.run(order_page.run(args))
+    run.raw["order page"] = report
+    if report["with_eta"] == 0:
+        run.trouble.append("order page: no order on the page carried an ETA")
+    run.add(
+        Figure(
+            "10 order page",
+            "CPU per page, ETAs and riders",
+            report["with"]["cpu_ms"],
+            "ms",
+            "the same page without them",
+            report["without"]["cpu_ms"],
+            f"<= {order_page.GOAL}x",
+            goal(report["ratio"], order_page.GOAL, at_most=True),
+        )
+    )
+
+
 def bench_peakday(run: Run) -> None:
     """The seeds' million orders a day at its peak hour, with every order's transitions, the
     riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
@@ -737,6 +775,7 @@ def main() -> int:
         "peakday": bench_peakday,
         "search": bench_search,
         "privacy": bench_privacy,
+        "orderpage": bench_order_page,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

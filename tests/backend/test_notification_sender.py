@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from backend.notifications.notifiers import (
     IDEMPOTENCY_HEADER,
@@ -25,7 +26,9 @@ from backend.notifications.notifiers import (
     Outgoing,
 )
 from backend.notifications.sender import Attempts, NotificationSender
+from backend.notifications.setup import notifier_for
 from backend.outbound.backoff import Backoff
+from backend.settings import Settings
 from backend_client import FreshlineClient
 from backend_client.models import NotificationStatus
 from backend_client.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, matches
@@ -262,3 +265,14 @@ async def test_the_log_notifier_never_logs_the_phone_whole(
         await LogNotifier().send(MESSAGE)
     assert "MT-0042" in caplog.text and "138****7474" in caplog.text
     assert "13800137474" not in caplog.text
+
+
+def test_the_http_notifier_needs_its_gateway_and_secret() -> None:
+    base = {"database_url": "sqlite+aiosqlite:///unused.db"}
+    with pytest.raises(ValidationError, match="notify_url and notify_secret"):
+        Settings(**base, notifier="http", notify_url="http://127.0.0.1:9/notify")
+    with pytest.raises(ValidationError, match="notify_url"):
+        Settings(**base, notifier="http", notify_url="ftp://x", notify_secret="s")
+    chosen = Settings(**base, notifier="http", notify_url="http://127.0.0.1:9/n", notify_secret="s")
+    assert isinstance(notifier_for(chosen), HttpNotifier)
+    assert isinstance(notifier_for(Settings(**base)), LogNotifier)

@@ -19,8 +19,8 @@ REWRITES = {"](docs/": "](", "](bench/README.md)": "](benchmarks.md)"}
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     """Add README, its links made the site's, as the home page (MkDocs hook)."""
-    readme = Path(config.config_file_path).parent / "README.md"
-    files.append(File.generated(config, PAGE, content=front_page(readme.read_text())))
+    readme = (Path(config.config_file_path).parent / "README.md").read_text(encoding="utf-8")
+    files.append(File.generated(config, PAGE, content=front_page(readme)))
     return files
 
 

@@ -1,0 +1,402 @@
+"""The deployment of `deploy/` run on this machine without containers (docs/deployment.md).
+
+One topology for the module: a fresh PostgreSQL database, the Redis bus, two `freshline serve`
+processes (A and B) sharing the field keys and trusting the proxy, and Debian's nginx in front
+running the shipped `deploy/nginx.conf` with TLS. Consoles (the client's stream, as the console
+reads it) and the simulator (`freshline simulate`, a process of its own) reach the backends
+only through nginx. The last test kills A with SIGKILL under load: every console it held comes
+back through nginx on B, and every console applied exactly the log, not one event lost or twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from backend.realtime.visibility import topic_of
+from backend_client import Backoff, FreshlineClient, StreamState
+from backend_client.models import EventMessage, Topic
+from tests.conftest import empty_postgres_database, require_postgres
+from tests.deploy.nginx import Certificates, Nginx, proxying
+from tests.servers import FRESHLINE, STOP_TIMEOUT_S, Server, clean_env, serving
+from tests.stream_support import read_stream
+from tests.support import TEST_FIELD_KEYS, customer, eventually
+
+# slow: PostgreSQL, Redis, two backends, nginx and the simulator, all real processes.
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+REDIS_URL = "redis://127.0.0.1:6379/7"
+PROXY_ADDRESS = "127.0.0.1"
+"""Where nginx connects to the backends from: the one address they trust."""
+CLIENT_ADDRESS = "127.0.0.3"
+"""Where the test's own REST clients connect from (all of loopback's 127/8 is this machine's),
+so the client the backends record is told apart from the proxy."""
+CONSOLES = 6
+BEFORE_KILL = 10
+"""Events every console applies before A is killed, and again after."""
+FAST_BACKOFF = Backoff(base=0.05, cap=0.5)
+
+
+@dataclass
+class Topology:
+    database_url: str
+    a: Server
+    b: Server
+    proxy: Nginx
+    tls: Certificates
+
+    def output(self) -> str:
+        return "\n".join([self.a.output(), self.b.output(), self.proxy.output()])
+
+
+def backend_env() -> dict[str, str]:
+    """What each instance is told, as deploy/.env.example tells it (the database comes as an
+    argument): the bus, the one field key ring, and which peer may name the client."""
+    return {
+        "FRESHLINE_BUS_URL": REDIS_URL,
+        "FRESHLINE_FIELD_KEYS": TEST_FIELD_KEYS,
+        "FRESHLINE_TRUSTED_PROXIES": json.dumps([PROXY_ADDRESS]),
+    }
+
+
+def require_redis() -> None:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return
+    except OSError:
+        message = "Redis is not running on 127.0.0.1:6379 (start it: make services)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+    require_postgres()
+    require_redis()
+    folder = tmp_path_factory.mktemp("deployment")
+    tls = Certificates.issue(folder)
+    with empty_postgres_database("freshline_deploy") as url, ExitStack() as stack:
+        # A migrates and seeds; B, started once A is healthy, finds both done (as compose's
+        # depends_on orders them).
+        a, b = (
+            stack.enter_context(
+                serving(folder, "--demo", "--database-url", url, name=name, env=backend_env())
+            )
+            for name in ("A", "B")
+        )
+        backends = [f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"]
+        proxy = stack.enter_context(proxying(folder / "nginx", backends, tls))
+        yield Topology(url, a, b, proxy, tls)
+
+
+async def log_rows(database_url: str, since: int) -> list[tuple[int, str]]:
+    """(seq, kind) of every event after `since`, straight from the database."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT seq, kind FROM events WHERE seq > :since ORDER BY seq"),
+                {"since": since},
+            )
+            return [(seq, kind) for seq, kind in rows]
+    finally:
+        await engine.dispose()
+
+
+async def newest_seq(database_url: str) -> int:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            return int(await conn.scalar(text("SELECT coalesce(max(seq), 0) FROM events")))
+    finally:
+        await engine.dispose()
+
+
+async def signed_in(topology: Topology, username: str) -> FreshlineClient:
+    client = FreshlineClient(topology.proxy.url, ca_file=str(topology.tls.ca))
+    await client.login(username, f"demo-{username}")
+    return client
+
+
+def from_client_address(topology: Topology, base_url: str | None = None) -> httpx.AsyncClient:
+    """A plain HTTP client connecting from CLIENT_ADDRESS, to the proxy unless told otherwise."""
+    transport = httpx.AsyncHTTPTransport(
+        local_address=CLIENT_ADDRESS, verify=topology.tls.context(), retries=0
+    )
+    return httpx.AsyncClient(
+        transport=transport, base_url=base_url or topology.proxy.url, timeout=10
+    )
+
+
+# --- through the proxy --------------------------------------------------------------------------
+
+
+async def test_the_proxy_speaks_tls_and_the_backends_know_it(topology: Topology) -> None:
+    """X-Forwarded-Proto from the trusted proxy: the backends answer as over TLS (HSTS), and
+    requests spread over both instances (nginx's access log names the upstream)."""
+    async with from_client_address(topology) as client:
+        answers = [await client.get("/api/v1/health") for _ in range(4)]
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["strict-transport-security"].startswith("max-age="), answer.headers
+    # Straight to a backend, plain HTTP: no HSTS (it would be a lie there).
+    async with httpx.AsyncClient(base_url=topology.a.base_url) as direct:
+        assert "strict-transport-security" not in (await direct.get("/api/v1/health")).headers
+
+    async def both_served() -> bool:
+        health = [line for line in topology.proxy.access_log() if "/api/v1/health" in line]
+        return all(f":{s.port}/200" in "\n".join(health) for s in (topology.a, topology.b))
+
+    await eventually(both_served, "health answered by both backends through nginx")
+
+
+async def test_the_audit_log_records_the_real_client_not_the_proxy_nor_a_forged_header(
+    topology: Topology,
+) -> None:
+    """nginx replaces X-Forwarded-For with its peer's address; the backends believe it only
+    from the proxy. A header a client forges is believed neither through nginx nor sent
+    straight to a backend."""
+    channel = await signed_in(topology, "channel-app")
+    forged = {"Authorization": f"Bearer {channel.token}", "X-Forwarded-For": "203.0.113.50"}
+    body = {
+        "external_id": "DEPLOY-ADDR-1",
+        "customer": customer(name="Li Lei"),
+        "items": [{"sku": "VEG-BOKCHOY", "quantity": 1}],
+    }
+    try:
+        async with from_client_address(topology) as through_proxy:
+            made = await through_proxy.post("/api/v1/orders", json=body, headers=forged)
+        assert made.status_code == 201, made.text
+        async with from_client_address(topology, topology.b.base_url) as straight:
+            body["external_id"] = "DEPLOY-ADDR-2"
+            direct = await straight.post("/api/v1/orders", json=body, headers=forged)
+        assert direct.status_code == 201, direct.text
+
+        engine = create_async_engine(topology.database_url)
+        try:
+            async with engine.connect() as conn:
+                rows = await conn.execute(
+                    text(
+                        "SELECT order_id, client_addr FROM events "
+                        "WHERE kind = 'order.created' AND order_id IN (:one, :two)"
+                    ),
+                    {"one": made.json()["id"], "two": direct.json()["id"]},
+                )
+                recorded = dict(rows.all())
+        finally:
+            await engine.dispose()
+        assert recorded == {made.json()["id"]: CLIENT_ADDRESS, direct.json()["id"]: CLIENT_ADDRESS}
+
+        # One key ring: what one instance encrypted, the other reads (through the proxy,
+        # whichever instance answers, and straight from each).
+        for base_url in (topology.a.base_url, topology.b.base_url):
+            async with FreshlineClient(base_url, token=channel.token) as reader:
+                order = await reader.orders.get(direct.json()["id"])
+                assert order.customer.name == "Li Lei"
+    finally:
+        await channel.aclose()
+
+
+# --- a backend dies -----------------------------------------------------------------------------
+
+
+@dataclass
+class Console:
+    """One console's live stream through the proxy: what it applied and the states it went
+    through."""
+
+    client: FreshlineClient
+    topics: list[Topic]
+    since: int
+    events: list[EventMessage] = field(default_factory=list)
+    states: list[StreamState] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.stream = self.client.stream(
+            [*self.topics],
+            since=self.since,
+            backoff=FAST_BACKOFF,
+            poll_after_failures=10_000,  # WebSocket reconnection through the proxy, not polls
+            dead_after=10,
+        )
+        self.task: asyncio.Task[None] = asyncio.create_task(
+            read_stream(self.stream, events=self.events, states=self.states)
+        )
+
+    @property
+    def live(self) -> bool:
+        return bool(self.states) and self.states[-1] == StreamState.LIVE
+
+    @property
+    def reconnected(self) -> bool:
+        """Lost its connection after it was live, and is live again."""
+        if StreamState.LIVE not in self.states:
+            return False
+        after = self.states[self.states.index(StreamState.LIVE) :]
+        return StreamState.RECONNECTING in after and self.live
+
+    @property
+    def seqs(self) -> list[int]:
+        return [event.seq for event in self.events]
+
+    async def close(self) -> None:
+        self.stream.stop()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.task, 10)
+        await self.client.aclose()
+
+
+def start_simulator(topology: Topology, folder: Path) -> subprocess.Popen[bytes]:
+    """`freshline simulate` against the proxy's https address, trusting the test CA."""
+    assert FRESHLINE is not None
+    output = (folder / "simulator.txt").open("ab")
+    command = [
+        FRESHLINE,
+        "simulate",
+        *("--server", topology.proxy.url, "--ca-file", str(topology.tls.ca)),
+        *("--seed", "11", "--flat", "--orders-per-hour", "5400", "--trouble", "0", "--no-desk"),
+    ]
+    process = subprocess.Popen(
+        command, stdout=output, stderr=output, stdin=subprocess.DEVNULL, env=clean_env(folder)
+    )
+    output.close()
+    return process
+
+
+def stream_lines_via(topology: Topology, server: Server) -> list[str]:
+    """nginx's log lines of stream connections that ended on `server` (written as each ends)."""
+    upstream = re.compile(rf"upstream=(?:.*, )?127\.0\.0\.1:{server.port}/101$")
+    return [
+        line
+        for line in topology.proxy.access_log()
+        if '"GET /api/v1/stream ' in line and upstream.search(line)
+    ]
+
+
+async def test_killing_a_backend_moves_its_consoles_to_the_other_with_nothing_lost_or_doubled(
+    topology: Topology, tmp_path: Path
+) -> None:
+    admin = await signed_in(topology, "admin")
+    dispatcher = await signed_in(topology, "dispatcher")
+    start = await newest_seq(topology.database_url)
+    consoles: list[Console] = []
+    simulator: subprocess.Popen[bytes] | None = None
+    try:
+        # One at a time, each live before the next: nginx's least_conn puts them on A and B
+        # in turn. Half follow everything (audit), half the orders board.
+        for n in range(CONSOLES):
+            token, topics = (
+                (admin.token, [Topic.AUDIT]) if n % 2 else (dispatcher.token, [Topic.ORDERS])
+            )
+            client = FreshlineClient(topology.proxy.url, token=token, ca_file=str(topology.tls.ca))
+            console = Console(client, topics, since=start)
+            consoles.append(console)
+            await eventually(lambda c=console: c.live, f"console {n} live through the proxy")
+
+        simulator = start_simulator(topology, tmp_path)
+
+        def applied(count: int) -> bool:
+            assert simulator is not None and simulator.poll() is None, (
+                tmp_path / "simulator.txt"
+            ).read_text()
+            return all(len(c.events) >= count for c in consoles)
+
+        await eventually(lambda: applied(BEFORE_KILL), "events on every console before the kill")
+        topology.a.kill()  # SIGKILL: no close frames, no shutdown, the sockets just die
+        at_kill = [len(c.events) for c in consoles]
+
+        # nginx closes the streams A held when A's sockets die; their consoles reconnect
+        # through it to B (A refuses, so nginx tries B and rests A for fail_timeout).
+        await eventually(
+            lambda: (
+                any(c.reconnected for c in consoles)
+                and all(c.live for c in consoles)
+                and len(stream_lines_via(topology, topology.a))
+                >= sum(c.reconnected for c in consoles)
+            ),
+            "A's consoles back through nginx, and nginx seeing A's streams end",
+        )
+        await eventually(
+            lambda: (
+                applied(0)
+                and all(
+                    len(c.events) >= n + BEFORE_KILL for c, n in zip(consoles, at_kill, strict=True)
+                )
+            ),
+            "events on every console after the kill",
+        )
+
+        simulator.send_signal(signal.SIGTERM)
+        assert simulator.wait(timeout=STOP_TIMEOUT_S * 3) == 0, (
+            tmp_path / "simulator.txt"
+        ).read_text()
+        summary = (tmp_path / "simulator.txt").read_text()
+
+        log = await log_rows(topology.database_url, start)
+        assert [seq for seq, _ in log] == list(range(start + 1, start + len(log) + 1)), (
+            "the log itself has a gap"
+        )
+        expected: dict[Topic, list[int]] = {
+            Topic.AUDIT: [seq for seq, _ in log],
+            Topic.ORDERS: [seq for seq, kind in log if topic_of(kind) == Topic.ORDERS],
+        }
+        for console in consoles:
+            last = expected[console.topics[0]][-1]
+            await eventually(
+                lambda c=console, last=last: c.stream.last_seq == last,
+                f"a {console.topics[0]} console applying seq {last}",
+            )
+
+        moved = [c for c in consoles if c.reconnected]
+        stayed = [c for c in consoles if StreamState.RECONNECTING not in c.states]
+        print(
+            f"\n{len(moved)} of {CONSOLES} consoles moved from A to B; "
+            f"{len(log)} events after seq {start}; simulator: {summary.strip().splitlines()[-1]}"
+        )
+        # A held some consoles and B others; A's all came back (through nginx, to B, the
+        # only one left), B's never noticed.
+        assert 0 < len(moved) < CONSOLES
+        assert len(moved) + len(stayed) == CONSOLES
+        # nginx logs a stream as it ends: those A held (the consoles', and the simulator's
+        # own) ended with A.
+        assert len(stream_lines_via(topology, topology.a)) >= len(moved)
+        for console in consoles:
+            wanted = expected[console.topics[0]]
+            assert console.seqs == wanted, (
+                f"{console.topics[0]} console: lost "
+                f"{sorted(set(wanted) - set(console.seqs))[:20]}, doubled "
+                f"{sorted({s for s in console.seqs if console.seqs.count(s) > 1})[:20]}"
+            )
+            assert console.stream.duplicates == 0  # not even sent twice, only dropped
+        # Every write the simulator was answered for is in the log (a write A took and died
+        # before answering was retried through B under its Idempotency-Key, and answered once).
+        assert " 0 errors" in summary, summary
+        placed = re.search(r": (\d+) orders ", summary)
+        assert placed is not None, summary
+        created = [seq for seq, kind in log if kind == "order.created"]
+        assert len(created) >= int(placed.group(1)) > 0, summary
+    finally:
+        if simulator is not None and simulator.poll() is None:
+            simulator.kill()
+            simulator.wait(timeout=STOP_TIMEOUT_S)
+        for console in consoles:
+            await console.close()
+        await admin.aclose()
+        await dispatcher.aclose()

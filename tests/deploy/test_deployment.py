@@ -4,8 +4,9 @@ One topology for the module: a fresh PostgreSQL database, the Redis bus, two `fr
 processes (A and B) sharing the field keys and trusting the proxy, and Debian's nginx in front
 running the shipped `deploy/nginx.conf` with TLS. Consoles (the client's stream, as the console
 reads it) and the simulator (`freshline simulate`, a process of its own) reach the backends
-only through nginx. The last test kills A with SIGKILL under load: every console it held comes
-back through nginx on B, and every console applied exactly the log, not one event lost or twice.
+only through nginx. Then A is killed with SIGKILL under the simulator's load: every console it
+held comes back through nginx on B, and every console applied exactly the log, not one event
+lost or twice. Last, a rolling restart: A back, B stopped gracefully under writes, the same.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -29,10 +32,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from backend.realtime.visibility import topic_of
 from backend_client import Backoff, FreshlineClient, StreamState
-from backend_client.models import EventMessage, Topic
+from backend_client.models import CustomerIn, EventMessage, OrderCreate, OrderItemIn, Topic
 from tests.conftest import empty_postgres_database, require_postgres
 from tests.deploy.nginx import Certificates, Nginx, proxying
-from tests.servers import FRESHLINE, STOP_TIMEOUT_S, Server, clean_env, serving
+from tests.servers import FRESHLINE, LOG, STOP_TIMEOUT_S, Server, clean_env, serving
 from tests.stream_support import read_stream
 from tests.support import TEST_FIELD_KEYS, customer, eventually
 
@@ -47,7 +50,7 @@ CLIENT_ADDRESS = "127.0.0.3"
 so the client the backends record is told apart from the proxy."""
 CONSOLES = 6
 BEFORE_KILL = 10
-"""Events every console applies before A is killed, and again after."""
+"""Events every console applies before a backend goes, and again after."""
 FAST_BACKOFF = Backoff(base=0.05, cap=0.5)
 
 
@@ -62,6 +65,11 @@ class Topology:
     def output(self) -> str:
         return "\n".join([self.a.output(), self.b.output(), self.proxy.output()])
 
+    async def start(self, server: Server) -> None:
+        """Start `server` again (same port, database and settings) and wait until healthy."""
+        server.spawn("--demo", "--database-url", self.database_url, env=backend_env())
+        await asyncio.to_thread(server.wait_healthy)
+
 
 def backend_env() -> dict[str, str]:
     """What each instance is told, as deploy/.env.example tells it (the database comes as an
@@ -74,8 +82,6 @@ def backend_env() -> dict[str, str]:
 
 
 def require_redis() -> None:
-    import socket
-
     try:
         with socket.create_connection(("127.0.0.1", 6379), timeout=1):
             return
@@ -142,6 +148,14 @@ def from_client_address(topology: Topology, base_url: str | None = None) -> http
     )
     return httpx.AsyncClient(
         transport=transport, base_url=base_url or topology.proxy.url, timeout=10
+    )
+
+
+def new_order() -> OrderCreate:
+    return OrderCreate(
+        external_id=f"DEPLOY-{uuid.uuid4().hex[:12]}",
+        customer=CustomerIn(**customer()),
+        items=[OrderItemIn(sku="VEG-BOKCHOY", quantity=1)],
     )
 
 
@@ -263,6 +277,57 @@ class Console:
         await self.client.aclose()
 
 
+async def open_consoles(topology: Topology, count: int, since: int) -> list[Console]:
+    """`count` consoles through the proxy, opened one at a time, each live before the next:
+    nginx's least_conn puts them on A and B in turn. Half follow everything (audit, as the
+    admin), half the orders board (as the dispatcher)."""
+    admin = await signed_in(topology, "admin")
+    dispatcher = await signed_in(topology, "dispatcher")
+    tokens = {Topic.AUDIT: admin.token, Topic.ORDERS: dispatcher.token}
+    await admin.aclose()  # the tokens live on; the consoles present them
+    await dispatcher.aclose()
+    consoles: list[Console] = []
+    for n in range(count):
+        topic = Topic.AUDIT if n % 2 else Topic.ORDERS
+        client = FreshlineClient(
+            topology.proxy.url, token=tokens[topic], ca_file=str(topology.tls.ca)
+        )
+        consoles.append(Console(client, [topic], since=since))
+        await eventually(lambda c=consoles[-1]: c.live, f"console {n} live through the proxy")
+    return consoles
+
+
+async def assert_exactly_the_log(
+    topology: Topology, consoles: list[Console], since: int
+) -> list[tuple[int, str]]:
+    """Once every console has caught up with the log, each applied every event after `since`
+    it may see, in order, each once, and none was even sent twice; the log itself has no gap.
+    The log's rows are returned."""
+    log = await log_rows(topology.database_url, since)
+    assert [seq for seq, _ in log] == list(range(since + 1, since + len(log) + 1)), (
+        "the log itself has a gap"
+    )
+    expected: dict[Topic, list[int]] = {
+        Topic.AUDIT: [seq for seq, _ in log],
+        Topic.ORDERS: [seq for seq, kind in log if topic_of(kind) == Topic.ORDERS],
+    }
+    for console in consoles:
+        last = expected[console.topics[0]][-1]
+        await eventually(
+            lambda c=console, last=last: c.stream.last_seq == last,
+            f"a {console.topics[0]} console applying seq {last}",
+        )
+    for console in consoles:
+        wanted = expected[console.topics[0]]
+        assert console.seqs == wanted, (
+            f"{console.topics[0]} console: lost "
+            f"{sorted(set(wanted) - set(console.seqs))[:20]}, doubled "
+            f"{sorted({s for s in console.seqs if console.seqs.count(s) > 1})[:20]}"
+        )
+        assert console.stream.duplicates == 0  # not even sent twice, only dropped
+    return log
+
+
 def start_simulator(topology: Topology, folder: Path) -> subprocess.Popen[bytes]:
     """`freshline simulate` against the proxy's https address, trusting the test CA."""
     assert FRESHLINE is not None
@@ -293,23 +358,10 @@ def stream_lines_via(topology: Topology, server: Server) -> list[str]:
 async def test_killing_a_backend_moves_its_consoles_to_the_other_with_nothing_lost_or_doubled(
     topology: Topology, tmp_path: Path
 ) -> None:
-    admin = await signed_in(topology, "admin")
-    dispatcher = await signed_in(topology, "dispatcher")
     start = await newest_seq(topology.database_url)
-    consoles: list[Console] = []
+    consoles = await open_consoles(topology, CONSOLES, start)
     simulator: subprocess.Popen[bytes] | None = None
     try:
-        # One at a time, each live before the next: nginx's least_conn puts them on A and B
-        # in turn. Half follow everything (audit), half the orders board.
-        for n in range(CONSOLES):
-            token, topics = (
-                (admin.token, [Topic.AUDIT]) if n % 2 else (dispatcher.token, [Topic.ORDERS])
-            )
-            client = FreshlineClient(topology.proxy.url, token=token, ca_file=str(topology.tls.ca))
-            console = Console(client, topics, since=start)
-            consoles.append(console)
-            await eventually(lambda c=console: c.live, f"console {n} live through the proxy")
-
         simulator = start_simulator(topology, tmp_path)
 
         def applied(count: int) -> bool:
@@ -348,27 +400,13 @@ async def test_killing_a_backend_moves_its_consoles_to_the_other_with_nothing_lo
             tmp_path / "simulator.txt"
         ).read_text()
         summary = (tmp_path / "simulator.txt").read_text()
-
-        log = await log_rows(topology.database_url, start)
-        assert [seq for seq, _ in log] == list(range(start + 1, start + len(log) + 1)), (
-            "the log itself has a gap"
-        )
-        expected: dict[Topic, list[int]] = {
-            Topic.AUDIT: [seq for seq, _ in log],
-            Topic.ORDERS: [seq for seq, kind in log if topic_of(kind) == Topic.ORDERS],
-        }
-        for console in consoles:
-            last = expected[console.topics[0]][-1]
-            await eventually(
-                lambda c=console, last=last: c.stream.last_seq == last,
-                f"a {console.topics[0]} console applying seq {last}",
-            )
+        log = await assert_exactly_the_log(topology, consoles, start)
 
         moved = [c for c in consoles if c.reconnected]
         stayed = [c for c in consoles if StreamState.RECONNECTING not in c.states]
         print(
-            f"\n{len(moved)} of {CONSOLES} consoles moved from A to B; "
-            f"{len(log)} events after seq {start}; simulator: {summary.strip().splitlines()[-1]}"
+            f"\nkill -9: {len(moved)} of {CONSOLES} consoles moved from A to B; {len(log)} "
+            f"events after seq {start}; simulator: {summary.strip().splitlines()[-1]}"
         )
         # A held some consoles and B others; A's all came back (through nginx, to B, the
         # only one left), B's never noticed.
@@ -377,14 +415,6 @@ async def test_killing_a_backend_moves_its_consoles_to_the_other_with_nothing_lo
         # nginx logs a stream as it ends: those A held (the consoles', and the simulator's
         # own) ended with A.
         assert len(stream_lines_via(topology, topology.a)) >= len(moved)
-        for console in consoles:
-            wanted = expected[console.topics[0]]
-            assert console.seqs == wanted, (
-                f"{console.topics[0]} console: lost "
-                f"{sorted(set(wanted) - set(console.seqs))[:20]}, doubled "
-                f"{sorted({s for s in console.seqs if console.seqs.count(s) > 1})[:20]}"
-            )
-            assert console.stream.duplicates == 0  # not even sent twice, only dropped
         # Every write the simulator was answered for is in the log (a write A took and died
         # before answering was retried through B under its Idempotency-Key, and answered once).
         assert " 0 errors" in summary, summary
@@ -398,5 +428,72 @@ async def test_killing_a_backend_moves_its_consoles_to_the_other_with_nothing_lo
             simulator.wait(timeout=STOP_TIMEOUT_S)
         for console in consoles:
             await console.close()
-        await admin.aclose()
-        await dispatcher.aclose()
+
+
+async def test_a_rolling_restart_moves_consoles_over_and_back_with_nothing_lost_or_doubled(
+    topology: Topology,
+) -> None:
+    """After the kill: A starts again and nginx sends it new connections once its rest is
+    over; then B is stopped as a rolling restart stops it (SIGTERM: close frames, requests in
+    flight finished) while consoles hold streams on it and orders are being made: they come
+    back through nginx on A, every seq once, and every order made once."""
+    if topology.a.process is not None and topology.a.process.poll() is not None:
+        await topology.start(topology.a)
+
+    async def served_by_a() -> bool:
+        async with from_client_address(topology) as client:
+            assert (await client.get("/api/v1/health")).status_code == 200
+        health = [line for line in topology.proxy.access_log() if "/api/v1/health" in line]
+        return bool(health) and f":{topology.a.port}/200" in health[-1]
+
+    await eventually(served_by_a, "nginx sending requests to the restarted A again")
+
+    start = await newest_seq(topology.database_url)
+    consoles = await open_consoles(topology, CONSOLES, start)
+    channel = await signed_in(topology, "channel-app")
+    writing = True
+
+    async def write() -> int:
+        made = 0
+        while writing:
+            # Retried (502 while B goes, with the same Idempotency-Key) by the client itself.
+            order = await channel.orders.create(new_order())
+            await channel.orders.transition(order.id, "pay", order.version)
+            made += 1
+        return made
+
+    writer = asyncio.create_task(write())
+    try:
+        await eventually(
+            lambda: all(len(c.events) >= BEFORE_KILL for c in consoles), "events before B stops"
+        )
+        at_stop = [len(c.events) for c in consoles]
+        # uvicorn shuts down gracefully, then ends by the signal it was given.
+        assert await asyncio.to_thread(topology.b.stop) in (0, -signal.SIGTERM)
+        assert "Application shutdown complete" in topology.b.read(LOG), topology.b.output()
+        await eventually(
+            lambda: (
+                not writer.done()
+                and all(c.live for c in consoles)
+                and all(
+                    len(c.events) >= n + BEFORE_KILL for c, n in zip(consoles, at_stop, strict=True)
+                )
+            ),
+            "every console live, and events on every one, with B gone",
+        )
+        writing = False
+        made = await writer
+        log = await assert_exactly_the_log(topology, consoles, start)
+        moved = [c for c in consoles if c.reconnected]
+        print(f"\nrolling restart: {len(moved)} of {CONSOLES} consoles moved from B to A")
+        assert 0 < len(moved) < CONSOLES
+        assert len([seq for seq, kind in log if kind == "order.created"]) == made
+    finally:
+        writing = False
+        if not writer.done():
+            writer.cancel()
+        with contextlib.suppress(BaseException):
+            await writer
+        for console in consoles:
+            await console.close()
+        await channel.aclose()

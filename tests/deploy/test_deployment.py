@@ -151,6 +151,21 @@ def from_client_address(topology: Topology, base_url: str | None = None) -> http
     )
 
 
+async def orders_not_by(topology: Topology, *prefixes: str) -> int:
+    """Orders whose external id starts with none of `prefixes` (the simulator's)."""
+    engine = create_async_engine(topology.database_url)
+    clauses = " AND ".join(f"external_id NOT LIKE :p{n}" for n in range(len(prefixes)))
+    try:
+        async with engine.connect() as conn:
+            found = await conn.scalar(
+                text(f"SELECT count(*) FROM orders WHERE {clauses}"),
+                {f"p{n}": f"{prefix}%" for n, prefix in enumerate(prefixes)},
+            )
+            return int(found or 0)
+    finally:
+        await engine.dispose()
+
+
 def new_order() -> OrderCreate:
     return OrderCreate(
         external_id=f"DEPLOY-{uuid.uuid4().hex[:12]}",
@@ -328,6 +343,74 @@ async def assert_exactly_the_log(
     return log
 
 
+class Writer:
+    """A channel making and paying orders through the proxy, one after another, until
+    stopped. Its client retries what failed on the way (a 502 from nginx for a request a dying
+    backend had taken) under the same Idempotency-Key, so each order is made once; any error
+    that reaches it ends it, and the test with it."""
+
+    def __init__(self, topology: Topology, tag: str) -> None:
+        self.topology, self.tag = topology, tag
+        self.made = 0
+        """Orders made and paid, as answered."""
+        self._writing = True
+        self._task: asyncio.Task[None] | None = None
+        self.client: FreshlineClient | None = None
+
+    async def start(self) -> None:
+        self.client = await signed_in(self.topology, "channel-app")
+        self._task = asyncio.create_task(self._write(self.client))
+
+    async def _write(self, client: FreshlineClient) -> None:
+        while self._writing:
+            request = new_order().model_copy(
+                update={"external_id": f"{self.tag}-{uuid.uuid4().hex[:12]}"}
+            )
+            order = await client.orders.create(request)
+            await client.orders.transition(order.id, "pay", order.version)
+            self.made += 1
+
+    @property
+    def writing(self) -> bool:
+        """Still going; raises what ended it otherwise."""
+        assert self._task is not None
+        if self._task.done():
+            self._task.result()
+            raise AssertionError("the writer stopped by itself")
+        return True
+
+    async def stop(self) -> int:
+        """Finish the order under way; how many were made."""
+        self._writing = False
+        try:
+            if self._task is not None:
+                await self._task
+        finally:
+            if self.client is not None:
+                await self.client.aclose()
+        return self.made
+
+    async def close(self) -> None:
+        """Stop whatever happened (a test's finally)."""
+        self._writing = False
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        with contextlib.suppress(BaseException):
+            await self.stop()
+
+    async def orders_in_the_database(self) -> int:
+        engine = create_async_engine(self.topology.database_url)
+        try:
+            async with engine.connect() as conn:
+                found = await conn.scalar(
+                    text("SELECT count(*) FROM orders WHERE external_id LIKE :tag"),
+                    {"tag": f"{self.tag}-%"},
+                )
+                return int(found or 0)
+        finally:
+            await engine.dispose()
+
+
 def start_simulator(topology: Topology, folder: Path) -> subprocess.Popen[bytes]:
     """`freshline simulate` against the proxy's https address, trusting the test CA."""
     assert FRESHLINE is not None
@@ -361,15 +444,24 @@ async def test_killing_a_backend_moves_its_consoles_to_the_other_with_nothing_lo
     start = await newest_seq(topology.database_url)
     consoles = await open_consoles(topology, CONSOLES, start)
     simulator: subprocess.Popen[bytes] | None = None
+    # Besides the simulator's city, writes back to back, so some are under way at the kill.
+    writer = Writer(topology, "KILL")
     try:
         simulator = start_simulator(topology, tmp_path)
+        await writer.start()
 
         def applied(count: int) -> bool:
             assert simulator is not None and simulator.poll() is None, (
                 tmp_path / "simulator.txt"
             ).read_text()
-            return all(len(c.events) >= count for c in consoles)
+            return writer.writing and all(len(c.events) >= count for c in consoles)
 
+        async def simulating() -> bool:
+            return await orders_not_by(topology, "KILL-", "DEPLOY-") >= 3
+
+        # The simulator takes a while to start (it signs in its whole cast): A dies under its
+        # load, not before it.
+        await eventually(simulating, "the simulator's first orders", within=60)
         await eventually(lambda: applied(BEFORE_KILL), "events on every console before the kill")
         topology.a.kill()  # SIGKILL: no close frames, no shutdown, the sockets just die
         at_kill = [len(c.events) for c in consoles]
@@ -395,6 +487,7 @@ async def test_killing_a_backend_moves_its_consoles_to_the_other_with_nothing_lo
             "events on every console after the kill",
         )
 
+        made = await writer.stop()
         simulator.send_signal(signal.SIGTERM)
         assert simulator.wait(timeout=STOP_TIMEOUT_S * 3) == 0, (
             tmp_path / "simulator.txt"
@@ -404,9 +497,12 @@ async def test_killing_a_backend_moves_its_consoles_to_the_other_with_nothing_lo
 
         moved = [c for c in consoles if c.reconnected]
         stayed = [c for c in consoles if StreamState.RECONNECTING not in c.states]
+        bad_gateway = sum('" 502 ' in line for line in topology.proxy.access_log())
         print(
             f"\nkill -9: {len(moved)} of {CONSOLES} consoles moved from A to B; {len(log)} "
-            f"events after seq {start}; simulator: {summary.strip().splitlines()[-1]}"
+            f"events after seq {start}; writer: {made} orders; nginx answered {bad_gateway} "
+            "requests 502 (retried by their clients); simulator: "
+            f"{summary.strip().splitlines()[-1]}"
         )
         # A held some consoles and B others; A's all came back (through nginx, to B, the
         # only one left), B's never noticed.
@@ -421,8 +517,10 @@ async def test_killing_a_backend_moves_its_consoles_to_the_other_with_nothing_lo
         placed = re.search(r": (\d+) orders ", summary)
         assert placed is not None, summary
         created = [seq for seq, kind in log if kind == "order.created"]
-        assert len(created) >= int(placed.group(1)) > 0, summary
+        assert len(created) >= int(placed.group(1)) + made
+        assert await writer.orders_in_the_database() == made > 0
     finally:
+        await writer.close()
         if simulator is not None and simulator.poll() is None:
             simulator.kill()
             simulator.wait(timeout=STOP_TIMEOUT_S)
@@ -450,22 +548,12 @@ async def test_a_rolling_restart_moves_consoles_over_and_back_with_nothing_lost_
 
     start = await newest_seq(topology.database_url)
     consoles = await open_consoles(topology, CONSOLES, start)
-    channel = await signed_in(topology, "channel-app")
-    writing = True
-
-    async def write() -> int:
-        made = 0
-        while writing:
-            # Retried (502 while B goes, with the same Idempotency-Key) by the client itself.
-            order = await channel.orders.create(new_order())
-            await channel.orders.transition(order.id, "pay", order.version)
-            made += 1
-        return made
-
-    writer = asyncio.create_task(write())
+    writer = Writer(topology, "ROLL")
     try:
+        await writer.start()
         await eventually(
-            lambda: all(len(c.events) >= BEFORE_KILL for c in consoles), "events before B stops"
+            lambda: writer.writing and all(len(c.events) >= BEFORE_KILL for c in consoles),
+            "events before B stops",
         )
         at_stop = [len(c.events) for c in consoles]
         # uvicorn shuts down gracefully, then ends by the signal it was given.
@@ -473,7 +561,7 @@ async def test_a_rolling_restart_moves_consoles_over_and_back_with_nothing_lost_
         assert "Application shutdown complete" in topology.b.read(LOG), topology.b.output()
         await eventually(
             lambda: (
-                not writer.done()
+                writer.writing
                 and all(c.live for c in consoles)
                 and all(
                     len(c.events) >= n + BEFORE_KILL for c, n in zip(consoles, at_stop, strict=True)
@@ -481,19 +569,14 @@ async def test_a_rolling_restart_moves_consoles_over_and_back_with_nothing_lost_
             ),
             "every console live, and events on every one, with B gone",
         )
-        writing = False
-        made = await writer
+        made = await writer.stop()
         log = await assert_exactly_the_log(topology, consoles, start)
         moved = [c for c in consoles if c.reconnected]
         print(f"\nrolling restart: {len(moved)} of {CONSOLES} consoles moved from B to A")
         assert 0 < len(moved) < CONSOLES
         assert len([seq for seq, kind in log if kind == "order.created"]) == made
+        assert await writer.orders_in_the_database() == made
     finally:
-        writing = False
-        if not writer.done():
-            writer.cancel()
-        with contextlib.suppress(BaseException):
-            await writer
+        await writer.close()
         for console in consoles:
             await console.close()
-        await channel.aclose()

@@ -141,10 +141,12 @@ async def signed_in(topology: Topology, username: str) -> FreshlineClient:
     return client
 
 
-def from_client_address(topology: Topology, base_url: str | None = None) -> httpx.AsyncClient:
-    """A plain HTTP client connecting from CLIENT_ADDRESS, to the proxy unless told otherwise."""
+def from_client_address(
+    topology: Topology, base_url: str | None = None, address: str = CLIENT_ADDRESS
+) -> httpx.AsyncClient:
+    """A plain HTTP client connecting from `address`, to the proxy unless told otherwise."""
     transport = httpx.AsyncHTTPTransport(
-        local_address=CLIENT_ADDRESS, verify=topology.tls.context(), retries=0
+        local_address=address, verify=topology.tls.context(), retries=0
     )
     return httpx.AsyncClient(
         transport=transport, base_url=base_url or topology.proxy.url, timeout=10
@@ -241,6 +243,19 @@ async def test_the_audit_log_records_the_real_client_not_the_proxy_nor_a_forged_
                 assert order.customer.name == "Li Lei"
     finally:
         await channel.aclose()
+
+
+async def test_the_proxy_limits_stream_openings_per_client(topology: Topology) -> None:
+    """The backends cannot tell clients apart behind the proxy, so nginx limits each: a burst
+    of 60 stream openings, then 300 a minute, then 429, for that client only."""
+    statuses: list[int] = []
+    async with from_client_address(topology, address="127.0.0.4") as flooder:
+        for _ in range(100):
+            statuses.append((await flooder.get("/api/v1/stream")).status_code)
+    assert 429 not in statuses[:61], statuses
+    assert 429 in statuses[61:], statuses
+    async with from_client_address(topology) as other:
+        assert (await other.get("/api/v1/stream")).status_code != 429
 
 
 # --- a backend dies -----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import signal
 import socket
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -471,15 +471,19 @@ async def test_killing_a_backend_moves_its_consoles_to_the_other_with_nothing_lo
             ).read_text()
             return writer.writing and all(len(c.events) >= count for c in consoles)
 
-        async def simulating() -> bool:
-            return await orders_not_by(topology, "KILL-", "DEPLOY-") >= 3
+        def simulated(count: int) -> Callable[[], Awaitable[bool]]:
+            async def placed() -> bool:
+                return await orders_not_by(topology, "KILL-", "DEPLOY-") >= count
+
+            return placed
 
         # The simulator takes a while to start (it signs in its whole cast): A dies under its
         # load, not before it.
-        await eventually(simulating, "the simulator's first orders", within=60)
+        await eventually(simulated(3), "the simulator's first orders", within=60)
         await eventually(lambda: applied(BEFORE_KILL), "events on every console before the kill")
         topology.a.kill()  # SIGKILL: no close frames, no shutdown, the sockets just die
         at_kill = [len(c.events) for c in consoles]
+        simulator_at_kill = await orders_not_by(topology, "KILL-", "DEPLOY-")
 
         # nginx closes the streams A held when A's sockets die; their consoles reconnect
         # through it to B (A refuses, so nginx tries B and rests A for fail_timeout).
@@ -501,6 +505,7 @@ async def test_killing_a_backend_moves_its_consoles_to_the_other_with_nothing_lo
             ),
             "events on every console after the kill",
         )
+        await eventually(simulated(simulator_at_kill + 3), "the simulator placing orders after")
 
         made = await writer.stop()
         simulator.send_signal(signal.SIGTERM)

@@ -317,13 +317,18 @@ async def open_consoles(topology: Topology, count: int, since: int) -> list[Cons
     await admin.aclose()  # the tokens live on; the consoles present them
     await dispatcher.aclose()
     consoles: list[Console] = []
-    for n in range(count):
-        topic = Topic.AUDIT if n % 2 else Topic.ORDERS
-        client = FreshlineClient(
-            topology.proxy.url, token=tokens[topic], ca_file=str(topology.tls.ca)
-        )
-        consoles.append(Console(client, [topic], since=since))
-        await eventually(lambda c=consoles[-1]: c.live, f"console {n} live through the proxy")
+    try:
+        for n in range(count):
+            topic = Topic.AUDIT if n % 2 else Topic.ORDERS
+            client = FreshlineClient(
+                topology.proxy.url, token=tokens[topic], ca_file=str(topology.tls.ca)
+            )
+            consoles.append(Console(client, [topic], since=since))
+            await eventually(lambda c=consoles[-1]: c.live, f"console {n} live through the proxy")
+    except BaseException:
+        for console in consoles:
+            await console.close()
+        raise
     return consoles
 
 

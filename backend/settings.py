@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     """How long an address an account signed in from stays familiar to it."""
     trusted_proxies: list[str] = Field(default_factory=list)
     """Addresses (or networks) of reverse proxies whose X-Forwarded-For is believed; empty:
-    the peer address is the client's, whatever the headers say."""
+    the peer address is the client's, whatever the headers say. They speak for many clients,
+    so the connection guard's per-address caps spare them (the proxy caps each client)."""
     argon2_time_cost: int = Field(default=2, ge=1)
     """Argon2 passes; tests lower the costs to stay fast."""
     argon2_memory_cost_kib: int = Field(default=19 * 1024, ge=64)

@@ -48,6 +48,9 @@ from backend.kpi.router import router as kpi_router
 from backend.limits import BodySizeLimit
 from backend.log_redaction import install as redact_logged_queries
 from backend.methods import install_allow_header
+from backend.observability.metrics import Metrics
+from backend.observability.readiness import router as readiness_router
+from backend.observability.requests import MetricsAccess, RequestObserver
 from backend.orders.router import router as orders_router
 from backend.orders.service import live_order_states
 from backend.privacy.router import router as privacy_router
@@ -75,6 +78,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     """A backend instance; the database is opened (and migrated) when the app starts."""
     settings = settings or Settings()
     clock = clock or clock_for(settings)
+    metrics = Metrics() if settings.metrics_enabled else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -138,6 +142,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             hub.order_states.update(await live_order_states(db, now=clock.now()))
             if settings.auto_dispatch:
                 dispatcher.start()
+            if metrics is not None:
+                db.writer.on_batch = metrics.batch_committed
+                alerts.timed.append(metrics.alert_pass)
             if settings.alerts:
                 # The events this instance numbered: each event is heard by one instance's
                 # engine only, however many instances there are.
@@ -161,6 +168,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 tokens=tokens,
                 geocoder=geocoder_for(settings, db),
                 privacy=upkeep,
+                metrics=metrics,
             )
             yield
         finally:
@@ -196,6 +204,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         # sees the client behind the proxy; X-Forwarded-For from any other peer is ignored
         # (uvicorn's own is off, cli.py).
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    # Every request's id and figures, the refusals above included (observability/requests.py).
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    access = MetricsAccess(token=token, port=settings.metrics_port)
+    app.add_middleware(RequestObserver, metrics=metrics, access=access)
     # Outermost: a 413 from the body limit and a 403 from the block list carry the headers too.
     app.add_middleware(SecurityHeaders)
     add_docs(
@@ -237,6 +249,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         delivery_router,
         kpi_router,
         privacy_router,
+        readiness_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

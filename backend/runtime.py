@@ -17,6 +17,7 @@ from backend.auth.tokens import TokenCache
 from backend.clock import Clock
 from backend.db import Database
 from backend.dispatch.sweeper import AutoDispatcher
+from backend.observability.metrics import Metrics
 from backend.privacy.upkeep import PrivacyUpkeep
 from backend.realtime.bus import Bus
 from backend.realtime.feed import EventFeed
@@ -43,3 +44,6 @@ class Runtime:
     tokens: TokenCache
     geocoder: Geocoder
     privacy: PrivacyUpkeep
+    metrics: Metrics | None = None
+    """This instance's metrics (None: `metrics_enabled` is off); `metrics.lag_gauge(...)`
+    registers a figure read at every scrape."""

@@ -182,6 +182,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
         "process",
         "log_redaction",
         "crypto",
+        "observability",  # request context, log lines, metrics: read by all, importing none
     ),
     ("edge",),  # security headers, offline docs, TLS, the connection guard
     ("writer",),

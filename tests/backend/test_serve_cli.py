@@ -56,7 +56,7 @@ def invoke_serve(monkeypatch: pytest.MonkeyPatch, *args: str) -> ServeCall:
 
     monkeypatch.setattr(backend.app, "create_app", fake_create_app)
     monkeypatch.setattr(uvicorn, "run", fake_run)
-    monkeypatch.setattr(backend.cli, "configure_logging", lambda _log_file: None)
+    monkeypatch.setattr(backend.cli, "configure_logging", lambda *_args, **_kwargs: None)
     result = CliRunner().invoke(backend.cli.app, ["serve", *args])
     call.exit_code = result.exit_code
     call.stderr = result.stderr

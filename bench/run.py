@@ -23,7 +23,9 @@
    p99, CPU per query and typos found, beside the substring search it replaced
    (`search.py`), on SQLite and PostgreSQL;
 9. privacy: CPU per order taken and per snapshot with personal fields encrypted beside the
-   same code storing them plain (`field_encryption.py`).
+   same code storing them plain (`field_encryption.py`);
+10. metrics: server CPU per transition with metrics on beside the same server with them off
+   (`metrics_cost.py`).
 
 `--scale` multiplies every load (riders, event rates, orders, requests; consoles by up to 2x
 the scale); `--seconds` is how long each stream load runs. Writes `<out>/latest.json` and
@@ -48,7 +50,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import backend_load, channel_intake, console_apply, field_encryption, search
+from bench import (
+    backend_load,
+    channel_intake,
+    console_apply,
+    field_encryption,
+    metrics_cost,
+    search,
+)
 from bench.common import (
     ROOT,
     postgres_reachable,
@@ -69,6 +78,7 @@ BENCHMARKS = (
     "peakday",
     "search",
     "privacy",
+    "metrics",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
 """A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
@@ -517,6 +527,34 @@ def bench_privacy(run: Run) -> None:
         )
 
 
+def bench_metrics(run: Run) -> None:
+    orders = max(metrics_cost.CLIENTS, round(150 * run.args.scale))
+    rounds = 6 if run.args.scale >= 0.5 else 2
+    run.loads["metrics"] = (
+        f"{orders} orders a round and server, {rounds} rounds, pay + start_picking each, "
+        f"{metrics_cost.CLIENTS} clients; SQLite"
+    )
+    print(f"10. metrics: {run.loads['metrics']}", flush=True)
+    result = metrics_cost.run(orders, rounds)
+    run.raw["metrics"] = result
+    for side in ("on", "off"):
+        if result[side]["failure_count"]:
+            run.trouble.append(f"metrics {side}: {result[side]['failures']}")
+    run.add(
+        Figure(
+            "10 metrics",
+            "server CPU per transition, metrics on",
+            result["on"]["server_cpu_ms_each"],
+            "ms",
+            "the same server, metrics off",
+            result["off"]["server_cpu_ms_each"],
+            "<= 1.05x",
+            goal(result["ratio"], metrics_cost.GOAL, at_most=True),
+            "scraped once a round; both write JSON log lines",
+        )
+    )
+
+
 def bench_peakday(run: Run) -> None:
     """The seeds' million orders a day at its peak hour, with every order's transitions, the
     riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
@@ -737,6 +775,7 @@ def main() -> int:
         "peakday": bench_peakday,
         "search": bench_search,
         "privacy": bench_privacy,
+        "metrics": bench_metrics,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

@@ -16,12 +16,22 @@ from collections import Counter as Tally
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import text
 
 log = logging.getLogger(__name__)
+
+# A `_created` timestamp beside every counter and histogram doubles the series for nothing
+# Prometheus needs (it sees restarts as resets).
+disable_created_metrics()
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Seconds: a read answers in a few milliseconds, a long poll waits up to its `wait`."""
@@ -207,7 +217,7 @@ def _stream(runtime: Runtime, feed_seq: int) -> Iterator[Metric]:
     yield _gauge(
         "freshline_stream_queue_depth_max", "Messages waiting for the slowest connection."
     )(depth_max)
-    yield _gauge("freshline_stream_queue_depth_sum", "Messages waiting, over every connection.")(
+    yield _gauge("freshline_stream_queued_messages", "Messages waiting, over every connection.")(
         depth_sum
     )
     yield _gauge(

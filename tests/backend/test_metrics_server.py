@@ -9,7 +9,6 @@ import asyncio
 import itertools
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx

@@ -9,6 +9,7 @@ import asyncio
 import io
 import json
 import logging
+import re
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -246,3 +247,23 @@ def test_plain_lines_name_the_request_too() -> None:
     assert PlainLines().format(record).endswith(" INFO x.y: hello")
     record.request_id = "abc"
     assert PlainLines().format(record).endswith(" INFO [abc] x.y: hello")
+
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "freshline.json"
+
+
+async def test_the_dashboard_shows_only_figures_the_backend_exposes(api: Api) -> None:
+    """deploy/grafana/freshline.json: every metric a panel asks for is one `/metrics` serves
+    (a renamed metric would leave a panel empty, silently)."""
+    answer = await api.client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    families = {family.name for family in text_string_to_metric_families(answer.text)}
+    dashboard = json.loads(DASHBOARD.read_text())
+    asked = {
+        re.sub(r"_(total|bucket|count|sum)$", "", name)
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+        for name in re.findall(r"freshline_[a-z_]+", target["expr"])
+    }
+    assert asked and asked <= families, sorted(asked - families)
+    shown = {name for name in families if name.startswith("freshline_")}
+    assert shown <= asked, f"not on the dashboard: {sorted(shown - asked)}"

@@ -51,6 +51,7 @@ EXPECTED = {
         "CPU per order taken, fields encrypted",
         "CPU per snapshot, fields encrypted",
     },
+    "10 metrics": {"server CPU per transition, metrics on"},
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",

@@ -1,0 +1,175 @@
+"""What the metrics cost the write path: server CPU per transition with `metrics_enabled` on,
+beside the same server with it off, in the same run.
+
+    .venv/bin/python bench/metrics_cost.py                    # 6 rounds of 150 orders
+    .venv/bin/python bench/metrics_cost.py --orders 60 --rounds 2
+
+Two `freshline serve --demo` processes, each on a temporary SQLite file, the same but for
+`FRESHLINE_METRICS_ENABLED` (both write JSON log lines: the request id and the log format are
+not what is measured). Each round creates `orders` orders on both (not measured), then takes
+them through `pay` and `start_picking` with 8 clients, one server after the other, in turns
+that swap every round so a machine busy with something else slows both alike; the server with
+metrics is scraped once per round, as Prometheus would. Reported: the server process's CPU
+(user + system, from /proc) over every round's transitions, divided by them, for each, and the
+ratio (goal <= 1.05).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import cpu_seconds, serving_process, sign_in
+
+GOAL = 1.05
+CLIENTS = 8
+TOKEN = "bench-metrics-token"
+_numbers = itertools.count(1)
+
+
+class Subject:
+    """One server under measure: its client, its sign-ins, its CPU and transitions so far."""
+
+    def __init__(self, name: str, base_url: str, pid: int, http: httpx.AsyncClient) -> None:
+        self.name, self.base_url, self.pid, self.http = name, base_url, pid, http
+        self.auth: dict[str, dict[str, str]] = {}
+        self.cpu_s = 0.0
+        self.transitions = 0
+        self.failures: list[str] = []
+
+    async def sign_in(self) -> None:
+        for user in ("channel-app", "dispatcher"):
+            self.auth[user] = await sign_in(self.http, user)
+
+    async def create(self, count: int) -> list[dict[str, Any]]:
+        made = []
+        for _ in range(count):
+            body = {
+                "external_id": f"BENCH-METRICS-{next(_numbers)}",
+                "customer": {
+                    "name": "Wang Fang",
+                    "phone": "13800138000",
+                    "address": "Sanlitun Rd 19, Chaoyang",
+                    "lat": 39.9361,
+                    "lng": 116.4551,
+                },
+                "items": [{"sku": "VEG-BOKCHOY", "quantity": 1}],
+            }
+            answer = await self.http.post(
+                "/api/v1/orders", json=body, headers=self.auth["channel-app"]
+            )
+            if answer.status_code != 201:
+                raise SystemExit(f"creating an order answered {answer.status_code}: {answer.text}")
+            made.append(answer.json())
+        return made
+
+    async def take_through(self, orders: list[dict[str, Any]]) -> None:
+        """`pay` and `start_picking` each order, 8 clients at once; CPU counted around it."""
+
+        async def client(mine: list[dict[str, Any]]) -> None:
+            for order in mine:
+                for user, action in (("channel-app", "pay"), ("dispatcher", "start_picking")):
+                    answer = await self.http.post(
+                        f"/api/v1/orders/{order['id']}/transitions",
+                        json={"action": action, "version": order["version"]},
+                        headers={**self.auth[user], "Idempotency-Key": uuid.uuid4().hex},
+                    )
+                    if answer.status_code != 200:
+                        self.failures.append(f"{answer.status_code} {answer.text[:200]}")
+                        break
+                    order = answer.json()
+                    self.transitions += 1
+
+        before = cpu_seconds(self.pid)
+        await asyncio.gather(*(client(orders[n::CLIENTS]) for n in range(CLIENTS)))
+        self.cpu_s += cpu_seconds(self.pid) - before
+
+    async def scrape(self) -> None:
+        answer = await self.http.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        if answer.status_code != 200:
+            self.failures.append(f"scrape: {answer.status_code} {answer.text[:200]}")
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "transitions": self.transitions,
+            "server_cpu_s": self.cpu_s,
+            "server_cpu_ms_each": self.cpu_s * 1000 / self.transitions
+            if self.transitions
+            else float("nan"),
+            "failure_count": len(self.failures),
+            "failures": self.failures[:3],
+        }
+
+
+async def measure(urls: dict[str, tuple[str, int]], orders: int, rounds: int) -> dict[str, Any]:
+    limits = httpx.Limits(max_connections=CLIENTS * 2, max_keepalive_connections=CLIENTS * 2)
+    async with (
+        httpx.AsyncClient(base_url=urls["on"][0], timeout=60, limits=limits) as on_http,
+        httpx.AsyncClient(base_url=urls["off"][0], timeout=60, limits=limits) as off_http,
+    ):
+        on = Subject("metrics on", urls["on"][0], urls["on"][1], on_http)
+        off = Subject("metrics off", urls["off"][0], urls["off"][1], off_http)
+        for subject in (on, off):
+            await subject.sign_in()
+            await subject.take_through(await subject.create(CLIENTS))  # warm up
+            subject.cpu_s, subject.transitions = 0.0, 0
+        for number in range(rounds):
+            made = {s.name: await s.create(orders) for s in (on, off)}
+            turn = (on, off) if number % 2 == 0 else (off, on)
+            for subject in turn:
+                await subject.take_through(made[subject.name])
+            await on.scrape()
+    result = {"on": on.summary(), "off": off.summary(), "orders": orders, "rounds": rounds}
+    off_each = result["off"]["server_cpu_ms_each"]
+    result["ratio"] = result["on"]["server_cpu_ms_each"] / off_each if off_each else float("nan")
+    return result
+
+
+def run(orders: int, rounds: int) -> dict[str, Any]:
+    """Both servers started, measured and stopped."""
+    with tempfile.TemporaryDirectory(prefix="freshline-bench-metrics-") as folder:
+        root = Path(folder)
+        base = {"FRESHLINE_AUTO_DISPATCH": "false", "FRESHLINE_ALERTS": "false"}
+        on_env = {**base, "FRESHLINE_METRICS_ENABLED": "true", "FRESHLINE_METRICS_TOKEN": TOKEN}
+        off_env = {**base, "FRESHLINE_METRICS_ENABLED": "false"}
+        with (
+            serving_process(f"sqlite+aiosqlite:///{root / 'on.db'}", root / "on", on_env) as (
+                on_url,
+                on_process,
+            ),
+            serving_process(f"sqlite+aiosqlite:///{root / 'off.db'}", root / "off", off_env) as (
+                off_url,
+                off_process,
+            ),
+        ):
+            urls = {"on": (on_url, on_process.pid), "off": (off_url, off_process.pid)}
+            return asyncio.run(measure(urls, orders, rounds))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=150, help="orders per round and server")
+    parser.add_argument("--rounds", type=int, default=6)
+    args = parser.parse_args()
+    result = run(args.orders, args.rounds)
+    print(json.dumps(result, indent=2))
+    on, off = result["on"], result["off"]
+    print(
+        f"server CPU per transition: metrics on {on['server_cpu_ms_each']:.3f} ms, "
+        f"off {off['server_cpu_ms_each']:.3f} ms, ratio {result['ratio']:.3f} (goal <= {GOAL})"
+    )
+
+
+if __name__ == "__main__":
+    main()

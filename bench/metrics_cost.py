@@ -1,15 +1,16 @@
 """What the metrics cost the write path: server CPU per transition with `metrics_enabled` on,
 beside the same server with it off, in the same run.
 
-    .venv/bin/python bench/metrics_cost.py                    # 6 rounds of 150 orders
+    .venv/bin/python bench/metrics_cost.py                    # 6 rounds of 100 orders
     .venv/bin/python bench/metrics_cost.py --orders 60 --rounds 2
 
 Two `freshline serve --demo` processes, each on a temporary SQLite file, the same but for
 `FRESHLINE_METRICS_ENABLED` (both write JSON log lines: the request id and the log format are
 not what is measured). Each round creates `orders` orders on both (not measured), then takes
-them through `pay` and `start_picking` with 8 clients, one server after the other, in turns
-that swap every round so a machine busy with something else slows both alike; the server with
-metrics is scraped once per round, as Prometheus would. Reported: the server process's CPU
+them through pay, start picking, assign, dispatch and sign (benchmark 4's transitions) with 8
+clients, one server after the other, in turns that swap every round so a machine busy with
+something else slows both alike; the server with metrics is scraped once per round, as
+Prometheus would. Reported: the server process's CPU
 (user + system, from /proc) over every round's transitions, divided by them, for each, and the
 ratio (goal <= 1.05).
 """
@@ -22,7 +23,6 @@ import itertools
 import json
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -30,69 +30,55 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import cpu_seconds, serving_process, sign_in
+from bench.common import cpu_seconds, serving_process
+from bench.stream_load import City, one_step, prepare
 
 GOAL = 1.05
 CLIENTS = 8
+RIDERS = 48
 TOKEN = "bench-metrics-token"
 _numbers = itertools.count(1)
 
 
 class Subject:
-    """One server under measure: its client, its sign-ins, its CPU and transitions so far."""
+    """One server under measure: its client, its city, its CPU and transitions so far."""
 
     def __init__(self, name: str, base_url: str, pid: int, http: httpx.AsyncClient) -> None:
         self.name, self.base_url, self.pid, self.http = name, base_url, pid, http
-        self.auth: dict[str, dict[str, str]] = {}
+        self.city: City | None = None
         self.cpu_s = 0.0
         self.transitions = 0
         self.failures: list[str] = []
 
-    async def sign_in(self) -> None:
-        for user in ("channel-app", "dispatcher"):
-            self.auth[user] = await sign_in(self.http, user)
+    async def prepare(self) -> None:
+        """Sign in, register riders and stock the shelves (`stream_load.prepare`)."""
+        self.city = await prepare(self.base_url, RIDERS)
 
     async def create(self, count: int) -> list[dict[str, Any]]:
-        made = []
-        for _ in range(count):
-            body = {
-                "external_id": f"BENCH-METRICS-{next(_numbers)}",
-                "customer": {
-                    "name": "Wang Fang",
-                    "phone": "13800138000",
-                    "address": "Sanlitun Rd 19, Chaoyang",
-                    "lat": 39.9361,
-                    "lng": 116.4551,
-                },
-                "items": [{"sku": "VEG-BOKCHOY", "quantity": 1}],
-            }
-            answer = await self.http.post(
-                "/api/v1/orders", json=body, headers=self.auth["channel-app"]
-            )
-            if answer.status_code != 201:
-                raise SystemExit(f"creating an order answered {answer.status_code}: {answer.text}")
-            made.append(answer.json())
-        return made
+        assert self.city is not None
+        return [
+            await one_step(self.http, self.city, 0, {}, next(_numbers), 0) for _ in range(count)
+        ]
 
     async def take_through(self, orders: list[dict[str, Any]]) -> None:
-        """`pay` and `start_picking` each order, 8 clients at once; CPU counted around it."""
+        """Pay, start picking, assign, dispatch and sign each order (benchmark 4's five
+        transitions), 8 clients at once; the server's CPU counted around it."""
+        city = self.city
+        assert city is not None
 
-        async def client(mine: list[dict[str, Any]]) -> None:
+        async def client(number: int, mine: list[dict[str, Any]]) -> None:
+            rider = city.riders[number % len(city.riders)]
             for order in mine:
-                for user, action in (("channel-app", "pay"), ("dispatcher", "start_picking")):
-                    answer = await self.http.post(
-                        f"/api/v1/orders/{order['id']}/transitions",
-                        json={"action": action, "version": order["version"]},
-                        headers={**self.auth[user], "Idempotency-Key": uuid.uuid4().hex},
-                    )
-                    if answer.status_code != 200:
-                        self.failures.append(f"{answer.status_code} {answer.text[:200]}")
+                for step in range(1, 6):
+                    try:
+                        order = await one_step(self.http, city, step, order, 0, rider)
+                    except RuntimeError as failure:
+                        self.failures.append(str(failure)[:300])
                         break
-                    order = answer.json()
                     self.transitions += 1
 
         before = cpu_seconds(self.pid)
-        await asyncio.gather(*(client(orders[n::CLIENTS]) for n in range(CLIENTS)))
+        await asyncio.gather(*(client(n, orders[n::CLIENTS]) for n in range(CLIENTS)))
         self.cpu_s += cpu_seconds(self.pid) - before
 
     async def scrape(self) -> None:
@@ -121,7 +107,7 @@ async def measure(urls: dict[str, tuple[str, int]], orders: int, rounds: int) ->
         on = Subject("metrics on", urls["on"][0], urls["on"][1], on_http)
         off = Subject("metrics off", urls["off"][0], urls["off"][1], off_http)
         for subject in (on, off):
-            await subject.sign_in()
+            await subject.prepare()
             await subject.take_through(await subject.create(CLIENTS))  # warm up
             subject.cpu_s, subject.transitions = 0.0, 0
         for number in range(rounds):
@@ -159,7 +145,7 @@ def run(orders: int, rounds: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--orders", type=int, default=150, help="orders per round and server")
+    parser.add_argument("--orders", type=int, default=100, help="orders per round and server")
     parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
     result = run(args.orders, args.rounds)

@@ -528,10 +528,10 @@ def bench_privacy(run: Run) -> None:
 
 
 def bench_metrics(run: Run) -> None:
-    orders = max(metrics_cost.CLIENTS, round(150 * run.args.scale))
+    orders = max(metrics_cost.CLIENTS, round(100 * run.args.scale))
     rounds = 6 if run.args.scale >= 0.5 else 2
     run.loads["metrics"] = (
-        f"{orders} orders a round and server, {rounds} rounds, pay + start_picking each, "
+        f"{orders} orders a round and server, {rounds} rounds, 5 transitions each, "
         f"{metrics_cost.CLIENTS} clients; SQLite"
     )
     print(f"10. metrics: {run.loads['metrics']}", flush=True)

@@ -18,12 +18,16 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
+from backend.auth.principal import Principal
 from backend.clock import ManualClock
 from backend.observability import context
 from backend.observability.logs import JsonLines, PlainLines, RequestFields
 from backend.observability.readiness import bus_check
 from backend.realtime.bus import RedisBus
-from tests.support import Api, started
+from backend.realtime.hub import Connection
+from backend.realtime.visibility import Subscription
+from backend_client.models import Role, Topic
+from tests.support import Api, eventually, started
 
 TOKEN = "scrape-me-0123456789"
 
@@ -82,7 +86,14 @@ async def test_metrics_are_not_published_without_a_token_or_a_port(
         assert (await api.client.get("/api/v1/health")).headers["x-request-id"]
 
 
-async def test_requests_are_counted_by_route_template_and_status(api: Api) -> None:
+async def test_requests_are_counted_by_route_template_and_status(
+    database_url: str, clock: ManualClock
+) -> None:
+    async for api in started(database_url, clock, metrics_token=TOKEN):
+        await counted_by_route_template_and_status(api)
+
+
+async def counted_by_route_template_and_status(api: Api) -> None:
     before = await scrape(api)
     order = await api.create_order()
     await api.act("channel-app", order, "pay")
@@ -120,6 +131,46 @@ async def test_requests_are_counted_by_route_template_and_status(api: Api) -> No
     assert after[("freshline_feed_lag_events", ())] == 0
     assert after[("freshline_database_reachable", ())] == 1
     assert after[("freshline_db_pool_size", ())] > 0
+
+
+async def test_alert_passes_and_stream_closes_are_counted(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'alerts.db'}"
+    async for api in started(url, clock, metrics_token=TOKEN, alerts=True):
+        await passes_and_closes_counted(api)
+
+
+async def passes_and_closes_counted(api: Api) -> None:
+    await api.create_order()  # heard by the engine: a pass follows
+
+    async def passes() -> float:
+        return (await scrape(api))[("freshline_alert_pass_seconds_count", ())]
+
+    await eventually(passes, "an alert pass counted")
+    # Two connections cut off as too slow (4429) and one revoked (4401), as the hub does it.
+    hub = api.app.state.runtime.hub
+    principal = Principal(user_id=None, username="dispatcher", role=Role.DISPATCHER)
+
+    def connection(digest: str) -> Connection:
+        subscription = Subscription(principal, frozenset({Topic.ORDERS}))
+        return Connection(subscription, queue_limit=10, since=0, digest=digest)
+
+    for digest in ("slow-1", "slow-2", "signed-out"):
+        opened = connection(digest)
+        await hub.attach(opened, None)
+        if digest.startswith("slow"):
+            for _ in range(11):  # nobody reads: the eleventh message cuts it off
+                opened.push("{}")
+        else:
+            hub.revoke(digest, None)
+        assert opened.failure is not None
+        hub.detach(opened)
+    scraped = await scrape(api)
+    closed = "freshline_stream_closed_total"
+    assert scraped[(closed, (("code", "4429"),))] == 2
+    assert scraped[(closed, (("code", "4401"),))] == 1
+    assert scraped[("freshline_stream_connections", ())] == 0
 
 
 async def test_a_rate_limited_answer_is_counted_as_429(api: Api) -> None:

@@ -197,7 +197,8 @@ class Hub:
         self.joined: list[Callable[[Connection], None]] = []
         """Told of each connection as it goes live (the KPI pusher greets `kpi` subscribers)."""
         self.closed: Counter[int] = Counter()
-        """Connections this hub ended, by close code (4429: too slow), for the metrics."""
+        """Connections the server closed, by close code (4429: too slow), for the metrics:
+        counted here when the hub failed them, by the stream's router otherwise."""
         feed.listeners.append(self.dispatch)
 
     def dispatch(self, items: list[FeedItem]) -> None:

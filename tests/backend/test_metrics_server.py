@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.servers import LOG, Server, free_port, serving
@@ -202,3 +203,19 @@ async def test_the_access_line_and_the_audit_event_share_the_request_id(served: 
     assert (line["method"], line["status"]) == ("POST", 200)
     assert line["path"] == f"/api/v1/orders/{order['id']}/transitions"
     assert {"time", "level", "message"} <= set(line)
+
+
+async def test_a_stream_refused_for_a_bad_hello_is_counted(served: Served) -> None:
+    server = served.server
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
+        desk = await sign_in(http, "dispatcher")
+        before = await scrape(http, served)
+        ws = await connect(server.ws_url, desk["Authorization"].removeprefix("Bearer "))
+        await ws.send("not a hello")
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:  # whatever it says first, then the close
+                await recv_json(ws)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+        after = await scrape(http, served)
+    key = ("freshline_stream_closed_total", (("code", "4400"),))
+    assert after.get(key, 0) - before.get(key, 0) == 1

@@ -28,7 +28,7 @@ def default_database_url() -> str:
 
 
 class Settings(BaseSettings):
-    """Everything the backend can be told; see README "Configuration"."""
+    """Everything the backend can be told; see docs/configuration.md."""
 
     model_config = SettingsConfigDict(env_prefix="FRESHLINE_", extra="ignore")
 
@@ -163,7 +163,7 @@ class Settings(BaseSettings):
     """What one cold-chain box holds; more cold goods than that are split into several."""
     # --- Personal data at rest (backend/crypto/, backend/privacy/) ---
     field_keys: SecretStr | None = None
-    """The field keys as JSON (`{"current", "keys", "index_key"}`, README "Configuration"),
+    """The field keys as JSON (`{"current", "keys", "index_key"}`, docs/configuration.md),
     e.g. from a secret store through `FRESHLINE_FIELD_KEYS`; beats `field_key_file`."""
     field_key_file: str | None = None
     """A JSON file of field keys (mode 0600), rotated by `python -m backend keys rotate`; unset

@@ -106,8 +106,9 @@ class RequestObserver:
             body = json.dumps({"detail": detail}).encode()
             await _answer(send, status, body, b"application/json", extra)
             return
-        if scope["method"] not in ("GET", "HEAD"):
-            await _answer(send, 405, b'{"detail":"Method Not Allowed"}', b"application/json")
+        if scope["method"] != "GET":
+            body = b'{"detail":"Method Not Allowed"}'
+            await _answer(send, 405, body, b"application/json", [(b"allow", b"GET")])
             return
         app = scope.get("app")
         runtime = getattr(getattr(app, "state", None), "runtime", None)

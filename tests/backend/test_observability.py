@@ -70,6 +70,8 @@ async def test_metrics_need_the_token(api: Api) -> None:
     assert wrong.status_code == 401
     user_token = await api.client.get("/metrics", headers=await api.auth("admin"))
     assert user_token.status_code == 401  # a user's sign-in is not the scraper's token
+    posted = await api.client.post("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert posted.status_code == 405 and posted.headers["allow"] == "GET"
     assert (await scrape(api))[("freshline_stream_connections", ())] == 0
 
 

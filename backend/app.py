@@ -52,6 +52,9 @@ from backend.notifications.engine import NotificationEngine
 from backend.notifications.router import router as notifications_router
 from backend.notifications.sender import NotificationSender
 from backend.notifications.setup import attempts_of, notifier_for
+from backend.observability.metrics import Metrics
+from backend.observability.readiness import router as readiness_router
+from backend.observability.requests import MetricsAccess, RequestObserver
 from backend.orders.router import router as orders_router
 from backend.orders.service import live_order_states
 from backend.privacy.router import router as privacy_router
@@ -79,6 +82,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     """A backend instance; the database is opened (and migrated) when the app starts."""
     settings = settings or Settings()
     clock = clock or clock_for(settings)
+    metrics = Metrics() if settings.metrics_enabled else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -153,6 +157,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             hub.order_states.update(await live_order_states(db, now=clock.now()))
             if settings.auto_dispatch:
                 dispatcher.start()
+            if metrics is not None:
+                db.writer.on_batch = metrics.batch_committed
+                alerts.timed.append(metrics.alert_pass)
             if settings.alerts:
                 # The events this instance numbered: each event is heard by one instance's
                 # engine only, however many instances there are.
@@ -182,6 +189,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 privacy=upkeep,
                 notifications=notifications,
                 notification_sender=notification_sender,
+                metrics=metrics,
             )
             yield
         finally:
@@ -219,6 +227,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         # sees the client behind the proxy; X-Forwarded-For from any other peer is ignored
         # (uvicorn's own is off, cli.py).
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    # Every request's id and figures, the refusals above included (observability/requests.py).
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    access = MetricsAccess(token=token, port=settings.metrics_port)
+    app.add_middleware(RequestObserver, metrics=metrics, access=access)
     # Outermost: a 413 from the body limit and a 403 from the block list carry the headers too.
     app.add_middleware(SecurityHeaders)
     add_docs(
@@ -261,6 +273,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         delivery_router,
         kpi_router,
         privacy_router,
+        readiness_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

@@ -97,7 +97,7 @@ def serve(
     if settings.ssl_keyfile and not settings.ssl_certfile:
         typer.echo("--ssl-keyfile needs --ssl-certfile", err=True)
         raise typer.Exit(2)
-    configure_logging(settings.log_file)
+    configure_logging(settings.log_file, log_format=settings.log_format)
     if exit_with_stdin:
         exit_when_stdin_closes()
     tls: dict[str, Any] = {}
@@ -122,8 +122,10 @@ def serve(
         typer.echo(f"cannot start: {exc}", err=True)
         raise typer.Exit(2) from None
     http_protocol, ws_protocol = guarded_protocols(guard)
-    uvicorn.run(
-        create_app(settings),
+    if settings.metrics_port == port:
+        typer.echo("metrics_port must differ from --port", err=True)
+        raise typer.Exit(2)
+    options: dict[str, Any] = dict(
         host=host,
         port=port,
         http=http_protocol,
@@ -138,6 +140,20 @@ def serve(
         log_config=None,
         log_level="info",
     )
+    if settings.metrics_port is None:
+        uvicorn.run(create_app(settings), **options)
+        return
+    # One server on two sockets: the API's, and the metrics' on loopback only (the app
+    # answers there `/metrics` and nothing else, observability/requests.py).
+    config = uvicorn.Config(create_app(settings), **options)
+    metrics_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    metrics_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        metrics_socket.bind(("127.0.0.1", settings.metrics_port))
+    except OSError as exc:
+        typer.echo(f"cannot listen on metrics port {settings.metrics_port}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    uvicorn.Server(config).run(sockets=[config.bind_socket(), metrics_socket])
 
 
 keys_app = typer.Typer(

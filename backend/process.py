@@ -14,12 +14,19 @@ import sys
 import threading
 
 
-def configure_logging(log_file: str | None, *, level: int = logging.INFO) -> None:
-    """Everything the process logs (uvicorn's records too) goes to `log_file`, else stderr."""
+def configure_logging(
+    log_file: str | None, *, level: int = logging.INFO, log_format: str = "plain"
+) -> None:
+    """Everything the process logs (uvicorn's records too) goes to `log_file`, else stderr:
+    one JSON object a line (`json`) or text (`plain`), each stamped with the request it was
+    logged in (`backend/observability/logs.py`)."""
+    from backend.observability.logs import RequestFields, formatter_for
+
     handler: logging.Handler = (
         logging.FileHandler(log_file) if log_file else logging.StreamHandler()
     )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(formatter_for(log_format))
+    handler.addFilter(RequestFields())
     logging.basicConfig(level=level, handlers=[handler], force=True)
 
 

@@ -19,6 +19,7 @@ from backend.db import Database
 from backend.dispatch.sweeper import AutoDispatcher
 from backend.notifications.engine import NotificationEngine
 from backend.notifications.sender import NotificationSender
+from backend.observability.metrics import Metrics
 from backend.privacy.upkeep import PrivacyUpkeep
 from backend.realtime.bus import Bus
 from backend.realtime.feed import EventFeed
@@ -47,3 +48,6 @@ class Runtime:
     privacy: PrivacyUpkeep
     notifications: NotificationEngine
     notification_sender: NotificationSender
+    metrics: Metrics | None = None
+    """This instance's metrics (None: `metrics_enabled` is off); `metrics.lag_gauge(...)`
+    registers a figure read at every scrape."""

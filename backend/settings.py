@@ -104,6 +104,17 @@ class Settings(BaseSettings):
     """The certificate's private key (PEM), unless it is inside `ssl_certfile`."""
     log_file: str | None = None
     """Where the service logs; stderr when unset."""
+    log_format: Literal["json", "plain"] = "json"
+    """`json`: one JSON object per line, with the request id, user, role and order id where
+    they apply (docs/metrics.md); `plain`: text lines, as the demo's backend writes them."""
+    metrics_enabled: bool = True
+    """Count requests, write batches and alert passes, and serve `GET /metrics`."""
+    metrics_token: SecretStr | None = None
+    """`GET /metrics` answers only `Authorization: Bearer <metrics_token>` (401 without)."""
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """`freshline serve` also listens on 127.0.0.1 at this port, which serves `/metrics` and
+    nothing else; the API's port then answers `/metrics` with 404. With neither this nor
+    `metrics_token`, `/metrics` is 404 everywhere."""
     auto_dispatch: bool = True
     """The backend assigns riders by itself, in warehouses that allow it; off, dispatchers do."""
     auto_dispatch_seconds: float = Field(default=5.0, gt=0, le=3600)

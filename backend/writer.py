@@ -45,6 +45,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from backend.observability.context import current_request_id
 from backend.sql import SQL, Query, SqliteSql, postgres_sql, sql_of
 from backend.sqlite import WRITE, inline_connector, install_hooks
 from backend_client import within
@@ -54,6 +55,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Job = Callable[[AsyncSession], Awaitable[T]]
 EventListener = Callable[[list[Any]], None]
+BatchListener = Callable[[int], None]
+"""Told the number of jobs of each committed write transaction (the metrics)."""
 
 LEDGER = "freshline_ledger"
 """Where a write session keeps its `Ledger`."""
@@ -74,6 +77,8 @@ class Ledger:
     next_seq: int | None
     """SQLite: the next number to give; PostgreSQL: None (the sequencer numbers after commit)."""
     appended: list[Any] = field(default_factory=list)
+    request_id: str | None = None
+    """The HTTP request the job is part of, if any: its events carry it (`outbox.py`)."""
 
 
 def ledger_of(session: AsyncSession) -> Ledger:
@@ -134,6 +139,7 @@ class WriterClosed(RuntimeError):
 class _Request:
     job: Job[Any]
     future: asyncio.Future[Any]
+    request_id: str | None
 
 
 class SqliteWriter:
@@ -154,6 +160,8 @@ class SqliteWriter:
         self.batches = 0
         """Transactions committed so far (for tests and benchmarks: jobs per batch)."""
         self.jobs = 0
+        self.on_batch: BatchListener | None = None
+        """Called on the writer's thread after each committed batch (thread-safe callers only)."""
 
     async def run(self, job: Job[T]) -> T:
         if self._closed:
@@ -161,7 +169,9 @@ class SqliteWriter:
         loop = self._start()
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         try:
-            loop.call_soon_threadsafe(self._arrive, _Request(job, future))
+            # The request id is read here, on the caller's loop: the job runs on another thread.
+            request = _Request(job, future, current_request_id())
+            loop.call_soon_threadsafe(self._arrive, request)
         except RuntimeError:  # its loop ended: it stopped (see the log for why)
             raise WriterClosed("the database writer has stopped") from None
         return await future
@@ -268,7 +278,7 @@ class SqliteWriter:
                 )
                 session.info[SQL] = sql
                 for request in batch:
-                    ledger = Ledger(next_seq=next_seq)
+                    ledger = Ledger(next_seq=next_seq, request_id=request.request_id)
                     session.info[LEDGER] = ledger
                     result, failure = await _run_job(session, sql, request.job)
                     if failure is None:
@@ -286,6 +296,11 @@ class SqliteWriter:
             await conn.close()
         self.batches += 1
         self.jobs += len(batch)
+        if self.on_batch is not None:
+            # Jobs that refused (a 409 in their savepoint) were not committed.
+            committed = sum(1 for outcome in outcomes if outcome[2] is None)
+            if committed:
+                self.on_batch(committed)
         # One wake-up of each waiting loop per batch, not one per job: the news first, then
         # the answers (on the home loop the feed has the events before any answer goes out).
         by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
@@ -371,6 +386,8 @@ class PostgresWriter:
     def __init__(self, engine: AsyncEngine, *, numbered: list[EventListener]) -> None:
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.sequencer = Sequencer(engine, numbered=numbered)
+        self.on_batch: BatchListener | None = None
+        """Called after each committed job (one job, one transaction)."""
 
     async def run(self, job: Job[T]) -> T:
         for attempt in range(TRANSIENT_RETRIES + 1):
@@ -384,12 +401,14 @@ class PostgresWriter:
         raise AssertionError("unreachable")
 
     async def _once(self, job: Job[T]) -> T:
-        ledger = Ledger(next_seq=None)
+        ledger = Ledger(next_seq=None, request_id=current_request_id())
         async with self.sessions() as session:
             session.info[LEDGER] = ledger
             async with session.begin():
                 session.info[SQL] = await postgres_sql(session)
                 result = await job(session)
+        if self.on_batch is not None:
+            self.on_batch(1)
         if ledger.appended:
             # Answered once numbered: what a client was told of is on the stream.
             await self.sequencer.after_commit()

@@ -23,9 +23,11 @@
    p99, CPU per query and typos found, beside the substring search it replaced
    (`search.py`), on SQLite and PostgreSQL;
 9. privacy: CPU per order taken and per snapshot with personal fields encrypted beside the
-   same code storing them plain (`field_encryption.py`).
+   same code storing them plain (`field_encryption.py`);
 10. order page: CPU per page of the DELIVERING lane with each order's ETA and rider beside the
-   same page without them (`order_page.py`), SQLite.
+   same page without them (`order_page.py`), SQLite;
+11. metrics: server CPU per transition with metrics on beside the same server with them off
+   (`metrics_cost.py`).
 
 `--scale` multiplies every load (riders, event rates, orders, requests; consoles by up to 2x
 the scale); `--seconds` is how long each stream load runs. Writes `<out>/latest.json` and
@@ -55,6 +57,7 @@ from bench import (
     channel_intake,
     console_apply,
     field_encryption,
+    metrics_cost,
     order_page,
     search,
 )
@@ -79,6 +82,7 @@ BENCHMARKS = (
     "search",
     "privacy",
     "orderpage",
+    "metrics",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
 """A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
@@ -555,6 +559,34 @@ def bench_order_page(run: Run) -> None:
     )
 
 
+def bench_metrics(run: Run) -> None:
+    orders = max(metrics_cost.CLIENTS, round(100 * run.args.scale))
+    rounds = 6 if run.args.scale >= 0.5 else 2
+    run.loads["metrics"] = (
+        f"{orders} orders a round and server, {rounds} rounds, 5 transitions each, "
+        f"{metrics_cost.CLIENTS} clients; SQLite"
+    )
+    print(f"11. metrics: {run.loads['metrics']}", flush=True)
+    result = metrics_cost.run(orders, rounds)
+    run.raw["metrics"] = result
+    for side in ("on", "off"):
+        if result[side]["failure_count"]:
+            run.trouble.append(f"metrics {side}: {result[side]['failures']}")
+    run.add(
+        Figure(
+            "11 metrics",
+            "server CPU per transition, metrics on",
+            result["on"]["server_cpu_ms_each"],
+            "ms",
+            "the same server, metrics off",
+            result["off"]["server_cpu_ms_each"],
+            "<= 1.05x",
+            goal(result["ratio"], metrics_cost.GOAL, at_most=True),
+            "scraped once a round; both write JSON log lines",
+        )
+    )
+
+
 def bench_peakday(run: Run) -> None:
     """The seeds' million orders a day at its peak hour, with every order's transitions, the
     riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
@@ -776,6 +808,7 @@ def main() -> int:
         "search": bench_search,
         "privacy": bench_privacy,
         "orderpage": bench_order_page,
+        "metrics": bench_metrics,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

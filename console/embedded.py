@@ -120,6 +120,8 @@ class EmbeddedBackend:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FRESHLINE_")}
         env |= {
             "FRESHLINE_LOG_FILE": str(self.folder / LOG),
+            # Read by a person (its tail is shown when the backend fails): text, not JSON.
+            "FRESHLINE_LOG_FORMAT": "plain",
             "FRESHLINE_CLOCK_SPEED": repr(self.speed),
             "FRESHLINE_CLOCK_EPOCH": repr(time.time()),
             # A sign-in lasts twelve real hours whatever the speed.

@@ -183,6 +183,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
         "log_redaction",
         "crypto",
         "outbound",  # the retry rule of webhooks and notifiers
+        "observability",  # request context, log lines, metrics: read by all, importing none
     ),
     ("edge",),  # security headers, offline docs, TLS, the connection guard
     ("writer",),

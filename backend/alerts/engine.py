@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -59,6 +61,8 @@ class AlertEngine(BackgroundLoop):
         self._wake = asyncio.Event()
         self._touched: _Touched | None = _Touched()
         """What events touched since the last pass; None: look at everything."""
+        self.timed: list[Callable[[float], None]] = []
+        """Told how many seconds each pass of the loop took (the metrics)."""
 
     # --- running --------------------------------------------------------------------------
 
@@ -96,11 +100,14 @@ class AlertEngine(BackgroundLoop):
                 due = loop.time() + self.tick_seconds
             else:
                 subjects = touched.subjects()
+            started = time.perf_counter()
             try:
                 if changed := await self.evaluate(subjects):
                     log.info("alert engine: %d change(s)", changed)
             except Exception:  # an outage must not end the watching; the next pass retries
                 log.exception("alert evaluation failed")
+            for listener in self.timed:
+                listener(time.perf_counter() - started)
             await asyncio.sleep(MIN_GAP_S)
 
     # --- one pass -------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from starlette.requests import HTTPConnection
 from backend.auth.permissions import Permission, allowed
 from backend.auth.principal import Principal
 from backend.errors import Forbidden, NotAuthenticated
+from backend.observability.context import note_caller
 
 
 def bearer_token(connection: HTTPConnection) -> str:
@@ -50,6 +51,7 @@ class Gate(SecurityBase):
             now=runtime.clock.now(),
             client_addr=connection.client.host if connection.client else None,
         )
+        note_caller(principal.username, str(principal.role))  # for the request's log lines
         if self.permission is not None and not allowed(str(principal.role), self.permission):
             raise Forbidden(f"role {principal.role} may not {self.permission}")
         return principal

@@ -33,6 +33,7 @@ class Bus(Protocol):
     def announce_seq(self, seq: int | None) -> None: ...
     def announce_position(self, position: dict[str, Any]) -> None: ...
     def announce_forget(self, digest: str | None, user_id: int | None) -> None: ...
+    async def ping(self) -> str: ...
     async def stop(self) -> None: ...
 
 
@@ -52,6 +53,10 @@ class LocalBus:
 
     def announce_forget(self, digest: str | None, user_id: int | None) -> None:
         pass  # the one instance forgot already
+
+    async def ping(self) -> str:
+        """Readiness: nothing to reach."""
+        return "in-process"
 
     async def stop(self) -> None:
         pass
@@ -93,6 +98,13 @@ class RedisBus:
 
     def announce_forget(self, digest: str | None, user_id: int | None) -> None:
         self._send({"forget": {"digest": digest, "user_id": user_id}})
+
+    async def ping(self) -> str:
+        """Readiness: Redis answers (raises if it does not)."""
+        if self._redis is None:
+            raise ConnectionError("the bus was never started")
+        await self._redis.ping()
+        return "redis"
 
     def _send(self, message: dict[str, Any]) -> None:
         try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -196,6 +196,9 @@ class Hub:
         stage scopes on events that carry no state (an ETA, a request, an alert)."""
         self.joined: list[Callable[[Connection], None]] = []
         """Told of each connection as it goes live (the KPI pusher greets `kpi` subscribers)."""
+        self.closed: Counter[int] = Counter()
+        """Connections the server closed, by close code (4429: too slow), for the metrics:
+        counted here when the hub failed them, by the stream's router otherwise."""
         feed.listeners.append(self.dispatch)
 
     def dispatch(self, items: list[FeedItem]) -> None:
@@ -255,6 +258,8 @@ class Hub:
 
     def detach(self, connection: Connection) -> None:
         self.connections.discard(connection)
+        if connection.failure is not None:
+            self.closed[connection.failure[0]] += 1
 
     def heartbeat(self, connection: Connection, now: datetime) -> None:
         connection.push(Heartbeat(last_seq=self.feed.last_seq, at=now).model_dump_json())

@@ -27,6 +27,9 @@ VALUES = (
     ":kind, :order_id, :rider_id, :warehouse_id, :from_state, :to_state, :actor, :role, "
     ":client_addr, :at, :reason, :payload"
 )
+REQUEST_ID = "request_id"
+"""The payload key of the `X-Request-ID` of the request that appended the event (absent for
+the backend's own work: auto-dispatch, alert passes, upkeep)."""
 INSERT_NUMBERED = Query(f"INSERT INTO events (id, seq, {COLUMNS}) VALUES (:seq, :seq, {VALUES})")
 """SQLite: numbered as appended (`id` and `seq` alike)."""
 INSERT_UNNUMBERED = Query(f"INSERT INTO events ({COLUMNS}) VALUES ({VALUES})")
@@ -80,6 +83,9 @@ async def append_event(
     seq = ledger.next_seq
     if seq is not None:
         ledger.next_seq = seq + 1
+    if ledger.request_id is not None:
+        # The audit trail names the request that made the change, as the access log does.
+        payload = {**(payload or {}), REQUEST_ID: ledger.request_id}
     event = LoggedEvent(
         seq, kind, order_id, rider_id, warehouse_id, from_state, to_state, actor.username,
         str(actor.role), actor.client_addr, at, reason, payload or {},

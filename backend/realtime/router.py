@@ -113,6 +113,9 @@ async def stream(websocket: WebSocket) -> None:
             raise StreamClosed(CloseCode.NOT_AUTHENTICATED, refusal.detail) from None
         await _serve(runtime, websocket, connection, token)
     except StreamClosed as closed:
+        if connection is None or connection.failure is None:
+            # A bad hello, a forbidden topic, an idle client: the hub counts the others.
+            runtime.hub.closed[closed.code] += 1
         await _close(websocket, closed.code, closed.reason)
     except WebSocketDisconnect:
         pass

@@ -32,6 +32,7 @@ METHODS = ("get", "post", "put", "patch", "delete")
 # The channels' endpoints take a signature instead of a token (README, Sales channels).
 PUBLIC = {
     ("GET", "/health"),
+    ("GET", "/health/ready"),
     ("POST", "/auth/token"),
     ("POST", "/channels/{}/orders"),
     ("POST", "/channels/{}/callbacks"),

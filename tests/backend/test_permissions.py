@@ -85,6 +85,7 @@ ANY_ACCOUNT = "any account"
 # (method, path as the app declares it, permission) for every row of the README's REST table.
 ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("GET", "/health", PUBLIC),
+    ("GET", "/health/ready", PUBLIC),
     ("POST", "/auth/token", PUBLIC),
     ("POST", "/auth/logout", ANY_ACCOUNT),
     ("GET", "/auth/me", ANY_ACCOUNT),
@@ -589,6 +590,8 @@ class Matrix:
         match method, template:
             case "GET", "/health":
                 return Call("/health")
+            case "GET", "/health/ready":
+                return Call("/health/ready")
             case "POST", "/auth/token":
                 return Call(
                     "/auth/token", data={"username": account, "password": f"demo-{account}"}

@@ -56,7 +56,7 @@ def invoke_serve(monkeypatch: pytest.MonkeyPatch, *args: str) -> ServeCall:
 
     monkeypatch.setattr(backend.app, "create_app", fake_create_app)
     monkeypatch.setattr(uvicorn, "run", fake_run)
-    monkeypatch.setattr(backend.cli, "configure_logging", lambda _log_file: None)
+    monkeypatch.setattr(backend.cli, "configure_logging", lambda *_args, **_kwargs: None)
     result = CliRunner().invoke(backend.cli.app, ["serve", *args])
     call.exit_code = result.exit_code
     call.stderr = result.stderr
@@ -113,3 +113,25 @@ def test_serve_refuses_a_port_out_of_range(no_freshline_env: pytest.MonkeyPatch)
         call = invoke_serve(no_freshline_env, "--port", port)
         assert call.exit_code == 2
         assert call.uvicorn_kwargs is None
+
+
+def test_serve_refuses_a_metrics_port_that_is_the_api_port(
+    no_freshline_env: pytest.MonkeyPatch,
+) -> None:
+    """docs/metrics.md: the metrics port serves only `/metrics`; the API's cannot be it."""
+    no_freshline_env.setenv("FRESHLINE_METRICS_PORT", "9999")
+    call = invoke_serve(
+        no_freshline_env, "--port", "9999", "--database-url", "sqlite+aiosqlite:///x.db"
+    )
+    assert call.exit_code == 2 and "metrics_port" in call.stderr
+    assert call.uvicorn_kwargs is None
+
+
+def test_serve_logs_json_lines_unless_told_plain(no_freshline_env: pytest.MonkeyPatch) -> None:
+    """The log format is a setting (json by default; the real lines: test_metrics_server.py)."""
+    database = ("--database-url", "sqlite+aiosqlite:///x.db")
+    assert invoke_serve(no_freshline_env, *database).settings.log_format == "json"
+    no_freshline_env.setenv("FRESHLINE_LOG_FORMAT", "plain")
+    assert invoke_serve(no_freshline_env, *database).settings.log_format == "plain"
+    no_freshline_env.setenv("FRESHLINE_LOG_FORMAT", "xml")
+    assert invoke_serve(no_freshline_env, *database).exit_code != 0

@@ -52,6 +52,7 @@ EXPECTED = {
         "CPU per order taken, fields encrypted",
         "CPU per snapshot, fields encrypted",
     },
+    "11 metrics": {"server CPU per transition, metrics on"},
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",

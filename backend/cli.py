@@ -280,9 +280,96 @@ def retire(
     typer.echo(f"key {key_id} removed from {path}")
 
 
+users_app = typer.Typer(
+    name="users",
+    help="Accounts, from the machine the backend runs on (docs/deployment.md).",
+    no_args_is_help=True,
+)
+app.add_typer(users_app)
+
+
+@users_app.command("add")
+def add_user(
+    username: Annotated[str, typer.Argument(help="The new account's name.")],
+    role: Annotated[str, typer.Option(help="admin, supervisor, dispatcher, support, viewer.")],
+    password_stdin: Annotated[
+        bool, typer.Option(help="Read the password from standard input, not a prompt.")
+    ] = False,
+) -> None:
+    """Create an account in the configured database: how a new deployment gets its first admin
+    (the API creates accounts only for an admin). Recorded as `user.created` by `system`;
+    roles that need a scope (merchant, rider, channel) are created through the API."""
+    import asyncio
+    import sys
+
+    from pydantic import ValidationError
+
+    from backend.auth.passwords import Passwords
+    from backend.auth.principal import system_principal
+    from backend.auth.service import create_user
+    from backend.clock import SystemClock
+    from backend.crypto.cipher import install
+    from backend.crypto.keys import key_source
+    from backend.db import Database
+    from backend.errors import DomainError
+    from backend.settings import Settings
+    from backend_client.models import UserCreate
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        request = UserCreate(username=username, password=password, role=role)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        typer.echo(f"not created: {problems}", err=True)
+        raise typer.Exit(2) from exc
+    settings = Settings()
+    try:
+        install(key_source(settings).load())
+    except ValueError as exc:  # a key file named but missing or unreadable
+        typer.echo(f"not created: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    passwords = Passwords(
+        time_cost=settings.argon2_time_cost, memory_cost_kib=settings.argon2_memory_cost_kib
+    )
+
+    async def run() -> int:
+        try:
+            if settings.migrate_on_start:
+                await db.migrate()
+            await db.start()
+            password_hash = await passwords.hash_async(request.password)
+            now = SystemClock().now()
+
+            async def job(session: Any) -> int:
+                user = await create_user(
+                    session,
+                    request,
+                    password_hash=password_hash,
+                    actor=system_principal(),
+                    now=now,
+                )
+                return user.id
+
+            return await db.write(job)
+        finally:
+            await db.dispose()
+
+    try:
+        user_id = asyncio.run(run())
+    except DomainError as exc:
+        typer.echo(f"not created: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"user {username} ({role}) created, id {user_id}")
+
+
 @app.callback()
 def backend() -> None:
-    """The Freshline backend: `serve` runs it; `keys` looks after the field keys."""
+    """The Freshline backend: `serve` runs it; `keys` looks after the field keys; `users add`
+    creates an account (a new deployment's first admin)."""
 
 
 def main() -> None:

@@ -44,6 +44,9 @@ class Permission(StrEnum):
     KPI_READ = "kpi:read"
     PHONES_READ = "phones:read"
     CUSTOMERS_ERASE = "customers:erase"
+    PROOFS_RECORD = "proofs:record"
+    PROOFS_READ = "proofs:read"
+    PROOFS_EXPORT = "proofs:export"
 
 
 EVERYONE = frozenset(Role)
@@ -90,6 +93,12 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # The customer asks their platform, or us; a channel erases only customers all of whose
     # orders came through it (privacy/erasure.py).
     Permission.CUSTOMERS_ERASE: frozenset({R.ADMIN, R.CHANNEL}),
+    # Proof of delivery is taken at the door by the rider, or the dispatcher on their word;
+    # read by the desk, the store and the rider (each in the scope of their order reads); a
+    # day of it exported by the desk and the warehouse's own staff (backend/proof/).
+    Permission.PROOFS_RECORD: frozenset({R.ADMIN, R.DISPATCHER, R.RIDER}),
+    Permission.PROOFS_READ: DESK | {R.MERCHANT, R.RIDER},
+    Permission.PROOFS_EXPORT: DESK | {R.MERCHANT},
 }
 
 CLAIM_LIMIT_CENTS: dict[Role, int | None] = {

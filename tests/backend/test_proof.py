@@ -1,0 +1,173 @@
+"""Proof of delivery through the real app on SQLite and PostgreSQL: uploads cleaned and stored
+by hash, every refused upload storing nothing, the PIN with its tries counted, and who may read
+what."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+
+from backend.clock import ManualClock
+from backend.proof.models import ProofRow
+from tests.backend.proof_support import SECRET, jpeg, out_for_delivery, photo_form, pin_of, png
+from tests.support import Api, started
+
+LIMIT = 60_000
+
+
+@pytest.fixture
+def proof_dir(tmp_path: Path) -> Path:
+    return tmp_path / "proof-store"
+
+
+@pytest.fixture
+async def api(database_url: str, clock: ManualClock, proof_dir: Path) -> AsyncIterator[Api]:
+    settings = {"proof_dir": str(proof_dir), "proof_max_bytes": LIMIT, "proof_max_pixels": 250_000}
+    async for api in started(database_url, clock, **settings):
+        yield api
+
+
+def stored_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+async def proof_rows(api: Api) -> int:
+    async with api.app.state.runtime.db.read() as session:
+        return int(await session.scalar(select(func.count()).select_from(ProofRow)) or 0)
+
+
+async def test_a_photo_is_stored_cleaned_by_its_hash_and_read_back(api: Api, proof_dir: Path):
+    await api.rider_online(1)
+    order = await out_for_delivery(api, 1)
+    sent = jpeg() + b"PK\x03\x04 a zip riding behind the picture"
+    key = {"Idempotency-Key": "door-photo-1"}
+    path = f"/orders/{order['id']}/proof"
+    first = await api.post("rider-1", path, headers=key, **photo_form(sent))
+    again = await api.post("rider-1", path, headers=key, **photo_form(sent))
+    assert first.status_code == again.status_code == 201, first.text
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    proof = first.json()
+    assert (proof["kind"], proof["taken_by"], proof["taken_role"]) == ("photo", "rider-1", "rider")
+    assert (proof["media_type"], proof["width"], proof["height"]) == ("image/jpeg", 64, 48)
+
+    # One file, named by the hash of what is stored: a fresh encoding of the pixels alone.
+    [file] = stored_files(proof_dir)
+    kept = file.read_bytes()
+    assert file.name == proof["sha256"] == hashlib.sha256(kept).hexdigest()
+    assert proof["size_bytes"] == len(kept)
+    assert SECRET.encode() not in kept and b"PhoneMaker" not in kept and b"PK\x03\x04" not in kept
+    assert kept.endswith(b"\xff\xd9")  # nothing after the image's end
+    with Image.open(io.BytesIO(kept)) as image:
+        assert image.format == "JPEG" and not image.getexif() and "comment" not in image.info
+    assert await proof_rows(api) == 1
+
+    # Read back by who may: the list, then the content by hash.
+    for reader in ("rider-1", "dispatcher", "support", "viewer", "admin"):
+        listed = await api.get(reader, f"/orders/{order['id']}/proofs")
+        assert listed.status_code == 200 and listed.json() == [proof], reader
+        content = await api.get(reader, f"/orders/{order['id']}/proofs/{proof['sha256']}")
+        assert content.status_code == 200 and content.content == kept, reader
+        assert content.headers["content-type"] == "image/jpeg"
+    # Another rider's order, a hash of another order, a role without the permission.
+    assert (await api.get("rider-2", f"/orders/{order['id']}/proofs")).status_code == 404
+    other = await out_for_delivery(api, 1)
+    wrong = await api.get("admin", f"/orders/{other['id']}/proofs/{proof['sha256']}")
+    assert wrong.status_code == 404
+    assert (await api.get("channel-app", f"/orders/{order['id']}/proofs")).status_code == 403
+    timeline = (await api.get("admin", f"/orders/{order['id']}/timeline")).json()
+    assert timeline[-1]["kind"] == "order.proof"
+    assert timeline[-1]["payload"]["proof"]["sha256"] == proof["sha256"]
+
+    # The same picture for another order reuses the file; a PNG signature stays a PNG.
+    reused = await api.post("dispatcher", f"/orders/{other['id']}/proof", **photo_form(sent))
+    assert reused.json()["sha256"] == proof["sha256"]
+    signed = await api.post(
+        "rider-1", f"/orders/{other['id']}/proof", **photo_form(png(), kind="signature")
+    )
+    assert signed.status_code == 201, signed.text
+    assert (signed.json()["kind"], signed.json()["media_type"]) == ("signature", "image/png")
+    assert len(stored_files(proof_dir)) == 2
+
+
+async def test_refused_uploads_answer_why_and_store_nothing(api: Api, proof_dir: Path):
+    await api.rider_online(1)
+    await api.rider_online(2)
+    order = await out_for_delivery(api, 1)
+    picking = await api.act(
+        "dispatcher", await api.act("channel-app", await api.create_order(), "pay"), "start_picking"
+    )
+    path = f"/orders/{order['id']}/proof"
+    whole = jpeg(200, 150)
+    huge = Image.new("1", (1000, 1000))  # a million pixels in a few hundred bytes
+    bomb = io.BytesIO()
+    huge.save(bomb, "PNG")
+    big = io.BytesIO()
+    Image.effect_noise((256, 256), 100).convert("RGB").save(big, "PNG")
+    assert len(big.getvalue()) > LIMIT
+    events = await api.event_count()
+
+    refusals = [
+        ("rider-1", path, photo_form(big.getvalue()), 413, "at most"),
+        ("rider-1", path, photo_form(b"%PDF-1.7 not a picture"), 422, "not a JPEG or PNG"),
+        ("rider-1", path, photo_form(b""), 422, "empty"),
+        ("rider-1", path, photo_form(whole[: len(whole) // 2]), 422, "cut short"),
+        ("rider-1", path, photo_form(png()[:-20]), 422, "cut short"),
+        ("rider-1", path, photo_form(bomb.getvalue()), 422, "pixels"),
+        ("rider-1", path, photo_form(whole, kind="selfie"), 422, "kind"),
+        ("rider-1", path, photo_form(whole, pin="123456"), 422, "image"),
+        ("rider-1", path, photo_form(whole, note="hi"), 422, "unknown form fields"),
+        ("rider-1", path, {"data": {"kind": "photo"}}, 422, "file"),
+        ("rider-1", path, {"content": whole, "headers": {"content-type": "image/jpeg"}}, 415, ""),
+        ("rider-1", path, {"json": {"pin": "12ab"}}, 422, ""),
+        ("rider-2", path, photo_form(whole), 404, "no order"),
+        ("merchant-wh-cy", path, photo_form(whole), 403, "may not"),
+        ("support", path, photo_form(whole), 403, "may not"),
+        ("dispatcher", f"/orders/{picking['id']}/proof", photo_form(whole), 409, "PICKING"),
+        ("rider-1", "/orders/999999/proof", photo_form(whole), 404, ""),
+    ]
+    for who, where, request, status, why in refusals:
+        headers = request.pop("headers", {})
+        response = await api.post(who, where, headers=headers, **request)
+        assert response.status_code == status, (who, where, status, response.text)
+        assert why.lower() in str(response.json()["detail"]).lower(), response.text
+    assert stored_files(proof_dir) == []
+    assert await proof_rows(api) == 0
+    assert await api.event_count() == events
+
+
+async def test_the_pin_proves_a_delivery_and_wrong_tries_spend_it(api: Api):
+    await api.rider_online(1)
+    order = await out_for_delivery(api, 1)
+    other = await out_for_delivery(api, 1)
+    pin = await pin_of(api, order["id"])
+    assert len(pin) == 6 and pin.isdigit()
+    wrong = f"{(int(pin) + 1) % 10**6:06d}"
+
+    first = await api.post("rider-1", f"/orders/{order['id']}/proof", json={"pin": wrong})
+    assert first.status_code == 422 and first.json()["attempts_left"] == 4
+    right = await api.post("rider-1", f"/orders/{order['id']}/proof", json={"pin": pin})
+    assert right.status_code == 201, right.text
+    assert (right.json()["kind"], right.json()["sha256"]) == ("pin", None)
+    # The other order's PIN is its own; five wrong tries spend it, the right one too after.
+    other_pin = await pin_of(api, other["id"])
+    wrong = f"{(int(other_pin) + 1) % 10**6:06d}"
+    left = []
+    for _ in range(5):
+        answer = await api.post("dispatcher", f"/orders/{other['id']}/proof", json={"pin": wrong})
+        assert answer.status_code == 422
+        left.append(answer.json()["attempts_left"])
+    assert left == [4, 3, 2, 1, 0]
+    spent = await api.post("rider-1", f"/orders/{other['id']}/proof", json={"pin": other_pin})
+    assert spent.status_code == 409 and "no longer counts" in spent.json()["detail"]
+    # Multipart carries a PIN as well.
+    form = await api.post(
+        "rider-1", f"/orders/{order['id']}/proof", data={"kind": "pin", "pin": pin}
+    )
+    assert form.status_code == 201, form.text
+    assert await proof_rows(api) == 2

@@ -53,6 +53,7 @@ from backend.orders.router import router as orders_router
 from backend.orders.service import live_order_states
 from backend.privacy.router import router as privacy_router
 from backend.privacy.upkeep import PrivacyUpkeep, seal_plain
+from backend.proof.router import document_pin_body
 from backend.proof.router import router as proof_router
 from backend.proof.storage import storage_for
 from backend.realtime.bus import bus_for
@@ -219,6 +220,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     redact_logged_queries()  # uvicorn's access log keeps no search terms (log_redaction.py)
     install_allow_header(app)
     document_unparseable_bodies(app)
+    document_pin_body(app)
 
     @app.get(f"{API_PREFIX}/health", response_model=Health, tags=["health"])
     async def health() -> Health:

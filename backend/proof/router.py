@@ -7,7 +7,7 @@ import hashlib
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
@@ -70,6 +70,23 @@ UPLOAD_BODY: dict[str, Any] = {
         },
     }
 }
+
+
+def document_pin_body(app: FastAPI) -> None:
+    """Put `PinProof` among the schema's components: the upload route reads its body itself
+    (a form or JSON), so FastAPI does not know the model its JSON body is."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["PinProof"] = PinProof.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI documents this override
 
 
 class UnsupportedMediaType(DomainError):

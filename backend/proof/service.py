@@ -23,9 +23,9 @@ from backend.orders.records import OrderRecord
 from backend.proof import pins
 from backend.proof.images import CleanImage
 from backend.proof.models import ProofRow
-from backend.proof.policy import ProofPolicy
 from backend.proof.storage import ProofStorage
 from backend.realtime.outbox import append_event
+from backend.settings import ProofPolicy
 from backend_client.models import OrderState, Proof, ProofKind
 
 PROVABLE = frozenset({OrderState.DELIVERING, OrderState.EXCEPTION})

@@ -38,8 +38,11 @@ def photo_form(content: bytes, kind: str = "photo", **fields: Any) -> dict[str, 
     return {"data": {"kind": kind, **fields}, "files": {"file": ("door.jpg", content)}}
 
 
-async def out_for_delivery(api: Api, rider: int, **fields: Any) -> dict[str, Any]:
-    order = await api.act("channel-app", await api.create_order(**fields), "pay")
+async def out_for_delivery(
+    api: Api, rider: int, channel_user: str = "channel-app", **fields: Any
+) -> dict[str, Any]:
+    created = await api.create_order(channel_user=channel_user, **fields)
+    order = await api.act(channel_user, created, "pay")
     order = await api.act("dispatcher", order, "start_picking")
     order = await api.assign(order, rider)
     return await api.act(f"rider-{rider}", order, "dispatch")

@@ -25,6 +25,7 @@ from backend.auth.permissions import PERMISSIONS, Permission, claim_limit_cents
 from backend.orders.lifecycle import RULES, RULES_BY_ACTION, roles_taking_any_action
 from backend_client.models import OrderAction
 from tests import support
+from tests.backend import proof_support
 from tests.support import Api, customer
 
 API = "/api/v1"
@@ -72,6 +73,9 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "kpi:read": frozenset({"admin", "supervisor", "dispatcher", "support", "viewer"}),
     "phones:read": frozenset({"admin", "supervisor", "dispatcher", "support"}),
     "customers:erase": frozenset({"admin", "channel"}),
+    "proofs:record": frozenset({"admin", "dispatcher", "rider"}),
+    "proofs:read": EVERYONE - {"channel"},
+    "proofs:export": EVERYONE - {"rider", "channel"},
 }
 
 PUBLIC = "none"
@@ -138,6 +142,10 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("GET", "/kpi/series", "kpi:read"),
     ("GET", "/kpi/exceptions", "kpi:read"),
     ("GET", "/kpi/reconciliation", "kpi:read"),
+    ("POST", "/orders/{order_id}/proof", "proofs:record"),
+    ("GET", "/orders/{order_id}/proofs", "proofs:read"),
+    ("GET", "/orders/{order_id}/proofs/{sha256}", "proofs:read"),
+    ("GET", "/warehouses/{warehouse_id}/proofs.zip", "proofs:export"),
     ("DELETE", "/customers/{customer_id}", "customers:erase"),
 )
 PROTECTED = tuple(e for e in ENDPOINTS if e[2] != PUBLIC)
@@ -297,6 +305,18 @@ async def order_in(
     assert order["status"] == state, order
     assert order["rider_id"] == rider, order
     return order
+
+
+async def photo_of(api: Api, order: dict[str, Any]) -> dict[str, Any]:
+    """A photo proving `order`'s delivery, as the dispatcher uploads it."""
+    response = await api.post(
+        "dispatcher",
+        f"/orders/{order['id']}/proof",
+        data={"kind": "photo"},
+        files={"file": ("door.png", proof_support.png())},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
 
 
 async def admin_view(api: Api, order: dict[str, Any]) -> dict[str, Any]:
@@ -558,6 +578,20 @@ class Matrix:
             for role in ROLES
             if holds(role, "returns:decide")
         }
+        # Proofs: a PIN to prove per recorder (rider 1, who has no room for more, on the order
+        # its claim will stop in EXCEPTION); a photo of an order each reader sees: returning to
+        # WH-CY for the store (taken on the road before), rider 1's own for the rider.
+        self.provable = {
+            role: self.out["claims"]["rider"] if role == "rider" else await out_for(role)
+            for role in ROLES
+            if holds(role, "proofs:record")
+        }
+        returning = await order_in(api, "DELIVERING", rider=next(spare))
+        self.photos = {
+            "rider": await photo_of(api, self.out["claims"]["rider"]),
+            "merchant": await photo_of(api, returning),
+        }
+        await approve(api, "support", await open_request(api, "dispatcher", returning, "returns"))
         # A return on its way back to WH-CY: the request every reader sees, store staff too
         # (they see an order's returns while it is RETURNING, not while it waits on the road).
         back = await order_in(api, "RETURNING", rider=4)
@@ -744,6 +778,17 @@ class Matrix:
                 return Call(template)
             case "GET", "/kpi/reconciliation":
                 return Call("/kpi/reconciliation?tz=Asia/Shanghai")
+            case "POST", "/orders/{order_id}/proof":
+                order = self.provable.get(role, self.shared)
+                pin = await proof_support.pin_of(api, order["id"])
+                return Call(f"/orders/{order['id']}/proof", json={"pin": pin}, ok=201)
+            case "GET", "/orders/{order_id}/proofs":
+                return Call(f"/orders/{shared}/proofs")
+            case "GET", "/orders/{order_id}/proofs/{sha256}":
+                photo = self.photos.get(role, self.photos["merchant"])
+                return Call(f"/orders/{photo['order_id']}/proofs/{photo['sha256']}")
+            case "GET", "/warehouses/{warehouse_id}/proofs.zip":
+                return Call("/warehouses/WH-CY/proofs.zip?day=2026-11-22")
         raise AssertionError(f"no request built for {method} {template}")
 
 
@@ -1053,6 +1098,7 @@ def simple_call(method: str, template: str, order: dict[str, Any], now: datetime
         request_id=1,
         user_id=1,
         customer_id=1,
+        sha256="0" * 64,
     )
     bodies: dict[str, Any] = {
         "/users": {"username": "never-made", "password": "long-password", "role": "viewer"},

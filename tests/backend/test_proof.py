@@ -4,8 +4,10 @@ what."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
+import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -171,3 +173,89 @@ async def test_the_pin_proves_a_delivery_and_wrong_tries_spend_it(api: Api):
     )
     assert form.status_code == 201, form.text
     assert await proof_rows(api) == 2
+
+
+async def test_sign_needs_the_proofs_the_policy_asks_for_and_cites_them(
+    database_url: str, clock: ManualClock, tmp_path: Path
+):
+    policy = {"warehouses": {"WH-CY": ["photo"]}, "channels": {"app": ["pin"]}}
+    async for api in started(database_url, clock, proof_dir=str(tmp_path), proof=policy):
+        await api.rider_online(1)
+        order = await out_for_delivery(api, 1)
+        refused = await api.act("rider-1", order, "sign", expect=409)
+        assert refused["missing"] == ["photo", "pin"]
+        assert "photo (asked by warehouse WH-CY)" in refused["detail"]
+        assert "pin (asked by channel app)" in refused["detail"]
+        photo = await api.post("rider-1", f"/orders/{order['id']}/proof", **photo_form(jpeg()))
+        assert photo.status_code == 201
+        still = await api.act("rider-1", order, "sign", expect=409)
+        assert still["missing"] == ["pin"]
+        pin = await api.post(
+            "rider-1", f"/orders/{order['id']}/proof", json={"pin": await pin_of(api, order["id"])}
+        )
+        assert pin.status_code == 201
+        signed = await api.act("rider-1", order, "sign")
+        assert signed["status"] == "SIGNED"
+        timeline = (await api.get("admin", f"/orders/{order['id']}/timeline")).json()
+        sign = next(e for e in timeline if e["to_state"] == "SIGNED")
+        assert sign["payload"]["proofs"] == [
+            {"id": photo.json()["id"], "kind": "photo", "sha256": photo.json()["sha256"]},
+            {"id": pin.json()["id"], "kind": "pin", "sha256": None},
+        ]
+        # Signed, the order takes no more proof.
+        late = await api.post("rider-1", f"/orders/{order['id']}/proof", **photo_form(png()))
+        assert late.status_code == 409
+        # A warehouse and channel the policy does not name sign as before, citing nothing.
+        free = await out_for_delivery(api, 1, channel_user="channel-meituan", warehouse_id="WH-HD")
+        assert (await api.act("rider-1", free, "sign"))["status"] == "SIGNED"
+
+
+async def test_a_days_proofs_download_as_a_zip_for_the_desk_and_the_store(api: Api):
+    await api.rider_online(1)
+    order = await out_for_delivery(api, 1)
+    photo = await api.post("rider-1", f"/orders/{order['id']}/proof", **photo_form(jpeg()))
+    pin = await api.post(
+        "rider-1", f"/orders/{order['id']}/proof", json={"pin": await pin_of(api, order["id"])}
+    )
+    # 18:00 in Shanghai, the business time zone: 7 hours on it is the next business day.
+    api.clock.advance(hours=7)
+    later = await api.post(
+        "rider-1", f"/orders/{order['id']}/proof", **photo_form(png(), "signature")
+    )
+    assert later.status_code == 201
+    day = "2026-11-22"
+    path = f"/warehouses/WH-CY/proofs.zip?day={day}"
+
+    for reader in ("merchant-wh-cy", "support", "admin"):
+        answer = await api.get(reader, path)
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["content-type"] == "application/zip"
+        with zipfile.ZipFile(io.BytesIO(answer.content)) as archive:
+            names = archive.namelist()
+            photo_file = f"order-{order['id']}/proof-{photo.json()['id']}-photo.jpg"
+            assert names == [photo_file, "manifest.csv"]
+            content = archive.read(photo_file)
+            assert hashlib.sha256(content).hexdigest() == photo.json()["sha256"]
+            manifest = list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode())))
+        assert [(m["proof_id"], m["kind"], m["file"]) for m in manifest] == [
+            (str(photo.json()["id"]), "photo", photo_file),
+            (str(pin.json()["id"]), "pin", ""),
+        ]
+        assert (
+            manifest[0]["taken_by"] == "rider-1" and manifest[0]["sha256"] == photo.json()["sha256"]
+        )
+    following = await api.get("admin", "/warehouses/WH-CY/proofs.zip?day=2026-11-23")
+    with zipfile.ZipFile(io.BytesIO(following.content)) as archive:
+        signature = f"order-{order['id']}/proof-{later.json()['id']}-signature.png"
+        assert archive.namelist() == [signature, "manifest.csv"]
+    empty = await api.get("admin", "/warehouses/WH-CY/proofs.zip?day=2026-11-20")
+    with zipfile.ZipFile(io.BytesIO(empty.content)) as archive:
+        assert archive.namelist() == ["manifest.csv"]
+
+    assert (await api.get("merchant-wh-hd", path)).status_code == 403
+    assert (await api.get("rider-1", path)).status_code == 403
+    assert (await api.get("channel-app", path)).status_code == 403
+    assert (await api.get("admin", f"/warehouses/WH-NONE/proofs.zip?day={day}")).status_code == 404
+    assert (
+        await api.get("admin", "/warehouses/WH-CY/proofs.zip?day=22-11-2026")
+    ).status_code == 422

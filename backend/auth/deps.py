@@ -92,3 +92,4 @@ CanEraseCustomers = Annotated[Principal, Depends(require(Permission.CUSTOMERS_ER
 CanRecordProofs = Annotated[Principal, Depends(require(Permission.PROOFS_RECORD))]
 CanReadProofs = Annotated[Principal, Depends(require(Permission.PROOFS_READ))]
 CanExportProofs = Annotated[Principal, Depends(require(Permission.PROOFS_EXPORT))]
+CanOpenAfterSale = Annotated[Principal, Depends(require(Permission.RETURNS_AFTER_SALE))]

@@ -47,6 +47,7 @@ class Permission(StrEnum):
     PROOFS_RECORD = "proofs:record"
     PROOFS_READ = "proofs:read"
     PROOFS_EXPORT = "proofs:export"
+    RETURNS_AFTER_SALE = "returns:aftersale"
 
 
 EVERYONE = frozenset(Role)
@@ -99,6 +100,9 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.PROOFS_RECORD: frozenset({R.ADMIN, R.DISPATCHER, R.RIDER}),
     Permission.PROOFS_READ: DESK | {R.MERCHANT, R.RIDER},
     Permission.PROOFS_EXPORT: DESK | {R.MERCHANT},
+    # After sale (the order signed), the customer asks through their channel or the desk:
+    # not the rider, whose part ended at the door (returns/service.py).
+    Permission.RETURNS_AFTER_SALE: frozenset({R.ADMIN, R.SUPERVISOR, R.SUPPORT, R.CHANNEL}),
 }
 
 CLAIM_LIMIT_CENTS: dict[Role, int | None] = {

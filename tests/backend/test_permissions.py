@@ -76,6 +76,7 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "proofs:record": frozenset({"admin", "dispatcher", "rider"}),
     "proofs:read": EVERYONE - {"channel"},
     "proofs:export": EVERYONE - {"rider", "channel"},
+    "returns:aftersale": frozenset({"admin", "supervisor", "support", "channel"}),
 }
 
 PUBLIC = "none"
@@ -122,6 +123,7 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("POST", "/alerts/{alert_id}/snooze", "alerts:handle"),
     ("POST", "/orders/{order_id}/returns", "returns:request"),
     ("POST", "/orders/{order_id}/claims", "returns:request"),
+    ("POST", "/orders/{order_id}/exchanges", "returns:aftersale"),
     ("GET", "/requests", "returns:read"),
     ("GET", "/requests/{request_id}", "returns:read"),
     ("POST", "/requests/{request_id}/approve", "returns:decide"),
@@ -172,13 +174,21 @@ README_LIFECYCLE: dict[str, tuple[frozenset[str], str, frozenset[str]]] = {
         frozenset({"dispatcher", "rider", "supervisor", "support"}),
     ),
     "resume": (frozenset({"EXCEPTION"}), "DELIVERING", frozenset({"dispatcher", "supervisor"})),
-    "start_return": (frozenset({"EXCEPTION"}), "RETURNING", frozenset({"supervisor", "support"})),
+    "start_return": (
+        frozenset({"EXCEPTION", "SIGNED"}),
+        "RETURNING",
+        frozenset({"supervisor", "support"}),
+    ),
     "complete_return": (
         frozenset({"RETURNING"}),
         "RETURNED",
         frozenset({"merchant", "supervisor", "support"}),
     ),
-    "start_claim": (frozenset({"EXCEPTION"}), "CLAIMING", frozenset({"supervisor", "support"})),
+    "start_claim": (
+        frozenset({"EXCEPTION", "SIGNED"}),
+        "CLAIMING",
+        frozenset({"supervisor", "support"}),
+    ),
     "settle_claim": (
         frozenset({"CLAIMING"}),
         "CLAIM_SETTLED",
@@ -252,6 +262,12 @@ WALKS: dict[str, tuple[tuple[str, str], ...]] = {
         ("dispatcher", "dispatch"),
         ("dispatcher", "returns"),
         ("support", "approve"),
+    ),
+    "SIGNED": (
+        ("channel", "pay"),
+        ("dispatcher", "start_picking"),
+        ("dispatcher", "dispatch"),
+        ("dispatcher", "sign"),
     ),
     "CLAIMING": (
         ("channel", "pay"),
@@ -586,6 +602,12 @@ class Matrix:
             for role in ROLES
             if holds(role, "proofs:record")
         }
+        # Signed orders to open exchanges on, after sale.
+        self.signed = {
+            role: await order_in(api, "SIGNED", rider=next(spare))
+            for role in ROLES
+            if holds(role, "returns:aftersale")
+        }
         returning = await order_in(api, "DELIVERING", rider=next(spare))
         self.photos = {
             "rider": await photo_of(api, self.out["claims"]["rider"]),
@@ -745,6 +767,14 @@ class Matrix:
                 if kind == "claims":
                     body |= {"items": [{"sku": "VEG-BOKCHOY", "quantity": 1}], "amount_cents": 100}
                 return Call(f"/orders/{order['id']}/{kind}", json=body, ok=201)
+            case "POST", "/orders/{order_id}/exchanges":
+                order = self.signed.get(role, self.shared)
+                body = {
+                    "version": order["version"],
+                    "reason": REASON,
+                    "items": [{"sku": "VEG-BOKCHOY", "quantity": 1}],
+                }
+                return Call(f"/orders/{order['id']}/exchanges", json=body, ok=201)
             case "GET", "/requests":
                 return Call("/requests")
             case "GET", "/requests/{request_id}":
@@ -1229,7 +1259,7 @@ async def test_roles_outside_the_lifecycle_table_are_refused(api: Api):
     await api.rider_online(2)
     # One order per non-final state, all in WH-CY for channel app, with a rider once paid.
     carriers = {"PAID": 1, "PICKING": 1, "RETURNING": 1, "OUT_OF_STOCK": 2}
-    carriers |= {"DELIVERING": 2, "EXCEPTION": 2, "CLAIMING": 2}
+    carriers |= {"DELIVERING": 2, "EXCEPTION": 2, "CLAIMING": 2, "SIGNED": 2}
     orders = {
         state: await order_in(api, state, rider=carriers.get(state))
         for state in ("CREATED", *carriers)

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from backend.clock import ManualClock
 from backend.proof.models import ProofRow
 from tests.backend.proof_support import SECRET, jpeg, out_for_delivery, photo_form, pin_of, png
-from tests.support import Api, started
+from tests.support import Api, customer, started
 
 LIMIT = 60_000
 
@@ -259,3 +259,35 @@ async def test_a_days_proofs_download_as_a_zip_for_the_desk_and_the_store(api: A
     assert (
         await api.get("admin", "/warehouses/WH-CY/proofs.zip?day=22-11-2026")
     ).status_code == 422
+
+
+async def test_erasing_the_customer_discards_their_photos_and_keeps_the_record(
+    api: Api, proof_dir: Path
+):
+    await api.rider_online(1)
+    order = await out_for_delivery(api, 1)
+    other = await out_for_delivery(api, 1, customer=customer(phone="13900139000"))
+    photo = await api.post("rider-1", f"/orders/{order['id']}/proof", **photo_form(jpeg()))
+    signature = await api.post(
+        "rider-1", f"/orders/{order['id']}/proof", **photo_form(png(), "signature")
+    )
+    # Another customer's order with the same picture keeps it.
+    shared = await api.post("rider-1", f"/orders/{other['id']}/proof", **photo_form(jpeg()))
+    assert shared.json()["sha256"] == photo.json()["sha256"]
+    await api.act("rider-1", order, "sign")
+    assert len(stored_files(proof_dir)) == 2
+
+    client = await api.client.delete(
+        f"/api/v1/customers/{order['customer']['id']}", headers=await api.auth("admin")
+    )
+    assert client.status_code == 200, client.text
+    assert [p.name for p in stored_files(proof_dir)] == [photo.json()["sha256"]]
+    kept = (await api.get("admin", f"/orders/{order['id']}/proofs")).json()
+    assert [(p["kind"], p["sha256"], p["taken_by"]) for p in kept] == [
+        ("photo", None, "rider-1"),
+        ("signature", None, "rider-1"),
+    ]
+    gone = await api.get("admin", f"/orders/{order['id']}/proofs/{signature.json()['sha256']}")
+    assert gone.status_code == 404
+    still = await api.get("admin", f"/orders/{other['id']}/proofs/{photo.json()['sha256']}")
+    assert still.status_code == 200

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-fast lint format services system bench clean
+.PHONY: install run test test-fast lint format services system bench docs docs-serve clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,9 +49,15 @@ test-fast: install services ## the inner loop: everything not marked slow, on tw
 bench: install services ## every benchmark beside its baseline (about 15 min); BENCH_ARGS="--scale 0.5" scales the loads
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+docs: install ## the docs site (README as its home page, the API reference from the OpenAPI schema) into site/
+	$(BIN)/mkdocs build --strict
+
+docs-serve: install ## the docs site on http://127.0.0.1:8000, rebuilt as pages change
+	$(BIN)/mkdocs serve --strict
+
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis site

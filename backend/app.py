@@ -254,7 +254,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     ):
         app.include_router(router, prefix=API_PREFIX)
 
-    # Tools look for /openapi.json at the root (README); serve it there too.
+    # Tools look for /openapi.json at the root (docs/getting-started.md); serve it there too.
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi_root() -> JSONResponse:
         return JSONResponse(app.openapi())

@@ -142,7 +142,7 @@ def serve(
 
 keys_app = typer.Typer(
     name="keys",
-    help="The field keys personal data is encrypted under (README, Configuration).",
+    help="The field keys personal data is encrypted under (docs/configuration.md).",
     no_args_is_help=True,
 )
 app.add_typer(keys_app)

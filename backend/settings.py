@@ -63,7 +63,7 @@ class ProofPolicy(BaseModel):
 
 
 class Settings(BaseSettings):
-    """Everything the backend can be told; see README "Configuration"."""
+    """Everything the backend can be told; see docs/configuration.md."""
 
     model_config = SettingsConfigDict(env_prefix="FRESHLINE_", extra="ignore")
 
@@ -101,7 +101,8 @@ class Settings(BaseSettings):
     """How long an address an account signed in from stays familiar to it."""
     trusted_proxies: list[str] = Field(default_factory=list)
     """Addresses (or networks) of reverse proxies whose X-Forwarded-For is believed; empty:
-    the peer address is the client's, whatever the headers say."""
+    the peer address is the client's, whatever the headers say. They speak for many clients,
+    so the connection guard's per-address caps spare them (the proxy caps each client)."""
     argon2_time_cost: int = Field(default=2, ge=1)
     """Argon2 passes; tests lower the costs to stay fast."""
     argon2_memory_cost_kib: int = Field(default=19 * 1024, ge=64)
@@ -187,7 +188,7 @@ class Settings(BaseSettings):
     """What one cold-chain box holds; more cold goods than that are split into several."""
     # --- Personal data at rest (backend/crypto/, backend/privacy/) ---
     field_keys: SecretStr | None = None
-    """The field keys as JSON (`{"current", "keys", "index_key"}`, README "Configuration"),
+    """The field keys as JSON (`{"current", "keys", "index_key"}`, docs/configuration.md),
     e.g. from a secret store through `FRESHLINE_FIELD_KEYS`; beats `field_key_file`."""
     field_key_file: str | None = None
     """A JSON file of field keys (mode 0600), rotated by `python -m backend keys rotate`; unset

@@ -47,7 +47,7 @@ class Orders(Resource):
         limit: int = 100,
     ) -> OrderPage:
         """One page of the orders matching the filters, most urgent first; with `q` (a search:
-        README "Search"), the best matches first, all on this one page."""
+        docs/api.md, "Search"), the best matches first, all on this one page."""
         params = query_params(
             status=[str(s) for s in status or []] or None,
             channel=channel,

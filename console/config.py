@@ -33,7 +33,7 @@ def config_path() -> Path:
 
 
 class ConsoleConfig(BaseSettings):
-    """What the console can be told (README "Console")."""
+    """What the console can be told (docs/console.md, "Settings")."""
 
     model_config = SettingsConfigDict(env_prefix="FRESHLINE_", extra="ignore")
 

@@ -16,7 +16,7 @@ ALERTS_HANDLE = "alerts:handle"
 RETURNS_DECIDE = "returns:decide"
 KPI_READ = "kpi:read"
 PROOFS_READ = "proofs:read"
-"""The server's permission names the console reads (README, "Permissions")."""
+"""The server's permission names the console reads (docs/permissions.md)."""
 
 WATCHES = "a viewer account watches; it does not change anything"
 DECIDED_AT_THE_DESK = "returns and claims are decided by support or a supervisor"

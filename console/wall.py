@@ -68,8 +68,9 @@ class Wall:
             self.app.set_interval(self.settings.rotate_seconds, self.rotate, name="wall-rotation")
 
     async def rotate(self) -> None:
-        """On to the next screen, unless a dialog (a login) is up."""
-        if len(self.app.screen_stack) > 1:
+        """On to the next screen, unless a dialog (a login) is up or the current mode has no
+        screen yet (a switch still settling on a loaded machine): that beat is skipped."""
+        if len(self.app.screen_stack) != 1:
             return
         self.index = (self.index + 1) % len(self.screens)
         await self.app.switch_mode(self.screens[self.index])

@@ -65,6 +65,10 @@ OPENS: dict[str, tuple[OrderFilter, Lane | None]] = {
 """What `enter` on each tile opens: the board, narrowed to what the figure is about."""
 
 COMPACT_WIDTH = 120
+TILE_WIDTH = 14 + 2 + 2
+"""A tile's columns for its widest figure, "100.0%" in `Digits` (14), with padding and border."""
+ONE_ROW_WIDTH = 8 * TILE_WIDTH + 7 + 2
+"""Below this the eight tiles take two rows of four, so no figure loses a digit or its unit."""
 SECTIONS = (
     ("#channels", "channels"),
     ("#orders-chart", "orders/hour"),
@@ -114,7 +118,7 @@ class KpiScreen(LiveScreen):
     KpiScreen #sensors { height: auto; padding: 0 1; }
     KpiScreen #body { height: 1fr; }
     KpiScreen #tiles { grid-size: 8; grid-gutter: 0 1; height: 6; padding: 0 1; }
-    KpiScreen.-compact #tiles { grid-size: 4; height: 12; }
+    KpiScreen.-two-rows #tiles { grid-size: 4; height: 12; }
     KpiScreen .charts { height: 1fr; min-height: 14; padding: 0 1; }
     KpiScreen.-compact .charts { layout: vertical; height: auto; }
     KpiScreen.-compact KpiChart, KpiScreen.-compact TroubleList { height: 14; }
@@ -179,6 +183,7 @@ class KpiScreen(LiveScreen):
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < COMPACT_WIDTH, "-compact")
+        self.set_class(self.size.width < ONE_ROW_WIDTH, "-two-rows")
         self.call_after_refresh(self._say_what_is_below)
 
     # --- drawing from the store ---------------------------------------------------------------

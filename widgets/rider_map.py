@@ -269,6 +269,7 @@ class RiderMap(Widget, can_focus=True):
         for (col, row), bits in canvas.cells.items():
             chars[row][col], kinds[row][col] = braille(bits), "zone"
         warehouses = {view.cell(place.lat, place.lng) for place in self.places}
+        taken = set(warehouses)
         for zone in self.zones:
             if not zone.polygon:
                 continue
@@ -276,8 +277,8 @@ class RiderMap(Widget, can_focus=True):
             lng = sum(p[1] for p in zone.polygon) / len(zone.polygon)
             col, row = view.cell(lat, lng)
             start = col - len(zone.name) // 2
-            if any((c, row) in warehouses for c in range(start, start + len(zone.name))):
-                row += 1  # under the warehouse rather than through it
+            row = _free_row(taken, row, start, len(zone.name))
+            taken.update((c, row) for c in range(start, start + len(zone.name)))
             # A blank either side, so a rider beside the name does not read as part of it.
             self._write(chars, kinds, row, start - 1, f" {zone.name} ", "label")
         for col, row in warehouses:
@@ -385,6 +386,19 @@ class RiderMap(Widget, can_focus=True):
         else:
             segments = _splice(runs, over, style)
         return Strip(segments).adjust_cell_length(width, self.rich_style)
+
+
+LABEL_SHIFTS = (0, 1, -1, 2, -2)
+"""Rows a zone name may move by, nearest first, to keep clear of warehouses and other names."""
+
+
+def _free_row(taken: set[tuple[int, int]], row: int, start: int, length: int) -> int:
+    """The nearest row to `row` where a name of `length` cells from `start` covers nothing in
+    `taken` (warehouse marks, names already placed); `row` itself if none is free."""
+    for shift in LABEL_SHIFTS:
+        if not any((c, row + shift) in taken for c in range(start, start + length)):
+            return row + shift
+    return row
 
 
 def _runs(chars: list[str], kinds: list[str]) -> list[Run]:

@@ -1,4 +1,4 @@
-"""Failed-login throttling, shared by every instance (README "Signing in and throttling").
+"""Failed-login throttling, shared by every instance (docs/permissions.md, "Signing in").
 
 Four counters, each a fixed window of `window_seconds` in a shared storage (`auth/attempts.py`):
 

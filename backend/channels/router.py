@@ -124,7 +124,7 @@ def _principal(channel: Channel, request: Request) -> Principal:
         **errors({409: "The channel's order id was taken already with other content."}),
     },
     openapi_extra=_body_doc(
-        "The channel's own order payload (see README, Sales channels).", examples.ORDERS
+        "The channel's own order payload (see docs/channels.md).", examples.ORDERS
     ),
 )
 async def receive_order(
@@ -165,7 +165,7 @@ async def receive_order(
         **errors({409: "The callback id was taken already with other content."}),
     },
     openapi_extra=_body_doc(
-        "The channel's own status callback (see README, Sales channels).", examples.CALLBACKS
+        "The channel's own status callback (see docs/channels.md).", examples.CALLBACKS
     ),
 )
 async def receive_callback(

@@ -126,7 +126,7 @@ def key_source(settings: Settings) -> KeySource:
     if not path.exists() and write_private(path, new_ring_text(), replace=False):
         log.warning(
             "no field key configured: generated a development key file %s; production sets "
-            "field_key_file or FRESHLINE_FIELD_KEYS (README, Configuration)",
+            "field_key_file or FRESHLINE_FIELD_KEYS (docs/configuration.md)",
             path,
         )
     return KeySource(path)

@@ -14,14 +14,18 @@ descriptors. The guard, at the socket, before any parsing reaches the app:
   minute (429, before the token is even looked at).
 
 Addresses are the socket's peers: behind a proxy every client is the proxy's address, so the
-limits belong on the proxy then. Refusals are answered with raw bytes and a close: no ASGI app
+per-address limits belong on the proxy then (deploy/nginx.conf sets them per client), and the
+addresses in `trusted_proxies`, which speak for many clients, are exempt from them here (the
+block list still applies to them). Refusals are answered with raw bytes and a close: no ASGI app
 call, no task, no log line per refused connection (a flood must not become a flood of logs).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +35,7 @@ from limits.strategies import MovingWindowRateLimiter
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from backend.edge.blocklist import BlockList
+from backend.edge.blocklist import BlockList, parse_networks
 from backend.settings import Settings
 
 
@@ -64,8 +68,11 @@ class ConnectionGuard:
         max_per_address: int,
         request_timeout_s: float,
         handshakes_per_minute: int,
+        trusted_proxies: Iterable[str] = (),
     ) -> None:
         self.blocklist = blocklist
+        self._proxies = parse_networks(trusted_proxies, "trusted_proxies")
+        self._is_proxy: dict[str, bool] = {}
         self.max_per_address = max_per_address
         self.request_timeout_s = request_timeout_s
         self.open: dict[str, int] = {}
@@ -94,14 +101,33 @@ class ConnectionGuard:
             max_per_address=settings.max_connections_per_address,
             request_timeout_s=settings.request_timeout_seconds,
             handshakes_per_minute=settings.stream_handshakes_per_minute,
+            trusted_proxies=settings.trusted_proxies,
         )
+
+    def speaks_for_many(self, host: str) -> bool:
+        """`host` is a trusted proxy: every client behind it arrives from its address."""
+        if not self._proxies:
+            return False
+        known = self._is_proxy.get(host)
+        if known is None:
+            try:
+                address = ipaddress.ip_address(host.split("%", 1)[0])
+            except ValueError:
+                address = None
+            if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+                address = address.ipv4_mapped
+            known = address is not None and any(address in net for net in self._proxies)
+            if len(self._is_proxy) >= 65_536:  # bounded, as the block list's decisions
+                self._is_proxy.clear()
+            self._is_proxy[host] = known
+        return known
 
     def admit(self, host: str) -> bytes | None:
         """None, counting the connection in; else the answer that refuses it."""
         if self.blocklist.blocked(host):
             return BLOCKED
         count = self.open.get(host, 0)
-        if count >= self.max_per_address:
+        if count >= self.max_per_address and not self.speaks_for_many(host):
             return self.too_many
         self.open[host] = count + 1
         return None
@@ -116,6 +142,8 @@ class ConnectionGuard:
 
     def handshake_allowed(self, host: str) -> bool:
         """One more WebSocket upgrade from `host` within the minute's budget (counted)."""
+        if self.speaks_for_many(host):
+            return True
         return self._limiter.hit(self._handshakes, "stream-handshake", host)
 
 

@@ -41,10 +41,13 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = (*SECURITY_HEADERS, HSTS) if scope.get("scheme") == "https" else SECURITY_HEADERS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                # Read now, not on the way in: behind a trusted proxy the middleware inside
+                # (ProxyHeadersMiddleware) has set the scheme from X-Forwarded-Proto since.
+                tls = scope.get("scheme") == "https"
+                extra = (*SECURITY_HEADERS, HSTS) if tls else SECURITY_HEADERS
                 headers = list(message.get("headers") or ())
                 # ASGI header names are lower case already.
                 present = {name for name, _ in headers}

@@ -52,8 +52,8 @@ class Rule:
     effects: tuple[Effect, ...] = ()
     needs_reason: bool = False
     by_request: str | None = None
-    """Taken only by deciding a return or claim request (README "Returns and claims"), never
-    as a transition of its own: the request says where to go instead."""
+    """Taken only by deciding a return or claim request (docs/orders.md, "Returns and claims"),
+    never as a transition of its own: the request says where to go instead."""
 
 
 def _roles(*roles: Role | str) -> frozenset[str]:

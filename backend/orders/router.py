@@ -91,7 +91,7 @@ async def list_orders(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> OrderPage:
     """Orders in your scope, most urgent first: open orders by promised time, then final ones;
-    with `q`, the best matches first (README "Search")."""
+    with `q`, the best matches first (docs/api.md, "Search")."""
     filters = service.OrderFilters(
         statuses=tuple(status or ()),
         channel=channel,

@@ -1,6 +1,6 @@
 """Order search: exact keys in SQL over every order, fuzzy similarity in memory over live ones.
 
-A search `q` is answered in two parts, then ranked together (README "Search"):
+A search `q` is answered in two parts, then ranked together (docs/api.md, "Search"):
 
 - exact, in SQL, over every order the caller may see: the order id, the channel's order id,
   the customer's name containing `q`, and the phone's last digits (`phone_clause`, four digits

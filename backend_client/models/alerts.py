@@ -1,4 +1,4 @@
-"""Alerts (README "Alerts"): what the rules found, and what the desk does about it."""
+"""Alerts (docs/orders.md, "Alerts"): what the rules found, and what the desk does about it."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class AlertState(StrEnum):
 
 
 class AlertRule(StrEnum):
-    """What raised an alert; thresholds live in the rules file (README "Alert rules")."""
+    """What raised an alert; thresholds live in the rules file (docs/orders.md, "Alerts")."""
 
     DELIVERY_OVERDUE = "delivery_overdue"
     PREDICTED_LATE = "predicted_late"

@@ -57,8 +57,8 @@ class Me(Response):
     )
     stages: list[str] | None = Field(
         default=None,
-        description='The order states this account sees (README "Views scoped by stage"): an '
-        "order that moves to another leaves its view. Null: every state.",
+        description="The order states this account sees (docs/permissions.md, views scoped by "
+        "stage): an order that moves to another leaves its view. Null: every state.",
     )
 
 

@@ -1,4 +1,4 @@
-"""Sales channels (README "Sales channels"): what the gateway knows, receipts, callbacks,
+"""Sales channels (docs/channels.md): what the gateway knows, receipts, callbacks,
 rejections and reconciliation."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from backend_client.models.orders import Order
 
 class ChannelPayload(Response):
     """A channel's own JSON, as its platform sends it (field names, ids, units of its own);
-    each channel's shape is in README and its adapter in `backend/channels/adapters/`."""
+    each channel's shape is in docs/channels.md and its adapter in `backend/channels/adapters/`."""
 
     model_config = ConfigDict(
         extra="allow",

@@ -28,7 +28,7 @@ from pydantic import (
 
 
 class Role(StrEnum):
-    """What an account is allowed to do; see the permission table in README."""
+    """What an account is allowed to do; see the permission table in docs/permissions.md."""
 
     ADMIN = "admin"
     SUPERVISOR = "supervisor"

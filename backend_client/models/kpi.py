@@ -1,4 +1,4 @@
-"""KPIs (README "KPIs"): figures, series, trouble by reason, and the day's ledger."""
+"""KPIs (docs/kpis.md): figures, series, trouble by reason, and the day's ledger."""
 
 from __future__ import annotations
 

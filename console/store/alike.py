@@ -1,6 +1,6 @@
 """Whether a name is like what was typed: the board's `/` search forgives a wrong letter, as
-the backend's search does (README "Search": whole-name similarity of 75% or one wrong character
-in a short name, or a part of the name 85% alike)."""
+the backend's search does (docs/api.md, "Search": whole-name similarity of 75% or one wrong
+character in a short name, or a part of the name 85% alike)."""
 
 from __future__ import annotations
 

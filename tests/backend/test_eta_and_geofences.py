@@ -163,7 +163,7 @@ async def test_order_eta_events_reach_only_those_who_may_see_the_order(api: Api)
     for account in ("dispatcher", "rider-1", "channel-app"):
         seen = await events(api, "order.eta", account)
         assert [e["order_id"] for e in seen] == [order["id"]], account
-    # Store staff see their orders until a rider takes them out (README "Views scoped by stage").
+    # Store staff see their orders until a rider takes them out (docs/permissions.md).
     for account in ("rider-2", "merchant-wh-cy", "merchant-wh-hd", "channel-meituan"):
         assert await events(api, "order.eta", account) == [], account
     assert len(await events(api, "order.eta", zone=order["zone"])) == 1

@@ -86,7 +86,7 @@ SPEC: dict[str, tuple[set[str], str, set[str]]] = {
         {"channel", "dispatcher", "supervisor", "support"},
     ),
 }
-# Taken only by approving a request (README "Returns and claims"), never as a transition.
+# Taken only by approving a request (docs/orders.md), never as a transition.
 BY_REQUEST = {"start_return", "start_claim"}
 REQUESTERS = ("admin", "dispatcher", "supervisor", "support", "channel", "rider-1", "rider-2")
 DECIDERS = ("admin", "supervisor", "support")

@@ -1,5 +1,6 @@
-"""The API documents itself: the OpenAPI schema covers README's REST table, with examples, the
-errors each operation answers, and error shapes that match what the service really sends.
+"""The API documents itself: the OpenAPI schema covers the REST table (docs/api.md), with
+examples, the errors each operation answers, and error shapes that match what the service really
+sends.
 
 The schema does not depend on the database, so most tests read it from one app that is never
 started; the few that compare real answers with the schema run one app on a SQLite copy.
@@ -26,7 +27,7 @@ from tests import support
 from tests.support import STARTUP_S, Api
 
 PREFIX = "/api/v1"
-README = Path(__file__).resolve().parents[2] / "README.md"
+API_PAGE = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 METHODS = ("get", "post", "put", "patch", "delete")
 # The channels' endpoints take a signature instead of a token (README, Sales channels).
 PUBLIC = {
@@ -43,9 +44,9 @@ def normalise(path: str) -> str:
 
 
 def readme_routes() -> list[tuple[str, str]]:
-    """Every `METHOD /path` in README's REST API section (paths relative to /api/v1)."""
-    text = README.read_text()
-    section = text.split("## REST API", 1)[1].split("\n### ", 1)[0]
+    """Every `METHOD /path` in the REST table of docs/api.md (paths relative to /api/v1)."""
+    text = API_PAGE.read_text()
+    section = text.split("## Endpoints", 1)[1].split("\n## ", 1)[0]
     found = re.findall(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`\s]*)`", section)
     return sorted({(method, normalise(path)) for method, path in found})
 

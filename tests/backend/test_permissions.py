@@ -1,7 +1,8 @@
 """Who may call what: the role x endpoint matrix, row-level scope, authentication, lifecycle roles.
 
-The README's permission, REST and lifecycle tables are copied here by hand and checked against
-the code (and against the README itself), so a change to either side is a deliberate one. The
+The docs' permission, REST and lifecycle tables (docs/permissions.md, docs/api.md,
+docs/orders.md; README_* below, named for where they lived first) are copied here by hand and
+checked against the code and against the pages, so a change to either side is a deliberate one. The
 database-backed tests each run once per database and loop over their matrix inside, so the
 whole file stays fast.
 """
@@ -29,7 +30,10 @@ from tests.backend import proof_support
 from tests.support import Api, customer
 
 API = "/api/v1"
-README = Path(__file__).resolve().parents[2] / "README.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+PERMISSION_PAGE = DOCS / "permissions.md"  # the permission table
+REST_PAGE = DOCS / "api.md"  # the REST table
+LIFECYCLE_PAGE = DOCS / "orders.md"  # the lifecycle table
 
 # One representative account per role.
 ACCOUNTS: dict[str, str] = {
@@ -416,8 +420,8 @@ def test_permission_table_matches_readme_copy_and_code():
     assert code == README_PERMISSIONS
     assert set(README_PERMISSIONS) == {str(p) for p in Permission}
 
-    # The copy above is faithful to README.md itself.
-    lines = README.read_text(encoding="utf-8").splitlines()
+    # The copy above is faithful to the page itself.
+    lines = PERMISSION_PAGE.read_text(encoding="utf-8").splitlines()
     header = next(line for line in lines if line.startswith("| permission |"))
     columns = [c.strip() for c in header.strip("|").split("|")][1:]
     assert columns == list(ROLES)
@@ -439,9 +443,9 @@ def test_whoever_takes_a_lifecycle_action_may_call_the_transition_routes():
 
 
 def test_rest_table_matches_readme_copy_and_routes():
-    # The README's REST table, row by row.
+    # The REST table of docs/api.md, row by row.
     documented: set[tuple[str, str, str]] = set()
-    for line in README.read_text(encoding="utf-8").splitlines():
+    for line in REST_PAGE.read_text(encoding="utf-8").splitlines():
         if not re.match(r"^\| `(GET|POST|PUT|PATCH|DELETE) /", line):
             continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -508,7 +512,7 @@ def test_lifecycle_table_matches_readme_copy_and_code():
     assert {str(rule.action) for rule in RULES if rule.by_request} == BY_REQUEST
 
     parsed = {}
-    for line in README.read_text(encoding="utf-8").splitlines():
+    for line in LIFECYCLE_PAGE.read_text(encoding="utf-8").splitlines():
         match = re.match(r"^\| `([a-z_]+)` \| ([A-Z_, ]+) \| ([A-Z_]+)[^|]* \|([^|]*)\|", line)
         if match:
             action, sources, target, roles = match.groups()
@@ -521,7 +525,7 @@ def test_lifecycle_table_matches_readme_copy_and_code():
     by_approval = {
         action
         for action in README_LIFECYCLE
-        for line in README.read_text(encoding="utf-8").splitlines()
+        for line in LIFECYCLE_PAGE.read_text(encoding="utf-8").splitlines()
         if line.startswith(f"| `{action}` |") and "by approving a" in line
     }
     assert by_approval == BY_REQUEST

@@ -1,4 +1,4 @@
-"""Order search (README "Search"): exact keys, fuzzy names, addresses and riders, ranked, in
+"""Order search (docs/api.md): exact keys, fuzzy names, addresses and riders, ranked, in
 scope, and fresh after changes made since the last search."""
 
 from __future__ import annotations

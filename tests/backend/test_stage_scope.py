@@ -1,4 +1,4 @@
-"""Views scoped by stage (README "Views scoped by stage"): store staff see their warehouse's
+"""Views scoped by stage (docs/permissions.md): store staff see their warehouse's
 orders from payment until a rider takes them out, and the returns coming back; the table is
 configuration. Through REST, search, returns, alerts and the stream's long poll."""
 

@@ -378,7 +378,7 @@ async def test_concurrent_cancels_release_stock_exactly_once(api: Api) -> None:
     for i, order in enumerate(racing):
         mine = responses[3 * i : 3 * i + 3]
         # Store staff coming second to a cancel find no order: a cancelled one is out of their
-        # view (README "Views scoped by stage"), exactly as if it did not exist.
+        # view (docs/permissions.md), exactly as if it did not exist.
         merchant_lost = mine[2].status_code == 404 and mine[2].json()["detail"].startswith(
             "no order"
         )

@@ -450,7 +450,7 @@ async def test_resuming_more_missed_events_than_the_queue_limit_gets_them_all(
 # --- 5. scope -----------------------------------------------------------------------------------
 
 MERCHANT_STAGES = frozenset({"PAID", "PICKING", "OUT_OF_STOCK", "RETURNING"})
-"""README "Views scoped by stage", copied by hand."""
+"""docs/permissions.md "Views scoped by stage", copied by hand."""
 
 
 async def test_each_role_receives_only_the_events_and_positions_in_its_scope(

@@ -167,7 +167,7 @@ async def test_an_orders_track_runs_from_pick_up_to_sign_off(api: Api) -> None:
     api.clock.advance(minutes=1)
     await upload(api, 1, [(api.clock.now(), WH_CY[0], WH_CY[1])])  # after sign-off: not in it
 
-    # Store staff see an order until a rider takes it out (README "Views scoped by stage").
+    # Store staff see an order until a rider takes it out (docs/permissions.md).
     hidden = await api.get("merchant-wh-cy", f"/orders/{order['id']}/track")
     assert hidden.status_code == 404, hidden.text
     for account in ("dispatcher", "rider-1", "channel-app"):

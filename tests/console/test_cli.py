@@ -26,7 +26,7 @@ from tests.conftest import empty_postgres_database
 from tests.servers import FRESHLINE, Server, clean_env, free_port, running
 
 DESK_ACCOUNTS = ["dispatcher", "supervisor", "support", "admin", "viewer"]
-# README "Demo accounts", written out: what `--demo` promises to create.
+# docs/getting-started.md "Demo accounts", written out: what `--demo` promises to create.
 DEMO_USERNAMES = {
     *DESK_ACCOUNTS,
     *(f"merchant-wh-{w}" for w in ("cy", "wj", "hd", "dc", "xc", "ft")),

@@ -9,6 +9,7 @@ import time
 from zoneinfo import ZoneInfo
 
 import pytest
+from textual.renderables.digits import Digits as DigitsText
 from textual_plotext.plot import Plot
 
 from backend_client import StreamState, StreamStatus
@@ -92,6 +93,21 @@ async def test_enter_on_a_tile_or_a_channel_opens_the_board_filtered_to_it() -> 
         assert not board.order_filter.late_only  # the late-only of before is gone
         bar = board.query_one(FilterBar)
         assert bar.has_class("-shown") and bar.order_filter.channel == "meituan"
+
+
+@pytest.mark.parametrize("width", [80, 120, 153, 160])
+async def test_every_tile_has_room_for_its_widest_figure(width: int) -> None:
+    app = kpi_app()
+    async with app.run_test(size=(width, 40)) as pilot:
+        await until(pilot, lambda: bool(app.screen_stack) and app.screen.is_mounted, "the board")
+        await pilot.press("4")
+        await until(pilot, lambda: isinstance(app.screen, KpiScreen), "the KPI screen")
+        screen = app.screen
+        assert isinstance(screen, KpiScreen)
+        await pilot.pause()
+        widest = DigitsText.get_width("100.0%")
+        for tile in screen.tiles.values():
+            assert tile.content_region.width >= widest, (width, tile.id)
 
 
 def test_tiles_read_without_colour() -> None:

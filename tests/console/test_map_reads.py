@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from console.store import Changes, RiderState
 from screens.riders import RidersScreen
 from tests.console.conftest import until
@@ -26,7 +28,10 @@ async def open_riders(app: Any, pilot: Any) -> RidersScreen:
     return screen
 
 
-async def test_riders_on_a_zone_name_or_a_warehouse_leave_them_readable() -> None:
+@pytest.mark.parametrize("size", [(160, 48), (120, 40)])
+async def test_riders_on_a_zone_name_or_a_warehouse_leave_them_readable(
+    size: tuple[int, int],
+) -> None:
     zones, places = city()
     # Riders standing on every warehouse (where idle riders wait) and on the middle of every
     # zone's name (its outline's mean point, where the map writes it).
@@ -39,7 +44,7 @@ async def test_riders_on_a_zone_name_or_a_warehouse_leave_them_readable() -> Non
     for rider_id, (lat, lng) in enumerate(spots, start=1):
         card = app.store.riders[rider_id]
         card.lat, card.lng = lat, lng
-    async with app.run_test(size=(160, 48)) as pilot:
+    async with app.run_test(size=size) as pilot:
         screen = await open_riders(app, pilot)
         rider_map = screen.rider_map
         await until(pilot, lambda: rider_map.frames > 0, "the map")

@@ -23,7 +23,9 @@
    p99, CPU per query and typos found, beside the substring search it replaced
    (`search.py`), on SQLite and PostgreSQL;
 9. privacy: CPU per order taken and per snapshot with personal fields encrypted beside the
-   same code storing them plain (`field_encryption.py`).
+   same code storing them plain (`field_encryption.py`);
+10. proof: CPU per proof photo kept (decoded, checked, encoded again, stored by hash) beside
+   storing the bytes as sent (`proof_upload.py`).
 
 `--scale` multiplies every load (riders, event rates, orders, requests; consoles by up to 2x
 the scale); `--seconds` is how long each stream load runs. Writes `<out>/latest.json` and
@@ -48,7 +50,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import backend_load, channel_intake, console_apply, field_encryption, search
+from bench import (
+    backend_load,
+    channel_intake,
+    console_apply,
+    field_encryption,
+    proof_upload,
+    search,
+)
 from bench.common import (
     ROOT,
     postgres_reachable,
@@ -69,6 +78,7 @@ BENCHMARKS = (
     "peakday",
     "search",
     "privacy",
+    "proof",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
 """A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
@@ -517,6 +527,30 @@ def bench_privacy(run: Run) -> None:
         )
 
 
+def bench_proof(run: Run) -> None:
+    args = argparse.Namespace(
+        photos=max(2, round(20 * run.args.scale)), rounds=5 if run.args.scale >= 0.5 else 1
+    )
+    run.loads["proof"] = (
+        f"{args.photos} photos of {proof_upload.SIZE[0]}x{proof_upload.SIZE[1]} a round, "
+        f"{args.rounds} round(s), in this process; a temporary folder"
+    )
+    print(f"10. proof: {run.loads['proof']}", flush=True)
+    report = proof_upload.run(args)
+    run.raw["proof"] = report
+    run.add(
+        Figure(
+            "10 proof",
+            "CPU per proof photo kept, cleaned",
+            report["cleaned_cpu_s"] * 1000,
+            "ms",
+            "the same photo stored as sent",
+            report["raw_cpu_s"] * 1000,
+            note=f"{report['sent_bytes']} bytes sent, {report['kept_bytes']} kept",
+        )
+    )
+
+
 def bench_peakday(run: Run) -> None:
     """The seeds' million orders a day at its peak hour, with every order's transitions, the
     riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
@@ -737,6 +771,7 @@ def main() -> int:
         "peakday": bench_peakday,
         "search": bench_search,
         "privacy": bench_privacy,
+        "proof": bench_proof,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

@@ -51,6 +51,7 @@ EXPECTED = {
         "CPU per order taken, fields encrypted",
         "CPU per snapshot, fields encrypted",
     },
+    "10 proof": {"CPU per proof photo kept, cleaned"},
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",

@@ -14,6 +14,7 @@ from backend.idempotency import IdempotencyRow
 from backend.inventory.models import SkuRow, StockRow, WarehouseRow
 from backend.notifications.models import NotificationRow
 from backend.orders.models import CustomerRow, OrderItemRow, OrderRow
+from backend.proof.models import OrderPinRow, ProofRow
 from backend.realtime.models import EventRow
 from backend.returns.models import ReturnRequestRow
 from backend.riders.models import (
@@ -40,7 +41,9 @@ __all__ = [
     "IdempotencyRow",
     "NotificationRow",
     "OrderItemRow",
+    "OrderPinRow",
     "OrderRow",
+    "ProofRow",
     "ReturnRequestRow",
     "RiderPositionRow",
     "RiderRow",

@@ -21,6 +21,7 @@ from backend.notifications.engine import NotificationEngine
 from backend.notifications.sender import NotificationSender
 from backend.observability.metrics import Metrics
 from backend.privacy.upkeep import PrivacyUpkeep
+from backend.proof.storage import ProofStorage
 from backend.realtime.bus import Bus
 from backend.realtime.feed import EventFeed
 from backend.realtime.hub import Hub
@@ -48,6 +49,8 @@ class Runtime:
     privacy: PrivacyUpkeep
     notifications: NotificationEngine
     notification_sender: NotificationSender
+    proofs: ProofStorage
+    """Where proof photos and signatures are kept (setting `proof_dir`)."""
     metrics: Metrics | None = None
     """This instance's metrics (None: `metrics_enabled` is off); `metrics.lag_gauge(...)`
     registers a figure read at every scrape."""

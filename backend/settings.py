@@ -9,7 +9,15 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from platformdirs import user_data_dir
-from pydantic import AwareDatetime, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -17,7 +25,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from backend_client.models import OrderState, Role
+from backend_client.models import OrderState, ProofKind, Role
 
 
 def default_database_url() -> str:
@@ -25,6 +33,33 @@ def default_database_url() -> str:
     folder = Path(user_data_dir("freshline", appauthor=False))
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite+aiosqlite:///{folder / 'freshline.db'}"
+
+
+class ProofPolicy(BaseModel):
+    """`[proof]` in the settings file (`FRESHLINE_PROOF` as JSON): which proofs an order needs
+    before it may be signed (docs/proof.md). An order needs every kind its warehouse names, its
+    channel names and the default names: a warehouse asking for a photo and a channel asking
+    for the PIN get both."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default: frozenset[ProofKind] = frozenset()
+    """Kinds every order needs."""
+    warehouses: dict[str, frozenset[ProofKind]] = Field(default_factory=dict)
+    """Kinds the orders of each warehouse (by id) need."""
+    channels: dict[str, frozenset[ProofKind]] = Field(default_factory=dict)
+    """Kinds the orders of each sales channel need."""
+
+    def required(self, warehouse_id: str, channel: str) -> dict[ProofKind, list[str]]:
+        """Each kind an order of this warehouse and channel needs, with who asks for it."""
+        needs: dict[ProofKind, list[str]] = {}
+        for kind in self.default:
+            needs.setdefault(kind, []).append("every order")
+        for kind in self.warehouses.get(warehouse_id, ()):
+            needs.setdefault(kind, []).append(f"warehouse {warehouse_id}")
+        for kind in self.channels.get(channel, ()):
+            needs.setdefault(kind, []).append(f"channel {channel}")
+        return needs
 
 
 class Settings(BaseSettings):
@@ -210,6 +245,23 @@ class Settings(BaseSettings):
                     f"{entry!r} is not an address or network (10.0.0.5, 10.0.0.0/8)"
                 ) from None
         return entries
+
+    # --- Proof of delivery and after sale (backend/proof/, docs/proof.md) ---
+    proof: ProofPolicy = Field(default_factory=ProofPolicy)
+    """`[proof]`: which proofs (photo, signature, pin) an order needs before `sign`, by
+    default, per warehouse and per channel (`warehouses = {WH1 = ["photo"]}`)."""
+    proof_dir: str | None = None
+    """Where proof photos and signatures are kept (content-addressed files); `proofs/` beside
+    the SQLite database (or in the user data folder) when unset."""
+    proof_max_bytes: int = Field(default=4_000_000, ge=1024, le=50_000_000)
+    """The largest photo or signature taken (the request may be a little larger: the form's
+    framing); more answers 413."""
+    proof_max_pixels: int = Field(default=36_000_000, ge=10_000, le=100_000_000)
+    """The most pixels an uploaded image may have (a small file can claim a huge canvas)."""
+    pin_max_failures: int = Field(default=5, ge=1, le=20)
+    """Wrong PINs an order takes before its PIN no longer counts."""
+    after_sale_hours: float = Field(default=72.0, ge=0, le=24 * 90)
+    """How long after SIGNED a return, claim or exchange may still be opened (0: never)."""
 
     # --- Scope (backend/auth/permissions.py) ---
     stage_scope: dict[Role, frozenset[OrderState]] | None = None

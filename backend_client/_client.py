@@ -15,6 +15,7 @@ from backend_client._customers import Customers
 from backend_client._kpi import Kpi
 from backend_client._notifications import Notifications
 from backend_client._orders import Orders
+from backend_client._proofs import Proofs
 from backend_client._requests import Requests
 from backend_client._retry import Backoff
 from backend_client._riders import Riders
@@ -86,6 +87,8 @@ class FreshlineClient:
         """Cold-chain temperature readings."""
         self.notifications = Notifications(self._transport)
         """What customers were told: sent, pending, parked."""
+        self.proofs = Proofs(self._transport)
+        """Proofs of delivery: photos, signatures, PINs."""
 
     @property
     def server(self) -> str:

@@ -27,7 +27,9 @@
 10. order page: CPU per page of the DELIVERING lane with each order's ETA and rider beside the
    same page without them (`order_page.py`), SQLite;
 11. metrics: server CPU per transition with metrics on beside the same server with them off
-   (`metrics_cost.py`).
+   (`metrics_cost.py`);
+12. proof: CPU per proof photo kept (decoded, checked, encoded again, stored by hash) beside
+   storing the bytes as sent (`proof_upload.py`).
 
 `--scale` multiplies every load (riders, event rates, orders, requests; consoles by up to 2x
 the scale); `--seconds` is how long each stream load runs. Writes `<out>/latest.json` and
@@ -59,6 +61,7 @@ from bench import (
     field_encryption,
     metrics_cost,
     order_page,
+    proof_upload,
     search,
 )
 from bench.common import (
@@ -83,6 +86,7 @@ BENCHMARKS = (
     "privacy",
     "orderpage",
     "metrics",
+    "proof",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
 """A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
@@ -587,6 +591,30 @@ def bench_metrics(run: Run) -> None:
     )
 
 
+def bench_proof(run: Run) -> None:
+    args = argparse.Namespace(
+        photos=max(2, round(20 * run.args.scale)), rounds=5 if run.args.scale >= 0.5 else 1
+    )
+    run.loads["proof"] = (
+        f"{args.photos} photos of {proof_upload.SIZE[0]}x{proof_upload.SIZE[1]} a round, "
+        f"{args.rounds} round(s), in this process; a temporary folder"
+    )
+    print(f"12. proof: {run.loads['proof']}", flush=True)
+    report = proof_upload.run(args)
+    run.raw["proof"] = report
+    run.add(
+        Figure(
+            "12 proof",
+            "CPU per proof photo kept, cleaned",
+            report["cleaned_cpu_s"] * 1000,
+            "ms",
+            "the same photo stored as sent",
+            report["raw_cpu_s"] * 1000,
+            note=f"{report['sent_bytes']} bytes sent, {report['kept_bytes']} kept",
+        )
+    )
+
+
 def bench_peakday(run: Run) -> None:
     """The seeds' million orders a day at its peak hour, with every order's transitions, the
     riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
@@ -809,6 +837,7 @@ def main() -> int:
         "privacy": bench_privacy,
         "orderpage": bench_order_page,
         "metrics": bench_metrics,
+        "proof": bench_proof,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

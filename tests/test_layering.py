@@ -194,6 +194,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
     ("realtime",),
     ("inventory",),
     ("orders",),
+    ("proof",),  # proof of delivery: photos, signatures, PINs; returns and claims cite it
     ("returns",),
     ("riders",),
     ("sensors",),
@@ -220,6 +221,7 @@ KNOWN_BACK_ARROWS = {
     # The lifecycle's effects: stock, the parcel, the rider's slot, pending requests, incidents.
     ("orders", "alerts"),
     ("orders", "dispatch"),
+    ("orders", "proof"),  # a new order's PIN; `sign` checks and cites the proofs
     ("orders", "returns"),
     ("orders", "riders"),
     # The PostgreSQL sequencer hands numbered rows on as the outbox's events (imported late).

@@ -39,6 +39,7 @@ from backend.orders import service as orders
 from backend.orders.models import OrderRow
 from backend.orders.records import OrderRecord
 from backend.orders.views import order_answer
+from backend.proof.pins import customer_pin
 from backend.settings import Settings
 from backend.sql import Query, sql_of
 from backend_client.models import (
@@ -125,6 +126,7 @@ async def take_order(
                 deliveries=parcels,
                 reported_amount_cents=reported,
                 replayed=True,
+                delivery_pin=await customer_pin(session, order_id),
             )
         text = unseal_json_text(response, RECEIPT_LABEL)
         answer = ChannelOrderReceipt.model_validate({**orjson.loads(text), "replayed": True})
@@ -165,6 +167,8 @@ async def take_order(
         order=await order_answer(session, order, intake.now, FieldPolicy.of(intake.actor)),
         deliveries=parcels,
         reported_amount_cents=parsed.reported_amount_cents,
+        # The customer reads it out to the rider; the receipt is kept encrypted.
+        delivery_pin=await customer_pin(session, order.id),
     )
     await sql.run(
         KEEP_RECEIPT,

@@ -208,6 +208,7 @@ async def transition_order(
             actor=principal,
             now=now,
             auto_dispatch=settings.auto_dispatch,
+            proof_policy=settings.proof,
         )
         return 200, await order_answer(session, order, now, FieldPolicy.of(principal))
 
@@ -236,6 +237,7 @@ async def transition_orders(
     malformed batch, and then nothing is applied."""
     now = clock.now()
     auto_dispatch = settings.auto_dispatch
+    proof_policy = settings.proof
     fields = FieldPolicy.of(principal)
 
     async def act(session: AsyncSession) -> tuple[int, TransitionResults]:
@@ -252,6 +254,7 @@ async def transition_orders(
                         actor=principal,
                         now=now,
                         auto_dispatch=auto_dispatch,
+                        proof_policy=proof_policy,
                     )
             except DomainError as refused:
                 current = refused.context.get("current_version")

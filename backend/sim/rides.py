@@ -152,6 +152,7 @@ async def _deliver(
         stop_for, here = 0, story.drop_off
         match story.plan.fate.doorstep:
             case Doorstep.SIGNED:
+                await sim.prove(story, agent.actor)
                 await sim.act(story, agent.actor, A.SIGN)
             case Doorstep.REFUSED:
                 reason = "customer refused the delivery"

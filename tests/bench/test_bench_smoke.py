@@ -53,6 +53,7 @@ EXPECTED = {
         "CPU per snapshot, fields encrypted",
     },
     "11 metrics": {"server CPU per transition, metrics on"},
+    "12 proof": {"CPU per proof photo kept, cleaned"},
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",

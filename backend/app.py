@@ -111,6 +111,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         notification_sender = NotificationSender(
             db, clock, notifier_for(settings), attempts_of(settings)
         )
+        if metrics is not None:
+            metrics.lag_gauge("notifications", notification_sender.lag_seconds)
         notifications = NotificationEngine(
             db,
             clock,

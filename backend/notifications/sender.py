@@ -73,6 +73,15 @@ class NotificationSender(BackgroundLoop):
         self.owner = uuid.uuid4().hex[:16]
         """This sender's name on its leases."""
         self._wake = asyncio.Event()
+        self._oldest_taken: datetime | None = None
+        """When the oldest message of the last pass was queued (None: nothing was due)."""
+
+    def lag_seconds(self) -> float:
+        """How long the oldest message of the last pass had waited for it (0: nothing was
+        due): the metrics' `freshline_lag_seconds{source="notifications"}`."""
+        if self._oldest_taken is None:
+            return 0.0
+        return max(0.0, (self.clock.now() - self._oldest_taken).total_seconds())
 
     def wake(self) -> None:
         """Something was queued: look now."""
@@ -97,6 +106,8 @@ class NotificationSender(BackgroundLoop):
         """Claim the due rows and try each once; how many were tried."""
         now = self.clock.now()
         claimed = await self.db.write(lambda session: self._claim(session, now))
+        queued = [m.created_at for m in claimed if isinstance(m, Outgoing)]
+        self._oldest_taken = min(queued) if queued else None
         for message in claimed:
             await self._deliver(message)
         return len(claimed)

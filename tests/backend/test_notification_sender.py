@@ -71,6 +71,11 @@ async def test_failures_back_off_and_every_message_goes_out_once_in_order(api: A
     assert {r.attempts for r in first if r.rule == "exception"} == {1}
     assert all(r.status == "pending" for r in first)
     assert await sender.send_due() == 0  # not due again yet: the backoff holds them
+    assert sender.lag_seconds() == 0.0  # the last pass found nothing due
+    api.clock.advance(seconds=BACKOFF.cap_seconds)
+    assert await sender.send_due() > 0
+    # The lag is how long the oldest message taken had waited: queued before the advance.
+    assert sender.lag_seconds() >= BACKOFF.cap_seconds
     while await _pending(api):
         api.clock.advance(seconds=BACKOFF.cap_seconds)
         await sender.send_due()

@@ -64,6 +64,8 @@ from backend.riders.router import router as riders_router
 from backend.runtime import Runtime
 from backend.sensors.router import router as sensors_router
 from backend.settings import Settings
+from backend.webhooks.deliverer import Deliverer
+from backend.webhooks.router import router as webhooks_router
 from backend_client.models import Health
 
 log = logging.getLogger(__name__)
@@ -110,6 +112,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             period=settings.privacy_upkeep_seconds,
             retention=timedelta(hours=settings.answer_retention_hours),
         )
+        webhooks: Deliverer | None = None
         try:
             if settings.migrate_on_start:
                 await db.migrate()
@@ -146,6 +149,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             kpi_pusher.start()
             login_limiter = _login_limiter(settings, db, clock, redis_counters)
             upkeep.start()
+            if settings.webhooks:
+                # Follows the feed: woken by every event it takes, from any instance.
+                webhooks = Deliverer.of(db, feed, clock, settings)
+                webhooks.start()
             app.state.runtime = Runtime(
                 settings=settings,
                 db=db,
@@ -161,9 +168,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 tokens=tokens,
                 geocoder=geocoder_for(settings, db),
                 privacy=upkeep,
+                webhooks=webhooks,
             )
             yield
         finally:
+            if webhooks is not None:
+                await webhooks.stop()
             await alerts.stop()
             await upkeep.stop()
             await kpi_pusher.stop()
@@ -237,6 +247,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         delivery_router,
         kpi_router,
         privacy_router,
+        webhooks_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

@@ -23,6 +23,7 @@ from backend.realtime.feed import EventFeed
 from backend.realtime.hub import Hub
 from backend.riders.geocoder import Geocoder
 from backend.settings import Settings
+from backend.webhooks.deliverer import Deliverer
 
 
 @dataclass
@@ -43,3 +44,5 @@ class Runtime:
     tokens: TokenCache
     geocoder: Geocoder
     privacy: PrivacyUpkeep
+    webhooks: Deliverer | None = None
+    """This instance's webhook deliverer (None: `webhooks` is off here)."""

@@ -89,3 +89,5 @@ CanReadChannels = Annotated[Principal, Depends(require(Permission.CHANNELS_READ)
 CanReconcileChannels = Annotated[Principal, Depends(require(Permission.CHANNELS_RECONCILE))]
 CanReadKpi = Annotated[Principal, Depends(require(Permission.KPI_READ))]
 CanEraseCustomers = Annotated[Principal, Depends(require(Permission.CUSTOMERS_ERASE))]
+CanReadWebhooks = Annotated[Principal, Depends(require(Permission.WEBHOOKS_READ))]
+CanManageWebhooks = Annotated[Principal, Depends(require(Permission.WEBHOOKS_MANAGE))]

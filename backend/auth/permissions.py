@@ -44,6 +44,8 @@ class Permission(StrEnum):
     KPI_READ = "kpi:read"
     PHONES_READ = "phones:read"
     CUSTOMERS_ERASE = "customers:erase"
+    WEBHOOKS_READ = "webhooks:read"
+    WEBHOOKS_MANAGE = "webhooks:manage"
 
 
 EVERYONE = frozenset(Role)
@@ -90,6 +92,10 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # The customer asks their platform, or us; a channel erases only customers all of whose
     # orders came through it (privacy/erasure.py).
     Permission.CUSTOMERS_ERASE: frozenset({R.ADMIN, R.CHANNEL}),
+    # Subscriptions carry the whole event stream out of the building: admins set them up;
+    # supervisors watch their lag and failures on the console's Webhooks screen.
+    Permission.WEBHOOKS_READ: frozenset({R.ADMIN, R.SUPERVISOR}),
+    Permission.WEBHOOKS_MANAGE: frozenset({R.ADMIN}),
 }
 
 CLAIM_LIMIT_CENTS: dict[Role, int | None] = {

@@ -157,6 +157,14 @@ from backend_client.models.warehouses import (
     StockLevel,
     Warehouse,
 )
+from backend_client.models.webhooks import (
+    Webhook,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookDelivery,
+    WebhookReplay,
+    WebhookState,
+)
 
 __all__ = [
     "NO_CONTROL_CHARS",
@@ -278,6 +286,12 @@ __all__ = [
     "UserUpdate",
     "Version",
     "Warehouse",
+    "Webhook",
+    "WebhookCreate",
+    "WebhookCreated",
+    "WebhookDelivery",
+    "WebhookReplay",
+    "WebhookState",
     "Welcome",
     "WireModel",
     "Zone",

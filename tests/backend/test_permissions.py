@@ -72,6 +72,8 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "kpi:read": frozenset({"admin", "supervisor", "dispatcher", "support", "viewer"}),
     "phones:read": frozenset({"admin", "supervisor", "dispatcher", "support"}),
     "customers:erase": frozenset({"admin", "channel"}),
+    "webhooks:read": frozenset({"admin", "supervisor"}),
+    "webhooks:manage": frozenset({"admin"}),
 }
 
 PUBLIC = "none"
@@ -139,6 +141,12 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("GET", "/kpi/exceptions", "kpi:read"),
     ("GET", "/kpi/reconciliation", "kpi:read"),
     ("DELETE", "/customers/{customer_id}", "customers:erase"),
+    ("GET", "/webhooks", "webhooks:read"),
+    ("GET", "/webhooks/{webhook_id}", "webhooks:read"),
+    ("POST", "/webhooks", "webhooks:manage"),
+    ("DELETE", "/webhooks/{webhook_id}", "webhooks:manage"),
+    ("POST", "/webhooks/{webhook_id}/replay", "webhooks:manage"),
+    ("POST", "/webhooks/{webhook_id}/resume", "webhooks:manage"),
 )
 PROTECTED = tuple(e for e in ENDPOINTS if e[2] != PUBLIC)
 
@@ -575,6 +583,13 @@ class Matrix:
             for j, verb in enumerate(("acknowledge", "snooze"))
         }
 
+    async def webhook(self) -> int:
+        """A fresh subscription (to a port nobody listens on), for one call to act on."""
+        body = {"url": "http://127.0.0.1:9/hook", "kinds": ["order.*"]}
+        response = await self.api.post("admin", "/webhooks", json=body)
+        assert response.status_code == 201, response.text
+        return int(response.json()["id"])
+
     async def call(self, method: str, template: str, role: str) -> Call:
         api = self.api
         account = ACCOUNTS[role]
@@ -611,6 +626,17 @@ class Matrix:
                 mine = await api.create_order(customer=customer(phone=f"1390000{n:04d}"))
                 await api.act("channel-app", mine, "cancel", reason=REASON)
                 return Call(f"/customers/{mine['customer']['id']}")
+            case "GET", "/webhooks":
+                return Call("/webhooks")
+            case "POST", "/webhooks":
+                body = {"url": f"http://127.0.0.1:9/{role}", "kinds": ["order.*"]}
+                return Call("/webhooks", json=body, ok=201)
+            case _, "/webhooks/{webhook_id}" | "/webhooks/{webhook_id}/resume":
+                hook = await self.webhook()
+                return Call(template.replace("{webhook_id}", str(hook)), ok=_ok(method))
+            case "POST", "/webhooks/{webhook_id}/replay":
+                hook = await self.webhook()
+                return Call(f"/webhooks/{hook}/replay", json={"from_seq": 1})
             case "GET", "/orders":
                 return Call("/orders")
             case "POST", "/orders":
@@ -745,6 +771,10 @@ class Matrix:
             case "GET", "/kpi/reconciliation":
                 return Call("/kpi/reconciliation?tz=Asia/Shanghai")
         raise AssertionError(f"no request built for {method} {template}")
+
+
+def _ok(method: str) -> int:
+    return 204 if method == "DELETE" else 200
 
 
 def holds(role: str, permission: str) -> bool:
@@ -1053,6 +1083,7 @@ def simple_call(method: str, template: str, order: dict[str, Any], now: datetime
         request_id=1,
         user_id=1,
         customer_id=1,
+        webhook_id=1,
     )
     bodies: dict[str, Any] = {
         "/users": {"username": "never-made", "password": "long-password", "role": "viewer"},
@@ -1073,6 +1104,8 @@ def simple_call(method: str, template: str, order: dict[str, Any], now: datetime
             "points": [{"lat": 39.93, "lng": 116.45, "at": now.isoformat()}]
         },
         "/warehouses/{warehouse_id}/stock/{sku}/adjust": {"delta": 1, "reason": REASON},
+        "/webhooks": {"url": "http://127.0.0.1:9/hook", "kinds": ["order.*"]},
+        "/webhooks/{webhook_id}/replay": {"from_seq": 1},
     }
     return Call(path, json=bodies.get(template) if method in ("POST", "PATCH") else None)
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, model_validator
 
-from backend_client.models.common import Channel, Code, Request, Response, text
+from backend_client.models.common import ByValue, Channel, Code, Request, Response, text
 from backend_client.models.orders import Event
 
 FAMILIES = {"order": "order", "alert": "alert", "return": "request"}
@@ -75,7 +75,7 @@ class WebhookCreate(Request):
     url: WebhookUrl
     kinds: list[WebhookKind] = Field(min_length=1, max_length=20)
     """Kinds of events to deliver: a family (`order.*`) or one kind (`order.transition`)."""
-    channel: Channel | None = None
+    channel: Annotated[Channel, ByValue] | None = None
     """Only orders (and their returns) of this sales channel."""
     warehouse_id: Code | None = None
     """Only events of this warehouse."""

@@ -23,6 +23,7 @@ from backend_client._tls import ca_file_in_force, client_tls
 from backend_client._transport import Transport, query_params
 from backend_client._users import Users
 from backend_client._warehouses import Warehouses
+from backend_client._webhooks import Webhooks
 from backend_client.models import EventBatch, Health, Me, TokenResponse, Topic
 
 
@@ -83,6 +84,8 @@ class FreshlineClient:
         """A customer's erasure."""
         self.sensors = Sensors(self._transport)
         """Cold-chain temperature readings."""
+        self.webhooks = Webhooks(self._transport)
+        """Outbound webhook subscriptions, their lag and failures."""
 
     @property
     def server(self) -> str:

@@ -24,6 +24,8 @@
    (`search.py`), on SQLite and PostgreSQL;
 9. privacy: CPU per order taken and per snapshot with personal fields encrypted beside the
    same code storing them plain (`field_encryption.py`).
+10. webhooks: delivery lag p99 (commit -> receiver) with 10 subscriptions at the peak load,
+   beside the stream's commit -> client p99 in the same run (`webhook_lag.py`).
 
 `--scale` multiplies every load (riders, event rates, orders, requests; consoles by up to 2x
 the scale); `--seconds` is how long each stream load runs. Writes `<out>/latest.json` and
@@ -48,7 +50,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import backend_load, channel_intake, console_apply, field_encryption, search
+from bench import backend_load, channel_intake, console_apply, field_encryption, search, webhook_lag
 from bench.common import (
     ROOT,
     postgres_reachable,
@@ -69,6 +71,7 @@ BENCHMARKS = (
     "peakday",
     "search",
     "privacy",
+    "webhooks",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
 """A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
@@ -694,6 +697,47 @@ def bench_scaleout(run: Run) -> None:
     )
 
 
+def bench_webhooks(run: Run) -> None:
+    load = PEAK.scaled(run.args.scale, run.args.seconds)
+    subscriptions = webhook_lag.SUBSCRIPTIONS
+    run.loads["webhooks"] = f"{load.describe()}; {subscriptions} subscriptions to order.*; SQLite"
+    print(f"10. webhooks: {run.loads['webhooks']}", flush=True)
+    result = webhook_lag.run(load, subscriptions)
+    figures = webhook_lag.summary(result, subscriptions)
+    run.raw["webhooks"] = figures
+    if figures["failure_count"]:
+        run.trouble.append(f"webhooks: requests failed: {figures['failures'][:2]}")
+    for key in ("deliveries_lost", "deliveries_out_of_order", "stream_lost"):
+        if figures[key]:
+            run.trouble.append(f"webhooks: {key} = {figures[key]}")
+    run.add(
+        Figure(
+            "10 webhooks",
+            "webhook delivery lag p99, 10 subscriptions, peak",
+            figures["webhook_lag_p99_ms"],
+            "ms",
+            "the stream's commit -> client p99, same run",
+            figures["stream_p99_ms"],
+        ),
+        Figure(
+            "10 webhooks",
+            "webhook send -> receiver p99, 10 subscriptions, peak",
+            figures["webhook_send_to_receiver_p99_ms"],
+            "ms",
+            "the stream's send -> client p99, same run",
+            figures["stream_send_to_client_p99_ms"],
+        ),
+        Figure(
+            "10 webhooks",
+            "webhook deliveries lost or out of order",
+            figures["deliveries_lost"] + figures["deliveries_out_of_order"],
+            "",
+            "stream events lost, same run",
+            figures["stream_lost"],
+        ),
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every load")
@@ -737,6 +781,7 @@ def main() -> int:
         "peakday": bench_peakday,
         "search": bench_search,
         "privacy": bench_privacy,
+        "webhooks": bench_webhooks,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

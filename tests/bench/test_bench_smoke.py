@@ -51,6 +51,11 @@ EXPECTED = {
         "CPU per order taken, fields encrypted",
         "CPU per snapshot, fields encrypted",
     },
+    "10 webhooks": {
+        "webhook delivery lag p99, 10 subscriptions, peak",
+        "webhook send -> receiver p99, 10 subscriptions, peak",
+        "webhook deliveries lost or out of order",
+    },
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",

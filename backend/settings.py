@@ -186,6 +186,8 @@ class Settings(BaseSettings):
     """How often each instance writes its subscriptions' progress and claims free ones."""
     webhook_poll_seconds: float = Field(default=5.0, gt=0, le=600)
     """The safety net: a subscription looks at the log this often even if nothing woke it."""
+    webhook_batch_max: int = Field(default=100, ge=1, le=1000)
+    """Events one request carries at most: the ones waiting go together (1: one a request)."""
 
     @field_validator("trusted_proxies", "blocked_addresses")
     @classmethod

@@ -84,8 +84,10 @@ async def _serve_deliveries(port: int, out: Path) -> None:
     await stopping.wait()
     rows = []
     for path, at, body in got:
-        event = json.loads(body)["event"]
-        rows.append([path, at, event["order_id"], event["payload"].get("version"), event["seq"]])
+        for delivery in json.loads(body)["deliveries"]:
+            event = delivery["event"]
+            version = event["payload"].get("version")
+            rows.append([path, at, event["order_id"], version, event["seq"]])
     await asyncio.to_thread(out.write_text, json.dumps(rows))
     # Gone at once: open keep-alive connections need no goodbye, and the notes are written.
     server.close()

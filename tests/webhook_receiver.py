@@ -1,10 +1,11 @@
 """A webhook receiver for the tests: a real HTTP server that keeps what it accepted.
 
-`python -m tests.webhook_receiver PORT FILE` serves until killed. Each POST is written to FILE
-(one JSON line: delivery id, seq, signature headers, body) and flushed to disk before the 200,
-once per delivery id: a repeat (the backend did not hear our 200 before we were killed) is
-answered 200 and counted in `FILE.repeats`, not written again. Restarted on the same FILE, it
-knows what it accepted before, as a real receiver that drops repeats by id would.
+`python -m tests.webhook_receiver PORT FILE` serves until killed. Each delivery of a POST is
+written to FILE (one JSON line: delivery id, seq, and the request's signature headers and
+body) and flushed to disk before the 200, once per delivery id: a repeat (the backend did not
+hear our 200 before we were killed) is noted in `FILE.repeats`, not written again. Restarted
+on the same FILE, it knows what it accepted before, as a receiver that drops repeats by id
+would.
 
 In-process, `Receiver` runs the same handler on a thread, answering `status` (200 unless told).
 """
@@ -20,6 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from backend_client.signing import WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER
+
+
+def repeats(file: Path) -> list[str]:
+    """The ids delivered again after they were accepted, in the order they came."""
+    path = Path(f"{file}.repeats")
+    return path.read_text().split() if path.exists() else []
 
 
 def accepted(file: Path) -> list[dict[str, Any]]:
@@ -42,23 +49,23 @@ class Store:
         with self.lock:
             if self.status != 200:
                 return self.status
-            delivery = json.loads(body)
-            if delivery["id"] in self.seen:
-                with open(f"{self.file}.repeats", "a") as repeats:
-                    repeats.write(delivery["id"] + "\n")
-                return 200
-            record = {
-                "id": delivery["id"],
-                "seq": delivery["seq"],
-                "timestamp": headers.get(WEBHOOK_TIMESTAMP_HEADER),
-                "signature": headers.get(WEBHOOK_SIGNATURE_HEADER),
-                "body": body.decode(),
-            }
-            with open(self.file, "a") as out:
-                out.write(json.dumps(record) + "\n")
+            batch = json.loads(body)
+            with open(self.file, "a") as out, open(f"{self.file}.repeats", "a") as repeats:
+                for delivery in batch["deliveries"]:
+                    if delivery["id"] in self.seen:
+                        repeats.write(delivery["id"] + "\n")
+                        continue
+                    record = {
+                        "id": delivery["id"],
+                        "seq": delivery["seq"],
+                        "timestamp": headers.get(WEBHOOK_TIMESTAMP_HEADER),
+                        "signature": headers.get(WEBHOOK_SIGNATURE_HEADER),
+                        "body": body.decode(),
+                    }
+                    out.write(json.dumps(record) + "\n")
+                    self.seen.add(delivery["id"])
                 out.flush()
                 os.fsync(out.fileno())
-            self.seen.add(delivery["id"])
             return 200
 
 

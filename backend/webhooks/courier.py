@@ -1,9 +1,10 @@
 """One subscription's delivery loop: follows the log from its cursor and posts what it wants.
 
-Strictly one event at a time, in `seq` order: the next is not posted before the endpoint took
-this one (a 2xx), so an endpoint that is down holds its subscription back and no other. A
-failure waits (`Backoff`, full jitter) and tries the same event again; after `max_failures`
-in a row the subscription is parked. The cursor moves only past delivered (or unwanted)
+Strictly one request at a time, in `seq` order: the events waiting (up to `batch_max` a
+request) go together, and nothing after them is posted before the endpoint took them (a 2xx),
+so an endpoint that is down holds its subscription back and no other. A failure waits
+(`Backoff`, full jitter) and posts the same events again; after `max_failures` in a row the
+subscription is parked. The cursor moves only past delivered (or unwanted)
 events and lives here until the deliverer writes it (`Deliverer`, every tick): after a crash
 the events since the last write are delivered again, never skipped.
 """
@@ -66,6 +67,8 @@ class Rules:
     max_failures: int
     backoff: Backoff
     poll_seconds: float
+    batch_max: int = 100
+    """Events a request carries at most."""
 
 
 class Courier:
@@ -139,11 +142,16 @@ class Courier:
                 if not items:
                     await self._wait_for_news()
                     continue
-                for item in items:
-                    if self.held.interest.wants(item.event) and not await self._deliver(item):
+                wanted = [item for item in items if self.held.interest.wants(item.event)]
+                size = self._rules.batch_max
+                for start in range(0, len(wanted), size):
+                    batch = wanted[start : start + size]
+                    if not await self._deliver(batch):
                         return  # parked, or the lease lapsed: nothing after it may go first
-                    self.cursor = item.seq
+                    self.cursor = batch[-1].seq
                     self._changes += 1
+                self.cursor = items[-1].seq  # and past what it does not want
+                self._changes += 1
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -167,21 +175,20 @@ class Courier:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._news.wait(), self._rules.poll_seconds)
 
-    async def _deliver(self, item: FeedItem) -> bool:
-        """Post `item` until it is taken (True) or the subscription parks or loses its lease."""
+    async def _deliver(self, batch: list[FeedItem]) -> bool:
+        """Post `batch` until it is taken (True) or the subscription parks or loses its lease."""
         held = self.held
+        events = [(item.seq, item.redacted_body) for item in batch]
         while self._leased():
             self.last_attempt_at = self._now()
             self._changes += 1
-            outcome = await self._poster.post(
-                held.url, held.secret, held.id, item.seq, item.redacted_body
-            )
+            outcome = await self._poster.post(held.url, held.secret, held.id, events)
             if outcome.delivered:
                 self.failures = 0
                 self.last_delivered_at = self._now()
                 return True
             self.failures += 1
-            self.last_error = f"seq {item.seq}: {outcome.error}"[:500]
+            self.last_error = f"seq {batch[0].seq}: {outcome.error}"[:500]
             if self.failures >= self._rules.max_failures:
                 self.state = WebhookState.PARKED
                 log.warning("webhook %s parked after %s failures", held.id, self.failures)

@@ -135,6 +135,7 @@ class Deliverer(BackgroundLoop):
             max_failures=settings.webhook_max_failures,
             backoff=Backoff(settings.webhook_backoff_seconds, settings.webhook_backoff_cap_seconds),
             poll_seconds=settings.webhook_poll_seconds,
+            batch_max=settings.webhook_batch_max,
         )
         return cls(
             db,

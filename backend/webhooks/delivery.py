@@ -1,10 +1,12 @@
-"""One delivery on the wire: the body, its signature and the POST.
+"""One request on the wire: the body, its signature and the POST.
 
-The body is the event as an outside account sees it (the feed's `redacted_body`: no staff names,
-no client addresses; phones only as the log keeps them), wrapped with the delivery's id and
-`seq`, built by joining texts so the event is serialised once for every subscription. The
-signature is the inbound channels' scheme (`backend_client/signing.py`) under the
-subscription's own secret.
+A request carries the deliveries waiting for one subscription, in `seq` order (up to
+`webhook_batch_max`): one event when the endpoint keeps up, a batch while it catches up, so a
+distant endpoint is not held to one event per round trip. Each delivery is the event as an
+outside account sees it (the feed's `redacted_body`: no staff names, no client addresses;
+phones only as the log keeps them) with its id and `seq`, built by joining texts so an event is
+serialised once for every subscription. The signature is the inbound channels' scheme
+(`backend_client/signing.py`) under the subscription's own secret.
 """
 
 from __future__ import annotations
@@ -21,8 +23,7 @@ from backend_client.signing import (
     signature,
 )
 
-DELIVERY_HEADER = "X-Freshline-Delivery"
-SEQ_HEADER = "X-Freshline-Seq"
+COUNT_HEADER = "X-Freshline-Deliveries"
 USER_AGENT = "Freshline-Webhooks/1"
 ERROR_MAX = 500
 
@@ -32,13 +33,13 @@ def delivery_id(subscription_id: int, seq: int) -> str:
     return f"{subscription_id}.{seq}"
 
 
-def delivery_body(subscription_id: int, seq: int, redacted_event: str) -> bytes:
-    """The JSON body (`backend_client.models.WebhookDelivery`)."""
-    head = (
-        f'{{"id":"{delivery_id(subscription_id, seq)}",'
-        f'"subscription_id":{subscription_id},"seq":{seq},"event":'
+def delivery_body(subscription_id: int, events: list[tuple[int, str]]) -> bytes:
+    """The JSON body (`backend_client.models.WebhookBatch`) of `(seq, redacted event)` pairs."""
+    deliveries = ",".join(
+        f'{{"id":"{delivery_id(subscription_id, seq)}","seq":{seq},"event":{event}}}'
+        for seq, event in events
     )
-    return f"{head}{redacted_event}}}".encode()
+    return f'{{"subscription_id":{subscription_id},"deliveries":[{deliveries}]}}'.encode()
 
 
 def signed(secret: str, body: bytes, at: float) -> dict[str, str]:
@@ -78,13 +79,13 @@ class Poster:
         self._wall = wall
 
     async def post(
-        self, url: str, secret: str, subscription_id: int, seq: int, redacted_event: str
+        self, url: str, secret: str, subscription_id: int, events: list[tuple[int, str]]
     ) -> Outcome:
-        body = delivery_body(subscription_id, seq, redacted_event)
+        """Post `(seq, redacted event)` pairs, oldest first, as one signed request."""
+        body = delivery_body(subscription_id, events)
         headers = {
             "Content-Type": "application/json",
-            DELIVERY_HEADER: delivery_id(subscription_id, seq),
-            SEQ_HEADER: str(seq),
+            COUNT_HEADER: str(len(events)),
             **signed(secret, body, self._wall()),
         }
         try:

@@ -159,6 +159,7 @@ from backend_client.models.warehouses import (
 )
 from backend_client.models.webhooks import (
     Webhook,
+    WebhookBatch,
     WebhookCreate,
     WebhookCreated,
     WebhookDelivery,
@@ -287,6 +288,7 @@ __all__ = [
     "Version",
     "Warehouse",
     "Webhook",
+    "WebhookBatch",
     "WebhookCreate",
     "WebhookCreated",
     "WebhookDelivery",

@@ -4,7 +4,8 @@ A subscription names the kinds it wants (`order.*`, `alert.*`, `return.*`, or on
 as `order.transition`), at most one scope (a sales channel or a warehouse) and an http(s) URL.
 The backend posts each matching event of the log to it, one at a time, in `seq` order, signed
 with the subscription's own secret (`backend_client/signing.py`: `X-Freshline-Signature` over
-`X-Freshline-Timestamp` and the body). `docs/webhooks.md` has the whole contract.
+`X-Freshline-Timestamp` and the body), one request at a time, each carrying the events waiting
+(`WebhookBatch`). `docs/webhooks.md` has the whole contract.
 """
 
 from __future__ import annotations
@@ -131,15 +132,22 @@ class WebhookCreated(Webhook):
 
 
 class WebhookDelivery(Response):
-    """The body of one delivery (POSTed as JSON)."""
+    """One event delivered."""
 
     id: str
     """`<subscription>.<seq>`: the same on every retry, so a receiver can drop a repeat."""
-    subscription_id: int
     seq: int
     event: Event
     """The event as a sales channel or merchant sees it (no staff names, no addresses; phones
     only as the log keeps them, their last digits)."""
+
+
+class WebhookBatch(Response):
+    """The body of one request (POSTed as JSON): the deliveries waiting, oldest first; one
+    while the endpoint keeps up, more while it catches up."""
+
+    subscription_id: int
+    deliveries: list[WebhookDelivery]
 
 
 def event_prefixes(kinds: list[str]) -> tuple[frozenset[str], frozenset[str]]:

@@ -39,10 +39,13 @@ async def logged_seqs(api: Api, after: int, wanted: Callable[[dict[str, Any]], b
 
 
 def verified(records: list[dict[str, Any]], secret: str) -> list[dict[str, Any]]:
-    """The deliveries' bodies, each checked against its signature under `secret`."""
-    bodies = []
+    """The deliveries accepted, each from its request's body checked against the request's
+    signature under `secret`."""
+    deliveries = []
     for record in records:
         body = record["body"].encode()
         assert matches(secret, int(record["timestamp"]), body, record["signature"]), record
-        bodies.append(json.loads(body))
-    return bodies
+        batch = json.loads(body)
+        deliveries += [d | {"subscription_id": batch["subscription_id"]}
+                       for d in batch["deliveries"] if d["id"] == record["id"]]  # fmt: skip
+    return deliveries

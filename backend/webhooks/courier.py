@@ -146,6 +146,9 @@ class Courier:
                 size = self._rules.batch_max
                 for start in range(0, len(wanted), size):
                     batch = wanted[start : start + size]
+                    # What comes before it is not wanted: passed over, so the lag shown
+                    # counts only what is really waiting.
+                    self.cursor = max(self.cursor, batch[0].seq - 1)
                     if not await self._deliver(batch):
                         return  # parked, or the lease lapsed: nothing after it may go first
                     self.cursor = batch[-1].seq

@@ -84,8 +84,12 @@ async def list_webhooks(session: AsyncSession) -> list[WebhookRow]:
     return list((await session.scalars(select(WebhookRow).order_by(WebhookRow.id))).all())
 
 
-async def load_webhook(session: AsyncSession, webhook_id: int) -> WebhookRow:
-    row = await session.get(WebhookRow, webhook_id)
+async def load_webhook(
+    session: AsyncSession, webhook_id: int, *, for_update: bool = False
+) -> WebhookRow:
+    """The subscription; `for_update`: locked until the transaction ends (PostgreSQL), so a
+    change is made to the row as it is now, not as a deliverer's write left it a moment ago."""
+    row = await session.get(WebhookRow, webhook_id, with_for_update=for_update or None)
     if row is None:
         raise NotFound(f"no webhook {webhook_id}")
     return row
@@ -94,7 +98,7 @@ async def load_webhook(session: AsyncSession, webhook_id: int) -> WebhookRow:
 async def delete_webhook(
     session: AsyncSession, webhook_id: int, *, actor: Principal, now: datetime
 ) -> None:
-    row = await load_webhook(session, webhook_id)
+    row = await load_webhook(session, webhook_id, for_update=True)
     await _audit(session, row, "deleted", actor, now)
     await session.delete(row)
 
@@ -111,7 +115,7 @@ async def replay_webhook(
     """Deliver again from `from_seq` (active again if it was parked)."""
     if body.from_seq > head_seq + 1:
         raise Unprocessable(f"from_seq {body.from_seq} is beyond the log's head ({head_seq})")
-    row = await load_webhook(session, webhook_id)
+    row = await load_webhook(session, webhook_id, for_update=True)
     _restart(row, cursor=body.from_seq - 1)
     await _audit(session, row, "replayed", actor, now, reason=f"from seq {body.from_seq}")
     return row
@@ -121,7 +125,7 @@ async def resume_webhook(
     session: AsyncSession, webhook_id: int, *, actor: Principal, now: datetime
 ) -> WebhookRow:
     """A parked subscription tries again from where it stopped."""
-    row = await load_webhook(session, webhook_id)
+    row = await load_webhook(session, webhook_id, for_update=True)
     _restart(row, cursor=row.cursor)
     await _audit(session, row, "resumed", actor, now)
     return row
@@ -129,7 +133,10 @@ async def resume_webhook(
 
 def _restart(row: WebhookRow, *, cursor: int) -> None:
     # A new generation: the instance delivering it drops what it had in hand and starts again
-    # from this row (its older progress may no longer be written over it).
+    # from this row (its older progress may no longer be written over it). The row is locked
+    # (load_webhook): without the lock a deliverer's write committed after it was read would
+    # keep its cursor where this one is the same as the value read (the ORM writes only what
+    # changed), and a replay from there would replay nothing.
     row.cursor = cursor
     row.state = WebhookState.ACTIVE
     row.failures = 0

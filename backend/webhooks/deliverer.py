@@ -45,9 +45,12 @@ ROWS = Query(
     "failures, lease_owner, lease_until FROM webhooks"
 )
 SAVE = Query(
+    # A courier knows only what happened since it started: what it has not seen (None) keeps
+    # the row's value, so a restart does not wipe the last error or the last delivery's time.
     "UPDATE webhooks SET cursor = :cursor, failures = :failures, state = :state, "
-    "last_error = :last_error, last_attempt_at = :last_attempt_at, "
-    "last_delivered_at = :last_delivered_at "
+    "last_error = COALESCE(:last_error, last_error), "
+    "last_attempt_at = COALESCE(:last_attempt_at, last_attempt_at), "
+    "last_delivered_at = COALESCE(:last_delivered_at, last_delivered_at) "
     "WHERE id = :id AND generation = :generation AND lease_owner = :me"
 )
 CLAIM = Query(

@@ -75,6 +75,8 @@ from backend.riders.router import router as riders_router
 from backend.runtime import Runtime
 from backend.sensors.router import router as sensors_router
 from backend.settings import Settings
+from backend.webhooks.deliverer import Deliverer
+from backend.webhooks.router import router as webhooks_router
 from backend_client.models import Health
 
 log = logging.getLogger(__name__)
@@ -137,6 +139,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             period=settings.privacy_upkeep_seconds,
             retention=timedelta(hours=settings.answer_retention_hours),
         )
+        webhooks: Deliverer | None = None
         try:
             if settings.migrate_on_start:
                 await db.migrate()
@@ -180,6 +183,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             kpi_pusher.start()
             login_limiter = _login_limiter(settings, db, clock, redis_counters)
             upkeep.start()
+            if settings.webhooks:
+                # Follows the feed: woken by every event it takes, from any instance.
+                webhooks = Deliverer.of(db, feed, clock, settings)
+                webhooks.start()
             app.state.runtime = Runtime(
                 settings=settings,
                 db=db,
@@ -199,9 +206,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 notification_sender=notification_sender,
                 metrics=metrics,
                 proofs=storage_for(settings.proof_dir, settings.database_url),
+                webhooks=webhooks,
             )
             yield
         finally:
+            if webhooks is not None:
+                await webhooks.stop()
             await alerts.stop()
             await notifications.stop()
             await notification_sender.stop()
@@ -290,6 +300,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         privacy_router,
         readiness_router,
         proof_router,
+        webhooks_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

@@ -25,6 +25,7 @@ from backend.riders.models import (
     ZoneRow,
 )
 from backend.sensors.models import TemperatureReadingRow
+from backend.webhooks.models import WebhookRow
 
 __all__ = [
     "AlertRow",
@@ -54,5 +55,6 @@ __all__ = [
     "TokenRow",
     "UserRow",
     "WarehouseRow",
+    "WebhookRow",
     "ZoneRow",
 ]

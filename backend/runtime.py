@@ -27,6 +27,7 @@ from backend.realtime.feed import EventFeed
 from backend.realtime.hub import Hub
 from backend.riders.geocoder import Geocoder
 from backend.settings import Settings
+from backend.webhooks.deliverer import Deliverer
 
 
 @dataclass
@@ -54,3 +55,5 @@ class Runtime:
     metrics: Metrics | None = None
     """This instance's metrics (None: `metrics_enabled` is off); `metrics.lag_gauge(...)`
     registers a figure read at every scrape."""
+    webhooks: Deliverer | None = None
+    """This instance's webhook deliverer (None: `webhooks` is off here)."""

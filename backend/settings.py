@@ -233,6 +233,26 @@ class Settings(BaseSettings):
     """The business time zone (an IANA name): served to every console and wall in
     `GET /health`, so clocks read the same everywhere, and where business days (KPI days,
     reconciliation) cut at midnight."""
+    # --- Outbound webhooks (backend/webhooks/, docs/webhooks.md) ---
+    webhooks: bool = True
+    """Deliver webhook subscriptions from this instance (instances share them by lease)."""
+    webhook_max_failures: int = Field(default=8, ge=1, le=1000)
+    """Failed attempts in a row after which a subscription is parked until an admin acts."""
+    webhook_backoff_seconds: float = Field(default=1.0, gt=0, le=3600)
+    """The first retry's bound; each further failure doubles it (full jitter, backoff.py)."""
+    webhook_backoff_cap_seconds: float = Field(default=300.0, gt=0, le=24 * 3600)
+    """The longest wait between two attempts."""
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    """How long an endpoint may take to answer one delivery before it counts as failed."""
+    webhook_lease_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """How long an instance holds a subscription without renewing it; after a crash another
+    instance (or the restarted one) takes it over this long after the last renewal."""
+    webhook_tick_seconds: float = Field(default=0.5, gt=0, le=60)
+    """How often each instance writes its subscriptions' progress and claims free ones."""
+    webhook_poll_seconds: float = Field(default=5.0, gt=0, le=600)
+    """The safety net: a subscription looks at the log this often even if nothing woke it."""
+    webhook_batch_max: int = Field(default=100, ge=1, le=1000)
+    """Events one request carries at most: the ones waiting go together (1: one a request)."""
 
     @field_validator("trusted_proxies", "blocked_addresses")
     @classmethod

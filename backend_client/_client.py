@@ -25,6 +25,7 @@ from backend_client._tls import ca_file_in_force, client_tls
 from backend_client._transport import Transport, query_params
 from backend_client._users import Users
 from backend_client._warehouses import Warehouses
+from backend_client._webhooks import Webhooks
 from backend_client.models import EventBatch, Health, Me, TokenResponse, Topic
 
 
@@ -89,6 +90,8 @@ class FreshlineClient:
         """What customers were told: sent, pending, parked."""
         self.proofs = Proofs(self._transport)
         """Proofs of delivery: photos, signatures, PINs."""
+        self.webhooks = Webhooks(self._transport)
+        """Outbound webhook subscriptions, their lag and failures."""
 
     @property
     def server(self) -> str:

@@ -15,6 +15,9 @@ import time
 
 SIGNATURE_HEADER = "X-Channel-Signature"
 TIMESTAMP_HEADER = "X-Channel-Timestamp"
+WEBHOOK_SIGNATURE_HEADER = "X-Freshline-Signature"
+WEBHOOK_TIMESTAMP_HEADER = "X-Freshline-Timestamp"
+"""Outbound webhooks sign the same way, under these names and the subscription's secret."""
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:

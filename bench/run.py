@@ -29,7 +29,9 @@
 11. metrics: server CPU per transition with metrics on beside the same server with them off
    (`metrics_cost.py`);
 12. proof: CPU per proof photo kept (decoded, checked, encoded again, stored by hash) beside
-   storing the bytes as sent (`proof_upload.py`).
+   storing the bytes as sent (`proof_upload.py`);
+13. webhooks: delivery lag p99 (commit -> receiver) with 10 subscriptions at the peak load,
+   beside the stream's commit -> client p99 in the same run (`webhook_lag.py`).
 
 `--scale` multiplies every load (riders, event rates, orders, requests; consoles by up to 2x
 the scale); `--seconds` is how long each stream load runs. Writes `<out>/latest.json` and
@@ -63,6 +65,7 @@ from bench import (
     order_page,
     proof_upload,
     search,
+    webhook_lag,
 )
 from bench.common import (
     ROOT,
@@ -87,6 +90,7 @@ BENCHMARKS = (
     "orderpage",
     "metrics",
     "proof",
+    "webhooks",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
 """A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
@@ -792,6 +796,47 @@ def bench_scaleout(run: Run) -> None:
     )
 
 
+def bench_webhooks(run: Run) -> None:
+    load = PEAK.scaled(run.args.scale, run.args.seconds)
+    subscriptions = webhook_lag.SUBSCRIPTIONS
+    run.loads["webhooks"] = f"{load.describe()}; {subscriptions} subscriptions to order.*; SQLite"
+    print(f"13. webhooks: {run.loads['webhooks']}", flush=True)
+    result = webhook_lag.run(load, subscriptions)
+    figures = webhook_lag.summary(result, subscriptions)
+    run.raw["webhooks"] = figures
+    if figures["failure_count"]:
+        run.trouble.append(f"webhooks: requests failed: {figures['failures'][:2]}")
+    for key in ("deliveries_lost", "deliveries_out_of_order", "stream_lost"):
+        if figures[key]:
+            run.trouble.append(f"webhooks: {key} = {figures[key]}")
+    run.add(
+        Figure(
+            "13 webhooks",
+            "webhook delivery lag p99, 10 subscriptions, peak",
+            figures["webhook_lag_p99_ms"],
+            "ms",
+            "the stream's commit -> client p99, same run",
+            figures["stream_p99_ms"],
+        ),
+        Figure(
+            "13 webhooks",
+            "webhook send -> receiver p99, 10 subscriptions, peak",
+            figures["webhook_send_to_receiver_p99_ms"],
+            "ms",
+            "the stream's send -> client p99, same run",
+            figures["stream_send_to_client_p99_ms"],
+        ),
+        Figure(
+            "13 webhooks",
+            "webhook deliveries lost or out of order",
+            figures["deliveries_lost"] + figures["deliveries_out_of_order"],
+            "",
+            "stream events lost, same run",
+            figures["stream_lost"],
+        ),
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every load")
@@ -838,6 +883,7 @@ def main() -> int:
         "orderpage": bench_order_page,
         "metrics": bench_metrics,
         "proof": bench_proof,
+        "webhooks": bench_webhooks,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

@@ -46,6 +46,7 @@ from screens.help import HelpScreen, footer_laid_out
 from screens.kpi import KpiScreen
 from screens.login import LoginScreen
 from screens.riders import RidersScreen
+from screens.webhooks import WebhooksScreen
 from themes import APP_CSS, DEFAULT_THEME, DOMAIN_DEFAULTS, THEMES
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class FreshlineApp(App[None]):
         "riders": RidersScreen,
         "kpi": KpiScreen,
         "summary": BoardSummaryScreen,
+        "webhooks": WebhooksScreen,
     }
     COMMANDS = App.COMMANDS | {FreshlineCommands}
     BINDINGS = [

@@ -117,6 +117,17 @@ COMMANDS = (
             ("Filter alerts", "By severity, rule, zone (key /)", "filters"),
         )
     ),
+    Command(
+        "Webhooks",
+        "Outbound webhook subscriptions: lag, state, failing endpoints (admins, supervisors)",
+        "app.switch_mode('webhooks')",
+    ),
+    Command(
+        "Resume webhook",
+        "Deliver the parked subscription again from where it stopped (key p)",
+        "screen.resume",
+        ("WebhooksScreen",),
+    ),
     Command("Keys", "Every key on this screen (key ?)", "app.help"),
     Command("Sign out", "Forget this console's token and sign in again", "app.sign_out"),
     Command("Quit", "Leave the console (key q)", "app.quit"),

@@ -16,6 +16,7 @@ ALERTS_HANDLE = "alerts:handle"
 RETURNS_DECIDE = "returns:decide"
 KPI_READ = "kpi:read"
 PROOFS_READ = "proofs:read"
+WEBHOOKS_MANAGE = "webhooks:manage"
 """The server's permission names the console reads (docs/permissions.md)."""
 
 WATCHES = "a viewer account watches; it does not change anything"
@@ -31,6 +32,7 @@ GUARDS: dict[str, tuple[str, str]] = {
     "take_back": (RETURNS_DECIDE, DECIDED_AT_THE_DESK),
     "reassign": (ORDERS_ASSIGN, DISPATCHING),
     "proofs": (PROOFS_READ, "proofs of delivery are for the desk, the store and the rider"),
+    "resume": (WEBHOOKS_MANAGE, "webhooks are managed by admins"),
 }
 """Guarded action name -> (the permission it needs, why not without it)."""
 

@@ -182,8 +182,8 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
         "process",
         "log_redaction",
         "crypto",
-        "outbound",  # the retry rule of webhooks and notifiers
         "observability",  # request context, log lines, metrics: read by all, importing none
+        "outbound",  # the retry rule of webhooks and notifiers: imports nothing of ours
     ),
     ("edge",),  # security headers, offline docs, TLS, the connection guard
     ("writer",),
@@ -203,6 +203,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
     ("dispatch",),
     ("channels",),
     ("kpi",),
+    ("webhooks",),  # follows the event log out: over auth, realtime, inventory
     ("privacy",),  # erasure and the upkeep of keys and stored answers: over every domain
     ("demo",),  # seeding the demo city: the app imports it only with the `demo` setting on
     ("runtime",),

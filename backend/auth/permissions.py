@@ -49,6 +49,8 @@ class Permission(StrEnum):
     PROOFS_READ = "proofs:read"
     PROOFS_EXPORT = "proofs:export"
     RETURNS_AFTER_SALE = "returns:aftersale"
+    WEBHOOKS_READ = "webhooks:read"
+    WEBHOOKS_MANAGE = "webhooks:manage"
 
 
 EVERYONE = frozenset(Role)
@@ -106,6 +108,10 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # After sale (the order signed), the customer asks through their channel or the desk:
     # not the rider, whose part ended at the door (returns/service.py).
     Permission.RETURNS_AFTER_SALE: frozenset({R.ADMIN, R.SUPERVISOR, R.SUPPORT, R.CHANNEL}),
+    # Subscriptions carry the whole event stream out of the building: admins set them up;
+    # supervisors watch their lag and failures on the console's Webhooks screen.
+    Permission.WEBHOOKS_READ: frozenset({R.ADMIN, R.SUPERVISOR}),
+    Permission.WEBHOOKS_MANAGE: frozenset({R.ADMIN}),
 }
 
 CLAIM_LIMIT_CENTS: dict[Role, int | None] = {

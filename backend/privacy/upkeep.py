@@ -69,6 +69,7 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     SealedColumn("riders", "phone"),
     SealedColumn("channel_orders", "response", json=True),
     SealedColumn("idempotency_keys", "response", json=True),
+    SealedColumn("webhooks", "secret"),
 )
 
 

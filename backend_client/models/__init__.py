@@ -163,6 +163,15 @@ from backend_client.models.warehouses import (
     StockLevel,
     Warehouse,
 )
+from backend_client.models.webhooks import (
+    Webhook,
+    WebhookBatch,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookDelivery,
+    WebhookReplay,
+    WebhookState,
+)
 
 __all__ = [
     "NO_CONTROL_CHARS",
@@ -294,6 +303,13 @@ __all__ = [
     "UserUpdate",
     "Version",
     "Warehouse",
+    "Webhook",
+    "WebhookBatch",
+    "WebhookCreate",
+    "WebhookCreated",
+    "WebhookDelivery",
+    "WebhookReplay",
+    "WebhookState",
     "Welcome",
     "WireModel",
     "Zone",

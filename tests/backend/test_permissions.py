@@ -82,6 +82,8 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "proofs:read": EVERYONE - {"channel"},
     "proofs:export": EVERYONE - {"rider", "channel"},
     "returns:aftersale": frozenset({"admin", "supervisor", "support", "channel"}),
+    "webhooks:read": frozenset({"admin", "supervisor"}),
+    "webhooks:manage": frozenset({"admin"}),
 }
 
 PUBLIC = "none"
@@ -156,6 +158,12 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("GET", "/warehouses/{warehouse_id}/proofs.zip", "proofs:export"),
     ("DELETE", "/customers/{customer_id}", "customers:erase"),
     ("GET", "/notifications", "notifications:read"),
+    ("GET", "/webhooks", "webhooks:read"),
+    ("GET", "/webhooks/{webhook_id}", "webhooks:read"),
+    ("POST", "/webhooks", "webhooks:manage"),
+    ("DELETE", "/webhooks/{webhook_id}", "webhooks:manage"),
+    ("POST", "/webhooks/{webhook_id}/replay", "webhooks:manage"),
+    ("POST", "/webhooks/{webhook_id}/resume", "webhooks:manage"),
 )
 PROTECTED = tuple(e for e in ENDPOINTS if e[2] != PUBLIC)
 
@@ -638,6 +646,13 @@ class Matrix:
             for j, verb in enumerate(("acknowledge", "snooze"))
         }
 
+    async def webhook(self) -> int:
+        """A fresh subscription (to a port nobody listens on), for one call to act on."""
+        body = {"url": "http://127.0.0.1:9/hook", "kinds": ["order.*"]}
+        response = await self.api.post("admin", "/webhooks", json=body)
+        assert response.status_code == 201, response.text
+        return int(response.json()["id"])
+
     async def call(self, method: str, template: str, role: str) -> Call:
         api = self.api
         account = ACCOUNTS[role]
@@ -676,6 +691,17 @@ class Matrix:
                 mine = await api.create_order(customer=customer(phone=f"1390000{n:04d}"))
                 await api.act("channel-app", mine, "cancel", reason=REASON)
                 return Call(f"/customers/{mine['customer']['id']}")
+            case "GET", "/webhooks":
+                return Call("/webhooks")
+            case "POST", "/webhooks":
+                body = {"url": f"http://127.0.0.1:9/{role}", "kinds": ["order.*"]}
+                return Call("/webhooks", json=body, ok=201)
+            case _, "/webhooks/{webhook_id}" | "/webhooks/{webhook_id}/resume":
+                hook = await self.webhook()
+                return Call(template.replace("{webhook_id}", str(hook)), ok=_ok(method))
+            case "POST", "/webhooks/{webhook_id}/replay":
+                hook = await self.webhook()
+                return Call(f"/webhooks/{hook}/replay", json={"from_seq": 1})
             case "GET", "/orders":
                 return Call("/orders")
             case "GET", "/notifications":
@@ -831,6 +857,10 @@ class Matrix:
             case "GET", "/warehouses/{warehouse_id}/proofs.zip":
                 return Call("/warehouses/WH-CY/proofs.zip?day=2026-11-22")
         raise AssertionError(f"no request built for {method} {template}")
+
+
+def _ok(method: str) -> int:
+    return 204 if method == "DELETE" else 200
 
 
 def holds(role: str, permission: str) -> bool:
@@ -1140,6 +1170,7 @@ def simple_call(method: str, template: str, order: dict[str, Any], now: datetime
         user_id=1,
         customer_id=1,
         sha256="0" * 64,
+        webhook_id=1,
     )
     bodies: dict[str, Any] = {
         "/users": {"username": "never-made", "password": "long-password", "role": "viewer"},
@@ -1160,6 +1191,8 @@ def simple_call(method: str, template: str, order: dict[str, Any], now: datetime
             "points": [{"lat": 39.93, "lng": 116.45, "at": now.isoformat()}]
         },
         "/warehouses/{warehouse_id}/stock/{sku}/adjust": {"delta": 1, "reason": REASON},
+        "/webhooks": {"url": "http://127.0.0.1:9/hook", "kinds": ["order.*"]},
+        "/webhooks/{webhook_id}/replay": {"from_seq": 1},
     }
     return Call(path, json=bodies.get(template) if method in ("POST", "PATCH") else None)
 

@@ -54,6 +54,11 @@ EXPECTED = {
     },
     "11 metrics": {"server CPU per transition, metrics on"},
     "12 proof": {"CPU per proof photo kept, cleaned"},
+    "13 webhooks": {
+        "webhook delivery lag p99, 10 subscriptions, peak",
+        "webhook send -> receiver p99, 10 subscriptions, peak",
+        "webhook deliveries lost or out of order",
+    },
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",

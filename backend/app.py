@@ -23,6 +23,7 @@ from backend.alerts.engine import AlertEngine
 from backend.alerts.order_sensors import router as order_sensors_router
 from backend.alerts.router import router as alerts_router
 from backend.alerts.rules import RuleBook
+from backend.archive.schedule import ArchiveSchedule
 from backend.auth.attempts import DatabaseCounters, RedisCounters
 from backend.auth.login_limiter import LoginLimiter, LoginLimits, Tally
 from backend.auth.passwords import Passwords
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             period=settings.privacy_upkeep_seconds,
             retention=timedelta(hours=settings.answer_retention_hours),
         )
+        archive_schedule = ArchiveSchedule(db, settings, clock)
         try:
             if settings.migrate_on_start:
                 await db.migrate()
@@ -146,6 +148,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             kpi_pusher.start()
             login_limiter = _login_limiter(settings, db, clock, redis_counters)
             upkeep.start()
+            if settings.archive_seconds:
+                archive_schedule.start()
             app.state.runtime = Runtime(
                 settings=settings,
                 db=db,
@@ -165,6 +169,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             yield
         finally:
             await alerts.stop()
+            await archive_schedule.stop()
             await upkeep.stop()
             await kpi_pusher.stop()
             await dispatcher.stop()

@@ -264,9 +264,78 @@ def retire(
     typer.echo(f"key {key_id} removed from {path}")
 
 
+@app.command()
+def archive(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would move and drop; change nothing.")
+    ] = False,
+    before: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DAY",
+            help="Move only days before DAY (YYYY-MM-DD); never days inside the hot window.",
+        ),
+    ] = None,
+) -> None:
+    """Move closed orders (with their items, events, returns) and rider fixes older than
+    `hot_window_hours` to Parquet partitions by day, finish a run that was stopped, and drop
+    days older than `archive_retention_days` (docs/data-tiers.md). Safe to rerun, and beside
+    running backends; one run at a time (exit 3 while another holds the archive)."""
+    import asyncio
+    from datetime import date
+
+    from backend.app import clock_for
+    from backend.archive.schedule import ArchiveBusy, archive_once
+    from backend.crypto.cipher import install
+    from backend.crypto.keys import key_source
+    from backend.db import Database
+    from backend.settings import Settings
+
+    day = None
+    if before is not None:
+        try:
+            day = date.fromisoformat(before)
+        except ValueError:
+            typer.echo(f"--before {before!r} is not a day (YYYY-MM-DD)", err=True)
+            raise typer.Exit(2) from None
+    settings = Settings()
+    install(key_source(settings).load())
+    db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+
+    async def run() -> Any:
+        try:
+            await db.migrate()
+            await db.start()
+            return await archive_once(
+                db, settings, clock_for(settings), before=day, dry_run=dry_run
+            )
+        finally:
+            await db.dispose()
+
+    try:
+        report = asyncio.run(run())
+    except ArchiveBusy as exc:
+        typer.echo(f"not archiving: {exc}", err=True)
+        raise typer.Exit(3) from None
+    verb = "would move" if dry_run else "moved"
+    for move in report.moved:
+        counts = ", ".join(f"{name} {n}" for name, n in move.counts.items() if n)
+        again = " (finishing a stopped run)" if move.resumed else ""
+        typer.echo(f"{move.day} part {move.part}: {verb} {counts}{again}")
+    for stale in report.stale:
+        typer.echo(f"{stale}: changed while moving, left for the next run")
+    for dropped in report.dropped:
+        typer.echo(f"{dropped}: {'would drop' if dry_run else 'dropped'} (past retention)")
+    typer.echo(
+        f"{verb} {report.rows} row(s) in {len(report.moved)} day part(s); "
+        f"{len(report.dropped)} day(s) {'to drop' if dry_run else 'dropped'}"
+    )
+
+
 @app.callback()
 def backend() -> None:
-    """The Freshline backend: `serve` runs it; `keys` looks after the field keys."""
+    """The Freshline backend: `serve` runs it; `keys` looks after the field keys; `archive`
+    moves old data to Parquet."""
 
 
 def main() -> None:

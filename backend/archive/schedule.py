@@ -1,0 +1,113 @@
+"""Running the archive: one run at a time (a lock beside the files, and on PostgreSQL an
+advisory lock every instance sharing the database sees), by hand or on a schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date, timedelta
+
+from sqlalchemy import text
+
+from backend.archive.mover import Archiver, RunReport
+from backend.archive.reads import store_for
+from backend.background import BackgroundLoop
+from backend.clock import Clock
+from backend.db import Database
+from backend.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ARCHIVE_LOCK_KEY = 0x46524C19
+"""Our PostgreSQL advisory lock for archive runs (backend/db.py's keys are 0x46524Cxx)."""
+
+
+class ArchiveBusy(Exception):
+    """Another run (this machine's or another instance's) holds the archive."""
+
+
+def archiver_for(db: Database, settings: Settings) -> Archiver:
+    return Archiver(
+        db,
+        store_for(settings),
+        hot_window=timedelta(hours=settings.hot_window_hours),
+        retention=timedelta(days=settings.archive_retention_days),
+    )
+
+
+@asynccontextmanager
+async def archive_lease(db: Database, archiver: Archiver) -> AsyncIterator[None]:
+    """Hold the archive for one run, or raise ArchiveBusy."""
+    archiver.store.root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(archiver.store.root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ArchiveBusy("another archive run holds the archive's lock") from None
+        if not db.is_postgres:
+            yield
+            return
+        async with db.engine.connect() as conn:
+            taken = await conn.scalar(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": ARCHIVE_LOCK_KEY}
+            )
+            await conn.commit()
+            if not taken:
+                raise ArchiveBusy("another instance is archiving")
+            try:
+                yield
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ARCHIVE_LOCK_KEY})
+                await conn.commit()
+    finally:
+        os.close(fd)  # releases the flock
+
+
+async def archive_once(
+    db: Database,
+    settings: Settings,
+    clock: Clock,
+    *,
+    before: date | None = None,
+    dry_run: bool = False,
+) -> RunReport:
+    """One run under the lease."""
+    archiver = archiver_for(db, settings)
+    async with archive_lease(db, archiver):
+        return await archiver.run(now=clock.now(), before=before, dry_run=dry_run)
+
+
+class ArchiveSchedule(BackgroundLoop):
+    """Every `archive_seconds`: a run, skipped when another holds the archive."""
+
+    name = "archive"
+
+    def __init__(self, db: Database, settings: Settings, clock: Clock) -> None:
+        super().__init__()
+        self.db, self.settings, self.clock = db, settings, clock
+
+    async def _run(self) -> None:
+        while True:
+            # A period first: a backend starting is busy enough, and a restart loop must not
+            # turn into an archive loop.
+            await asyncio.sleep(self.settings.archive_seconds)
+            try:
+                report = await archive_once(self.db, self.settings, self.clock)
+                if report.moved or report.dropped:
+                    log.info(
+                        "archive: %d row(s) in %d day(s) moved, %d day(s) dropped",
+                        report.rows,
+                        len(report.moved),
+                        len(report.dropped),
+                    )
+            except ArchiveBusy:
+                log.debug("archive run skipped: another one is running")
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # logged, tried again next period: the rows stay where they are
+                log.exception("archive run failed")

@@ -1,0 +1,146 @@
+"""The archive's files: `<root>/<YYYY-MM-DD>/part-<n>/<table>.parquet`, a directory a day.
+
+A file is written under a temporary name, flushed to the disk, then renamed into place (and the
+directory flushed): a file under its final name is always whole. What a day's files must hold
+is recorded in the ledger (`archive_days`) only after they are in place; a day's directory
+without its ledger row is the leftover of a run stopped before that, and is discarded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy.engine import make_url
+
+from backend.archive.tables import schema
+from backend.settings import Settings
+
+Fault = Callable[[str], None] | None
+"""Called at the points a crash is tested at (`backend/archive/faults.py`)."""
+TEMP_SUFFIX = ".partial"
+COMPRESSION = "zstd"
+
+
+def archive_root(settings: Settings) -> Path:
+    """The settings' archive directory; by default `archive/` beside the SQLite database, or
+    in the user's data directory with PostgreSQL."""
+    if settings.archive_dir:
+        return Path(settings.archive_dir)
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(url.database or "").resolve().parent / "archive"
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("freshline", appauthor=False)) / "archive"
+
+
+class PartitionStore:
+    """Day partitions under one root directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def day_dir(self, day: date) -> Path:
+        return self.root / day.isoformat()
+
+    def part_dir(self, day: date, part: int) -> Path:
+        return self.day_dir(day) / f"part-{part}"
+
+    def path(self, day: date, part: int, name: str) -> Path:
+        return self.part_dir(day, part) / f"{name}.parquet"
+
+    def parts_on_disk(self, day: date) -> list[int]:
+        parts = []
+        for entry in self.day_dir(day).glob("part-*"):
+            try:
+                parts.append(int(entry.name.removeprefix("part-")))
+            except ValueError:
+                continue
+        return sorted(parts)
+
+    def days_on_disk(self) -> list[date]:
+        """Every day with a directory, whole or not."""
+        if not self.root.is_dir():
+            return []
+        days = []
+        for entry in self.root.iterdir():
+            try:
+                days.append(date.fromisoformat(entry.name))
+            except ValueError:
+                continue  # not ours
+        return sorted(days)
+
+    def write(self, day: date, part: int, name: str, data: pa.Table, *, fault: Fault = None) -> str:
+        """Write one table's rows of a day's part, whole or not at all; its SHA-256."""
+        folder = self.part_dir(day, part)
+        folder.mkdir(parents=True, exist_ok=True)
+        _fsync_dir(folder.parent)
+        final = self.path(day, part, name)
+        temp = final.with_name(final.name + TEMP_SUFFIX)
+        pq.write_table(data, temp, compression=COMPRESSION)
+        with open(temp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        if fault is not None:
+            fault("partial")
+        digest = checksum(temp)
+        os.replace(temp, final)
+        _fsync_dir(folder)
+        return digest
+
+    def read(
+        self,
+        day: date,
+        part: int,
+        name: str,
+        *,
+        filters: list[tuple[str, str, object]] | None = None,
+    ) -> pa.Table:
+        """One table's rows of a day's part (those matching `filters`); none if absent."""
+        path = self.path(day, part, name)
+        if not path.exists():
+            return schema(name).empty_table()
+        return pq.read_table(path, filters=filters or None, schema=schema(name))
+
+    def drop_part(self, day: date, part: int) -> None:
+        """Delete the files of one move (a leftover of a run stopped before its ledger row)."""
+        shutil.rmtree(self.part_dir(day, part), ignore_errors=True)
+        _fsync_dir(self.day_dir(day))
+
+    def discard_partials(self) -> int:
+        """Delete half-written files of a run that stopped while writing."""
+        removed = 0
+        for day in self.days_on_disk():
+            for partial in self.day_dir(day).glob(f"part-*/*{TEMP_SUFFIX}"):
+                partial.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+    def drop(self, day: date) -> None:
+        """Delete a day's files."""
+        shutil.rmtree(self.day_dir(day), ignore_errors=True)
+        if self.root.is_dir():
+            _fsync_dir(self.root)
+
+
+def checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_dir(folder: Path) -> None:
+    # The rename itself is durable only once the directory is.
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

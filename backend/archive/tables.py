@@ -1,0 +1,121 @@
+"""What moves to the archive, and how a table's rows become Arrow columns and back.
+
+Rows are read and written as the database stores them: encrypted columns (`Sealed`) as their
+ciphertext, never decrypted on the way to Parquet (erasure and key rotation still reach them,
+docs/data-tiers.md); JSON columns as their text; times as UTC timestamps.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ColumnClause,
+    Date,
+    Float,
+    Integer,
+    Table,
+    TableClause,
+    Text,
+    column,
+    table,
+)
+from sqlalchemy.types import TypeEngine
+
+from backend.crypto.columns import Sealed
+from backend.db import Base, UTCDateTime
+
+
+@dataclass(frozen=True, slots=True)
+class Moving:
+    """A table whose rows move: those of the day's orders (`link` names the column holding
+    the order id), or, for `link="at"`, those of the day by their time."""
+
+    name: str
+    link: str
+
+    @property
+    def table(self) -> Table:
+        return Base.metadata.tables[self.name]
+
+
+ORDER_TABLES = (
+    # Children before their parents: the deletion goes in this order.
+    Moving("delivery_progress", "order_id"),
+    Moving("delivery_items", "order_id"),
+    Moving("channel_callbacks", "order_id"),
+    Moving("channel_orders", "order_id"),
+    Moving("return_requests", "order_id"),
+    Moving("order_items", "order_id"),
+    Moving("events", "order_id"),
+    Moving("orders", "id"),
+)
+"""A closed order and everything that hangs on it. Alerts and sensor readings stay: they
+carry the order's id without a foreign key, and have lives of their own."""
+FIXES = Moving("rider_positions", "at")
+MOVING = (*ORDER_TABLES, FIXES)
+BY_NAME = {moving.name: moving for moving in MOVING}
+
+
+def _raw_type(kind: TypeEngine[Any]) -> TypeEngine[Any]:
+    """The type a column is read and written as: ciphertexts and JSON as their text."""
+    if isinstance(kind, Sealed | JSON):
+        return Text()
+    return kind
+
+
+def raw_table(name: str) -> TableClause:
+    """`name` as stored: ciphertexts stay ciphertexts, JSON stays text."""
+    return table(name, *(column(c.name, _raw_type(c.type)) for c in Base.metadata.tables[name].c))
+
+
+def raw_columns(name: str) -> list[ColumnClause[Any]]:
+    return list(raw_table(name).c)
+
+
+def arrow_type(kind: TypeEngine[Any]) -> pa.DataType:
+    """The Parquet column type of a database column type."""
+    if isinstance(kind, Sealed | JSON | Text):
+        return pa.string()
+    if isinstance(kind, UTCDateTime):
+        return pa.timestamp("us", tz="UTC")
+    if isinstance(kind, Date):
+        return pa.date32()
+    if isinstance(kind, Boolean):
+        return pa.bool_()
+    if isinstance(kind, Integer | BigInteger):
+        return pa.int64()
+    if isinstance(kind, Float):
+        return pa.float64()
+    return pa.string()  # String(n) and the like
+
+
+def schema(name: str) -> pa.Schema:
+    columns = Base.metadata.tables[name].c
+    return pa.schema([pa.field(c.name, arrow_type(c.type), nullable=True) for c in columns])
+
+
+def to_arrow(name: str, rows: list[Any]) -> pa.Table:
+    """Rows read with `raw_columns(name)` as an Arrow table of the table's schema."""
+    shape = schema(name)
+    columns = [[row[i] for row in rows] for i in range(len(shape))]
+    return pa.Table.from_arrays(
+        [pa.array(values, type=field.type) for values, field in zip(columns, shape, strict=True)],
+        schema=shape,
+    )
+
+
+def from_arrow(data: pa.Table) -> list[dict[str, Any]]:
+    """An Arrow table back as rows to insert through `raw_table` (JSON text stays text)."""
+    return data.to_pylist()
+
+
+def json_of(text: str | None) -> Any:
+    """A JSON column's stored text as a value (the archive keeps the text)."""
+    return None if text is None else json.loads(text)

@@ -1,0 +1,150 @@
+"""Data tiers: closed orders and old fixes move to Parquet, and every reader (KPIs, timeline,
+order and rider tracks) answers the same as before; reruns change nothing; retention drops
+old days; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from backend.archive.models import ArchiveDayRow
+from backend.archive.schedule import ArchiveBusy, archive_lease, archive_once, archiver_for
+from backend.clock import ManualClock
+from backend.orders.models import OrderRow
+from tests.backend.archive_support import (
+    advance,
+    assert_one_tier_each,
+    census,
+    history,
+    ten_days_ago,
+)
+from tests.support import Api, started
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(ten_days_ago())
+
+
+@pytest.fixture
+async def api(database_url: str, clock: ManualClock, tmp_path: Path) -> AsyncIterator[Api]:
+    async for api in started(
+        database_url, clock, archive_dir=str(tmp_path / "archive"), archive_seconds=0
+    ):
+        yield api
+
+
+async def views(api: Api, made: dict[str, list[int]], start: str, end: str) -> dict[str, Any]:
+    """What the readers answer: KPIs over the window, each closed order's timeline and
+    track, the rider's track of the first day."""
+    seen: dict[str, Any] = {}
+    window = {"start": start, "end": end}
+    for path in ("/kpi/summary", "/kpi/exceptions"):
+        response = await api.get("supervisor", path, params=window)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        body.pop("computed_at", None)
+        seen[path] = body
+    series = await api.get("supervisor", "/kpi/series", params={**window, "bucket_minutes": 360})
+    assert series.status_code == 200, series.text
+    seen["series"] = series.json()
+    for order_id in made["closed"]:
+        for path in (f"/orders/{order_id}/timeline", f"/orders/{order_id}/track"):
+            response = await api.get("admin", path)
+            assert response.status_code == 200, (path, response.text)
+            seen[path] = response.json()
+        order = await api.get("admin", f"/orders/{order_id}")
+        assert order.status_code == 200, order.text
+        body = order.json()
+        body.pop("late", None)  # lateness is judged against now
+        seen[f"/orders/{order_id}"] = body
+    first = seen[f"/orders/{made['closed'][0]}/track"]
+    track = await api.get(
+        "admin", "/riders/1/track", params={"since": first["since"], "until": first["until"]}
+    )
+    assert track.status_code == 200, track.text
+    seen["rider track"] = track.json()
+    return seen
+
+
+async def hot_orders(api: Api) -> int:
+    async with api.app.state.runtime.db.read() as session:
+        return int(await session.scalar(select(func.count()).select_from(OrderRow)) or 0)
+
+
+async def test_archived_data_reads_the_same_everywhere_and_reruns_change_nothing(
+    api: Api, database_url: str, tmp_path: Path
+) -> None:
+    start = api.clock.now() - timedelta(hours=1)
+    made = await history(api, days=3)
+    advance(api, days=4)  # every closed order is now past the 72 h hot window
+    end = api.clock.now()
+    window = (start.isoformat(), end.isoformat())
+    before_views = await views(api, made, *window)
+    before_rows = await census(database_url, tmp_path / "archive")
+    runtime = api.app.state.runtime
+
+    report = await archive_once(runtime.db, runtime.settings, api.clock)
+
+    assert {move.day for move in report.moved} == {
+        (start + timedelta(days=n, hours=1)).date() for n in range(3)
+    }
+    assert await hot_orders(api) == len(made["open"])  # the open order stays
+    after_rows = await census(database_url, tmp_path / "archive")
+    assert_one_tier_each(before_rows, after_rows)
+    assert len(after_rows["orders"]["archived"]) == len(made["closed"])
+    assert after_rows["rider_positions"]["hot"] == []
+    assert await views(api, made, *window) == before_views
+
+    again = await archive_once(runtime.db, runtime.settings, api.clock)
+    assert again.moved == [] and again.dropped == []
+    assert await census(database_url, tmp_path / "archive") == after_rows
+
+    missing = await api.get("admin", f"/orders/{made['open'][0] + 1000}/timeline")
+    assert missing.status_code == 404
+
+
+async def test_retention_drops_old_days_and_keeps_their_record(
+    api: Api, database_url: str, tmp_path: Path
+) -> None:
+    made = await history(api, days=2)
+    advance(api, days=4)
+    runtime = api.app.state.runtime
+    moved = await archive_once(runtime.db, runtime.settings, api.clock)
+    days = sorted(move.day for move in moved.moved)
+    assert len(days) == 2
+    # The first day past its 90 days, the second not yet.
+    advance(api, days=(days[0] + timedelta(days=91) - api.clock.now().date()).days)
+    report = await archive_once(runtime.db, runtime.settings, api.clock)
+    assert report.dropped == [days[0]]
+    assert not (tmp_path / "archive" / days[0].isoformat()).exists()
+    assert (tmp_path / "archive" / days[1].isoformat()).exists()
+    async with runtime.db.read() as session:
+        states = dict((await session.execute(select(ArchiveDayRow.day, ArchiveDayRow.state))).all())
+    assert states == {days[0]: "dropped", days[1]: "archived"}
+    gone = made["closed"][0]
+    assert (await api.get("admin", f"/orders/{gone}/timeline")).status_code == 404
+    kept = made["closed"][-1]
+    assert (await api.get("admin", f"/orders/{kept}/timeline")).status_code == 200
+
+
+async def test_a_dry_run_changes_nothing_and_one_run_at_a_time(
+    api: Api, database_url: str, tmp_path: Path
+) -> None:
+    made = await history(api, days=1)
+    advance(api, days=4)
+    runtime = api.app.state.runtime
+    before = await census(database_url, tmp_path / "archive")
+    report = await archive_once(runtime.db, runtime.settings, api.clock, dry_run=True)
+    assert sum(move.counts["orders"] for move in report.moved) == len(made["closed"])
+    assert await census(database_url, tmp_path / "archive") == before
+    archiver = archiver_for(runtime.db, runtime.settings)
+    async with archive_lease(runtime.db, archiver):
+        with pytest.raises(ArchiveBusy):
+            await archive_once(runtime.db, runtime.settings, api.clock)
+    assert await census(database_url, tmp_path / "archive") == before

@@ -105,15 +105,34 @@ def to_arrow(name: str, rows: list[Any]) -> pa.Table:
     """Rows read with `raw_columns(name)` as an Arrow table of the table's schema."""
     shape = schema(name)
     columns = [[row[i] for row in rows] for i in range(len(shape))]
+    for i, kind in enumerate(c.type for c in Base.metadata.tables[name].c):
+        if isinstance(kind, JSON):
+            # asyncpg hands JSON over decoded whatever the column is read as: back to text.
+            columns[i] = [
+                v if v is None or isinstance(v, str) else json.dumps(v) for v in columns[i]
+            ]
     return pa.Table.from_arrays(
         [pa.array(values, type=field.type) for values, field in zip(columns, shape, strict=True)],
         schema=shape,
     )
 
 
-def from_arrow(data: pa.Table) -> list[dict[str, Any]]:
-    """An Arrow table back as rows to insert through `raw_table` (JSON text stays text)."""
-    return data.to_pylist()
+def insert_table(name: str) -> TableClause:
+    """`name` to insert archived rows into: ciphertexts as they are, JSON as JSON."""
+    columns = Base.metadata.tables[name].c
+    return table(
+        name, *(column(c.name, Text() if isinstance(c.type, Sealed) else c.type) for c in columns)
+    )
+
+
+def from_arrow(name: str, data: pa.Table) -> list[dict[str, Any]]:
+    """An Arrow table back as rows to insert through `insert_table(name)`."""
+    rows = data.to_pylist()
+    for c in Base.metadata.tables[name].c:
+        if isinstance(c.type, JSON):
+            for row in rows:
+                row[c.name] = json_of(row[c.name])
+    return rows
 
 
 def json_of(text: str | None) -> Any:

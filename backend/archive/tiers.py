@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.archive.models import ArchiveDayRow
 from backend.archive.store import PartitionStore
-from backend.archive.tables import from_arrow, raw_table, schema
+from backend.archive.tables import from_arrow, insert_table, schema
 from backend.db import Database, UTCDateTime
 
 INDEXES = {
@@ -90,9 +90,9 @@ async def tiered_session(
             await _create(conn, shadow, postgres=db.is_postgres, schema_name=schema_name)
             archived = read_parts(store, parts, shadow.name, shadow.archived)
             if archived.num_rows:
-                target = raw_table(shadow.name)
+                target = insert_table(shadow.name)
                 for batch in archived.to_batches(INSERT_BATCH):
-                    rows = from_arrow(pa.Table.from_batches([batch]))
+                    rows = from_arrow(shadow.name, pa.Table.from_batches([batch]))
                     if rows:
                         await conn.execute(insert(target), rows)
             for n, columns in enumerate(INDEXES.get(shadow.name, ())):

@@ -48,6 +48,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import archive as archive_bench
 from bench import backend_load, channel_intake, console_apply, field_encryption, search
 from bench.common import (
     ROOT,
@@ -69,6 +70,7 @@ BENCHMARKS = (
     "peakday",
     "search",
     "privacy",
+    "archive",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
 """A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
@@ -517,6 +519,40 @@ def bench_privacy(run: Run) -> None:
         )
 
 
+def bench_archive(run: Run) -> None:
+    args = argparse.Namespace(
+        days=90 if run.args.scale >= 0.5 else 10,
+        orders_per_day=max(10, round(300 * run.args.scale)),
+        rounds=3 if run.args.scale >= 0.5 else 1,
+    )
+    run.loads["archive"] = f"{args.days} days of {args.orders_per_day} orders, in this process"
+    print(f"10. archive: {run.loads['archive']}", flush=True)
+    report = asyncio.run(archive_bench.run(args))
+    run.raw["archive"] = report
+    run.add(
+        Figure(
+            "10 archive",
+            "rows archived/s",
+            report["archive_rows_per_s"],
+            "rows/s",
+            "plain pyarrow export of the same tables",
+            report["baseline_rows_per_s"],
+        )
+    )
+    run.add(
+        Figure(
+            "10 archive",
+            f"KPI summary over {args.days} days, hot + archived",
+            report["kpi_tiered_s"],
+            "s",
+            "the same over the 3 hot days",
+            report["kpi_hot_s"],
+            f"<= {archive_bench.GOAL_S:g} s",
+            goal(report["kpi_tiered_s"], archive_bench.GOAL_S, at_most=True),
+        )
+    )
+
+
 def bench_peakday(run: Run) -> None:
     """The seeds' million orders a day at its peak hour, with every order's transitions, the
     riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
@@ -737,6 +773,7 @@ def main() -> int:
         "peakday": bench_peakday,
         "search": bench_search,
         "privacy": bench_privacy,
+        "archive": bench_archive,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

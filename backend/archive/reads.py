@@ -22,6 +22,9 @@ cancelled): only these are loaded for a KPI window; the equality test
 (tests/backend/test_archive.py) holds the KPIs to the same figures before and after."""
 KPI_EVENTS = "kind IN ('rider.status', 'rider.registered', 'order.transition', 'order.assigned')"
 
+KPI_UNREAD = ("customer_name", "customer_phone", "address", "search_tags", "note")
+"""Order columns no KPI reads: the biggest ones, left empty in a KPI window's orders."""
+
 
 def store_for(settings: Settings) -> PartitionStore:
     return PartitionStore(archive_root(settings))
@@ -38,7 +41,7 @@ async def kpi_session(
             yield session
         return
     shadows = [
-        Shadow("orders"),
+        Shadow("orders", blank=KPI_UNREAD),
         Shadow("events", hot_where=KPI_EVENTS, archived=[("kind", "in", KPI_EVENT_KINDS)]),
     ]
     async with tiered_session(db, store_for(settings), parts, shadows) as session:

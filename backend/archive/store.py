@@ -101,12 +101,15 @@ class PartitionStore:
         name: str,
         *,
         filters: list[tuple[str, str, object]] | None = None,
+        columns: list[str] | None = None,
     ) -> pa.Table:
-        """One table's rows of a day's part (those matching `filters`); none if absent."""
+        """One table's rows of a day's part (those matching `filters`; only `columns` if
+        given); none if absent."""
         path = self.path(day, part, name)
         if not path.exists():
-            return schema(name).empty_table()
-        return pq.read_table(path, filters=filters or None, schema=schema(name))
+            empty = schema(name).empty_table()
+            return empty.select(columns) if columns is not None else empty
+        return pq.read_table(path, columns=columns, filters=filters or None, schema=schema(name))
 
     def drop_part(self, day: date, part: int) -> None:
         """Delete the files of one move (a leftover of a run stopped before its ledger row)."""

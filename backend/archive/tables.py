@@ -135,6 +135,24 @@ def from_arrow(name: str, data: pa.Table) -> list[dict[str, Any]]:
     return rows
 
 
+def sqlite_rows(name: str, data: pa.Table) -> list[tuple[Any, ...]]:
+    """Archived rows as SQLite stores them (times as SQLAlchemy's naive UTC text, booleans as
+    integers, JSON as its text), converted column by column in Arrow: a KPI window loads
+    months of rows, and the ORM's per-value conversions would cost seconds."""
+    arrays = []
+    for c in Base.metadata.tables[name].c:
+        values = data.column(c.name)
+        if isinstance(c.type, UTCDateTime):
+            # Naive, then text: "YYYY-MM-DD HH:MM:SS.ffffff", as SQLAlchemy writes it.
+            values = values.cast(pa.timestamp("us")).cast(pa.string())
+        elif isinstance(c.type, Date):
+            values = values.cast(pa.string())
+        elif isinstance(c.type, Boolean):
+            values = values.cast(pa.int64())
+        arrays.append(values.to_pylist())
+    return list(zip(*arrays, strict=True))
+
+
 def json_of(text: str | None) -> Any:
     """A JSON column's stored text as a value (the archive keeps the text)."""
     return None if text is None else json.loads(text)

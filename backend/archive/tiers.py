@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.archive.models import ArchiveDayRow
 from backend.archive.store import PartitionStore
-from backend.archive.tables import from_arrow, insert_table, schema
-from backend.db import Database, UTCDateTime
+from backend.archive.tables import from_arrow, insert_table, schema, sqlite_rows
+from backend.db import Base, Database, UTCDateTime
 
 INDEXES = {
     "orders": ("id", "created_at", "signed_at", "promised_at", "updated_at", "status"),
@@ -34,6 +34,7 @@ INDEXES = {
 }
 """The temporary tables' indexes: those the readers' queries lean on."""
 INSERT_BATCH = 5_000
+LOAD_BATCH = 50_000
 
 
 @dataclass(slots=True)
@@ -45,6 +46,9 @@ class Shadow:
     hot_where: str | None = "1 = 1"
     params: dict[str, Any] = field(default_factory=dict)
     archived: list[tuple[str, str, object]] | None = None
+    blank: tuple[str, ...] = ()
+    """Text columns the reader never looks at, loaded empty: not read from the files, not
+    copied (a KPI window never reads a customer's encrypted name)."""
 
 
 async def archived_parts(
@@ -66,10 +70,19 @@ def read_parts(
     parts: Sequence[tuple[date, int]],
     name: str,
     filters: list[tuple[str, str, object]] | None,
+    blank: Sequence[str] = (),
 ) -> pa.Table:
-    """One table's archived rows of `parts`, matching `filters`."""
-    tables = [store.read(day, part, name, filters=filters) for day, part in parts]
-    return pa.concat_tables(tables) if tables else schema(name).empty_table()
+    """One table's archived rows of `parts`, matching `filters`; `blank` columns empty."""
+    shape = schema(name)
+    columns = [field.name for field in shape if field.name not in blank] if blank else None
+    tables = [store.read(day, part, name, filters=filters, columns=columns) for day, part in parts]
+    if not tables:
+        return shape.empty_table()
+    data = pa.concat_tables(tables)
+    for index in sorted(shape.get_field_index(column) for column in blank):
+        empty = pa.array([""] * data.num_rows, type=shape.field(index).type)
+        data = data.add_column(index, shape.field(index), empty)
+    return data
 
 
 @asynccontextmanager
@@ -86,15 +99,23 @@ async def tiered_session(
         schema_name = None
         if db.is_postgres:
             schema_name = await conn.scalar(text("SELECT current_schema()"))
+        else:
+            # In memory: the tables die with the connection, nothing to write to disk (set
+            # through the driver, before SQLAlchemy begins a transaction: SQLite refuses it in one).
+            driver: Any = (await conn.get_raw_connection()).driver_connection
+            await driver.execute("PRAGMA temp_store = MEMORY")
         for shadow in shadows:
             await _create(conn, shadow, postgres=db.is_postgres, schema_name=schema_name)
-            archived = read_parts(store, parts, shadow.name, shadow.archived)
+            archived = read_parts(store, parts, shadow.name, shadow.archived, shadow.blank)
             if archived.num_rows:
-                target = insert_table(shadow.name)
-                for batch in archived.to_batches(INSERT_BATCH):
-                    rows = from_arrow(shadow.name, pa.Table.from_batches([batch]))
-                    if rows:
-                        await conn.execute(insert(target), rows)
+                if db.is_postgres:
+                    target = insert_table(shadow.name)
+                    for batch in archived.to_batches(INSERT_BATCH):
+                        rows = from_arrow(shadow.name, pa.Table.from_batches([batch]))
+                        if rows:
+                            await conn.execute(insert(target), rows)
+                else:
+                    await _load_sqlite(conn, shadow.name, archived)
             for n, columns in enumerate(INDEXES.get(shadow.name, ())):
                 await conn.execute(
                     text(f"CREATE INDEX tier_{shadow.name}_{n} ON {shadow.name} ({columns})")
@@ -105,6 +126,17 @@ async def tiered_session(
         # Thrown away, not pooled: its temporary tables go with it.
         await conn.invalidate()
         await conn.close()
+
+
+async def _load_sqlite(conn: Any, name: str, data: pa.Table) -> None:
+    """Archived rows into the temporary table through the driver, as SQLite stores them."""
+    columns = [c.name for c in Base.metadata.tables[name].c]
+    sql = (
+        f"INSERT INTO temp.{name} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+    )
+    driver = (await conn.get_raw_connection()).driver_connection
+    for batch in data.to_batches(LOAD_BATCH):
+        await driver.executemany(sql, sqlite_rows(name, pa.Table.from_batches([batch])))
 
 
 async def _create(conn: Any, shadow: Shadow, *, postgres: bool, schema_name: str | None) -> None:

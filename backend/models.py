@@ -1,7 +1,7 @@
 """Every table, imported in one place so the metadata is complete (Alembic reads it here)."""
 
 from backend.alerts.models import AlertRow
-from backend.archive.models import ArchiveDayRow
+from backend.archive.models import ArchiveDayRow, ArchiveErasureRow
 from backend.auth.models import TokenRow, UserRow
 from backend.channels.models import (
     ChannelCallbackRow,
@@ -28,6 +28,7 @@ from backend.sensors.models import TemperatureReadingRow
 __all__ = [
     "AlertRow",
     "ArchiveDayRow",
+    "ArchiveErasureRow",
     "Base",
     "ChannelCallbackRow",
     "ChannelOrderRow",

@@ -36,3 +36,15 @@ class ArchiveDayRow(Base):
     written_at: Mapped[datetime] = mapped_column(UTCDateTime())
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     dropped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ArchiveErasureRow(Base):
+    """A customer erased in the database whose archived orders still need the same (written
+    in the erasure's own transaction; done once every archived part holding them is
+    rewritten). A run stopped half way leaves it pending, and the next run finishes it."""
+
+    __tablename__ = "archive_erasures"
+
+    customer_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.archive.erasure import apply_pending, settle_erasing
 from backend.archive.faults import crash_at
 from backend.archive.models import ArchiveDayRow
 from backend.archive.store import PartitionStore, checksum
@@ -69,6 +70,8 @@ class RunReport:
     dropped: list[date] = field(default_factory=list)
     discarded_parts: int = 0
     stale: list[date] = field(default_factory=list)
+    erasures: int = 0
+    """Customers' erasures applied to the archive."""
 
     @property
     def rows(self) -> int:
@@ -127,6 +130,8 @@ class Archiver:
                 report.moved.append(move)
                 crash_at("archived")
         report.dropped = await self.drop_expired(oldest_kept, now=now, dry_run=dry_run)
+        if not dry_run:
+            report.erasures = await apply_pending(self.db, self.store, now=now)
         return report
 
     # --- recovery ---------------------------------------------------------------------------
@@ -135,6 +140,7 @@ class Archiver:
         """Discard half-written files and parts without a ledger row; finish `written` parts."""
         self.store.discard_partials()
         ledger = await self._ledger()
+        settle_erasing(self.store, ledger)
         discarded = 0
         for day in self.store.days_on_disk():
             for part in self.store.parts_on_disk(day):

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import text
 
+from backend.archive.erasure import apply_pending
 from backend.archive.mover import Archiver, RunReport
 from backend.archive.reads import store_for
 from backend.background import BackgroundLoop
@@ -111,3 +112,20 @@ class ArchiveSchedule(BackgroundLoop):
                 raise
             except Exception:  # logged, tried again next period: the rows stay where they are
                 log.exception("archive run failed")
+
+
+async def erase_now(db: Database, settings: Settings, clock: Clock) -> bool:
+    """Apply pending erasures to the archive now, unless a run holds it (that run applies
+    them as it ends); never raises: what is not done stays pending for the next run."""
+    archiver = archiver_for(db, settings)
+    if not archiver.store.root.is_dir():
+        return False  # nothing archived yet: the next run marks it done
+    try:
+        async with archive_lease(db, archiver):
+            await apply_pending(db, archiver.store, now=clock.now())
+        return True
+    except ArchiveBusy:
+        return False
+    except Exception:  # logged; the erasure stays pending and the next archive run does it
+        log.exception("erasing in the archive failed; the next archive run tries again")
+        return False

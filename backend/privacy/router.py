@@ -7,9 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.archive.erasure import note_erasure
+from backend.archive.schedule import erase_now
 from backend.auth.deps import CanEraseCustomers
 from backend.crypto.cipher import active
-from backend.deps import ClockDep, DbDep
+from backend.deps import ClockDep, DbDep, SettingsDep
 from backend.privacy.erasure import Erased, erase_customer
 from backend.realtime.deps import FeedDep
 from backend.responses import PROTECTED, errors
@@ -39,20 +41,29 @@ async def erase(
     customer_id: CustomerId,
     db: DbDep,
     clock: ClockDep,
+    settings: SettingsDep,
     feed: FeedDep,
     principal: CanEraseCustomers,
 ) -> CustomerErasure:
     """Erase a customer: their name, phone and address become a pseudonym in every place they
     were kept (the customer, their orders, the events, alerts and requests that quoted them,
     stored answers), the point their goods went to rounded to about a kilometre; counts,
-    times, amounts and the audit trail stay. Audited (`customer.erased`). Erasing again
+    times, amounts and the audit trail stay; archived orders are rewritten the same way.
+    Audited (`customer.erased`). Erasing again
     answers the same and changes nothing."""
     now = clock.now()
 
     async def job(session: AsyncSession) -> Erased:
-        return await erase_customer(session, customer_id, actor=principal, now=now)
+        erased = await erase_customer(session, customer_id, actor=principal, now=now)
+        if erased.scrub is not None:  # erased now (not before): the archive owes it too
+            await note_erasure(session, customer_id, now=now)
+        return erased
 
     erased = await db.write(job)
+    if erased.scrub is not None:
+        # Their archived orders too (docs/data-tiers.md): now, or as the running archive
+        # run ends.
+        await erase_now(db, settings, clock)
     # The log is rewritten; so are its newest events this instance holds for replays.
     erased.rewrite_held(feed)
     active().forget()  # nor are their values kept decrypted in this instance's memory

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from backend.archive.models import ArchiveDayRow
+from backend.archive.models import ArchiveDayRow, ArchiveErasureRow
 from backend.archive.schedule import ArchiveBusy, archive_lease, archive_once, archiver_for
+from backend.archive.store import checksum
 from backend.clock import ManualClock
 from backend.orders.models import OrderRow
 from tests.backend.archive_support import (
@@ -148,3 +149,52 @@ async def test_a_dry_run_changes_nothing_and_one_run_at_a_time(
         with pytest.raises(ArchiveBusy):
             await archive_once(runtime.db, runtime.settings, api.clock)
     assert await census(database_url, tmp_path / "archive") == before
+
+
+async def test_erasing_a_customer_rewrites_their_archived_orders(
+    api: Api, database_url: str, tmp_path: Path
+) -> None:
+    # The customer's name quoted in a reason, in the archive after the move.
+    quoted = await api.create_order()
+    name, phone = quoted["customer"]["name"], quoted["customer"]["phone"]
+    customer_id = quoted["customer"]["id"]
+    quoted = await api.act("dispatcher", quoted, "cancel", reason=f"{name} called")
+    made = await history(api, days=2)
+    made["closed"].append(quoted["id"])
+    advance(api, days=4)
+    runtime = api.app.state.runtime
+    await archive_once(runtime.db, runtime.settings, api.clock)
+    # Their open order is closed first: an erasure waits for open orders to end.
+    open_order = (await api.get("admin", f"/orders/{made['open'][0]}")).json()
+    await api.act("dispatcher", open_order, "cancel", reason="closing")
+
+    erased = await api.client.delete(
+        f"/api/v1/customers/{customer_id}", headers=await api.auth("admin")
+    )
+    assert erased.status_code == 200, erased.text
+
+    for order_id in made["closed"]:
+        seen = (await api.get("admin", f"/orders/{order_id}")).json()
+        assert seen["customer"]["name"] == f"erased customer {customer_id}", order_id
+        assert seen["customer"]["phone"] == "" and seen["address"] == "erased"
+        timeline = (await api.get("admin", f"/orders/{order_id}/timeline")).text
+        assert name not in timeline and phone not in timeline
+    async with runtime.db.read() as session:
+        ledger = list(await session.scalars(select(ArchiveDayRow)))
+        pending = await session.scalar(
+            select(func.count())
+            .select_from(ArchiveErasureRow)
+            .where(ArchiveErasureRow.done_at.is_(None))
+        )
+    assert pending == 0
+    store = archiver_for(runtime.db, runtime.settings).store
+    for row in ledger:  # every rewritten file is the one the ledger vouches for
+        for table, digest in row.checksums.items():
+            assert checksum(store.path(row.day, row.part, table)) == digest
+    every_reason = " ".join(
+        str(r)
+        for row in ledger
+        for r in store.read(row.day, row.part, "events").column("reason").to_pylist()
+    )
+    assert "called" in every_reason and name not in every_reason
+    assert (await archive_once(runtime.db, runtime.settings, api.clock)).erasures == 0

@@ -1,4 +1,5 @@
-"""the archive's ledger: one row per day moved to Parquet (backend/archive/)
+"""the archive's ledger: one row per day moved to Parquet, and erasures still to apply to it
+(backend/archive/)
 
 Revision ID: 0019
 Revises: 0014
@@ -33,7 +34,15 @@ def upgrade() -> None:
         sa.Column("dropped_at", UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("day", "part", name=op.f("pk_archive_days")),
     )
+    op.create_table(
+        "archive_erasures",
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("requested_at", UTCDateTime(), nullable=False),
+        sa.Column("done_at", UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_archive_erasures")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("archive_erasures")
     op.drop_table("archive_days")

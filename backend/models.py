@@ -1,7 +1,6 @@
 """Every table, imported in one place so the metadata is complete (Alembic reads it here)."""
 
 from backend.alerts.models import AlertRow
-from backend.archive.models import ArchiveDayRow, ArchiveErasureRow
 from backend.auth.models import TokenRow, UserRow
 from backend.channels.models import (
     ChannelCallbackRow,
@@ -24,6 +23,7 @@ from backend.riders.models import (
     ZoneRow,
 )
 from backend.sensors.models import TemperatureReadingRow
+from backend.tiers.models import ArchiveDayRow, ArchiveErasureRow
 
 __all__ = [
     "AlertRow",

@@ -27,9 +27,7 @@ from typing import Any
 import pyarrow.parquet as pq
 from sqlalchemy import insert, select
 
-from backend.archive.reads import kpi_session
 from backend.archive.schedule import archive_once
-from backend.archive.tables import ORDER_TABLES, raw_columns, to_arrow
 from backend.auth.passwords import Passwords
 from backend.clock import ManualClock
 from backend.crypto.cipher import install
@@ -41,6 +39,8 @@ from backend.orders.models import CustomerRow, OrderItemRow, OrderRow
 from backend.realtime.models import EventRow
 from backend.riders.models import RiderPositionRow
 from backend.settings import Settings
+from backend.tiers.reads import kpi_session
+from backend.tiers.tables import ORDER_TABLES, raw_columns, to_arrow
 
 GOAL_S = 2.0
 STATES = ("CREATED", "PAID", "PICKING", "DELIVERING", "SIGNED")

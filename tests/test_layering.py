@@ -186,6 +186,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
     ("edge",),  # security headers, offline docs, TLS, the connection guard
     ("writer",),
     ("db",),
+    ("tiers",),  # the archive's files, ledger and tiered reads: read by every domain's routes
     ("deps",),
     ("auth",),
     ("idempotency",),
@@ -200,6 +201,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
     ("channels",),
     ("kpi",),
     ("privacy",),  # erasure and the upkeep of keys and stored answers: over every domain
+    ("archive",),  # moving closed orders and old fixes to the archive, erasing there
     ("demo",),  # seeding the demo city: the app imports it only with the `demo` setting on
     ("runtime",),
     ("app", "models"),

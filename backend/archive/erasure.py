@@ -1,14 +1,15 @@
 """A customer's erasure reaching the archive: their archived orders' copies of name, phone and
 address replaced as in the database (`backend/privacy/erasure.py`), never decrypted onto disk.
 
-The erasure's transaction records the customer in `archive_erasures`; then (at once when no
-archive run is going on, else at the end of the next run) every archived part holding their
-orders is rewritten: the orders (pseudonym, emptied phone, "erased" address, the point rounded
-to about a kilometre, no search tags), the events, returns and claims and channel receipts
-that quoted them, and the fixes near their door blurred to about 100 m. Each changed file is
-written beside the old one (`.erasing`), the ledger's checksums updated, then the file renamed
-into place; a run that stops half way is finished by the next (`settle_erasing`), and the
-customer is marked done only once every part is rewritten.
+The erasure's transaction records the customer in `archive_erasures`
+(`backend/tiers/erasures.py`); the backend's archive schedule (within a minute) or the next
+archive run then rewrites every archived part holding their orders: the orders (pseudonym,
+emptied phone, "erased" address, the point rounded to about a kilometre, no search tags), the
+events, returns and claims and channel receipts that quoted them, and the fixes near their door
+blurred to about 100 m. Each changed file is written beside the old one (`.erasing`), the
+ledger's checksums updated, then the file renamed into place; a run that stops half way is
+finished by the next (`settle_erasing`), and the customer is marked done only once every part
+is rewritten.
 """
 
 from __future__ import annotations
@@ -27,11 +28,8 @@ import pyarrow.compute as pc
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.archive.models import ArchiveDayRow, ArchiveErasureRow
-from backend.archive.store import PartitionStore, checksum
-from backend.archive.tables import FIXES, schema
 from backend.crypto.cipher import PREFIX, active
-from backend.db import Database, conflict_insert
+from backend.db import Database
 from backend.privacy.erasure import (
     COORDINATE_DECIMALS,
     DOORSTEP_DECIMALS,
@@ -41,23 +39,13 @@ from backend.privacy.erasure import (
     Scrubber,
     pseudonym,
 )
+from backend.tiers.models import ArchiveDayRow, ArchiveErasureRow
+from backend.tiers.store import PartitionStore, checksum
+from backend.tiers.tables import FIXES, schema
 
 log = logging.getLogger(__name__)
 
 ERASING = ".erasing"
-
-
-async def note_erasure(session: AsyncSession, customer_id: int, *, now: datetime) -> None:
-    """Inside the erasure's transaction: the archive owes this customer the same."""
-    row = ArchiveErasureRow.__table__
-    statement = conflict_insert(session)(row).values(
-        customer_id=customer_id, requested_at=now, done_at=None
-    )
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["customer_id"], set_={"requested_at": now, "done_at": None}
-        )
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +269,7 @@ def _write_beside(store: PartitionStore, day: date, part: int, name: str, data: 
     temp = beside.with_name(beside.name + ".tmp")
     import pyarrow.parquet as pq
 
-    from backend.archive.store import COMPRESSION
+    from backend.tiers.store import COMPRESSION
 
     pq.write_table(data, temp, compression=COMPRESSION)
     with open(temp, "rb+") as handle:

@@ -33,14 +33,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.archive.erasure import apply_pending, settle_erasing
 from backend.archive.faults import crash_at
-from backend.archive.models import ArchiveDayRow
-from backend.archive.store import PartitionStore, checksum
-from backend.archive.tables import FIXES, MOVING, ORDER_TABLES, raw_columns, to_arrow
 from backend.db import Database
 from backend.orders.models import OrderRow
 from backend.realtime.models import EventRow
 from backend.returns.models import ReturnRequestRow
 from backend.riders.models import RiderPositionRow
+from backend.tiers.models import ArchiveDayRow
+from backend.tiers.store import PartitionStore, checksum
+from backend.tiers.tables import FIXES, MOVING, ORDER_TABLES, raw_columns, to_arrow
 
 log = logging.getLogger(__name__)
 

@@ -11,18 +11,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from backend.archive.erasure import apply_pending
 from backend.archive.mover import Archiver, RunReport
-from backend.archive.reads import store_for
 from backend.background import BackgroundLoop
 from backend.clock import Clock
 from backend.db import Database
 from backend.settings import Settings
+from backend.tiers.models import ArchiveErasureRow
+from backend.tiers.reads import store_for
 
 log = logging.getLogger(__name__)
 
+ERASURE_TICK = 30.0
+"""Seconds between looks for erasures the archive owes (one small query)."""
 ARCHIVE_LOCK_KEY = 0x46524C19
 """Our PostgreSQL advisory lock for archive runs (backend/db.py's keys are 0x46524Cxx)."""
 
@@ -84,7 +87,8 @@ async def archive_once(
 
 
 class ArchiveSchedule(BackgroundLoop):
-    """Every `archive_seconds`: a run, skipped when another holds the archive."""
+    """Every `archive_seconds`: a run; between runs, every `ERASURE_TICK` seconds, the
+    erasures the archive owes (a customer erased since). Skipped while another holds it."""
 
     name = "archive"
 
@@ -93,10 +97,18 @@ class ArchiveSchedule(BackgroundLoop):
         self.db, self.settings, self.clock = db, settings, clock
 
     async def _run(self) -> None:
+        period = self.settings.archive_seconds
+        tick = min(ERASURE_TICK, period)
+        # A period first: a backend starting is busy enough, and a restart loop must not turn
+        # into an archive loop.
+        due = asyncio.get_running_loop().time() + period
         while True:
-            # A period first: a backend starting is busy enough, and a restart loop must not
-            # turn into an archive loop.
-            await asyncio.sleep(self.settings.archive_seconds)
+            await asyncio.sleep(tick)
+            if asyncio.get_running_loop().time() < due:
+                if await erasures_pending(self.db):
+                    await erase_now(self.db, self.settings, self.clock)
+                continue
+            due = asyncio.get_running_loop().time() + period
             try:
                 report = await archive_once(self.db, self.settings, self.clock)
                 if report.moved or report.dropped:
@@ -114,18 +126,26 @@ class ArchiveSchedule(BackgroundLoop):
                 log.exception("archive run failed")
 
 
+async def erasures_pending(db: Database) -> bool:
+    async with db.read() as session:
+        first = await session.scalar(
+            select(ArchiveErasureRow.customer_id)
+            .where(ArchiveErasureRow.done_at.is_(None))
+            .limit(1)
+        )
+    return first is not None
+
+
 async def erase_now(db: Database, settings: Settings, clock: Clock) -> bool:
     """Apply pending erasures to the archive now, unless a run holds it (that run applies
-    them as it ends); never raises: what is not done stays pending for the next run."""
+    them as it ends); never raises: what is not done stays pending for the next try."""
     archiver = archiver_for(db, settings)
-    if not archiver.store.root.is_dir():
-        return False  # nothing archived yet: the next run marks it done
     try:
         async with archive_lease(db, archiver):
             await apply_pending(db, archiver.store, now=clock.now())
         return True
     except ArchiveBusy:
         return False
-    except Exception:  # logged; the erasure stays pending and the next archive run does it
-        log.exception("erasing in the archive failed; the next archive run tries again")
+    except Exception:  # logged; the erasure stays pending and is tried again
+        log.exception("erasing in the archive failed; tried again later")
         return False

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query
 
-from backend.archive.reads import kpi_session
 from backend.auth.deps import CanReadKpi
 from backend.clock import Clock
 from backend.deps import ClockDep, DbDep, SettingsDep
@@ -17,6 +16,7 @@ from backend.kpi import service
 from backend.kpi.reconciliation import reconcile
 from backend.kpi.scope import KpiScope
 from backend.responses import PROTECTED
+from backend.tiers.reads import kpi_session
 from backend_client.models import (
     NO_CONTROL_CHARS,
     Channel,

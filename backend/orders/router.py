@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.archive.reads import archived_order_session
 from backend.auth.deps import CanAssignOrders, CanCreateOrders, CanReadOrders, CanTransitionOrders
 from backend.auth.fields import FieldPolicy
 from backend.deps import ClockDep, DbDep, SettingsDep
@@ -20,6 +19,7 @@ from backend.orders.search import SearchCorpus
 from backend.orders.views import event_views_for, order_view
 from backend.paths import OrderId
 from backend.responses import PROTECTED, TOO_LARGE, errors
+from backend.tiers.reads import archived_order_session
 from backend.writer import part
 from backend_client.models import (
     NO_CONTROL_CHARS,

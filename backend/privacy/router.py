@@ -7,14 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.archive.erasure import note_erasure
-from backend.archive.schedule import erase_now
 from backend.auth.deps import CanEraseCustomers
 from backend.crypto.cipher import active
-from backend.deps import ClockDep, DbDep, SettingsDep
+from backend.deps import ClockDep, DbDep
 from backend.privacy.erasure import Erased, erase_customer
 from backend.realtime.deps import FeedDep
 from backend.responses import PROTECTED, errors
+from backend.tiers.erasures import note_erasure
 from backend_client.models import CustomerErasure
 
 router = APIRouter(tags=["customers"])
@@ -41,16 +40,15 @@ async def erase(
     customer_id: CustomerId,
     db: DbDep,
     clock: ClockDep,
-    settings: SettingsDep,
     feed: FeedDep,
     principal: CanEraseCustomers,
 ) -> CustomerErasure:
     """Erase a customer: their name, phone and address become a pseudonym in every place they
     were kept (the customer, their orders, the events, alerts and requests that quoted them,
     stored answers), the point their goods went to rounded to about a kilometre; counts,
-    times, amounts and the audit trail stay; archived orders are rewritten the same way.
-    Audited (`customer.erased`). Erasing again
-    answers the same and changes nothing."""
+    times, amounts and the audit trail stay; archived orders are rewritten the same way by
+    the archive schedule within a minute (docs/data-tiers.md). Audited (`customer.erased`).
+    Erasing again answers the same and changes nothing."""
     now = clock.now()
 
     async def job(session: AsyncSession) -> Erased:
@@ -60,10 +58,6 @@ async def erase(
         return erased
 
     erased = await db.write(job)
-    if erased.scrub is not None:
-        # Their archived orders too (docs/data-tiers.md): now, or as the running archive
-        # run ends.
-        await erase_now(db, settings, clock)
     # The log is rewritten; so are its newest events this instance holds for replays.
     erased.rewrite_held(feed)
     active().forget()  # nor are their values kept decrypted in this instance's memory

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from backend.archive.reads import archived_order_session, rider_session
 from backend.auth.deps import CanReadOrders, CanReadRiders, CanReadWarehouses
 from backend.auth.principal import Principal
 from backend.deps import ClockDep, DbDep, SettingsDep
@@ -16,6 +15,7 @@ from backend.paths import OrderId, RiderId
 from backend.responses import PROTECTED, errors
 from backend.riders import next_stops, tracks, zones
 from backend.riders.service import MAX_CLOCK_SKEW
+from backend.tiers.reads import archived_order_session, rider_session
 from backend_client.models import Moment, RiderRoute, Track, Zone
 
 router = APIRouter(tags=["riders"], responses=PROTECTED)

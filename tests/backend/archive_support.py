@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from backend.archive.tables import MOVING
+from backend.tiers.tables import MOVING
 from tests.support import Api
 
 WH_CY = (39.9334, 116.455)

@@ -21,10 +21,10 @@ import pyarrow as pa
 from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.archive.models import ArchiveDayRow
-from backend.archive.store import PartitionStore
-from backend.archive.tables import from_arrow, insert_table, schema, sqlite_rows
 from backend.db import Base, Database, UTCDateTime
+from backend.tiers.models import ArchiveDayRow
+from backend.tiers.store import PartitionStore
+from backend.tiers.tables import from_arrow, insert_table, schema, sqlite_rows
 
 INDEXES = {
     "orders": ("id", "created_at", "signed_at", "promised_at", "updated_at", "status"),

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 import pyarrow.compute as pc
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.archive.store import PartitionStore, archive_root
-from backend.archive.tiers import Shadow, archived_parts, read_parts, tiered_session
 from backend.db import Database
 from backend.settings import Settings
+from backend.tiers.session import Shadow, archived_parts, read_parts, tiered_session
+from backend.tiers.store import PartitionStore, archive_root
 
 KPI_EVENT_KINDS = ("rider.status", "rider.registered", "order.transition", "order.assigned")
 """The events the KPIs read (backend/kpi/: shifts, moves on and off the road, trouble, who

@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy.engine import make_url
 
-from backend.archive.tables import schema
 from backend.settings import Settings
+from backend.tiers.tables import schema
 
 Fault = Callable[[str], None] | None
 """Called at the points a crash is tested at (`backend/archive/faults.py`)."""

@@ -198,8 +198,14 @@ def _census() -> dict[str, Any]:
     db = Database(settings.database_url)
 
     async def census() -> dict[str, Any]:
+        from backend.archive.keys import archived_key_census
+        from backend.tiers.reads import store_for
+
         try:
-            return await key_census(db)
+            found: dict[str, Any] = dict(await key_census(db))
+            # Archived values count too: a key retired under them would lose them.
+            found.update(await archived_key_census(db, store_for(settings)))
+            return found
         finally:
             await db.dispose()
 
@@ -221,7 +227,8 @@ def status() -> None:
 @keys_app.command()
 def reseal() -> None:
     """Re-encrypt every value not under the current key now (what running backends do in
-    the background), batch by batch; safe beside running backends."""
+    the background), batch by batch, and the archive's (docs/data-tiers.md); safe beside
+    running backends."""
     import asyncio
 
     from backend.crypto.cipher import install
@@ -234,14 +241,28 @@ def reseal() -> None:
     install(key_source(settings).load())
     db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
 
-    async def run() -> int:
+    async def run() -> tuple[int, int | None]:
+        from backend.archive.keys import reseal_archive
+        from backend.archive.schedule import ArchiveBusy, archive_lease, archiver_for
+
         try:
             await db.start()
-            return await reseal_all(db)
+            resealed = await reseal_all(db)
+            archiver = archiver_for(db, settings)
+            try:
+                async with archive_lease(db, archiver):
+                    return resealed, await reseal_archive(db, archiver.store)
+            except ArchiveBusy:
+                return resealed, None
         finally:
             await db.dispose()
 
-    typer.echo(f"re-encrypted {asyncio.run(run())} value(s)")
+    resealed, archived = asyncio.run(run())
+    typer.echo(f"re-encrypted {resealed} value(s)")
+    if archived is None:
+        typer.echo("the archive is busy (an archive run): run `keys reseal` again after it")
+    else:
+        typer.echo(f"re-encrypted {archived} archived value(s)")
 
 
 @keys_app.command()

@@ -6,17 +6,14 @@ The erasure's transaction records the customer in `archive_erasures`
 archive run then rewrites every archived part holding their orders: the orders (pseudonym,
 emptied phone, "erased" address, the point rounded to about a kilometre, no search tags), the
 events, returns and claims and channel receipts that quoted them, and the fixes near their door
-blurred to about 100 m. Each changed file is written beside the old one (`.erasing`), the
-ledger's checksums updated, then the file renamed into place; a run that stops half way is
-finished by the next (`settle_erasing`), and the customer is marked done only once every part
-is rewritten.
+blurred to about 100 m, each part rewritten crash-safely (`rewrite.py`); the customer is marked
+done only once every part is rewritten.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -28,6 +25,7 @@ import pyarrow.compute as pc
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.archive.rewrite import rewrite_part
 from backend.crypto.cipher import PREFIX, active
 from backend.db import Database
 from backend.privacy.erasure import (
@@ -40,12 +38,10 @@ from backend.privacy.erasure import (
     pseudonym,
 )
 from backend.tiers.models import ArchiveDayRow, ArchiveErasureRow
-from backend.tiers.store import PartitionStore, checksum
+from backend.tiers.store import PartitionStore
 from backend.tiers.tables import FIXES, schema
 
 log = logging.getLogger(__name__)
-
-ERASING = ".erasing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,25 +111,7 @@ async def _erase(
             changed[FIXES.name] = fixes
         if not changed:
             continue
-        digests = {
-            name: _write_beside(store, day, part, name, table) for name, table in changed.items()
-        }
-
-        async def record(
-            session: AsyncSession,
-            day: date = day,
-            part: int = part,
-            digests: dict[str, str] = digests,
-        ) -> None:
-            # The ledger's checksums as they are now (an earlier customer may have changed
-            # them in this very pass), with this rewrite's.
-            row = await session.get(ArchiveDayRow, (day, part))
-            assert row is not None  # parts are never deleted while their files exist
-            row.checksums = {**row.checksums, **digests}
-
-        await db.write(record)
-        for name in digests:
-            _settle(store, day, part, name)
+        await rewrite_part(db, store, day, part, changed)
     log.info("erased customer %d in %d archived part(s)", customer_id, len(holding))
 
 
@@ -260,47 +238,3 @@ def _blur(fixes: pa.Table, doorsteps: list[Doorstep]) -> pa.Table | None:
     index = fixes.schema.get_field_index
     fixes = fixes.set_column(index("lat"), "lat", new_lat)
     return fixes.set_column(index("lng"), "lng", new_lng)
-
-
-def _write_beside(store: PartitionStore, day: date, part: int, name: str, data: pa.Table) -> str:
-    """The rewritten file beside the current one, whole and flushed; its checksum."""
-    final = store.path(day, part, name)
-    beside = final.with_name(final.name + ERASING)
-    temp = beside.with_name(beside.name + ".tmp")
-    import pyarrow.parquet as pq
-
-    from backend.tiers.store import COMPRESSION
-
-    pq.write_table(data, temp, compression=COMPRESSION)
-    with open(temp, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temp, beside)
-    return checksum(beside)
-
-
-def _settle(store: PartitionStore, day: date, part: int, name: str) -> None:
-    final = store.path(day, part, name)
-    os.replace(final.with_name(final.name + ERASING), final)
-    fd = os.open(final.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def settle_erasing(store: PartitionStore, ledger: dict[tuple[date, int], Any]) -> int:
-    """After a stop: a rewritten file the ledger already vouches for goes into place; one it
-    does not is deleted (the erasure is still pending and is done again). How many settled."""
-    settled = 0
-    for day in store.days_on_disk():
-        for part in store.parts_on_disk(day):
-            for beside in store.part_dir(day, part).glob(f"*{ERASING}*"):
-                name = beside.name.split(".parquet")[0]
-                row = ledger.get((day, part))
-                wanted = row.checksums.get(name) if row is not None else None
-                if beside.name.endswith(ERASING) and wanted == checksum(beside):
-                    _settle(store, day, part, name)
-                    settled += 1
-                else:
-                    beside.unlink(missing_ok=True)
-    return settled

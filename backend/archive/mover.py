@@ -31,8 +31,9 @@ import pyarrow.compute as pc
 from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.archive.erasure import apply_pending, settle_erasing
+from backend.archive.erasure import apply_pending
 from backend.archive.faults import crash_at
+from backend.archive.rewrite import settle_rewrites
 from backend.db import Database
 from backend.orders.models import OrderRow
 from backend.realtime.models import EventRow
@@ -140,7 +141,7 @@ class Archiver:
         """Discard half-written files and parts without a ledger row; finish `written` parts."""
         self.store.discard_partials()
         ledger = await self._ledger()
-        settle_erasing(self.store, ledger)
+        settle_rewrites(self.store, ledger)
         discarded = 0
         for day in self.store.days_on_disk():
             for part in self.store.parts_on_disk(day):

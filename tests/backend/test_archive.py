@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from backend.archive.keys import archived_key_census, reseal_archive
 from backend.archive.schedule import (
     ArchiveBusy,
     archive_lease,
@@ -20,6 +21,7 @@ from backend.archive.schedule import (
     erase_now,
 )
 from backend.clock import ManualClock
+from backend.crypto.keys import new_ring_text, rotate_file, write_private
 from backend.orders.models import OrderRow
 from backend.tiers.models import ArchiveDayRow, ArchiveErasureRow
 from backend.tiers.store import checksum
@@ -217,3 +219,33 @@ async def test_erasing_a_customer_rewrites_their_archived_orders(
     )
     assert "called" in every_reason and name not in every_reason
     assert (await archive_once(runtime.db, runtime.settings, api.clock)).erasures == 0
+
+
+async def test_a_rotated_key_reaches_archived_values(
+    database_url: str, clock: ManualClock, tmp_path: Path
+) -> None:
+    path = tmp_path / "keys" / "field-keys.json"
+    write_private(path, new_ring_text())
+    settings = {"field_keys": None, "field_key_file": str(path), "archive_seconds": 0}
+    async for api in started(
+        database_url, clock, archive_dir=str(tmp_path / "archive"), **settings
+    ):
+        made = await history(api, days=1)
+        order_id = made["closed"][0]
+        before = (await api.get("admin", f"/orders/{order_id}")).json()
+        advance(api, days=4)
+        runtime = api.app.state.runtime
+        await archive_once(runtime.db, runtime.settings, api.clock)
+        store = archiver_for(runtime.db, runtime.settings).store
+
+        old, new = rotate_file(path)
+        assert runtime.privacy.reload_keys()  # as the upkeep pass does within a minute
+        census = await archived_key_census(runtime.db, store)
+        assert {kid for counts in census.values() for kid, n in counts.items() if n} == {old}
+
+        assert await reseal_archive(runtime.db, store) > 0
+        census = await archived_key_census(runtime.db, store)
+        assert {kid for counts in census.values() for kid, n in counts.items() if n} == {new}
+        after = (await api.get("admin", f"/orders/{order_id}")).json()
+        assert after["customer"] == before["customer"] and after["address"] == before["address"]
+        assert await reseal_archive(runtime.db, store) == 0

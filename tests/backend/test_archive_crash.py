@@ -1,5 +1,6 @@
 """`freshline archive` killed (SIGKILL, a real subprocess) at each point of a move, then run
-again: every row is in exactly one tier, and the totals are those of before."""
+again: every row is in exactly one tier, and the totals are those of before. On SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -70,9 +71,8 @@ async def totals(database_url: str, archive: Path) -> tuple[int, int]:
     return int(count), int(amount)
 
 
-def test_killed_at_every_point_of_a_move_loses_nothing(tmp_path: Path) -> None:
-    database = tmp_path / "freshline.db"
-    url = f"sqlite+aiosqlite:///{database}"
+def test_killed_at_every_point_of_a_move_loses_nothing(database_url: str, tmp_path: Path) -> None:
+    url = database_url
     archive = tmp_path / "archive"
 
     async def make() -> None:

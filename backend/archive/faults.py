@@ -3,7 +3,7 @@
 `FRESHLINE_ARCHIVE_FAULT=<point>` makes the process kill itself (SIGKILL: no cleanup, no
 flush, as a power cut or the OOM killer would) when it reaches that point:
 
-- `partial`: a Parquet file written under its temporary name, not yet renamed;
+- `partial`: a day's Parquet files written under their temporary names, none renamed;
 - `files`: a day's files in place, its ledger row not yet written;
 - `ledger`: the ledger row written (`written`), the rows not yet deleted;
 - `delete`: inside the transaction deleting the rows, before it commits;

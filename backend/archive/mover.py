@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.alerts.models import AlertRow
 from backend.archive.erasure import apply_pending
 from backend.archive.faults import crash_at
 from backend.archive.rewrite import settle_rewrites
@@ -41,7 +42,14 @@ from backend.returns.models import ReturnRequestRow
 from backend.riders.models import RiderPositionRow
 from backend.tiers.models import ArchiveDayRow
 from backend.tiers.store import PartitionStore, checksum
-from backend.tiers.tables import FIXES, MOVING, ORDER_TABLES, raw_columns, to_arrow
+from backend.tiers.tables import (
+    FIXES,
+    MOVING,
+    ORDER_TABLES,
+    from_sqlite,
+    raw_columns,
+    to_arrow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +129,9 @@ class Archiver:
         oldest_kept = (now - self.retention).astimezone(UTC).date()
         first = await self._first_day_with_rows(last)
         if first is not None:
-            for day in days_between(max(first, oldest_kept), last):
+            # Days already past retention are moved too (then dropped below): a database that
+            # kept years before the archive existed is emptied of them all the same.
+            for day in days_between(first, last):
                 move = await self.move_day(day, now=now, dry_run=dry_run)
                 if move is None:
                     continue
@@ -252,7 +262,12 @@ class Archiver:
         """The day's movable rows per table, as one snapshot; and each order's version."""
         start, end = day_start(day), day_start(day + timedelta(days=1))
         o = OrderRow
+        # An order still owed a decision (a return, a claim) or watched by a standing alert
+        # stays where the people working on it look.
         pending = select(ReturnRequestRow.order_id).where(ReturnRequestRow.decided_at.is_(None))
+        alerted = select(AlertRow.order_id).where(
+            AlertRow.state != "resolved", AlertRow.order_id.is_not(None)
+        )
         # The order holding the newest event stays: the log's highest `seq` is what the next
         # event is numbered from (backend/writer.py), so that row never leaves the database.
         e = EventRow
@@ -269,6 +284,7 @@ class Archiver:
                         o.updated_at >= start,
                         o.updated_at < end,
                         o.id.not_in(pending),
+                        o.id.not_in(alerted),
                         o.id.not_in(newest),
                     )
                     .order_by(o.id)
@@ -276,19 +292,10 @@ class Archiver:
             ).all()
             versions = {order_id: version for order_id, version in orders}
             ids = list(versions)
-            data: dict[str, pa.Table] = {}
-            for moving in ORDER_TABLES:
-                rows: list[Any] = []
-                columns = raw_columns(moving.name)
-                link = next(c for c in columns if c.name == moving.link)
-                for chunk in _chunks(ids):
-                    query = select(*columns).where(link.in_(chunk))
-                    rows += (await session.execute(query)).all()
-                data[moving.name] = to_arrow(moving.name, rows)
-            columns = raw_columns(FIXES.name)
-            at = next(c for c in columns if c.name == "at")
-            fixes = (await session.execute(select(*columns).where(at >= start, at < end))).all()
-            data[FIXES.name] = to_arrow(FIXES.name, list(fixes))
+            if self.db.is_postgres:
+                data = await _read_rows(session, ids, start, end)
+            else:
+                data = await _read_sqlite_rows(session, ids, start, end)
         return data, versions
 
     async def _delete_moved(
@@ -370,6 +377,52 @@ class Archiver:
 
             await self.db.write(mark)
         return expired
+
+
+async def _read_rows(
+    session: AsyncSession, ids: list[int], start: datetime, end: datetime
+) -> dict[str, pa.Table]:
+    """The orders' rows in every table, and the fixes of [start, end), through the ORM's
+    column types (PostgreSQL: asyncpg hands over Python values already)."""
+    data: dict[str, pa.Table] = {}
+    for moving in ORDER_TABLES:
+        rows: list[Any] = []
+        columns = raw_columns(moving.name)
+        link = next(c for c in columns if c.name == moving.link)
+        for chunk in _chunks(ids):
+            rows += (await session.execute(select(*columns).where(link.in_(chunk)))).all()
+        data[moving.name] = to_arrow(moving.name, rows)
+    columns = raw_columns(FIXES.name)
+    at = next(c for c in columns if c.name == "at")
+    fixes = (await session.execute(select(*columns).where(at >= start, at < end))).all()
+    data[FIXES.name] = to_arrow(FIXES.name, list(fixes))
+    return data
+
+
+async def _read_sqlite_rows(
+    session: AsyncSession, ids: list[int], start: datetime, end: datetime
+) -> dict[str, pa.Table]:
+    """The same as `_read_rows`, straight from the driver in the session's transaction (one
+    snapshot), converted in Arrow."""
+    conn = await session.connection()
+    await conn.exec_driver_sql("SELECT 1")  # the snapshot begins here, if not already
+    driver: Any = (await conn.get_raw_connection()).driver_connection
+    data: dict[str, pa.Table] = {}
+    for moving in (*ORDER_TABLES, FIXES):
+        columns = ", ".join(c.name for c in moving.table.c)
+        rows: list[Any] = []
+        if moving is FIXES:
+            # Times as SQLite stores them: naive UTC text, compared as text.
+            bounds = [t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") for t in (start, end)]
+            sql = f"SELECT {columns} FROM {moving.name} WHERE at >= ? AND at < ?"
+            rows = list(await driver.execute_fetchall(sql, bounds))
+        else:
+            for chunk in _chunks(ids):
+                marks = ", ".join("?" for _ in chunk)
+                sql = f"SELECT {columns} FROM {moving.name} WHERE {moving.link} IN ({marks})"
+                rows += await driver.execute_fetchall(sql, chunk)
+        data[moving.name] = from_sqlite(moving.name, rows)
+    return data
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from backend.archive.keys import archived_key_census, reseal_archive
 from backend.archive.schedule import (
@@ -20,6 +21,7 @@ from backend.archive.schedule import (
     archiver_for,
     erase_now,
 )
+from backend.cli import app as backend_cli
 from backend.clock import ManualClock
 from backend.crypto.keys import new_ring_text, rotate_file, write_private
 from backend.orders.models import OrderRow
@@ -249,3 +251,20 @@ async def test_a_rotated_key_reaches_archived_values(
         after = (await api.get("admin", f"/orders/{order_id}")).json()
         assert after["customer"] == before["customer"] and after["address"] == before["address"]
         assert await reseal_archive(runtime.db, store) == 0
+
+
+async def test_before_moves_only_older_days_and_a_bad_day_is_refused(
+    api: Api, database_url: str, tmp_path: Path
+) -> None:
+    made = await history(api, days=2)
+    advance(api, days=4)
+    runtime = api.app.state.runtime
+    first_day = (api.clock.now() - timedelta(days=6)).date()
+    report = await archive_once(
+        runtime.db, runtime.settings, api.clock, before=first_day + timedelta(days=1)
+    )
+    assert [move.day for move in report.moved] == [first_day]
+    assert await hot_orders(api) == len(made["closed"]) // 2 + len(made["open"])
+
+    refused = CliRunner().invoke(backend_cli, ["archive", "--before", "yesterday"])
+    assert refused.exit_code == 2 and "not a day" in refused.output

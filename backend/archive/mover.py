@@ -240,6 +240,8 @@ class Archiver:
             checksums=checksums,
             first_at=_earliest(data),
             last_at=_latest(data),
+            min_order_id=_min(data["orders"], "id"),
+            max_order_id=_max(data["orders"], "id"),
             max_seq=_max(data["events"], "seq"),
             written_at=now,
         )
@@ -458,6 +460,13 @@ def _latest(data: dict[str, pa.Table]) -> datetime | None:
     ]
     found = [t for t in found if t is not None]
     return max(found) if found else None
+
+
+def _min(data: pa.Table, column: str) -> int | None:
+    if not data.num_rows:
+        return None
+    value = pc.min(data.column(column)).as_py()
+    return None if value is None else int(value)
 
 
 def _max(data: pa.Table, column: str) -> int | None:

@@ -31,6 +31,9 @@ class ArchiveDayRow(Base):
     last_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """The earliest and latest time any row of the day carries: which days a KPI window or a
     track range needs to read."""
+    min_order_id: Mapped[int | None] = mapped_column(Integer)
+    max_order_id: Mapped[int | None] = mapped_column(Integer)
+    """The range of the part's order ids: where to look for one archived order."""
     max_seq: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     """The highest stream `seq` among the day's events."""
     written_at: Mapped[datetime] = mapped_column(UTCDateTime())

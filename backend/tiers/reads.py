@@ -57,7 +57,7 @@ async def archived_order_session(
     store = store_for(settings)
     parts = [
         (day, part)
-        for day, part in await archived_parts(db)
+        for day, part in await archived_parts(db, order_id=order_id)
         if store.read(day, part, "orders", filters=[("id", "=", order_id)]).num_rows
     ]
     if not parts:

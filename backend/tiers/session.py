@@ -52,11 +52,18 @@ class Shadow:
 
 
 async def archived_parts(
-    db: Database, start: datetime | None = None, end: datetime | None = None
+    db: Database,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    order_id: int | None = None,
 ) -> list[tuple[date, int]]:
-    """The archived parts whose rows reach into [start, end) (all of them without bounds)."""
+    """The archived parts whose rows reach into [start, end) (all of them without bounds), or
+    that may hold the order `order_id`."""
     row = ArchiveDayRow
     query = select(row.day, row.part).where(row.state == "archived")
+    if order_id is not None:
+        query = query.where(row.min_order_id <= order_id, row.max_order_id >= order_id)
     if start is not None:
         query = query.where(row.last_at >= start)
     if end is not None:

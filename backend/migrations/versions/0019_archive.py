@@ -28,6 +28,8 @@ def upgrade() -> None:
         sa.Column("checksums", sa.JSON(), nullable=False),
         sa.Column("first_at", UTCDateTime(), nullable=True),
         sa.Column("last_at", UTCDateTime(), nullable=True),
+        sa.Column("min_order_id", sa.Integer(), nullable=True),
+        sa.Column("max_order_id", sa.Integer(), nullable=True),
         sa.Column("max_seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("written_at", UTCDateTime(), nullable=False),
         sa.Column("archived_at", UTCDateTime(), nullable=True),

@@ -10,7 +10,9 @@ straight into its tables (each order with its line, six events and its rider's f
   pyarrow (no ledger, no checks, no deletion);
 - the KPI summary over the whole 90 days (87 archived, 3 hot) through the API's tiered read,
   beside the same query over the 3 hot days alone, and beside the same 90 days before they
-  were archived (all in the database: what tiering costs). Goal: <= 2 s. CPU per query too.
+  were archived (all in the database: what tiering costs). Goal: <= 2 s. The first query
+  (files read) and the median of the next ones (files decoded in memory) are both reported,
+  with the CPU time of each: on a machine busy with other work, the wall time is not ours.
 """
 
 from __future__ import annotations
@@ -177,8 +179,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             tiered = [await kpi_time(db, settings, now - half, now) for _ in range(args.rounds)]
         finally:
             await db.dispose()
-    tiered_wall = sorted(t for t, _ in tiered)[len(tiered) // 2]
-    tiered_cpu = sorted(c for _, c in tiered)[len(tiered) // 2]
+    # The first query reads the files; later ones find them decoded in memory (a KPI screen
+    # asks for the same window again and again).
+    tiered_wall, tiered_cpu = tiered[0]
+    warm = tiered[1:] or tiered
+    warm_wall = sorted(t for t, _ in warm)[len(warm) // 2]
+    warm_cpu = sorted(c for _, c in warm)[len(warm) // 2]
     return {
         "rows_moved": report.rows,
         "archive_rows_per_s": report.rows / moved_s,
@@ -186,6 +192,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "baseline_rows_per_s": base_rows / base_s,
         "kpi_tiered_s": tiered_wall,
         "kpi_tiered_cpu_s": tiered_cpu,
+        "kpi_tiered_warm_s": warm_wall,
+        "kpi_tiered_warm_cpu_s": warm_cpu,
         "kpi_all_in_database_s": all_hot[0],
         "kpi_all_in_database_cpu_s": all_hot[1],
         "kpi_hot_s": hot_only[0],

@@ -551,6 +551,16 @@ def bench_archive(run: Run) -> None:
             goal(report["kpi_tiered_s"], archive_bench.GOAL_S, at_most=True),
         )
     )
+    run.add(
+        Figure(
+            "10 archive",
+            "CPU per KPI summary, hot + archived",
+            report["kpi_tiered_cpu_s"],
+            "s",
+            "the same days all in the database",
+            report["kpi_all_in_database_cpu_s"],
+        )
+    )
 
 
 def bench_peakday(run: Run) -> None:

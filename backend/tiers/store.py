@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -106,10 +107,20 @@ class PartitionStore:
         """One table's rows of a day's part (those matching `filters`; only `columns` if
         given); none if absent."""
         path = self.path(day, part, name)
-        if not path.exists():
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
             empty = schema(name).empty_table()
             return empty.select(columns) if columns is not None else empty
-        return pq.read_table(path, columns=columns, filters=filters or None, schema=schema(name))
+        # A rewrite (erasure, new key) or a drop replaces the file: a new key, never stale.
+        key = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size, repr(filters), repr(columns))
+        cached = _READS.get(key)
+        if cached is not None:
+            _READS.move_to_end(key)
+            return cached
+        data = pq.read_table(path, columns=columns, filters=filters or None, schema=schema(name))
+        _remember(key, data)
+        return data
 
     def drop_part(self, day: date, part: int) -> None:
         """Delete the files of one move (a leftover of a run stopped before its ledger row)."""
@@ -130,6 +141,20 @@ class PartitionStore:
         shutil.rmtree(self.day_dir(day), ignore_errors=True)
         if self.root.is_dir():
             _fsync_dir(self.root)
+
+
+_READS: OrderedDict[tuple[object, ...], pa.Table] = OrderedDict()
+CACHE_ROWS = 500_000
+"""Archived rows kept decoded in memory, newest reads first: a KPI screen asks for the same
+90 days again and again, and archived files never change in place."""
+
+
+def _remember(key: tuple[object, ...], data: pa.Table) -> None:
+    _READS[key] = data
+    held = sum(table.num_rows for table in _READS.values())
+    while held > CACHE_ROWS and len(_READS) > 1:
+        _key, oldest = _READS.popitem(last=False)
+        held -= oldest.num_rows
 
 
 def checksum(path: Path) -> str:

@@ -4,6 +4,7 @@ old days; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,12 +22,16 @@ from backend.archive.schedule import (
     archiver_for,
     erase_now,
 )
+from backend.auth.principal import Principal
 from backend.cli import app as backend_cli
 from backend.clock import ManualClock
 from backend.crypto.keys import new_ring_text, rotate_file, write_private
 from backend.orders.models import OrderRow
+from backend.realtime.hub import Connection
+from backend.realtime.visibility import Subscription
 from backend.tiers.models import ArchiveDayRow, ArchiveErasureRow
 from backend.tiers.store import checksum
+from backend_client.models import Role, Topic
 from tests.backend.archive_support import (
     advance,
     assert_one_tier_each,
@@ -110,9 +115,16 @@ async def test_archived_data_reads_the_same_everywhere_and_reruns_change_nothing
 
     report = await archive_once(runtime.db, runtime.settings, api.clock)
 
-    # A client resuming from before the archived events is told to reload a snapshot.
+    # A client resuming from before the archived events is told to reload a snapshot: by
+    # the long poll, and by the stream's hub.
     after_replay = (await api.get("admin", "/events", params=replay)).json()
     assert after_replay["snapshot_required"] and after_replay["events"] == []
+    admin = Principal(user_id=None, username="admin", role=Role.ADMIN)
+    resuming = Connection(Subscription(admin, frozenset({Topic.ORDERS})), queue_limit=1000, since=0)
+    await runtime.hub.attach(resuming, 0)
+    runtime.hub.detach(resuming)
+    first_message = json.loads(resuming.take()[0])
+    assert first_message["type"] == "snapshot_required", first_message
     assert {move.day for move in report.moved} == {
         (start + timedelta(days=n, hours=1)).date() for n in range(3)
     }

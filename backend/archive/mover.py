@@ -44,7 +44,6 @@ from backend.tiers.models import ArchiveDayRow
 from backend.tiers.store import PartitionStore, checksum
 from backend.tiers.tables import (
     FIXES,
-    MOVING,
     ORDER_TABLES,
     from_sqlite,
     raw_columns,
@@ -227,10 +226,7 @@ class Archiver:
         part = 1 + max((p for d, p in ledger if d == day), default=0)
         if dry_run:
             return DayMove(day, part, counts)
-        checksums = {
-            name: self.store.write(day, part, name, table, fault=crash_at)
-            for name, table in data.items()
-        }
+        checksums = self.store.write_part(day, part, data, fault=crash_at)
         crash_at("files")
         row = ArchiveDayRow(
             day=day,
@@ -476,4 +472,4 @@ def _max(data: pa.Table, column: str) -> int | None:
     return None if value is None else int(value)
 
 
-__all__ = ["MOVING", "Archiver", "DayMove", "RunReport", "StaleDay"]
+__all__ = ["Archiver", "DayMove", "RunReport", "StaleDay"]

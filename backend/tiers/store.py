@@ -78,22 +78,30 @@ class PartitionStore:
                 continue  # not ours
         return sorted(days)
 
-    def write(self, day: date, part: int, name: str, data: pa.Table, *, fault: Fault = None) -> str:
-        """Write one table's rows of a day's part, whole or not at all; its SHA-256."""
+    def write_part(
+        self, day: date, part: int, tables: dict[str, pa.Table], *, fault: Fault = None
+    ) -> dict[str, str]:
+        """Write one part's files, each whole or not at all; their SHA-256 by table. Every
+        file is flushed under its temporary name, then all are renamed and the directories
+        flushed once (a rename is durable only once its directory is)."""
         folder = self.part_dir(day, part)
         folder.mkdir(parents=True, exist_ok=True)
-        _fsync_dir(folder.parent)
-        final = self.path(day, part, name)
-        temp = final.with_name(final.name + TEMP_SUFFIX)
-        pq.write_table(data, temp, compression=COMPRESSION)
-        with open(temp, "rb+") as handle:
-            os.fsync(handle.fileno())
+        digests: dict[str, str] = {}
+        for name, data in tables.items():
+            temp = self.path(day, part, name).with_name(f"{name}.parquet{TEMP_SUFFIX}")
+            pq.write_table(data, temp, compression=COMPRESSION)
+            with open(temp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            digests[name] = checksum(temp)
         if fault is not None:
             fault("partial")
-        digest = checksum(temp)
-        os.replace(temp, final)
+        for name in tables:
+            final = self.path(day, part, name)
+            os.replace(final.with_name(final.name + TEMP_SUFFIX), final)
         _fsync_dir(folder)
-        return digest
+        _fsync_dir(folder.parent)
+        _fsync_dir(self.root)
+        return digests
 
     def read(
         self,

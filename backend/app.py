@@ -24,6 +24,7 @@ from backend.alerts.engine import AlertEngine
 from backend.alerts.order_sensors import router as order_sensors_router
 from backend.alerts.router import router as alerts_router
 from backend.alerts.rules import RuleBook
+from backend.archive.schedule import ArchiveSchedule
 from backend.auth.attempts import DatabaseCounters, RedisCounters
 from backend.auth.login_limiter import LoginLimiter, LoginLimits, Tally
 from backend.auth.passwords import Passwords
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             retention=timedelta(hours=settings.answer_retention_hours),
         )
         webhooks: Deliverer | None = None
+        archive_schedule = ArchiveSchedule(db, settings, clock)
         try:
             if settings.migrate_on_start:
                 await db.migrate()
@@ -187,6 +189,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 # Follows the feed: woken by every event it takes, from any instance.
                 webhooks = Deliverer.of(db, feed, clock, settings)
                 webhooks.start()
+            if settings.archive_seconds:
+                archive_schedule.start()
             app.state.runtime = Runtime(
                 settings=settings,
                 db=db,
@@ -215,6 +219,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             await alerts.stop()
             await notifications.stop()
             await notification_sender.stop()
+            await archive_schedule.stop()
             await upkeep.stop()
             await kpi_pusher.stop()
             await dispatcher.stop()

@@ -214,8 +214,14 @@ def _census() -> dict[str, Any]:
     db = Database(settings.database_url)
 
     async def census() -> dict[str, Any]:
+        from backend.archive.keys import archived_key_census
+        from backend.tiers.reads import store_for
+
         try:
-            return await key_census(db)
+            found: dict[str, Any] = dict(await key_census(db))
+            # Archived values count too: a key retired under them would lose them.
+            found.update(await archived_key_census(db, store_for(settings)))
+            return found
         finally:
             await db.dispose()
 
@@ -237,7 +243,8 @@ def status() -> None:
 @keys_app.command()
 def reseal() -> None:
     """Re-encrypt every value not under the current key now (what running backends do in
-    the background), batch by batch; safe beside running backends."""
+    the background), batch by batch, and the archive's (docs/data-tiers.md); safe beside
+    running backends."""
     import asyncio
 
     from backend.crypto.cipher import install
@@ -250,14 +257,28 @@ def reseal() -> None:
     install(key_source(settings).load())
     db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
 
-    async def run() -> int:
+    async def run() -> tuple[int, int | None]:
+        from backend.archive.keys import reseal_archive
+        from backend.archive.schedule import ArchiveBusy, archive_lease, archiver_for
+
         try:
             await db.start()
-            return await reseal_all(db)
+            resealed = await reseal_all(db)
+            archiver = archiver_for(db, settings)
+            try:
+                async with archive_lease(db, archiver):
+                    return resealed, await reseal_archive(db, archiver.store)
+            except ArchiveBusy:
+                return resealed, None
         finally:
             await db.dispose()
 
-    typer.echo(f"re-encrypted {asyncio.run(run())} value(s)")
+    resealed, archived = asyncio.run(run())
+    typer.echo(f"re-encrypted {resealed} value(s)")
+    if archived is None:
+        typer.echo("the archive is busy (an archive run): run `keys reseal` again after it")
+    else:
+        typer.echo(f"re-encrypted {archived} archived value(s)")
 
 
 @keys_app.command()
@@ -366,10 +387,78 @@ def add_user(
     typer.echo(f"user {username} ({role}) created, id {user_id}")
 
 
+@app.command()
+def archive(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would move and drop; change nothing.")
+    ] = False,
+    before: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DAY",
+            help="Move only days before DAY (YYYY-MM-DD); never days inside the hot window.",
+        ),
+    ] = None,
+) -> None:
+    """Move closed orders (with their items, events, returns) and rider fixes older than
+    `hot_window_hours` to Parquet partitions by day, finish a run that was stopped, and drop
+    days older than `archive_retention_days` (docs/data-tiers.md). Safe to rerun, and beside
+    running backends; one run at a time (exit 3 while another holds the archive)."""
+    import asyncio
+    from datetime import date
+
+    from backend.app import clock_for
+    from backend.archive.schedule import ArchiveBusy, archive_once
+    from backend.crypto.cipher import install
+    from backend.crypto.keys import key_source
+    from backend.db import Database
+    from backend.settings import Settings
+
+    day = None
+    if before is not None:
+        try:
+            day = date.fromisoformat(before)
+        except ValueError:
+            typer.echo(f"--before {before!r} is not a day (YYYY-MM-DD)", err=True)
+            raise typer.Exit(2) from None
+    settings = Settings()
+    install(key_source(settings).load())
+    db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+
+    async def run() -> Any:
+        try:
+            await db.migrate()
+            await db.start()
+            return await archive_once(
+                db, settings, clock_for(settings), before=day, dry_run=dry_run
+            )
+        finally:
+            await db.dispose()
+
+    try:
+        report = asyncio.run(run())
+    except ArchiveBusy as exc:
+        typer.echo(f"not archiving: {exc}", err=True)
+        raise typer.Exit(3) from None
+    verb = "would move" if dry_run else "moved"
+    for move in report.moved:
+        counts = ", ".join(f"{name} {n}" for name, n in move.counts.items() if n)
+        again = " (finishing a stopped run)" if move.resumed else ""
+        typer.echo(f"{move.day} part {move.part}: {verb} {counts}{again}")
+    for stale in report.stale:
+        typer.echo(f"{stale}: changed while moving, left for the next run")
+    for dropped in report.dropped:
+        typer.echo(f"{dropped}: {'would drop' if dry_run else 'dropped'} (past retention)")
+    typer.echo(
+        f"{verb} {report.rows} row(s) in {len(report.moved)} day part(s); "
+        f"{len(report.dropped)} day(s) {'to drop' if dry_run else 'dropped'}"
+    )
+
+
 @app.callback()
 def backend() -> None:
     """The Freshline backend: `serve` runs it; `keys` looks after the field keys; `users add`
-    creates an account (a new deployment's first admin)."""
+    creates an account (a new deployment's first admin); `archive` moves old data to Parquet."""
 
 
 def main() -> None:

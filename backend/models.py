@@ -25,10 +25,13 @@ from backend.riders.models import (
     ZoneRow,
 )
 from backend.sensors.models import TemperatureReadingRow
+from backend.tiers.models import ArchiveDayRow, ArchiveErasureRow
 from backend.webhooks.models import WebhookRow
 
 __all__ = [
     "AlertRow",
+    "ArchiveDayRow",
+    "ArchiveErasureRow",
     "Base",
     "ChannelCallbackRow",
     "ChannelOrderRow",

@@ -229,6 +229,18 @@ class Settings(BaseSettings):
     privacy_upkeep_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
     """How often the upkeep pass runs: re-reads the key file, re-encrypts values under older
     keys, prunes stored answers past their retention."""
+    # --- Data tiers (backend/archive/, docs/data-tiers.md) ---
+    hot_window_hours: float = Field(default=72.0, gt=0, le=24 * 365)
+    """Closed orders (with their trail) and rider fixes older than this leave the database for
+    compressed Parquet partitions, one a day, still read by the KPIs, timelines and tracks."""
+    archive_retention_days: int = Field(default=90, ge=1, le=3650)
+    """Archived days older than this are dropped, files and all (the ledger keeps their counts)."""
+    archive_dir: str | None = None
+    """Where the partitions live; unset: `archive/` beside the SQLite database (or in the
+    user's data directory with PostgreSQL)."""
+    archive_seconds: float = Field(default=3600.0, ge=0, le=7 * 24 * 3600)
+    """How often a backend archives and drops on its own (one instance at a time); 0: never
+    (run `freshline archive` from a scheduler instead)."""
     time_zone: str = "Asia/Shanghai"
     """The business time zone (an IANA name): served to every console and wall in
     `GET /health`, so clocks read the same everywhere, and where business days (KPI days,

@@ -31,7 +31,9 @@
 12. proof: CPU per proof photo kept (decoded, checked, encoded again, stored by hash) beside
    storing the bytes as sent (`proof_upload.py`);
 13. webhooks: delivery lag p99 (commit -> receiver) with 10 subscriptions at the peak load,
-   beside the stream's commit -> client p99 in the same run (`webhook_lag.py`).
+   beside the stream's commit -> client p99 in the same run (`webhook_lag.py`);
+14. archive: rows/s moved to Parquet beside a plain pyarrow export, and the KPI summary over
+   90 days, hot + archived, beside the same days all in the database (`archive.py`).
 
 `--scale` multiplies every load (riders, event rates, orders, requests; consoles by up to 2x
 the scale); `--seconds` is how long each stream load runs. Writes `<out>/latest.json` and
@@ -56,6 +58,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import archive as archive_bench
 from bench import (
     backend_load,
     channel_intake,
@@ -91,6 +94,7 @@ BENCHMARKS = (
     "metrics",
     "proof",
     "webhooks",
+    "archive",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
 """A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
@@ -619,6 +623,50 @@ def bench_proof(run: Run) -> None:
     )
 
 
+def bench_archive(run: Run) -> None:
+    args = argparse.Namespace(
+        days=90 if run.args.scale >= 0.5 else 10,
+        orders_per_day=max(10, round(300 * run.args.scale)),
+        rounds=3 if run.args.scale >= 0.5 else 1,
+    )
+    run.loads["archive"] = f"{args.days} days of {args.orders_per_day} orders, in this process"
+    print(f"14. archive: {run.loads['archive']}", flush=True)
+    report = asyncio.run(archive_bench.run(args))
+    run.raw["archive"] = report
+    run.add(
+        Figure(
+            "14 archive",
+            "rows archived/s",
+            report["archive_rows_per_s"],
+            "rows/s",
+            "plain pyarrow export of the same tables",
+            report["baseline_rows_per_s"],
+        )
+    )
+    run.add(
+        Figure(
+            "14 archive",
+            f"KPI summary over {args.days} days, hot + archived",
+            report["kpi_tiered_s"],
+            "s",
+            "the same over the 3 hot days",
+            report["kpi_hot_s"],
+            f"<= {archive_bench.GOAL_S:g} s",
+            goal(report["kpi_tiered_s"], archive_bench.GOAL_S, at_most=True),
+        )
+    )
+    run.add(
+        Figure(
+            "14 archive",
+            "CPU per KPI summary, hot + archived",
+            report["kpi_tiered_cpu_s"],
+            "s",
+            "the same days all in the database",
+            report["kpi_all_in_database_cpu_s"],
+        )
+    )
+
+
 def bench_peakday(run: Run) -> None:
     """The seeds' million orders a day at its peak hour, with every order's transitions, the
     riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
@@ -884,6 +932,7 @@ def main() -> int:
         "metrics": bench_metrics,
         "proof": bench_proof,
         "webhooks": bench_webhooks,
+        "archive": bench_archive,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

@@ -145,6 +145,13 @@ def serve(context: typer.Context) -> None:
 
 
 @app.command(context_settings=PASS_THROUGH, add_help_option=False)
+def archive(context: typer.Context) -> None:
+    """Move closed orders and old rider fixes to the Parquet archive, drop expired days:
+    `python -m backend archive` (`freshline archive --help` for its options)."""
+    hand_over("backend", ["archive", *context.args])
+
+
+@app.command(context_settings=PASS_THROUGH, add_help_option=False)
 def simulate(context: typer.Context) -> None:
     """Drive a backend through its public API as the demo city: `python -m backend.sim`
     (`freshline simulate --help` for its options)."""

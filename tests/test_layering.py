@@ -188,6 +188,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
     ("edge",),  # security headers, offline docs, TLS, the connection guard
     ("writer",),
     ("db",),
+    ("tiers",),  # the archive's files, ledger and tiered reads: read by every domain's routes
     ("deps",),
     ("auth",),
     ("idempotency",),
@@ -205,6 +206,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
     ("kpi",),
     ("webhooks",),  # follows the event log out: over auth, realtime, inventory
     ("privacy",),  # erasure and the upkeep of keys and stored answers: over every domain
+    ("archive",),  # moving closed orders and old fixes to the archive, erasing there
     ("demo",),  # seeding the demo city: the app imports it only with the `demo` setting on
     ("runtime",),
     ("app", "models"),

@@ -16,6 +16,7 @@ from backend.kpi import service
 from backend.kpi.reconciliation import reconcile
 from backend.kpi.scope import KpiScope
 from backend.responses import PROTECTED
+from backend.tiers.reads import kpi_session
 from backend_client.models import (
     NO_CONTROL_CHARS,
     Channel,
@@ -64,6 +65,7 @@ def _scope(
 async def kpi_summary(
     db: DbDep,
     clock: ClockDep,
+    settings: SettingsDep,
     _principal: CanReadKpi,
     start: Start = None,
     end: End = None,
@@ -74,7 +76,9 @@ async def kpi_summary(
     """Every KPI of the window, of the window of the same length before it, and per channel.
     The same summary is pushed on the stream's `kpi` topic."""
     scope = _scope(clock, start, end, channel, warehouse_id, zone)
-    async with db.read() as session:
+    previous = scope.previous()
+    # Archived days are read too, for the window and the one before it (docs/data-tiers.md).
+    async with kpi_session(db, settings, previous.start, scope.end) as session:
         return await service.summary(session, scope, now=clock.now())
 
 
@@ -82,6 +86,7 @@ async def kpi_summary(
 async def kpi_series(
     db: DbDep,
     clock: ClockDep,
+    settings: SettingsDep,
     _principal: CanReadKpi,
     start: Start = None,
     end: End = None,
@@ -94,7 +99,7 @@ async def kpi_series(
 ) -> KpiSeries:
     """Every KPI bucket by bucket (15 minutes by default), with orders per channel."""
     scope = _scope(clock, start, end, channel, warehouse_id, zone, bucket_minutes)
-    async with db.read() as session:
+    async with kpi_session(db, settings, scope.start, scope.end) as session:
         return await service.series(session, scope)
 
 
@@ -102,6 +107,7 @@ async def kpi_series(
 async def kpi_exceptions(
     db: DbDep,
     clock: ClockDep,
+    settings: SettingsDep,
     _principal: CanReadKpi,
     start: Start = None,
     end: End = None,
@@ -112,7 +118,7 @@ async def kpi_exceptions(
     """How often orders ran out of stock, hit an exception, were refused, went to a claim or
     were cancelled in the window, by state and by reason."""
     scope = _scope(clock, start, end, channel, warehouse_id, zone)
-    async with db.read() as session:
+    async with kpi_session(db, settings, scope.start, scope.end) as session:
         return await service.exceptions(session, scope)
 
 

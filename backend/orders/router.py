@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.deps import CanAssignOrders, CanCreateOrders, CanReadOrders, CanTransitionOrders
 from backend.auth.fields import FieldPolicy
 from backend.deps import ClockDep, DbDep, SettingsDep
-from backend.errors import DomainError
+from backend.errors import DomainError, NotFound
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.orders import service
 from backend.orders.lifecycle import actions_for
@@ -20,6 +20,7 @@ from backend.orders.search import SearchCorpus
 from backend.orders.views import event_views_for, order_answer, order_views
 from backend.paths import OrderId
 from backend.responses import PROTECTED, TOO_LARGE, errors
+from backend.tiers.reads import archived_order_session
 from backend.writer import part
 from backend_client.models import (
     NO_CONTROL_CHARS,
@@ -149,24 +150,40 @@ async def get_order(
     order_id: OrderId,
     db: DbDep,
     clock: ClockDep,
+    settings: SettingsDep,
     principal: CanReadOrders,
 ) -> Order:
-    """One order with its items, stage times and lateness."""
+    """One order with its items, stage times and lateness (archived ones too)."""
     now = clock.now()
-    async with db.read() as session:
-        order = await service.load_order(session, order_id, principal)
-        return await order_answer(session, order, now, FieldPolicy.of(principal))
+    try:
+        async with db.read() as session:
+            order = await service.load_order(session, order_id, principal)
+            return await order_answer(session, order, now, FieldPolicy.of(principal))
+    except NotFound:
+        async with archived_order_session(db, settings, order_id) as archived:
+            if archived is None:
+                raise
+            order = await service.load_order(archived, order_id, principal)
+            return await order_answer(archived, order, now, FieldPolicy.of(principal))
 
 
 @router.get("/orders/{order_id}/timeline", response_model=list[Event], responses=NOT_FOUND)
 async def get_timeline(
     order_id: OrderId,
     db: DbDep,
+    settings: SettingsDep,
     principal: CanReadOrders,
 ) -> list[Event]:
-    """The order's whole story: every event, oldest first."""
-    async with db.read() as session:
-        rows = await service.order_timeline(session, order_id, principal)
+    """The order's whole story: every event, oldest first (from the archive once the order
+    has moved there, docs/data-tiers.md)."""
+    try:
+        async with db.read() as session:
+            rows = await service.order_timeline(session, order_id, principal)
+    except NotFound:
+        async with archived_order_session(db, settings, order_id) as archived:
+            if archived is None:
+                raise
+            rows = await service.order_timeline(archived, order_id, principal)
     return event_views_for(rows, principal)
 
 

@@ -15,6 +15,7 @@ from backend.privacy.erasure import Erased, erase_customer
 from backend.proof.deps import ProofStorageDep
 from backend.realtime.deps import FeedDep
 from backend.responses import PROTECTED, errors
+from backend.tiers.erasures import note_erasure
 from backend_client.models import CustomerErasure
 
 router = APIRouter(tags=["customers"])
@@ -48,12 +49,16 @@ async def erase(
     """Erase a customer: their name, phone and address become a pseudonym in every place they
     were kept (the customer, their orders, the events, alerts and requests that quoted them,
     stored answers), the point their goods went to rounded to about a kilometre; counts,
-    times, amounts and the audit trail stay. Audited (`customer.erased`). Erasing again
-    answers the same and changes nothing."""
+    times, amounts and the audit trail stay; archived orders are rewritten the same way by
+    the archive schedule within a minute (docs/data-tiers.md). Audited (`customer.erased`).
+    Erasing again answers the same and changes nothing."""
     now = clock.now()
 
     async def job(session: AsyncSession) -> Erased:
-        return await erase_customer(session, customer_id, actor=principal, now=now)
+        erased = await erase_customer(session, customer_id, actor=principal, now=now)
+        if erased.scrub is not None:  # erased now (not before): the archive owes it too
+            await note_erasure(session, customer_id, now=now)
+        return erased
 
     erased = await db.write(job)
     # Committed: the rows no longer name it, so the content goes.

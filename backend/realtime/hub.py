@@ -233,8 +233,10 @@ class Hub:
         while since + 1 < feed.ring_first:
             # Older than memory: read the gap from the database first (this awaits).
             items = await feed.read(since, feed.ring_first, self.replay_limit)
-            if not items:
-                break
+            if not items or items[0].seq != since + 1 or items[-1].seq - since != len(items):
+                # A hole in the log: those events moved to the archive (docs/data-tiers.md).
+                self._go_live(connection, reason="older than the hot tier (archived)")
+                return
             for item in items:
                 connection.offer_event(item, self.zones, replay=True, states=self.order_states)
             since = items[-1].seq

@@ -307,6 +307,9 @@ async def _poll(
             items = feed.held_after(since)[:LONG_POLL_LIMIT]
         else:
             items = await feed.read(since, 2**62, LONG_POLL_LIMIT)
+            if not items or items[0].seq != since + 1 or items[-1].seq - since != len(items):
+                # A hole in the log: those events moved to the archive (docs/data-tiers.md).
+                return EventBatch(events=[], last_seq=feed.last_seq, snapshot_required=True)
         visible = [
             i.event for i in items if subscription.sees(i.event, hub.zones, hub.order_states)
         ]

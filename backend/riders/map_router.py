@@ -8,11 +8,14 @@ from fastapi import APIRouter, Query
 
 from backend.auth.deps import CanReadOrders, CanReadRiders, CanReadWarehouses
 from backend.auth.principal import Principal
-from backend.deps import ClockDep, DbDep
+from backend.deps import ClockDep, DbDep, SettingsDep
+from backend.errors import NotFound
 from backend.orders.views import event_views_for
 from backend.paths import OrderId, RiderId
 from backend.responses import PROTECTED, errors
 from backend.riders import next_stops, tracks, zones
+from backend.riders.service import MAX_CLOCK_SKEW
+from backend.tiers.reads import archived_order_session, rider_session
 from backend_client.models import Moment, RiderRoute, Track, Zone
 
 router = APIRouter(tags=["riders"], responses=PROTECTED)
@@ -44,6 +47,7 @@ async def get_rider_track(
     rider_id: RiderId,
     db: DbDep,
     clock: ClockDep,
+    settings: SettingsDep,
     principal: CanReadRiders,
     since: Annotated[
         Moment | None,
@@ -51,10 +55,15 @@ async def get_rider_track(
     ] = None,
     until: Annotated[Moment | None, Query(description="End, with a zone (default: now).")] = None,
 ) -> Track:
-    """The rider's fixes over a range (at most 24 h), with stops and their events."""
-    async with db.read() as session:
+    """The rider's fixes over a range (at most 24 h), with stops and their events, from
+    the archive too for days that have moved there."""
+    now = clock.now()
+    first, last = tracks.window(since, until, now=now)
+    if until is None:
+        last = now + MAX_CLOCK_SKEW  # what rider_track reads for an open end
+    async with rider_session(db, settings, rider_id, first, last) as session:
         parts = await tracks.rider_track(
-            session, rider_id, principal, since=since, until=until, now=clock.now()
+            session, rider_id, principal, since=since, until=until, now=now
         )
     return _track(parts, principal)
 
@@ -64,12 +73,19 @@ async def get_order_track(
     order_id: OrderId,
     db: DbDep,
     clock: ClockDep,
+    settings: SettingsDep,
     principal: CanReadOrders,
 ) -> Track:
     """The order's path from pick-up to sign-off (or now), of each rider who carried it, with
-    stops and the order's events of that time."""
-    async with db.read() as session:
-        parts = await tracks.order_track(session, order_id, principal, now=clock.now())
+    stops and the order's events of that time (archived orders too)."""
+    try:
+        async with db.read() as session:
+            parts = await tracks.order_track(session, order_id, principal, now=clock.now())
+    except NotFound:
+        async with archived_order_session(db, settings, order_id) as archived:
+            if archived is None:
+                raise
+            parts = await tracks.order_track(archived, order_id, principal, now=clock.now())
     return _track(parts, principal)
 
 

@@ -48,6 +48,11 @@ EXPECTED = {
     "6 intake": {"orders/s through the channel gateway", "paid orders/s through the gateway"},
     "8 search SQLite": {"search p99", "CPU per search", "typo queries finding their order"},
     "10 order page": {"CPU per page, ETAs and riders"},
+    "14 archive": {
+        "rows archived/s",
+        "KPI summary over 10 days, hot + archived",
+        "CPU per KPI summary, hot + archived",
+    },
     "9 privacy": {
         "CPU per order taken, fields encrypted",
         "CPU per snapshot, fields encrypted",

@@ -26,6 +26,7 @@ from backend.auth.principal import Principal
 from backend.cli import app as backend_cli
 from backend.clock import ManualClock
 from backend.crypto.keys import new_ring_text, rotate_file, write_private
+from backend.notifications.models import NotificationRow
 from backend.orders.models import OrderRow
 from backend.realtime.hub import Connection
 from backend.realtime.visibility import Subscription
@@ -280,3 +281,35 @@ async def test_before_moves_only_older_days_and_a_bad_day_is_refused(
 
     refused = CliRunner().invoke(backend_cli, ["archive", "--before", "yesterday"])
     assert refused.exit_code == 2 and "not a day" in refused.output
+
+
+async def test_customer_messages_move_with_their_order_and_an_unsent_one_holds_it(
+    api: Api,
+) -> None:
+    made = await history(api, days=1)
+    told, untold = made["closed"][0], made["closed"][1]
+    runtime = api.app.state.runtime
+    now = api.clock.now()
+
+    async def queue(session: Any) -> None:
+        for order_id, status in ((told, "sent"), (untold, "pending")):
+            session.add(
+                NotificationRow(
+                    order_id=order_id,
+                    rule="signed",
+                    message="delivered",
+                    status=status,
+                    created_at=now,
+                    next_attempt_at=now,
+                    sent_at=now if status == "sent" else None,
+                )
+            )
+
+    await runtime.db.write(queue)
+    advance(api, days=4)
+    await archive_once(runtime.db, runtime.settings, api.clock)
+    async with runtime.db.read() as session:
+        hot = set((await session.scalars(select(OrderRow.id))).all())
+        messages = (await session.execute(select(NotificationRow.order_id))).scalars().all()
+    assert told not in hot and untold in hot  # the message still to send keeps its order
+    assert list(messages) == [untold]  # the sent one left with its order, nothing dangles

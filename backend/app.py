@@ -64,6 +64,10 @@ from backend.riders.router import router as riders_router
 from backend.runtime import Runtime
 from backend.sensors.router import router as sensors_router
 from backend.settings import Settings
+from backend.tracking.live import TrackingLive
+from backend.tracking.router import page_router as tracking_page_router
+from backend.tracking.router import router as tracking_router
+from backend.tracking.throttle import TrackingThrottle
 from backend_client.models import Health
 
 log = logging.getLogger(__name__)
@@ -110,6 +114,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             period=settings.privacy_upkeep_seconds,
             retention=timedelta(hours=settings.answer_retention_hours),
         )
+        tracking: TrackingLive | None = None
         try:
             if settings.migrate_on_start:
                 await db.migrate()
@@ -124,9 +129,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 settings.token_cache_seconds,
                 stages=STAGES if settings.stage_scope is None else settings.stage_scope,
             )
-            await bus.start(
-                on_seq=feed.wake, on_position=hub.dispatch_position, on_forget=tokens.forget
-            )
+            tracking = TrackingLive(db, feed)
+
+            def on_position(position: dict[str, Any]) -> None:
+                hub.dispatch_position(position)
+                tracking.on_position(position)
+
+            await bus.start(on_seq=feed.wake, on_position=on_position, on_forget=tokens.forget)
             tokens.announce = bus.announce_forget
             tokens.listeners.append(hub.revoke)
             await feed.start()
@@ -144,6 +153,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 db.committed.append(alerts.heard)
                 alerts.start()
             kpi_pusher.start()
+            tracking.start()
+            app.state.tracking_live = tracking
+            app.state.tracking_throttle = TrackingThrottle(
+                per_token=settings.tracking_views_per_minute_per_token,
+                per_address=settings.tracking_views_per_minute_per_address,
+            )
             login_limiter = _login_limiter(settings, db, clock, redis_counters)
             upkeep.start()
             app.state.runtime = Runtime(
@@ -167,6 +182,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             await alerts.stop()
             await upkeep.stop()
             await kpi_pusher.stop()
+            if tracking is not None:
+                await tracking.stop()
             await dispatcher.stop()
             hub.close_all("the server is shutting down")
             await feed.stop()
@@ -237,8 +254,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         delivery_router,
         kpi_router,
         privacy_router,
+        tracking_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(tracking_page_router)  # the customer's page: /t/{token}
 
     # Tools look for /openapi.json at the root (README); serve it there too.
     @app.get("/openapi.json", include_in_schema=False)

@@ -23,6 +23,7 @@ from backend.riders.models import (
     ZoneRow,
 )
 from backend.sensors.models import TemperatureReadingRow
+from backend.tracking.models import TrackingLinkRow
 
 __all__ = [
     "AlertRow",
@@ -47,6 +48,7 @@ __all__ = [
     "StreetRow",
     "TemperatureReadingRow",
     "TokenRow",
+    "TrackingLinkRow",
     "UserRow",
     "WarehouseRow",
     "ZoneRow",

@@ -44,6 +44,7 @@ class Permission(StrEnum):
     KPI_READ = "kpi:read"
     PHONES_READ = "phones:read"
     CUSTOMERS_ERASE = "customers:erase"
+    TRACKING_READ = "tracking:read"
 
 
 EVERYONE = frozenset(Role)
@@ -90,6 +91,11 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # The customer asks their platform, or us; a channel erases only customers all of whose
     # orders came through it (privacy/erasure.py).
     Permission.CUSTOMERS_ERASE: frozenset({R.ADMIN, R.CHANNEL}),
+    # An order's tracking link (`tracking_url`): the desk that talks to customers, and the
+    # channel that sends it to them; not the store, the rider or a viewer.
+    Permission.TRACKING_READ: frozenset(
+        {R.ADMIN, R.SUPERVISOR, R.DISPATCHER, R.SUPPORT, R.CHANNEL}
+    ),
 }
 
 CLAIM_LIMIT_CENTS: dict[Role, int | None] = {

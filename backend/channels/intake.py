@@ -41,10 +41,12 @@ from backend.orders.records import OrderRecord
 from backend.orders.views import order_view
 from backend.settings import Settings
 from backend.sql import Query, sql_of
+from backend.tracking import tokens as tracking_tokens
 from backend_client.models import (
     CallbackOutcome,
     ChannelCallbackResult,
     ChannelOrderReceipt,
+    Order,
     OrderAction,
     TransitionRequest,
 )
@@ -121,7 +123,9 @@ async def take_order(
             return status_code, ChannelOrderReceipt(
                 channel=adapter.channel,
                 external_id=external_id,
-                order=order_view(order, intake.now, FieldPolicy.of(intake.actor)),
+                order=await _with_link(
+                    session, order_view(order, intake.now, FieldPolicy.of(intake.actor)), intake
+                ),
                 deliveries=parcels,
                 reported_amount_cents=reported,
                 replayed=True,
@@ -162,7 +166,9 @@ async def take_order(
     answer = ChannelOrderReceipt(
         channel=adapter.channel,
         external_id=external_id,
-        order=order_view(order, intake.now, FieldPolicy.of(intake.actor)),
+        order=await _with_link(
+            session, order_view(order, intake.now, FieldPolicy.of(intake.actor)), intake
+        ),
         deliveries=parcels,
         reported_amount_cents=parsed.reported_amount_cents,
     )
@@ -181,6 +187,12 @@ async def take_order(
         },
     )
     return 201, answer
+
+
+async def _with_link(session: AsyncSession, order: Order, intake: Intake) -> Order:
+    """The order with the customer's tracking link, for the channel to send them."""
+    base = intake.settings.tracking_public_url
+    return await tracking_tokens.show_link(session, order, intake.actor, base=base)
 
 
 async def _check_catalogue(

@@ -19,6 +19,7 @@ from backend.orders.search import SearchCorpus
 from backend.orders.views import event_views_for, order_view
 from backend.paths import OrderId
 from backend.responses import PROTECTED, TOO_LARGE, errors
+from backend.tracking import tokens as tracking_tokens
 from backend.writer import part
 from backend_client.models import (
     NO_CONTROL_CHARS,
@@ -136,7 +137,9 @@ async def create_order(
         order = await service.create_order(
             session, body, actor=principal, now=now, default_promise=promise
         )
-        return 201, order_view(order, now, FieldPolicy.of(principal))
+        view = order_view(order, now, FieldPolicy.of(principal))
+        base = settings.tracking_public_url
+        return 201, await tracking_tokens.show_link(session, view, principal, base=base)
 
     return await run_once(request, db, principal, now, act)
 
@@ -146,13 +149,17 @@ async def get_order(
     order_id: OrderId,
     db: DbDep,
     clock: ClockDep,
+    settings: SettingsDep,
     principal: CanReadOrders,
 ) -> Order:
-    """One order with its items, stage times and lateness."""
+    """One order with its items, stage times and lateness (and its customer's tracking link,
+    for accounts with `tracking:read`)."""
     now = clock.now()
     async with db.read() as session:
         order = await service.load_order(session, order_id, principal)
-        return order_view(order, now, FieldPolicy.of(principal))
+        view = order_view(order, now, FieldPolicy.of(principal))
+        base = settings.tracking_public_url
+        return await tracking_tokens.show_link(session, view, principal, base=base)
 
 
 @router.get("/orders/{order_id}/timeline", response_model=list[Event], responses=NOT_FOUND)

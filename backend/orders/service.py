@@ -54,6 +54,7 @@ from backend.returns.records import withdraw_pending
 from backend.riders import progress
 from backend.riders.models import DeliveryProgressRow, RiderRow
 from backend.sql import Query, Sql, sql_of
+from backend.tracking import tokens as tracking_tokens
 from backend_client.geo import flat_metres
 from backend_client.models import (
     AssignRequest,
@@ -379,6 +380,8 @@ async def create_order(
         },
     )
     await deliveries.place(session, order, plan, actor=actor, now=now)
+    # The customer's tracking link, in the same transaction: no order is ever without one.
+    await tracking_tokens.mint(session, order.id, now=now)
     return order
 
 

@@ -151,6 +151,11 @@ class Order(Response):
     claim_settled_at: datetime | None
     cancelled_at: datetime | None
     updated_at: datetime
+    tracking_url: str | None = Field(
+        default=None,
+        description="The customer's tracking link (docs/tracking.md): in an order's detail and "
+        "the answers to creating it, for accounts with `tracking:read`; null elsewhere.",
+    )
 
 
 class OrderPage(Response):

@@ -72,6 +72,7 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "kpi:read": frozenset({"admin", "supervisor", "dispatcher", "support", "viewer"}),
     "phones:read": frozenset({"admin", "supervisor", "dispatcher", "support"}),
     "customers:erase": frozenset({"admin", "channel"}),
+    "tracking:read": frozenset({"admin", "supervisor", "dispatcher", "support", "channel"}),
 }
 
 PUBLIC = "none"
@@ -139,6 +140,11 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("GET", "/kpi/exceptions", "kpi:read"),
     ("GET", "/kpi/reconciliation", "kpi:read"),
     ("DELETE", "/customers/{customer_id}", "customers:erase"),
+    # The tracking link's token is the credential (backend/tracking/router.py).
+    ("GET", "/track/{token}", PUBLIC),
+    ("GET", "/track/{token}/map", PUBLIC),
+    ("POST", "/track/{token}/signature", PUBLIC),
+    ("POST", "/orders/{order_id}/signature-request", "orders:transition"),
 )
 PROTECTED = tuple(e for e in ENDPOINTS if e[2] != PUBLIC)
 

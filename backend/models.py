@@ -13,6 +13,7 @@ from backend.dispatch.models import DeliveryItemRow, DeliveryRow
 from backend.idempotency import IdempotencyRow
 from backend.inventory.models import SkuRow, StockRow, WarehouseRow
 from backend.orders.models import CustomerRow, OrderItemRow, OrderRow
+from backend.proof.models import OrderPinRow, ProofRow
 from backend.realtime.models import EventRow
 from backend.returns.models import ReturnRequestRow
 from backend.riders.models import (
@@ -39,7 +40,9 @@ __all__ = [
     "EventRow",
     "IdempotencyRow",
     "OrderItemRow",
+    "OrderPinRow",
     "OrderRow",
+    "ProofRow",
     "ReturnRequestRow",
     "RiderPositionRow",
     "RiderRow",

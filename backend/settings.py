@@ -17,6 +17,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from backend.proof.policy import ProofPolicy
 from backend_client.models import OrderState, Role
 
 
@@ -190,6 +191,23 @@ class Settings(BaseSettings):
                     f"{entry!r} is not an address or network (10.0.0.5, 10.0.0.0/8)"
                 ) from None
         return entries
+
+    # --- Proof of delivery and after sale (backend/proof/, docs/proof.md) ---
+    proof: ProofPolicy = Field(default_factory=ProofPolicy)
+    """`[proof]`: which proofs (photo, signature, pin) an order needs before `sign`, by
+    default, per warehouse and per channel (`warehouses = {WH1 = ["photo"]}`)."""
+    proof_dir: str | None = None
+    """Where proof photos and signatures are kept (content-addressed files); `proofs/` beside
+    the SQLite database (or in the user data folder) when unset."""
+    proof_max_bytes: int = Field(default=4_000_000, ge=1024, le=50_000_000)
+    """The largest photo or signature taken (the request may be a little larger: the form's
+    framing); more answers 413."""
+    proof_max_pixels: int = Field(default=36_000_000, ge=10_000, le=100_000_000)
+    """The most pixels an uploaded image may have (a small file can claim a huge canvas)."""
+    pin_max_failures: int = Field(default=5, ge=1, le=20)
+    """Wrong PINs an order takes before its PIN no longer counts."""
+    after_sale_hours: float = Field(default=72.0, ge=0, le=24 * 90)
+    """How long after SIGNED a return, claim or exchange may still be opened (0: never)."""
 
     # --- Scope (backend/auth/permissions.py) ---
     stage_scope: dict[Role, frozenset[OrderState]] | None = None

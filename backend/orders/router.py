@@ -212,6 +212,7 @@ async def transition_order(
             actor=principal,
             now=now,
             auto_dispatch=settings.auto_dispatch,
+            proof_policy=settings.proof,
         )
         return 200, order_view(order, now, FieldPolicy.of(principal))
 
@@ -240,6 +241,7 @@ async def transition_orders(
     malformed batch, and then nothing is applied."""
     now = clock.now()
     auto_dispatch = settings.auto_dispatch
+    proof_policy = settings.proof
     fields = FieldPolicy.of(principal)
 
     async def act(session: AsyncSession) -> tuple[int, TransitionResults]:
@@ -255,6 +257,7 @@ async def transition_orders(
                         actor=principal,
                         now=now,
                         auto_dispatch=auto_dispatch,
+                        proof_policy=proof_policy,
                     )
             except DomainError as refused:
                 current = refused.context.get("current_version")

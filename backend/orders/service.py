@@ -48,6 +48,9 @@ from backend.orders.search import (
     exact_score,
     narrowing_of,
 )
+from backend.proof import pins
+from backend.proof.policy import ProofPolicy
+from backend.proof.service import proofs_for_sign
 from backend.realtime.models import EventRow
 from backend.realtime.outbox import append_event
 from backend.returns.records import withdraw_pending
@@ -356,6 +359,7 @@ async def create_order(
         updated_at=now,
     )
     order = await records.insert(sql, values, items)
+    await pins.mint_pin(session, order.id)
     await append_event(
         session,
         kind="order.created",
@@ -422,9 +426,12 @@ async def transition(
     actor: Principal,
     now: datetime,
     auto_dispatch: bool = False,
+    proof_policy: ProofPolicy | None = None,
 ) -> OrderRecord:
     """Apply one lifecycle action, with its guards and effects, or refuse and change nothing.
-    With `auto_dispatch` (the instance's setting), an order entering PICKING gets a rider."""
+    With `auto_dispatch` (the instance's setting), an order entering PICKING gets a rider.
+    Signing needs the proofs `proof_policy` asks for (409 naming what is missing), and its
+    event links every proof the order has."""
     order = await load_order(session, order_id, actor, for_update=True)
     await check_version(session, order, request.version, actor)
     rule = decide(OrderState(order.status), request.action, str(actor.role))
@@ -432,7 +439,12 @@ async def transition(
         raise Unprocessable(f"{request.action} needs a reason")
     if Guard.RIDER_ASSIGNED in rule.guards and order.rider_id is None:
         raise Conflict(f"order {order.id} has no rider; assign one before {request.action}")
-    short = await carry_out(session, order, rule, actor=actor, now=now, reason=request.reason)
+    linked = None
+    if rule.action == OrderAction.SIGN:
+        linked = {"proofs": await proofs_for_sign(session, order, proof_policy)}
+    short = await carry_out(
+        session, order, rule, actor=actor, now=now, reason=request.reason, linked=linked
+    )
     if short:
         # The stock check at payment: the order is paid but cannot be picked as it is.
         system = system_principal()
@@ -454,15 +466,17 @@ async def carry_out(
     actor: Principal,
     now: datetime,
     reason: str | None,
+    linked: dict[str, Any] | None = None,
 ) -> list[str]:
     """A rule's effects and its move (and, going out, its parcel's), once the caller has decided
-    it may be taken; returns the SKUs a reservation at payment found short."""
+    it may be taken; returns the SKUs a reservation at payment found short. `linked` goes into
+    the move's event (the proofs a `sign` cites)."""
     parcels = []
     if rule.action == OrderAction.DISPATCH:
         parcels = await deliveries.require_riders(session, order)
     short = await _apply_effects(session, order, rule, now=now)
     leaves_exception = order.status == OrderState.EXCEPTION and rule.by_request is None
-    await _move(session, order, rule, actor=actor, now=now, reason=reason)
+    await _move(session, order, rule, actor=actor, now=now, reason=reason, linked=linked)
     if leaves_exception:
         why = f"the order left EXCEPTION by {rule.action}" + (f": {reason}" if reason else "")
         await withdraw_pending(session, order, actor=actor, now=now, why=why)
@@ -807,6 +821,7 @@ async def _move(
     actor: Principal,
     now: datetime,
     reason: str | None,
+    linked: dict[str, Any] | None = None,
 ) -> None:
     before = order.status
     if before == OrderState.DELIVERING and order.rider_id is not None:
@@ -834,5 +849,6 @@ async def _move(
             "version": order.version,
             "channel": order.channel,
             "zone": order.zone,
+            **(linked or {}),
         },
     )

@@ -95,6 +95,7 @@ from backend_client.models.orders import (
     TransitionRequest,
     TransitionResults,
 )
+from backend_client.models.proof import Pin, PinProof, Proof, ProofKind
 from backend_client.models.returns import (
     ClaimCreate,
     ClaimItem,
@@ -231,10 +232,14 @@ __all__ = [
     "OrderSensors",
     "OrderState",
     "Phone",
+    "Pin",
+    "PinProof",
     "PositionBatch",
     "PositionBatchResult",
     "PositionMessage",
     "PositionPoint",
+    "Proof",
+    "ProofKind",
     "ReadingsResult",
     "Reason",
     "ReconciliationDifference",

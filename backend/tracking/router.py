@@ -28,9 +28,11 @@ from backend.deps import ClockDep, DbDep, SettingsDep
 from backend.errors import DomainError, Forbidden, NotFound
 from backend.orders.service import load_order
 from backend.paths import OrderId
+from backend.proof import images
+from backend.proof.storage import storage_for
 from backend.responses import errors
 from backend.settings import Settings
-from backend.tracking import requests, tokens
+from backend.tracking import requests, signing, tokens
 from backend.tracking.live import TrackingLive, Watcher
 from backend.tracking.throttle import TrackingThrottle
 from backend.tracking.view import city_map, customer_view
@@ -39,6 +41,8 @@ from backend_client.models import Role
 from backend_client.models.tracking import (
     SignatureRequest,
     TrackingMap,
+    TrackingSignature,
+    TrackingSignatureResult,
     TrackingView,
 )
 
@@ -240,6 +244,37 @@ async def ask_signature(
         return await requests.ask(session, order, actor=principal, now=now)
 
     return await db.write(act)
+
+
+@router.post(
+    "/track/{token}/signature",
+    response_model=TrackingSignatureResult,
+    status_code=201,
+    responses={
+        **LINK,
+        **errors(
+            {
+                409: "Not DELIVERING, the rider has not arrived or asked, or signed already.",
+                413: "The signature is larger than a proof may be.",
+                422: "Not a whole PNG image.",
+            }
+        ),
+    },
+)
+async def post_signature(
+    token: TokenPath,
+    body: TrackingSignature,
+    request: Request,
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> TrackingSignatureResult:
+    """The customer's drawn signature, recorded as the order's proof of delivery (docs/
+    tracking.md says when the page offers it)."""
+    link = await _open(request, db, clock, settings, token)
+    limits = images.Limits(max_bytes=settings.proof_max_bytes, max_pixels=settings.proof_max_pixels)
+    storage = storage_for(settings.proof_dir, settings.database_url)
+    return await signing.sign(db, storage, limits, link.order_id, body, now=clock.now())
 
 
 # --- The page ---------------------------------------------------------------------------------

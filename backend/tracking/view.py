@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.inventory.models import WarehouseRow
 from backend.orders.models import OrderRow
+from backend.proof.pins import customer_pin
 from backend.realtime.models import EventRow
 from backend.riders.models import DeliveryProgressRow, RiderPositionRow, RiderRow, ZoneRow
 from backend.tracking.models import TrackingLinkRow
@@ -106,7 +107,14 @@ async def view_and_carrier(session: AsyncSession, order_id: int) -> tuple[Tracki
             position = TrackingPoint(lat=rider.last_lat, lng=rider.last_lng, at=rider.last_fix_at)
         track = await _track(session, rider.id, order.delivering_at)
     arrived = progress is not None and progress.arrived_at is not None
-    asked = delivering and link.sign_requested_at is not None
+    # Asked on this delivery (an order back on the road after an exception is asked again).
+    asked = (
+        delivering
+        and link.sign_requested_at is not None
+        and (order.delivering_at is None or link.sign_requested_at >= order.delivering_at)
+    )
+    signed = link.signed_at is not None
+    pin = await customer_pin(session, order_id) if delivering and not signed else None
     view = TrackingView(
         seq=seq,
         reference=order.external_id,
@@ -127,8 +135,9 @@ async def view_and_carrier(session: AsyncSession, order_id: int) -> tuple[Tracki
         items=[TrackingItem(name=i.name, quantity=i.quantity, unit=i.unit) for i in order.items],
         arrived=arrived,
         signature_requested=asked,
-        can_sign=delivering and (arrived or asked) and link.signed_at is None,
-        signed=link.signed_at is not None,
+        can_sign=delivering and (arrived or asked) and not signed,
+        signed=signed,
+        pin=pin,
     )
     return view, rider.id if delivering and rider is not None else None
 

@@ -2,7 +2,7 @@
 to sign, and when the customer signed
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0017
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,9 @@ from alembic import op
 from backend.db import UTCDateTime
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+# Assigned "0014"; after this branch merged h-proof (0017, also after 0014) one chain is needed
+# for a single head: the coordinator re-chains the wave's migrations at merge.
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -84,7 +84,7 @@ async def test_the_token_is_kept_encrypted_and_found_by_its_keyed_hash(api: Api)
     assert (await view(api, token))["reference"] == order["external_id"]
 
 
-# --- The view, state by state ----------------------------------------------------------------------
+# --- The view, state by state ---------------------------------------------------------------------
 
 
 async def test_the_view_shows_what_the_customer_needs_in_each_state(api: Api) -> None:
@@ -136,7 +136,7 @@ async def test_the_view_shows_what_the_customer_needs_in_each_state(api: Api) ->
     assert signed["eta"] is None and signed["pin"] is None and signed["can_sign"] is False
 
 
-# --- Scope: a link reveals its own order and nothing else --------------------------------------------
+# --- Scope: a link reveals its own order and nothing else -----------------------------------------
 
 
 SECRETS = ("Wang Fang", "13800138000", "13911113333", "Zhou Min", "Sanlitun", "Li Fang")
@@ -209,7 +209,7 @@ async def test_signing_through_one_link_never_touches_another_order(api: Api) ->
     assert (await view(api, token_b))["signed"] is False
 
 
-# --- Expiry ------------------------------------------------------------------------------------------
+# --- Expiry ---------------------------------------------------------------------------------------
 
 
 async def test_a_link_dies_its_ttl_after_the_order_ends_and_answers_like_an_unknown_one(
@@ -230,7 +230,7 @@ async def test_a_link_dies_its_ttl_after_the_order_ends_and_answers_like_an_unkn
     assert (await api.client.get(f"/t/{token}")).status_code == 404
 
 
-# --- Rate limits ---------------------------------------------------------------------------------------
+# --- Rate limits ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -258,7 +258,7 @@ async def test_rate_limited_per_link_and_per_address(database_url: str) -> None:
             assert refused.status_code == 429 and "address" in refused.json()["detail"]
 
 
-# --- The rider asks, the customer signs -------------------------------------------------------------
+# --- The rider asks, the customer signs -----------------------------------------------------------
 
 
 async def test_the_rider_asks_and_the_drawn_signature_lands_as_proof(api: Api) -> None:

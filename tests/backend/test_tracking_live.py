@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,7 +64,7 @@ def test_views_come_in_seq_order_and_resume_from_since(server: Server, desk: Des
 
 def test_the_riders_moves_reach_only_their_orders_links(server: Server, desk: Desk) -> None:
     mine, my_token = desk.order()
-    other, other_token = desk.order()
+    _other, other_token = desk.order()
     with live(server, my_token) as ws, live(server, other_token) as quiet:
         next_message(ws, "view")
         next_message(quiet, "view")

@@ -20,6 +20,7 @@ from backend_client._riders import Riders
 from backend_client._sensors import Sensors
 from backend_client._stream import Stream, StreamOptions
 from backend_client._tls import ca_file_in_force, client_tls
+from backend_client._tracking import Tracking
 from backend_client._transport import Transport, query_params
 from backend_client._users import Users
 from backend_client._warehouses import Warehouses
@@ -83,6 +84,8 @@ class FreshlineClient:
         """A customer's erasure."""
         self.sensors = Sensors(self._transport)
         """Cold-chain temperature readings."""
+        self.tracking = Tracking(self._transport)
+        """Customers' tracking links, and riders asking customers to sign on them."""
 
     @property
     def server(self) -> str:

@@ -8,6 +8,7 @@ import random
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from backend.sim import customers
 from backend.sim.accounts import merchant_account
 from backend.sim.demand import Doorstep, OrderPlan
 from backend.sim.world import Story
@@ -59,6 +60,11 @@ async def order_story(sim: Simulator, plan: OrderPlan) -> None:
     sim.stories[order.id] = story
     sim.stats.orders += 1
     rng = random.Random(f"{sim.config.seed}:story:{plan.index}")
+    token = customers.token_of(order.tracking_url)
+    if token is not None and rng.random() < customers.OPENS_LINK:
+        story.tracking_token = token
+        story.customer_follows = rng.random() < customers.FOLLOWS
+        sim._spawn(customers.customer_story(sim, story, rng), f"customer-{order.id}")
     fate = plan.fate
 
     if not fate.pays:

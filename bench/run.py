@@ -23,7 +23,9 @@
    p99, CPU per query and typos found, beside the substring search it replaced
    (`search.py`), on SQLite and PostgreSQL;
 9. privacy: CPU per order taken and per snapshot with personal fields encrypted beside the
-   same code storing them plain (`field_encryption.py`).
+   same code storing them plain (`field_encryption.py`);
+10. tracking: customers' tracking views/s and server CPU per view with 1,000 live tracking
+   subscriptions open, beside `GET /health` on the same server (`tracking.py`).
 
 `--scale` multiplies every load (riders, event rates, orders, requests; consoles by up to 2x
 the scale); `--seconds` is how long each stream load runs. Writes `<out>/latest.json` and
@@ -49,6 +51,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import backend_load, channel_intake, console_apply, field_encryption, search
+from bench import tracking as tracking_bench
 from bench.common import (
     ROOT,
     postgres_reachable,
@@ -69,6 +72,7 @@ BENCHMARKS = (
     "peakday",
     "search",
     "privacy",
+    "tracking",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
 """A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
@@ -517,6 +521,39 @@ def bench_privacy(run: Run) -> None:
         )
 
 
+def bench_tracking(run: Run) -> None:
+    subscriptions = max(20, round(1000 * run.args.scale))
+    seconds = max(1.0, min(5.0, run.args.seconds / 6))
+    run.loads["tracking"] = (
+        f"{subscriptions} live tracking subscriptions, 8 clients, 3 rounds of {seconds:g} s "
+        "each way; SQLite"
+    )
+    print(f"10. tracking: {run.loads['tracking']}", flush=True)
+    report = tracking_bench.run(subscriptions, seconds, clients=8, rounds=3)
+    run.raw["tracking"] = report
+    views, health = report["views"], report["health"]
+    if views["failed"] or health["failed"] or report["live_at_end"] != subscriptions:
+        run.trouble.append(f"tracking: {report}")
+    run.add(
+        Figure(
+            "10 tracking",
+            f"tracking views/s, {subscriptions} live subscriptions",
+            views["per_s"],
+            "/s",
+            "GET /health/s, same server and sockets",
+            health["per_s"],
+        ),
+        Figure(
+            "10 tracking",
+            "server CPU per tracking view",
+            views["cpu_ms_each"],
+            "ms",
+            "server CPU per GET /health",
+            health["cpu_ms_each"],
+        ),
+    )
+
+
 def bench_peakday(run: Run) -> None:
     """The seeds' million orders a day at its peak hour, with every order's transitions, the
     riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
@@ -737,6 +774,7 @@ def main() -> int:
         "peakday": bench_peakday,
         "search": bench_search,
         "privacy": bench_privacy,
+        "tracking": bench_tracking,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

@@ -98,8 +98,9 @@ async def get_tracking_view(
 ) -> TrackingView:
     """The order its link opens, as its customer may see it: stages, ETA, the rider's first
     name and masked phone, the rider's position and track while DELIVERING, the items."""
-    link = await _open(request, db, clock, settings, token)
-    async with db.read() as session:
+    throttle_of(request).admit(token, _address(request))
+    async with db.read() as session:  # one session for the link and the view
+        link = await tokens.open_link(session, token, now=clock.now(), ttl=_ttl(settings))
         return await customer_view(session, link.order_id)
 
 

@@ -1,5 +1,6 @@
-"""Rate limits of tracking links: per token and per client address, moving one-minute windows
-(the `limits` library, as the connection guard and the channel gate use it).
+"""Rate limits of tracking links: per token and per client address, sliding one-minute windows
+(the `limits` library, as the connection guard and the channel gate use it; its sliding-window
+counter, constant work per request, where a moving window keeps every hit of the minute).
 
 A link is read by one customer's phone, and a page polls it at most every few seconds, so a
 link or an address far beyond that is a script: it gets 429 with Retry-After. Counted in this
@@ -16,7 +17,7 @@ from collections.abc import Callable
 
 from limits import RateLimitItemPerMinute
 from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from backend.errors import RateLimited
 
@@ -29,7 +30,7 @@ class TrackingThrottle:
     ) -> None:
         self.per_token = RateLimitItemPerMinute(per_token)
         self.per_address = RateLimitItemPerMinute(per_address)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
         self._wall = wall
 
     def admit(self, token: str, address: str | None) -> None:

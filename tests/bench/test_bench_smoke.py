@@ -51,6 +51,10 @@ EXPECTED = {
         "CPU per order taken, fields encrypted",
         "CPU per snapshot, fields encrypted",
     },
+    "10 tracking": {
+        "tracking views/s, 20 live subscriptions",
+        "server CPU per tracking view",
+    },
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",

@@ -197,6 +197,8 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
     ("sensors",),
     ("alerts",),
     ("dispatch",),
+    ("proof",),  # proof of delivery (merged from h-proof): over orders
+    ("tracking",),  # the customer's tracking link: reads orders, riders, proofs
     ("channels",),
     ("kpi",),
     ("privacy",),  # erasure and the upkeep of keys and stored answers: over every domain
@@ -219,6 +221,12 @@ KNOWN_BACK_ARROWS = {
     ("orders", "dispatch"),
     ("orders", "returns"),
     ("orders", "riders"),
+    # An order is created with its customer's PIN and tracking link in the same transaction,
+    # and `sign` checks its proofs.
+    ("orders", "proof"),
+    ("orders", "tracking"),
+    # The `[proof]` policy is a setting (h-proof's).
+    ("settings", "proof"),
     # The PostgreSQL sequencer hands numbered rows on as the outbox's events (imported late).
     ("writer", "realtime"),
 }

@@ -26,18 +26,19 @@ from backend.clock import Clock
 from backend.db import Database
 from backend.deps import ClockDep, DbDep, SettingsDep
 from backend.errors import DomainError, Forbidden, NotFound
+from backend.orders.lifecycle import RULES
 from backend.orders.service import load_order
 from backend.paths import OrderId
 from backend.proof import images
 from backend.proof.storage import storage_for
-from backend.responses import errors
+from backend.responses import PROTECTED, errors
 from backend.settings import Settings
 from backend.tracking import requests, signing, tokens
 from backend.tracking.live import TrackingLive, Watcher
 from backend.tracking.throttle import TrackingThrottle
 from backend.tracking.view import city_map, customer_view
 from backend_client import within
-from backend_client.models import Role
+from backend_client.models import OrderAction
 from backend_client.models.tracking import (
     SignatureRequest,
     TrackingMap,
@@ -64,6 +65,8 @@ PAGE_POLICY = (
 )
 """The page loads only its own script and style and talks only to its own origin."""
 ASSETS = {"track.js": "text/javascript", "track.css": "text/css"}
+SIGNERS = next(rule.roles for rule in RULES if rule.action == OrderAction.SIGN)
+"""Who may ask a customer to sign: whoever may sign the order off (the lifecycle's table)."""
 CLOSE_GONE = 4404
 """The link died while its socket was open (its order ended `ttl` ago)."""
 
@@ -223,21 +226,24 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
 @router.post(
     "/orders/{order_id}/signature-request",
     response_model=SignatureRequest,
-    responses=errors(
-        {
-            403: "Only the order's rider (or a dispatcher or admin) asks for a signature.",
-            404: "No such order in your scope.",
-            409: "The order is not DELIVERING.",
-        }
-    ),
+    responses={
+        **PROTECTED,
+        **errors(
+            {
+                403: "Only who may sign the order off (its rider, a dispatcher, an admin) asks.",
+                404: "No such order in your scope.",
+                409: "The order is not DELIVERING.",
+            }
+        ),
+    },
 )
 async def ask_signature(
     order_id: OrderId, db: DbDep, clock: ClockDep, principal: CanTransitionOrders
 ) -> SignatureRequest:
     """The rider at the door asks the customer to sign on their tracking page: the page's
     signature pad opens (it also opens by itself once the rider is within 150 m)."""
-    if principal.role not in (Role.RIDER, Role.DISPATCHER, Role.ADMIN):
-        raise Forbidden(f"role {principal.role} does not ask customers to sign")
+    if str(principal.role) not in SIGNERS:
+        raise Forbidden(f"role {principal.role} does not sign orders off, nor ask customers to")
     now = clock.now()
 
     async def act(session: AsyncSession) -> SignatureRequest:

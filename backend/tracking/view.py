@@ -10,16 +10,16 @@ the rider's id or full name, never anything of another order.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.inventory.models import WarehouseRow
-from backend.orders.models import OrderRow
-from backend.proof.pins import customer_pin
-from backend.realtime.models import EventRow
-from backend.riders.models import DeliveryProgressRow, RiderPositionRow, RiderRow, ZoneRow
-from backend.tracking.models import TrackingLinkRow
+from backend.crypto.cipher import active
+from backend.errors import NotFound
+from backend.proof.pins import LABEL as PIN_LABEL
+from backend.riders.models import ZoneRow
+from backend.sql import Query, sql_of, when
 from backend_client.models import OrderState
 from backend_client.models.tracking import (
     TrackingItem,
@@ -57,15 +57,6 @@ def first_name(name: str) -> str:
     return words[0] if words else "Your rider"
 
 
-def stages_of(order: OrderRow) -> list[TrackingStage]:
-    reached = [
-        TrackingStage(state=state, at=getattr(order, column))
-        for state, column in STAGE_COLUMNS
-        if getattr(order, column) is not None
-    ]
-    return sorted(reached, key=lambda stage: stage.at)
-
-
 def thin(points: list[TrackingPoint], cap: int) -> list[TrackingPoint]:
     """At most `cap` points, evenly spread, the newest always kept."""
     if len(points) <= cap:
@@ -75,12 +66,26 @@ def thin(points: list[TrackingPoint], cap: int) -> list[TrackingPoint]:
     return [*kept, points[-1]]
 
 
-async def order_seq(session: AsyncSession, order_id: int) -> int:
-    """The newest numbered event of the order (0 before its first is numbered)."""
-    newest = await session.scalar(
-        select(func.max(EventRow.seq)).where(EventRow.order_id == order_id)
-    )
-    return int(newest or 0)
+DELIVERING_AT = [column for _, column in STAGE_COLUMNS].index("delivering_at")
+STAGES_SQL = ", ".join(f"o.{column}" for _, column in STAGE_COLUMNS)
+READ_VIEW = Query(
+    "SELECT o.external_id, o.status, o.promised_at, o.lat, o.lng, o.zone, o.rider_id, "
+    "w.lat, w.lng, r.name, r.phone, r.last_lat, r.last_lng, r.last_fix_at, "
+    "p.rider_id, p.eta_sent, p.arrived_at, t.sign_requested_at, t.signed_at, pin.pin, "
+    "(SELECT MAX(e.seq) FROM events e WHERE e.order_id = o.id), "
+    f"{STAGES_SQL} "
+    "FROM orders o JOIN tracking_links t ON t.order_id = o.id "
+    "JOIN warehouses w ON w.id = o.warehouse_id "
+    "LEFT JOIN riders r ON r.id = o.rider_id "
+    "LEFT JOIN delivery_progress p ON p.order_id = o.id "
+    "LEFT JOIN order_pins pin ON pin.order_id = o.id "
+    "WHERE o.id = :order_id"
+)
+"""Everything of one order's view but its items and track, in one statement: a view is read
+at every page's look, so its round trips to the database are what it costs."""
+READ_ITEMS = Query(
+    "SELECT name, quantity, unit FROM order_items WHERE order_id = :order_id ORDER BY line"
+)
 
 
 async def customer_view(session: AsyncSession, order_id: int) -> TrackingView:
@@ -89,70 +94,85 @@ async def customer_view(session: AsyncSession, order_id: int) -> TrackingView:
     return view
 
 
+READ_TRACK = Query(
+    "SELECT lat, lng, at FROM rider_positions WHERE rider_id = :rider_id AND at >= :since "
+    "ORDER BY at"
+)
+
+
 async def view_and_carrier(session: AsyncSession, order_id: int) -> tuple[TrackingView, int | None]:
     """The view, and the rider whose fixes move it (while DELIVERING; else None)."""
-    seq = await order_seq(session, order_id)
-    order = await session.get_one(OrderRow, order_id)
-    link = await session.get_one(TrackingLinkRow, order_id)
-    store = await session.get_one(WarehouseRow, order.warehouse_id)
-    delivering = order.status == S.DELIVERING
-    rider = await session.get(RiderRow, order.rider_id) if order.rider_id is not None else None
-    progress = await session.get(DeliveryProgressRow, order_id) if delivering else None
-    if progress is not None and progress.rider_id != order.rider_id:
-        progress = None  # the rider before's, until the new rider's first fix
+    sql = sql_of(session)
+    row = await sql.one(READ_VIEW, {"order_id": order_id})
+    if row is None:
+        raise NotFound(f"no order {order_id} with a tracking link")
+    (
+        reference, status, promised_at, lat, lng, zone, rider_id, store_lat, store_lng,
+        rider_name, rider_phone, rider_lat, rider_lng, rider_fix_at, progress_rider, eta_sent,
+        arrived_at, asked_at, signed_at, sealed_pin, seq, *stage_times,
+    ) = row  # fmt: skip
+    delivering = status == S.DELIVERING
+    stages = sorted(
+        (
+            TrackingStage(state=state, at=moment)
+            for (state, _), at in zip(STAGE_COLUMNS, stage_times, strict=True)
+            if (moment := when(at)) is not None
+        ),
+        key=lambda stage: stage.at,
+    )
+    delivering_at = when(stage_times[DELIVERING_AT])
+    # The rider before's progress stands until the new rider's first fix: not theirs to show.
+    ours = delivering and progress_rider is not None and progress_rider == rider_id
     position: TrackingPoint | None = None
     track: list[TrackingPoint] = []
-    if delivering and rider is not None:
-        if rider.last_lat is not None and rider.last_lng is not None:
-            position = TrackingPoint(lat=rider.last_lat, lng=rider.last_lng, at=rider.last_fix_at)
-        track = await _track(session, rider.id, order.delivering_at)
-    arrived = progress is not None and progress.arrived_at is not None
+    if delivering and rider_id is not None:
+        if rider_lat is not None and rider_lng is not None:
+            position = TrackingPoint(lat=rider_lat, lng=rider_lng, at=when(rider_fix_at))
+        if delivering_at is not None:
+            fixes = await sql.all(READ_TRACK, {"rider_id": rider_id, "since": delivering_at})
+            track = thin(
+                [TrackingPoint(lat=a, lng=b, at=when(c)) for a, b, c in fixes], TRACK_POINTS
+            )
+    arrived = ours and arrived_at is not None
+    asked_when = when(asked_at)
     # Asked on this delivery (an order back on the road after an exception is asked again).
     asked = (
         delivering
-        and link.sign_requested_at is not None
-        and (order.delivering_at is None or link.sign_requested_at >= order.delivering_at)
+        and asked_when is not None
+        and (delivering_at is None or asked_when >= delivering_at)
     )
-    signed = link.signed_at is not None
-    pin = await customer_pin(session, order_id) if delivering and not signed else None
+    signed = signed_at is not None
+    cipher = active()
+    show_pin = delivering and not signed and sealed_pin is not None
+    items = await sql.all(READ_ITEMS, {"order_id": order_id})
     view = TrackingView(
-        seq=seq,
-        reference=order.external_id,
-        status=OrderState(order.status),
-        stages=stages_of(order),
-        promised_at=order.promised_at,
-        eta=progress.eta_sent if progress is not None else None,
+        seq=int(seq or 0),
+        reference=reference,
+        status=OrderState(status),
+        stages=stages,
+        promised_at=cast(datetime, when(promised_at)),
+        eta=when(eta_sent) if ours else None,
         rider=(
-            TrackingRider(first_name=first_name(rider.name), phone=mask_phone(rider.phone))
-            if rider is not None
+            TrackingRider(
+                first_name=first_name(rider_name),
+                phone=mask_phone(cipher.decrypt(rider_phone, "riders.phone")),
+            )
+            if rider_id is not None
             else None
         ),
         rider_position=position,
         track=track,
-        destination=TrackingPoint(lat=order.lat, lng=order.lng),
-        store=TrackingPoint(lat=store.lat, lng=store.lng),
-        zone=order.zone,
-        items=[TrackingItem(name=i.name, quantity=i.quantity, unit=i.unit) for i in order.items],
+        destination=TrackingPoint(lat=lat, lng=lng),
+        store=TrackingPoint(lat=store_lat, lng=store_lng),
+        zone=zone,
+        items=[TrackingItem(name=n, quantity=q, unit=u) for n, q, u in items],
         arrived=arrived,
         signature_requested=asked,
         can_sign=delivering and (arrived or asked) and not signed,
         signed=signed,
-        pin=pin,
+        pin=cipher.decrypt(sealed_pin, PIN_LABEL) if show_pin else None,
     )
-    return view, rider.id if delivering and rider is not None else None
-
-
-async def _track(
-    session: AsyncSession, rider_id: int, since: datetime | None
-) -> list[TrackingPoint]:
-    if since is None:
-        return []
-    rows = await session.execute(
-        select(RiderPositionRow.lat, RiderPositionRow.lng, RiderPositionRow.at)
-        .where(RiderPositionRow.rider_id == rider_id, RiderPositionRow.at >= since)
-        .order_by(RiderPositionRow.at)
-    )
-    return thin([TrackingPoint(lat=lat, lng=lng, at=at) for lat, lng, at in rows], TRACK_POINTS)
+    return view, rider_id if delivering else None
 
 
 async def city_map(session: AsyncSession) -> TrackingMap:

@@ -97,6 +97,10 @@ class TrackingLive:
         event committed meanwhile reaches it as a newer view."""
         self.watchers.setdefault(watcher.order_id, set()).add(watcher)
         view = await self._build(watcher.order_id)
+        if watcher.sent_seq > view.seq:
+            # Ahead of the order's log (the database was replaced): the page's state is not
+            # ours; it gets the view as it stands.
+            watcher.sent_seq = -1
         watcher.offer_view(view.seq, _update(view))
         return view
 

@@ -60,6 +60,9 @@ def test_views_come_in_seq_order_and_resume_from_since(server: Server, desk: Des
     # Back from an older seq: the current view at once (a view is the whole state).
     with live(server, token, since=first["seq"]) as ws:
         assert next_message(ws, "view")["view"]["seq"] == picking["seq"]
+    # Ahead of the order's log (a replaced database): the view as it stands, at once.
+    with live(server, token, since=picking["seq"] + 1000) as ws:
+        assert next_message(ws, "view")["view"]["seq"] == picking["seq"]
 
 
 def test_the_riders_moves_reach_only_their_orders_links(server: Server, desk: Desk) -> None:

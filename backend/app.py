@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -52,6 +53,9 @@ from backend.orders.router import router as orders_router
 from backend.orders.service import live_order_states
 from backend.privacy.router import router as privacy_router
 from backend.privacy.upkeep import PrivacyUpkeep, seal_plain
+from backend.proof.router import document_pin_body
+from backend.proof.router import router as proof_router
+from backend.proof.storage import storage_for
 from backend.realtime.bus import bus_for
 from backend.realtime.feed import EventFeed
 from backend.realtime.hub import Hub
@@ -73,6 +77,8 @@ from backend_client.models import Health
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+PROOF_UPLOAD = re.compile(rf"{API_PREFIX}/orders/[^/]+/proof")
+"""The one route that takes files (`backend/proof/router.py`), up to `proof_max_bytes`."""
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -176,6 +182,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 tokens=tokens,
                 geocoder=geocoder_for(settings, db),
                 privacy=upkeep,
+                proofs=storage_for(settings.proof_dir, settings.database_url),
             )
             yield
         finally:
@@ -201,7 +208,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         docs_url=None,  # served from the package's own assets: add_docs below
         redoc_url=None,
     )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        # A proof photo may be larger than any other body; the form's framing on top.
+        uploads=(PROOF_UPLOAD, settings.proof_max_bytes + 64 * 1024),
+    )
     if settings.blocked_addresses or settings.blocked_addresses_file:
         # The socket's guard (`freshline serve`) refuses blocked peers; this refuses blocked
         # clients a trusted proxy forwards. Not installed, and free, without a block list.
@@ -225,6 +237,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     redact_logged_queries()  # uvicorn's access log keeps no search terms (log_redaction.py)
     install_allow_header(app)
     document_unparseable_bodies(app)
+    document_pin_body(app)
 
     @app.get(f"{API_PREFIX}/health", response_model=Health, tags=["health"])
     async def health() -> Health:
@@ -255,6 +268,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         kpi_router,
         privacy_router,
         tracking_router,
+        proof_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(tracking_page_router)  # the customer's page: /t/{token}

@@ -90,9 +90,17 @@ STORED = Query(
 
 
 async def run_once(
-    request: Request, db: Database, principal: Principal, now: datetime, action: Action
+    request: Request,
+    db: Database,
+    principal: Principal,
+    now: datetime,
+    action: Action,
+    *,
+    fingerprint: str | None = None,
 ) -> Response:
-    """Run `action` in one write transaction, or replay the answer stored for the request's key."""
+    """Run `action` in one write transaction, or replay the answer stored for the request's key.
+    `fingerprint`: what makes two requests the same, when it is not their body's bytes (a form
+    upload, whose boundary a retry may draw anew); the body's hash if not given."""
     key = request.headers.get(HEADER)
     if key is None or principal.user_id is None:
 
@@ -104,7 +112,7 @@ async def run_once(
         return _answer(status, body, replayed)
     if not KEY_PATTERN.match(key):
         raise Unprocessable(f"{HEADER} must be 1 to 200 printable ASCII characters")
-    fingerprint = await _fingerprint(request)
+    fingerprint = fingerprint or await _fingerprint(request)
     mine = {"user_id": principal.user_id, "key": key}
 
     async def once(session: AsyncSession) -> tuple[int, str, bool]:

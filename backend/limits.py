@@ -7,6 +7,7 @@ request is refused before anything can act on it, whether it declared its length
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 Scope = dict[str, Any]
@@ -16,23 +17,30 @@ Message = dict[str, Any]
 class BodySizeLimit:
     """Refuse bodies larger than `max_bytes` with 413, and never hand the app part of one."""
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
+    def __init__(
+        self, app: Any, max_bytes: int, *, uploads: tuple[re.Pattern[str], int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.uploads = uploads
+        """Paths that take files (proof photos), and the larger limit they have."""
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.max_bytes
+        if self.uploads is not None and self.uploads[0].fullmatch(scope.get("path", "")):
+            limit = max(limit, self.uploads[1])
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None:
             try:
-                too_big = int(declared) > self.max_bytes
+                too_big = int(declared) > limit
             except ValueError:
                 await self._refuse(send, 400, "Content-Length is not a number")
                 return
             if too_big:
-                await self._refuse(send, 413, self._message())
+                await self._refuse(send, 413, self._message(limit))
                 return
 
         chunks: list[bytes] = []
@@ -44,8 +52,8 @@ class BodySizeLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._refuse(send, 413, self._message())
+            if size > limit:
+                await self._refuse(send, 413, self._message(limit))
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -63,8 +71,9 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    def _message(self) -> str:
-        return f"request body is larger than {self.max_bytes} bytes"
+    @staticmethod
+    def _message(limit: int) -> str:
+        return f"request body is larger than {limit} bytes"
 
     @staticmethod
     async def _refuse(send: Any, status: int, detail: str) -> None:

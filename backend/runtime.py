@@ -18,6 +18,7 @@ from backend.clock import Clock
 from backend.db import Database
 from backend.dispatch.sweeper import AutoDispatcher
 from backend.privacy.upkeep import PrivacyUpkeep
+from backend.proof.storage import ProofStorage
 from backend.realtime.bus import Bus
 from backend.realtime.feed import EventFeed
 from backend.realtime.hub import Hub
@@ -43,3 +44,5 @@ class Runtime:
     tokens: TokenCache
     geocoder: Geocoder
     privacy: PrivacyUpkeep
+    proofs: ProofStorage
+    """Where proof photos and signatures are kept (setting `proof_dir`)."""

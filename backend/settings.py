@@ -9,7 +9,15 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from platformdirs import user_data_dir
-from pydantic import AwareDatetime, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -17,8 +25,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from backend.proof.policy import ProofPolicy
-from backend_client.models import OrderState, Role
+from backend_client.models import OrderState, ProofKind, Role
 
 
 def default_database_url() -> str:
@@ -26,6 +33,33 @@ def default_database_url() -> str:
     folder = Path(user_data_dir("freshline", appauthor=False))
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite+aiosqlite:///{folder / 'freshline.db'}"
+
+
+class ProofPolicy(BaseModel):
+    """`[proof]` in the settings file (`FRESHLINE_PROOF` as JSON): which proofs an order needs
+    before it may be signed (docs/proof.md). An order needs every kind its warehouse names, its
+    channel names and the default names: a warehouse asking for a photo and a channel asking
+    for the PIN get both."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default: frozenset[ProofKind] = frozenset()
+    """Kinds every order needs."""
+    warehouses: dict[str, frozenset[ProofKind]] = Field(default_factory=dict)
+    """Kinds the orders of each warehouse (by id) need."""
+    channels: dict[str, frozenset[ProofKind]] = Field(default_factory=dict)
+    """Kinds the orders of each sales channel need."""
+
+    def required(self, warehouse_id: str, channel: str) -> dict[ProofKind, list[str]]:
+        """Each kind an order of this warehouse and channel needs, with who asks for it."""
+        needs: dict[ProofKind, list[str]] = {}
+        for kind in self.default:
+            needs.setdefault(kind, []).append("every order")
+        for kind in self.warehouses.get(warehouse_id, ()):
+            needs.setdefault(kind, []).append(f"warehouse {warehouse_id}")
+        for kind in self.channels.get(channel, ()):
+            needs.setdefault(kind, []).append(f"channel {channel}")
+        return needs
 
 
 class Settings(BaseSettings):

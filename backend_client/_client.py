@@ -14,6 +14,7 @@ from backend_client._channels import Channels
 from backend_client._customers import Customers
 from backend_client._kpi import Kpi
 from backend_client._orders import Orders
+from backend_client._proofs import Proofs
 from backend_client._requests import Requests
 from backend_client._retry import Backoff
 from backend_client._riders import Riders
@@ -86,6 +87,8 @@ class FreshlineClient:
         """Cold-chain temperature readings."""
         self.tracking = Tracking(self._transport)
         """Customers' tracking links, and riders asking customers to sign on them."""
+        self.proofs = Proofs(self._transport)
+        """Proofs of delivery: photos, signatures, PINs."""
 
     @property
     def server(self) -> str:

@@ -13,6 +13,7 @@ from backend_client.models import (
     ClaimItem,
     Delivery,
     Event,
+    ExchangeCreate,
     Order,
     OrderAction,
     OrderCreate,
@@ -208,5 +209,24 @@ class Orders(Resource):
             f"/orders/{order_id}/claims",
             ReturnRequest,
             json=body,
+            idempotency_key=idempotency_key,
+        )
+
+    async def open_exchange(
+        self,
+        order_id: int,
+        version: int,
+        reason: str,
+        items: list[ClaimItem],
+        *,
+        idempotency_key: str | None = None,
+    ) -> ReturnRequest:
+        """After sale (signed, within the backend's `after_sale_hours`): these items replaced;
+        waits for a decision like a return."""
+        return await self._transport.call(
+            "POST",
+            f"/orders/{order_id}/exchanges",
+            ReturnRequest,
+            json=ExchangeCreate(version=version, reason=reason, items=items),
             idempotency_key=idempotency_key,
         )

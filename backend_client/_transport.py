@@ -165,6 +165,44 @@ class Transport:
             await self._sleep(self.backoff.delay(attempt, at_least=wait))
             attempt += 1
 
+    async def upload(
+        self,
+        path: str,
+        answer: type[T],
+        *,
+        data: dict[str, str],
+        files: dict[str, tuple[str, bytes]],
+        idempotency_key: str | None = None,
+    ) -> T:
+        """POST a multipart form with files (a proof photo); retried where safe, under one
+        `Idempotency-Key`, so a retry never records twice."""
+        headers = {**self._auth(), "Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.post(path, data=data, files=files, headers=headers)
+            except httpx.TransportError as exc:
+                if attempt >= self.retries:
+                    raise ConnectionFailed(f"POST {path}: {exc!r}") from exc
+                await self._sleep(self.backoff.delay(attempt))
+                attempt += 1
+                continue
+            if response.status_code < 400:
+                return _read(answer, response, f"POST {path}")
+            error = _error_of(response)
+            if attempt >= self.retries or not _retryable(error):
+                raise error
+            wait = error.retry_after if isinstance(error, RateLimited) else 0.0
+            await self._sleep(self.backoff.delay(attempt, at_least=wait))
+            attempt += 1
+
+    async def content(self, path: str, *, params: dict[str, Any] | None = None) -> bytes:
+        """GET an answer that is not JSON (an image, a ZIP) as bytes, once."""
+        response = await self._http.get(path, params=params, headers=self._auth())
+        if response.status_code >= 400:
+            raise _error_of(response)
+        return response.content
+
     async def text(self, path: str, *, params: dict[str, Any]) -> str:
         """GET a plain-text answer (a CSV), once."""
         response = await self._http.get(path, params=params, headers=self._auth())

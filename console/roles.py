@@ -15,6 +15,7 @@ ALERTS_READ = "alerts:read"
 ALERTS_HANDLE = "alerts:handle"
 RETURNS_DECIDE = "returns:decide"
 KPI_READ = "kpi:read"
+PROOFS_READ = "proofs:read"
 """The server's permission names the console reads (README, "Permissions")."""
 
 WATCHES = "a viewer account watches; it does not change anything"
@@ -29,6 +30,7 @@ GUARDS: dict[str, tuple[str, str]] = {
     "reject": (RETURNS_DECIDE, DECIDED_AT_THE_DESK),
     "take_back": (RETURNS_DECIDE, DECIDED_AT_THE_DESK),
     "reassign": (ORDERS_ASSIGN, DISPATCHING),
+    "proofs": (PROOFS_READ, "proofs of delivery are for the desk, the store and the rider"),
 }
 """Guarded action name -> (the permission it needs, why not without it)."""
 

@@ -1,5 +1,5 @@
-"""One order's whole story: state, promise against ETA, items, customer, rider, and the timeline
-of every event, refreshed when the stream says the order changed."""
+"""One order's whole story: state, promise against ETA, items, customer, rider, its proofs of
+delivery, and the timeline of every event, refreshed when the stream says the order changed."""
 
 from __future__ import annotations
 
@@ -14,13 +14,23 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Static
 
 from backend_client import ConnectionFailed, FreshlineError, NotFound, PermissionDenied
-from backend_client.models import AlertRule, Delivery, Event, Order, OrderSensors, OrderState
+from backend_client.models import (
+    AlertRule,
+    Delivery,
+    Event,
+    Order,
+    OrderSensors,
+    OrderState,
+    Proof,
+)
 from backend_client.phones import mask_phone
 from console.alert_book import RULE_WORDS
+from console.proof_words import KIND_WORDS, proofs_summary
 from console.sensor_words import order_sensor_rows
 from console.store import LANE_OF_STATE, Changes, OrderCard, Store, Urgency
 from screens.acting import act_on_orders
 from screens.guard import LiveScreen
+from screens.proof_viewer import ProofViewer
 from widgets.order_row import CHANNEL_SHORT, time_cell
 from widgets.top_bar import TopBar
 
@@ -72,6 +82,10 @@ def event_words(event: Event, store: Store) -> str:
         return f"rider {store.rider_name(event.rider_id)} collected the goods where they were left"
     if event.kind in ("rider.left_warehouse", "rider.returned_warehouse"):
         return "rider left the warehouse" if "left" in event.kind else "rider back at the warehouse"
+    if event.kind == "order.proof":
+        kind = str((event.payload.get("proof") or {}).get("kind", "proof"))
+        words = {str(k): w for k, w in KIND_WORDS.items()}
+        return f"proof of delivery: {words.get(kind, kind)}"
     if event.kind == "order.channel":
         return f"{event.payload.get('channel', 'channel')} says: {event.payload.get('callback')}"
     if event.from_state and event.to_state and event.from_state != event.to_state:
@@ -143,6 +157,7 @@ class OrderDetailScreen(LiveScreen):
     OrderDetailScreen #items { width: 2fr; height: auto; max-height: 14; }
     OrderDetailScreen #people { width: 1fr; padding: 0 1; height: auto; }
     OrderDetailScreen #deliveries { padding: 0 1; height: auto; max-height: 4; }
+    OrderDetailScreen #proofs { padding: 0 1; height: auto; max-height: 4; }
     OrderDetailScreen #timeline { height: 1fr; border-top: solid $panel-lighten-2; }
     OrderDetailScreen .late { color: $lane-late; }
     """
@@ -150,6 +165,13 @@ class OrderDetailScreen(LiveScreen):
         Binding("escape,backspace", "back", "Back", id="detail.back"),
         Binding("t", "act", "Act", tooltip="Act on this order", id="detail.act"),
         Binding("m", "replay", "Track", tooltip="Replay its track on the map", id="detail.replay"),
+        Binding(
+            "p",
+            "proofs",
+            "Proofs",
+            tooltip="Its proofs of delivery: photos and signatures drawn here",
+            id="detail.proofs",
+        ),
         Binding("ctrl+r", "reload", "Reload", show=False, id="detail.reload"),
     ]
 
@@ -160,6 +182,8 @@ class OrderDetailScreen(LiveScreen):
         self.events: list[Event] = []
         self.parcels: list[Delivery] = []
         self.sensors: OrderSensors | None = None
+        self.proofs: list[Proof] | None = None
+        """None until loaded (or where the account may not read them)."""
 
     def compose(self) -> ComposeResult:
         yield TopBar(f"order {self.order_id}")
@@ -169,6 +193,7 @@ class OrderDetailScreen(LiveScreen):
             with VerticalScroll(id="people"):
                 yield Static("", id="people-text")
         yield Static("", id="deliveries")
+        yield Static("", id="proofs")
         yield DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
@@ -215,7 +240,14 @@ class OrderDetailScreen(LiveScreen):
             sensors: OrderSensors | None = await client.sensors.of_order(self.order_id)
         except FreshlineError:
             sensors = None  # a backend without it: the rest of the order still shows
+        proofs: list[Proof] | None = None
+        if self.denial("proofs") is None:
+            try:
+                proofs = await client.proofs.of_order(self.order_id)
+            except FreshlineError:
+                proofs = None  # a backend without proofs: the rest of the order still shows
         self.order, self.events, self.parcels, self.sensors = order, events, parcels, sensors
+        self.proofs = proofs
         self._draw()
 
     # --- drawing ------------------------------------------------------------------------------
@@ -227,6 +259,8 @@ class OrderDetailScreen(LiveScreen):
         self.query_one("#deliveries", Static).update(
             parcel_lines(self.order_id, self.parcels, self.store)
         )
+        summary = "" if self.proofs is None else proofs_summary(self.proofs, self.zone)
+        self.query_one("#proofs", Static).update(summary)
         self._draw_timeline()
 
     def _draw_header(self) -> None:
@@ -319,6 +353,12 @@ class OrderDetailScreen(LiveScreen):
     @work(group="act", exclusive=True, exit_on_error=False)
     async def _act(self) -> None:
         await act_on_orders(self, [self.order_id])
+
+    def action_proofs(self) -> None:
+        if not self.proofs:
+            self.notify("No proof of delivery for this order yet.")
+            return
+        self.app.push_screen(ProofViewer(self.order_id, self.proofs))
 
     def action_replay(self) -> None:
         self.host.open_track(self.order_id)

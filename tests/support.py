@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import itertools
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -67,6 +69,9 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         "argon2_time_cost": 1,
         "argon2_memory_cost_kib": 64,
         "field_keys": TEST_FIELD_KEYS,
+        # Never the user's own folder (the default beside a PostgreSQL database); content is
+        # addressed by its hash, so tests may share it (those that count files use their own).
+        "proof_dir": str(Path(tempfile.gettempdir()) / "freshline-test-proofs"),
         **overrides,
     }
     return Settings(**values)

@@ -192,12 +192,12 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
     ("realtime",),
     ("inventory",),
     ("orders",),
+    ("proof",),  # proof of delivery: photos, signatures, PINs; returns and claims cite it
     ("returns",),
     ("riders",),
     ("sensors",),
     ("alerts",),
     ("dispatch",),
-    ("proof",),  # proof of delivery (merged from h-proof): over orders
     ("tracking",),  # the customer's tracking link: reads orders, riders, proofs
     ("channels",),
     ("kpi",),
@@ -219,14 +219,10 @@ KNOWN_BACK_ARROWS = {
     # The lifecycle's effects: stock, the parcel, the rider's slot, pending requests, incidents.
     ("orders", "alerts"),
     ("orders", "dispatch"),
+    ("orders", "proof"),  # a new order's PIN; `sign` checks and cites the proofs
     ("orders", "returns"),
     ("orders", "riders"),
-    # An order is created with its customer's PIN and tracking link in the same transaction,
-    # and `sign` checks its proofs.
-    ("orders", "proof"),
-    ("orders", "tracking"),
-    # The `[proof]` policy is a setting (h-proof's).
-    ("settings", "proof"),
+    ("orders", "tracking"),  # a new order's tracking link, minted in the same transaction
     # The PostgreSQL sequencer hands numbered rows on as the outbox's events (imported late).
     ("writer", "realtime"),
 }

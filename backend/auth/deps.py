@@ -89,3 +89,7 @@ CanReadChannels = Annotated[Principal, Depends(require(Permission.CHANNELS_READ)
 CanReconcileChannels = Annotated[Principal, Depends(require(Permission.CHANNELS_RECONCILE))]
 CanReadKpi = Annotated[Principal, Depends(require(Permission.KPI_READ))]
 CanEraseCustomers = Annotated[Principal, Depends(require(Permission.CUSTOMERS_ERASE))]
+CanRecordProofs = Annotated[Principal, Depends(require(Permission.PROOFS_RECORD))]
+CanReadProofs = Annotated[Principal, Depends(require(Permission.PROOFS_READ))]
+CanExportProofs = Annotated[Principal, Depends(require(Permission.PROOFS_EXPORT))]
+CanOpenAfterSale = Annotated[Principal, Depends(require(Permission.RETURNS_AFTER_SALE))]

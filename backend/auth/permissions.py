@@ -45,6 +45,10 @@ class Permission(StrEnum):
     PHONES_READ = "phones:read"
     CUSTOMERS_ERASE = "customers:erase"
     TRACKING_READ = "tracking:read"
+    PROOFS_RECORD = "proofs:record"
+    PROOFS_READ = "proofs:read"
+    PROOFS_EXPORT = "proofs:export"
+    RETURNS_AFTER_SALE = "returns:aftersale"
 
 
 EVERYONE = frozenset(Role)
@@ -96,6 +100,15 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.TRACKING_READ: frozenset(
         {R.ADMIN, R.SUPERVISOR, R.DISPATCHER, R.SUPPORT, R.CHANNEL}
     ),
+    # Proof of delivery is taken at the door by the rider, or the dispatcher on their word;
+    # read by the desk, the store and the rider (each in the scope of their order reads); a
+    # day of it exported by the desk and the warehouse's own staff (backend/proof/).
+    Permission.PROOFS_RECORD: frozenset({R.ADMIN, R.DISPATCHER, R.RIDER}),
+    Permission.PROOFS_READ: DESK | {R.MERCHANT, R.RIDER},
+    Permission.PROOFS_EXPORT: DESK | {R.MERCHANT},
+    # After sale (the order signed), the customer asks through their channel or the desk:
+    # not the rider, whose part ended at the door (returns/service.py).
+    Permission.RETURNS_AFTER_SALE: frozenset({R.ADMIN, R.SUPERVISOR, R.SUPPORT, R.CHANNEL}),
 }
 
 CLAIM_LIMIT_CENTS: dict[Role, int | None] = {

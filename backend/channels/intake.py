@@ -39,6 +39,7 @@ from backend.orders import service as orders
 from backend.orders.models import OrderRow
 from backend.orders.records import OrderRecord
 from backend.orders.views import order_view
+from backend.proof.pins import customer_pin
 from backend.settings import Settings
 from backend.sql import Query, sql_of
 from backend.tracking import tokens as tracking_tokens
@@ -129,6 +130,7 @@ async def take_order(
                 deliveries=parcels,
                 reported_amount_cents=reported,
                 replayed=True,
+                delivery_pin=await customer_pin(session, order_id),
             )
         text = unseal_json_text(response, RECEIPT_LABEL)
         answer = ChannelOrderReceipt.model_validate({**orjson.loads(text), "replayed": True})
@@ -171,6 +173,8 @@ async def take_order(
         ),
         deliveries=parcels,
         reported_amount_cents=parsed.reported_amount_cents,
+        # The customer reads it out to the rider; the receipt is kept encrypted.
+        delivery_pin=await customer_pin(session, order.id),
     )
     await sql.run(
         KEEP_RECEIPT,

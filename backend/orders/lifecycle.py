@@ -111,13 +111,15 @@ RULES: tuple[Rule, ...] = (
         _roles(Role.DISPATCHER, Role.SUPERVISOR),
         guards=(Guard.RIDER_ASSIGNED,),
     ),
+    # From SIGNED: after sale, within `after_sale_hours` (returns/service.py).
     Rule(
         A.START_RETURN,
-        frozenset({S.EXCEPTION}),
+        frozenset({S.EXCEPTION, S.SIGNED}),
         S.RETURNING,
         _roles(*STAFF_DESK),
         needs_reason=True,
-        by_request="approving a return: POST /orders/{id}/returns, then /requests/{id}/approve",
+        by_request="approving a return or an exchange: POST /orders/{id}/returns (or "
+        "/exchanges), then /requests/{id}/approve",
     ),
     Rule(
         A.COMPLETE_RETURN,
@@ -128,7 +130,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         A.START_CLAIM,
-        frozenset({S.EXCEPTION}),
+        frozenset({S.EXCEPTION, S.SIGNED}),
         S.CLAIMING,
         _roles(*STAFF_DESK),
         effects=(Effect.RELEASE_RIDER,),

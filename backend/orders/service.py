@@ -49,13 +49,13 @@ from backend.orders.search import (
     narrowing_of,
 )
 from backend.proof import pins
-from backend.proof.policy import ProofPolicy
 from backend.proof.service import proofs_for_sign
 from backend.realtime.models import EventRow
 from backend.realtime.outbox import append_event
 from backend.returns.records import withdraw_pending
 from backend.riders import progress
 from backend.riders.models import DeliveryProgressRow, RiderRow
+from backend.settings import ProofPolicy
 from backend.sql import Query, Sql, sql_of
 from backend.tracking import tokens as tracking_tokens
 from backend_client.geo import flat_metres

@@ -32,6 +32,7 @@ from backend.dispatch.models import DeliveryItemRow, DeliveryRow
 from backend.errors import Conflict, Forbidden, NotFound
 from backend.orders.lifecycle import FINAL_STATES
 from backend.orders.models import CustomerRow, OrderRow
+from backend.proof.service import forget_content
 from backend.realtime.feed import EventFeed
 from backend.realtime.models import EventRow
 from backend.realtime.outbox import append_event
@@ -88,6 +89,9 @@ class Erased:
     answer: CustomerErasure
     order_ids: frozenset[int] = frozenset()
     scrub: Scrubber | None = None
+    proof_content: frozenset[str] = frozenset()
+    """Photos and signatures of the customer's orders, to discard from the proof storage once
+    the erasure is committed (a signature is theirs, a photo may show their door)."""
 
     def rewrite_held(self, feed: EventFeed) -> int:
         """The erased customer's events in the feed's memory rewritten as in the log."""
@@ -157,8 +161,10 @@ async def erase_customer(
         o.customer_name, o.customer_phone, o.address = name, ERASED_PHONE, ERASED_ADDRESS
         o.search_tags = ""  # not NULL: the upkeep pass would tag the pseudonym
         o.lat, o.lng = _coarse(o.lat), _coarse(o.lng)
+    proof_content: frozenset[str] = frozenset()
     if order_ids:
         await _scrub_order_trail(session, order_ids, scrub)
+        proof_content = await forget_content(session, order_ids)
     if orders:
         first = min(o.created_at for o in orders)
         await _scrub_idempotency_answers(session, scrub, since=first)
@@ -171,7 +177,7 @@ async def erase_customer(
         payload={"customer_id": customer_id, "orders": len(order_ids), "order_ids": order_ids},
     )
     await session.flush()
-    return Erased(_answer(customer, orders), frozenset(order_ids), scrub)
+    return Erased(_answer(customer, orders), frozenset(order_ids), scrub, proof_content)
 
 
 def _answer(customer: CustomerRow, orders: list[OrderRow]) -> CustomerErasure:

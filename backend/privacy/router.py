@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Path
@@ -11,6 +12,7 @@ from backend.auth.deps import CanEraseCustomers
 from backend.crypto.cipher import active
 from backend.deps import ClockDep, DbDep
 from backend.privacy.erasure import Erased, erase_customer
+from backend.proof.deps import ProofStorageDep
 from backend.realtime.deps import FeedDep
 from backend.responses import PROTECTED, errors
 from backend_client.models import CustomerErasure
@@ -40,6 +42,7 @@ async def erase(
     db: DbDep,
     clock: ClockDep,
     feed: FeedDep,
+    storage: ProofStorageDep,
     principal: CanEraseCustomers,
 ) -> CustomerErasure:
     """Erase a customer: their name, phone and address become a pseudonym in every place they
@@ -53,6 +56,9 @@ async def erase(
         return await erase_customer(session, customer_id, actor=principal, now=now)
 
     erased = await db.write(job)
+    # Committed: the rows no longer name it, so the content goes.
+    for sha256 in erased.proof_content:
+        await asyncio.to_thread(storage.discard, sha256)
     # The log is rewritten; so are its newest events this instance holds for replays.
     erased.rewrite_held(feed)
     active().forget()  # nor are their values kept decrypted in this instance's memory

@@ -61,8 +61,10 @@ def clean(data: bytes, limits: Limits) -> CleanImage:
             raise Unprocessable("not a JPEG or PNG image") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise Unprocessable(_too_many_pixels(limits)) from None
-        except (OSError, ValueError, SyntaxError) as exc:
-            raise Unprocessable(f"not a readable JPEG or PNG image: {exc}") from None
+        except Exception as exc:
+            # A hostile file can trip any error inside a decoder (OSError, SyntaxError, struct
+            # and index errors...): each is a file we cannot read, never a crash of ours.
+            raise Unprocessable(f"a JPEG or PNG damaged or cut short: {exc}") from None
         with image:
             kind = image.format or ""
             width, height = image.size
@@ -72,11 +74,21 @@ def clean(data: bytes, limits: Limits) -> CleanImage:
                     f"the image is {width}x{height} pixels; {_too_many_pixels(limits)}"
                 )
             try:
+                if kind == "PNG":
+                    # A PNG's pixels can all be there with its end gone; only walking every
+                    # chunk to IEND (and checking each CRC) tells it was cut short.
+                    _verify_png(data)
                 image.load()
-            except (OSError, ValueError, SyntaxError) as exc:
+                # EXIF orientation is read here too: broken EXIF fails as broken pixels do.
+                return _encode(image, kind)
+            except Exception as exc:  # as above
                 # Pillow's "image file is truncated", a broken PNG chunk, a bad Huffman table.
                 raise Unprocessable(f"the {kind} image is damaged or cut short: {exc}") from None
-            return _encode(image, kind)
+
+
+def _verify_png(data: bytes) -> None:
+    with Image.open(io.BytesIO(data), formats=("PNG",)) as check:
+        check.verify()
 
 
 def _too_many_pixels(limits: Limits) -> str:

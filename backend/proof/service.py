@@ -23,9 +23,9 @@ from backend.orders.records import OrderRecord
 from backend.proof import pins
 from backend.proof.images import CleanImage
 from backend.proof.models import ProofRow
-from backend.proof.policy import ProofPolicy
 from backend.proof.storage import ProofStorage
 from backend.realtime.outbox import append_event
+from backend.settings import ProofPolicy
 from backend_client.models import OrderState, Proof, ProofKind
 
 PROVABLE = frozenset({OrderState.DELIVERING, OrderState.EXCEPTION})
@@ -146,6 +146,27 @@ async def proofs_for_sign(
             missing=[str(kind) for kind in missing],
         )
     return [{"id": r.id, "kind": r.kind, "sha256": r.sha256} for r in rows]
+
+
+async def forget_content(session: AsyncSession, order_ids: list[int]) -> frozenset[str]:
+    """The photos and signatures of these orders forgotten (their customer erased): each row
+    stays, as the record that proof was taken, by whom and when, without its hash; returns the
+    hashes no other proof names, for the caller to discard from the storage once committed."""
+    rows = (
+        await session.scalars(
+            select(ProofRow).where(ProofRow.order_id.in_(order_ids), ProofRow.sha256.is_not(None))
+        )
+    ).all()
+    hashes = {row.sha256 for row in rows if row.sha256 is not None}
+    for row in rows:
+        row.sha256 = None
+    await session.flush()
+    if not hashes:
+        return frozenset()
+    shared = await session.scalars(
+        select(ProofRow.sha256).where(ProofRow.sha256.in_(hashes)).distinct()
+    )
+    return frozenset(hashes - {sha for sha in shared.all() if sha is not None})
 
 
 async def proofs_of_day(

@@ -38,6 +38,10 @@ class ProofStorage(Protocol):
 
     def exists(self, sha256: str) -> bool: ...
 
+    def discard(self, sha256: str) -> None:
+        """Delete the content of this hash (a customer erased); nothing if there is none."""
+        ...
+
 
 def digest(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
@@ -91,6 +95,9 @@ class DiskStorage:
             return self.path_of(sha256).is_file()
         except KeyError:
             return False
+
+    def discard(self, sha256: str) -> None:
+        self.path_of(sha256).unlink(missing_ok=True)
 
 
 def default_root(database_url: str) -> Path:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime
 
 
 class ReturnRequestRow(Base):
-    """A return (refused goods) or a claim (damaged goods) waiting for, or given, a decision."""
+    """A return (refused goods), a claim (damaged goods) or, after sale, an exchange, waiting
+    for, or given, a decision."""
 
     __tablename__ = "return_requests"
 
@@ -31,3 +32,5 @@ class ReturnRequestRow(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decision_reason: Mapped[str | None] = mapped_column(String(500))
     version: Mapped[int] = mapped_column(default=1)
+    after_sale: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Opened after the order was signed: approving moves it on from SIGNED, not EXCEPTION."""

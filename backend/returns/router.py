@@ -1,4 +1,5 @@
-"""Routes: opening returns and claims, reading them, approving or rejecting them."""
+"""Routes: opening returns, claims and (after sale) exchanges, reading them, approving or
+rejecting them."""
 
 from __future__ import annotations
 
@@ -7,18 +8,26 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from backend.auth.deps import CanDecideReturns, CanReadReturns, CanRequestReturns
+from backend.auth.deps import (
+    CanDecideReturns,
+    CanOpenAfterSale,
+    CanReadReturns,
+    CanRequestReturns,
+)
 from backend.auth.principal import Principal
 from backend.clock import Clock
 from backend.db import Database
 from backend.deps import ClockDep, DbDep, SettingsDep
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.paths import OrderId
+from backend.proof.service import proof_view, proofs_of
 from backend.responses import PROTECTED, TOO_LARGE, errors
 from backend.returns import service
 from backend.returns.records import request_view
+from backend.settings import Settings
 from backend_client.models import (
     ClaimCreate,
+    ExchangeCreate,
     RequestDecision,
     RequestKind,
     RequestState,
@@ -34,8 +43,8 @@ OPENING = {
     **errors(
         {
             404: "No such order in your scope.",
-            409: "Stale order version, the order is not out for delivery or in exception, "
-            "or a request is already waiting for it.",
+            409: "Stale order version, the order is not out for delivery or in exception "
+            "(nor signed within `after_sale_hours`), or a request is already waiting for it.",
         }
     ),
 }
@@ -54,14 +63,18 @@ async def _open(
     request: Request,
     db: Database,
     clock: Clock,
+    settings: Settings,
     principal: Principal,
     order_id: int,
-    body: ReturnCreate | ClaimCreate,
+    body: ReturnCreate | ClaimCreate | ExchangeCreate,
 ):
     now = clock.now()
+    window = timedelta(hours=settings.after_sale_hours)
 
     async def act(session):
-        row = await service.open_request(session, order_id, body, actor=principal, now=now)
+        row = await service.open_request(
+            session, order_id, body, actor=principal, now=now, after_sale_window=window
+        )
         return 201, request_view(row)
 
     return await run_once(request, db, principal, now, act)
@@ -80,11 +93,13 @@ async def open_return(
     request: Request,
     db: DbDep,
     clock: ClockDep,
+    settings: SettingsDep,
     principal: CanRequestReturns,
 ):
     """The customer refused the goods: a return waits for the desk (an order out for delivery
-    goes to EXCEPTION with it)."""
-    return await _open(request, db, clock, principal, order_id, body)
+    goes to EXCEPTION with it). After sale (signed, within `after_sale_hours`): by the
+    customer's channel or the desk; the order stays SIGNED while it waits."""
+    return await _open(request, db, clock, settings, principal, order_id, body)
 
 
 @router.post(
@@ -100,10 +115,33 @@ async def open_claim(
     request: Request,
     db: DbDep,
     clock: ClockDep,
+    settings: SettingsDep,
     principal: CanRequestReturns,
 ):
-    """The goods arrived damaged: a claim for these items and this amount waits for the desk."""
-    return await _open(request, db, clock, principal, order_id, body)
+    """The goods arrived damaged: a claim for these items and this amount waits for the desk
+    (after sale as for a return)."""
+    return await _open(request, db, clock, settings, principal, order_id, body)
+
+
+@router.post(
+    "/orders/{order_id}/exchanges",
+    response_model=ReturnRequest,
+    status_code=201,
+    responses=OPENING,
+    openapi_extra=IDEMPOTENT,
+)
+async def open_exchange(
+    order_id: OrderId,
+    body: ExchangeCreate,
+    request: Request,
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    principal: CanOpenAfterSale,
+):
+    """After sale (signed, within `after_sale_hours`): the customer wants these items replaced.
+    Approved, the goods come back (RETURNING) and the channel places the replacement order."""
+    return await _open(request, db, clock, settings, principal, order_id, body)
 
 
 @router.get("/requests", response_model=list[ReturnRequest])
@@ -115,7 +153,7 @@ async def list_requests(
     order_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[ReturnRequest]:
-    """Returns and claims in your scope, oldest first."""
+    """Returns, claims and exchanges in your scope, oldest first."""
     async with db.read() as session:
         rows = await service.list_requests(
             session, principal, state=state, kind=kind, order_id=order_id, limit=limit
@@ -133,8 +171,11 @@ async def get_request(
     db: DbDep,
     principal: CanReadReturns,
 ) -> ReturnRequest:
+    """One request, citing the order's proofs of delivery (`proofs`)."""
     async with db.read() as session:
-        return request_view(await service.load_request(session, request_id, principal))
+        row = await service.load_request(session, request_id, principal)
+        proofs = [proof_view(p) for p in await proofs_of(session, row.order_id)]
+        return request_view(row).model_copy(update={"proofs": proofs})
 
 
 async def _decide(

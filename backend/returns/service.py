@@ -3,7 +3,11 @@ desk. Approving drives the order on: a return EXCEPTION -> RETURNING (RETURNED f
 goods are back on the shelf: `complete_return`), a claim EXCEPTION -> CLAIMING (CLAIM_SETTLED
 follows when the compensation is paid out: `settle_claim`; the goods are written off). Rejecting
 leaves the order in EXCEPTION for the desk to resume or settle otherwise; resuming an order
-withdraws a request still waiting (`records.withdraw_pending`)."""
+withdraws a request still waiting (`records.withdraw_pending`).
+
+After sale (the order SIGNED, up to `after_sale_hours` since), the customer's channel or the
+desk may still open a return, a claim or an exchange (the goods come back, the channel places
+the replacement); the order stays SIGNED while it waits, and approving moves it on from there."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.auth.permissions import claim_limit_cents
+from backend.auth.permissions import Permission, allowed, claim_limit_cents
 from backend.auth.principal import Principal, system_principal
 from backend.auth.redaction import sees_staff_details
 from backend.errors import Conflict, Forbidden, NotFound, StaleVersion, Unprocessable
@@ -25,6 +29,8 @@ from backend.returns.models import ReturnRequestRow
 from backend.returns.records import announce
 from backend_client.models import (
     ClaimCreate,
+    ClaimItem,
+    ExchangeCreate,
     OrderAction,
     OrderState,
     RequestDecision,
@@ -45,21 +51,32 @@ OPENS_FROM = (S.DELIVERING, S.EXCEPTION)
 async def open_request(
     session: AsyncSession,
     order_id: int,
-    body: ReturnCreate | ClaimCreate,
+    body: ReturnCreate | ClaimCreate | ExchangeCreate,
     *,
     actor: Principal,
     now: datetime,
+    after_sale_window: timedelta = timedelta(0),
 ) -> ReturnRequestRow:
     """A return (refused goods) or a claim (damaged goods) for an order out for delivery or
-    already in exception. An order out for delivery goes to EXCEPTION with it."""
-    kind = RequestKind.CLAIM if isinstance(body, ClaimCreate) else RequestKind.RETURN
+    already in exception (an order out for delivery goes to EXCEPTION with it); or, within
+    `after_sale_window` of its signing, a return, claim or exchange of a signed order."""
+    kind = _kind_of(body)
     order = await orders.load_order(session, order_id, actor, for_update=True)
     await orders.check_version(session, order, body.version, actor)
     state = OrderState(order.status)
-    if state not in OPENS_FROM:
+    after_sale = state == S.SIGNED
+    if after_sale:
+        _check_after_sale(order, kind, actor=actor, now=now, window=after_sale_window)
+    elif kind == RequestKind.EXCHANGE:
         raise Conflict(
-            f"a {kind} is opened for an order out for delivery or in exception; "
-            f"order {order.id} is {state}",
+            f"an exchange is opened after delivery (SIGNED); order {order.id} is {state} "
+            "(goods refused at the door are a return)",
+            from_state=str(state),
+        )
+    elif state not in OPENS_FROM:
+        raise Conflict(
+            f"a {kind} is opened for an order out for delivery or in exception, or after sale "
+            f"once signed; order {order.id} is {state}",
             from_state=str(state),
         )
     waiting = await session.scalar(
@@ -78,6 +95,8 @@ async def open_request(
     amount = 0
     if isinstance(body, ClaimCreate):
         items, amount = _claimed(order, body)
+    elif isinstance(body, ExchangeCreate):
+        items = _lines(order, body.items, [])
     if state == S.DELIVERING:
         why = f"{kind} requested: {body.reason}"
         await orders.carry_out(
@@ -95,20 +114,63 @@ async def open_request(
         opened_role=str(actor.role),
         opened_at=now,
         version=1,
+        after_sale=after_sale,
     )
     session.add(row)
     await announce(session, row, order, "opened", actor=actor, now=now, reason=body.reason)
     return row
 
 
+def _kind_of(body: ReturnCreate | ClaimCreate | ExchangeCreate) -> RequestKind:
+    if isinstance(body, ClaimCreate):
+        return RequestKind.CLAIM
+    if isinstance(body, ExchangeCreate):
+        return RequestKind.EXCHANGE
+    return RequestKind.RETURN
+
+
+def _check_after_sale(
+    order: OrderRecord, kind: RequestKind, *, actor: Principal, now: datetime, window: timedelta
+) -> None:
+    """After sale: the customer's channel or the desk, within `window` of the signing."""
+    if not allowed(str(actor.role), Permission.RETURNS_AFTER_SALE):
+        raise Forbidden(
+            f"after sale, a {kind} is opened by the customer's channel or the desk, "
+            f"not a {actor.role}"
+        )
+    assert order.signed_at is not None  # SIGNED records when
+    closes = order.signed_at + window
+    if window <= timedelta(0) or now > closes:
+        raise Conflict(
+            f"order {order.id} was signed at {order.signed_at.isoformat()}; a {kind} may be "
+            f"opened up to {window.total_seconds() / 3600:g} h after that, until "
+            f"{closes.isoformat()}: too late",
+            from_state=str(S.SIGNED),
+            closed_at=closes.isoformat(),
+        )
+
+
 def _claimed(order: OrderRecord, body: ClaimCreate) -> tuple[list[dict[str, int | str]], int]:
-    """The claim's lines, checked against the order: only what was ordered, no more of it than
-    was ordered, and no more money than the order cost."""
+    """The claim's lines, checked against the order (`_lines`), and no more money than the
+    order cost."""
+    problems: list[str] = []
+    if body.amount_cents > order.amount_cents:
+        problems.append(
+            f"amount_cents: {body.amount_cents} is more than the order's {order.amount_cents}"
+        )
+    return _lines(order, body.items, problems), body.amount_cents
+
+
+def _lines(
+    order: OrderRecord, lines: list[ClaimItem], problems: list[str]
+) -> list[dict[str, int | str]]:
+    """The request's lines, checked against the order: only what was ordered, no more of it
+    than was ordered; 422 naming every problem (with those the caller found)."""
     ordered: dict[str, int] = {}
     for item in order.items:
         ordered[item.sku] = ordered.get(item.sku, 0) + item.quantity
     claimed: dict[str, int] = {}
-    for line in body.items:
+    for line in lines:
         claimed[line.sku] = claimed.get(line.sku, 0) + line.quantity
     problems = [
         f"items: {sku} is not in order {order.id}"
@@ -116,14 +178,10 @@ def _claimed(order: OrderRecord, body: ClaimCreate) -> tuple[list[dict[str, int 
         else f"items: {quantity} of {sku} claimed, {ordered[sku]} ordered"
         for sku, quantity in claimed.items()
         if quantity > ordered.get(sku, 0)
-    ]
-    if body.amount_cents > order.amount_cents:
-        problems.append(
-            f"amount_cents: {body.amount_cents} is more than the order's {order.amount_cents}"
-        )
+    ] + problems
     if problems:
         raise Unprocessable("; ".join(problems))
-    return [{"sku": sku, "quantity": q} for sku, q in claimed.items()], body.amount_cents
+    return [{"sku": sku, "quantity": q} for sku, q in claimed.items()]
 
 
 # --- Reading ------------------------------------------------------------------------------------
@@ -200,11 +258,7 @@ async def decide_request(
             )
     order = await orders.load_order(session, row.order_id, system_principal(), for_update=True)
     if approve:
-        if order.status != S.EXCEPTION:
-            raise Conflict(
-                f"order {order.id} is {order.status} now, no longer waiting in EXCEPTION",
-                from_state=order.status,
-            )
+        _check_still_waiting(order, row)
         await _drive(session, order, row, actor=actor, now=now, note=body.reason)
     row.state = RequestState.APPROVED if approve else RequestState.REJECTED
     row.decided_by, row.decided_at, row.decision_reason = actor.username, now, body.reason
@@ -212,6 +266,17 @@ async def decide_request(
     what = "approved" if approve else "rejected"
     await announce(session, row, order, what, actor=actor, now=now, reason=body.reason)
     return row
+
+
+def _check_still_waiting(order: OrderRecord, row: ReturnRequestRow) -> None:
+    """409 unless the order is still where the request left it: in EXCEPTION, or (after sale)
+    SIGNED."""
+    waits_in = S.SIGNED if row.after_sale else S.EXCEPTION
+    if order.status != waits_in:
+        raise Conflict(
+            f"order {order.id} is {order.status} now, no longer waiting in {waits_in}",
+            from_state=order.status,
+        )
 
 
 def check_version(row: ReturnRequestRow, version: int, actor: Principal) -> None:
@@ -258,11 +323,7 @@ async def reopen_request(
             "to take it back; open a new one",
         )
     order = await orders.load_order(session, row.order_id, system_principal(), for_update=True)
-    if order.status != S.EXCEPTION:
-        raise Conflict(
-            f"order {order.id} is {order.status} now, no longer waiting in EXCEPTION",
-            from_state=order.status,
-        )
+    _check_still_waiting(order, row)
     waiting = await session.scalar(
         select(ReturnRequestRow.id).where(
             ReturnRequestRow.order_id == order.id,

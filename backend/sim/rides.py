@@ -155,6 +155,8 @@ async def _deliver(
             case Doorstep.SIGNED:
                 if story.customer_follows:
                     await customers.ask_and_wait(sim, story, agent.actor)
+                if not story.customer_signed.is_set():  # signed on their page: proof enough
+                    await sim.prove(story, agent.actor)
                 await sim.act(story, agent.actor, A.SIGN)
             case Doorstep.REFUSED:
                 reason = "customer refused the delivery"

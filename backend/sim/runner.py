@@ -34,6 +34,7 @@ from backend_client import (
     Conflict,
     FreshlineClient,
     FreshlineError,
+    InvalidRequest,
     NotAuthenticated,
     NotFound,
     PermissionDenied,
@@ -260,6 +261,21 @@ class Simulator:
         self.stats.actions[str(action)] += 1
         if story.status in FINAL:
             self.stories.pop(story.order_id, None)
+        return True
+
+    async def prove(self, story: Story, actor: Actor) -> bool:
+        """At the door: the customer reads out the PIN and the rider records it as the proof
+        of delivery; whether it was recorded (a backend that asks for proof refuses `sign`
+        without it)."""
+        pin = story.delivery_pin
+        if pin is None:
+            return False
+        try:
+            await actor.call(lambda c: c.proofs.pin(story.order_id, pin))
+        except (Conflict, NotFound, PermissionDenied, InvalidRequest) as exc:
+            log.info("order %s: proof refused: %s", story.order_id, exc)
+            return False
+        self.stats.actions["prove"] += 1
         return True
 
     async def open_request(

@@ -56,6 +56,7 @@ async def order_story(sim: Simulator, plan: OrderPlan) -> None:
         promised_at=order.promised_at,
         version=order.version,
         status=order.status,
+        delivery_pin=receipt.delivery_pin,
     )
     sim.stories[order.id] = story
     sim.stats.orders += 1

@@ -29,6 +29,8 @@ class Story:
     rider_id: int | None = None
     first_line: tuple[str, int] = ("", 0)
     """The first item's SKU and unit price: what a claim for damaged goods asks back."""
+    delivery_pin: str | None = None
+    """The PIN the channel's receipt gave its customer, read out to the rider at the door."""
     request: ReturnRequest | None = None
     """The return or claim the rider opened at the door, as last seen."""
     packed: asyncio.Event = field(default_factory=asyncio.Event)

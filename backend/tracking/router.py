@@ -30,7 +30,7 @@ from backend.orders.lifecycle import RULES
 from backend.orders.service import load_order
 from backend.paths import OrderId
 from backend.proof import images
-from backend.proof.storage import storage_for
+from backend.proof.deps import ProofStorageDep
 from backend.responses import PROTECTED, errors
 from backend.settings import Settings
 from backend.tracking import requests, signing, tokens
@@ -275,12 +275,12 @@ async def post_signature(
     db: DbDep,
     clock: ClockDep,
     settings: SettingsDep,
+    storage: ProofStorageDep,
 ) -> TrackingSignatureResult:
     """The customer's drawn signature, recorded as the order's proof of delivery (docs/
     tracking.md says when the page offers it)."""
     link = await _open(request, db, clock, settings, token)
     limits = images.Limits(max_bytes=settings.proof_max_bytes, max_pixels=settings.proof_max_pixels)
-    storage = storage_for(settings.proof_dir, settings.database_url)
     return await signing.sign(db, storage, limits, link.order_id, body, now=clock.now())
 
 

@@ -65,6 +65,11 @@ class ChannelOrderReceipt(Response):
     deliveries: list[int] = Field(description="Its parcels: one, or several when split.")
     reported_amount_cents: int = Field(description="What the channel says the customer pays.")
     replayed: bool = Field(default=False, description="A retry: this is the first answer.")
+    delivery_pin: str | None = Field(
+        default=None,
+        description="The PIN the customer tells the rider at the door (proof of delivery): "
+        "for the channel to show its customer, never anyone else.",
+    )
 
 
 class CallbackOutcome(StrEnum):

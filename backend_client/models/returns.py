@@ -11,6 +11,7 @@ from pydantic import (
 )
 
 from backend_client.models.common import Code, Reason, Request, Response, Version
+from backend_client.models.proof import Proof
 
 
 class RequestKind(StrEnum):
@@ -18,6 +19,8 @@ class RequestKind(StrEnum):
     """The customer refused the goods: they go back to the warehouse."""
     CLAIM = "claim"
     """The goods arrived damaged: the customer is compensated, the goods written off."""
+    EXCHANGE = "exchange"
+    """After sale: the goods come back and the channel sends the same again (a new order)."""
 
 
 class RequestState(StrEnum):
@@ -73,6 +76,27 @@ class ClaimCreate(Request):
     amount_cents: int = Field(ge=1, le=10_000_000, description="Compensation asked for.")
 
 
+class ExchangeCreate(Request):
+    """After sale: the customer wants these items replaced (they come back; the channel places
+    the replacement order)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": 7,
+                    "reason": "wrong size of eggs",
+                    "items": [{"sku": "EGG-DOZEN", "quantity": 1}],
+                }
+            ]
+        },
+    )
+
+    version: Version
+    reason: Reason
+    items: list[ClaimItem] = Field(min_length=1, max_length=50)
+
+
 class RequestDecision(Request):
     """Approve or reject a request; rejecting needs a reason."""
 
@@ -101,3 +125,8 @@ class ReturnRequest(Response):
     decided_at: datetime | None
     decision_reason: str | None
     version: int
+    after_sale: bool = False
+    """Opened after the order was signed (within `after_sale_hours`): approving moves the order
+    on from SIGNED."""
+    proofs: list[Proof] = Field(default_factory=list)
+    """The order's proofs of delivery, which the request cites (`GET /requests/{id}` only)."""

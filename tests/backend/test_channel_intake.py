@@ -22,6 +22,7 @@ from tests.backend.channel_support import (
     send,
     with_message,
 )
+from tests.backend.proof_support import pin_of
 from tests.support import Api
 
 
@@ -43,6 +44,8 @@ async def test_each_channel_places_its_order_once_however_often_it_retries(api: 
         receipt = first.json()
         assert receipt["order"]["channel"] == channel
         assert receipt["order"]["status"] == "PAID"  # forwarded paid: stock reserved now
+        # The PIN its customer tells the rider at the door (proof of delivery).
+        assert receipt["delivery_pin"] == await pin_of(api, receipt["order"]["id"])
         events = await api.event_count()
         # The platform did not hear us and sends again (its own request id may change).
         payload = sample_order(channel)

@@ -25,6 +25,7 @@ from backend.auth.permissions import PERMISSIONS, Permission, claim_limit_cents
 from backend.orders.lifecycle import RULES, RULES_BY_ACTION, roles_taking_any_action
 from backend_client.models import OrderAction
 from tests import support
+from tests.backend import proof_support
 from tests.support import Api, customer
 
 API = "/api/v1"
@@ -73,6 +74,10 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "phones:read": frozenset({"admin", "supervisor", "dispatcher", "support"}),
     "customers:erase": frozenset({"admin", "channel"}),
     "tracking:read": frozenset({"admin", "supervisor", "dispatcher", "support", "channel"}),
+    "proofs:record": frozenset({"admin", "dispatcher", "rider"}),
+    "proofs:read": EVERYONE - {"channel"},
+    "proofs:export": EVERYONE - {"rider", "channel"},
+    "returns:aftersale": frozenset({"admin", "supervisor", "support", "channel"}),
 }
 
 PUBLIC = "none"
@@ -119,6 +124,7 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("POST", "/alerts/{alert_id}/snooze", "alerts:handle"),
     ("POST", "/orders/{order_id}/returns", "returns:request"),
     ("POST", "/orders/{order_id}/claims", "returns:request"),
+    ("POST", "/orders/{order_id}/exchanges", "returns:aftersale"),
     ("GET", "/requests", "returns:read"),
     ("GET", "/requests/{request_id}", "returns:read"),
     ("POST", "/requests/{request_id}/approve", "returns:decide"),
@@ -139,6 +145,10 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("GET", "/kpi/series", "kpi:read"),
     ("GET", "/kpi/exceptions", "kpi:read"),
     ("GET", "/kpi/reconciliation", "kpi:read"),
+    ("POST", "/orders/{order_id}/proof", "proofs:record"),
+    ("GET", "/orders/{order_id}/proofs", "proofs:read"),
+    ("GET", "/orders/{order_id}/proofs/{sha256}", "proofs:read"),
+    ("GET", "/warehouses/{warehouse_id}/proofs.zip", "proofs:export"),
     ("DELETE", "/customers/{customer_id}", "customers:erase"),
     # The tracking link's token is the credential (backend/tracking/router.py).
     ("GET", "/track/{token}", PUBLIC),
@@ -170,13 +180,21 @@ README_LIFECYCLE: dict[str, tuple[frozenset[str], str, frozenset[str]]] = {
         frozenset({"dispatcher", "rider", "supervisor", "support"}),
     ),
     "resume": (frozenset({"EXCEPTION"}), "DELIVERING", frozenset({"dispatcher", "supervisor"})),
-    "start_return": (frozenset({"EXCEPTION"}), "RETURNING", frozenset({"supervisor", "support"})),
+    "start_return": (
+        frozenset({"EXCEPTION", "SIGNED"}),
+        "RETURNING",
+        frozenset({"supervisor", "support"}),
+    ),
     "complete_return": (
         frozenset({"RETURNING"}),
         "RETURNED",
         frozenset({"merchant", "supervisor", "support"}),
     ),
-    "start_claim": (frozenset({"EXCEPTION"}), "CLAIMING", frozenset({"supervisor", "support"})),
+    "start_claim": (
+        frozenset({"EXCEPTION", "SIGNED"}),
+        "CLAIMING",
+        frozenset({"supervisor", "support"}),
+    ),
     "settle_claim": (
         frozenset({"CLAIMING"}),
         "CLAIM_SETTLED",
@@ -251,6 +269,12 @@ WALKS: dict[str, tuple[tuple[str, str], ...]] = {
         ("dispatcher", "returns"),
         ("support", "approve"),
     ),
+    "SIGNED": (
+        ("channel", "pay"),
+        ("dispatcher", "start_picking"),
+        ("dispatcher", "dispatch"),
+        ("dispatcher", "sign"),
+    ),
     "CLAIMING": (
         ("channel", "pay"),
         ("dispatcher", "start_picking"),
@@ -303,6 +327,18 @@ async def order_in(
     assert order["status"] == state, order
     assert order["rider_id"] == rider, order
     return order
+
+
+async def photo_of(api: Api, order: dict[str, Any]) -> dict[str, Any]:
+    """A photo proving `order`'s delivery, as the dispatcher uploads it."""
+    response = await api.post(
+        "dispatcher",
+        f"/orders/{order['id']}/proof",
+        data={"kind": "photo"},
+        files={"file": ("door.png", proof_support.png())},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
 
 
 async def admin_view(api: Api, order: dict[str, Any]) -> dict[str, Any]:
@@ -564,6 +600,26 @@ class Matrix:
             for role in ROLES
             if holds(role, "returns:decide")
         }
+        # Proofs: a PIN to prove per recorder (rider 1, who has no room for more, on the order
+        # its claim will stop in EXCEPTION); a photo of an order each reader sees: returning to
+        # WH-CY for the store (taken on the road before), rider 1's own for the rider.
+        self.provable = {
+            role: self.out["claims"]["rider"] if role == "rider" else await out_for(role)
+            for role in ROLES
+            if holds(role, "proofs:record")
+        }
+        # Signed orders to open exchanges on, after sale.
+        self.signed = {
+            role: await order_in(api, "SIGNED", rider=next(spare))
+            for role in ROLES
+            if holds(role, "returns:aftersale")
+        }
+        returning = await order_in(api, "DELIVERING", rider=next(spare))
+        self.photos = {
+            "rider": await photo_of(api, self.out["claims"]["rider"]),
+            "merchant": await photo_of(api, returning),
+        }
+        await approve(api, "support", await open_request(api, "dispatcher", returning, "returns"))
         # A return on its way back to WH-CY: the request every reader sees, store staff too
         # (they see an order's returns while it is RETURNING, not while it waits on the road).
         back = await order_in(api, "RETURNING", rider=4)
@@ -717,6 +773,14 @@ class Matrix:
                 if kind == "claims":
                     body |= {"items": [{"sku": "VEG-BOKCHOY", "quantity": 1}], "amount_cents": 100}
                 return Call(f"/orders/{order['id']}/{kind}", json=body, ok=201)
+            case "POST", "/orders/{order_id}/exchanges":
+                order = self.signed.get(role, self.shared)
+                body = {
+                    "version": order["version"],
+                    "reason": REASON,
+                    "items": [{"sku": "VEG-BOKCHOY", "quantity": 1}],
+                }
+                return Call(f"/orders/{order['id']}/exchanges", json=body, ok=201)
             case "GET", "/requests":
                 return Call("/requests")
             case "GET", "/requests/{request_id}":
@@ -761,6 +825,17 @@ class Matrix:
                 # order is still being picked.
                 ok = 409 if role in ("admin", "dispatcher", "rider") else 403
                 return Call(f"/orders/{shared}/signature-request", ok=ok)
+            case "POST", "/orders/{order_id}/proof":
+                order = self.provable.get(role, self.shared)
+                pin = await proof_support.pin_of(api, order["id"])
+                return Call(f"/orders/{order['id']}/proof", json={"pin": pin}, ok=201)
+            case "GET", "/orders/{order_id}/proofs":
+                return Call(f"/orders/{shared}/proofs")
+            case "GET", "/orders/{order_id}/proofs/{sha256}":
+                photo = self.photos.get(role, self.photos["merchant"])
+                return Call(f"/orders/{photo['order_id']}/proofs/{photo['sha256']}")
+            case "GET", "/warehouses/{warehouse_id}/proofs.zip":
+                return Call("/warehouses/WH-CY/proofs.zip?day=2026-11-22")
         raise AssertionError(f"no request built for {method} {template}")
 
 
@@ -1070,6 +1145,7 @@ def simple_call(method: str, template: str, order: dict[str, Any], now: datetime
         request_id=1,
         user_id=1,
         customer_id=1,
+        sha256="0" * 64,
     )
     bodies: dict[str, Any] = {
         "/users": {"username": "never-made", "password": "long-password", "role": "viewer"},
@@ -1200,7 +1276,7 @@ async def test_roles_outside_the_lifecycle_table_are_refused(api: Api):
     await api.rider_online(2)
     # One order per non-final state, all in WH-CY for channel app, with a rider once paid.
     carriers = {"PAID": 1, "PICKING": 1, "RETURNING": 1, "OUT_OF_STOCK": 2}
-    carriers |= {"DELIVERING": 2, "EXCEPTION": 2, "CLAIMING": 2}
+    carriers |= {"DELIVERING": 2, "EXCEPTION": 2, "CLAIMING": 2, "SIGNED": 2}
     orders = {
         state: await order_in(api, state, rider=carriers.get(state))
         for state in ("CREATED", *carriers)

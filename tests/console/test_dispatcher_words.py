@@ -44,7 +44,7 @@ def event(seq: int, kind: str, minutes: float, **payload: Any) -> Event:
 
 
 class StubClient:
-    """The four calls the order's detail makes, answered from memory."""
+    """The five calls the order's detail makes, answered from memory."""
 
     def __init__(self, events: list[Event]) -> None:
         self.the_order = order(8, OrderState.DELIVERING, 25, 4)
@@ -54,6 +54,7 @@ class StubClient:
             get=self.order, timeline=self.timeline, deliveries=self.order_deliveries
         )
         self.sensors = SimpleNamespace(of_order=self.order_sensors)
+        self.proofs = SimpleNamespace(of_order=self.order_proofs)
 
     async def order(self, order_id: int) -> Any:
         return self.the_order
@@ -66,6 +67,9 @@ class StubClient:
 
     async def order_sensors(self, order_id: int) -> OrderSensors:
         return OrderSensors(celsius=None, humidity=None, humidity_bands={}, celsius_band=None)
+
+    async def order_proofs(self, order_id: int) -> list[Any]:
+        return []
 
     async def aclose(self) -> None:
         return None

@@ -1,4 +1,5 @@
-"""proofs of delivery (photo, signature, PIN) and each order's customer PIN
+"""proofs of delivery (photo, signature, PIN) and each order's customer PIN; returns, claims
+and exchanges opened after sale
 
 Revision ID: 0017
 Revises: 0014
@@ -56,9 +57,15 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("order_id", name=op.f("pk_order_pins")),
     )
+    with op.batch_alter_table("return_requests", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("after_sale", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("return_requests", schema=None) as batch_op:
+        batch_op.drop_column("after_sale")
     op.drop_table("order_pins")
     with op.batch_alter_table("proofs", schema=None) as batch_op:
         batch_op.drop_index("ix_proofs_warehouse_taken")

@@ -111,8 +111,10 @@ class TrackingPosition(Response):
 
 
 PNG_DATA_URL = "data:image/png;base64,"
-MAX_SIGNATURE_CHARS = 400_000
-"""A drawn signature at phone size is some kilobytes; this bounds what one request may send."""
+MAX_SIGNATURE_CHARS = 64_000
+"""A drawn signature from the page's pad (600x240) is a PNG of some kilobytes; 48 KB of PNG
+is ample. Small enough that any longer string, even JSON-escaped, stays under the body limit
+and is refused as too long (422) rather than as too big (413)."""
 
 
 class TrackingSignature(Request):

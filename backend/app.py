@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,11 @@ from backend.riders.router import router as riders_router
 from backend.runtime import Runtime
 from backend.sensors.router import router as sensors_router
 from backend.settings import Settings
+from backend.tracking.live import TrackingLive
+from backend.tracking.router import page_router as tracking_page_router
+from backend.tracking.router import router as tracking_router
+from backend.tracking.throttle import TrackingThrottle
+from backend.tracking.tokens import url_of as tracking_url_of
 from backend.webhooks.deliverer import Deliverer
 from backend.webhooks.router import router as webhooks_router
 from backend_client.models import Health
@@ -112,7 +118,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         alert_rules = RuleBook(rules_file, now=clock.now())
         alerts = AlertEngine(db, clock, alert_rules, tick_seconds=settings.alert_tick_seconds)
         notification_sender = NotificationSender(
-            db, clock, notifier_for(settings), attempts_of(settings)
+            db,
+            clock,
+            notifier_for(settings),
+            attempts_of(settings),
+            link_of=partial(tracking_url_of, base=settings.tracking_public_url),
         )
         if metrics is not None:
             metrics.lag_gauge("notifications", notification_sender.lag_seconds)
@@ -142,6 +152,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         )
         webhooks: Deliverer | None = None
         archive_schedule = ArchiveSchedule(db, settings, clock)
+        tracking: TrackingLive | None = None
         try:
             if settings.migrate_on_start:
                 await db.migrate()
@@ -156,9 +167,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 settings.token_cache_seconds,
                 stages=STAGES if settings.stage_scope is None else settings.stage_scope,
             )
-            await bus.start(
-                on_seq=feed.wake, on_position=hub.dispatch_position, on_forget=tokens.forget
-            )
+            tracking = TrackingLive(db, feed)
+
+            def on_position(position: dict[str, Any]) -> None:
+                hub.dispatch_position(position)
+                tracking.on_position(position)
+
+            await bus.start(on_seq=feed.wake, on_position=on_position, on_forget=tokens.forget)
             tokens.announce = bus.announce_forget
             tokens.listeners.append(hub.revoke)
             await feed.start()
@@ -183,6 +198,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 notifications.start()
                 notification_sender.start()
             kpi_pusher.start()
+            tracking.start()
+            app.state.tracking_live = tracking
+            app.state.tracking_throttle = TrackingThrottle(
+                per_token=settings.tracking_views_per_minute_per_token,
+                per_address=settings.tracking_views_per_minute_per_address,
+            )
             login_limiter = _login_limiter(settings, db, clock, redis_counters)
             upkeep.start()
             if settings.webhooks:
@@ -222,6 +243,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             await archive_schedule.stop()
             await upkeep.stop()
             await kpi_pusher.stop()
+            if tracking is not None:
+                await tracking.stop()
             await dispatcher.stop()
             hub.close_all("the server is shutting down")
             await feed.stop()
@@ -304,10 +327,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         kpi_router,
         privacy_router,
         readiness_router,
+        tracking_router,
         proof_router,
         webhooks_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(tracking_page_router)  # the customer's page: /t/{token}
 
     # Tools look for /openapi.json at the root (docs/getting-started.md); serve it there too.
     @app.get("/openapi.json", include_in_schema=False)

@@ -26,6 +26,7 @@ from backend.riders.models import (
 )
 from backend.sensors.models import TemperatureReadingRow
 from backend.tiers.models import ArchiveDayRow, ArchiveErasureRow
+from backend.tracking.models import TrackingLinkRow
 from backend.webhooks.models import WebhookRow
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "StreetRow",
     "TemperatureReadingRow",
     "TokenRow",
+    "TrackingLinkRow",
     "UserRow",
     "WarehouseRow",
     "WebhookRow",

@@ -265,6 +265,16 @@ class Settings(BaseSettings):
     """The safety net: a subscription looks at the log this often even if nothing woke it."""
     webhook_batch_max: int = Field(default=100, ge=1, le=1000)
     """Events one request carries at most: the ones waiting go together (1: one a request)."""
+    # --- The customer's tracking link (docs/tracking.md) ---
+    tracking_ttl_hours_after_final: float = Field(default=24.0, gt=0, le=24 * 90)
+    """A tracking link answers 404 this long after its order reached a final state."""
+    tracking_public_url: str = Field(default="", max_length=200)
+    """Where customers reach this backend (`https://track.example.com`): the start of every
+    `tracking_url`; empty, the link is a path (`/t/<token>`)."""
+    tracking_views_per_minute_per_token: int = Field(default=120, ge=1)
+    """Requests one tracking link may make a minute (views, sockets, signatures) before 429."""
+    tracking_views_per_minute_per_address: int = Field(default=600, ge=1)
+    """Requests to tracking links from one client address a minute (any links) before 429."""
 
     @field_validator("trusted_proxies", "blocked_addresses")
     @classmethod

@@ -22,6 +22,7 @@ from backend_client._riders import Riders
 from backend_client._sensors import Sensors
 from backend_client._stream import Stream, StreamOptions
 from backend_client._tls import ca_file_in_force, client_tls
+from backend_client._tracking import Tracking
 from backend_client._transport import Transport, query_params
 from backend_client._users import Users
 from backend_client._warehouses import Warehouses
@@ -88,6 +89,8 @@ class FreshlineClient:
         """Cold-chain temperature readings."""
         self.notifications = Notifications(self._transport)
         """What customers were told: sent, pending, parked."""
+        self.tracking = Tracking(self._transport)
+        """Customers' tracking links, and riders asking customers to sign on them."""
         self.proofs = Proofs(self._transport)
         """Proofs of delivery: photos, signatures, PINs."""
         self.webhooks = Webhooks(self._transport)

@@ -33,7 +33,9 @@
 13. webhooks: delivery lag p99 (commit -> receiver) with 10 subscriptions at the peak load,
    beside the stream's commit -> client p99 in the same run (`webhook_lag.py`);
 14. archive: rows/s moved to Parquet beside a plain pyarrow export, and the KPI summary over
-   90 days, hot + archived, beside the same days all in the database (`archive.py`).
+   90 days, hot + archived, beside the same days all in the database (`archive.py`);
+15. tracking: customers' tracking views/s and server CPU per view with 1,000 live tracking
+   subscriptions open, beside `GET /health` on the same server (`tracking.py`).
 
 `--scale` multiplies every load (riders, event rates, orders, requests; consoles by up to 2x
 the scale); `--seconds` is how long each stream load runs. Writes `<out>/latest.json` and
@@ -70,6 +72,7 @@ from bench import (
     search,
     webhook_lag,
 )
+from bench import tracking as tracking_bench
 from bench.common import (
     ROOT,
     postgres_reachable,
@@ -95,6 +98,7 @@ BENCHMARKS = (
     "proof",
     "webhooks",
     "archive",
+    "tracking",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
 """A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
@@ -667,6 +671,39 @@ def bench_archive(run: Run) -> None:
     )
 
 
+def bench_tracking(run: Run) -> None:
+    subscriptions = max(20, round(1000 * run.args.scale))
+    seconds = max(1.0, min(5.0, run.args.seconds / 6))
+    run.loads["tracking"] = (
+        f"{subscriptions} live tracking subscriptions, 8 clients, 3 rounds of {seconds:g} s "
+        "each way; SQLite"
+    )
+    print(f"15. tracking: {run.loads['tracking']}", flush=True)
+    report = tracking_bench.run(subscriptions, seconds, clients=8, rounds=3)
+    run.raw["tracking"] = report
+    views, health = report["views"], report["health"]
+    if views["failed"] or health["failed"] or report["live_at_end"] != subscriptions:
+        run.trouble.append(f"tracking: {report}")
+    run.add(
+        Figure(
+            "15 tracking",
+            f"tracking views/s, {subscriptions} live subscriptions",
+            views["per_s"],
+            "/s",
+            "GET /health/s, same server and sockets",
+            health["per_s"],
+        ),
+        Figure(
+            "15 tracking",
+            "server CPU per tracking view",
+            views["cpu_ms_each"],
+            "ms",
+            "server CPU per GET /health",
+            health["cpu_ms_each"],
+        ),
+    )
+
+
 def bench_peakday(run: Run) -> None:
     """The seeds' million orders a day at its peak hour, with every order's transitions, the
     riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
@@ -933,6 +970,7 @@ def main() -> int:
         "proof": bench_proof,
         "webhooks": bench_webhooks,
         "archive": bench_archive,
+        "tracking": bench_tracking,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

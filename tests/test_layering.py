@@ -202,6 +202,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
     ("alerts",),
     ("notifications",),  # customer messages: decided from orders, under the alert rules' file
     ("dispatch",),
+    ("tracking",),  # the customer's tracking link: reads orders, riders, proofs
     ("channels",),
     ("kpi",),
     ("webhooks",),  # follows the event log out: over auth, realtime, inventory
@@ -227,6 +228,7 @@ KNOWN_BACK_ARROWS = {
     ("orders", "proof"),  # a new order's PIN; `sign` checks and cites the proofs
     ("orders", "returns"),
     ("orders", "riders"),
+    ("orders", "tracking"),  # a new order's tracking link, minted in the same transaction
     # The PostgreSQL sequencer hands numbered rows on as the outbox's events (imported late).
     ("writer", "realtime"),
 }

@@ -45,6 +45,7 @@ class Permission(StrEnum):
     PHONES_READ = "phones:read"
     CUSTOMERS_ERASE = "customers:erase"
     NOTIFICATIONS_READ = "notifications:read"
+    TRACKING_READ = "tracking:read"
     PROOFS_RECORD = "proofs:record"
     PROOFS_READ = "proofs:read"
     PROOFS_EXPORT = "proofs:export"
@@ -99,6 +100,11 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.CUSTOMERS_ERASE: frozenset({R.ADMIN, R.CHANNEL}),
     # What the customers were told and what failed to reach them: the desk that answers them.
     Permission.NOTIFICATIONS_READ: frozenset({R.ADMIN, R.SUPERVISOR, R.DISPATCHER, R.SUPPORT}),
+    # An order's tracking link (`tracking_url`): the desk that talks to customers, and the
+    # channel that sends it to them; not the store, the rider or a viewer.
+    Permission.TRACKING_READ: frozenset(
+        {R.ADMIN, R.SUPERVISOR, R.DISPATCHER, R.SUPPORT, R.CHANNEL}
+    ),
     # Proof of delivery is taken at the door by the rider, or the dispatcher on their word;
     # read by the desk, the store and the rider (each in the scope of their order reads); a
     # day of it exported by the desk and the warehouse's own staff (backend/proof/).

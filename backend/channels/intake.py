@@ -42,10 +42,12 @@ from backend.orders.views import order_answer
 from backend.proof.pins import customer_pin
 from backend.settings import Settings
 from backend.sql import Query, sql_of
+from backend.tracking import tokens as tracking_tokens
 from backend_client.models import (
     CallbackOutcome,
     ChannelCallbackResult,
     ChannelOrderReceipt,
+    Order,
     OrderAction,
     TransitionRequest,
 )
@@ -122,7 +124,11 @@ async def take_order(
             return status_code, ChannelOrderReceipt(
                 channel=adapter.channel,
                 external_id=external_id,
-                order=await order_answer(session, order, intake.now, FieldPolicy.of(intake.actor)),
+                order=await _with_link(
+                    session,
+                    await order_answer(session, order, intake.now, FieldPolicy.of(intake.actor)),
+                    intake,
+                ),
                 deliveries=parcels,
                 reported_amount_cents=reported,
                 replayed=True,
@@ -164,7 +170,11 @@ async def take_order(
     answer = ChannelOrderReceipt(
         channel=adapter.channel,
         external_id=external_id,
-        order=await order_answer(session, order, intake.now, FieldPolicy.of(intake.actor)),
+        order=await _with_link(
+            session,
+            await order_answer(session, order, intake.now, FieldPolicy.of(intake.actor)),
+            intake,
+        ),
         deliveries=parcels,
         reported_amount_cents=parsed.reported_amount_cents,
         # The customer reads it out to the rider; the receipt is kept encrypted.
@@ -185,6 +195,12 @@ async def take_order(
         },
     )
     return 201, answer
+
+
+async def _with_link(session: AsyncSession, order: Order, intake: Intake) -> Order:
+    """The order with the customer's tracking link, for the channel to send them."""
+    base = intake.settings.tracking_public_url
+    return await tracking_tokens.show_link(session, order, intake.actor, base=base)
 
 
 async def _check_catalogue(

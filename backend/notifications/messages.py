@@ -14,6 +14,11 @@ UNKNOWN_ETA = "as soon as we can"
 """What `{eta}` says while there is no ETA."""
 
 
+LINK = "{tracking_url}"
+"""Left in the stored message and filled when it is sent: the link is a credential to the
+order's view, so it is kept encrypted with the order (backend/tracking), never in a message."""
+
+
 def render(
     template: str,
     *,
@@ -21,12 +26,17 @@ def render(
     eta: datetime | None,
     promised: datetime,
     zone: ZoneInfo,
-    tracking_url: str | None = None,
 ) -> str:
-    """The message, times in the business time zone as HH:MM."""
+    """The message, times in the business time zone as HH:MM; `{tracking_url}` kept for
+    `with_link` at sending time."""
     return template.format(
         reference=reference,
         eta=f"about {eta.astimezone(zone):%H:%M}" if eta is not None else UNKNOWN_ETA,
         promised=f"{promised.astimezone(zone):%H:%M}",
-        tracking_url=tracking_url or "",
+        tracking_url=LINK,
     ).strip()
+
+
+def with_link(message: str, link: str | None) -> str:
+    """The message as sent: its customer's tracking link in place (nothing without one)."""
+    return message.replace(LINK, link or "").strip()

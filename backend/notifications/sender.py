@@ -17,6 +17,7 @@ import asyncio
 import logging
 import random
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -27,6 +28,7 @@ from sqlalchemy.orm import aliased
 from backend.background import BackgroundLoop
 from backend.clock import Clock
 from backend.db import Database
+from backend.notifications.messages import with_link
 from backend.notifications.models import PARKED, PENDING, SENT, NotificationRow
 from backend.notifications.notifiers import Notifier, NotifierError, NotifierRefused, Outgoing
 from backend.orders.models import CustomerRow, OrderRow
@@ -52,6 +54,11 @@ class Attempts:
     """How often an idle sender looks for due rows (a retry coming due; another instance's)."""
 
 
+LinkOf = Callable[[AsyncSession, int], Awaitable[str | None]]
+"""An order's tracking link, read in the sender's transaction (wired by the app: the
+tracking package sits above this one)."""
+
+
 class NotificationSender(BackgroundLoop):
     """Sends what the notification engine queued (see the module's docstring)."""
 
@@ -65,9 +72,12 @@ class NotificationSender(BackgroundLoop):
         attempts: Attempts | None = None,
         *,
         rng: random.Random | None = None,
+        link_of: LinkOf | None = None,
     ) -> None:
         super().__init__()
         self.db, self.clock, self.notifier = db, clock, notifier
+        self.link_of = link_of
+        """The customer's tracking link of an order, put into its message as it is sent."""
         self.attempts = attempts or Attempts()
         self.rng = rng
         self.owner = uuid.uuid4().hex[:16]
@@ -162,6 +172,8 @@ class NotificationSender(BackgroundLoop):
             if erased_at is not None:
                 claimed.append(row_id)
                 continue
+            link = await self.link_of(session, order_id) if self.link_of is not None else None
+            text = with_link(text, link)
             claimed.append(Outgoing(row_id, order_id, reference, rule, text, phone, created_at))
         return claimed
 

@@ -21,6 +21,7 @@ from backend.orders.views import event_views_for, order_answer, order_views
 from backend.paths import OrderId
 from backend.responses import PROTECTED, TOO_LARGE, errors
 from backend.tiers.reads import archived_order_session
+from backend.tracking import tokens as tracking_tokens
 from backend.writer import part
 from backend_client.models import (
     NO_CONTROL_CHARS,
@@ -140,7 +141,9 @@ async def create_order(
         order = await service.create_order(
             session, body, actor=principal, now=now, default_promise=promise
         )
-        return 201, await order_answer(session, order, now, FieldPolicy.of(principal))
+        view = await order_answer(session, order, now, FieldPolicy.of(principal))
+        base = settings.tracking_public_url
+        return 201, await tracking_tokens.show_link(session, view, principal, base=base)
 
     return await run_once(request, db, principal, now, act)
 
@@ -153,17 +156,21 @@ async def get_order(
     settings: SettingsDep,
     principal: CanReadOrders,
 ) -> Order:
-    """One order with its items, stage times and lateness (archived ones too)."""
+    """One order with its items, stage times and lateness (archived ones too), and its
+    customer's tracking link for accounts with `tracking:read`."""
     now = clock.now()
+    base = settings.tracking_public_url
     try:
         async with db.read() as session:
             order = await service.load_order(session, order_id, principal)
-            return await order_answer(session, order, now, FieldPolicy.of(principal))
+            view = await order_answer(session, order, now, FieldPolicy.of(principal))
+            return await tracking_tokens.show_link(session, view, principal, base=base)
     except NotFound:
         async with archived_order_session(db, settings, order_id) as archived:
             if archived is None:
                 raise
             order = await service.load_order(archived, order_id, principal)
+            # An archived order is final: its link has died with it.
             return await order_answer(archived, order, now, FieldPolicy.of(principal))
 
 

@@ -57,6 +57,7 @@ from backend.riders import progress
 from backend.riders.models import DeliveryProgressRow, RiderRow
 from backend.settings import ProofPolicy
 from backend.sql import Query, Sql, sql_of
+from backend.tracking import tokens as tracking_tokens
 from backend_client.geo import flat_metres
 from backend_client.models import (
     AssignRequest,
@@ -383,6 +384,8 @@ async def create_order(
         },
     )
     await deliveries.place(session, order, plan, actor=actor, now=now)
+    # The customer's tracking link, in the same transaction: no order is ever without one.
+    await tracking_tokens.mint(session, order.id, now=now)
     return order
 
 

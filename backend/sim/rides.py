@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from backend.sim import customers
 from backend.sim.city import LatLng
 from backend.sim.demand import Doorstep
 from backend.sim.movement import Leg, route
@@ -152,7 +153,10 @@ async def _deliver(
         stop_for, here = 0, story.drop_off
         match story.plan.fate.doorstep:
             case Doorstep.SIGNED:
-                await sim.prove(story, agent.actor)
+                if story.customer_follows:
+                    await customers.ask_and_wait(sim, story, agent.actor)
+                if not story.customer_signed.is_set():  # signed on their page: proof enough
+                    await sim.prove(story, agent.actor)
                 await sim.act(story, agent.actor, A.SIGN)
             case Doorstep.REFUSED:
                 reason = "customer refused the delivery"

@@ -114,6 +114,11 @@ class Stats:
     fix_requests: int = 0
     errors: int = 0
     refused: int = 0
+    tracking_views: int = 0
+    """Customers' looks at their tracking links."""
+    tracking_sockets: int = 0
+    signatures: int = 0
+    """Customers who signed on their tracking page."""
 
     @property
     def elapsed(self) -> float:
@@ -129,7 +134,8 @@ class Stats:
             f"({self.per_second(self.orders):.2f}/s), {transitions} transitions "
             f"({self.per_second(transitions):.1f}/s), {self.fixes} position fixes "
             f"({self.per_second(self.fixes):.0f}/s) in {self.fix_requests} uploads, "
-            f"{self.refused} actions refused, {self.errors} errors"
+            f"{self.refused} actions refused, {self.errors} errors, "
+            f"{self.tracking_views} tracking views, {self.signatures} signed on the page"
         )
 
 

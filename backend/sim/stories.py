@@ -8,6 +8,7 @@ import random
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from backend.sim import customers
 from backend.sim.accounts import merchant_account
 from backend.sim.demand import Doorstep, OrderPlan
 from backend.sim.world import Story
@@ -60,6 +61,13 @@ async def order_story(sim: Simulator, plan: OrderPlan) -> None:
     sim.stories[order.id] = story
     sim.stats.orders += 1
     rng = random.Random(f"{sim.config.seed}:story:{plan.index}")
+    # The customer's own draws: the order's story plays out as it did before customers did.
+    customer = random.Random(f"{sim.config.seed}:customer:{plan.index}")
+    token = customers.token_of(order.tracking_url)
+    if token is not None and customer.random() < customers.OPENS_LINK:
+        story.tracking_token = token
+        story.customer_follows = customer.random() < customers.FOLLOWS
+        sim._spawn(customers.customer_story(sim, story, customer), f"customer-{order.id}")
     fate = plan.fate
 
     if not fate.pays:

@@ -47,6 +47,13 @@ class Story:
     """Refused goods are back at the warehouse."""
     reports: asyncio.Queue[Doorstep | str] = field(default_factory=asyncio.Queue)
     """What the rider tells the desk: an accident, a refusal, damaged goods."""
+    tracking_token: str | None = None
+    """The customer's tracking link, if they open it (backend/sim/customers.py)."""
+    customer_follows: bool = False
+    """The customer keeps their page open and signs on it when the rider asks."""
+    signature_asked: asyncio.Event = field(default_factory=asyncio.Event)
+    """The rider at the door asked the customer to sign on their page."""
+    customer_signed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def absorb(self, order: Order) -> None:
         """Take what an answer says, unless we already know a newer version."""

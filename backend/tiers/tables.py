@@ -55,6 +55,7 @@ ORDER_TABLES = (
     Moving("notifications", "order_id"),
     Moving("proofs", "order_id"),
     Moving("order_pins", "order_id"),
+    Moving("tracking_links", "order_id"),
     Moving("order_items", "order_id"),
     Moving("events", "order_id"),
     Moving("orders", "id"),

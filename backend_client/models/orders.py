@@ -196,6 +196,11 @@ class Order(Response):
     rider: OrderRider | None = Field(
         default=None, description="While DELIVERING: the rider carrying it; else null."
     )
+    tracking_url: str | None = Field(
+        default=None,
+        description="The customer's tracking link (docs/tracking.md): in an order's detail and "
+        "the answers to creating it, for accounts with `tracking:read`; null elsewhere.",
+    )
 
 
 class OrderPage(Response):

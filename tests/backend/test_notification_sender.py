@@ -11,6 +11,7 @@ import json
 import logging
 import random
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -29,6 +30,7 @@ from backend.notifications.sender import Attempts, NotificationSender
 from backend.notifications.setup import notifier_for
 from backend.outbound.backoff import Backoff
 from backend.settings import Settings
+from backend.tracking.tokens import token_of, url_of
 from backend_client import FreshlineClient
 from backend_client.models import NotificationStatus
 from backend_client.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, matches
@@ -281,3 +283,28 @@ def test_the_http_notifier_needs_its_gateway_and_secret() -> None:
     chosen = Settings(**base, notifier="http", notify_url="http://127.0.0.1:9/n", notify_secret="s")
     assert isinstance(notifier_for(chosen), HttpNotifier)
     assert isinstance(notifier_for(Settings(**base)), LogNotifier)
+
+
+async def test_the_tracking_link_goes_into_the_message_as_it_is_sent_never_into_the_row(
+    api: Api,
+) -> None:
+    orders = await queued_orders(api, 1)
+    notifier = RecordingNotifier()
+    attempts = Attempts(backoff=BACKOFF, max_attempts=5, lease=timedelta(seconds=60))
+    runtime = api.app.state.runtime
+    sender = NotificationSender(
+        runtime.db,
+        api.clock,
+        notifier,
+        attempts,
+        link_of=partial(url_of, base="https://track.example"),
+    )
+    assert await sender.send_due() == 1  # the exception's message
+    async with runtime.db.read() as session:
+        token = await token_of(session, orders[0]["id"])
+    assert token is not None
+    sent = notifier.taken[0]
+    assert f"https://track.example/t/{token}" in sent.text
+    stored = {r.rule: r.message for r in await rows(api)}
+    assert "{tracking_url}" in stored["exception"]  # filled only on the way out
+    assert token not in stored["exception"]

@@ -36,6 +36,10 @@ PUBLIC = {
     ("POST", "/auth/token"),
     ("POST", "/channels/{}/orders"),
     ("POST", "/channels/{}/callbacks"),
+    # The tracking link's token is the credential (docs/tracking.md).
+    ("GET", "/track/{}"),
+    ("GET", "/track/{}/map"),
+    ("POST", "/track/{}/signature"),
 }
 
 

@@ -64,6 +64,10 @@ EXPECTED = {
         "webhook send -> receiver p99, 10 subscriptions, peak",
         "webhook deliveries lost or out of order",
     },
+    "15 tracking": {
+        "tracking views/s, 20 live subscriptions",
+        "server CPU per tracking view",
+    },
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",

@@ -79,10 +79,10 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
 
 
 def audited(payload: dict[str, Any]) -> dict[str, Any]:
-    """An event's payload without the `request_id` every change made by a request carries
+    """An event's payload without the `http_request_id` every change made by a request carries
     (docs/metrics.md), which it must carry."""
-    assert payload.get("request_id"), payload
-    return {k: v for k, v in payload.items() if k != "request_id"}
+    assert payload.get("http_request_id"), payload
+    return {k: v for k, v in payload.items() if k != "http_request_id"}
 
 
 def customer(**overrides: Any) -> dict[str, Any]:

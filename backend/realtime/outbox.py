@@ -27,9 +27,10 @@ VALUES = (
     ":kind, :order_id, :rider_id, :warehouse_id, :from_state, :to_state, :actor, :role, "
     ":client_addr, :at, :reason, :payload"
 )
-REQUEST_ID = "request_id"
+REQUEST_ID = "http_request_id"
 """The payload key of the `X-Request-ID` of the request that appended the event (absent for
-the backend's own work: auto-dispatch, alert passes, upkeep)."""
+the backend's own work: auto-dispatch, alert passes, upkeep). Not `request_id`: that names a
+return or claim request in the payloads of returns and alerts."""
 INSERT_NUMBERED = Query(f"INSERT INTO events (id, seq, {COLUMNS}) VALUES (:seq, :seq, {VALUES})")
 """SQLite: numbered as appended (`id` and `seq` alike)."""
 INSERT_UNNUMBERED = Query(f"INSERT INTO events ({COLUMNS}) VALUES ({VALUES})")

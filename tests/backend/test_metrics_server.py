@@ -180,7 +180,7 @@ async def test_the_access_line_and_the_audit_event_share_the_request_id(served: 
         assert paid.status_code == 200 and paid.headers["x-request-id"] == "audit-me-1"
         timeline = await http.get(f"/api/v1/orders/{order['id']}/timeline", headers=desk)
     paid_event = next(e for e in timeline.json() if e["to_state"] == "PAID")
-    assert paid_event["payload"]["request_id"] == "audit-me-1"
+    assert paid_event["payload"]["http_request_id"] == "audit-me-1"
 
     def access_line() -> dict[str, Any] | None:
         return next(

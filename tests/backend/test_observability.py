@@ -196,8 +196,8 @@ async def test_the_request_id_goes_back_and_into_the_audit_event(api: Api) -> No
     assert paid.status_code == 200 and paid.headers["x-request-id"] == "pay-7f3a.1"
     events = (await api.get("dispatcher", f"/orders/{order['id']}/timeline")).json()
     by_kind = {e["to_state"]: e for e in events}
-    assert by_kind["PAID"]["payload"]["request_id"] == "pay-7f3a.1"
-    created_id = by_kind["CREATED"]["payload"]["request_id"]
+    assert by_kind["PAID"]["payload"]["http_request_id"] == "pay-7f3a.1"
+    created_id = by_kind["CREATED"]["payload"]["http_request_id"]
     assert created_id and created_id != "pay-7f3a.1"  # its own, generated
 
 

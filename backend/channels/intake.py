@@ -199,8 +199,9 @@ async def take_order(
 
 async def _with_link(session: AsyncSession, order: Order, intake: Intake) -> Order:
     """The order with the customer's tracking link, for the channel to send them."""
-    base = intake.settings.tracking_public_url
-    return await tracking_tokens.show_link(session, order, intake.actor, base=base)
+    return await tracking_tokens.show_link(
+        session, order, intake.actor, settings=intake.settings, now=intake.now
+    )
 
 
 async def _check_catalogue(

@@ -142,8 +142,9 @@ async def create_order(
             session, body, actor=principal, now=now, default_promise=promise
         )
         view = await order_answer(session, order, now, FieldPolicy.of(principal))
-        base = settings.tracking_public_url
-        return 201, await tracking_tokens.show_link(session, view, principal, base=base)
+        return 201, await tracking_tokens.show_link(
+            session, view, principal, settings=settings, now=now
+        )
 
     return await run_once(request, db, principal, now, act)
 
@@ -159,12 +160,13 @@ async def get_order(
     """One order with its items, stage times and lateness (archived ones too), and its
     customer's tracking link for accounts with `tracking:read`."""
     now = clock.now()
-    base = settings.tracking_public_url
     try:
         async with db.read() as session:
             order = await service.load_order(session, order_id, principal)
             view = await order_answer(session, order, now, FieldPolicy.of(principal))
-            return await tracking_tokens.show_link(session, view, principal, base=base)
+            return await tracking_tokens.show_link(
+                session, view, principal, settings=settings, now=now
+            )
     except NotFound:
         async with archived_order_session(db, settings, order_id) as archived:
             if archived is None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
 from importlib import resources
 from typing import Annotated
 
@@ -83,16 +82,14 @@ def _address(connection: HTTPConnection) -> str | None:
     return connection.client.host if connection.client else None
 
 
-def _ttl(settings: Settings) -> timedelta:
-    return timedelta(hours=settings.tracking_ttl_hours_after_final)
-
-
 async def _open(
     connection: HTTPConnection, db: Database, clock: Clock, settings: Settings, token: str
 ) -> tokens.Link:
     throttle_of(connection).admit(token, _address(connection))
     async with db.read() as session:
-        return await tokens.open_link(session, token, now=clock.now(), ttl=_ttl(settings))
+        return await tokens.open_link(
+            session, token, now=clock.now(), ttl=tokens.link_life(settings)
+        )
 
 
 @router.get("/track/{token}", response_model=TrackingView, responses=LINK)
@@ -103,7 +100,9 @@ async def get_tracking_view(
     name and masked phone, the rider's position and track while DELIVERING, the items."""
     throttle_of(request).admit(token, _address(request))
     async with db.read() as session:  # one session for the link and the view
-        link = await tokens.open_link(session, token, now=clock.now(), ttl=_ttl(settings))
+        link = await tokens.open_link(
+            session, token, now=clock.now(), ttl=tokens.link_life(settings)
+        )
         return await customer_view(session, link.order_id)
 
 
@@ -208,7 +207,9 @@ async def _beat(
         await asyncio.sleep(settings.stream_heartbeat_seconds)
         try:
             async with db.read() as session:
-                await tokens.open_link(session, token, now=clock.now(), ttl=_ttl(settings))
+                await tokens.open_link(
+                    session, token, now=clock.now(), ttl=tokens.link_life(settings)
+                )
         except NotFound as gone:
             watcher.close(CLOSE_GONE, gone.detail)
             return

@@ -22,6 +22,7 @@ from backend.auth.permissions import Permission, allowed
 from backend.auth.principal import Principal
 from backend.crypto.cipher import active
 from backend.errors import NotFound
+from backend.settings import Settings
 from backend.sql import Query, sql_of, when
 from backend_client.models import Order
 
@@ -108,13 +109,29 @@ async def open_link(session: AsyncSession, token: str, *, now: datetime, ttl: ti
     return Link(order_id, status)
 
 
+def link_life(settings: Settings) -> timedelta:
+    """How long a link outlives its order's final state (`tracking_ttl_hours_after_final`)."""
+    return timedelta(hours=settings.tracking_ttl_hours_after_final)
+
+
 async def show_link(
-    session: AsyncSession, order: Order, principal: Principal, *, base: str
+    session: AsyncSession,
+    order: Order,
+    principal: Principal,
+    *,
+    settings: Settings,
+    now: datetime,
 ) -> Order:
-    """`order` with its `tracking_url` filled in if `principal` may see it (`tracking:read`)."""
+    """`order` with its `tracking_url` filled in if `principal` may see it (`tracking:read`)
+    and the link still opens (a link dead with its order is not shown: it would answer 404)."""
     if not allowed(str(principal.role), Permission.TRACKING_READ):
         return order
     token = await token_of(session, order.id)
-    if token is not None:
-        order.tracking_url = tracking_url(base, token)
+    if token is None:
+        return order
+    try:
+        await open_link(session, token, now=now, ttl=link_life(settings))
+    except NotFound:
+        return order
+    order.tracking_url = tracking_url(settings.tracking_public_url, token)
     return order

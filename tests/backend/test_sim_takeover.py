@@ -80,11 +80,13 @@ async def test_the_rider_given_an_order_stopped_by_an_accident_collects_it_and_d
                 ]
                 assert delivered.to_state == OrderState.SIGNED, delivered
                 assert delivered.rider_id == best.rider.id != before, delivered
-                # At the door the customer read out the PIN; the signing cites that proof.
+                # At the door the customer signed on their tracking page, or read out the
+                # PIN to the rider; the signing cites that proof.
                 (proved,) = [e for e in story if e.kind == "order.proof"]
-                assert proved.payload["proof"]["kind"] == "pin"
-                assert proved.payload["proof"]["taken_by"] == f"rider-{best.rider.id}"
-                assert [p["kind"] for p in delivered.payload["proofs"]] == ["pin"]
+                kind = proved.payload["proof"]["kind"]
+                taken_by = {"pin": f"rider-{best.rider.id}", "signature": "customer"}
+                assert proved.payload["proof"]["taken_by"] == taken_by[kind], proved.payload
+                assert [p["kind"] for p in delivered.payload["proofs"]] == [kind]
         finally:
             simulator.stop()
             await run

@@ -228,6 +228,9 @@ async def test_a_link_dies_its_ttl_after_the_order_ends_and_answers_like_an_unkn
     assert gone.status_code == unknown.status_code == 404
     assert gone.json() == unknown.json() == {"detail": NO_SUCH_LINK}
     assert (await api.client.get(f"/t/{token}")).status_code == 404
+    # Nor is the dead link shown to the desk any more.
+    detail = (await api.get("support", f"/orders/{order['id']}")).json()
+    assert detail["tracking_url"] is None
 
 
 # --- Rate limits ----------------------------------------------------------------------------------

@@ -144,26 +144,11 @@ class Transport:
         """POST a sales channel's own payload, signed with its secret (no token)."""
         # Signed afresh on every attempt: a retry after a long wait must not look like a replay.
         body = payload if isinstance(payload, bytes) else jsonlib.dumps(payload).encode()
-        attempt = 0
-        while True:
-            try:
-                response = await self._http.post(
-                    path, content=body, headers=signed_headers(secret, body)
-                )
-            except httpx.TransportError as exc:
-                if attempt >= self.retries:
-                    raise ConnectionFailed(f"POST {path}: {exc!r}") from exc
-                await self._sleep(self.backoff.delay(attempt))
-                attempt += 1
-                continue
-            if response.status_code < 400:
-                return _read(answer, response, f"POST {path}")
-            error = _error_of(response)
-            if attempt >= self.retries or not _retryable(error):
-                raise error
-            wait = error.retry_after if isinstance(error, RateLimited) else 0.0
-            await self._sleep(self.backoff.delay(attempt, at_least=wait))
-            attempt += 1
+        return await self._posting(
+            path,
+            answer,
+            lambda: self._http.post(path, content=body, headers=signed_headers(secret, body)),
+        )
 
     async def upload(
         self,
@@ -177,10 +162,19 @@ class Transport:
         """POST a multipart form with files (a proof photo); retried where safe, under one
         `Idempotency-Key`, so a retry never records twice."""
         headers = {**self._auth(), "Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+        return await self._posting(
+            path, answer, lambda: self._http.post(path, data=data, files=files, headers=headers)
+        )
+
+    async def _posting(
+        self, path: str, answer: type[T], send: Callable[[], Awaitable[httpx.Response]]
+    ) -> T:
+        """`send()` a POST until it is answered, retried on transport errors and retryable
+        answers (after `Retry-After` for a 429) up to `retries` times."""
         attempt = 0
         while True:
             try:
-                response = await self._http.post(path, data=data, files=files, headers=headers)
+                response = await send()
             except httpx.TransportError as exc:
                 if attempt >= self.retries:
                     raise ConnectionFailed(f"POST {path}: {exc!r}") from exc

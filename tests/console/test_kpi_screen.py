@@ -17,7 +17,7 @@ from backend_client.models import Channel, KpiBucket, KpiSeries, Role
 from console.app import FreshlineApp
 from console.store import FrozenClock, Lane, Store
 from screens.board import BoardScreen
-from screens.kpi import OPENS, SECTIONS, TILES, KpiScreen, channel_row
+from screens.kpi import ONE_ROW_WIDTH, OPENS, SECTIONS, TILES, KpiScreen, channel_row
 from tests.console import kpi_samples as sample
 from tests.console.conftest import until
 from tests.console.samples import me_as
@@ -104,7 +104,15 @@ async def test_every_tile_has_room_for_its_widest_figure(width: int) -> None:
         await until(pilot, lambda: isinstance(app.screen, KpiScreen), "the KPI screen")
         screen = app.screen
         assert isinstance(screen, KpiScreen)
-        await pilot.pause()
+        two_rows = width < ONE_ROW_WIDTH
+        await until(
+            pilot,
+            lambda: (
+                screen.has_class("-two-rows") == two_rows
+                and all(tile.content_region.width > 0 for tile in screen.tiles.values())
+            ),
+            "the tiles laid out for the width",
+        )
         widest = DigitsText.get_width("100.0%")
         for tile in screen.tiles.values():
             assert tile.content_region.width >= widest, (width, tile.id)

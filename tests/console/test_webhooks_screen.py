@@ -121,7 +121,7 @@ async def test_a_supervisor_reads_but_may_not_resume() -> None:
         screen = await open_webhooks(app, pilot)
         app.notify = lambda message, **_: notes.append(str(message))  # type: ignore[method-assign]
         await pilot.press("p")
-        await pilot.pause()
+        await until(pilot, lambda: notes, "the refusal")
         assert backend.resumed == []
         assert notes == ["webhooks are managed by admins"]
         assert screen.check_action("resume", ()) is None  # dimmed in the footer

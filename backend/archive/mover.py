@@ -21,7 +21,7 @@ whenever the process dies, and a rerun is harmless.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -441,25 +441,27 @@ TIMES = {
 
 
 def _earliest(data: dict[str, pa.Table]) -> datetime | None:
-    found = [
-        pc.min(data[name].column(column)).as_py()
-        for name, columns in TIMES.items()
-        for column in columns
-        if data[name].num_rows
-    ]
-    found = [t for t in found if t is not None]
-    return min(found) if found else None
+    return _bound(data, pc.min, min)
 
 
 def _latest(data: dict[str, pa.Table]) -> datetime | None:
+    return _bound(data, pc.max, max)
+
+
+def _bound(
+    data: dict[str, pa.Table],
+    per_column: Callable[[Any], Any],
+    overall: Callable[[list[datetime]], datetime],
+) -> datetime | None:
+    """The earliest or latest of the part's placing times (`TIMES`), None for an empty part."""
     found = [
-        pc.max(data[name].column(column)).as_py()
+        per_column(data[name].column(column)).as_py()
         for name, columns in TIMES.items()
         for column in columns
         if data[name].num_rows
     ]
-    found = [t for t in found if t is not None]
-    return max(found) if found else None
+    times = [t for t in found if t is not None]
+    return overall(times) if times else None
 
 
 def _min(data: pa.Table, column: str) -> int | None:

@@ -17,9 +17,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -61,6 +62,36 @@ def clean_env(run_dir: Path, **extra: str) -> dict[str, str]:
         }
     )
     return env
+
+
+def poll_health(
+    process: subprocess.Popen[Any],
+    label: str,
+    output: Callable[[], str],
+    base_url: str,
+    verify: ssl.SSLContext | bool = True,
+    *,
+    until_ok: bool = False,
+) -> httpx.Response:
+    """Poll `base_url`'s /api/v1/health until it answers 200 (the answer is returned); fail,
+    with `output()`, if `process` exits first or it takes longer than START_TIMEOUT_S. Any
+    other answer fails at once, unless `until_ok` (a proxy's 502 while its backends start)."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    with httpx.Client(base_url=base_url, verify=verify, timeout=2) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(
+                    f"{label} exited with {process.returncode} before it was healthy:\n{output()}"
+                )
+            try:
+                response = client.get("/api/v1/health")
+            except httpx.TransportError:
+                response = None
+            if response is not None and (response.status_code == 200 or not until_ok):
+                assert response.status_code == 200, f"{response.text}\n{output()}"
+                return response
+            time.sleep(0.05)  # polling: not listening (or not through) yet
+    pytest.fail(f"{label} was not healthy within {START_TIMEOUT_S} s:\n{output()}")
 
 
 class Server:
@@ -130,23 +161,7 @@ class Server:
 
         It blocks: async callers run it in a thread (`asyncio.to_thread`)."""
         assert self.process is not None, f"{self.label} was never started"
-        deadline = time.monotonic() + START_TIMEOUT_S
-        url = base_url or self.base_url
-        with httpx.Client(base_url=url, verify=verify, timeout=2) as client:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    pytest.fail(
-                        f"{self.label} exited with {self.process.returncode} before it was "
-                        f"healthy:\n{self.output()}"
-                    )
-                try:
-                    response = client.get("/api/v1/health")
-                except httpx.TransportError:
-                    time.sleep(0.05)  # polling: not listening yet
-                    continue
-                assert response.status_code == 200, f"{response.text}\n{self.output()}"
-                return response
-        pytest.fail(f"{self.label} was not healthy within {START_TIMEOUT_S} s:\n{self.output()}")
+        return poll_health(self.process, self.label, self.output, base_url or self.base_url, verify)
 
     def stop(self) -> int:
         """SIGTERM, then its exit status; fails, with its output, if it is still running after

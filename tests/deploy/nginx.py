@@ -15,17 +15,15 @@ import shutil
 import signal
 import ssl
 import subprocess
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 import trustme
 
-from tests.servers import START_TIMEOUT_S, STOP_TIMEOUT_S, free_port
+from tests.servers import STOP_TIMEOUT_S, free_port, poll_health
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 TEMPLATE = DEPLOY / "nginx.conf"
@@ -141,18 +139,7 @@ class Nginx:
         """Poll the backends' health through the proxy until it answers 200; fail, with the
         logs, if nginx exits first or it takes longer than START_TIMEOUT_S."""
         assert self.process is not None, "nginx was never started"
-        deadline = time.monotonic() + START_TIMEOUT_S
-        with httpx.Client(base_url=self.url, verify=self.tls.context(), timeout=2) as client:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    pytest.fail(f"nginx exited with {self.process.returncode}:\n{self.output()}")
-                try:
-                    if client.get("/api/v1/health").status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.05)  # polling: not listening yet
-        pytest.fail(f"nginx was not ready within {START_TIMEOUT_S} s:\n{self.output()}")
+        poll_health(self.process, "nginx", self.output, self.url, self.tls.context(), until_ok=True)
 
     def stop(self) -> None:
         """Fast shutdown (SIGTERM), SIGKILL if it hangs: the port is free afterwards."""

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from backend.process import configure_logging, exit_when_stdin_closes
+
+if TYPE_CHECKING:  # only named in annotations: the commands import them when they run
+    from backend.db import Database
+    from backend.settings import Settings
 
 app = typer.Typer(
     name="python -m backend",
@@ -199,19 +203,29 @@ def rotate() -> None:
     )
 
 
-def _census() -> dict[str, Any]:
-    """Per sealed column, how many values each key holds, with the settings' keys installed."""
-    import asyncio
-
+def _keyed_database() -> tuple[Settings, Database]:
+    """The settings, with their field keys installed, and their database (not started):
+    what every command that reads or writes personal data opens first. A key file named but
+    missing raises ValueError."""
     from backend.crypto.cipher import install
     from backend.crypto.keys import key_source
     from backend.db import Database
-    from backend.privacy.upkeep import key_census
     from backend.settings import Settings
 
     settings = Settings()
     install(key_source(settings).load())
-    db = Database(settings.database_url)
+    return settings, Database(
+        settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
+    )
+
+
+def _census() -> dict[str, Any]:
+    """Per sealed column, how many values each key holds, with the settings' keys installed."""
+    import asyncio
+
+    from backend.privacy.upkeep import key_census
+
+    settings, db = _keyed_database()
 
     async def census() -> dict[str, Any]:
         from backend.archive.keys import archived_key_census
@@ -247,15 +261,9 @@ def reseal() -> None:
     running backends."""
     import asyncio
 
-    from backend.crypto.cipher import install
-    from backend.crypto.keys import key_source
-    from backend.db import Database
     from backend.privacy.upkeep import reseal_all
-    from backend.settings import Settings
 
-    settings = Settings()
-    install(key_source(settings).load())
-    db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    settings, db = _keyed_database()
 
     async def run() -> tuple[int, int | None]:
         from backend.archive.keys import reseal_archive
@@ -329,11 +337,7 @@ def add_user(
     from backend.auth.principal import system_principal
     from backend.auth.service import create_user
     from backend.clock import SystemClock
-    from backend.crypto.cipher import install
-    from backend.crypto.keys import key_source
-    from backend.db import Database
     from backend.errors import DomainError
-    from backend.settings import Settings
     from backend_client.models import UserCreate
 
     if password_stdin:
@@ -346,13 +350,11 @@ def add_user(
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         typer.echo(f"not created: {problems}", err=True)
         raise typer.Exit(2) from exc
-    settings = Settings()
     try:
-        install(key_source(settings).load())
+        settings, db = _keyed_database()
     except ValueError as exc:  # a key file named but missing or unreadable
         typer.echo(f"not created: {exc}", err=True)
         raise typer.Exit(2) from exc
-    db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     passwords = Passwords(
         time_cost=settings.argon2_time_cost, memory_cost_kib=settings.argon2_memory_cost_kib
     )
@@ -409,10 +411,6 @@ def archive(
 
     from backend.app import clock_for
     from backend.archive.schedule import ArchiveBusy, archive_once
-    from backend.crypto.cipher import install
-    from backend.crypto.keys import key_source
-    from backend.db import Database
-    from backend.settings import Settings
 
     day = None
     if before is not None:
@@ -421,9 +419,7 @@ def archive(
         except ValueError:
             typer.echo(f"--before {before!r} is not a day (YYYY-MM-DD)", err=True)
             raise typer.Exit(2) from None
-    settings = Settings()
-    install(key_source(settings).load())
-    db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    settings, db = _keyed_database()
 
     async def run() -> Any:
         try:

@@ -7,19 +7,21 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.requests import HTTPConnection
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+from uvicorn.protocols.utils import ClientDisconnected
 
 from backend.alerts.engine import AlertEngine
 from backend.alerts.order_sensors import router as order_sensors_router
@@ -405,33 +407,55 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": errors}, status_code=422)
 
     @app.exception_handler(IntegrityError)
-    async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+    async def integrity_error(conn: HTTPConnection, exc: IntegrityError) -> JSONResponse | None:
         # A race the service checks did not foresee; the transaction was rolled back whole.
-        log.warning("integrity error on %s %s: %s", request.method, request.url.path, exc.orig)
+        log.warning("integrity error on %s: %s", _where(conn), exc.orig)
+        if isinstance(conn, WebSocket):
+            await _end_socket(conn, exc)
+            return None
         return JSONResponse({"detail": "conflicts with existing data; nothing was changed"}, 409)
 
     @app.exception_handler(DataError)
-    async def data_error(request: Request, exc: DataError) -> JSONResponse:
-        log.warning("data error on %s %s: %s", request.method, request.url.path, exc.orig)
+    async def data_error(conn: HTTPConnection, exc: DataError) -> JSONResponse | None:
+        log.warning("data error on %s: %s", _where(conn), exc.orig)
+        if isinstance(conn, WebSocket):
+            await _end_socket(conn, exc)
+            return None
         return JSONResponse({"detail": "a value is out of range; nothing was changed"}, 422)
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)
     @app.exception_handler(OSError)
-    async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    async def database_unavailable(conn: HTTPConnection, exc: Exception) -> JSONResponse | None:
         # Connection refused or lost (asyncpg raises OSError), every pooled connection busy,
         # deadlock retried out, server restarting: nothing was committed.
-        log.error(
-            "database error on %s %s: %r",
-            request.method,
-            request.url.path,
-            getattr(exc, "orig", exc),
-        )
+        if isinstance(exc, ClientDisconnected):
+            # The client went (a socket closed before its handshake was answered): nobody to
+            # tell, nothing wrong here.
+            log.debug("client left %s before it was answered", _where(conn))
+            return None
+        log.error("database error on %s: %r", _where(conn), getattr(exc, "orig", exc))
+        if isinstance(conn, WebSocket):
+            await _end_socket(conn, exc)
+            return None
         return JSONResponse(
             {"detail": "the database is unavailable; nothing was changed, try again"},
             status_code=503,
             headers={"Retry-After": "5"},
         )
+
+
+def _where(conn: HTTPConnection) -> str:
+    """`GET /path` for a request, `WEBSOCKET /path` for a socket: where an error happened."""
+    return f"{conn.scope.get('method', 'WEBSOCKET')} {conn.url.path}"
+
+
+async def _end_socket(socket: WebSocket, exc: Exception) -> None:
+    """A socket whose handler raised `exc` unhandled: closed with 1011 so its client reconnects
+    (a socket answers no HTTP body; before its handshake, closing refuses it)."""
+    with suppress(RuntimeError, OSError):  # already closed, or its client already gone
+        await socket.close(code=1011, reason="server error; reconnect")
+    log.debug("socket %s closed after %r", socket.url.path, exc)
 
 
 def _json_safe(value: Any) -> Any:

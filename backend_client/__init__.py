@@ -50,7 +50,7 @@ from backend_client._stream import (
 )
 from backend_client._tokens import TokenStore
 from backend_client._users import Users
-from backend_client._waiting import wait_event, within
+from backend_client._waiting import cancel_and_wait, wait_event, within
 from backend_client._warehouses import Warehouses
 
 __all__ = [
@@ -87,6 +87,7 @@ __all__ = [
     "UnexpectedAnswer",
     "Users",
     "Warehouses",
+    "cancel_and_wait",
     "wait_event",
     "within",
 ]

@@ -26,7 +26,7 @@ from backend.realtime.hub import REVOKED, CloseCode, Connection, Hub, PollWatch
 from backend.realtime.visibility import Subscription, authorise
 from backend.responses import PROTECTED
 from backend.settings import Settings
-from backend_client import within
+from backend_client import cancel_and_wait, within
 from backend_client.models import (
     NO_CONTROL_CHARS,
     ClientMessage,
@@ -140,11 +140,7 @@ async def _serve(
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(*tasks)  # a cancellation of this handler still goes through
     if connection.failure is not None:
         raise StreamClosed(*connection.failure)
     for task in done:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import functools
 import io
 import json
@@ -24,7 +23,7 @@ from websockets.exceptions import WebSocketException
 
 from backend.sim.accounts import Actor
 from backend.sim.world import Story
-from backend_client import Conflict, FreshlineClient, FreshlineError, NotFound
+from backend_client import Conflict, FreshlineClient, FreshlineError, NotFound, cancel_and_wait
 from backend_client.models import OrderState
 from backend_client.models.tracking import TrackingView
 
@@ -135,11 +134,9 @@ async def _next(socket: ClientConnection, story: Story) -> str | None:
     try:
         done, _ = await asyncio.wait({receive, asked}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for waiting in (receive, asked):
-            if not waiting.done():
-                waiting.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await waiting
+        # Not `suppress(CancelledError)` around each: the simulator stopping this customer
+        # while they settle must stop them, not be swallowed with the helpers' cancellations.
+        await cancel_and_wait(*(waiting for waiting in (receive, asked) if not waiting.done()))
     if receive in done:
         return str(receive.result())
     return None

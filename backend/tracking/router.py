@@ -36,7 +36,7 @@ from backend.tracking import requests, signing, tokens
 from backend.tracking.live import TrackingLive, Watcher
 from backend.tracking.throttle import TrackingThrottle
 from backend.tracking.view import city_map, customer_view
-from backend_client import within
+from backend_client import cancel_and_wait, within
 from backend_client.models import OrderAction
 from backend_client.models.tracking import (
     SignatureRequest,
@@ -166,11 +166,7 @@ async def _serve(
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(*tasks)  # a cancellation of this handler still goes through
     if watcher.closed is not None:
         await _close(websocket, *watcher.closed)
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from backend_client import wait_event, within
+from backend_client import cancel_and_wait, wait_event, within
 from tests.support import one_turn
 
 
@@ -40,3 +40,45 @@ async def test_within_answers_or_times_out() -> None:
     assert not await wait_event(event, 0.01)
     event.set()
     assert await wait_event(event, 0.01)
+
+
+async def test_a_task_stopped_while_it_stops_its_helpers_stops() -> None:
+    """The caller of `cancel_and_wait` is cancelled while a helper is still finishing: the
+    caller's cancellation goes through (`suppress(CancelledError)` around the await lost it)."""
+    release = asyncio.Event()
+
+    async def helper() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await release.wait()  # a slow goodbye, as closing a socket is
+
+    async def worker(started: asyncio.Event) -> str:
+        helping = asyncio.create_task(helper())
+        try:
+            started.set()
+            await asyncio.sleep(0)
+        finally:
+            await cancel_and_wait(helping)
+        return "ran on"
+
+    started = asyncio.Event()
+    task = asyncio.create_task(worker(started))
+    await started.wait()
+    await one_turn()  # the worker is in cancel_and_wait now, the helper saying goodbye
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=10)  # only a bound, so a lost cancel fails
+    release.set()
+    assert done and task.cancelled(), "the stopped worker ran on"
+
+
+async def test_cancel_and_wait_reads_what_its_tasks_ended_with() -> None:
+    async def fails() -> None:
+        raise RuntimeError("read, not reported")
+
+    failing = asyncio.create_task(fails())
+    sleeping = asyncio.create_task(asyncio.Event().wait())
+    await one_turn()
+    await cancel_and_wait(failing, sleeping)
+    assert failing.done() and sleeping.cancelled()
+    await cancel_and_wait()  # nothing to wait for is no error

@@ -72,6 +72,7 @@ from backend.realtime.feed import EventFeed
 from backend.realtime.hub import Hub
 from backend.realtime.router import router as stream_router
 from backend.responses import document_unparseable_bodies
+from backend.restock.router import router as restock_router
 from backend.returns.router import router as returns_router
 from backend.riders.geocoder import geocoder_for
 from backend.riders.map_router import router as rider_map_router
@@ -332,6 +333,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         tracking_router,
         proof_router,
         webhooks_router,
+        restock_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(tracking_page_router)  # the customer's page: /t/{token}

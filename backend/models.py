@@ -16,6 +16,7 @@ from backend.notifications.models import NotificationRow
 from backend.orders.models import CustomerRow, OrderItemRow, OrderRow
 from backend.proof.models import OrderPinRow, ProofRow
 from backend.realtime.models import EventRow
+from backend.restock.models import RestockDecisionRow
 from backend.returns.models import ReturnRequestRow
 from backend.riders.models import (
     DeliveryProgressRow,
@@ -49,6 +50,7 @@ __all__ = [
     "OrderPinRow",
     "OrderRow",
     "ProofRow",
+    "RestockDecisionRow",
     "ReturnRequestRow",
     "RiderPositionRow",
     "RiderRow",

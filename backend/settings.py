@@ -245,6 +245,16 @@ class Settings(BaseSettings):
     """The business time zone (an IANA name): served to every console and wall in
     `GET /health`, so clocks read the same everywhere, and where business days (KPI days,
     reconciliation) cut at midnight."""
+    # --- Restock suggestions (backend/restock/, docs/restock.md) ---
+    restock_lead_hours: float = Field(default=24.0, gt=0, le=24 * 28)
+    """Hours from ordering goods to their arrival on the shelf."""
+    restock_review_hours: float = Field(default=24.0, gt=0, le=24 * 28)
+    """Hours until the next restock decision: a suggestion covers lead time + review period."""
+    restock_service_level: float = Field(default=0.95, ge=0.5, le=0.999)
+    """The chance a suggestion covers the demand until the next delivery (sizes the safety
+    stock through the normal quantile)."""
+    restock_history_weeks: int = Field(default=4, ge=1, le=26)
+    """The weeks of demand the forecast reads (fewer where there is less history)."""
     # --- Outbound webhooks (backend/webhooks/, docs/webhooks.md) ---
     webhooks: bool = True
     """Deliver webhook subscriptions from this instance (instances share them by lease)."""

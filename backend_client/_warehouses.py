@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from backend_client._transport import Resource
-from backend_client.models import DispatchSettings, StockAdjust, StockLevel, Warehouse, Zone
+from backend_client.models import (
+    DispatchSettings,
+    RestockAction,
+    RestockDecide,
+    RestockDecision,
+    RestockPlan,
+    StockAdjust,
+    StockLevel,
+    Warehouse,
+    Zone,
+)
 
 
 class Warehouses(Resource):
@@ -29,6 +39,61 @@ class Warehouses(Resource):
             f"/warehouses/{warehouse_id}/stock/{sku}/adjust",
             StockLevel,
             json=StockAdjust(delta=delta, reason=reason),
+        )
+
+    async def restock(
+        self,
+        warehouse_id: str,
+        *,
+        lead_hours: float | None = None,
+        review_hours: float | None = None,
+        service_level: float | None = None,
+        weeks: int | None = None,
+    ) -> RestockPlan:
+        """Restock suggestions per SKU, sized by the server's settings unless overridden."""
+        asked = {
+            "lead_hours": lead_hours,
+            "review_hours": review_hours,
+            "service_level": service_level,
+            "weeks": weeks,
+        }
+        return await self._transport.call(
+            "GET",
+            f"/warehouses/{warehouse_id}/restock",
+            RestockPlan,
+            params={k: v for k, v in asked.items() if v is not None},
+        )
+
+    async def decide_restock(
+        self,
+        warehouse_id: str,
+        sku: str,
+        *,
+        version: str,
+        suggested: int,
+        quantity: int | None = None,
+    ) -> RestockDecision:
+        """Accept the suggestion (`quantity` None) or adjust it to `quantity` units; a
+        `Conflict` when another decision was made since the plan was read."""
+        body = RestockDecide(
+            action=RestockAction.ACCEPT if quantity is None else RestockAction.ADJUST,
+            version=version,
+            suggested=suggested,
+            quantity=quantity,
+        )
+        return await self._transport.call(
+            "POST",
+            f"/warehouses/{warehouse_id}/restock/{sku}/decision",
+            RestockDecision,
+            json=body,
+        )
+
+    async def receive_restock(self, warehouse_id: str, decision_id: int) -> RestockDecision:
+        """The goods of a decision arrived: they go on the shelf."""
+        return await self._transport.call(
+            "POST",
+            f"/warehouses/{warehouse_id}/restock/decisions/{decision_id}/receive",
+            RestockDecision,
         )
 
     async def set_auto_dispatch(self, warehouse_id: str, on: bool) -> Warehouse:

@@ -98,3 +98,5 @@ CanExportProofs = Annotated[Principal, Depends(require(Permission.PROOFS_EXPORT)
 CanOpenAfterSale = Annotated[Principal, Depends(require(Permission.RETURNS_AFTER_SALE))]
 CanReadWebhooks = Annotated[Principal, Depends(require(Permission.WEBHOOKS_READ))]
 CanManageWebhooks = Annotated[Principal, Depends(require(Permission.WEBHOOKS_MANAGE))]
+CanReadRestock = Annotated[Principal, Depends(require(Permission.RESTOCK_READ))]
+CanDecideRestock = Annotated[Principal, Depends(require(Permission.RESTOCK_DECIDE))]

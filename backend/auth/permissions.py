@@ -52,6 +52,8 @@ class Permission(StrEnum):
     RETURNS_AFTER_SALE = "returns:aftersale"
     WEBHOOKS_READ = "webhooks:read"
     WEBHOOKS_MANAGE = "webhooks:manage"
+    RESTOCK_READ = "restock:read"
+    RESTOCK_DECIDE = "restock:decide"
 
 
 EVERYONE = frozenset(Role)
@@ -118,6 +120,11 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # supervisors watch their lag and failures on the console's Webhooks screen.
     Permission.WEBHOOKS_READ: frozenset({R.ADMIN, R.SUPERVISOR}),
     Permission.WEBHOOKS_MANAGE: frozenset({R.ADMIN}),
+    # Restock suggestions read like stock (the desk and the store; a merchant their own
+    # warehouse's), but not by channels, who sell what is on the shelf and order none of it;
+    # ordering goods is for whoever may change stock (backend/restock/).
+    Permission.RESTOCK_READ: DESK | {R.MERCHANT},
+    Permission.RESTOCK_DECIDE: frozenset({R.ADMIN, R.MERCHANT}),
 }
 
 CLAIM_LIMIT_CENTS: dict[Role, int | None] = {

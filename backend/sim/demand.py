@@ -62,6 +62,10 @@ CATEGORY_MIX = {
     "eggs": 0.10,
 }
 
+# Lines per basket and units per line, with their weights (the baskets' shape).
+BASKET_LINES = ((1, 2, 3, 4, 5, 6), (15, 25, 25, 18, 10, 7))
+LINE_UNITS = ((1, 2, 3), (70, 22, 8))
+
 # Incident rates per order (multiplied by `trouble`).
 NEVER_PAYS = 0.02
 SHORT_WHILE_PICKING = 0.02
@@ -193,11 +197,11 @@ class Demand:
         channel = _weighted(rng, CHANNEL_MIX)
         zone = rng.choice(self._zones)
         customer = self._regular(zone, rng.randrange(REGULARS_PER_ZONE))
-        lines = rng.choices((1, 2, 3, 4, 5, 6), weights=(15, 25, 25, 18, 10, 7))[0]
+        lines = rng.choices(BASKET_LINES[0], weights=BASKET_LINES[1])[0]
         basket: dict[str, int] = {}
         for _ in range(lines):
             sku = rng.choice(self._skus[_weighted(rng, CATEGORY_MIX)])
-            basket[sku] = basket.get(sku, 0) + rng.choices((1, 2, 3), weights=(70, 22, 8))[0]
+            basket[sku] = basket.get(sku, 0) + rng.choices(LINE_UNITS[0], weights=LINE_UNITS[1])[0]
         t = self.trouble
         door = rng.random()
         doorstep = (

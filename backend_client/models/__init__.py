@@ -100,6 +100,15 @@ from backend_client.models.orders import (
     TransitionResults,
 )
 from backend_client.models.proof import Pin, PinProof, Proof, ProofKind
+from backend_client.models.restock import (
+    MAX_RESTOCK_UNITS,
+    RestockAction,
+    RestockDecide,
+    RestockDecision,
+    RestockDecisionState,
+    RestockPlan,
+    RestockSuggestion,
+)
 from backend_client.models.returns import (
     ClaimCreate,
     ClaimItem,
@@ -188,6 +197,7 @@ from backend_client.models.webhooks import (
 )
 
 __all__ = [
+    "MAX_RESTOCK_UNITS",
     "NO_CONTROL_CHARS",
     "Alert",
     "AlertAcknowledge",
@@ -282,6 +292,12 @@ __all__ = [
     "RequestKind",
     "RequestState",
     "Response",
+    "RestockAction",
+    "RestockDecide",
+    "RestockDecision",
+    "RestockDecisionState",
+    "RestockPlan",
+    "RestockSuggestion",
     "ReturnCreate",
     "ReturnRequest",
     "Rider",

@@ -85,6 +85,8 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "returns:aftersale": frozenset({"admin", "supervisor", "support", "channel"}),
     "webhooks:read": frozenset({"admin", "supervisor"}),
     "webhooks:manage": frozenset({"admin"}),
+    "restock:read": EVERYONE - {"rider", "channel"},
+    "restock:decide": frozenset({"admin", "merchant"}),
 }
 
 PUBLIC = "none"
@@ -170,6 +172,13 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("GET", "/track/{token}/map", PUBLIC),
     ("POST", "/track/{token}/signature", PUBLIC),
     ("POST", "/orders/{order_id}/signature-request", "orders:transition"),
+    ("GET", "/warehouses/{warehouse_id}/restock", "restock:read"),
+    ("POST", "/warehouses/{warehouse_id}/restock/{sku}/decision", "restock:decide"),
+    (
+        "POST",
+        "/warehouses/{warehouse_id}/restock/decisions/{decision_id}/receive",
+        "restock:decide",
+    ),
 )
 PROTECTED = tuple(e for e in ENDPOINTS if e[2] != PUBLIC)
 
@@ -780,6 +789,24 @@ class Matrix:
             case "POST", "/warehouses/{warehouse_id}/stock/{sku}/adjust":
                 body = {"delta": 1, "reason": REASON}
                 return Call("/warehouses/WH-CY/stock/VEG-TOMATO/adjust", json=body)
+            case "GET", "/warehouses/{warehouse_id}/restock":
+                return Call("/warehouses/WH-CY/restock?lead_hours=12")
+            case "POST", "/warehouses/{warehouse_id}/restock/{sku}/decision":
+                plan = (await api.get("admin", "/warehouses/WH-CY/restock")).json()
+                tomato = next(s for s in plan["suggestions"] if s["sku"] == "VEG-TOMATO")
+                body = {"action": "adjust", "version": tomato["version"], "suggested": 0}
+                body["quantity"] = 2
+                return Call("/warehouses/WH-CY/restock/VEG-TOMATO/decision", json=body, ok=201)
+            case "POST", "/warehouses/{warehouse_id}/restock/decisions/{decision_id}/receive":
+                plan = (await api.get("admin", "/warehouses/WH-CY/restock")).json()
+                milk = next(s for s in plan["suggestions"] if s["sku"] == "DAI-MILK")
+                body = {"action": "adjust", "version": milk["version"], "suggested": 0}
+                body["quantity"] = 1
+                made = await api.post(
+                    "admin", "/warehouses/WH-CY/restock/DAI-MILK/decision", json=body
+                )
+                assert made.status_code == 201, made.text
+                return Call(f"/warehouses/WH-CY/restock/decisions/{made.json()['id']}/receive")
             case "PUT", "/warehouses/{warehouse_id}/dispatch":
                 return Call("/warehouses/WH-CY/dispatch", json={"auto_dispatch": True})
             case "POST", "/riders/{rider_id}/handover":

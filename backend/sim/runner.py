@@ -28,6 +28,7 @@ from backend.sim.movement import Leg
 from backend.sim.platforms import Platforms
 from backend.sim.rides import rider_shift
 from backend.sim.sensors import report_vehicles
+from backend.sim.stores import restock_round
 from backend.sim.stories import order_story
 from backend.sim.world import RiderAgent, Story
 from backend_client import (
@@ -70,8 +71,7 @@ RELAY_CHUNK = 2000
 UPLOADS_IN_FLIGHT = 16
 # A phone loses signal on this share of its fixes, for one to three minutes.
 LOSES_SIGNAL = 0.01
-# The stores top up any SKU below this share of its usual level, every REPLENISH_EVERY_S.
-REPLENISH_BELOW = 0.4
+# The stores act on their restock suggestions every REPLENISH_EVERY_S (backend/sim/stores.py).
 REPLENISH_EVERY_S = 30 * 60
 FINAL = frozenset(
     {OrderState.SIGNED, OrderState.RETURNED, OrderState.CLAIM_SETTLED, OrderState.CANCELLED}
@@ -119,6 +119,8 @@ class Stats:
     tracking_sockets: int = 0
     signatures: int = 0
     """Customers who signed on their tracking page."""
+    restock: Counter[str] = field(default_factory=Counter)
+    """The stores' restock rounds: suggestions accepted, deliveries received, top-ups."""
 
     @property
     def elapsed(self) -> float:
@@ -552,21 +554,18 @@ class Simulator:
         self.stats.fix_requests += 1
 
     async def _replenish(self) -> None:
-        """The stores' scheduled deliveries: top up what is running low."""
-        usual = demo_city()["stock_per_sku"]
+        """The stores' scheduled deliveries, by their accepted restock suggestions
+        (`stores.restock_round`)."""
         while True:
             for warehouse_id in self.warehouses:
                 merchant = self.cast[f"merchant-{warehouse_id.lower()}"]
-                for level in await merchant.call(lambda c, w: c.warehouses.stock(w), warehouse_id):
-                    target = usual["cold_chain" if level.cold_chain else "default"]
-                    if level.available < target * REPLENISH_BELOW:
-                        await merchant.call(
-                            lambda c, lv, t: c.warehouses.adjust_stock(
-                                lv.warehouse_id, lv.sku, t - lv.available, "scheduled delivery"
-                            ),
-                            level,
-                            target,
-                        )
+                try:
+                    done = await restock_round(merchant, warehouse_id, self.clock.now())
+                except FreshlineError as exc:
+                    self.stats.errors += 1
+                    log.warning("%s: restock round failed: %s", warehouse_id, exc)
+                    continue
+                self.stats.restock.update(done)
             await self.sleep(REPLENISH_EVERY_S)
 
     async def _report(self) -> None:

@@ -1215,6 +1215,7 @@ def simple_call(method: str, template: str, order: dict[str, Any], now: datetime
         customer_id=1,
         sha256="0" * 64,
         webhook_id=1,
+        decision_id=1,
     )
     bodies: dict[str, Any] = {
         "/users": {"username": "never-made", "password": "long-password", "role": "viewer"},
@@ -1235,6 +1236,11 @@ def simple_call(method: str, template: str, order: dict[str, Any], now: datetime
             "points": [{"lat": 39.93, "lng": 116.45, "at": now.isoformat()}]
         },
         "/warehouses/{warehouse_id}/stock/{sku}/adjust": {"delta": 1, "reason": REASON},
+        "/warehouses/{warehouse_id}/restock/{sku}/decision": {
+            "action": "accept",
+            "version": "d0",
+            "suggested": 1,
+        },
         "/webhooks": {"url": "http://127.0.0.1:9/hook", "kinds": ["order.*"]},
         "/webhooks/{webhook_id}/replay": {"from_seq": 1},
     }

@@ -6,13 +6,17 @@ through the API on a manual clock)."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 
+from backend.sim.accounts import Actor
 from backend.sim.demand import LINE_UNITS
 from backend.sim.need import expected_paid_units
+from backend.sim.stores import restock_round
 from tests.backend.restock_support import write_demand
 from tests.support import Api, audited
 
@@ -215,3 +219,46 @@ async def test_accept_adjust_and_receive_are_stored_audited_and_validated(api: A
     third = {s["sku"]: s for s in (await plan(api, merchant))["suggestions"]}
     assert third["VEG-TOMATO"]["on_order"] == 0 and third["VEG-TOMATO"]["decision"] is None
     assert len(await events_of(api, "stock.restock_received")) == 1
+
+
+async def test_the_simulators_stores_order_what_they_accept_and_receive_it_a_lead_time_later(
+    api: Api,
+) -> None:
+    merchant = Actor(
+        "http://testserver", "merchant-wh-cy", transport=httpx.ASGITransport(app=api.app)
+    )
+    now = api.clock.now()
+    # No history yet: the store tops up by rule of thumb instead of acting on an empty plan.
+    await api.post(
+        "admin",
+        f"/warehouses/{CY}/stock/EGG-DOZEN/adjust",
+        json={"delta": -100, "reason": "a bad batch"},
+    )
+    done = await restock_round(merchant, CY, now)
+    assert done == Counter({"topped_up": 1})
+
+    await write_demand(
+        api.app.state.runtime.db,
+        start=now - timedelta(days=7),
+        end=now,
+        orders_per_hour=ORDERS_PER_HOUR,
+        warehouses={CY},
+    )
+    wanted = {s["sku"]: s["suggested"] for s in (await plan(api, "admin"))["suggestions"]}
+    asked = {sku for sku, units in wanted.items() if units > 0}
+    assert asked
+    done = await restock_round(merchant, CY, now)
+    assert done == Counter({"accepted": len(asked)})
+    on_order = {s["sku"]: s["on_order"] for s in (await plan(api, "admin"))["suggestions"]}
+    assert {sku for sku, units in on_order.items() if units} == asked
+    # Half a lead time later nothing has come, and nothing is ordered twice.
+    api.clock.advance(hours=12)
+    assert await restock_round(merchant, CY, api.clock.now()) == Counter()
+    # (read through the store's own client, which signs in again as tokens expire)
+    before = {s.sku: s.on_hand for s in await merchant.call(lambda c: c.warehouses.stock(CY))}
+    api.clock.advance(hours=12)
+    done = await restock_round(merchant, CY, api.clock.now())
+    assert done["received"] == len(asked)
+    after = {s.sku: s.on_hand for s in await merchant.call(lambda c: c.warehouses.stock(CY))}
+    assert {sku: after[sku] - before[sku] for sku in asked} == {sku: wanted[sku] for sku in asked}
+    await merchant.client.aclose()

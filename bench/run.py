@@ -72,6 +72,7 @@ from bench import (
     search,
     webhook_lag,
 )
+from bench import restock as restock_bench
 from bench import tracking as tracking_bench
 from bench.common import (
     ROOT,
@@ -99,6 +100,7 @@ BENCHMARKS = (
     "webhooks",
     "archive",
     "tracking",
+    "restock",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
 """A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
@@ -704,6 +706,40 @@ def bench_tracking(run: Run) -> None:
     )
 
 
+def bench_restock(run: Run) -> None:
+    args = argparse.Namespace(
+        skus=500,
+        days=14 if run.args.scale >= 0.5 else 7,
+        orders_per_hour=max(20.0, 288.0 * run.args.scale),
+        rounds=5 if run.args.scale >= 0.5 else 1,
+    )
+    run.loads["restock"] = (
+        f"{args.skus} SKUs x 5 warehouses, {args.days} days of demand at "
+        f"{args.orders_per_hour:g} orders/h at the peak; SQLite, in this process"
+    )
+    print(f"16. restock: {run.loads['restock']}", flush=True)
+    report = asyncio.run(restock_bench.run(args))
+    run.raw["restock"] = report
+    run.add(
+        Figure(
+            "16 restock",
+            "CPU per restock plan, 500 SKUs",
+            report["plan_cpu_ms"],
+            "ms",
+            "raw driver read of the same history",
+            report["raw_read_cpu_ms"],
+        ),
+        Figure(
+            "16 restock",
+            "CPU per forecast, rows already read",
+            report["forecast_cpu_ms"],
+            "ms",
+            "raw driver read of the same history",
+            report["raw_read_cpu_ms"],
+        ),
+    )
+
+
 def bench_peakday(run: Run) -> None:
     """The seeds' million orders a day at its peak hour, with every order's transitions, the
     riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
@@ -971,6 +1007,7 @@ def main() -> int:
         "webhooks": bench_webhooks,
         "archive": bench_archive,
         "tracking": bench_tracking,
+        "restock": bench_restock,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

@@ -5,7 +5,8 @@ written (orders, lines, their customers); no events, riders or fixes."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import random
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,9 +29,12 @@ async def write_demand(
     seed: int = 21,
     warehouses: Collection[str] | None = None,
     first_order_id: int = 1,
+    catalogue: Sequence[str] | None = None,
 ) -> dict[str, int]:
     """Orders placed in [start, end) by the demand model (only those of `warehouses` if
-    given); returns how many orders, lines and units were written."""
+    given); returns how many orders, lines and units were written. With `catalogue`, each
+    line's SKU is drawn from it instead (the demo city's baskets over a bigger catalogue, for
+    the benchmark), the same draw for the same order and line every time."""
     async with db.read() as session:
         skus = {s.sku: s for s in (await session.scalars(select(SkuRow))).all()}
         customer_base = (
@@ -90,7 +94,10 @@ async def write_demand(
                 "cancelled_at": None if paid else plan.at + timedelta(minutes=30),
             }
         )
-        for line, (sku, quantity) in enumerate(plan.items, 1):
+        for line, (planned, quantity) in enumerate(plan.items, 1):
+            sku = planned
+            if catalogue is not None:
+                sku = random.Random(f"{plan.index}:{line}").choice(catalogue)
             item = skus[sku]
             items.append(
                 {

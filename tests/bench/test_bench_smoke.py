@@ -68,6 +68,10 @@ EXPECTED = {
         "tracking views/s, 20 live subscriptions",
         "server CPU per tracking view",
     },
+    "16 restock": {
+        "CPU per restock plan, 500 SKUs",
+        "CPU per forecast, rows already read",
+    },
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",

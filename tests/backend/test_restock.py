@@ -7,18 +7,24 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
+from backend.archive.schedule import archive_once
+from backend.clock import ManualClock
+from backend.orders.models import OrderRow
 from backend.sim.accounts import Actor
 from backend.sim.demand import LINE_UNITS
 from backend.sim.need import expected_paid_units
 from backend.sim.stores import restock_round
 from tests.backend.restock_support import write_demand
-from tests.support import Api, audited
+from tests.support import Api, audited, started
 
 CY = "WH-CY"
 ORDERS_PER_HOUR = 288.0
@@ -262,3 +268,35 @@ async def test_the_simulators_stores_order_what_they_accept_and_receive_it_a_lea
     after = {s.sku: s.on_hand for s in await merchant.call(lambda c: c.warehouses.stock(CY))}
     assert {sku: after[sku] - before[sku] for sku in asked} == {sku: wanted[sku] for sku in asked}
     await merchant.client.aclose()
+
+
+@pytest.fixture
+async def archiving(database_url: str, clock: ManualClock, tmp_path: Path) -> AsyncIterator[Api]:
+    """The app with its archive in the test's folder."""
+    async for api in started(database_url, clock, archive_dir=str(tmp_path / "archive")):
+        yield api
+
+
+async def test_the_history_is_read_from_the_archive_too(archiving: Api) -> None:
+    api = archiving
+    now = api.clock.now()
+    runtime = api.app.state.runtime
+    await write_demand(
+        runtime.db,
+        start=now - timedelta(days=14),
+        end=now,
+        orders_per_hour=ORDERS_PER_HOUR / 4,
+        warehouses={CY},
+    )
+    before = await plan(api, "admin")
+
+    async def hot_orders() -> int:
+        async with runtime.db.read() as session:
+            return int(await session.scalar(select(func.count()).select_from(OrderRow)) or 0)
+
+    written = await hot_orders()
+    report = await archive_once(runtime.db, runtime.settings, api.clock)
+    assert len(report.moved) >= 10  # the days older than the hot window
+    assert 0 < await hot_orders() < written / 3  # most of the history is in the archive now
+    after = await plan(api, "admin")
+    assert after == before

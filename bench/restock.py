@@ -64,7 +64,7 @@ async def _catalogue(db: Database, skus: int) -> list[str]:
         }
         for n in range(max(0, skus - len(known)))
     ]
-    names = [s.sku for s in known][:skus] + [e["sku"] for e in extra]
+    names = [s.sku for s in known][:skus] + [str(e["sku"]) for e in extra]
 
     async def job(session: Any) -> None:
         if extra:

@@ -15,15 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.db import Database
+from backend.db import Database, UTCDateTime
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.inventory import service as inventory
 from backend.inventory.models import SkuRow, StockRow, WarehouseRow
-from backend.orders.models import OrderItemRow, OrderRow
 from backend.realtime.outbox import append_event
 from backend.restock.forecast import (
     HOUR,
@@ -38,6 +37,7 @@ from backend.restock.forecast import (
 )
 from backend.restock.models import RestockDecisionRow
 from backend.settings import Settings
+from backend.sql import when
 from backend.tiers.reads import store_for
 from backend.tiers.session import archived_parts, read_parts
 from backend_client.models import (
@@ -80,6 +80,20 @@ class Sizing:
 DemandLine = tuple[str, datetime, int]
 """(SKU, when the order was placed, units)."""
 
+HOT_HISTORY = text(
+    "SELECT oi.sku, o.created_at, oi.quantity, o.id FROM order_items oi "
+    "JOIN orders o ON o.id = oi.order_id WHERE o.warehouse_id = :warehouse_id "
+    "AND o.created_at >= :since AND o.created_at < :until AND o.paid_at IS NOT NULL"
+).bindparams(bindparam("since", type_=UTCDateTime()), bindparam("until", type_=UTCDateTime()))
+"""Typed bounds (each database's form of a time); the columns come back untyped, as each
+database keeps them, and `when` reads them."""
+
+
+def _at(value: datetime | str) -> datetime:
+    placed = when(value)
+    assert placed is not None  # created_at is NOT NULL
+    return placed
+
 
 async def demand_lines(
     db: Database, settings: Settings, warehouse_id: str, since: datetime, until: datetime
@@ -87,19 +101,20 @@ async def demand_lines(
     """The paid order lines of the warehouse placed in [since, until): the hot ones from the
     database, the archived ones from their day partitions (closed orders leave the database
     after `hot_window_hours`, long before a fortnight of history is over)."""
-    query = (
-        select(OrderItemRow.sku, OrderRow.created_at, OrderItemRow.quantity, OrderRow.id)
-        .join(OrderRow, OrderRow.id == OrderItemRow.order_id)
-        .where(
-            OrderRow.warehouse_id == warehouse_id,
-            OrderRow.created_at >= since,
-            OrderRow.created_at < until,
-            OrderRow.paid_at.is_not(None),
-        )
-    )
     async with db.read() as session:
-        rows = (await session.execute(query)).all()
-    lines: list[DemandLine] = [(sku, at, quantity) for sku, at, quantity, _ in rows]
+        rows = (
+            await session.execute(
+                HOT_HISTORY,
+                {
+                    "warehouse_id": warehouse_id,
+                    "since": since,
+                    "until": until,
+                },
+            )
+        ).all()
+    # Plain SQL, times as each database keeps them and read with `when`: the ORM's typed rows
+    # cost five times the read itself at a fortnight of lines (bench/restock.py).
+    lines: list[DemandLine] = [(sku, _at(at), quantity) for sku, at, quantity, _ in rows]
     parts = await archived_parts(db, since, until)
     if parts:
         hot = {order_id for *_, order_id in rows}
@@ -315,7 +330,9 @@ async def decide(
     """Record the merchant's accept or adjust of one suggestion, in the write transaction."""
     if await session.get(WarehouseRow, warehouse_id) is None:
         raise NotFound(f"no warehouse {warehouse_id}")
-    if await session.get(StockRow, (warehouse_id, sku)) is None:
+    # The stock row locked first: two decisions on one SKU take turns, so the second sees the
+    # first's row and its version is stale (on SQLite the single writer serialises them anyway).
+    if await session.get(StockRow, (warehouse_id, sku), with_for_update=True) is None:
         raise NotFound(f"{warehouse_id} stocks no {sku}")
     latest = await session.scalar(
         select(func.max(RestockDecisionRow.id)).where(

@@ -207,7 +207,7 @@ class _Touched:
         payload = event.payload
         if event.kind.startswith("request.") and isinstance(payload.get("id"), int):
             self.requests.add(payload["id"])
-        if event.kind in low_stock.STOCK_EVENTS and event.warehouse_id is not None:
+        if event.warehouse_id is not None and low_stock.moves_stock(event.kind, payload):
             self.warehouses.add(event.warehouse_id)
         # A reassignment changes both riders' loads and what they carry.
         for key in ("from_rider", "to_rider"):

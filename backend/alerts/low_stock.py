@@ -14,6 +14,7 @@ details carry the figures (`items`, most urgent first) as of that change.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,15 +25,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.alerts.findings import Finding, Subjects
 from backend.alerts.rules import LowStock, Rules
 from backend.inventory.models import SkuRow, StockRow, WarehouseRow
+from backend.orders.lifecycle import RULES, Effect
 from backend.orders.models import OrderItemRow
 from backend.realtime.models import EventRow
 from backend_client.models import AlertRule, OrderState
 
 RATE_WINDOW = timedelta(hours=1)
 """The reservation rate is the units reserved over this last stretch."""
-STOCK_EVENTS = frozenset({"order.transition", "stock.adjusted"})
-"""Events that may change a warehouse's available units (reserve, release, consume, restock,
-adjust): after one, the rule looks at that warehouse again at once."""
+AVAILABLE_EFFECTS = frozenset(
+    {Effect.RESERVE_STOCK, Effect.REQUIRE_STOCK, Effect.RELEASE_STOCK, Effect.RESTOCK_RETURNED}
+)
+"""What changes on hand less reserved (consuming at dispatch takes both down alike)."""
+STOCK_ACTIONS = frozenset(str(r.action) for r in RULES if AVAILABLE_EFFECTS & set(r.effects))
+"""The order actions that change a warehouse's available units, from the lifecycle's table."""
+
+
+def moves_stock(kind: str, payload: Mapping[str, Any]) -> bool:
+    """Whether an event changed its warehouse's available units or reservation rate (an
+    adjustment, or an order action reserving, releasing or restocking): after one, the rule
+    looks at that warehouse again at once; every other change waits for the tick."""
+    if kind == "stock.adjusted":
+        return True
+    return kind == "order.transition" and payload.get("action") in STOCK_ACTIONS
+
+
 TITLE_LENGTH = 300
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from backend.alerts.findings import Subjects
-from backend.alerts.low_stock import low_item, runs_out_in
+from backend.alerts.low_stock import low_item, moves_stock, runs_out_in
 from backend.alerts.rules import DEFAULT_FILE, LowStock, RuleBook, Rules
 from backend.clock import ManualClock
 from tests.support import Api, started
@@ -209,6 +209,14 @@ async def test_a_stock_change_sets_off_a_pass_over_its_warehouse_alone(api: Api)
     assert CY_ALERT in await standing(api)
     assert await engine.evaluate(Subjects(warehouses=frozenset({CY}))) == 1
     assert CY_ALERT not in await standing(api)
+
+    # Paying reserves; starting to pick changes no count: it leaves the warehouse alone.
+    committed.clear()
+    order = await paid(api, "VEG-TOMATO", 1)
+    assert [r.kind for r in committed if moves_stock(r.kind, r.payload)] == ["order.transition"]
+    committed.clear()
+    await api.act("dispatcher", order, "start_picking")
+    assert committed and not [r for r in committed if moves_stock(r.kind, r.payload)]
 
 
 @pytest.mark.parametrize(

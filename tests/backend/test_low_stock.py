@@ -15,7 +15,7 @@ from backend.alerts.findings import Subjects
 from backend.alerts.low_stock import low_item, moves_stock, runs_out_in
 from backend.alerts.rules import DEFAULT_FILE, LowStock, RuleBook, Rules
 from backend.clock import ManualClock
-from tests.support import Api, started
+from tests.support import Api, eventually, started
 
 CY, WJ = "WH-CY", "WH-WJ"
 """The demo customer's warehouse (Sanlitun, zone Chaoyang), and another one."""
@@ -285,3 +285,15 @@ async def test_per_sku_thresholds_from_a_changed_file(database_url: str, tmp_pat
         assert CY_ALERT not in await standing(api)
         shown = (await api.get("dispatcher", "/alerts/rules")).json()
         assert shown["rules"]["low_stock"]["enabled"] is False and shown["error"] is None
+
+
+async def test_the_running_engine_answers_a_stock_change_at_once(database_url: str) -> None:
+    """With the engine's loop running and a tick of a minute, a write-off that leaves a SKU
+    low is in the queue long before the tick: the adjustment itself set the rule off."""
+    async for api in started(database_url, ManualClock(), alerts=True, alert_tick_seconds=60):
+
+        async def alerted(api: Api = api) -> bool:
+            return CY_ALERT in await standing(api)
+
+        await set_available(api, CY, "DAI-TOFU", 4)
+        await eventually(alerted, "the low_stock alert, long before the minute's tick", within=10)

@@ -36,6 +36,9 @@
    90 days, hot + archived, beside the same days all in the database (`archive.py`);
 15. tracking: customers' tracking views/s and server CPU per view with 1,000 live tracking
    subscriptions open, beside `GET /health` on the same server (`tracking.py`).
+16. low stock: CPU of the `low_stock` rule's pass over one warehouse (500 SKUs, an hour of
+   reservations) beside the engine's pass over one order, and over every warehouse beside
+   every other rule's tick (`low_stock.py`).
 
 `--scale` multiplies every load (riders, event rates, orders, requests; consoles by up to 2x
 the scale); `--seconds` is how long each stream load runs. Writes `<out>/latest.json` and
@@ -72,6 +75,7 @@ from bench import (
     search,
     webhook_lag,
 )
+from bench import low_stock as low_stock_bench
 from bench import restock as restock_bench
 from bench import tracking as tracking_bench
 from bench.common import (
@@ -100,6 +104,7 @@ BENCHMARKS = (
     "webhooks",
     "archive",
     "tracking",
+    "lowstock",
     "restock",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
@@ -706,6 +711,39 @@ def bench_tracking(run: Run) -> None:
     )
 
 
+def bench_low_stock(run: Run) -> None:
+    args = argparse.Namespace(
+        skus=500,
+        orders=max(100, round(3000 * run.args.scale)),
+        passes=20 if run.args.scale >= 0.5 else 3,
+    )
+    run.loads["lowstock"] = (
+        f"{args.skus} SKUs in each of 6 warehouses, {args.orders} orders paid in the last hour, "
+        f"{args.passes} passes each way, in this process; SQLite"
+    )
+    print(f"16. low stock: {run.loads['lowstock']}", flush=True)
+    report = asyncio.run(low_stock_bench.run(args))
+    run.raw["lowstock"] = report
+    run.add(
+        Figure(
+            "16 low stock",
+            "CPU per low_stock pass, one warehouse",
+            report["warehouse_cpu_ms"],
+            "ms",
+            "the engine's pass over one order",
+            report["order_cpu_ms"],
+        ),
+        Figure(
+            "16 low stock",
+            "CPU per low_stock pass, every warehouse",
+            report["tick_rule_cpu_ms"],
+            "ms",
+            "every other rule's pass over everything",
+            report["tick_others_cpu_ms"],
+        ),
+    )
+
+
 def bench_restock(run: Run) -> None:
     args = argparse.Namespace(
         skus=500,
@@ -717,12 +755,12 @@ def bench_restock(run: Run) -> None:
         f"{args.skus} SKUs x 5 warehouses, {args.days} days of demand at "
         f"{args.orders_per_hour:g} orders/h at the peak; SQLite, in this process"
     )
-    print(f"16. restock: {run.loads['restock']}", flush=True)
+    print(f"17. restock: {run.loads['restock']}", flush=True)
     report = asyncio.run(restock_bench.run(args))
     run.raw["restock"] = report
     run.add(
         Figure(
-            "16 restock",
+            "17 restock",
             "CPU per restock plan, 500 SKUs",
             report["plan_cpu_ms"],
             "ms",
@@ -730,7 +768,7 @@ def bench_restock(run: Run) -> None:
             report["raw_read_cpu_ms"],
         ),
         Figure(
-            "16 restock",
+            "17 restock",
             "CPU per forecast, rows already read",
             report["forecast_cpu_ms"],
             "ms",
@@ -1007,6 +1045,7 @@ def main() -> int:
         "webhooks": bench_webhooks,
         "archive": bench_archive,
         "tracking": bench_tracking,
+        "lowstock": bench_low_stock,
         "restock": bench_restock,
     }
     for name in args.only:

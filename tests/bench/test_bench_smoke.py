@@ -68,7 +68,11 @@ EXPECTED = {
         "tracking views/s, 20 live subscriptions",
         "server CPU per tracking view",
     },
-    "16 restock": {
+    "16 low stock": {
+        "CPU per low_stock pass, one warehouse",
+        "CPU per low_stock pass, every warehouse",
+    },
+    "17 restock": {
         "CPU per restock plan, 500 SKUs",
         "CPU per forecast, rows already read",
     },

@@ -245,6 +245,9 @@ class Settings(BaseSettings):
     """The business time zone (an IANA name): served to every console and wall in
     `GET /health`, so clocks read the same everywhere, and where business days (KPI days,
     reconciliation) cut at midnight."""
+    shift_starts: list[str] = Field(default_factory=lambda: ["06:00", "14:00", "22:00"])
+    """When the desk's shifts begin, as HH:MM in the business time zone (`time_zone`): the
+    shift handover digest covers the shift under way by default (docs/handover.md)."""
     # --- Outbound webhooks (backend/webhooks/, docs/webhooks.md) ---
     webhooks: bool = True
     """Deliver webhook subscriptions from this instance (instances share them by lease)."""
@@ -334,6 +337,14 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {name!r}: give an IANA name") from exc
         return name
+
+    @field_validator("shift_starts")
+    @classmethod
+    def _shift_times(cls, starts: list[str]) -> list[str]:
+        from backend.handover.shifts import parse_shift_starts  # pure: no domain behind it
+
+        parse_shift_starts(starts)
+        return starts
 
     @property
     def zone(self) -> ZoneInfo:

@@ -52,6 +52,7 @@ class Permission(StrEnum):
     RETURNS_AFTER_SALE = "returns:aftersale"
     WEBHOOKS_READ = "webhooks:read"
     WEBHOOKS_MANAGE = "webhooks:manage"
+    HANDOVER_READ = "handover:read"
 
 
 EVERYONE = frozenset(Role)
@@ -118,6 +119,9 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # supervisors watch their lag and failures on the console's Webhooks screen.
     Permission.WEBHOOKS_READ: frozenset({R.ADMIN, R.SUPERVISOR}),
     Permission.WEBHOOKS_MANAGE: frozenset({R.ADMIN}),
+    # The shift handover digest: the desk's shift, with the whole fleet's riders, KPIs and
+    # alerts; a store's staff follow their own warehouse on its screens (docs/handover.md).
+    Permission.HANDOVER_READ: DESK,
 }
 
 CLAIM_LIMIT_CENTS: dict[Role, int | None] = {

@@ -85,6 +85,7 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "returns:aftersale": frozenset({"admin", "supervisor", "support", "channel"}),
     "webhooks:read": frozenset({"admin", "supervisor"}),
     "webhooks:manage": frozenset({"admin"}),
+    "handover:read": frozenset({"admin", "supervisor", "dispatcher", "support", "viewer"}),
 }
 
 PUBLIC = "none"
@@ -165,6 +166,7 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("DELETE", "/webhooks/{webhook_id}", "webhooks:manage"),
     ("POST", "/webhooks/{webhook_id}/replay", "webhooks:manage"),
     ("POST", "/webhooks/{webhook_id}/resume", "webhooks:manage"),
+    ("GET", "/handover", "handover:read"),
     # The tracking link's token is the credential (backend/tracking/router.py).
     ("GET", "/track/{token}", PUBLIC),
     ("GET", "/track/{token}/map", PUBLIC),
@@ -712,6 +714,8 @@ class Matrix:
                 return Call("/orders")
             case "GET", "/notifications":
                 return Call("/notifications")
+            case "GET", "/handover":
+                return Call("/handover")
             case "POST", "/orders":
                 body: dict[str, Any] = {
                     "external_id": f"MATRIX-{role}-{n}",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
+from datetime import time
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -60,6 +62,25 @@ class ProofPolicy(BaseModel):
         for kind in self.channels.get(channel, ()):
             needs.setdefault(kind, []).append(f"channel {channel}")
         return needs
+
+
+_HH_MM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_shift_starts(starts: list[str]) -> tuple[time, ...]:
+    """The times as `time`s, earliest first; ValueError unless each is HH:MM (24-hour) and
+    no time is named twice."""
+    if not starts:
+        raise ValueError("name at least one shift start (HH:MM)")
+    times = []
+    for text in starts:
+        match = _HH_MM.match(text)
+        if match is None:
+            raise ValueError(f"shift start {text!r} is not HH:MM (00:00 to 23:59)")
+        times.append(time(int(match[1]), int(match[2])))
+    if len(set(times)) != len(times):
+        raise ValueError("a shift start is named twice")
+    return tuple(sorted(times))
 
 
 class Settings(BaseSettings):
@@ -341,8 +362,6 @@ class Settings(BaseSettings):
     @field_validator("shift_starts")
     @classmethod
     def _shift_times(cls, starts: list[str]) -> list[str]:
-        from backend.handover.shifts import parse_shift_starts  # pure: no domain behind it
-
         parse_shift_starts(starts)
         return starts
 

@@ -1,31 +1,16 @@
 """Shift boundaries: the local times shifts begin (setting `shift_starts`) in the business
 time zone, turned into the instants the shift under way and the one before it began.
 
-Pure: no database, no settings object (the settings validate their value with it)."""
+Pure: no database; the times are parsed where the setting is (`backend.settings`)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
-_HH_MM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+from backend.settings import parse_shift_starts
 
-
-def parse_shift_starts(starts: list[str]) -> tuple[time, ...]:
-    """The times as `time`s, earliest first; ValueError unless each is HH:MM (24-hour) and
-    no time is named twice."""
-    if not starts:
-        raise ValueError("name at least one shift start (HH:MM)")
-    times = []
-    for text in starts:
-        match = _HH_MM.match(text)
-        if match is None:
-            raise ValueError(f"shift start {text!r} is not HH:MM (00:00 to 23:59)")
-        times.append(time(int(match[1]), int(match[2])))
-    if len(set(times)) != len(times):
-        raise ValueError("a shift start is named twice")
-    return tuple(sorted(times))
+__all__ = ["Shift", "parse_shift_starts", "shift_at", "shift_before"]
 
 
 @dataclass(frozen=True, slots=True)

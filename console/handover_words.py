@@ -124,7 +124,9 @@ def markdown(digest: HandoverDigest) -> str:
         f"## Open critical alerts ({len(digest.critical_alerts)})",
         "",
     ]
-    lines += [_critical(a, zone) for a in digest.critical_alerts] or ["None."]
+    # The ones nobody has taken first: they are what the next shift picks up at once.
+    critical = sorted(digest.critical_alerts, key=lambda a: a.acknowledged_by is not None)
+    lines += [_critical(a, zone) for a in critical] or ["None."]
     lines += ["", f"## Warnings ({len(digest.warning_alerts)})", ""]
     lines += [_warning(a, zone) for a in digest.warning_alerts] or ["None."]
 
@@ -147,8 +149,8 @@ def markdown(digest: HandoverDigest) -> str:
 
     lines += ["", f"## Riders still out ({len(digest.riders_out)})", ""]
     lines += [
-        f"- **{text(r.name)}** (rider {r.id}, {r.warehouse_id}, {r.status}): "
-        f"{plural(len(r.order_ids), 'order')} ({', '.join(str(o) for o in r.order_ids)})"
+        f"- **{text(r.name)}** (rider {r.id}, {r.warehouse_id}, {r.status}): carrying "
+        f"{'order' if len(r.order_ids) == 1 else 'orders'} {', '.join(map(str, r.order_ids))}"
         + (f", **{r.late_orders} late**" if r.late_orders else "")
         for r in digest.riders_out
     ] or ["Every rider is back."]

@@ -127,7 +127,7 @@ def test_the_digest_prints_as_markdown_and_json(
     # The claim with its words escaped (a | would split a table, * would turn bold).
     assert f"claim #{claim['id']}, order {claim['order_id']} (WH-CY), 3.50 yuan" in text
     assert r"box crushed \| eggs \*broken\*" in text
-    assert f"({claim['order_id']})" in text  # the order rider 1 still carries
+    assert f"carrying order {claim['order_id']}" in text  # rider 1 still has it
     assert "| orders | 1 |" in text
 
     as_json = run_handover(

@@ -89,7 +89,7 @@ async def test_the_digest_opens_by_key_and_reads_with_the_keyboard(api: Api) -> 
         assert "## Open critical alerts (1)" in text
         assert "**nobody has taken it**" in text
         assert f"order {order['id']} (WH-CY), 1.20 yuan" in text
-        assert f"(rider 1, WH-CY, online): 1 order ({order['id']})" in text
+        assert f"(rider 1, WH-CY, online): carrying order {order['id']}" in text
         assert status(screen).startswith("!! 1 critical nobody has · 1 critical · 1 waiting")
 
         view = screen.query_one("#handover-view", VerticalScroll)

@@ -96,7 +96,6 @@ def test_a_quiet_night_says_so_on_the_business_clock() -> None:
 def test_criticals_say_who_has_them_and_words_cannot_become_markup() -> None:
     digest = night_shift(
         critical_alerts=[
-            alert(),
             alert(
                 id=2,
                 state="acknowledged",
@@ -104,6 +103,7 @@ def test_criticals_say_who_has_them_and_words_cannot_become_markup() -> None:
                 acknowledged_at=at(22, 15, 5),
                 note="# call | him\n[now](http://x)",
             ),
+            alert(),
         ],
         warning_alerts=[alert(id=3, severity="warning", title="Order 9 not picked")],
         late_orders=[
@@ -131,4 +131,6 @@ def test_criticals_say_who_has_them_and_words_cannot_become_markup() -> None:
     assert "Late (the 1 most overdue of 3):" in lines
     assert "| 9 | PICKING | WH-CY | Sanlitun | - | 01:00 | 30 min |" in lines
     assert words.index("## Open critical alerts") < words.index("## Warnings")
+    # The one nobody has comes first, whatever the server's order.
+    assert words.index("nobody has taken it") < words.index("acknowledged by")
     assert text("a_b `c`") == r"a\_b \`c\`"

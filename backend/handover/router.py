@@ -35,7 +35,7 @@ def window(
         return current.start, before.start
     start = since if since is not None else now - timedelta(hours=hours or 0)
     if start >= now:
-        raise Unprocessable("since must be in the past")
+        raise Unprocessable("the window is empty: since must be in the past (hours above 0)")
     if now - start > timedelta(hours=MAX_HOURS):
         raise Unprocessable(f"a handover looks back at most {MAX_HOURS} hours")
     return start, start - (now - start)

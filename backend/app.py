@@ -46,6 +46,7 @@ from backend.edge.blocklist import BlockedAddresses, BlockList
 from backend.edge.docs import add_docs
 from backend.edge.headers import SecurityHeaders, with_security_headers
 from backend.errors import DomainError, NotAuthenticated, RateLimited
+from backend.handover.router import router as handover_router
 from backend.inventory.router import router as inventory_router
 from backend.inventory.service import warehouse_zones
 from backend.kpi.pusher import KpiPusher
@@ -334,6 +335,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         proof_router,
         webhooks_router,
         restock_router,
+        handover_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(tracking_page_router)  # the customer's page: /t/{token}

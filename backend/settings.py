@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
+from datetime import time
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -60,6 +62,25 @@ class ProofPolicy(BaseModel):
         for kind in self.channels.get(channel, ()):
             needs.setdefault(kind, []).append(f"channel {channel}")
         return needs
+
+
+_HH_MM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_shift_starts(starts: list[str]) -> tuple[time, ...]:
+    """The times as `time`s, earliest first; ValueError unless each is HH:MM (24-hour) and
+    no time is named twice."""
+    if not starts:
+        raise ValueError("name at least one shift start (HH:MM)")
+    times = []
+    for text in starts:
+        match = _HH_MM.match(text)
+        if match is None:
+            raise ValueError(f"shift start {text!r} is not HH:MM (00:00 to 23:59)")
+        times.append(time(int(match[1]), int(match[2])))
+    if len(set(times)) != len(times):
+        raise ValueError("a shift start is named twice")
+    return tuple(sorted(times))
 
 
 class Settings(BaseSettings):
@@ -255,6 +276,9 @@ class Settings(BaseSettings):
     stock through the normal quantile)."""
     restock_history_weeks: int = Field(default=4, ge=1, le=26)
     """The weeks of demand the forecast reads (fewer where there is less history)."""
+    shift_starts: list[str] = Field(default_factory=lambda: ["06:00", "14:00", "22:00"])
+    """When the desk's shifts begin, as HH:MM in the business time zone (`time_zone`): the
+    shift handover digest covers the shift under way by default (docs/handover.md)."""
     # --- Outbound webhooks (backend/webhooks/, docs/webhooks.md) ---
     webhooks: bool = True
     """Deliver webhook subscriptions from this instance (instances share them by lease)."""
@@ -344,6 +368,12 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {name!r}: give an IANA name") from exc
         return name
+
+    @field_validator("shift_starts")
+    @classmethod
+    def _shift_times(cls, starts: list[str]) -> list[str]:
+        parse_shift_starts(starts)
+        return starts
 
     @property
     def zone(self) -> ZoneInfo:

@@ -34,6 +34,7 @@ from backend_client._errors import (
     StreamRefused,
     UnexpectedAnswer,
 )
+from backend_client._handover import ShiftHandover
 from backend_client._kpi import Kpi
 from backend_client._orders import Orders
 from backend_client._proofs import Proofs
@@ -78,6 +79,7 @@ __all__ = [
     "Riders",
     "Sensors",
     "ServerError",
+    "ShiftHandover",
     "Stream",
     "StreamMessage",
     "StreamRefused",

@@ -12,6 +12,7 @@ import httpx
 from backend_client._alerts import Alerts
 from backend_client._channels import Channels
 from backend_client._customers import Customers
+from backend_client._handover import ShiftHandover
 from backend_client._kpi import Kpi
 from backend_client._notifications import Notifications
 from backend_client._orders import Orders
@@ -95,6 +96,8 @@ class FreshlineClient:
         """Proofs of delivery: photos, signatures, PINs."""
         self.webhooks = Webhooks(self._transport)
         """Outbound webhook subscriptions, their lag and failures."""
+        self.handover = ShiftHandover(self._transport)
+        """The shift handover digest."""
 
     @property
     def server(self) -> str:

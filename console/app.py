@@ -42,6 +42,7 @@ from screens.board import BoardScreen
 from screens.board_summary import BoardSummaryScreen
 from screens.exceptions import ExceptionsScreen
 from screens.guard import GuardedScreen, LiveScreen
+from screens.handover import HandoverScreen
 from screens.help import HelpScreen, footer_laid_out
 from screens.kpi import KpiScreen
 from screens.login import LoginScreen
@@ -70,6 +71,7 @@ class FreshlineApp(App[None]):
         "kpi": KpiScreen,
         "summary": BoardSummaryScreen,
         "webhooks": WebhooksScreen,
+        "handover": HandoverScreen,
     }
     COMMANDS = App.COMMANDS | {FreshlineCommands}
     BINDINGS = [
@@ -89,6 +91,14 @@ class FreshlineApp(App[None]):
             id="app.riders",
         ),
         Binding("4", "switch_mode('kpi')", "KPIs", tooltip="Tiles, channels, charts", id="app.kpi"),
+        Binding(
+            "5",
+            "switch_mode('handover')",
+            "Handover",
+            show=False,
+            tooltip="The shift handover digest",
+            id="app.handover",
+        ),
         Binding("question_mark", "help", "Keys", tooltip="Every key on this screen", id="app.help"),
         Binding("ctrl+p", "command_palette", "Palette", id="app.palette"),
         Binding("q", "quit", "Quit", id="app.quit"),

@@ -314,6 +314,12 @@ from console.wall_cli import wall  # noqa: E402  (registered after the other com
 
 app.command()(wall)
 
+# --- the shift handover digest (console/handover_cli.py) -----------------------------------------
+
+from console.handover_cli import handover  # noqa: E402  (registered after the other commands)
+
+app.command()(handover)
+
 
 def main() -> None:
     """Entry point of the `freshline` console script."""

@@ -128,6 +128,18 @@ COMMANDS = (
         "screen.resume",
         ("WebhooksScreen",),
     ),
+    Command(
+        "Shift handover",
+        "What the next shift must know: open criticals, who took what, claims waiting, "
+        "riders out, late orders, KPIs against the shift before (key 5)",
+        "app.switch_mode('handover')",
+    ),
+    Command(
+        "Read the handover again",
+        "The digest as it stands now (key r)",
+        "screen.reload",
+        ("HandoverScreen",),
+    ),
     Command("Keys", "Every key on this screen (key ?)", "app.help"),
     Command("Sign out", "Forget this console's token and sign in again", "app.sign_out"),
     Command("Quit", "Leave the console (key q)", "app.quit"),

@@ -100,3 +100,4 @@ CanReadWebhooks = Annotated[Principal, Depends(require(Permission.WEBHOOKS_READ)
 CanManageWebhooks = Annotated[Principal, Depends(require(Permission.WEBHOOKS_MANAGE))]
 CanReadRestock = Annotated[Principal, Depends(require(Permission.RESTOCK_READ))]
 CanDecideRestock = Annotated[Principal, Depends(require(Permission.RESTOCK_DECIDE))]
+CanReadHandover = Annotated[Principal, Depends(require(Permission.HANDOVER_READ))]

@@ -54,6 +54,7 @@ class Permission(StrEnum):
     WEBHOOKS_MANAGE = "webhooks:manage"
     RESTOCK_READ = "restock:read"
     RESTOCK_DECIDE = "restock:decide"
+    HANDOVER_READ = "handover:read"
 
 
 EVERYONE = frozenset(Role)
@@ -125,6 +126,9 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # ordering goods is for whoever may change stock (backend/restock/).
     Permission.RESTOCK_READ: DESK | {R.MERCHANT},
     Permission.RESTOCK_DECIDE: frozenset({R.ADMIN, R.MERCHANT}),
+    # The shift handover digest: the desk's shift, with the whole fleet's riders, KPIs and
+    # alerts; a store's staff follow their own warehouse on its screens (docs/handover.md).
+    Permission.HANDOVER_READ: DESK,
 }
 
 CLAIM_LIMIT_CENTS: dict[Role, int | None] = {

@@ -62,6 +62,15 @@ from backend_client.models.common import (
     normalise_name,
     text,
 )
+from backend_client.models.handover import (
+    HandoverAcknowledgement,
+    HandoverAlert,
+    HandoverDigest,
+    HandoverKpis,
+    HandoverLateOrder,
+    HandoverRequest,
+    HandoverRider,
+)
 from backend_client.models.kpi import (
     ChannelKpis,
     ChannelLedger,
@@ -245,7 +254,14 @@ __all__ = [
     "FleetPositions",
     "FleetPositionsResult",
     "Handover",
+    "HandoverAcknowledgement",
+    "HandoverAlert",
+    "HandoverDigest",
+    "HandoverKpis",
+    "HandoverLateOrder",
     "HandoverOrder",
+    "HandoverRequest",
+    "HandoverRider",
     "Health",
     "Heartbeat",
     "Hello",

@@ -87,6 +87,7 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "webhooks:manage": frozenset({"admin"}),
     "restock:read": EVERYONE - {"rider", "channel"},
     "restock:decide": frozenset({"admin", "merchant"}),
+    "handover:read": frozenset({"admin", "supervisor", "dispatcher", "support", "viewer"}),
 }
 
 PUBLIC = "none"
@@ -167,6 +168,7 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("DELETE", "/webhooks/{webhook_id}", "webhooks:manage"),
     ("POST", "/webhooks/{webhook_id}/replay", "webhooks:manage"),
     ("POST", "/webhooks/{webhook_id}/resume", "webhooks:manage"),
+    ("GET", "/handover", "handover:read"),
     # The tracking link's token is the credential (backend/tracking/router.py).
     ("GET", "/track/{token}", PUBLIC),
     ("GET", "/track/{token}/map", PUBLIC),
@@ -721,6 +723,8 @@ class Matrix:
                 return Call("/orders")
             case "GET", "/notifications":
                 return Call("/notifications")
+            case "GET", "/handover":
+                return Call("/handover")
             case "POST", "/orders":
                 body: dict[str, Any] = {
                     "external_id": f"MATRIX-{role}-{n}",

@@ -55,7 +55,7 @@ async def test_the_boards_keys_by_task_from_its_bindings_at_80x24() -> None:
         assert "Filter as you type" in tasks["Find and filter"]
         assert "Next lane / Previous lane" in tasks["Move"]
         assert "Act on the order or the marked ones" in tasks["Act"]
-        assert "Board / Exceptions / Riders / KPIs" in tasks["Anywhere"]
+        assert "Board / Exceptions / Riders / KPIs / Handover" in tasks["Anywhere"]
         # No framework noise.
         for noise in ("Focus Next", "Focus Previous", "Copy selected text", "super+c", "Scroll"):
             assert noise not in text

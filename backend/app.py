@@ -71,6 +71,7 @@ from backend.realtime.bus import bus_for
 from backend.realtime.feed import EventFeed
 from backend.realtime.hub import Hub
 from backend.realtime.router import router as stream_router
+from backend.reports.router import router as reports_router
 from backend.responses import document_unparseable_bodies
 from backend.returns.router import router as returns_router
 from backend.riders.geocoder import geocoder_for
@@ -332,6 +333,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         tracking_router,
         proof_router,
         webhooks_router,
+        reports_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(tracking_page_router)  # the customer's page: /t/{token}

@@ -98,3 +98,4 @@ CanExportProofs = Annotated[Principal, Depends(require(Permission.PROOFS_EXPORT)
 CanOpenAfterSale = Annotated[Principal, Depends(require(Permission.RETURNS_AFTER_SALE))]
 CanReadWebhooks = Annotated[Principal, Depends(require(Permission.WEBHOOKS_READ))]
 CanManageWebhooks = Annotated[Principal, Depends(require(Permission.WEBHOOKS_MANAGE))]
+CanReadReports = Annotated[Principal, Depends(require(Permission.REPORTS_READ))]

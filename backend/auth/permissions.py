@@ -52,6 +52,7 @@ class Permission(StrEnum):
     RETURNS_AFTER_SALE = "returns:aftersale"
     WEBHOOKS_READ = "webhooks:read"
     WEBHOOKS_MANAGE = "webhooks:manage"
+    REPORTS_READ = "reports:read"
 
 
 EVERYONE = frozenset(Role)
@@ -118,6 +119,9 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # supervisors watch their lag and failures on the console's Webhooks screen.
     Permission.WEBHOOKS_READ: frozenset({R.ADMIN, R.SUPERVISOR}),
     Permission.WEBHOOKS_MANAGE: frozenset({R.ADMIN}),
+    # The day report: the desk's covers every warehouse; a merchant's only their own, without
+    # the channels' reconciliation, which spans warehouses (backend/reports/).
+    Permission.REPORTS_READ: DESK | {R.MERCHANT},
 }
 
 CLAIM_LIMIT_CENTS: dict[Role, int | None] = {

@@ -100,6 +100,14 @@ from backend_client.models.orders import (
     TransitionResults,
 )
 from backend_client.models.proof import Pin, PinProof, Proof, ProofKind
+from backend_client.models.reports import (
+    AlertDeskLine,
+    AlertRuleLine,
+    ClaimsLine,
+    DayReport,
+    ReportKpis,
+    RiderLine,
+)
 from backend_client.models.returns import (
     ClaimCreate,
     ClaimItem,
@@ -191,7 +199,9 @@ __all__ = [
     "NO_CONTROL_CHARS",
     "Alert",
     "AlertAcknowledge",
+    "AlertDeskLine",
     "AlertRule",
+    "AlertRuleLine",
     "AlertRules",
     "AlertSeverity",
     "AlertSnooze",
@@ -213,6 +223,7 @@ __all__ = [
     "ClaimCreate",
     "ClaimItem",
     "ClaimLine",
+    "ClaimsLine",
     "ClientHeartbeat",
     "ClientMessage",
     "Code",
@@ -220,6 +231,7 @@ __all__ = [
     "CustomerIn",
     "CustomerOut",
     "Day",
+    "DayReport",
     "DbId",
     "Delivery",
     "DeliveryPart",
@@ -277,6 +289,7 @@ __all__ = [
     "Reason",
     "ReconciliationDifference",
     "ReconciliationReport",
+    "ReportKpis",
     "Request",
     "RequestDecision",
     "RequestKind",
@@ -287,6 +300,7 @@ __all__ = [
     "Rider",
     "RiderFix",
     "RiderIn",
+    "RiderLine",
     "RiderRegistration",
     "RiderRoute",
     "RiderStatus",

@@ -85,6 +85,7 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "returns:aftersale": frozenset({"admin", "supervisor", "support", "channel"}),
     "webhooks:read": frozenset({"admin", "supervisor"}),
     "webhooks:manage": frozenset({"admin"}),
+    "reports:read": EVERYONE - {"rider", "channel"},
 }
 
 PUBLIC = "none"
@@ -170,6 +171,7 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("GET", "/track/{token}/map", PUBLIC),
     ("POST", "/track/{token}/signature", PUBLIC),
     ("POST", "/orders/{order_id}/signature-request", "orders:transition"),
+    ("GET", "/reports/day", "reports:read"),
 )
 PROTECTED = tuple(e for e in ENDPOINTS if e[2] != PUBLIC)
 
@@ -873,6 +875,8 @@ class Matrix:
                 return Call(f"/orders/{photo['order_id']}/proofs/{photo['sha256']}")
             case "GET", "/warehouses/{warehouse_id}/proofs.zip":
                 return Call("/warehouses/WH-CY/proofs.zip?day=2026-11-22")
+            case "GET", "/reports/day":
+                return Call("/reports/day?day=2026-11-22")
         raise AssertionError(f"no request built for {method} {template}")
 
 

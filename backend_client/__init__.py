@@ -37,6 +37,7 @@ from backend_client._errors import (
 from backend_client._kpi import Kpi
 from backend_client._orders import Orders
 from backend_client._proofs import Proofs
+from backend_client._reports import Reports
 from backend_client._requests import Requests
 from backend_client._retry import Backoff
 from backend_client._riders import Riders
@@ -74,6 +75,7 @@ __all__ = [
     "PermissionDenied",
     "Proofs",
     "RateLimited",
+    "Reports",
     "Requests",
     "Riders",
     "Sensors",

@@ -314,6 +314,12 @@ from console.wall_cli import wall  # noqa: E402  (registered after the other com
 
 app.command()(wall)
 
+# --- the day report (console/report_cli.py) -----------------------------------------------------
+
+from console.report_cli import report  # noqa: E402  (registered after the other commands)
+
+app.command()(report)
+
 
 def main() -> None:
     """Entry point of the `freshline` console script."""

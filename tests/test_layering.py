@@ -205,6 +205,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
     ("tracking",),  # the customer's tracking link: reads orders, riders, proofs
     ("channels",),
     ("kpi",),
+    ("reports",),  # the day report: KPIs, alerts, claims, riders, the reconciliation
     ("webhooks",),  # follows the event log out: over auth, realtime, inventory
     ("privacy",),  # erasure and the upkeep of keys and stored answers: over every domain
     ("archive",),  # moving closed orders and old fixes to the archive, erasing there

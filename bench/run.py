@@ -72,6 +72,7 @@ from bench import (
     search,
     webhook_lag,
 )
+from bench import day_report as day_report_bench
 from bench import tracking as tracking_bench
 from bench.common import (
     ROOT,
@@ -99,6 +100,7 @@ BENCHMARKS = (
     "webhooks",
     "archive",
     "tracking",
+    "report",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
 """A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
@@ -704,6 +706,51 @@ def bench_tracking(run: Run) -> None:
     )
 
 
+def bench_report(run: Run) -> None:
+    args = argparse.Namespace(
+        days=30 if run.args.scale >= 0.5 else 3,
+        orders_per_hour=max(2.0, 72 * run.args.scale),
+        seed=1,
+        repeat=3 if run.args.scale >= 0.5 else 1,
+    )
+    run.loads["report"] = (
+        f"{args.days} days of history at {args.orders_per_hour:g} orders/h all day, SQLite, "
+        "in this process"
+    )
+    print(f"16. day report: {run.loads['report']}", flush=True)
+    report = asyncio.run(day_report_bench.run(args))
+    run.raw["report"] = report
+    run.add(
+        Figure(
+            "16 report",
+            f"day report on {args.days} days of history, computed and rendered",
+            report["report_s"],
+            "s",
+            "raw SQL count of the day's orders and events",
+            report["baseline_s"],
+            f"<= {day_report_bench.GOAL_S:g} s",
+            goal(report["report_s"], day_report_bench.GOAL_S, at_most=True),
+            f"{report['orders_per_day']:.0f} orders a day; JSON, Markdown and PDF",
+        ),
+        Figure(
+            "16 report",
+            "CPU per day report",
+            report["report_cpu_s"],
+            "s",
+            "CPU of the raw SQL count",
+            report["baseline_cpu_s"],
+        ),
+        Figure(
+            "16 report",
+            "every day of the month, one report each",
+            report["month_s"],
+            "s",
+            "raw SQL counts of the same days",
+            report["month_baseline_s"],
+        ),
+    )
+
+
 def bench_peakday(run: Run) -> None:
     """The seeds' million orders a day at its peak hour, with every order's transitions, the
     riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
@@ -971,6 +1018,7 @@ def main() -> int:
         "webhooks": bench_webhooks,
         "archive": bench_archive,
         "tracking": bench_tracking,
+        "report": bench_report,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

@@ -68,6 +68,11 @@ EXPECTED = {
         "tracking views/s, 20 live subscriptions",
         "server CPU per tracking view",
     },
+    "16 report": {
+        "day report on 3 days of history, computed and rendered",
+        "CPU per day report",
+        "every day of the month, one report each",
+    },
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",

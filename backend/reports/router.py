@@ -13,10 +13,10 @@ from backend.deps import ClockDep, DbDep, SettingsDep
 from backend.errors import Forbidden, NotFound
 from backend.inventory.models import WarehouseRow
 from backend.reports.pdf import pdf_bytes
+from backend.reports.reads import report_session
 from backend.reports.render import csv_bytes, markdown
 from backend.reports.service import day_report, day_window
 from backend.responses import PROTECTED, Responses, errors
-from backend.tiers.reads import kpi_session
 from backend_client.models import NO_CONTROL_CHARS, Day, DayReport, Role
 
 router = APIRouter(prefix="/reports", tags=["reports"], responses=PROTECTED)
@@ -80,7 +80,7 @@ async def day(
             raise Forbidden(f"a merchant of {principal.warehouse_id} sees its own report only")
         warehouse_id = principal.warehouse_id
     start, end = day_window(day, zone, now)  # a day not yet begun: 422 before any reading
-    async with kpi_session(db, settings, start, min(end, now)) as session:
+    async with report_session(db, settings, start, min(end, now)) as session:
         if warehouse_id is not None and await session.get(WarehouseRow, warehouse_id) is None:
             raise NotFound(f"no warehouse {warehouse_id}")
         report = await day_report(

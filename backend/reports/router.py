@@ -76,6 +76,8 @@ async def day(
     zone = settings.zone
     day = day or now.astimezone(zone).date()
     if principal.role == Role.MERCHANT:
+        if principal.warehouse_id is None:  # never the whole city to a store account
+            raise Forbidden("this merchant account names no warehouse")
         if warehouse_id is not None and warehouse_id != principal.warehouse_id:
             raise Forbidden(f"a merchant of {principal.warehouse_id} sees its own report only")
         warehouse_id = principal.warehouse_id

@@ -72,6 +72,7 @@ from backend.realtime.bus import bus_for
 from backend.realtime.feed import EventFeed
 from backend.realtime.hub import Hub
 from backend.realtime.router import router as stream_router
+from backend.reports.router import router as reports_router
 from backend.responses import document_unparseable_bodies
 from backend.restock.router import router as restock_router
 from backend.returns.router import router as returns_router
@@ -336,6 +337,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         webhooks_router,
         restock_router,
         handover_router,
+        reports_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(tracking_page_router)  # the customer's page: /t/{token}

@@ -38,6 +38,7 @@ from backend_client._handover import ShiftHandover
 from backend_client._kpi import Kpi
 from backend_client._orders import Orders
 from backend_client._proofs import Proofs
+from backend_client._reports import Reports
 from backend_client._requests import Requests
 from backend_client._retry import Backoff
 from backend_client._riders import Riders
@@ -75,6 +76,7 @@ __all__ = [
     "PermissionDenied",
     "Proofs",
     "RateLimited",
+    "Reports",
     "Requests",
     "Riders",
     "Sensors",

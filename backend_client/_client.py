@@ -17,6 +17,7 @@ from backend_client._kpi import Kpi
 from backend_client._notifications import Notifications
 from backend_client._orders import Orders
 from backend_client._proofs import Proofs
+from backend_client._reports import Reports
 from backend_client._requests import Requests
 from backend_client._retry import Backoff
 from backend_client._riders import Riders
@@ -79,6 +80,8 @@ class FreshlineClient:
         """Warehouses, stock, auto-dispatch and the zones they serve."""
         self.kpi = Kpi(self._transport)
         """KPI summary, series, trouble by reason, the day's ledger."""
+        self.reports = Reports(self._transport)
+        """The day report, as a model or a file (Markdown, CSV, PDF)."""
         self.channels = Channels(self._transport)
         """The sales channels' gateway."""
         self.users = Users(self._transport)

@@ -39,6 +39,10 @@
 16. low stock: CPU of the `low_stock` rule's pass over one warehouse (500 SKUs, an hour of
    reservations) beside the engine's pass over one order, and over every warehouse beside
    every other rule's tick (`low_stock.py`).
+17. restock: CPU per restock plan (500 SKUs, 14 days of demand) beside the driver's raw read
+   of the same history (`restock.py`).
+18. report: the day report on a month of a busy city's history, beside raw counts of the day's
+   rows (`day_report.py`).
 
 `--scale` multiplies every load (riders, event rates, orders, requests; consoles by up to 2x
 the scale); `--seconds` is how long each stream load runs. Writes `<out>/latest.json` and
@@ -75,6 +79,7 @@ from bench import (
     search,
     webhook_lag,
 )
+from bench import day_report as day_report_bench
 from bench import low_stock as low_stock_bench
 from bench import restock as restock_bench
 from bench import tracking as tracking_bench
@@ -106,6 +111,7 @@ BENCHMARKS = (
     "tracking",
     "lowstock",
     "restock",
+    "report",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
 """A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
@@ -778,6 +784,51 @@ def bench_restock(run: Run) -> None:
     )
 
 
+def bench_report(run: Run) -> None:
+    args = argparse.Namespace(
+        days=30 if run.args.scale >= 0.5 else 3,
+        orders_per_hour=max(2.0, 72 * run.args.scale),
+        seed=1,
+        repeat=3 if run.args.scale >= 0.5 else 1,
+    )
+    run.loads["report"] = (
+        f"{args.days} days of history at {args.orders_per_hour:g} orders/h all day, SQLite, "
+        "in this process"
+    )
+    print(f"18. day report: {run.loads['report']}", flush=True)
+    report = asyncio.run(day_report_bench.run(args))
+    run.raw["report"] = report
+    run.add(
+        Figure(
+            "18 report",
+            f"day report on {args.days} days of history, computed and rendered",
+            report["report_s"],
+            "s",
+            "raw SQL count of the day's orders and events",
+            report["baseline_s"],
+            f"<= {day_report_bench.GOAL_S:g} s",
+            goal(report["report_s"], day_report_bench.GOAL_S, at_most=True),
+            f"{report['orders_per_day']:.0f} orders a day; JSON, Markdown and PDF",
+        ),
+        Figure(
+            "18 report",
+            "CPU per day report",
+            report["report_cpu_s"],
+            "s",
+            "CPU of the raw SQL count",
+            report["baseline_cpu_s"],
+        ),
+        Figure(
+            "18 report",
+            "every day of the month, one report each",
+            report["month_s"],
+            "s",
+            "raw SQL counts of the same days",
+            report["month_baseline_s"],
+        ),
+    )
+
+
 def bench_peakday(run: Run) -> None:
     """The seeds' million orders a day at its peak hour, with every order's transitions, the
     riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
@@ -1047,6 +1098,7 @@ def main() -> int:
         "tracking": bench_tracking,
         "lowstock": bench_low_stock,
         "restock": bench_restock,
+        "report": bench_report,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

@@ -319,6 +319,11 @@ app.command()(wall)
 from console.handover_cli import handover  # noqa: E402  (registered after the other commands)
 
 app.command()(handover)
+# --- the day report (console/report_cli.py) -----------------------------------------------------
+
+from console.report_cli import report  # noqa: E402  (registered after the other commands)
+
+app.command()(report)
 
 
 def main() -> None:

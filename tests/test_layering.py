@@ -207,6 +207,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
     ("kpi",),
     ("restock",),  # restock suggestions: read orders' history and stock, write stock on receipt
     ("handover",),  # the shift handover digest: over alerts, returns, riders, orders and kpi
+    ("reports",),  # the day report: KPIs, alerts, claims, riders, the reconciliation
     ("webhooks",),  # follows the event log out: over auth, realtime, inventory
     ("privacy",),  # erasure and the upkeep of keys and stored answers: over every domain
     ("archive",),  # moving closed orders and old fixes to the archive, erasing there

@@ -101,3 +101,4 @@ CanManageWebhooks = Annotated[Principal, Depends(require(Permission.WEBHOOKS_MAN
 CanReadRestock = Annotated[Principal, Depends(require(Permission.RESTOCK_READ))]
 CanDecideRestock = Annotated[Principal, Depends(require(Permission.RESTOCK_DECIDE))]
 CanReadHandover = Annotated[Principal, Depends(require(Permission.HANDOVER_READ))]
+CanReadReports = Annotated[Principal, Depends(require(Permission.REPORTS_READ))]

@@ -55,6 +55,7 @@ class Permission(StrEnum):
     RESTOCK_READ = "restock:read"
     RESTOCK_DECIDE = "restock:decide"
     HANDOVER_READ = "handover:read"
+    REPORTS_READ = "reports:read"
 
 
 EVERYONE = frozenset(Role)
@@ -129,6 +130,9 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # The shift handover digest: the desk's shift, with the whole fleet's riders, KPIs and
     # alerts; a store's staff follow their own warehouse on its screens (docs/handover.md).
     Permission.HANDOVER_READ: DESK,
+    # The day report: the desk's covers every warehouse; a merchant's only their own, without
+    # the channels' reconciliation, which spans warehouses (backend/reports/).
+    Permission.REPORTS_READ: DESK | {R.MERCHANT},
 }
 
 CLAIM_LIMIT_CENTS: dict[Role, int | None] = {

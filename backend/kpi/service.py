@@ -195,3 +195,12 @@ async def series(session: AsyncSession, scope: KpiScope) -> KpiSeries:
 async def exceptions(session: AsyncSession, scope: KpiScope) -> KpiExceptions:
     by_state, by_reason = await trouble(session, scope)
     return KpiExceptions(window=window_of(scope), by_state=by_state, by_reason=by_reason)
+
+
+async def figures_by_channel(
+    session: AsyncSession, scope: KpiScope
+) -> tuple[KpiFigures, dict[str, KpiFigures]]:
+    """The window's figures and each channel's, as `summary` computes its `current` and
+    `by_channel` (the day report reads the same numbers, without the previous window)."""
+    total, per_channel = await _total_and_channels(session, scope)
+    return total, {str(key): figures for key, figures in per_channel.items()}

@@ -109,6 +109,14 @@ from backend_client.models.orders import (
     TransitionResults,
 )
 from backend_client.models.proof import Pin, PinProof, Proof, ProofKind
+from backend_client.models.reports import (
+    AlertDeskLine,
+    AlertRuleLine,
+    ClaimsLine,
+    DayReport,
+    ReportKpis,
+    RiderLine,
+)
 from backend_client.models.restock import (
     MAX_RESTOCK_UNITS,
     RestockAction,
@@ -210,7 +218,9 @@ __all__ = [
     "NO_CONTROL_CHARS",
     "Alert",
     "AlertAcknowledge",
+    "AlertDeskLine",
     "AlertRule",
+    "AlertRuleLine",
     "AlertRules",
     "AlertSeverity",
     "AlertSnooze",
@@ -232,6 +242,7 @@ __all__ = [
     "ClaimCreate",
     "ClaimItem",
     "ClaimLine",
+    "ClaimsLine",
     "ClientHeartbeat",
     "ClientMessage",
     "Code",
@@ -239,6 +250,7 @@ __all__ = [
     "CustomerIn",
     "CustomerOut",
     "Day",
+    "DayReport",
     "DbId",
     "Delivery",
     "DeliveryPart",
@@ -303,6 +315,7 @@ __all__ = [
     "Reason",
     "ReconciliationDifference",
     "ReconciliationReport",
+    "ReportKpis",
     "Request",
     "RequestDecision",
     "RequestKind",
@@ -319,6 +332,7 @@ __all__ = [
     "Rider",
     "RiderFix",
     "RiderIn",
+    "RiderLine",
     "RiderRegistration",
     "RiderRoute",
     "RiderStatus",

@@ -88,6 +88,7 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "restock:read": EVERYONE - {"rider", "channel"},
     "restock:decide": frozenset({"admin", "merchant"}),
     "handover:read": frozenset({"admin", "supervisor", "dispatcher", "support", "viewer"}),
+    "reports:read": EVERYONE - {"rider", "channel"},
 }
 
 PUBLIC = "none"
@@ -181,6 +182,7 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
         "/warehouses/{warehouse_id}/restock/decisions/{decision_id}/receive",
         "restock:decide",
     ),
+    ("GET", "/reports/day", "reports:read"),
 )
 PROTECTED = tuple(e for e in ENDPOINTS if e[2] != PUBLIC)
 
@@ -904,6 +906,8 @@ class Matrix:
                 return Call(f"/orders/{photo['order_id']}/proofs/{photo['sha256']}")
             case "GET", "/warehouses/{warehouse_id}/proofs.zip":
                 return Call("/warehouses/WH-CY/proofs.zip?day=2026-11-22")
+            case "GET", "/reports/day":
+                return Call("/reports/day?day=2026-11-22")
         raise AssertionError(f"no request built for {method} {template}")
 
 

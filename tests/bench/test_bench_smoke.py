@@ -76,6 +76,11 @@ EXPECTED = {
         "CPU per restock plan, 500 SKUs",
         "CPU per forecast, rows already read",
     },
+    "18 report": {
+        "day report on 3 days of history, computed and rendered",
+        "CPU per day report",
+        "every day of the month, one report each",
+    },
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",

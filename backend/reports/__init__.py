@@ -1,0 +1,2 @@
+"""The day report: a business day's KPIs, alerts, claims, riders and reconciliation, as JSON,
+Markdown, CSV or PDF (docs/reports.md)."""

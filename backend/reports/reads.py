@@ -1,0 +1,39 @@
+"""The day report's session: a KPI window's tiered read (`backend/tiers/reads.py`), plus what
+the report reads beyond the KPIs when its day is archived: the orders' `order.created` events
+(the reconciliation counts what each channel's account created) and the return requests (what
+the claims paid). Alerts and riders are never archived; a hot day is a plain read."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db import Database
+from backend.settings import Settings
+from backend.tiers.reads import KPI_EVENT_KINDS, KPI_UNREAD, store_for
+from backend.tiers.session import Shadow, archived_parts, tiered_session
+
+REPORT_EVENT_KINDS = (*KPI_EVENT_KINDS, "order.created")
+REPORT_EVENTS = "kind IN (" + ", ".join(f"'{kind}'" for kind in REPORT_EVENT_KINDS) + ")"
+
+
+@asynccontextmanager
+async def report_session(
+    db: Database, settings: Settings, start: datetime, end: datetime
+) -> AsyncIterator[AsyncSession]:
+    """A session for the day report over [start, end): hot and archived rows alike."""
+    parts = await archived_parts(db, start, end)
+    if not parts:
+        async with db.read() as session:
+            yield session
+        return
+    shadows = [
+        Shadow("orders", blank=KPI_UNREAD),
+        Shadow("events", hot_where=REPORT_EVENTS, archived=[("kind", "in", REPORT_EVENT_KINDS)]),
+        Shadow("return_requests"),
+    ]
+    async with tiered_session(db, store_for(settings), parts, shadows) as session:
+        yield session

@@ -100,6 +100,17 @@ class Humidity(Section):
     classes: dict[str, HumidityBand] = Field(default_factory=lambda: dict(DEFAULT_HUMIDITY))
 
 
+class UnderstaffedZone(Section):
+    """A zone whose planned riders fall short of the forecast's need for an hour
+    (`backend/staffing/forecast.py`), told `minutes_ahead` before the hour starts."""
+
+    minutes_ahead: float = Field(default=30, ge=0, le=24 * 60)
+    orders_per_rider_hour: float = Field(default=3.0, gt=0, le=100)
+    """What one rider delivers in an hour: the forecast divided by it is the riders needed."""
+    history_weeks: int = Field(default=4, ge=1, le=52)
+    """How many past weeks the forecast averages, the same hour of the same weekday each."""
+
+
 PLACEHOLDERS = frozenset({"reference", "eta", "promised", "tracking_url"})
 """What a customer message may name (`backend/notifications/messages.py` fills them in):
 `{reference}` the channel's order number, `{eta}` the expected arrival ("about 14:30", or "as
@@ -204,6 +215,7 @@ class Rules(BaseModel):
     delivery_exception: Section = Section(severity=AlertSeverity.CRITICAL)
     return_requested: Section = Section()
     claim_requested: Section = Section()
+    understaffed_zone: UnderstaffedZone = UnderstaffedZone()
     notify: Notify = Notify()
 
 

@@ -98,3 +98,7 @@ CanExportProofs = Annotated[Principal, Depends(require(Permission.PROOFS_EXPORT)
 CanOpenAfterSale = Annotated[Principal, Depends(require(Permission.RETURNS_AFTER_SALE))]
 CanReadWebhooks = Annotated[Principal, Depends(require(Permission.WEBHOOKS_READ))]
 CanManageWebhooks = Annotated[Principal, Depends(require(Permission.WEBHOOKS_MANAGE))]
+CanReadShifts = Annotated[Principal, Depends(require(Permission.SHIFTS_READ))]
+CanManageShifts = Annotated[Principal, Depends(require(Permission.SHIFTS_MANAGE))]
+CanMoveRiders = Annotated[Principal, Depends(require(Permission.RIDERS_MOVE))]
+CanReadStaffing = Annotated[Principal, Depends(require(Permission.STAFFING_READ))]

@@ -52,6 +52,10 @@ class Permission(StrEnum):
     RETURNS_AFTER_SALE = "returns:aftersale"
     WEBHOOKS_READ = "webhooks:read"
     WEBHOOKS_MANAGE = "webhooks:manage"
+    SHIFTS_READ = "shifts:read"
+    SHIFTS_MANAGE = "shifts:manage"
+    RIDERS_MOVE = "riders:move"
+    STAFFING_READ = "staffing:read"
 
 
 EVERYONE = frozenset(Role)
@@ -118,6 +122,14 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # supervisors watch their lag and failures on the console's Webhooks screen.
     Permission.WEBHOOKS_READ: frozenset({R.ADMIN, R.SUPERVISOR}),
     Permission.WEBHOOKS_MANAGE: frozenset({R.ADMIN}),
+    # Rosters (backend/staffing/): the desk plans them; the store sees its riders' (in the scope
+    # of its rider reads), a rider their own.
+    Permission.SHIFTS_READ: DESK | {R.MERCHANT, R.RIDER},
+    Permission.SHIFTS_MANAGE: frozenset({R.ADMIN, R.SUPERVISOR, R.DISPATCHER}),
+    # Moving a rider to another zone (and so another warehouse): the dispatcher's call.
+    Permission.RIDERS_MOVE: frozenset({R.ADMIN, R.SUPERVISOR, R.DISPATCHER}),
+    # Planned against needed per zone covers every zone: the desk's view.
+    Permission.STAFFING_READ: DESK,
 }
 
 CLAIM_LIMIT_CENTS: dict[Role, int | None] = {

@@ -132,12 +132,11 @@ class RidersScreen(LiveScreen):
         self._set_geography()
         self.show_changes(Changes(reloaded=True))
         self.rider_list.focus()
-        table = self.query_one(StaffingTable)
+        # Shown with the first answer; never for store staff and riders (the desk's view).
+        self.query_one(StaffingTable).display = False
         if may(self.host.me, STAFFING_READ):
             self._fetch_staffing()
             self.set_interval(STAFFING_EVERY_S, self._fetch_staffing)
-        else:
-            table.display = False  # the desk's view: store staff and riders do not get it
         self.ready = True
 
     def on_screen_resume(self) -> None:
@@ -367,6 +366,7 @@ class RidersScreen(LiveScreen):
             return
         table = self.query_one(StaffingTable)
         table.staffing = staffing
+        table.display = True
         self._draw_staffing()
 
     def _draw_staffing(self) -> None:

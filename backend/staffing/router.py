@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
-from backend.alerts.rules import UnderstaffedZone
 from backend.auth.deps import CanManageShifts, CanMoveRiders, CanReadShifts, CanReadStaffing
 from backend.auth.fields import FieldPolicy
 from backend.deps import ClockDep, DbDep, SettingsDep
@@ -40,13 +40,21 @@ REFUSED = errors(
 )
 
 
-async def staffing_rule(connection: HTTPConnection) -> UnderstaffedZone:
-    """The forecast's figures in force: the `[understaffed_zone]` rule's (one source for the
-    screen and the alert)."""
-    return connection.app.state.runtime.alert_rules.rules.understaffed_zone
+@dataclass(frozen=True, slots=True)
+class ForecastFigures:
+    """What the forecast is computed with: the `[understaffed_zone]` rule's figures in force
+    (one source for the screen and the alert; read off the rule book, which sits above us)."""
+
+    orders_per_rider_hour: float
+    history_weeks: int
 
 
-StaffingRule = Annotated[UnderstaffedZone, Depends(staffing_rule)]
+async def staffing_rule(connection: HTTPConnection) -> ForecastFigures:
+    rule = connection.app.state.runtime.alert_rules.rules.understaffed_zone
+    return ForecastFigures(rule.orders_per_rider_hour, rule.history_weeks)
+
+
+StaffingRule = Annotated[ForecastFigures, Depends(staffing_rule)]
 
 
 @router.get("/riders/{rider_id}/shifts", response_model=list[Shift], responses=NOT_FOUND)

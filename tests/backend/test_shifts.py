@@ -6,11 +6,13 @@ another's riders."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from typing import Any
 
 import httpx
 
+from backend.staffing.demo import seed_rosters
 from tests.support import Api, audited
 
 API = "/api/v1"
@@ -208,3 +210,24 @@ async def test_a_rider_carrying_orders_is_not_moved(api: Api) -> None:
     assert refused.json()["active_orders"] == 1
     assert (await api.get("admin", "/riders/1")).json()["warehouse_id"] == "WH-CY"
     assert await api.event_count() == before
+
+
+async def test_the_demo_plans_a_week_for_every_rider_once(api: Api) -> None:
+    zones = (await api.get("dispatcher", "/staffing")).json()["zones"]
+    assert len(zones) == 6 and all(z["planned_now"] >= 1 for z in zones)
+    for rider in (1, 5, 24):
+        response = await api.get("dispatcher", f"/riders/{rider}/shifts")
+        shifts = response.json()
+        assert 6 <= len(shifts) <= 7, shifts
+        spans = [(s["starts_at"], s["ends_at"]) for s in shifts]
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), spans
+    before = (await api.get("dispatcher", "/riders/1/shifts")).json()
+    count = await api.event_count()
+
+    async def again(session: Any) -> None:
+        await seed_rosters(session, api.clock.now())
+
+    # A restart seeds again: the week still planned is left alone, and seeding logs nothing.
+    await api.app.state.runtime.db.write(again)
+    assert (await api.get("dispatcher", "/riders/1/shifts")).json() == before
+    assert await api.event_count() == count

@@ -4,6 +4,7 @@ column is not empty the first time the console opens."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -22,11 +23,15 @@ DAYS = 7
 def demo_shifts(
     riders: list[tuple[int, str]], now: datetime
 ) -> list[tuple[int, str, datetime, datetime]]:
-    """(rider, zone, start, end): three 8-hour shifts a day (00-08, 08-16, 16-24 UTC), riders
-    taking them in turn by id, for `DAYS` days from today; those already over left out."""
+    """(rider, zone, start, end): three 8-hour shifts a day (00-08, 08-16, 16-24 UTC), each
+    zone's riders taking them in turn by id (a zone with three riders or more is never left
+    without one), for `DAYS` days from today; those already over left out."""
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     planned = []
-    for n, (rider_id, zone) in enumerate(riders):
+    turns: Counter[str] = Counter()
+    for rider_id, zone in riders:
+        n = turns[zone]
+        turns[zone] += 1
         for day in range(DAYS):
             starts_at = today + timedelta(days=day) + (n % 3) * SHIFT
             if starts_at + SHIFT > now:

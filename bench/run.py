@@ -36,6 +36,9 @@
    90 days, hot + archived, beside the same days all in the database (`archive.py`);
 15. tracking: customers' tracking views/s and server CPU per view with 1,000 live tracking
    subscriptions open, beside `GET /health` on the same server (`tracking.py`).
+16. low stock: CPU of the `low_stock` rule's pass over one warehouse (500 SKUs, an hour of
+   reservations) beside the engine's pass over one order, and over every warehouse beside
+   every other rule's tick (`low_stock.py`).
 
 `--scale` multiplies every load (riders, event rates, orders, requests; consoles by up to 2x
 the scale); `--seconds` is how long each stream load runs. Writes `<out>/latest.json` and
@@ -72,6 +75,7 @@ from bench import (
     search,
     webhook_lag,
 )
+from bench import low_stock as low_stock_bench
 from bench import tracking as tracking_bench
 from bench.common import (
     ROOT,
@@ -99,6 +103,7 @@ BENCHMARKS = (
     "webhooks",
     "archive",
     "tracking",
+    "lowstock",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
 """A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
@@ -704,6 +709,39 @@ def bench_tracking(run: Run) -> None:
     )
 
 
+def bench_low_stock(run: Run) -> None:
+    args = argparse.Namespace(
+        skus=500,
+        orders=max(100, round(3000 * run.args.scale)),
+        passes=20 if run.args.scale >= 0.5 else 3,
+    )
+    run.loads["lowstock"] = (
+        f"{args.skus} SKUs in each of 6 warehouses, {args.orders} orders paid in the last hour, "
+        f"{args.passes} passes each way, in this process; SQLite"
+    )
+    print(f"16. low stock: {run.loads['lowstock']}", flush=True)
+    report = asyncio.run(low_stock_bench.run(args))
+    run.raw["lowstock"] = report
+    run.add(
+        Figure(
+            "16 low stock",
+            "CPU per low_stock pass, one warehouse",
+            report["warehouse_cpu_ms"],
+            "ms",
+            "the engine's pass over one order",
+            report["order_cpu_ms"],
+        ),
+        Figure(
+            "16 low stock",
+            "CPU per low_stock pass, every warehouse",
+            report["tick_rule_cpu_ms"],
+            "ms",
+            "every other rule's pass over everything",
+            report["tick_others_cpu_ms"],
+        ),
+    )
+
+
 def bench_peakday(run: Run) -> None:
     """The seeds' million orders a day at its peak hour, with every order's transitions, the
     riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
@@ -971,6 +1009,7 @@ def main() -> int:
         "webhooks": bench_webhooks,
         "archive": bench_archive,
         "tracking": bench_tracking,
+        "lowstock": bench_low_stock,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

@@ -54,6 +54,39 @@ def clock(value: object, zone: tzinfo | None) -> str | None:
     return None
 
 
+def minutes_words(minutes: float) -> str:
+    """`8 min`, `2 h 05 min`: how soon, rounded to the minute."""
+    whole = max(0, round(minutes))
+    if whole < 60:
+        return f"{whole} min"
+    hours, rest = divmod(whole, 60)
+    return f"{hours} h {rest:02d} min" if rest else f"{hours} h"
+
+
+def stock_words(items: Iterable[object]) -> str:
+    """A `low_stock` alert's SKUs, most urgent first: `low stock: Cucumbers sold out;
+    Spinach 40 left (low at 10), out in 27 min`."""
+    said: list[str] = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        name, available = item.get("name") or item.get("sku") or "?", item.get("available")
+        if not isinstance(available, int):
+            continue
+        if available <= 0:
+            said.append(f"{name} sold out")
+            continue
+        text = f"{name} {available} left"
+        threshold = item.get("threshold")
+        if isinstance(threshold, int):
+            text += f" (low at {threshold})"
+        runs_out = item.get("runs_out_minutes")
+        if isinstance(runs_out, int | float):
+            text += f", out in {minutes_words(runs_out)}"
+        said.append(text)
+    return "low stock: " + ("; ".join(said) if said else "-")
+
+
 def figure_words(
     details: Mapping[str, object],
     zone: tzinfo | None,
@@ -86,6 +119,8 @@ def figure_words(
                 "wants "
                 + ", ".join(f"{name} {low:g}-{high:g} %" for name, (low, high) in value.items())
             )
+        elif key == "items" and isinstance(value, list):
+            words.append(stock_words(value))
         elif key == "opened_by":
             words.append(f"asked by {value}")
         elif key == "state":

@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.alerts import service
+from backend.alerts import low_stock, service
 from backend.alerts.findings import EVERYTHING, RIDER_RULES, Subjects, find_all
 from backend.alerts.models import ACTIVE, AlertRow
 from backend.alerts.reconcile import Change, Standing, Step, reconcile
@@ -120,6 +120,7 @@ class AlertEngine(BackgroundLoop):
         rules = self.book.rules
         async with self.db.read() as session:
             findings = await find_all(session, rules, now, subjects)
+            findings.update(await low_stock.find(session, rules, now, subjects))
             standing = [
                 _standing(row)
                 for row in await _standing_rows(session)
@@ -196,6 +197,7 @@ class _Touched:
         self.orders: set[int] = set()
         self.riders: set[int] = set()
         self.requests: set[int] = set()
+        self.warehouses: set[str] = set()
 
     def add(self, event: LoggedEvent) -> None:
         if event.order_id is not None:
@@ -205,13 +207,20 @@ class _Touched:
         payload = event.payload
         if event.kind.startswith("request.") and isinstance(payload.get("id"), int):
             self.requests.add(payload["id"])
+        if event.warehouse_id is not None and low_stock.moves_stock(event.kind, payload):
+            self.warehouses.add(event.warehouse_id)
         # A reassignment changes both riders' loads and what they carry.
         for key in ("from_rider", "to_rider"):
             if isinstance(payload.get(key), int):
                 self.riders.add(payload[key])
 
     def subjects(self) -> Subjects:
-        return Subjects(frozenset(self.orders), frozenset(self.riders), frozenset(self.requests))
+        return Subjects(
+            frozenset(self.orders),
+            frozenset(self.riders),
+            frozenset(self.requests),
+            frozenset(self.warehouses),
+        )
 
 
 async def _standing_rows(session: AsyncSession) -> list[AlertRow]:

@@ -74,15 +74,24 @@ class Subjects:
     orders: frozenset[int] | None = None
     riders: frozenset[int] | None = None
     requests: frozenset[int] | None = None
+    warehouses: frozenset[str] | None = None
+    """Warehouses whose stock events may have changed (`backend/alerts/low_stock.py`)."""
 
     @property
     def everything(self) -> bool:
-        return self.orders is None and self.riders is None and self.requests is None
+        return (
+            self.orders is None
+            and self.riders is None
+            and self.requests is None
+            and self.warehouses is None
+        )
 
     def covers(self, subject: str) -> bool:
         if self.everything:
             return True
         kind, _, number = subject.partition(":")
+        if kind == "warehouse":
+            return self.warehouses is not None and number in self.warehouses
         chosen = {"order": self.orders, "rider": self.riders, "request": self.requests}.get(kind)
         return chosen is not None and number.isdigit() and int(number) in chosen
 

@@ -13,9 +13,16 @@ import tomllib
 from datetime import datetime
 from pathlib import Path
 from string import Formatter
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from backend_client.models import AlertSeverity
 
@@ -109,6 +116,31 @@ class UnderstaffedZone(Section):
     """What one rider delivers in an hour: the forecast divided by it is the riders needed."""
     history_weeks: int = Field(default=4, ge=1, le=52)
     """How many past weeks the forecast averages, the same hour of the same weekday each."""
+
+
+SkuCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")]
+"""A catalogue SKU as the API spells it (`VEG-BOKCHOY`)."""
+
+DEFAULT_STOCK_THRESHOLDS = {"EGG-DOZEN": 15}
+"""The packaged file's per-SKU thresholds: eggs sell about twice as fast as any other item."""
+
+
+class LowStock(Section):
+    """A warehouse's SKUs whose available units are at or below their threshold, or would run
+    out within `run_out_minutes` at the last hour's reservation rate (`backend/alerts/
+    low_stock.py`); one alert per warehouse."""
+
+    default_threshold: int = Field(default=10, ge=0, le=1_000_000, strict=True)
+    """Units available at or below which a SKU is low, unless `thresholds` names it."""
+    thresholds: dict[SkuCode, Annotated[int, Field(ge=0, le=1_000_000, strict=True)]] = Field(
+        default_factory=lambda: dict(DEFAULT_STOCK_THRESHOLDS)
+    )
+    """Per SKU, in place of `default_threshold`; a file naming one replaces this whole table."""
+    run_out_minutes: float = Field(default=30, ge=0, le=24 * 60)
+    """Low too if it would run out this soon at the last hour's rate; 0 turns this off."""
+
+    def threshold(self, sku: str) -> int:
+        return self.thresholds.get(sku, self.default_threshold)
 
 
 PLACEHOLDERS = frozenset({"reference", "eta", "promised", "tracking_url"})
@@ -216,6 +248,7 @@ class Rules(BaseModel):
     return_requested: Section = Section()
     claim_requested: Section = Section()
     understaffed_zone: UnderstaffedZone = UnderstaffedZone()
+    low_stock: LowStock = LowStock()
     notify: Notify = Notify()
 
 

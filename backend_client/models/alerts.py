@@ -48,6 +48,7 @@ class AlertRule(StrEnum):
     RETURN_REQUESTED = "return_requested"
     CLAIM_REQUESTED = "claim_requested"
     UNDERSTAFFED_ZONE = "understaffed_zone"
+    LOW_STOCK = "low_stock"
 
 
 class Alert(Response):
@@ -55,7 +56,9 @@ class Alert(Response):
 
     id: int
     rule: AlertRule
-    subject: str = Field(description='What it is about: "order:12", "rider:3" or "request:7".')
+    subject: str = Field(
+        description='What it is about: "order:12", "rider:3", "request:7" or "warehouse:WH-CY".'
+    )
     severity: AlertSeverity
     state: AlertState
     title: str

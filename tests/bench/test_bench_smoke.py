@@ -68,6 +68,10 @@ EXPECTED = {
         "tracking views/s, 20 live subscriptions",
         "server CPU per tracking view",
     },
+    "16 low stock": {
+        "CPU per low_stock pass, one warehouse",
+        "CPU per low_stock pass, every warehouse",
+    },
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",

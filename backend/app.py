@@ -82,6 +82,7 @@ from backend.riders.router import router as riders_router
 from backend.runtime import Runtime
 from backend.sensors.router import router as sensors_router
 from backend.settings import Settings
+from backend.staffing.router import router as staffing_router
 from backend.tracking.live import TrackingLive
 from backend.tracking.router import page_router as tracking_page_router
 from backend.tracking.router import router as tracking_router
@@ -338,6 +339,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         restock_router,
         handover_router,
         reports_router,
+        staffing_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(tracking_page_router)  # the customer's page: /t/{token}

@@ -21,6 +21,7 @@ from backend.inventory.models import SkuRow, StockRow, WarehouseRow
 from backend.riders.models import RiderRow, StreetRow, ZoneRow
 from backend.sim.accounts import demo_accounts
 from backend.sim.city import demo_city
+from backend.staffing.demo import seed_rosters
 
 log = logging.getLogger(__name__)
 
@@ -88,5 +89,6 @@ async def seed_demo(db: Database, passwords: Passwords, *, now: datetime) -> Non
             )
         if missing:
             log.info("created %d demo accounts", len(missing))
+        await seed_rosters(session, now)
 
     await db.write(seed)

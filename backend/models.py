@@ -26,6 +26,7 @@ from backend.riders.models import (
     ZoneRow,
 )
 from backend.sensors.models import TemperatureReadingRow
+from backend.staffing.models import ShiftRow
 from backend.tiers.models import ArchiveDayRow, ArchiveErasureRow
 from backend.tracking.models import TrackingLinkRow
 from backend.webhooks.models import WebhookRow
@@ -54,6 +55,7 @@ __all__ = [
     "ReturnRequestRow",
     "RiderPositionRow",
     "RiderRow",
+    "ShiftRow",
     "SkuRow",
     "StockRow",
     "StreetRow",

@@ -183,6 +183,9 @@ class Settings(BaseSettings):
     """How often the rules are evaluated when nothing happens (changes trigger them at once)."""
     decision_undo_seconds: float = Field(default=120.0, ge=0, le=3600)
     """How long whoever rejected a return or claim may take the rejection back (0: never)."""
+    # --- Shifts and staffing (backend/staffing/, docs/shifts.md) ---
+    shift_max_hours: float = Field(default=12.0, gt=0, le=24)
+    """The longest shift a roster may plan; longer is refused (422)."""
     kpi_push_seconds: float = Field(default=5.0, ge=0.2, le=300)
     """How often the KPI summary is pushed to subscribers of the stream's `kpi` topic."""
     kpi_push_window_minutes: int = Field(default=60, ge=5, le=24 * 60)

@@ -23,6 +23,7 @@ from backend_client.models import (
     RiderStatusUpdate,
     Track,
 )
+from backend_client.models.staffing import RiderMove, Shift, ShiftCreate, ShiftUpdate, Staffing
 
 
 class Riders(Resource):
@@ -112,4 +113,58 @@ class Riders(Resource):
             list[Order],
             json=body,
             idempotency_key=idempotency_key,
+        )
+
+    # --- Shifts and staffing (docs/shifts.md) ------------------------------------------------
+
+    async def shifts(
+        self, rider_id: int, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[Shift]:
+        """The rider's planned shifts ending after `since` and starting before `until`."""
+        params = query_params(since=since and since.isoformat(), until=until and until.isoformat())
+        return await self._transport.call(
+            "GET", f"/riders/{rider_id}/shifts", list[Shift], params=params
+        )
+
+    async def plan_shift(
+        self,
+        rider_id: int,
+        starts_at: datetime,
+        ends_at: datetime,
+        zone: str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Shift:
+        body = ShiftCreate(starts_at=starts_at, ends_at=ends_at, zone=zone)
+        return await self._transport.call(
+            "POST", f"/riders/{rider_id}/shifts", Shift, json=body, idempotency_key=idempotency_key
+        )
+
+    async def change_shift(
+        self,
+        rider_id: int,
+        shift_id: int,
+        version: int,
+        *,
+        starts_at: datetime | None = None,
+        ends_at: datetime | None = None,
+        zone: str | None = None,
+    ) -> Shift:
+        body = ShiftUpdate(version=version, starts_at=starts_at, ends_at=ends_at, zone=zone)
+        return await self._transport.call(
+            "PATCH", f"/riders/{rider_id}/shifts/{shift_id}", Shift, json=body
+        )
+
+    async def remove_shift(self, rider_id: int, shift_id: int) -> None:
+        await self._transport.call("DELETE", f"/riders/{rider_id}/shifts/{shift_id}", None)
+
+    async def move_to_zone(self, rider_id: int, zone: str, *, reason: str | None = None) -> Rider:
+        """Base the rider at the warehouse serving `zone` (409 while they carry orders)."""
+        body = RiderMove(zone=zone, reason=reason)
+        return await self._transport.call("POST", f"/riders/{rider_id}/zone", Rider, json=body)
+
+    async def staffing(self, *, hours: int = 6) -> Staffing:
+        """Per zone, planned against online now and planned against needed per hour."""
+        return await self._transport.call(
+            "GET", "/staffing", Staffing, params=query_params(hours=hours)
         )

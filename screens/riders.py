@@ -22,18 +22,25 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input
 
 from backend_client import FreshlineError
+from backend_client.models.staffing import Staffing
 from console.geo_view import LatLng, Markers
+from console.roles import STAFFING_READ, may
 from console.store import Changes, RiderCard, RiderState
 from screens.guard import LiveScreen
 from widgets.live_text import LiveText
 from widgets.rider_list import STATE_RANK, RiderList
 from widgets.rider_map import Pin, Place, RiderMap, Zone
+from widgets.staffing_table import StaffingTable
 from widgets.stale_banner import StaleBanner, picture_staleness
 from widgets.top_bar import TopBar
 
 log = logging.getLogger(__name__)
 
 COMPACT_WIDTH = 120
+STAFFING_HOURS = 6
+"""Hours of the staffing table asked for; the narrow list shows fewer."""
+STAFFING_EVERY_S = 60.0
+"""How often the staffing table is read again (and after every move from this console)."""
 LEGEND = "o idle  > delivering  ! late  ? silent  W warehouse  1 2 next stops"
 SHORT_LEGEND = "o idle >deliv !late ?silent W wh"
 
@@ -76,6 +83,13 @@ class RidersScreen(LiveScreen):
         Binding(
             "shift+down,J", "pan(0, 1)", "Pan", show=False, tooltip="Pan south", id="riders.south"
         ),
+        Binding(
+            "z",
+            "move_zone",
+            "Move zone",
+            tooltip="Move the selected rider to another zone",
+            id="riders.move_zone",
+        ),
         Binding("escape", "back", "Back", show=False, id="riders.back"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="riders.reload"),
     ]
@@ -111,12 +125,18 @@ class RidersScreen(LiveScreen):
             with Vertical(id="list-side"):
                 yield Input(placeholder="rider name…", id="rider-search")
                 yield RiderList(self.store, id="riders")
+                yield StaffingTable(id="staffing")
         yield Footer()
 
     def on_mount(self) -> None:
         self._set_geography()
         self.show_changes(Changes(reloaded=True))
         self.rider_list.focus()
+        # Shown with the first answer; never for store staff and riders (the desk's view).
+        self.query_one(StaffingTable).display = False
+        if may(self.host.me, STAFFING_READ):
+            self._fetch_staffing()
+            self.set_interval(STAFFING_EVERY_S, self._fetch_staffing)
         self.ready = True
 
     def on_screen_resume(self) -> None:
@@ -125,6 +145,7 @@ class RidersScreen(LiveScreen):
     def on_resize(self) -> None:
         self.set_class(self.size.width < COMPACT_WIDTH, "-compact")
         self._draw_legend()
+        self._draw_staffing()
 
     # --- drawing from the store ---------------------------------------------------------------
 
@@ -323,3 +344,83 @@ class RidersScreen(LiveScreen):
 
     def action_reload(self) -> None:
         self.host.reload_feed()
+        if may(self.host.me, STAFFING_READ):
+            self._fetch_staffing()
+
+    # --- staffing and moving riders between zones ---------------------------------------------
+
+    @property
+    def staffing(self) -> Staffing | None:
+        """The backend's latest staffing answer, None before the first."""
+        return self.query_one(StaffingTable).staffing
+
+    @work(group="staffing", exclusive=True, exit_on_error=False)
+    async def _fetch_staffing(self) -> None:
+        client = self.host.client
+        if client is None:
+            return
+        try:
+            staffing = await client.riders.staffing(hours=STAFFING_HOURS)
+        except FreshlineError as exc:
+            log.info("no staffing: %r", exc)
+            return
+        table = self.query_one(StaffingTable)
+        table.staffing = staffing
+        table.display = True
+        self._draw_staffing()
+
+    def _draw_staffing(self) -> None:
+        if not self.is_mounted:
+            return
+        table = self.query_one(StaffingTable)
+        if table.staffing is not None:
+            hours = 1 if self.size.width < COMPACT_WIDTH else 4
+            table.show_staffing(table.staffing, self.zone, hours=hours)
+
+    def _zone_of(self, warehouse_id: str | None) -> str | None:
+        staffing = self.staffing
+        if staffing is None or warehouse_id is None:
+            return None
+        return next((z.zone for z in staffing.zones if z.warehouse_id == warehouse_id), None)
+
+    def action_move_zone(self) -> None:
+        from screens.move_zone import ZonePicker
+
+        rider = self.store.riders.get(self.selected) if self.selected is not None else None
+        if rider is None:
+            self.notify("Choose a rider first", severity="warning")
+            return
+        staffing = self.staffing
+        if staffing is not None:
+            zones = [
+                (z.zone, f"{z.zone:<12} on shift {z.planned_now}, online {z.online_now}")
+                for z in staffing.zones
+            ]
+        else:
+            zones = [(name, name) for name, _ in self.store.zones]
+        if not zones:
+            self.notify("No zones known yet", severity="warning")
+            return
+        rider_id, current = rider.id, self._zone_of(rider.warehouse_id)
+
+        def chosen(zone: str | None) -> None:
+            if zone is not None and zone != current:
+                self._move(rider_id, zone)
+
+        self.app.push_screen(ZonePicker(rider.name, zones, current), chosen)
+
+    @work(group="rider-move", exclusive=False, exit_on_error=False)
+    async def _move(self, rider_id: int, zone: str) -> None:
+        client = self.host.client
+        if client is None:
+            return
+        try:
+            rider = await client.riders.move_to_zone(rider_id, zone)
+        except FreshlineError as exc:
+            self.notify(str(exc), title="Not moved", severity="error")
+            return
+        card = self.store.riders.get(rider_id)
+        if card is not None:
+            card.warehouse_id = rider.warehouse_id  # the feed's rider.moved says the same
+        self.notify(f"{rider.name} moved to {zone}", title="Moved")
+        self._fetch_staffing()

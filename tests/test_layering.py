@@ -199,6 +199,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
     ("returns",),
     ("riders",),
     ("sensors",),
+    ("staffing",),  # rosters and the orders forecast; the understaffed_zone rule reads it
     ("alerts",),
     ("notifications",),  # customer messages: decided from orders, under the alert rules' file
     ("dispatch",),

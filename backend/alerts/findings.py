@@ -10,6 +10,7 @@ minutes), so a standing alert is not re-announced every tick.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from backend.realtime.models import EventRow
 from backend.returns.models import ReturnRequestRow
 from backend.riders.models import DeliveryProgressRow, RiderRow
 from backend.sensors.latest import classes_of, newest_readings, speaking_for
+from backend.staffing.view import staffing
 from backend_client.models import (
     AlertRule,
     AlertSeverity,
@@ -611,6 +613,63 @@ async def requests_waiting(
     return found
 
 
+# --- Zones -------------------------------------------------------------------------------------
+
+
+def zone_subject(zone: str, hour: datetime) -> str:
+    """`zone:Chaoyang@2026112208`: one alert per zone and clock hour (UTC). Subjects are at
+    most 60 characters: a long zone name is cut and keeps a digest of the whole."""
+    name = zone
+    if len(name) > 40:
+        name = f"{zone[:31]}~{hashlib.sha1(zone.encode()).hexdigest()[:8]}"
+    return f"zone:{name}@{hour:%Y%m%d%H}"
+
+
+async def understaffed_zone(
+    session: AsyncSession, rules: Rules, now: datetime, subjects: Subjects
+) -> list[Finding]:
+    """Zones whose planned rider-hours fall short of the riders the forecast needs, for the
+    current hour and any starting within `minutes_ahead`. A condition of time and plans, not
+    of any order or rider an event names: only the full pass (the tick) asks."""
+    if not subjects.everything:
+        return []
+    rule = rules.understaffed_zone
+    lead = _minutes(rule.minutes_ahead)
+    first = now.replace(minute=0, second=0, microsecond=0)
+    hours = int((now + lead - first) / timedelta(hours=1)) + 1
+    view = await staffing(
+        session,
+        now,
+        hours=hours,
+        orders_per_rider_hour=rule.orders_per_rider_hour,
+        weeks=rule.history_weeks,
+    )
+    found = []
+    for zone in view.zones:
+        for slot in zone.hours:
+            due = slot.starts_at - lead <= now < slot.starts_at + timedelta(hours=1)
+            if not due or slot.riders_needed <= slot.riders_planned:
+                continue
+            found.append(
+                Finding(
+                    rule=AlertRule.UNDERSTAFFED_ZONE,
+                    subject=zone_subject(zone.zone, slot.starts_at),
+                    severity=rule.severity,
+                    title=f"{zone.zone} short of riders {slot.starts_at:%H:%M} UTC",
+                    warehouse_id=zone.warehouse_id,
+                    zone=zone.zone,
+                    details={
+                        "zone": zone.zone,
+                        "hour": slot.starts_at.isoformat(),
+                        "forecast_orders": slot.forecast_orders,
+                        "riders_planned": slot.riders_planned,
+                        "riders_needed": slot.riders_needed,
+                    },
+                )
+            )
+    return found
+
+
 Finder = Callable[[AsyncSession, Rules, datetime, Subjects], Awaitable[list[Finding]]]
 
 FINDERS: dict[AlertRule, Finder] = {
@@ -625,6 +684,7 @@ FINDERS: dict[AlertRule, Finder] = {
     AlertRule.COLD_CHAIN_TEMPERATURE: cold_chain_temperature,
     AlertRule.HUMIDITY: humidity,
     AlertRule.DELIVERY_EXCEPTION: delivery_exception,
+    AlertRule.UNDERSTAFFED_ZONE: understaffed_zone,
 }
 """One finder per rule; returns and claims share `requests_waiting`."""
 

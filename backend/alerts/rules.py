@@ -107,6 +107,17 @@ class Humidity(Section):
     classes: dict[str, HumidityBand] = Field(default_factory=lambda: dict(DEFAULT_HUMIDITY))
 
 
+class UnderstaffedZone(Section):
+    """A zone whose planned riders fall short of the forecast's need for an hour
+    (`backend/staffing/forecast.py`), told `minutes_ahead` before the hour starts."""
+
+    minutes_ahead: float = Field(default=30, ge=0, le=24 * 60)
+    orders_per_rider_hour: float = Field(default=3.0, gt=0, le=100)
+    """What one rider delivers in an hour: the forecast divided by it is the riders needed."""
+    history_weeks: int = Field(default=4, ge=1, le=52)
+    """How many past weeks the forecast averages, the same hour of the same weekday each."""
+
+
 SkuCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")]
 """A catalogue SKU as the API spells it (`VEG-BOKCHOY`)."""
 
@@ -236,6 +247,7 @@ class Rules(BaseModel):
     delivery_exception: Section = Section(severity=AlertSeverity.CRITICAL)
     return_requested: Section = Section()
     claim_requested: Section = Section()
+    understaffed_zone: UnderstaffedZone = UnderstaffedZone()
     low_stock: LowStock = LowStock()
     notify: Notify = Notify()
 

@@ -56,6 +56,10 @@ class Permission(StrEnum):
     RESTOCK_DECIDE = "restock:decide"
     HANDOVER_READ = "handover:read"
     REPORTS_READ = "reports:read"
+    SHIFTS_READ = "shifts:read"
+    SHIFTS_MANAGE = "shifts:manage"
+    RIDERS_MOVE = "riders:move"
+    STAFFING_READ = "staffing:read"
 
 
 EVERYONE = frozenset(Role)
@@ -133,6 +137,14 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # The day report: the desk's covers every warehouse; a merchant's only their own, without
     # the channels' reconciliation, which spans warehouses (backend/reports/).
     Permission.REPORTS_READ: DESK | {R.MERCHANT},
+    # Rosters (backend/staffing/): the desk plans them; the store sees its riders' (in the scope
+    # of its rider reads), a rider their own.
+    Permission.SHIFTS_READ: DESK | {R.MERCHANT, R.RIDER},
+    Permission.SHIFTS_MANAGE: frozenset({R.ADMIN, R.SUPERVISOR, R.DISPATCHER}),
+    # Moving a rider to another zone (and so another warehouse): the dispatcher's call.
+    Permission.RIDERS_MOVE: frozenset({R.ADMIN, R.SUPERVISOR, R.DISPATCHER}),
+    # Planned against needed per zone covers every zone: the desk's view.
+    Permission.STAFFING_READ: DESK,
 }
 
 CLAIM_LIMIT_CENTS: dict[Role, int | None] = {

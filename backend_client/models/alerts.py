@@ -47,6 +47,7 @@ class AlertRule(StrEnum):
     DELIVERY_EXCEPTION = "delivery_exception"
     RETURN_REQUESTED = "return_requested"
     CLAIM_REQUESTED = "claim_requested"
+    UNDERSTAFFED_ZONE = "understaffed_zone"
     LOW_STOCK = "low_stock"
 
 

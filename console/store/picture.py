@@ -269,6 +269,8 @@ class Store:
             self._changes.rider_names = True
         if rider is None:
             return False
+        if event.kind == "rider.moved" and event.warehouse_id:
+            rider.warehouse_id = event.warehouse_id  # based at another zone's warehouse now
         if event.to_state:
             rider.status = event.to_state
         self._changes.riders = True

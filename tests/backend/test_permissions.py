@@ -89,6 +89,10 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "restock:decide": frozenset({"admin", "merchant"}),
     "handover:read": frozenset({"admin", "supervisor", "dispatcher", "support", "viewer"}),
     "reports:read": EVERYONE - {"rider", "channel"},
+    "shifts:read": EVERYONE - {"channel"},
+    "shifts:manage": frozenset({"admin", "supervisor", "dispatcher"}),
+    "riders:move": frozenset({"admin", "supervisor", "dispatcher"}),
+    "staffing:read": frozenset({"admin", "supervisor", "dispatcher", "support", "viewer"}),
 }
 
 PUBLIC = "none"
@@ -183,6 +187,12 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
         "restock:decide",
     ),
     ("GET", "/reports/day", "reports:read"),
+    ("GET", "/riders/{rider_id}/shifts", "shifts:read"),
+    ("POST", "/riders/{rider_id}/shifts", "shifts:manage"),
+    ("PATCH", "/riders/{rider_id}/shifts/{shift_id}", "shifts:manage"),
+    ("DELETE", "/riders/{rider_id}/shifts/{shift_id}", "shifts:manage"),
+    ("POST", "/riders/{rider_id}/zone", "riders:move"),
+    ("GET", "/staffing", "staffing:read"),
 )
 PROTECTED = tuple(e for e in ENDPOINTS if e[2] != PUBLIC)
 
@@ -908,6 +918,35 @@ class Matrix:
                 return Call("/warehouses/WH-CY/proofs.zip?day=2026-11-22")
             case "GET", "/reports/day":
                 return Call("/reports/day?day=2026-11-22")
+            case "GET", "/riders/{rider_id}/shifts":
+                return Call("/riders/1/shifts")
+            case "POST", "/riders/{rider_id}/shifts":
+                # A day of its own for each call, weeks past the demo's roster.
+                start = api.clock.now() + timedelta(days=30 + n)
+                body = {
+                    "starts_at": start.isoformat(),
+                    "ends_at": (start + timedelta(hours=4)).isoformat(),
+                    "zone": "Chaoyang",
+                }
+                return Call("/riders/1/shifts", json=body, ok=201)
+            case _, "/riders/{rider_id}/shifts/{shift_id}":
+                start = api.clock.now() + timedelta(days=30 + n)
+                body = {
+                    "starts_at": start.isoformat(),
+                    "ends_at": (start + timedelta(hours=4)).isoformat(),
+                    "zone": "Chaoyang",
+                }
+                planned = await api.post("admin", "/riders/1/shifts", json=body)
+                assert planned.status_code == 201, planned.text
+                path = f"/riders/1/shifts/{planned.json()['id']}"
+                if method == "PATCH":
+                    return Call(path, json={"version": 1, "zone": "Wangjing"})
+                return Call(path, ok=204)
+            case "POST", "/riders/{rider_id}/zone":
+                # Where rider 1 is already: allowed, and it changes nothing.
+                return Call("/riders/1/zone", json={"zone": "Chaoyang"})
+            case "GET", "/staffing":
+                return Call("/staffing")
         raise AssertionError(f"no request built for {method} {template}")
 
 
@@ -1224,6 +1263,7 @@ def simple_call(method: str, template: str, order: dict[str, Any], now: datetime
         sha256="0" * 64,
         webhook_id=1,
         decision_id=1,
+        shift_id=1,
     )
     bodies: dict[str, Any] = {
         "/users": {"username": "never-made", "password": "long-password", "role": "viewer"},
@@ -1251,6 +1291,13 @@ def simple_call(method: str, template: str, order: dict[str, Any], now: datetime
         },
         "/webhooks": {"url": "http://127.0.0.1:9/hook", "kinds": ["order.*"]},
         "/webhooks/{webhook_id}/replay": {"from_seq": 1},
+        "/riders/{rider_id}/shifts": {
+            "starts_at": (now + timedelta(days=30)).isoformat(),
+            "ends_at": (now + timedelta(days=30, hours=4)).isoformat(),
+            "zone": "Chaoyang",
+        },
+        "/riders/{rider_id}/shifts/{shift_id}": {"version": 1, "zone": "Wangjing"},
+        "/riders/{rider_id}/zone": {"zone": "Wangjing"},
     }
     return Call(path, json=bodies.get(template) if method in ("POST", "PATCH") else None)
 

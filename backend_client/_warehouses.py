@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from backend_client._transport import Resource
-from backend_client.models import DispatchSettings, StockAdjust, StockLevel, Warehouse, Zone
+from datetime import datetime
+
+from backend_client._transport import Resource, query_params
+from backend_client.models import (
+    DispatchSettings,
+    StockAdjust,
+    StockLevel,
+    Warehouse,
+    WarehouseLosses,
+    Zone,
+)
 
 
 class Warehouses(Resource):
@@ -29,6 +38,19 @@ class Warehouses(Resource):
             f"/warehouses/{warehouse_id}/stock/{sku}/adjust",
             StockLevel,
             json=StockAdjust(delta=delta, reason=reason),
+        )
+
+    async def losses(
+        self,
+        warehouse_id: str,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> WarehouseLosses:
+        """Units sold and lost per SKU in [start, end) (default: the last 7 days)."""
+        params = query_params(start=start and start.isoformat(), end=end and end.isoformat())
+        return await self._transport.call(
+            "GET", f"/warehouses/{warehouse_id}/losses", WarehouseLosses, params=params
         )
 
     async def set_auto_dispatch(self, warehouse_id: str, on: bool) -> Warehouse:

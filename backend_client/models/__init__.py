@@ -76,6 +76,7 @@ from backend_client.models.kpi import (
     ReconciliationReport,
     SensorKpis,
 )
+from backend_client.models.losses import SkuLoss, WarehouseLosses
 from backend_client.models.notifications import Notification, NotificationStatus
 from backend_client.models.orders import (
     AssignRequest,
@@ -298,6 +299,7 @@ __all__ = [
     "SensorReading",
     "ServerMessage",
     "SignatureRequest",
+    "SkuLoss",
     "SnapshotRequired",
     "StockAdjust",
     "StockLevel",
@@ -329,6 +331,7 @@ __all__ = [
     "UserUpdate",
     "Version",
     "Warehouse",
+    "WarehouseLosses",
     "Webhook",
     "WebhookBatch",
     "WebhookCreate",

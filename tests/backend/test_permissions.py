@@ -123,6 +123,7 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("GET", "/warehouses/{warehouse_id}", "warehouses:read"),
     ("GET", "/warehouses/{warehouse_id}/stock", "stock:read"),
     ("POST", "/warehouses/{warehouse_id}/stock/{sku}/adjust", "stock:adjust"),
+    ("GET", "/warehouses/{warehouse_id}/losses", "returns:read"),
     ("PUT", "/warehouses/{warehouse_id}/dispatch", "dispatch:configure"),
     ("POST", "/riders/{rider_id}/handover", "orders:assign"),
     ("GET", "/alerts", "alerts:read"),
@@ -873,6 +874,8 @@ class Matrix:
                 return Call(f"/orders/{photo['order_id']}/proofs/{photo['sha256']}")
             case "GET", "/warehouses/{warehouse_id}/proofs.zip":
                 return Call("/warehouses/WH-CY/proofs.zip?day=2026-11-22")
+            case "GET", "/warehouses/{warehouse_id}/losses":
+                return Call("/warehouses/WH-CY/losses")
         raise AssertionError(f"no request built for {method} {template}")
 
 

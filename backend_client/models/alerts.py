@@ -47,6 +47,8 @@ class AlertRule(StrEnum):
     DELIVERY_EXCEPTION = "delivery_exception"
     RETURN_REQUESTED = "return_requested"
     CLAIM_REQUESTED = "claim_requested"
+    LOW_STOCK = "low_stock"
+    """A warehouse's SKUs below their threshold or about to run out (one alert per warehouse)."""
 
 
 class Alert(Response):

@@ -46,9 +46,9 @@ from backend.edge.blocklist import BlockedAddresses, BlockList
 from backend.edge.docs import add_docs
 from backend.edge.headers import SecurityHeaders, with_security_headers
 from backend.errors import DomainError, NotAuthenticated, RateLimited
-from backend.inventory.loss_router import router as inventory_loss_router
 from backend.inventory.router import router as inventory_router
 from backend.inventory.service import warehouse_zones
+from backend.kpi.loss_router import router as loss_router
 from backend.kpi.pusher import KpiPusher
 from backend.kpi.router import router as kpi_router
 from backend.limits import BodySizeLimit
@@ -333,7 +333,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         tracking_router,
         proof_router,
         webhooks_router,
-        inventory_loss_router,
+        loss_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(tracking_page_router)  # the customer's page: /t/{token}

@@ -1,6 +1,7 @@
-"""A warehouse's loss rate by SKU: units written off over units sold, in a window.
+"""A warehouse's loss rate by SKU: units written off over units sold, in a window (beside the
+KPIs: it reads orders, claims and the event log, over the inventory).
 
-Three ledgers already hold what this needs, so nothing new is recorded:
+What it needs is already kept, so nothing new is recorded:
 
 - sold: the lines of the warehouse's orders dispatched in the window (`delivering_at`), the
   moment their reserved units left the shelf (`inventory.service.consume`);

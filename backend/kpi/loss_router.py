@@ -1,4 +1,5 @@
-"""Route: a warehouse's loss rate by SKU over a window (`losses.py`)."""
+"""Route: a warehouse's loss rate by SKU over a window (`losses.py`); gated by `returns:read`,
+not `kpi:read`: a merchant reads their own warehouse's."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from backend.auth.deps import CanReadReturns
 from backend.auth.scope import warehouse_in_scope
 from backend.deps import ClockDep, DbDep
 from backend.errors import NotFound
-from backend.inventory.losses import losses, window_of
+from backend.kpi.losses import losses, window_of
 from backend.inventory.models import WarehouseRow
 from backend.inventory.router import NOT_FOUND, WarehouseId
 from backend.responses import PROTECTED, errors

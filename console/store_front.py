@@ -114,4 +114,6 @@ def loss_summary(losses: WarehouseLosses | None, label: str) -> str:
     """The loss pane's title: the window and the warehouse's rate over it."""
     if losses is None:
         return f"Loss rate, {label}"
-    return f"Loss rate, {label}: {percent(losses.loss_rate)} ({losses.lost} of {losses.sold})"
+    if not losses.sold:
+        return f"Loss rate, {label}: nothing sold, {losses.lost} lost"
+    return f"Loss rate, {label}: {percent(losses.loss_rate)} ({losses.lost} of {losses.sold} sold)"

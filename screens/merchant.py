@@ -165,7 +165,7 @@ class MerchantScreen(LiveScreen):
     # --- layout -------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield TopBar("merchant")
+        yield TopBar("store")
         yield LiveText(id="strip")
         self.views = {
             lane: LaneView(lane, self.store, self.marks, id=f"lane-{lane.value}") for lane in LANES
@@ -229,6 +229,8 @@ class MerchantScreen(LiveScreen):
     def show_changes(self, changes: Changes) -> None:
         """Redraw what changed (the app's bounded tick): the lanes, and warnings with alerts."""
         now = self.store.clock.now()
+        if changes.reloaded and self.warehouse_id:
+            self.query_one(TopBar).title = f"{self.warehouse_id} store"
         dirty = set(LANES) if changes.reloaded else set(changes.lanes) & set(LANES)
         for lane in dirty:
             view = self.views[lane]
@@ -364,6 +366,10 @@ class MerchantScreen(LiveScreen):
         self.notify(f"{line.sku}: {level.on_hand} on hand, {level.available} available.")
         self.levels = [level if held.sku == level.sku else held for held in self.levels]
         self._draw_stock()
+        # Read again: a read already on its way may have left before the adjustment, and
+        # starting this one (exclusive) cancels it.
+        self._stock_at = time.monotonic()
+        self.fetch_stock()
         self.fetch_losses()  # a write-off is a loss
 
     # --- losses ---------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ from backend.auth.deps import CanReadReturns
 from backend.auth.scope import warehouse_in_scope
 from backend.deps import ClockDep, DbDep
 from backend.errors import NotFound
-from backend.kpi.losses import losses, window_of
 from backend.inventory.models import WarehouseRow
 from backend.inventory.router import NOT_FOUND, WarehouseId
+from backend.kpi.losses import losses, window_of
 from backend.responses import PROTECTED, errors
 from backend_client.models import Moment, WarehouseLosses
 

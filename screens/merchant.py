@@ -15,7 +15,6 @@ the losses when the window changes and every `LOSSES_EVERY_S`.
 from __future__ import annotations
 
 import logging
-import re
 import time
 
 from rich.text import Text
@@ -24,7 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import Footer, Static
 
 from backend_client import FreshlineError
 from backend_client.models import StockLevel, WarehouseLosses
@@ -39,10 +38,11 @@ from console.store_front import (
     warnings_of,
 )
 from screens.acting import act_on_orders
-from screens.dialogs import Dialog
 from screens.guard import LiveScreen
+from screens.stock_dialog import AdjustDialog
 from widgets.lane import LaneView
 from widgets.live_text import LiveText
+from widgets.stock_table import LossTable, StockTable
 from widgets.top_bar import TopBar
 
 log = logging.getLogger(__name__)
@@ -62,35 +62,6 @@ LANES: dict[Lane, tuple[str, str]] = {
 returning), with the store's names for them, long and short."""
 PANES = (*(f"lane-{lane.value}" for lane in LANES), "stock-pane", "losses-pane", "restock-pane")
 """Every pane, in the order the arrows move through them."""
-ADJUSTMENT = re.compile(r"^\s*([+-]?\d{1,6})\s+(\S.*)$")
-
-
-class AdjustDialog(Dialog):
-    """`+24 delivery` or `-3 wilted`: units on hand to add or take off, and why; dismissed with
-    (delta, reason), or None."""
-
-    def __init__(self, line: StockLine) -> None:
-        super().__init__()
-        self.line = line
-
-    def compose(self) -> ComposeResult:
-        line = self.line
-        with Vertical():
-            yield Label(
-                f"Adjust {line.name} ({line.sku}): {line.available} available, "
-                f"{line.reserved} reserved",
-                classes="title",
-            )
-            yield Input(placeholder="-3 wilted  or  +24 delivery", max_length=500, id="adjust")
-            yield Label("units, then why · enter confirms · esc cancels", classes="hint")
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        found = ADJUSTMENT.match(event.value)
-        if found is None or int(found.group(1)) == 0:
-            self.notify("Units, then why: e.g. -3 wilted.", severity="warning")
-            return
-        self.dismiss((int(found.group(1)), found.group(2).strip()))
 
 
 class MerchantScreen(LiveScreen):
@@ -170,8 +141,7 @@ class MerchantScreen(LiveScreen):
         self.views = {
             lane: LaneView(lane, self.store, self.marks, id=f"lane-{lane.value}") for lane in LANES
         }
-        stock = DataTable[str | Text](id="stock", cursor_type="row", zebra_stripes=True)
-        losses = DataTable[str | Text](id="losses", cursor_type="row", zebra_stripes=True)
+        stock, losses = StockTable(id="stock"), LossTable(id="losses")
         # In grid order: the lanes down the first column, stock the second, losses over the
         # restock suggestions in the third (see the row spans in the CSS).
         with Container(id="panes"):
@@ -190,24 +160,6 @@ class MerchantScreen(LiveScreen):
     def on_mount(self) -> None:
         for view in self.views.values():
             view.zone = self.zone
-        stock = self.query_one("#stock", DataTable)
-        for key, label in (
-            ("sku", "SKU"),
-            ("name", "Name"),
-            ("available", "Avail"),
-            ("reserved", "Resv"),
-            ("warning", "Warning"),
-        ):
-            stock.add_column(label, key=key)
-        losses = self.query_one("#losses", DataTable)
-        for key, label in (
-            ("sku", "SKU"),
-            ("name", "Name"),
-            ("sold", "Sold"),
-            ("lost", "Lost"),
-            ("rate", "Rate"),
-        ):
-            losses.add_column(label, key=key)
         self.query_one("#stock-pane").border_title = "Stock"
         self.query_one("#restock-pane").border_title = "Restock suggestions"
         self._title_losses()
@@ -315,22 +267,7 @@ class MerchantScreen(LiveScreen):
     def _draw_stock(self) -> None:
         warned = warnings_of(self.store.alerts.alerts.values(), self.warehouse_id)
         lines = stock_lines(self.levels, warned)
-        table = self.query_one("#stock", DataTable)
-        with self.app.batch_update():
-            if [line.sku for line in lines] != [line.sku for line in self.lines]:
-                # Another order of rows (a warning came or went): the table again, cursor kept
-                # on its SKU.
-                under = self.lines[table.cursor_row].sku if self.lines and table.row_count else None
-                table.clear()
-                for line in lines:
-                    table.add_row(*_stock_cells(line), key=line.sku)
-                if under is not None and under in {line.sku for line in lines}:
-                    table.move_cursor(row=table.get_row_index(under))
-            else:
-                for before, line in zip(self.lines, lines, strict=True):
-                    if before != line:
-                        for key, cell in zip(STOCK_KEYS, _stock_cells(line), strict=True):
-                            table.update_cell(line.sku, key, cell)
+        self.query_one(StockTable).show(lines)
         self.lines = lines
         low = sum(1 for line in lines if line.warning is not None)
         title = f"Stock  {len(lines)} SKUs"
@@ -338,10 +275,7 @@ class MerchantScreen(LiveScreen):
         self._draw_strip()
 
     def stock_under_cursor(self) -> StockLine | None:
-        table = self.query_one("#stock", DataTable)
-        if not self.lines or not table.row_count:
-            return None
-        return self.lines[min(table.cursor_row, len(self.lines) - 1)]
+        return self.query_one(StockTable).under_cursor()
 
     def action_adjust_stock(self) -> None:
         line = self.stock_under_cursor() if self.current == "stock-pane" else None
@@ -388,14 +322,7 @@ class MerchantScreen(LiveScreen):
             return
         self.losses = losses
         self.query_one("#losses-pane").border_subtitle = ""
-        table = self.query_one("#losses", DataTable)
-        with self.app.batch_update():
-            table.clear()
-            for line in losses.skus:
-                rate = Text(percent(line.loss_rate), style="bold" if line.lost else "")
-                table.add_row(
-                    line.sku, line.name, str(line.sold), str(line.lost), rate, key=line.sku
-                )
+        self.query_one(LossTable).show(losses)
         self._title_losses()
         self._draw_strip()
 
@@ -408,7 +335,7 @@ class MerchantScreen(LiveScreen):
         self.window = (self.window + 1) % len(LOSS_WINDOWS)
         self.losses = None
         self._title_losses()
-        self.query_one("#losses", DataTable).clear()
+        self.query_one(LossTable).show(None)
         self._losses_at = time.monotonic()
         self.fetch_losses()
 
@@ -468,19 +395,3 @@ class MerchantScreen(LiveScreen):
         self.fetch_stock()
         self._losses_at = time.monotonic()
         self.fetch_losses()
-
-
-STOCK_KEYS = ("sku", "name", "available", "reserved", "warning")
-
-
-def _stock_cells(line: StockLine) -> tuple[str | Text, ...]:
-    """A stock row's cells; a warned one reads without colour too (bold, reverse, `!!`)."""
-    if line.warning is None:
-        return (line.sku, line.name, str(line.available), str(line.reserved), "")
-    return (
-        Text(line.sku, style="bold"),
-        line.name,
-        Text(str(line.available), style="bold"),
-        str(line.reserved),
-        Text(line.warning.words, style="bold reverse"),
-    )

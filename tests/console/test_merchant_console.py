@@ -13,7 +13,8 @@ from console.app import FreshlineApp
 from console.store import Lane
 from screens.board import BoardScreen
 from screens.dialogs import Dialog
-from screens.merchant import AdjustDialog, MerchantScreen
+from screens.merchant import MerchantScreen
+from screens.stock_dialog import AdjustDialog
 from tests.console.conftest import until
 from tests.stream_support import Actors, LiveServer
 

@@ -49,6 +49,7 @@ from backend.errors import DomainError, NotAuthenticated, RateLimited
 from backend.handover.router import router as handover_router
 from backend.inventory.router import router as inventory_router
 from backend.inventory.service import warehouse_zones
+from backend.kpi.loss_router import router as loss_router
 from backend.kpi.pusher import KpiPusher
 from backend.kpi.router import router as kpi_router
 from backend.limits import BodySizeLimit
@@ -340,6 +341,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         handover_router,
         reports_router,
         staffing_router,
+        loss_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(tracking_page_router)  # the customer's page: /t/{token}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from backend_client._transport import Resource
+from datetime import datetime
+
+from backend_client._transport import Resource, query_params
 from backend_client.models import (
     DispatchSettings,
     RestockAction,
@@ -12,6 +14,7 @@ from backend_client.models import (
     StockAdjust,
     StockLevel,
     Warehouse,
+    WarehouseLosses,
     Zone,
 )
 
@@ -94,6 +97,19 @@ class Warehouses(Resource):
             "POST",
             f"/warehouses/{warehouse_id}/restock/decisions/{decision_id}/receive",
             RestockDecision,
+        )
+
+    async def losses(
+        self,
+        warehouse_id: str,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> WarehouseLosses:
+        """Units sold and lost per SKU in [start, end) (default: the last 7 days)."""
+        params = query_params(start=start and start.isoformat(), end=end and end.isoformat())
+        return await self._transport.call(
+            "GET", f"/warehouses/{warehouse_id}/losses", WarehouseLosses, params=params
         )
 
     async def set_auto_dispatch(self, warehouse_id: str, on: bool) -> Warehouse:

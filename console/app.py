@@ -35,6 +35,7 @@ from console.host import ConsoleHost
 from console.keys import KeyGate, set_escape_delay
 from console.kpi_feed import KpiFeed
 from console.live import LiveFeed, desk
+from console.roles import home_mode, screen_denial
 from console.sign_in import SESSION_ENDED, SIGNED_OUT, KnownUsers
 from console.store import Changes, Store
 from console.wall import Wall, WallSettings
@@ -46,6 +47,7 @@ from screens.handover import HandoverScreen
 from screens.help import HelpScreen, footer_laid_out
 from screens.kpi import KpiScreen
 from screens.login import LoginScreen
+from screens.merchant import MerchantScreen
 from screens.riders import RidersScreen
 from screens.webhooks import WebhooksScreen
 from themes import APP_CSS, DEFAULT_THEME, DOMAIN_DEFAULTS, THEMES
@@ -72,6 +74,7 @@ class FreshlineApp(App[None]):
         "summary": BoardSummaryScreen,
         "webhooks": WebhooksScreen,
         "handover": HandoverScreen,
+        "merchant": MerchantScreen,
     }
     COMMANDS = App.COMMANDS | {FreshlineCommands}
     BINDINGS = [
@@ -167,7 +170,7 @@ class FreshlineApp(App[None]):
     async def on_mount(self) -> None:
         # immediate: the moment a screen comes up is when it is pushed, not a turn later.
         self.screen_change_signal.subscribe(self, self.keys.screen_changed, immediate=True)
-        await self.switch_mode(self.wall.first if self.wall else "board")
+        await self.switch_mode(self.wall.first if self.wall else home_mode(self.me))
         if self.wall is not None:
             self.wall.start()
         self.set_interval(1 / self.refresh_hz, self._tick, name="redraw")
@@ -191,6 +194,7 @@ class FreshlineApp(App[None]):
             log.warning("cannot check the session yet: %r", exc)
         if self.wall is not None and self.me is not None and not self.wall.check(self.me):
             return
+        await self._go_home()
         self.start_feed()
 
     def _ask_to_sign_in(self, why: str) -> None:
@@ -221,6 +225,7 @@ class FreshlineApp(App[None]):
             except KeyringUnavailable:
                 self.notify("No keyring here: you will sign in again next time.", timeout=8)
         self.refresh_bindings()
+        await self._go_home()
         self.start_feed()
 
     async def use_session(self, client: FreshlineClient, me: Me) -> None:
@@ -229,7 +234,14 @@ class FreshlineApp(App[None]):
             await self.client.aclose()
         self.client, self.server, self.me = client, client.server, me
         self.refresh_bindings()
+        await self._go_home()
         self.start_feed()
+
+    async def _go_home(self) -> None:
+        """The screen this account works on, when the one up is not theirs to see (a store
+        account opens its warehouse, not the board: `console.roles.home_mode`)."""
+        if self.wall is None and screen_denial(self.me, self.current_mode):
+            await self.action_switch_mode(home_mode(self.me))
 
     # --- keys ---------------------------------------------------------------------------------
 
@@ -245,7 +257,12 @@ class FreshlineApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Before sign-in, nothing opens a screen behind the form: no palette, no 1-4.
-        return not (self.signing_in and action in ("command_palette", "switch_mode"))
+        if self.signing_in and action in ("command_palette", "switch_mode"):
+            return False
+        # A store account's keys to the desk's screens are not shown (`screen_denial`).
+        return not (
+            action == "switch_mode" and parameters and screen_denial(self.me, str(parameters[0]))
+        )
 
     async def action_switch_mode(self, mode: str) -> None:
         """1-4: that screen as it is now, at its root.
@@ -256,6 +273,10 @@ class FreshlineApp(App[None]):
         root catches up with the store before the next key is read, so the queue's cursor is on
         a row that exists now.
         """
+        why = screen_denial(self.me, mode)
+        if why:
+            self.notify(why, title="Not for this account", severity="warning")
+            return
         with self.batch_update():
             if mode != self.current_mode:
                 await self.switch_mode(mode)

@@ -13,7 +13,7 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from console.host import host
-from console.roles import denial
+from console.roles import denial, screen_denial
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,19 @@ COMMANDS = (
         "screen.reload",
         ("HandoverScreen",),
     ),
+    *(
+        Command(title, help, f"screen.{action}", ("MerchantScreen",))
+        for title, help, action in (
+            ("Act on orders", "A lifecycle action on the order or the marked ones (key t)", "act"),
+            (
+                "Adjust stock",
+                "Add or write off units of the SKU under the cursor (key a)",
+                "adjust_stock",
+            ),
+            ("Loss window", "The loss rate over 24 h, 7 or 30 days (key w)", "window"),
+            ("Reload", "Orders, stock and losses read again (ctrl+r)", "reload"),
+        )
+    ),
     Command("Keys", "Every key on this screen (key ?)", "app.help"),
     Command("Sign out", "Forget this console's token and sign in again", "app.sign_out"),
     Command("Quit", "Leave the console (key q)", "app.quit"),
@@ -156,6 +169,10 @@ class FreshlineCommands(Provider):
             if command.screens and type(screen).__name__ not in command.screens:
                 continue
             name = command.action.split("(")[0].split(".")[-1]
+            if name == "switch_mode":
+                mode = command.action.split("'")[1]
+                if screen_denial(me, mode):
+                    continue  # not a screen this account opens: not offered at all
             yield command, denial(me, name)
 
     def _run(self, command: Command, why: str | None) -> None:

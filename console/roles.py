@@ -7,7 +7,7 @@ actions to the permission each needs, and says in words why it is missing.
 
 from __future__ import annotations
 
-from backend_client.models import Me
+from backend_client.models import Me, Role
 
 ORDERS_TRANSITION = "orders:transition"
 ORDERS_ASSIGN = "orders:assign"
@@ -19,6 +19,7 @@ PROOFS_READ = "proofs:read"
 WEBHOOKS_MANAGE = "webhooks:manage"
 RIDERS_MOVE = "riders:move"
 STAFFING_READ = "staffing:read"
+STOCK_ADJUST = "stock:adjust"
 """The server's permission names the console reads (docs/permissions.md)."""
 
 WATCHES = "a viewer account watches; it does not change anything"
@@ -36,6 +37,7 @@ GUARDS: dict[str, tuple[str, str]] = {
     "proofs": (PROOFS_READ, "proofs of delivery are for the desk, the store and the rider"),
     "resume": (WEBHOOKS_MANAGE, "webhooks are managed by admins"),
     "move_zone": (RIDERS_MOVE, "moving riders between zones is for dispatchers and supervisors"),
+    "adjust_stock": (STOCK_ADJUST, "stock is adjusted by the warehouse's own staff or an admin"),
 }
 """Guarded action name -> (the permission it needs, why not without it)."""
 
@@ -52,3 +54,28 @@ def denial(me: Me | None, action: str) -> str | None:
         return None
     permission, why = guard
     return None if permission in me.permissions else why
+
+
+MERCHANT_HOME = "merchant"
+"""The merchant's screen (`screens/merchant.py`): a store account's console opens there."""
+
+
+def home_mode(me: Me | None) -> str:
+    """The screen `me`'s console opens on: a store account its warehouse, anyone else the
+    board."""
+    return MERCHANT_HOME if me is not None and me.role == Role.MERCHANT else "board"
+
+
+def screen_denial(me: Me | None, mode: str) -> str | None:
+    """Why `me` may not open the screen `mode`, or None when it may (or nobody signed in yet).
+
+    A store account works in its own warehouse: the desk's screens (board, exceptions, riders,
+    KPIs, webhooks) are not its to open; the merchant screen has no warehouse for anyone else.
+    """
+    if me is None:
+        return None
+    if me.role == Role.MERCHANT:
+        return None if mode == MERCHANT_HOME else "a store account sees its own warehouse only"
+    if mode == MERCHANT_HOME:
+        return "the store screen is for a warehouse's own staff"
+    return None

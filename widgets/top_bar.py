@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 
 from console.host import host
+from console.roles import screen_denial
 from widgets.connection_badge import ConnectionBadge
 from widgets.live_text import LiveText
 
@@ -54,8 +55,8 @@ class TopBar(Horizontal):
         modes, current = self.app.MODES, self.app.current_mode
         store = host(self.app).store
         for key, mode, label, short in TABS:
-            if mode not in modes:
-                continue
+            if mode not in modes or screen_denial(host(self.app).me, mode):
+                continue  # (a store account's console has no desk screens to tab to)
             tab = f" {key} {short if narrow else label}"
             if mode == "exceptions":
                 waiting, critical = store.alerts.unhandled(), store.alerts.critical()

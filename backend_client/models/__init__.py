@@ -85,6 +85,7 @@ from backend_client.models.kpi import (
     ReconciliationReport,
     SensorKpis,
 )
+from backend_client.models.losses import SkuLoss, WarehouseLosses
 from backend_client.models.notifications import Notification, NotificationStatus
 from backend_client.models.orders import (
     AssignRequest,
@@ -344,6 +345,7 @@ __all__ = [
     "SensorReading",
     "ServerMessage",
     "SignatureRequest",
+    "SkuLoss",
     "SnapshotRequired",
     "StockAdjust",
     "StockLevel",
@@ -375,6 +377,7 @@ __all__ = [
     "UserUpdate",
     "Version",
     "Warehouse",
+    "WarehouseLosses",
     "Webhook",
     "WebhookBatch",
     "WebhookCreate",

@@ -49,6 +49,7 @@ class AlertRule(StrEnum):
     CLAIM_REQUESTED = "claim_requested"
     UNDERSTAFFED_ZONE = "understaffed_zone"
     LOW_STOCK = "low_stock"
+    """A warehouse's SKUs below their threshold or about to run out (one alert per warehouse)."""
 
 
 class Alert(Response):

@@ -131,6 +131,7 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("GET", "/warehouses/{warehouse_id}", "warehouses:read"),
     ("GET", "/warehouses/{warehouse_id}/stock", "stock:read"),
     ("POST", "/warehouses/{warehouse_id}/stock/{sku}/adjust", "stock:adjust"),
+    ("GET", "/warehouses/{warehouse_id}/losses", "returns:read"),
     ("PUT", "/warehouses/{warehouse_id}/dispatch", "dispatch:configure"),
     ("POST", "/riders/{rider_id}/handover", "orders:assign"),
     ("GET", "/alerts", "alerts:read"),
@@ -947,6 +948,8 @@ class Matrix:
                 return Call("/riders/1/zone", json={"zone": "Chaoyang"})
             case "GET", "/staffing":
                 return Call("/staffing")
+            case "GET", "/warehouses/{warehouse_id}/losses":
+                return Call("/warehouses/WH-CY/losses")
         raise AssertionError(f"no request built for {method} {template}")
 
 

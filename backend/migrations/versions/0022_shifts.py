@@ -12,7 +12,7 @@ from alembic import op
 from backend.db import UTCDateTime
 
 revision: str = "0022"
-down_revision: str | None = "0016"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

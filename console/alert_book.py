@@ -33,6 +33,7 @@ RULE_WORDS: dict[AlertRule, str] = {
     AlertRule.DELIVERY_EXCEPTION: "exception",
     AlertRule.RETURN_REQUESTED: "return",
     AlertRule.CLAIM_REQUESTED: "claim",
+    AlertRule.COMPLAINT_OPENED: "complaint",
 }
 """Short words for the queue's rule column."""
 

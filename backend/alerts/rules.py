@@ -204,6 +204,7 @@ class Rules(BaseModel):
     delivery_exception: Section = Section(severity=AlertSeverity.CRITICAL)
     return_requested: Section = Section()
     claim_requested: Section = Section()
+    complaint_opened: Section = Section()
     notify: Notify = Notify()
 
 

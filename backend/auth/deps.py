@@ -96,5 +96,7 @@ CanRecordProofs = Annotated[Principal, Depends(require(Permission.PROOFS_RECORD)
 CanReadProofs = Annotated[Principal, Depends(require(Permission.PROOFS_READ))]
 CanExportProofs = Annotated[Principal, Depends(require(Permission.PROOFS_EXPORT))]
 CanOpenAfterSale = Annotated[Principal, Depends(require(Permission.RETURNS_AFTER_SALE))]
+CanOpenComplaints = Annotated[Principal, Depends(require(Permission.COMPLAINTS_OPEN))]
+CanResolveComplaints = Annotated[Principal, Depends(require(Permission.COMPLAINTS_RESOLVE))]
 CanReadWebhooks = Annotated[Principal, Depends(require(Permission.WEBHOOKS_READ))]
 CanManageWebhooks = Annotated[Principal, Depends(require(Permission.WEBHOOKS_MANAGE))]

@@ -47,6 +47,8 @@ class AlertRule(StrEnum):
     DELIVERY_EXCEPTION = "delivery_exception"
     RETURN_REQUESTED = "return_requested"
     CLAIM_REQUESTED = "claim_requested"
+    COMPLAINT_OPENED = "complaint_opened"
+    """A customer's complaint waits for support to resolve it."""
 
 
 class Alert(Response):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import (
     ConfigDict,
     Field,
 )
 
-from backend_client.models.common import Code, Reason, Request, Response, Version
+from backend_client.models.common import ByValue, Code, Reason, Request, Response, Version
 from backend_client.models.proof import Proof
 
 
@@ -151,7 +152,7 @@ class ComplaintCreate(Request):
         },
     )
 
-    category: ComplaintCategory
+    category: Annotated[ComplaintCategory, ByValue]
     reason: Reason = Field(description="What the customer says.")
     amount_cents: int = Field(
         default=0, ge=0, le=10_000_000, description="Money the customer asks back, if any."
@@ -168,7 +169,7 @@ class ComplaintResolution(Request):
     )
 
     version: Version = Field(description="The request version you last saw.")
-    outcome: ComplaintOutcome
+    outcome: Annotated[ComplaintOutcome, ByValue]
     amount_cents: int = Field(
         default=0, ge=0, le=10_000_000, description="The voucher's or refund's amount."
     )

@@ -17,6 +17,7 @@ RETURNS_DECIDE = "returns:decide"
 KPI_READ = "kpi:read"
 PROOFS_READ = "proofs:read"
 WEBHOOKS_MANAGE = "webhooks:manage"
+COMPLAINTS_RESOLVE = "complaints:resolve"
 """The server's permission names the console reads (docs/permissions.md)."""
 
 WATCHES = "a viewer account watches; it does not change anything"
@@ -33,6 +34,7 @@ GUARDS: dict[str, tuple[str, str]] = {
     "reassign": (ORDERS_ASSIGN, DISPATCHING),
     "proofs": (PROOFS_READ, "proofs of delivery are for the desk, the store and the rider"),
     "resume": (WEBHOOKS_MANAGE, "webhooks are managed by admins"),
+    "resolve": (COMPLAINTS_RESOLVE, "complaints are resolved by support or a supervisor"),
 }
 """Guarded action name -> (the permission it needs, why not without it)."""
 

@@ -130,11 +130,10 @@ async def _desk(sim: Simulator, story: Story, rng: random.Random) -> None:
     while True:
         report = await story.reports.get()
         match report:
-            case Doorstep.SIGNED:
+            case Doorstep.SIGNED | "closed":
+                # The rider's word or the stream's, whichever comes first: once either way.
                 if story.status == S.SIGNED:
                     await complaints.after_delivery(sim, story, rng)
-                return
-            case "closed":
                 return
             case "accident":
                 await sim.sleep(rng.uniform(300, 600))

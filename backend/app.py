@@ -76,6 +76,7 @@ from backend.realtime.router import router as stream_router
 from backend.reports.router import router as reports_router
 from backend.responses import document_unparseable_bodies
 from backend.restock.router import router as restock_router
+from backend.returns.complaints_router import router as complaints_router
 from backend.returns.router import router as returns_router
 from backend.riders.geocoder import geocoder_for
 from backend.riders.map_router import router as rider_map_router
@@ -326,6 +327,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         alerts_router,
         notifications_router,
         returns_router,
+        complaints_router,
         sensors_router,
         order_sensors_router,
         stream_router,

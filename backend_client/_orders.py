@@ -11,6 +11,8 @@ from backend_client.models import (
     BatchTransition,
     ClaimCreate,
     ClaimItem,
+    ComplaintCategory,
+    ComplaintCreate,
     Delivery,
     Event,
     ExchangeCreate,
@@ -189,6 +191,26 @@ class Orders(Resource):
             f"/orders/{order_id}/returns",
             ReturnRequest,
             json=ReturnCreate(version=version, reason=reason),
+            idempotency_key=idempotency_key,
+        )
+
+    async def open_complaint(
+        self,
+        order_id: int,
+        category: ComplaintCategory,
+        reason: str,
+        *,
+        amount_cents: int = 0,
+        idempotency_key: str | None = None,
+    ) -> ReturnRequest:
+        """The customer complains: a complaint waits for support (`client.requests.resolve`);
+        the order's state does not change."""
+        body = ComplaintCreate(category=category, reason=reason, amount_cents=amount_cents)
+        return await self._transport.call(
+            "POST",
+            f"/orders/{order_id}/complaints",
+            ReturnRequest,
+            json=body,
             idempotency_key=idempotency_key,
         )
 

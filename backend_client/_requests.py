@@ -1,9 +1,17 @@
-"""`client.requests`: returns and claims waiting for a decision, and the decisions."""
+"""`client.requests`: returns and claims waiting for a decision, and the decisions; complaints
+waiting for a resolution, and the resolutions."""
 
 from __future__ import annotations
 
 from backend_client._transport import Resource, query_params
-from backend_client.models import RequestDecision, RequestKind, RequestState, ReturnRequest
+from backend_client.models import (
+    ComplaintOutcome,
+    ComplaintResolution,
+    RequestDecision,
+    RequestKind,
+    RequestState,
+    ReturnRequest,
+)
 
 
 class Requests(Resource):
@@ -59,5 +67,27 @@ class Requests(Resource):
             f"/requests/{request_id}/reopen",
             ReturnRequest,
             json=RequestDecision(version=version, reason=reason),
+            idempotency_key=idempotency_key,
+        )
+
+    async def resolve(
+        self,
+        request_id: int,
+        version: int,
+        outcome: ComplaintOutcome,
+        *,
+        amount_cents: int = 0,
+        note: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> ReturnRequest:
+        """Resolve a complaint: an apology, or a voucher or refund of `amount_cents`."""
+        body = ComplaintResolution(
+            version=version, outcome=outcome, amount_cents=amount_cents, note=note
+        )
+        return await self._transport.call(
+            "POST",
+            f"/requests/{request_id}/resolve",
+            ReturnRequest,
+            json=body,
             idempotency_key=idempotency_key,
         )

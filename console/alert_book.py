@@ -35,6 +35,7 @@ RULE_WORDS: dict[AlertRule, str] = {
     AlertRule.CLAIM_REQUESTED: "claim",
     AlertRule.UNDERSTAFFED_ZONE: "short of riders",
     AlertRule.LOW_STOCK: "low stock",
+    AlertRule.COMPLAINT_OPENED: "complaint",
 }
 """Short words for the queue's rule column."""
 

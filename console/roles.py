@@ -20,6 +20,7 @@ WEBHOOKS_MANAGE = "webhooks:manage"
 RIDERS_MOVE = "riders:move"
 STAFFING_READ = "staffing:read"
 STOCK_ADJUST = "stock:adjust"
+COMPLAINTS_RESOLVE = "complaints:resolve"
 """The server's permission names the console reads (docs/permissions.md)."""
 
 WATCHES = "a viewer account watches; it does not change anything"
@@ -38,6 +39,7 @@ GUARDS: dict[str, tuple[str, str]] = {
     "resume": (WEBHOOKS_MANAGE, "webhooks are managed by admins"),
     "move_zone": (RIDERS_MOVE, "moving riders between zones is for dispatchers and supervisors"),
     "adjust_stock": (STOCK_ADJUST, "stock is adjusted by the warehouse's own staff or an admin"),
+    "resolve": (COMPLAINTS_RESOLVE, "complaints are resolved by support or a supervisor"),
 }
 """Guarded action name -> (the permission it needs, why not without it)."""
 

@@ -110,9 +110,14 @@ AFTER = {
 TAKE_BACK = "z takes a rejection back for a couple of minutes."
 
 
+def _decided(alert: Alert) -> bool:
+    """A return, claim or exchange waits behind it (a complaint is resolved instead: `o`)."""
+    return alert.request_id is not None and alert.rule != AlertRule.COMPLAINT_OPENED
+
+
 def decided_words(store: Store, alerts: list[Alert]) -> str:
     """What a decision on `alerts` is about, in a few words."""
-    deciding = [a for a in alerts if a.request_id is not None]
+    deciding = [a for a in alerts if _decided(a)]
     if len(deciding) == 1:
         return request_words(store, deciding[0])
     return f"{len(deciding)} requests"
@@ -123,7 +128,7 @@ def decision(
 ) -> ConfirmDialog | None:
     """The question before approving or rejecting the returns and claims behind `alerts`, or
     None when no request waits behind them."""
-    deciding = [a for a in alerts if a.request_id is not None]
+    deciding = [a for a in alerts if _decided(a)]
     if not deciding:
         return None
     because = [f"reason: {reason}"] if reason else []
@@ -153,7 +158,7 @@ async def decide(
     """Approve or reject the returns and claims behind these alerts (asked and confirmed
     already: `decision`)."""
     app = screen.app
-    requests = [a.request_id for a in alerts if a.request_id is not None]
+    requests = [a.request_id for a in alerts if a.request_id is not None and _decided(a)]
     verb = "Approve" if approve else "Reject"
     subject = f"request {requests[0]}" if len(requests) == 1 else f"{len(requests)} requests"
     client, _store = _parts(screen)

@@ -1,6 +1,7 @@
 """The exception queue: every standing alert, most severe and longest waiting first, and the
 desk's verbs on it: acknowledge, next unhandled, open the order, reassign, approve or reject a
-return or claim, snooze; on the alert under the cursor or on every marked one.
+return or claim, resolve a complaint, snooze; on the alert under the cursor or on every marked
+one.
 
 Redraws on the app's bounded tick, only when the queue or the alert under the cursor changed
 (and once a second for the ages).
@@ -22,11 +23,11 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from backend_client.models import Alert, AlertRule, AlertState, OrderState
+from backend_client.models import Alert, AlertRule, AlertState, ComplaintOutcome, OrderState
 from console.alert_book import RULE_WORDS, AlertFilter
 from console.alert_words import figure_words
 from console.store import Changes, Store
-from screens import alert_actions, reassign
+from screens import alert_actions, complaint_actions, reassign
 from screens.dialogs import ReasonDialog
 from screens.guard import LiveScreen
 from widgets.alert_filter_bar import AlertFilterBar
@@ -49,6 +50,8 @@ def figure(value: object, zone: tzinfo | None) -> str:
 def next_step(alert: Alert, store: Store) -> str:
     """What ends this incident, and the key that does it."""
     card = store.orders.get(alert.order_id) if alert.order_id is not None else None
+    if complaint_actions.is_complaint(alert):
+        return "o resolves the complaint: an apology, a voucher or a refund"
     if alert.request_id is not None:
         words = alert_actions.request_words(store, alert)
         return f"p approves {words}, x rejects it (with a reason)"
@@ -95,6 +98,14 @@ class ExceptionsScreen(LiveScreen):
             "Reject",
             tooltip="Reject the return or claim (with a reason)",
             id="queue.reject",
+        ),
+        Binding(
+            "o",
+            "resolve",
+            "Resolve",
+            tooltip="Resolve the complaint: an apology, a voucher or a refund",
+            show=False,  # named by the alert's "next" line; the footer is full at 80 columns
+            id="queue.resolve",
         ),
         Binding("s", "snooze", "Snooze", tooltip="Hide it for a while", id="queue.snooze"),
         Binding(
@@ -295,6 +306,25 @@ class ExceptionsScreen(LiveScreen):
                 ReasonDialog(f"Reject {words}: why?"),
                 lambda reason: confirm(reason) if reason else None,
             )
+
+    def action_resolve(self) -> None:
+        """o: the complaint under the cursor, resolved; its first question comes up at once."""
+        alert = self.current()
+        if alert is None or not complaint_actions.is_complaint(alert):
+            self.notify("Resolve: no complaint under the cursor.", severity="warning")
+            return
+
+        async def send(screen: Screen[Any], chosen: list[Alert]) -> None:
+            outcome, cents, note = answer[0]
+            await complaint_actions.resolve(screen, chosen[0], outcome, cents, note)
+
+        answer: list[Any] = [None]
+
+        def answered(outcome: ComplaintOutcome, cents: int, note: str | None) -> None:
+            answer[0] = (outcome, cents, note)
+            self._run(send, [alert])
+
+        complaint_actions.ask(self, alert, answered)
 
     def action_take_back(self) -> None:
         """z: the last rejection made here back to waiting, if the server still allows it."""

@@ -20,6 +20,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer
 
 from backend_client.models import Channel, KpiFigures, KpiSummary
+from console.complaint_words import kpi_complaint_line
 from console.sensor_words import kpi_sensor_line, sensor_alerts
 from console.store import Changes, KpiScope, Lane, OrderFilter, Store
 from screens.dialogs import ChoiceDialog
@@ -116,6 +117,8 @@ class KpiScreen(LiveScreen):
     DEFAULT_CSS = """
     KpiScreen #window { height: 1; padding: 0 1; color: $text-muted; }
     KpiScreen #sensors { height: auto; padding: 0 1; }
+    KpiScreen #complaints { height: auto; padding: 0 1; display: none; }
+    KpiScreen #complaints.-shown { display: block; }
     KpiScreen #body { height: 1fr; }
     KpiScreen #tiles { grid-size: 8; grid-gutter: 0 1; height: 6; padding: 0 1; }
     KpiScreen.-two-rows #tiles { grid-size: 4; height: 12; }
@@ -151,6 +154,7 @@ class KpiScreen(LiveScreen):
         yield StaleBanner()
         yield LiveText(id="window")
         yield LiveText(id="sensors")
+        yield LiveText(id="complaints")
         with VerticalScroll(id="body"):
             self.tiles = {spec.key: KpiTile(spec) for spec in TILES}
             with Grid(id="tiles"):
@@ -195,6 +199,7 @@ class KpiScreen(LiveScreen):
             self._draw_sensors(board.summary)
         if changes.kpi or changes.reloaded:
             self._draw_summary(board.summary)
+            self._draw_complaints(board.summary)
             self.call_after_refresh(self._say_what_is_below)  # rows came or went
             if board.series is not None and board.exceptions is not None:
                 day = (id(board.series), id(board.exceptions))
@@ -245,6 +250,15 @@ class KpiScreen(LiveScreen):
             return
         alerts = sensor_alerts(self.store.alerts.alerts.values())
         line.show(kpi_sensor_line(summary.sensors, alerts))
+
+    def _draw_complaints(self, summary: KpiSummary | None) -> None:
+        """Complaints per 100 delivered (a server without the complaint KPI: no line)."""
+        line = self.query_one("#complaints", LiveText)
+        complaints = summary.complaints if summary else None
+        if complaints is not None:
+            line.show(kpi_complaint_line(complaints))
+        if line.has_class("-shown") != (complaints is not None):
+            line.set_class(complaints is not None, "-shown")
 
     def _draw_window(self, summary: KpiSummary | None) -> None:
         zone = self.zone

@@ -311,7 +311,8 @@ async def delivery_exception(
     the thing to act on then, and has its own alert)."""
     rule = rules.delivery_exception
     waiting = select(ReturnRequestRow.order_id).where(
-        ReturnRequestRow.state == RequestState.PENDING
+        ReturnRequestRow.state == RequestState.PENDING,
+        ReturnRequestRow.kind != RequestKind.COMPLAINT,  # the order itself still waits
     )
     rows = (
         await session.execute(
@@ -571,7 +572,7 @@ async def off_route(
 async def requests_waiting(
     session: AsyncSession, rules: Rules, now: datetime, subjects: Subjects
 ) -> list[Finding]:
-    """Returns and claims waiting for a decision."""
+    """Returns and claims waiting for a decision, complaints for a resolution."""
     chosen: ColumnElement[bool] = true()
     if not subjects.everything:
         chosen = or_(
@@ -585,7 +586,12 @@ async def requests_waiting(
     )
     found = []
     for request, zone, rider_id in rows:
-        if request.kind == RequestKind.CLAIM:
+        if request.kind == RequestKind.COMPLAINT:
+            rule, setting = AlertRule.COMPLAINT_OPENED, rules.complaint_opened
+            title = (
+                f"Complaint ({request.category}) about order {request.order_id}: {request.reason}"
+            )
+        elif request.kind == RequestKind.CLAIM:
             rule, setting = AlertRule.CLAIM_REQUESTED, rules.claim_requested
             title = (
                 f"Claim of {request.amount_cents / 100:.2f} for order {request.order_id}: "
@@ -607,7 +613,11 @@ async def requests_waiting(
                 request_id=request.id,
                 warehouse_id=request.warehouse_id,
                 zone=zone,
-                details={"amount_cents": request.amount_cents, "opened_by": request.opened_by},
+                details={
+                    "amount_cents": request.amount_cents,
+                    "opened_by": request.opened_by,
+                    **({"category": request.category} if request.category else {}),
+                },
             )
         )
     return found

@@ -249,6 +249,7 @@ class Rules(BaseModel):
     claim_requested: Section = Section()
     understaffed_zone: UnderstaffedZone = UnderstaffedZone()
     low_stock: LowStock = LowStock()
+    complaint_opened: Section = Section()
     notify: Notify = Notify()
 
 

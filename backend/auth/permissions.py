@@ -60,6 +60,8 @@ class Permission(StrEnum):
     SHIFTS_MANAGE = "shifts:manage"
     RIDERS_MOVE = "riders:move"
     STAFFING_READ = "staffing:read"
+    COMPLAINTS_OPEN = "complaints:open"
+    COMPLAINTS_RESOLVE = "complaints:resolve"
 
 
 EVERYONE = frozenset(Role)
@@ -145,6 +147,11 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.RIDERS_MOVE: frozenset({R.ADMIN, R.SUPERVISOR, R.DISPATCHER}),
     # Planned against needed per zone covers every zone: the desk's view.
     Permission.STAFFING_READ: DESK,
+    # The customer complains to support or through their channel (a refund's reason may be a
+    # complaint, too: channels/callbacks.py); support answers it, within its claim limit for
+    # vouchers and refunds (returns/complaints.py). Read with the other requests.
+    Permission.COMPLAINTS_OPEN: frozenset({R.ADMIN, R.SUPERVISOR, R.SUPPORT, R.CHANNEL}),
+    Permission.COMPLAINTS_RESOLVE: frozenset({R.ADMIN, R.SUPERVISOR, R.SUPPORT}),
 }
 
 CLAIM_LIMIT_CENTS: dict[Role, int | None] = {

@@ -3,22 +3,34 @@
 Paid: the order is paid (stock reserved) if it waits for payment. Cancelled by the customer:
 cancelled while nothing is picked yet; too late once picking began (the desk decides; the
 order's timeline says so). Refund requested: kept on the timeline and in reconciliation, and
-the order cancelled if that is still possible. Nothing here refuses the platform: every
-callback is acknowledged with what became of it.
+the order cancelled if that is still possible; a refund whose reason is a complaint (quality,
+late, the rider, a wrong item: `returns.reasons`) about an order under way or delivered opens a
+complaint for support as well. Nothing here refuses the platform: every callback is
+acknowledged with what became of it.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.channels.adapter import CallbackKind, ChannelCallback
+from backend.errors import Conflict
 from backend.orders import service as orders
 from backend.orders.lifecycle import RULES_BY_ACTION
 from backend.orders.records import OrderRecord
 from backend.realtime.outbox import append_event
-from backend_client.models import CallbackOutcome, OrderAction, OrderState, TransitionRequest
+from backend.returns.complaints import check_complaint_window, open_complaint
+from backend.returns.reasons import category_of
+from backend_client.models import (
+    CallbackOutcome,
+    ComplaintCreate,
+    OrderAction,
+    OrderState,
+    TransitionRequest,
+)
 
 if TYPE_CHECKING:
     from backend.channels.intake import Intake
@@ -67,8 +79,39 @@ async def apply_callback(
             if state in CANCELLABLE and state != S.CANCELLED:
                 order = await _act(session, order, OrderAction.CANCEL, note, intake)
                 return CallbackOutcome.APPLIED, f"order {order.id} cancelled for the refund", order
+            complaint = await _complaint(session, order, callback, intake)
+            if complaint is not None:
+                detail = f"refund request{amount} kept for the desk; complaint {complaint} opened"
+                return CallbackOutcome.RECORDED, detail, order
             return CallbackOutcome.RECORDED, f"refund request{amount} kept for the desk", order
     return CallbackOutcome.IGNORED, f"{callback.kind} does not apply to an order", order
+
+
+async def _complaint(
+    session: AsyncSession, order: OrderRecord, callback: ChannelCallback, intake: Intake
+) -> int | None:
+    """The complaint a refund's reason makes, opened for support; None when the reason makes
+    none, the order is past the window, or the same complaint waits already."""
+    category = category_of(callback.reason)
+    if category is None or not callback.reason:
+        return None
+    window = timedelta(hours=intake.settings.after_sale_hours)
+    try:
+        check_complaint_window(order, now=intake.now, window=window)
+    except Conflict:
+        return None
+    body = ComplaintCreate(
+        category=category,
+        reason=callback.reason,
+        amount_cents=min(callback.amount_cents or 0, order.amount_cents),
+    )
+    try:
+        row = await open_complaint(
+            session, order.id, body, actor=intake.actor, now=intake.now, after_sale_window=window
+        )
+    except Conflict:  # that complaint waits already: the refund is its repetition
+        return None
+    return row.id
 
 
 async def _act(

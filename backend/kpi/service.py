@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.errors import Unprocessable
+from backend.kpi.complaints import complaint_kpis
 from backend.kpi.orders import created_cohort, due_cohort, merged, signed_cohort
 from backend.kpi.riders import utilisation
 from backend.kpi.scope import MAX_BUCKETS, MAX_WINDOW, TOTAL_KEY, Grouping, KpiScope
@@ -147,6 +148,7 @@ async def summary(session: AsyncSession, scope: KpiScope, *, now: datetime) -> K
         by_channel=by_channel,
         computed_at=now,
         sensors=await sensor_kpis(session, scope),
+        complaints=await complaint_kpis(session, scope),
     )
 
 

@@ -34,3 +34,9 @@ class ReturnRequestRow(Base):
     version: Mapped[int] = mapped_column(default=1)
     after_sale: Mapped[bool] = mapped_column(default=False, server_default=false())
     """Opened after the order was signed: approving moves it on from SIGNED, not EXCEPTION."""
+    category: Mapped[str | None] = mapped_column(String(20), index=True)
+    """A complaint's category (`ComplaintCategory`); null for the other kinds."""
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    """A resolved complaint's outcome (`ComplaintOutcome`)."""
+    outcome_cents: Mapped[int] = mapped_column(default=0, server_default="0")
+    """A resolved complaint's voucher or refund."""

@@ -15,7 +15,7 @@ from backend.orders.records import OrderRecord
 from backend.realtime.outbox import append_event
 from backend.returns.models import ReturnRequestRow
 from backend.sql import Query, sql_of
-from backend_client.models import RequestState, ReturnRequest
+from backend_client.models import RequestKind, RequestState, ReturnRequest
 
 
 def request_view(row: ReturnRequestRow) -> ReturnRequest:
@@ -55,8 +55,10 @@ async def announce(
 
 
 ANY_PENDING = Query(
-    "SELECT id FROM return_requests WHERE order_id = :order_id AND state = 'pending' LIMIT 1"
+    "SELECT id FROM return_requests WHERE order_id = :order_id AND state = 'pending' "
+    "AND kind <> 'complaint' LIMIT 1"
 )
+"""A return, claim or exchange waiting (a complaint waits whatever the order does)."""
 
 
 async def withdraw_pending(
@@ -79,6 +81,7 @@ async def withdraw_pending(
             .where(
                 ReturnRequestRow.order_id == order.id,
                 ReturnRequestRow.state == RequestState.PENDING,
+                ReturnRequestRow.kind != RequestKind.COMPLAINT,
             )
             .with_for_update()
         )

@@ -83,6 +83,7 @@ async def open_request(
         select(ReturnRequestRow).where(
             ReturnRequestRow.order_id == order.id,
             ReturnRequestRow.state == RequestState.PENDING,
+            ReturnRequestRow.kind != RequestKind.COMPLAINT,  # complaints never block
         )
     )
     if waiting is not None:
@@ -244,6 +245,11 @@ async def decide_request(
     now: datetime,
 ) -> ReturnRequestRow:
     row = await load_request(session, request_id, actor, for_update=True)
+    if row.kind == RequestKind.COMPLAINT:
+        raise Conflict(
+            f"request {row.id} is a complaint: resolve it (POST /requests/{row.id}/resolve) "
+            "with an apology, a voucher or a refund"
+        )
     check_version(row, body.version, actor)
     if row.state != RequestState.PENDING:
         raise Conflict(f"request {row.id} was already {row.state} by {row.decided_by}")
@@ -328,6 +334,7 @@ async def reopen_request(
         select(ReturnRequestRow.id).where(
             ReturnRequestRow.order_id == order.id,
             ReturnRequestRow.state == RequestState.PENDING,
+            ReturnRequestRow.kind != RequestKind.COMPLAINT,
         )
     )
     if waiting is not None:

@@ -198,39 +198,54 @@ def order_payload(seed: int, plan: OrderPlan, promised_at: datetime) -> dict[str
     raise ValueError(f"no platform for {plan.channel}")
 
 
-def callback_payload(plan: OrderPlan, kind: str, at: datetime, reason: str) -> dict[str, Any]:
-    """`paid` or `cancelled` (by the customer) for the plan's order, in its channel's words."""
+def callback_payload(
+    plan: OrderPlan, kind: str, at: datetime, reason: str, amount_cents: int = 0
+) -> dict[str, Any]:
+    """`paid`, `cancelled` (by the customer) or `refund` (asked for `amount_cents`, for
+    `reason`) for the plan's order, in its channel's words."""
     external_id, local = plan.external_id, at.astimezone(BEIJING)
+    yuan = round(amount_cents / 100, 2)
     match plan.channel, kind:
         case Channel.APP, _:
-            event = {"paid": "PAID", "cancelled": "CANCELLED_BY_USER"}[kind]
+            event = {"paid": "PAID", "cancelled": "CANCELLED_BY_USER",
+                     "refund": "REFUND_REQUESTED"}[kind]  # fmt: skip
             return {"eventId": f"{external_id}-{kind}", "orderNo": external_id, "event": event,
-                    "occurredAt": at.isoformat(), "reason": reason}  # fmt: skip
+                    "occurredAt": at.isoformat(), "reason": reason,
+                    **({"amountCents": amount_cents} if kind == "refund" else {})}  # fmt: skip
         case Channel.MINI_PROGRAM, _:
-            event = {"paid": "TRANSACTION.SUCCESS", "cancelled": "TRANSACTION.CLOSED"}[kind]
+            event = {"paid": "TRANSACTION.SUCCESS", "cancelled": "TRANSACTION.CLOSED",
+                     "refund": "REFUND.APPLY"}[kind]  # fmt: skip
+            resource: dict[str, Any] = {"out_trade_no": external_id, "reason": reason}
+            if kind == "refund":
+                resource["amount"] = amount_cents
             return {"id": f"{external_id}-{kind}", "create_time": at.isoformat(),
-                    "event_type": event,
-                    "resource": {"out_trade_no": external_id, "reason": reason}}  # fmt: skip
+                    "event_type": event, "resource": resource}  # fmt: skip
         case Channel.MEITUAN, _:
-            notify = {"paid": "order_paid", "cancelled": "order_cancel"}[kind]
+            notify = {"paid": "order_paid", "cancelled": "order_cancel",
+                      "refund": "refund_apply"}[kind]  # fmt: skip
             return {"msg_id": f"{external_id}-{kind}", "notify_type": notify,
                     "timestamp": int(at.timestamp()), "order_id": external_id,
-                    "reason": reason}  # fmt: skip
+                    "reason": reason, **({"money": yuan} if kind == "refund" else {})}  # fmt: skip
         case Channel.ELEME, _:
-            message = {"orderId": external_id, "reason": reason}
-            kind_code = {"paid": 11, "cancelled": 14}[kind]
+            message: dict[str, Any] = {"orderId": external_id, "reason": reason}
+            if kind == "refund":
+                message["refundAmount"] = yuan
+            kind_code = {"paid": 11, "cancelled": 14, "refund": 30}[kind]
             return {"requestId": f"{external_id}-{kind}", "type": kind_code,
                     "timestamp": int(at.timestamp() * 1000),
                     "message": json.dumps(message, ensure_ascii=False)}  # fmt: skip
         case Channel.STORE, _:
             return {"event_id": f"{external_id}-{kind}", "receipt_no": external_id,
-                    "type": {"paid": "payment", "cancelled": "void"}[kind],
-                    "at": f"{local:%Y-%m-%d %H:%M:%S}", "note": reason}  # fmt: skip
+                    "type": {"paid": "payment", "cancelled": "void", "refund": "refund"}[kind],
+                    "at": f"{local:%Y-%m-%d %H:%M:%S}", "note": reason,
+                    **({"amount": f"{yuan:.2f}"} if kind == "refund" else {})}  # fmt: skip
         case Channel.GROUP_BUY, _:
-            notify = {"paid": "PAY_SUCCESS", "cancelled": "USER_CANCEL"}[kind]
+            notify = {"paid": "PAY_SUCCESS", "cancelled": "USER_CANCEL",
+                      "refund": "AFTER_SALE_APPLY"}[kind]  # fmt: skip
             return {"notify_id": f"{external_id}-{kind}", "sub_order_sn": external_id,
                     "notify_type": notify, "notify_time": int(at.timestamp() * 1000),
-                    "reason": reason}  # fmt: skip
+                    "reason": reason,
+                    **({"refund_amount": amount_cents} if kind == "refund" else {})}  # fmt: skip
     raise ValueError(f"no platform for {plan.channel}")
 
 
@@ -252,9 +267,9 @@ class Platforms:
         )
 
     async def tell(
-        self, plan: OrderPlan, kind: str, at: datetime, reason: str = ""
+        self, plan: OrderPlan, kind: str, at: datetime, reason: str = "", amount_cents: int = 0
     ) -> ChannelCallbackResult:
-        payload = callback_payload(plan, kind, at, reason)
+        payload = callback_payload(plan, kind, at, reason, amount_cents)
         return await self._through_outages(
             lambda: self.client.channels.send_callback(
                 plan.channel, payload, demo_channel_secret(plan.channel)

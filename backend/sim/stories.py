@@ -8,7 +8,7 @@ import random
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from backend.sim import customers
+from backend.sim import complaints, customers
 from backend.sim.accounts import merchant_account
 from backend.sim.demand import Doorstep, OrderPlan
 from backend.sim.world import Story
@@ -131,6 +131,9 @@ async def _desk(sim: Simulator, story: Story, rng: random.Random) -> None:
         report = await story.reports.get()
         match report:
             case Doorstep.SIGNED | "closed":
+                # The rider's word or the stream's, whichever comes first: once either way.
+                if story.status == S.SIGNED:
+                    await complaints.after_delivery(sim, story, rng)
                 return
             case "accident":
                 await sim.sleep(rng.uniform(300, 600))

@@ -43,6 +43,13 @@ async def kpi_session(
     shadows = [
         Shadow("orders", blank=KPI_UNREAD),
         Shadow("events", hot_where=KPI_EVENTS, archived=[("kind", "in", KPI_EVENT_KINDS)]),
+        # The complaint KPI (backend/kpi/complaints.py) counts complaints of archived orders.
+        Shadow(
+            "return_requests",
+            hot_where="kind = 'complaint'",
+            archived=[("kind", "=", "complaint")],
+            blank=("reason", "decision_reason"),
+        ),
     ]
     async with tiered_session(db, store_for(settings), parts, shadows) as session:
         yield session

@@ -50,6 +50,8 @@ class AlertRule(StrEnum):
     UNDERSTAFFED_ZONE = "understaffed_zone"
     LOW_STOCK = "low_stock"
     """A warehouse's SKUs below their threshold or about to run out (one alert per warehouse)."""
+    COMPLAINT_OPENED = "complaint_opened"
+    """A customer's complaint waits for support to resolve it."""
 
 
 class Alert(Response):

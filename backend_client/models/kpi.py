@@ -81,6 +81,31 @@ class SensorKpis(Response):
     humidity_max: float | None
 
 
+class ComplaintRate(Response):
+    """Complaints about one channel's, warehouse's or category's orders per 100 delivered."""
+
+    key: str = Field(description="The channel, the warehouse id or the category.")
+    complaints: int = Field(description="Complaints opened in the window.")
+    delivered: int = Field(description="Orders signed in the window (for a category: all of them).")
+    per_100_delivered: float | None = Field(description="100 x `complaints` / `delivered`.")
+
+
+class ComplaintKpis(Response):
+    """The complaint KPI (seed 000: complaints -35 %): complaints opened in the window per 100
+    orders delivered (signed) in it, in total and by channel, warehouse and category."""
+
+    complaints: int = Field(description="Complaints opened in the window.")
+    resolved: int = Field(description="Of them, those resolved by now.")
+    delivered: int = Field(description="Orders signed in the window.")
+    per_100_delivered: float | None = Field(description="100 x `complaints` / `delivered`.")
+    previous_per_100_delivered: float | None = Field(
+        description="The same for the window of the same length just before."
+    )
+    by_channel: list[ComplaintRate]
+    by_warehouse: list[ComplaintRate]
+    by_category: list[ComplaintRate]
+
+
 class KpiSummary(Response):
     """Answer of `GET /api/v1/kpi/summary`, and what the `kpi` stream topic pushes."""
 
@@ -91,6 +116,9 @@ class KpiSummary(Response):
     computed_at: datetime = Field(description="The server's clock when it was computed.")
     sensors: SensorKpis | None = Field(
         default=None, description="Temperature and humidity read in the window."
+    )
+    complaints: ComplaintKpis | None = Field(
+        default=None, description="Complaints per 100 delivered orders (docs/complaints.md)."
     )
 
 

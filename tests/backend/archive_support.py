@@ -59,12 +59,23 @@ async def signed_order(api: Api, rider: int, *, late: bool = False) -> dict[str,
 
 
 async def history(api: Api, days: int = 3) -> dict[str, list[int]]:
-    """Per day: two signed orders (one late), one cancelled; then an open one, now."""
+    """Per day: two signed orders (one late, complained about), one cancelled; then an open
+    one, now."""
     made: dict[str, list[int]] = {"closed": [], "open": []}
     await api.rider_online(1)
     for _ in range(days):
         made["closed"].append((await signed_order(api, 1))["id"])
-        made["closed"].append((await signed_order(api, 1, late=True))["id"])
+        late = await signed_order(api, 1, late=True)
+        made["closed"].append(late["id"])
+        # The customer complains about it (the complaint KPI reads archived complaints too).
+        complaint = {"category": "late", "reason": "15 minutes late"}
+        opened = await api.post("support", f"/orders/{late['id']}/complaints", json=complaint)
+        assert opened.status_code == 201, opened.text
+        answer = {"version": 1, "outcome": "apology"}  # resolved: nothing keeps it hot
+        resolved = await api.post(
+            "support", f"/requests/{opened.json()['id']}/resolve", json=answer
+        )
+        assert resolved.status_code == 200, resolved.text
         cancelled = await api.create_order()
         cancelled = await api.act("channel-app", cancelled, "cancel", reason="changed mind")
         made["closed"].append(cancelled["id"])

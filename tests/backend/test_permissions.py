@@ -93,6 +93,8 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "shifts:manage": frozenset({"admin", "supervisor", "dispatcher"}),
     "riders:move": frozenset({"admin", "supervisor", "dispatcher"}),
     "staffing:read": frozenset({"admin", "supervisor", "dispatcher", "support", "viewer"}),
+    "complaints:open": frozenset({"admin", "supervisor", "support", "channel"}),
+    "complaints:resolve": frozenset({"admin", "supervisor", "support"}),
 }
 
 PUBLIC = "none"
@@ -147,6 +149,8 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("POST", "/requests/{request_id}/approve", "returns:decide"),
     ("POST", "/requests/{request_id}/reject", "returns:decide"),
     ("POST", "/requests/{request_id}/reopen", "returns:decide"),
+    ("POST", "/orders/{order_id}/complaints", "complaints:open"),
+    ("POST", "/requests/{request_id}/resolve", "complaints:resolve"),
     ("POST", "/sensors/readings", "sensors:report"),
     ("GET", "/orders/{order_id}/sensors", "orders:read"),
     ("GET", "/events", ANY_ACCOUNT),
@@ -653,6 +657,20 @@ class Matrix:
             for role in ROLES
             if holds(role, "returns:aftersale")
         }
+        # Complaints waiting for support, one per resolver, about a signed order.
+        about = self.signed["admin"]["id"]
+        categories = iter(("late", "quality", "other", "damaged"))
+        self.complaints = {
+            role: (
+                await api.post(
+                    "support",
+                    f"/orders/{about}/complaints",
+                    json={"category": next(categories), "reason": REASON},
+                )
+            ).json()
+            for role in ROLES
+            if holds(role, "complaints:resolve")
+        }
         returning = await order_in(api, "DELIVERING", rider=next(spare))
         self.photos = {
             "rider": await photo_of(api, self.out["claims"]["rider"]),
@@ -862,6 +880,14 @@ class Matrix:
                     "items": [{"sku": "VEG-BOKCHOY", "quantity": 1}],
                 }
                 return Call(f"/orders/{order['id']}/exchanges", json=body, ok=201)
+            case "POST", "/orders/{order_id}/complaints":
+                order = self.signed.get(role, self.shared)
+                body = {"category": "rider_conduct", "reason": REASON}
+                return Call(f"/orders/{order['id']}/complaints", json=body, ok=201)
+            case "POST", "/requests/{request_id}/resolve":
+                complaint = self.complaints.get(role, self.complaints["admin"])
+                body = {"version": complaint["version"], "outcome": "apology"}
+                return Call(f"/requests/{complaint['id']}/resolve", json=body)
             case "GET", "/requests":
                 return Call("/requests")
             case "GET", "/requests/{request_id}":

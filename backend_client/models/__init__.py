@@ -167,6 +167,15 @@ from backend_client.models.sensors import (
     TemperatureReading,
     TemperatureReadings,
 )
+from backend_client.models.staffing import (
+    RiderMove,
+    Shift,
+    ShiftCreate,
+    ShiftUpdate,
+    Staffing,
+    StaffingHour,
+    ZoneStaffing,
+)
 from backend_client.models.stream import (
     ClientHeartbeat,
     ClientMessage,
@@ -346,6 +355,7 @@ __all__ = [
     "RiderFix",
     "RiderIn",
     "RiderLine",
+    "RiderMove",
     "RiderRegistration",
     "RiderRoute",
     "RiderStatus",
@@ -356,9 +366,14 @@ __all__ = [
     "SensorKpis",
     "SensorReading",
     "ServerMessage",
+    "Shift",
+    "ShiftCreate",
+    "ShiftUpdate",
     "SignatureRequest",
     "SkuLoss",
     "SnapshotRequired",
+    "Staffing",
+    "StaffingHour",
     "StockAdjust",
     "StockLevel",
     "StreamError",
@@ -400,6 +415,7 @@ __all__ = [
     "Welcome",
     "WireModel",
     "Zone",
+    "ZoneStaffing",
     "normalise_name",
     "text",
 ]

@@ -14,7 +14,8 @@ from backend.alerts.low_stock import RATE_WINDOW, low_item
 from backend.alerts.rules import DEFAULT_FILE, parse_rules
 from backend.sim.city import demo_city, demo_zones
 from backend.sim.demand import BEIJING, Demand
-from backend.sim.runner import REPLENISH_BELOW, REPLENISH_EVERY_S
+from backend.sim.runner import REPLENISH_EVERY_S
+from backend.sim.stores import TOP_UP_BELOW
 
 DAY = datetime(2026, 11, 23, tzinfo=BEIJING)
 
@@ -44,9 +45,11 @@ def replay_day(orders_per_hour: float, seed: int = 0) -> DayOfWarnings:
     day = DayOfWarnings()
     for minute in range(24 * 60):
         now = DAY + timedelta(minutes=minute)
-        if minute % (REPLENISH_EVERY_S // 60) == 0:  # the stores' scheduled deliveries
+        # The stores' scheduled deliveries: a fresh run's first day tops up (the restock plans
+        # take over once a day of demand stands behind them).
+        if minute % (REPLENISH_EVERY_S // 60) == 0:
             for key, units in available.items():
-                if units < target[key[1]] * REPLENISH_BELOW:
+                if units < target[key[1]] * TOP_UP_BELOW:
                     available[key] = target[key[1]]
         while plan.at <= now:
             warehouse = warehouse_of[plan.zone]

@@ -19,7 +19,7 @@ from backend.clock import ManualClock
 from tests.backend.archive_support import assert_one_tier_each, census, history, ten_days_ago
 from tests.support import TEST_FIELD_KEYS, started
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long(80)]
 
 
 def archive_command(database_url: str, archive: Path, fault: str | None) -> int:

@@ -10,7 +10,7 @@ import pytest
 from tests.bench.test_bench_smoke import run_part
 
 # slow: benchmarks at a tiny scale (a minute or so).
-pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.long(40)]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.long(28)]
 
 
 def test_the_stream_and_console_benchmarks_produce_their_figures(tmp_path: Path) -> None:

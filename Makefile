@@ -40,7 +40,7 @@ lint: install
 	$(BIN)/mypy  # the packages, as pyproject's [tool.mypy] says: strict for the contract and the store
 
 test: install services system lint ## install, lint, and run the whole test suite
-	$(BIN)/pytest -n 3 --dist loadfile -m "not serial" --durations=15  # three workers on two cores: most tests wait on a server process; a file per worker at a time
+	$(BIN)/pytest -n 3 --dist loadfile --no-loadscope-reorder -m "not serial" --durations=15  # three workers on two cores: most tests wait on a server process; a file per worker at a time, the long ones first (tests/conftest.py)
 	$(BIN)/pytest -m serial  # whole demos, timing bounds and the shared Redis channel: alone
 
 test-fast: install services ## the inner loop: everything not marked slow, on two cores (about 110 s of CPU)

@@ -1,6 +1,7 @@
 """`freshline archive` killed (SIGKILL, a real subprocess) at each point of a move, then run
-again: every row is in exactly one tier, and the totals are those of before. On SQLite and
-PostgreSQL."""
+again: every row is in exactly one tier, and the totals are those of before. On SQLite here, on
+PostgreSQL in `test_archive_crash_postgresql.py` (each twin holds a worker for most of a minute:
+in two files, `make test` runs them side by side)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from backend.clock import ManualClock
 from tests.backend.archive_support import assert_one_tier_each, census, history, ten_days_ago
 from tests.support import TEST_FIELD_KEYS, started
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long(25)]
 
 
 def archive_command(database_url: str, archive: Path, fault: str | None) -> int:
@@ -71,8 +72,13 @@ async def totals(database_url: str, archive: Path) -> tuple[int, int]:
     return int(count), int(amount)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_killed_at_every_point_of_a_move_loses_nothing(database_url: str, tmp_path: Path) -> None:
-    url = database_url
+    killed_at_every_point_of_a_move(database_url, tmp_path)
+
+
+def killed_at_every_point_of_a_move(url: str, tmp_path: Path) -> None:
+    """The history of three days archived with a kill at each point in turn, then whole."""
     archive = tmp_path / "archive"
 
     async def make() -> None:

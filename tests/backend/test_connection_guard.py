@@ -16,7 +16,7 @@ import websockets
 from tests.servers import Server, running, serving
 from tests.support import eventually
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long(35)]
 
 CLOSED_WITHIN_S = 60.0
 """A bound for a loaded machine: the server closes them after 1 s."""

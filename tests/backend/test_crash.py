@@ -19,7 +19,10 @@ from tests.conftest import empty_postgres_database
 from tests.servers import serving
 from tests.support import customer, eventually
 
-pytestmark = pytest.mark.slow  # backends killed mid-write, on SQLite and PostgreSQL
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.long(35),
+]  # backends killed mid-write, on SQLite and PostgreSQL
 
 SENDERS = 8
 

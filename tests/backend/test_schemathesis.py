@@ -20,7 +20,7 @@ from schemathesis.generation.case import Case
 
 from tests.servers import Server, serving
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long(90)]
 
 EXAMPLES = 8
 """Per operation and phase: enough to reach each operation's edges, few enough for two cores."""

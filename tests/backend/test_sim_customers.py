@@ -12,7 +12,7 @@ from backend_client import FreshlineClient
 from backend_client.models import Topic
 from tests.backend.test_simulator import assert_no_server_errors, demo_server
 
-pytestmark = pytest.mark.slow  # a simulated city
+pytestmark = [pytest.mark.slow, pytest.mark.long(45)]  # a simulated city
 
 
 async def test_customers_open_their_links_and_sign_on_them(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from backend_client import FreshlineClient
 from backend_client.models import Order, OrderState, Topic
 from tests.servers import LOG, Server, running, serving
 
-pytestmark = pytest.mark.slow  # whole simulated cities
+pytestmark = [pytest.mark.slow, pytest.mark.long(45)]  # whole simulated cities
 
 START = datetime(2026, 11, 22, 11, 0, tzinfo=BEIJING)
 

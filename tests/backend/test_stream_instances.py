@@ -54,7 +54,7 @@ from tests.servers import Server, running, serving
 from tests.support import customer, eventually
 
 # slow: several backend instances on PostgreSQL and Redis.
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.long(35)]
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 ON_THE_BUS = {"FRESHLINE_BUS_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/5"}

@@ -16,7 +16,7 @@ from backend.sql import json_value
 from tests.servers import clean_env
 from tests.support import started
 
-pytestmark = pytest.mark.slow  # a backend process of its own per command
+pytestmark = [pytest.mark.slow, pytest.mark.long(20)]  # a backend process of its own per command
 
 
 def add_user(

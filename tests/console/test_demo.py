@@ -18,7 +18,10 @@ import pytest
 
 from tests.servers import FRESHLINE, clean_env
 
-pytestmark = pytest.mark.slow  # whole demos: a backend, the simulator and the console
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.long(30),
+]  # whole demos: a backend, the simulator and the console
 
 BANNER = re.compile(r"backend on http://127\.0\.0\.1:(\d+)")
 STATUS = re.compile(r"\| orders \d+: new \d+ picking \d+")

@@ -19,7 +19,10 @@ from tests.console.conftest import until
 from tests.stream_support import live_server
 from widgets.stale_banner import StaleBanner
 
-pytestmark = pytest.mark.slow  # the wall against a real backend, killed and restarted
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.long(30),
+]  # the wall against a real backend, killed and restarted
 
 BUILDING = "(the screen is still being built)"
 

@@ -200,7 +200,10 @@ async def started(database_url: str, clock: ManualClock, **settings: Any) -> Asy
 
     app = create_app(settings_for(database_url, **settings), clock=clock)
     async with (
-        LifespanManager(app, startup_timeout=STARTUP_S) as manager,
+        # Shutdown gets the same bound as startup: on a loaded machine the background loops'
+        # last passes can take over asgi-lifespan's 5 s, and an app whose shutdown timed out
+        # goes on running against the next test's database.
+        LifespanManager(app, startup_timeout=STARTUP_S, shutdown_timeout=STARTUP_S) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
         ) as client,

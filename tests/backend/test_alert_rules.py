@@ -359,7 +359,7 @@ async def test_the_rules_in_force_and_a_refused_file_are_shown(
     clock = ManualClock()
     app = create_app(settings_for(database_url, alert_rules_file=str(path)), clock=clock)
     async with (
-        LifespanManager(app, startup_timeout=STARTUP_S) as manager,
+        LifespanManager(app, startup_timeout=STARTUP_S, shutdown_timeout=STARTUP_S) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
         ) as client,
@@ -384,7 +384,7 @@ async def test_the_engine_answers_a_change_at_once_not_at_its_tick(database_url:
     settings = settings_for(database_url, alerts=True, alert_tick_seconds=60)
     app = create_app(settings, clock=clock)
     async with (
-        LifespanManager(app, startup_timeout=STARTUP_S) as manager,
+        LifespanManager(app, startup_timeout=STARTUP_S, shutdown_timeout=STARTUP_S) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
         ) as client,

@@ -130,7 +130,7 @@ async def test_the_demo_app_runs_on_simulated_time(sqlite_template: Path, tmp_pa
     )
     app = create_app(settings)
     async with (
-        LifespanManager(app, startup_timeout=STARTUP_S) as manager,
+        LifespanManager(app, startup_timeout=STARTUP_S, shutdown_timeout=STARTUP_S) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
         ) as client,

@@ -39,7 +39,7 @@ async def api(database_url: str, clock: ManualClock) -> AsyncIterator[Api]:
     settings = settings_for(database_url, auto_dispatch=True, auto_dispatch_seconds=3600)
     app = create_app(settings, clock=clock)
     async with (
-        LifespanManager(app, startup_timeout=STARTUP_S) as manager,
+        LifespanManager(app, startup_timeout=STARTUP_S, shutdown_timeout=STARTUP_S) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
         ) as client,

@@ -123,7 +123,7 @@ async def serving(settings: Settings, clock: ManualClock) -> AsyncIterator[Api]:
     """The real app on `settings`, started, behind an httpx client."""
     app = create_app(settings, clock=clock)
     async with (
-        LifespanManager(app, startup_timeout=STARTUP_S) as manager,
+        LifespanManager(app, startup_timeout=STARTUP_S, shutdown_timeout=STARTUP_S) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
         ) as client,
@@ -152,7 +152,7 @@ async def test_the_demo_seeds_its_zones_into_a_database_kept_from_before_them(
 ) -> None:
     settings = settings_for(database_url)
     app = create_app(settings, clock=clock)
-    async with LifespanManager(app, startup_timeout=STARTUP_S):
+    async with LifespanManager(app, startup_timeout=STARTUP_S, shutdown_timeout=STARTUP_S):
 
         async def forget_the_map(session: AsyncSession) -> None:
             await session.execute(delete(StreetRow))

@@ -147,7 +147,7 @@ async def test_a_changed_band_applies_without_a_restart(database_url: str, tmp_p
     clock = ManualClock()
     app = create_app(settings_for(database_url, alert_rules_file=str(path)), clock=clock)
     async with (
-        LifespanManager(app, startup_timeout=STARTUP_S) as manager,
+        LifespanManager(app, startup_timeout=STARTUP_S, shutdown_timeout=STARTUP_S) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
         ) as client,

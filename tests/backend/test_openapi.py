@@ -472,7 +472,7 @@ async def live(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Api]:
     clock = ManualClock()
     app = create_app(support.settings_for(f"sqlite+aiosqlite:///{path}"), clock=clock)
     async with (
-        LifespanManager(app, startup_timeout=STARTUP_S) as manager,
+        LifespanManager(app, startup_timeout=STARTUP_S, shutdown_timeout=STARTUP_S) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
         ) as client,

@@ -42,6 +42,8 @@ async def test_startup_failure_reports_the_real_error() -> None:
         f"{PG_SERVER}/freshline_no_such_database", bus_url="redis://127.0.0.1:6379/0"
     )
     with pytest.raises(Exception) as failure:
-        async with LifespanManager(create_app(settings), startup_timeout=STARTUP_S):
+        async with LifespanManager(
+            create_app(settings), startup_timeout=STARTUP_S, shutdown_timeout=STARTUP_S
+        ):
             pass
     assert "freshline_no_such_database" in str(failure.value)

@@ -717,7 +717,9 @@ async def test_against_the_real_app(database_url: str) -> None:
     clock = ManualClock()
     sleeps = FakeSleep()
     app = create_app(support.settings_for(database_url), clock=clock)
-    async with LifespanManager(app, startup_timeout=STARTUP_S) as manager:
+    async with LifespanManager(
+        app, startup_timeout=STARTUP_S, shutdown_timeout=STARTUP_S
+    ) as manager:
 
         def connect() -> FreshlineClient:
             transport = httpx.ASGITransport(app=manager.app)

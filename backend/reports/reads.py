@@ -13,11 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import Database
 from backend.settings import Settings
-from backend.tiers.reads import KPI_EVENT_KINDS, KPI_UNREAD, store_for
-from backend.tiers.session import Shadow, archived_parts, tiered_session
+from backend.tiers.reads import KPI_EVENT_KINDS, kpi_session
 
 REPORT_EVENT_KINDS = (*KPI_EVENT_KINDS, "order.created")
-REPORT_EVENTS = "kind IN (" + ", ".join(f"'{kind}'" for kind in REPORT_EVENT_KINDS) + ")"
 
 
 @asynccontextmanager
@@ -25,15 +23,7 @@ async def report_session(
     db: Database, settings: Settings, start: datetime, end: datetime
 ) -> AsyncIterator[AsyncSession]:
     """A session for the day report over [start, end): hot and archived rows alike."""
-    parts = await archived_parts(db, start, end)
-    if not parts:
-        async with db.read() as session:
-            yield session
-        return
-    shadows = [
-        Shadow("orders", blank=KPI_UNREAD),
-        Shadow("events", hot_where=REPORT_EVENTS, archived=[("kind", "in", REPORT_EVENT_KINDS)]),
-        Shadow("return_requests"),
-    ]
-    async with tiered_session(db, store_for(settings), parts, shadows) as session:
+    async with kpi_session(
+        db, settings, start, end, event_kinds=REPORT_EVENT_KINDS, every_request=True
+    ) as session:
         yield session

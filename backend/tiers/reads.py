@@ -20,7 +20,6 @@ KPI_EVENT_KINDS = ("rider.status", "rider.registered", "order.transition", "orde
 """The events the KPIs read (backend/kpi/: shifts, moves on and off the road, trouble, who
 cancelled): only these are loaded for a KPI window; the equality test
 (tests/backend/test_archive.py) holds the KPIs to the same figures before and after."""
-KPI_EVENTS = "kind IN ('rider.status', 'rider.registered', 'order.transition', 'order.assigned')"
 
 KPI_UNREAD = ("customer_name", "customer_phone", "address", "search_tags", "note")
 """Order columns no KPI reads: the biggest ones, left empty in a KPI window's orders."""
@@ -32,19 +31,30 @@ def store_for(settings: Settings) -> PartitionStore:
 
 @asynccontextmanager
 async def kpi_session(
-    db: Database, settings: Settings, start: datetime, end: datetime
+    db: Database,
+    settings: Settings,
+    start: datetime,
+    end: datetime,
+    *,
+    event_kinds: tuple[str, ...] = KPI_EVENT_KINDS,
+    every_request: bool = False,
 ) -> AsyncIterator[AsyncSession]:
-    """A session for KPI queries over [start, end): orders and events of every tier."""
+    """A session for KPI queries over [start, end): orders and events of every tier. Only
+    `event_kinds` are loaded from archived days, and of their return requests the complaints
+    (reasons blank), or with `every_request` all of them whole (the day report's claims)."""
     parts = await archived_parts(db, start, end)
     if not parts:
         async with db.read() as session:
             yield session
         return
+    events = "kind IN (" + ", ".join(f"'{kind}'" for kind in event_kinds) + ")"
     shadows = [
         Shadow("orders", blank=KPI_UNREAD),
-        Shadow("events", hot_where=KPI_EVENTS, archived=[("kind", "in", KPI_EVENT_KINDS)]),
+        Shadow("events", hot_where=events, archived=[("kind", "in", event_kinds)]),
         # The complaint KPI (backend/kpi/complaints.py) counts complaints of archived orders.
-        Shadow(
+        Shadow("return_requests")
+        if every_request
+        else Shadow(
             "return_requests",
             hot_where="kind = 'complaint'",
             archived=[("kind", "=", "complaint")],

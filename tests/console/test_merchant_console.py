@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from backend.db import Database
 from backend_client.models import Alert
@@ -15,7 +15,7 @@ from console.app import FreshlineApp
 from console.store import Lane
 from screens.board import BoardScreen
 from screens.dialogs import Dialog
-from screens.merchant import MerchantScreen
+from screens.merchant import PANES, MerchantScreen
 from screens.stock_dialog import AdjustDialog
 from tests.backend.restock_support import write_demand
 from tests.console.conftest import until
@@ -107,8 +107,9 @@ async def test_a_merchant_opens_their_warehouse_live(
         }
         # The desk's screens are not a key away: 1-4 in a burst leave the store's screen up,
         # the top bar has no tabs for them, and the palette does not offer them.
-        await pilot.press("1", "2", "3", "4")
-        await pilot.pause()
+        # (The burst ends with `right`: once its pane move shows, the keys before it were read.)
+        await pilot.press("1", "2", "3", "4", "right")
+        await until(pilot, lambda: screen.current == PANES[1], "the keys read")
         assert isinstance(app.screen, MerchantScreen)
         assert "Board" not in str(screen.query_one("TopBar #title").render())
         shown = {key for key, active in app.screen.active_bindings.items() if active.enabled}
@@ -183,8 +184,10 @@ async def test_writing_off_stock_from_the_keyboard_shows_as_a_loss(
         # Nonsense is refused in the dialog and changes nothing.
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, AdjustDialog), "the dialog again")
-        await pilot.press(*"three please", "enter")
-        await pilot.pause()
+        # A key after the refused Enter still lands in the dialog's field: it stayed open.
+        await pilot.press(*"three please", "enter", "!")
+        field = app.screen.query_one("#adjust", Input)
+        await until(pilot, lambda: field.value == "three please!", "the keys read")
         assert isinstance(app.screen, AdjustDialog)
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is screen, "back on the store's screen")
@@ -206,8 +209,7 @@ async def test_the_desk_does_not_open_the_store_screen(backend: LiveServer, acto
         await until(
             pilot, lambda: app.me is not None and isinstance(app.screen, BoardScreen), "board"
         )
-        await app.run_action("switch_mode('merchant')")
-        await pilot.pause()
+        await app.run_action("switch_mode('merchant')")  # awaited whole: refused or switched
         assert isinstance(app.screen, BoardScreen)
 
 

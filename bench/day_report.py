@@ -21,7 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,13 +29,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kpi_history import write_history
+from kpi_history import seeded_history
 
-from backend.auth.passwords import Passwords
-from backend.crypto.cipher import install
-from backend.crypto.keys import new_ring_text, parse_ring
 from backend.db import Database
-from backend.demo import seed_demo
 from backend.kpi.reconciliation import day_bounds
 from backend.orders.models import OrderRow
 from backend.realtime.models import EventRow
@@ -80,22 +76,13 @@ async def timed(call: Any) -> tuple[float, float]:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    install(parse_ring(new_ring_text(), "bench", reload=None))  # riders' phones are sealed
     with tempfile.TemporaryDirectory(prefix="freshline-report-") as folder:
         db = Database(f"sqlite+aiosqlite:///{folder}/report.db")
         try:
-            await db.migrate()
-            now = datetime.now(UTC).replace(microsecond=0)
-            await seed_demo(db, Passwords(time_cost=1, memory_cost_kib=64), now=now)
-            begin = time.perf_counter()
-            counts = await write_history(
-                db,
-                start=now - timedelta(days=args.days),
-                end=now,
-                orders_per_hour=args.orders_per_hour,
-                seed=args.seed,
+            history = await seeded_history(
+                db, days=args.days, orders_per_hour=args.orders_per_hour, seed=args.seed
             )
-            written = time.perf_counter() - begin
+            now, counts, written = history.now, history.counts, history.written_s
 
             async def analyse(session: Any) -> None:
                 await session.execute(text("ANALYZE"))

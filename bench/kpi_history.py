@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
 
+from backend.auth.passwords import Passwords
+from backend.crypto.cipher import install
+from backend.crypto.keys import new_ring_text, parse_ring
 from backend.db import Database
+from backend.demo import seed_demo
 from backend.models import (
     CustomerRow,
     EventRow,
@@ -321,6 +326,31 @@ def plans(start: datetime, end: datetime, orders_per_hour: float, seed: int) -> 
         if plan.at >= end:
             return
         yield plan
+
+
+@dataclass
+class SeededHistory:
+    """What `seeded_history` wrote: up to when, the rows, and how long the writing took."""
+
+    now: datetime
+    counts: dict[str, int]
+    written_s: float
+
+
+async def seeded_history(
+    db: Database, *, days: float, orders_per_hour: float, seed: int
+) -> SeededHistory:
+    """Migrate `db`, seed the demo city and write `days` of history ending now (timed), under
+    a fresh field key ring (riders' and customers' phones are sealed)."""
+    install(parse_ring(new_ring_text(), "bench", reload=None))
+    await db.migrate()
+    now = datetime.now(UTC).replace(microsecond=0)
+    await seed_demo(db, Passwords(time_cost=1, memory_cost_kib=64), now=now)
+    begin = time.perf_counter()
+    counts = await write_history(
+        db, start=now - timedelta(days=days), end=now, orders_per_hour=orders_per_hour, seed=seed
+    )
+    return SeededHistory(now, counts, time.perf_counter() - begin)
 
 
 async def write_history(

@@ -23,7 +23,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -31,11 +31,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kpi_history import write_history
+from kpi_history import seeded_history
 
-from backend.auth.passwords import Passwords
 from backend.db import Database
-from backend.demo import seed_demo
 from backend.kpi import service
 from backend.kpi.reconciliation import reconcile
 from backend.kpi.scope import KpiScope
@@ -127,18 +125,10 @@ async def measure(
 async def run(url: str, args: argparse.Namespace, label: str) -> None:
     db = Database(url)
     try:
-        await db.migrate()
-        now = datetime.now(UTC).replace(microsecond=0)
-        await seed_demo(db, Passwords(time_cost=1, memory_cost_kib=64), now=now)
-        begin = time.perf_counter()
-        counts = await write_history(
-            db,
-            start=now - timedelta(days=args.days),
-            end=now,
-            orders_per_hour=args.orders_per_hour,
-            seed=args.seed,
+        history = await seeded_history(
+            db, days=args.days, orders_per_hour=args.orders_per_hour, seed=args.seed
         )
-        written = time.perf_counter() - begin
+        now, counts, written = history.now, history.counts, history.written_s
         if args.without_kpi_indexes:
 
             async def _job(session):

@@ -4,7 +4,8 @@ engine): started with the app, cancelled when it stops."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
+
+from backend_client import cancel_and_wait
 
 
 class BackgroundLoop:
@@ -20,9 +21,7 @@ class BackgroundLoop:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     async def _run(self) -> None:

@@ -48,7 +48,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 from backend.observability.context import current_request_id
 from backend.sql import SQL, Query, SqliteSql, postgres_sql, sql_of
 from backend.sqlite import WRITE, inline_connector, install_hooks
-from backend_client import within
+from backend_client import cancel_and_wait, within
 
 log = logging.getLogger(__name__)
 
@@ -479,9 +479,7 @@ class Sequencer:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         if self._fairy is not None:
             with contextlib.suppress(Exception):

@@ -18,6 +18,7 @@ from backend_client import (
     Stream,
     StreamMessage,
     StreamStatus,
+    cancel_and_wait,
 )
 from backend_client.models import (
     Alert,
@@ -78,9 +79,7 @@ class LiveFeed:
                 async for message in self.stream:
                     await self.take(message)
         finally:
-            chores.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await chores
+            await cancel_and_wait(chores)
 
     async def take(self, message: StreamMessage) -> None:
         """Apply one message of the stream to the store."""

@@ -18,7 +18,7 @@ from backend.clock import Clock
 from backend.db import Database
 from backend.kpi import service
 from backend.realtime.hub import Connection, Hub
-from backend_client import within
+from backend_client import cancel_and_wait, within
 from backend_client.models import KpiMessage, Topic
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,7 @@ class KpiPusher:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
 
     def _joined(self, connection: Connection) -> None:
         if Topic.KPI not in connection.subscription.topics:

@@ -10,12 +10,13 @@ is a hint, never the record: if Redis is down, feeds still poll and token caches
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
+
+from backend_client import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -148,10 +149,7 @@ class RedisBus:
             self._on_forget(forget.get("digest"), forget.get("user_id"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
         if self._redis is not None:  # start may have failed before connecting
             await self._redis.aclose()
 

@@ -26,7 +26,7 @@ from backend.db import Database
 from backend.realtime.models import EventRow
 from backend.realtime.outbox import COLUMNS, LoggedEvent
 from backend.sql import Query, sql_of
-from backend_client import within
+from backend_client import cancel_and_wait, within
 
 log = logging.getLogger(__name__)
 
@@ -101,11 +101,7 @@ class EventFeed:
         self._task = asyncio.create_task(self._follow(), name="event-feed")
 
     async def stop(self) -> None:
-        for task in [self._task, *self._rereads]:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await cancel_and_wait(*(task for task in [self._task, *self._rereads] if task is not None))
 
     def offer(self, rows: list[LoggedEvent]) -> None:
         """Rows numbered by this instance's writer, in `seq` order: taken at once when they

@@ -12,7 +12,6 @@ a backlog, and nothing is lost by skipping views in between.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
@@ -21,6 +20,7 @@ import orjson
 from backend.db import Database
 from backend.realtime.feed import EventFeed, FeedItem
 from backend.tracking.view import view_and_carrier
+from backend_client import cancel_and_wait
 from backend_client.models.tracking import TrackingUpdate, TrackingView
 
 log = logging.getLogger(__name__)
@@ -87,9 +87,7 @@ class TrackingLive:
             for watcher in watchers:
                 watcher.close(1001, "the server is shutting down")
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
 
     async def attach(self, watcher: Watcher) -> TrackingView:
         """Start feeding `watcher`; it is owed the current view unless it has it already

@@ -12,7 +12,6 @@ the events since the last write are delivered again, never skipped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from backend.outbound.backoff import Backoff
 from backend.realtime.feed import EventFeed, FeedItem
 from backend.webhooks.delivery import Poster
 from backend.webhooks.interest import Interest
+from backend_client import cancel_and_wait, wait_event
 from backend_client.models import WebhookState
 
 log = logging.getLogger(__name__)
@@ -127,9 +127,7 @@ class Courier:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
 
     def wake(self) -> None:
         """New events were committed: look at the log now."""
@@ -175,8 +173,7 @@ class Courier:
         self._news.clear()
         if self.cursor < self._feed.last_seq:
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._news.wait(), self._rules.poll_seconds)
+        await wait_event(self._news, self._rules.poll_seconds)
 
     async def _deliver(self, batch: list[FeedItem]) -> bool:
         """Post `batch` until it is taken (True) or the subscription parks or loses its lease."""

@@ -12,7 +12,6 @@ hands the leases back, so a restart resumes at once from the cursor.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -35,6 +34,7 @@ from backend.sql import Query, json_value, sql_of
 from backend.webhooks.courier import Courier, Held, Progress, Rules
 from backend.webhooks.delivery import Poster
 from backend.webhooks.interest import Interest
+from backend_client import wait_event
 from backend_client.models import WebhookState
 
 log = logging.getLogger(__name__)
@@ -181,8 +181,7 @@ class Deliverer(BackgroundLoop):
                 # lapse, and the next tick tries again.
                 log.exception("webhook tick failed")
             self._nudged.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._nudged.wait(), self._tick_seconds)
+            await wait_event(self._nudged, self._tick_seconds)
 
     async def tick(self) -> None:
         """Write progress, renew and take leases, and start or stop couriers to match."""

@@ -1,0 +1,401 @@
+"""Saved views at the console: what a board looks like (`BoardLook`), kept on the server under a
+name per account (`GET/POST/PATCH/DELETE /views`), opened in two keys (`v 1`), the default at
+sign-in, and `save_view(host, name)` / `open_view(host, name)` for whatever names one (the `:view`
+command).
+
+No Textual here: the board implements `ViewedBoard` and registers with the app's `ViewBook`;
+the functions below talk to the server through `backend_client` and hand the board what to show.
+Errors come out as `ViewError` with a sentence a person can act on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from pydantic import TypeAdapter, ValidationError
+
+from backend_client import Conflict, FreshlineError, NotFound
+from backend_client.models import (
+    BoardLane,
+    LaneColumn,
+    LaneLayoutIn,
+    LaneSort,
+    SavedView,
+    SavedViewUpdate,
+    ViewSettings,
+    ViewSettingsIn,
+)
+from backend_client.models.views import ViewName
+from console.roles import VIEWS_KEEP, may
+from console.store import Lane, OrderCard, OrderFilter, Store, Urgency
+from widgets.order_row import default_columns
+
+if TYPE_CHECKING:
+    from console.host import ConsoleHost
+
+log = logging.getLogger(__name__)
+
+VIEW_NAME: TypeAdapter[str] = TypeAdapter(ViewName)
+
+
+class ViewError(Exception):
+    """A view could not be saved, opened or changed; the message says why, in words."""
+
+
+# --- what a board looks like --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LaneLook:
+    """One lane's columns (None: the board's, fitted to the width) and sort."""
+
+    columns: tuple[str, ...] | None = None
+    sort: LaneSort = LaneSort.URGENCY
+    descending: bool = False
+
+    @property
+    def is_default(self) -> bool:
+        return self.columns is None and self.sort == LaneSort.URGENCY and not self.descending
+
+
+DEFAULT_LANE_LOOK = LaneLook()
+
+
+@dataclass(frozen=True)
+class BoardLook:
+    """Everything a saved view holds: the filter, the lanes shown, the lane in focus, and the
+    lanes laid out otherwise than by default."""
+
+    order_filter: OrderFilter = field(default_factory=OrderFilter)
+    lanes: tuple[Lane, ...] = tuple(Lane)
+    focus: Lane | None = None
+    layouts: Mapping[Lane, LaneLook] = field(default_factory=dict)
+
+    def layout(self, lane: Lane) -> LaneLook:
+        return self.layouts.get(lane, DEFAULT_LANE_LOOK)
+
+
+def look_of(settings: ViewSettings) -> BoardLook:
+    """A saved view's settings as the board shows them."""
+    return BoardLook(
+        order_filter=OrderFilter(
+            text=settings.search,
+            channel=settings.channel,
+            warehouse_id=settings.warehouse_id,
+            late_only=settings.late_only,
+            zones=frozenset(settings.zones),
+        ),
+        lanes=tuple(Lane(lane.value) for lane in settings.lanes),
+        focus=Lane(settings.focus.value) if settings.focus else None,
+        layouts={
+            Lane(lane.value): LaneLook(
+                tuple(c.value for c in layout.columns), layout.sort, layout.descending
+            )
+            for lane, layout in settings.layouts.items()
+        },
+    )
+
+
+def settings_of(look: BoardLook) -> ViewSettingsIn:
+    """What the board shows, as a view's settings. The filter bar's single zone joins the
+    view's zones (a view keeps a set of them)."""
+    f = look.order_filter
+    zones = sorted(f.zones | ({f.zone} if f.zone else set()))
+    return ViewSettingsIn(
+        search=f.text,
+        channel=f.channel,
+        warehouse_id=f.warehouse_id,
+        zones=zones,
+        late_only=f.late_only,
+        lanes=[BoardLane(lane.value) for lane in look.lanes],
+        focus=BoardLane(look.focus.value) if look.focus in look.lanes and look.focus else None,
+        layouts={
+            BoardLane(lane.value): LaneLayoutIn(
+                columns=[LaneColumn(c) for c in (layout.columns or default_names(lane))],
+                sort=layout.sort,
+                descending=layout.descending,
+            )
+            for lane, layout in look.layouts.items()
+            if not layout.is_default
+        },
+    )
+
+
+def default_names(lane: Lane) -> tuple[str, ...]:
+    """The board's own columns of `lane`, in its order."""
+    return default_columns(eta=lane == Lane.DELIVERING)
+
+
+def columns_allowed(lane: Lane) -> tuple[LaneColumn, ...]:
+    """The columns `lane` may show (ETAs only where there are any)."""
+    return tuple(c for c in LaneColumn if c != LaneColumn.ETA or lane == Lane.DELIVERING)
+
+
+def sorts_allowed(lane: Lane) -> tuple[LaneSort, ...]:
+    return tuple(s for s in LaneSort if s != LaneSort.ETA or lane == Lane.DELIVERING)
+
+
+# --- a lane's order and counts ------------------------------------------------------------------
+
+SortKey = Callable[[Store, OrderCard, datetime], object]
+SORT_KEYS: dict[LaneSort, SortKey] = {
+    LaneSort.ID: lambda store, card, now: card.id,
+    LaneSort.CUSTOMER: lambda store, card, now: card.customer.casefold(),
+    LaneSort.RIDER: lambda store, card, now: (
+        store.rider_name(card.rider_id).casefold() if card.rider_id is not None else None
+    ),
+    LaneSort.ZONE: lambda store, card, now: card.zone.casefold(),
+    LaneSort.CHANNEL: lambda store, card, now: card.channel,
+    LaneSort.ETA: lambda store, card, now: (
+        eta.timestamp() if (eta := store.eta(card, now)) is not None else None
+    ),
+}
+"""What each sort compares; None (no rider, no ETA) goes last whichever the direction."""
+
+
+def arrange(store: Store, ids: list[int], look: LaneLook, now: datetime) -> list[int]:
+    """A lane's ids (as the store orders them: most urgent first) in `look`'s order."""
+    if look.sort == LaneSort.URGENCY:
+        return ids[::-1] if look.descending else ids
+    key = SORT_KEYS[look.sort]
+    keyed = [(key(store, store.orders[i], now), i) for i in ids]
+    present = [(k, i) for k, i in keyed if k is not None]
+    present.sort(reverse=look.descending)  # (key, id): ties in id order, turned with the rest
+    return [i for _, i in present] + [i for k, i in keyed if k is None]
+
+
+def lane_counts(store: Store, lane: Lane, ids: list[int], look: LaneLook) -> tuple[int, int]:
+    """(orders, late orders) among `ids` of `lane`, whatever order `look` put them in."""
+    if look.sort == LaneSort.URGENCY and not look.descending:
+        return store.lane_counts(lane, ids)  # the store's order: the late ones are a prefix
+    now = store.clock.now()
+    late = sum(1 for i in ids if store.urgency(store.orders[i], now) == Urgency.LATE)
+    return len(ids), late
+
+
+# --- the views of the account signed in -----------------------------------------------------------
+
+
+class ViewedBoard(Protocol):
+    """The board, as views see it (screens/board.py)."""
+
+    def board_look(self) -> BoardLook:
+        """What the board shows now."""
+        ...
+
+    def show_look(self, look: BoardLook) -> None:
+        """Show `look`: filter, lanes, focus, columns and sorts."""
+        ...
+
+
+class ViewBook:
+    """The signed-in account's views as last read from the server, the one open, and the board
+    to show them on (which registers itself when it mounts)."""
+
+    def __init__(self) -> None:
+        self.saved: list[SavedView] = []
+        """By name, as the server lists them."""
+        self.current: str | None = None
+        """The name of the view the board shows (None: none, or changed since)."""
+        self.board: ViewedBoard | None = None
+        self.pending: BoardLook | None = None
+        """A view opened before the board was up (the default at sign-in): shown when it is."""
+        self.changed: Callable[[], None] | None = None
+        """Called when the list or the view open changes (the picker redraws)."""
+
+    def named(self, name: str) -> SavedView | None:
+        return next((v for v in self.saved if v.name == name), None)
+
+    @property
+    def default(self) -> SavedView | None:
+        return next((v for v in self.saved if v.default), None)
+
+    def keep(self, views: list[SavedView]) -> None:
+        self.saved = sorted(views, key=lambda v: v.name)
+        if self.current is not None and self.named(self.current) is None:
+            self.current = None
+        self._tell()
+
+    def put(self, view: SavedView) -> None:
+        """One view as the server answered it (a default clears the others')."""
+        others = [v for v in self.saved if v.id != view.id]
+        if view.default:
+            others = [v.model_copy(update={"default": False}) for v in others]
+        self.keep([*others, view])
+
+    def show(self, view: SavedView) -> None:
+        look = look_of(view.settings)
+        self.current = view.name
+        if self.board is None:
+            self.pending = look
+        else:
+            self.board.show_look(look)
+        self._tell()
+
+    def attach(self, board: ViewedBoard) -> None:
+        """The board is up: it shows whatever view was opened before it."""
+        self.board = board
+        if self.pending is not None:
+            look, self.pending = self.pending, None
+            board.show_look(look)
+
+    def forget(self) -> None:
+        """Signed out: nobody's views."""
+        self.saved, self.current, self.pending = [], None, None
+        self._tell()
+
+    def _tell(self) -> None:
+        if self.changed is not None:
+            self.changed()
+
+
+def _keeps_views(host: ConsoleHost) -> None:
+    if host.client is None or host.me is None:
+        raise ViewError("sign in first: views are kept per account")
+    if not may(host.me, VIEWS_KEEP):
+        raise ViewError("this account keeps no views: views are the desk's board")
+
+
+def _words(exc: FreshlineError) -> str:
+    return str(exc) or type(exc).__name__
+
+
+async def load_views(host: ConsoleHost) -> list[SavedView]:
+    """The account's views from the server, kept in the book."""
+    _keeps_views(host)
+    assert host.client is not None
+    try:
+        views = await host.client.views.all()
+    except FreshlineError as exc:
+        raise ViewError(f"could not read your views: {_words(exc)}") from exc
+    host.views.keep(views)
+    return host.views.saved
+
+
+async def open_default_view(host: ConsoleHost) -> SavedView | None:
+    """At sign-in: read the account's views and open its default, if it has one (an account
+    that keeps no views, or a server that cannot answer now, opens the plain board)."""
+    host.views.forget()
+    if host.me is None or not may(host.me, VIEWS_KEEP):
+        return None
+    try:
+        await load_views(host)
+    except ViewError as exc:
+        log.warning("views at sign-in: %s", exc)
+        return None
+    default = host.views.default
+    if default is not None:
+        host.views.show(default)
+    return default
+
+
+async def open_view(host: ConsoleHost, name: str) -> SavedView:
+    """Show the view called `name` on the board; ViewError if there is none."""
+    _keeps_views(host)
+    view = host.views.named(name)
+    if view is None:
+        await load_views(host)  # saved from another terminal since?
+        view = host.views.named(name)
+    if view is None:
+        have = ", ".join(v.name for v in host.views.saved) or "none yet"
+        raise ViewError(f"no view named {name!r} (yours: {have})")
+    host.views.show(view)
+    return view
+
+
+async def save_view(host: ConsoleHost, name: str, *, default: bool | None = None) -> SavedView:
+    """Keep what the board shows now as `name` (a new view, or that view replaced), and make it
+    the default if `default`; the view is then the one open."""
+    _keeps_views(host)
+    try:
+        name = VIEW_NAME.validate_python(name)
+    except ValidationError as exc:
+        why = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise ViewError(f"{name!r} cannot name a view: {why}") from None
+    board = host.views.board
+    if board is None:
+        raise ViewError("the board is not up: a view is what the board shows")
+    settings = settings_of(board.board_look())
+    assert host.client is not None
+    try:
+        held = host.views.named(name)
+        if held is None:
+            view = await host.client.views.create(name, settings, default=bool(default))
+        else:
+            change = SavedViewUpdate(version=held.version, settings=settings, default=default)
+            view = await _update(host, held, change)
+    except FreshlineError as exc:
+        raise ViewError(f"could not save view {name!r}: {_words(exc)}") from exc
+    host.views.put(view)
+    host.views.current = view.name
+    return view
+
+
+async def keep_layouts(host: ConsoleHost) -> SavedView | None:
+    """The lanes' columns and sorts changed: keep them in the view open (its filter as it was
+    saved, not whatever was typed since); None when no view is open."""
+    name, board = host.views.current, host.views.board
+    held = host.views.named(name) if name else None
+    if held is None or board is None:
+        return None
+    _keeps_views(host)
+    layouts = settings_of(board.board_look()).model_dump(mode="json")["layouts"]
+    settings = ViewSettingsIn.model_validate(
+        {**held.settings.model_dump(mode="json"), "layouts": layouts}
+    )
+    try:
+        view = await _update(host, held, SavedViewUpdate(version=held.version, settings=settings))
+    except FreshlineError as exc:
+        raise ViewError(f"could not keep the columns in view {held.name!r}: {_words(exc)}") from exc
+    host.views.put(view)
+    return view
+
+
+async def set_default(host: ConsoleHost, name: str, default: bool = True) -> SavedView:
+    """Make `name` the view opened at sign-in (or, `default=False`, stop it being one)."""
+    _keeps_views(host)
+    held = host.views.named(name)
+    if held is None:
+        raise ViewError(f"no view named {name!r}")
+    try:
+        view = await _update(host, held, SavedViewUpdate(version=held.version, default=default))
+    except FreshlineError as exc:
+        raise ViewError(f"could not change view {name!r}: {_words(exc)}") from exc
+    host.views.put(view)
+    return view
+
+
+async def delete_view(host: ConsoleHost, name: str) -> None:
+    """Forget the view called `name` (the board keeps showing what it shows)."""
+    _keeps_views(host)
+    held = host.views.named(name)
+    if held is None:
+        raise ViewError(f"no view named {name!r}")
+    assert host.client is not None
+    try:
+        await host.client.views.delete(held.id)
+    except NotFound:
+        pass  # deleted from another terminal: gone either way
+    except FreshlineError as exc:
+        raise ViewError(f"could not delete view {name!r}: {_words(exc)}") from exc
+    if host.views.current == name:
+        host.views.current = None
+    host.views.keep([v for v in host.views.saved if v.id != held.id])
+
+
+async def _update(host: ConsoleHost, held: SavedView, change: SavedViewUpdate) -> SavedView:
+    """PATCH the view; when another terminal of the same account changed it since we read it,
+    read it again and apply the same change to what is there now (the change replaces whole
+    fields, so the newer version is the right base)."""
+    assert host.client is not None
+    try:
+        return await host.client.views.update(held.id, change)
+    except Conflict:
+        fresh = await host.client.views.get(held.id)
+        return await host.client.views.update(
+            held.id, change.model_copy(update={"version": fresh.version})
+        )

@@ -1,0 +1,269 @@
+"""Saved views, columns and sort at the console: `f6` re-sorts and re-columns a lane and hides
+lanes; a view saved with `v s NAME enter` opens with `v` and its number, its columns kept in it;
+the default opens at sign-in, after the backend restarted too."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from rich.style import Style
+
+from backend_client.models import LaneSort
+from console.app import FreshlineApp
+from console.store import Lane, OrderFilter
+from console.views import (
+    BoardLook,
+    LaneLook,
+    arrange,
+    lane_counts,
+    look_of,
+    settings_of,
+)
+from screens.board import BoardScreen
+from screens.lane_setup import LaneSetupScreen
+from screens.views import ViewsScreen
+from tests.console.conftest import drawn, until
+from tests.console.sample_apps import board_app
+from tests.console.samples import NOW
+from tests.console.test_console_live import notes_of
+from tests.stream_support import Actors, LiveServer
+from widgets.lane import LaneView
+from widgets.order_row import columns_for
+
+SIZE = (160, 48)
+
+
+def lane(app: FreshlineApp, which: Lane) -> LaneView:
+    return app.screen.query_one(f"#lane-{which.value}", LaneView)
+
+
+def row_text(view: LaneView, item_id: int) -> str:
+    return view.render_row(item_id, 0, view.scrollable_content_region.width, Style()).text
+
+
+def board(app: FreshlineApp) -> BoardScreen:
+    screen = app.screen
+    assert isinstance(screen, BoardScreen)
+    return screen
+
+
+# --- the logic, without a screen ----------------------------------------------------------------
+
+
+def test_a_lane_sorted_by_eta_puts_orders_without_one_last_either_way() -> None:
+    store = board_app().store
+    ids = store.lane_ids(Lane.DELIVERING)
+    eta = {i: store.eta(store.orders[i], NOW) for i in ids}
+    assert any(v is None for v in eta.values()) or len(ids) >= 2
+    for descending in (False, True):
+        ordered = arrange(store, ids, LaneLook(None, LaneSort.ETA, descending), NOW)
+        assert sorted(ordered) == sorted(ids)
+        known = [i for i in ordered if eta[i] is not None]
+        assert ordered[: len(known)] == known  # the ones without an ETA last
+        times = [eta[i] for i in known]
+        assert times == sorted(times, reverse=descending)  # type: ignore[type-var]
+
+
+def test_counts_do_not_depend_on_the_order_a_lane_is_shown_in() -> None:
+    store = board_app().store
+    for which in Lane:
+        ids = store.lane_ids(which)
+        for look in (LaneLook(None, LaneSort.CUSTOMER), LaneLook(None, LaneSort.URGENCY, True)):
+            shown = arrange(store, ids, look, store.clock.now())
+            assert lane_counts(store, which, shown, look) == store.lane_counts(which, ids)
+
+
+def test_a_look_survives_the_trip_through_a_views_settings() -> None:
+    look = BoardLook(
+        order_filter=OrderFilter(text="wang", late_only=True, zones=frozenset({"Haidian"})),
+        lanes=(Lane.PICKING, Lane.DELIVERING),
+        focus=Lane.DELIVERING,
+        layouts={Lane.DELIVERING: LaneLook(("id", "eta", "rider"), LaneSort.ETA, True)},
+    )
+    assert look_of(settings_of(look).model_copy()) == look  # type: ignore[arg-type]
+    # The filter bar's single zone joins the view's zones.
+    single = replace(look, order_filter=OrderFilter(zone="Chaoyang"))
+    assert settings_of(single).zones == ["Chaoyang"]
+
+
+def test_chosen_columns_are_dropped_from_the_right_when_the_lane_is_narrow() -> None:
+    names = ("zone", "id", "rider", "channel")
+    wide = columns_for(80, names=names)
+    assert [c.name for c in wide] == list(names)
+    narrow = columns_for(34, names=names)
+    assert [c.name for c in narrow] == ["zone", "id", "rider"]
+
+
+# --- f6 on the board --------------------------------------------------------------------------
+
+
+async def test_f6_re_sorts_and_re_columns_the_lane_and_hides_lanes() -> None:
+    app = board_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await drawn(pilot)
+        new = lane(app, Lane.NEW)
+        before = list(new.ids)
+        first = app.store.orders[before[0]]
+        assert first.customer.split()[0] in row_text(new, first.id)
+        await pilot.press("f6")
+        await until(pilot, lambda: isinstance(app.screen, LaneSetupScreen), "the setup dialog")
+        # Hide the customer column, sort by order id reversed, hide the signed lane: one burst.
+        await pilot.press(
+            "down", "space", "tab", "down", "space", "r", "tab", "end", "space", "enter"
+        )
+        await until(pilot, lambda: isinstance(app.screen, BoardScreen), "the board again")
+        assert new.column_names == ("id", "time", "rider", "zone", "channel")
+        assert new.ids == sorted(before, reverse=True)
+        assert board(app).lane_look(Lane.NEW) == LaneLook(
+            ("id", "time", "rider", "zone", "channel"), LaneSort.ID, True
+        )
+        shown_row = row_text(new, new.ids[0])
+        card = app.store.orders[new.ids[0]]
+        assert str(card.id) in shown_row and card.customer.split()[0] not in shown_row
+        # The other lanes keep the board's own layout; the signed lane is gone from the board,
+        # the strip and the arrows.
+        assert lane(app, Lane.PICKING).column_names is None
+        signed = lane(app, Lane.SIGNED)
+        assert signed.has_class("-hidden") and not signed.display
+        assert "Signed" not in str(board(app).query_one("#strip").render())
+        await pilot.press("left")
+        assert board(app).current == Lane.EXCEPTION  # from the first lane round to the last shown
+
+        # 0 in the dialog puts the lane back as the board lays it out; esc changes nothing.
+        await pilot.press("right", "f6")
+        await until(pilot, lambda: isinstance(app.screen, LaneSetupScreen), "the dialog")
+        await pilot.press("0")
+        await until(pilot, lambda: isinstance(app.screen, BoardScreen), "the board")
+        assert new.column_names is None and new.ids == before
+        await pilot.press("f6")
+        await until(pilot, lambda: isinstance(app.screen, LaneSetupScreen), "the dialog")
+        await pilot.press("space", "escape")
+        await until(pilot, lambda: isinstance(app.screen, BoardScreen), "the board")
+        assert new.column_names is None
+
+
+async def test_a_lane_keeps_one_column_and_the_board_one_lane() -> None:
+    app = board_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await drawn(pilot)
+        await pilot.press("f6")
+        await until(pilot, lambda: isinstance(app.screen, LaneSetupScreen), "the dialog")
+        # Hide every column (the last one is refused), and every lane (the last one is refused).
+        keys = ["space", "down"] * 6 + ["tab", "tab"] + ["space", "down"] * 6 + ["enter"]
+        await pilot.press(*keys)
+        await until(pilot, lambda: isinstance(app.screen, BoardScreen), "the board")
+        assert lane(app, Lane.NEW).column_names == ("channel",)
+        assert board(app).shown == (Lane.SIGNED,)
+        assert board(app).current == Lane.SIGNED
+
+
+async def test_v_without_an_account_that_keeps_views_says_why() -> None:
+    app = board_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await drawn(pilot)
+        said = notes_of(app)
+        await pilot.press("v", "s", "x", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ViewsScreen), "the views")
+        # Not signed in to a server: nothing is saved, and the console says so.
+        await until(pilot, lambda: any("Not saved" in n for n in said), "a word")
+        assert any("sign in first" in n for n in said), said
+        assert app.views.saved == [] and app.views.current is None
+
+
+# --- against a real backend -------------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_a_view_saved_at_the_console_opens_in_two_keys_and_at_sign_in_after_a_restart(
+    backend: LiveServer, actors: Actors
+) -> None:
+    for _ in range(3):
+        await actors.create()
+    token = await actors.token("dispatcher")
+    app = FreshlineApp(server=backend.base_url, token=token)
+    async with app.run_test(size=SIZE) as pilot:
+        await drawn(pilot)
+        await until(pilot, lambda: len(lane(app, Lane.NEW).ids) >= 3, "the new orders")
+        new = lane(app, Lane.NEW)
+        said = notes_of(app)
+        # Lay the new lane out: order id first and reversed, no customer.
+        await pilot.press("f6")
+        await until(pilot, lambda: isinstance(app.screen, LaneSetupScreen), "the dialog")
+        await pilot.press("down", "space", "tab", "down", "space", "r", "enter")
+        await until(pilot, lambda: new.column_names is not None, "the new columns")
+        # Save it as my-zones and make it the default, typed as one burst each.
+        await pilot.press("v", "s", *"my-zones", "enter")
+        await until(pilot, lambda: app.views.current == "my-zones", "the view saved")
+        await until(pilot, lambda: isinstance(app.screen, BoardScreen), "the board")
+        await pilot.press("v", "d", "escape")
+        await until(pilot, lambda: bool(app.views.default), "the default")
+        # A second view from this one: late orders only, and (with it open) the new lane put
+        # back as the board lays it out, which is kept in it and not in my-zones.
+        await pilot.press("l", "v", "s", *"late", "enter")
+        await until(pilot, lambda: app.views.current == "late", "the second view")
+        assert [v.name for v in app.views.saved] == ["late", "my-zones"]
+        await until(pilot, lambda: isinstance(app.screen, BoardScreen), "the board")
+        await pilot.press("f6")
+        await until(pilot, lambda: isinstance(app.screen, LaneSetupScreen), "the dialog")
+        await pilot.press("0")
+        await until(pilot, lambda: new.column_names is None, "the board's own columns")
+
+        def plain() -> bool:
+            late = app.views.named("late")
+            return late is not None and late.settings.layouts == {}
+
+        await until(pilot, plain, "the late view laid out as the board's own")
+
+        # Two keys switch between them, and the lanes follow at once.
+        await until(pilot, lambda: isinstance(app.screen, BoardScreen), "the board")
+        await pilot.press("v", "2")
+        await until(pilot, lambda: app.views.current == "my-zones", "my-zones open")
+        await until(pilot, lambda: isinstance(app.screen, BoardScreen), "the board")
+        assert new.column_names == ("id", "time", "rider", "zone", "channel")
+        assert new.ids == sorted(new.ids, reverse=True)
+        assert not board(app).order_filter.late_only
+        await pilot.press("v", "1")
+        await until(pilot, lambda: app.views.current == "late", "late open")
+        await until(pilot, lambda: isinstance(app.screen, BoardScreen), "the board")
+        assert board(app).order_filter.late_only and new.column_names is None
+        # A view number that is not there says so and opens nothing.
+        await pilot.press("v", "7")
+        await until(pilot, lambda: any("No view 7" in n for n in said), "no view 7")
+        assert app.views.current == "late"
+        await pilot.press("escape")
+
+        # Columns changed while a view is open are kept in it.
+        await until(pilot, lambda: isinstance(app.screen, BoardScreen), "the board")
+        await pilot.press("f6")
+        await until(pilot, lambda: isinstance(app.screen, LaneSetupScreen), "the dialog")
+        await pilot.press("tab", "down", "down", "space", "enter")  # sort by customer
+
+        def kept() -> bool:
+            late = app.views.named("late")
+            return late is not None and "new" in late.settings.layouts
+
+        await until(pilot, kept, "the columns kept in the view")
+        client = await actors("dispatcher")
+        late = next(v for v in await client.views.all() if v.name == "late")
+        assert late.settings.layouts["new"].sort == LaneSort.CUSTOMER  # type: ignore[index]
+        assert late.settings.late_only
+
+    # The backend restarts; a new console for the same account opens its default view.
+    backend.kill()
+    await backend.start()
+    app = FreshlineApp(server=backend.base_url, token=token)
+    async with app.run_test(size=SIZE) as pilot:
+        await drawn(pilot)
+        await until(pilot, lambda: app.views.current == "my-zones", "the default at sign-in")
+        await until(
+            pilot,
+            lambda: lane(app, Lane.NEW).column_names == ("id", "time", "rider", "zone", "channel"),
+            "its columns",
+        )
+        await until(pilot, lambda: len(lane(app, Lane.NEW).ids) >= 3, "the orders")
+        ids = lane(app, Lane.NEW).ids
+        assert ids == sorted(ids, reverse=True)
+
+    # Another account sees none of them.
+    assert await (await actors("supervisor")).views.all() == []

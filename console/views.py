@@ -244,8 +244,11 @@ class ViewBook:
             board.show_look(look)
 
     def forget(self) -> None:
-        """Signed out: nobody's views."""
+        """Signed out (or signing in anew): nobody's views, and the board as it is by default,
+        not as the last account left it."""
         self.saved, self.current, self.pending = [], None, None
+        if self.board is not None:
+            self.board.show_look(BoardLook())
         self._tell()
 
     def _tell(self) -> None:

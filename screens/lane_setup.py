@@ -52,8 +52,10 @@ class LaneSetup:
 class ChoiceList(OptionList):
     """An option list whose `enter` applies the dialog instead of selecting in the list."""
 
-    async def action_select(self) -> None:
-        await self.run_action("screen.apply")
+    def action_select(self) -> None:
+        screen = self.screen
+        if isinstance(screen, LaneSetupScreen):
+            screen.action_apply()
 
 
 class LaneSetupScreen(Dialog):

@@ -1,12 +1,11 @@
-"""Saved views, columns and sort at the console: `f6` re-sorts and re-columns a lane and hides
-lanes; a view saved with `v s NAME enter` opens with `v` and its number, its columns kept in it;
-the default opens at sign-in, after the backend restarted too."""
+"""Saved views, columns and sort at the console, on a store filled by hand: `f6` re-sorts and
+re-columns a lane and hides lanes, the logic under it, and what the console says without a
+server. Against a real backend: test_views_live.py."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
 from rich.style import Style
 
 from backend_client.models import LaneSort
@@ -27,7 +26,6 @@ from tests.console.conftest import drawn, until
 from tests.console.sample_apps import board_app
 from tests.console.samples import NOW
 from tests.console.test_console_live import notes_of
-from tests.stream_support import Actors, LiveServer
 from widgets.lane import LaneView
 from widgets.order_row import columns_for
 
@@ -93,6 +91,23 @@ def test_chosen_columns_are_dropped_from_the_right_when_the_lane_is_narrow() -> 
     assert [c.name for c in wide] == list(names)
     narrow = columns_for(34, names=names)
     assert [c.name for c in narrow] == ["zone", "id", "rider"]
+
+
+async def test_signing_out_puts_the_board_back_as_it_is_by_default() -> None:
+    app = board_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await drawn(pilot)
+        look = BoardLook(
+            order_filter=OrderFilter(late_only=True),
+            lanes=(Lane.DELIVERING,),
+            layouts={Lane.DELIVERING: LaneLook(("id", "eta"), LaneSort.ETA)},
+        )
+        board(app).show_look(look)
+        assert board(app).board_look() == replace(look, focus=Lane.DELIVERING)
+        app.views.forget()  # what signing out does
+        assert board(app).board_look() == BoardLook(focus=Lane.DELIVERING)
+        assert lane(app, Lane.DELIVERING).column_names is None
+        assert not lane(app, Lane.NEW).has_class("-hidden")
 
 
 # --- f6 on the board --------------------------------------------------------------------------
@@ -169,101 +184,3 @@ async def test_v_without_an_account_that_keeps_views_says_why() -> None:
         await until(pilot, lambda: any("Not saved" in n for n in said), "a word")
         assert any("sign in first" in n for n in said), said
         assert app.views.saved == [] and app.views.current is None
-
-
-# --- against a real backend -------------------------------------------------------------------
-
-
-@pytest.mark.slow
-async def test_a_view_saved_at_the_console_opens_in_two_keys_and_at_sign_in_after_a_restart(
-    backend: LiveServer, actors: Actors
-) -> None:
-    for _ in range(3):
-        await actors.create()
-    token = await actors.token("dispatcher")
-    app = FreshlineApp(server=backend.base_url, token=token)
-    async with app.run_test(size=SIZE) as pilot:
-        await drawn(pilot)
-        await until(pilot, lambda: len(lane(app, Lane.NEW).ids) >= 3, "the new orders")
-        new = lane(app, Lane.NEW)
-        said = notes_of(app)
-        # Lay the new lane out: order id first and reversed, no customer.
-        await pilot.press("f6")
-        await until(pilot, lambda: isinstance(app.screen, LaneSetupScreen), "the dialog")
-        await pilot.press("down", "space", "tab", "down", "space", "r", "enter")
-        await until(pilot, lambda: new.column_names is not None, "the new columns")
-        # Save it as my-zones and make it the default, typed as one burst each.
-        await pilot.press("v", "s", *"my-zones", "enter")
-        await until(pilot, lambda: app.views.current == "my-zones", "the view saved")
-        await until(pilot, lambda: isinstance(app.screen, BoardScreen), "the board")
-        await pilot.press("v", "d", "escape")
-        await until(pilot, lambda: bool(app.views.default), "the default")
-        # A second view from this one: late orders only, and (with it open) the new lane put
-        # back as the board lays it out, which is kept in it and not in my-zones.
-        await pilot.press("l", "v", "s", *"late", "enter")
-        await until(pilot, lambda: app.views.current == "late", "the second view")
-        assert [v.name for v in app.views.saved] == ["late", "my-zones"]
-        await until(pilot, lambda: isinstance(app.screen, BoardScreen), "the board")
-        await pilot.press("f6")
-        await until(pilot, lambda: isinstance(app.screen, LaneSetupScreen), "the dialog")
-        await pilot.press("0")
-        await until(pilot, lambda: new.column_names is None, "the board's own columns")
-
-        def plain() -> bool:
-            late = app.views.named("late")
-            return late is not None and late.settings.layouts == {}
-
-        await until(pilot, plain, "the late view laid out as the board's own")
-
-        # Two keys switch between them, and the lanes follow at once.
-        await until(pilot, lambda: isinstance(app.screen, BoardScreen), "the board")
-        await pilot.press("v", "2")
-        await until(pilot, lambda: app.views.current == "my-zones", "my-zones open")
-        await until(pilot, lambda: isinstance(app.screen, BoardScreen), "the board")
-        assert new.column_names == ("id", "time", "rider", "zone", "channel")
-        assert new.ids == sorted(new.ids, reverse=True)
-        assert not board(app).order_filter.late_only
-        await pilot.press("v", "1")
-        await until(pilot, lambda: app.views.current == "late", "late open")
-        await until(pilot, lambda: isinstance(app.screen, BoardScreen), "the board")
-        assert board(app).order_filter.late_only and new.column_names is None
-        # A view number that is not there says so and opens nothing.
-        await pilot.press("v", "7")
-        await until(pilot, lambda: any("No view 7" in n for n in said), "no view 7")
-        assert app.views.current == "late"
-        await pilot.press("escape")
-
-        # Columns changed while a view is open are kept in it.
-        await until(pilot, lambda: isinstance(app.screen, BoardScreen), "the board")
-        await pilot.press("f6")
-        await until(pilot, lambda: isinstance(app.screen, LaneSetupScreen), "the dialog")
-        await pilot.press("tab", "down", "down", "space", "enter")  # sort by customer
-
-        def kept() -> bool:
-            late = app.views.named("late")
-            return late is not None and "new" in late.settings.layouts
-
-        await until(pilot, kept, "the columns kept in the view")
-        client = await actors("dispatcher")
-        late = next(v for v in await client.views.all() if v.name == "late")
-        assert late.settings.layouts["new"].sort == LaneSort.CUSTOMER  # type: ignore[index]
-        assert late.settings.late_only
-
-    # The backend restarts; a new console for the same account opens its default view.
-    backend.kill()
-    await backend.start()
-    app = FreshlineApp(server=backend.base_url, token=token)
-    async with app.run_test(size=SIZE) as pilot:
-        await drawn(pilot)
-        await until(pilot, lambda: app.views.current == "my-zones", "the default at sign-in")
-        await until(
-            pilot,
-            lambda: lane(app, Lane.NEW).column_names == ("id", "time", "rider", "zone", "channel"),
-            "its columns",
-        )
-        await until(pilot, lambda: len(lane(app, Lane.NEW).ids) >= 3, "the orders")
-        ids = lane(app, Lane.NEW).ids
-        assert ids == sorted(ids, reverse=True)
-
-    # Another account sees none of them.
-    assert await (await actors("supervisor")).views.all() == []

@@ -19,16 +19,9 @@ from textual.containers import Container
 from textual.widgets import Footer, Input
 
 from backend_client.models import LaneSort
+from console.board_look import DEFAULT_LANE_LOOK, BoardLook, LaneLook, arrange, lane_counts
 from console.store import Changes, Lane, OrderFilter
-from console.views import (
-    DEFAULT_LANE_LOOK,
-    BoardLook,
-    LaneLook,
-    ViewError,
-    arrange,
-    keep_layouts,
-    lane_counts,
-)
+from console.views import ViewError, keep_layouts
 from screens.acting import act_on_orders
 from screens.guard import LiveScreen
 from themes import DOMAIN_DEFAULTS

@@ -20,14 +20,14 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from backend_client.models import LaneSort
-from console.store import Lane
-from console.views import (
+from console.board_look import (
     DEFAULT_LANE_LOOK,
     LaneLook,
     columns_allowed,
     default_names,
     sorts_allowed,
 )
+from console.store import Lane
 from screens.dialogs import Dialog
 
 SORT_WORDS = {

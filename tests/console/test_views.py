@@ -10,8 +10,7 @@ from rich.style import Style
 
 from backend_client.models import LaneSort
 from console.app import FreshlineApp
-from console.store import Lane, OrderFilter
-from console.views import (
+from console.board_look import (
     BoardLook,
     LaneLook,
     arrange,
@@ -19,6 +18,7 @@ from console.views import (
     look_of,
     settings_of,
 )
+from console.store import Lane, OrderFilter
 from screens.board import BoardScreen
 from screens.lane_setup import LaneSetupScreen
 from screens.views import ViewsScreen

@@ -75,10 +75,10 @@ def look_of(settings: ViewSettings) -> BoardLook:
 
 
 def settings_of(look: BoardLook) -> ViewSettingsIn:
-    """What the board shows, as a view's settings. The filter bar's single zone joins the
-    view's zones (a view keeps a set of them)."""
+    """What the board shows, as a view's settings. A zone chosen in the filter bar narrows the
+    board to itself, so the view keeps that one zone."""
     f = look.order_filter
-    zones = sorted(f.zones | ({f.zone} if f.zone else set()))
+    zones = [f.zone] if f.zone else sorted(f.zones)
     return ViewSettingsIn(
         search=f.text,
         channel=f.channel,

@@ -80,9 +80,13 @@ def test_a_look_survives_the_trip_through_a_views_settings() -> None:
         layouts={Lane.DELIVERING: LaneLook(("id", "eta", "rider"), LaneSort.ETA, True)},
     )
     assert look_of(settings_of(look).model_copy()) == look  # type: ignore[arg-type]
-    # The filter bar's single zone joins the view's zones.
+    # A zone chosen in the filter bar narrows the board to it: the view keeps that zone.
     single = replace(look, order_filter=OrderFilter(zone="Chaoyang"))
     assert settings_of(single).zones == ["Chaoyang"]
+    both = replace(
+        look, order_filter=OrderFilter(zone="Haidian", zones=frozenset({"Haidian", "Xicheng"}))
+    )
+    assert settings_of(both).zones == ["Haidian"]
 
 
 def test_chosen_columns_are_dropped_from_the_right_when_the_lane_is_narrow() -> None:

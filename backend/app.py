@@ -90,6 +90,7 @@ from backend.tracking.router import page_router as tracking_page_router
 from backend.tracking.router import router as tracking_router
 from backend.tracking.throttle import TrackingThrottle
 from backend.tracking.tokens import url_of as tracking_url_of
+from backend.views.router import router as views_router
 from backend.webhooks.deliverer import Deliverer
 from backend.webhooks.router import router as webhooks_router
 from backend_client.models import Health
@@ -344,6 +345,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         reports_router,
         staffing_router,
         loss_router,
+        views_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(tracking_page_router)  # the customer's page: /t/{token}

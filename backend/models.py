@@ -29,6 +29,7 @@ from backend.sensors.models import TemperatureReadingRow
 from backend.staffing.models import ShiftRow
 from backend.tiers.models import ArchiveDayRow, ArchiveErasureRow
 from backend.tracking.models import TrackingLinkRow
+from backend.views.models import SavedViewRow
 from backend.webhooks.models import WebhookRow
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "ReturnRequestRow",
     "RiderPositionRow",
     "RiderRow",
+    "SavedViewRow",
     "ShiftRow",
     "SkuRow",
     "StockRow",

@@ -52,6 +52,7 @@ from backend_client._stream import (
 )
 from backend_client._tokens import TokenStore
 from backend_client._users import Users
+from backend_client._views import SavedViews
 from backend_client._waiting import cancel_and_wait, wait_event, within
 from backend_client._warehouses import Warehouses
 
@@ -79,6 +80,7 @@ __all__ = [
     "Reports",
     "Requests",
     "Riders",
+    "SavedViews",
     "Sensors",
     "ServerError",
     "ShiftHandover",

@@ -27,6 +27,7 @@ from backend_client._tls import ca_file_in_force, client_tls
 from backend_client._tracking import Tracking
 from backend_client._transport import Transport, query_params
 from backend_client._users import Users
+from backend_client._views import SavedViews
 from backend_client._warehouses import Warehouses
 from backend_client._webhooks import Webhooks
 from backend_client.models import EventBatch, Health, Me, TokenResponse, Topic
@@ -101,6 +102,8 @@ class FreshlineClient:
         """Outbound webhook subscriptions, their lag and failures."""
         self.handover = ShiftHandover(self._transport)
         """The shift handover digest."""
+        self.views = SavedViews(self._transport)
+        """Your saved views of the board."""
 
     @property
     def server(self) -> str:

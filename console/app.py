@@ -38,6 +38,7 @@ from console.live import LiveFeed, desk
 from console.roles import home_mode, screen_denial
 from console.sign_in import SESSION_ENDED, SIGNED_OUT, KnownUsers
 from console.store import Changes, Store
+from console.views import ViewBook, open_default_view
 from console.wall import Wall, WallSettings
 from screens.board import BoardScreen
 from screens.board_summary import BoardSummaryScreen
@@ -145,6 +146,8 @@ class FreshlineApp(App[None]):
         """Who signed in last on each server: the form opens on them."""
         self.sign_in_why = sign_in_why
         """Why the first sign-in form asks (no keyring, no kept session), said on the form."""
+        self.views = ViewBook()
+        """The account's saved views; the default opens at sign-in (`console.views`)."""
         self.keys = KeyGate(
             self, takes_type_ahead, lambda screen: isinstance(screen, CommandPalette)
         )
@@ -294,6 +297,13 @@ class FreshlineApp(App[None]):
 
     def start_feed(self) -> None:
         self.run_worker(
+            open_default_view(self),
+            name="views",
+            group="views",
+            exclusive=True,
+            exit_on_error=False,
+        )
+        self.run_worker(
             self._follow(), name="live-feed", group="live-feed", exclusive=True, exit_on_error=False
         )
         self.run_worker(
@@ -403,6 +413,7 @@ class FreshlineApp(App[None]):
         if self.token_store is not None:
             await self.token_store.forget(self.server)
         self.store.load([], [], None)
+        self.views.forget()
         self.store.set_connection(StreamStatus(StreamState.OFFLINE, detail="signed out"))
         self._ask_to_sign_in(SIGNED_OUT)
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from backend_client import FreshlineClient
     from backend_client.models import Me
     from console.store import Store
+    from console.views import ViewBook
 
 
 class ConsoleHost(Protocol):
@@ -31,6 +32,8 @@ class ConsoleHost(Protocol):
     """How often screens redraw what changed."""
     me: Me | None
     """Who is signed in, with the permissions the server gave them; None before sign-in."""
+    views: ViewBook
+    """The signed-in account's saved views and the one open (`console.views`)."""
 
     @property
     def who(self) -> str:

@@ -21,6 +21,7 @@ RIDERS_MOVE = "riders:move"
 STAFFING_READ = "staffing:read"
 STOCK_ADJUST = "stock:adjust"
 COMPLAINTS_RESOLVE = "complaints:resolve"
+VIEWS_KEEP = "views:keep"
 """The server's permission names the console reads (docs/permissions.md)."""
 
 WATCHES = "a viewer account watches; it does not change anything"
@@ -40,6 +41,7 @@ GUARDS: dict[str, tuple[str, str]] = {
     "move_zone": (RIDERS_MOVE, "moving riders between zones is for dispatchers and supervisors"),
     "adjust_stock": (STOCK_ADJUST, "stock is adjusted by the warehouse's own staff or an admin"),
     "resolve": (COMPLAINTS_RESOLVE, "complaints are resolved by support or a supervisor"),
+    "views": (VIEWS_KEEP, "saved views are kept by the desk's accounts"),
 }
 """Guarded action name -> (the permission it needs, why not without it)."""
 

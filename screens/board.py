@@ -2,7 +2,8 @@
 
 Redraws only on the app's bounded tick, and only the lanes that changed (plus a once-a-second
 pass for the clock). Wide terminals show every lane in a grid; narrow ones (under 120x30)
-collapse to the counts strip plus the lane in focus.
+collapse to the counts strip plus the lane in focus. A saved view (`v`, `console/views.py`)
+chooses the filter, the lanes shown and each lane's columns and sort (`f6`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from textual.binding import Binding
 from textual.containers import Container
 from textual.widgets import Footer, Input
 
+from backend_client.models import LaneSort
+from console.board_look import DEFAULT_LANE_LOOK, BoardLook, LaneLook, arrange, lane_counts
 from console.store import Changes, Lane, OrderFilter
+from console.views import ViewError, keep_layouts
 from screens.acting import act_on_orders
 from screens.guard import LiveScreen
 from themes import DOMAIN_DEFAULTS
@@ -40,6 +44,7 @@ class BoardScreen(LiveScreen):
     BoardScreen.-compact #lanes { layout: vertical; }
     BoardScreen.-compact LaneView { display: none; }
     BoardScreen.-compact LaneView.-current { display: block; }
+    BoardScreen LaneView.-hidden { display: none; }
     """
     BINDINGS = [
         Binding("slash", "search", "Search", tooltip="Filter as you type", id="board.search"),
@@ -57,6 +62,22 @@ class BoardScreen(LiveScreen):
             id="board.prev_lane",
         ),
         Binding("t", "act", "Act", tooltip="Act on the order or the marked ones", id="board.act"),
+        Binding(
+            "v",
+            "views",
+            "Views",
+            show=False,
+            tooltip="Saved views: 1-9 opens one, s saves this board",
+            id="board.views",
+        ),
+        Binding(
+            "f6",
+            "columns",
+            "Columns",
+            show=False,
+            tooltip="The lane's columns and sort",
+            id="board.columns",
+        ),
         Binding("u", "unmark", "Unmark all", show=False, id="board.unmark"),
         Binding("escape", "back", "Back", show=False, id="board.back"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="board.reload"),
@@ -71,6 +92,10 @@ class BoardScreen(LiveScreen):
         """The lanes, built once and kept: every redraw reaches them without a DOM query."""
         self._filter_changed = True
         self._ticked = 0.0
+        self.shown: tuple[Lane, ...] = tuple(Lane)
+        """The lanes shown (a saved view may show fewer), in the board's order."""
+        self.layouts: dict[Lane, LaneLook] = {}
+        """Lanes laid out otherwise than by default (columns, sort)."""
 
     def compose(self) -> ComposeResult:
         yield TopBar("board")
@@ -93,6 +118,11 @@ class BoardScreen(LiveScreen):
         self._set_current(self.current)
         self.show_changes(Changes(reloaded=True))
         self.ready = True
+        self.host.views.attach(self)  # the default view, if it came before the board
+
+    def on_unmount(self) -> None:
+        if self.host.views.board is self:
+            self.host.views.board = None
 
     def on_screen_resume(self) -> None:
         self.show_changes(Changes(reloaded=True))  # whatever happened while we were covered
@@ -113,10 +143,17 @@ class BoardScreen(LiveScreen):
         dirty = set(Lane) if every else set(changes.lanes)
         if changes.rider_names and self.order_filter.text:
             dirty = set(Lane)  # rider names are searchable
+        if changes.riders or changes.rider_names:
+            # Lanes sorted by rider or ETA move when riders do.
+            dirty |= {
+                lane
+                for lane, look in self.layouts.items()
+                if look.sort in (LaneSort.RIDER, LaneSort.ETA)
+            }
         self._filter_changed = False
         for lane in dirty:
             view = self.lane_view(lane)
-            ids = store.lane_ids(lane, self.order_filter)
+            ids = arrange(store, store.lane_ids(lane, self.order_filter), self.lane_look(lane), now)
             view.show(ids, now)
             self._title(view, ids)
         clock_due = time.monotonic() - self._ticked >= 1.0
@@ -145,7 +182,7 @@ class BoardScreen(LiveScreen):
             )
 
     def _title(self, view: LaneView, ids: list[int]) -> None:
-        shown, late = self.store.lane_counts(view.lane, ids)
+        shown, late = lane_counts(self.store, view.lane, ids, self.lane_look(view.lane))
         total = len(self.store.lanes[view.lane])
         count = f"{shown} of {total}" if self.order_filter.active else f"{total}"
         view.set_header(f"{view.lane.label}  {count}", f"{late} late" if late else "")
@@ -155,7 +192,10 @@ class BoardScreen(LiveScreen):
         text = Text()
         narrow = self.size.width < COMPACT_WIDTH
         alarm = self._alarm_style()
-        for lane in Lane:
+        if self.host.views.current:
+            text.append(f" {self.host.views.current} ", style="bold reverse")
+            text.append(" ")
+        for lane in self.shown:
             view = self.lane_view(lane)
             shown, late = view.counts
             name = lane.short if narrow else lane.label
@@ -171,6 +211,8 @@ class BoardScreen(LiveScreen):
             text.append("│", style="dim")
         if self.marks:
             text.append(f" marked {len(self.marks)} ", style="bold")
+        if self.order_filter.zones:
+            text.append(f" in {', '.join(sorted(self.order_filter.zones))}", style="italic")
         if self.order_filter.active:
             text.append(" filtered ", style="italic")
         self.query_one("#strip", LiveText).show(text)
@@ -203,8 +245,9 @@ class BoardScreen(LiveScreen):
             self._draw_strip()
 
     def action_lane(self, step: int) -> None:
-        lanes = list(Lane)
-        self._set_current(lanes[(lanes.index(self.current) + step) % len(lanes)])
+        lanes = list(self.shown)
+        at = lanes.index(self.current) if self.current in lanes else 0
+        self._set_current(lanes[(at + step) % len(lanes)])
 
     # --- filtering ----------------------------------------------------------------------------
 
@@ -290,5 +333,72 @@ class BoardScreen(LiveScreen):
         self.order_filter = order_filter
         self._filter_changed = True
         if lane is not None:
+            if lane not in self.shown:
+                self._show_lanes(tuple(Lane))  # what the KPI counted is on the board
             self._set_current(lane)
         self.show_changes(Changes())
+
+    # --- saved views: the lanes shown, columns and sort ---------------------------------------
+
+    def lane_look(self, lane: Lane) -> LaneLook:
+        return self.layouts.get(lane, DEFAULT_LANE_LOOK)
+
+    def board_look(self) -> BoardLook:
+        """What the board shows now, as a saved view keeps it."""
+        return BoardLook(self.order_filter, self.shown, self.current, dict(self.layouts))
+
+    def show_look(self, look: BoardLook) -> None:
+        """Show a saved view: its filter, lanes, focus, and each lane's columns and sort."""
+        self.query_one(FilterBar).set_filter(look.order_filter)
+        self.order_filter = look.order_filter
+        self.layouts = {lane: lo for lane, lo in look.layouts.items() if not lo.is_default}
+        for lane, view in self.views.items():
+            view.set_columns(self.lane_look(lane).columns)
+        self._show_lanes(look.lanes)
+        focus = look.focus if look.focus in look.lanes else None
+        self._set_current(focus or (self.current if self.current in look.lanes else look.lanes[0]))
+        self._filter_changed = True
+        self.show_changes(Changes())
+
+    def _show_lanes(self, lanes: tuple[Lane, ...]) -> None:
+        self.shown = tuple(lane for lane in Lane if lane in lanes)
+        for lane, view in self.views.items():
+            view.set_class(lane not in self.shown, "-hidden")
+        if self.current not in self.shown:
+            self._set_current(self.shown[0])
+
+    def action_views(self) -> None:
+        from screens.views import ViewsScreen
+
+        self.app.push_screen(ViewsScreen())
+
+    def action_columns(self) -> None:
+        from screens.lane_setup import LaneSetupScreen
+
+        lane = self.current
+        self.app.push_screen(
+            LaneSetupScreen(lane, self.lane_look(lane), self.shown),
+            lambda setup: self._lay_out(lane, setup.look, setup.lanes) if setup else None,
+        )
+
+    def _lay_out(self, lane: Lane, look: LaneLook, lanes: tuple[Lane, ...]) -> None:
+        self._show_lanes(lanes)
+        if look.is_default:
+            self.layouts.pop(lane, None)
+        else:
+            self.layouts[lane] = look
+        self.lane_view(lane).set_columns(look.columns)
+        self._filter_changed = True  # every lane drawn again, this one in its new order
+        self.show_changes(Changes())
+        if self.host.views.current is not None:
+            self._keep_layouts()
+
+    @work(group="views", exclusive=True, exit_on_error=False)
+    async def _keep_layouts(self) -> None:
+        try:
+            kept = await keep_layouts(self.host)
+        except ViewError as exc:
+            self.notify(str(exc), title="Columns not kept", severity="warning")
+            return
+        if kept is not None:
+            self.notify(f"Kept in view {kept.name}.", timeout=3)

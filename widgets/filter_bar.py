@@ -34,6 +34,9 @@ class FilterBar(Horizontal):
         super().__init__()
         self._offered: dict[str, list[str]] = {}
         """The values each select offers now (options are rebuilt only when they change)."""
+        self.zones: frozenset[str] = frozenset()
+        """A saved view's zones (`OrderFilter.zones`): kept until the filter is cleared; the
+        board's strip names them."""
 
     def compose(self) -> ComposeResult:
         yield Input(
@@ -74,6 +77,7 @@ class FilterBar(Horizontal):
             warehouse_id=chosen("warehouse"),
             zone=chosen("zone"),
             late_only=self.query_one("#late", Checkbox).value,
+            zones=self.zones,
         )
 
     def set_filter(self, order_filter: OrderFilter) -> None:
@@ -95,6 +99,7 @@ class FilterBar(Horizontal):
                 self._offered[select_id] = offered
             select.value = value
         self.query_one("#late", Checkbox).value = order_filter.late_only
+        self.zones = order_filter.zones
         self.set_class(order_filter.active, "-shown")
 
     def toggle_late(self) -> None:
@@ -102,6 +107,7 @@ class FilterBar(Horizontal):
         box.value = not box.value
 
     def clear(self) -> None:
+        self.zones = frozenset()
         self.query_one("#search", Input).value = ""
         for select_id in ("channel", "warehouse", "zone"):
             self.query_one(f"#{select_id}", Select).clear()

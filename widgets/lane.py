@@ -40,6 +40,8 @@ class LaneView(CursorList):
         self.counts = (0, 0)
         """(orders shown, late ones), as the board last counted them for the title."""
         self.zone: tzinfo | None = None
+        self.column_names: tuple[str, ...] | None = None
+        """The columns a saved view chose, in its order (None: the board's, fitted)."""
         self._now: datetime | None = None
         self._painted: dict[int, tuple[int, object]] = {}
         """What each row of the lane last showed, by index: its order and that order's
@@ -65,7 +67,14 @@ class LaneView(CursorList):
                 self.refresh_line(index)
 
     def columns(self, width: int) -> tuple[Column, ...]:
-        return columns_for(width, eta=self.lane == Lane.DELIVERING)
+        return columns_for(width, eta=self.lane == Lane.DELIVERING, names=self.column_names)
+
+    def set_columns(self, names: tuple[str, ...] | None) -> None:
+        """Show these columns (None: the board's own); every row on screen is drawn again."""
+        if names != self.column_names:
+            self.column_names = names
+            self._painted.clear()
+            self.refresh()
 
     def row_source(self, item_id: int) -> object:
         return self.store.orders.get(item_id)

@@ -39,17 +39,31 @@ ETA = Column("eta", 6)
 """`~12:45`: only the delivering lane has ETAs, and there it comes right after the time left
 (a lane of a 120-column board has room for four columns: the ETA must be one of them)."""
 DELIVERING_COLUMNS = (*COLUMNS[:3], ETA, *COLUMNS[3:])
+COLUMN_BY_NAME = {column.name: column for column in DELIVERING_COLUMNS}
 LEAD = 4  # glyph, mark, space
 
 
+def default_columns(*, eta: bool = False) -> tuple[str, ...]:
+    """The names of a lane's columns by default (`eta`: the delivering lane's)."""
+    return tuple(c.name for c in (DELIVERING_COLUMNS if eta else COLUMNS))
+
+
 @functools.cache
-def columns_for(width: int, *, eta: bool = False) -> tuple[Column, ...]:
+def columns_for(
+    width: int, *, eta: bool = False, names: tuple[str, ...] | None = None
+) -> tuple[Column, ...]:
     """As many columns as fit, in priority order, then widen the customer with the rest;
-    `eta` for the delivering lane."""
+    `eta` for the delivering lane; `names` the columns a saved view chose, in its order
+    (default: the board's)."""
     chosen: list[Column] = []
     used = LEAD
-    for column in DELIVERING_COLUMNS if eta else COLUMNS:
-        if used + column.width + 1 > width and len(chosen) >= 3:
+    wanted = (
+        tuple(COLUMN_BY_NAME[n] for n in names if n in COLUMN_BY_NAME)
+        if names is not None
+        else (DELIVERING_COLUMNS if eta else COLUMNS)
+    )
+    for column in wanted:
+        if used + column.width + 1 > width and len(chosen) >= min(3, len(wanted)):
             break
         chosen.append(column)
         used += column.width + 1

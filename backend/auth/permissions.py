@@ -62,6 +62,7 @@ class Permission(StrEnum):
     STAFFING_READ = "staffing:read"
     COMPLAINTS_OPEN = "complaints:open"
     COMPLAINTS_RESOLVE = "complaints:resolve"
+    VIEWS_KEEP = "views:keep"
 
 
 EVERYONE = frozenset(Role)
@@ -152,6 +153,9 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # vouchers and refunds (returns/complaints.py). Read with the other requests.
     Permission.COMPLAINTS_OPEN: frozenset({R.ADMIN, R.SUPERVISOR, R.SUPPORT, R.CHANNEL}),
     Permission.COMPLAINTS_RESOLVE: frozenset({R.ADMIN, R.SUPERVISOR, R.SUPPORT}),
+    # Saved views are the board's, which is the desk's screen (a store opens its warehouse);
+    # each account keeps and sees only its own (backend/views/).
+    Permission.VIEWS_KEEP: DESK,
 }
 
 CLAIM_LIMIT_CENTS: dict[Role, int | None] = {

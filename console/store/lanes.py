@@ -81,7 +81,16 @@ class OrderFilter:
     warehouse_id: str | None = None
     zone: str | None = None
     late_only: bool = False
+    zones: frozenset[str] = frozenset()
+    """Any of these zones (a saved view's; the filter bar's `zone` narrows it further)."""
 
     @property
     def active(self) -> bool:
-        return bool(self.text or self.channel or self.warehouse_id or self.zone or self.late_only)
+        return bool(
+            self.text
+            or self.channel
+            or self.warehouse_id
+            or self.zone
+            or self.late_only
+            or self.zones
+        )

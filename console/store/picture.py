@@ -335,6 +335,8 @@ class Store:
             return False
         if f.zone and card.zone != f.zone:
             return False
+        if f.zones and card.zone not in f.zones:
+            return False
         if f.late_only and self.urgency(card, now) != Urgency.LATE:
             return False
         return not f.text or self._matches_text(card, f.text)

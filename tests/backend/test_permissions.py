@@ -95,6 +95,7 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
     "staffing:read": frozenset({"admin", "supervisor", "dispatcher", "support", "viewer"}),
     "complaints:open": frozenset({"admin", "supervisor", "support", "channel"}),
     "complaints:resolve": frozenset({"admin", "supervisor", "support"}),
+    "views:keep": frozenset({"admin", "supervisor", "dispatcher", "support", "viewer"}),
 }
 
 PUBLIC = "none"
@@ -198,6 +199,11 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("DELETE", "/riders/{rider_id}/shifts/{shift_id}", "shifts:manage"),
     ("POST", "/riders/{rider_id}/zone", "riders:move"),
     ("GET", "/staffing", "staffing:read"),
+    ("GET", "/views", "views:keep"),
+    ("GET", "/views/{view_id}", "views:keep"),
+    ("POST", "/views", "views:keep"),
+    ("PATCH", "/views/{view_id}", "views:keep"),
+    ("DELETE", "/views/{view_id}", "views:keep"),
 )
 PROTECTED = tuple(e for e in ENDPOINTS if e[2] != PUBLIC)
 
@@ -974,6 +980,23 @@ class Matrix:
                 return Call("/riders/1/zone", json={"zone": "Chaoyang"})
             case "GET", "/staffing":
                 return Call("/staffing")
+            case "GET", "/views":
+                return Call("/views")
+            case "POST", "/views":
+                # A name of its own for each call (names are unique per account).
+                return Call("/views", json={"name": f"v{n}", "settings": {}}, ok=201)
+            case _, "/views/{view_id}":
+                # Each role's own view (the admin's for roles that may keep none: they are
+                # refused before it is looked up); another account's is 404, tested in
+                # tests/backend/test_views.py.
+                owner = ACCOUNTS[role] if holds(role, "views:keep") else "admin"
+                body = {"name": f"w{n}", "settings": {}}
+                made = await api.post(owner, "/views", json=body)
+                assert made.status_code == 201, made.text
+                path = f"/views/{made.json()['id']}"
+                if method == "PATCH":
+                    return Call(path, json={"version": 1, "default": True})
+                return Call(path, ok=204 if method == "DELETE" else 200)
             case "GET", "/warehouses/{warehouse_id}/losses":
                 return Call("/warehouses/WH-CY/losses")
         raise AssertionError(f"no request built for {method} {template}")
@@ -1293,6 +1316,7 @@ def simple_call(method: str, template: str, order: dict[str, Any], now: datetime
         webhook_id=1,
         decision_id=1,
         shift_id=1,
+        view_id=1,
     )
     bodies: dict[str, Any] = {
         "/users": {"username": "never-made", "password": "long-password", "role": "viewer"},
@@ -1327,6 +1351,8 @@ def simple_call(method: str, template: str, order: dict[str, Any], now: datetime
         },
         "/riders/{rider_id}/shifts/{shift_id}": {"version": 1, "zone": "Wangjing"},
         "/riders/{rider_id}/zone": {"zone": "Wangjing"},
+        "/views": {"name": "never-made", "settings": {}},
+        "/views/{view_id}": {"version": 1, "default": True},
     }
     return Call(path, json=bodies.get(template) if method in ("POST", "PATCH") else None)
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from backend_client import FreshlineClient
     from backend_client.models import Me
+    from console.looked import LookedBook
     from console.store import Store
 
 
@@ -31,6 +32,11 @@ class ConsoleHost(Protocol):
     """How often screens redraw what changed."""
     me: Me | None
     """Who is signed in, with the permissions the server gave them; None before sign-in."""
+
+    @property
+    def looked(self) -> LookedBook:
+        """What this desk has looked at ("since I looked": `console.looked`)."""
+        ...
 
     @property
     def who(self) -> str:

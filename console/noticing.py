@@ -58,6 +58,9 @@ class Noticing:
         self.flush()
         self.looked = LookedBook(path)
         self._changed_at = None
+        # Another account's first snapshot: what stands in it is known, not rung for.
+        self._known = False
+        self._alerts_seen = None
 
     def tick(self) -> None:
         store = self.store

@@ -61,7 +61,8 @@ class BoardScreen(CopyingScreen):
         Binding(
             "n",
             "next_new(1)",
-            "New",
+            "Next new",
+            show=False,  # the lanes' "· 3 new" point at it; the footer is full at 160 columns
             tooltip="The next order that changed since you looked",
             id="board.next_new",
         ),

@@ -4,6 +4,10 @@ the settings, only the sequences this terminal is known to take, never on a dumb
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
 
 from backend_client.models import Alert, AlertSeverity
 from console.attention import (
@@ -14,6 +18,7 @@ from console.attention import (
     notification,
     terminal_desktop,
 )
+from console.config import ConsoleConfig
 from tests.console.samples import NOW
 
 ITERM = {"TERM": "xterm-256color", "TERM_PROGRAM": "iTerm.app"}
@@ -112,3 +117,25 @@ def test_an_alert_title_cannot_write_escape_sequences_and_tmux_passes_it_through
     wrapped = notification(Desktop.OSC9, "Freshline", "hi", tmux=True)
     assert wrapped == "\x1bPtmux;\x1b\x1b]9;Freshline: hi\x1b\x1b\\\x1b\\"
     assert notification(Desktop.OFF, "a", "b") == ""
+
+
+def test_the_settings_file_and_the_environment_choose_severities_and_the_sequence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'attention_bell = ["critical", "warning"]\nattention_desktop = "osc777"\n'
+        f'looked_dir = "{tmp_path / "looked"}"\n'
+    )
+    monkeypatch.setenv("FRESHLINE_CONFIG", str(config))
+    monkeypatch.setenv("FRESHLINE_ATTENTION_NOTIFY", '["warning"]')
+    settings = ConsoleConfig().attention_settings
+    assert settings.bell == {AlertSeverity.CRITICAL, AlertSeverity.WARNING}
+    assert settings.notify == {AlertSeverity.WARNING}
+    assert settings.desktop == Desktop.OSC777 and settings.enabled
+    assert ConsoleConfig().looked_dir == tmp_path / "looked"
+    monkeypatch.setenv("FRESHLINE_ATTENTION", "false")
+    assert not ConsoleConfig().attention_settings.enabled
+    monkeypatch.setenv("FRESHLINE_ATTENTION_DESKTOP", "osc8")
+    with pytest.raises(ValidationError):
+        ConsoleConfig()

@@ -20,6 +20,7 @@ from console.attention import (
 )
 from console.config import ConsoleConfig
 from tests.console.samples import NOW
+from tests.test_layering import imported_by, offenders
 
 ITERM = {"TERM": "xterm-256color", "TERM_PROGRAM": "iTerm.app"}
 
@@ -139,3 +140,10 @@ def test_the_settings_file_and_the_environment_choose_severities_and_the_sequenc
     monkeypatch.setenv("FRESHLINE_ATTENTION_DESKTOP", "osc8")
     with pytest.raises(ValidationError):
         ConsoleConfig()
+
+
+def test_the_desks_bookkeeping_is_pure_python() -> None:
+    """What is new, what rings and what may be copied import no Textual (as the store)."""
+    pure = ("console.looked", "console.attention", "console.copying", "console.noticing")
+    loaded = imported_by(*pure, blocked=("textual", "rich"))
+    assert offenders(loaded, ("textual", "rich")) == []

@@ -5,6 +5,7 @@ for a critical alert: once, and not while switched off."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,7 @@ from backend_client.models import AlertSeverity, OrderState, Role
 from console.app import FreshlineApp
 from console.attention import BEL, AttentionSettings, Desktop
 from screens.board import BoardScreen
+from screens.order_detail import OrderDetailScreen
 from tests.console.conftest import drawn, redrawn, until
 from tests.console.samples import me_as, order
 from tests.console.test_console_live import notes_of
@@ -31,8 +33,13 @@ class Backend:
         self.asked: list[str] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.asked.append(request.url.path)
-        order_id = int(request.url.path.rsplit("/", 1)[-1])
+        path = request.url.path
+        if path.endswith("/timeline"):
+            return httpx.Response(200, json=[])  # the order's detail reads it too
+        if not re.fullmatch(r"/api/v1/orders/\d+", path):
+            return httpx.Response(404, json={"detail": "not here"})
+        self.asked.append(path)
+        order_id = int(path.rsplit("/", 1)[-1])
         answer = order(order_id - 1000, OrderState.CREATED, 40, None)
         if self.role == Role.VIEWER:
             answer = answer.model_copy(
@@ -144,3 +151,13 @@ async def test_a_critical_alert_rings_and_notifies_once_and_not_while_switched_o
         opened(504, 10)
         await redrawn(pilot)
         assert written[1:] == [BEL + "\x1b]9;Freshline: 1 critical alert: Crash 10\x1b\\"]
+
+
+async def test_y_copies_from_an_orders_detail_and_its_p_waits_for_the_phone() -> None:
+    backend = Backend(Role.SUPPORT)
+    app = desk(Role.SUPPORT, backend)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await drawn(pilot)
+        await pilot.press("enter", "y", "p")  # open 1003, copy its phone (`p` alone: proofs)
+        await until(pilot, lambda: app.clipboard == "13800130003", "the phone copied")
+        assert isinstance(app.screen, OrderDetailScreen) and app.screen.order_id == 1003

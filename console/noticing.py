@@ -35,6 +35,7 @@ class Noticing:
         *,
         folder: Path | None = None,
         keep: bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.attention = attention
@@ -44,6 +45,8 @@ class Noticing:
         """Where desks' looked books are kept (None: the user's state directory)."""
         self.keep = keep
         """False: the looked book lasts this session only (the wall, tests)."""
+        self.clock = clock
+        """Seconds, for when to save (tests drive their own)."""
         self.looked = LookedBook()
         self._known = False
         """The first snapshot's alerts were taken as known (they do not ring)."""
@@ -75,7 +78,7 @@ class Noticing:
             )
         self._ring()
         if self.looked.dirty:
-            now = time.monotonic()
+            now = self.clock()
             if self._changed_at is None:
                 self._changed_at = now
             elif now - self._changed_at >= SAVE_AFTER:

@@ -6,7 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from backend_client.models import OrderState
+from console.attention import Attention
 from console.looked import Kind, LookedBook, desk_file
+from console.noticing import SAVE_AFTER, Noticing
+from console.store import FrozenClock, Store
+from tests.console.samples import NOW, order
 
 
 def test_nothing_is_new_until_the_desk_knows_where_it_stands_then_changes_are() -> None:
@@ -64,3 +69,33 @@ def test_a_desk_that_cannot_write_goes_on_with_its_marks_this_session(tmp_path: 
     book.start({Kind.ORDER: {1: 1}})
     book.save()
     assert not book.dirty and not book.is_new(Kind.ORDER, 1, 1)
+
+
+def test_the_console_saves_a_few_seconds_after_looking_not_on_every_move(tmp_path: Path) -> None:
+    now = [100.0]
+    store = Store(FrozenClock(NOW))
+    store.load([order(0, OrderState.PAID, 30, None)], [], last_seq=5)
+    noticing = Noticing(
+        store, Attention(), lambda text: None, folder=tmp_path, clock=lambda: now[0]
+    )
+    noticing.signed_in("http://freshline.test", "support")
+    path = noticing.looked.path
+    assert path is not None
+    noticing.tick()  # the first snapshot: where the desk starts
+    noticing.tick()
+    assert not path.exists()
+    now[0] += SAVE_AFTER
+    noticing.tick()
+    assert json.loads(path.read_text())["orders"] == {"1000": 3}
+    store.orders[1000].version = 4  # it changed, and the desk looked at it
+    assert noticing.looked.look(Kind.ORDER, 1000, 4)
+    noticing.tick()
+    now[0] += SAVE_AFTER - 1
+    noticing.tick()
+    assert json.loads(path.read_text())["orders"] == {"1000": 3}  # a burst: not yet
+    now[0] += 1
+    noticing.tick()
+    assert json.loads(path.read_text())["orders"] == {"1000": 4}
+    # Another account on this desk: its own book, the first one saved and left alone.
+    noticing.signed_in("http://freshline.test", "dispatcher")
+    assert noticing.looked.path != path and not noticing.looked.started

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import tzinfo
+from pathlib import Path
 from typing import Any
 
 from textual import events
@@ -30,11 +32,14 @@ from backend_client import (
     TokenStore,
 )
 from backend_client.models import Me, Role, TokenResponse
+from console.attention import Attention, AttentionSettings
 from console.commands import FreshlineCommands
 from console.host import ConsoleHost
 from console.keys import KeyGate, set_escape_delay
 from console.kpi_feed import KpiFeed
 from console.live import LiveFeed, desk
+from console.looked import LookedBook
+from console.noticing import Noticing
 from console.roles import home_mode, screen_denial
 from console.sign_in import SESSION_ENDED, SIGNED_OUT, KnownUsers
 from console.store import Changes, Store
@@ -104,6 +109,14 @@ class FreshlineApp(App[None]):
             id="app.handover",
         ),
         Binding("question_mark", "help", "Keys", tooltip="Every key on this screen", id="app.help"),
+        Binding(
+            "ctrl+g",
+            "attention",
+            "Bell",
+            show=False,
+            tooltip="Bell and desktop notifications for alerts: off, or back on",
+            id="app.attention",
+        ),
         Binding("ctrl+p", "command_palette", "Palette", id="app.palette"),
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("ctrl+c,ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit_now"),
@@ -125,6 +138,10 @@ class FreshlineApp(App[None]):
         wall: WallSettings | None = None,
         users: KnownUsers | None = None,
         sign_in_why: str = "",
+        attention: AttentionSettings | None = None,
+        looked_dir: Path | None = None,
+        keep_looked: bool = True,
+        terminal_write: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__()
         self.server = server
@@ -152,6 +169,16 @@ class FreshlineApp(App[None]):
             self, takes_type_ahead, lambda screen: isinstance(screen, CommandPalette)
         )
         """Every key from the terminal goes through here, one at a time (`console.keys`)."""
+        self.noticing = Noticing(
+            self.store,
+            Attention(attention or AttentionSettings()),
+            terminal_write or self.write_to_terminal,
+            folder=looked_dir,
+            # Kept per desk when there is a server to come back to (or a folder named for it);
+            # the wall looks at nothing.
+            keep=keep_looked and wall is None and bool(server or looked_dir),
+        )
+        """What this desk looked at, and the alerts that ring (`console.noticing`)."""
         set_escape_delay()
         for theme_object in THEMES:
             self.register_theme(theme_object)
@@ -167,6 +194,19 @@ class FreshlineApp(App[None]):
     def who(self) -> str:
         return f"{self.me.username} ({self.me.role})" if self.me else ""
 
+    @property
+    def looked(self) -> LookedBook:
+        """What this desk has looked at, for "since I looked" (`console.looked`)."""
+        return self.noticing.looked
+
+    def write_to_terminal(self, text: str) -> None:
+        """Write escape sequences (bell, desktop notification) to the terminal, in order with
+        the frames. Textual has no public call for that: `App.bell` and
+        `App.copy_to_clipboard` write through the driver just so, and so does this, here only."""
+        driver = self._driver
+        if driver is not None and not self.is_headless:
+            driver.write(text)
+
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(DOMAIN_DEFAULTS)
 
@@ -174,6 +214,7 @@ class FreshlineApp(App[None]):
         # immediate: the moment a screen comes up is when it is pushed, not a turn later.
         self.screen_change_signal.subscribe(self, self.keys.screen_changed, immediate=True)
         await self.switch_mode(self.wall.first if self.wall else home_mode(self.me))
+        self._desk_opened()
         if self.wall is not None:
             self.wall.start()
         self.set_interval(1 / self.refresh_hz, self._tick, name="redraw")
@@ -240,9 +281,15 @@ class FreshlineApp(App[None]):
         await self._go_home()
         self.start_feed()
 
+    def _desk_opened(self) -> None:
+        """Open this desk's "since I looked" book for who is signed in."""
+        if self.me is not None:
+            self.noticing.signed_in(self.server, self.me.username)
+
     async def _go_home(self) -> None:
         """The screen this account works on, when the one up is not theirs to see (a store
         account opens its warehouse, not the board: `console.roles.home_mode`)."""
+        self._desk_opened()
         if self.wall is None and screen_denial(self.me, self.current_mode):
             await self.action_switch_mode(home_mode(self.me))
 
@@ -379,6 +426,7 @@ class FreshlineApp(App[None]):
 
     def _tick(self) -> None:
         """The bounded redraw: hand the screen on top what changed since the last tick."""
+        self.noticing.tick()
         if not self.screen_stack:
             return  # starting or closing: no screen to draw on
         screen = self.screen
@@ -412,6 +460,7 @@ class FreshlineApp(App[None]):
                 log.info("logout: %r (forgotten here anyway)", exc)
         if self.token_store is not None:
             await self.token_store.forget(self.server)
+        self.noticing.flush()
         self.store.load([], [], None)
         self.views.forget()
         self.store.set_connection(StreamStatus(StreamState.OFFLINE, detail="signed out"))
@@ -431,7 +480,18 @@ class FreshlineApp(App[None]):
             self.feed.stream.stop()
         self.exit()
 
+    def action_attention(self) -> None:
+        """ctrl+g: alerts stop ringing and notifying for this session, or start again."""
+        on = self.noticing.toggle()
+        self.notify(
+            "Alerts ring the bell and notify again."
+            if on
+            else "Alerts no longer ring or notify (ctrl+g turns them back on).",
+            title="Bell on" if on else "Bell off",
+        )
+
     async def on_unmount(self) -> None:
+        self.noticing.flush()
         if self.client is not None:
             await self.client.aclose()
 

@@ -10,6 +10,10 @@ The settings file is TOML, at `FRESHLINE_CONFIG` or `<user config dir>/freshline
     wall_password = "..."   # its password (or FRESHLINE_WALL_PASSWORD), so it signs in by itself,
     wall_rotate_seconds = 20  # and how long each screen stays
     ca_file = "/path/to/ca.pem"  # trust this CA for https:// servers (also FRESHLINE_CA_FILE)
+    attention = true                    # ring and notify for alerts (ctrl+g: off for now)
+    attention_bell = ["critical"]       # severities that ring the terminal's bell
+    attention_notify = ["critical"]     # severities that raise a desktop notification
+    attention_desktop = "auto"          # "osc9", "osc777" or "off" (docs/attention.md)
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from backend_client.models import AlertSeverity
+from console.attention import AttentionSettings, Desktop
 
 
 def config_path() -> Path:
@@ -59,6 +66,28 @@ class ConsoleConfig(BaseSettings):
     ca_file: str | None = None
     """A PEM bundle of the CA(s) to verify `https://` servers against instead of the public CAs
     (a company's own CA); `FRESHLINE_CA_FILE` too."""
+
+    attention: bool = True
+    """Ring and notify for alerts at all (`ctrl+g` turns it off and on for a session)."""
+    attention_bell: list[AlertSeverity] = Field(default_factory=lambda: [AlertSeverity.CRITICAL])
+    """The severities of a newly opened alert that ring the terminal's bell."""
+    attention_notify: list[AlertSeverity] = Field(default_factory=lambda: [AlertSeverity.CRITICAL])
+    """The severities that raise a desktop notification, where the terminal shows one."""
+    attention_desktop: Desktop = Desktop.AUTO
+    """How to ask for a desktop notification: `auto` (the sequence this terminal is known to
+    show, else none), `osc9`, `osc777`, or `off` (docs/attention.md)."""
+    looked_dir: Path | None = None
+    """Where each desk keeps what it looked at ("since I looked"); none: the user's state
+    directory."""
+
+    @property
+    def attention_settings(self) -> AttentionSettings:
+        return AttentionSettings(
+            bell=frozenset(self.attention_bell),
+            notify=frozenset(self.attention_notify),
+            desktop=self.attention_desktop,
+            enabled=self.attention,
+        )
 
     @property
     def token_path(self) -> Path | None:

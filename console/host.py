@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from backend_client import FreshlineClient
     from backend_client.models import Me
+    from console.looked import LookedBook
     from console.store import Store
     from console.views import ViewBook
 
@@ -34,6 +35,11 @@ class ConsoleHost(Protocol):
     """Who is signed in, with the permissions the server gave them; None before sign-in."""
     views: ViewBook
     """The signed-in account's saved views and the one open (`console.views`)."""
+
+    @property
+    def looked(self) -> LookedBook:
+        """What this desk has looked at ("since I looked": `console.looked`)."""
+        ...
 
     @property
     def who(self) -> str:

@@ -71,6 +71,8 @@ async def run_console(server: str, config: ConsoleConfig) -> None:
         refresh_hz=config.refresh_hz,
         users=KnownUsers(),
         sign_in_why=why,
+        attention=config.attention_settings,
+        looked_dir=config.looked_dir,
     )
     await app.run_async()
 
@@ -180,6 +182,8 @@ async def run_demo_console(
             theme=config.theme,
             refresh_hz=config.refresh_hz,
             stop_after=duration,
+            attention=config.attention_settings,
+            keep_looked=False,  # a new city each run: nothing to come back to
         )
         await app.run_async()
 

@@ -20,10 +20,11 @@ from textual.widgets import Footer, Input
 
 from backend_client.models import LaneSort
 from console.board_look import DEFAULT_LANE_LOOK, BoardLook, LaneLook, arrange, lane_counts
+from console.looked import Kind
 from console.store import Changes, Lane, OrderFilter
 from console.views import ViewError, keep_layouts
 from screens.acting import act_on_orders
-from screens.guard import LiveScreen
+from screens.copying import CopyingScreen
 from themes import DOMAIN_DEFAULTS
 from widgets.filter_bar import FilterBar
 from widgets.lane import LaneView
@@ -34,8 +35,9 @@ COMPACT_WIDTH, COMPACT_HEIGHT = 120, 30
 THREE_COLUMNS_WIDTH = 180
 
 
-class BoardScreen(LiveScreen):
-    """Every open order by stage; enter opens one, space marks, t acts."""
+class BoardScreen(CopyingScreen):
+    """Every open order by stage; enter opens one, space marks, t acts, n goes to what changed
+    since the desk looked (`console.looked`), y copies."""
 
     DEFAULT_CSS = """
     BoardScreen #strip { height: 1; padding: 0 1; background: $surface; }
@@ -60,6 +62,30 @@ class BoardScreen(LiveScreen):
             key_display="←",
             tooltip="Previous lane",
             id="board.prev_lane",
+        ),
+        Binding(
+            "n",
+            "next_new(1)",
+            "Next new",
+            show=False,  # the lanes' "· 3 new" point at it; the footer is full at 160 columns
+            tooltip="The next order that changed since you looked",
+            id="board.next_new",
+        ),
+        Binding(
+            "N",
+            "next_new(-1)",
+            "Previous new",
+            show=False,
+            tooltip="The previous order that changed since you looked",
+            id="board.prev_new",
+        ),
+        Binding(
+            "c",
+            "caught_up",
+            "Caught up",
+            show=False,
+            tooltip="Count every order in this lane as looked at",
+            id="board.caught_up",
         ),
         Binding("t", "act", "Act", tooltip="Act on the order or the marked ones", id="board.act"),
         Binding(
@@ -96,6 +122,8 @@ class BoardScreen(LiveScreen):
         """The lanes shown (a saved view may show fewer), in the board's order."""
         self.layouts: dict[Lane, LaneLook] = {}
         """Lanes laid out otherwise than by default (columns, sort)."""
+        self._looked_at = -1
+        """The looked book's revision the lanes last drew (marks and counts follow it)."""
 
     def compose(self) -> ComposeResult:
         yield TopBar("board")
@@ -139,7 +167,14 @@ class BoardScreen(LiveScreen):
         """Redraw what changed (the app calls this on its tick, only for the screen on top)."""
         store = self.store
         now = store.clock.now()
-        every = changes.reloaded or self._filter_changed or self.order_filter.late_only
+        looked = self.host.looked
+        for view in self.views.values():
+            view.looked = looked  # a new sign-in opens another desk's book
+        looked_moved = looked.revision != self._looked_at
+        self._looked_at = looked.revision
+        every = (
+            changes.reloaded or self._filter_changed or self.order_filter.late_only or looked_moved
+        )
         dirty = set(Lane) if every else set(changes.lanes)
         if changes.rider_names and self.order_filter.text:
             dirty = set(Lane)  # rider names are searchable
@@ -185,7 +220,10 @@ class BoardScreen(LiveScreen):
         shown, late = lane_counts(self.store, view.lane, ids, self.lane_look(view.lane))
         total = len(self.store.lanes[view.lane])
         count = f"{shown} of {total}" if self.order_filter.active else f"{total}"
-        view.set_header(f"{view.lane.label}  {count}", f"{late} late" if late else "")
+        new = view.new_count(ids)
+        view.new = new
+        fresh = f" · {new} new" if new else ""
+        view.set_header(f"{view.lane.label}  {count}{fresh}", f"{late} late" if late else "")
         view.counts = (shown, late)
 
     def _draw_strip(self) -> None:
@@ -207,6 +245,8 @@ class BoardScreen(LiveScreen):
             if late:
                 text.append(" ")
                 text.append(f"!!{late}", style=alarm)
+            if view.new:
+                text.append(f" •{view.new}", style="bold")
             text.append(" ")
             text.append("│", style="dim")
         if self.marks:
@@ -248,6 +288,49 @@ class BoardScreen(LiveScreen):
         lanes = list(self.shown)
         at = lanes.index(self.current) if self.current in lanes else 0
         self._set_current(lanes[(at + step) % len(lanes)])
+
+    # --- since I looked ------------------------------------------------------------------------
+
+    def action_next_new(self, step: int) -> None:
+        """n / N: the next (previous) order that changed since the desk looked, through the
+        lanes in order and round; the cursor lands on it, which counts as looking."""
+        places = [
+            (lane, index) for lane in self.shown for index in range(len(self.views[lane].ids))
+        ]
+        if not places:
+            self.notify("Nothing on the board.")
+            return
+        view = self.lane_view(self.current)
+        here = (self.current, view.cursor)
+        start = places.index(here) if here in places else (0 if step > 0 else len(places) - 1)
+        for k in range(1, len(places) + 1):
+            lane, index = places[(start + step * k) % len(places)]
+            lane_view = self.views[lane]
+            if lane_view.is_new(lane_view.ids[index]):
+                if lane != self.current:
+                    self._set_current(lane)
+                    self.set_focus(lane_view)  # now: the next key is read against this lane
+                lane_view.move_to(index)
+                self._looked_at = -1
+                self.show_changes(Changes())
+                return
+        self.notify("Nothing changed since you looked.")
+
+    def action_caught_up(self) -> None:
+        """c: every order in the lane in focus (as filtered) counts as looked at."""
+        view = self.lane_view(self.current)
+        orders = self.store.orders
+        rows = [(i, orders[i].version) for i in view.ids if i in orders]
+        count = self.host.looked.look_all(Kind.ORDER, rows)
+        self.show_changes(Changes())
+        self.notify(
+            f"{self.current.label}: {count} changed order{'s' if count != 1 else ''} marked looked."
+            if count
+            else f"{self.current.label}: nothing new."
+        )
+
+    def copy_subject(self) -> int | None:
+        return self.lane_view(self.current).current
 
     # --- filtering ----------------------------------------------------------------------------
 

@@ -26,10 +26,11 @@ from textual.widgets import Footer, Static
 from backend_client.models import Alert, AlertRule, AlertState, ComplaintOutcome, OrderState
 from console.alert_book import RULE_WORDS, AlertFilter
 from console.alert_words import figure_words
+from console.looked import Kind
 from console.store import Changes, Store
 from screens import alert_actions, complaint_actions, reassign
+from screens.copying import CopyingScreen
 from screens.dialogs import ReasonDialog
-from screens.guard import LiveScreen
 from widgets.alert_filter_bar import AlertFilterBar
 from widgets.alert_list import AlertList
 from widgets.alert_row import GLYPH, state_text, subject_text
@@ -71,7 +72,7 @@ def next_step(alert: Alert, store: Store) -> str:
     return "a acknowledges (with a note); enter opens the order" if card else "a acknowledges"
 
 
-class ExceptionsScreen(LiveScreen):
+class ExceptionsScreen(CopyingScreen):
     """Support's and dispatch's queue of what went wrong."""
 
     DEFAULT_CSS = """
@@ -81,7 +82,29 @@ class ExceptionsScreen(LiveScreen):
     """
     BINDINGS = [
         Binding("a", "acknowledge", "Ack", tooltip="Acknowledge, with a note", id="queue.ack"),
-        Binding("n", "next_unhandled", "Next", tooltip="The next open alert", id="queue.next"),
+        Binding(
+            "n",
+            "next_new(1)",
+            "Next",
+            tooltip="The next alert that changed since you looked, else the next open one",
+            id="queue.next",
+        ),
+        Binding(
+            "N",
+            "next_new(-1)",
+            "Previous new",
+            show=False,
+            tooltip="The previous alert that changed since you looked",
+            id="queue.prev_new",
+        ),
+        Binding(
+            "c",
+            "caught_up",
+            "Caught up",
+            show=False,
+            tooltip="Count every alert in the queue as looked at",
+            id="queue.caught_up",
+        ),
         Binding(
             "r",
             "reassign",
@@ -136,6 +159,8 @@ class ExceptionsScreen(LiveScreen):
         """The alerts of the requests last rejected here: what `z` takes back."""
         self._ticked = 0.0
         self._detail_key: tuple[object, ...] = ()
+        self._looked_at = -1
+        """The looked book's revision the queue last drew (marks and the count follow it)."""
 
     def compose(self) -> ComposeResult:
         yield TopBar("exceptions")
@@ -162,7 +187,10 @@ class ExceptionsScreen(LiveScreen):
     def show_changes(self, changes: Changes) -> None:
         now = self.store.clock.now()
         queue = self.queue
-        if changes.alerts or changes.reloaded or changes.rider_names:
+        queue.looked = looked = self.host.looked
+        looked_moved = looked.revision != self._looked_at
+        self._looked_at = looked.revision
+        if changes.alerts or changes.reloaded or changes.rider_names or looked_moved:
             queue.show(self.store.alerts.queue(self.alert_filter), now)
             self._title()
             self.query_one(AlertFilterBar).offer_zones(self.store.alerts.zones())
@@ -176,9 +204,11 @@ class ExceptionsScreen(LiveScreen):
         shown, everything = len(self.queue.ids), len(book.queue())
         count = f"{shown} of {everything}" if self.alert_filter.active else f"{everything}"
         marks = f" · {len(self.marks)} marked" if self.marks else ""
+        new = len(self.queue.new_ids())
+        fresh = f" · {new} new" if new else ""
         critical = book.critical()
         self.queue.set_header(
-            f"Alerts  {count}{marks}", f"{critical} critical open" if critical else ""
+            f"Alerts  {count}{fresh}{marks}", f"{critical} critical open" if critical else ""
         )
 
     def current(self) -> Alert | None:
@@ -355,6 +385,38 @@ class ExceptionsScreen(LiveScreen):
             reassign.hand_over(self, alert.rider_id)  # its dialog comes up at once
         else:
             self.notify("This alert is about no order or rider.", severity="warning")
+
+    def action_next_new(self, step: int) -> None:
+        """n / N: the next (previous) alert that changed since the desk looked, round the
+        queue; with none new, `n` goes on to the next open alert as it always did."""
+        queue = self.queue
+        count = len(queue.ids)
+        for k in range(1, count + 1):
+            index = (queue.cursor + step * k) % count
+            if queue.is_new(queue.ids[index]):
+                queue.move_to(index)
+                self.show_changes(Changes(alerts=True))
+                return
+        if step > 0:
+            self.action_next_unhandled()
+        else:
+            self.notify("Nothing changed since you looked.")
+
+    def action_caught_up(self) -> None:
+        """c: every alert in the queue (as filtered) counts as looked at."""
+        held = self.store.alerts.alerts
+        rows = [(i, held[i].version) for i in self.queue.ids if i in held]
+        count = self.host.looked.look_all(Kind.ALERT, rows)
+        self.show_changes(Changes(alerts=True))
+        self.notify(
+            f"{count} changed alert{'s' if count != 1 else ''} marked looked."
+            if count
+            else "Nothing new in the queue."
+        )
+
+    def copy_subject(self) -> int | None:
+        alert = self.current()
+        return alert.order_id if alert is not None else None
 
     def action_next_unhandled(self) -> None:
         """Down the queue to the next alert nobody has taken on, round to the top."""

@@ -35,7 +35,7 @@ ANYWHERE = "Anywhere"
 TASKS: dict[str, frozenset[str]] = {
     "Move": frozenset(
         {"cursor", "page", "jump", "lane", "pan", "zoom", "centre", "step", "next_unhandled"}
-        | {"focus_next", "focus_previous"}
+        | {"focus_next", "focus_previous", "next_new"}
     ),
     "Find and filter": frozenset({"search", "filters", "late_only", "faults_only", "narrow"}),
     "Back out, reload": frozenset({"back", "reload", "cancel", "dismiss"}),

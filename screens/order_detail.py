@@ -29,7 +29,7 @@ from console.proof_words import KIND_WORDS, proofs_summary
 from console.sensor_words import order_sensor_rows
 from console.store import LANE_OF_STATE, Changes, OrderCard, Store, Urgency
 from screens.acting import act_on_orders
-from screens.guard import LiveScreen
+from screens.copying import CopyingScreen
 from screens.proof_viewer import ProofViewer
 from widgets.order_row import CHANNEL_SHORT, time_cell
 from widgets.top_bar import TopBar
@@ -150,7 +150,7 @@ def parcel_lines(order_id: int, parcels: list[Delivery], store: Store) -> Text:
     return text
 
 
-class OrderDetailScreen(LiveScreen):
+class OrderDetailScreen(CopyingScreen):
     DEFAULT_CSS = """
     OrderDetailScreen #header { padding: 0 1; background: $surface; height: auto; }
     OrderDetailScreen #middle { height: auto; max-height: 14; }
@@ -342,6 +342,9 @@ class OrderDetailScreen(LiveScreen):
             table.move_cursor(row=len(rows) - 1)
 
     # --- keys ---------------------------------------------------------------------------------
+
+    def copy_subject(self) -> int | None:
+        return self.order_id
 
     def action_back(self) -> None:
         self.app.pop_screen()

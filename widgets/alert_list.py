@@ -11,6 +11,7 @@ from rich.style import Style
 from textual.strip import Strip
 
 from backend_client.models import AlertSeverity, AlertState
+from console.looked import Kind, LookedBook
 from console.store import Store
 from widgets.alert_row import GLYPH, alert_cells
 from widgets.cursor_list import CursorList
@@ -49,6 +50,8 @@ class AlertList(CursorList):
         self.grouped: Counter[int] = Counter()
         """How many alerts stand under each parent."""
         self._now: datetime | None = None
+        self.looked: LookedBook | None = None
+        """What this desk has looked at (the queue sets it): changed alerts get a dot."""
 
     def show(self, ids: list[int], now: datetime) -> None:  # type: ignore[override]
         self._now = now
@@ -64,7 +67,28 @@ class AlertList(CursorList):
         self.refresh()
 
     def row_source(self, item_id: int) -> object:
-        return (self.store.alerts.alerts.get(item_id), self.grouped[item_id])
+        return (self.store.alerts.alerts.get(item_id), self.grouped[item_id], self.is_new(item_id))
+
+    def is_new(self, item_id: int) -> bool:
+        alert = self.store.alerts.alerts.get(item_id)
+        looked = self.looked
+        return (
+            looked is not None
+            and alert is not None
+            and looked.is_new(Kind.ALERT, item_id, alert.version)
+        )
+
+    def new_ids(self) -> list[int]:
+        """The alerts in the queue that changed since the desk looked, in queue order."""
+        return [i for i in self.ids if self.is_new(i)]
+
+    def cursor_rests(self, *, moved: bool) -> None:
+        item_id = self.cursor_id
+        if self.looked is None or item_id is None or not (moved or self.has_focus):
+            return
+        alert = self.store.alerts.alerts.get(item_id)
+        if alert is not None:
+            self.looked.look(Kind.ALERT, item_id, alert.version)
 
     def render_row(self, item_id: int, index: int, width: int, base: Style) -> Strip:
         alert = self.store.alerts.alerts.get(item_id)
@@ -78,7 +102,7 @@ class AlertList(CursorList):
         segments = [
             Segment(GLYPH[alert.severity], base + colour),
             self.mark_segment(item_id, base),
-            Segment(" ", base),
+            self.new_segment(item_id, base),
             *(Segment(cell + " ", text_style) for cell in cells),
         ]
         return Strip(segments).adjust_cell_length(width, base)

@@ -24,7 +24,7 @@ class CursorList(ScrollView, can_focus=True):
     """Items by id, one per row; subclasses say what a row shows (`row_source`) and draw it
     (`render_row`)."""
 
-    COMPONENT_CLASSES = {"row--cursor", "row--mark", "row--empty"}
+    COMPONENT_CLASSES = {"row--cursor", "row--mark", "row--empty", "row--new"}
     DEFAULT_CSS = """
     CursorList {
         border: round $panel-lighten-2;
@@ -43,6 +43,7 @@ class CursorList(ScrollView, can_focus=True):
     CursorList:nocolor:focus > .row--cursor { text-style: bold underline; }
     CursorList > .row--mark { color: $lane-mark; text-style: bold; }
     CursorList > .row--empty { color: $lane-dim; text-style: italic; }
+    CursorList > .row--new { color: $accent; text-style: bold; }
     """
     BINDINGS = [
         Binding("up,k", "cursor(-1)", "Up", show=False, id="list.up"),
@@ -99,6 +100,14 @@ class CursorList(ScrollView, can_focus=True):
     def render_row(self, item_id: int, index: int, width: int, base: Style) -> Strip:
         raise NotImplementedError
 
+    def cursor_rests(self, *, moved: bool) -> None:
+        """The cursor is on `cursor_id`, moved there by a key (`moved`) or resting there while
+        the rows changed: subclasses count the row as looked at (`console.looked`)."""
+
+    def is_new(self, item_id: int) -> bool:
+        """Whether the item changed since the desk last looked at it (drawn with a dot)."""
+        return False
+
     # --- what it shows ------------------------------------------------------------------------
 
     def show(self, ids: list[int]) -> None:
@@ -110,6 +119,8 @@ class CursorList(ScrollView, can_focus=True):
                 self.cursor = ids.index(self.cursor_id)
         self.cursor = max(0, min(self.cursor, len(ids) - 1))
         self.cursor_id = ids[self.cursor] if ids else None
+        if self.cursor_id is not None:
+            self.cursor_rests(moved=False)
         self._set_rows(len(ids))
         self._keep_cursor_visible(to_top=self.FOLLOW_TO_TOP)
         # Most changes to a long list happen below the rows on screen: nothing to redraw then.
@@ -132,6 +143,11 @@ class CursorList(ScrollView, can_focus=True):
             self.refresh(Region(-offset.x, -offset.y, width, 1))
         if subtitle != before[1]:
             self.refresh(Region(-offset.x, self.outer_size.height - offset.y - 1, width, 1))
+
+    @property
+    def header(self) -> tuple[str, str]:
+        """The border's title and subtitle as last set."""
+        return self._header
 
     def _window(self) -> Window:
         """Everything the rows on screen show: which items, their sources, cursor and marks."""
@@ -224,6 +240,13 @@ class CursorList(ScrollView, can_focus=True):
         marked = item_id in self.marks
         return Segment("*" if marked else " ", base + self.get_component_rich_style("row--mark"))
 
+    def new_segment(self, item_id: int, base: Style) -> Segment:
+        """`•` on a row that changed since the desk last looked (a glyph: it reads without
+        colour), else the blank between the marks and the cells."""
+        if self.is_new(item_id):
+            return Segment("•", base + self.get_component_rich_style("row--new"))
+        return Segment(" ", base)
+
     # --- keys ---------------------------------------------------------------------------------
 
     def action_cursor(self, step: int) -> None:
@@ -249,6 +272,7 @@ class CursorList(ScrollView, can_focus=True):
             return
         self.cursor = max(0, min(index, len(self.ids) - 1))
         self.cursor_id = self.ids[self.cursor]
+        self.cursor_rests(moved=True)
         self._keep_cursor_visible()
         self.refresh()
 

@@ -9,6 +9,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
+from console.looked import Kind, LookedBook
 from console.store import Lane, Store, Urgency
 from widgets.cursor_list import CursorList
 from widgets.order_row import GLYPH, Column, columns_for, order_cells
@@ -39,9 +40,13 @@ class LaneView(CursorList):
         self.lane, self.store = lane, store
         self.counts = (0, 0)
         """(orders shown, late ones), as the board last counted them for the title."""
+        self.new = 0
+        """Orders shown that changed since the desk looked, as the board last counted."""
         self.zone: tzinfo | None = None
         self.column_names: tuple[str, ...] | None = None
         """The columns a saved view chose, in its order (None: the board's, fitted)."""
+        self.looked: LookedBook | None = None
+        """What this desk has looked at (the board sets it): changed rows get a dot."""
         self._now: datetime | None = None
         self._painted: dict[int, tuple[int, object]] = {}
         """What each row of the lane last showed, by index: its order and that order's
@@ -77,7 +82,39 @@ class LaneView(CursorList):
             self.refresh()
 
     def row_source(self, item_id: int) -> object:
-        return self.store.orders.get(item_id)
+        return (self.store.orders.get(item_id), self.is_new(item_id))
+
+    def is_new(self, item_id: int) -> bool:
+        card = self.store.orders.get(item_id)
+        looked = self.looked
+        return (
+            looked is not None
+            and card is not None
+            and looked.is_new(Kind.ORDER, item_id, card.version)
+        )
+
+    def new_count(self, ids: list[int]) -> int:
+        """How many of `ids` changed since the desk looked."""
+        looked, orders = self.looked, self.store.orders
+        if looked is None or not looked.started:
+            return 0
+        seen = looked.seen[Kind.ORDER]
+        count = 0
+        for item_id in ids:
+            card = orders.get(item_id)
+            if card is not None and card.version > seen.get(item_id, -1):
+                count += 1
+        return count
+
+    def cursor_rests(self, *, moved: bool) -> None:
+        # A key brought the cursor here, or the row changed under the cursor of the lane in
+        # focus: the desk is looking at it (a lane out of focus is not being read).
+        item_id = self.cursor_id
+        if self.looked is None or item_id is None or not (moved or self.has_focus):
+            return
+        card = self.store.orders.get(item_id)
+        if card is not None:
+            self.looked.look(Kind.ORDER, item_id, card.version)
 
     def render_row(self, item_id: int, index: int, width: int, base: Style) -> Strip:
         card = self.store.orders.get(item_id)
@@ -91,7 +128,7 @@ class LaneView(CursorList):
         segments = [
             Segment(GLYPH[urgency], base + colour),
             self.mark_segment(item_id, base),
-            Segment(" ", base),
+            self.new_segment(item_id, base),
         ]
         text_style = base + (colour if urgency != Urgency.OK else Style())
         segments += [Segment(cell + " ", text_style) for cell in cells]

@@ -117,6 +117,8 @@ class Store:
         """`time.monotonic()` when the picture was last known to be current: a snapshot, an
         event, or the stream saying it is live (welcome, heartbeat)."""
         self.applied = 0
+        self.loads = 0
+        """Snapshots taken so far: the first one is where a desk starts looking from."""
         self.duplicates = 0
         self.alerts = AlertBook()
         self.kpi = KpiBoard()
@@ -158,6 +160,7 @@ class Store:
         self.last_seq = last_seq
         self.fresh_at = time.monotonic()
         self.stale.clear()
+        self.loads += 1
         self.expire_signed()
         self._changes = Changes(lanes=set(Lane), reloaded=True, riders=True, rider_names=True)
 

@@ -73,5 +73,6 @@ async def test_the_queues_keys_follow_its_bindings_and_say_why_a_key_is_off() ->
         sheet = await help_on(pilot, app)
         rows = {row.keys: row for _, row in sheet.rows()}
         assert rows["p"].enabled is False and "support" in rows["p"].why_off
-        assert rows["n"].what == "The next open alert"
+        assert rows["n / N"].what == "Next / Previous new"  # since I looked, then open ones
+        assert "the phone" in rows["y"].what
         assert "a Ack" not in sheet.not_in_footer  # the first in the footer: it fits

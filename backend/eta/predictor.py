@@ -12,11 +12,9 @@ from pathlib import Path
 
 from backend.eta import features
 from backend.eta.model import EtaModel, ModelFileError, late_risk, load, versions
+from backend_client.models import LATE_RISK
 
 log = logging.getLogger(__name__)
-
-LATE_RISK = 0.5
-"""An order whose delay risk is at least this is predicted late (the board's `!`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.eta.features import in_sequence
-from backend.eta.predictor import LATE_RISK
 from backend.orders.models import OrderRow
 from backend.riders.models import DeliveryProgressRow
 from backend.riders.service import load_rider
-from backend_client.models import OrderState, RiderRoute, RouteStop
+from backend_client.models import LATE_RISK, OrderState, RiderRoute, RouteStop
 
 
 async def rider_route(

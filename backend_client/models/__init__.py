@@ -206,6 +206,7 @@ from backend_client.models.tracking import (
     TrackingView,
 )
 from backend_client.models.tracks import (
+    LATE_RISK,
     RiderRoute,
     RouteStop,
     Track,
@@ -230,6 +231,7 @@ from backend_client.models.webhooks import (
 )
 
 __all__ = [
+    "LATE_RISK",
     "MAX_RESTOCK_UNITS",
     "NO_CONTROL_CHARS",
     "Alert",

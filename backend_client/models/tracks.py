@@ -62,6 +62,10 @@ class Track(Response):
     )
 
 
+LATE_RISK = 0.5
+"""An order whose delay risk (`late_risk`) is at least this is predicted late: the board's `!`."""
+
+
 class RouteStop(Response):
     """One of a rider's next stops: an order out for delivery."""
 

@@ -17,7 +17,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("delivery_progress") as batch:
-        batch.add_column(sa.Column("late_risk", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("late_risk", sa.Double(), nullable=True))
 
 
 def downgrade() -> None:

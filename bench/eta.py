@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from backend.eta import history
 from backend.eta.model import QUANTILES, fit, late_risk
 from backend.eta.predictor import EtaPredictor, straight
-from backend.sim.replay import replay
+from bench.replayed import replayed as replay
 
 GOAL_RATIO = 0.7
 FIRST_DAY = datetime(2026, 3, 2, tzinfo=UTC)

@@ -1,6 +1,7 @@
 """Days of the simulated city in seconds, without a backend: the same order plan (`demand`),
 riders, streets (`movement`) and conditions (`conditions`) as the live simulator, played out
-directly into delivery histories (`backend.eta.history.RiderHistory`) with a fix every 15 s.
+directly into each rider's day: their fixes, every 15 s, and the orders they delivered
+(`bench/replayed.py` makes them the learned ETA's history).
 
 The live simulator plays a day in real minutes through the API; a month of history for the
 learned ETA's benchmark and tests would take hours that way. The replay keeps what an ETA
@@ -14,11 +15,9 @@ from __future__ import annotations
 
 import heapq
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from backend.eta.features import Stop
-from backend.eta.history import Drop, Fix, RiderHistory
 from backend.sim import conditions
 from backend.sim.city import LatLng, demo_city, demo_zones
 from backend.sim.demand import BEIJING, Demand, OrderPlan
@@ -28,6 +27,38 @@ from backend_client.geo import flat_metres
 FIX_EVERY = timedelta(seconds=15)
 COUNTER = timedelta(minutes=1)
 """Taking the bags at the counter."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    at: datetime
+    lat: float
+    lng: float
+    speed_kmh: float
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """An order delivered: out from `out_at`, handed over at `done_at`."""
+
+    order_id: int
+    lat: float
+    lng: float
+    promised_at: datetime
+    zone: str
+    weight_g: int
+    cold_chain: bool
+    out_at: datetime
+    done_at: datetime
+
+
+@dataclass
+class RiderDay:
+    """A rider's fixes and deliveries in one replayed day, oldest first."""
+
+    rider_id: int
+    fixes: list[Fix] = field(default_factory=list)
+    drops: list[Delivered] = field(default_factory=list)
 
 
 @dataclass
@@ -44,12 +75,17 @@ class _Rider:
 class _Packed:
     at: datetime
     plan: OrderPlan
-    stop: Stop
+    weight_g: int
+    cold_chain: bool
+
+    @property
+    def drop_off(self) -> LatLng:
+        return (self.plan.customer.lat, self.plan.customer.lng)
 
 
 def replay(
     seed: int, first_day: datetime, days: int, *, orders_per_hour: float = 72.0
-) -> list[list[RiderHistory]]:
+) -> list[list[RiderDay]]:
     """`days` business days from `first_day`'s, one list of rider histories per day."""
     return [
         replay_day(seed, first_day + timedelta(days=n), orders_per_hour=orders_per_hour)
@@ -57,7 +93,7 @@ def replay(
     ]
 
 
-def replay_day(seed: int, day: datetime, *, orders_per_hour: float = 72.0) -> list[RiderHistory]:
+def replay_day(seed: int, day: datetime, *, orders_per_hour: float = 72.0) -> list[RiderDay]:
     """One business day (Beijing) of the city's deliveries."""
     city = demo_city()
     midnight = day.astimezone(BEIJING).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -75,16 +111,7 @@ def replay_day(seed: int, day: datetime, *, orders_per_hour: float = 72.0) -> li
         ready = plan.at + timedelta(seconds=fate.pay_after_s + fate.picking_starts_after_s + pick_s)
         weight = sum(skus[sku]["weight_g"] * n for sku, n in plan.items)
         cold = any(skus[sku]["cold_chain"] for sku, _ in plan.items)
-        stop = Stop(
-            order_id=plan.index,
-            lat=plan.customer.lat,
-            lng=plan.customer.lng,
-            promised_at=plan.at + timedelta(minutes=plan.promise_minutes),
-            zone=plan.zone,
-            weight_g=weight,
-            cold_chain=cold,
-        )
-        packed[warehouse_of[plan.zone]].append(_Packed(ready, plan, stop))
+        packed[warehouse_of[plan.zone]].append(_Packed(ready, plan, weight, cold))
     riders = [
         _Rider(
             id=n,
@@ -96,7 +123,7 @@ def replay_day(seed: int, day: datetime, *, orders_per_hour: float = 72.0) -> li
         )
         for n, r in enumerate(city["riders"], 1)
     ]
-    histories = {r.id: RiderHistory(r.id) for r in riders}
+    histories = {r.id: RiderDay(r.id) for r in riders}
     for warehouse_id, waiting in packed.items():
         waiting.sort(key=lambda p: p.at)
         crew = [(r.free_at, r.id, r) for r in riders if r.warehouse_id == warehouse_id]
@@ -119,7 +146,7 @@ def _trip(
     home: LatLng,
     start: datetime,
     taken: list[_Packed],
-    history: RiderHistory,
+    history: RiderDay,
 ) -> datetime:
     """Out from the counter at `start`, nearest first, and back; the fixes on the way."""
     out_at = start + COUNTER
@@ -128,12 +155,12 @@ def _trip(
     left = list(taken)
     done: list[tuple[_Packed, datetime]] = []
     while left:
-        nearest = min(left, key=lambda p: flat_metres(here, (p.stop.lat, p.stop.lng)))
+        nearest = min(left, key=lambda p: flat_metres(here, p.drop_off))
         left.remove(nearest)
-        to = (nearest.stop.lat, nearest.stop.lng)
-        kmh = conditions.riding_kmh(seed, rider.skill_kmh, nearest.stop.zone, at)
+        to, zone = nearest.drop_off, nearest.plan.zone
+        kmh = conditions.riding_kmh(seed, rider.skill_kmh, zone, at)
         leg = Leg.ride(route(here, to, rider.rng), at, kmh)
-        door = conditions.doorstep_seconds(seed, nearest.plan.external_id, nearest.stop.zone)
+        door = conditions.doorstep_seconds(seed, nearest.plan.external_id, zone)
         until = leg.arrive + timedelta(seconds=door)
         legs += [leg, Leg.stay(to, leg.arrive, until)]
         done.append((nearest, until))
@@ -151,5 +178,18 @@ def _trip(
         lat, lng = leg.position(fix_at)
         history.fixes.append(Fix(fix_at, round(lat, 6), round(lng, 6), round(leg.speed_kmh(), 1)))
         fix_at += FIX_EVERY
-    history.drops += [Drop(p.stop, out_at, until) for p, until in done]
+    history.drops += [
+        Delivered(
+            order_id=p.plan.index,
+            lat=p.plan.customer.lat,
+            lng=p.plan.customer.lng,
+            promised_at=p.plan.at + timedelta(minutes=p.plan.promise_minutes),
+            zone=p.plan.zone,
+            weight_g=p.weight_g,
+            cold_chain=p.cold_chain,
+            out_at=out_at,
+            done_at=until,
+        )
+        for p, until in done
+    ]
     return back.arrive

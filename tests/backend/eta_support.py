@@ -8,14 +8,10 @@ from pathlib import Path
 
 from backend.eta import history
 from backend.eta.model import EtaModel, fit, save
-from backend.sim.replay import replay
+from bench.replayed import replayed as replay
 
 FIRST_DAY = datetime(2026, 3, 2, tzinfo=UTC)
 TIME_ZONE = "Asia/Shanghai"
-
-
-def replayed(days: int, *, seed: int = 1, first_day: datetime = FIRST_DAY) -> list[history.Example]:
-    return history.examples(h for day in replay(seed, first_day, days) for h in day)
 
 
 def small_model(rounds: int = 60) -> EtaModel:

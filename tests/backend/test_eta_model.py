@@ -18,7 +18,7 @@ from backend.eta.model import QUANTILES, ModelFileError, fit, late_risk, load, s
 from backend.eta.predictor import EtaPredictor, straight
 from backend.sim import conditions
 from backend.sim.demand import BEIJING
-from backend.sim.replay import replay
+from bench.replayed import replayed as replay
 from tests.backend.eta_support import FIRST_DAY, TIME_ZONE, model_file
 
 

@@ -77,7 +77,7 @@ async def fit_history(db: Database, settings: Settings, *, days: int, now: datet
         min_examples=settings.eta_min_examples,
     )
     model.meta["history_days"] = days
-    path = save(model, model_dir(settings))
+    path = await asyncio.to_thread(save, model, model_dir(settings))
     return Fitted(model, path)
 
 

@@ -139,7 +139,8 @@ def fit(
             free_raw_data=True,
         )
         boosters[q] = lightgbm.train({**PARAMS, "alpha": q}, train, num_boost_round=rounds)
-    days = {e.at.date() for e in found}
+    tz = ZoneInfo(time_zone)
+    days = {e.at.astimezone(tz).date() for e in found}  # business days
     meta = {
         "fitted_at": datetime.now(UTC).isoformat(),
         "examples": len(found),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -46,6 +47,8 @@ from backend.edge.blocklist import BlockedAddresses, BlockList
 from backend.edge.docs import add_docs
 from backend.edge.headers import SecurityHeaders, with_security_headers
 from backend.errors import DomainError, NotAuthenticated, RateLimited
+from backend.eta.predictor import EtaPredictor
+from backend.eta.service import EtaRefit, model_dir
 from backend.handover.router import router as handover_router
 from backend.inventory.router import router as inventory_router
 from backend.inventory.service import warehouse_zones
@@ -161,6 +164,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         )
         webhooks: Deliverer | None = None
         archive_schedule = ArchiveSchedule(db, settings, clock)
+        eta = EtaPredictor(model_dir(settings))
+        eta_refit = EtaRefit(db, settings, clock, eta)
         tracking: TrackingLive | None = None
         try:
             if settings.migrate_on_start:
@@ -221,6 +226,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 webhooks.start()
             if settings.archive_seconds:
                 archive_schedule.start()
+            # The newest model file, or the straight line (with a warning) until there is one.
+            await asyncio.to_thread(eta.reload)
+            app.state.eta = eta
+            eta_refit.start()
             app.state.runtime = Runtime(
                 settings=settings,
                 db=db,
@@ -250,6 +259,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             await notifications.stop()
             await notification_sender.stop()
             await archive_schedule.stop()
+            await eta_refit.stop()
             await upkeep.stop()
             await kpi_pusher.stop()
             if tracking is not None:

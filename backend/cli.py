@@ -451,10 +451,82 @@ def archive(
     )
 
 
+model_app = typer.Typer(
+    name="model",
+    help="The learned ETA's models (docs/eta.md).",
+    no_args_is_help=True,
+)
+app.add_typer(model_app)
+
+
+@model_app.command("fit")
+def model_fit(
+    days: Annotated[
+        int, typer.Option(min=1, max=365, help="Learn from the orders delivered in these days.")
+    ] = 30,
+) -> None:
+    """Fit the ETA model on the history (orders signed in the last DAYS days and their riders'
+    fixes) and write it as the next version in `eta_model_dir`; running backends use it within
+    a minute. Exit 1 with too little history (fewer than `eta_min_examples`): nothing written,
+    the straight line stays."""
+    import asyncio
+
+    from backend.app import clock_for
+    from backend.eta.model import TooLittleHistory
+    from backend.eta.service import Fitted, fit_history
+
+    settings, db = _keyed_database()
+
+    async def run() -> Fitted:
+        try:
+            await db.migrate()
+            await db.start()
+            return await fit_history(db, settings, days=days, now=clock_for(settings).now())
+        finally:
+            await db.dispose()
+
+    try:
+        fitted = asyncio.run(run())
+    except TooLittleHistory as exc:
+        typer.echo(f"no model written, too little history: {exc}", err=True)
+        raise typer.Exit(1) from None
+    meta = fitted.model.meta
+    typer.echo(
+        f"model version {fitted.model.version} written to {fitted.path}: "
+        f"{meta['examples']} examples from {meta['days']} day(s), "
+        f"fitted in {meta['fit_seconds']:.1f} s"
+    )
+
+
+@model_app.command("list")
+def model_list() -> None:
+    """The model files in `eta_model_dir`, oldest first, and whether each one loads."""
+    from backend.eta.model import ModelFileError, load, versions
+    from backend.eta.service import model_dir
+    from backend.settings import Settings
+
+    directory = model_dir(Settings())
+    found = versions(directory)
+    if not found:
+        typer.echo(f"no models in {directory}: ETAs are the straight line")
+        return
+    for version, path in found:
+        try:
+            meta = load(path).meta
+        except ModelFileError as exc:
+            typer.echo(f"{version}: not usable ({exc})")
+            continue
+        typer.echo(
+            f"{version}: fitted {meta.get('fitted_at')}, {meta.get('examples')} examples "
+            f"from {meta.get('days')} day(s)"
+        )
+
+
 @app.callback()
 def backend() -> None:
     """The Freshline backend: `serve` runs it; `keys` looks after the field keys; `users add`
-    creates an account (a new deployment's first admin); `archive` moves old data to Parquet."""
+    creates an account (a new deployment's first admin); `archive` moves old data to Parquet;
+    `model fit` fits the learned ETA."""
 
 
 def main() -> None:

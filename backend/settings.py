@@ -313,6 +313,20 @@ class Settings(BaseSettings):
     tracking_views_per_minute_per_address: int = Field(default=600, ge=1)
     """Requests to tracking links from one client address a minute (any links) before 429."""
 
+    # --- The learned ETA (backend/eta/, docs/eta.md) ---
+    eta_model_dir: str | None = None
+    """Where versioned ETA model files (`eta-000001.json`, ...) are written and read; unset:
+    `models/` beside the SQLite database (or in the user's data directory with PostgreSQL).
+    Without a usable file there, ETAs are the straight line at the rider's pace."""
+    eta_refit_hours: float = Field(default=24.0, ge=0, le=24 * 90)
+    """How often this instance fits a new model on the history (0: never; run `freshline model
+    fit` from a scheduler instead). Every instance picks up a newer file within a minute."""
+    eta_history_days: int = Field(default=30, ge=1, le=365)
+    """The days of delivered orders a scheduled fit learns from."""
+    eta_min_examples: int = Field(default=2000, ge=50, le=100_000_000)
+    """Fewer examples than this (one per order out, every 2 minutes of its trip) is too little
+    history: no model is written, and the straight line stays."""
+
     @field_validator("trusted_proxies", "blocked_addresses")
     @classmethod
     def _networks(cls, entries: list[str]) -> list[str]:

@@ -43,6 +43,9 @@
    of the same history (`restock.py`).
 18. report: the day report on a month of a busy city's history, beside raw counts of the day's
    rows (`day_report.py`).
+19. eta: the learned ETA's MAE and p90 error on held-out simulated days beside the straight
+   line, the delay risk's Brier score (calibration deciles in the raw report), fitting time and
+   peak memory for 30 days of history, CPU per live estimate (`eta.py`).
 
 `--scale` multiplies every load (riders, event rates, orders, requests; consoles by up to 2x
 the scale); `--seconds` is how long each stream load runs. Writes `<out>/latest.json` and
@@ -80,6 +83,7 @@ from bench import (
     webhook_lag,
 )
 from bench import day_report as day_report_bench
+from bench import eta as eta_bench
 from bench import low_stock as low_stock_bench
 from bench import restock as restock_bench
 from bench import tracking as tracking_bench
@@ -112,6 +116,7 @@ BENCHMARKS = (
     "lowstock",
     "restock",
     "report",
+    "eta",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
 """A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
@@ -829,6 +834,85 @@ def bench_report(run: Run) -> None:
     )
 
 
+def bench_eta(run: Run) -> None:
+    args = argparse.Namespace(
+        train_days=max(2, round(30 * run.args.scale)),
+        test_days=2 if run.args.scale >= 0.5 else 1,
+        seed=1,
+        orders_per_hour=72.0,
+        rounds=200 if run.args.scale >= 0.5 else 60,
+    )
+    run.loads["eta"] = (
+        f"{args.train_days} replayed days of the simulated city at {args.orders_per_hour:g} "
+        f"orders/h at the peak to fit on, {args.test_days} held out; in this process"
+    )
+    print(f"19. eta: {run.loads['eta']}", flush=True)
+    report = eta_bench.run(args)
+    run.raw["eta"] = report
+    days = f"{args.train_days} days"
+    run.add(
+        Figure(
+            "19 eta",
+            "ETA MAE on held-out days",
+            report["mae_learned_min"],
+            "min",
+            "the straight line at the rider's pace",
+            report["mae_straight_min"],
+            f"<= {eta_bench.GOAL_RATIO:g}x",
+            goal(
+                report["mae_learned_min"] / report["mae_straight_min"],
+                eta_bench.GOAL_RATIO,
+                at_most=True,
+            ),
+            f"{report['held_out_examples']} examples",
+        ),
+        Figure(
+            "19 eta",
+            "ETA p90 absolute error on held-out days",
+            report["p90_learned_min"],
+            "min",
+            "the straight line at the rider's pace",
+            report["p90_straight_min"],
+        ),
+        Figure(
+            "19 eta",
+            "delay risk Brier score on held-out days",
+            report["brier_learned"],
+            "",
+            "the straight line's late or not (0/1)",
+            report["brier_straight"],
+            note="calibration deciles in the raw report",
+        ),
+        Figure(
+            "19 eta",
+            "fitting CPU time",
+            report["fit_cpu_s"],
+            "s",
+            "building the examples from the history (CPU)",
+            report["examples_cpu_s"],
+            note=f"{days}, {report['train_examples']} examples, {report['fit_s']:.1f} s wall",
+        ),
+        Figure(
+            "19 eta",
+            "peak memory of the fit",
+            report["fit_peak_mb"],
+            "MB",
+            "the examples' feature matrix",
+            report["matrix_mb"],
+            note=days,
+        ),
+        Figure(
+            "19 eta",
+            "CPU per live estimate",
+            report["estimate_cpu_ms"],
+            "ms",
+            "the straight line",
+            report["straight_cpu_ms"],
+            note="batches of 50 orders",
+        ),
+    )
+
+
 def bench_peakday(run: Run) -> None:
     """The seeds' million orders a day at its peak hour, with every order's transitions, the
     riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
@@ -1099,6 +1183,7 @@ def main() -> int:
         "lowstock": bench_low_stock,
         "restock": bench_restock,
         "report": bench_report,
+        "eta": bench_eta,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

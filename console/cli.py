@@ -152,6 +152,13 @@ def archive(context: typer.Context) -> None:
 
 
 @app.command(context_settings=PASS_THROUGH, add_help_option=False)
+def model(context: typer.Context) -> None:
+    """Fit and list the learned ETA's models: `python -m backend model` (`freshline model
+    --help` for its commands)."""
+    hand_over("backend", ["model", *context.args])
+
+
+@app.command(context_settings=PASS_THROUGH, add_help_option=False)
 def simulate(context: typer.Context) -> None:
     """Drive a backend through its public API as the demo city: `python -m backend.sim`
     (`freshline simulate --help` for its options)."""

@@ -73,6 +73,9 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         # Never the user's own folder (the default beside a PostgreSQL database); content is
         # addressed by its hash, so tests may share it (those that count files use their own).
         "proof_dir": str(Path(tempfile.gettempdir()) / "freshline-test-proofs"),
+        # Never the user's own models either: no model, the straight-line ETA (tests of the
+        # learned ETA give their own directory).
+        "eta_model_dir": str(Path(tempfile.gettempdir()) / "freshline-test-no-models"),
         **overrides,
     }
     return Settings(**values)

@@ -197,7 +197,8 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
     ("orders",),
     ("proof",),  # proof of delivery: photos, signatures, PINs; returns and claims cite it
     ("returns",),
-    ("riders",),
+    # The learned ETA beside the riders' progress: it reads their tracks, they use its ETA.
+    ("riders", "eta"),
     ("sensors",),
     ("staffing",),  # rosters and the orders forecast; the understaffed_zone rule reads it
     ("alerts",),

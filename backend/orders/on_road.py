@@ -1,7 +1,8 @@
 """What an order out for delivery adds to its answer: its ETA and its rider.
 
 The ETA is the one the board shows and `order.eta` events carry: `delivery_progress.eta_at`,
-kept by `backend/riders/progress.py` from the rider's fixes. One query for a whole page of
+kept by `backend/riders/progress.py` from the rider's fixes (the learned model's, or the
+straight line: backend/eta/), with its delay risk. One query for a whole page of
 orders, and none for a page with no order out for delivery.
 """
 
@@ -26,6 +27,7 @@ class OnRoad:
     """A delivering order's rider and, once the rider sent a fix since taking it, its ETA."""
 
     eta_at: datetime | None
+    late_risk: float | None
     rider_id: int
     rider_name: str
     rider_phone: str
@@ -45,6 +47,7 @@ async def on_road(
         select(
             OrderRow.id,
             DeliveryProgressRow.eta_at,
+            DeliveryProgressRow.late_risk,
             RiderRow.id,
             RiderRow.name,
             RiderRow.phone,
@@ -64,8 +67,8 @@ async def on_road(
         .where(OrderRow.id.in_(ids), OrderRow.status == OrderState.DELIVERING)
     )
     return {
-        order_id: OnRoad(eta_at, rider_id, name, phone, lat, lng, fix_at)
-        for order_id, eta_at, rider_id, name, phone, lat, lng, fix_at in rows
+        order_id: OnRoad(eta_at, risk, rider_id, name, phone, lat, lng, fix_at)
+        for order_id, eta_at, risk, rider_id, name, phone, lat, lng, fix_at in rows
     }
 
 

@@ -575,7 +575,9 @@ async def _announce_eta(
     row = await session.get(DeliveryProgressRow, order.id)
     if row is None:
         return
+    # The straight line via the goods until the rider's next fix, which the model corrects.
     late = row.eta_at > order.promised_at
+    row.late_risk = 1.0 if late else 0.0
     row.eta_sent_at, row.eta_sent, row.late_sent = now, row.eta_at, late
     await append_event(
         session,
@@ -589,6 +591,7 @@ async def _announce_eta(
             "version": order.version,
             "eta": row.eta_at.isoformat(),
             "predicted_late": late,
+            "late_risk": row.late_risk,
             "distance_m": round(row.distance_m, 1),
             "sequence": row.sequence,
             "pickup": {"lat": row.pickup_lat, "lng": row.pickup_lng},

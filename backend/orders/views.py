@@ -104,6 +104,7 @@ def order_view(
         updated_at=row.updated_at,
         eta=road.eta_at if road is not None else None,
         eta_reason=eta_reason(row.status, road),
+        late_risk=road.late_risk if road is not None and road.eta_at is not None else None,
         rider=_rider(road, fields) if road is not None else None,
     )
 

@@ -70,6 +70,9 @@ class DeliveryProgressRow(Base):
     speed_kmh: Mapped[float]
     eta_at: Mapped[datetime] = mapped_column(UTCDateTime())
     """After the rider's earlier stops in their sequence, and the handover at each."""
+    late_risk: Mapped[float | None]
+    """The chance the order is delivered after its promise (backend/eta/): 0 or 1 from the
+    straight line, in between from the learned model. Null before the first estimate."""
     fix_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sequence: Mapped[int] = mapped_column(default=1)
     """The order's place among the rider's deliveries, from 1 (see `progress.in_sequence`)."""

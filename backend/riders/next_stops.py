@@ -9,11 +9,11 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
+from backend.eta.features import in_sequence
 from backend.orders.models import OrderRow
 from backend.riders.models import DeliveryProgressRow
-from backend.riders.progress import in_sequence
 from backend.riders.service import load_rider
-from backend_client.models import OrderState, RiderRoute, RouteStop
+from backend_client.models import LATE_RISK, OrderState, RiderRoute, RouteStop
 
 
 async def rider_route(
@@ -22,7 +22,7 @@ async def rider_route(
     """The rider's orders out for delivery, next first (NotFound outside your scope).
 
     An order with no fix since it went out has no ETA yet; it counts as predicted late only
-    once its promise has passed.
+    once its promise has passed. Otherwise its delay risk says (backend/eta/).
     """
     await load_rider(session, rider_id, principal)
     rows = (
@@ -43,6 +43,8 @@ async def rider_route(
     for order_id in in_sequence([(order.promised_at, order.id) for order, _ in rows]):
         order, progress = by_id[order_id]
         eta = progress.eta_at if progress is not None else None
+        risk = progress.late_risk if progress is not None else None
+        late = (eta or now) > order.promised_at if risk is None else risk >= LATE_RISK
         stops.append(
             RouteStop(
                 order_id=order.id,
@@ -51,7 +53,8 @@ async def rider_route(
                 eta=eta,
                 distance_m=round(progress.distance_m, 1) if progress is not None else None,
                 promised_at=order.promised_at,
-                predicted_late=(eta or now) > order.promised_at,
+                predicted_late=late,
+                late_risk=risk,
                 pickup_lat=progress.pickup_lat if progress is not None else None,
                 pickup_lng=progress.pickup_lng if progress is not None else None,
             )

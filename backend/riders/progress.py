@@ -14,6 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
+from backend.eta import features
+from backend.eta.features import HANDOVER, NOMINAL_KMH
+from backend.eta.predictor import EtaPredictor, straight
 from backend.inventory.models import WarehouseRow
 from backend.orders.models import OrderRow
 from backend.realtime.outbox import append_event
@@ -25,15 +28,6 @@ from backend.sql import Query, sql_of
 from backend_client.geo import flat_metres
 from backend_client.models import OrderState, PositionPoint
 
-NOMINAL_KMH = 20.0
-"""Assumed until a rider's own pace is known."""
-MIN_KMH, MAX_KMH = 8.0, 40.0
-"""A sane floor and ceiling for the pace an ETA is worked out at (a rider at a red light is
-not stopped for good; a GPS jump is not a motorway)."""
-PACE_WEIGHT = 0.3
-"""How much each batch's measured pace moves the rider's kept pace."""
-HANDOVER = timedelta(minutes=2)
-"""Parking, stairs and the doorstep."""
 ETA_EVERY = timedelta(seconds=30)
 """An order's `order.eta` goes out at most this often..."""
 ETA_JUMP = timedelta(minutes=3)
@@ -45,13 +39,6 @@ DEFAULT_STILL_RADIUS_M = 50.0
 `radius_m` overrides it)."""
 
 
-def in_sequence(orders: list[tuple[datetime, int]]) -> list[int]:
-    """The order ids of (promised_at, id) pairs in the sequence a rider delivers them: earliest
-    promise first, then the older order. By promise rather than nearest-next: the sequence
-    does not flip with GPS jitter, and the order most at risk goes first."""
-    return [order_id for _, order_id in sorted(orders)]
-
-
 async def advance(
     session: AsyncSession,
     moves: list[tuple[RiderRow, list[PositionPoint]]],
@@ -59,11 +46,13 @@ async def advance(
     still_radius_m: float,
     actor: Principal,
     now: datetime,
+    eta: EtaPredictor | None = None,
 ) -> None:
     """Take each rider's new fixes (newer than their cached last fix, oldest first) into
     account, and record what they crossed (arrivals, the warehouse fence) and the ETAs worth
     publishing. Call before the cached last fix moves on: it is where the new ones start from.
-    A few queries per call whatever the number of riders: the fleet relay's batches are big."""
+    A few queries per call whatever the number of riders: the fleet relay's batches are big.
+    ETAs come from `eta` (one model call for the batch); without one, the straight line."""
     moves = [(rider, fixes) for rider, fixes in moves if fixes]
     if not moves:
         return
@@ -105,9 +94,11 @@ async def advance(
         for columns in out:
             delivery = Delivery(*columns)
             queues.setdefault(delivery.rider_id, []).append(delivery)
+        pending: list[_Pending] = []
         for rider_id, queue in queues.items():
             rider, fixes = by_rider[rider_id]
-            news += _progress(session, kept, rider, fixes, queue, now)
+            news += _progress(session, kept, rider, fixes, queue, pending)
+        news += _estimate(pending, eta, now)
     for item in news:
         await append_event(
             session,
@@ -165,6 +156,8 @@ class Delivery:
     channel: str
     zone: str
     warehouse_id: str
+    weight_g: int
+    cold_chain: bool
 
     COLUMNS: ClassVar[tuple[Any, ...]] = (
         OrderRow.id,
@@ -176,7 +169,21 @@ class Delivery:
         OrderRow.channel,
         OrderRow.zone,
         OrderRow.warehouse_id,
+        OrderRow.weight_g,
+        OrderRow.cold_chain,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A delivery whose new ETA waits for the model (one call for the whole batch)."""
+
+    row: DeliveryProgressRow
+    order: Delivery
+    leg: features.Leg
+    at: datetime
+    pace: float
+    rider_id: int
 
 
 def _progress(
@@ -185,21 +192,20 @@ def _progress(
     rider: RiderRow,
     fixes: list[PositionPoint],
     queue: list[Delivery],
-    now: datetime,
+    pending: list[_Pending],
 ) -> list[RiderEvent]:
     """One rider's deliveries after their new fixes: each order's distance, closest approach
-    and arrival, and its ETA chained along the rider's sequence (the ETA of the stop before,
-    the leg from it at the rider's pace, the handover)."""
+    and arrival, and its straight-line ETA chained along the rider's sequence (the ETA of the
+    stop before, the leg from it at the rider's pace, the handover), which the model then
+    corrects (`_estimate`)."""
     newest = fixes[-1]
     here = (newest.lat, newest.lng)
     pace = _rider_pace(rider, fixes, [kept.get(d.id) for d in queue])
     orders = {d.id: d for d in queue}
     news = []
-    arrival_at, leg_from = newest.at, here
-    for place, order_id in enumerate(in_sequence([(d.promised_at, d.id) for d in queue]), 1):
-        order = orders[order_id]
-        customer = (order.lat, order.lng)
-        row = kept.get(order_id)
+    stops = []
+    for order in queue:
+        row = kept.get(order.id)
         pickup = _pickup(row, rider)
         if pickup is not None and geofences.first_arrival(fixes, pickup)[1] <= geofences.ARRIVAL_M:
             assert row is not None
@@ -208,35 +214,41 @@ def _progress(
                 _order_event("order.collected", order, {"lat": pickup[0], "lng": pickup[1]})
             )
             pickup = None
+        stops.append(
+            features.Stop(
+                order.id,
+                order.lat,
+                order.lng,
+                order.promised_at,
+                order.zone,
+                order.weight_g,
+                order.cold_chain,
+                pickup,
+            )
+        )
+    for leg in features.chain(here, newest.at, pace, stops):
+        order = orders[leg.stop.order_id]
+        customer = (order.lat, order.lng)
+        row = kept.get(order.id)
         # Approaching the customer counts once the goods are on board.
         fix, nearest = geofences.first_arrival(fixes, customer)
-        if pickup is not None:
+        if leg.stop.pickup is not None:
             fix, nearest = newest, metres(here, customer)
         if row is None or row.rider_id != rider.id:
             # A new delivery, or another rider took it over: their approach starts now.
-            row = row or DeliveryProgressRow(order_id=order_id)
+            row = row or DeliveryProgressRow(order_id=order.id)
             row.rider_id, row.closest_m, row.arrived_at = rider.id, nearest, None
             row.eta_sent_at = row.eta_sent = row.late_sent = None
             row.pickup_lat = row.pickup_lng = None
             session.add(row)
-        elif pickup is None:
+            kept[order.id] = row
+        elif leg.stop.pickup is None:
             row.closest_m = min(row.closest_m, nearest)
-        if pickup is not None:
-            # Via the goods: from here (or the stop before) to where they wait, then on.
-            onward = metres(pickup, customer)
-            distance = metres(here, pickup) + onward
-            leg = distance if leg_from == here else metres(leg_from, pickup) + onward
-        else:
-            distance = metres(here, customer)
-            leg = distance if leg_from == here else metres(leg_from, customer)
-        arrival_at = eta(arrival_at, leg, pace)
-        leg_from = customer
         row.speed_kmh = pace
-        row.distance_m = distance
+        row.distance_m = leg.distance_m
         row.fix_at = newest.at
-        row.eta_at = arrival_at
-        row.sequence = place
-        if row.arrived_at is None and pickup is None and nearest <= geofences.ARRIVAL_M:
+        row.sequence = leg.place
+        if row.arrived_at is None and leg.stop.pickup is None and nearest <= geofences.ARRIVAL_M:
             row.arrived_at = fix.at
             news.append(
                 _order_event(
@@ -250,16 +262,34 @@ def _progress(
                     },
                 )
             )
-        late = arrival_at > order.promised_at
+        pending.append(_Pending(row, order, leg, newest.at, pace, rider.id))
+    return news
+
+
+def _estimate(
+    pending: list[_Pending], predictor: EtaPredictor | None, now: datetime
+) -> list[RiderEvent]:
+    """Every waiting delivery's ETA and delay risk, from one model call; the `order.eta`
+    events worth publishing."""
+    if predictor is None:
+        estimates = [straight(p.leg) for p in pending]
+    else:
+        estimates = predictor.estimate([(p.leg, p.at, p.pace, p.rider_id) for p in pending])
+    news = []
+    for item, estimate in zip(pending, estimates, strict=True):
+        row = item.row
+        row.eta_at, row.late_risk = estimate.eta_at, estimate.late_risk
+        late = estimate.late
         if _worth_publishing(row, late, now):
-            row.eta_sent_at, row.eta_sent, row.late_sent = now, arrival_at, late
+            row.eta_sent_at, row.eta_sent, row.late_sent = now, estimate.eta_at, late
             payload = {
-                "eta": arrival_at.isoformat(),
+                "eta": estimate.eta_at.isoformat(),
                 "predicted_late": late,
+                "late_risk": estimate.late_risk,
                 "distance_m": round(row.distance_m, 1),
-                "sequence": place,
+                "sequence": row.sequence,
             }
-            news.append(_order_event("order.eta", order, payload))
+            news.append(_order_event("order.eta", item.order, payload))
     return news
 
 
@@ -294,6 +324,7 @@ async def goods_left_at(
     row.speed_kmh = NOMINAL_KMH
     # Collecting the goods is a handover of its own.
     row.eta_at = eta(now, row.distance_m, NOMINAL_KMH) + HANDOVER
+    row.late_risk = None  # its promise is the caller's to weigh (orders.service._announce_eta)
     row.fix_at, row.sequence, row.arrived_at = now, 1, None
     row.eta_sent_at = row.eta_sent = row.late_sent = None
     await session.flush()
@@ -328,17 +359,9 @@ def _rider_pace(
 ) -> float:
     """The pace the rider's ETAs are worked out at: the one kept on their deliveries, moved a
     little by what these fixes show; what they show (or NOMINAL_KMH) for a first delivery."""
-    measured = _measured_kmh(rider, fixes)
     known = [row.speed_kmh for row in rows if row is not None and row.rider_id == rider.id]
-    if known:
-        pace = sum(known) / len(known)
-        if measured is not None:
-            pace = (1 - PACE_WEIGHT) * pace + PACE_WEIGHT * measured
-    else:
-        pace = measured if measured is not None else NOMINAL_KMH
-    return max(MIN_KMH, min(MAX_KMH, pace))
+    kept = sum(known) / len(known) if known else None
+    return features.next_pace(kept, _measured_kmh(rider, fixes))
 
 
-def eta(from_at: datetime, distance_m: float, kmh: float) -> datetime:
-    """Arrival from `from_at`, `distance_m` away at `kmh`, plus the handover."""
-    return from_at + timedelta(hours=distance_m / 1000 / kmh) + HANDOVER
+eta = features.straight_line

@@ -16,6 +16,7 @@ from backend.auth.deps import (
 )
 from backend.auth.fields import FieldPolicy
 from backend.deps import ClockDep, DbDep
+from backend.eta.predictor import EtaPredictor
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.paths import RiderId
 from backend.realtime.deps import BusDep
@@ -44,6 +45,15 @@ async def still_radius(connection: HTTPConnection) -> float:
 
 
 StillRadius = Annotated[float, Depends(still_radius)]
+
+
+async def eta_predictor(connection: HTTPConnection) -> EtaPredictor | None:
+    """The instance's ETA (the learned model, or the straight line): backend/eta/."""
+    predictor: EtaPredictor | None = getattr(connection.app.state, "eta", None)
+    return predictor
+
+
+Eta = Annotated[EtaPredictor | None, Depends(eta_predictor)]
 
 
 @router.get("/riders", response_model=list[Rider])
@@ -120,6 +130,7 @@ async def upload_positions(
     clock: ClockDep,
     bus: BusDep,
     still_radius_m: StillRadius,
+    eta: Eta,
     principal: CanReportPositions,
 ):
     """Upload fixes: any order, duplicates allowed; impossible values refuse the whole batch."""
@@ -129,7 +140,13 @@ async def upload_positions(
     async def act(session):
         moved.clear()  # a transaction retried after a deadlock must not announce twice
         result = await service.record_positions(
-            session, rider_id, body, actor=principal, now=now, still_radius_m=still_radius_m
+            session,
+            rider_id,
+            body,
+            actor=principal,
+            now=now,
+            still_radius_m=still_radius_m,
+            eta=eta,
         )
         if result.moved:
             moved.append(_position_message(await service.load_rider(session, rider_id, principal)))
@@ -183,6 +200,7 @@ async def upload_fleet_positions(
     clock: ClockDep,
     bus: BusDep,
     still_radius_m: StillRadius,
+    eta: Eta,
     principal: CanRelayPositions,
 ):
     """Many riders' fixes in one request, as a location gateway relays them: per rider, the
@@ -193,7 +211,7 @@ async def upload_fleet_positions(
     async def act(session):
         moved.clear()  # a transaction retried after a deadlock must not announce twice
         result, riders = await service.record_fleet_positions(
-            session, body, actor=principal, now=now, still_radius_m=still_radius_m
+            session, body, actor=principal, now=now, still_radius_m=still_radius_m, eta=eta
         )
         moved.extend(_position_message(r) for r in riders)
         return 200, result

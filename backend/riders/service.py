@@ -11,6 +11,7 @@ from backend.auth.fields import FieldPolicy
 from backend.auth.principal import Principal
 from backend.db import conflict_insert
 from backend.errors import Conflict, NotFound, Unprocessable
+from backend.eta.predictor import EtaPredictor
 from backend.inventory.models import WarehouseRow
 from backend.realtime.outbox import append_event
 from backend.riders import progress
@@ -150,6 +151,7 @@ async def record_positions(
     actor: Principal,
     now: datetime,
     still_radius_m: float = progress.DEFAULT_STILL_RADIUS_M,
+    eta: EtaPredictor | None = None,
 ) -> PositionBatchResult:
     """Keep a batch of fixes: sorted by their own time, duplicates dropped, latest fix cached.
 
@@ -190,7 +192,12 @@ async def record_positions(
         )
         forward = _after(fresh, rider.last_fix_at)
         await progress.advance(
-            session, [(rider, forward)], still_radius_m=still_radius_m, actor=actor, now=now
+            session,
+            [(rider, forward)],
+            still_radius_m=still_radius_m,
+            actor=actor,
+            now=now,
+            eta=eta,
         )
         if forward:
             newest = forward[-1]
@@ -282,6 +289,7 @@ async def record_fleet_positions(
     actor: Principal,
     now: datetime,
     still_radius_m: float = progress.DEFAULT_STILL_RADIUS_M,
+    eta: EtaPredictor | None = None,
 ) -> tuple[FleetPositionsResult, list[RiderRow]]:
     """Many riders' fixes at once, by the same rules as one rider's batch; the whole request is
     refused (422, nothing kept) if a fix is impossible or names an unknown rider. Returns the
@@ -321,7 +329,9 @@ async def record_fleet_positions(
     for fix in unique.values():
         by_rider.setdefault(fix.rider_id, []).append(fix)
     moves = [(riders[i], _after(fixes, riders[i].last_fix_at)) for i, fixes in by_rider.items()]
-    await progress.advance(session, moves, still_radius_m=still_radius_m, actor=actor, now=now)
+    await progress.advance(
+        session, moves, still_radius_m=still_radius_m, actor=actor, now=now, eta=eta
+    )
     moved = []
     for rider, forward in moves:
         if forward:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from backend.sim import customers
+from backend.sim import conditions, customers
 from backend.sim.city import LatLng
 from backend.sim.demand import Doorstep
 from backend.sim.movement import Leg, route
@@ -75,22 +75,31 @@ async def _take_over(sim: Simulator, agent: RiderAgent, story: Story) -> None:
         returned.back_at_warehouse.set()
 
 
-async def travel(sim: Simulator, agent: RiderAgent, to: LatLng, *, stop_for: float = 0.0) -> None:
-    """Ride from where the rider is to `to`; with `stop_for`, stand still that many seconds
-    half way (a long stop that the alert rules should notice)."""
+async def travel(
+    sim: Simulator,
+    agent: RiderAgent,
+    to: LatLng,
+    *,
+    stop_for: float = 0.0,
+    zone: str | None = None,
+) -> None:
+    """Ride from where the rider is to `to` (in `zone`, whose traffic slows the ride: see
+    `conditions`); with `stop_for`, stand still that many seconds half way (a long stop that
+    the alert rules should notice)."""
     now = sim.clock.now()
     here = agent.position(now)
     points = route(here, to, agent.rng)
+    kmh = conditions.riding_kmh(sim.config.seed, agent.speed_kmh, zone, now)
     if stop_for:
         half = len(points) // 2
-        first = Leg.ride(points[: half + 1], now, agent.speed_kmh)
+        first = Leg.ride(points[: half + 1], now, kmh)
         agent.leg = first
         await sim.sleep_until(first.arrive)
         until = first.arrive + timedelta(seconds=stop_for)
         agent.leg = Leg.stay(points[half], first.arrive, until)
         await sim.sleep_until(until)
         points, now = points[half:], sim.clock.now()
-    agent.leg = Leg.ride(points, now, agent.speed_kmh)
+    agent.leg = Leg.ride(points, now, kmh)
     await sim.sleep_until(agent.leg.arrive)
     agent.leg = Leg.stay(to, agent.leg.arrive, datetime.max.replace(tzinfo=now.tzinfo))
 
@@ -149,8 +158,11 @@ async def _deliver(
             await _accident(sim, agent, story)
             if story.status != S.DELIVERING or story.rider_id != agent.id:
                 continue  # the desk gave it to another rider, or settled it otherwise
-        await travel(sim, agent, story.drop_off, stop_for=stop_for)
+        await travel(sim, agent, story.drop_off, stop_for=stop_for, zone=story.plan.zone)
         stop_for, here = 0, story.drop_off
+        # From the address to the door: the lift, the guard, the stairs.
+        key = story.plan.external_id
+        await sim.sleep(conditions.doorstep_seconds(sim.config.seed, key, story.plan.zone))
         match story.plan.fate.doorstep:
             case Doorstep.SIGNED:
                 if story.customer_follows:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from backend.sim import conditions
 from backend.sim.accounts import Actor, Cast
 from backend.sim.city import demo_city
 from backend.sim.demand import BEIJING, Demand
@@ -404,7 +405,7 @@ class Simulator:
                 own_account=own,
                 home=home,
                 leg=Leg.stay(home, now, datetime.max.replace(tzinfo=now.tzinfo)),
-                speed_kmh=rng.uniform(15, 25),
+                speed_kmh=conditions.rider_skill_kmh(self.config.seed, rider.id),
                 rng=rng,
                 next_fix=now + timedelta(seconds=rng.uniform(0, FIX_EVERY_S)),
             )

@@ -8,7 +8,7 @@ import random
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from backend.sim import complaints, customers
+from backend.sim import complaints, conditions, customers
 from backend.sim.accounts import merchant_account
 from backend.sim.demand import Doorstep, OrderPlan
 from backend.sim.world import Story
@@ -92,7 +92,7 @@ async def order_story(sim: Simulator, plan: OrderPlan) -> None:
             return
         if not await _recover_stock(sim, story, rng):
             return
-    await sim.sleep(fate.picking_minutes * 60)
+    await sim.sleep(fate.picking_minutes * 60 * conditions.pick_factor(story.warehouse_id))
     story.packed.set()
     if sim.config.desk:
         await _desk(sim, story, rng)

@@ -206,6 +206,7 @@ from backend_client.models.tracking import (
     TrackingView,
 )
 from backend_client.models.tracks import (
+    LATE_RISK,
     RiderRoute,
     RouteStop,
     Track,
@@ -243,6 +244,7 @@ from backend_client.models.webhooks import (
 )
 
 __all__ = [
+    "LATE_RISK",
     "MAX_RESTOCK_UNITS",
     "MAX_VIEWS",
     "NO_CONTROL_CHARS",

@@ -193,6 +193,13 @@ class Order(Response):
     eta_reason: EtaReason | None = Field(
         default=None, description="Why `eta` is null; null when there is an ETA."
     )
+    late_risk: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="The chance it is delivered after its promise, with `eta` (the learned "
+        "model's delay risk; 0 or 1 from the straight-line estimate); null without an `eta`.",
+    )
     rider: OrderRider | None = Field(
         default=None, description="While DELIVERING: the rider carrying it; else null."
     )

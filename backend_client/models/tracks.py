@@ -62,6 +62,10 @@ class Track(Response):
     )
 
 
+LATE_RISK = 0.5
+"""An order whose delay risk (`late_risk`) is at least this is predicted late: the board's `!`."""
+
+
 class RouteStop(Response):
     """One of a rider's next stops: an order out for delivery."""
 
@@ -72,6 +76,13 @@ class RouteStop(Response):
     distance_m: float | None = Field(description="From the rider's newest fix, as the crow flies.")
     promised_at: datetime
     predicted_late: bool
+    late_risk: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="The chance of delivering after the promise (predicted late from 0.5); "
+        "null until the rider's first fix on this delivery.",
+    )
     pickup_lat: float | None = Field(
         None,
         description="Where the goods wait to be collected first (the rider before left the road "

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from backend_client.models import Event, Order, OrderState, Rider
+from backend_client.models import LATE_RISK, Event, Order, OrderState, Rider
 from backend_client.phones import phone_tail
 from console.store.lanes import LANE_OF_STATE, Lane
 
@@ -65,7 +65,14 @@ class OrderCard:
             signed_at=order.signed_at and aware(order.signed_at),
             # The order's own ETA, until `order.eta` events bring newer ones.
             eta=eta,
-            predicted_late=eta is not None and eta > aware(order.promised_at),
+            # Its delay risk says whether it is predicted late (the learned ETA's, or 0/1
+            # from the straight line); a server without one: the ETA against the promise.
+            predicted_late=eta is not None
+            and (
+                order.late_risk >= LATE_RISK
+                if order.late_risk is not None
+                else eta > aware(order.promised_at)
+            ),
         )
 
 

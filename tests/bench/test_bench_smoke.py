@@ -89,6 +89,14 @@ EXPECTED = {
         "CPU per day report",
         "every day of the month, one report each",
     },
+    "19 eta": {
+        "ETA MAE on held-out days",
+        "ETA p90 absolute error on held-out days",
+        "delay risk Brier score on held-out days",
+        "fitting CPU time",
+        "peak memory of the fit",
+        "CPU per live estimate",
+    },
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",

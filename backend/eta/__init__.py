@@ -1,0 +1,1 @@
+"""The learned ETA and delay risk (docs/eta.md)."""

@@ -1,7 +1,7 @@
 """eta: the delay risk (P(late)) of each order out for delivery, beside its ETA
 
 Revision ID: 0025
-Revises: 0021
+Revises: 0023
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0025"
-down_revision: str | None = "0021"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -23,6 +23,7 @@ from backend_client._retry import Backoff
 from backend_client._riders import Riders
 from backend_client._sensors import Sensors
 from backend_client._stream import Stream, StreamOptions
+from backend_client._takeovers import Takeovers
 from backend_client._tls import ca_file_in_force, client_tls
 from backend_client._tracking import Tracking
 from backend_client._transport import Transport, query_params
@@ -101,6 +102,8 @@ class FreshlineClient:
         """Outbound webhook subscriptions, their lag and failures."""
         self.handover = ShiftHandover(self._transport)
         """The shift handover digest."""
+        self.takeovers = Takeovers(self._transport)
+        """Proposed handovers of a rider's orders (automatic handover), and undoing them."""
 
     @property
     def server(self) -> str:

@@ -80,15 +80,16 @@ class TakeoverDesk(BackgroundLoop):
         system = system_principal()
         async with self.db.read() as session:
             found = await planning.triggers(session)
-            standing = list(
+            standing = [
                 (
-                    await session.execute(
-                        select(TakeoverRow.id, TakeoverRow.due_at).where(
-                            TakeoverRow.state == TakeoverState.PROPOSED
-                        )
-                    )
-                ).all()
-            )
+                    row.id,
+                    row.due_at,
+                    row.due_at > now and await service.why_not_standing(session, row),
+                )
+                for row in await session.scalars(
+                    select(TakeoverRow).where(TakeoverRow.state == TakeoverState.PROPOSED)
+                )
+            ]
         for trigger in found:
 
             async def propose(session: AsyncSession, trigger=trigger) -> bool:
@@ -96,12 +97,14 @@ class TakeoverDesk(BackgroundLoop):
                 return made is not None
 
             done["proposed"] += await self.db.write(propose)
-        for takeover_id, due_at in standing:
+        for takeover_id, due_at, overtaken in standing:
             if due_at <= now:
                 outcome = await self._carry_out(takeover_id, now)
                 if outcome in done:
                     done[outcome] += 1
                 continue
+            if not overtaken:
+                continue  # read only: a standing proposal costs no write per pass
 
             async def review(session: AsyncSession, takeover_id=takeover_id) -> bool:
                 return await service.overtake(session, takeover_id, actor=system, now=now)

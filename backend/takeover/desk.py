@@ -69,8 +69,9 @@ class TakeoverDesk(BackgroundLoop):
             await asyncio.sleep(MIN_GAP_S)
 
     async def sweep(self) -> dict[str, int]:
-        """One pass: propose for new triggers, mark overtaken what someone decided, carry out
-        what is due. How many of each."""
+        """One pass: mark overtaken what someone decided and carry out what is due, then
+        propose for new triggers (a rider whose proposal was just overtaken may get the next
+        one at once: one standing proposal per rider). How many of each."""
         now = self.clock.now()
         self.book.refresh(now)
         rules = self.book.rules
@@ -90,13 +91,6 @@ class TakeoverDesk(BackgroundLoop):
                     select(TakeoverRow).where(TakeoverRow.state == TakeoverState.PROPOSED)
                 )
             ]
-        for trigger in found:
-
-            async def propose(session: AsyncSession, trigger=trigger) -> bool:
-                made = await service.propose(session, trigger, rules, actor=system, now=now)
-                return made is not None
-
-            done["proposed"] += await self.db.write(propose)
         for takeover_id, due_at, overtaken in standing:
             if due_at <= now:
                 outcome = await self._carry_out(takeover_id, now)
@@ -110,6 +104,13 @@ class TakeoverDesk(BackgroundLoop):
                 return await service.overtake(session, takeover_id, actor=system, now=now)
 
             done["overtaken"] += await self.db.write(review)
+        for trigger in found:
+
+            async def propose(session: AsyncSession, trigger=trigger) -> bool:
+                made = await service.propose(session, trigger, rules, actor=system, now=now)
+                return made is not None
+
+            done["proposed"] += await self.db.write(propose)
         return done
 
     async def _carry_out(self, takeover_id: int, now: datetime) -> str:

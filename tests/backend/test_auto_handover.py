@@ -13,11 +13,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from backend.clock import ManualClock
 from backend.notifications.models import NotificationRow
 from backend.takeover.desk import TakeoverDesk
 from tests.backend.test_eta_and_geofences import delivering, events, fix, north
 from tests.backend.test_incident import accident, evaluate
-from tests.support import Api
+from tests.support import Api, eventually, started
 
 WAIT = timedelta(minutes=5)
 """The packaged rules' `[auto_handover] minutes`."""
@@ -243,3 +244,23 @@ async def test_bad_input_is_refused(api: Api) -> None:
     assert (await api.post("dispatcher", path, json={"version": 0})).status_code == 422
     undo = await api.post("dispatcher", f"/takeovers/{proposal['id']}/undo", json={"version": 1})
     assert undo.status_code == 409  # not carried out
+
+
+async def test_the_running_loop_proposes_by_itself_when_the_alert_opens(
+    database_url: str, clock: ManualClock
+) -> None:
+    """With the alert engine and the loop running (as `freshline serve` runs them), the
+    accident's alert wakes the loop: the proposal is there without anyone asking for a pass."""
+    async for api in started(database_url, clock, alerts=True, auto_handover_tick_seconds=600):
+
+        async def made(api: Api = api) -> bool:
+            found = await proposals(api, state="proposed")
+            return any(p["trigger"] == "accident" for p in found)
+
+        await accident(api)
+        await eventually(made, "the proposal", within=20)
+        (proposal,) = await proposals(api, state="proposed")
+        assert proposal["moves"][0]["to_rider_id"] == 2
+        # (Rider 1 carried the order a moment before their first fix: a silence, critical,
+        # whose proposal the fix overtook; one standing proposal per rider at a time.)
+        assert {p["state"] for p in await proposals(api)} <= {"proposed", "overtaken"}

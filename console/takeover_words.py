@@ -45,7 +45,7 @@ def proposal_line(proposal: TakeoverProposal, now: datetime, zone: tzinfo | None
             left = max(0, int((proposal.due_at - now).total_seconds() // 60))
             return (
                 f"⇄ Handover proposed for {who}: {moves} · by itself at "
-                f"{_clock(proposal.due_at, zone)} (in {left} min) · h accepts, k keeps"
+                f"{_clock(proposal.due_at, zone)} (in {left} min) · h accepts, K keeps"
             )
         case TakeoverState.CARRIED_OUT:
             at = _clock(proposal.decided_at, zone) if proposal.decided_at else "?"

@@ -140,12 +140,12 @@ class ExceptionsScreen(LiveScreen):
             "h",
             "accept_handover",
             "Hand over",
-            tooltip="Carry out the proposed handover now (r changes it, k keeps the orders)",
+            tooltip="Carry out the proposed handover now (r changes it, K keeps the orders)",
             show=False,  # named on the handover line; the footer is full at 80 columns
             id="queue.accept_handover",
         ),
         Binding(
-            "k",
+            "K",
             "keep_handover",
             "Keep",
             tooltip="Dismiss the proposed handover: the orders stay with their rider",
@@ -310,7 +310,7 @@ class ExceptionsScreen(LiveScreen):
             grid.add_row(
                 "handover",
                 f"{takeover_words.moves_text(proposal, zone)} · by itself at {due}; "
-                "h hands them over now, k keeps them",
+                "h hands them over now, K keeps them",
             )
         grid.add_row("next", next_step(alert, store))
         return grid
@@ -462,7 +462,7 @@ class ExceptionsScreen(LiveScreen):
             )
 
     def action_keep_handover(self) -> None:
-        """k: the orders stay with their rider; the system will not carry it out."""
+        """K: the orders stay with their rider; the system will not carry it out."""
         if self._before_read(self.action_keep_handover):
             return
         proposal = self._standing_proposal("Keep")

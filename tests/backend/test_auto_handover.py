@@ -264,3 +264,15 @@ async def test_the_running_loop_proposes_by_itself_when_the_alert_opens(
         # (Rider 1 carried the order a moment before their first fix: a silence, critical,
         # whose proposal the fix overtook; one standing proposal per rider at a time.)
         assert {p["state"] for p in await proposals(api)} <= {"proposed", "overtaken"}
+
+
+async def test_a_taker_gone_offline_leaves_it_failed_for_the_desk(api: Api) -> None:
+    order, proposal = await proposed(api)
+    response = await api.post("rider-2", "/riders/2/status", json={"status": "offline"})
+    assert response.status_code == 200, response.text
+    api.clock.advance(seconds=WAIT.total_seconds())
+    assert (await desk(api).sweep())["failed"] == 1
+    (failed,) = await proposals(api)
+    assert failed["state"] == "failed" and "offline" in failed["outcome"]
+    assert (await order_of(api, order["id"]))["rider_id"] == 1  # nothing moved
+    assert (await desk(api).sweep())["failed"] == 0

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from backend_client.models import AlertRule, OrderState, TakeoverState, TakeoverTrigger
+from backend_client.models import (
+    AlertRule,
+    OrderState,
+    TakeoverProposal,
+    TakeoverState,
+    TakeoverTrigger,
+)
 from console.app import FreshlineApp
 from screens.exceptions import ExceptionsScreen
 from tests.console.conftest import until
@@ -64,5 +70,34 @@ async def test_the_proposal_shows_at_once_h_carries_it_out_and_u_undoes_it(
     # (Rider 1 had no fix yet when the order went out: a silence proposal came and went.)
     (undone,) = [p for p in await desk.takeovers.all() if p.trigger == TakeoverTrigger.ACCIDENT]
     assert undone.state == TakeoverState.UNDONE and undone.undone_by == "dispatcher"
+    order = await desk.orders.get(stopped.id)
+    assert (order.rider_id, order.status) == (1, OrderState.EXCEPTION)
+
+
+async def test_shift_k_keeps_the_orders_with_their_rider(
+    alerting: LiveServer, crew: Actors
+) -> None:
+    stopped = await an_accident(crew)
+    desk = await crew("dispatcher")
+
+    async def proposal() -> TakeoverProposal | None:
+        for p in await desk.takeovers.all():
+            if p.state == TakeoverState.PROPOSED and p.trigger == TakeoverTrigger.ACCIDENT:
+                return p
+        return None
+
+    await eventually(proposal, "the backend's proposal", within=20)
+    app = FreshlineApp(server=alerting.base_url, token=await crew.token("dispatcher"))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: standing(app, AlertRule.DELIVERY_EXCEPTION), "the accident")
+        await pilot.press("2", "K")  # one burst
+        await until(
+            pilot,
+            lambda: any(p.state == TakeoverState.DISMISSED for p in app.screen.takeovers),
+            "the proposal dismissed",
+        )
+        assert "Handover proposed" not in text_of(app.screen.query_one("#takeovers"))
+    (kept,) = [p for p in await desk.takeovers.all() if p.trigger == TakeoverTrigger.ACCIDENT]
+    assert kept.state == TakeoverState.DISMISSED and kept.decided_by == "dispatcher"
     order = await desk.orders.get(stopped.id)
     assert (order.rider_id, order.status) == (1, OrderState.EXCEPTION)

@@ -55,7 +55,7 @@ def test_a_standing_proposal_says_who_takes_what_and_when_it_happens_by_itself()
     local = f"{(NOW + timedelta(minutes=11)).astimezone(BEIJING):%H:%M}"
     assert f"#1003 → Wang Wei {local}" in line and "#1007 → nobody has room" in line
     assert f"by itself at {DUE.astimezone(BEIJING):%H:%M} (in 4 min)" in line
-    assert "Li Lei (accident)" in line and "h accepts, k keeps" in line
+    assert "Li Lei (accident)" in line and "h accepts, K keeps" in line
 
 
 def test_the_strip_lists_standing_ones_and_the_newest_carried_out() -> None:

@@ -267,7 +267,7 @@ async def test_the_running_loop_proposes_by_itself_when_the_alert_opens(
 
 
 async def test_a_taker_gone_offline_leaves_it_failed_for_the_desk(api: Api) -> None:
-    order, proposal = await proposed(api)
+    order, _ = await proposed(api)
     response = await api.post("rider-2", "/riders/2/status", json={"status": "offline"})
     assert response.status_code == 200, response.text
     api.clock.advance(seconds=WAIT.total_seconds())

@@ -88,6 +88,8 @@ from backend.runtime import Runtime
 from backend.sensors.router import router as sensors_router
 from backend.settings import Settings
 from backend.staffing.router import router as staffing_router
+from backend.takeover.desk import TakeoverDesk
+from backend.takeover.router import router as takeover_router
 from backend.tracking.live import TrackingLive
 from backend.tracking.router import page_router as tracking_page_router
 from backend.tracking.router import router as tracking_router
@@ -129,6 +131,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         rules_file = Path(settings.alert_rules_file) if settings.alert_rules_file else None
         alert_rules = RuleBook(rules_file, now=clock.now())
         alerts = AlertEngine(db, clock, alert_rules, tick_seconds=settings.alert_tick_seconds)
+        takeovers = TakeoverDesk(
+            db,
+            clock,
+            alert_rules,
+            tick_seconds=settings.auto_handover_tick_seconds,
+            notify_zone=settings.zone if settings.notifications else None,
+        )
         notification_sender = NotificationSender(
             db,
             clock,
@@ -207,6 +216,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 # engine only, however many instances there are.
                 db.committed.append(alerts.heard)
                 alerts.start()
+                if settings.auto_handover:
+                    db.committed.append(takeovers.heard)
+                    takeovers.start()
             if settings.notifications:
                 db.committed.append(notifications.heard)
                 notifications.start()
@@ -250,12 +262,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 metrics=metrics,
                 proofs=storage_for(settings.proof_dir, settings.database_url),
                 webhooks=webhooks,
+                takeovers=takeovers,
             )
             yield
         finally:
             if webhooks is not None:
                 await webhooks.stop()
             await alerts.stop()
+            await takeovers.stop()
             await notifications.stop()
             await notification_sender.stop()
             await archive_schedule.stop()
@@ -356,6 +370,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         staffing_router,
         loss_router,
         views_router,
+        takeover_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(tracking_page_router)  # the customer's page: /t/{token}

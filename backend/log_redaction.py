@@ -51,6 +51,7 @@ LOGGED_PARAMETERS = frozenset(
         "wait",
         "warehouse_id",
         "weeks",
+        "what_if",
         "zone",
     }
 )

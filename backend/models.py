@@ -27,6 +27,7 @@ from backend.riders.models import (
 )
 from backend.sensors.models import TemperatureReadingRow
 from backend.staffing.models import ShiftRow
+from backend.takeover.models import TakeoverRow
 from backend.tiers.models import ArchiveDayRow, ArchiveErasureRow
 from backend.tracking.models import TrackingLinkRow
 from backend.views.models import SavedViewRow
@@ -61,6 +62,7 @@ __all__ = [
     "SkuRow",
     "StockRow",
     "StreetRow",
+    "TakeoverRow",
     "TemperatureReadingRow",
     "TokenRow",
     "TrackingLinkRow",

@@ -27,6 +27,7 @@ from backend.realtime.feed import EventFeed
 from backend.realtime.hub import Hub
 from backend.riders.geocoder import Geocoder
 from backend.settings import Settings
+from backend.takeover.desk import TakeoverDesk
 from backend.webhooks.deliverer import Deliverer
 
 
@@ -57,3 +58,6 @@ class Runtime:
     registers a figure read at every scrape."""
     webhooks: Deliverer | None = None
     """This instance's webhook deliverer (None: `webhooks` is off here)."""
+    takeovers: TakeoverDesk | None = None
+    """This instance's auto-handover loop (always built; it runs with `alerts` and
+    `auto_handover` on)."""

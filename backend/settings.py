@@ -181,6 +181,12 @@ class Settings(BaseSettings):
     """The alert rules' TOML file, read again when it changes; the packaged defaults if unset."""
     alert_tick_seconds: float = Field(default=1.0, gt=0, le=600)
     """How often the rules are evaluated when nothing happens (changes trigger them at once)."""
+    auto_handover: bool = True
+    """With the alert engine on (`alerts`), this instance proposes handovers after an accident
+    or a silent rider and carries out those nobody decided in `[auto_handover] minutes` of the
+    rules file (docs/auto-handover.md); every instance may run it, each step happens once."""
+    auto_handover_tick_seconds: float = Field(default=2.0, gt=0, le=600)
+    """How often due proposals are looked for when nothing happens."""
     decision_undo_seconds: float = Field(default=120.0, ge=0, le=3600)
     """How long whoever rejected a return or claim may take the rejection back (0: never)."""
     # --- Shifts and staffing (backend/staffing/, docs/shifts.md) ---

@@ -50,6 +50,7 @@ from backend_client._stream import (
     StreamState,
     StreamStatus,
 )
+from backend_client._takeovers import Takeovers
 from backend_client._tokens import TokenStore
 from backend_client._users import Users
 from backend_client._views import SavedViews
@@ -89,6 +90,7 @@ __all__ = [
     "StreamRefused",
     "StreamState",
     "StreamStatus",
+    "Takeovers",
     "TokenStore",
     "UnexpectedAnswer",
     "Users",

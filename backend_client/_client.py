@@ -23,6 +23,7 @@ from backend_client._retry import Backoff
 from backend_client._riders import Riders
 from backend_client._sensors import Sensors
 from backend_client._stream import Stream, StreamOptions
+from backend_client._takeovers import Takeovers
 from backend_client._tls import ca_file_in_force, client_tls
 from backend_client._tracking import Tracking
 from backend_client._transport import Transport, query_params
@@ -104,6 +105,8 @@ class FreshlineClient:
         """The shift handover digest."""
         self.views = SavedViews(self._transport)
         """Your saved views of the board."""
+        self.takeovers = Takeovers(self._transport)
+        """Proposed handovers of a rider's orders (automatic handover), and undoing them."""
 
     @property
     def server(self) -> str:

@@ -165,13 +165,19 @@ class Orders(Resource):
             idempotency_key=idempotency_key,
         )
 
-    async def rider_suggestions(self, order_id: int, *, limit: int = 5) -> list[RiderSuggestion]:
-        """The riders who could take the order, best first."""
+    async def rider_suggestions(
+        self, order_id: int, *, limit: int = 5, what_if: bool = False
+    ) -> list[RiderSuggestion]:
+        """The riders who could take the order, best first; with `what_if`, what taking it
+        does to each one's route (its ETA there, the orders it would make late)."""
+        params: dict[str, int | str] = {"limit": limit}
+        if what_if:
+            params["what_if"] = "true"
         return await self._transport.call(
             "GET",
             f"/orders/{order_id}/rider-suggestions",
             list[RiderSuggestion],
-            params={"limit": limit},
+            params=params,
         )
 
     async def deliveries(self, order_id: int) -> list[Delivery]:

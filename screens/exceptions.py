@@ -1,7 +1,8 @@
 """The exception queue: every standing alert, most severe and longest waiting first, and the
 desk's verbs on it: acknowledge, next unhandled, open the order, reassign, approve or reject a
 return or claim, resolve a complaint, snooze; on the alert under the cursor or on every marked
-one.
+one. Above the detail, the handovers the backend proposed after an accident or a silent rider
+(accept with h, keep the orders with k) and the newest one carried out (U undoes it).
 
 Redraws on the app's bounded tick, only when the queue or the alert under the cursor changed
 (and once a second for the ages).
@@ -23,12 +24,21 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from backend_client.models import Alert, AlertRule, AlertState, ComplaintOutcome, OrderState
+from backend_client import FreshlineError
+from backend_client.models import (
+    Alert,
+    AlertRule,
+    AlertState,
+    ComplaintOutcome,
+    OrderState,
+    TakeoverProposal,
+)
+from console import takeover_words
 from console.alert_book import RULE_WORDS, AlertFilter
 from console.alert_words import figure_words
 from console.looked import Kind
 from console.store import Changes, Store
-from screens import alert_actions, complaint_actions, reassign
+from screens import alert_actions, complaint_actions, reassign, takeover_actions
 from screens.copying import CopyingScreen
 from screens.dialogs import ReasonDialog
 from widgets.alert_filter_bar import AlertFilterBar
@@ -78,6 +88,9 @@ class ExceptionsScreen(CopyingScreen):
     DEFAULT_CSS = """
     ExceptionsScreen #detail {
         height: 7; padding: 0 1; background: $surface; border-top: solid $panel-lighten-2;
+    }
+    ExceptionsScreen #takeovers {
+        height: auto; max-height: 3; padding: 0 1; display: none; text-style: bold;
     }
     """
     BINDINGS = [
@@ -146,6 +159,30 @@ class ExceptionsScreen(CopyingScreen):
             id="queue.faults",
         ),
         Binding("slash", "filters", "Filter", tooltip="Severity, rule, zone", id="queue.filters"),
+        Binding(
+            "h",
+            "accept_handover",
+            "Hand over",
+            tooltip="Carry out the proposed handover now (r changes it, K keeps the orders)",
+            show=False,  # named on the handover line; the footer is full at 80 columns
+            id="queue.accept_handover",
+        ),
+        Binding(
+            "K",
+            "keep_handover",
+            "Keep",
+            tooltip="Dismiss the proposed handover: the orders stay with their rider",
+            show=False,
+            id="queue.keep_handover",
+        ),
+        Binding(
+            "U",
+            "undo_handover",
+            "Undo handover",
+            tooltip="Give the orders of the newest handover back to their rider",
+            show=False,
+            id="queue.undo_handover",
+        ),
         Binding("u", "unmark", "Unmark all", show=False, id="queue.unmark"),
         Binding("escape", "back", "Back", show=False, id="queue.back"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="queue.reload"),
@@ -161,11 +198,18 @@ class ExceptionsScreen(CopyingScreen):
         self._detail_key: tuple[object, ...] = ()
         self._looked_at = -1
         """The looked book's revision the queue last drew (marks and the count follow it)."""
+        self.takeovers: list[TakeoverProposal] = []
+        """The handover proposals of the last half hour, as last read (newest first)."""
+        self.takeovers_read = False
+        """Read once since mounting: until then, h, k and U wait (a fast `2 h` is kept)."""
+        self._waiting_keys: list[Callable[[], None]] = []
+        self._strip = ""
 
     def compose(self) -> ComposeResult:
         yield TopBar("exceptions")
         yield AlertFilterBar()
         yield AlertList(self.store, self.marks, id="queue")
+        yield Static("", id="takeovers")
         yield Static("", id="detail")
         yield Footer()
 
@@ -178,9 +222,14 @@ class ExceptionsScreen(CopyingScreen):
         self.queue.focus()
         self.show_changes(Changes(reloaded=True))
         self.ready = True
+        if self.host.client is not None:
+            self.set_interval(takeover_actions.POLL_SECONDS, self.read_takeovers)
+            self.read_takeovers()
 
     def on_screen_resume(self) -> None:
         self.show_changes(Changes(reloaded=True))
+        if self.host.client is not None:
+            self.read_takeovers()
 
     # --- drawing from the store ---------------------------------------------------------------
 
@@ -197,7 +246,42 @@ class ExceptionsScreen(CopyingScreen):
         if time.monotonic() - self._ticked >= 1.0:
             self._ticked = time.monotonic()
             queue.tick(now)
+        if changes.alerts and self.host.client is not None:
+            self.read_takeovers()  # an accident's alert: its proposal is made at once
+        self._draw_strip()
         self._draw_detail()
+
+    # --- handovers ----------------------------------------------------------------------------
+
+    @work(group="takeovers-read", exclusive=True, exit_on_error=False)
+    async def read_takeovers(self) -> None:
+        """The last half hour's handover proposals, from the server."""
+        try:
+            self.takeovers = await takeover_actions.recent(self)
+        except FreshlineError:
+            return  # the connection badge says what is wrong; the next read tries again
+        self.takeovers_read = True
+        self._draw_strip()
+        self._draw_detail()
+        waiting, self._waiting_keys = self._waiting_keys, []
+        for action in waiting:
+            action()
+
+    def _before_read(self, action: Callable[[], None]) -> bool:
+        """Whether `action` must wait for the first read of the proposals (and now does)."""
+        if self.takeovers_read or self.host.client is None:
+            return False
+        self._waiting_keys.append(action)
+        return True
+
+    def _draw_strip(self) -> None:
+        text = takeover_words.strip(self.takeovers, self.store.clock.now(), self.zone)
+        if text == self._strip:
+            return
+        self._strip = text
+        strip = self.query_one("#takeovers", Static)
+        strip.update(text)
+        strip.display = bool(text)
 
     def _title(self) -> None:
         book = self.store.alerts
@@ -218,7 +302,8 @@ class ExceptionsScreen(CopyingScreen):
     def _draw_detail(self) -> None:
         alert = self.current()
         children = self.store.alerts.children(alert.id) if alert else []
-        key = (alert, tuple(children), int(self.store.clock.now().timestamp() // 60))
+        proposal = takeover_words.for_alert(self.takeovers, alert)
+        key = (alert, tuple(children), proposal, int(self.store.clock.now().timestamp() // 60))
         if key == self._detail_key:
             return
         self._detail_key = key
@@ -249,6 +334,14 @@ class ExceptionsScreen(CopyingScreen):
             at = alert.acknowledged_at.astimezone(zone) if alert.acknowledged_at else None
             when = f" at {at:%H:%M}" if at else ""
             grid.add_row("taken", f"{alert.acknowledged_by}{when}: {alert.note or 'no note'}")
+        proposal = takeover_words.for_alert(self.takeovers, alert)
+        if proposal is not None:
+            due = f"{proposal.due_at.astimezone(zone):%H:%M}"
+            grid.add_row(
+                "handover",
+                f"{takeover_words.moves_text(proposal, zone)} · by itself at {due}; "
+                "h hands them over now, K keeps them",
+            )
         grid.add_row("next", next_step(alert, store))
         return grid
 
@@ -417,6 +510,53 @@ class ExceptionsScreen(CopyingScreen):
     def copy_subject(self) -> int | None:
         alert = self.current()
         return alert.order_id if alert is not None else None
+
+    def action_accept_handover(self) -> None:
+        """h: the proposal of the alert under the cursor (or the only one) carried out now."""
+        if self._before_read(self.action_accept_handover):
+            return
+        proposal = self._standing_proposal("Hand over")
+        if proposal is not None:
+            self.run_worker(
+                takeover_actions.accept(self, proposal),
+                group="takeover-act",
+                exit_on_error=False,
+            )
+
+    def action_keep_handover(self) -> None:
+        """K: the orders stay with their rider; the system will not carry it out."""
+        if self._before_read(self.action_keep_handover):
+            return
+        proposal = self._standing_proposal("Keep")
+        if proposal is not None:
+            self.run_worker(
+                takeover_actions.keep(self, proposal), group="takeover-act", exit_on_error=False
+            )
+
+    def action_undo_handover(self) -> None:
+        """U: the newest carried-out handover undone, in one key (it can be done again)."""
+        if self._before_read(self.action_undo_handover):
+            return
+        done = takeover_words.undoable(self.takeovers)
+        if done is None:
+            self.notify("No handover to undo in the last half hour.", severity="warning")
+            return
+        self.run_worker(
+            takeover_actions.undo(self, done), group="takeover-act", exit_on_error=False
+        )
+
+    def _standing_proposal(self, verb: str) -> TakeoverProposal | None:
+        proposal = takeover_words.for_alert(self.takeovers, self.current())
+        waiting = takeover_words.standing(self.takeovers)
+        if proposal is None and len(waiting) == 1:
+            proposal = waiting[0]
+        if proposal is None:
+            self.notify(
+                f"{verb}: no handover proposed"
+                + (" for this alert (put the cursor on its alert)" if waiting else ""),
+                severity="warning",
+            )
+        return proposal
 
     def action_next_unhandled(self) -> None:
         """Down the queue to the next alert nobody has taken on, round to the top."""

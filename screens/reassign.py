@@ -26,6 +26,7 @@ from backend_client.models import OrderState, RiderSuggestion
 from console.alert_words import plural
 from console.host import client_of, host
 from console.store import OrderCard, Store
+from console.takeover_words import what_if_text
 from screens.acting import each, report
 from screens.dialogs import ConfirmDialog, Dialog
 from widgets.order_row import minutes
@@ -40,9 +41,12 @@ ON_THE_ROAD = (S.DELIVERING, S.EXCEPTION)
 def suggestion_line(
     suggestion: RiderSuggestion, now: datetime, promised: datetime | None, zone: tzinfo | None
 ) -> str:
-    """E.g. "Wang Wei  1.2 km  carrying 1/4  ❄  ETA 12:41, 9m early"."""
+    """E.g. "Wang Wei  1.2 km  carrying 1/4  ❄  ETA 12:41, 9m early"; with the server's
+    what-if, the ETA on the rider's route as it would be, and what it does to the route
+    ("· stop 2 of 3, makes #1007 late")."""
     rider = suggestion.rider
-    eta = now + timedelta(minutes=suggestion.eta_minutes)
+    what_if = suggestion.what_if
+    eta = what_if.eta if what_if else now + timedelta(minutes=suggestion.eta_minutes)
     line = (
         f"{rider.name:<14} {suggestion.distance_m / 1000:4.1f} km  "
         f"carrying {rider.active_orders}/{rider.capacity}  {'❄' if rider.cold_chain else ' '}  "
@@ -52,6 +56,8 @@ def suggestion_line(
         slack = promised - eta
         early = slack.total_seconds() >= 0
         line += f", {minutes(slack)} early" if early else f", LATE by {minutes(slack)}"
+    if what_if:
+        line += f" · {what_if_text(what_if, zone)}"
     return line
 
 
@@ -183,7 +189,8 @@ def reassign_order(screen: Screen[Any], order_id: int) -> None:
 
     async def load() -> tuple[str, Lines] | str:
         card = store.orders.get(order_id) or OrderCard.of(await client.orders.get(order_id))
-        suggestions = await client.orders.rider_suggestions(order_id, limit=8)
+        # What each would do to their route, worked out by the server in the same request.
+        suggestions = await client.orders.rider_suggestions(order_id, limit=8, what_if=True)
         if not suggestions:
             return (
                 f"Nobody can take order {order_id} now (online, with room, a cold-chain box "

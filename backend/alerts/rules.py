@@ -213,6 +213,27 @@ class SurveyNotice(Notice):
     in 3 days -> survey")."""
 
 
+class HandoverNotice(Notice):
+    message: str = (
+        "Your order {reference} is now with another rider after a problem on the road; it "
+        "should arrive {eta}. {tracking_url}"
+    )
+
+
+class AutoHandover(BaseModel):
+    """Handing a rider's orders to nearby riders by itself (`backend/takeover`): proposed at
+    once after an accident report or a critical GPS silence, carried out after `minutes`
+    without a dispatcher's decision."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    minutes: float = Field(default=5, gt=0, le=240)
+    """`auto_handover_minutes`: how long a proposal waits for a dispatcher."""
+    reach_m: float = Field(default=5_000, gt=0, le=50_000)
+    """Riders farther than this from the goods are not proposed."""
+
+
 class Notify(BaseModel):
     """The customer notification rules (`[notify.*]`)."""
 
@@ -226,6 +247,8 @@ class Notify(BaseModel):
     exception: ExceptionNotice = ExceptionNotice()
     signed: SignedNotice = SignedNotice()
     unsigned_survey: SurveyNotice = SurveyNotice()
+    handover: HandoverNotice = HandoverNotice()
+    """Told when a handover the system made (or a dispatcher accepted) moved the order."""
 
 
 class Rules(BaseModel):
@@ -250,6 +273,7 @@ class Rules(BaseModel):
     understaffed_zone: UnderstaffedZone = UnderstaffedZone()
     low_stock: LowStock = LowStock()
     complaint_opened: Section = Section()
+    auto_handover: AutoHandover = AutoHandover()
     notify: Notify = Notify()
 
 

@@ -13,6 +13,7 @@ from backend.auth.fields import FieldPolicy
 from backend.deps import ClockDep, DbDep
 from backend.dispatch import deliveries
 from backend.dispatch.ranking import Place, rank_riders
+from backend.dispatch.what_if import Stop, what_ifs
 from backend.errors import NotFound
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.inventory.models import WarehouseRow
@@ -29,6 +30,7 @@ from backend_client.models import (
     Handover,
     Order,
     RiderSuggestion,
+    RouteWhatIf,
     Warehouse,
 )
 
@@ -44,11 +46,20 @@ async def suggest_riders(
     order_id: OrderId,
     db: DbDep,
     principal: CanAssignOrders,
+    clock: ClockDep,
     limit: Annotated[int, Query(ge=1, le=50)] = 5,
+    what_if: Annotated[
+        bool,
+        Query(
+            description="With each rider, what taking the order does to their route: its new "
+            "ETA, and the orders on the route it would make late."
+        ),
+    ] = False,
 ) -> list[RiderSuggestion]:
     """Riders who could take the order now (online, with room, cold chain if needed), best
     first: the ranking auto-dispatch uses. The order's current rider is left out. The goods
     are picked up at the warehouse, or, once out for delivery, where their rider is now."""
+    routes: dict[int, RouteWhatIf] = {}
     async with db.read() as session:
         order = await load_order(session, order_id, principal)
         pickup: Place | None = await _goods_with_rider(session, order)
@@ -64,12 +75,18 @@ async def suggest_riders(
             exclude=order.rider_id,
             cold_chain=parcel.cold_chain or order.cold_chain,
         )
+        if what_if:
+            added = Stop(
+                order.id, (order.lat, order.lng), order.promised_at, (pickup.lat, pickup.lng)
+            )
+            routes = await what_ifs(session, [c.rider for c in ranked], added, now=clock.now())
     fields = FieldPolicy.of(principal)
     return [
         RiderSuggestion(
             rider=rider_view(c.rider, fields),
             distance_m=round(c.distance_m, 1),
             eta_minutes=round(c.eta_minutes, 1),
+            what_if=routes.get(c.rider.id),
         )
         for c in ranked
     ]

@@ -108,7 +108,9 @@ RULES: tuple[Rule, ...] = (
         A.RESUME,
         frozenset({S.EXCEPTION}),
         S.DELIVERING,
-        _roles(Role.DISPATCHER, Role.SUPERVISOR),
+        # The system resumes with another rider when it carries out a handover nobody decided
+        # in time (backend/takeover).
+        _roles(Role.DISPATCHER, Role.SUPERVISOR, SYSTEM_ROLE),
         guards=(Guard.RIDER_ASSIGNED,),
     ),
     # From SIGNED: after sale, within `after_sale_hours` (returns/service.py).

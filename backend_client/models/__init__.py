@@ -150,6 +150,7 @@ from backend_client.models.riders import (
     FleetPositionsResult,
     Handover,
     HandoverOrder,
+    MadeLate,
     PositionBatch,
     PositionBatchResult,
     PositionPoint,
@@ -158,6 +159,7 @@ from backend_client.models.riders import (
     RiderRegistration,
     RiderStatusUpdate,
     RiderSuggestion,
+    RouteWhatIf,
 )
 from backend_client.models.sensors import (
     LatestReading,
@@ -190,6 +192,14 @@ from backend_client.models.stream import (
     StreamError,
     Topic,
     Welcome,
+)
+from backend_client.models.takeover import (
+    TakeoverChange,
+    TakeoverDecision,
+    TakeoverMove,
+    TakeoverProposal,
+    TakeoverState,
+    TakeoverTrigger,
 )
 from backend_client.models.tracking import (
     SignatureRequest,
@@ -331,6 +341,7 @@ __all__ = [
     "Latitude",
     "LedgerLine",
     "Longitude",
+    "MadeLate",
     "Me",
     "Moment",
     "Name",
@@ -384,6 +395,7 @@ __all__ = [
     "RiderSuggestion",
     "Role",
     "RouteStop",
+    "RouteWhatIf",
     "SavedView",
     "SavedViewCreate",
     "SavedViewUpdate",
@@ -401,6 +413,12 @@ __all__ = [
     "StockAdjust",
     "StockLevel",
     "StreamError",
+    "TakeoverChange",
+    "TakeoverDecision",
+    "TakeoverMove",
+    "TakeoverProposal",
+    "TakeoverState",
+    "TakeoverTrigger",
     "TemperatureReading",
     "TemperatureReadings",
     "TokenResponse",

@@ -23,7 +23,10 @@ class Notification(Response):
 
     id: int = Field(description="Also the idempotency key the gateway receives.")
     order_id: int
-    rule: str = Field(description="eta_soon, late, exception, signed or unsigned_survey.")
+    rule: str = Field(
+        description="eta_soon, late, exception, signed or unsigned_survey; `handover:<id>` "
+        "for an order moved by a handover (docs/auto-handover.md)."
+    )
     message: str
     status: NotificationStatus
     attempts: int

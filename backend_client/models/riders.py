@@ -122,6 +122,32 @@ class RiderSuggestion(Response):
         "out for delivery, where its rider is now."
     )
     eta_minutes: float = Field(description="Pick-up, then drop-off, at a nominal 20 km/h.")
+    what_if: RouteWhatIf | None = Field(
+        None,
+        description="What taking the order does to the rider's route (asked with what_if=true).",
+    )
+
+
+class MadeLate(Response):
+    """An order on a rider's route that taking another order would make late."""
+
+    order_id: int
+    promised_at: datetime
+    eta_before: datetime | None = Field(description="Its arrival on the route as it is now.")
+    eta_after: datetime = Field(description="Its arrival with the new order in the route.")
+
+
+class RouteWhatIf(Response):
+    """The order placed in a candidate's route in today's stop order (earliest promise first),
+    and the route's ETAs chained again at the rider's pace."""
+
+    eta: datetime = Field(description="The order's arrival with this rider.")
+    stop: int = Field(description="Its place in the rider's sequence, 1 first.")
+    stops: int = Field(description="The stops on the route with it.")
+    late: bool = Field(description="Its arrival would be after its promise.")
+    made_late: list[MadeLate] = Field(
+        description="Orders on the route on time now and late with it, earliest promise first."
+    )
 
 
 class PositionBatchResult(Response):

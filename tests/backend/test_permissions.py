@@ -26,7 +26,7 @@ from backend.auth.permissions import PERMISSIONS, Permission, claim_limit_cents
 from backend.orders.lifecycle import RULES, RULES_BY_ACTION, roles_taking_any_action
 from backend_client.models import OrderAction
 from tests import support
-from tests.backend import proof_support
+from tests.backend import proof_support, takeover_support
 from tests.support import Api, customer
 
 API = "/api/v1"
@@ -180,6 +180,11 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("POST", "/webhooks/{webhook_id}/replay", "webhooks:manage"),
     ("POST", "/webhooks/{webhook_id}/resume", "webhooks:manage"),
     ("GET", "/handover", "handover:read"),
+    ("GET", "/takeovers", "orders:assign"),
+    ("GET", "/takeovers/{takeover_id}", "orders:assign"),
+    ("POST", "/takeovers/{takeover_id}/accept", "orders:assign"),
+    ("POST", "/takeovers/{takeover_id}/dismiss", "orders:assign"),
+    ("POST", "/takeovers/{takeover_id}/undo", "orders:assign"),
     # The tracking link's token is the credential (backend/tracking/router.py).
     ("GET", "/track/{token}", PUBLIC),
     ("GET", "/track/{token}/map", PUBLIC),
@@ -228,7 +233,11 @@ README_LIFECYCLE: dict[str, tuple[frozenset[str], str, frozenset[str]]] = {
         "EXCEPTION",
         frozenset({"dispatcher", "rider", "supervisor", "support"}),
     ),
-    "resume": (frozenset({"EXCEPTION"}), "DELIVERING", frozenset({"dispatcher", "supervisor"})),
+    "resume": (
+        frozenset({"EXCEPTION"}),
+        "DELIVERING",
+        frozenset({"dispatcher", "supervisor", "system"}),
+    ),
     "start_return": (
         frozenset({"EXCEPTION", "SIGNED"}),
         "RETURNING",
@@ -700,6 +709,17 @@ class Matrix:
             for j, verb in enumerate(("acknowledge", "snooze"))
         }
 
+    async def takeover(self, *, carried_out: bool) -> tuple[int, int]:
+        """A handover proposal of the order riders 3 and 4 pass around (any standing one
+        dismissed first: one per rider): from its rider to the other, or, carried out, from
+        the other to its rider. Its id and version."""
+        order = await admin_view(self.api, self.handed)
+        holder = order["rider_id"]
+        return await takeover_support.seed(
+            self.api, order, giver=7 - holder if carried_out else holder,
+            taker=holder if carried_out else 7 - holder, carried_out=carried_out,
+        )  # fmt: skip
+
     async def webhook(self) -> int:
         """A fresh subscription (to a port nobody listens on), for one call to act on."""
         body = {"url": "http://127.0.0.1:9/hook", "kinds": ["order.*"]}
@@ -762,6 +782,18 @@ class Matrix:
                 return Call("/notifications")
             case "GET", "/handover":
                 return Call("/handover")
+            case "GET", "/takeovers":
+                return Call("/takeovers")
+            case "GET", "/takeovers/{takeover_id}":
+                takeover_id, _ = await self.takeover(carried_out=False)
+                return Call(f"/takeovers/{takeover_id}")
+            case "POST", "/takeovers/{takeover_id}/accept" | "/takeovers/{takeover_id}/dismiss":
+                takeover_id, version = await self.takeover(carried_out=False)
+                verb = template.rsplit("/", 1)[1]
+                return Call(f"/takeovers/{takeover_id}/{verb}", json={"version": version})
+            case "POST", "/takeovers/{takeover_id}/undo":
+                takeover_id, version = await self.takeover(carried_out=True)
+                return Call(f"/takeovers/{takeover_id}/undo", json={"version": version})
             case "POST", "/orders":
                 body: dict[str, Any] = {
                     "external_id": f"MATRIX-{role}-{n}",
@@ -1317,6 +1349,7 @@ def simple_call(method: str, template: str, order: dict[str, Any], now: datetime
         decision_id=1,
         shift_id=1,
         view_id=1,
+        takeover_id=1,
     )
     bodies: dict[str, Any] = {
         "/users": {"username": "never-made", "password": "long-password", "role": "viewer"},

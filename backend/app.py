@@ -84,6 +84,7 @@ from backend.riders.router import router as riders_router
 from backend.runtime import Runtime
 from backend.sensors.router import router as sensors_router
 from backend.settings import Settings
+from backend.ssh.router import router as ssh_router
 from backend.staffing.router import router as staffing_router
 from backend.tracking.live import TrackingLive
 from backend.tracking.router import page_router as tracking_page_router
@@ -344,6 +345,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         reports_router,
         staffing_router,
         loss_router,
+        ssh_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(tracking_page_router)  # the customer's page: /t/{token}

@@ -26,6 +26,7 @@ from backend.riders.models import (
     ZoneRow,
 )
 from backend.sensors.models import TemperatureReadingRow
+from backend.ssh.models import SshKeyRow, SshSessionRow
 from backend.staffing.models import ShiftRow
 from backend.tiers.models import ArchiveDayRow, ArchiveErasureRow
 from backend.tracking.models import TrackingLinkRow
@@ -57,6 +58,8 @@ __all__ = [
     "RiderRow",
     "ShiftRow",
     "SkuRow",
+    "SshKeyRow",
+    "SshSessionRow",
     "StockRow",
     "StreetRow",
     "TemperatureReadingRow",

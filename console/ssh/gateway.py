@@ -18,8 +18,8 @@ import itertools
 import logging
 import os
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,14 +70,22 @@ class _Session:
     channel: ConsoleSession
     key: SshGatewayKey
     grant: SshSessionGrant
-    last_input: float = field(default_factory=time.monotonic)
+    last_input: float
 
 
 class Gateway:
     """The server: its backend client (holding the gateway's secret), limits and sessions."""
 
-    def __init__(self, settings: ServeSettings, host_key: asyncssh.SSHKey) -> None:
+    def __init__(
+        self,
+        settings: ServeSettings,
+        host_key: asyncssh.SSHKey,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings, self.host_key = settings, host_key
+        self.monotonic = monotonic
+        """The clock idle time is measured on (a test drives its own)."""
         self.backend = FreshlineClient(settings.server, token=settings.gateway_secret)
         self.sessions: set[_Session] = set()
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
@@ -160,7 +168,7 @@ class Gateway:
             # at the next round it answers.
             log.warning("cannot ask the backend which SSH keys still count: %r", exc)
             live = None
-        now, wall = time.monotonic(), time.time()
+        now, wall = self.monotonic(), time.time()
         for session in sessions:
             if live is not None and session.key.key_id not in live:
                 reason = "your SSH key was revoked, or your account may no longer sign in"
@@ -295,7 +303,7 @@ class ConsoleSession(asyncssh.SSHServerSession[bytes]):
 
     def data_received(self, data: bytes, datatype: Any) -> None:
         if self.served is not None:
-            self.served.last_input = time.monotonic()
+            self.served.last_input = self.gateway.monotonic()
         if self.console is not None:
             self.console.write(data)
 
@@ -356,7 +364,7 @@ class ConsoleSession(asyncssh.SSHServerSession[bytes]):
         env = self.gateway.environment(grant, self.term, chan.get_environment())
         arguments = ["wall"] if grant.read_only else []
         self.console = PtyConsole(arguments, env, self.size, self, on_exit=self._console_exited)
-        self.served = _Session(self, self.key, grant)
+        self.served = _Session(self, self.key, grant, self.gateway.monotonic())
         self.gateway.sessions.add(self.served)
         log.info(
             "session %s for %s (%s) from %s, %s",

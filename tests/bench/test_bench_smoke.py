@@ -89,6 +89,11 @@ EXPECTED = {
         "CPU per day report",
         "every day of the month, one report each",
     },
+    "22 ssh": {
+        "commit -> screen p99 over SSH, nominal",
+        "CPU per console over SSH, nominal",
+        "probes missed over SSH",
+    },
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",

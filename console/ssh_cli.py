@@ -26,7 +26,9 @@ def ssh_serve(
         typer.Option(envvar="FRESHLINE_SERVER", help="The backend the consoles watch."),
     ],
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 2222,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free one).")
+    ] = 2222,
     host_key: Annotated[
         Path | None,
         typer.Option(

@@ -13,6 +13,8 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security.base import SecurityBase
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
@@ -91,20 +93,28 @@ async def revoke_ssh_key(
 # --- the gateway ---------------------------------------------------------------------------
 
 
-async def ssh_gateway(connection: HTTPConnection) -> None:
-    """The caller holds the SSH gateway's secret (setting `ssh_gateway_secret`); 401 if not, and
-    always when none is set."""
-    secret = connection.app.state.runtime.settings.ssh_gateway_secret
-    scheme, _, given = connection.headers.get("authorization", "").partition(" ")
-    expected = secret.get_secret_value() if secret is not None else None
-    if (
-        expected is None
-        or scheme.lower() != "bearer"
-        or not hmac.compare_digest(given.strip().encode(), expected.encode())
-    ):
-        raise NotAuthenticated("the SSH gateway's calls need its secret")
+class GatewaySecret(SecurityBase):
+    """The caller holds the SSH gateway's secret (setting `ssh_gateway_secret`) as its bearer
+    credential; 401 if not, and always when none is set. A security scheme of its own, so
+    OpenAPI says these calls take a bearer credential that is not an account's token."""
+
+    def __init__(self) -> None:
+        self.model = HTTPBearerModel(description="The backend's `ssh_gateway_secret`.")
+        self.scheme_name = "SshGatewaySecret"
+
+    async def __call__(self, connection: HTTPConnection) -> None:
+        secret = connection.app.state.runtime.settings.ssh_gateway_secret
+        scheme, _, given = connection.headers.get("authorization", "").partition(" ")
+        expected = secret.get_secret_value() if secret is not None else None
+        if (
+            expected is None
+            or scheme.lower() != "bearer"
+            or not hmac.compare_digest(given.strip().encode(), expected.encode())
+        ):
+            raise NotAuthenticated("the SSH gateway's calls need its secret")
 
 
+ssh_gateway = GatewaySecret()
 Gateway = Depends(ssh_gateway)
 GATEWAY_ERRORS = errors(
     {401: "Not the SSH gateway's secret (or none is set).", 422: "Invalid input."}

@@ -192,6 +192,7 @@ async def open_session(
         read_only=key.read_only,
         access_token=token,
         expires_at=expires_at,
+        lifetime_seconds=int(ttl.total_seconds()),
     )
 
 

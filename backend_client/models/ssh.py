@@ -88,6 +88,10 @@ class SshSessionGrant(SshGatewayKey):
 
     access_token: str
     expires_at: datetime
+    lifetime_seconds: int = Field(
+        description="How long the token lives from now (`ssh_session_minutes`), to count on the "
+        "gateway's own clock: the demo's server runs on simulated time."
+    )
 
 
 class SshLiveCheck(Request):

@@ -42,6 +42,9 @@ RESET_TERMINAL = (
 alternate screen. Sent before our last words, so the client's terminal is usable again."""
 CLIENT_ENVIRONMENT = ("COLORTERM", "NO_COLOR")
 """What the client may tell the console about its terminal besides TERM; nothing else."""
+MAX_KEYS_OFFERED = 6
+"""Different keys one connection may offer (each one asked of the backend), as OpenSSH's
+MaxAuthTries."""
 PASSED_ON = ("PATH", "HOME", "FRESHLINE_CONFIG", "FRESHLINE_CA_FILE", "TZ")
 """What the console inherits from ssh-serve's environment: never the gateway's secret."""
 
@@ -71,6 +74,8 @@ class _Session:
     key: SshGatewayKey
     grant: SshSessionGrant
     last_input: float
+    ends_at: float
+    """When its token runs out, on the gateway's clock."""
 
 
 class Gateway:
@@ -168,12 +173,12 @@ class Gateway:
             # at the next round it answers.
             log.warning("cannot ask the backend which SSH keys still count: %r", exc)
             live = None
-        now, wall = self.monotonic(), time.time()
+        now = self.monotonic()
         for session in sessions:
             if live is not None and session.key.key_id not in live:
                 reason = "your SSH key was revoked, or your account may no longer sign in"
                 await session.channel.end(reason, 1)
-            elif session.grant.expires_at.timestamp() <= wall:
+            elif session.ends_at <= now:
                 await session.channel.end("the session reached its time limit; connect again", 0)
             elif (
                 not session.key.read_only and now - session.last_input > self.settings.idle_seconds
@@ -207,6 +212,7 @@ class _Connection(asyncssh.SSHServer):
         self.peer = "-"
         self.proven: tuple[str, SshGatewayKey] | None = None
         self._validated: tuple[str, SshGatewayKey] | None = None
+        self._asked: set[str] = set()
         self._sessions = 0
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
@@ -228,6 +234,12 @@ class _Connection(asyncssh.SSHServer):
 
     async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
         fingerprint = key.get_fingerprint("sha256")
+        if fingerprint not in self._asked:
+            if len(self._asked) >= MAX_KEYS_OFFERED:
+                # OpenSSH's MaxAuthTries: a client cycling through keys is not let on asking.
+                log.info("%s offered more than %d keys", self.peer, MAX_KEYS_OFFERED)
+                return False
+            self._asked.add(fingerprint)
         try:
             known = await self.gateway.backend.ssh_gateway.lookup(fingerprint)
         except NotFound:
@@ -364,7 +376,8 @@ class ConsoleSession(asyncssh.SSHServerSession[bytes]):
         env = self.gateway.environment(grant, self.term, chan.get_environment())
         arguments = ["wall"] if grant.read_only else []
         self.console = PtyConsole(arguments, env, self.size, self, on_exit=self._console_exited)
-        self.served = _Session(self, self.key, grant, self.gateway.monotonic())
+        now = self.gateway.monotonic()
+        self.served = _Session(self, self.key, grant, now, now + grant.lifetime_seconds)
         self.gateway.sessions.add(self.served)
         log.info(
             "session %s for %s (%s) from %s, %s",

@@ -14,6 +14,7 @@ import pytest
 
 from console.ssh.gateway import Gateway, ServeSettings
 from console.ssh.host_key import load_or_create
+from tests.backend.ssh_support import ssh_key_pair
 from tests.console.ssh_support import (
     SECRET,
     SshServe,
@@ -146,3 +147,21 @@ def test_the_host_key_is_made_once_and_kept(tmp_path: Path) -> None:
     made = load_or_create(path)
     assert path.stat().st_mode & 0o777 == 0o600
     assert load_or_create(path).get_fingerprint() == made.get_fingerprint()
+
+
+async def test_a_client_cycling_through_keys_is_stopped_after_six(backend: Server, serve: SshServe):
+    private, _ = register_key(backend, "dispatcher")
+    strangers = [asyncssh.import_private_key(ssh_key_pair()[0]) for _ in range(6)]
+    good = asyncssh.import_private_key(private)
+    with pytest.raises(asyncssh.PermissionDenied):  # the right key, seventh: never asked
+        await asyncssh.connect(
+            "127.0.0.1",
+            serve.port,
+            username="desk",
+            client_keys=[*strangers, good],
+            known_hosts=None,
+            agent_path=None,
+        )
+    conn = await connect(serve.port, private)  # first: let in
+    conn.close()
+    await conn.wait_closed()

@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import secrets
 import subprocess
@@ -48,6 +49,7 @@ CONSOLES = 20
 PROBE_WAIT_S = 10.0
 """A probe not on a screen this long after its commit counts as missed there."""
 START_WAIT_S = 180.0
+WARM_PROBES = 20
 
 
 @dataclass(eq=False)
@@ -226,14 +228,22 @@ async def measure(consoles: int, scale: float, seconds: float, run_dir: Path) ->
                 await asyncio.sleep(0.05)  # the readers note the board's arrival
             terminals = [local, *remote]
             async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
-                await probe(http, city, terminals, 0)  # warm: the first paint of a row
-                for terminal in terminals:
-                    terminal.latencies.clear()
-                    terminal.missed = 0
+                # Warm: until every console shows a probe within a second (20 consoles starting
+                # at once keep two cores busy for a while after their first paint).
+                n = 0
+                for n in range(1, WARM_PROBES + 1):
+                    await probe(http, city, terminals, n)
+                    worst = max(t.latencies[-1] if t.latencies else math.inf for t in terminals)
+                    for terminal in terminals:
+                        terminal.latencies.clear()
+                        terminal.missed = 0
+                    if worst < 1.0:
+                        break
+                warm = n
                 assert console.process is not None
                 cpu0 = (tree_cpu(serve.pid), tree_cpu(console.process.pid), time.monotonic())
                 driving = asyncio.create_task(drive([base_url], city, load, {}))
-                n = 1
+                n = warm + 1
                 while not driving.done():
                     await probe(http, city, terminals, n)
                     n += 1
@@ -252,9 +262,13 @@ async def measure(consoles: int, scale: float, seconds: float, run_dir: Path) ->
     wall = cpu1[2] - cpu0[2]
     over_ssh = [s for t in remote for s in t.latencies]
     return {
-        "load": load.describe(),
+        "load": (
+            f"{load.riders:,} riders every 15 s, {load.events_per_s:g} order events/s, "
+            f"{load.seconds:g} s"
+        ),
         "consoles": consoles,
-        "probes": n - 1,
+        "probes": n - 1 - warm,
+        "warm_probes": warm,
         "changes": len(driven.changes),
         "failures": driven.failures[:5],
         "events_per_s": len(driven.changes) / max(driven.seconds, 1e-9),

@@ -338,13 +338,18 @@ class ConsoleSession(asyncssh.SSHServerSession[bytes]):
         return False  # close when the client is done sending
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._ending = True  # nothing more is sent; the console is stopped next
         asyncio.get_running_loop().create_task(self._closed(), name="ssh-console-closed")
 
     # --- the Sink the console writes to ----------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        if self.chan is not None and not self._ending:
+        if self.chan is None or self._ending:
+            return
+        try:
             self.chan.write(data)
+        except (BrokenPipeError, OSError):  # the client went away between two reads
+            self._ending = True
 
     def pause_input(self) -> None:
         if self.chan is not None:

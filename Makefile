@@ -23,7 +23,7 @@ services: ## start the local PostgreSQL and Redis used by the tests, if they are
 		redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
 			--dir /var/lib/redis --logfile /var/log/redis/ci.log || true; fi
 
-SYSTEM_PACKAGES := chromium nginx
+SYSTEM_PACKAGES := chromium nginx openssh-client tmux
 
 system: ## the Debian packages the tests drive (a real browser, a real reverse proxy), if missing
 	@missing=""; for p in $(SYSTEM_PACKAGES); do \

@@ -87,6 +87,7 @@ from backend.riders.router import router as riders_router
 from backend.runtime import Runtime
 from backend.sensors.router import router as sensors_router
 from backend.settings import Settings
+from backend.ssh.router import router as ssh_router
 from backend.staffing.router import router as staffing_router
 from backend.takeover.desk import TakeoverDesk
 from backend.takeover.router import router as takeover_router
@@ -371,6 +372,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         loss_router,
         views_router,
         takeover_router,
+        ssh_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(tracking_page_router)  # the customer's page: /t/{token}

@@ -26,6 +26,7 @@ from backend.riders.models import (
     ZoneRow,
 )
 from backend.sensors.models import TemperatureReadingRow
+from backend.ssh.models import SshKeyRow, SshSessionRow
 from backend.staffing.models import ShiftRow
 from backend.takeover.models import TakeoverRow
 from backend.tiers.models import ArchiveDayRow, ArchiveErasureRow
@@ -60,6 +61,8 @@ __all__ = [
     "SavedViewRow",
     "ShiftRow",
     "SkuRow",
+    "SshKeyRow",
+    "SshSessionRow",
     "StockRow",
     "StreetRow",
     "TakeoverRow",

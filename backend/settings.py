@@ -308,6 +308,13 @@ class Settings(BaseSettings):
     """The safety net: a subscription looks at the log this often even if nothing woke it."""
     webhook_batch_max: int = Field(default=100, ge=1, le=1000)
     """Events one request carries at most: the ones waiting go together (1: one a request)."""
+    # --- The console over SSH (backend/ssh/, docs/ssh.md) ---
+    ssh_gateway_secret: SecretStr | None = None
+    """The secret `freshline ssh-serve` shows to exchange a proven key for a session token
+    (`/ssh/gateway/*`); unset, those calls answer 401 and nobody signs in over SSH."""
+    ssh_session_minutes: int = Field(default=8 * 60, ge=1, le=7 * 24 * 60)
+    """How long a token issued for one SSH session lives at most (the gateway ends the session
+    then; revoking the key or ending the session revokes it sooner)."""
     # --- The customer's tracking link (docs/tracking.md) ---
     tracking_ttl_hours_after_final: float = Field(default=24.0, gt=0, le=24 * 90)
     """A tracking link answers 404 this long after its order reached a final state."""

@@ -43,6 +43,7 @@ from backend_client._requests import Requests
 from backend_client._retry import Backoff
 from backend_client._riders import Riders
 from backend_client._sensors import Sensors
+from backend_client._ssh import SshGateway, SshKeys
 from backend_client._stream import (
     SERVER_MESSAGE,
     Stream,
@@ -85,6 +86,8 @@ __all__ = [
     "Sensors",
     "ServerError",
     "ShiftHandover",
+    "SshGateway",
+    "SshKeys",
     "Stream",
     "StreamMessage",
     "StreamRefused",

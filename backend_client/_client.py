@@ -22,6 +22,7 @@ from backend_client._requests import Requests
 from backend_client._retry import Backoff
 from backend_client._riders import Riders
 from backend_client._sensors import Sensors
+from backend_client._ssh import SshGateway, SshKeys
 from backend_client._stream import Stream, StreamOptions
 from backend_client._takeovers import Takeovers
 from backend_client._tls import ca_file_in_force, client_tls
@@ -88,6 +89,10 @@ class FreshlineClient:
         """The sales channels' gateway."""
         self.users = Users(self._transport)
         """Accounts (admins only)."""
+        self.ssh_keys = SshKeys(self._transport)
+        """Public keys that sign in over `freshline ssh-serve` (admins only)."""
+        self.ssh_gateway = SshGateway(self._transport)
+        """The SSH gateway's calls (its secret as the token; `freshline ssh-serve` only)."""
         """Accounts (admins only)."""
         self.customers = Customers(self._transport)
         """A customer's erasure."""

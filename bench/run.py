@@ -46,6 +46,9 @@
 19. eta: the learned ETA's MAE and p90 error on held-out simulated days beside the straight
    line, the delay risk's Brier score (calibration deciles in the raw report), fitting time and
    peak memory for 30 days of history, CPU per live estimate (`eta.py`).
+22. ssh: 20 consoles served by one `freshline ssh-serve` at the nominal load: CPU per console
+   (ssh-serve and its consoles) and commit -> screen p99 over SSH, beside a local console on a
+   PTY in the same run (`ssh.py`).
 
 `--scale` multiplies every load (riders, event rates, orders, requests; consoles by up to 2x
 the scale); `--seconds` is how long each stream load runs. Writes `<out>/latest.json` and
@@ -86,6 +89,7 @@ from bench import day_report as day_report_bench
 from bench import eta as eta_bench
 from bench import low_stock as low_stock_bench
 from bench import restock as restock_bench
+from bench import ssh as ssh_bench
 from bench import tracking as tracking_bench
 from bench.common import (
     ROOT,
@@ -117,6 +121,7 @@ BENCHMARKS = (
     "restock",
     "report",
     "eta",
+    "ssh",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
 """A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
@@ -913,6 +918,56 @@ def bench_eta(run: Run) -> None:
     )
 
 
+def bench_ssh(run: Run) -> None:
+    consoles = max(1, round(ssh_bench.CONSOLES * min(1.0, run.args.scale)))
+    with tempfile.TemporaryDirectory(prefix="freshline-bench-ssh-") as folder:
+        print(f"22. ssh: {consoles} consoles over SSH beside a local one", flush=True)
+        result = asyncio.run(
+            ssh_bench.measure(consoles, run.args.scale, run.args.seconds, Path(folder))
+        )
+    run.loads["ssh"] = f"{result['load']}; {consoles} consoles over SSH + 1 local, 200x60"
+    run.raw["ssh"] = result
+    missed = result["ssh_missed"] + result["local_missed"]
+    if missed:
+        run.trouble.append(f"ssh: {missed} probes never reached a screen")
+    if result["failures"]:
+        run.trouble.append(f"ssh: load failures {result['failures'][:2]}")
+    ssh, local = result["ssh_commit_to_screen_ms"], result["local_commit_to_screen_ms"]
+    run.add(
+        Figure(
+            "22 ssh",
+            "commit -> screen p99 over SSH, nominal",
+            ssh["p99"],
+            "ms",
+            "local console on a PTY p99",
+            local["p99"],
+            "<= 250 ms",
+            goal(ssh["p99"], 250.0, at_most=True),
+            f"p50 {ssh['p50']:.1f} ms (local {local['p50']:.1f}); {result['probes']} probes "
+            f"x {consoles} consoles; {result['events_per_s']:.1f} events/s achieved",
+        ),
+        Figure(
+            "22 ssh",
+            "CPU per console over SSH, nominal",
+            result["ssh_cpu_share_per_console"] * 100,
+            "% of a core",
+            "local console",
+            result["local_cpu_share"] * 100,
+            note="ssh-serve and every console it runs, divided by the consoles",
+        ),
+        Figure(
+            "22 ssh",
+            "probes missed over SSH",
+            result["ssh_missed"],
+            "",
+            "missed by the local console",
+            result["local_missed"],
+            "0",
+            result["ssh_missed"] == 0,
+        ),
+    )
+
+
 def bench_peakday(run: Run) -> None:
     """The seeds' million orders a day at its peak hour, with every order's transitions, the
     riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
@@ -1184,6 +1239,7 @@ def main() -> int:
         "restock": bench_restock,
         "report": bench_report,
         "eta": bench_eta,
+        "ssh": bench_ssh,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

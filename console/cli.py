@@ -41,7 +41,7 @@ def freshline(
 ) -> None:
     """Real-time order tracking for fresh-grocery delivery: the console. With no server
     configured: the demo (a local backend with a simulated city, and the console on it)."""
-    if context.invoked_subcommand in ("serve", "simulate"):
+    if context.invoked_subcommand in ("serve", "simulate", "ssh-serve"):
         if ca_file:  # the simulator's clients read it from there
             os.environ["FRESHLINE_CA_FILE"] = ca_file
         return
@@ -331,6 +331,13 @@ app.command()(handover)
 from console.report_cli import report  # noqa: E402  (registered after the other commands)
 
 app.command()(report)
+
+
+# --- the console over SSH (console/ssh_cli.py) ----------------------------------------------------
+
+from console.ssh_cli import ssh_serve  # noqa: E402  (registered after the other commands)
+
+app.command(name="ssh-serve")(ssh_serve)
 
 
 def main() -> None:

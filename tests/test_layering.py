@@ -213,6 +213,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
     ("reports",),  # the day report: KPIs, alerts, claims, riders, the reconciliation
     ("webhooks",),  # follows the event log out: over auth, realtime, inventory
     ("views",),  # saved views of the board: over auth (the account owns them) and idempotency
+    ("ssh",),  # SSH keys and the gateway's token exchange: over auth and realtime
     ("privacy",),  # erasure and the upkeep of keys and stored answers: over every domain
     ("archive",),  # moving closed orders and old fixes to the archive, erasing there
     ("demo",),  # seeding the demo city: the app imports it only with the `demo` setting on

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -39,21 +40,26 @@ router = APIRouter(tags=["riders"], responses=PROTECTED)
 NOT_FOUND = errors({404: "No such rider in your scope."})
 
 
-async def still_radius(connection: HTTPConnection) -> float:
+@dataclass(frozen=True, slots=True)
+class FixRules:
+    """What reading a batch of fixes needs from the instance, solved as one dependency (each
+    one solved costs the write path: tests/backend/test_route_dependencies.py)."""
+
+    still_radius_m: float
     """The stationary rule's radius: fixes this close together are a rider standing still."""
-    return connection.app.state.runtime.alert_rules.rules.rider_stationary.radius_m
-
-
-StillRadius = Annotated[float, Depends(still_radius)]
-
-
-async def eta_predictor(connection: HTTPConnection) -> EtaPredictor | None:
+    eta: EtaPredictor | None
     """The instance's ETA (the learned model, or the straight line): backend/eta/."""
-    predictor: EtaPredictor | None = getattr(connection.app.state, "eta", None)
-    return predictor
 
 
-Eta = Annotated[EtaPredictor | None, Depends(eta_predictor)]
+async def fix_rules(connection: HTTPConnection) -> FixRules:
+    state = connection.app.state
+    return FixRules(
+        still_radius_m=state.runtime.alert_rules.rules.rider_stationary.radius_m,
+        eta=getattr(state, "eta", None),
+    )
+
+
+FixRulesDep = Annotated[FixRules, Depends(fix_rules)]
 
 
 @router.get("/riders", response_model=list[Rider])
@@ -129,8 +135,7 @@ async def upload_positions(
     db: DbDep,
     clock: ClockDep,
     bus: BusDep,
-    still_radius_m: StillRadius,
-    eta: Eta,
+    rules: FixRulesDep,
     principal: CanReportPositions,
 ):
     """Upload fixes: any order, duplicates allowed; impossible values refuse the whole batch."""
@@ -145,8 +150,8 @@ async def upload_positions(
             body,
             actor=principal,
             now=now,
-            still_radius_m=still_radius_m,
-            eta=eta,
+            still_radius_m=rules.still_radius_m,
+            eta=rules.eta,
         )
         if result.moved:
             moved.append(_position_message(await service.load_rider(session, rider_id, principal)))
@@ -199,8 +204,7 @@ async def upload_fleet_positions(
     db: DbDep,
     clock: ClockDep,
     bus: BusDep,
-    still_radius_m: StillRadius,
-    eta: Eta,
+    rules: FixRulesDep,
     principal: CanRelayPositions,
 ):
     """Many riders' fixes in one request, as a location gateway relays them: per rider, the
@@ -211,7 +215,12 @@ async def upload_fleet_positions(
     async def act(session):
         moved.clear()  # a transaction retried after a deadlock must not announce twice
         result, riders = await service.record_fleet_positions(
-            session, body, actor=principal, now=now, still_radius_m=still_radius_m, eta=eta
+            session,
+            body,
+            actor=principal,
+            now=now,
+            still_radius_m=rules.still_radius_m,
+            eta=rules.eta,
         )
         moved.extend(_position_message(r) for r in riders)
         return 200, result

@@ -27,6 +27,7 @@ from backend.orders.lifecycle import RULES, RULES_BY_ACTION, roles_taking_any_ac
 from backend_client.models import OrderAction
 from tests import support
 from tests.backend import proof_support, takeover_support
+from tests.backend.ssh_support import ssh_public_key
 from tests.support import Api, customer
 
 API = "/api/v1"
@@ -99,6 +100,7 @@ README_PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 PUBLIC = "none"
+FP = "SHA256:" + "A" * 43  # a fingerprint of nobody's key
 ANY_ACCOUNT = "any account"
 
 # (method, path as the app declares it, permission) for every row of the README's REST table.
@@ -209,6 +211,13 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("POST", "/views", "views:keep"),
     ("PATCH", "/views/{view_id}", "views:keep"),
     ("DELETE", "/views/{view_id}", "views:keep"),
+    ("GET", "/ssh-keys", "users:manage"),
+    ("POST", "/ssh-keys", "users:manage"),
+    ("DELETE", "/ssh-keys/{key_id}", "users:manage"),
+    # The SSH gateway's own secret instead of a token (backend/ssh/router.py).
+    ("POST", "/ssh/gateway/lookup", PUBLIC),
+    ("POST", "/ssh/gateway/sessions", PUBLIC),
+    ("POST", "/ssh/gateway/live", PUBLIC),
 )
 PROTECTED = tuple(e for e in ENDPOINTS if e[2] != PUBLIC)
 
@@ -1029,6 +1038,20 @@ class Matrix:
                 if method == "PATCH":
                     return Call(path, json={"version": 1, "default": True})
                 return Call(path, ok=204 if method == "DELETE" else 200)
+            case "GET", "/ssh-keys":
+                return Call("/ssh-keys")
+            case "POST", "/ssh-keys":
+                body = {"user_id": self.viewer_id, "public_key": ssh_public_key()}
+                return Call("/ssh-keys", json=body, ok=201)
+            case "DELETE", "/ssh-keys/{key_id}":
+                body = {"user_id": self.viewer_id, "public_key": ssh_public_key()}
+                added = await api.post("admin", "/ssh-keys", json=body)
+                assert added.status_code == 201, added.text
+                return Call(f"/ssh-keys/{added.json()['id']}", ok=204)
+            case "POST", "/ssh/gateway/lookup" | "/ssh/gateway/sessions" | "/ssh/gateway/live":
+                # Taken on the gateway's secret alone: an account's token, whoever's, is none.
+                body = {"key_ids": [1]} if template.endswith("live") else {"fingerprint": FP}
+                return Call(template, json=body, ok=401)
             case "GET", "/warehouses/{warehouse_id}/losses":
                 return Call("/warehouses/WH-CY/losses")
         raise AssertionError(f"no request built for {method} {template}")
@@ -1350,6 +1373,7 @@ def simple_call(method: str, template: str, order: dict[str, Any], now: datetime
         shift_id=1,
         view_id=1,
         takeover_id=1,
+        key_id=1,
     )
     bodies: dict[str, Any] = {
         "/users": {"username": "never-made", "password": "long-password", "role": "viewer"},
@@ -1386,6 +1410,7 @@ def simple_call(method: str, template: str, order: dict[str, Any], now: datetime
         "/riders/{rider_id}/zone": {"zone": "Wangjing"},
         "/views": {"name": "never-made", "settings": {}},
         "/views/{view_id}": {"version": 1, "default": True},
+        "/ssh-keys": {"user_id": 1, "public_key": ssh_public_key()},
     }
     return Call(path, json=bodies.get(template) if method in ("POST", "PATCH") else None)
 

@@ -64,5 +64,6 @@ def test_every_signed_in_route_passes_one_gate() -> None:
             path in ("/auth/token", "/health/ready")
             or path.startswith("/channels/{channel}/")
             or path.startswith(("/track/{token}", "/t/"))  # the link's token is the credential
+            or path.startswith("/ssh/gateway/")  # the SSH gateway's secret (its own scheme)
         )
         assert len(gates) == (0 if public else 1), (method, path)

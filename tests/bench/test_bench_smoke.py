@@ -97,6 +97,11 @@ EXPECTED = {
         "peak memory of the fit",
         "CPU per live estimate",
     },
+    "22 ssh": {
+        "commit -> screen p99 over SSH, nominal",
+        "CPU per console over SSH, nominal",
+        "probes missed over SSH",
+    },
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",

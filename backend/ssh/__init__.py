@@ -1,0 +1,1 @@
+"""SSH keys for `freshline ssh-serve`: admins register them; the gateway exchanges them."""

@@ -81,6 +81,7 @@ from backend.returns.router import router as returns_router
 from backend.riders.geocoder import geocoder_for
 from backend.riders.map_router import router as rider_map_router
 from backend.riders.router import router as riders_router
+from backend.routes.router import router as routes_router
 from backend.runtime import Runtime
 from backend.sensors.router import router as sensors_router
 from backend.settings import Settings
@@ -322,6 +323,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         orders_router,
         riders_router,
         rider_map_router,
+        routes_router,
         inventory_router,
         dispatch_router,
         alerts_router,

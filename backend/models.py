@@ -25,6 +25,7 @@ from backend.riders.models import (
     StreetRow,
     ZoneRow,
 )
+from backend.routes.models import RiderRouteRow, RouteStopRow
 from backend.sensors.models import TemperatureReadingRow
 from backend.staffing.models import ShiftRow
 from backend.tiers.models import ArchiveDayRow, ArchiveErasureRow
@@ -54,7 +55,9 @@ __all__ = [
     "RestockDecisionRow",
     "ReturnRequestRow",
     "RiderPositionRow",
+    "RiderRouteRow",
     "RiderRow",
+    "RouteStopRow",
     "ShiftRow",
     "SkuRow",
     "StockRow",

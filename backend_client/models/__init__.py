@@ -167,6 +167,15 @@ from backend_client.models.sensors import (
     TemperatureReading,
     TemperatureReadings,
 )
+from backend_client.models.routes import (
+    MAX_ROUTE_STOPS,
+    PlannedVisit,
+    PlanSource,
+    RouteOrder,
+    RoutePlan,
+    RouteStopOrder,
+    VisitKind,
+)
 from backend_client.models.staffing import (
     RiderMove,
     Shift,
@@ -230,6 +239,13 @@ from backend_client.models.webhooks import (
 )
 
 __all__ = [
+    "MAX_ROUTE_STOPS",
+    "PlanSource",
+    "PlannedVisit",
+    "RouteOrder",
+    "RoutePlan",
+    "RouteStopOrder",
+    "VisitKind",
     "MAX_RESTOCK_UNITS",
     "NO_CONTROL_CHARS",
     "Alert",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -381,46 +381,52 @@ def _solve(
 # at most: a burst of dispatches must not take every core from the requests. Spawned, not
 # forked: the parent runs threads (the event loop's executor, database drivers).
 _WORKERS = 2
+# Starting a worker (a fresh interpreter importing OR-Tools) takes a second or two, once per
+# process; it is waited for apart from the solver's time limit, up to this long.
+START_WITHIN_S = 60.0
 _pool: ProcessPoolExecutor | None = None
+_started: list[Future[bool]] = []
 
 
 def _solvers() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
         _pool = ProcessPoolExecutor(_WORKERS, mp_context=multiprocessing.get_context("spawn"))
+        # Every worker busy at once with an import: they all start now, not on a burst.
+        _started[:] = [_pool.submit(_ready) for _ in range(_WORKERS)]
     return _pool
-
-
-def warm_up() -> None:
-    """Start the solver processes now (an app's start-up), not on the first dispatch."""
-    for future in [_solvers().submit(_ready) for _ in range(_WORKERS)]:
-        future.result()
 
 
 def _ready() -> bool:
     return True
 
 
-def shut_down() -> None:
-    """Stop the solver processes (an app's shutdown; a new pool starts on the next plan)."""
-    global _pool
-    if _pool is not None:
-        _pool.shutdown(wait=False, cancel_futures=True)
-        _pool = None
-
-
-async def plan_route(problem: Problem, *, time_limit_ms: int) -> Plan:
-    """`optimise` in a solver process; the promise order if the answer is not back well after
-    the time limit (the solver is stuck, or both workers are busy) or a worker died."""
+async def plan_route(
+    problem: Problem, *, time_limit_ms: int, executor: Executor | None = None
+) -> Plan:
+    """`optimise` in a solver process (or `executor`); the promise order if the answer is not
+    back well after the time limit (the solver is stuck, or both workers are busy) or a worker
+    died."""
     global _pool
     loop = asyncio.get_running_loop()
     try:
+        if executor is None:
+            executor = _solvers()
+            await asyncio.wait_for(
+                asyncio.gather(*(asyncio.wrap_future(f) for f in _started)), START_WITHIN_S
+            )
         job = loop.run_in_executor(
-            _solvers(), partial(optimise, problem, time_limit_ms=time_limit_ms)
+            executor, partial(optimise, problem, time_limit_ms=time_limit_ms)
         )
-        return await asyncio.wait_for(job, timeout=2 * time_limit_ms / 1000 + 1.0)
+        return await asyncio.wait_for(job, timeout=answer_within_s(time_limit_ms))
     except TimeoutError:
         return promise_order(problem, why="the solver did not answer in time")
     except BrokenProcessPool:
         _pool = None  # a worker died (killed, out of memory): the next plan starts a new pool
         return promise_order(problem, why="the solver process died")
+
+
+def answer_within_s(time_limit_ms: int) -> float:
+    """How long a plan may take to come back: the solver's limit twice, and a second for a
+    busy machine to schedule the worker."""
+    return 2 * time_limit_ms / 1000 + 1.0

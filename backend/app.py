@@ -40,6 +40,7 @@ from backend.crypto.cipher import install
 from backend.crypto.keys import key_source
 from backend.db import Database
 from backend.dispatch.delivery_router import router as delivery_router
+from backend.dispatch.ranking import Ranking
 from backend.dispatch.router import router as dispatch_router
 from backend.dispatch.sweeper import AutoDispatcher
 from backend.edge.blocklist import BlockedAddresses, BlockList
@@ -122,7 +123,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         )
         hub = Hub(feed, replay_limit=settings.stream_replay_limit)
         bus = bus_for(settings.bus_url)
-        dispatcher = AutoDispatcher(db, clock, period=settings.auto_dispatch_seconds)
+        dispatcher = AutoDispatcher(
+            db,
+            clock,
+            period=settings.auto_dispatch_seconds,
+            ranking=Ranking(settings.dispatch_ranking),
+        )
         rules_file = Path(settings.alert_rules_file) if settings.alert_rules_file else None
         alert_rules = RuleBook(rules_file, now=clock.now())
         alerts = AlertEngine(db, clock, alert_rules, tick_seconds=settings.alert_tick_seconds)

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.deps import CanAssignOrders, CanConfigureDispatch
 from backend.auth.fields import FieldPolicy
-from backend.deps import ClockDep, DbDep
+from backend.deps import ClockDep, DbDep, SettingsDep
 from backend.dispatch import deliveries
-from backend.dispatch.ranking import Place, rank_riders
+from backend.dispatch.ranking import Place, Ranking, rank_riders
 from backend.errors import NotFound
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.inventory.models import WarehouseRow
@@ -43,6 +43,8 @@ router = APIRouter(tags=["dispatch"], responses=PROTECTED)
 async def suggest_riders(
     order_id: OrderId,
     db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
     principal: CanAssignOrders,
     limit: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> list[RiderSuggestion]:
@@ -63,6 +65,8 @@ async def suggest_riders(
             limit=limit,
             exclude=order.rider_id,
             cold_chain=parcel.cold_chain or order.cold_chain,
+            by=Ranking(settings.dispatch_ranking),
+            now=clock.now(),
         )
     fields = FieldPolicy.of(principal)
     return [

@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
 
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
-
 from backend.dispatch.parcels import Limits
 from backend_client.geo import LatLng, flat_metres
 
@@ -275,6 +273,9 @@ def _solve(
     """The routing model: node 0 the rider, 1 the open end, then a drop per stop and a pick-up
     per stop not on board. Arc cost in metres; dimensions: time (soft promises), weight, cold
     weight, parcels, and the drop count the locks pin."""
+    # Imported here: half a second and 40 MB that only a solver process needs to pay.
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
     stops = list(problem.stops)
     nodes: list[tuple[Kind | None, int, LatLng]] = [(None, -1, problem.start)] * 2
     drop_node: dict[int, int] = {}
@@ -398,6 +399,8 @@ def _solvers() -> ProcessPoolExecutor:
 
 
 def _ready() -> bool:
+    from ortools.constraint_solver import pywrapcp  # noqa: F401  (the import is the work)
+
     return True
 
 

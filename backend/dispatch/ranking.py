@@ -20,10 +20,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from backend.dispatch.insertion import Waypoint, cheapest_insertion
 from backend.inventory.models import WarehouseRow
 from backend.orders.models import OrderRow
 from backend.riders.models import RiderRow
-from backend.routes.insertion import Waypoint, cheapest_insertion
 from backend_client.geo import EARTH_RADIUS_M, LatLng, flat_metres
 from backend_client.models import OrderState, RiderStatus
 

@@ -24,18 +24,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
 
+from backend.dispatch.insertion import HANDOVER_S, LATE_METRES_PER_S, SPEED_M_PER_S
 from backend.dispatch.parcels import Limits
 from backend_client.geo import LatLng, flat_metres
-
-# The ranking's nominal door-to-door pace, and its minutes at the counter and at the door.
-SPEED_M_PER_S = 20.0 * 1000 / 3600
-HANDOVER_S = 120
-# A second late weighs like this many metres of riding: a detour of up to 1.1 km is worth it
-# to bring one stop a minute closer to its promise (a rider rides about 333 m a minute).
-LATE_METRES_PER_S = 18
-# Past this many stops the solver gets no better within a rider's time limit (measured in
-# bench/routes.py): the earliest promises are sequenced, the rest follow in promise order.
-MAX_SOLVED_STOPS = 40
 
 
 class Kind(StrEnum):
@@ -66,6 +57,8 @@ class Stop:
     cold_weight_g: int = 0
     pickup: LatLng | None = None
     """Where the goods wait (their warehouse); None: they are on board."""
+    ready_s: float = 0.0
+    """Seconds from now until the goods can be collected (still being picked)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +161,8 @@ def cost(problem: Problem, visits: list[tuple[Kind, int]]) -> tuple[float, float
         leg = flat_metres(here, there)
         metres += leg
         clock += leg / SPEED_M_PER_S
+        if kind is Kind.PICKUP:
+            clock = max(clock, stop.ready_s)  # waiting at the counter for the goods
         etas.append(clock)
         clock += HANDOVER_S
         if kind is Kind.DROP:
@@ -304,7 +299,8 @@ def _solve(
     ]
     routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(metres))
     horizon = 24 * 3600
-    routing.AddDimension(routing.RegisterTransitMatrix(travel), 0, horizon, True, "time")
+    # Slack: a rider may wait at a pick-up for goods still being picked.
+    routing.AddDimension(routing.RegisterTransitMatrix(travel), horizon, horizon, True, "time")
     clock = routing.GetDimensionOrDie("time")
 
     def amount(grams: dict[int, int]) -> list[int]:
@@ -342,6 +338,7 @@ def _solve(
         if order_id in pickup_node:
             before = manager.NodeToIndex(pickup_node[order_id])
             routing.AddPickupAndDelivery(before, index)
+            clock.CumulVar(before).SetMin(max(0, round(by_id[order_id].ready_s)))
             solver.Add(routing.VehicleVar(before) == routing.VehicleVar(index))
             solver.Add(clock.CumulVar(before) <= clock.CumulVar(index))
     parameters = pywrapcp.DefaultRoutingSearchParameters()

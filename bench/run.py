@@ -43,6 +43,10 @@
    of the same history (`restock.py`).
 18. report: the day report on a month of a busy city's history, beside raw counts of the day's
    rows (`day_report.py`).
+20. routes: one simulated day (same seed) dispatched with today's ranking and with the
+   optimised one (insertion cost, OR-Tools sequencing): on-time %, p90 delivery minutes, km per
+   order, orders per rider-hour; and CPU per route optimisation at the peak beside the promise
+   order's, with the event loop's longest stall while routes are planned (`routes.py`).
 
 `--scale` multiplies every load (riders, event rates, orders, requests; consoles by up to 2x
 the scale); `--seconds` is how long each stream load runs. Writes `<out>/latest.json` and
@@ -82,6 +86,7 @@ from bench import (
 from bench import day_report as day_report_bench
 from bench import low_stock as low_stock_bench
 from bench import restock as restock_bench
+from bench import routes as routes_bench
 from bench import tracking as tracking_bench
 from bench.common import (
     ROOT,
@@ -112,6 +117,7 @@ BENCHMARKS = (
     "lowstock",
     "restock",
     "report",
+    "routes",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
 """A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
@@ -829,6 +835,88 @@ def bench_report(run: Run) -> None:
     )
 
 
+def bench_routes(run: Run) -> None:
+    scale = run.args.scale
+    args = argparse.Namespace(
+        seed=7,
+        orders_per_hour=max(30.0, 300.0 * scale),
+        riders=max(2, round(8 * scale)),
+        hours=(8, 22) if scale >= 0.5 else (11, 13),
+        solve_ms=20,
+        limit_ms=100,
+    )
+    first, last = args.hours
+    run.loads["routes"] = (
+        f"seed {args.seed}, {args.orders_per_hour:g} orders/h at the peak, {first}:00-{last}:00, "
+        f"{args.riders} riders at each of 6 warehouses; optimiser {args.solve_ms} ms a route "
+        f"in the day, {args.limit_ms} ms at the peak; in this process"
+    )
+    print(f"20. routes: {run.loads['routes']}", flush=True)
+    report = routes_bench.run(args)
+    run.raw["routes"] = report
+    today, optimised, peak = report["today"], report["optimised"], report["peak"]
+    km_ratio = optimised["km_per_order"] / max(today["km_per_order"], 1e-9)
+    run.add(
+        Figure(
+            "20 routes",
+            "on-time share, optimised dispatch",
+            optimised["on_time_pct"],
+            "%",
+            "today's ranking, same day",
+            today["on_time_pct"],
+            "higher than today's",
+            optimised["on_time_pct"] > today["on_time_pct"],
+            f"{optimised['delivered']} orders delivered of {optimised['orders']}",
+        ),
+        Figure(
+            "20 routes",
+            "p90 delivery minutes, optimised dispatch",
+            optimised["p90_delivery_minutes"],
+            "min",
+            "today's ranking, same day",
+            today["p90_delivery_minutes"],
+        ),
+        Figure(
+            "20 routes",
+            "km per order, optimised dispatch",
+            optimised["km_per_order"],
+            "km",
+            "today's ranking, same day",
+            today["km_per_order"],
+            "<= 0.85x today's",
+            goal(km_ratio, 0.85, at_most=True),
+        ),
+        Figure(
+            "20 routes",
+            "orders per rider-hour, optimised dispatch",
+            optimised["orders_per_rider_hour"],
+            "orders",
+            "today's ranking, same day",
+            today["orders_per_rider_hour"],
+        ),
+        Figure(
+            "20 routes",
+            "CPU per route optimisation at the peak",
+            peak["cpu_ms_mean"],
+            "ms",
+            "the promise order of the same routes",
+            peak["promise_order_cpu_ms"],
+            "<= 200 ms",
+            goal(peak["wall_ms_max"], 200.0, at_most=True),
+            f"routes of up to {max(peak['stops'])} stops; slowest {peak['wall_ms_max']:g} ms "
+            f"wall at a {args.limit_ms} ms limit",
+        ),
+        Figure(
+            "20 routes",
+            "event loop's longest stall, routes being planned",
+            peak["loop_stall_ms_planning"],
+            "ms",
+            "its longest stall idle",
+            peak["loop_stall_ms_idle"],
+        ),
+    )
+
+
 def bench_peakday(run: Run) -> None:
     """The seeds' million orders a day at its peak hour, with every order's transitions, the
     riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
@@ -1099,6 +1187,7 @@ def main() -> int:
         "lowstock": bench_low_stock,
         "restock": bench_restock,
         "report": bench_report,
+        "routes": bench_routes,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

@@ -89,6 +89,14 @@ EXPECTED = {
         "CPU per day report",
         "every day of the month, one report each",
     },
+    "20 routes": {
+        "on-time share, optimised dispatch",
+        "p90 delivery minutes, optimised dispatch",
+        "km per order, optimised dispatch",
+        "orders per rider-hour, optimised dispatch",
+        "CPU per route optimisation at the peak",
+        "event loop's longest stall, routes being planned",
+    },
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",

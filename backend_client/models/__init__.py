@@ -159,14 +159,6 @@ from backend_client.models.riders import (
     RiderStatusUpdate,
     RiderSuggestion,
 )
-from backend_client.models.sensors import (
-    LatestReading,
-    OrderSensors,
-    ReadingsResult,
-    SensorReading,
-    TemperatureReading,
-    TemperatureReadings,
-)
 from backend_client.models.routes import (
     MAX_ROUTE_STOPS,
     PlannedVisit,
@@ -175,6 +167,14 @@ from backend_client.models.routes import (
     RoutePlan,
     RouteStopOrder,
     VisitKind,
+)
+from backend_client.models.sensors import (
+    LatestReading,
+    OrderSensors,
+    ReadingsResult,
+    SensorReading,
+    TemperatureReading,
+    TemperatureReadings,
 )
 from backend_client.models.staffing import (
     RiderMove,
@@ -239,14 +239,8 @@ from backend_client.models.webhooks import (
 )
 
 __all__ = [
-    "MAX_ROUTE_STOPS",
-    "PlanSource",
-    "PlannedVisit",
-    "RouteOrder",
-    "RoutePlan",
-    "RouteStopOrder",
-    "VisitKind",
     "MAX_RESTOCK_UNITS",
+    "MAX_ROUTE_STOPS",
     "NO_CONTROL_CHARS",
     "Alert",
     "AlertAcknowledge",
@@ -343,6 +337,8 @@ __all__ = [
     "Phone",
     "Pin",
     "PinProof",
+    "PlanSource",
+    "PlannedVisit",
     "PositionBatch",
     "PositionBatchResult",
     "PositionMessage",
@@ -378,7 +374,10 @@ __all__ = [
     "RiderStatusUpdate",
     "RiderSuggestion",
     "Role",
+    "RouteOrder",
+    "RoutePlan",
     "RouteStop",
+    "RouteStopOrder",
     "SensorKpis",
     "SensorReading",
     "ServerMessage",
@@ -419,6 +418,7 @@ __all__ = [
     "UserCreate",
     "UserUpdate",
     "Version",
+    "VisitKind",
     "Warehouse",
     "WarehouseLosses",
     "Webhook",

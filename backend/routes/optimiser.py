@@ -236,7 +236,8 @@ def optimise(problem: Problem, *, time_limit_ms: int) -> Plan:
     except Exception as error:  # the solver's own failure must not lose the rider's route
         return _timed(promise_order(problem, why=f"solver failed: {error}"), started)
     if visits is None:
-        return _timed(promise_order(problem, why=baseline.why or "no route in time"), started)
+        why = baseline.why or "the solver found no route within the limits in its time"
+        return _timed(promise_order(problem, why=why), started)
     try:
         check(problem, visits)
     except Broken as broken:

@@ -41,7 +41,8 @@ from backend.dispatch.insertion import HANDOVER_S, SPEED_M_PER_S, Waypoint, chea
 from backend.dispatch.parcels import Limits
 from backend.dispatch.ranking import AUTO_DISPATCH_REACH_M, LOAD_PENALTY_M
 from backend.riders.progress import in_sequence
-from backend.routes.optimiser import Kind, Problem, Stop, optimise, plan_route, promise_order
+from backend.routes.optimiser import Kind, Problem, Stop, optimise, promise_order
+from backend.routes.solvers import plan_route
 from backend.sim.city import demo_city, demo_zones
 from backend.sim.demand import BEIJING, Demand
 from backend_client.geo import LatLng, flat_metres

@@ -14,7 +14,8 @@ from backend.dispatch.parcels import Limits
 from backend.paths import RiderId
 from backend.responses import PROTECTED, TOO_LARGE, errors
 from backend.routes import service
-from backend.routes.optimiser import plan_route, promise_order
+from backend.routes.optimiser import promise_order
+from backend.routes.solvers import plan_route
 from backend.settings import Settings
 from backend_client.models import RouteOrder, RoutePlan
 

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from backend.dispatch.parcels import Limits
 from backend.routes import optimiser
-from backend.routes.optimiser import Kind, Plan, Problem, Source, Stop, optimise, plan_route
+from backend.routes.optimiser import Kind, Plan, Problem, Source, Stop, optimise
+from backend.routes.solvers import plan_route
 
 WAREHOUSE = (39.9334, 116.455)
 LIMITS = Limits(max_load_g=20_000, cold_box_g=8_000)

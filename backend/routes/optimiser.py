@@ -134,6 +134,14 @@ def check(problem: Problem, visits: list[tuple[Kind, int]]) -> None:
             raise Broken(f"order {order_id} is locked at stop {place + 1}")
 
 
+def _can_start(problem: Problem) -> None:
+    """Raise `Broken` when what the rider carries now already breaks a limit, or cold goods
+    are theirs without a cold box."""
+    if any(s.cold_weight_g for s in problem.stops) and not problem.cold_box:
+        raise Broken("cold-chain goods for a rider without a cold box")
+    _within(problem, {s.order_id for s in problem.stops if s.pickup is None})
+
+
 def _within(problem: Problem, board: set[int]) -> None:
     stops = {s.order_id: s for s in problem.stops}
     weight = sum(stops[i].weight_g for i in board)
@@ -219,6 +227,10 @@ def optimise(problem: Problem, *, time_limit_ms: int) -> Plan:
     """The best route the solver finds within `time_limit_ms`, or the promise order when it
     finds none, or one no better, or one that breaks a limit (`why` says which)."""
     started = time.process_time()
+    try:
+        _can_start(problem)
+    except Broken as broken:  # no sequence can mend it: say so, ride by promise
+        return _timed(promise_order(problem, why=str(broken)), started)
     baseline = promise_order(problem)
     hint: list[tuple[Kind, int]] | None = [(v.kind, v.order_id) for v in baseline.visits]
     try:

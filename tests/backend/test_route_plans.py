@@ -167,3 +167,22 @@ async def test_an_order_that_breaks_the_load_limit_is_refused(api: Api) -> None:
         load += visit["weight_g"] if visit["kind"] == "pickup" else -visit["weight_g"]
         assert load <= 1_000, plan
     assert sorted(drops(plan)) == sorted([first["id"], second["id"]])
+
+
+async def test_goods_on_board_over_the_limit_fall_back_and_an_order_is_422(api: Api) -> None:
+    await api.rider_online(1)
+    one = await out_for_delivery(api, 1, WH_CY[0] + 0.01, WH_CY[1], 30)
+    two = await out_for_delivery(api, 1, WH_CY[0] - 0.01, WH_CY[1], 35)
+    # The limit is lowered after both went out: what is on board is over it already.
+    api.app.state.runtime.settings.rider_max_load_g = 1_000
+    plan = await plan_of(api, 1)
+    assert plan["source"] == "promise" and "over" in plan["why"], plan
+    assert sorted(drops(plan)) == sorted([one["id"], two["id"]])
+    before = await api.event_count()
+    body = {"version": 0, "stops": [{"order_id": two["id"]}, {"order_id": one["id"]}]}
+    response = await api.client.put(
+        "/api/v1/riders/1/plan", json=body, headers=await api.auth("dispatcher")
+    )
+    assert response.status_code == 422 and "kg on board" in response.json()["detail"]
+    assert await api.event_count() == before
+    assert (await plan_of(api, 1))["version"] == 0

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import threading
+import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
@@ -19,6 +22,8 @@ _WORKERS = 2
 # Starting a worker (a fresh interpreter importing OR-Tools) takes a second or two, once per
 # process; it is waited for apart from the solver's time limit, up to this long.
 START_WITHIN_S = 60.0
+PARENT_CHECK_S = 1.0
+"""How often a solver process looks whether the process that started it is still there."""
 _pool: ProcessPoolExecutor | None = None
 _started: list[Future[bool]] = []
 
@@ -26,10 +31,27 @@ _started: list[Future[bool]] = []
 def _solvers() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
-        _pool = ProcessPoolExecutor(_WORKERS, mp_context=multiprocessing.get_context("spawn"))
+        _pool = ProcessPoolExecutor(
+            _WORKERS,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_watch_parent,
+            initargs=(os.getpid(),),
+        )
         # Every worker busy at once with an import: they all start now, not on a burst.
         _started[:] = [_pool.submit(_ready) for _ in range(_WORKERS)]
     return _pool
+
+
+def _watch_parent(parent: int) -> None:
+    """In a solver process: end with the process that started it. A server killed outright
+    (no atexit) would otherwise leave its solvers waiting for work for ever (seen in tests)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _ready() -> bool:

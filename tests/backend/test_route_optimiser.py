@@ -8,9 +8,13 @@ The limits are checked here by walking the route again with its own arithmetic, 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +25,7 @@ from backend.routes import optimiser
 from backend.routes.optimiser import Kind, Plan, Problem, Source, Stop, optimise
 from backend.routes.solvers import plan_route
 
+ROOT = Path(__file__).resolve().parents[2]
 WAREHOUSE = (39.9334, 116.455)
 LIMITS = Limits(max_load_g=20_000, cold_box_g=8_000)
 # A short limit keeps a hundred cases cheap; the route is as valid at any limit.
@@ -196,3 +201,51 @@ async def test_a_plan_is_made_in_a_solver_process() -> None:
     plan = await plan_route(problem, time_limit_ms=100)
     assert plan.source is Source.OPTIMISER, plan.why
     walk(problem, plan)
+
+
+SERVER = """
+import asyncio, multiprocessing, sys, time
+from backend.dispatch.parcels import Limits
+from backend.routes.optimiser import Problem, Stop
+from backend.routes.solvers import plan_route
+
+async def main():
+    stops = (Stop(1, (39.94, 116.45), 600, 1000), Stop(2, (39.92, 116.45), 900, 1000))
+    problem = Problem((39.93, 116.45), stops, Limits(20000, 8000), 8, True)
+    await plan_route(problem, time_limit_ms=20)
+    print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+    time.sleep(600)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def test_solver_processes_end_with_a_server_killed_outright() -> None:
+    # SIGKILL runs no atexit: without their watch on the parent the solvers would wait for
+    # work for ever (a killed `freshline serve` left two behind before they had one).
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    try:
+        assert server.stdout is not None
+        solvers = [int(pid) for pid in server.stdout.readline().split()]
+        assert solvers, "no solver process started"
+    finally:
+        server.kill()
+        server.wait()
+    deadline = time.monotonic() + 60
+    while any(alive(pid) for pid in solvers):
+        assert time.monotonic() < deadline, f"solver processes {solvers} outlived the server"
+        time.sleep(0.1)  # polling for the processes to be gone
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        return " Z " not in Path(f"/proc/{pid}/stat").read_text()  # a zombie has ended
+    except FileNotFoundError:
+        return False

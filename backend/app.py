@@ -41,6 +41,7 @@ from backend.crypto.cipher import install
 from backend.crypto.keys import key_source
 from backend.db import Database
 from backend.dispatch.delivery_router import router as delivery_router
+from backend.dispatch.ranking import Ranking
 from backend.dispatch.router import router as dispatch_router
 from backend.dispatch.sweeper import AutoDispatcher
 from backend.edge.blocklist import BlockedAddresses, BlockList
@@ -84,6 +85,7 @@ from backend.returns.router import router as returns_router
 from backend.riders.geocoder import geocoder_for
 from backend.riders.map_router import router as rider_map_router
 from backend.riders.router import router as riders_router
+from backend.routes.router import router as routes_router
 from backend.runtime import Runtime
 from backend.sensors.router import router as sensors_router
 from backend.settings import Settings
@@ -128,7 +130,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         )
         hub = Hub(feed, replay_limit=settings.stream_replay_limit)
         bus = bus_for(settings.bus_url)
-        dispatcher = AutoDispatcher(db, clock, period=settings.auto_dispatch_seconds)
+        dispatcher = AutoDispatcher(
+            db,
+            clock,
+            period=settings.auto_dispatch_seconds,
+            ranking=Ranking(settings.dispatch_ranking),
+        )
         rules_file = Path(settings.alert_rules_file) if settings.alert_rules_file else None
         alert_rules = RuleBook(rules_file, now=clock.now())
         alerts = AlertEngine(db, clock, alert_rules, tick_seconds=settings.alert_tick_seconds)
@@ -348,6 +355,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         orders_router,
         riders_router,
         rider_map_router,
+        routes_router,
         inventory_router,
         dispatch_router,
         alerts_router,

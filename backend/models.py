@@ -25,6 +25,7 @@ from backend.riders.models import (
     StreetRow,
     ZoneRow,
 )
+from backend.routes.models import RiderRouteRow, RouteStopRow
 from backend.sensors.models import TemperatureReadingRow
 from backend.ssh.models import SshKeyRow, SshSessionRow
 from backend.staffing.models import ShiftRow
@@ -57,7 +58,9 @@ __all__ = [
     "RestockDecisionRow",
     "ReturnRequestRow",
     "RiderPositionRow",
+    "RiderRouteRow",
     "RiderRow",
+    "RouteStopRow",
     "SavedViewRow",
     "ShiftRow",
     "SkuRow",

@@ -227,6 +227,14 @@ class Settings(BaseSettings):
     """What one rider carries on one delivery; a heavier order is split into several."""
     cold_box_max_g: int = Field(default=8_000, ge=500)
     """What one cold-chain box holds; more cold goods than that are split into several."""
+    # --- Route sequencing (backend/routes/, docs/routes.md) ---
+    route_time_limit_ms: int = Field(default=100, ge=5, le=1000)
+    """The route optimiser's time for one rider's route; past it (or on its failure) the
+    stops go in promise order."""
+    dispatch_ranking: Literal["insertion", "nearest"] = "insertion"
+    """How auto-dispatch and the suggestions rank riders: `insertion`, the extra metres the
+    order adds to the rider's route (a rider already collecting at that warehouse costs little);
+    `nearest`, the distance to the pick-up plus a kilometre per order carried (the old way)."""
     # --- Customer notifications (backend/notifications/, docs/notifications.md) ---
     notifications: bool = True
     """The notification engine and sender run (off: this instance decides and sends none)."""

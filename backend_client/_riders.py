@@ -21,6 +21,9 @@ from backend_client.models import (
     RiderRoute,
     RiderStatus,
     RiderStatusUpdate,
+    RouteOrder,
+    RoutePlan,
+    RouteStopOrder,
     Track,
 )
 from backend_client.models.staffing import RiderMove, Shift, ShiftCreate, ShiftUpdate, Staffing
@@ -91,6 +94,21 @@ class Riders(Resource):
     async def route(self, rider_id: int) -> RiderRoute:
         """The rider's next stops, in sequence, with their ETAs."""
         return await self._transport.call("GET", f"/riders/{rider_id}/route", RiderRoute)
+
+    async def plan(self, rider_id: int) -> RoutePlan:
+        """The rider's stops as the route optimiser proposes them now, locks kept."""
+        return await self._transport.call("GET", f"/riders/{rider_id}/plan", RoutePlan)
+
+    async def order_route(
+        self, rider_id: int, version: int, stops: list[tuple[int, bool]]
+    ) -> RoutePlan:
+        """Set the order of the rider's stops, `(order_id, locked)` each, every stop once;
+        `version` is the plan's as read (StaleVersion/Conflict when it moved on)."""
+        body = RouteOrder(
+            version=version,
+            stops=[RouteStopOrder(order_id=order_id, locked=locked) for order_id, locked in stops],
+        )
+        return await self._transport.call("PUT", f"/riders/{rider_id}/plan", RoutePlan, json=body)
 
     async def hand_over(
         self,

@@ -46,6 +46,10 @@
 19. eta: the learned ETA's MAE and p90 error on held-out simulated days beside the straight
    line, the delay risk's Brier score (calibration deciles in the raw report), fitting time and
    peak memory for 30 days of history, CPU per live estimate (`eta.py`).
+20. routes: one simulated day (same seed) dispatched with today's ranking and with the
+   optimised one (insertion cost, OR-Tools sequencing): on-time %, p90 delivery minutes, km per
+   order, orders per rider-hour; and CPU per route optimisation at the peak beside the promise
+   order's, with the event loop's longest stall while routes are planned (`routes.py`).
 22. ssh: 20 consoles served by one `freshline ssh-serve` at the nominal load: CPU per console
    (ssh-serve and its consoles) and commit -> screen p99 over SSH, beside a local console on a
    PTY in the same run (`ssh.py`).
@@ -89,6 +93,7 @@ from bench import day_report as day_report_bench
 from bench import eta as eta_bench
 from bench import low_stock as low_stock_bench
 from bench import restock as restock_bench
+from bench import routes as routes_bench
 from bench import ssh as ssh_bench
 from bench import tracking as tracking_bench
 from bench.common import (
@@ -121,6 +126,7 @@ BENCHMARKS = (
     "restock",
     "report",
     "eta",
+    "routes",
     "ssh",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
@@ -968,6 +974,88 @@ def bench_ssh(run: Run) -> None:
     )
 
 
+def bench_routes(run: Run) -> None:
+    scale = run.args.scale
+    args = argparse.Namespace(
+        seed=7,
+        orders_per_hour=max(30.0, 300.0 * scale),
+        riders=max(2, round(8 * scale)),
+        hours=(8, 22) if scale >= 0.5 else (11, 13),
+        solve_ms=20,
+        limit_ms=100,
+    )
+    first, last = args.hours
+    run.loads["routes"] = (
+        f"seed {args.seed}, {args.orders_per_hour:g} orders/h at the peak, {first}:00-{last}:00, "
+        f"{args.riders} riders at each of 6 warehouses; optimiser {args.solve_ms} ms a route "
+        f"in the day, {args.limit_ms} ms at the peak; in this process"
+    )
+    print(f"20. routes: {run.loads['routes']}", flush=True)
+    report = routes_bench.run(args)
+    run.raw["routes"] = report
+    today, optimised, peak = report["today"], report["optimised"], report["peak"]
+    km_ratio = optimised["km_per_order"] / max(today["km_per_order"], 1e-9)
+    run.add(
+        Figure(
+            "20 routes",
+            "on-time share, optimised dispatch",
+            optimised["on_time_pct"],
+            "%",
+            "today's ranking, same day",
+            today["on_time_pct"],
+            "higher than today's",
+            optimised["on_time_pct"] > today["on_time_pct"],
+            f"{optimised['delivered']} orders delivered of {optimised['orders']}",
+        ),
+        Figure(
+            "20 routes",
+            "p90 delivery minutes, optimised dispatch",
+            optimised["p90_delivery_minutes"],
+            "min",
+            "today's ranking, same day",
+            today["p90_delivery_minutes"],
+        ),
+        Figure(
+            "20 routes",
+            "km per order, optimised dispatch",
+            optimised["km_per_order"],
+            "km",
+            "today's ranking, same day",
+            today["km_per_order"],
+            "<= 0.85x today's",
+            goal(km_ratio, 0.85, at_most=True),
+        ),
+        Figure(
+            "20 routes",
+            "orders per rider-hour, optimised dispatch",
+            optimised["orders_per_rider_hour"],
+            "orders",
+            "today's ranking, same day",
+            today["orders_per_rider_hour"],
+        ),
+        Figure(
+            "20 routes",
+            "CPU per route optimisation at the peak",
+            peak["cpu_ms_mean"],
+            "ms",
+            "the promise order of the same routes",
+            peak["promise_order_cpu_ms"],
+            "<= 200 ms",
+            goal(peak["wall_ms_max"], 200.0, at_most=True),
+            f"routes of up to {max(peak['stops'])} stops; slowest {peak['wall_ms_max']:g} ms "
+            f"wall at a {args.limit_ms} ms limit",
+        ),
+        Figure(
+            "20 routes",
+            "event loop's longest stall, routes being planned",
+            peak["loop_stall_ms_planning"],
+            "ms",
+            "its longest stall idle",
+            peak["loop_stall_ms_idle"],
+        ),
+    )
+
+
 def bench_peakday(run: Run) -> None:
     """The seeds' million orders a day at its peak hour, with every order's transitions, the
     riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
@@ -1239,6 +1327,7 @@ def main() -> int:
         "restock": bench_restock,
         "report": bench_report,
         "eta": bench_eta,
+        "routes": bench_routes,
         "ssh": bench_ssh,
     }
     for name in args.only:

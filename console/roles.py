@@ -45,6 +45,9 @@ GUARDS: dict[str, tuple[str, str]] = {
     "adjust_stock": (STOCK_ADJUST, "stock is adjusted by the warehouse's own staff or an admin"),
     "resolve": (COMPLAINTS_RESOLVE, "complaints are resolved by support or a supervisor"),
     "views": (VIEWS_KEEP, "saved views are kept by the desk's accounts"),
+    "lock_stop": (ORDERS_ASSIGN, "ordering riders' stops is for dispatchers and supervisors"),
+    "move_stop": (ORDERS_ASSIGN, "ordering riders' stops is for dispatchers and supervisors"),
+    "save_route": (ORDERS_ASSIGN, "ordering riders' stops is for dispatchers and supervisors"),
 }
 """Guarded action name -> (the permission it needs, why not without it)."""
 

@@ -1,5 +1,6 @@
 """`enter` on a rider: what they carry, the first promised first, with each order's promise,
-ETA and lateness; `enter` on one opens its detail, `esc` goes back to the map."""
+ETA and lateness; `enter` on one opens its detail, `p` the route the optimiser proposes for
+them (where a dispatcher locks and reorders stops), `esc` goes back to the map."""
 
 from __future__ import annotations
 
@@ -32,7 +33,10 @@ class RiderOrdersScreen(ModalScreen[None]):
     RiderOrdersScreen #rider-orders-title { text-style: bold; }
     RiderOrdersScreen #rider-orders-hint { color: $text-muted; }
     """
-    BINDINGS = [Binding("escape,q", "dismiss", "Close", id="rider_orders.close")]
+    BINDINGS = [
+        Binding("escape,q", "dismiss", "Close", id="rider_orders.close"),
+        Binding("p", "plan", "Route", tooltip="The proposed sequence", id="rider_orders.plan"),
+    ]
 
     def __init__(self, rider_id: int) -> None:
         super().__init__()
@@ -50,7 +54,9 @@ class RiderOrdersScreen(ModalScreen[None]):
         with Vertical():
             yield Static(f"{name}: {plural(len(ids), 'order')} now", id="rider-orders-title")
             yield OptionList(*(self._option(i) for i in ids), id="rider-orders")
-            yield Static("enter: the order's detail · esc: back", id="rider-orders-hint")
+            yield Static(
+                "enter: the order's detail · p: the route · esc: back", id="rider-orders-hint"
+            )
 
     def _option(self, order_id: int) -> Option:
         store = self.store
@@ -78,6 +84,11 @@ class RiderOrdersScreen(ModalScreen[None]):
         else:
             options.highlighted = 0
         options.focus()
+
+    def action_plan(self) -> None:
+        from screens.route_plan import RoutePlanScreen
+
+        self.app.push_screen(RoutePlanScreen(self.rider_id))
 
     @on(OptionList.OptionSelected, "#rider-orders")
     def _open(self, event: OptionList.OptionSelected) -> None:

@@ -204,6 +204,7 @@ BACKEND_LAYERS: tuple[tuple[str, ...], ...] = (
     ("alerts",),
     ("notifications",),  # customer messages: decided from orders, under the alert rules' file
     ("dispatch",),
+    ("routes",),  # a rider's route planned and ordered: over dispatch, riders, orders
     ("takeover",),  # automatic handover: proposes over alerts, moves orders as dispatch does
     ("tracking",),  # the customer's tracking link: reads orders, riders, proofs
     ("channels",),

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.channels.adapter import CallbackKind, ChannelCallback
+from backend.dispatch.ranking import Ranking
 from backend.errors import Conflict
 from backend.orders import service as orders
 from backend.orders.lifecycle import RULES_BY_ACTION
@@ -131,6 +132,7 @@ async def _act(
         actor=intake.actor,
         now=intake.now,
         auto_dispatch=intake.settings.auto_dispatch,
+        ranking=Ranking(intake.settings.dispatch_ranking),
     )
 
 

@@ -32,6 +32,7 @@ from backend.db import lock_key
 from backend.dispatch import deliveries
 from backend.dispatch.deliveries import DeliveryPlan, pickup_key
 from backend.dispatch.parcels import Limits, TooHeavy
+from backend.dispatch.ranking import Ranking
 from backend.errors import Conflict, Unprocessable
 from backend.inventory import service as stock
 from backend.orders import records
@@ -152,6 +153,7 @@ async def take_order(
             actor=intake.actor,
             now=intake.now,
             auto_dispatch=intake.settings.auto_dispatch,
+            ranking=Ranking(intake.settings.dispatch_ranking),
         )
     if await sql.one(ANY_WAITING, ours) is not None:  # rarely: callbacks came before it
         waiting = await session.scalars(

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.deps import CanAssignOrders, CanConfigureDispatch
 from backend.auth.fields import FieldPolicy
-from backend.deps import ClockDep, DbDep
+from backend.deps import ClockDep, DbDep, SettingsDep
 from backend.dispatch import deliveries
-from backend.dispatch.ranking import Place, rank_riders
+from backend.dispatch.ranking import Place, Ranking, rank_riders
 from backend.dispatch.what_if import Stop, what_ifs
 from backend.errors import NotFound
 from backend.idempotency import IDEMPOTENT, run_once
@@ -45,8 +45,9 @@ router = APIRouter(tags=["dispatch"], responses=PROTECTED)
 async def suggest_riders(
     order_id: OrderId,
     db: DbDep,
-    principal: CanAssignOrders,
     clock: ClockDep,
+    settings: SettingsDep,
+    principal: CanAssignOrders,
     limit: Annotated[int, Query(ge=1, le=50)] = 5,
     what_if: Annotated[
         bool,
@@ -74,6 +75,8 @@ async def suggest_riders(
             limit=limit,
             exclude=order.rider_id,
             cold_chain=parcel.cold_chain or order.cold_chain,
+            by=Ranking(settings.dispatch_ranking),
+            now=clock.now(),
         )
         if what_if:
             added = Stop(

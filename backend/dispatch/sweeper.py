@@ -12,6 +12,7 @@ from backend.auth.principal import system_principal
 from backend.background import BackgroundLoop
 from backend.clock import Clock
 from backend.db import Database
+from backend.dispatch.ranking import Ranking
 from backend.inventory.models import WarehouseRow
 from backend.orders import service as orders
 from backend.orders.models import OrderRow
@@ -28,9 +29,11 @@ class AutoDispatcher(BackgroundLoop):
 
     name = "auto-dispatch"
 
-    def __init__(self, db: Database, clock: Clock, *, period: float) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, *, period: float, ranking: Ranking = Ranking.INSERTION
+    ) -> None:
         super().__init__()
-        self.db, self.clock, self.period = db, clock, period
+        self.db, self.clock, self.period, self.ranking = db, clock, period, ranking
 
     async def sweep(self) -> int:
         """One pass over the waiting orders; returns how many got a rider."""
@@ -66,7 +69,7 @@ class AutoDispatcher(BackgroundLoop):
 
         async def offer(session: AsyncSession) -> bool:
             order = await orders.load_order(session, order_id, system_principal(), for_update=True)
-            return await orders.auto_assign(session, order, now=now)
+            return await orders.auto_assign(session, order, now=now, ranking=self.ranking)
 
         return await self.db.write(offer)
 

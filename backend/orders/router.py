@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.deps import CanAssignOrders, CanCreateOrders, CanReadOrders, CanTransitionOrders
 from backend.auth.fields import FieldPolicy
 from backend.deps import ClockDep, DbDep, SettingsDep
+from backend.dispatch.ranking import Ranking
 from backend.errors import DomainError, NotFound
 from backend.idempotency import IDEMPOTENT, run_once
 from backend.orders import service
@@ -235,6 +236,7 @@ async def transition_order(
             now=now,
             auto_dispatch=settings.auto_dispatch,
             proof_policy=settings.proof,
+            ranking=Ranking(settings.dispatch_ranking),
         )
         return 200, await order_answer(session, order, now, FieldPolicy.of(principal))
 
@@ -264,6 +266,7 @@ async def transition_orders(
     now = clock.now()
     auto_dispatch = settings.auto_dispatch
     proof_policy = settings.proof
+    ranking = Ranking(settings.dispatch_ranking)
     fields = FieldPolicy.of(principal)
 
     async def act(session: AsyncSession) -> tuple[int, TransitionResults]:
@@ -281,6 +284,7 @@ async def transition_orders(
                         now=now,
                         auto_dispatch=auto_dispatch,
                         proof_policy=proof_policy,
+                        ranking=ranking,
                     )
             except DomainError as refused:
                 current = refused.context.get("current_version")

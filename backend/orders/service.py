@@ -22,7 +22,7 @@ from backend.crypto.cipher import active
 from backend.db import Database, lock_key
 from backend.dispatch import deliveries
 from backend.dispatch.deliveries import DeliveryPlan, DeliveryRecord
-from backend.dispatch.ranking import AUTO_DISPATCH_REACH_M, SHORTLIST, rank_riders
+from backend.dispatch.ranking import AUTO_DISPATCH_REACH_M, SHORTLIST, Ranking, rank_riders
 from backend.errors import Conflict, Forbidden, StaleVersion, Unprocessable
 from backend.inventory import service as stock
 from backend.orders import records
@@ -427,6 +427,7 @@ async def transition(
     now: datetime,
     auto_dispatch: bool = False,
     proof_policy: ProofPolicy | None = None,
+    ranking: Ranking = Ranking.INSERTION,
 ) -> OrderRecord:
     """Apply one lifecycle action, with its guards and effects, or refuse and change nothing.
     With `auto_dispatch` (the instance's setting), an order entering PICKING gets a rider.
@@ -454,7 +455,7 @@ async def transition(
         )
     elif rule.target == OrderState.PICKING and auto_dispatch:
         # Picking has begun: the rider can ride to the warehouse while the goods are picked.
-        await auto_assign(session, order, now=now)
+        await auto_assign(session, order, now=now, ranking=ranking)
     return order
 
 
@@ -601,7 +602,13 @@ async def _announce_eta(
     )
 
 
-async def auto_assign(session: AsyncSession, order: OrderRecord, *, now: datetime) -> bool:
+async def auto_assign(
+    session: AsyncSession,
+    order: OrderRecord,
+    *,
+    now: datetime,
+    ranking: Ranking = Ranking.INSERTION,
+) -> bool:
     """Give a picking order with no rider a rider: its parcel's, when it was merged into one
     that has a rider already; else, if its warehouse dispatches by itself, the best rider for
     each of its parcels (all or none, each a different rider). The caller holds the order's
@@ -620,7 +627,8 @@ async def auto_assign(session: AsyncSession, order: OrderRecord, *, now: datetim
     pickup = Pickup(row[0], row[1], row[2], row[3], bool(row[4]))
     chosen: list[tuple[DeliveryRecord, str]] = []
     for parcel in await deliveries.riderless(session, order):
-        why = await _auto_take(session, order, parcel, pickup, {p.rider_id for p, _ in chosen})
+        busy = {p.rider_id for p, _ in chosen}
+        why = await _auto_take(session, order, parcel, pickup, busy, ranking=ranking, now=now)
         if why is None:
             for taken, _ in chosen:
                 await deliveries.untake(session, taken)
@@ -647,10 +655,13 @@ async def _auto_take(
     parcel: DeliveryRecord,
     pickup: Pickup,
     busy: set[int | None],
+    *,
+    ranking: Ranking,
+    now: datetime,
 ) -> str | None:
     """Give the parcel to the best rider in reach (not one in `busy`); the reason, or None."""
     ranked = await rank_riders(
-        session, order, pickup, limit=SHORTLIST, cold_chain=parcel.cold_chain
+        session, order, pickup, limit=SHORTLIST, cold_chain=parcel.cold_chain, by=ranking, now=now
     )
     for candidate in ranked:
         if candidate.distance_m > AUTO_DISPATCH_REACH_M or candidate.rider.id in busy:

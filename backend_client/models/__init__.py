@@ -161,6 +161,15 @@ from backend_client.models.riders import (
     RiderSuggestion,
     RouteWhatIf,
 )
+from backend_client.models.routes import (
+    MAX_ROUTE_STOPS,
+    PlannedVisit,
+    PlanSource,
+    RouteOrder,
+    RoutePlan,
+    RouteStopOrder,
+    VisitKind,
+)
 from backend_client.models.sensors import (
     LatestReading,
     OrderSensors,
@@ -267,6 +276,7 @@ from backend_client.models.webhooks import (
 __all__ = [
     "LATE_RISK",
     "MAX_RESTOCK_UNITS",
+    "MAX_ROUTE_STOPS",
     "MAX_VIEWS",
     "NO_CONTROL_CHARS",
     "Alert",
@@ -371,6 +381,8 @@ __all__ = [
     "Phone",
     "Pin",
     "PinProof",
+    "PlanSource",
+    "PlannedVisit",
     "PositionBatch",
     "PositionBatchResult",
     "PositionMessage",
@@ -406,7 +418,10 @@ __all__ = [
     "RiderStatusUpdate",
     "RiderSuggestion",
     "Role",
+    "RouteOrder",
+    "RoutePlan",
     "RouteStop",
+    "RouteStopOrder",
     "RouteWhatIf",
     "SavedView",
     "SavedViewCreate",
@@ -467,6 +482,7 @@ __all__ = [
     "Version",
     "ViewSettings",
     "ViewSettingsIn",
+    "VisitKind",
     "Warehouse",
     "WarehouseLosses",
     "Webhook",

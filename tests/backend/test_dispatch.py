@@ -35,8 +35,12 @@ HANDOVERS_MINUTES = 4.0
 
 @pytest.fixture
 async def api(database_url: str, clock: ManualClock) -> AsyncIterator[Api]:
-    """The real app with auto-dispatch on; the sweep's timer never fires during a test."""
-    settings = settings_for(database_url, auto_dispatch=True, auto_dispatch_seconds=3600)
+    """The real app with auto-dispatch on; the sweep's timer never fires during a test. Ranked
+    by nearness (distance plus a kilometre per order carried), which these tests measure out;
+    the default ranking by insertion cost is tested in test_route_dispatch.py."""
+    settings = settings_for(
+        database_url, auto_dispatch=True, auto_dispatch_seconds=3600, dispatch_ranking="nearest"
+    )
     app = create_app(settings, clock=clock)
     async with (
         LifespanManager(app, startup_timeout=STARTUP_S, shutdown_timeout=STARTUP_S) as manager,

@@ -130,6 +130,8 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("POST", "/positions", "riders:relay"),
     ("GET", "/riders/{rider_id}/track", "riders:read"),
     ("GET", "/riders/{rider_id}/route", "riders:read"),
+    ("GET", "/riders/{rider_id}/plan", "riders:read"),
+    ("PUT", "/riders/{rider_id}/plan", "orders:assign"),
     ("GET", "/orders/{order_id}/track", "orders:read"),
     ("GET", "/zones", "warehouses:read"),
     ("GET", "/warehouses", "warehouses:read"),
@@ -850,12 +852,23 @@ class Matrix:
                 return Call("/positions", json={"fixes": [fix]})
             case "GET", "/riders/{rider_id}":
                 return Call("/riders/1")
-            case "GET", "/riders/{rider_id}/track" | "/riders/{rider_id}/route":
+            case "GET", "/riders/{rider_id}/track" | "/riders/{rider_id}/route" | (
+                "/riders/{rider_id}/plan"
+            ):
                 return Call(template.replace("{rider_id}", "1"))
             case "GET", "/orders/{order_id}/track":
                 return Call(f"/orders/{shared}/track")
             case "GET", "/zones":
                 return Call("/zones")
+            case "PUT", "/riders/{rider_id}/plan":
+                # Rider 1's stops as they are now, in the order read, at the version read.
+                plan = (await api.get("admin", "/riders/1/plan")).json()
+                stops = [
+                    {"order_id": v["order_id"], "locked": True}
+                    for v in plan["visits"]
+                    if v["kind"] == "drop"
+                ]
+                return Call("/riders/1/plan", json={"version": plan["version"], "stops": stops})
             case "POST", "/riders/{rider_id}/status":
                 return Call("/riders/1/status", json={"status": "online"})
             case "POST", "/riders/{rider_id}/positions":

@@ -102,6 +102,14 @@ EXPECTED = {
         "CPU per console over SSH, nominal",
         "probes missed over SSH",
     },
+    "20 routes": {
+        "on-time share, optimised dispatch",
+        "p90 delivery minutes, optimised dispatch",
+        "km per order, optimised dispatch",
+        "orders per rider-hour, optimised dispatch",
+        "CPU per route optimisation at the peak",
+        "event loop's longest stall, routes being planned",
+    },
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",

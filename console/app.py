@@ -41,6 +41,7 @@ from console.store import Changes, Store
 from console.wall import Wall, WallSettings
 from screens.board import BoardScreen
 from screens.board_summary import BoardSummaryScreen
+from screens.command_line import CommandLine
 from screens.exceptions import ExceptionsScreen
 from screens.guard import GuardedScreen, LiveScreen
 from screens.handover import HandoverScreen
@@ -56,9 +57,9 @@ log = logging.getLogger(__name__)
 
 
 def takes_type_ahead(screen: Screen[Any]) -> bool:
-    """The console's views, its help and its palette take keys typed before they came up;
-    dialogs and the sign-in form do not (`console.keys`)."""
-    return isinstance(screen, GuardedScreen | HelpScreen | CommandPalette)
+    """The console's views, its help, its palette and its `:` line take keys typed before they
+    came up; dialogs and the sign-in form do not (`console.keys`)."""
+    return isinstance(screen, GuardedScreen | HelpScreen | CommandPalette | CommandLine)
 
 
 class FreshlineApp(App[None]):
@@ -104,6 +105,15 @@ class FreshlineApp(App[None]):
         ),
         Binding("question_mark", "help", "Keys", tooltip="Every key on this screen", id="app.help"),
         Binding("ctrl+p", "command_palette", "Palette", id="app.palette"),
+        Binding(
+            "colon",
+            "command_line",
+            "Command",
+            key_display=":",
+            show=False,
+            tooltip="A command: orders zone=Haidian late, assign 8 li-fang (Tab completes)",
+            id="app.command_line",
+        ),
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("ctrl+c,ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit_now"),
     ]
@@ -256,9 +266,11 @@ class FreshlineApp(App[None]):
         await super().on_event(event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Before sign-in, nothing opens a screen behind the form: no palette, no 1-4.
-        if self.signing_in and action in ("command_palette", "switch_mode"):
+        # Before sign-in, nothing opens a screen behind the form: no palette, no 1-4, no `:`.
+        if self.signing_in and action in ("command_palette", "switch_mode", "command_line"):
             return False
+        if action == "command_line" and not isinstance(self.screen, GuardedScreen):
+            return False  # over a dialog, `:` is not a command: answer the dialog first
         # A store account's keys to the desk's screens are not shown (`screen_denial`).
         return not (
             action == "switch_mode" and parameters and screen_denial(self.me, str(parameters[0]))
@@ -405,6 +417,10 @@ class FreshlineApp(App[None]):
         self.store.load([], [], None)
         self.store.set_connection(StreamStatus(StreamState.OFFLINE, detail="signed out"))
         self._ask_to_sign_in(SIGNED_OUT)
+
+    def action_command_line(self, text: str = "") -> None:
+        """`:`: the command line over the screen it acts on (`screens/command_line.py`)."""
+        self.push_screen(CommandLine(self.screen, text))
 
     def action_help(self, tries: int = 0) -> None:
         """`?`: this screen's keys, read while its footer is laid out (what it had to drop)."""

@@ -252,6 +252,7 @@ def fill(registry: Registry) -> None:
             flags=(Flag("best", "the first of the server's suggestions"),),
             guard="reassign",
             send=sending.reassign,
+            check=sending.one_rider,
             action="screen.reassign",
             screens=(QUEUE,),
             subject="order",

@@ -95,6 +95,8 @@ def parse(
     missing = [a for a in command.args if a.required and a.name not in parsed.values]
     if missing:
         raise CommandRefused(f"`{command.name}` needs {_article(missing[0])}: {command.usage}")
+    if command.check is not None:
+        command.check(parsed)
     return parsed
 
 

@@ -196,6 +196,9 @@ class Command:
     """"order", "alert" or "rider": `order 8 cancel` reads as `cancel 8`."""
     confirm: Callable[[Parsed], str | None] | None = None
     """The question to ask before sending (None: none): the console asks, `act` needs --yes."""
+    check: Callable[[Parsed], None] | None = None
+    """More checks of the words, after each argument's own (`CommandRefused`): e.g. "a rider
+    or --best"."""
     opens: str | None = None
     """The screen (app mode) it opens: the palette runs that, and does not offer it to an
     account that cannot open it."""

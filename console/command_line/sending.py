@@ -63,12 +63,9 @@ async def reassign(session: Session, parsed: Parsed) -> Answer:
     """`reassign ORDER (RIDER | --best)`: to that rider, or to the first of the server's
     suggestions (online, with room, cold chain if needed, the earliest arrival)."""
     order_id = parsed.number("order")
-    if parsed.has("rider") and parsed.flag("best"):
-        raise CommandRefused("give a rider or --best, not both")
+    one_rider(parsed)
     if parsed.has("rider"):
         return await _give(session, order_id, parsed.number("rider"))
-    if not parsed.flag("best"):
-        raise CommandRefused(f"to whom? `reassign {order_id} RIDER`, or `--best`")
     suggestions = await answered(
         session.client.orders.rider_suggestions(order_id, limit=1), f"order {order_id}"
     )
@@ -80,6 +77,15 @@ async def reassign(session: Session, parsed: Parsed) -> Answer:
     answer = await _give(session, order_id, best.rider.id, best.rider.name)
     data = {**answer.data, "eta_minutes": best.eta_minutes, "distance_m": best.distance_m}
     return Answer(f"{answer.text} (best: ETA {best.eta_minutes:.0f} min)", data)
+
+
+def one_rider(parsed: Parsed) -> None:
+    """`reassign`'s words: a rider or --best, one of them."""
+    if parsed.has("rider") and parsed.flag("best"):
+        raise CommandRefused("give a rider or --best, not both")
+    if not parsed.has("rider") and not parsed.flag("best"):
+        order_id = parsed.number("order")
+        raise CommandRefused(f"to whom? `reassign {order_id} RIDER`, or `--best`")
 
 
 async def _give(session: Session, order_id: int, rider_id: int, name: str = "") -> Answer:

@@ -76,8 +76,10 @@ async def test_riders_silent_and_alerts_mine_open_their_screens_narrowed() -> No
         burst(app, ":alerts mine")
         await until(
             pilot,
-            lambda: isinstance(app.screen, ExceptionsScreen)
-            and app.screen.alert_filter == AlertFilter(acknowledged_by="support"),
+            lambda: (
+                isinstance(app.screen, ExceptionsScreen)
+                and app.screen.alert_filter == AlertFilter(acknowledged_by="support")
+            ),
             "the queue narrowed to support's alerts",
         )
         queue = app.screen
@@ -86,8 +88,9 @@ async def test_riders_silent_and_alerts_mine_open_their_screens_narrowed() -> No
         burst(app, ":riders late")
         await until(
             pilot,
-            lambda: isinstance(app.screen, RidersScreen)
-            and app.screen.state_filter == RiderState.LATE,
+            lambda: (
+                isinstance(app.screen, RidersScreen) and app.screen.state_filter == RiderState.LATE
+            ),
             "the riders narrowed to the late ones",
         )
         riders = app.screen

@@ -102,11 +102,17 @@ def _say(as_json: bool, code: int, reason: str) -> NoReturn:
 def _command_of(words: list[str]) -> tuple[list[str], Command]:
     """The command's words (`order 8 reassign` read as `reassign 8`) and the command they
     name, checked before the server is asked anything (`CommandRefused`)."""
-    from console.command_line import REGISTRY
+    from console.command_line import REGISTRY, CommandRefused
     from console.command_line.parse import find, split, subject_first
 
     tokens = subject_first(REGISTRY, split(" ".join(shlex.quote(w) for w in words)))
-    return tokens, find(REGISTRY, tokens[0])
+    command = find(REGISTRY, tokens[0])
+    if command.send is None:
+        raise CommandRefused(
+            f"`{command.name}` works on the console only; `act` takes the commands that change "
+            "something (`freshline act help` lists them)"
+        )
+    return tokens, command
 
 
 async def _act(

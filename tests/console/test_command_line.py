@@ -5,6 +5,8 @@ lists the same commands."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 from textual import events
 from textual.keys import _character_to_key
@@ -19,6 +21,7 @@ from console.commands import COMMANDS
 from console.store import OrderFilter, RiderState
 from screens.board import BoardScreen
 from screens.command_line import CommandLine
+from screens.dialogs import ConfirmDialog
 from screens.exceptions import ExceptionsScreen
 from screens.order_detail import OrderDetailScreen
 from screens.riders import RidersScreen
@@ -137,17 +140,14 @@ async def test_a_refused_command_says_why_keeps_the_line_and_sends_nothing() -> 
     )
     async with app.run_test(size=SIZE) as pilot:
         await board_ready(app, pilot)
+        # (Every refusal's words: test_command_words.py; here, that the line shows them.)
         for typed, reason in (
             (":assign 1003 nobody", "there is no rider called `nobody`"),
             (":assign 1003", "`assign` needs a rider"),
-            (":assign x zhou-tao", "`x` is not an order id"),
-            (":snooze 3 0", "minutes must be from 1 to 1440"),
             (":orders zone=Atlantis", "there is no zone `Atlantis`"),
-            (":cancel 1003", "`cancel` needs a reason"),
             (':cancel 1003 "no quote', "a quote is not closed"),
             (":next", "`next` works on the exception queue"),
             (":approve", "not for this account: returns and claims are decided by support"),
-            (":frobnicate", "there is no command `frobnicate`"),
             (":assign [bold] x", "`[bold]` is not an order id"),  # words, not markup
             (":orders zone=[/]", "there is no zone `[/]`"),
         ):
@@ -231,3 +231,44 @@ async def test_the_palette_opens_the_line_for_a_command_that_needs_words() -> No
         assert isinstance(line, CommandLine)
         assert line.line.value == "assign "
         assert notes == []
+
+
+async def test_a_final_action_asks_first_and_sends_the_version_the_console_shows() -> None:
+    sent: list[tuple[str, str, object]] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        sent.append((request.method, request.url.path, json.loads(request.content or b"null")))
+        return httpx.Response(409, json={"detail": "cannot cancel an order in PAID any more"})
+
+    app = queue_app()
+    app.client = FreshlineClient(
+        "http://freshline.test", token="t", transport=httpx.MockTransport(server), retries=0
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        notes = notes_of(app)
+        await board_ready(app, pilot)
+        burst(app, ':order 1003 cancel "customer called"')
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        assert sent == []  # nothing before `y`
+        await pilot.press("y")
+        await until(pilot, lambda: any("not done" in n for n in notes), "the server's answer")
+    version = app.store.orders[1003].version
+    assert sent == [
+        (
+            "POST",
+            "/api/v1/orders/1003/transitions",
+            {"action": "cancel", "version": version, "reason": "customer called"},
+        )
+    ]
+    assert "cancel: not done: order 1003: cannot cancel an order in PAID any more" in notes
+
+
+async def test_colon_over_a_dialog_is_not_a_command() -> None:
+    app = queue_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await board_ready(app, pilot)
+        app.push_screen(ConfirmDialog("Cancel order 1003?"))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        await pilot.press("colon")
+        assert isinstance(app.screen, ConfirmDialog)
+        assert not app.query(CommandLine)

@@ -48,7 +48,8 @@ async def board_ready(app: FreshlineApp, pilot: object) -> None:
 def said(app: FreshlineApp) -> str:
     """What the line says under it ("" while it is not up)."""
     line = app.screen
-    return str(line.query_one("#said").render()) if isinstance(line, CommandLine) else ""
+    found = line.query("#said") if isinstance(line, CommandLine) else []
+    return str(found[0].render()) if found else ""  # not up, or not composed yet
 
 
 async def test_a_burst_lands_in_the_line_and_filters_the_board() -> None:

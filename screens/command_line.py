@@ -188,7 +188,7 @@ class CommandLine(ModalScreen[None]):
     CommandLine > Vertical { height: auto; background: $surface; border-top: solid $accent; }
     CommandLine #said { padding: 0 1; color: $text-muted; height: auto; }
     CommandLine #said.-refused { color: $text; text-style: bold; }
-    CommandLine Input { border: none; height: 1; padding: 0 1; }
+    CommandLine Input, CommandLine Input:focus { border: none; height: 1; padding: 0 1; }
     """
     AUTO_FOCUS = "Input"
     BINDINGS = [

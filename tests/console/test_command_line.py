@@ -10,6 +10,7 @@ import json
 import httpx
 from textual import events
 from textual.keys import _character_to_key
+from textual.pilot import Pilot
 from textual.widgets import Select
 
 from backend_client import FreshlineClient
@@ -273,3 +274,13 @@ async def test_colon_over_a_dialog_is_not_a_command() -> None:
         await pilot.press("colon")
         assert isinstance(app.screen, ConfirmDialog)
         assert not app.query(CommandLine)
+
+
+def test_the_line_at_80x24_lists_the_riders_it_could_be(snap_compare) -> None:
+    async def typed(pilot: Pilot[None]) -> None:
+        await pilot.press("colon", *"assign 1003 ", "tab")
+        line = pilot.app.screen
+        assert isinstance(line, CommandLine)
+        line.line.cursor_blink = False  # a still picture: the cursor hidden, not blinking
+
+    assert snap_compare(queue_app(), terminal_size=(80, 24), run_before=typed)

@@ -3,6 +3,8 @@ orders, alerts and riders that `freshline act` takes too. One entry each, in pal
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from backend_client.models import AlertRule, AlertSeverity, OrderAction
 from console.alert_book import AlertFilter
 from console.command_line import sending
@@ -102,6 +104,13 @@ def _final(action: OrderAction) -> Command:
         subject="order",
         confirm=question,
     )
+
+
+def _money(verb: str) -> Callable[[Parsed], str | None]:
+    def question(parsed: Parsed) -> str | None:
+        return f"{verb} the return or claim behind alert {parsed.number('alert')}? Money moves."
+
+    return question
 
 
 def _bare(
@@ -362,21 +371,31 @@ def fill(registry: Registry) -> None:
             "screen.next_unhandled",
             QUEUE,
         ),
-        _bare(
+        Command(
             "approve",
-            "Approve return or claim",
-            "The request behind the alert (key p)",
-            "screen.approve",
-            QUEUE,
+            "The return or claim behind an alert: approve 12; alone: the alert under the cursor "
+            "(key p)",
+            title="Approve return or claim",
+            args=(ALERT,),
             guard="approve",
+            send=sending.decide(approve=True),
+            action="screen.approve",
+            screens=(QUEUE,),
+            subject="alert",
+            confirm=_money("Approve"),
         ),
-        _bare(
+        Command(
             "reject",
-            "Reject return or claim",
-            "With a reason (key x)",
-            "screen.reject",
-            QUEUE,
+            "With a reason: reject 12 photos show no damage; alone: the alert under the cursor "
+            "(key x)",
+            title="Reject return or claim",
+            args=(ALERT, Arg("reason", Kind.TEXT, "why")),
             guard="reject",
+            send=sending.decide(approve=False),
+            action="screen.reject",
+            screens=(QUEUE,),
+            subject="alert",
+            confirm=_money("Reject"),
         ),
         _bare(
             "resolve",

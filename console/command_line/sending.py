@@ -184,3 +184,36 @@ async def move(session: Session, parsed: Parsed) -> Answer:
         f"{rider.name} moved to {zone}.",
         {"rider_id": rider_id, "zone": zone, "warehouse_id": rider.warehouse_id},
     )
+
+
+def decide(approve: bool) -> Send:
+    """`approve ALERT` / `reject ALERT REASON`: the return or claim behind the alert, from the
+    request's own version (as the queue's `p` and `x`)."""
+
+    async def send(session: Session, parsed: Parsed) -> Answer:
+        alert_id = parsed.number("alert")
+        alert = await answered(session.client.alerts.get(alert_id), f"alert {alert_id}")
+        if alert.request_id is None:
+            raise CommandRefused(f"no return or claim waits behind alert {alert_id}")
+        subject = f"request {alert.request_id}"
+        request = await answered(session.client.requests.get(alert.request_id), subject)
+        decided = await answered(
+            session.client.requests.decide(
+                request.id, request.version, approve=approve, reason=parsed.word("reason") or None
+            ),
+            subject,
+        )
+        verb = "Approved" if approve else "Rejected"
+        amount = f" ({decided.amount_cents / 100:.2f})" if decided.amount_cents else ""
+        return Answer(
+            f"{verb}: the {decided.kind} of order {decided.order_id}{amount}, alert {alert_id}.",
+            {
+                "alert_id": alert_id,
+                "request_id": decided.id,
+                "kind": str(decided.kind),
+                "state": str(decided.state),
+                "amount_cents": decided.amount_cents,
+            },
+        )
+
+    return send

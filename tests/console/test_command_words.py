@@ -28,6 +28,7 @@ from console.command_line import (
     slug,
 )
 from console.commands import COMMANDS
+from tests.console.sample_apps import queue_app
 from tests.console.samples import me_as, order
 
 WORDS = Words(
@@ -368,3 +369,33 @@ async def test_reassign_best_refuses_when_nobody_can_take_it() -> None:
     with pytest.raises(CommandRefused, match="nobody can take order 8 now"):
         await parsed.command.send(session(recorder, (3, "PICKING")), parsed)
     assert [s[0] for s in recorder.sent] == ["GET"]  # nothing written
+
+
+def request(state: str, version: int) -> dict[str, Any]:
+    return {
+        "id": 9, "kind": "claim", "state": state, "order_id": 1004, "warehouse_id": "WH-CY",
+        "reason": "squashed", "items": [], "amount_cents": 890, "opened_by": "rider-1",
+        "opened_at": "2026-12-05T04:00:00Z", "decided_by": None, "decided_at": None,
+        "decision_reason": None, "version": version,
+    }  # fmt: skip
+
+
+async def test_reject_decides_the_request_behind_the_alert_from_its_own_version() -> None:
+    alert = queue_app().store.alerts.alerts[4].model_dump(mode="json")  # claim 9, order 1004
+    recorder = Recorder(
+        {
+            ("GET", "/alerts/4"): (200, alert),
+            ("GET", "/requests/9"): (200, request("pending", 2)),
+            ("POST", "/requests/9/reject"): (200, request("rejected", 3)),
+        }
+    )
+    parsed = read("alert 4 reject photos show no damage", me=me_as(Role.SUPPORT, "support"))
+    assert parsed.command.send is not None and parsed.command.confirm is not None
+    assert "Money moves" in (parsed.command.confirm(parsed) or "")
+    answer = await parsed.command.send(session(recorder), parsed)
+    assert answer.text == "Rejected: the claim of order 1004 (8.90), alert 4."
+    assert recorder.sent[-1] == (
+        "POST", "/requests/9/reject", {"version": 2, "reason": "photos show no damage"}
+    )  # fmt: skip
+    with pytest.raises(CommandRefused, match="`reject` needs a reason: reject ALERT REASON"):
+        read("reject 4", me=me_as(Role.SUPPORT, "support"))

@@ -52,8 +52,13 @@ def _entry(command: Command) -> PaletteEntry:
     )
 
 
-COMMANDS = tuple(_entry(command) for command in REGISTRY)
-"""The palette's entries: the command registry's, in its order (`console.command_line`)."""
+def entries() -> tuple[PaletteEntry, ...]:
+    """The palette's entries: the command registry's as it is now, in its order."""
+    return tuple(_entry(command) for command in REGISTRY)
+
+
+COMMANDS = entries()
+"""The entries of the console's own commands (`console.command_line.builtin`)."""
 
 
 class FreshlineCommands(Provider):
@@ -62,7 +67,7 @@ class FreshlineCommands(Provider):
     def _commands(self) -> Iterator[tuple[PaletteEntry, str | None]]:
         screen = self.screen
         me = host(self.app).me
-        for command in COMMANDS:
+        for command in entries():  # a command registered later is offered too
             if command.screens and type(screen).__name__ not in command.screens:
                 continue
             name = command.action.split("(")[0].split(".")[-1]

@@ -50,10 +50,14 @@ class AlertFilter:
     severity: AlertSeverity | None = None
     rule: AlertRule | None = None
     zone: str | None = None
+    acknowledged_by: str | None = None
+    """Only the alerts this user acknowledged (`:alerts mine`)."""
 
     @property
     def active(self) -> bool:
-        return bool(self.faults_only or self.severity or self.rule or self.zone)
+        return bool(
+            self.faults_only or self.severity or self.rule or self.zone or self.acknowledged_by
+        )
 
 
 class AlertBook:
@@ -102,6 +106,8 @@ class AlertBook:
         if f.severity and alert.severity != f.severity:
             return False
         if f.rule and alert.rule != f.rule:
+            return False
+        if f.acknowledged_by and alert.acknowledged_by != f.acknowledged_by:
             return False
         return not f.zone or alert.zone == f.zone
 

@@ -47,6 +47,7 @@ from console.views import ViewBook, open_default_view
 from console.wall import Wall, WallSettings
 from screens.board import BoardScreen
 from screens.board_summary import BoardSummaryScreen
+from screens.command_line import CommandLine
 from screens.exceptions import ExceptionsScreen
 from screens.guard import GuardedScreen, LiveScreen
 from screens.handover import HandoverScreen
@@ -62,9 +63,9 @@ log = logging.getLogger(__name__)
 
 
 def takes_type_ahead(screen: Screen[Any]) -> bool:
-    """The console's views, its help and its palette take keys typed before they came up;
-    dialogs and the sign-in form do not (`console.keys`)."""
-    return isinstance(screen, GuardedScreen | HelpScreen | CommandPalette)
+    """The console's views, its help, its palette and its `:` line take keys typed before they
+    came up; dialogs and the sign-in form do not (`console.keys`)."""
+    return isinstance(screen, GuardedScreen | HelpScreen | CommandPalette | CommandLine)
 
 
 class FreshlineApp(App[None]):
@@ -118,6 +119,15 @@ class FreshlineApp(App[None]):
             id="app.attention",
         ),
         Binding("ctrl+p", "command_palette", "Palette", id="app.palette"),
+        Binding(
+            "colon",
+            "command_line",
+            "Command",
+            key_display=":",
+            show=False,
+            tooltip="A command: orders zone=Haidian late, assign 8 li-fang (Tab completes)",
+            id="app.command_line",
+        ),
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("ctrl+c,ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit_now"),
     ]
@@ -306,9 +316,11 @@ class FreshlineApp(App[None]):
         await super().on_event(event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Before sign-in, nothing opens a screen behind the form: no palette, no 1-4.
-        if self.signing_in and action in ("command_palette", "switch_mode"):
+        # Before sign-in, nothing opens a screen behind the form: no palette, no 1-4, no `:`.
+        if self.signing_in and action in ("command_palette", "switch_mode", "command_line"):
             return False
+        if action == "command_line" and not isinstance(self.screen, GuardedScreen):
+            return False  # over a dialog, `:` is not a command: answer the dialog first
         # A store account's keys to the desk's screens are not shown (`screen_denial`).
         return not (
             action == "switch_mode" and parameters and screen_denial(self.me, str(parameters[0]))
@@ -465,6 +477,10 @@ class FreshlineApp(App[None]):
         self.views.forget()
         self.store.set_connection(StreamStatus(StreamState.OFFLINE, detail="signed out"))
         self._ask_to_sign_in(SIGNED_OUT)
+
+    def action_command_line(self, text: str = "") -> None:
+        """`:`: the command line over the screen it acts on (`screens/command_line.py`)."""
+        self.push_screen(CommandLine(self.screen, text))
 
     def action_help(self, tries: int = 0) -> None:
         """`?`: this screen's keys, read while its footer is laid out (what it had to drop)."""

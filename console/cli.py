@@ -332,6 +332,13 @@ from console.report_cli import report  # noqa: E402  (registered after the other
 
 app.command()(report)
 
+# --- the console's commands from a script (console/act_cli.py) ----------------------------------
+
+from console.act_cli import PASS_THROUGH as ACT_WORDS  # noqa: E402
+from console.act_cli import act  # noqa: E402  (registered after the other commands)
+
+app.command(context_settings=ACT_WORDS)(act)
+
 
 # --- the console over SSH (console/ssh_cli.py) ----------------------------------------------------
 

@@ -13,29 +13,9 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from backend_client.models import OrderAction
-
-ACTION_WORDS: dict[str, str] = {
-    OrderAction.PAY: "Mark paid",
-    OrderAction.START_PICKING: "Start picking",
-    OrderAction.REPORT_OUT_OF_STOCK: "Report out of stock",
-    OrderAction.RESTOCK: "Restocked: back to picking",
-    OrderAction.DISPATCH: "Out for delivery",
-    OrderAction.SIGN: "Signed by the customer",
-    OrderAction.REPORT_EXCEPTION: "Report an exception",
-    OrderAction.RESUME: "Resume delivery",
-    OrderAction.START_RETURN: "Start a return (refused)",
-    OrderAction.COMPLETE_RETURN: "Return received",
-    OrderAction.START_CLAIM: "Start a claim (damaged)",
-    OrderAction.SETTLE_CLAIM: "Settle the claim",
-    OrderAction.CANCEL: "Cancel the order",
-}
-NEEDS_REASON = {
-    OrderAction.CANCEL,
-    OrderAction.REPORT_EXCEPTION,
-    OrderAction.REPORT_OUT_OF_STOCK,
-    OrderAction.START_RETURN,
-    OrderAction.START_CLAIM,
-}
+from console.order_words import ACTION_WORDS as ACTION_WORDS  # the one table, re-exported
+from console.order_words import FINAL_ACTIONS as FINAL_ACTIONS
+from console.order_words import NEEDS_REASON as NEEDS_REASON
 
 
 class Dialog(ModalScreen[Any]):
@@ -124,14 +104,6 @@ class ChoiceDialog(Dialog):
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
 
-
-FINAL_ACTIONS = {
-    OrderAction.SIGN,
-    OrderAction.CANCEL,
-    OrderAction.COMPLETE_RETURN,
-    OrderAction.SETTLE_CLAIM,
-}
-"""Actions that end an order's life: nothing leads out of where they lead."""
 
 CANNOT_UNDO = "This cannot be undone."
 

@@ -593,6 +593,12 @@ class ExceptionsScreen(CopyingScreen):
     def action_reload(self) -> None:
         self.host.reload_feed()
 
+    def show_filtered(self, alert_filter: AlertFilter) -> None:
+        """Narrow the queue to `alert_filter` (the `:alerts` command)."""
+        self.query_one(AlertFilterBar).set_filter(alert_filter)
+        self.alert_filter = alert_filter
+        self.show_changes(Changes(alerts=True))
+
     @on(AlertFilterBar.Changed)
     def _filter(self, event: AlertFilterBar.Changed) -> None:
         self.alert_filter = event.alert_filter

@@ -97,6 +97,8 @@ class RidersScreen(LiveScreen):
     def __init__(self) -> None:
         super().__init__()
         self.filter_text = ""
+        self.state_filter: RiderState | None = None
+        """`:riders silent`: only riders in that state."""
         self.states: dict[int, RiderState] = {}
         self.selected: int | None = None
         self.route: list[tuple[int, LatLng]] = []
@@ -170,7 +172,7 @@ class RidersScreen(LiveScreen):
         riders = self.rider_list
         riders.states, riders.now = self.states, now
         riders.show(self._listed())
-        if self.filter_text:
+        if self.filter_text or self.state_filter:
             title = f"Riders  {len(riders.ids)} of {len(store.riders)}"
         else:
             title = f"Riders  {len(store.riders)}"
@@ -194,6 +196,8 @@ class RidersScreen(LiveScreen):
             ids = [i for i, r in riders.items() if matches(r, self.filter_text)]
         else:
             ids = list(riders)
+        if self.state_filter is not None:
+            ids = [i for i in ids if states[i] == self.state_filter]
         names, size = self._name_rank, len(riders)
         ids.sort(key=lambda i: rank[states[i]] * size + names[i])
         return ids
@@ -331,13 +335,28 @@ class RidersScreen(LiveScreen):
     def _search_done(self) -> None:
         self.rider_list.focus()
 
+    def show_filtered(self, state: RiderState | None, text: str) -> None:
+        """Only riders in `state` whose name has `text` (the `:riders` command)."""
+        self.state_filter = state
+        search = self.query_one("#rider-search", Input)
+        search.value = text
+        search.set_class(bool(text), "-shown")
+        self.filter_text = text
+        self._judged = 0.0
+        self.show_changes(Changes())
+        self.rider_list.focus()
+
     def action_back(self) -> None:
-        """esc: out of the search box, then clear the filter."""
+        """esc: out of the search box, then clear the filter (the state's too)."""
         search = self.query_one("#rider-search", Input)
         if search.has_focus:
             if not self.filter_text:
                 search.remove_class("-shown")
             self.rider_list.focus()
+        elif self.state_filter is not None and not self.filter_text:
+            self.state_filter = None
+            self._judged = 0.0
+            self.show_changes(Changes())
         elif self.filter_text:
             search.value = ""
             search.remove_class("-shown")

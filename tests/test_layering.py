@@ -8,7 +8,8 @@
   `backend.process` (the standard-library process set-up every command-line process shares), so
   it stands on its own beside `backend_client`;
 - `backend_client/` imports none of those, nor textual or rich;
-- `console/store/` (the store and its lanes, cards, clocks and KPI board) imports no textual;
+- `console/store/` (the store and its lanes, cards, clocks and KPI board) imports no textual,
+  nor does the command registry (`console/command_line/`) that `freshline act` reads;
 - screens and widgets (and the app and its feed) talk to the backend only through
   `backend_client`;
 - nothing in `console/`, `screens/`, `widgets/` or `themes/` imports `backend`, not even inside
@@ -103,6 +104,12 @@ def test_client_imports_neither_console_nor_textual_nor_rich() -> None:
 
 def test_console_store_imports_no_textual() -> None:
     assert offenders(imported_by("console.store", blocked=("textual",)), ("textual",)) == []
+
+
+def test_the_command_registry_and_act_import_no_textual() -> None:
+    """`freshline act` starts without the console's drawing: the registry is plain Python."""
+    loaded = imported_by("console.command_line", "console.act_cli", blocked=("textual",))
+    assert offenders(loaded, ("textual",)) == []
 
 
 def test_the_probe_sees_what_it_imports() -> None:

@@ -32,6 +32,8 @@ class AlertFilterBar(Horizontal):
     def __init__(self) -> None:
         super().__init__()
         self._zones: list[str] = []
+        self.acknowledged_by: str | None = None
+        """`:alerts mine`: kept here, so changing a select keeps it (no widget shows it)."""
 
     def compose(self) -> ComposeResult:
         yield ToggleBox("faults only", id="faults", compact=True)
@@ -71,13 +73,32 @@ class AlertFilterBar(Horizontal):
             severity=AlertSeverity(severity) if severity else None,
             rule=AlertRule(rule) if rule else None,
             zone=chosen("zone"),
+            acknowledged_by=self.acknowledged_by,
         )
+
+    def set_filter(self, alert_filter: AlertFilter) -> None:
+        """Show exactly `alert_filter` (the `:alerts` command)."""
+        self.acknowledged_by = alert_filter.acknowledged_by
+        self.query_one("#faults", Checkbox).value = alert_filter.faults_only
+        for select_id, value in (
+            ("severity", alert_filter.severity),
+            ("rule", alert_filter.rule),
+            ("zone", alert_filter.zone),
+        ):
+            select = self.query_one(f"#{select_id}", Select)
+            if value is None:
+                select.clear()
+                continue
+            if select_id == "zone":
+                self.offer_zones([*self._zones, str(value)])
+            select.value = str(value)
 
     def toggle_faults(self) -> None:
         box = self.query_one("#faults", Checkbox)
         box.value = not box.value
 
     def clear(self) -> None:
+        self.acknowledged_by = None
         for select_id in ("severity", "rule", "zone"):
             self.query_one(f"#{select_id}", Select).clear()
         self.query_one("#faults", Checkbox).value = False

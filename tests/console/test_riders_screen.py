@@ -314,6 +314,8 @@ async def test_every_palette_command_of_the_riders_screen_runs() -> None:
         for command in mine:
             if command.action == "screen.reload":
                 continue  # a real feed's reload; nothing to reload here
+            if command.action == "screen.move_zone":
+                continue  # its own dialog (test_riders_staffing.py)
             await app.run_action(command.action, screen)
             await pilot.pause()
         assert screen.query_one("#rider-search").has_focus  # Find a rider

@@ -64,6 +64,17 @@ class CopyingScreen(LiveScreen):
         if what is None:
             self.notify("Nothing copied.")
             return
+        self._copy_from(order_id, what)
+
+    def action_copy_what(self, key: str) -> None:
+        """`:copy-id`, `:copy-phone`, `:copy-link`: what `y` then `key` copies, in one go."""
+        order_id = self.copy_subject()
+        if order_id is None:
+            self.notify("No order under the cursor to copy from.", severity="warning")
+            return
+        self._copy_from(order_id, COPY_KEYS[key])
+
+    def _copy_from(self, order_id: int, what: CopyWhat) -> None:
         why = refusal(self.host.me, what)
         if why:
             self.notify(why, title=f"Copy the {what}: not allowed", severity="warning")

@@ -406,6 +406,48 @@ def fill(registry: Registry) -> None:
             RIDERS,
         ),
         _bare(
+            "next-new",
+            "Next new",
+            "The next row that changed since you looked (key n)",
+            "screen.next_new(1)",
+            BOARD,
+            QUEUE,
+        ),
+        _bare(
+            "previous-new",
+            "Previous new",
+            "The previous row that changed since you looked (key N)",
+            "screen.next_new(-1)",
+            BOARD,
+            QUEUE,
+        ),
+        _bare(
+            "caught-up",
+            "Caught up",
+            "Count every row of this lane or queue as looked at (key c)",
+            "screen.caught_up",
+            BOARD,
+            QUEUE,
+        ),
+        *(
+            _bare(
+                f"copy-{what}",
+                f"Copy the {what}",
+                f"The {what} of the order under the cursor, to the clipboard (keys y {key})",
+                f"screen.copy_what('{key}')",
+                BOARD,
+                QUEUE,
+                DETAIL,
+            )
+            for what, key in (("id", "i"), ("phone", "p"), ("link", "l"))
+        ),
+        _bare(
+            "bell",
+            "Bell and notifications",
+            "Critical alerts ring and notify, or stop (ctrl+g)",
+            "app.attention",
+        ),
+        _bare(
             "next",
             "Next unhandled alert",
             "Down the queue to the next open alert (key n)",

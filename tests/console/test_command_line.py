@@ -346,3 +346,21 @@ async def test_view_saves_the_board_and_opens_it_again_by_name() -> None:
         burst(app, ":view late-desk")
         await until(pilot, lambda: board.order_filter.late_only, "the view shown again")
         assert app.views.current == "late-desk"
+
+
+async def test_the_keys_of_since_i_looked_copy_and_the_bell_are_commands_too() -> None:
+    app = queue_app()
+    async with app.run_test(size=SIZE) as pilot:
+        notes = notes_of(app)
+        await board_ready(app, pilot)
+        board = app.screen
+        assert isinstance(board, BoardScreen)
+        order_id = board.copy_subject()
+        assert order_id is not None
+        burst(app, ":copy-id")
+        await until(pilot, lambda: app.clipboard == str(order_id), "the id copied")
+        burst(app, ":bell")
+        await until(pilot, lambda: any("no longer ring" in n for n in notes), "the bell off")
+        burst(app, ":caught-up")
+        lane = board.current.label
+        await until(pilot, lambda: any(f"{lane}: " in n for n in notes), "the lane caught up")

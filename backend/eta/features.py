@@ -9,7 +9,7 @@ estimate is the fallback, and one of the features the model corrects.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
@@ -60,6 +60,8 @@ class Stop:
     cold_chain: bool
     pickup: LatLng | None = None
     """Where its goods wait first (another rider left the road there), if anywhere."""
+    place: int | None = None
+    """Its place in the order a dispatcher set for the rider's stops, if they set one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +78,23 @@ class Leg:
     straight_at: datetime
 
 
-def in_sequence(orders: list[tuple[datetime, int]]) -> list[int]:
-    """The order ids of (promised_at, id) pairs in the sequence a rider delivers them: earliest
-    promise first, then the older order. By promise rather than nearest-next: the sequence
-    does not flip with GPS jitter, and the order most at risk goes first."""
-    return [order_id for _, order_id in sorted(orders)]
+def in_sequence(
+    orders: list[tuple[datetime, int]], placed: Mapping[int, int] | None = None
+) -> list[int]:
+    """The order ids of (promised_at, id) pairs in the sequence a rider delivers them.
+
+    The stops a dispatcher put in order (`placed`: order id -> place, `backend/routes/`) come
+    first, in that order; the rest (given to the rider since) follow, earliest promise first,
+    then the older order. By promise rather than nearest-next: the sequence does not flip with
+    GPS jitter, and the order most at risk goes first."""
+    places = placed or {}
+    return [
+        order_id
+        for _, _, _, order_id in sorted(
+            (order_id not in places, places.get(order_id, 0), promised_at, order_id)
+            for promised_at, order_id in orders
+        )
+    ]
 
 
 def straight_line(from_at: datetime, distance_m: float, kmh: float) -> datetime:
@@ -107,7 +121,9 @@ def chain(here: LatLng, at: datetime, pace_kmh: float, stops: Sequence[Stop]) ->
     by_id = {s.order_id: s for s in stops}
     legs = []
     arrival_at, leg_from = at, here
-    for place, order_id in enumerate(in_sequence([(s.promised_at, s.order_id) for s in stops]), 1):
+    placed = {s.order_id: s.place for s in stops if s.place is not None}
+    sequence = in_sequence([(s.promised_at, s.order_id) for s in stops], placed)
+    for place, order_id in enumerate(sequence, 1):
         stop = by_id[order_id]
         customer = (stop.lat, stop.lng)
         if stop.pickup is not None:

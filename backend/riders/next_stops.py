@@ -1,5 +1,6 @@
 """A rider's next stops: their orders out for delivery in the sequence their ETAs are chained
-in, with what the newest fix made of each (see `progress`)."""
+in (the dispatcher's order where they set one, `backend/routes/`), with what the newest fix
+made of each (see `progress`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.principal import Principal
 from backend.eta.features import in_sequence
 from backend.orders.models import OrderRow
-from backend.riders.models import DeliveryProgressRow
+from backend.riders.models import DeliveryProgressRow, RouteStopRow
 from backend.riders.service import load_rider
 from backend_client.models import LATE_RISK, OrderState, RiderRoute, RouteStop
 
@@ -27,7 +28,7 @@ async def rider_route(
     await load_rider(session, rider_id, principal)
     rows = (
         await session.execute(
-            select(OrderRow, DeliveryProgressRow)
+            select(OrderRow, DeliveryProgressRow, RouteStopRow.position)
             .outerjoin(
                 DeliveryProgressRow,
                 and_(
@@ -35,12 +36,17 @@ async def rider_route(
                     DeliveryProgressRow.rider_id == OrderRow.rider_id,
                 ),
             )
+            .outerjoin(
+                RouteStopRow,
+                and_(RouteStopRow.order_id == OrderRow.id, RouteStopRow.rider_id == rider_id),
+            )
             .where(OrderRow.rider_id == rider_id, OrderRow.status == OrderState.DELIVERING)
         )
     ).all()
-    by_id = {order.id: (order, progress) for order, progress in rows}
+    by_id = {order.id: (order, progress) for order, progress, _ in rows}
+    placed = {order.id: place for order, _, place in rows if place is not None}
     stops = []
-    for order_id in in_sequence([(order.promised_at, order.id) for order, _ in rows]):
+    for order_id in in_sequence([(order.promised_at, order.id) for order, _, _ in rows], placed):
         order, progress = by_id[order_id]
         eta = progress.eta_at if progress is not None else None
         risk = progress.late_risk if progress is not None else None

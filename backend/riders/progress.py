@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import Any, ClassVar
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
@@ -23,7 +23,7 @@ from backend.realtime.outbox import append_event
 from backend.riders import geofences
 from backend.riders.geo import metres
 from backend.riders.geofences import RiderEvent
-from backend.riders.models import DeliveryProgressRow, RiderRow
+from backend.riders.models import DeliveryProgressRow, RiderRow, RouteStopRow
 from backend.sql import Query, sql_of
 from backend_client.geo import flat_metres
 from backend_client.models import OrderState, PositionPoint
@@ -75,7 +75,15 @@ async def advance(
     by_rider = {rider.id: (rider, fixes) for rider, fixes in moves}
     out = (
         await session.execute(
-            select(*Delivery.COLUMNS).where(
+            select(*Delivery.COLUMNS)
+            .outerjoin(
+                RouteStopRow,
+                and_(
+                    RouteStopRow.order_id == OrderRow.id,
+                    RouteStopRow.rider_id == OrderRow.rider_id,
+                ),
+            )
+            .where(
                 OrderRow.rider_id.in_(sorted(by_rider)),
                 OrderRow.status == OrderState.DELIVERING,
             )
@@ -158,6 +166,8 @@ class Delivery:
     warehouse_id: str
     weight_g: int
     cold_chain: bool
+    place: int | None
+    """In the order the dispatcher set for the rider's stops (None: not set)."""
 
     COLUMNS: ClassVar[tuple[Any, ...]] = (
         OrderRow.id,
@@ -171,6 +181,7 @@ class Delivery:
         OrderRow.warehouse_id,
         OrderRow.weight_g,
         OrderRow.cold_chain,
+        RouteStopRow.position,
     )
 
 
@@ -224,6 +235,7 @@ def _progress(
                 order.weight_g,
                 order.cold_chain,
                 pickup,
+                order.place,
             )
         )
     for leg in features.chain(here, newest.at, pace, stops):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from tests.backend.test_eta_and_geofences import fix
 from tests.support import Api, customer
 
 WH_CY = (39.9334, 116.455)
@@ -109,6 +110,33 @@ async def test_locked_stops_stay_where_the_dispatcher_put_them(api: Api) -> None
     )
     assert response.status_code == 200, response.text
     assert drops(response.json()) == [near["id"], mid["id"], far["id"]]
+
+
+async def test_the_dispatchers_order_is_the_riders_route_and_its_etas(api: Api) -> None:
+    """What the dispatcher saved is what the rider is told to ride next and what every ETA is
+    chained along; an order given to the rider since goes after the saved ones."""
+    await api.rider_online(1)
+    near = await out_for_delivery(api, 1, WH_CY[0] + 0.003, WH_CY[1], 20)
+    far = await out_for_delivery(api, 1, WH_CY[0] + 0.03, WH_CY[1], 30)
+
+    async def route() -> list[dict[str, Any]]:
+        response = await api.get("dispatcher", "/riders/1/route")
+        assert response.status_code == 200, response.text
+        return response.json()["stops"]
+
+    assert [s["order_id"] for s in await route()] == [near["id"], far["id"]]  # by promise
+    body = {"version": 0, "stops": [{"order_id": far["id"]}, {"order_id": near["id"]}]}
+    response = await api.client.put(
+        "/api/v1/riders/1/plan", json=body, headers=await api.auth("dispatcher")
+    )
+    assert response.status_code == 200, response.text
+    later = await out_for_delivery(api, 1, WH_CY[0] + 0.004, WH_CY[1], 10)  # the earliest promise
+    api.clock.advance(seconds=15)
+    await fix(api, 1, WH_CY, speed_kmh=20)
+    stops = await route()
+    assert [s["order_id"] for s in stops] == [far["id"], near["id"], later["id"]]
+    etas = [s["eta"] for s in stops]
+    assert None not in etas and etas == sorted(etas)  # chained far first, then back to near
 
 
 async def test_bad_route_orders_are_refused_and_change_nothing(api: Api) -> None:

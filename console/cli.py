@@ -325,6 +325,12 @@ from console.report_cli import report  # noqa: E402  (registered after the other
 
 app.command()(report)
 
+# --- the stream as lines (console/tail_cli.py) --------------------------------------------------
+
+from console.tail_cli import tail  # noqa: E402  (registered after the other commands)
+
+app.command()(tail)
+
 
 def main() -> None:
     """Entry point of the `freshline` console script."""

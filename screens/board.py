@@ -18,6 +18,7 @@ from textual.containers import Container
 from textual.widgets import Footer, Input
 
 from console.store import Changes, Lane, OrderFilter
+from console.store.rewind import Tape
 from screens.acting import act_on_orders
 from screens.guard import LiveScreen
 from themes import DOMAIN_DEFAULTS
@@ -60,6 +61,7 @@ class BoardScreen(LiveScreen):
         Binding("u", "unmark", "Unmark all", show=False, id="board.unmark"),
         Binding("escape", "back", "Back", show=False, id="board.back"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="board.reload"),
+        Binding("R", "rewind", "Rewind", tooltip="The board at a past minute", id="board.rewind"),
     ]
 
     def __init__(self) -> None:
@@ -71,6 +73,8 @@ class BoardScreen(LiveScreen):
         """The lanes, built once and kept: every redraw reaches them without a DOM query."""
         self._filter_changed = True
         self._ticked = 0.0
+        self.tape: Tape | None = None
+        """The event log read for rewinding (`R`), kept for the next rewind."""
 
     def compose(self) -> ComposeResult:
         yield TopBar("board")
@@ -283,6 +287,20 @@ class BoardScreen(LiveScreen):
 
     def action_reload(self) -> None:
         self.host.reload_feed()
+
+    def action_rewind(self) -> None:
+        """R: the board at a past minute, read-only, over this one (screens/rewind.py)."""
+        from console.live import topics_for
+        from console.store.rewind import blank_base
+        from screens.rewind import RewindScreen
+
+        me = self.host.me
+        if me is None or self.host.client is None:
+            self.notify("Sign in first: the rewind reads the event log.", severity="warning")
+            return
+        if self.tape is None:
+            self.tape = Tape(blank_base(self.store))
+        self.app.push_screen(RewindScreen(self.tape, topics_for(me), self.store))
 
     def show_filtered(self, order_filter: OrderFilter, lane: Lane | None = None) -> None:
         """Narrow the board to `order_filter` and put `lane` in focus (the KPI screen's enter)."""

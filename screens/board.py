@@ -61,7 +61,14 @@ class BoardScreen(LiveScreen):
         Binding("u", "unmark", "Unmark all", show=False, id="board.unmark"),
         Binding("escape", "back", "Back", show=False, id="board.back"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="board.reload"),
-        Binding("R", "rewind", "Rewind", tooltip="The board at a past minute", id="board.rewind"),
+        Binding(
+            "R",
+            "rewind",
+            "Rewind",
+            show=False,  # in `?`; the footer at 160 columns has no room left (q would go)
+            tooltip="The board at a past minute",
+            id="board.rewind",
+        ),
     ]
 
     def __init__(self) -> None:

@@ -43,6 +43,10 @@
    of the same history (`restock.py`).
 18. report: the day report on a month of a busy city's history, beside raw counts of the day's
    rows (`day_report.py`).
+21. rewind: the board rebuilt at any minute of a peak day's event log (the console's rewind
+   tape with its checkpoints), p99 and CPU per rewind, beside replaying the log from the start
+   of the day to that minute; the tape's memory beside the same events held as objects
+   (`rewind.py`).
 
 `--scale` multiplies every load (riders, event rates, orders, requests; consoles by up to 2x
 the scale); `--seconds` is how long each stream load runs. Writes `<out>/latest.json` and
@@ -82,6 +86,7 @@ from bench import (
 from bench import day_report as day_report_bench
 from bench import low_stock as low_stock_bench
 from bench import restock as restock_bench
+from bench import rewind as rewind_bench
 from bench import tracking as tracking_bench
 from bench.common import (
     ROOT,
@@ -112,6 +117,7 @@ BENCHMARKS = (
     "lowstock",
     "restock",
     "report",
+    "rewind",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
 """A million orders a day at its peak hour (seed 002): about 60 orders a second, each with its
@@ -829,6 +835,57 @@ def bench_report(run: Run) -> None:
     )
 
 
+def bench_rewind(run: Run) -> None:
+    orders = max(500, round(rewind_bench.PEAK_DAY_ORDERS * run.args.scale))
+    minutes = 60 if run.args.scale >= 0.5 else 10
+    replays = 5 if run.args.scale >= 0.5 else 2
+    run.loads["rewind"] = (
+        f"a peak day's log made on paper: {orders} orders (6 events each, a fifth late with an "
+        f"alert), {minutes} random minutes rewound, {replays} of them also replayed"
+    )
+    print(f"21. rewind: {run.loads['rewind']}", flush=True)
+    result = rewind_bench.run(orders, minutes, replays=replays)
+    run.raw["rewind"] = result
+    if result["pictures_differ"]:
+        run.trouble.append(f"rewind: {result['pictures_differ']} minutes rebuilt differently")
+    note = (
+        f"{result['events']} events, {result['checkpoints']} checkpoints, up to "
+        f"{result['board_orders_max']} orders on the board; worst {result['rewind_max_s']:.3f} s"
+    )
+    run.add(
+        Figure(
+            "21 rewind",
+            "time to any minute, p99",
+            result["rewind_p99_s"] * 1000,
+            "ms",
+            "replay from the start of the day, p99",
+            result["replay_p99_s"] * 1000,
+            f"<= {rewind_bench.GOAL_S * 1000:g} ms",
+            goal(result["rewind_p99_s"], rewind_bench.GOAL_S, at_most=True),
+            note,
+        ),
+        Figure(
+            "21 rewind",
+            "CPU per rewind",
+            result["rewind_cpu_s"] * 1000,
+            "ms",
+            "CPU per replay from the start of the day",
+            result["replay_cpu_s"] * 1000,
+        ),
+        Figure(
+            "21 rewind",
+            "tape memory",
+            result["tape_mb"],
+            "MB",
+            "the same events held as objects",
+            result["objects_mb"],
+            "",
+            None,
+            f"reading the log into the tape took {result['load_cpu_s']:.1f} s of CPU",
+        ),
+    )
+
+
 def bench_peakday(run: Run) -> None:
     """The seeds' million orders a day at its peak hour, with every order's transitions, the
     riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
@@ -1099,6 +1156,7 @@ def main() -> int:
         "lowstock": bench_low_stock,
         "restock": bench_restock,
         "report": bench_report,
+        "rewind": bench_rewind,
     }
     for name in args.only:
         if name == "scaleout" and not args.postgres:

@@ -89,6 +89,7 @@ EXPECTED = {
         "CPU per day report",
         "every day of the month, one report each",
     },
+    "21 rewind": {"time to any minute, p99", "CPU per rewind", "tape memory"},
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",

@@ -19,8 +19,9 @@ from textual.containers import Vertical
 from textual.widgets import Input, Label
 
 from backend_client import FreshlineError
-from backend_client.models import Topic
+from backend_client.models import KpiSummary, Topic
 from console.host import client_of
+from console.live import desk
 from console.rewind_log import read_log
 from console.store import Changes, FrozenClock, Store
 from console.store.rewind import Tape
@@ -33,6 +34,7 @@ from widgets.live_text import LiveText
 log = logging.getLogger(__name__)
 
 MINUTE = timedelta(minutes=1)
+KPI_HOUR = timedelta(hours=1)
 READ_ONLY = "The board is rewound: read-only. esc returns to the live board."
 
 
@@ -53,6 +55,26 @@ def moment_of(text: str, shown: datetime, zone: tzinfo | None) -> datetime:
         except ValueError:
             continue
     raise ValueError(f"{text!r} is not a time: give 12:14, 12:14:30 or 2026-12-05 12:14")
+
+
+def rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def figures_line(store: Store, kpis: KpiSummary | None) -> str:
+    """The queue and the KPI tiles at the rewound moment, in one line."""
+    book = store.alerts
+    queue = (
+        f"queue: {len(book.queue())} standing, {book.unhandled()} unhandled, "
+        f"{book.critical()} critical"
+    )
+    if kpis is None:
+        return queue
+    hour = kpis.current
+    return (
+        f"{queue} · the hour before: {hour.orders} orders, on time {rate(hour.on_time_rate)}, "
+        f"fulfilment {rate(hour.fulfilment_rate)}, {hour.out_of_stock} out of stock"
+    )
 
 
 class TimeDialog(Dialog):
@@ -88,6 +110,7 @@ class RewindScreen(BoardScreen):
     RewindScreen #rewind-banner {
         height: 1; padding: 0 1; background: $warning; color: $background; text-style: bold;
     }
+    RewindScreen #rewind-figures { height: 1; padding: 0 1; background: $surface; }
     """
     BINDINGS = [
         Binding(
@@ -136,6 +159,8 @@ class RewindScreen(BoardScreen):
         self.loaded = False
         self.banner = ""
         """The banner's words as shown."""
+        self.figures = ""
+        """The queue and KPI line as shown."""
 
     @property
     def store(self) -> Store:
@@ -147,6 +172,7 @@ class RewindScreen(BoardScreen):
 
     def compose(self) -> ComposeResult:
         yield LiveText(id="rewind-banner")
+        yield LiveText(id="rewind-figures")
         yield from super().compose()
 
     def on_mount(self) -> None:
@@ -198,6 +224,21 @@ class RewindScreen(BoardScreen):
             view.store = self.rewound
         self.show_changes(Changes(reloaded=True))
         self._banner()
+        kpis = await self._kpis(self.moment)
+        self.figures = figures_line(self.rewound, kpis)
+        self.query_one("#rewind-figures", LiveText).show(self.figures)
+
+    async def _kpis(self, moment: datetime) -> KpiSummary | None:
+        """The KPI tiles' hour up to `moment`, as the backend counts it (not in the log); None
+        for an account without KPIs, or when the backend does not answer."""
+        me = self.host.me
+        if me is None or not desk(me):
+            return None
+        try:
+            return await client_of(self.app).kpi.summary(start=moment - KPI_HOUR, end=moment)
+        except FreshlineError as exc:
+            log.info("no KPIs for the rewound hour: %r", exc)
+            return None
 
     # --- what it says -------------------------------------------------------------------------
 

@@ -102,6 +102,10 @@ async def test_the_board_rewound_to_a_moment_is_the_board_a_live_console_showed_
         shown = {lane.value: rewind.lane_view(lane).ids for lane in Lane}
         assert shown == {lane: [row[0] for row in rows] for lane, rows in then["lanes"].items()}
         assert "REWOUND" in rewind.banner and f"seq {last}" in rewind.banner
+        # The queue as it stood, and the KPI tiles' hour up to the moment (from the backend).
+        await until(pilot, lambda: "the hour before" in rewind.figures, "the KPIs of the hour")
+        assert rewind.figures.startswith("queue: 0 standing")
+        assert "the hour before: 3 orders" in rewind.figures
 
         # Read-only: acting and opening are refused with the reason.
         await pilot.press("right")  # new -> picking, with the carried order

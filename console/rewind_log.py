@@ -3,7 +3,8 @@
 Through the stream's long-poll fallback (`GET /events`, no wait): the same topics and scope as
 the live feed, so the rewound board holds what this account's live board would have held. The
 log is read from its beginning; where the server no longer replays that far back, from the
-oldest point it still does (found by bisection), and the tape says where it starts.
+oldest point it still does (found by bisection), and the tape says where it starts. A tape left
+further behind than that is read again from there: it never holds a hole.
 """
 
 from __future__ import annotations
@@ -42,9 +43,11 @@ async def read_log(client: FreshlineClient, tape: Tape, topics: Sequence[Topic])
     while since < head:
         batch = await client.events(since, topics)
         if batch.snapshot_required:
-            # Archived or trimmed under us: start again from what is still there.
-            log.info("the log before %s is no longer replayed", since)
-            since = await oldest_replayable(client, topics, batch.last_seq)
+            # Further behind than the server replays (or archived under us): the tape cannot
+            # go on with a hole in it, so it starts again from what is still there.
+            log.info("the log after %s is no longer replayed: reading it again", since)
+            tape.reset()
+            since = tape.first_seq = await oldest_replayable(client, topics, batch.last_seq)
             continue
         taken += tape.extend(batch.events)
         if batch.last_seq <= since:

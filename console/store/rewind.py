@@ -76,6 +76,12 @@ class Tape:
         if every < 1:
             raise ValueError("checkpoints need at least one event between them")
         self.every = every
+        self.reset(base)
+
+    def reset(self, base: Store | None = None) -> None:
+        """Empty, from `base` (None: the one it started from), as if nothing was read: for a
+        log that can no longer be read on from where the tape stopped."""
+        base = base if base is not None else self.checkpoints[0]
         self.checkpoints: list[Store] = [fork(base)]
         """The store after 0, `every`, 2 x `every`, ... events."""
         self.blocks: list[bytes] = []

@@ -3,20 +3,23 @@ live console showed at that moment, read-only, and esc is the live board again."
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from backend_client.models import Topic
 from console.app import FreshlineApp
+from console.rewind_log import read_log
 from console.store import Lane, Store
+from console.store.rewind import Tape
 from screens.board import BoardScreen
 from screens.order_detail import OrderDetailScreen
 from screens.rewind import READ_ONLY, RewindScreen, TimeDialog, moment_of
 from tests.console.conftest import until
 from tests.console.test_console_live import console, live, notes_of
-from tests.stream_support import Actors, LiveServer
+from tests.stream_support import Actors, LiveServer, live_server
 
 pytestmark = pytest.mark.slow  # consoles against a real backend
 
@@ -140,3 +143,35 @@ def test_a_typed_time_is_read_on_the_day_shown_or_refused_with_the_reason() -> N
     for wrong in ("", "25:00", "noon", "12-14", "2026-13-01 10:00"):
         with pytest.raises(ValueError, match="not a time"):
             moment_of(wrong, shown, beijing)
+
+
+async def test_the_log_is_read_from_the_oldest_point_the_server_still_replays(
+    tmp_path: Path, demo_template: Path
+) -> None:
+    async with (
+        live_server(tmp_path, demo_template, stream_replay_limit=5) as server,
+        Actors(server.base_url) as actors,
+    ):
+        for _ in range(4):
+            await actors.paid()  # eight events: the first three are beyond the replay window
+        dispatcher = await actors("dispatcher")
+        head = server.last_seq()
+        tape = Tape(Store())
+        assert await read_log(dispatcher, tape, [Topic.ORDERS]) == 5
+        assert tape.first_seq == head - 5
+        assert list(tape.seqs) == list(range(head - 4, head + 1))
+        # The next read takes only what came since.
+        for _ in range(2):
+            await actors.paid()
+        assert await read_log(dispatcher, tape, [Topic.ORDERS]) == 4
+        assert list(tape.seqs) == list(range(head - 4, server.last_seq() + 1))
+        # Left further behind than the server replays: read again from what it still has,
+        # never with a hole in the middle.
+        for _ in range(3):
+            await actors.paid()
+        head = server.last_seq()
+        assert await read_log(dispatcher, tape, [Topic.ORDERS]) == 5
+        assert tape.first_seq == head - 5
+        assert list(tape.seqs) == list(range(head - 4, head + 1))
+        # Of the three orders, the first was created beyond the window: not known (docs say so).
+        assert len(tape.at(datetime.now(UTC)).orders) == 2

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Input
 
 from backend_client.models import Topic
 from console.app import FreshlineApp
@@ -92,10 +93,18 @@ async def test_the_board_rewound_to_a_moment_is_the_board_a_live_console_showed_
         rewind = second.screen
         assert isinstance(rewind, RewindScreen)
         await until(pilot, lambda: rewind.loaded, "the log read")
-        await pilot.press("g")
-        await until(pilot, lambda: isinstance(second.screen, TimeDialog), "the time dialog")
+        # Typed in one burst, as a fast typist does: the text lands in the dialog's box.
         typed = moment.astimezone(None).strftime("%Y-%m-%d %H:%M:%S.%f")
-        await pilot.press(*typed, "enter")
+        await pilot.press("g", *typed)
+        await until(
+            pilot,
+            lambda: (
+                isinstance(second.screen, TimeDialog)
+                and second.screen.query_one(Input).value == typed
+            ),
+            "the time typed",
+        )
+        await pilot.press("enter")
         await until(
             pilot,
             lambda: rewind.moment == moment and rewind.store.clock.now() == moment,

@@ -120,3 +120,41 @@ def test_tail_refuses_an_unknown_topic(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "not a topic" in result.output
+
+
+def test_without_json_a_line_reads_as_seq_time_kind_subject_and_change() -> None:
+    from datetime import UTC, datetime
+
+    from backend_client.models import EventMessage
+    from console.tail_cli import line_of
+
+    message = EventMessage(
+        prev_seq=40,
+        seq=44,
+        kind="order.transition",
+        order_id=88,
+        rider_id=3,
+        warehouse_id="WH-CY",
+        from_state="PICKING",
+        to_state="DELIVERING",
+        actor="rider-3",
+        role="rider",
+        client_addr=None,
+        at=datetime(2026, 12, 5, 10, 41, 7, tzinfo=UTC),
+        reason=None,
+        payload={"version": 5},
+    )
+    assert line_of(message, as_json=False) == (
+        "44  2026-12-05T10:41:07+00:00  order.transition  order 88  PICKING -> DELIVERING"
+    )
+    assert json.loads(line_of(message, as_json=True) or "")["seq"] == 44
+
+
+def test_tail_without_a_token_says_to_sign_in(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["tail", "--server", "http://127.0.0.1:9", "--topic", "orders"],
+        env={"FRESHLINE_CONFIG": str(tmp_path / "none.toml"), "FRESHLINE_TOKEN": ""},
+    )
+    assert result.exit_code == 1
+    assert "freshline login" in result.output or "stored token" in result.output

@@ -1,10 +1,11 @@
 """Rewind: the store as it stood at any moment of the event log, rebuilt from the log.
 
 Pure Python (no Textual). A `Tape` holds the events of the log in `seq` order and a working
-store that has applied them all; every `every` events it keeps a checkpoint (a fork of the
-working store). The picture at a moment is the nearest checkpoint before it, forked, plus the
-few events after it: scrubbing a day costs one fork and at most `every` events, not a replay
-from the start (bench/rewind.py measures both, and chose `CHECKPOINT_EVERY`).
+store that has applied them all; every `every` events it keeps a checkpoint (the working store,
+frozen: pickled and compressed). The picture at a moment is the nearest checkpoint before it,
+thawed, plus the few events after it: scrubbing a day costs one thaw and at most `every`
+events, not a replay from the start (bench/rewind.py measures both, and chose
+`CHECKPOINT_EVERY`).
 
 What the log does not hold comes from the `base` store: riders' names and warehouses, the map's
 zones, the account's stages. Rider positions are not in the log (docs/stream.md): a rewound
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+import pickle
 import zlib
 from array import array
 from collections.abc import Iterable
@@ -30,8 +32,8 @@ from console.store.clocks import FrozenClock
 from console.store.picture import Store
 
 CHECKPOINT_EVERY = 2000
-"""Events between checkpoints: a fork of a peak store costs about as much as applying a few
-thousand events, and each checkpoint shares the order cards with its neighbours."""
+"""Events between checkpoints (bench/rewind.py): a rewind thaws one checkpoint and applies up to
+this many events, tens of milliseconds of CPU on a peak day; closer checkpoints cost memory."""
 
 
 def fork(store: Store) -> Store:
@@ -48,6 +50,21 @@ def fork(store: Store) -> Store:
     twin.clock = FrozenClock(store.clock.now())
     twin.drain()  # its own record of changes, not the original's
     return twin
+
+
+def freeze(store: Store) -> bytes:
+    """A checkpoint: the store pickled and compressed. A checkpoint holding the store's objects
+    would keep every version of every card it ever saw alive (as much memory as the events as
+    objects); frozen, a peak store is a megabyte or so. Only ever thawed from this process's
+    own memory, never from outside."""
+    return zlib.compress(pickle.dumps(store, pickle.HIGHEST_PROTOCOL), 1)
+
+
+def thaw(checkpoint: bytes) -> Store:
+    """A store of its own from a checkpoint."""
+    store = pickle.loads(zlib.decompress(checkpoint))  # our own bytes (see freeze)
+    assert isinstance(store, Store)
+    return store
 
 
 def blank_base(live: Store) -> Store:
@@ -76,14 +93,16 @@ class Tape:
         if every < 1:
             raise ValueError("checkpoints need at least one event between them")
         self.every = every
-        self.reset(base)
+        self.base = fork(base)
+        self.reset()
 
     def reset(self, base: Store | None = None) -> None:
         """Empty, from `base` (None: the one it started from), as if nothing was read: for a
         log that can no longer be read on from where the tape stopped."""
-        base = base if base is not None else self.checkpoints[0]
-        self.checkpoints: list[Store] = [fork(base)]
-        """The store after 0, `every`, 2 x `every`, ... events."""
+        if base is not None:
+            self.base = fork(base)
+        self.checkpoints: list[bytes] = [freeze(self.base)]
+        """The store after 0, `every`, 2 x `every`, ... events, frozen (`freeze`)."""
         self.blocks: list[bytes] = []
         """Block i: events i x `every` to (i + 1) x `every`, as compressed JSON."""
         self.pending: list[Event] = []
@@ -92,7 +111,7 @@ class Tape:
         self.reach = array("d")
         """For each event, the latest `at` (a timestamp) up to it: the log is in `seq` order,
         and on PostgreSQL a later `seq` can carry a slightly earlier time."""
-        self._working = fork(base)
+        self._working = fork(self.base)
         self._clock = FrozenClock(datetime.fromtimestamp(0, UTC))
         self._working.clock = self._clock
         self.first_seq: int | None = None
@@ -127,7 +146,10 @@ class Tape:
             if len(self.pending) == self.every:
                 self.blocks.append(zlib.compress(EVENTS.dump_json(self.pending), 1))
                 self.pending = []
-                self.checkpoints.append(fork(self._working))
+                # As a live console does on every redraw: orders signed longer ago than the
+                # window leave, and the record of changes starts again (it would grow all day).
+                self._working.drain()
+                self.checkpoints.append(freeze(self._working))
         return taken
 
     def at(self, moment: datetime) -> Store:
@@ -150,7 +172,7 @@ class Tape:
         the benchmark measures `at` against)."""
         moment = aware(moment)
         count = bisect.bisect_right(self.reach, moment.timestamp())
-        store = fork(self.checkpoints[0])
+        store = thaw(self.checkpoints[0])
         for block in range(len(self.checkpoints)):
             if block * self.every >= count:
                 break
@@ -159,7 +181,7 @@ class Tape:
 
     def _rebuilt(self, count: int, moment: datetime) -> Store:
         block = min(count // self.every, len(self.checkpoints) - 1)
-        store = fork(self.checkpoints[block])
+        store = thaw(self.checkpoints[block])
         _play(store, self._block(block)[: count - block * self.every], moment)
         return _settled(store, moment)
 

@@ -119,6 +119,11 @@ class Tape:
         self.read_to: int | None = None
         """The log's `seq` read up to (events this account may not see included)."""
 
+    def footprint(self) -> int:
+        """Bytes the tape holds beside its working store: blocks, checkpoints and the index."""
+        index = self.seqs.itemsize * len(self.seqs) + self.reach.itemsize * len(self.reach)
+        return sum(map(len, self.blocks)) + sum(map(len, self.checkpoints)) + index
+
     def __len__(self) -> int:
         return len(self.seqs)
 

@@ -50,6 +50,10 @@
    optimised one (insertion cost, OR-Tools sequencing): on-time %, p90 delivery minutes, km per
    order, orders per rider-hour; and CPU per route optimisation at the peak beside the promise
    order's, with the event loop's longest stall while routes are planned (`routes.py`).
+21. rewind: the board rebuilt at any minute of a peak day's event log (the console's rewind
+   tape with its checkpoints), p99 and CPU per rewind, beside replaying the log from the start
+   of the day to that minute; the tape's memory beside the same events held as objects
+   (`rewind.py`).
 22. ssh: 20 consoles served by one `freshline ssh-serve` at the nominal load: CPU per console
    (ssh-serve and its consoles) and commit -> screen p99 over SSH, beside a local console on a
    PTY in the same run (`ssh.py`).
@@ -93,6 +97,7 @@ from bench import day_report as day_report_bench
 from bench import eta as eta_bench
 from bench import low_stock as low_stock_bench
 from bench import restock as restock_bench
+from bench import rewind as rewind_bench
 from bench import routes as routes_bench
 from bench import ssh as ssh_bench
 from bench import tracking as tracking_bench
@@ -127,6 +132,7 @@ BENCHMARKS = (
     "report",
     "eta",
     "routes",
+    "rewind",
     "ssh",
 )
 PEAK_DAY = Load("peak day", 10_000, 360.0, 20, 180.0)
@@ -1056,6 +1062,57 @@ def bench_routes(run: Run) -> None:
     )
 
 
+def bench_rewind(run: Run) -> None:
+    orders = max(500, round(rewind_bench.PEAK_DAY_ORDERS * run.args.scale))
+    minutes = 60 if run.args.scale >= 0.5 else 10
+    replays = 2  # a replay from the start of a peak day takes minutes: two tell its cost
+    run.loads["rewind"] = (
+        f"a peak day's log made on paper: {orders} orders (6 events each, a fifth late with an "
+        f"alert), {minutes} random minutes rewound, {replays} of them also replayed"
+    )
+    print(f"21. rewind: {run.loads['rewind']}", flush=True)
+    result = rewind_bench.run(orders, minutes, replays=replays)
+    run.raw["rewind"] = result
+    if result["pictures_differ"]:
+        run.trouble.append(f"rewind: {result['pictures_differ']} minutes rebuilt differently")
+    note = (
+        f"{result['events']} events, {result['checkpoints']} checkpoints, up to "
+        f"{result['board_orders_max']} orders on the board; worst {result['rewind_max_s']:.3f} s"
+    )
+    run.add(
+        Figure(
+            "21 rewind",
+            "time to any minute, p99",
+            result["rewind_p99_s"] * 1000,
+            "ms",
+            "replay from the start of the day, p99",
+            result["replay_p99_s"] * 1000,
+            f"<= {rewind_bench.GOAL_S * 1000:g} ms",
+            goal(result["rewind_p99_s"], rewind_bench.GOAL_S, at_most=True),
+            note,
+        ),
+        Figure(
+            "21 rewind",
+            "CPU per rewind",
+            result["rewind_cpu_s"] * 1000,
+            "ms",
+            "CPU per replay from the start of the day",
+            result["replay_cpu_s"] * 1000,
+        ),
+        Figure(
+            "21 rewind",
+            "tape memory",
+            result["tape_mb"],
+            "MB",
+            "the same events held as objects",
+            result["objects_mb"],
+            "",
+            None,
+            f"reading the log into the tape took {result['load_cpu_s']:.1f} s of CPU",
+        ),
+    )
+
+
 def bench_peakday(run: Run) -> None:
     """The seeds' million orders a day at its peak hour, with every order's transitions, the
     riders reporting, and the consoles watching, for `--peak-seconds` on each database."""
@@ -1328,6 +1385,7 @@ def main() -> int:
         "report": bench_report,
         "eta": bench_eta,
         "routes": bench_routes,
+        "rewind": bench_rewind,
         "ssh": bench_ssh,
     }
     for name in args.only:

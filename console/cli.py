@@ -345,6 +345,11 @@ app.command(context_settings=ACT_WORDS)(act)
 from console.ssh_cli import ssh_serve  # noqa: E402  (registered after the other commands)
 
 app.command(name="ssh-serve")(ssh_serve)
+# --- the stream as lines (console/tail_cli.py) --------------------------------------------------
+
+from console.tail_cli import tail  # noqa: E402  (registered after the other commands)
+
+app.command()(tail)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from backend_client.models import LaneSort
 from console.board_look import DEFAULT_LANE_LOOK, BoardLook, LaneLook, arrange, lane_counts
 from console.looked import Kind
 from console.store import Changes, Lane, OrderFilter
+from console.store.rewind import Tape
 from console.views import ViewError, keep_layouts
 from screens.acting import act_on_orders
 from screens.copying import CopyingScreen
@@ -48,6 +49,10 @@ class BoardScreen(CopyingScreen):
     BoardScreen.-compact LaneView.-current { display: block; }
     BoardScreen LaneView.-hidden { display: none; }
     """
+    live_board = True
+    """False for a rewound picture of the board (`screens/rewind.py`): saved views keep the live
+    board, and what the desk has looked at is what it saw live."""
+
     BINDINGS = [
         Binding("slash", "search", "Search", tooltip="Filter as you type", id="board.search"),
         Binding("f", "filters", "Filter", tooltip="Channel, warehouse, zone", id="board.filters"),
@@ -107,6 +112,14 @@ class BoardScreen(CopyingScreen):
         Binding("u", "unmark", "Unmark all", show=False, id="board.unmark"),
         Binding("escape", "back", "Back", show=False, id="board.back"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="board.reload"),
+        Binding(
+            "R",
+            "rewind",
+            "Rewind",
+            show=False,  # in `?`; the footer at 160 columns has no room left (q would go)
+            tooltip="The board at a past minute",
+            id="board.rewind",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -124,6 +137,8 @@ class BoardScreen(CopyingScreen):
         """Lanes laid out otherwise than by default (columns, sort)."""
         self._looked_at = -1
         """The looked book's revision the lanes last drew (marks and counts follow it)."""
+        self.tape: Tape | None = None
+        """The event log read for rewinding (`R`), kept for the next rewind."""
 
     def compose(self) -> ComposeResult:
         yield TopBar("board")
@@ -146,7 +161,8 @@ class BoardScreen(CopyingScreen):
         self._set_current(self.current)
         self.show_changes(Changes(reloaded=True))
         self.ready = True
-        self.host.views.attach(self)  # the default view, if it came before the board
+        if self.live_board:
+            self.host.views.attach(self)  # the default view, if it came before the board
 
     def on_unmount(self) -> None:
         if self.host.views.board is self:
@@ -169,7 +185,8 @@ class BoardScreen(CopyingScreen):
         now = store.clock.now()
         looked = self.host.looked
         for view in self.views.values():
-            view.looked = looked  # a new sign-in opens another desk's book
+            # A new sign-in opens another desk's book; a rewound board marks nothing.
+            view.looked = looked if self.live_board else None
         looked_moved = looked.revision != self._looked_at
         self._looked_at = looked.revision
         every = (
@@ -410,6 +427,20 @@ class BoardScreen(CopyingScreen):
     def action_reload(self) -> None:
         self.host.reload_feed()
 
+    def action_rewind(self) -> None:
+        """R: the board at a past minute, read-only, over this one (screens/rewind.py)."""
+        from console.live import topics_for
+        from console.store.rewind import blank_base
+        from screens.rewind import RewindScreen
+
+        me = self.host.me
+        if me is None or self.host.client is None:
+            self.notify("Sign in first: the rewind reads the event log.", severity="warning")
+            return
+        if self.tape is None:
+            self.tape = Tape(blank_base(self.store))
+        self.app.push_screen(RewindScreen(self.tape, topics_for(me), self.store))
+
     def show_filtered(self, order_filter: OrderFilter, lane: Lane | None = None) -> None:
         """Narrow the board to `order_filter` and put `lane` in focus (the KPI screen's enter)."""
         self.query_one(FilterBar).set_filter(order_filter)
@@ -473,7 +504,7 @@ class BoardScreen(CopyingScreen):
         self.lane_view(lane).set_columns(look.columns)
         self._filter_changed = True  # every lane drawn again, this one in its new order
         self.show_changes(Changes())
-        if self.host.views.current is not None:
+        if self.live_board and self.host.views.current is not None:
             self._keep_layouts()
 
     @work(group="views", exclusive=True, exit_on_error=False)

@@ -110,6 +110,7 @@ EXPECTED = {
         "CPU per route optimisation at the peak",
         "event loop's longest stall, routes being planned",
     },
+    "21 rewind": {"time to any minute, p99", "CPU per rewind", "tape memory"},
     "7 peak day SQLite": {
         "commit -> client p99",
         "events lost",

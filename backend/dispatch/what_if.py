@@ -1,8 +1,8 @@
 """What a reassignment does before it is confirmed: for each candidate rider, the order put into
-their route in today's stop order (`features.in_sequence`, earliest promise first), the route's
-ETAs chained again with the straight-line estimate (`features.straight_line`, the learned
-model's fallback, at the rider's kept pace), and the orders on that route that are on time
-now and would be late with it.
+their route in the order the rider rides it (`features.in_sequence`: the dispatcher's kept
+order, then earliest promise), the route's ETAs chained again with the straight-line estimate
+(`features.straight_line`, the learned model's fallback, at the rider's kept pace), and the
+orders on that route that are on time now and would be late with it.
 
 Two queries for all the candidates together (their routes, and where those without a fix
 stand), whatever their number: the dialog asks once, not once per rider.
@@ -20,7 +20,7 @@ from backend.eta import features
 from backend.inventory.models import WarehouseRow
 from backend.orders.models import OrderRow
 from backend.riders.geo import LatLng, metres
-from backend.riders.models import DeliveryProgressRow, RiderRow
+from backend.riders.models import DeliveryProgressRow, RiderRow, RouteStopRow
 from backend_client.models import MadeLate, OrderState, RouteWhatIf
 
 
@@ -32,6 +32,15 @@ class Stop:
     customer: LatLng
     promised_at: datetime
     pickup: LatLng | None = None
+    place: int | None = None
+    """In the order the dispatcher kept for the rider's stops (None: not in it)."""
+
+
+def sequence_of(stops: list[Stop]) -> list[int]:
+    """The stops in the order the rider rides them (`features.in_sequence`): the dispatcher's
+    kept order first, the rest by promise."""
+    placed = {s.order_id: s.place for s in stops if s.place is not None}
+    return features.in_sequence([(s.promised_at, s.order_id) for s in stops], placed)
 
 
 def chain(start: datetime, here: LatLng, stops: list[Stop], kmh: float) -> dict[int, datetime]:
@@ -40,7 +49,7 @@ def chain(start: datetime, here: LatLng, stops: list[Stop], kmh: float) -> dict[
     by_id = {stop.order_id: stop for stop in stops}
     arrivals: dict[int, datetime] = {}
     arrival, leg_from = start, here
-    for order_id in features.in_sequence([(s.promised_at, s.order_id) for s in stops]):
+    for order_id in sequence_of(stops):
         stop = by_id[order_id]
         if stop.pickup is not None:
             arrival = features.straight_line(
@@ -59,7 +68,7 @@ def what_if(
     """The route with `added` in it, against the route as it is."""
     before = chain(start, here, route, kmh)
     after = chain(start, here, [*route, added], kmh)
-    sequence = features.in_sequence([(s.promised_at, s.order_id) for s in [*route, added]])
+    sequence = sequence_of([*route, added])
     made_late = [
         MadeLate(
             order_id=stop.order_id,
@@ -99,12 +108,20 @@ async def what_ifs(
                 DeliveryProgressRow.speed_kmh,
                 DeliveryProgressRow.pickup_lat,
                 DeliveryProgressRow.pickup_lng,
+                RouteStopRow.position,
             )
             .outerjoin(
                 DeliveryProgressRow,
                 and_(
                     DeliveryProgressRow.order_id == OrderRow.id,
                     DeliveryProgressRow.rider_id == OrderRow.rider_id,
+                ),
+            )
+            .outerjoin(
+                RouteStopRow,
+                and_(
+                    RouteStopRow.order_id == OrderRow.id,
+                    RouteStopRow.rider_id == OrderRow.rider_id,
                 ),
             )
             .where(
@@ -116,12 +133,12 @@ async def what_ifs(
     ).all()
     routes: dict[int, list[Stop]] = {rider_id: [] for rider_id in ids}
     paces: dict[int, list[float]] = {rider_id: [] for rider_id in ids}
-    for order_id, rider_id, lat, lng, promised_at, kmh, pickup_lat, pickup_lng in rows:
+    for order_id, rider_id, lat, lng, promised_at, kmh, pickup_lat, pickup_lng, place in rows:
         assert rider_id is not None  # chosen by rider
         pickup = None
         if pickup_lat is not None and pickup_lng is not None:
             pickup = (pickup_lat, pickup_lng)
-        routes[rider_id].append(Stop(order_id, (lat, lng), promised_at, pickup))
+        routes[rider_id].append(Stop(order_id, (lat, lng), promised_at, pickup, place))
         if kmh is not None:
             paces[rider_id].append(kmh)
     unfixed = {r.warehouse_id for r in riders if r.last_lat is None or r.last_lng is None}

@@ -81,3 +81,22 @@ def test_an_earlier_promise_can_make_every_later_stop_late() -> None:
     answer = what_if(start, north(0), route, added, 20.0)
     assert answer.stop == 1 and answer.late
     assert [m.order_id for m in answer.made_late] == [1, 2]  # stop 3 still makes it
+
+
+def test_a_route_the_dispatcher_ordered_keeps_its_order_and_the_new_stop_goes_after() -> None:
+    """The rider rides the dispatcher's kept order, so the what-if does too: an order with the
+    earliest promise still goes after the stops the dispatcher placed."""
+    start = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+    route = [
+        Stop(1, north(1_000), start + timedelta(minutes=30), place=1),
+        Stop(2, north(3_000), start + timedelta(minutes=40), place=0),  # placed first
+    ]
+    added = Stop(3, north(500), start + timedelta(minutes=5))
+    answer = what_if(start, north(0), route, added, 20.0)
+    assert (answer.stop, answer.stops) == (3, 3)
+    # Out to 3 km, back to 1 km, back to 500 m.
+    arrival = start + leg(metres(north(0), north(3_000)), 20)
+    arrival += leg(metres(north(3_000), north(1_000)), 20)
+    arrival += leg(metres(north(1_000), north(500)), 20)
+    assert abs(answer.eta - arrival) < timedelta(milliseconds=1)
+    assert answer.late

@@ -14,7 +14,7 @@ at each counter and door, waits at the warehouse for goods still being picked, r
 warehouse when they have nothing to do, takes an order only within reach (5 km), within their
 parcel count, load (20 kg) and cold box (8 kg), and a cold order only with a cold box; an order
 no one can take waits for the next tick (15 s). Both use the backend's own code: `rank_riders`'
-two scores (`dispatch.insertion.cheapest_insertion` and distance + load), `progress.in_sequence`'s
+two scores (`dispatch.insertion.cheapest_insertion` and distance + load), `features.in_sequence`'s
 earliest-promise order, and `routes.optimiser.optimise`. The day's optimiser gets `--solve-ms`
 per route (shorter than production, to keep the run short); the peak figure measures the
 production limit `--limit-ms` on the biggest routes the day saw, CPU per optimisation beside
@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from backend.dispatch.insertion import HANDOVER_S, SPEED_M_PER_S, Waypoint, cheapest_insertion
 from backend.dispatch.parcels import Limits
 from backend.dispatch.ranking import AUTO_DISPATCH_REACH_M, LOAD_PENALTY_M
-from backend.riders.progress import in_sequence
+from backend.eta.features import in_sequence
 from backend.routes.optimiser import Kind, Problem, Stop, optimise, promise_order
 from backend.routes.solvers import plan_route
 from backend.sim.city import demo_city, demo_zones

@@ -13,6 +13,7 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 
 from backend.routes.optimiser import Plan, Problem, optimise, promise_order
+from backend_client import within
 
 # Routes are planned in worker processes, not threads: the solver holds the GIL for its whole
 # search (measured: a 100 ms solve in a thread stalls the event loop for 160 ms). Two at a time
@@ -71,13 +72,13 @@ async def plan_route(
     try:
         if executor is None:
             executor = _solvers()
-            await asyncio.wait_for(
-                asyncio.gather(*(asyncio.wrap_future(f) for f in _started)), START_WITHIN_S
+            await within(
+                START_WITHIN_S, asyncio.gather(*(asyncio.wrap_future(f) for f in _started))
             )
         job = loop.run_in_executor(
             executor, partial(optimise, problem, time_limit_ms=time_limit_ms)
         )
-        return await asyncio.wait_for(job, timeout=answer_within_s(time_limit_ms))
+        return await within(answer_within_s(time_limit_ms), job)
     except TimeoutError:
         return promise_order(problem, why="the solver did not answer in time")
     except BrokenProcessPool:

@@ -8,7 +8,6 @@ happen once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -25,6 +24,7 @@ from backend.errors import DomainError
 from backend.realtime.outbox import LoggedEvent
 from backend.takeover import planning, service
 from backend.takeover.models import TakeoverRow
+from backend_client import wait_event
 from backend_client.models import TakeoverState
 
 log = logging.getLogger(__name__)
@@ -59,8 +59,7 @@ class TakeoverDesk(BackgroundLoop):
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.tick_seconds)
+            await wait_event(self._wake, self.tick_seconds)
             self._wake.clear()
             try:
                 await self.sweep()

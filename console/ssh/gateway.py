@@ -13,7 +13,6 @@ connections are limited per address.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
@@ -26,7 +25,7 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from backend_client import FreshlineClient, FreshlineError, NotFound
+from backend_client import FreshlineClient, FreshlineError, NotFound, cancel_and_wait
 from backend_client.models import SshGatewayKey, SshSessionGrant
 from console.ssh.session import ConsoleSession, Served
 
@@ -107,9 +106,7 @@ class Gateway:
 
     async def close(self) -> None:
         if self._checker is not None:
-            self._checker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._checker
+            await cancel_and_wait(self._checker)
         if self._listener is not None:
             self._listener.close()
             await self._listener.wait_closed()

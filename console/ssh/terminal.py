@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from backend_client import within
+
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 64 * 1024
@@ -212,7 +214,7 @@ class PtyConsole:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGHUP)
         try:
-            await asyncio.wait_for(process.wait(), STOP_GRACE)
+            await within(STOP_GRACE, process.wait())
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)

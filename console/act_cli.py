@@ -123,19 +123,17 @@ async def _act(
     user: str | None,
     password: str | None,
 ) -> tuple[int, dict[str, object]]:
-    from backend_client import FreshlineClient, FreshlineError, KeyringUnavailable, TokenStore
+    from backend_client import FreshlineClient, FreshlineError
     from console.command_line import REGISTRY, CommandDenied, CommandRefused, Session, parse
     from console.command_line.parse import YES
+    from console.kept_token import NotSignedIn, kept_token
 
     token = None
     if user is None:
         try:
-            token = await TokenStore(token_file=config.token_path).load(server)
-        except KeyringUnavailable as exc:
-            return REFUSED, {"ok": False, "reason": f"no kept token ({exc}): sign in with --user"}
-        if not token:
-            reason = f"not signed in to {server}: `freshline login --server {server} --user ...`"
-            return REFUSED, {"ok": False, "reason": reason + ", or give --user"}
+            token = await kept_token(config, server)
+        except NotSignedIn as exc:
+            return REFUSED, {"ok": False, "reason": f"{exc}, or give --user"}
     try:
         async with FreshlineClient(server, token=token) as client:
             if user is not None and password is not None:

@@ -101,22 +101,16 @@ async def _print(
     user: str | None,
     password: str | None,
 ) -> int:
-    from backend_client import FreshlineClient, FreshlineError, KeyringUnavailable, TokenStore
+    from backend_client import FreshlineClient, FreshlineError
     from console.handover_words import markdown
+    from console.kept_token import NotSignedIn, kept_token
 
     token = None
     if user is None:
         try:
-            token = await TokenStore(token_file=config.token_path).load(server)
-        except KeyringUnavailable as exc:
-            typer.echo(f"no kept token ({exc}): sign in with --user", err=True)
-            return 1
-        if not token:
-            typer.echo(
-                f"not signed in to {server}: `freshline login --server {server} --user ...`, "
-                "or give --user",
-                err=True,
-            )
+            token = await kept_token(config, server)
+        except NotSignedIn as exc:
+            typer.echo(f"{exc}, or give --user", err=True)
             return 1
     try:
         async with FreshlineClient(server, token=token) as client:

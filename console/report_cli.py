@@ -92,16 +92,15 @@ class ReportRefused(Exception):
 async def _fetch(
     config: ConsoleConfig, day: date | None, format: ReportFormat, warehouse: str | None
 ) -> bytes:
-    from backend_client import FreshlineClient, FreshlineError, KeyringUnavailable, TokenStore
+    from backend_client import FreshlineClient, FreshlineError
+    from console.kept_token import NotSignedIn, kept_token
 
     assert config.server is not None
     server = config.server.rstrip("/")
     try:
-        token = await TokenStore(token_file=config.token_path).load(server)
-    except KeyringUnavailable as exc:
-        raise ReportRefused(f"cannot read the stored token: {exc}") from None
-    if token is None:
-        raise ReportRefused(f"not signed in to {server}: run `freshline login` first")
+        token = await kept_token(config, server)
+    except NotSignedIn as exc:
+        raise ReportRefused(str(exc)) from None
     async with FreshlineClient(server, token=token) as client:
         try:
             return await client.reports.day_file(format.value, day=day, warehouse_id=warehouse)

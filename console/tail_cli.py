@@ -173,16 +173,15 @@ async def _tail(
     resume: Path | None,
     count: int | None,
 ) -> None:
-    from backend_client import FreshlineClient, FreshlineError, KeyringUnavailable, TokenStore
+    from backend_client import FreshlineClient, FreshlineError
+    from console.kept_token import NotSignedIn, kept_token
 
     assert config.server is not None
     server = config.server.rstrip("/")
     try:
-        token = await TokenStore(token_file=config.token_path).load(server)
-    except KeyringUnavailable as exc:
-        raise TailRefused(f"cannot read the stored token: {exc}") from None
-    if token is None:
-        raise TailRefused(f"not signed in to {server}: run `freshline login` first")
+        token = await kept_token(config, server)
+    except NotSignedIn as exc:
+        raise TailRefused(str(exc)) from None
     async with FreshlineClient(server, token=token) as client:
         try:
             await follow(

@@ -63,6 +63,29 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+def listens_on(pid: int, port: int) -> bool:
+    """Whether process `pid` holds the listening socket on 127.0.0.1:`port` (Linux's /proc);
+    True where that cannot be told."""
+    if not Path("/proc/self/fd").is_dir():
+        return True  # no /proc: cannot tell
+    inodes = set()
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):  # closed while we looked
+                link = os.readlink(fd)
+                if link.startswith("socket:["):
+                    inodes.add(link.removeprefix("socket:[").removesuffix("]"))
+        table = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return False  # the process is gone
+    for line in table:
+        fields = line.split()
+        local, state, inode = fields[1], fields[3], fields[9]
+        if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port and inode in inodes:
+            return True
+    return False
+
+
 class EmbeddedBackend:
     """One demo backend, alive inside `async with`."""
 
@@ -162,7 +185,10 @@ class EmbeddedBackend:
                 if self._process.returncode is not None:
                     raise BackendFailed(f"the backend exited early:\n{self.log_tail()}")
                 with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get("/api/v1/health")).status_code == 200:
+                    answered = (await client.get("/api/v1/health")).status_code == 200
+                    # Ours, not a stranger that took the free port between our choosing it
+                    # and the child binding it (the child then exits: "exited early").
+                    if answered and listens_on(self._process.pid, self.port):
                         self._say(f"backend ready in {time.monotonic() - started:.1f} s")
                         return
                 if time.monotonic() - said >= PROGRESS_EVERY_S:

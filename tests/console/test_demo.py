@@ -153,7 +153,7 @@ def test_ctrl_c_stops_bare_freshline_and_everything_it_started(tmp_path: Path) -
 def test_a_killed_demo_takes_its_backend_with_it(tmp_path: Path) -> None:
     with demo(tmp_path, "demo", "--speed", "10") as run:
         port = run.port
-        assert serving_on(port), "the backend should be running"
+        assert serving_on(port), f"the backend should be running; the demo said:\n{run.output}"
         os.kill(run.process.pid, signal.SIGKILL)
         run.process.wait(timeout=10)
     # Nobody cleaned up, but the backend noticed its parent's pipe close and stopped itself.

@@ -111,3 +111,30 @@ def test_options_given_beside_the_tour_win() -> None:
     asked = DemoPace(speed=5.0, start=PLAIN.start, orders_per_hour=PLAIN.orders_per_hour)
     assert pace(asked, tour=True) == DemoPace(5.0, TOUR.start, TOUR.orders_per_hour, TOUR.trouble)
     assert pace(asked, tour=False) == asked
+
+
+def test_the_backend_is_known_by_its_own_listening_socket_not_by_any_answer() -> None:
+    """A free port can be taken by another program between the demo choosing it and its backend
+    binding it; then that program answers the health check. Readiness is the backend's own
+    listening socket (Linux's /proc), so the demo never signs in to a stranger."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from console.embedded import listens_on
+
+    with socket.socket() as mine:
+        mine.bind(("127.0.0.1", 0))
+        mine.listen()
+        port = mine.getsockname()[1]
+        assert listens_on(os.getpid(), port)
+        stranger = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(60)"], stdin=subprocess.DEVNULL
+        )
+        try:
+            assert not listens_on(stranger.pid, port)
+        finally:
+            stranger.kill()
+            stranger.wait()
+    assert not listens_on(os.getpid(), port)  # closed
